@@ -1,0 +1,1 @@
+"""Core value types shared by every layer: frames, framesets, time units and errors."""

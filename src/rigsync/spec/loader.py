@@ -1,0 +1,341 @@
+"""Load a rig file (TOML) into a validated :class:`RigSpec`.
+
+Every error names the file, the field path, the bad value and what is allowed, e.g.
+``rig.toml: devices[3].streams[0].fps = 25: azure-kinect-dk color 1280x720 supports 5, 15, 30``.
+Unknown keys are errors. The format is documented in ``docs/rig-file.md`` and ``examples/``.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from rigsync.catalog import get_model, model_keys
+from rigsync.catalog.base import CameraModel
+from rigsync.core.errors import RigFileError
+from rigsync.core.frame import StreamKind
+from rigsync.core.geometry import Pose
+from rigsync.core.sync import LinkKind, SyncMethod, Topology
+from rigsync.spec._table import Table
+from rigsync.spec.model import (
+    CaptureCard,
+    Connection,
+    DeviceSimSpec,
+    DeviceSpec,
+    FaultKind,
+    FaultSpec,
+    HostSpec,
+    Nic,
+    NicKind,
+    Platform,
+    PtpSpec,
+    PtpTimestampMode,
+    RigSpec,
+    SimSpec,
+    StreamSpec,
+    SyncGroupSpec,
+    SyncMember,
+    SyncSource,
+    Timestamping,
+    TriggerPattern,
+    TriggerSpec,
+    UsbController,
+)
+
+_TOP = ("rig", "sim", "hosts", "devices", "sync", "triggers", "faults")
+_CONNECTION_FORMS = {
+    LinkKind.USB: "usb:<controller>",
+    LinkKind.GMSL: "gmsl:<card>:<port>",
+    LinkKind.ETHERNET: "eth:<nic>",
+}
+
+
+def load_rig(path: str | Path) -> RigSpec:
+    """Read and validate a rig file."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as err:
+        raise RigFileError(str(p), "", None, f"cannot read the rig file: {err.strerror or err}") from None
+    return loads_rig(text, str(p))
+
+
+def loads_rig(text: str, path: str = "<rig>") -> RigSpec:
+    """Validate rig-file text; ``path`` is only used to name the file in errors."""
+    name = Path(path).name
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise RigFileError(name, "", None, f"not valid TOML: {err}") from None
+    top = Table(name, "", data, _TOP)
+
+    rig = top.table("rig", ("name", "description"))
+    rig_name = rig.text("name", Path(path).stem) if rig else Path(path).stem
+    description = rig.text("description", "") if rig else ""
+    sim = _sim(top)
+    hosts = tuple(_host(t) for t in top.tables("hosts", _HOST_KEYS))
+    if not hosts:
+        raise RigFileError(name, "hosts", [], "a rig needs at least one [[hosts]] entry")
+    _unique(top, "hosts", [h.name for h in hosts], "name")
+    triggers = tuple(_trigger(t) for t in top.tables("triggers", _TRIGGER_KEYS))
+    _unique(top, "triggers", [t.name for t in triggers], "name")
+
+    device_tables = top.tables("devices", _DEVICE_KEYS)
+    devices = tuple(_device(t) for t in device_tables)
+    if not devices:
+        raise RigFileError(name, "devices", [], "a rig needs at least one [[devices]] entry")
+    _unique(top, "devices", [d.id for d in devices], "id")
+    for table, device in zip(device_tables, devices, strict=True):
+        _check_device(table, device, hosts)
+    _unique_serials(top, devices)
+
+    group_tables = top.tables("sync", _GROUP_KEYS)
+    groups = tuple(_group(t) for t in group_tables)
+    _unique(top, "sync", [g.name for g in groups], "name")
+    _check_groups(group_tables, groups, devices, hosts, triggers)
+
+    fault_tables = top.tables("faults", ("device", "kind", "at_s", "duration_s"))
+    faults = tuple(
+        t.build(FaultSpec, device=t.text("device"), kind=t.choice("kind", FaultKind),
+                at_s=t.number("at_s"), duration_s=t.number("duration_s"))
+        for t in fault_tables
+    )
+    ids = [d.id for d in devices]
+    for table, fault in zip(fault_tables, faults, strict=True):
+        if fault.device not in ids:
+            raise table.error("device", fault.device, "no such device", ids)
+    return RigSpec(name=rig_name, path=path, text=text, hosts=hosts, devices=devices, sync_groups=groups,
+                   triggers=triggers, faults=faults, sim=sim, description=description)
+
+
+# --- tables -------------------------------------------------------------------------------------
+
+def _sim(top: Table) -> SimSpec:
+    t = top.table("sim", ("seed", "render_width", "render_height", "max_drift_ppm"))
+    if t is None:
+        return SimSpec()
+    d = SimSpec()
+    return t.build(SimSpec, seed=t.integer("seed", d.seed), render_width=t.integer("render_width", d.render_width),
+                   render_height=t.integer("render_height", d.render_height),
+                   max_drift_ppm=t.number("max_drift_ppm", d.max_drift_ppm))
+
+
+_HOST_KEYS = ("name", "platform", "gpu_memory_mb", "zed_link_driver", "usb_controllers", "nics", "capture_cards")
+
+
+def _host(t: Table) -> HostSpec:
+    controllers = tuple(
+        c.build(UsbController, name=c.text("name"), capacity_mb_s=c.number("capacity_mb_s", 620.0))
+        for c in t.tables("usb_controllers", ("name", "capacity_mb_s"))
+    )
+    nics = tuple(
+        n.build(Nic, name=n.text("name"), kind=n.choice("kind", NicKind, NicKind.ETHERNET),
+                timestamping=n.choice("timestamping", Timestamping, Timestamping.SOFTWARE),
+                speed_gbps=n.number("speed_gbps", 1.0))
+        for n in t.tables("nics", ("name", "kind", "timestamping", "speed_gbps"))
+    )
+    cards = tuple(
+        c.build(CaptureCard, name=c.text("name"), model=c.text("model"))
+        for c in t.tables("capture_cards", ("name", "model"))
+    )
+    return t.build(HostSpec, name=t.text("name"), platform=t.choice("platform", Platform, Platform.X86_64),
+                   gpu_memory_mb=t.integer("gpu_memory_mb", None),
+                   zed_link_driver=t.flag("zed_link_driver", False),
+                   usb_controllers=controllers, nics=nics, capture_cards=cards)
+
+
+_TRIGGER_KEYS = ("name", "rate_hz", "level_v", "pulse_width_us", "drive_ma", "pattern", "drift_ppm")
+
+
+def _trigger(t: Table) -> TriggerSpec:
+    return t.build(TriggerSpec, name=t.text("name"), rate_hz=t.number("rate_hz"),
+                   level_v=t.number("level_v", 5.0), pulse_width_us=t.number("pulse_width_us", 100.0),
+                   drive_ma=t.number("drive_ma", 20.0),
+                   pattern=t.choice("pattern", TriggerPattern, TriggerPattern.PERIODIC),
+                   drift_ppm=t.number("drift_ppm", 0.0))
+
+
+_DEVICE_KEYS = ("id", "model", "serial", "host", "connection", "driver", "pose", "streams", "sim")
+_STREAM_KEYS = ("name", "kind", "width", "height", "fps", "format", "exposure", "exposure_us")
+
+
+def _device(t: Table) -> DeviceSpec:
+    model = _model(t)
+    pose_t = t.table("pose", ("position", "look_at", "up"))
+    pose = None
+    if pose_t is not None:
+        pose = Pose(position_m=pose_t.vec3("position"), look_at_m=pose_t.vec3("look_at", (0.0, 0.0, 1.0)),
+                    up=pose_t.vec3("up", (0.0, 0.0, 1.0)))
+    streams = tuple(_stream(s, model) for s in t.tables("streams", _STREAM_KEYS))
+    sim_t = t.table("sim", ("drift_ppm", "clock_start_s", "drop_rate"))
+    sim = DeviceSimSpec()
+    if sim_t is not None:
+        sim = sim_t.build(DeviceSimSpec, drift_ppm=sim_t.number("drift_ppm", None),
+                          clock_start_s=sim_t.number("clock_start_s", None),
+                          drop_rate=sim_t.number("drop_rate", 0.0))
+    connection_text = t.text("connection")
+    connection = t.build(Connection.parse, text=connection_text)
+    if connection.kind is not model.link:
+        raise t.error("connection", connection_text, f"{model.key} connects over {model.link.value}",
+                      _CONNECTION_FORMS[model.link])
+    return t.build(DeviceSpec, id=t.text("id"), model=model.key, serial=t.text("serial"), host=t.text("host"),
+                   connection=connection, streams=streams, driver=t.text("driver", "sim"), pose=pose, sim=sim)
+
+
+def _model(t: Table) -> CameraModel:
+    key = t.text("model")
+    try:
+        return get_model(key)
+    except KeyError:
+        raise t.error("model", key, "not a camera model in the catalog", model_keys()) from None
+
+
+def _stream(t: Table, model: CameraModel) -> StreamSpec:
+    kind = t.choice("kind", StreamKind)
+    if kind not in model.kinds():
+        raise t.error("kind", kind.value, f"{model.key} has no {kind.value} stream", [k.value for k in model.kinds()])
+    width, height = t.integer("width"), t.integer("height")
+    mode = model.mode(kind, width, height)
+    if mode is None:
+        sizes = [f"{m.width}x{m.height}" for m in model.modes_for(kind)]
+        raise RigFileError(t.file, t.field("width") + "," + "height", _Size(width, height),
+                           f"{model.key} {kind.value} has no such resolution", sizes)
+    fps = t.number("fps")
+    if not mode.supports_fps(fps):
+        raise t.error("fps", _num(fps), f"{model.key} {kind.value} {width}x{height} supports {mode.describe_fps()}")
+    fmt = t.text("format", mode.formats[0])
+    if fmt not in mode.formats:
+        raise t.error("format", fmt, f"not a {model.key} {kind.value} format at {width}x{height}", mode.formats)
+    if t.has("exposure") and t.has("exposure_us"):
+        raise t.error("exposure", t.data["exposure"], "give either exposure = \"auto\" or exposure_us, not both")
+    exposure_us = t.integer("exposure_us", None)
+    if t.has("exposure") and t.text("exposure") != "auto":
+        raise t.error("exposure", t.data["exposure"], "only \"auto\" is a word here; set exposure_us for manual",
+                      ["auto"])
+    if exposure_us is not None:
+        lo, hi = model.exposure_range_us
+        if not lo <= exposure_us <= hi:
+            raise t.error("exposure_us", exposure_us, f"outside {model.key} {kind.value} exposure range",
+                          f"{lo:g} to {hi:g} us")
+    return t.build(StreamSpec, name=t.text("name", kind.value), kind=kind, width=width, height=height, fps=fps,
+                   pixel_format=fmt, exposure_us=exposure_us)
+
+
+_GROUP_KEYS = ("name", "method", "topology", "source", "members", "burst", "stagger_us", "ptp")
+
+
+def _group(t: Table) -> SyncGroupSpec:
+    method = t.choice("method", SyncMethod)
+    default_topology = Topology.NETWORK if method in (SyncMethod.PTP, SyncMethod.SOFTWARE) else None
+    topology = t.choice("topology", Topology, default_topology)
+    if topology is None:
+        raise t.error("topology", None, f"a {method.value} group needs a topology",
+                      ["daisy-chain", "star", "capture-card"])
+    source_t = t.table("source", ("device", "trigger", "card"))
+    source = None
+    if source_t is not None:
+        source = source_t.build(SyncSource, device=source_t.text("device", None),
+                                trigger=source_t.text("trigger", None), card=source_t.text("card", None))
+    members = tuple(
+        m.build(SyncMember, device=m.text("device"), delay_us=m.number("delay_us", 0.0),
+                depth_delay_us=m.number("depth_delay_us", 0.0))
+        for m in t.tables("members", ("device", "delay_us", "depth_delay_us"))
+    )
+    ptp_t = t.table("ptp", ("grandmaster", "step_mode", "domain", "offset_warn_ns", "offset_error_ns",
+                            "start_delay_s"))
+    ptp = None
+    if ptp_t is not None:
+        ptp = ptp_t.build(PtpSpec, grandmaster=ptp_t.text("grandmaster"),
+                          step_mode=ptp_t.choice("step_mode", PtpTimestampMode, PtpTimestampMode.TWO_STEP),
+                          domain=ptp_t.integer("domain", 0), offset_warn_ns=ptp_t.integer("offset_warn_ns", 1000),
+                          offset_error_ns=ptp_t.integer("offset_error_ns", 10000),
+                          start_delay_s=ptp_t.number("start_delay_s", 1.0))
+    return t.build(SyncGroupSpec, name=t.text("name"), method=method, topology=topology, members=members,
+                   source=source, burst=t.integer("burst", 1), stagger_us=t.number("stagger_us", 0.0), ptp=ptp)
+
+
+# --- cross-references ---------------------------------------------------------------------------
+
+def _check_device(t: Table, device: DeviceSpec, hosts: tuple[HostSpec, ...]) -> None:
+    host = next((h for h in hosts if h.name == device.host), None)
+    if host is None:
+        raise t.error("host", device.host, "no such host", [h.name for h in hosts])
+    conn = device.connection
+    if conn.kind is LinkKind.GMSL:
+        card = host.capture_card(conn.bus)
+        if card is None:
+            raise t.error("connection", str(conn), f"host {host.name} declares no capture card {conn.bus}",
+                          [c.name for c in host.capture_cards] or "declare it under [[hosts.capture_cards]]")
+        if conn.port is None or not 0 <= conn.port < card.capacity:
+            raise t.error("connection", str(conn), f"{card.model} has ports 0 to {card.capacity - 1}")
+    if conn.kind is LinkKind.ETHERNET and host.nics and host.nic(conn.bus) is None:
+        raise t.error("connection", str(conn), f"host {host.name} has no interface {conn.bus}",
+                      [n.name for n in host.nics])
+
+
+def _check_groups(tables: list[Table], groups: tuple[SyncGroupSpec, ...], devices: tuple[DeviceSpec, ...],
+                  hosts: tuple[HostSpec, ...], triggers: tuple[TriggerSpec, ...]) -> None:
+    ids = [d.id for d in devices]
+    owner: dict[str, str] = {}
+    for t, group in zip(tables, groups, strict=True):
+        for i, member in enumerate(group.members):
+            where = f"members[{i}]"
+            if member.device not in ids:
+                raise RigFileError(t.file, f"{t.field(where)}.device", member.device, "no such device", ids)
+            if member.device in owner:
+                raise RigFileError(t.file, f"{t.field(where)}.device", member.device,
+                                   f"already in sync group {owner[member.device]}; a device is in one group")
+            owner[member.device] = group.name
+        src = group.source
+        if src is not None and src.trigger is not None and src.trigger not in [x.name for x in triggers]:
+            raise RigFileError(t.file, t.field("source.trigger"), src.trigger, "no such [[triggers]] entry",
+                               [x.name for x in triggers] or "declare one under [[triggers]]")
+        if group.topology is Topology.CAPTURE_CARD:
+            for i, member in enumerate(group.members):
+                dev = next(d for d in devices if d.id == member.device)
+                if dev.connection.kind is not LinkKind.GMSL:
+                    raise RigFileError(t.file, f"{t.field(f'members[{i}]')}.device", member.device,
+                                       "a capture-card group holds GMSL2 cameras only",
+                                       f"{dev.model} connects over {dev.connection.kind.value}")
+            if src is not None and src.card is not None:
+                cards = {d.connection.bus for d in devices if d.id in [m.device for m in group.members]}
+                if src.card not in cards:
+                    raise RigFileError(t.file, t.field("source.card"), src.card,
+                                       "not a capture card of the group's cameras", sorted(cards))
+        elif src is not None and src.card is not None:
+            raise RigFileError(t.file, t.field("source.card"), src.card,
+                               "only capture-card groups take a card as source")
+        if group.ptp is not None and group.ptp.grandmaster != "external" and \
+                group.ptp.grandmaster not in [h.name for h in hosts]:
+            raise RigFileError(t.file, t.field("ptp.grandmaster"), group.ptp.grandmaster, "no such host",
+                               [*(h.name for h in hosts), "external"])
+
+
+def _unique(top: Table, table: str, names: list[str], key: str) -> None:
+    for i, n in enumerate(names):
+        if n in names[:i]:
+            raise RigFileError(top.file, f"{table}[{i}].{key}", n, f"{key} used twice",
+                               f"unique {key}s (first at {table}[{names.index(n)}])")
+
+
+def _unique_serials(top: Table, devices: tuple[DeviceSpec, ...]) -> None:
+    seen: dict[tuple[str, str], int] = {}
+    for i, d in enumerate(devices):
+        key = (d.driver, d.serial)
+        if key in seen:
+            raise RigFileError(top.file, f"devices[{i}].serial", d.serial,
+                               f"serial already used by devices[{seen[key]}] ({devices[seen[key]].id}); "
+                               "devices are opened by serial", "unique serials")
+        seen[key] = i
+
+
+class _Size:
+    def __init__(self, width: int, height: int) -> None:
+        self.width, self.height = width, height
+
+    def __str__(self) -> str:
+        return f"{self.width}x{self.height}"
+
+
+def _num(value: float) -> object:
+    return int(value) if float(value).is_integer() else value
