@@ -358,7 +358,7 @@ class Aligner(Generic[T]):
                 return out
             if not self._extend(final):
                 return out
-            out.append(self._close())
+            out.append(self._close(final))
 
     def _open_set(self, final: bool) -> bool:
         head: Entry[T] | None = None
@@ -408,7 +408,7 @@ class Aligner(Generic[T]):
             else:
                 low, wake = bound(s, final, horizon)
                 unknown.append((idx, low, wake))
-                if low < unknown_low:
+                if low < unknown_low:  # noqa: PLR1730 (hot path: cheaper than min())
                     unknown_low = low
         if len(heads) > 1:
             heads.sort(key=_ref_of)
@@ -447,7 +447,7 @@ class Aligner(Generic[T]):
         if wake < _INF:
             self._note_wake(wake)
 
-    def _close(self) -> Frameset[T]:
+    def _close(self, final: bool) -> Frameset[T]:
         members = self._open
         self._open = []
         refs = [e.ref_ns for e in members]
@@ -469,7 +469,7 @@ class Aligner(Generic[T]):
         for idx, s in enumerate(self._streams):
             if idx in present:
                 continue
-            reason = self._absence(s, centre)
+            reason = self._absence(s, centre, final)
             if not s.pending:
                 s.frontier = max(s.frontier, limit)
             if reason is not None:
@@ -485,26 +485,28 @@ class Aligner(Generic[T]):
         self._next_id += 1
         return fs
 
-    def _absence(self, s: _Stream[T], centre: int) -> MissingReason | None:
+    def _absence(self, s: _Stream[T], centre: int, final: bool) -> MissingReason | None:
         """Why a stream absent from a set was due there, or None if it was not due.
 
-        A stream running at the set cadence is due in every set; a slower stream only in the set nearest
-        one of its (predicted) frames.
+        A stream is due once it has delivered a frame into an earlier set; then a stream running at the set
+        cadence is due in every set, a slower stream only in the set nearest one of its (predicted) frames.
         """
-        if not s.started:
-            return None
+        if s.prev_seq is None:
+            return None  # not started yet, as far as sets go
         if not s.connected:
             return MissingReason.DISCONNECTED
         period = s.cfg.period_ns
         half = self._cadence // 2
+        every_set = period < self._cadence * 3 // 2
         if s.pending:
             head = s.pending[0]
-            due = period < self._cadence * 3 // 2 or abs(head.ref_ns - period - centre) <= half
-            if not due:
+            if not every_set and abs(head.ref_ns - period - centre) > half:
                 return None
-            dropped = s.prev_seq is not None and head.seq > s.prev_seq + 1
+            dropped = head.seq > s.prev_seq + 1
             return MissingReason.DROPPED if dropped else MissingReason.UNMATCHED
-        if period < self._cadence * 3 // 2:
+        if final:
+            return MissingReason.STOPPED
+        if every_set:
             return MissingReason.NOT_RECEIVED
         if s.predicted is None:
             return None

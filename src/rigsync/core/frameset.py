@@ -20,6 +20,8 @@ class MissingReason(StrEnum):
     """The frame arrived damaged and was left out."""
     DISCONNECTED = "disconnected"
     """The device was disconnected."""
+    STOPPED = "stopped"
+    """The capture ended before the stream's frame for this set arrived (the last sets only)."""
 
 
 class DropReason(StrEnum):

@@ -2,13 +2,11 @@
 
 from rigsync.timebase.estimator import ClockEstimate, ClockEstimator, EstimatorConfig
 from rigsync.timebase.stamper import ClockSummary, DeviceTimebase, SlewingMap, Stamp, TimebaseConfig
-from rigsync.timebase.unwrap import CounterUnwrapper
 
 __all__ = [
     "ClockEstimate",
     "ClockEstimator",
     "ClockSummary",
-    "CounterUnwrapper",
     "DeviceTimebase",
     "EstimatorConfig",
     "SlewingMap",

@@ -1,0 +1,6 @@
+"""Capture orchestration: start order, frames -> timebase -> aligner -> recorder, live status."""
+
+from rigsync.capture.session import CaptureOptions, CaptureResult, CaptureSession
+from rigsync.capture.status import CaptureStatus, StreamStatus
+
+__all__ = ["CaptureOptions", "CaptureResult", "CaptureSession", "CaptureStatus", "StreamStatus"]

@@ -1,0 +1,317 @@
+"""A capture: open the rig's devices, start them in plan order, stamp every frame in rig time, match
+framesets, record everything into one MCAP file, and stop cleanly (Ctrl-C included).
+
+Data flows one way: driver -> timebase -> aligner -> recorder. Frames are recorded when they arrive (so a
+frame is never lost because its frameset is late); framesets are recorded when the aligner emits them.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+from rigsync.align.aligner import Aligner, AlignStream, Frameset
+from rigsync.capture.status import CaptureStatus, StatusTracker
+from rigsync.core.errors import DriverError, RigsyncError
+from rigsync.core.frame import Frame, FrameFlags, StampedFrame, StreamKind
+from rigsync.core.frameset import FramesetMember, FramesetMissing, FramesetRecord
+from rigsync.drivers.base import CaptureClock, Device, DeviceConfig, DeviceEvent, Driver, EventKind
+from rigsync.drivers.factory import open_drivers
+from rigsync.drivers.sim.driver import SimDriver
+from rigsync.plan.model import Plan, Role
+from rigsync.record.recorder import Compression, Recorder, RecorderConfig
+from rigsync.spec.model import DeviceSpec, StreamSpec
+from rigsync.timebase.stamper import DeviceTimebase, TimebaseConfig
+
+
+@dataclass(frozen=True)
+class CaptureOptions:
+    out: Path
+    seconds: float | None = None
+    """Stop after this much capture time (required with ``fast``); None runs until stopped."""
+    fast: bool = False
+    """Simulation only: run as fast as possible on a virtual clock instead of in real time."""
+    seed: int | None = None
+    compression: Compression = Compression.ZSTD
+    status_interval_s: float = 0.25
+
+    def __post_init__(self) -> None:
+        if self.seconds is not None and self.seconds <= 0:
+            raise ValueError(f"seconds = {self.seconds}: must be positive")
+        if self.fast and self.seconds is None:
+            raise ValueError("a fast (virtual-time) capture needs a duration: give seconds")
+
+
+@dataclass(frozen=True)
+class CaptureResult:
+    path: Path
+    duration_s: float
+    frames: int
+    framesets: int
+    complete: int
+    dropped: dict[str, int]
+    interrupted: bool
+    error: str | None
+    status: CaptureStatus
+    warnings: tuple[str, ...] = field(default=())
+
+
+class CaptureSession:
+    """One capture of a planned rig. Use as a context manager, then :meth:`run`."""
+
+    def __init__(self, plan: Plan, options: CaptureOptions, *, drivers: dict[str, Driver] | None = None) -> None:
+        self.plan = plan
+        self.rig = plan.rig
+        self.options = options
+        self._drivers = drivers if drivers is not None else open_drivers(self.rig, plan, fast=options.fast,
+                                                                         seed=options.seed)
+        clocks = {id(d.clock()) for d in self._drivers.values()}
+        if len(clocks) > 1:
+            raise RigsyncError("simulated and real devices cannot be captured together (they run on different "
+                               "clocks); give every device the same driver")
+        self.clock: CaptureClock = next(iter(self._drivers.values())).clock()
+        self._devices: dict[str, Device] = {}
+        self._timebases: dict[str, DeviceTimebase] = {}
+        self._periods: dict[str, int] = {}
+        self._failed: dict[str, str] = {}
+        self._warnings: list[str] = []
+        self._recorder: Recorder | None = None
+        streams = [self._align_stream(d, s) for d in self.rig.devices for s in d.streams]
+        self.aligner: Aligner[StampedFrame] = Aligner(streams)
+        self._tracker = StatusTracker([s.key for s in streams])
+        self._framesets = 0
+
+    # --- set-up ---------------------------------------------------------------------------------
+
+    def _align_stream(self, device: DeviceSpec, stream: StreamSpec) -> AlignStream:
+        dp = self.plan.device(device.id)
+        key = f"{device.id}/{stream.name}"
+        self._periods[key] = stream.period_ns
+        if stream.name not in dp.synced_streams or dp.group is None:
+            return AlignStream(key, stream.period_ns)
+        group = self.plan.group(dp.group)
+        offset = dp.delay_ns + (dp.depth_delay_ns if stream.kind is not StreamKind.COLOR else 0)
+        period = group.trigger_period_ns or stream.period_ns
+        if dp.role is Role.GENLOCK and dp.burst > 1:
+            return AlignStream(key, stream.period_ns, offset, regular=False)
+        return AlignStream(key, period, offset, regular=not group.random_triggers)
+
+    def __enter__(self) -> Self:
+        rig = self.rig
+        self._recorder = Recorder(self.options.out, RecorderConfig(compression=self.options.compression),
+                                  rig_toml=rig.text, rig_path=rig.path,
+                                  metadata={"seed": str(self.options.seed if self.options.seed is not None
+                                                        else rig.sim.seed)})
+        try:
+            for driver in self._drivers.values():
+                if isinstance(driver, SimDriver):
+                    driver.world.truth_sink = self._recorder.write_truth
+            for device_id in self.plan.start_order:
+                spec = rig.device(device_id)
+                device = self._drivers[spec.driver].open(spec.serial)
+                self._devices[device_id] = device
+                device.configure(self._config(spec))
+                timing = device.timing()
+                self._timebases[device_id] = DeviceTimebase(timing.domain, TimebaseConfig(
+                    latency_uncertainty_ns=timing.latency_uncertainty_ns, tick_ns=timing.tick_ns))
+                for s in spec.streams:
+                    fmt_encoding = self._encoding(device, spec, s)
+                    self._recorder.add_stream(device_id, s.name, device.intrinsics(s.name), fmt_encoding)
+        except BaseException:
+            self._shutdown()
+            raise
+        return self
+
+    def _encoding(self, device: Device, spec: DeviceSpec, stream: StreamSpec) -> str:
+        from rigsync.catalog import get_model
+
+        fmt = get_model(spec.model).pixel_format(stream.pixel_format)
+        return fmt.encoding if fmt is not None else "rgb8"
+
+    def _config(self, spec: DeviceSpec) -> DeviceConfig:
+        from rigsync.drivers.base import StreamConfig, SyncConfig
+
+        dp = self.plan.device(spec.id)
+        return DeviceConfig(
+            device_id=spec.id, serial=spec.serial, model=spec.model,
+            streams=tuple(StreamConfig(s.name, s.kind, s.width, s.height, s.fps, s.pixel_format, s.exposure_us)
+                          for s in spec.streams),
+            sync=SyncConfig(dp.group, dp.method, dp.role.value, dp.vendor_role, dp.delay_ns, dp.depth_delay_ns,
+                            dp.burst, dp.synced_streams),
+        )
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._shutdown()
+
+    def _shutdown(self) -> None:
+        for device in reversed(list(self._devices.values())):
+            try:
+                device.close()
+            except RigsyncError as err:
+                self._warnings.append(f"closing {device.info.serial}: {err}")
+        self._devices.clear()
+        if self._recorder is not None:
+            recorder, self._recorder = self._recorder, None
+            recorder.close(clocks=self._clock_summaries(), stats=self._stats())
+
+    # --- the loop -------------------------------------------------------------------------------
+
+    def run(self, on_status: Callable[[CaptureStatus], None] | None = None,
+            stop: threading.Event | None = None) -> CaptureResult:
+        if self._recorder is None:
+            raise RigsyncError("use the session as a context manager: with CaptureSession(...) as s: s.run()")
+        clock = self.clock
+        for device_id in self.plan.start_order:
+            self._devices[device_id].start()
+        t0 = clock.now_ns()
+        t_end = t0 + round(self.options.seconds * 1e9) if self.options.seconds is not None else None
+        next_status = time.monotonic()
+        interrupted = False
+        error: str | None = None
+        try:
+            while True:
+                now = clock.now_ns()
+                if (t_end is not None and now >= t_end) or (stop is not None and stop.is_set()):
+                    break
+                self._poll_all()
+                self._emit(self.aligner.advance(self._rig_ns(now)))
+                if self._recorder.error is not None:
+                    error = f"recording stopped: {self._recorder.error}"
+                    break
+                if on_status is not None and time.monotonic() >= next_status:
+                    next_status = time.monotonic() + self.options.status_interval_s
+                    on_status(self.status(now - t0))
+                clock.wait_until(self._next_wake(now, t_end))
+        except KeyboardInterrupt:
+            interrupted = True
+        elapsed = clock.now_ns() - t0
+        for device_id in reversed(self.plan.start_order):
+            if device_id not in self._failed:
+                self._devices[device_id].stop()
+        self._emit(self.aligner.flush())
+        status = self.status(elapsed)
+        if on_status is not None:
+            on_status(status)
+        stats = self.aligner.stats
+        dropped: dict[str, int] = {}
+        for st in stats.streams.values():
+            for reason, n in st.dropped.items():
+                dropped[reason.value] = dropped.get(reason.value, 0) + n
+        overruns = self._recorder.stats.overruns
+        if overruns:
+            dropped["recorder_overrun"] = overruns
+        return CaptureResult(path=self.options.out, duration_s=elapsed / 1e9, frames=stats.frames,
+                             framesets=stats.framesets, complete=stats.complete, dropped=dropped,
+                             interrupted=interrupted, error=error, status=status, warnings=tuple(self._warnings))
+
+    def _next_wake(self, now: int, t_end: int | None) -> int:
+        candidates = [t_end, self.aligner.next_deadline_ns()]
+        candidates += [d.next_ready_ns() for k, d in self._devices.items() if k not in self._failed]
+        times = [t for t in candidates if t is not None]
+        wake = min(times) if times else now + 5_000_000
+        if not self.options.fast:
+            wake = min(wake, now + round(self.options.status_interval_s * 1e9))
+        return max(wake, now + 1)
+
+    def _rig_ns(self, host_ns: int) -> int:
+        """Host clock -> rig clock: the identity until PTP ties hosts together."""
+        return host_ns
+
+    def _poll_all(self) -> None:
+        items: list[Frame | DeviceEvent] = []
+        for device_id, device in self._devices.items():
+            if device_id in self._failed:
+                continue
+            try:
+                items.extend(device.poll())
+            except DriverError as err:  # one failing device must not end the capture
+                self._failed[device_id] = str(err)
+                self._warnings.append(f"{device_id} failed and was dropped from the capture: {err}")
+                self._device_gone(device_id, self.clock.now_ns())
+        items.sort(key=lambda i: i.host_rx_ns if isinstance(i, Frame) else i.host_ns)
+        for item in items:
+            if isinstance(item, Frame):
+                self._frame(item)
+            else:
+                self._event(item)
+
+    def _frame(self, f: Frame) -> None:
+        key = f.key
+        stamp = self._timebases[f.device].stamp(f, self._periods[key])
+        stamped = StampedFrame(f, self._rig_ns(stamp.start_ns), stamp.error_bound_ns, stamp.locked)
+        self._tracker.frame(key, f.host_rx_ns, stamp.error_bound_ns, stamp.locked)
+        assert self._recorder is not None
+        self._recorder.write_image(stamped)
+        self._emit(self.aligner.push(key, stamped, seq=f.seq, rig_time_ns=stamped.rig_time_ns,
+                                     error_ns=stamp.error_bound_ns, arrival_ns=self._rig_ns(f.host_rx_ns),
+                                     corrupt=bool(f.flags & FrameFlags.CORRUPT)))
+
+    def _event(self, event: DeviceEvent) -> None:
+        if event.kind is EventKind.DISCONNECTED:
+            self._warnings.append(f"{event.device} disconnected")
+            self._device_gone(event.device, event.host_ns)
+        elif event.kind is EventKind.RECONNECTED:
+            self._warnings.append(f"{event.device} reconnected (its clock restarted)")
+            self._timebases[event.device].reset()
+            for s in self.rig.device(event.device).streams:
+                self._emit(self.aligner.set_connected(f"{event.device}/{s.name}", True, self._rig_ns(event.host_ns)))
+        elif event.kind is EventKind.OVERRUN:
+            self._warnings.append(f"{event.device}: {event.count} frames overwritten before rigsync read them")
+            for s in self.rig.device(event.device).streams:
+                self._tracker.overrun(f"{event.device}/{s.name}", event.count)
+
+    def _device_gone(self, device_id: str, host_ns: int) -> None:
+        for s in self.rig.device(device_id).streams:
+            self._emit(self.aligner.set_connected(f"{device_id}/{s.name}", False, self._rig_ns(host_ns)))
+
+    def _emit(self, framesets: list[Frameset[StampedFrame]]) -> None:
+        if not framesets or self._recorder is None:
+            return
+        for fs in framesets:
+            members = []
+            for e in fs.members:
+                f = e.payload.frame
+                members.append(FramesetMember(f.device, f.stream, f.seq, e.rig_time_ns, f.device_ts_ns,
+                                              f.host_rx_ns, e.error_ns))
+                self._tracker.skew(f.key, e.ref_ns - fs.rig_time_ns)
+            missing = tuple(FramesetMissing(key.split("/", 1)[0], key.split("/", 1)[1], reason)
+                            for key, reason in fs.missing)
+            self._recorder.write_frameset(FramesetRecord(fs.frameset_id, fs.rig_time_ns, fs.spread_ns,
+                                                         tuple(members), missing))
+            self._framesets += 1
+
+    # --- reporting ------------------------------------------------------------------------------
+
+    def status(self, elapsed_ns: int) -> CaptureStatus:
+        rec = self._recorder.stats if self._recorder is not None else None
+        stats = self.aligner.stats
+        return CaptureStatus(
+            elapsed_s=elapsed_ns / 1e9, seconds=self.options.seconds,
+            streams=self._tracker.streams(stats, self.clock.now_ns()),
+            framesets=stats.framesets, complete=stats.complete,
+            written_mb=(rec.bytes_written / 1e6) if rec else 0.0,
+            recorder_queue_mb=(rec.queue_high_water_bytes / 1e6) if rec else 0.0,
+            warnings=tuple(self._warnings[-5:]),
+        )
+
+    def _clock_summaries(self) -> dict[str, str]:
+        return {d: json.dumps(tb.summary().to_json()) for d, tb in self._timebases.items()}
+
+    def _stats(self) -> dict[str, str]:
+        stats = self.aligner.stats
+        out = {"framesets": str(stats.framesets), "complete": str(stats.complete)}
+        for key, st in stats.streams.items():
+            out[key] = json.dumps({
+                "frames": st.frames, "matched": st.matched,
+                "dropped": {r.value: n for r, n in st.dropped.items()},
+                "missing": {r.value: n for r, n in st.missing.items()},
+            })
+        return out

@@ -1,0 +1,81 @@
+"""Live capture statistics per stream: rate, drops, skew within framesets, clock error bound."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from rigsync.align.aligner import AlignerStats
+
+
+@dataclass(frozen=True)
+class StreamStatus:
+    key: str
+    frames: int
+    fps: float
+    dropped: int
+    """Frames of this stream that are in no frameset (lost on the way, late, corrupt, overrun)."""
+    skew_p50_us: float | None
+    skew_p99_us: float | None
+    """Distance of this stream's frames from their frameset's centre (declared delays removed)."""
+    error_bound_us: float | None
+    locked: bool
+
+
+@dataclass(frozen=True)
+class CaptureStatus:
+    elapsed_s: float
+    seconds: float | None
+    streams: tuple[StreamStatus, ...]
+    framesets: int
+    complete: int
+    written_mb: float
+    recorder_queue_mb: float
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass
+class _Track:
+    frames: int = 0
+    arrivals: deque[int] = field(default_factory=lambda: deque(maxlen=512))
+    skews: deque[int] = field(default_factory=lambda: deque(maxlen=512))
+    error_bound_ns: int | None = None
+    locked: bool = False
+    overruns: int = 0
+
+
+class StatusTracker:
+    """Accumulates what the live status shows; fed by the capture loop."""
+
+    def __init__(self, keys: list[str]) -> None:
+        self._tracks = {k: _Track() for k in keys}
+
+    def frame(self, key: str, host_rx_ns: int, error_bound_ns: int, locked: bool) -> None:
+        t = self._tracks[key]
+        t.frames += 1
+        t.arrivals.append(host_rx_ns)
+        t.error_bound_ns = error_bound_ns
+        t.locked = locked
+
+    def skew(self, key: str, skew_ns: int) -> None:
+        self._tracks[key].skews.append(abs(skew_ns))
+
+    def overrun(self, key: str, count: int) -> None:
+        self._tracks[key].overruns += count
+
+    def streams(self, aligner: AlignerStats, now_ns: int) -> tuple[StreamStatus, ...]:
+        out = []
+        for key, t in self._tracks.items():
+            recent = [a for a in t.arrivals if now_ns - a <= 1_000_000_000]
+            fps = float(len(recent))
+            skews = sorted(t.skews)
+            st = aligner.streams.get(key)
+            dropped = (sum(st.dropped.values()) if st else 0) + t.overruns
+            out.append(StreamStatus(
+                key=key, frames=t.frames, fps=fps, dropped=dropped,
+                skew_p50_us=skews[len(skews) // 2] / 1000 if skews else None,
+                skew_p99_us=skews[min(len(skews) - 1, int(len(skews) * 0.99))] / 1000 if skews else None,
+                error_bound_us=t.error_bound_ns / 1000 if t.error_bound_ns is not None else None,
+                locked=t.locked,
+            ))
+        return tuple(out)

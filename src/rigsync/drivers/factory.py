@@ -1,0 +1,25 @@
+"""Choose drivers by name: the simulator is built from the rig; vendor drivers join as they are added."""
+
+from __future__ import annotations
+
+from rigsync.core.errors import RigsyncError
+from rigsync.drivers.base import Driver
+from rigsync.drivers.sim.driver import SimClock, SimDriver
+from rigsync.drivers.sim.world import SimWorld
+from rigsync.plan.model import Plan
+from rigsync.spec.model import RigSpec
+
+DRIVERS = ("sim",)
+"""Driver names a rig file may use."""
+
+
+def open_drivers(rig: RigSpec, plan: Plan, *, fast: bool = False, seed: int | None = None) -> dict[str, Driver]:
+    """One driver per driver name the rig uses."""
+    names = sorted({d.driver for d in rig.devices})
+    drivers: dict[str, Driver] = {}
+    for name in names:
+        if name == "sim":
+            drivers[name] = SimDriver(SimWorld(rig, plan, seed=seed), SimClock(fast=fast))
+        else:
+            raise RigsyncError(f"{rig.path}: no driver named {name!r} (available: {', '.join(DRIVERS)})")
+    return drivers

@@ -1,0 +1,142 @@
+"""The simulator as a driver: the default, and just another implementation of the driver interface."""
+
+from __future__ import annotations
+
+import time
+
+from rigsync.core.errors import DriverError
+from rigsync.core.frame import Frame
+from rigsync.core.intrinsics import Intrinsics
+from rigsync.core.sync import LinkKind
+from rigsync.drivers.base import (
+    CaptureClock,
+    Device,
+    DeviceConfig,
+    DeviceEvent,
+    DeviceInfo,
+    DeviceTiming,
+    Driver,
+)
+from rigsync.drivers.sim._model import SIM_EPOCH_NS, DeviceSim
+from rigsync.drivers.sim.links import LATENCY_UNCERTAINTY_NS
+from rigsync.drivers.sim.world import SimWorld
+from rigsync.spec.model import Platform
+
+
+class SimClock:
+    """The simulated capture host's clock (the rig clock): paced in real time, or virtual (``fast``)."""
+
+    def __init__(self, *, fast: bool, max_wait_s: float = 0.005) -> None:
+        self.fast = fast
+        self.max_wait_s = max_wait_s
+        self._virtual = SIM_EPOCH_NS
+        self._t0 = time.monotonic_ns()
+
+    def now_ns(self) -> int:
+        if self.fast:
+            return self._virtual
+        return SIM_EPOCH_NS + time.monotonic_ns() - self._t0
+
+    def wait_until(self, host_ns: int) -> None:
+        if self.fast:
+            self._virtual = max(self._virtual, host_ns)
+            return
+        delay = (host_ns - self.now_ns()) / 1e9
+        if delay > 0:
+            time.sleep(min(delay, self.max_wait_s))
+
+
+class SimDevice(Device):
+    def __init__(self, world: SimWorld, clock: SimClock, dev: DeviceSim, info: DeviceInfo) -> None:
+        self.info = info
+        self._world = world
+        self._clock = clock
+        self._dev = dev
+        self._config: DeviceConfig | None = None
+        self._open = True
+
+    def _sync(self) -> None:
+        self._world.advance_to(self._clock.now_ns())
+
+    def configure(self, config: DeviceConfig) -> None:
+        if self._dev.started:
+            raise DriverError("sim", self.info.serial, "settings can only change while stopped", "stop() first")
+        known = {s.name for s in self._dev.spec.streams}
+        wanted = {s.name for s in config.streams}
+        if not wanted <= known:
+            raise DriverError("sim", self.info.serial, f"no such streams: {sorted(wanted - known)}",
+                              f"the simulated device has {sorted(known)} (from the rig file)")
+        self._config = config
+
+    def start(self) -> None:
+        if self._config is None:
+            raise DriverError("sim", self.info.serial, "not configured", "call configure() before start()")
+        self._sync()
+        self._world.start_device(self._dev.spec.id)
+
+    def poll(self) -> list[Frame | DeviceEvent]:
+        self._sync()
+        items = self._world.take(self._dev.spec.id)
+        if self._config is not None and len(self._config.streams) < len(self._dev.streams):
+            names = {s.name for s in self._config.streams}
+            items = [i for i in items if not isinstance(i, Frame) or i.stream in names]
+        return items
+
+    def next_ready_ns(self) -> int | None:
+        t = self._world.next_delivery_ns()
+        return None if t is None else self._dev.host_clock.host_ns(t)
+
+    def intrinsics(self, stream: str) -> Intrinsics:
+        for s in self._dev.streams:
+            if s.spec.name == stream:
+                return s.intrinsics
+        raise DriverError("sim", self.info.serial, f"no stream {stream!r}")
+
+    def timing(self) -> DeviceTiming:
+        return DeviceTiming(self._dev.domain, self._dev.model.clock.tick_ns, LATENCY_UNCERTAINTY_NS)
+
+    def stop(self) -> None:
+        self._world.stop_device(self._dev.spec.id)
+
+    def close(self) -> None:
+        if self._open:
+            self._open = False
+            if self._dev.started:
+                self.stop()
+
+
+class SimDriver(Driver):
+    """Devices of a simulated rig, found by the serials the rig file gives them."""
+
+    name = "sim"
+
+    def __init__(self, world: SimWorld, clock: SimClock) -> None:
+        self.world = world
+        self._clock = clock
+
+    def _present(self, dev: DeviceSim) -> bool:
+        """A device the host can see: GMSL2 cameras need a Jetson with the ZED Link driver (seeds/000)."""
+        if dev.spec.connection.kind is LinkKind.GMSL:
+            host = self.world.rig.host(dev.spec.host)
+            return host.platform is Platform.JETSON and host.zed_link_driver
+        return True
+
+    def discover(self) -> list[DeviceInfo]:
+        return [self._info(d) for d in self.world.devices if d.spec.driver == self.name and self._present(d)]
+
+    def _info(self, dev: DeviceSim) -> DeviceInfo:
+        return DeviceInfo(driver=self.name, serial=dev.spec.serial, model=dev.model.key,
+                          name=f"{dev.model.name} (simulated)", connection=f"{dev.spec.host}/{dev.spec.connection}")
+
+    def open(self, serial: str) -> SimDevice:
+        for dev in self.world.devices:
+            if dev.spec.serial == serial and dev.spec.driver == self.name:
+                if not self._present(dev):
+                    raise DriverError("sim", serial, f"not found on host {dev.spec.host}",
+                                      "GMSL2 cameras need an NVIDIA Jetson host with the ZED Link driver")
+                return SimDevice(self.world, self._clock, dev, self._info(dev))
+        raise DriverError("sim", serial, "no simulated device has this serial",
+                          ", ".join(d.spec.serial for d in self.world.devices))
+
+    def clock(self) -> CaptureClock:
+        return self._clock

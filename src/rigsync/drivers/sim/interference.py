@@ -1,0 +1,75 @@
+"""ToF laser interference: two depth cameras that see the same volume must not fire their lasers at once.
+
+"For each depth camera capture, the laser turns on nine times and is active for only 125 us each time"; with
+overlapping fields of view "the camera captures should be offset from one another by 160 us or more"
+(seeds/001). A depth frame whose pulse windows overlap another overlapping camera's is interfered.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+
+from rigsync.catalog.base import LaserTiming
+from rigsync.core.geometry import Pose
+
+HORIZON_NS = 200_000_000
+"""Exposures older than this before the newest are forgotten (longer than any depth exposure)."""
+
+
+def _windows(start_ns: int, laser: LaserTiming) -> list[tuple[int, int]]:
+    return [(start_ns + round(a * 1000), start_ns + round(b * 1000)) for a, b in laser.pulse_windows_us()]
+
+
+def _any_overlap(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> bool:
+    i = j = 0
+    while i < len(a) and j < len(b):
+        if a[i][0] < b[j][1] and b[j][0] < a[i][1]:
+            return True
+        if a[i][1] <= b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return False
+
+
+class LaserRegistry:
+    """Recent ToF depth exposures (in start order), to test a new one against."""
+
+    def __init__(self) -> None:
+        self._entries: deque[tuple[int, int, int, list[tuple[int, int]]]] = deque()
+
+    def add(self, device: int, start_ns: int, laser: LaserTiming) -> None:
+        windows = _windows(start_ns, laser)
+        self._entries.append((start_ns, windows[-1][1], device, windows))
+        while self._entries and self._entries[0][0] < start_ns - HORIZON_NS:
+            self._entries.popleft()
+
+    def interferes(self, device: int, start_ns: int, laser: LaserTiming, overlap: list[list[bool]]) -> bool:
+        mine = _windows(start_ns, laser)
+        end = mine[-1][1]
+        for other_start, other_end, other, windows in self._entries:
+            if other == device or not overlap[device][other]:
+                continue
+            if other_start < end and start_ns < other_end and _any_overlap(mine, windows):
+                return True
+        return False
+
+
+def _sees(pose: Pose, hfov_deg: float, point: tuple[float, float, float]) -> bool:
+    px, py, pz = pose.position_m
+    fx, fy, fz = (pose.look_at_m[0] - px, pose.look_at_m[1] - py, pose.look_at_m[2] - pz)
+    vx, vy, vz = (point[0] - px, point[1] - py, point[2] - pz)
+    nf = math.sqrt(fx * fx + fy * fy + fz * fz)
+    nv = math.sqrt(vx * vx + vy * vy + vz * vz)
+    if nf == 0 or nv == 0:
+        return False
+    cos = (fx * vx + fy * vy + fz * vz) / (nf * nv)
+    return cos >= math.cos(math.radians(hfov_deg / 2))
+
+
+def views_overlap(poses: list[Pose], hfovs: list[float]) -> list[list[bool]]:
+    """Whether each pair of cameras sees a common part of the scene's central volume (a 2 m cube)."""
+    grid = [(x, y, z) for x in (-0.8, 0.0, 0.8) for y in (-0.8, 0.0, 0.8) for z in (0.3, 1.0, 1.7)]
+    seen = [{i for i, p in enumerate(grid) if _sees(pose, fov, p)} for pose, fov in zip(poses, hfovs, strict=True)]
+    return [[bool(a & b) for b in seen] for a in seen]

@@ -1,0 +1,386 @@
+"""The simulated rig: a discrete-event model of every camera, trigger, link and fault of a rig.
+
+Events are processed in true-time order: exposure starts (from each stream's schedule), exposure ends
+(where a frame's fate is decided: link drops, controller overload, faults, ToF laser interference),
+deliveries to the host (after readout and a heavy-tailed link delay), and fault transitions (disconnect,
+reconnect with a restarted clock). Delivered frames wait in a per-device queue, as in a vendor SDK, until
+the driver polls them; images are rendered then. The ground truth of every exposure goes to
+``truth_sink`` and nowhere else.
+
+Deterministic for a seed: every device draws from its own random generator in its own event order.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Callable
+
+import numpy as np
+
+from rigsync.core.counter import CounterUnwrapper
+from rigsync.core.frame import ClockDomain, Frame, FrameFlags, StreamKind, TimestampSemantics
+from rigsync.core.truth import FrameTruth
+from rigsync.drivers.base import DeviceEvent, EventKind
+from rigsync.drivers.sim._model import (
+    HOST_COMPUTE_NS,
+    SIM_EPOCH_NS,
+    STARTUP_NS,
+    DeviceSim,
+    Pending,
+    StreamSim,
+    build_device,
+    nominal_latency_ns,
+    overloads,
+)
+from rigsync.drivers.sim.clocks import CrystalClock, CrystalParams, HostClockModel, ticks
+from rigsync.drivers.sim.exposure import LightModel
+from rigsync.drivers.sim.interference import LaserRegistry, views_overlap
+from rigsync.drivers.sim.scene import Scene, SceneConfig
+from rigsync.drivers.sim.triggers import (
+    CrystalTrigger,
+    RandomTrigger,
+    ScheduleTrigger,
+    TriggerSource,
+    free_run,
+    genlock,
+    readout_aligned,
+    triggered,
+)
+from rigsync.plan.model import Plan, Role
+from rigsync.spec.model import FaultKind, RigSpec, TriggerPattern
+
+SDK_QUEUE_FRAMES = 64
+"""Frames a device's driver queue holds before the oldest is overwritten (rigsync too slow to read)."""
+CABLE_NS = 15
+"""Trigger propagation on a 3 m cable (5 ns/m)."""
+HOP_NS = 50
+"""Re-drive delay of each device in a daisy chain."""
+
+_GEN, _FAULT, _FINAL, _DELIVER = range(4)
+
+
+class SimWorld:
+    """Every simulated device of one rig, on one true timeline."""
+
+    def __init__(self, rig: RigSpec, plan: Plan, *, seed: int | None = None) -> None:
+        self.rig = rig
+        self.plan = plan
+        self.seed = rig.sim.seed if seed is None else seed
+        rng = np.random.default_rng([self.seed, 0xC0C0])
+        self.scene = Scene(SceneConfig(seed=self.seed))
+        light = LightModel(phase=float(rng.uniform(0, 6.28)))
+        hosts: dict[str, HostClockModel] = {}
+        for i, host in enumerate(rig.hosts):
+            if i == 0:
+                hosts[host.name] = HostClockModel(epoch_ns=SIM_EPOCH_NS)
+            else:  # not yet tied to the primary host (PTP comes in a later layer)
+                hosts[host.name] = HostClockModel(int(rng.uniform(-5e6, 5e6)), rng.uniform(-20e-6, 20e-6),
+                                                  SIM_EPOCH_NS)
+        loads = overloads(rig)
+        self.devices: list[DeviceSim] = [
+            build_device(rig, i, d, plan.device(d.id), loads[d.id], light, hosts[d.host], self.seed)
+            for i, d in enumerate(rig.devices)
+        ]
+        self._by_id = {d.spec.id: d for d in self.devices}
+        self.now_ns = SIM_EPOCH_NS
+        self.truth_sink: Callable[[FrameTruth], None] | None = None
+        # Pending events, one heap per kind, ordered by (true time, insertion order).
+        self._gen: list[tuple[int, int, StreamSim, int]] = []
+        self._faults: list[tuple[int, int, DeviceSim, FaultKind, bool]] = []
+        self._final: list[tuple[int, int, Pending]] = []
+        self._deliveries: list[tuple[int, int, Pending]] = []
+        self._tie = itertools.count()
+        self._sources: dict[str, TriggerSource] = {}
+        self._parked: dict[str, list[StreamSim]] = {}
+        self._lasers = LaserRegistry()
+        self._overlap = views_overlap([d.pose for d in self.devices],
+                                      [d.model.hfov_for(StreamKind.DEPTH) for d in self.devices])
+        self._unwrap = {d.spec.id: CounterUnwrapper(d.model.clock.width_bits) for d in self.devices}
+        self._overruns: dict[str, int] = {}
+        self._init_sources(rng)
+        for dev in self.devices:
+            for kind, begin, end in dev.faults:
+                heapq.heappush(self._faults, (begin, next(self._tie), dev, kind, True))
+                heapq.heappush(self._faults, (end, next(self._tie), dev, kind, False))
+
+    # --- set-up ---------------------------------------------------------------------------------
+
+    def _init_sources(self, rng: np.random.Generator) -> None:
+        for group in self.plan.groups:
+            src = group.source
+            if src is None or group.trigger_period_ns is None:
+                continue
+            if src.startswith("trigger:"):
+                spec = self.rig.trigger(src.removeprefix("trigger:"))
+                if spec.pattern is TriggerPattern.RANDOM:
+                    gap = 2 * round(spec.pulse_width_us * 1000)
+                    self._sources[group.name] = RandomTrigger(np.random.default_rng([self.seed, 0x7A, len(
+                        self._sources)]), SIM_EPOCH_NS, group.trigger_period_ns, gap)
+                else:
+                    crystal = CrystalClock(CrystalParams(spec.drift_ppm * 1e-6, 0, wander_ppm=0.0), SIM_EPOCH_NS)
+                    phase = int(rng.uniform(0, group.trigger_period_ns))
+                    self._sources[group.name] = CrystalTrigger(crystal, group.trigger_period_ns, phase)
+            elif src.startswith("card:"):
+                crystal = CrystalClock(CrystalParams(rng.uniform(-20e-6, 20e-6), 0, wander_ppm=0.05), SIM_EPOCH_NS)
+                phase = int(rng.uniform(0, group.trigger_period_ns))
+                self._sources[group.name] = CrystalTrigger(crystal, group.trigger_period_ns, phase)
+
+    def device(self, device_id: str) -> DeviceSim:
+        return self._by_id[device_id]
+
+    # --- control --------------------------------------------------------------------------------
+
+    def start_device(self, device_id: str) -> None:
+        """Start streaming at the current time (first exposures after the sensor's start-up)."""
+        dev = self._by_id[device_id]
+        if dev.started:
+            return
+        dev.started = True
+        dev.begin_ns = self.now_ns + STARTUP_NS
+        plan = dev.plan
+        group = self.plan.group(plan.group) if plan.group else None
+        if plan.role is Role.MASTER and group is not None and group.trigger_period_ns is not None:
+            phase = dev.crystal.device_ns(dev.begin_ns)
+            self._sources[group.name] = CrystalTrigger(dev.crystal, group.trigger_period_ns, phase)
+        if plan.role is Role.PTP and group is not None and group.name not in self._sources:
+            spec = next(g for g in self.rig.sync_groups if g.name == group.name)
+            delay = round((spec.ptp.start_delay_s if spec.ptp else 1.0) * 1e9)
+            start = -(-(self.now_ns + delay) // 1_000_000) * 1_000_000  # on a millisecond boundary
+            self._sources[group.name] = ScheduleTrigger(start, group.trigger_period_ns or 33_333_333)
+        for stream in dev.streams:
+            self._arm(stream, dev.begin_ns)
+        if group is not None and group.name in self._sources:
+            for parked in self._parked.pop(group.name, []):
+                self._arm(parked, parked.device.begin_ns)
+
+    def stop_device(self, device_id: str) -> None:
+        dev = self._by_id[device_id]
+        dev.started = False
+        for stream in dev.streams:
+            stream.generation += 1
+            stream.shots = None
+
+    def _arm(self, stream: StreamSim, begin_ns: int) -> None:
+        """Give a stream its exposure schedule (or park it until its trigger source runs)."""
+        dev = stream.device
+        plan = dev.plan
+        stream.generation += 1
+        period = stream.spec.period_ns
+        if not stream.synced:
+            stream.shots = free_run(dev.crystal, period, dev.crystal.device_ns(begin_ns), begin_ns)
+        else:
+            group = plan.group or ""
+            source = self._sources.get(group)
+            if source is None:
+                if plan.role is not Role.MASTER and plan.trigger is None and plan.role is not Role.PTP:
+                    return  # nothing drives its sync input: it waits for a trigger forever
+                self._parked.setdefault(group, []).append(stream)
+                return
+            offset = plan.delay_ns + self._propagation_ns(dev)
+            if stream.spec.kind is not StreamKind.COLOR:
+                offset += plan.depth_delay_ns
+            genlock_caps = dev.model.sync.genlock
+            if plan.role is Role.GENLOCK and genlock_caps is not None:
+                stream.shots = genlock(source, offset, begin_ns, period, plan.burst, dev.jitter)
+            elif plan.role is Role.GENLOCK:  # the option is refused: the camera free-runs
+                stream.shots = free_run(dev.crystal, period, dev.crystal.device_ns(begin_ns), begin_ns)
+            elif plan.role is Role.SUBORDINATE and genlock_caps is not None:  # RealSense slave modes 2/3
+                stream.shots = readout_aligned(source, offset, begin_ns, stream.exposure.next_ns, dev.jitter)
+            else:
+                stream.shots = triggered(source, offset, begin_ns, dev.jitter)
+        self._schedule_next(stream)
+
+    def _propagation_ns(self, dev: DeviceSim) -> int:
+        link = dev.plan.trigger
+        if link is None:
+            return 0
+        return CABLE_NS + (link.hop - 1) * (HOP_NS + CABLE_NS)
+
+    def _schedule_next(self, stream: StreamSim) -> None:
+        if stream.shots is None:
+            return
+        shot = next(stream.shots)
+        stream.next_start = shot.start_ns
+        stream.next_trigger = shot.trigger
+        heapq.heappush(self._gen, (shot.start_ns, next(self._tie), stream, stream.generation))
+
+    # --- time -----------------------------------------------------------------------------------
+
+    def _next_time(self) -> tuple[int, int] | None:
+        best: tuple[int, int] | None = None
+        for kind, heap in ((_GEN, self._gen), (_FAULT, self._faults), (_FINAL, self._final),
+                           (_DELIVER, self._deliveries)):
+            if heap and (best is None or heap[0][0] < best[0]):
+                best = (heap[0][0], kind)
+        return best
+
+    def advance_to(self, t_true_ns: int) -> None:
+        """Process every event up to ``t_true_ns``."""
+        while True:
+            nxt = self._next_time()
+            if nxt is None or nxt[0] > t_true_ns:
+                break
+            self._step(nxt[1])
+        self.now_ns = max(self.now_ns, t_true_ns)
+
+    def next_delivery_ns(self) -> int | None:
+        """True time of the next delivery to a host (events before it are processed internally)."""
+        while True:
+            nxt = self._next_time()
+            if nxt is None:
+                return None
+            if nxt[1] == _DELIVER:
+                return nxt[0]
+            self._step(nxt[1])
+
+    def _step(self, kind: int) -> None:
+        if kind == _GEN:
+            t, _, stream, generation = heapq.heappop(self._gen)
+            if generation == stream.generation:
+                self._expose(stream, t)
+        elif kind == _FAULT:
+            t, _, dev, fault, begins = heapq.heappop(self._faults)
+            self._fault(dev, fault, begins, t)
+        elif kind == _FINAL:
+            t, _, pending = heapq.heappop(self._final)
+            self._finalize(pending, t)
+        else:
+            t, _, pending = heapq.heappop(self._deliveries)
+            self._deliver(pending, t)
+
+    # --- events ---------------------------------------------------------------------------------
+
+    def _expose(self, stream: StreamSim, start: int) -> None:
+        group = stream.device.plan.group
+        trigger = stream.next_trigger
+        exposure = stream.exposure.next_ns(start)
+        if stream.ae_shift:
+            start += stream.exposure.nominal_ns - exposure
+        label = f"{group}/{trigger}" if trigger is not None else None
+        pending = Pending(stream, stream.seq, start, start + exposure, label)
+        stream.seq += 1
+        if stream.laser is not None and stream.spec.kind is StreamKind.DEPTH:
+            self._lasers.add(stream.device.index, start, stream.laser)
+        heapq.heappush(self._final, (pending.end_ns, next(self._tie), pending))
+        self._schedule_next(stream)
+
+    def _finalize(self, p: Pending, end: int) -> None:
+        stream = p.stream
+        dev = stream.device
+        rng = dev.rng
+        lost = not dev.connected or end < dev.down_until
+        for kind, begin, until in dev.faults:
+            if kind is FaultKind.DROP_BURST and begin <= end < until:
+                lost = True
+        if rng.random() < dev.spec.sim.drop_rate or rng.random() < dev.overload.drop_p:
+            lost = True
+        if rng.random() < dev.overload.corrupt_p:
+            p.flags |= FrameFlags.CORRUPT
+        if stream.laser is not None and stream.spec.kind is StreamKind.DEPTH and self._lasers.interferes(
+                dev.index, p.start_ns, stream.laser, self._overlap):
+            p.flags |= FrameFlags.INTERFERED
+        if lost:
+            p.delivered = False
+            self._emit_truth(p)
+            return
+        exposure = p.end_ns - p.start_ns
+        latency = nominal_latency_ns(stream, exposure) - exposure
+        if stream.spec.kind not in dev.model.host_computed:
+            latency += int(stream.link_bytes / dev.link.throughput_bytes_s * 1e9 * (dev.overload.slowdown - 1.0))
+        rx = end + latency + dev.bias_ns + dev.link.excess_ns(rng)
+        p.rx_true_ns = max(rx, stream.last_rx_true + 1)  # a stream's frames arrive in order
+        stream.last_rx_true = p.rx_true_ns
+        sem = stream.semantics
+        instant = {TimestampSemantics.START_OF_EXPOSURE: p.start_ns,
+                   TimestampSemantics.CENTER_OF_EXPOSURE: p.start_ns + exposure // 2,
+                   TimestampSemantics.END_OF_EXPOSURE: p.end_ns}.get(sem, p.rx_true_ns)
+        p.instant_device_ns = dev.crystal.device_ns(instant)
+        heapq.heappush(self._deliveries, (p.rx_true_ns, next(self._tie), p))
+
+    def _deliver(self, p: Pending, t: int) -> None:
+        dev = p.stream.device
+        if not dev.connected or t < dev.down_until:
+            p.delivered = False
+        self._emit_truth(p)
+        if not p.delivered:
+            return
+        dev.last_rx_true = max(dev.last_rx_true, t)
+        dev.ready.append(p)
+        if len(dev.ready) > SDK_QUEUE_FRAMES:
+            oldest = next((i for i, x in enumerate(dev.ready) if isinstance(x, Pending)), None)
+            if oldest is not None:
+                dev.ready.pop(oldest)
+                self._overruns[dev.spec.id] = self._overruns.get(dev.spec.id, 0) + 1
+
+    def _fault(self, dev: DeviceSim, kind: FaultKind, begins: bool, t: int) -> None:
+        if kind is not FaultKind.DISCONNECT:
+            return
+        host_ns = dev.host_clock.host_ns(t)
+        if begins:
+            dev.connected = False
+            dev.ready.append(DeviceEvent(dev.spec.id, EventKind.DISCONNECTED, host_ns))
+            return
+        dev.connected = True
+        dev.down_until = t + STARTUP_NS
+        # A power cycle: the device's counter restarts near zero, its frame counters too.
+        old = dev.crystal.params
+        dev.crystal = CrystalClock(CrystalParams(old.drift, int(dev.rng.uniform(0, 1e8)), old.wander_ppm,
+                                                 old.wander_period_s, old.wander_phase), t)
+        self._unwrap[dev.spec.id].reset()
+        dev.ready.append(DeviceEvent(dev.spec.id, EventKind.RECONNECTED, host_ns))
+        group = self.plan.group(dev.plan.group) if dev.plan.group else None
+        if dev.plan.role is Role.MASTER and group is not None and group.trigger_period_ns is not None:
+            self._sources[group.name] = CrystalTrigger(dev.crystal, group.trigger_period_ns,
+                                                       dev.crystal.device_ns(dev.down_until))
+        for stream in dev.streams:
+            stream.seq = 0
+            if dev.started:
+                self._arm(stream, dev.down_until)
+
+    def _emit_truth(self, p: Pending) -> None:
+        if self.truth_sink is not None:
+            dev_id, stream = p.stream.key
+            self.truth_sink(FrameTruth(dev_id, stream, p.seq, p.start_ns, p.end_ns, p.trigger, p.delivered))
+
+    # --- host side ------------------------------------------------------------------------------
+
+    def take(self, device_id: str) -> list[Frame | DeviceEvent]:
+        """Everything delivered to a device's host queue, oldest first; frames are rendered now."""
+        dev = self._by_id[device_id]
+        items: list[Frame | DeviceEvent] = []
+        overrun = self._overruns.pop(device_id, 0)
+        if overrun:
+            items.append(DeviceEvent(device_id, EventKind.OVERRUN, dev.host_clock.host_ns(self.now_ns),
+                                     count=overrun))
+        for item in dev.ready:
+            items.append(self._frame(item) if isinstance(item, Pending) else item)
+        dev.ready.clear()
+        return items
+
+    def _frame(self, p: Pending) -> Frame:
+        stream = p.stream
+        dev = stream.device
+        host_rx = dev.host_clock.host_ns(p.rx_true_ns)
+        clock = dev.model.clock
+        if dev.domain is ClockDomain.HOST or stream.semantics is TimestampSemantics.HOST_RECEIVE:
+            device_ts = host_rx
+        else:
+            raw = ticks(p.instant_device_ns, clock.tick_ns, clock.width_bits)
+            device_ts = self._unwrap[dev.spec.id].unwrap(raw) * clock.tick_ns
+        if stream.renderer is None:
+            view = self.scene.view(dev.pose, stream.intrinsics)
+            ir_dots = stream.spec.kind is StreamKind.IR and dev.model.depth_tech.value == "active-stereo"
+            stream.renderer = self.scene.renderer(view, stream.spec.kind, stream.encoding, ir_dots=ir_dots)
+        needs_rng = bool(p.flags & (FrameFlags.CORRUPT | FrameFlags.INTERFERED))
+        image = stream.renderer.render(p.start_ns, interfered=bool(p.flags & FrameFlags.INTERFERED),
+                                       corrupt=bool(p.flags & FrameFlags.CORRUPT),
+                                       rng=dev.rng if needs_rng else None)
+        exposure = p.end_ns - p.start_ns
+        return Frame(device=dev.spec.id, stream=stream.spec.name, seq=p.seq, device_ts_ns=device_ts,
+                     host_rx_ns=host_rx, semantics=stream.semantics, domain=dev.domain,
+                     min_latency_ns=nominal_latency_ns(stream, exposure), exposure_ns=exposure, image=image,
+                     encoding=stream.encoding, flags=p.flags)
+
+
+__all__ = ["HOST_COMPUTE_NS", "SIM_EPOCH_NS", "SimWorld"]
