@@ -79,6 +79,7 @@ class CaptureSession:
         self._devices: dict[str, Device] = {}
         self._timebases: dict[str, DeviceTimebase] = {}
         self._periods: dict[str, int] = {}
+        self._sync_group: dict[str, str] = {}
         self._failed: dict[str, str] = {}
         self._warnings: list[str] = []
         self._recorder: Recorder | None = None
@@ -95,6 +96,7 @@ class CaptureSession:
         self._periods[key] = stream.period_ns
         if stream.name not in dp.synced_streams or dp.group is None:
             return AlignStream(key, stream.period_ns)
+        self._sync_group[key] = dp.group
         group = self.plan.group(dp.group)
         offset = dp.delay_ns + (dp.depth_delay_ns if stream.kind is not StreamKind.COLOR else 0)
         period = group.trigger_period_ns or stream.period_ns
@@ -277,11 +279,21 @@ class CaptureSession:
             return
         for fs in framesets:
             members = []
+            by_group: dict[str, list[int]] = {}
             for e in fs.members:
                 f = e.payload.frame
                 members.append(FramesetMember(f.device, f.stream, f.seq, e.rig_time_ns, f.device_ts_ns,
                                               f.host_rx_ns, e.error_ns))
-                self._tracker.skew(f.key, e.ref_ns - fs.rig_time_ns)
+                group = self._sync_group.get(f.key)
+                if group is not None:
+                    by_group.setdefault(group, []).append(e.ref_ns)
+            for e in fs.members:
+                # Skew within the stream's own sync group (the trigger's quality); streams aligned by
+                # timestamp only are measured against the frameset's centre.
+                group = self._sync_group.get(e.payload.frame.key)
+                refs = by_group.get(group, []) if group is not None else []
+                centre = (min(refs) + max(refs)) // 2 if len(refs) > 1 else fs.rig_time_ns
+                self._tracker.skew(e.payload.frame.key, e.ref_ns - centre)
             missing = tuple(FramesetMissing(key.split("/", 1)[0], key.split("/", 1)[1], reason)
                             for key, reason in fs.missing)
             self._recorder.write_frameset(FramesetRecord(fs.frameset_id, fs.rig_time_ns, fs.spread_ns,

@@ -17,7 +17,8 @@ class StreamStatus:
     """Frames of this stream that are in no frameset (lost on the way, late, corrupt, overrun)."""
     skew_p50_us: float | None
     skew_p99_us: float | None
-    """Distance of this stream's frames from their frameset's centre (declared delays removed)."""
+    """Distance of this stream's frames from the centre of their sync group's frames in each frameset
+    (declared delays removed), or from the frameset's centre for streams aligned by timestamp only."""
     error_bound_us: float | None
     locked: bool
 

@@ -1,0 +1,125 @@
+"""``rigsync``: capture, list devices, inspect recordings."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.live import Live
+
+from rigsync import __version__
+from rigsync.core.errors import RigsyncError
+
+_console = Console()
+_err = Console(stderr=True)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="rigsync", description="Plan, capture, time-align and record synchronized "
+                                                           "multi-camera rigs (the simulator is the default driver).")
+    p.add_argument("--version", action="version", version=f"rigsync {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    cap = sub.add_parser("capture", help="capture a rig into one MCAP recording")
+    cap.add_argument("rig", type=Path, help="rig file (TOML)")
+    cap.add_argument("--seconds", type=float, help="stop after this many seconds (default: until Ctrl-C)")
+    cap.add_argument("--out", type=Path, help="recording to write (default: <rig name>-<time>.mcap)")
+    cap.add_argument("--fast", action="store_true", help="simulation: run as fast as possible on a virtual clock")
+    cap.add_argument("--seed", type=int, help="simulation seed (default: the rig file's [sim] seed)")
+    cap.add_argument("--compression", choices=("zstd", "lz4", "none"), default="zstd")
+    cap.add_argument("--quiet", action="store_true", help="no live status, only the summary")
+
+    dev = sub.add_parser("devices", help="devices found per driver, by serial")
+    dev.add_argument("rig", type=Path, nargs="?", help="rig file (the simulator's devices come from it)")
+
+    info = sub.add_parser("info", help="devices, streams, frames, framesets, drops and duration of a recording")
+    info.add_argument("recording", type=Path)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "capture":
+            return _capture(args)
+        if args.command == "devices":
+            return _devices(args)
+        return _info(args)
+    except RigsyncError as err:
+        _err.print(f"[red]error:[/] {err}", highlight=False)
+        return 2
+    except (ValueError, OSError) as err:
+        _err.print(f"[red]error:[/] {err}", highlight=False)
+        return 2
+
+
+def _capture(args: argparse.Namespace) -> int:
+    from rigsync.capture.session import CaptureOptions, CaptureSession
+    from rigsync.cli.view import LiveView, result_summary
+    from rigsync.plan import build_plan
+    from rigsync.record.recorder import Compression
+    from rigsync.spec import load_rig
+
+    rig = load_rig(args.rig)
+    if args.fast and args.seconds is None:
+        raise RigsyncError("--fast runs on a virtual clock and needs --seconds")
+    out = args.out or Path(f"{rig.name}-{time.strftime('%Y%m%d-%H%M%S')}.mcap")
+    options = CaptureOptions(out=out, seconds=args.seconds, fast=args.fast, seed=args.seed,
+                             compression=Compression(args.compression))
+    plan = build_plan(rig)
+    view = LiveView(args.seconds)
+    with CaptureSession(plan, options) as session:
+        if args.quiet:
+            result = session.run()
+        else:
+            with Live(view.render(), console=_console, refresh_per_second=8, transient=False) as live:
+                def on_status(status: object) -> None:
+                    view.update(status)  # type: ignore[arg-type]
+                    live.update(view.render())
+
+                result = session.run(on_status=on_status)
+    _console.print(result_summary(result))
+    for warning in result.warnings:
+        _console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    return 1 if result.error else 0
+
+
+def _devices(args: argparse.Namespace) -> int:
+    from rigsync.drivers.factory import DRIVERS, open_drivers
+    from rigsync.plan import build_plan
+    from rigsync.spec import load_rig
+
+    if args.rig is None:
+        _console.print(f"drivers: {', '.join(DRIVERS)}")
+        _console.print("sim: simulated devices are the ones a rig file declares: rigsync devices RIG")
+        return 0
+    rig = load_rig(args.rig)
+    drivers = open_drivers(rig, build_plan(rig))
+    for name, driver in drivers.items():
+        found = driver.discover()
+        _console.print(f"[bold]{name}[/]: {len(found)} device(s)")
+        for info in found:
+            _console.print(f"  {info.serial:<16} {info.model:<22} {info.name}  at {info.connection}", highlight=False)
+        missing = [d for d in rig.devices if d.driver == name and d.serial not in {i.serial for i in found}]
+        for d in missing:
+            _console.print(f"  [red]{d.serial:<16} {d.model:<22} not found[/] (rig device {d.id} on {d.host})",
+                           highlight=False)
+    return 0
+
+
+def _info(args: argparse.Namespace) -> int:
+    from rigsync.cli.view import info_tables
+    from rigsync.record.reader import open_recording
+
+    with open_recording(args.recording) as rec:
+        for table in info_tables(rec.summary(), rec.metadata):
+            _console.print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
