@@ -7,10 +7,9 @@ from rigsync.drivers.base import Driver
 from rigsync.drivers.sim.driver import SimClock, SimDriver
 from rigsync.drivers.sim.world import SimWorld
 from rigsync.plan.model import Plan
-from rigsync.spec.model import RigSpec
+from rigsync.spec.model import DRIVER_NAMES, RigSpec
 
-DRIVERS = ("sim",)
-"""Driver names a rig file may use."""
+DRIVERS = DRIVER_NAMES
 
 
 def open_drivers(rig: RigSpec, plan: Plan, *, fast: bool = False, seed: int | None = None) -> dict[str, Driver]:

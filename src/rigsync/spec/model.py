@@ -17,6 +17,9 @@ from rigsync.core.geometry import Pose
 from rigsync.core.sync import LinkKind, SyncMethod, Topology
 from rigsync.core.units import period_ns
 
+DRIVER_NAMES = ("sim",)
+"""Drivers a device may name; vendor drivers are added here as they land."""
+
 DEFAULT_USB_CAPACITY_MB_S = 620.0
 """USB 3.0 controller budget: "The maximum USB 3.0 bandwidth is around 620MB/s" (seeds/000, ZED)."""
 
@@ -231,6 +234,7 @@ class DeviceSpec:
     def __post_init__(self) -> None:
         _require(_name_ok(self.id), "id", self.id, "not a valid device id", _NAME_RULE)
         _require(bool(self.serial), "serial", self.serial, "must not be empty (devices are opened by serial)")
+        _require(self.driver in DRIVER_NAMES, "driver", self.driver, "no such driver", DRIVER_NAMES)
         _require(len(self.streams) > 0, "streams", [], "a device needs at least one stream")
         names = [s.name for s in self.streams]
         for i, n in enumerate(names):
@@ -275,7 +279,7 @@ class SyncSource:
 
     def __post_init__(self) -> None:
         given = [k for k in ("device", "trigger", "card") if getattr(self, k) is not None]
-        _require(len(given) == 1, "source", {k: getattr(self, k) for k in given},
+        _require(len(given) == 1, "", {k: getattr(self, k) for k in given},
                  "give exactly one source", "device = \"<member>\", trigger = \"<trigger>\", card = \"<card>\"")
 
 

@@ -29,8 +29,12 @@ class EstimatorConfig:
     """Sliding window of device time the hull is built from (tracks slow frequency wander)."""
     min_span_ns: int = 1_000_000_000
     """Until the points span this much device time, the drift is not estimated (offset only)."""
-    bound_factor: float = 4.0
-    """Envelope error bound = factor x the mean gap between the lowest residuals (see ``_pin_bound``)."""
+    bound_factor: float = 10.0
+    """Envelope error bound = (factor + small_n / n) x the mean gap between the lowest residuals
+    (see ``ClockEstimator._pin_bound``)."""
+    small_n: float = 100.0
+    initial_bound_ns: int = 5_000_000
+    """Bound while fewer than four points exist: the scale of a heavy-tailed link's rare delays."""
     min_bound_ns: int = 2_000
     max_step_ns: int = 50_000_000
     """A new point this far *below* the envelope means the host clock stepped: the window restarts."""
@@ -40,8 +44,10 @@ class EstimatorConfig:
     def __post_init__(self) -> None:
         if self.bucket_ns <= 0 or self.window_ns < 2 * self.bucket_ns:
             raise ValueError("need bucket_ns > 0 and window_ns >= 2 buckets")
-        if self.min_span_ns <= 0 or self.bound_factor <= 0 or self.min_bound_ns < 0:
-            raise ValueError("min_span_ns and bound_factor must be positive, min_bound_ns >= 0")
+        if self.min_span_ns <= 0 or self.bound_factor <= 0 or self.min_bound_ns < 0 or self.small_n < 0:
+            raise ValueError("min_span_ns and bound_factor must be positive, min_bound_ns and small_n >= 0")
+        if self.initial_bound_ns <= 0 or not 0 <= self.max_drift < 0.01:
+            raise ValueError("initial_bound_ns must be positive and max_drift within 0 to 0.01")
 
 
 @dataclass(frozen=True)
@@ -71,15 +77,15 @@ class ClockEstimate:
         return self.ref_host_ns + (device_ns - self.ref_device_ns) * (1.0 + self.drift)
 
     def bound_at(self, device_ns: int) -> float:
-        """Error bound of :meth:`map` at ``device_ns``: the pin bound, growing with distance from the
-        pinned region at the rate the drift is uncertain (pin bound over half the span)."""
+        """Error bound of :meth:`map` at ``device_ns``: the pin bound where the line is pinned (the middle of
+        the points), plus the slope's uncertainty (pin bound over half the span) times the distance from it."""
         if not self.fitted:
             return self.pin_bound_ns + abs(device_ns - self.ref_device_ns) * self.max_drift
         lo, hi = self.first_device_ns, self.last_device_ns
         outside = max(lo - device_ns, device_ns - hi, 0)
         inside_offset = abs(device_ns - (lo + hi) / 2) / (self.span_ns / 2)
         slope_bound = self.pin_bound_ns / (self.span_ns / 2)
-        return self.pin_bound_ns * (1.0 + 0.5 * min(inside_offset, 1.0)) + outside * slope_bound
+        return self.pin_bound_ns * (1.0 + min(inside_offset, 1.0)) + outside * slope_bound
 
 
 class ClockEstimator:
@@ -90,6 +96,7 @@ class ClockEstimator:
         self._x0: int | None = None
         self._y0 = 0
         self._buckets: dict[int, tuple[int, int]] = {}  # bucket index -> lowest (x, y), relative ints
+        self._early: list[tuple[int, int]] | None = []  # every point until the drift is fitted
         self._newest_bucket = 0
         self._samples = 0
         self._estimate: ClockEstimate | None = None
@@ -103,6 +110,7 @@ class ClockEstimator:
         """Forget every point (the device clock restarted, or the host clock stepped)."""
         self._x0 = None
         self._buckets.clear()
+        self._early = []
         self._newest_bucket = 0
         self._samples = 0
         self._estimate = None
@@ -120,10 +128,15 @@ class ClockEstimator:
         x = device_ns - self._x0
         y = host_ns - self._y0
         self._samples += 1
+        if self._early is not None:
+            self._early.append((x, y))
         b = x // self.config.bucket_ns
         slope = 1.0 + (est.drift if est else 0.0)
         current = self._buckets.get(b)
         if current is not None and y - x * slope >= current[1] - current[0] * slope:
+            if self._early is not None:
+                self._refit()
+                return True
             return False  # not the lowest of its bucket: cannot touch the envelope
         self._buckets[b] = (x, y)
         new_bucket = b > self._newest_bucket or current is None
@@ -145,6 +158,10 @@ class ClockEstimator:
         x0 = self._x0 if self._x0 is not None else 0
         span = pts[-1][0] - pts[0][0]
         fitted = span >= self.config.min_span_ns and len(pts) >= 3
+        if fitted:
+            self._early = None
+        elif self._early is not None:
+            pts = sorted(self._early)  # all points while the offset alone is estimated
         if not fitted:
             # Offset only: the lowest point relative to a unit slope pins the line.
             bx, by = min(pts, key=lambda p: p[1] - p[0])
@@ -156,6 +173,8 @@ class ClockEstimator:
         slope = 1.0 + drift
         residuals = sorted(y - (ref_y + (x - ref_x) * slope) for x, y in pts)
         pin = max(self._pin_bound(residuals), float(self.config.min_bound_ns))
+        if not fitted:  # the unit slope is wrong by up to max_drift over the points' span
+            pin += self.config.max_drift * span
         self._estimate = ClockEstimate(
             ref_device_ns=ref_x + x0,
             ref_host_ns=ref_y + self._y0,
@@ -172,16 +191,16 @@ class ClockEstimator:
     def _pin_bound(self, residuals: list[float]) -> float:
         """How far the lowest points may sit above the true line.
 
-        The residuals' lower tail is sampled about as densely as the excess delay's density near zero;
-        the gap between successive lowest residuals measures that density, and the touching points' own
-        excess is of the same order. With few points, the largest residual seen stands in.
+        Near zero, the excess delay has some density; the n residuals' lowest gaps estimate it, and the
+        touching points' own excess is exponentially distributed at that scale: about 7 mean gaps cover
+        99.9%. The factor adds margin for the gaps being estimated from few points.
         """
         n = len(residuals)
         if n < 4:
-            return residuals[-1] if n > 1 and residuals[-1] > 0 else 1_000_000.0
-        k = min(6, n - 1)
+            return float(self.config.initial_bound_ns)
+        k = min(8, n - 1)
         mean_gap = residuals[k] / k
-        return self.config.bound_factor * mean_gap
+        return (self.config.bound_factor + self.config.small_n / n) * mean_gap
 
 
 def _cross(o: tuple[int, int], a: tuple[int, int], b: tuple[int, int]) -> int:

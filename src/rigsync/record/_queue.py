@@ -1,0 +1,112 @@
+"""The recorder's bounded queue: bounded by bytes, drained by one consumer, failed once for good."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+C = TypeVar("C")
+
+
+class QueueFailedError(Exception):
+    """The consumer failed (``cause``) or the queue was closed (``cause`` None): nothing more can be put."""
+
+    def __init__(self, cause: BaseException | None) -> None:
+        self.cause = cause
+        super().__init__("the recorder is closed" if cause is None else f"the recorder's writer failed: {cause}")
+
+
+class ByteBoundedQueue(Generic[T, C]):
+    """FIFO of ``(item, nbytes)``. Producers wait (up to a timeout) while the held bytes exceed the bound.
+
+    Bytes stay counted until the consumer calls :meth:`release`, i.e. until the item is processed, so the
+    bound covers the items waiting and the one being written. An item is always accepted when nothing is
+    held. Closing carries a payload of type ``C`` that the consumer receives once the queue is drained.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        self._max = max_bytes
+        self._lock = threading.Lock()
+        self._not_empty = threading.Condition(self._lock)
+        self._not_full = threading.Condition(self._lock)
+        self._items: deque[tuple[T, int]] = deque()
+        self._held = 0
+        self._high_water = 0
+        self._closing: tuple[C] | None = None
+        self._failed: BaseException | None = None
+
+    @property
+    def high_water_bytes(self) -> int:
+        """The most bytes ever held at once."""
+        return self._high_water
+
+    def put(self, item: T, nbytes: int, timeout_s: float | None) -> bool:
+        """Append ``item``; with a timeout, wait for room and return False if none came in time.
+
+        ``timeout_s=None`` never waits (small control messages). Raises :class:`QueueFailedError` once the
+        consumer has failed or the queue is closed.
+        """
+        with self._lock:
+            self._check()
+            if timeout_s is not None and self._held + nbytes > self._max and self._held > 0:
+                deadline = time.monotonic() + timeout_s
+                while self._held + nbytes > self._max and self._held > 0:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0.0:
+                        return False
+                    self._not_full.wait(remaining)
+                    self._check()
+            self._items.append((item, nbytes))
+            self._held += nbytes
+            self._high_water = max(self._high_water, self._held)
+            self._not_empty.notify()
+            return True
+
+    def _check(self) -> None:
+        if self._failed is not None:
+            raise QueueFailedError(self._failed)
+        if self._closing is not None:
+            raise QueueFailedError(None)
+
+    def get_batch(self) -> tuple[list[tuple[T, int]], tuple[C] | None]:
+        """Wait for items or closing: all waiting items, or ``([], (payload,))`` once closed and drained."""
+        with self._lock:
+            while not self._items and self._closing is None:
+                self._not_empty.wait()
+            if self._items:
+                batch = list(self._items)
+                self._items.clear()
+                return batch, None
+            return [], self._closing
+
+    def release(self, nbytes: int) -> None:
+        """The consumer is done with an item of ``nbytes``."""
+        with self._lock:
+            self._held -= nbytes
+            self._not_full.notify_all()
+
+    def close(self, payload: C) -> None:
+        """No more puts; the consumer gets ``payload`` after draining (the first payload wins)."""
+        with self._lock:
+            if self._closing is None:
+                self._closing = (payload,)
+            self._not_empty.notify_all()
+            self._not_full.notify_all()
+
+    def fail(self, cause: BaseException) -> None:
+        """The consumer failed: drop waiting items, refuse new ones, wake every producer."""
+        with self._lock:
+            self._failed = cause
+            self._items.clear()
+            self._held = 0
+            self._not_full.notify_all()
+
+    def wait_closed(self) -> C:
+        """Block until :meth:`close` is called (the consumer, after failing); return its payload."""
+        with self._lock:
+            while self._closing is None:
+                self._not_empty.wait()
+            return self._closing[0]

@@ -1,0 +1,393 @@
+"""The recorder: a whole rig into one MCAP file, written by its own thread behind a bounded queue.
+
+Threading: every ``write_*`` call only validates, encodes small JSON and enqueues; the writer thread packs
+messages, compresses chunks and writes them. Images are queued by reference: the recorder keeps the numpy
+array until its chunk is on disk, so a caller must not modify an array after ``write_image``.
+
+Errors: if the writer thread fails (``ENOSPC``, ``EFBIG``, any I/O error), it stops writing, ``error`` holds
+the exception, the queue is emptied, every later ``write_*`` raises :class:`RecordingError` at once, and
+``close`` ends the file as well as it can (cut back to the last complete chunk, then summary and footer if
+the disk takes them) and raises :class:`RecordingError`. Nothing ever blocks longer than ``put_timeout_s``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+from types import TracebackType
+from typing import Any, NamedTuple, Self
+
+import numpy as np
+from foxglove_schemas_protobuf.CameraCalibration_pb2 import CameraCalibration
+
+from rigsync import __version__
+from rigsync.core.errors import RecordingError
+from rigsync.core.frame import StampedFrame
+from rigsync.core.frameset import FramesetRecord
+from rigsync.core.intrinsics import Intrinsics
+from rigsync.core.truth import FrameTruth
+from rigsync.record import schemas as sc
+from rigsync.record._queue import ByteBoundedQueue, QueueFailedError
+from rigsync.record.mcap_writer import FileSink, McapChunkWriter
+
+FRAMESETS_TOPIC = "/rigsync/framesets"
+TRUTH_TOPIC = "/rigsync/sim/truth"
+_RESERVED_METADATA = ("rig_toml", "rig_path", "version")
+_SCHEMA_IDS = {sc.RAW_IMAGE_SCHEMA: 1, sc.CAMERA_CALIBRATION_SCHEMA: 2, sc.FRAMESET_SCHEMA: 3, sc.TRUTH_SCHEMA: 4}
+
+
+class Compression(StrEnum):
+    """Chunk compression."""
+
+    NONE = "none"
+    LZ4 = "lz4"
+    ZSTD = "zstd"
+
+
+@dataclass(frozen=True)
+class RecorderConfig:
+    """How a recording is written; validated at construction (``ValueError`` naming the field)."""
+
+    compression: Compression = Compression.ZSTD
+    zstd_level: int = 1
+    chunk_size_bytes: int = 8 << 20
+    """Uncompressed bytes per chunk; a killed capture loses at most the open chunk."""
+    queue_max_bytes: int = 256 << 20
+    """Image bytes the queue may hold before ``write_image`` waits."""
+    put_timeout_s: float = 0.5
+    """How long ``write_image`` waits for room before giving up on the frame (a recorder overrun)."""
+
+    def __post_init__(self) -> None:
+        try:
+            object.__setattr__(self, "compression", Compression(self.compression))
+        except ValueError:
+            raise ValueError(f"RecorderConfig.compression = {self.compression!r}: allowed: none, lz4, zstd") from None
+        checks = (
+            ("zstd_level", -7 <= self.zstd_level <= 22, "must be within -7..22"),
+            ("chunk_size_bytes", 1024 <= self.chunk_size_bytes <= 1 << 31, "must be within 1 KiB..2 GiB"),
+            ("queue_max_bytes", self.queue_max_bytes > 0, "must be > 0"),
+            ("put_timeout_s", self.put_timeout_s >= 0.0, "must be >= 0"),
+        )
+        for name, ok, problem in checks:
+            if not ok:
+                raise ValueError(f"RecorderConfig.{name} = {getattr(self, name)!r}: {problem}")
+
+
+@dataclass(frozen=True, slots=True)
+class RecorderStats:
+    """What the recorder has done. Image and message counts include only what reached the file."""
+
+    images: int
+    image_bytes: int
+    messages: int
+    bytes_written: int
+    overruns: int
+    """Frames refused because the queue stayed full for ``put_timeout_s`` (``recorder_overrun``)."""
+    queue_high_water_bytes: int
+
+
+@dataclass(slots=True)
+class _Stream:
+    device: str
+    stream: str
+    encoding: str
+    width: int
+    height: int
+    channels: int
+    dtype: np.dtype[Any]
+    image_channel: int
+    info_channel: int
+    suffix: bytes
+    calibration: CameraCalibration
+
+
+class _Image(NamedTuple):
+    stream: _Stream
+    rig_time_ns: int
+    host_rx_ns: int
+    seq: int
+    data: memoryview
+
+
+class _Message(NamedTuple):
+    channel_id: int
+    log_time_ns: int
+    publish_time_ns: int
+    sequence: int
+    data: bytes
+
+
+class _Channel(NamedTuple):
+    channel_id: int
+    topic: str
+    encoding: str
+    schema_id: int
+    metadata: dict[str, str]
+
+
+_Item = _Image | _Message | _Channel
+_Closing = tuple[dict[str, str], dict[str, str]]
+
+
+def _name_ok(name: str) -> bool:
+    return bool(name) and "/" not in name and name.strip() == name
+
+
+class Recorder:
+    """Records one rig session into one MCAP file (see ``docs/recording.md``). A context manager."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        config: RecorderConfig,
+        *,
+        rig_toml: str,
+        rig_path: str,
+        metadata: Mapping[str, str] = {},
+    ) -> None:
+        self.path = os.fspath(path)
+        self.config = config
+        clash = [k for k in metadata if k in _RESERVED_METADATA]
+        if clash:
+            raise RecordingError(self.path, f"metadata keys {clash} are reserved for rigsync")
+        self._lock = threading.Lock()
+        self._streams: dict[tuple[str, str], _Stream] = {}
+        self._json_channels: dict[str, int] = {}
+        self._protobuf_topics: set[str] = set()
+        self._next_channel = 1
+        self._overruns = 0
+        self._closed = False
+        self._error: BaseException | None = None
+        self._queue: ByteBoundedQueue[_Item, _Closing] = ByteBoundedQueue(config.queue_max_bytes)
+        compression = "" if config.compression is Compression.NONE else config.compression.value
+        try:
+            self._sink = FileSink(self.path)
+        except OSError as exc:
+            raise RecordingError(self.path, f"cannot create the recording: {exc.strerror}") from exc
+        self._writer = McapChunkWriter(
+            self._sink, compression=compression, chunk_size=config.chunk_size_bytes, zstd_level=config.zstd_level
+        )
+        try:
+            self._writer.start(profile="", library=f"rigsync/{__version__}")
+            self._writer.add_metadata(
+                "rigsync", {"rig_toml": rig_toml, "rig_path": rig_path, "version": __version__, **metadata}
+            )
+            for name, schema_id in _SCHEMA_IDS.items():
+                self._writer.add_schema(schema_id, name, *_schema(name))
+            self._add_channel(FRAMESETS_TOPIC, "json", _SCHEMA_IDS[sc.FRAMESET_SCHEMA], {}, direct=True)
+        except OSError as exc:
+            self._sink.close()
+            raise RecordingError(self.path, f"cannot write the recording: {exc}") from exc
+        self._thread = threading.Thread(target=self._run, name="rigsync-recorder", daemon=True)
+        self._thread.start()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            self.close()
+        except RecordingError:
+            if exc is None:
+                raise
+
+    @property
+    def error(self) -> BaseException | None:
+        """The writer thread's failure (e.g. ``OSError`` with ``errno.ENOSPC``), or None."""
+        return self._error
+
+    @property
+    def stats(self) -> RecorderStats:
+        c = self._writer.counters()
+        return RecorderStats(
+            images=c.payload_messages,
+            image_bytes=c.payload_bytes,
+            messages=c.messages,
+            bytes_written=c.bytes_written,
+            overruns=self._overruns,
+            queue_high_water_bytes=self._queue.high_water_bytes,
+        )
+
+    def add_stream(self, device: str, stream: str, intrinsics: Intrinsics, encoding: str) -> None:
+        """Declare ``/<device>/<stream>/image`` and ``.../camera_info``; before the stream's first image."""
+        if not (_name_ok(device) and _name_ok(stream)):
+            raise RecordingError(self.path, f"device/stream names {device!r}/{stream!r} must be non-empty, no '/'")
+        fmt = sc.pixel_format(encoding, self.path)
+        frame_id = f"{device}/{stream}"
+        with self._lock:
+            if (device, stream) in self._streams:
+                raise RecordingError(self.path, f"stream {frame_id} was already added")
+            meta = {"device": device, "stream": stream}
+            image_meta = {**meta, "encoding": encoding, "width": str(intrinsics.width)}
+            image_meta["height"] = str(intrinsics.height)
+            image = self._add_channel(f"/{frame_id}/image", "protobuf", 1, image_meta)
+            info = self._add_channel(f"/{frame_id}/camera_info", "protobuf", 2, meta)
+            self._protobuf_topics.update((f"/{frame_id}/image", f"/{frame_id}/camera_info"))
+            self._streams[(device, stream)] = _Stream(
+                device, stream, encoding, intrinsics.width, intrinsics.height, fmt.channels, np.dtype(fmt.dtype),
+                image, info, sc.frame_id_suffix(frame_id), sc.camera_calibration(intrinsics, frame_id),
+            )  # fmt: skip
+
+    def write_image(self, frame: StampedFrame) -> bool:
+        """Queue a frame's image; False (a recorder overrun, counted) if the queue stays full for put_timeout_s."""
+        f = frame.frame
+        st = self._streams.get((f.device, f.stream))
+        if st is None:
+            raise RecordingError(self.path, f"stream {f.device}/{f.stream} was not added (call add_stream first)")
+        image = f.image
+        if image is None or f.encoding != st.encoding:
+            raise RecordingError(self.path, f"{f.key} seq {f.seq}: no image, or encoding {f.encoding!r} is not "
+                                 f"the stream's {st.encoding!r}")  # fmt: skip
+        if image.dtype != st.dtype:
+            if image.dtype.newbyteorder("=") != st.dtype.newbyteorder("="):
+                raise RecordingError(self.path, f"{f.key} seq {f.seq}: dtype {image.dtype} does not fit {st.encoding}")
+            image = image.astype(st.dtype)
+        shape = image.shape
+        if shape[:2] != (st.height, st.width) or (shape[2:] or (1,)) != (st.channels,) or image.ndim > 3:
+            raise RecordingError(
+                self.path, f"{f.key} seq {f.seq}: image shape {shape} is not {st.height}x{st.width}x{st.channels}"
+            )
+        if frame.rig_time_ns < 0 or f.host_rx_ns < 0:
+            raise RecordingError(self.path, f"{f.key} seq {f.seq}: negative rig_time_ns/host_rx_ns cannot be recorded")
+        if not image.flags.c_contiguous:
+            image = np.ascontiguousarray(image)
+        data = image.data.cast("B")
+        item = _Image(st, frame.rig_time_ns, f.host_rx_ns, f.seq, data)
+        if self._put(item, data.nbytes, self.config.put_timeout_s):
+            return True
+        with self._lock:
+            self._overruns += 1
+        return False
+
+    def write_frameset(self, record: FramesetRecord) -> None:
+        """Queue a frameset on ``/rigsync/framesets`` at log time ``record.rig_time_ns``."""
+        channel = self._json_channel(FRAMESETS_TOPIC, _SCHEMA_IDS[sc.FRAMESET_SCHEMA])
+        self._put_json(channel, record.to_json(), record.rig_time_ns, record.frameset_id)
+
+    def write_truth(self, truth: FrameTruth) -> None:
+        """Queue simulator truth on ``/rigsync/sim/truth`` at log time ``truth.exposure_start_ns``."""
+        channel = self._json_channel(TRUTH_TOPIC, _SCHEMA_IDS[sc.TRUTH_SCHEMA])
+        self._put_json(channel, truth.to_json(), truth.exposure_start_ns, truth.seq)
+
+    def write_json(self, topic: str, payload: Mapping[str, Any], log_time_ns: int) -> None:
+        """Queue a JSON message on any other topic (schemaless channel, created on first use)."""
+        if not topic.startswith("/") or topic in self._protobuf_topics:
+            raise RecordingError(self.path, f"topic {topic!r} must start with '/' and not be an image topic")
+        self._put_json(self._json_channel(topic, 0), payload, log_time_ns, 0)
+
+    def close(self, *, clocks: Mapping[str, str] = {}, stats: Mapping[str, str] = {}) -> None:
+        """Drain the queue, write ``rigsync.clocks``/``rigsync.stats`` metadata, the summary, fsync. Idempotent.
+
+        Raises :class:`RecordingError` (once) if the writer failed; the file is left readable.
+        """
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        self._queue.close((dict(clocks), dict(stats)))
+        self._thread.join()
+        if self._error is not None:
+            raise RecordingError(self.path, f"recording failed: {self._error}") from self._error
+
+    # -- internals -------------------------------------------------------------------------------------
+
+    def _put(self, item: _Item, nbytes: int, timeout_s: float | None) -> bool:
+        try:
+            return self._queue.put(item, nbytes, timeout_s)
+        except QueueFailedError as exc:
+            raise RecordingError(self.path, str(exc)) from exc.cause
+
+    def _put_json(self, channel: int, payload: Mapping[str, Any], log_time_ns: int, sequence: int) -> None:
+        if log_time_ns < 0:
+            raise RecordingError(self.path, f"log time {log_time_ns} ns is negative")
+        try:
+            data = sc.encode_json(payload)
+        except (TypeError, ValueError) as exc:
+            raise RecordingError(self.path, f"payload is not JSON-serializable: {exc}") from exc
+        self._put(_Message(channel, log_time_ns, log_time_ns, sequence, data), 0, None)
+
+    def _json_channel(self, topic: str, schema_id: int) -> int:
+        channel = self._json_channels.get(topic)
+        if channel is None:
+            with self._lock:
+                channel = self._json_channels.get(topic)
+                if channel is None:
+                    channel = self._add_channel(topic, "json", schema_id, {})
+        return channel
+
+    def _add_channel(
+        self, topic: str, encoding: str, schema_id: int, metadata: dict[str, str], *, direct: bool = False
+    ) -> int:
+        """Allocate a channel id (caller holds the lock, or is the constructor with ``direct``)."""
+        channel_id = self._next_channel
+        self._next_channel += 1
+        record = _Channel(channel_id, topic, encoding, schema_id, metadata)
+        if direct:
+            self._writer.add_channel(*record)
+        else:
+            self._put(record, 0, None)
+        if encoding == "json":
+            self._json_channels[topic] = channel_id
+        return channel_id
+
+    def _handle(self, item: _Item) -> None:
+        w = self._writer
+        if isinstance(item, _Image):
+            st, rig, host = item.stream, item.rig_time_ns, item.host_rx_ns
+            n = item.data.nbytes
+            prefix = sc.raw_image_prefix(
+                rig, width=st.width, height=st.height, encoding=st.encoding, step=n // st.height, data_len=n
+            )
+            w.add_message(st.image_channel, rig, host, item.seq, prefix, payload=item.data, trailer=st.suffix)
+            w.add_message(st.info_channel, rig, host, item.seq, sc.encode_camera_calibration(st.calibration, rig))
+        elif isinstance(item, _Message):
+            w.add_message(item.channel_id, item.log_time_ns, item.publish_time_ns, item.sequence, item.data)
+        else:
+            w.add_channel(*item)
+
+    def _end_metadata(self, clocks: dict[str, str], stats: dict[str, str]) -> list[tuple[str, dict[str, str]]]:
+        return [("rigsync.clocks", clocks), ("rigsync.stats", {"recorder": json.dumps(asdict(self.stats)), **stats})]
+
+    def _run(self) -> None:
+        queue, writer = self._queue, self._writer
+        try:
+            while True:
+                batch, closing = queue.get_batch()
+                for item, nbytes in batch:
+                    self._handle(item)
+                    if nbytes:
+                        queue.release(nbytes)
+                if closing is not None:
+                    writer.flush_chunk()
+                    for name, data in self._end_metadata(*closing[0]):
+                        writer.add_metadata(name, data)
+                    writer.finish()
+                    self._sink.fsync()
+                    break
+        except Exception as exc:
+            self._error = exc
+            queue.fail(exc)
+            end = self._end_metadata(*queue.wait_closed())
+            try:
+                writer.finish_after_error(end)
+                self._sink.fsync()
+            except OSError:
+                pass  # the file ends at its last complete chunk (or wherever the disk stopped taking bytes)
+        finally:
+            self._sink.close()
+
+
+def _schema(name: str) -> tuple[str, bytes]:
+    if name == sc.RAW_IMAGE_SCHEMA:
+        return "protobuf", sc.raw_image_schema()
+    if name == sc.CAMERA_CALIBRATION_SCHEMA:
+        return "protobuf", sc.camera_calibration_schema()
+    if name == sc.FRAMESET_SCHEMA:
+        return "jsonschema", sc.json_schema_bytes(sc.FRAMESET_JSON_SCHEMA)
+    return "jsonschema", sc.json_schema_bytes(sc.TRUTH_JSON_SCHEMA)
