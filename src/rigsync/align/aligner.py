@@ -165,7 +165,7 @@ class _Latency:
 
 
 class _Stream(Generic[T]):
-    __slots__ = ("cfg", "connected", "early", "frontier", "last_seq", "latency", "lateness", "pending",
+    __slots__ = ("cfg", "connected", "early", "frontier", "last_ref", "last_seq", "latency", "lateness", "pending",
                  "predicted", "prev_seq", "started", "stats")
 
     def __init__(self, cfg: AlignStream, config: AlignerConfig, stats: StreamStats) -> None:
@@ -176,6 +176,7 @@ class _Stream(Generic[T]):
         self.early = config.early_ns + cfg.period_ns // 1000
         self.predicted: int | None = None  # next expected ref (steady streams)
         self.frontier = -_INF  # frames with ref <= frontier are late
+        self.last_ref = -_INF  # ref of the last frame accepted from this stream
         self.last_seq: int | None = None  # highest seq pushed
         self.prev_seq: int | None = None  # seq of the last frame that left the aligner in a set
         self.started = False
@@ -236,10 +237,12 @@ class Aligner(Generic[T]):
         s.lateness = s.latency.allowance(self.config)
         if s.last_seq is not None and seq > s.last_seq + 1:
             s.stats.dropped[DropReason.DEVICE] = s.stats.dropped.get(DropReason.DEVICE, 0) + seq - s.last_seq - 1
-        last_ref = s.pending[-1].ref_ns if s.pending else s.frontier
-        if ref <= s.frontier or ref <= last_ref:
-            self._drop(s, DropReason.LATE if ref <= s.frontier else DropReason.OUT_OF_ORDER)
+        if ref <= s.last_ref:
+            self._drop(s, DropReason.OUT_OF_ORDER)
+        elif ref <= s.frontier:
+            self._drop(s, DropReason.LATE)
         else:
+            s.last_ref = ref
             if len(s.pending) >= self.config.max_pending:
                 s.pending.popleft()
                 self._drop(s, DropReason.OVERFLOW)

@@ -55,7 +55,7 @@ class ClockEstimate:
     """``host_ns = ref_host_ns + (device_ns - ref_device_ns) * (1 + drift)``, with an error bound."""
 
     ref_device_ns: int
-    ref_host_ns: float
+    ref_host_ns: int
     drift: float
     """Relative frequency error of the device clock against the host clock (1e-6 = 1 ppm)."""
     pin_bound_ns: float
@@ -73,8 +73,9 @@ class ClockEstimate:
     def drift_ppm(self) -> float:
         return self.drift * 1e6
 
-    def map(self, device_ns: int) -> float:
-        return self.ref_host_ns + (device_ns - self.ref_device_ns) * (1.0 + self.drift)
+    def map(self, device_ns: int) -> int:
+        """Host time at ``device_ns`` (integer arithmetic on the large reference: no float rounding)."""
+        return self.ref_host_ns + round((device_ns - self.ref_device_ns) * (1.0 + self.drift))
 
     def bound_at(self, device_ns: int) -> float:
         """Error bound of :meth:`map` at ``device_ns``: the pin bound where the line is pinned (the middle of
@@ -177,7 +178,7 @@ class ClockEstimator:
             pin += self.config.max_drift * span
         self._estimate = ClockEstimate(
             ref_device_ns=ref_x + x0,
-            ref_host_ns=ref_y + self._y0,
+            ref_host_ns=round(ref_y) + self._y0,
             drift=drift,
             pin_bound_ns=pin,
             span_ns=span,

@@ -102,7 +102,7 @@ class SlewingMap:
         self._d0 = at_device_ns
         self._rate = rate
 
-    def value(self, device_ns: int) -> tuple[float, float]:
+    def value(self, device_ns: int) -> tuple[int, float]:
         """(applied host time, remaining correction) at ``device_ns``."""
         est = self.estimate
         if est is None:
@@ -111,7 +111,7 @@ class SlewingMap:
         if corr:
             used = self._rate * max(device_ns - self._d0, 0)
             corr = max(corr - used, 0.0) if corr > 0 else min(corr + used, 0.0)
-        return est.map(device_ns) + corr, corr
+        return est.map(device_ns) + round(corr), corr
 
 
 class _Track:
@@ -123,7 +123,7 @@ class _Track:
         self.map = SlewingMap()
         self.last_start_ns: int | None = None
 
-    def stamp(self, x_ns: int, y_ns: int) -> tuple[float, float, bool]:
+    def stamp(self, x_ns: int, y_ns: int) -> tuple[int, float, bool]:
         """Add the pair and return (mapped host time at x, error bound, locked)."""
         steps = self.estimator.steps_detected
         if self.estimator.add(x_ns, y_ns):
@@ -180,15 +180,14 @@ class DeviceTimebase:
             track = self._frame_clocks.get(frame.stream)
             if track is None:
                 track = self._frame_clocks[frame.stream] = _Track(self.config)
-            value, bound, locked = track.stamp(frame.seq * period_ns, frame.host_rx_ns - frame.min_latency_ns)
-            start, err = value, bound + base_unc
+            start_ns, bound, locked = track.stamp(frame.seq * period_ns, frame.host_rx_ns - frame.min_latency_ns)
+            err = bound + base_unc
         elif self.domain is ClockDomain.HOST:
-            start, err, locked = float(frame.device_ts_ns - offset), float(base_unc), True
+            start_ns, err, locked = frame.device_ts_ns - offset, float(base_unc), True
         else:
             y = frame.host_rx_ns - frame.min_latency_ns + offset
             value, bound, locked = self._device.stamp(frame.device_ts_ns, y)
-            start, err = value - offset, bound + base_unc
-        start_ns = round(start)
+            start_ns, err = value - offset, bound + base_unc
         last = self._last_start.get(frame.stream)
         if last is not None and start_ns <= last:
             # Same-stream stamps are strictly increasing (a frame exposed after the previous one).
@@ -213,7 +212,7 @@ class DeviceTimebase:
             return ClockSummary(self.domain.value, None, None, None, 0, steps)
         return ClockSummary(
             domain=self.domain.value,
-            offset_ns=est.ref_host_ns - est.ref_device_ns,
+            offset_ns=float(est.ref_host_ns - est.ref_device_ns),
             drift_ppm=est.drift_ppm,
             error_bound_ns=est.pin_bound_ns + self.config.latency_uncertainty_ns,
             samples=est.samples,
