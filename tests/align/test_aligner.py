@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -107,7 +108,7 @@ def test_sets_never_cross(rig: tuple[int, list[float], float]) -> None:
     _, sets = run(streams, shots)
     centres = [fs.rig_time_ns for fs in sets]
     assert centres == sorted(centres) and len(set(centres)) == len(centres)
-    for a, b in zip(sets, sets[1:], strict=False):
+    for a, b in itertools.pairwise(sets):
         assert max(e.ref_ns for e in a.members) <= min(e.ref_ns for e in b.members)
     last: dict[str, int] = {}
     for fs in sets:
@@ -158,7 +159,7 @@ def test_missing_member_waits_only_until_provably_late() -> None:
     allowance has passed: well under one period, never a multi-period stall."""
     streams, shots = make_rig(2, [30.0, 30.0, 30.0], 3.0, heavy=False)
     dropped = {s for s in shots if s.key == "d1/s" and 40 <= s.seq < 45}
-    al, sets = run(streams, [s for s in shots if s not in dropped])
+    _al, sets = run(streams, [s for s in shots if s not in dropped])
     waits = [fs.emitted_ns - max(e.arrival_ns for e in fs.members) for fs in sets if not fs.complete][:-1]
     assert len(waits) == 5
     assert max(waits) < 33 * MS / 2

@@ -13,7 +13,8 @@ EPOCH = 1_790_000_000_000_000_000
 PERIOD = 33_333_333
 
 
-def frame(seq: int, device_ts: int, host_rx: int, *, semantics: TimestampSemantics = TimestampSemantics.START_OF_EXPOSURE,
+def frame(seq: int, device_ts: int, host_rx: int, *,
+          semantics: TimestampSemantics = TimestampSemantics.START_OF_EXPOSURE,
           domain: ClockDomain = ClockDomain.DEVICE, exposure: int | None = 8_000_000, latency: int = 0,
           stream: str = "color") -> Frame:
     return Frame(device="d", stream=stream, seq=seq, device_ts_ns=device_ts, host_rx_ns=host_rx, semantics=semantics,
@@ -32,7 +33,7 @@ def test_slewing_map_is_continuous_and_slews_at_its_rate() -> None:
     m.update(estimate(-1_000_000), 1_000_000_000, rate=500e-6)
     before, _ = m.value(1_000_000_000)
     assert before == pytest.approx(1_000_000_000)  # continuous at the update
-    value, corr = m.value(2_000_000_000)
+    _value, corr = m.value(2_000_000_000)
     assert corr == pytest.approx(500_000)  # half absorbed after 1 s at 500 ppm
     value_late, corr_late = m.value(3_500_000_000)
     assert corr_late == 0 and value_late == pytest.approx(3_500_000_000 - 1_000_000)

@@ -205,7 +205,8 @@ class Recording:
         f.seek(0)
         exact = _ExactReader(f, size)
         counts: Counter[int] = Counter()
-        start, end = -1, 0
+        start: int | None = None
+        end = 0
         try:
             for record in StreamReader(cast(IO[bytes], exact), emit_chunks=True, record_size_limit=None).records:
                 if isinstance(record, Schema):
@@ -218,14 +219,14 @@ class Recording:
                     messages = _chunk_messages(record)
                     length = _chunk_length(record)
                     self._chunks.append((exact.pos - length, length))
-                    counts.update(m.channel_id for m in messages)
-                    if messages:
-                        start = min([m.log_time for m in messages] + ([start] if start >= 0 else []))
-                        end = max([end] + [m.log_time for m in messages])
+                    for m in messages:
+                        counts[m.channel_id] += 1
+                        start = m.log_time if start is None else min(start, m.log_time)
+                        end = max(end, m.log_time)
         except _CORRUPT:
             pass  # the first truncated or invalid record: everything before it has been taken
         self._counts = dict(counts)
-        self._time_span = (max(start, 0), end)
+        self._time_span = (start or 0, end)
 
     # -- messages ----------------------------------------------------------------------------------------
 

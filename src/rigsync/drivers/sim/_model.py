@@ -59,6 +59,9 @@ class StreamSim:
     semantics: TimestampSemantics
     link_bytes: int
     encoding: str
+    """Recorded encoding."""
+    render_encoding: str
+    """What the scene renders (a mono colour camera is rendered in colour, then converted)."""
     laser: LaserTiming | None
     ae_shift: bool
     """A triggered rolling-shutter colour camera under auto exposure: its start moves with the exposure."""
@@ -197,7 +200,9 @@ def build_device(rig: RigSpec, index: int, device: DeviceSpec, plan: DevicePlan,
         dev.streams.append(StreamSim(
             spec=spec, device=dev, synced=synced, exposure=exposure, semantics=semantics,
             link_bytes=model.link_bytes_per_frame(spec.kind, spec.width, spec.height, spec.pixel_format),
-            encoding=encoding, laser=laser, ae_shift=ae_shift, render_size=size,
+            encoding=encoding, render_encoding="rgb8" if (spec.kind is StreamKind.COLOR
+                                                          and encoding.startswith("mono")) else encoding,
+            laser=laser, ae_shift=ae_shift, render_size=size,
             intrinsics=Intrinsics.from_hfov(size[0], size[1], model.hfov_for(spec.kind)),
         ))
     return dev

@@ -16,6 +16,7 @@ import heapq
 import itertools
 from collections.abc import Callable
 
+import cv2
 import numpy as np
 
 from rigsync.core.counter import CounterUnwrapper
@@ -371,11 +372,15 @@ class SimWorld:
         if stream.renderer is None:
             view = self.scene.view(dev.pose, stream.intrinsics)
             ir_dots = stream.spec.kind is StreamKind.IR and dev.model.depth_tech.value == "active-stereo"
-            stream.renderer = self.scene.renderer(view, stream.spec.kind, stream.encoding, ir_dots=ir_dots)
+            stream.renderer = self.scene.renderer(view, stream.spec.kind, stream.render_encoding, ir_dots=ir_dots)
         needs_rng = bool(p.flags & (FrameFlags.CORRUPT | FrameFlags.INTERFERED))
         image = stream.renderer.render(p.start_ns, interfered=bool(p.flags & FrameFlags.INTERFERED),
                                        corrupt=bool(p.flags & FrameFlags.CORRUPT),
                                        rng=dev.rng if needs_rng else None)
+        if stream.render_encoding != stream.encoding:  # a monochrome colour camera
+            image = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+            if stream.encoding == "mono16":
+                image = image.astype(np.uint16) * 257
         exposure = p.end_ns - p.start_ns
         return Frame(device=dev.spec.id, stream=stream.spec.name, seq=p.seq, device_ts_ns=device_ts,
                      host_rx_ns=host_rx, semantics=stream.semantics, domain=dev.domain,
