@@ -14,8 +14,11 @@ from rich.live import Live
 from rigsync import __version__
 from rigsync.core.errors import RigsyncError
 
-_console = Console()
-_err = Console(stderr=True)
+
+def _console_for(stream: object) -> Console:
+    """A console; when writing to a file or pipe, wide enough that names are never cut."""
+    interactive = hasattr(stream, "isatty") and stream.isatty()
+    return Console(file=stream, width=None if interactive else 160)  # type: ignore[arg-type]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -43,21 +46,16 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    out, err_console = _console_for(sys.stdout), _console_for(sys.stderr)
+    commands = {"capture": _capture, "devices": _devices, "info": _info}
     try:
-        if args.command == "capture":
-            return _capture(args)
-        if args.command == "devices":
-            return _devices(args)
-        return _info(args)
-    except RigsyncError as err:
-        _err.print(f"[red]error:[/] {err}", highlight=False)
-        return 2
-    except (ValueError, OSError) as err:
-        _err.print(f"[red]error:[/] {err}", highlight=False)
+        return commands[args.command](args, out)
+    except (RigsyncError, ValueError, OSError) as err:
+        err_console.print(f"[red]error:[/] {err}", highlight=False)
         return 2
 
 
-def _capture(args: argparse.Namespace) -> int:
+def _capture(args: argparse.Namespace, console: Console) -> int:
     from rigsync.capture.session import CaptureOptions, CaptureSession
     from rigsync.cli.view import LiveView, result_summary
     from rigsync.plan import build_plan
@@ -76,48 +74,48 @@ def _capture(args: argparse.Namespace) -> int:
         if args.quiet:
             result = session.run()
         else:
-            with Live(view.render(), console=_console, refresh_per_second=8, transient=False) as live:
+            with Live(view.render(), console=console, refresh_per_second=8, transient=False) as live:
                 def on_status(status: object) -> None:
                     view.update(status)  # type: ignore[arg-type]
                     live.update(view.render())
 
                 result = session.run(on_status=on_status)
-    _console.print(result_summary(result))
+    console.print(result_summary(result))
     for warning in result.warnings:
-        _console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+        console.print(f"[yellow]warning:[/] {warning}", highlight=False)
     return 1 if result.error else 0
 
 
-def _devices(args: argparse.Namespace) -> int:
+def _devices(args: argparse.Namespace, console: Console) -> int:
     from rigsync.drivers.factory import DRIVERS, open_drivers
     from rigsync.plan import build_plan
     from rigsync.spec import load_rig
 
     if args.rig is None:
-        _console.print(f"drivers: {', '.join(DRIVERS)}")
-        _console.print("sim: simulated devices are the ones a rig file declares: rigsync devices RIG")
+        console.print(f"drivers: {', '.join(DRIVERS)}")
+        console.print("sim: simulated devices are the ones a rig file declares: rigsync devices RIG")
         return 0
     rig = load_rig(args.rig)
     drivers = open_drivers(rig, build_plan(rig))
     for name, driver in drivers.items():
         found = driver.discover()
-        _console.print(f"[bold]{name}[/]: {len(found)} device(s)")
+        console.print(f"[bold]{name}[/]: {len(found)} device(s)")
         for info in found:
-            _console.print(f"  {info.serial:<16} {info.model:<22} {info.name}  at {info.connection}", highlight=False)
+            console.print(f"  {info.serial:<16} {info.model:<22} {info.name}  at {info.connection}", highlight=False)
         missing = [d for d in rig.devices if d.driver == name and d.serial not in {i.serial for i in found}]
         for d in missing:
-            _console.print(f"  [red]{d.serial:<16} {d.model:<22} not found[/] (rig device {d.id} on {d.host})",
+            console.print(f"  [red]{d.serial:<16} {d.model:<22} not found[/] (rig device {d.id} on {d.host})",
                            highlight=False)
     return 0
 
 
-def _info(args: argparse.Namespace) -> int:
+def _info(args: argparse.Namespace, console: Console) -> int:
     from rigsync.cli.view import info_tables
     from rigsync.record.reader import open_recording
 
     with open_recording(args.recording) as rec:
         for table in info_tables(rec.summary(), rec.metadata):
-            _console.print(table)
+            console.print(table)
     return 0
 
 
