@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -115,9 +116,9 @@ def test_frames_carry_device_and_host_times(setup: tuple[Driver, RigSpec]) -> No
     for name in {f.stream for f in frames}:
         mine = [f for f in frames if f.stream == name]
         assert len(mine) >= 20
-        assert all(b.host_rx_ns > a.host_rx_ns for a, b in zip(mine, mine[1:], strict=False))
-        assert all(b.device_ts_ns > a.device_ts_ns for a, b in zip(mine, mine[1:], strict=False))
-        assert all(b.seq > a.seq for a, b in zip(mine, mine[1:], strict=False))
+        assert all(b.host_rx_ns > a.host_rx_ns for a, b in itertools.pairwise(mine))
+        assert all(b.device_ts_ns > a.device_ts_ns for a, b in itertools.pairwise(mine))
+        assert all(b.seq > a.seq for a, b in itertools.pairwise(mine))
         assert all(f.host_rx_ns <= now for f in mine)
         assert all(f.image is not None and f.min_latency_ns > 0 for f in mine)
 
