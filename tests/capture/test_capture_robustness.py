@@ -165,3 +165,56 @@ def test_sigkill_leaves_a_recoverable_file(tmp_path: Path) -> None:
         framesets = sum(1 for _ in rec.framesets())
         images = sum(1 for _ in rec.images("kinect-master", "color"))
     assert framesets > 10 and images > 10
+
+
+def test_frames_the_recorder_refuses_are_in_no_frameset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A frame the recorder could not take is counted as recorder_overrun and named by no frameset."""
+    from rigsync.record.recorder import Recorder
+
+    original = Recorder.write_image
+    refused: set[tuple[str, int]] = set()
+
+    def picky(self: Recorder, frame: object) -> bool:
+        f = frame.frame  # type: ignore[attr-defined]
+        if f.device == "k1" and f.seq % 10 == 3:
+            refused.add((f.device, f.seq))
+            return False
+        return original(self, frame)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Recorder, "write_image", picky)
+    out = tmp_path / "r.mcap"
+    result = capture(TWO_KINECTS, out, seconds=2.0)
+    assert result.dropped.get("recorder_overrun") == len(refused) > 0  # type: ignore[attr-defined]
+    assert "device" not in result.dropped  # type: ignore[attr-defined]
+    with open_recording(out) as rec:
+        named = {(m.device, m.seq) for fs in rec.framesets() for m in fs.members}
+    assert not named & refused
+
+
+def test_disk_failure_stops_the_capture_and_keeps_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """When the disk fills up mid-capture, the capture stops with a clear error and what was written is
+    readable."""
+    import errno
+
+    from rigsync.record import mcap_writer
+
+    original = mcap_writer.FileSink.write_at
+    written = {"n": 0}
+
+    def filling(self: mcap_writer.FileSink, offset: int, pieces: object) -> None:
+        written["n"] += 1
+        if written["n"] > 12:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        original(self, offset, pieces)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(mcap_writer.FileSink, "write_at", filling)
+    out = tmp_path / "full.mcap"
+    rig = load_rig(EXAMPLES / "kinect_star.toml")
+    with CaptureSession(build_plan(rig), CaptureOptions(out=out, seconds=30, fast=True)) as session:
+        result = session.run()
+    assert result.error is not None and "No space left" in result.error
+    assert result.duration_s < 30
+    monkeypatch.undo()
+    with open_recording(out) as rec:
+        first = rec.streams[0]
+        assert sum(1 for _ in rec.images(first.device, first.stream)) == first.message_count > 0

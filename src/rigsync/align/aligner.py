@@ -234,7 +234,8 @@ class Aligner(Generic[T]):
             self._first_arrival = arrival_ns
         ref = rig_time_ns - s.cfg.offset_ns
         s.latency.add(arrival_ns - ref)
-        s.lateness = s.latency.allowance(self.config)
+        if s.stats.frames % 8 == 1 or arrival_ns - ref > s.lateness:
+            s.lateness = s.latency.allowance(self.config)
         if s.last_seq is not None and seq > s.last_seq + 1:
             s.stats.dropped[DropReason.DEVICE] = s.stats.dropped.get(DropReason.DEVICE, 0) + seq - s.last_seq - 1
         if ref <= s.last_ref:
@@ -290,6 +291,14 @@ class Aligner(Generic[T]):
         self._blocked_low = waiting
         self._blocked_head_ref = _INF
         return True
+
+    def drop(self, key: str, seq: int, reason: DropReason) -> None:
+        """A frame of this stream was received but will not be pushed (e.g. the recorder refused it): count
+        it, so that its gap in the frame counter is not taken for a device drop."""
+        s = self._streams[self._index[key]]
+        s.stats.frames += 1
+        self._drop(s, reason)
+        s.last_seq = seq if s.last_seq is None else max(seq, s.last_seq)
 
     def advance(self, now_ns: int) -> list[Frameset[T]]:
         """Let time pass: emits sets whose absent members became provably late."""
@@ -403,16 +412,26 @@ class Aligner(Generic[T]):
         unknown_low = _INF
         bound = self._bound
         horizon = limit + half_cadence
+        now = self._now
         for idx, s in enumerate(self._streams):
             if idx in in_set:
                 continue
             if s.pending:
                 heads.append(s.pending[0])
+                continue
+            predicted = s.predicted
+            lateness = s.lateness
+            if predicted is not None and s.connected and not final and predicted + lateness >= now:
+                # The common case of _bound(), inlined: a steady stream whose next frame is not yet late.
+                low = predicted - s.early
+                low = max(low, now - lateness)
+                wake = predicted + lateness + 1
+                wake = min(wake, horizon + lateness + 1)
             else:
                 low, wake = bound(s, final, horizon)
-                unknown.append((idx, low, wake))
-                if low < unknown_low:  # noqa: PLR1730 (hot path: cheaper than min())
-                    unknown_low = low
+            unknown.append((idx, low, wake))
+            if low < unknown_low:  # noqa: PLR1730 (hot path: cheaper than min())
+                unknown_low = low
         if len(heads) > 1:
             heads.sort(key=_ref_of)
         next_ref = _INF

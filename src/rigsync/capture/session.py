@@ -18,9 +18,10 @@ from typing import Self
 
 from rigsync.align.aligner import Aligner, AlignStream, Frameset
 from rigsync.capture.status import CaptureStatus, StatusTracker
-from rigsync.core.errors import DriverError, RigsyncError
+from rigsync.core.errors import DriverError, RecordingError, RigsyncError
 from rigsync.core.frame import Frame, FrameFlags, StampedFrame, StreamKind
-from rigsync.core.frameset import FramesetMember, FramesetMissing, FramesetRecord
+from rigsync.core.frameset import DropReason, FramesetMember, FramesetMissing, FramesetRecord
+from rigsync.core.truth import FrameTruth
 from rigsync.drivers.base import CaptureClock, Device, DeviceConfig, DeviceEvent, Driver, EventKind
 from rigsync.drivers.factory import open_drivers
 from rigsync.drivers.sim.driver import SimDriver
@@ -83,6 +84,8 @@ class CaptureSession:
         self._failed: dict[str, str] = {}
         self._warnings: list[str] = []
         self._recorder: Recorder | None = None
+        self._record_error: str | None = None
+        self._overrun_count = 0
         streams = [self._align_stream(d, s) for d in self.rig.devices for s in d.streams]
         self.aligner: Aligner[StampedFrame] = Aligner(streams)
         self._tracker = StatusTracker([s.key for s in streams])
@@ -113,7 +116,7 @@ class CaptureSession:
         try:
             for driver in self._drivers.values():
                 if isinstance(driver, SimDriver):
-                    driver.world.truth_sink = self._recorder.write_truth
+                    driver.world.truth_sink = self._write_truth
             for device_id in self.plan.start_order:
                 spec = rig.device(device_id)
                 device = self._drivers[spec.driver].open(spec.serial)
@@ -160,9 +163,25 @@ class CaptureSession:
             except RigsyncError as err:
                 self._warnings.append(f"closing {device.info.serial}: {err}")
         self._devices.clear()
-        if self._recorder is not None:
-            recorder, self._recorder = self._recorder, None
+        self._close_recorder()
+
+    def _close_recorder(self) -> None:
+        """Finish the file: end metadata, summary. A writer failure is reported, never raised: what was
+        written stays readable."""
+        if self._recorder is None:
+            return
+        recorder, self._recorder = self._recorder, None
+        try:
             recorder.close(clocks=self._clock_summaries(), stats=self._stats())
+        except RecordingError as err:
+            self._record_error = self._record_error or str(err)
+
+    def _write_truth(self, truth: FrameTruth) -> None:
+        if self._recorder is not None and self._record_error is None:
+            try:
+                self._recorder.write_truth(truth)
+            except RecordingError as err:
+                self._record_error = str(err)
 
     # --- the loop -------------------------------------------------------------------------------
 
@@ -185,8 +204,7 @@ class CaptureSession:
                     break
                 self._poll_all()
                 self._emit(self.aligner.advance(self._rig_ns(now)))
-                if self._recorder.error is not None:
-                    error = f"recording stopped: {self._recorder.error}"
+                if self._recorder.error is not None or self._record_error is not None:
                     break
                 if on_status is not None and time.monotonic() >= next_status:
                     next_status = time.monotonic() + self.options.status_interval_s
@@ -200,6 +218,12 @@ class CaptureSession:
                 self._devices[device_id].stop()
         self._emit(self.aligner.flush())
         status = self.status(elapsed)
+        self._close_recorder()
+        if self._record_error is not None:
+            error = f"recording stopped: {self._record_error} (the file holds everything written before)"
+        if self._overrun_count:
+            self._warnings.append(f"{self._overrun_count} frames were overwritten in driver queues before rigsync "
+                                  "read them (the capture host is too slow for this rig)")
         if on_status is not None:
             on_status(status)
         stats = self.aligner.stats
@@ -207,9 +231,6 @@ class CaptureSession:
         for st in stats.streams.values():
             for reason, n in st.dropped.items():
                 dropped[reason.value] = dropped.get(reason.value, 0) + n
-        overruns = self._recorder.stats.overruns
-        if overruns:
-            dropped["recorder_overrun"] = overruns
         return CaptureResult(path=self.options.out, duration_s=elapsed / 1e9, frames=stats.frames,
                              framesets=stats.framesets, complete=stats.complete, dropped=dropped,
                              interrupted=interrupted, error=error, status=status, warnings=tuple(self._warnings))
@@ -250,8 +271,16 @@ class CaptureSession:
         stamp = self._timebases[f.device].stamp(f, self._periods[key])
         stamped = StampedFrame(f, self._rig_ns(stamp.start_ns), stamp.error_bound_ns, stamp.locked)
         self._tracker.frame(key, f.host_rx_ns, stamp.error_bound_ns, stamp.locked)
-        assert self._recorder is not None
-        self._recorder.write_image(stamped)
+        if self._recorder is None or self._record_error is not None:
+            return
+        try:
+            recorded = self._recorder.write_image(stamped)
+        except RecordingError as err:
+            self._record_error = str(err)
+            return
+        if not recorded:  # the recorder's queue stayed full: no frameset may name this frame
+            self.aligner.drop(key, f.seq, DropReason.RECORDER_OVERRUN)
+            return
         self._emit(self.aligner.push(key, stamped, seq=f.seq, rig_time_ns=stamped.rig_time_ns,
                                      error_ns=stamp.error_bound_ns, arrival_ns=self._rig_ns(f.host_rx_ns),
                                      corrupt=bool(f.flags & FrameFlags.CORRUPT)))
@@ -266,9 +295,11 @@ class CaptureSession:
             for s in self.rig.device(event.device).streams:
                 self._emit(self.aligner.set_connected(f"{event.device}/{s.name}", True, self._rig_ns(event.host_ns)))
         elif event.kind is EventKind.OVERRUN:
-            self._warnings.append(f"{event.device}: {event.count} frames overwritten before rigsync read them")
-            for s in self.rig.device(event.device).streams:
-                self._tracker.overrun(f"{event.device}/{s.name}", event.count)
+            self._overrun_count += event.count
+            if event.stream is not None and event.seq is not None:
+                self.aligner.drop(f"{event.device}/{event.stream}", event.seq, DropReason.HOST_OVERRUN)
+            elif event.stream is not None:
+                self._tracker.overrun(f"{event.device}/{event.stream}", event.count)
 
     def _device_gone(self, device_id: str, host_ns: int) -> None:
         for s in self.rig.device(device_id).streams:
@@ -296,8 +327,12 @@ class CaptureSession:
                 self._tracker.skew(e.payload.frame.key, e.ref_ns - centre)
             missing = tuple(FramesetMissing(key.split("/", 1)[0], key.split("/", 1)[1], reason)
                             for key, reason in fs.missing)
-            self._recorder.write_frameset(FramesetRecord(fs.frameset_id, fs.rig_time_ns, fs.spread_ns,
-                                                         tuple(members), missing))
+            try:
+                self._recorder.write_frameset(FramesetRecord(fs.frameset_id, fs.rig_time_ns, fs.spread_ns,
+                                                             tuple(members), missing))
+            except RecordingError as err:
+                self._record_error = str(err)
+                return
             self._framesets += 1
 
     # --- reporting ------------------------------------------------------------------------------

@@ -83,7 +83,8 @@ class EventKind(StrEnum):
     RECONNECTED = "reconnected"
     """The device is back; its clock and frame counters restarted."""
     OVERRUN = "overrun"
-    """rigsync did not read frames in time and the driver's queue dropped ``count`` of them."""
+    """rigsync did not read frames in time and the driver's queue dropped ``count`` of them (frame ``seq``
+    of ``stream`` if the driver knows which)."""
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,7 @@ class DeviceEvent:
     host_ns: int
     stream: str | None = None
     count: int = 0
+    seq: int | None = None
 
 
 class CaptureClock(Protocol):

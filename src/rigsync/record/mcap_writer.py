@@ -1,10 +1,10 @@
 """A small chunked MCAP writer for the capture hot path.
 
 Message records are packed here, and an image's pixels join the chunk by reference (a memoryview, no copy):
-with compression ``none`` a finished chunk goes to the file as one ``pwritev`` of its pieces; with lz4/zstd the
-pieces are joined once and compressed (both libraries release the GIL). Every other record (header, schema,
-channel, message index, chunk index, statistics, metadata, summary, footer) is serialized by the ``mcap``
-library's own record classes. No CRCs are computed (the format's CRC fields are 0, meaning "not computed").
+with compression ``none`` a finished chunk goes to the file as its pieces, by ``pwritev`` (no join, no copy);
+with lz4/zstd the pieces are joined once and compressed (both libraries release the GIL). Every other record
+(header, schema, channel, message index, chunk index, statistics, metadata, summary, footer) is serialized by
+the ``mcap`` library's own record classes. No CRCs are computed (the format's CRC fields are 0, meaning "not computed").
 
 The writer is single-threaded: one thread calls everything except :meth:`McapChunkWriter.counters`. Each
 write hands the file one complete record group (a chunk with its message indexes, a metadata record...), so

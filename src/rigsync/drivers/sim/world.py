@@ -98,7 +98,7 @@ class SimWorld:
         self._overlap = views_overlap([d.pose for d in self.devices],
                                       [d.model.hfov_for(StreamKind.DEPTH) for d in self.devices])
         self._unwrap = {d.spec.id: CounterUnwrapper(d.model.clock.width_bits) for d in self.devices}
-        self._overruns: dict[str, int] = {}
+        self._overruns: dict[str, list[Pending]] = {}
         self._init_sources(rng)
         for dev in self.devices:
             for kind, begin, end in dev.faults:
@@ -311,8 +311,9 @@ class SimWorld:
         if len(dev.ready) > SDK_QUEUE_FRAMES:
             oldest = next((i for i, x in enumerate(dev.ready) if isinstance(x, Pending)), None)
             if oldest is not None:
-                dev.ready.pop(oldest)
-                self._overruns[dev.spec.id] = self._overruns.get(dev.spec.id, 0) + 1
+                lost = dev.ready.pop(oldest)
+                assert isinstance(lost, Pending)
+                self._overruns.setdefault(dev.spec.id, []).append(lost)
 
     def _fault(self, dev: DeviceSim, kind: FaultKind, begins: bool, t: int) -> None:
         if kind is not FaultKind.DISCONNECT:
@@ -350,10 +351,10 @@ class SimWorld:
         """Everything delivered to a device's host queue, oldest first; frames are rendered now."""
         dev = self._by_id[device_id]
         items: list[Frame | DeviceEvent] = []
-        overrun = self._overruns.pop(device_id, 0)
-        if overrun:
-            items.append(DeviceEvent(device_id, EventKind.OVERRUN, dev.host_clock.host_ns(self.now_ns),
-                                     count=overrun))
+        host_now = dev.host_clock.host_ns(self.now_ns)
+        for lost in self._overruns.pop(device_id, []):
+            items.append(DeviceEvent(device_id, EventKind.OVERRUN, host_now, stream=lost.stream.spec.name, count=1,
+                                     seq=lost.seq))
         for item in dev.ready:
             items.append(self._frame(item) if isinstance(item, Pending) else item)
         dev.ready.clear()
