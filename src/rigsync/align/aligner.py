@@ -161,7 +161,7 @@ class _Latency:
         if n == 0:
             return config.lateness_initial_ns
         q = self._sorted[min(n - 1, int(config.lateness_quantile * n))]
-        return q + max(config.lateness_floor_ns, (q - self._sorted[0]) // 4)
+        return q + max(config.lateness_floor_ns, (q - self._sorted[0]) // 2)
 
 
 class _Stream(Generic[T]):

@@ -41,6 +41,8 @@ class CaptureOptions:
     seed: int | None = None
     compression: Compression = Compression.ZSTD
     status_interval_s: float = 0.25
+    poll_interval_s: float = 0.001
+    """Real time: the shortest wait between polls of the devices (frames are taken in batches)."""
 
     def __post_init__(self) -> None:
         if self.seconds is not None and self.seconds <= 0:
@@ -86,6 +88,7 @@ class CaptureSession:
         self._recorder: Recorder | None = None
         self._record_error: str | None = None
         self._overrun_count = 0
+        self._poll_ns = 0  # host time of the current poll: when rigsync learns of the frames it returns
         streams = [self._align_stream(d, s) for d in self.rig.devices for s in d.streams]
         self.aligner: Aligner[StampedFrame] = Aligner(streams)
         self._tracker = StatusTracker([s.key for s in streams])
@@ -240,15 +243,17 @@ class CaptureSession:
         candidates += [d.next_ready_ns() for k, d in self._devices.items() if k not in self._failed]
         times = [t for t in candidates if t is not None]
         wake = min(times) if times else now + 5_000_000
-        if not self.options.fast:
-            wake = min(wake, now + round(self.options.status_interval_s * 1e9))
-        return max(wake, now + 1)
+        if self.options.fast:
+            return max(wake, now + 1)
+        wake = min(wake, now + round(self.options.status_interval_s * 1e9))
+        return max(wake, now + round(self.options.poll_interval_s * 1e9))
 
     def _rig_ns(self, host_ns: int) -> int:
         """Host clock -> rig clock: the identity until PTP ties hosts together."""
         return host_ns
 
     def _poll_all(self) -> None:
+        self._poll_ns = self.clock.now_ns()
         items: list[Frame | DeviceEvent] = []
         for device_id, device in self._devices.items():
             if device_id in self._failed:
@@ -282,7 +287,8 @@ class CaptureSession:
             self.aligner.drop(key, f.seq, DropReason.RECORDER_OVERRUN)
             return
         self._emit(self.aligner.push(key, stamped, seq=f.seq, rig_time_ns=stamped.rig_time_ns,
-                                     error_ns=stamp.error_bound_ns, arrival_ns=self._rig_ns(f.host_rx_ns),
+                                     error_ns=stamp.error_bound_ns,
+                                     arrival_ns=self._rig_ns(max(f.host_rx_ns, self._poll_ns)),
                                      corrupt=bool(f.flags & FrameFlags.CORRUPT)))
 
     def _event(self, event: DeviceEvent) -> None:

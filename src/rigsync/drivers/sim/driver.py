@@ -67,6 +67,7 @@ class SimDevice(Device):
             raise DriverError("sim", self.info.serial, f"no such streams: {sorted(wanted - known)}",
                               f"the simulated device has {sorted(known)} (from the rig file)")
         self._config = config
+        self._world.prepare(self._dev.spec.id)
 
     def start(self) -> None:
         if self._config is None:

@@ -19,6 +19,7 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
+from rigsync.catalog.base import DepthTech
 from rigsync.core.counter import CounterUnwrapper
 from rigsync.core.frame import ClockDomain, Frame, FrameFlags, StreamKind, TimestampSemantics
 from rigsync.core.truth import FrameTruth
@@ -37,7 +38,7 @@ from rigsync.drivers.sim._model import (
 from rigsync.drivers.sim.clocks import CrystalClock, CrystalParams, HostClockModel, ticks
 from rigsync.drivers.sim.exposure import LightModel
 from rigsync.drivers.sim.interference import LaserRegistry, views_overlap
-from rigsync.drivers.sim.scene import Scene, SceneConfig
+from rigsync.drivers.sim.scene import Scene, SceneConfig, ViewRenderer
 from rigsync.drivers.sim.triggers import (
     CrystalTrigger,
     RandomTrigger,
@@ -360,6 +361,19 @@ class SimWorld:
         dev.ready.clear()
         return items
 
+    def prepare(self, device_id: str) -> None:
+        """Precompute a device's views (tens of ms each) before capturing, not on its first frame."""
+        for stream in self._by_id[device_id].streams:
+            self._renderer(stream)
+
+    def _renderer(self, stream: StreamSim) -> ViewRenderer:
+        if stream.renderer is None:
+            dev = stream.device
+            view = self.scene.view(dev.pose, stream.intrinsics)
+            ir_dots = stream.spec.kind is StreamKind.IR and dev.model.depth_tech is DepthTech.ACTIVE_STEREO
+            stream.renderer = self.scene.renderer(view, stream.spec.kind, stream.render_encoding, ir_dots=ir_dots)
+        return stream.renderer
+
     def _frame(self, p: Pending) -> Frame:
         stream = p.stream
         dev = stream.device
@@ -370,12 +384,9 @@ class SimWorld:
         else:
             raw = ticks(p.instant_device_ns, clock.tick_ns, clock.width_bits)
             device_ts = self._unwrap[dev.spec.id].unwrap(raw) * clock.tick_ns
-        if stream.renderer is None:
-            view = self.scene.view(dev.pose, stream.intrinsics)
-            ir_dots = stream.spec.kind is StreamKind.IR and dev.model.depth_tech.value == "active-stereo"
-            stream.renderer = self.scene.renderer(view, stream.spec.kind, stream.render_encoding, ir_dots=ir_dots)
+        renderer = self._renderer(stream)
         needs_rng = bool(p.flags & (FrameFlags.CORRUPT | FrameFlags.INTERFERED))
-        image = stream.renderer.render(p.start_ns, interfered=bool(p.flags & FrameFlags.INTERFERED),
+        image = renderer.render(p.start_ns, interfered=bool(p.flags & FrameFlags.INTERFERED),
                                        corrupt=bool(p.flags & FrameFlags.CORRUPT),
                                        rng=dev.rng if needs_rng else None)
         if stream.render_encoding != stream.encoding:  # a monochrome colour camera
