@@ -80,6 +80,7 @@ def _capture(args: argparse.Namespace, console: Console) -> int:
                     live.update(view.render())
 
                 result = session.run(on_status=on_status)
+            console.print()
     console.print(result_summary(result))
     for warning in result.warnings:
         console.print(f"[yellow]warning:[/] {warning}", highlight=False)

@@ -111,12 +111,11 @@ def loads_rig(text: str, path: str = "<rig>") -> RigSpec:
 # --- tables -------------------------------------------------------------------------------------
 
 def _sim(top: Table) -> SimSpec:
-    t = top.table("sim", ("seed", "render_width", "render_height", "max_drift_ppm"))
+    t = top.table("sim", ("seed", "render_width", "max_drift_ppm"))
     if t is None:
         return SimSpec()
     d = SimSpec()
     return t.build(SimSpec, seed=t.integer("seed", d.seed), render_width=t.integer("render_width", d.render_width),
-                   render_height=t.integer("render_height", d.render_height),
                    max_drift_ppm=t.number("max_drift_ppm", d.max_drift_ppm))
 
 

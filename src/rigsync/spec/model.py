@@ -392,13 +392,11 @@ class FaultSpec:
 class SimSpec:
     seed: int = 0
     render_width: int = 320
-    render_height: int = 240
+    """Width of rendered images; each stream keeps its own aspect ratio (320x240 for 4:3)."""
     max_drift_ppm: float = 50.0
 
     def __post_init__(self) -> None:
         _require(16 <= self.render_width <= 4096, "render_width", self.render_width, "out of range", "16 to 4096")
-        _require(16 <= self.render_height <= 4096, "render_height", self.render_height, "out of range",
-                 "16 to 4096")
         _require(0 <= self.max_drift_ppm <= 1000, "max_drift_ppm", self.max_drift_ppm, "out of range",
                  "0 to 1000")
 
