@@ -4,7 +4,7 @@
 USB-like arrival delays (125 us minimum, 8% exponential 0.4 ms, 1% Pareto tail from 1 ms capped at 8 ms)
 and 1% dropped frames. Frames are pushed in arrival order; time advances to the aligner's own deadlines.
 
-* frames/s: frames pushed per second of aligner time (target >= 100k).
+* frames/s: frames pushed per second of aligner time, best of 3 runs (target >= 100k).
 * added latency: per frameset, emission time minus the arrival of its last member, in frame periods of the
   rig's fastest stream (target p99 <= 0.5).
 * baseline, same run: the same events pushed into per-stream deques only (the cost of touching each frame);
@@ -49,7 +49,8 @@ def events(seconds: float, seed: int) -> tuple[list[AlignStream], list[tuple[int
     return streams, out
 
 
-def run_aligner(streams: list[AlignStream], evs: list[tuple[int, str, int, int]]) -> tuple[float, list[float]]:
+def run_aligner(streams: list[AlignStream], evs: list[tuple[int, str, int, int]],
+                ) -> tuple[float, list[float], tuple[int, int, int]]:
     al: Aligner[int] = Aligner(streams)
     cadence = min(s.period_ns for s in streams)
     latencies: list[float] = []
@@ -70,9 +71,7 @@ def run_aligner(streams: list[AlignStream], evs: list[tuple[int, str, int, int]]
         last = max(arrival_of[(keys[e.stream], e.seq)] for e in fs.members)
         latencies.append((fs.emitted_ns - last) / cadence)
     matched = sum(len(fs.members) for fs in sets)
-    print(f"  framesets {len(sets)}, complete {al.stats.complete}, frames matched {matched}/{len(evs)} "
-          f"({100 * matched / len(evs):.2f}%)")
-    return elapsed, latencies
+    return elapsed, latencies, (len(sets), al.stats.complete, matched)
 
 
 def run_baseline(evs: list[tuple[int, str, int, int]]) -> float:
@@ -92,8 +91,12 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=1)
     args = p.parse_args()
     streams, evs = events(args.seconds, args.seed)
-    print(f"aligner: 16 streams, {args.seconds:.0f} s, {len(evs)} frames")
-    elapsed, lat = run_aligner(streams, evs)
+    print(f"aligner: 16 streams, {args.seconds:.0f} s, {len(evs)} frames (best of 3 runs; the results are the same)")
+    elapsed, lat, (sets, complete, matched) = run_aligner(streams, evs)
+    for _ in range(2):
+        elapsed = min(elapsed, run_aligner(streams, evs)[0])
+    print(f"  framesets {sets}, complete {complete}, frames matched {matched}/{len(evs)} "
+          f"({100 * matched / len(evs):.2f}%)")
     base = min(run_baseline(evs) for _ in range(3))
     rate = len(evs) / elapsed
     print(f"  throughput {rate:,.0f} frames/s (target >= 100,000)")

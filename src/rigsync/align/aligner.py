@@ -165,15 +165,22 @@ class _Latency:
 
 
 class _Stream(Generic[T]):
-    __slots__ = ("cfg", "connected", "early", "frontier", "last_ref", "last_seq", "latency", "lateness", "pending",
-                 "predicted", "prev_seq", "started", "stats")
+    __slots__ = ("cfg", "connected", "early", "early_base", "frontier", "half_period", "last_ref", "last_seq",
+                 "latency", "lateness", "offset", "pending", "period", "predicted", "prev_seq", "regular", "started",
+                 "stats")
 
     def __init__(self, cfg: AlignStream, config: AlignerConfig, stats: StreamStats) -> None:
         self.cfg = cfg
         self.pending: deque[Entry[T]] = deque()
         self.latency = _Latency(config.latency_window)
         self.lateness = config.lateness_initial_ns
-        self.early = config.early_ns + cfg.period_ns // 1000
+        # Copies of the configuration the hot path reads.
+        self.period = cfg.period_ns
+        self.half_period = cfg.period_ns // 2
+        self.offset = cfg.offset_ns
+        self.regular = cfg.regular
+        self.early_base = config.early_ns + cfg.period_ns // 1000
+        self.early = self.early_base
         self.predicted: int | None = None  # next expected ref (steady streams)
         self.frontier = -_INF  # frames with ref <= frontier are late
         self.last_ref = -_INF  # ref of the last frame accepted from this stream
@@ -202,6 +209,7 @@ class Aligner(Generic[T]):
             self._streams.append(_Stream(s, self.config, st))
         self._index = {s.key: i for i, s in enumerate(streams)}
         self._cadence = min(s.period_ns for s in streams)
+        self._max_pending = self.config.max_pending
         self._now = -_INF
         self._first_arrival: int | None = None
         self._next_id = 0
@@ -228,31 +236,38 @@ class Aligner(Generic[T]):
         """Add one frame (``arrival_ns`` on the rig clock is also the current time)."""
         i = self._index[key]
         s = self._streams[i]
-        s.stats.frames += 1
-        self._tick(arrival_ns)
+        stats = s.stats
+        stats.frames += 1
+        if arrival_ns > self._now:
+            self._now = arrival_ns
         if self._first_arrival is None:
             self._first_arrival = arrival_ns
-        ref = rig_time_ns - s.cfg.offset_ns
-        s.latency.add(arrival_ns - ref)
-        if s.stats.frames % 8 == 1 or arrival_ns - ref > s.lateness:
+        ref = rig_time_ns - s.offset
+        latency = arrival_ns - ref
+        s.latency.add(latency)
+        if stats.frames & 7 == 1 or latency > s.lateness:
             s.lateness = s.latency.allowance(self.config)
-        if s.last_seq is not None and seq > s.last_seq + 1:
-            s.stats.dropped[DropReason.DEVICE] = s.stats.dropped.get(DropReason.DEVICE, 0) + seq - s.last_seq - 1
+        last_seq = s.last_seq
+        if last_seq is not None and seq > last_seq + 1:
+            stats.dropped[DropReason.DEVICE] = stats.dropped.get(DropReason.DEVICE, 0) + seq - last_seq - 1
         if ref <= s.last_ref:
             self._drop(s, DropReason.OUT_OF_ORDER)
         elif ref <= s.frontier:
             self._drop(s, DropReason.LATE)
         else:
             s.last_ref = ref
-            if len(s.pending) >= self.config.max_pending:
-                s.pending.popleft()
+            pending = s.pending
+            if len(pending) >= self._max_pending:
+                pending.popleft()
                 self._drop(s, DropReason.OVERFLOW)
-            hw = max(s.cfg.period_ns // 2 - error_ns, 0)
-            s.pending.append(Entry(i, seq, ref, rig_time_ns, error_ns, arrival_ns, payload, hw, corrupt))
+            hw = s.half_period - error_ns
+            pending.append(Entry(i, seq, ref, rig_time_ns, error_ns, arrival_ns, payload, hw if hw > 0 else 0,
+                                 corrupt))
             s.started = True
-            s.predicted = ref + s.cfg.period_ns if s.cfg.regular else None
-            s.early = self.config.early_ns + s.cfg.period_ns // 1000 + 2 * error_ns
-        s.last_seq = seq if s.last_seq is None else max(seq, s.last_seq)
+            s.predicted = ref + s.period if s.regular else None
+            s.early = s.early_base + 2 * error_ns
+        if last_seq is None or seq > last_seq:
+            s.last_seq = seq
         blocked = self._blocked_low
         if blocked is not None and (self._wake_ns is None or self._now < self._wake_ns):
             if i not in blocked:
@@ -260,7 +275,8 @@ class Aligner(Generic[T]):
             if len(s.pending) == 1:
                 del blocked[i]
                 self._unknown_low.pop(i, None)
-                self._blocked_head_ref = min(self._blocked_head_ref, ref)
+                if ref < self._blocked_head_ref:
+                    self._blocked_head_ref = ref
                 if blocked and min(blocked.values()) < self._blocked_head_ref:
                     return []  # another waited-for stream may still deliver an earlier frame
                 if blocked and self._open and self._blocked_head_ref == ref and self._join_fast(s):
@@ -276,18 +292,22 @@ class Aligner(Generic[T]):
         limit = (self._set_lo + self._set_hi) // 2 + half_cadence
         if ref > limit or ref - hw > self._win_hi or ref + hw < self._win_lo:
             return False
-        lo_ref, hi_ref = min(self._set_lo, ref), max(self._set_hi, ref)
+        lo_ref = ref if ref < self._set_lo else self._set_lo
+        hi_ref = ref if ref > self._set_hi else self._set_hi
         limit = (lo_ref + hi_ref) // 2 + half_cadence
         waiting = {idx: low for idx, low in self._unknown_low.items() if low <= limit}
         if not waiting:
             return False
-        wake = min(self._unknown_wake[idx] for idx in waiting)
+        wake = min([self._unknown_wake[idx] for idx in waiting])
         self._wake_ns = wake if wake < _INF else None
         s.pending.popleft()
         self._open.append(head)
         self._in_set.add(head.stream)
         self._set_lo, self._set_hi = lo_ref, hi_ref
-        self._win_lo, self._win_hi = max(self._win_lo, ref - hw), min(self._win_hi, ref + hw)
+        if ref - hw > self._win_lo:
+            self._win_lo = ref - hw
+        if ref + hw < self._win_hi:
+            self._win_hi = ref + hw
         self._blocked_low = waiting
         self._blocked_head_ref = _INF
         return True
