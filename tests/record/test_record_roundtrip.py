@@ -125,9 +125,10 @@ def test_mcap_library_readers_accept_the_file(tmp_path: Path, h: SimpleNamespace
         counts = {topics[cid]: n for cid, n in stats.channel_message_counts.items()}
         assert counts["/cam0/color/image"] == counts["/cam0/color/camera_info"] == N
         assert counts["/rigsync/framesets"] == counts["/rigsync/sim/truth"] == N
-        assert stats.message_count == sum(counts.values()) == 3 * N * 2 + 2 * N + 1
+        assert counts["/rigsync/frames"] == 3 * N  # one stamp record per image
+        assert stats.message_count == sum(counts.values()) == 3 * N * 3 + 2 * N + 1
         assert stats.chunk_count == len(summary.chunk_indexes) > 1
-        assert stats.metadata_count == 3 and stats.schema_count == 4 and stats.channel_count == len(topics)
+        assert stats.metadata_count == 3 and stats.schema_count == 5 and stats.channel_count == len(topics)
         assert stats.message_start_time == h.rig_time(0) - 10 and stats.message_end_time == h.rig_time(N)
         assert {ci.compression for ci in summary.chunk_indexes} == {"" if compression == "none" else compression}
         decoded = [RawImage.FromString(m.data) for _, _, m in reader.iter_messages(["/cam0/depth/image"])]
@@ -244,3 +245,29 @@ def test_file_sink_resumes_short_writes(tmp_path: Path, monkeypatch: pytest.Monk
     sink.close()
     assert (tmp_path / "s.bin").read_bytes() == b"\0" * 5 + b"".join(pieces)
     assert max(calls) <= 256 << 10
+
+
+
+def test_every_image_has_its_frame_record(tmp_path: Path, h: SimpleNamespace) -> None:
+    """Each recorded image comes with a /rigsync/frames record: stamps, error bound and flags."""
+    import dataclasses
+
+    from rigsync.core.frame import FrameFlags
+
+    path = tmp_path / "f.mcap"
+    frames = []
+    for i in range(4):
+        f = h.stamped("cam0", "depth", i, h.pattern(i, (H, W), "<u2"), "16UC1")
+        if i == 2:
+            f = dataclasses.replace(f, frame=dataclasses.replace(f.frame, flags=FrameFlags.INTERFERED))
+        frames.append(f)
+    with Recorder(path, RecorderConfig(), rig_toml="", rig_path="t.toml") as rec:
+        rec.add_stream("cam0", "depth", INTR, "16UC1")
+        for f in frames:
+            assert rec.write_image(f)
+    with open_recording(path) as r:
+        stamps = list(r.frames())
+    assert [s.seq for s in stamps] == [0, 1, 2, 3]
+    assert [s.flags for s in stamps] == [(), (), ("interfered",), ()]
+    assert all(s.rig_time_ns == f.rig_time_ns and s.error_bound_ns == f.error_bound_ns
+               for s, f in zip(stamps, frames, strict=True))

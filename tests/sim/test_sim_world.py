@@ -383,3 +383,21 @@ streams = [{{ kind = "color", width = 1920, height = 1200, fps = 30 }}]
         rig = loads_rig(text, "t.toml")
         driver = SimDriver(SimWorld(rig, build_plan(rig)), SimClock(fast=True))
         assert len(driver.discover()) == expected
+
+
+def test_faults_can_be_injected_through_the_api() -> None:
+    """A fault injected while the simulation runs acts like one from the rig file."""
+    from rigsync.spec.model import FaultKind, FaultSpec
+
+    rig = loads_rig(HOST.format(seed=1) + kinect(0), "t.toml")
+    world = SimWorld(rig, build_plan(rig))
+    world.start_device("k0")
+    world.advance_to(SIM_EPOCH_NS + S // 2)
+    world.take("k0")
+    world.inject(FaultSpec("k0", FaultKind.DROP_BURST, at_s=0.6, duration_s=0.4))
+    truth: list[FrameTruth] = []
+    world.truth_sink = truth.append
+    world.advance_to(SIM_EPOCH_NS + 2 * S)
+    lost = [t for t in truth if not t.delivered]
+    assert lost and all(0.6 * S <= t.exposure_end_ns - SIM_EPOCH_NS < 1.0 * S for t in lost)
+    assert all(t.delivered for t in truth if t.exposure_end_ns - SIM_EPOCH_NS >= 1.0 * S)

@@ -238,8 +238,7 @@ class Aligner(Generic[T]):
         s = self._streams[i]
         stats = s.stats
         stats.frames += 1
-        if arrival_ns > self._now:
-            self._now = arrival_ns
+        self._now = max(self._now, arrival_ns)
         if self._first_arrival is None:
             self._first_arrival = arrival_ns
         ref = rig_time_ns - s.offset
@@ -275,8 +274,7 @@ class Aligner(Generic[T]):
             if len(s.pending) == 1:
                 del blocked[i]
                 self._unknown_low.pop(i, None)
-                if ref < self._blocked_head_ref:
-                    self._blocked_head_ref = ref
+                self._blocked_head_ref = min(self._blocked_head_ref, ref)
                 if blocked and min(blocked.values()) < self._blocked_head_ref:
                     return []  # another waited-for stream may still deliver an earlier frame
                 if blocked and self._open and self._blocked_head_ref == ref and self._join_fast(s):
@@ -304,10 +302,8 @@ class Aligner(Generic[T]):
         self._open.append(head)
         self._in_set.add(head.stream)
         self._set_lo, self._set_hi = lo_ref, hi_ref
-        if ref - hw > self._win_lo:
-            self._win_lo = ref - hw
-        if ref + hw < self._win_hi:
-            self._win_hi = ref + hw
+        self._win_lo = max(self._win_lo, ref - hw)
+        self._win_hi = min(self._win_hi, ref + hw)
         self._blocked_low = waiting
         self._blocked_head_ref = _INF
         return True

@@ -1,6 +1,7 @@
 """Recording a rig into one MCAP file with Foxglove schemas, and reading it back (see ``docs/recording.md``)."""
 
 from rigsync.record.reader import (
+    FrameStamp,
     RecordedImage,
     Recording,
     RecordingSummary,
@@ -8,6 +9,7 @@ from rigsync.record.reader import (
     open_recording,
 )
 from rigsync.record.recorder import (
+    FRAMES_TOPIC,
     FRAMESETS_TOPIC,
     TRUTH_TOPIC,
     Compression,
@@ -18,8 +20,10 @@ from rigsync.record.recorder import (
 
 __all__ = [
     "FRAMESETS_TOPIC",
+    "FRAMES_TOPIC",
     "TRUTH_TOPIC",
     "Compression",
+    "FrameStamp",
     "RecordedImage",
     "Recorder",
     "RecorderConfig",

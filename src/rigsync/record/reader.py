@@ -31,7 +31,7 @@ from rigsync.core.frameset import FramesetRecord
 from rigsync.core.truth import FrameTruth
 from rigsync.record import schemas as sc
 from rigsync.record.mcap_writer import MCAP_MAGIC
-from rigsync.record.recorder import FRAMESETS_TOPIC, TRUTH_TOPIC
+from rigsync.record.recorder import FRAMES_TOPIC, FRAMESETS_TOPIC, TRUTH_TOPIC
 
 _CORRUPT = (McapError, struct.error, ValueError, KeyError, IndexError, EOFError, OSError, MemoryError)
 _SEQ_MOD = 1 << 32
@@ -64,6 +64,24 @@ class RecordedImage:
     """Host clock, when the frame was received (the message publish time)."""
     image: np.ndarray
     encoding: str
+
+
+@dataclass(frozen=True, slots=True)
+class FrameStamp:
+    """One recorded frame's ``/rigsync/frames`` record."""
+
+    device: str
+    stream: str
+    seq: int
+    rig_time_ns: int
+    """Rig clock, estimated start of exposure."""
+    error_bound_ns: int
+    locked: bool
+    device_ts_ns: int
+    host_rx_ns: int
+    exposure_ns: int | None
+    flags: tuple[str, ...]
+    """``corrupt``, ``interfered``, ``after_reconnect``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,6 +274,13 @@ class Recording:
     def framesets(self) -> Iterator[FramesetRecord]:
         for _, payload in self.json_messages(FRAMESETS_TOPIC):
             yield FramesetRecord.from_json(payload)
+
+    def frames(self) -> Iterator[FrameStamp]:
+        """Every recorded frame's stamps and flags (``/rigsync/frames``), in file order."""
+        for _, p in self.json_messages(FRAMES_TOPIC):
+            yield FrameStamp(p["device"], p["stream"], int(p["seq"]), int(p["rig_time_ns"]), int(p["error_bound_ns"]),
+                             bool(p["locked"]), int(p["device_ts_ns"]), int(p["host_rx_ns"]), p["exposure_ns"],
+                             tuple(p["flags"]))
 
     def truth(self) -> Iterator[FrameTruth]:
         for _, payload in self.json_messages(TRUTH_TOPIC):

@@ -26,7 +26,7 @@ from foxglove_schemas_protobuf.CameraCalibration_pb2 import CameraCalibration
 
 from rigsync import __version__
 from rigsync.core.errors import RecordingError
-from rigsync.core.frame import StampedFrame
+from rigsync.core.frame import FrameFlags, StampedFrame
 from rigsync.core.frameset import FramesetRecord
 from rigsync.core.intrinsics import Intrinsics
 from rigsync.core.truth import FrameTruth
@@ -36,8 +36,10 @@ from rigsync.record.mcap_writer import FileSink, McapChunkWriter
 
 FRAMESETS_TOPIC = "/rigsync/framesets"
 TRUTH_TOPIC = "/rigsync/sim/truth"
+FRAMES_TOPIC = "/rigsync/frames"
 _RESERVED_METADATA = ("rig_toml", "rig_path", "version")
-_SCHEMA_IDS = {sc.RAW_IMAGE_SCHEMA: 1, sc.CAMERA_CALIBRATION_SCHEMA: 2, sc.FRAMESET_SCHEMA: 3, sc.TRUTH_SCHEMA: 4}
+_SCHEMA_IDS = {sc.RAW_IMAGE_SCHEMA: 1, sc.CAMERA_CALIBRATION_SCHEMA: 2, sc.FRAMESET_SCHEMA: 3, sc.TRUTH_SCHEMA: 4,
+               sc.FRAME_SCHEMA: 5}
 
 
 class Compression(StrEnum):
@@ -111,6 +113,8 @@ class _Image(NamedTuple):
     host_rx_ns: int
     seq: int
     data: memoryview
+    stamp: dict[str, Any]
+    """The frame's ``/rigsync/frames`` record (serialized on the writer thread)."""
 
 
 class _Message(NamedTuple):
@@ -179,6 +183,8 @@ class Recorder:
             for name, schema_id in _SCHEMA_IDS.items():
                 self._writer.add_schema(schema_id, name, *_schema(name))
             self._add_channel(FRAMESETS_TOPIC, "json", _SCHEMA_IDS[sc.FRAMESET_SCHEMA], {}, direct=True)
+            self._frames_channel = self._add_channel(FRAMES_TOPIC, "json", _SCHEMA_IDS[sc.FRAME_SCHEMA], {},
+                                                     direct=True)
         except OSError as exc:
             self._sink.close()
             raise RecordingError(self.path, f"cannot write the recording: {exc}") from exc
@@ -258,7 +264,13 @@ class Recorder:
         if not image.flags.c_contiguous:
             image = np.ascontiguousarray(image)
         data = image.data.cast("B")
-        item = _Image(st, frame.rig_time_ns, f.host_rx_ns, f.seq, data)
+        stamp = {
+            "device": f.device, "stream": f.stream, "seq": f.seq, "rig_time_ns": frame.rig_time_ns,
+            "error_bound_ns": frame.error_bound_ns, "locked": frame.locked, "device_ts_ns": f.device_ts_ns,
+            "host_rx_ns": f.host_rx_ns, "exposure_ns": f.exposure_ns,
+            "flags": [(flag.name or "").lower() for flag in FrameFlags if flag and flag in f.flags],
+        }
+        item = _Image(st, frame.rig_time_ns, f.host_rx_ns, f.seq, data, stamp)
         if self._put(item, data.nbytes, self.config.put_timeout_s):
             return True
         with self._lock:
@@ -346,6 +358,7 @@ class Recorder:
             )
             w.add_message(st.image_channel, rig, host, item.seq, prefix, payload=item.data, trailer=st.suffix)
             w.add_message(st.info_channel, rig, host, item.seq, sc.encode_camera_calibration(st.calibration, rig))
+            w.add_message(self._frames_channel, rig, host, item.seq, sc.encode_json(item.stamp))
         elif isinstance(item, _Message):
             w.add_message(item.channel_id, item.log_time_ns, item.publish_time_ns, item.sequence, item.data)
         else:
@@ -390,4 +403,6 @@ def _schema(name: str) -> tuple[str, bytes]:
         return "protobuf", sc.camera_calibration_schema()
     if name == sc.FRAMESET_SCHEMA:
         return "jsonschema", sc.json_schema_bytes(sc.FRAMESET_JSON_SCHEMA)
+    if name == sc.FRAME_SCHEMA:
+        return "jsonschema", sc.json_schema_bytes(sc.FRAME_JSON_SCHEMA)
     return "jsonschema", sc.json_schema_bytes(sc.TRUTH_JSON_SCHEMA)

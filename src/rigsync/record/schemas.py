@@ -26,6 +26,7 @@ RAW_IMAGE_SCHEMA: Final = "foxglove.RawImage"
 CAMERA_CALIBRATION_SCHEMA: Final = "foxglove.CameraCalibration"
 FRAMESET_SCHEMA: Final = "rigsync.Frameset"
 TRUTH_SCHEMA: Final = "rigsync.FrameTruth"
+FRAME_SCHEMA: Final = "rigsync.Frame"
 
 _DATA_TAG: Final = bytes([(6 << 3) | 2])  # RawImage.data: field 6, wire type 2 (length-delimited)
 
@@ -208,6 +209,29 @@ FRAMESET_JSON_SCHEMA: Final[dict[str, Any]] = {
                         },
                     }
                 ),
+            },
+        }
+    ),
+}
+
+FRAME_JSON_SCHEMA: Final[dict[str, Any]] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": FRAME_SCHEMA,
+    "description": "One recorded frame's stamps: rig time with its error bound, device and host times, flags.",
+    **_obj(
+        {
+            "device": _STR,
+            "stream": _STR,
+            "seq": _INT,
+            "rig_time_ns": _INT,
+            "error_bound_ns": _INT,
+            "locked": {"type": "boolean"},
+            "device_ts_ns": _INT,
+            "host_rx_ns": _INT,
+            "exposure_ns": {"type": ["integer", "null"]},
+            "flags": {
+                "type": "array",
+                "items": {"type": "string", "enum": ["corrupt", "interfered", "after_reconnect"]},
             },
         }
     ),

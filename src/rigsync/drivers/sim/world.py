@@ -50,7 +50,7 @@ from rigsync.drivers.sim.triggers import (
     triggered,
 )
 from rigsync.plan.model import Plan, Role
-from rigsync.spec.model import FaultKind, RigSpec, TriggerPattern
+from rigsync.spec.model import FaultKind, FaultSpec, RigSpec, TriggerPattern
 
 SDK_QUEUE_FRAMES = 64
 """Frames a device's driver queue holds before the oldest is overwritten (rigsync too slow to read)."""
@@ -103,8 +103,7 @@ class SimWorld:
         self._init_sources(rng)
         for dev in self.devices:
             for kind, begin, end in dev.faults:
-                heapq.heappush(self._faults, (begin, next(self._tie), dev, kind, True))
-                heapq.heappush(self._faults, (end, next(self._tie), dev, kind, False))
+                self._schedule_fault(dev, kind, begin, end)
 
     # --- set-up ---------------------------------------------------------------------------------
 
@@ -127,6 +126,19 @@ class SimWorld:
                 crystal = CrystalClock(CrystalParams(rng.uniform(-20e-6, 20e-6), 0, wander_ppm=0.05), SIM_EPOCH_NS)
                 phase = int(rng.uniform(0, group.trigger_period_ns))
                 self._sources[group.name] = CrystalTrigger(crystal, group.trigger_period_ns, phase)
+
+    def _schedule_fault(self, dev: DeviceSim, kind: FaultKind, begin: int, end: int) -> None:
+        heapq.heappush(self._faults, (begin, next(self._tie), dev, kind, True))
+        heapq.heappush(self._faults, (end, next(self._tie), dev, kind, False))
+
+    def inject(self, fault: FaultSpec) -> None:
+        """Inject a fault while the simulation runs: the API twin of the rig file's ``[[faults]]``
+        (``at_s`` counts from the start of the simulation; a time already past means now)."""
+        dev = self._by_id[fault.device]
+        begin = max(SIM_EPOCH_NS + round(fault.at_s * 1e9), self.now_ns)
+        end = begin + round(fault.duration_s * 1e9)
+        dev.faults.append((fault.kind, begin, end))
+        self._schedule_fault(dev, fault.kind, begin, end)
 
     def device(self, device_id: str) -> DeviceSim:
         return self._by_id[device_id]
