@@ -280,3 +280,20 @@ def test_config_and_streams_are_validated() -> None:
         Aligner([AlignStream("a", 1), AlignStream("a", 1)])
     with pytest.raises(ValueError):
         AlignerConfig(lateness_quantile=0.2)
+
+
+def test_reconnected_stream_counts_gaps_of_its_new_counter() -> None:
+    """After a reconnect the device's frame counter restarts; gaps in the new counter are still counted."""
+    streams = [AlignStream("a/s", 33 * MS), AlignStream("b/s", 33 * MS)]
+    al: Aligner[str] = Aligner(streams)
+    t = 0
+    for k in range(100, 110):
+        t = (k - 100) * 33 * MS
+        al.push("a/s", "a", seq=k, rig_time_ns=t, error_ns=1000, arrival_ns=t + 5 * MS)
+        al.push("b/s", "b", seq=k, rig_time_ns=t, error_ns=1000, arrival_ns=t + 5 * MS)
+    al.set_connected("b/s", False, t + 10 * MS)
+    al.set_connected("b/s", True, t + 500 * MS)
+    for k, seq in enumerate((0, 1, 3, 4)):  # frame 2 of the new counter is lost
+        t2 = t + 600 * MS + k * 33 * MS
+        al.push("b/s", "b", seq=seq, rig_time_ns=t2, error_ns=1000, arrival_ns=t2 + 5 * MS)
+    assert al.stats.streams["b/s"].dropped.get(DropReason.DEVICE) == 1

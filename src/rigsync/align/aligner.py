@@ -322,10 +322,13 @@ class Aligner(Generic[T]):
         return self._process()
 
     def set_connected(self, key: str, connected: bool, now_ns: int) -> list[Frameset[T]]:
-        """A stream's device disconnected (not waited for) or came back (its phase is new)."""
+        """A stream's device disconnected (not waited for) or came back (its phase and its frame counter are
+        new: it is due in sets again once a frame of it has joined one)."""
         s = self._streams[self._index[key]]
         s.connected = connected
         s.predicted = None
+        if connected:
+            s.last_seq = s.prev_seq = None
         self._tick(now_ns)
         return self._process()
 

@@ -18,11 +18,21 @@ from typing import Self
 
 from rigsync.align.aligner import Aligner, AlignStream, Frameset
 from rigsync.capture.status import CaptureStatus, StatusTracker
+from rigsync.catalog import get_model
 from rigsync.core.errors import DriverError, RecordingError, RigsyncError
 from rigsync.core.frame import Frame, FrameFlags, StampedFrame, StreamKind
 from rigsync.core.frameset import DropReason, FramesetMember, FramesetMissing, FramesetRecord
 from rigsync.core.truth import FrameTruth
-from rigsync.drivers.base import CaptureClock, Device, DeviceConfig, DeviceEvent, Driver, EventKind
+from rigsync.drivers.base import (
+    CaptureClock,
+    Device,
+    DeviceConfig,
+    DeviceEvent,
+    Driver,
+    EventKind,
+    StreamConfig,
+    SyncConfig,
+)
 from rigsync.drivers.factory import open_drivers
 from rigsync.drivers.sim.driver import SimDriver
 from rigsync.plan.model import Plan, Role
@@ -92,7 +102,6 @@ class CaptureSession:
         streams = [self._align_stream(d, s) for d in self.rig.devices for s in d.streams]
         self.aligner: Aligner[StampedFrame] = Aligner(streams)
         self._tracker = StatusTracker([s.key for s in streams])
-        self._framesets = 0
 
     # --- set-up ---------------------------------------------------------------------------------
 
@@ -129,22 +138,13 @@ class CaptureSession:
                 self._timebases[device_id] = DeviceTimebase(timing.domain, TimebaseConfig(
                     latency_uncertainty_ns=timing.latency_uncertainty_ns, tick_ns=timing.tick_ns))
                 for s in spec.streams:
-                    fmt_encoding = self._encoding(device, spec, s)
-                    self._recorder.add_stream(device_id, s.name, device.intrinsics(s.name), fmt_encoding)
+                    self._recorder.add_stream(device_id, s.name, device.intrinsics(s.name), _encoding(spec, s))
         except BaseException:
             self._shutdown()
             raise
         return self
 
-    def _encoding(self, device: Device, spec: DeviceSpec, stream: StreamSpec) -> str:
-        from rigsync.catalog import get_model
-
-        fmt = get_model(spec.model).pixel_format(stream.pixel_format)
-        return fmt.encoding if fmt is not None else "rgb8"
-
     def _config(self, spec: DeviceSpec) -> DeviceConfig:
-        from rigsync.drivers.base import StreamConfig, SyncConfig
-
         dp = self.plan.device(spec.id)
         return DeviceConfig(
             device_id=spec.id, serial=spec.serial, model=spec.model,
@@ -339,7 +339,6 @@ class CaptureSession:
             except RecordingError as err:
                 self._record_error = str(err)
                 return
-            self._framesets += 1
 
     # --- reporting ------------------------------------------------------------------------------
 
@@ -368,3 +367,9 @@ class CaptureSession:
                 "missing": {r.value: n for r, n in st.missing.items()},
             })
         return out
+
+
+def _encoding(spec: DeviceSpec, stream: StreamSpec) -> str:
+    """The Foxglove encoding a stream is recorded in (from its pixel format in the catalog)."""
+    fmt = get_model(spec.model).pixel_format(stream.pixel_format)
+    return fmt.encoding if fmt is not None else "rgb8"
