@@ -387,7 +387,7 @@ streams = [{{ kind = "color", width = 1920, height = 1200, fps = 30 }}]
 
 def test_faults_can_be_injected_through_the_api() -> None:
     """A fault injected while the simulation runs acts like one from the rig file."""
-    from rigsync.spec.model import FaultKind, FaultSpec
+    from rigsync.spec.sync import FaultKind, FaultSpec
 
     rig = loads_rig(HOST.format(seed=1) + kinect(0), "t.toml")
     world = SimWorld(rig, build_plan(rig))

@@ -29,166 +29,15 @@ Pure: no clocks are read; ``now`` comes with every call.
 
 from __future__ import annotations
 
-from bisect import bisect_left, insort
-from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
+from rigsync.align._state import StreamState
+from rigsync.align.types import AlignerConfig, AlignerStats, AlignStream, Entry, Frameset, StreamStats
 from rigsync.core.frameset import DropReason, MissingReason
 
 T = TypeVar("T")
 _INF = 1 << 62
-
-
-@dataclass(frozen=True)
-class AlignStream:
-    """A stream as the aligner sees it."""
-
-    key: str
-    period_ns: int
-    """Nominal frame period (for Genlock, the trigger period; for bursts, the native period)."""
-    offset_ns: int = 0
-    """Declared capture delay (sync delay, stagger slot) removed before matching."""
-    regular: bool = True
-    """Frames come at a steady period (False: random-time triggers or bursts)."""
-
-    def __post_init__(self) -> None:
-        if self.period_ns <= 0:
-            raise ValueError(f"stream {self.key}: period_ns must be positive, got {self.period_ns}")
-
-
-@dataclass(frozen=True)
-class AlignerConfig:
-    lateness_initial_ns: int = 200_000_000
-    """Lateness allowance before a stream's latency has been observed."""
-    lateness_floor_ns: int = 1_000_000
-    """Smallest margin added to the largest recent latency."""
-    latency_window: int = 256
-    """Frames per stream whose latency sets the allowance."""
-    lateness_quantile: float = 0.99
-    """Latency quantile the allowance starts from: frames slower than the allowance are dropped late."""
-    max_pending: int = 512
-    """Frames per stream held while waiting; beyond that the oldest is dropped (overflow)."""
-    early_ns: int = 200_000
-    """A steady stream's next frame is expected no earlier than its prediction minus this, minus twice the
-    last frame's error bound, minus 0.1% of a period (frequency error)."""
-    startup_grace_ns: int = 1_000_000_000
-    """How long after the first frame a stream that has not started is still waited for."""
-
-    def __post_init__(self) -> None:
-        if self.lateness_initial_ns <= 0 or self.lateness_floor_ns < 0 or self.latency_window < 8:
-            raise ValueError("lateness_initial_ns > 0, lateness_floor_ns >= 0, latency_window >= 8 needed")
-        if self.max_pending < 2 or self.early_ns < 0 or self.startup_grace_ns < 0:
-            raise ValueError("max_pending >= 2, early_ns >= 0, startup_grace_ns >= 0 needed")
-        if not 0.5 <= self.lateness_quantile <= 1.0:
-            raise ValueError("lateness_quantile must be within 0.5 to 1")
-
-
-@dataclass(slots=True)
-class Entry(Generic[T]):
-    """A frame inside the aligner."""
-
-    stream: int
-    seq: int
-    ref_ns: int
-    """rig time minus the stream's declared offset."""
-    rig_time_ns: int
-    error_ns: int
-    arrival_ns: int
-    payload: T
-    half_window_ns: int
-    """Half the stream's period minus the stamp's error bound: the frame's matching window."""
-    corrupt: bool = False
-
-
-@dataclass(frozen=True)
-class Frameset(Generic[T]):
-    frameset_id: int
-    rig_time_ns: int
-    """Centre of the set (midrange of the members' reference times)."""
-    spread_ns: int
-    """Max minus min reference time of the members (declared offsets removed)."""
-    members: tuple[Entry[T], ...]
-    missing: tuple[tuple[str, MissingReason], ...]
-    emitted_ns: int
-    """``now`` when the set was emitted (for latency accounting)."""
-
-    @property
-    def complete(self) -> bool:
-        return not self.missing
-
-
-@dataclass
-class StreamStats:
-    frames: int = 0
-    matched: int = 0
-    dropped: dict[DropReason, int] = field(default_factory=dict)
-    missing: dict[MissingReason, int] = field(default_factory=dict)
-
-
-@dataclass
-class AlignerStats:
-    framesets: int = 0
-    complete: int = 0
-    streams: dict[str, StreamStats] = field(default_factory=dict)
-
-    @property
-    def frames(self) -> int:
-        return sum(s.frames for s in self.streams.values())
-
-    @property
-    def dropped(self) -> int:
-        return sum(sum(s.dropped.values()) for s in self.streams.values())
-
-
-class _Latency:
-    """A stream's recent latencies (arrival minus reference time), for its lateness allowance."""
-
-    def __init__(self, window: int) -> None:
-        self._recent: deque[int] = deque(maxlen=window)
-        self._sorted: list[int] = []
-
-    def add(self, value: int) -> None:
-        if len(self._recent) == self._recent.maxlen:
-            del self._sorted[bisect_left(self._sorted, self._recent[0])]
-        self._recent.append(value)
-        insort(self._sorted, value)
-
-    def allowance(self, config: AlignerConfig) -> int:
-        """The ``lateness_quantile`` of recent latencies plus a margin of a quarter of their spread."""
-        n = len(self._sorted)
-        if n == 0:
-            return config.lateness_initial_ns
-        q = self._sorted[min(n - 1, int(config.lateness_quantile * n))]
-        return q + max(config.lateness_floor_ns, (q - self._sorted[0]) // 2)
-
-
-class _Stream(Generic[T]):
-    __slots__ = ("cfg", "connected", "early", "early_base", "frontier", "half_period", "last_ref", "last_seq",
-                 "latency", "lateness", "offset", "pending", "period", "predicted", "prev_seq", "regular", "started",
-                 "stats")
-
-    def __init__(self, cfg: AlignStream, config: AlignerConfig, stats: StreamStats) -> None:
-        self.cfg = cfg
-        self.pending: deque[Entry[T]] = deque()
-        self.latency = _Latency(config.latency_window)
-        self.lateness = config.lateness_initial_ns
-        # Copies of the configuration the hot path reads.
-        self.period = cfg.period_ns
-        self.half_period = cfg.period_ns // 2
-        self.offset = cfg.offset_ns
-        self.regular = cfg.regular
-        self.early_base = config.early_ns + cfg.period_ns // 1000
-        self.early = self.early_base
-        self.predicted: int | None = None  # next expected ref (steady streams)
-        self.frontier = -_INF  # frames with ref <= frontier are late
-        self.last_ref = -_INF  # ref of the last frame accepted from this stream
-        self.last_seq: int | None = None  # highest seq pushed
-        self.prev_seq: int | None = None  # seq of the last frame that left the aligner in a set
-        self.started = False
-        self.connected = True
-        self.stats = stats
 
 
 class Aligner(Generic[T]):
@@ -202,11 +51,11 @@ class Aligner(Generic[T]):
         if len(set(keys)) != len(keys):
             raise ValueError(f"duplicate stream keys: {keys}")
         self.stats = AlignerStats()
-        self._streams: list[_Stream[T]] = []
+        self._streams: list[StreamState[T]] = []
         for s in streams:
             st = StreamStats()
             self.stats.streams[s.key] = st
-            self._streams.append(_Stream(s, self.config, st))
+            self._streams.append(StreamState(s, self.config, st))
         self._index = {s.key: i for i, s in enumerate(streams)}
         self._cadence = min(s.period_ns for s in streams)
         self._max_pending = self.config.max_pending
@@ -281,7 +130,7 @@ class Aligner(Generic[T]):
                     return []
         return self._process()
 
-    def _join_fast(self, s: _Stream[T]) -> bool:
+    def _join_fast(self, s: StreamState[T]) -> bool:
         """The common case of a waiting set: the one new frame is the next in order. Join it from the
         cached bounds of the streams still awaited; False if the full decision is needed."""
         head = s.pending[0]
@@ -348,13 +197,13 @@ class Aligner(Generic[T]):
 
     # --- internals ------------------------------------------------------------------------------
 
-    def _drop(self, s: _Stream[T], reason: DropReason) -> None:
+    def _drop(self, s: StreamState[T], reason: DropReason) -> None:
         s.stats.dropped[reason] = s.stats.dropped.get(reason, 0) + 1
 
     def _tick(self, now_ns: int) -> None:
         self._now = max(self._now, now_ns)
 
-    def _bound(self, s: _Stream[T], final: bool, threshold: int) -> tuple[int, int]:
+    def _bound(self, s: StreamState[T], final: bool, threshold: int) -> tuple[int, int]:
         """For a stream with nothing pending: the lowest reference time its next frame can have, and the
         time at which that bound may pass ``threshold`` without any frame arriving (``_INF``: never)."""
         if final or not s.connected:
@@ -526,7 +375,7 @@ class Aligner(Generic[T]):
         self._next_id += 1
         return fs
 
-    def _absence(self, s: _Stream[T], centre: int, final: bool) -> MissingReason | None:
+    def _absence(self, s: StreamState[T], centre: int, final: bool) -> MissingReason | None:
         """Why a stream absent from a set was due there, or None if it was not due.
 
         A stream is due once it has delivered a frame into an earlier set; then a stream running at the set

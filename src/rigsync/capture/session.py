@@ -16,7 +16,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from rigsync.align.aligner import Aligner, AlignStream, Frameset
+from rigsync.align import Aligner, AlignStream, Frameset
 from rigsync.capture.status import CaptureStatus, StatusTracker
 from rigsync.catalog import get_model
 from rigsync.core.errors import DriverError, RecordingError, RigsyncError

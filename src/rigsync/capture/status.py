@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from rigsync.align.aligner import AlignerStats
+from rigsync.align import AlignerStats
 
 
 @dataclass(frozen=True)

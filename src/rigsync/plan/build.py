@@ -8,7 +8,8 @@ from rigsync.core.frame import StreamKind
 from rigsync.core.sync import SyncMethod, Topology
 from rigsync.core.units import period_ns
 from rigsync.plan.model import DevicePlan, GroupPlan, Plan, Role, TriggerLink
-from rigsync.spec.model import DeviceSpec, RigSpec, SyncGroupSpec, TriggerPattern
+from rigsync.spec.model import DeviceSpec, RigSpec
+from rigsync.spec.sync import SyncGroupSpec, TriggerPattern
 
 
 def build_plan(rig: RigSpec) -> Plan:

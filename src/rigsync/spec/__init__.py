@@ -1,16 +1,8 @@
 """The rig file: TOML in, typed frozen :class:`RigSpec` out, with errors that name file, field and value."""
 
 from rigsync.spec.loader import load_rig, loads_rig
-from rigsync.spec.model import (
-    DeviceSpec,
-    FaultSpec,
-    HostSpec,
-    RigSpec,
-    StreamSpec,
-    SyncGroupSpec,
-    SyncMember,
-    TriggerSpec,
-)
+from rigsync.spec.model import DeviceSpec, HostSpec, RigSpec, StreamSpec
+from rigsync.spec.sync import FaultSpec, SyncGroupSpec, SyncMember, TriggerSpec
 
 __all__ = [
     "DeviceSpec",

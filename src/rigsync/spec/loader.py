@@ -22,24 +22,26 @@ from rigsync.spec.model import (
     Connection,
     DeviceSimSpec,
     DeviceSpec,
-    FaultKind,
-    FaultSpec,
     HostSpec,
     Nic,
     NicKind,
     Platform,
-    PtpSpec,
-    PtpTimestampMode,
     RigSpec,
     SimSpec,
     StreamSpec,
+    Timestamping,
+    UsbController,
+)
+from rigsync.spec.sync import (
+    FaultKind,
+    FaultSpec,
+    PtpSpec,
+    PtpTimestampMode,
     SyncGroupSpec,
     SyncMember,
     SyncSource,
-    Timestamping,
     TriggerPattern,
     TriggerSpec,
-    UsbController,
 )
 
 _TOP = ("rig", "sim", "hosts", "devices", "sync", "triggers", "faults")

@@ -7,15 +7,16 @@ checks that need the camera catalog or the whole rig.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from rigsync.core.errors import FieldError
 from rigsync.core.frame import StreamKind
 from rigsync.core.geometry import Pose
-from rigsync.core.sync import LinkKind, SyncMethod, Topology
+from rigsync.core.sync import LinkKind
 from rigsync.core.units import period_ns
+from rigsync.spec._check import NAME_RULE, name_ok, require
+from rigsync.spec.sync import FaultSpec, SyncGroupSpec, TriggerSpec
 
 DRIVER_NAMES = ("sim",)
 """Drivers a device may name; vendor drivers are added here as they land."""
@@ -43,33 +44,8 @@ class Timestamping(StrEnum):
     NONE = "none"
 
 
-class TriggerPattern(StrEnum):
-    PERIODIC = "periodic"
-    RANDOM = "random"
-    """Triggers at random times (mean rate ``rate_hz``), e.g. a pressure pad or heartbeat (Genlock)."""
-
-
-class FaultKind(StrEnum):
-    DISCONNECT = "disconnect"
-    """The device drops off the bus for ``duration_s`` and comes back with its clock restarted."""
-    DROP_BURST = "drop-burst"
-    """Every frame of the device is lost on the link for ``duration_s``."""
-
-
 CAPTURE_CARD_CAPACITY = {"zed-link-mono": 1, "zed-link-duo": 4, "zed-link-quad": 8}
 """Cameras per ZED Link GMSL2 card: "ZED Link Mono: 1 camera. ZED Link Duo: up to 4. Quad: up to 8" (seeds/000)."""
-
-
-def _require(ok: bool, name: str, value: object, problem: str, allowed: str | Iterable[object] | None = None) -> None:
-    if not ok:
-        raise FieldError(name, value, problem, allowed)
-
-
-def _name_ok(name: str) -> bool:
-    return bool(name) and all(c.isalnum() or c in "-_." for c in name)
-
-
-_NAME_RULE = "letters, digits, '-', '_' or '.'"
 
 
 @dataclass(frozen=True)
@@ -78,8 +54,8 @@ class UsbController:
     capacity_mb_s: float = DEFAULT_USB_CAPACITY_MB_S
 
     def __post_init__(self) -> None:
-        _require(_name_ok(self.name), "name", self.name, "not a valid name", _NAME_RULE)
-        _require(self.capacity_mb_s > 0, "capacity_mb_s", self.capacity_mb_s, "must be positive")
+        require(name_ok(self.name), "name", self.name, "not a valid name", NAME_RULE)
+        require(self.capacity_mb_s > 0, "capacity_mb_s", self.capacity_mb_s, "must be positive")
 
 
 @dataclass(frozen=True)
@@ -90,8 +66,8 @@ class Nic:
     speed_gbps: float = 1.0
 
     def __post_init__(self) -> None:
-        _require(_name_ok(self.name), "name", self.name, "not a valid name", _NAME_RULE)
-        _require(self.speed_gbps > 0, "speed_gbps", self.speed_gbps, "must be positive")
+        require(name_ok(self.name), "name", self.name, "not a valid name", NAME_RULE)
+        require(self.speed_gbps > 0, "speed_gbps", self.speed_gbps, "must be positive")
 
 
 @dataclass(frozen=True)
@@ -100,8 +76,8 @@ class CaptureCard:
     model: str
 
     def __post_init__(self) -> None:
-        _require(_name_ok(self.name), "name", self.name, "not a valid name", _NAME_RULE)
-        _require(self.model in CAPTURE_CARD_CAPACITY, "model", self.model, "unknown capture card",
+        require(name_ok(self.name), "name", self.name, "not a valid name", NAME_RULE)
+        require(self.model in CAPTURE_CARD_CAPACITY, "model", self.model, "unknown capture card",
                  sorted(CAPTURE_CARD_CAPACITY))
 
     @property
@@ -120,14 +96,14 @@ class HostSpec:
     capture_cards: tuple[CaptureCard, ...] = ()
 
     def __post_init__(self) -> None:
-        _require(_name_ok(self.name), "name", self.name, "not a valid name", _NAME_RULE)
-        _require(self.gpu_memory_mb is None or self.gpu_memory_mb >= 0, "gpu_memory_mb", self.gpu_memory_mb,
+        require(name_ok(self.name), "name", self.name, "not a valid name", NAME_RULE)
+        require(self.gpu_memory_mb is None or self.gpu_memory_mb >= 0, "gpu_memory_mb", self.gpu_memory_mb,
                  "must not be negative")
         for label, items in (("usb_controllers", self.usb_controllers), ("nics", self.nics),
                              ("capture_cards", self.capture_cards)):
             names = [i.name for i in items]
             for i, n in enumerate(names):
-                _require(n not in names[:i], f"{label}[{i}].name", n, "declared twice on this host")
+                require(n not in names[:i], f"{label}[{i}].name", n, "declared twice on this host")
 
     def usb_controller(self, name: str) -> UsbController:
         """The declared controller, or an implicit one with the default USB 3.0 budget."""
@@ -184,11 +160,11 @@ class StreamSpec:
     """Manual exposure in microseconds; ``None`` means auto exposure."""
 
     def __post_init__(self) -> None:
-        _require(_name_ok(self.name), "name", self.name, "not a valid stream name", _NAME_RULE)
-        _require(self.width > 0, "width", self.width, "must be positive")
-        _require(self.height > 0, "height", self.height, "must be positive")
-        _require(self.fps > 0, "fps", self.fps, "must be positive")
-        _require(self.exposure_us is None or self.exposure_us > 0, "exposure_us", self.exposure_us,
+        require(name_ok(self.name), "name", self.name, "not a valid stream name", NAME_RULE)
+        require(self.width > 0, "width", self.width, "must be positive")
+        require(self.height > 0, "height", self.height, "must be positive")
+        require(self.fps > 0, "fps", self.fps, "must be positive")
+        require(self.exposure_us is None or self.exposure_us > 0, "exposure_us", self.exposure_us,
                  "must be positive (or use exposure = \"auto\")")
 
     @property
@@ -212,11 +188,11 @@ class DeviceSimSpec:
     """Probability that any one frame is lost on the link."""
 
     def __post_init__(self) -> None:
-        _require(self.drift_ppm is None or abs(self.drift_ppm) <= 1000, "drift_ppm", self.drift_ppm,
+        require(self.drift_ppm is None or abs(self.drift_ppm) <= 1000, "drift_ppm", self.drift_ppm,
                  "out of range", "-1000 to 1000")
-        _require(self.clock_start_s is None or self.clock_start_s >= 0, "clock_start_s", self.clock_start_s,
+        require(self.clock_start_s is None or self.clock_start_s >= 0, "clock_start_s", self.clock_start_s,
                  "must not be negative")
-        _require(0.0 <= self.drop_rate < 1.0, "drop_rate", self.drop_rate, "out of range", "0 <= rate < 1")
+        require(0.0 <= self.drop_rate < 1.0, "drop_rate", self.drop_rate, "out of range", "0 <= rate < 1")
 
 
 @dataclass(frozen=True)
@@ -232,160 +208,19 @@ class DeviceSpec:
     sim: DeviceSimSpec = field(default_factory=DeviceSimSpec)
 
     def __post_init__(self) -> None:
-        _require(_name_ok(self.id), "id", self.id, "not a valid device id", _NAME_RULE)
-        _require(bool(self.serial), "serial", self.serial, "must not be empty (devices are opened by serial)")
-        _require(self.driver in DRIVER_NAMES, "driver", self.driver, "no such driver", DRIVER_NAMES)
-        _require(len(self.streams) > 0, "streams", [], "a device needs at least one stream")
+        require(name_ok(self.id), "id", self.id, "not a valid device id", NAME_RULE)
+        require(bool(self.serial), "serial", self.serial, "must not be empty (devices are opened by serial)")
+        require(self.driver in DRIVER_NAMES, "driver", self.driver, "no such driver", DRIVER_NAMES)
+        require(len(self.streams) > 0, "streams", [], "a device needs at least one stream")
         names = [s.name for s in self.streams]
         for i, n in enumerate(names):
-            _require(n not in names[:i], f"streams[{i}].name", n, "stream name used twice on this device")
+            require(n not in names[:i], f"streams[{i}].name", n, "stream name used twice on this device")
 
     def stream(self, name: str) -> StreamSpec:
         for s in self.streams:
             if s.name == name:
                 return s
         raise KeyError(f"device {self.id} has no stream {name!r}")
-
-
-@dataclass(frozen=True)
-class TriggerSpec:
-    """An external trigger generator (signal generator, PPS source, microcontroller)."""
-
-    name: str
-    rate_hz: float
-    level_v: float = 5.0
-    pulse_width_us: float = 100.0
-    drive_ma: float = 20.0
-    pattern: TriggerPattern = TriggerPattern.PERIODIC
-    drift_ppm: float = 0.0
-
-    def __post_init__(self) -> None:
-        _require(_name_ok(self.name), "name", self.name, "not a valid name", _NAME_RULE)
-        _require(self.rate_hz > 0, "rate_hz", self.rate_hz, "must be positive")
-        _require(self.level_v > 0, "level_v", self.level_v, "must be positive")
-        _require(self.pulse_width_us > 0, "pulse_width_us", self.pulse_width_us, "must be positive")
-        _require(self.pulse_width_us * 1e-6 < 1.0 / self.rate_hz, "pulse_width_us", self.pulse_width_us,
-                 "longer than the trigger period")
-        _require(self.drive_ma > 0, "drive_ma", self.drive_ma, "must be positive")
-
-
-@dataclass(frozen=True)
-class SyncSource:
-    """Exactly one of: a member device, an external trigger, a capture card."""
-
-    device: str | None = None
-    trigger: str | None = None
-    card: str | None = None
-
-    def __post_init__(self) -> None:
-        given = [k for k in ("device", "trigger", "card") if getattr(self, k) is not None]
-        _require(len(given) == 1, "", {k: getattr(self, k) for k in given},
-                 "give exactly one source", "device = \"<member>\", trigger = \"<trigger>\", card = \"<card>\"")
-
-
-@dataclass(frozen=True)
-class SyncMember:
-    device: str
-    delay_us: float = 0.0
-    """Capture delay after the group's trigger (Kinect ``subordinate_delay_off_master_usec``)."""
-    depth_delay_us: float = 0.0
-    """Depth capture delay after colour within the device (Kinect ``depth_delay_off_color_usec``)."""
-
-    def __post_init__(self) -> None:
-        _require(self.delay_us >= 0, "delay_us", self.delay_us, "must not be negative")
-
-
-class PtpTimestampMode(StrEnum):
-    ONE_STEP = "one-step"
-    TWO_STEP = "two-step"
-
-
-@dataclass(frozen=True)
-class PtpSpec:
-    grandmaster: str
-    """Host name of the grandmaster, or ``external`` for a dedicated PTP clock."""
-    step_mode: PtpTimestampMode = PtpTimestampMode.TWO_STEP
-    domain: int = 0
-    offset_warn_ns: int = 1_000
-    offset_error_ns: int = 10_000
-    start_delay_s: float = 1.0
-    """Scheduled start: acquisition starts this long after the capture is armed, at one PTP time."""
-
-    def __post_init__(self) -> None:
-        _require(0 <= self.domain <= 255, "domain", self.domain, "out of range", "0 to 255")
-        _require(0 < self.offset_warn_ns <= self.offset_error_ns, "offset_warn_ns", self.offset_warn_ns,
-                 "must be positive and at most offset_error_ns")
-        _require(self.start_delay_s >= 0, "start_delay_s", self.start_delay_s, "must not be negative")
-
-
-_TOPOLOGIES = {
-    SyncMethod.HARDWARE: (Topology.DAISY_CHAIN, Topology.STAR, Topology.CAPTURE_CARD),
-    SyncMethod.GENLOCK: (Topology.DAISY_CHAIN, Topology.STAR),
-    SyncMethod.PTP: (Topology.NETWORK,),
-    SyncMethod.SOFTWARE: (Topology.NETWORK,),
-}
-
-
-@dataclass(frozen=True)
-class SyncGroupSpec:
-    name: str
-    method: SyncMethod
-    topology: Topology
-    members: tuple[SyncMember, ...]
-    source: SyncSource | None = None
-    burst: int = 1
-    """Genlock frames per trigger (RealSense mode = burst + 3)."""
-    stagger_us: float = 0.0
-    """High-speed capture: member i fires i x stagger_us after the trigger (on top of its delay)."""
-    ptp: PtpSpec | None = None
-
-    def __post_init__(self) -> None:
-        _require(_name_ok(self.name), "name", self.name, "not a valid group name", _NAME_RULE)
-        allowed = _TOPOLOGIES[self.method]
-        _require(self.topology in allowed, "topology", self.topology.value,
-                 f"not a topology of method {self.method.value}", [t.value for t in allowed])
-        _require(len(self.members) > 0, "members", [], "a sync group needs members")
-        names = [m.device for m in self.members]
-        for i, n in enumerate(names):
-            _require(n not in names[:i], f"members[{i}].device", n, "listed twice in this group")
-        _require(1 <= self.burst <= 255, "burst", self.burst, "out of range", "1 to 255")
-        _require(self.burst == 1 or self.method is SyncMethod.GENLOCK, "burst", self.burst,
-                 "only genlock groups take a burst count")
-        _require(self.stagger_us >= 0, "stagger_us", self.stagger_us, "must not be negative")
-        needs_source = self.method in (SyncMethod.HARDWARE, SyncMethod.GENLOCK) and \
-            self.topology is not Topology.CAPTURE_CARD
-        _require(self.source is not None or not needs_source, "source", None,
-                 f"a {self.method.value} {self.topology.value} group needs a source",
-                 "source = { device = \"<member>\" } or source = { trigger = \"<trigger>\" }")
-        _require(self.source is None or self.method not in (SyncMethod.PTP, SyncMethod.SOFTWARE), "source",
-                 "(given)", f"a {self.method.value} group has no trigger source")
-        _require(self.ptp is None or self.method is SyncMethod.PTP, "ptp", "(given)",
-                 "only ptp groups take a [ptp] table")
-        if self.source is not None and self.source.device is not None:
-            _require(self.source.device in names, "source.device", self.source.device,
-                     "the source device must be a member of the group", names)
-
-    def member(self, device: str) -> SyncMember | None:
-        return next((m for m in self.members if m.device == device), None)
-
-    def delay_ns(self, device: str) -> int:
-        """Declared capture delay of a member after the group trigger: its delay plus its stagger slot."""
-        for i, m in enumerate(self.members):
-            if m.device == device:
-                return round((m.delay_us + i * self.stagger_us) * 1000)
-        raise KeyError(device)
-
-
-@dataclass(frozen=True)
-class FaultSpec:
-    device: str
-    kind: FaultKind
-    at_s: float
-    duration_s: float
-
-    def __post_init__(self) -> None:
-        _require(self.at_s >= 0, "at_s", self.at_s, "must not be negative")
-        _require(self.duration_s > 0, "duration_s", self.duration_s, "must be positive")
 
 
 @dataclass(frozen=True)
@@ -396,8 +231,8 @@ class SimSpec:
     max_drift_ppm: float = 50.0
 
     def __post_init__(self) -> None:
-        _require(16 <= self.render_width <= 4096, "render_width", self.render_width, "out of range", "16 to 4096")
-        _require(0 <= self.max_drift_ppm <= 1000, "max_drift_ppm", self.max_drift_ppm, "out of range",
+        require(16 <= self.render_width <= 4096, "render_width", self.render_width, "out of range", "16 to 4096")
+        require(0 <= self.max_drift_ppm <= 1000, "max_drift_ppm", self.max_drift_ppm, "out of range",
                  "0 to 1000")
 
 

@@ -22,7 +22,8 @@ from rigsync.drivers.sim.links import PROFILES, LinkProfile, Overload, eth_profi
 from rigsync.drivers.sim.scene import ViewRenderer
 from rigsync.drivers.sim.triggers import Shot
 from rigsync.plan.model import DevicePlan, Role
-from rigsync.spec.model import DeviceSpec, FaultKind, RigSpec, StreamSpec
+from rigsync.spec.model import DeviceSpec, RigSpec, StreamSpec
+from rigsync.spec.sync import FaultKind
 
 SIM_EPOCH_NS = 1_790_000_000 * 1_000_000_000
 """True time 0 of every simulation (2026-09-21 UTC): recordings carry realistic, reproducible times."""

@@ -50,7 +50,8 @@ from rigsync.drivers.sim.triggers import (
     triggered,
 )
 from rigsync.plan.model import Plan, Role
-from rigsync.spec.model import FaultKind, FaultSpec, RigSpec, TriggerPattern
+from rigsync.spec.model import RigSpec
+from rigsync.spec.sync import FaultKind, FaultSpec, TriggerPattern
 
 SDK_QUEUE_FRAMES = 64
 """Frames a device's driver queue holds before the oldest is overwritten (rigsync too slow to read)."""

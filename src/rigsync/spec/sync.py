@@ -1,0 +1,163 @@
+"""Sync groups, external triggers and simulated faults, as the rig file declares them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from rigsync.core.sync import SyncMethod, Topology
+from rigsync.spec._check import NAME_RULE, name_ok, require
+
+
+class TriggerPattern(StrEnum):
+    PERIODIC = "periodic"
+    RANDOM = "random"
+    """Triggers at random times (mean rate ``rate_hz``), e.g. a pressure pad or heartbeat (Genlock)."""
+
+
+class FaultKind(StrEnum):
+    DISCONNECT = "disconnect"
+    """The device drops off the bus for ``duration_s`` and comes back with its clock restarted."""
+    DROP_BURST = "drop-burst"
+    """Every frame of the device is lost on the link for ``duration_s``."""
+
+
+@dataclass(frozen=True)
+class TriggerSpec:
+    """An external trigger generator (signal generator, PPS source, microcontroller)."""
+
+    name: str
+    rate_hz: float
+    level_v: float = 5.0
+    pulse_width_us: float = 100.0
+    drive_ma: float = 20.0
+    pattern: TriggerPattern = TriggerPattern.PERIODIC
+    drift_ppm: float = 0.0
+
+    def __post_init__(self) -> None:
+        require(name_ok(self.name), "name", self.name, "not a valid name", NAME_RULE)
+        require(self.rate_hz > 0, "rate_hz", self.rate_hz, "must be positive")
+        require(self.level_v > 0, "level_v", self.level_v, "must be positive")
+        require(self.pulse_width_us > 0, "pulse_width_us", self.pulse_width_us, "must be positive")
+        require(self.pulse_width_us * 1e-6 < 1.0 / self.rate_hz, "pulse_width_us", self.pulse_width_us,
+                 "longer than the trigger period")
+        require(self.drive_ma > 0, "drive_ma", self.drive_ma, "must be positive")
+
+
+@dataclass(frozen=True)
+class SyncSource:
+    """Exactly one of: a member device, an external trigger, a capture card."""
+
+    device: str | None = None
+    trigger: str | None = None
+    card: str | None = None
+
+    def __post_init__(self) -> None:
+        given = [k for k in ("device", "trigger", "card") if getattr(self, k) is not None]
+        require(len(given) == 1, "", {k: getattr(self, k) for k in given},
+                 "give exactly one source", "device = \"<member>\", trigger = \"<trigger>\", card = \"<card>\"")
+
+
+@dataclass(frozen=True)
+class SyncMember:
+    device: str
+    delay_us: float = 0.0
+    """Capture delay after the group's trigger (Kinect ``subordinate_delay_off_master_usec``)."""
+    depth_delay_us: float = 0.0
+    """Depth capture delay after colour within the device (Kinect ``depth_delay_off_color_usec``)."""
+
+    def __post_init__(self) -> None:
+        require(self.delay_us >= 0, "delay_us", self.delay_us, "must not be negative")
+
+
+class PtpTimestampMode(StrEnum):
+    ONE_STEP = "one-step"
+    TWO_STEP = "two-step"
+
+
+@dataclass(frozen=True)
+class PtpSpec:
+    grandmaster: str
+    """Host name of the grandmaster, or ``external`` for a dedicated PTP clock."""
+    step_mode: PtpTimestampMode = PtpTimestampMode.TWO_STEP
+    domain: int = 0
+    offset_warn_ns: int = 1_000
+    offset_error_ns: int = 10_000
+    start_delay_s: float = 1.0
+    """Scheduled start: acquisition starts this long after the capture is armed, at one PTP time."""
+
+    def __post_init__(self) -> None:
+        require(0 <= self.domain <= 255, "domain", self.domain, "out of range", "0 to 255")
+        require(0 < self.offset_warn_ns <= self.offset_error_ns, "offset_warn_ns", self.offset_warn_ns,
+                 "must be positive and at most offset_error_ns")
+        require(self.start_delay_s >= 0, "start_delay_s", self.start_delay_s, "must not be negative")
+
+
+_TOPOLOGIES = {
+    SyncMethod.HARDWARE: (Topology.DAISY_CHAIN, Topology.STAR, Topology.CAPTURE_CARD),
+    SyncMethod.GENLOCK: (Topology.DAISY_CHAIN, Topology.STAR),
+    SyncMethod.PTP: (Topology.NETWORK,),
+    SyncMethod.SOFTWARE: (Topology.NETWORK,),
+}
+
+
+@dataclass(frozen=True)
+class SyncGroupSpec:
+    name: str
+    method: SyncMethod
+    topology: Topology
+    members: tuple[SyncMember, ...]
+    source: SyncSource | None = None
+    burst: int = 1
+    """Genlock frames per trigger (RealSense mode = burst + 3)."""
+    stagger_us: float = 0.0
+    """High-speed capture: member i fires i x stagger_us after the trigger (on top of its delay)."""
+    ptp: PtpSpec | None = None
+
+    def __post_init__(self) -> None:
+        require(name_ok(self.name), "name", self.name, "not a valid group name", NAME_RULE)
+        allowed = _TOPOLOGIES[self.method]
+        require(self.topology in allowed, "topology", self.topology.value,
+                 f"not a topology of method {self.method.value}", [t.value for t in allowed])
+        require(len(self.members) > 0, "members", [], "a sync group needs members")
+        names = [m.device for m in self.members]
+        for i, n in enumerate(names):
+            require(n not in names[:i], f"members[{i}].device", n, "listed twice in this group")
+        require(1 <= self.burst <= 255, "burst", self.burst, "out of range", "1 to 255")
+        require(self.burst == 1 or self.method is SyncMethod.GENLOCK, "burst", self.burst,
+                 "only genlock groups take a burst count")
+        require(self.stagger_us >= 0, "stagger_us", self.stagger_us, "must not be negative")
+        needs_source = self.method in (SyncMethod.HARDWARE, SyncMethod.GENLOCK) and \
+            self.topology is not Topology.CAPTURE_CARD
+        require(self.source is not None or not needs_source, "source", None,
+                 f"a {self.method.value} {self.topology.value} group needs a source",
+                 "source = { device = \"<member>\" } or source = { trigger = \"<trigger>\" }")
+        require(self.source is None or self.method not in (SyncMethod.PTP, SyncMethod.SOFTWARE), "source",
+                 "(given)", f"a {self.method.value} group has no trigger source")
+        require(self.ptp is None or self.method is SyncMethod.PTP, "ptp", "(given)",
+                 "only ptp groups take a [ptp] table")
+        if self.source is not None and self.source.device is not None:
+            require(self.source.device in names, "source.device", self.source.device,
+                     "the source device must be a member of the group", names)
+
+    def member(self, device: str) -> SyncMember | None:
+        return next((m for m in self.members if m.device == device), None)
+
+    def delay_ns(self, device: str) -> int:
+        """Declared capture delay of a member after the group trigger: its delay plus its stagger slot."""
+        for i, m in enumerate(self.members):
+            if m.device == device:
+                return round((m.delay_us + i * self.stagger_us) * 1000)
+        raise KeyError(device)
+
+
+@dataclass(frozen=True)
+class FaultSpec:
+    device: str
+    kind: FaultKind
+    at_s: float
+    duration_s: float
+
+    def __post_init__(self) -> None:
+        require(self.at_s >= 0, "at_s", self.at_s, "must not be negative")
+        require(self.duration_s > 0, "duration_s", self.duration_s, "must be positive")
