@@ -32,12 +32,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Generic, TypeVar
 
-from rigsync.align._state import StreamState
+from rigsync.align._state import INF, StreamState
 from rigsync.align.types import AlignerConfig, AlignerStats, AlignStream, Entry, Frameset, StreamStats
 from rigsync.core.frameset import DropReason, MissingReason
 
 T = TypeVar("T")
-_INF = 1 << 62
 
 
 class Aligner(Generic[T]):
@@ -59,7 +58,7 @@ class Aligner(Generic[T]):
         self._index = {s.key: i for i, s in enumerate(streams)}
         self._cadence = min(s.period_ns for s in streams)
         self._max_pending = self.config.max_pending
-        self._now = -_INF
+        self._now = -INF
         self._first_arrival: int | None = None
         self._next_id = 0
         self._open: list[Entry[T]] = []
@@ -69,7 +68,7 @@ class Aligner(Generic[T]):
         # A waiting decision: the streams it waits on with their lowest possible next ref, and the earliest
         # pending candidate; a push can only change the decision if it beats every other waiting bound.
         self._blocked_low: dict[int, int] | None = None
-        self._blocked_head_ref = _INF
+        self._blocked_head_ref = INF
         # open set waiting: every stream not in it with nothing pending, with its bound and wake time
         self._unknown_low: dict[int, int] = {}
         self._unknown_wake: dict[int, int] = {}
@@ -146,7 +145,7 @@ class Aligner(Generic[T]):
         if not waiting:
             return False
         wake = min([self._unknown_wake[idx] for idx in waiting])
-        self._wake_ns = wake if wake < _INF else None
+        self._wake_ns = wake if wake < INF else None
         s.pending.popleft()
         self._open.append(head)
         self._in_set.add(head.stream)
@@ -154,7 +153,7 @@ class Aligner(Generic[T]):
         self._win_lo = max(self._win_lo, ref - hw)
         self._win_hi = min(self._win_hi, ref + hw)
         self._blocked_low = waiting
-        self._blocked_head_ref = _INF
+        self._blocked_head_ref = INF
         return True
 
     def drop(self, key: str, seq: int, reason: DropReason) -> None:
@@ -205,9 +204,9 @@ class Aligner(Generic[T]):
 
     def _bound(self, s: StreamState[T], final: bool, threshold: int) -> tuple[int, int]:
         """For a stream with nothing pending: the lowest reference time its next frame can have, and the
-        time at which that bound may pass ``threshold`` without any frame arriving (``_INF``: never)."""
+        time at which that bound may pass ``threshold`` without any frame arriving (``INF``: never)."""
         if final or not s.connected:
-            return _INF, _INF
+            return INF, INF
         lateness = s.lateness
         now = self._now
         wake = threshold + lateness + 1
@@ -225,7 +224,7 @@ class Aligner(Generic[T]):
             first = self._first_arrival
             if first is not None:
                 if now - first > self.config.startup_grace_ns:
-                    return _INF, _INF
+                    return INF, INF
                 wake = min(wake, first + self.config.startup_grace_ns + 1)
         return now - lateness, wake
 
@@ -277,7 +276,7 @@ class Aligner(Generic[T]):
         limit = (lo_ref + hi_ref) // 2 + half_cadence
         heads: list[Entry[T]] = []
         unknown: list[tuple[int, int, int]] = []  # (stream, lowest next ref, wake)
-        unknown_low = _INF
+        unknown_low = INF
         bound = self._bound
         horizon = limit + half_cadence
         now = self._now
@@ -302,7 +301,7 @@ class Aligner(Generic[T]):
                 unknown_low = low
         if len(heads) > 1:
             heads.sort(key=_ref_of)
-        next_ref = _INF
+        next_ref = INF
         for head in heads:
             ref = head.ref_ns
             if ref > unknown_low:
@@ -334,7 +333,7 @@ class Aligner(Generic[T]):
         self._blocked_low = {idx: low for idx, low, _ in waiting}
         self._blocked_head_ref = head_ref
         wake = min(w for _, _, w in waiting)
-        if wake < _INF:
+        if wake < INF:
             self._note_wake(wake)
 
     def _close(self, final: bool) -> Frameset[T]:
