@@ -93,7 +93,7 @@ def test_a_failing_device_does_not_end_the_capture(tmp_path: Path, monkeypatch: 
 
     monkeypatch.setattr(SimDevice, "poll", flaky)
     out = tmp_path / "f.mcap"
-    with CaptureSession(build_plan(rig), CaptureOptions(out=out, seconds=2.0, fast=True), drivers=drivers) as s:
+    with CaptureSession(build_plan(rig), CaptureOptions(out=out, seconds=3.0, fast=True), drivers=drivers) as s:
         result = s.run()
     assert any("k1 failed" in w for w in result.warnings)
     with open_recording(out) as rec:

@@ -150,8 +150,9 @@ def test_bad_device_values(replace: tuple[str, str], field: str, fragment: str) 
          "sync[0].source.device", "must be a member"),
         ('method = "hardware"\ntopology = "star"\nsource = { device = "k0" }\n'
          'members = [{ device = "k0" }, { device = "k9" }]', "sync[0].members[1].device", "no such device"),
-        ('method = "hardware"\ntopology = "star"\nsource = { device = "k0" }\nburst = 3\nmembers = [{ device = "k0" }]',
-         "sync[0].burst", "only genlock"),
+        ('method = "software"\nburst = 3\nmembers = [{ device = "k0" }]', "sync[0].burst", "only genlock and hardware"),
+        ('method = "software"\nmembers = [{ device = "k0", role = "PRIMARY" }]', "sync[0].members[0].role",
+         "not a role of azure-kinect-dk"),
         ('method = "genlock"\ntopology = "star"\nsource = { trigger = "gen" }\nmembers = [{ device = "k0" }]',
          "sync[0].source.trigger", "no such [[triggers]]"),
         ('method = "genlock"\ntopology = "star"\nsource = { device = "k0", trigger = "gen" }\n'

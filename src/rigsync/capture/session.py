@@ -53,6 +53,8 @@ class CaptureOptions:
     status_interval_s: float = 0.25
     poll_interval_s: float = 0.001
     """Real time: the shortest wait between polls of the devices (frames are taken in batches)."""
+    force: bool = False
+    """Capture even though the plan has errors."""
 
     def __post_init__(self) -> None:
         if self.seconds is not None and self.seconds <= 0:
@@ -75,10 +77,22 @@ class CaptureResult:
     warnings: tuple[str, ...] = field(default=())
 
 
+class PlanError(RigsyncError):
+    """The plan has errors: the rig would not work as declared."""
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        lines = "\n".join(f"  {d}" for d in plan.errors)
+        super().__init__(f"{plan.rig.path}: the plan has {len(plan.errors)} error(s); fix them, or capture with "
+                         f"--force:\n{lines}")
+
+
 class CaptureSession:
     """One capture of a planned rig. Use as a context manager, then :meth:`run`."""
 
     def __init__(self, plan: Plan, options: CaptureOptions, *, drivers: dict[str, Driver] | None = None) -> None:
+        if plan.errors and not options.force:
+            raise PlanError(plan)
         self.plan = plan
         self.rig = plan.rig
         self.options = options
@@ -99,6 +113,8 @@ class CaptureSession:
         self._record_error: str | None = None
         self._overrun_count = 0
         self._poll_ns = 0  # host time of the current poll: when rigsync learns of the frames it returns
+        self._warmup_end_ns = 0
+        self._warmup_frames = 0
         streams = [self._align_stream(d, s) for d in self.rig.devices for s in d.streams]
         self.aligner: Aligner[StampedFrame] = Aligner(streams)
         self._tracker = StatusTracker([s.key for s in streams])
@@ -196,6 +212,7 @@ class CaptureSession:
         for device_id in self.plan.start_order:
             self._devices[device_id].start()
         t0 = clock.now_ns()
+        self._warmup_end_ns = self._rig_ns(t0) + self.plan.warmup_ns
         t_end = t0 + round(self.options.seconds * 1e9) if self.options.seconds is not None else None
         next_status = time.monotonic()
         interrupted = False
@@ -275,6 +292,9 @@ class CaptureSession:
         key = f.key
         stamp = self._timebases[f.device].stamp(f, self._periods[key])
         stamped = StampedFrame(f, self._rig_ns(stamp.start_ns), stamp.error_bound_ns, stamp.locked)
+        if stamped.rig_time_ns < self._warmup_end_ns:
+            self._warmup_frames += 1  # settling: the clock mapping learns from it, the recording does not
+            return
         self._tracker.frame(key, f.host_rx_ns, stamp.error_bound_ns, stamp.locked)
         if self._recorder is None or self._record_error is not None:
             return
@@ -359,7 +379,8 @@ class CaptureSession:
 
     def _stats(self) -> dict[str, str]:
         stats = self.aligner.stats
-        out = {"framesets": str(stats.framesets), "complete": str(stats.complete)}
+        out = {"framesets": str(stats.framesets), "complete": str(stats.complete),
+               "warmup_frames_discarded": str(self._warmup_frames)}
         for key, st in stats.streams.items():
             out[key] = json.dumps({
                 "frames": st.frames, "matched": st.matched,

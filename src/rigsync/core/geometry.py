@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 Vec3 = tuple[float, float, float]
@@ -14,3 +15,29 @@ class Pose:
     position_m: Vec3
     look_at_m: Vec3 = (0.0, 0.0, 1.0)
     up: Vec3 = (0.0, 0.0, 1.0)
+
+
+def sees(pose: Pose, hfov_deg: float, point: Vec3) -> bool:
+    """Whether a camera (a cone of the horizontal field of view around its axis) sees a point."""
+    px, py, pz = pose.position_m
+    fx, fy, fz = (pose.look_at_m[0] - px, pose.look_at_m[1] - py, pose.look_at_m[2] - pz)
+    vx, vy, vz = (point[0] - px, point[1] - py, point[2] - pz)
+    nf = math.sqrt(fx * fx + fy * fy + fz * fz)
+    nv = math.sqrt(vx * vx + vy * vy + vz * vz)
+    if nf == 0 or nv == 0:
+        return False
+    cos = (fx * vx + fy * vy + fz * vz) / (nf * nv)
+    return cos >= math.cos(math.radians(hfov_deg / 2))
+
+
+def views_overlap(poses: list[Pose], hfovs: list[float]) -> list[list[bool]]:
+    """Whether each pair of cameras sees a common part of the scene's central volume (a 2 m cube)."""
+    grid = [(x, y, z) for x in (-0.8, 0.0, 0.8) for y in (-0.8, 0.0, 0.8) for z in (0.3, 1.0, 1.7)]
+    seen = [{i for i, p in enumerate(grid) if sees(pose, fov, p)} for pose, fov in zip(poses, hfovs, strict=True)]
+    return [[bool(a & b) for b in seen] for a in seen]
+
+
+def default_pose(index: int, count: int) -> Pose:
+    """A ring of radius 2.5 m at 1.4 m height looking at the centre, for devices without a pose."""
+    angle = 2.0 * math.pi * index / max(count, 1)
+    return Pose((2.5 * math.cos(angle), 2.5 * math.sin(angle), 1.4), (0.0, 0.0, 1.0))

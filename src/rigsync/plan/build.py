@@ -1,21 +1,26 @@
-"""Build the :class:`Plan` of a rig: roles, trigger links, delays, synced streams and start order."""
+"""Build the :class:`Plan` of a rig: roles, trigger links and their signals, delays, synced streams, start order,
+budgets, host set-up, ToF windows; then check every rule."""
 
 from __future__ import annotations
 
 from rigsync.catalog import get_model
 from rigsync.catalog.base import CameraModel, Vendor
-from rigsync.core.frame import StreamKind
+from rigsync.core.frame import ClockDomain, StreamKind
 from rigsync.core.sync import SyncMethod, Topology
 from rigsync.core.units import period_ns
-from rigsync.plan.model import DevicePlan, GroupPlan, Plan, Role, TriggerLink
+from rigsync.plan import budgets, hosts, timing
+from rigsync.plan.model import DevicePlan, GroupPlan, Plan, Role, StartStep, TriggerLink
+from rigsync.plan.signals import check_level, port
 from rigsync.spec.model import DeviceSpec, RigSpec
 from rigsync.spec.sync import SyncGroupSpec, TriggerPattern
 
 
 def build_plan(rig: RigSpec) -> Plan:
-    """Compute what every device does. Diagnostics (rules) are checked separately."""
-    devices: list[DevicePlan] = []
+    """Compute what every device does, and check the rig against every rule."""
+    from rigsync.plan.rules import check  # rules read the plan: imported here to keep the modules acyclic
+
     groups = tuple(_group_plan(rig, g) for g in rig.sync_groups)
+    devices: list[DevicePlan] = []
     for device in rig.devices:
         group = rig.group_of(device.id)
         if group is None:
@@ -23,7 +28,17 @@ def build_plan(rig: RigSpec) -> Plan:
         else:
             gp = next(p for p in groups if p.name == group.name)
             devices.append(_member_plan(rig, device, group, gp))
-    return Plan(rig=rig, devices=tuple(devices), groups=groups)
+    base = Plan(rig=rig, devices=tuple(devices), groups=groups)
+    plan = Plan(
+        rig=rig, devices=base.devices, groups=groups,
+        budgets=budgets.compute(rig), hosts=hosts.setup(rig, base), start_steps=_start_steps(base),
+        depth_windows=timing.depth_windows(base), staggers=timing.staggers(base), warmup_ns=timing.warmup_ns(base),
+    )
+    return Plan(
+        rig=rig, devices=plan.devices, groups=groups, diagnostics=tuple(check(plan)), budgets=plan.budgets,
+        hosts=plan.hosts, start_steps=plan.start_steps, depth_windows=plan.depth_windows, staggers=plan.staggers,
+        warmup_ns=plan.warmup_ns,
+    )
 
 
 def _source(rig: RigSpec, group: SyncGroupSpec) -> str | None:
@@ -59,8 +74,8 @@ def _group_plan(rig: RigSpec, group: SyncGroupSpec) -> GroupPlan:
 
 
 def _frame_clock_period(device: DeviceSpec) -> int:
-    """The period of the frame clock a device runs on: its colour stream if it has one (the Kinect master's
-    VSYNC), otherwise its fastest stream."""
+    """The frame clock a device runs on: its colour stream if it has one (the Kinect master's VSYNC),
+    otherwise its fastest stream."""
     color = [s for s in device.streams if s.kind is StreamKind.COLOR]
     if color:
         return color[0].period_ns
@@ -74,35 +89,57 @@ def _standalone(device: DeviceSpec) -> DevicePlan:
                       depth_delay_ns=0, burst=1, synced_streams=(), start_rank=0)
 
 
+# Vendor role names (catalog roles) -> rigsync roles, for roles the rig file overrides.
+_ROLE_OF = {
+    "master": Role.MASTER, "subordinate": Role.SUBORDINATE, "standalone": Role.STANDALONE,  # Kinect, ZED card
+    "slave": Role.SUBORDINATE, "full-slave": Role.SUBORDINATE, "default": Role.STANDALONE, "genlock": Role.GENLOCK,
+    "PRIMARY": Role.MASTER, "SECONDARY": Role.SUBORDINATE, "SECONDARY_SYNCED": Role.SUBORDINATE,
+    "HARDWARE_TRIGGERING": Role.SUBORDINATE, "SOFTWARE_TRIGGERING": Role.SOFTWARE, "FREE_RUN": Role.STANDALONE,
+    "STANDALONE": Role.STANDALONE, "PtpStatus=Slave": Role.PTP, "TriggerSource=Line0": Role.SUBORDINATE,
+    "TriggerSource=Software": Role.SOFTWARE,
+}
+
+
 def _member_plan(rig: RigSpec, device: DeviceSpec, group: SyncGroupSpec, gp: GroupPlan) -> DevicePlan:
     model = get_model(device.model)
     member = group.member(device.id)
     if member is None:  # group_of() found the device in this group
         raise KeyError(device.id)
-    role = _role(group, gp, device.id)
-    trigger = _trigger_link(group, gp, device.id)
-    kinds = _synced_kinds(model, role)
+    role = _role(group, gp, model, device.id)
+    if member.role is not None:
+        if model.vendor is Vendor.STEREOLABS and role is Role.CARD:
+            pass  # "master"/"slave" name the capture card's trigger role; the camera stays card-triggered
+        else:
+            role = _ROLE_OF.get(member.role, role)
+    trigger = _trigger_link(rig, group, gp, device.id) if role in (Role.SUBORDINATE, Role.GENLOCK, Role.CARD) \
+        else None
+    drives = _drives_others(group, gp, device.id)
+    trigger_out = drives if member.trigger_out is None else member.trigger_out
+    vrole = vendor_role(model, role, group.burst, member.role)
     return DevicePlan(
         device_id=device.id,
         group=group.name,
         method=group.method,
         topology=group.topology,
         role=role,
-        vendor_role=vendor_role(model, role, group.burst),
+        vendor_role=vrole,
         trigger=trigger,
         delay_ns=group.delay_ns(device.id),
         depth_delay_ns=round(member.depth_delay_us * 1000),
-        burst=group.burst if role is Role.GENLOCK else 1,
-        synced_streams=tuple(s.name for s in device.streams if s.kind in kinds),
+        burst=group.burst if role in (Role.GENLOCK, Role.SUBORDINATE) else 1,
+        synced_streams=tuple(s.name for s in device.streams if s.kind in _synced_kinds(model, role, vrole)),
         start_rank=1 if role is Role.MASTER else 0,
+        trigger_out=trigger_out,
     )
 
 
-def _role(group: SyncGroupSpec, gp: GroupPlan, device_id: str) -> Role:
+def _role(group: SyncGroupSpec, gp: GroupPlan, model: CameraModel, device_id: str) -> Role:
     if group.method is SyncMethod.SOFTWARE:
         return Role.SOFTWARE
     if group.method is SyncMethod.PTP:
-        return Role.PTP
+        # Cameras with a PTP clock of their own run PTP frame sync; the others (ZED) free-run on a PTP host.
+        own_ptp = SyncMethod.PTP in model.sync.methods and model.clock.domain is ClockDomain.DEVICE
+        return Role.PTP if own_ptp else Role.SOFTWARE
     if group.topology is Topology.CAPTURE_CARD:
         return Role.CARD
     if gp.source == device_id:
@@ -110,33 +147,90 @@ def _role(group: SyncGroupSpec, gp: GroupPlan, device_id: str) -> Role:
     return Role.GENLOCK if group.method is SyncMethod.GENLOCK else Role.SUBORDINATE
 
 
-def _trigger_link(group: SyncGroupSpec, gp: GroupPlan, device_id: str) -> TriggerLink | None:
+def _chain(group: SyncGroupSpec, gp: GroupPlan) -> list[str]:
+    """Daisy-chain order: the source device first (if a device), then the members as listed."""
+    members = [m.device for m in group.members]
+    if gp.source in members:
+        members.remove(gp.source)
+        return [gp.source, *members]
+    return members
+
+
+def _drives_others(group: SyncGroupSpec, gp: GroupPlan, device_id: str) -> bool:
+    if group.method not in (SyncMethod.HARDWARE, SyncMethod.GENLOCK) or group.topology is Topology.CAPTURE_CARD:
+        return False
+    if group.topology is Topology.DAISY_CHAIN:
+        chain = _chain(group, gp)
+        return device_id in chain[:-1]
+    return gp.source == device_id
+
+
+def _trigger_link(rig: RigSpec, group: SyncGroupSpec, gp: GroupPlan, device_id: str) -> TriggerLink | None:
     source = gp.source
     if source is None or source == device_id or group.method in (SyncMethod.SOFTWARE, SyncMethod.PTP):
         return None
+    target_model = get_model(rig.device(device_id).model)
+    member = group.member(device_id)
+    cable = member.cable_m if member is not None else 2.0
+    if group.topology is Topology.CAPTURE_CARD and not source.startswith("trigger:"):
+        return TriggerLink(source=source, target=device_id, hop=1, source_port="GMSL2 link",
+                           target_port="frame sync", connector="GMSL2 (Fakra) cable", cable_m=cable)
     if group.topology is Topology.DAISY_CHAIN:
-        chain = [m.device for m in group.members if m.device != source]
+        chain = _chain(group, gp)
         idx = chain.index(device_id)
-        upstream = source if idx == 0 else chain[idx - 1]
-        return TriggerLink(source=upstream, target=device_id, hop=idx + 1)
-    return TriggerLink(source=source, target=device_id, hop=1)
+        upstream = chain[idx - 1] if idx > 0 else source
+        hop = idx if gp.source in chain else idx + 1
+    else:
+        upstream, hop = source, 1
+    in_port = port(target_model, "in")
+    if upstream.startswith("trigger:"):
+        trig = rig.trigger(upstream.removeprefix("trigger:"))
+        out_v: float | None = trig.level_v
+        out_name, up_enabled = f"{trig.name} output", True
+    else:
+        up_model = get_model(rig.device(upstream).model)
+        out_port = port(up_model, "out")
+        out_v = out_port.level_v if out_port is not None else None
+        out_name = f"{upstream} {out_port.name}" if out_port is not None else f"{upstream} (no sync output)"
+        up_member = group.member(upstream)
+        up_enabled = out_port is not None and (up_member is None or up_member.trigger_out is not False)
+    in_v = in_port.level_v if in_port is not None else None
+    detected, shifter = up_enabled, False
+    if out_v is not None and in_v is not None:
+        level = check_level(out_v, in_v)
+        detected, shifter = detected and level.detected, level.shifter
+    if in_port is None:
+        detected = False
+    return TriggerLink(
+        source=upstream, target=device_id, hop=hop, source_port=out_name,
+        target_port=f"{device_id} {in_port.name}" if in_port is not None else f"{device_id} (no sync input)",
+        connector=in_port.connector if in_port is not None else "", level_out_v=out_v, level_in_v=in_v,
+        level_shifter=shifter, detected=detected, cable_m=cable,
+        splitter=group.topology is Topology.STAR and not upstream.startswith("trigger:"),
+    )
 
 
-def _synced_kinds(model: CameraModel, role: Role) -> frozenset[StreamKind]:
+def _synced_kinds(model: CameraModel, role: Role, vrole: str) -> frozenset[StreamKind]:
     if role in (Role.STANDALONE, Role.SOFTWARE):
         return frozenset()
     if role is Role.PTP:
         return frozenset(StreamKind)
     if role is Role.GENLOCK and model.sync.genlock is not None:
         return model.sync.genlock.synced_kinds
+    if model.vendor is Vendor.INTEL and role is Role.SUBORDINATE and vrole == "2":
+        return frozenset({StreamKind.DEPTH, StreamKind.IR})  # slave mode 2: colour free-runs (seeds/004 App. A)
     return model.sync.synced_kinds
 
 
-def vendor_role(model: CameraModel, role: Role, burst: int) -> str:
-    """The role in the vendor's own terms."""
+def vendor_role(model: CameraModel, role: Role, burst: int, declared: str | None = None) -> str:
+    """The role in the vendor's own terms (RealSense: the inter-cam sync mode number)."""
     vendor = model.vendor
     if vendor is Vendor.INTEL:
+        if declared is not None:
+            return {"default": "0", "master": "1", "slave": "2", "full-slave": "3"}.get(declared, str(burst + 3))
         return {Role.MASTER: "1", Role.SUBORDINATE: "2", Role.GENLOCK: str(burst + 3)}.get(role, "0")
+    if declared is not None:
+        return declared
     if vendor is Vendor.MICROSOFT:
         return {Role.MASTER: "master", Role.SUBORDINATE: "subordinate"}.get(role, "standalone")
     if vendor is Vendor.ORBBEC:
@@ -149,3 +243,29 @@ def vendor_role(model: CameraModel, role: Role, burst: int) -> str:
     if vendor is Vendor.STEREOLABS:
         return {Role.CARD: "capture-card sync", Role.PTP: "PTP slave"}.get(role, "free-run")
     return role.value
+
+
+def _start_steps(plan: Plan) -> tuple[StartStep, ...]:
+    """Capture cards and PTP first; subordinates before their master; external generators last."""
+    steps: list[StartStep] = []
+    for g in plan.groups:
+        if g.source is not None and g.source.startswith("card:"):
+            steps.append(StartStep("configure", g.source, "the capture card generates the frame sync before its "
+                                                          "cameras stream (seeds/000)"))
+        if g.method is SyncMethod.PTP:
+            steps.append(StartStep("arm", g.name, "PTP cameras are armed for one scheduled start time (seeds/003); "
+                                                  "settings change only while stopped"))
+    for device_id in plan.start_order:
+        d = plan.device(device_id)
+        why = {
+            Role.MASTER: "master last: its first pulse finds every subordinate waiting (seeds/001)",
+            Role.SUBORDINATE: "waits for its trigger: started before the master (seeds/001)",
+            Role.GENLOCK: "sync mode set before streaming; waits for triggers (seeds/004)",
+            Role.CARD: "triggered by its capture card",
+            Role.PTP: "starts at the scheduled PTP time",
+        }.get(d.role, "free-running")
+        steps.append(StartStep("start", device_id, why))
+    for g in plan.groups:
+        if g.source is not None and g.source.startswith("trigger:"):
+            steps.append(StartStep("start-trigger", g.source, "the generator starts once every member waits"))
+    return tuple(steps)

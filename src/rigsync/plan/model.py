@@ -1,11 +1,12 @@
-"""The plan: what every device does in its sync group, who triggers whom, and the order to start them.
+"""The plan: what every device does in its sync group, who triggers whom through which cable and at which
+signal level, the order to start things, the budgets each host must carry, and every rule the rig breaks.
 
 The capture path (simulated and real) is driven by the plan, never by the rig file directly.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from rigsync.core.sync import SyncMethod, Topology
@@ -18,7 +19,7 @@ class Role(StrEnum):
     STANDALONE = "standalone"
     """Not in any sync group: free-running."""
     SOFTWARE = "software"
-    """Free-running, aligned afterwards by timestamps."""
+    """Free-running, aligned afterwards by timestamps (on PTP-disciplined host clocks in a ptp group)."""
     MASTER = "master"
     """Runs on its own clock and drives the group's trigger (Kinect master, Orbbec PRIMARY, RealSense 1)."""
     SUBORDINATE = "subordinate"
@@ -28,7 +29,32 @@ class Role(StrEnum):
     CARD = "capture-card"
     """GMSL2 camera triggered by its ZED Link capture card."""
     PTP = "ptp"
-    """Starts at a scheduled PTP time and runs on its PTP-disciplined clock."""
+    """Starts at a scheduled PTP time and runs on its PTP-disciplined clock (GigE Vision frame sync)."""
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    """The rig will not work as declared; ``rigsync capture`` refuses it unless forced."""
+    WARNING = "warning"
+    """It works, but not well, or not for long."""
+    INFO = "info"
+    """Something to know or do (a host setting, a calibration step)."""
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    rule: str
+    """Stable rule id, e.g. ``K4A-STAR-MAX`` (see docs/rules.md)."""
+    severity: Severity
+    devices: tuple[str, ...]
+    message: str
+    source: str
+    """Where the rule comes from: a seed document section or the vendor's SDK documentation."""
+    fix: str
+
+    def __str__(self) -> str:
+        who = f" [{', '.join(self.devices)}]" if self.devices else ""
+        return f"{self.severity.value} {self.rule}{who}: {self.message} (fix: {self.fix}; source: {self.source})"
 
 
 @dataclass(frozen=True)
@@ -40,6 +66,18 @@ class TriggerLink:
     target: str
     hop: int
     """1 for the first device after the source, 2 for the next in a daisy chain..."""
+    source_port: str = ""
+    target_port: str = ""
+    connector: str = ""
+    level_out_v: float | None = None
+    level_in_v: float | None = None
+    level_shifter: bool = False
+    """The output's level does not suit the input: a level shifter is needed."""
+    detected: bool = True
+    """Whether the input sees the pulses at all (False: the source's level is below the input's threshold, or
+    the upstream device's trigger output is disabled)."""
+    cable_m: float = 2.0
+    splitter: bool = False
 
 
 @dataclass(frozen=True)
@@ -62,6 +100,8 @@ class DevicePlan:
     """Streams whose exposures follow the group's trigger or schedule; the others free-run."""
     start_rank: int
     """Devices start in increasing rank: subordinates (0) before their master (1)."""
+    trigger_out: bool = False
+    """Whether the device drives its sync output."""
 
 
 @dataclass(frozen=True)
@@ -79,10 +119,81 @@ class GroupPlan:
 
 
 @dataclass(frozen=True)
+class StartStep:
+    """One step of bringing the rig up, in order."""
+
+    action: str
+    """``configure``, ``start``, ``arm``, ``start-trigger``."""
+    target: str
+    why: str
+
+
+@dataclass(frozen=True)
+class Budget:
+    """One shared resource and what the rig puts on it."""
+
+    kind: str
+    """``usb``, ``nic``, ``gmsl-card``, ``gpu-memory``, ``usbfs-memory``."""
+    host: str
+    resource: str
+    used: float
+    capacity: float | None
+    unit: str
+    devices: tuple[str, ...]
+
+    @property
+    def ratio(self) -> float | None:
+        return None if not self.capacity else self.used / self.capacity
+
+
+@dataclass(frozen=True)
+class HostSetup:
+    host: str
+    steps: tuple[str, ...]
+    ptp_role: str | None = None
+    """``grandmaster`` or ``slave`` when the host takes part in a PTP group."""
+    ptp_interface: str | None = None
+    timestamping: str | None = None
+    """``hardware`` or ``software`` PTP timestamping on that interface."""
+
+
+@dataclass(frozen=True)
+class DepthWindow:
+    """When one ToF camera's lasers fire, relative to its group's trigger."""
+
+    device: str
+    start_us: float
+    exposure_us: float
+    pulse_windows_us: tuple[tuple[float, float], ...]
+
+
+@dataclass(frozen=True)
+class Stagger:
+    """A staggered high-speed group: what it achieves and what it costs."""
+
+    group: str
+    cameras: int
+    camera_fps: float
+    stagger_us: float
+    effective_fps: float
+    max_exposure_us: float
+    """Exposures longer than the stagger overlap in time: the limit for distinct time slices."""
+
+
+@dataclass(frozen=True)
 class Plan:
     rig: RigSpec
     devices: tuple[DevicePlan, ...]
     groups: tuple[GroupPlan, ...]
+    diagnostics: tuple[Diagnostic, ...] = ()
+    budgets: tuple[Budget, ...] = ()
+    hosts: tuple[HostSetup, ...] = ()
+    start_steps: tuple[StartStep, ...] = ()
+    depth_windows: tuple[DepthWindow, ...] = ()
+    staggers: tuple[Stagger, ...] = ()
+    warmup_ns: int = 0
+    """Frames exposed before this long after the capture starts are discarded (clocks, exposure settling)."""
+    notes: tuple[str, ...] = field(default=())
 
     def device(self, device_id: str) -> DevicePlan:
         for d in self.devices:
@@ -101,3 +212,11 @@ class Plan:
         """Device ids in the order to start them (stable within a rank)."""
         ranked = sorted(enumerate(self.devices), key=lambda item: (item[1].start_rank, item[0]))
         return tuple(d.device_id for _, d in ranked)
+
+    @property
+    def errors(self) -> tuple[Diagnostic, ...]:
+        return tuple(d for d in self.diagnostics if d.severity is Severity.ERROR)
+
+    @property
+    def warnings(self) -> tuple[Diagnostic, ...]:
+        return tuple(d for d in self.diagnostics if d.severity is Severity.WARNING)

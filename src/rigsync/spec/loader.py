@@ -239,8 +239,9 @@ def _group(t: Table) -> SyncGroupSpec:
                                 trigger=source_t.text("trigger", None), card=source_t.text("card", None))
     members = tuple(
         m.build(SyncMember, device=m.text("device"), delay_us=m.number("delay_us", 0.0),
-                depth_delay_us=m.number("depth_delay_us", 0.0))
-        for m in t.tables("members", ("device", "delay_us", "depth_delay_us"))
+                depth_delay_us=m.number("depth_delay_us", 0.0), role=m.text("role", None),
+                trigger_out=m.flag("trigger_out", None), cable_m=m.number("cable_m", 2.0))
+        for m in t.tables("members", ("device", "delay_us", "depth_delay_us", "role", "trigger_out", "cable_m"))
     )
     ptp_t = t.table("ptp", ("grandmaster", "step_mode", "domain", "offset_warn_ns", "offset_error_ns",
                             "start_delay_s"))
@@ -283,6 +284,11 @@ def _check_groups(tables: list[Table], groups: tuple[SyncGroupSpec, ...], device
             where = f"members[{i}]"
             if member.device not in ids:
                 raise RigFileError(t.file, f"{t.field(where)}.device", member.device, "no such device", ids)
+            roles = get_model(next(d for d in devices if d.id == member.device).model).sync.roles
+            if member.role is not None and member.role not in roles:
+                raise RigFileError(t.file, f"{t.field(where)}.role", member.role,
+                                   f"not a role of {next(d for d in devices if d.id == member.device).model}",
+                                   roles or "this model takes no sync role")
             if member.device in owner:
                 raise RigFileError(t.file, f"{t.field(where)}.device", member.device,
                                    f"already in sync group {owner[member.device]}; a device is in one group")

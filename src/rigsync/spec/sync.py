@@ -65,9 +65,17 @@ class SyncMember:
     """Capture delay after the group's trigger (Kinect ``subordinate_delay_off_master_usec``)."""
     depth_delay_us: float = 0.0
     """Depth capture delay after colour within the device (Kinect ``depth_delay_off_color_usec``)."""
+    role: str | None = None
+    """The device's role in its vendor's terms, to override the planned one (``PRIMARY``, ``full-slave``...)."""
+    trigger_out: bool | None = None
+    """Whether the device drives its sync output (Orbbec ``trigger_out_enable``); None: when it drives a member."""
+    cable_m: float = 2.0
+    """Length of the trigger cable into this device."""
 
     def __post_init__(self) -> None:
         require(self.delay_us >= 0, "delay_us", self.delay_us, "must not be negative")
+        require(self.depth_delay_us >= 0, "depth_delay_us", self.depth_delay_us, "must not be negative")
+        require(self.cable_m > 0, "cable_m", self.cable_m, "must be positive")
 
 
 class PtpTimestampMode(StrEnum):
@@ -109,7 +117,7 @@ class SyncGroupSpec:
     members: tuple[SyncMember, ...]
     source: SyncSource | None = None
     burst: int = 1
-    """Genlock frames per trigger (RealSense mode = burst + 3)."""
+    """Frames per trigger: the Genlock burst (RealSense mode = burst + 3) or Orbbec ``frames_per_trigger``."""
     stagger_us: float = 0.0
     """High-speed capture: member i fires i x stagger_us after the trigger (on top of its delay)."""
     ptp: PtpSpec | None = None
@@ -124,8 +132,8 @@ class SyncGroupSpec:
         for i, n in enumerate(names):
             require(n not in names[:i], f"members[{i}].device", n, "listed twice in this group")
         require(1 <= self.burst <= 255, "burst", self.burst, "out of range", "1 to 255")
-        require(self.burst == 1 or self.method is SyncMethod.GENLOCK, "burst", self.burst,
-                 "only genlock groups take a burst count")
+        require(self.burst == 1 or self.method in (SyncMethod.GENLOCK, SyncMethod.HARDWARE), "burst", self.burst,
+                 "only genlock and hardware groups take frames per trigger")
         require(self.stagger_us >= 0, "stagger_us", self.stagger_us, "must not be negative")
         needs_source = self.method in (SyncMethod.HARDWARE, SyncMethod.GENLOCK) and \
             self.topology is not Topology.CAPTURE_CARD

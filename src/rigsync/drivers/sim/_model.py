@@ -12,7 +12,7 @@ import numpy as np
 from rigsync.catalog import get_model
 from rigsync.catalog.base import CameraModel, DepthTech, LaserTiming, Shutter
 from rigsync.core.frame import ClockDomain, Frame, FrameFlags, StreamKind, TimestampSemantics
-from rigsync.core.geometry import Pose
+from rigsync.core.geometry import Pose, default_pose
 from rigsync.core.intrinsics import Intrinsics
 from rigsync.core.sync import LinkKind
 from rigsync.drivers.base import DeviceEvent
@@ -109,12 +109,6 @@ class DeviceSim:
     def jitter(self) -> int:
         """Trigger-to-exposure jitter of this device (sync input to sensor), ns."""
         return int(self.rng.normal(0.0, 100.0))
-
-
-def default_pose(index: int, count: int) -> Pose:
-    """A ring of radius 2.5 m at 1.4 m height looking at the centre, for devices without a pose."""
-    angle = 2.0 * math.pi * index / max(count, 1)
-    return Pose((2.5 * math.cos(angle), 2.5 * math.sin(angle), 1.4), (0.0, 0.0, 1.0))
 
 
 def render_size(spec: StreamSpec, width: int) -> tuple[int, int]:

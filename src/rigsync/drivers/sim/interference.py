@@ -7,11 +7,9 @@ overlapping fields of view "the camera captures should be offset from one anothe
 
 from __future__ import annotations
 
-import math
 from collections import deque
 
 from rigsync.catalog.base import LaserTiming
-from rigsync.core.geometry import Pose
 
 HORIZON_NS = 200_000_000
 """Exposures older than this before the newest are forgotten (longer than any depth exposure)."""
@@ -54,22 +52,3 @@ class LaserRegistry:
             if other_start < end and start_ns < other_end and _any_overlap(mine, windows):
                 return True
         return False
-
-
-def _sees(pose: Pose, hfov_deg: float, point: tuple[float, float, float]) -> bool:
-    px, py, pz = pose.position_m
-    fx, fy, fz = (pose.look_at_m[0] - px, pose.look_at_m[1] - py, pose.look_at_m[2] - pz)
-    vx, vy, vz = (point[0] - px, point[1] - py, point[2] - pz)
-    nf = math.sqrt(fx * fx + fy * fy + fz * fz)
-    nv = math.sqrt(vx * vx + vy * vy + vz * vz)
-    if nf == 0 or nv == 0:
-        return False
-    cos = (fx * vx + fy * vy + fz * vz) / (nf * nv)
-    return cos >= math.cos(math.radians(hfov_deg / 2))
-
-
-def views_overlap(poses: list[Pose], hfovs: list[float]) -> list[list[bool]]:
-    """Whether each pair of cameras sees a common part of the scene's central volume (a 2 m cube)."""
-    grid = [(x, y, z) for x in (-0.8, 0.0, 0.8) for y in (-0.8, 0.0, 0.8) for z in (0.3, 1.0, 1.7)]
-    seen = [{i for i, p in enumerate(grid) if _sees(pose, fov, p)} for pose, fov in zip(poses, hfovs, strict=True)]
-    return [[bool(a & b) for b in seen] for a in seen]

@@ -114,11 +114,14 @@ def free_run(crystal: CrystalClock, period_ns: int, phase_device_ns: int, begin_
         k += 1
 
 
-def triggered(source: TriggerSource, offset_ns: int, begin_ns: int, jitter: Callable[[], int]) -> Iterator[Shot]:
-    """One exposure per trigger, ``offset_ns`` (propagation + delay) after it."""
+def triggered(source: TriggerSource, offset_ns: int, begin_ns: int, jitter: Callable[[], int],
+              missed: Callable[[], bool] | None = None) -> Iterator[Shot]:
+    """One exposure per trigger, ``offset_ns`` (propagation + delay) after it; ``missed`` says when a weak
+    pulse goes unseen."""
     k = source.first_at_or_after(begin_ns - offset_ns)
     while True:
-        yield Shot(source.time(k) + offset_ns + jitter(), k)
+        if missed is None or not missed():
+            yield Shot(source.time(k) + offset_ns + jitter(), k)
         k += 1
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import cv2
 import numpy as np
@@ -22,6 +22,7 @@ import numpy as np
 from rigsync.catalog.base import DepthTech
 from rigsync.core.counter import CounterUnwrapper
 from rigsync.core.frame import ClockDomain, Frame, FrameFlags, StreamKind, TimestampSemantics
+from rigsync.core.geometry import views_overlap
 from rigsync.core.truth import FrameTruth
 from rigsync.drivers.base import DeviceEvent, EventKind
 from rigsync.drivers.sim._model import (
@@ -37,12 +38,13 @@ from rigsync.drivers.sim._model import (
 )
 from rigsync.drivers.sim.clocks import CrystalClock, CrystalParams, HostClockModel, ticks
 from rigsync.drivers.sim.exposure import LightModel
-from rigsync.drivers.sim.interference import LaserRegistry, views_overlap
+from rigsync.drivers.sim.interference import LaserRegistry
 from rigsync.drivers.sim.scene import Scene, SceneConfig, ViewRenderer
 from rigsync.drivers.sim.triggers import (
     CrystalTrigger,
     RandomTrigger,
     ScheduleTrigger,
+    Shot,
     TriggerSource,
     free_run,
     genlock,
@@ -61,6 +63,7 @@ HOP_NS = 50
 """Re-drive delay of each device in a daisy chain."""
 
 _GEN, _FAULT, _FINAL, _DELIVER = range(4)
+_PARK = object()
 
 
 class SimWorld:
@@ -155,7 +158,7 @@ class SimWorld:
         dev.begin_ns = self.now_ns + STARTUP_NS
         plan = dev.plan
         group = self.plan.group(plan.group) if plan.group else None
-        if plan.role is Role.MASTER and group is not None and group.trigger_period_ns is not None:
+        if group is not None and group.source == device_id and group.trigger_period_ns is not None:
             phase = dev.crystal.device_ns(dev.begin_ns)
             self._sources[group.name] = CrystalTrigger(dev.crystal, group.trigger_period_ns, phase)
         if plan.role is Role.PTP and group is not None and group.name not in self._sources:
@@ -178,33 +181,67 @@ class SimWorld:
 
     def _arm(self, stream: StreamSim, begin_ns: int) -> None:
         """Give a stream its exposure schedule (or park it until its trigger source runs)."""
+        stream.generation += 1
+        shots = self._shots(stream, begin_ns)
+        if shots is _PARK:
+            self._parked.setdefault(stream.device.plan.group or "", []).append(stream)
+            return
+        stream.shots = shots  # type: ignore[assignment]
+        self._schedule_next(stream)
+
+    def _shots(self, stream: StreamSim, begin_ns: int) -> Iterator[Shot] | object | None:
+        """The stream's exposure schedule, as the hardware would follow the plan: None when it waits for a
+        trigger that never comes, ``_PARK`` while its group's trigger source has not started."""
         dev = stream.device
         plan = dev.plan
-        stream.generation += 1
         period = stream.spec.period_ns
+
+        def own_clock() -> Iterator[Shot]:
+            return free_run(dev.crystal, period, dev.crystal.device_ns(begin_ns), begin_ns)
+
         if not stream.synced:
-            stream.shots = free_run(dev.crystal, period, dev.crystal.device_ns(begin_ns), begin_ns)
-        else:
-            group = plan.group or ""
-            source = self._sources.get(group)
-            if source is None:
-                if plan.role is not Role.MASTER and plan.trigger is None and plan.role is not Role.PTP:
-                    return  # nothing drives its sync input: it waits for a trigger forever
-                self._parked.setdefault(group, []).append(stream)
-                return
-            offset = plan.delay_ns + self._propagation_ns(dev)
-            if stream.spec.kind is not StreamKind.COLOR:
-                offset += plan.depth_delay_ns
-            genlock_caps = dev.model.sync.genlock
-            if plan.role is Role.GENLOCK and genlock_caps is not None:
-                stream.shots = genlock(source, offset, begin_ns, period, plan.burst, dev.jitter)
-            elif plan.role is Role.GENLOCK:  # the option is refused: the camera free-runs
-                stream.shots = free_run(dev.crystal, period, dev.crystal.device_ns(begin_ns), begin_ns)
-            elif plan.role is Role.SUBORDINATE and genlock_caps is not None:  # RealSense slave modes 2/3
-                stream.shots = readout_aligned(source, offset, begin_ns, stream.exposure.next_ns, dev.jitter)
-            else:
-                stream.shots = triggered(source, offset, begin_ns, dev.jitter)
-        self._schedule_next(stream)
+            return own_clock()
+        group = self.plan.group(plan.group) if plan.group else None
+        if plan.role is Role.MASTER and (group is None or group.source != dev.spec.id):
+            return own_clock()  # a second primary runs on its own: nothing follows it, it follows nothing
+        genlock_caps = dev.model.sync.genlock
+        realsense_slave = plan.role is Role.SUBORDINATE and genlock_caps is not None
+        if plan.role in (Role.SUBORDINATE, Role.GENLOCK, Role.CARD) and (
+                plan.trigger is None or not plan.trigger.detected):
+            # Nothing usable on its sync input. A RealSense slave "will fire on its own" (seeds/004), an Orbbec
+            # SECONDARY_SYNCED free-runs; a Kinect subordinate, an Orbbec SECONDARY and Genlock wait forever.
+            return own_clock() if realsense_slave or plan.vendor_role == "SECONDARY_SYNCED" else None
+        source = self._sources.get(plan.group or "")
+        if source is None:
+            return _PARK
+        offset = plan.delay_ns + self._propagation_ns(dev)
+        if stream.spec.kind is not StreamKind.COLOR:
+            offset += plan.depth_delay_ns
+        if plan.role is Role.GENLOCK:
+            if genlock_caps is None:  # the option is refused (D415): the camera free-runs
+                return own_clock()
+            return genlock(source, offset, begin_ns, period, plan.burst, dev.jitter)
+        if realsense_slave:
+            trigger_period = group.trigger_period_ns if group is not None else None
+            if trigger_period is None or abs(trigger_period - period) > period * 0.005:
+                return own_clock()  # "it will fire on its own and won't actually be synchronized" (seeds/004)
+            return readout_aligned(source, offset, begin_ns, stream.exposure.next_ns, dev.jitter)
+        return triggered(source, offset, begin_ns, dev.jitter, self._miss(dev))
+
+    def _miss(self, dev: DeviceSim) -> Callable[[], bool] | None:
+        """An overloaded splitter: a device output driving more inputs than it can (Kinect star with more than
+        two subordinates) delivers pulses some inputs miss."""
+        plan = dev.plan
+        if plan.trigger is None or not plan.trigger.splitter or plan.group is None:
+            return None
+        group = self.plan.group(plan.group)
+        source = self._by_id.get(group.source or "")
+        limit = source.model.sync.max_subordinates_for(group.topology) if source is not None else None
+        loads = len(group.members) - 1
+        if limit is None or loads <= limit:
+            return None
+        miss_p = 1.0 - limit / loads
+        return lambda: bool(dev.rng.random() < miss_p)
 
     def _propagation_ns(self, dev: DeviceSim) -> int:
         link = dev.plan.trigger
@@ -346,7 +383,7 @@ class SimWorld:
         self._unwrap[dev.spec.id].reset()
         dev.ready.append(DeviceEvent(dev.spec.id, EventKind.RECONNECTED, host_ns))
         group = self.plan.group(dev.plan.group) if dev.plan.group else None
-        if dev.plan.role is Role.MASTER and group is not None and group.trigger_period_ns is not None:
+        if group is not None and group.source == dev.spec.id and group.trigger_period_ns is not None:
             self._sources[group.name] = CrystalTrigger(dev.crystal, group.trigger_period_ns,
                                                        dev.crystal.device_ns(dev.down_until))
         for stream in dev.streams:

@@ -1,0 +1,207 @@
+"""Rules across vendors: signals between any source and input, trigger rates, ToF interference, PTP across hosts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from rigsync.catalog.base import DepthTech
+from rigsync.core.frame import StreamKind
+from rigsync.core.geometry import default_pose, views_overlap
+from rigsync.core.sync import SyncMethod
+from rigsync.core.units import NS_PER_S
+from rigsync.plan.hosts import ptp_hosts, ptp_nic
+from rigsync.plan.model import Role, Severity
+from rigsync.plan.rules._base import K4A, REALSENSE, ZED, Context, Finding, rule
+from rigsync.plan.signals import port
+from rigsync.spec.model import NicKind, Timestamping
+
+SIGNALS = f"{K4A} (external trigger: 5V TTL/CMOS); {REALSENSE} (Genlock: 1.8 V, PPS is 5 V)"
+
+
+@rule("SYNC-METHOD-UNSUPPORTED", Severity.ERROR, "camera catalog (each model's sync capabilities)",
+      "a device is in a sync group whose method its model does not support")
+def method_supported(ctx: Context) -> Iterator[Finding]:
+    for g in ctx.groups():
+        for d in ctx.members(g):
+            model = ctx.model(d.id)
+            if g.method is not SyncMethod.SOFTWARE and g.method not in model.sync.methods:
+                yield Finding((d.id,), f"{model.name} cannot take part in {g.method.value} sync (group {g.name}); "
+                                       f"it supports {', '.join(sorted(m.value for m in model.sync.methods))}",
+                              "move it to a software group (timestamp alignment) or use a model that can")
+
+
+@rule("SIGNAL-LEVEL", Severity.ERROR, SIGNALS, "a trigger output's level does not suit the input it drives")
+def signal_level(ctx: Context) -> Iterator[Finding]:
+    for dp in ctx.plan.devices:
+        link = dp.trigger
+        if link is None or not link.level_shifter or link.level_out_v is None or link.level_in_v is None:
+            continue
+        seen = "the input sees no pulses" if not link.detected else "over-voltage risks the input"
+        direction = "up" if link.level_out_v < link.level_in_v else "down"
+        yield Finding((dp.device_id,), f"{link.source_port} drives {link.level_out_v:g} V into "
+                                       f"{link.target_port} rated {link.level_in_v:g} V: {seen}",
+                      f"put a level shifter {direction} to {link.level_in_v:g} V between them")
+
+
+@rule("PULSE-WIDTH", Severity.ERROR, SIGNALS, "an external trigger's pulses are shorter than an input accepts")
+def pulse_width(ctx: Context) -> Iterator[Finding]:
+    for trig_name, devices in _external_inputs(ctx):
+        trig = ctx.rig.trigger(trig_name)
+        for d in devices:
+            p = port(ctx.model(d), "in")
+            if p is not None and p.min_pulse_us is not None and trig.pulse_width_us <= p.min_pulse_us:
+                yield Finding((d,), f"trigger {trig.name} pulses last {trig.pulse_width_us:g} us; {d}'s "
+                                    f"{p.name} needs more than {p.min_pulse_us:g} us",
+                              f"set the generator's pulse width above {p.min_pulse_us:g} us")
+
+
+@rule("TRIGGER-DRIVE", Severity.ERROR, K4A, "an external trigger cannot drive the current its inputs need")
+def trigger_drive(ctx: Context) -> Iterator[Finding]:
+    for trig_name, devices in _external_inputs(ctx):
+        trig = ctx.rig.trigger(trig_name)
+        inputs = [port(ctx.model(d), "in") for d in devices]
+        need = sum(p.drive_ma or 0.0 for p in inputs if p is not None)
+        if need and trig.drive_ma < need:
+            yield Finding(tuple(devices), f"trigger {trig.name} drives {trig.drive_ma:g} mA; its inputs need "
+                                          f"{need:g} mA ('no less than 8 milliamps' per Kinect input)",
+                          "use a stronger driver (a buffer per input)")
+
+
+def _external_inputs(ctx: Context) -> Iterator[tuple[str, list[str]]]:
+    """(trigger name, devices whose input it drives directly)."""
+    for g in ctx.groups():
+        if g.source is None or g.source.trigger is None:
+            continue
+        source = f"trigger:{g.source.trigger}"
+        driven = [dp.device_id for dp in ctx.plan.devices
+                  if dp.group == g.name and dp.trigger is not None and dp.trigger.source == source]
+        yield g.source.trigger, driven
+
+
+@rule("TRIGGER-RATE", Severity.ERROR, f"{K4A}; {REALSENSE} (Appendix A)",
+      "a triggered member cannot follow its group's trigger rate")
+def trigger_rate(ctx: Context) -> Iterator[Finding]:
+    for g in ctx.groups():
+        gp = ctx.plan.group(g.name)
+        if gp.trigger_period_ns is None or gp.random_triggers or g.method is SyncMethod.GENLOCK:
+            continue
+        rate = NS_PER_S / gp.trigger_period_ns
+        for d in ctx.members(g):
+            dp = ctx.dp(d.id)
+            if dp.role not in (Role.SUBORDINATE, Role.CARD):
+                continue
+            model = ctx.model(d.id)
+            allowed = model.sync.external_trigger_rates_hz
+            if allowed and not any(abs(rate - r) < 1e-3 for r in allowed):
+                yield Finding((d.id,), f"{d.id} ({model.name}) follows only {', '.join(f'{r:g}' for r in allowed)} "
+                                       f"Hz triggers; group {g.name} triggers at {rate:g} Hz",
+                              f"trigger at one of {', '.join(f'{r:g}' for r in allowed)} Hz")
+                continue
+            for s in d.streams:
+                if s.name in dp.synced_streams and abs(s.fps * g.burst - rate) > 1e-3 * rate:
+                    yield Finding((d.id,), f"{d.id}/{s.name} runs at {s.fps:g} fps but is triggered at {rate:g} Hz: "
+                                           "one frame per trigger needs the same rate",
+                                  f"set {s.name} to {rate / g.burst:g} fps, or the trigger to {s.fps * g.burst:g} Hz")
+
+
+@rule("BURST-UNSUPPORTED", Severity.ERROR, f"{REALSENSE}; seeds/002 Orbbec (frames_per_trigger)",
+      "a hardware group asks for several frames per trigger from cameras that take one")
+def burst_supported(ctx: Context) -> Iterator[Finding]:
+    for g in ctx.groups():
+        if g.method is SyncMethod.HARDWARE and g.burst > 1:
+            bad = [d.id for d in ctx.members(g) if ctx.model(d.id).vendor.value != "orbbec"]
+            if bad:
+                yield Finding(tuple(bad), f"group {g.name} asks {g.burst} frames per trigger; only Orbbec "
+                                          "cameras take frames_per_trigger in hardware sync",
+                              "use burst = 1, or Genlock (method = \"genlock\") for RealSense bursts")
+
+
+@rule("TOF-INTERFERENCE", Severity.ERROR, f"{K4A} (Avoiding interference between multiple depth cameras)",
+      "ToF cameras that see the same volume fire their lasers at the same time")
+def tof_interference(ctx: Context) -> Iterator[Finding]:
+    windows = ctx.plan.depth_windows
+    overlap = _overlaps(ctx)
+    for i, a in enumerate(windows):
+        for b in windows[i + 1:]:
+            da, db = ctx.dp(a.device), ctx.dp(b.device)
+            if a.device == b.device or da.group != db.group or not overlap.get((a.device, b.device), True):
+                continue
+            if _pulses_overlap(a.pulse_windows_us, b.pulse_windows_us):
+                yield Finding((a.device, b.device),
+                              f"{a.device} and {b.device} see the same volume and their depth captures start "
+                              f"{abs(a.start_us - b.start_us):g} us apart: their lasers overlap",
+                              "offset their depth captures by 160 us or more (delay_us / depth_delay_us), or aim "
+                              "them at different volumes")
+
+
+@rule("TOF-FREE-RUNNING", Severity.WARNING, K4A, "ToF cameras that see the same volume are not in one sync group")
+def tof_free_running(ctx: Context) -> Iterator[Finding]:
+    tof = [d for d in ctx.rig.devices if ctx.model(d.id).depth_tech is DepthTech.TOF
+           and any(s.kind is StreamKind.DEPTH for s in d.streams)]
+    overlap = _overlaps(ctx)
+    for i, a in enumerate(tof):
+        for b in tof[i + 1:]:
+            ga, gb = ctx.dp(a.id), ctx.dp(b.id)
+            triggered = ga.group is not None and ga.group == gb.group and ga.role not in (Role.SOFTWARE,)
+            if not triggered and overlap.get((a.id, b.id), True):
+                yield Finding((a.id, b.id), f"{a.id} and {b.id} see the same volume on unrelated clocks: their "
+                                            "lasers will collide from time to time (interfered depth frames)",
+                              "trigger them in one hardware group with depth captures 160 us apart")
+
+
+def _overlaps(ctx: Context) -> dict[tuple[str, str], bool]:
+    devices = ctx.rig.devices
+    poses = [d.pose or default_pose(i, len(devices)) for i, d in enumerate(devices)]
+    fovs = [ctx.model(d.id).hfov_for(StreamKind.DEPTH) for d in devices]
+    matrix = views_overlap(poses, fovs)
+    return {(a.id, b.id): matrix[i][j] for i, a in enumerate(devices) for j, b in enumerate(devices)}
+
+
+def _pulses_overlap(a: tuple[tuple[float, float], ...], b: tuple[tuple[float, float], ...]) -> bool:
+    return any(x0 < y1 and y0 < x1 for x0, x1 in a for y0, y1 in b)
+
+
+@rule("MULTI-HOST-PTP", Severity.ERROR, f"{ZED} (Setting up Multiple Cameras on a Local Network)",
+      "cameras on different hosts whose clocks no PTP group ties together")
+def multi_host_ptp(ctx: Context) -> Iterator[Finding]:
+    used = sorted({d.host for d in ctx.rig.devices})
+    if len(used) < 2:
+        return
+    tied = ptp_hosts(ctx.rig)
+    loose = [h for h in used if h not in tied]
+    if loose:
+        devices = tuple(d.id for d in ctx.rig.devices if d.host in loose)
+        yield Finding(devices, f"devices are on {len(used)} hosts ({', '.join(used)}) and {', '.join(loose)} "
+                               "take part in no PTP group: their timestamps are on unrelated clocks",
+                      "add a ptp sync group over those hosts (one grandmaster, the others slaves)")
+
+
+@rule("PTP-INTERFACE", Severity.ERROR, f"{ZED} (Check PTP hardware support: the WiFi adapter cannot be used)",
+      "a PTP host runs PTP on Wi-Fi, on an interface without timestamping, or declares no interface")
+def ptp_interface(ctx: Context) -> Iterator[Finding]:
+    for host_name, _ in ptp_hosts(ctx.rig).items():
+        host = ctx.rig.host(host_name)
+        nic = ptp_nic(ctx.rig, host)
+        devices = tuple(d.id for d in ctx.rig.devices if d.host == host_name)
+        if nic is None:
+            yield Finding(devices, f"host {host_name} takes part in PTP but declares no network interface",
+                          "declare its Ethernet interface under [[hosts.nics]] with its timestamping")
+        elif nic.kind is NicKind.WIFI:
+            yield Finding(devices, f"host {host_name} would run PTP on Wi-Fi interface {nic.name}, which lacks "
+                                   "hardware timestamping and SOF_TIMESTAMPING_TX_SOFTWARE",
+                          "use a wired Ethernet interface for PTP")
+        elif nic.timestamping is Timestamping.NONE:
+            yield Finding(devices, f"interface {nic.name} of host {host_name} has no PTP timestamping",
+                          "use an interface that ethtool -T shows with software or hardware timestamping")
+
+
+@rule("PTP-HW-TIMESTAMPING", Severity.WARNING, f"{ZED} (Advantages of PTP); seeds/003 Emergent",
+      "a PTP host uses software timestamping")
+def ptp_hardware(ctx: Context) -> Iterator[Finding]:
+    for host_name in ptp_hosts(ctx.rig):
+        nic = ptp_nic(ctx.rig, ctx.rig.host(host_name))
+        if nic is not None and nic.kind is NicKind.ETHERNET and nic.timestamping is Timestamping.SOFTWARE:
+            yield Finding(tuple(d.id for d in ctx.rig.devices if d.host == host_name),
+                          f"host {host_name} runs PTP on {nic.name} with software timestamping: tens of "
+                          "microseconds instead of sub-microsecond", "use NICs (and switches) with PTP hardware "
+                          "timestamping (ethtool -T shows SOF_TIMESTAMPING_RAW_HARDWARE)")
