@@ -104,7 +104,7 @@ def test_unknown_key_in_nested_table() -> None:
          "not a camera model"),
         (('host = "h1"\nconnection = "usb:mb0"\nstreams = [{ kind = "color", width = 1280, height = 720, fps = 30 }]',
           'host = "h9"\nconnection = "usb:mb0"\nstreams = [{ kind = "color", width = 1280, height = 720, fps = 30 }]'),
-         "devices[0].host", "no such host"),
+         "devices[0].host", "not a declared host"),
         (('connection = "usb:mb0"\nstreams = [{ kind = "color", width = 1280, height = 720, fps = 30 }]',
           'connection = "gmsl:quad0:0"\nstreams = [{ kind = "color", width = 1280, height = 720, fps = 30 }]'),
          "devices[0].connection", "connects over usb"),

@@ -115,6 +115,7 @@ class CaptureSession:
         self._poll_ns = 0  # host time of the current poll: when rigsync learns of the frames it returns
         self._warmup_end_ns = 0
         self._warmup_frames = 0
+        self._stalled = 0
         streams = [self._align_stream(d, s) for d in self.rig.devices for s in d.streams]
         self.aligner: Aligner[StampedFrame] = Aligner(streams)
         self._tracker = StatusTracker([s.key for s in streams])
@@ -261,7 +262,10 @@ class CaptureSession:
         times = [t for t in candidates if t is not None]
         wake = min(times) if times else now + 5_000_000
         if self.options.fast:
-            return max(wake, now + 1)
+            # Virtual time: jump to the next event. A wake-up that stays in the past (a clock-domain slip)
+            # would crawl a nanosecond at a time: after many such steps, move on by a millisecond.
+            self._stalled = self._stalled + 1 if wake <= now else 0
+            return max(wake, now + (1_000_000 if self._stalled > 1000 else 1))
         wake = min(wake, now + round(self.options.status_interval_s * 1e9))
         return max(wake, now + round(self.options.poll_interval_s * 1e9))
 

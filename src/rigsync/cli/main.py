@@ -35,6 +35,13 @@ def _parser() -> argparse.ArgumentParser:
     cap.add_argument("--seed", type=int, help="simulation seed (default: the rig file's [sim] seed)")
     cap.add_argument("--compression", choices=("zstd", "lz4", "none"), default="zstd")
     cap.add_argument("--quiet", action="store_true", help="no live status, only the summary")
+    cap.add_argument("--force", action="store_true", help="capture even though the plan has errors")
+
+    pl = sub.add_parser("plan", help="check a rig before it is wired: how to wire and start it, budgets, rules")
+    pl.add_argument("rig", type=Path, help="rig file (TOML)")
+    pl.add_argument("--json", action="store_true", help="print the plan as JSON")
+    pl.add_argument("--emit", type=Path, metavar="DIR", help="write each vendor's own settings files into DIR")
+    pl.add_argument("--diagram", type=Path, metavar="FILE", help="draw the wiring (.svg, .png, .pdf or .dot)")
 
     dev = sub.add_parser("devices", help="devices found per driver, by serial")
     dev.add_argument("rig", type=Path, nargs="?", help="rig file (the simulator's devices come from it)")
@@ -47,7 +54,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     out, err_console = _console_for(sys.stdout), _console_for(sys.stderr)
-    commands = {"capture": _capture, "devices": _devices, "info": _info}
+    commands = {"capture": _capture, "plan": _plan, "devices": _devices, "info": _info}
     try:
         return commands[args.command](args, out)
     except (RigsyncError, ValueError, OSError) as err:
@@ -67,8 +74,12 @@ def _capture(args: argparse.Namespace, console: Console) -> int:
         raise RigsyncError("--fast runs on a virtual clock and needs --seconds")
     out = args.out or Path(f"{rig.name}-{time.strftime('%Y%m%d-%H%M%S')}.mcap")
     options = CaptureOptions(out=out, seconds=args.seconds, fast=args.fast, seed=args.seed,
-                             compression=Compression(args.compression))
+                             compression=Compression(args.compression), force=args.force)
     plan = build_plan(rig)
+    for diagnostic in (*plan.errors, *plan.warnings):
+        colour = "red" if diagnostic in plan.errors else "yellow"
+        console.print(f"[{colour}]{diagnostic.severity.value}[/] {diagnostic.rule} [{', '.join(diagnostic.devices)}]: "
+                      f"{diagnostic.message} (fix: {diagnostic.fix})", highlight=False)
     view = LiveView(args.seconds)
     with CaptureSession(plan, options) as session:
         if args.quiet:
@@ -85,6 +96,32 @@ def _capture(args: argparse.Namespace, console: Console) -> int:
     for warning in result.warnings:
         console.print(f"[yellow]warning:[/] {warning}", highlight=False)
     return 1 if result.error else 0
+
+
+def _plan(args: argparse.Namespace, console: Console) -> int:
+    import json
+
+    from rigsync.cli.plan_view import plan_view
+    from rigsync.plan import build_plan
+    from rigsync.plan.serialize import plan_to_json
+    from rigsync.spec import load_rig
+
+    plan = build_plan(load_rig(args.rig))
+    if args.json:
+        print(json.dumps(plan_to_json(plan), indent=2))
+    else:
+        console.print(plan_view(plan))
+    if args.emit is not None:
+        from rigsync.plan.emit import emit_all
+
+        for path in emit_all(plan, args.emit):
+            console.print(f"wrote {path}", highlight=False)
+    if args.diagram is not None:
+        from rigsync.plan.diagram import render
+
+        render(plan, args.diagram)
+        console.print(f"wrote {args.diagram}", highlight=False)
+    return 1 if plan.errors else 0
 
 
 def _devices(args: argparse.Namespace, console: Console) -> int:

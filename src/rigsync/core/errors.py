@@ -30,7 +30,10 @@ class RigFileError(RigsyncError):
         value: object,
         problem: str,
         allowed: str | Iterable[object] | None = None,
+        rule: str | None = None,
     ) -> None:
+        self.rule = rule
+        """The planner rule id, for the cross-vendor rules checked as the file loads (``SERIAL-UNIQUE``...)."""
         self.file = file
         self.field = field
         self.value = value

@@ -261,7 +261,8 @@ def _group(t: Table) -> SyncGroupSpec:
 def _check_device(t: Table, device: DeviceSpec, hosts: tuple[HostSpec, ...]) -> None:
     host = next((h for h in hosts if h.name == device.host), None)
     if host is None:
-        raise t.error("host", device.host, "no such host", [h.name for h in hosts])
+        raise RigFileError(t.file, t.field("host"), device.host, "not a declared host", [h.name for h in hosts],
+                           rule="HOST-DECLARED")
     conn = device.connection
     if conn.kind is LinkKind.GMSL:
         card = host.capture_card(conn.bus)
@@ -322,7 +323,8 @@ def _unique(top: Table, table: str, names: list[str], key: str) -> None:
     for i, n in enumerate(names):
         if n in names[:i]:
             raise RigFileError(top.file, f"{table}[{i}].{key}", n, f"{key} used twice",
-                               f"unique {key}s (first at {table}[{names.index(n)}])")
+                               f"unique {key}s (first at {table}[{names.index(n)}])",
+                               rule="ID-UNIQUE" if table == "devices" else None)
 
 
 def _unique_serials(top: Table, devices: tuple[DeviceSpec, ...]) -> None:
@@ -332,7 +334,7 @@ def _unique_serials(top: Table, devices: tuple[DeviceSpec, ...]) -> None:
         if key in seen:
             raise RigFileError(top.file, f"devices[{i}].serial", d.serial,
                                f"serial already used by devices[{seen[key]}] ({devices[seen[key]].id}); "
-                               "devices are opened by serial", "unique serials")
+                               "devices are opened by serial", "unique serials", rule="SERIAL-UNIQUE")
         seen[key] = i
 
 

@@ -84,8 +84,8 @@ class SimDevice(Device):
         return items
 
     def next_ready_ns(self) -> int | None:
-        t = self._world.next_delivery_ns()
-        return None if t is None else self._dev.host_clock.host_ns(t)
+        # On the capture clock (the simulated capture host's, i.e. true time), not on the device host's clock.
+        return self._world.next_delivery_ns()
 
     def intrinsics(self, stream: str) -> Intrinsics:
         for s in self._dev.streams:

@@ -97,11 +97,13 @@ def trigger_rate(ctx: Context) -> Iterator[Finding]:
                                        f"Hz triggers; group {g.name} triggers at {rate:g} Hz",
                               f"trigger at one of {', '.join(f'{r:g}' for r in allowed)} Hz")
                 continue
+            if g.burst > 1:
+                continue  # several frames per trigger come at the stream's own rate (ORBBEC-FRAMES-PER-TRIGGER)
             for s in d.streams:
-                if s.name in dp.synced_streams and abs(s.fps * g.burst - rate) > 1e-3 * rate:
+                if s.name in dp.synced_streams and abs(s.fps - rate) > 1e-3 * rate:
                     yield Finding((d.id,), f"{d.id}/{s.name} runs at {s.fps:g} fps but is triggered at {rate:g} Hz: "
                                            "one frame per trigger needs the same rate",
-                                  f"set {s.name} to {rate / g.burst:g} fps, or the trigger to {s.fps * g.burst:g} Hz")
+                                  f"set {s.name} to {rate:g} fps, or trigger at {s.fps:g} Hz")
 
 
 @rule("BURST-UNSUPPORTED", Severity.ERROR, f"{REALSENSE}; seeds/002 Orbbec (frames_per_trigger)",

@@ -55,7 +55,7 @@ def genlock_rate(ctx: Context) -> Iterator[Finding]:
                 if s.name not in ctx.dp(d).synced_streams:
                     continue
                 limit = s.fps / max(2, g.burst + 1)
-                if rate > limit + 1e-9:
+                if rate > limit * (1 + 1e-6):
                     yield Finding((d,), f"{d}/{s.name} runs natively at {s.fps:g} fps: after a trigger it is blind "
                                         f"for {max(2, g.burst + 1)} frame times, so it takes at most {limit:g} Hz; "
                                         f"group {g.name} triggers at {rate:g} Hz (every other trigger is lost)",

@@ -1,0 +1,133 @@
+"""Terminal rendering of a plan: per sync group and host, start order, timing, budgets, diagnostics."""
+
+from __future__ import annotations
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from rigsync.catalog import get_model
+from rigsync.core.units import NS_PER_S
+from rigsync.plan.model import Plan, Severity, TriggerLink
+
+_COLOURS = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
+
+
+def _link(link: TriggerLink | None) -> str:
+    if link is None:
+        return "-"
+    text = f"{link.source_port} -> {link.target_port.split(' ', 1)[-1]}"
+    if link.level_out_v is not None and link.level_in_v is not None:
+        text += f", {link.level_out_v:g} V -> {link.level_in_v:g} V"
+    if link.splitter:
+        text += ", via splitter"
+    if link.cable_m:
+        text += f", {link.cable_m:g} m"
+    if link.level_shifter:
+        text += ", [red]LEVEL SHIFTER NEEDED[/]"
+    if not link.detected:
+        text += ", [red]NO TRIGGER REACHES THE INPUT[/]"
+    return text
+
+
+def _groups(plan: Plan) -> list[RenderableType]:
+    out: list[RenderableType] = []
+    ungrouped = [d for d in plan.devices if d.group is None]
+    for g in plan.groups:
+        rate = f"{NS_PER_S / g.trigger_period_ns:g} Hz" if g.trigger_period_ns else "-"
+        if g.random_triggers:
+            rate += " (random times)"
+        table = Table(title=f"sync group {g.name}: {g.method.value}, {g.topology.value}, source {g.source or '-'}, "
+                            f"trigger {rate}", title_justify="left")
+        for col in ("device", "model", "host", "role (vendor)", "triggered through", "delay us", "synced streams"):
+            table.add_column(col)
+        for device_id in g.members:
+            d = plan.device(device_id)
+            spec = plan.rig.device(device_id)
+            delay = f"{d.delay_ns / 1000:g}" + (f" (+{d.depth_delay_ns / 1000:g} depth)" if d.depth_delay_ns else "")
+            table.add_row(device_id, get_model(spec.model).name, spec.host, f"{d.role.value} ({d.vendor_role})",
+                          _link(d.trigger), delay, ", ".join(d.synced_streams) or "-")
+        out.append(table)
+    if ungrouped:
+        table = Table(title="free-running devices (no sync group)", title_justify="left")
+        for col in ("device", "model", "host", "role (vendor)"):
+            table.add_column(col)
+        for d in ungrouped:
+            spec = plan.rig.device(d.device_id)
+            table.add_row(d.device_id, get_model(spec.model).name, spec.host, f"{d.role.value} ({d.vendor_role})")
+        out.append(table)
+    return out
+
+
+def _start(plan: Plan) -> Table:
+    table = Table(title=f"start order (then {plan.warmup_ns / NS_PER_S:g} s of warm-up frames are discarded)",
+                  title_justify="left")
+    for col in ("#", "action", "target", "why"):
+        table.add_column(col)
+    for i, step in enumerate(plan.start_steps, 1):
+        table.add_row(str(i), step.action, step.target, step.why)
+    return table
+
+
+def _timing(plan: Plan) -> list[RenderableType]:
+    out: list[RenderableType] = []
+    if plan.depth_windows:
+        table = Table(title="ToF depth windows (relative to the group trigger)", title_justify="left")
+        for col in ("device", "capture starts us", "exposure us", "laser pulses us"):
+            table.add_column(col)
+        for w in plan.depth_windows:
+            first, last = w.pulse_windows_us[0], w.pulse_windows_us[-1]
+            table.add_row(w.device, f"{w.start_us:g}", f"{w.exposure_us:g}",
+                          f"{len(w.pulse_windows_us)} x {first[1] - first[0]:g} us, {first[0]:g} to {last[1]:g}")
+        out.append(table)
+    for s in plan.staggers:
+        out.append(Text(f"staggered group {s.group}: {s.cameras} cameras at {s.camera_fps:g} fps, {s.stagger_us:g} "
+                        f"us apart -> about {s.effective_fps:,.0f} fps effective; keep exposures under "
+                        f"{s.max_exposure_us:g} us for distinct time slices"))
+    return out
+
+
+def _budgets(plan: Plan) -> Table:
+    table = Table(title="budgets", title_justify="left")
+    for col in ("resource", "host", "used", "capacity", "share", "devices"):
+        table.add_column(col)
+    for b in plan.budgets:
+        ratio = b.ratio
+        share = "-" if ratio is None else f"{100 * ratio:.0f}%"
+        style = "red" if ratio is not None and ratio > 1 else ("yellow" if ratio is not None and ratio > 0.85 else "")
+        capacity = "-" if b.capacity is None else f"{b.capacity:,.0f} {b.unit}"
+        table.add_row(f"{b.kind} {b.resource}", b.host, f"{b.used:,.0f} {b.unit}", capacity,
+                      f"[{style}]{share}[/]" if style else share, ", ".join(b.devices))
+    return table
+
+
+def _hosts(plan: Plan) -> Table:
+    table = Table(title="host set-up", title_justify="left")
+    for col in ("host", "PTP", "steps"):
+        table.add_column(col)
+    for h in plan.hosts:
+        ptp = "-" if h.ptp_role is None else f"{h.ptp_role} on {h.ptp_interface or '?'} ({h.timestamping or '?'})"
+        table.add_row(h.host, ptp, "\n".join(f"- {s}" for s in h.steps) or "-")
+    return table
+
+
+def _diagnostics(plan: Plan) -> RenderableType:
+    if not plan.diagnostics:
+        return Text("no diagnostics: the rig plans cleanly", style="green")
+    table = Table(title=f"diagnostics: {len(plan.errors)} error(s), {len(plan.warnings)} warning(s)",
+                  title_justify="left")
+    for col in ("severity", "rule", "devices", "what", "fix", "source"):
+        table.add_column(col)
+    for d in plan.diagnostics:
+        colour = _COLOURS[d.severity]
+        table.add_row(f"[{colour}]{d.severity.value}[/]", d.rule, ", ".join(d.devices), d.message, d.fix, d.source)
+    return table
+
+
+def plan_view(plan: Plan) -> RenderableType:
+    rig = plan.rig
+    head = Text(f"plan of {rig.name} ({rig.path}): {len(rig.devices)} devices on {len(rig.hosts)} host(s), "
+                f"{len(plan.groups)} sync group(s)", style="bold")
+    parts: list[RenderableType] = [head, *_groups(plan), _start(plan), *_timing(plan), _budgets(plan),
+                                   _hosts(plan), _diagnostics(plan)]
+    return Group(*parts)
