@@ -302,3 +302,27 @@ members = [{ device = "k0" }, { device = "k1", delay_us = 160 }]
             starts[t.trigger_id][t.device] = t.exposure_start_ns
     gaps = [abs(v["k1"] - 160_000 - v["k0"]) for v in starts.values() if len(v) == 2]
     assert sorted(gaps)[len(gaps) // 2] > 100_000
+
+
+def test_orbbec_frames_per_trigger_bursts(tmp_path: Path) -> None:
+    """burst = 3 on an Orbbec hardware group gives three frames per trigger, one stream period apart."""
+    text = bolt(0) + """
+[[triggers]]
+name = "gen"
+rate_hz = 5
+level_v = 1.8
+pulse_width_us = 150
+
+[[sync]]
+name = "b"
+method = "hardware"
+topology = "daisy-chain"
+source = { trigger = "gen" }
+burst = 3
+members = [{ device = "b0" }]
+"""
+    cap = Capture(text, tmp_path)
+    assert not cap.plan.errors
+    per_trigger = Counter(t.trigger_id for t in cap.truth if t.device == "b0")
+    assert set(per_trigger.values()) == {3}
+    assert len(cap.framesets) >= 20

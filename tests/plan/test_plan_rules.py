@@ -340,3 +340,11 @@ def test_load_time_rules(text: str, rule: str) -> None:
     with pytest.raises(RigFileError) as info:
         loads_rig(text, "rule.toml")
     assert info.value.rule == rule
+
+
+def test_rules_document_is_current() -> None:
+    """docs/rules.md lists exactly the registered rules (regenerate it when a rule changes)."""
+    from rigsync.plan.rules import rules_markdown
+
+    doc = Path(__file__).parents[2] / "docs" / "rules.md"
+    assert doc.read_text() == rules_markdown()

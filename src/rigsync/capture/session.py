@@ -132,7 +132,7 @@ class CaptureSession:
         group = self.plan.group(dp.group)
         offset = dp.delay_ns + (dp.depth_delay_ns if stream.kind is not StreamKind.COLOR else 0)
         period = group.trigger_period_ns or stream.period_ns
-        if dp.role is Role.GENLOCK and dp.burst > 1:
+        if dp.burst > 1:  # bursts (Genlock, Orbbec frames_per_trigger): frames at the stream rate, then a gap
             return AlignStream(key, stream.period_ns, offset, regular=False)
         return AlignStream(key, period, offset, regular=not group.random_triggers)
 

@@ -226,6 +226,8 @@ class SimWorld:
             if trigger_period is None or abs(trigger_period - period) > period * 0.005:
                 return own_clock()  # "it will fire on its own and won't actually be synchronized" (seeds/004)
             return readout_aligned(source, offset, begin_ns, stream.exposure.next_ns, dev.jitter)
+        if plan.burst > 1:  # Orbbec frames_per_trigger: a burst at the stream's rate per trigger
+            return genlock(source, offset, begin_ns, period, plan.burst, dev.jitter)
         return triggered(source, offset, begin_ns, dev.jitter, self._miss(dev))
 
     def _miss(self, dev: DeviceSim) -> Callable[[], bool] | None:
