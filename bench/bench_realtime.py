@@ -109,7 +109,8 @@ def main() -> None:
         print(f"  {n:3d} cameras: {int(r['frames']):6d} frames, host overruns {int(r['host_overrun'])}, "
               f"recorder overruns {int(r['recorder_overrun'])}, late {int(r['late'])}, "
               f"complete sets {r['complete_pct']:.1f}%, image data {r['image_mb_s']:.0f} MB/s, "
-              f"file {r['file_mb_s']:.0f} MB/s, recorder queue peak {r['queue_mb']:.0f} MB -> {'PASS' if ok else 'FAIL'}")
+              f"file {r['file_mb_s']:.0f} MB/s, recorder queue peak {r['queue_mb']:.0f} MB -> "
+              f"{'PASS' if ok else 'FAIL'}")
         if ok:
             best, needed = n, r["file_mb_s"]
     disk = disk_write_mb_s(directory, 1024)

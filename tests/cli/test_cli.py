@@ -67,3 +67,68 @@ def test_info_on_a_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[st
     """info on a file that does not exist is an error, not a traceback."""
     assert main(["info", str(tmp_path / "nope.mcap")]) == 2
     assert "nope.mcap" in capsys.readouterr().err
+
+
+def test_plan_prints_groups_start_order_budgets_and_diagnostics(capsys: pytest.CaptureFixture[str]) -> None:
+    """plan shows every sync group with vendor roles, the start order, budgets and the diagnostics; exit 0."""
+    assert main(["plan", str(EXAMPLES / "studio.toml")]) == 0
+    text = capsys.readouterr().out
+    for word in ("sync group kinects", "subordinate (subordinate)", "genlock (4)", "PtpStatus=Slave",
+                 "start order", "master last", "budgets", "usb pcie2", "host set-up", "RS-COLOR-FREE-RUN"):
+        assert word in text, word
+
+
+def test_plan_exits_non_zero_on_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A rig with an error plans with exit status 1 and names the rule."""
+    bad = tmp_path / "bad.toml"
+    bad.write_text((EXAMPLES / "kinect_star.toml").read_text().replace("delay_us = 160", "delay_us = 0"))
+    assert main(["plan", str(bad)]) == 1
+    assert "TOF-INTERFERENCE" in capsys.readouterr().out
+
+
+def test_capture_refuses_errors_unless_forced(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """capture prints the plan's errors and refuses (exit 2); --force captures anyway."""
+    bad = tmp_path / "bad.toml"
+    bad.write_text((EXAMPLES / "kinect_star.toml").read_text().replace("delay_us = 160", "delay_us = 0"))
+    out = tmp_path / "x.mcap"
+    assert main(["capture", str(bad), "--seconds", "1", "--fast", "--quiet", "--out", str(out)]) == 2
+    assert "TOF-INTERFERENCE" in capsys.readouterr().err
+    assert main(["capture", str(bad), "--seconds", "1", "--fast", "--quiet", "--force", "--out", str(out)]) == 0
+
+
+def test_plan_json(capsys: pytest.CaptureFixture[str]) -> None:
+    """plan --json gives the same plan for tools: groups, roles, links, budgets, diagnostics."""
+    import json
+
+    assert main(["plan", str(EXAMPLES / "kinect_daisy_chain.toml"), "--json"]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert plan["summary"]["errors"] == 0
+    assert plan["groups"][0]["trigger_rate_hz"] == 30
+    devices = {d["device_id"]: d for d in plan["devices"]}
+    assert devices["k0"]["vendor_role"] == "master" and devices["k8"]["vendor_role"] == "subordinate"
+    assert devices["k8"]["trigger"]["hop"] == 8 and devices["k8"]["delay_ns"] == 1_280_000
+    assert plan["start_order"][-1] == "k0"
+    assert {b["kind"] for b in plan["budgets"]} >= {"usb", "usbfs-memory"}
+    assert any(d["rule"] == "USBFS-MEMORY" for d in plan["diagnostics"])
+
+
+def test_plan_emit_writes_vendor_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """plan --emit writes each vendor's own files for the rig."""
+    assert main(["plan", str(EXAMPLES / "studio.toml"), "--emit", str(tmp_path)]) == 0
+    names = {p.name for p in tmp_path.iterdir()}
+    assert {"k4arecorder.sh", "realsense_options.json", "gige-top.genicam.txt", "README.txt"} <= names
+    assert "multi_device_sync_config.json" not in names  # no Orbbec in the studio
+
+
+def test_plan_diagram(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """plan --diagram draws the wiring (DOT always; SVG with Graphviz installed)."""
+    import shutil
+
+    dot = tmp_path / "w.dot"
+    assert main(["plan", str(EXAMPLES / "kinect_star.toml"), "--diagram", str(dot)]) == 0
+    assert "kinect-sub2" in dot.read_text()
+    if shutil.which("dot") is None:
+        pytest.skip("Graphviz (dot) is not installed: apt-get install graphviz")
+    svg = tmp_path / "w.svg"
+    assert main(["plan", str(EXAMPLES / "kinect_star.toml"), "--diagram", str(svg)]) == 0
+    assert svg.read_text().lstrip().startswith(("<?xml", "<svg"))

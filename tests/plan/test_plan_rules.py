@@ -140,9 +140,10 @@ class Case:
     fix: str
 
 
-def k_chain(n: int, **kw: object) -> str:
-    return HOST + "".join(kinect(i) for i in range(n)) + chain([f"k{i}" for i in range(n)], member_extra={
-        f"k{i}": f"delay_us = {160 * i}" for i in range(1, n)}, **kw)  # type: ignore[arg-type]
+def k_chain(n: int, member_extra: dict[str, str] | None = None, **kw: object) -> str:
+    extra = {f"k{i}": f"delay_us = {160 * i}" for i in range(1, n)} | (member_extra or {})
+    return HOST + "".join(kinect(i) for i in range(n)) + chain([f"k{i}" for i in range(n)], member_extra=extra,
+                                                              **kw)  # type: ignore[arg-type]
 
 
 CASES = [
@@ -168,6 +169,8 @@ CASES = [
         "g", "hardware", ["k0"], topology="daisy-chain", source='trigger = "gen"'), ("k0",), "5, 15, 30 Hz"),
     Case("TRIGGER-RATE", HOST + realsense(0, depth_fps=30) + realsense(1, depth_fps=60) + star(["r0", "r1"]),
          HOST + realsense(0, depth_fps=30) + realsense(1, depth_fps=30) + star(["r0", "r1"]), ("r1",), "set depth"),
+    Case("SYNC-OUT-DISABLED", k_chain(3, member_extra={"k1": "delay_us = 160, trigger_out = false", "k2": "delay_us = 320"}),
+         k_chain(3), ("k1", "k2"), "trigger_out = true"),
     Case("BURST-UNSUPPORTED", k_chain(2, extra="burst = 2\n"), k_chain(2), ("k0", "k1"), "burst = 1"),
     Case("TOF-INTERFERENCE", HOST + kinect(0) + kinect(1) + star(["k0", "k1"]),
          HOST + kinect(0) + kinect(1) + star(["k0", "k1"], member_extra={"k1": "delay_us = 160"}), ("k0", "k1"),

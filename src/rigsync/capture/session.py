@@ -35,7 +35,7 @@ from rigsync.drivers.base import (
 )
 from rigsync.drivers.factory import open_drivers
 from rigsync.drivers.sim.driver import SimDriver
-from rigsync.plan.model import Plan, Role
+from rigsync.plan.model import Plan
 from rigsync.record.recorder import Compression, Recorder, RecorderConfig
 from rigsync.spec.model import DeviceSpec, StreamSpec
 from rigsync.timebase.stamper import DeviceTimebase, TimebaseConfig

@@ -29,7 +29,7 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
     groups = []
     for g in plan.groups:
         item = _plain(g)
-        item["trigger_rate_hz"] = NS_PER_S / g.trigger_period_ns if g.trigger_period_ns else None
+        item["trigger_rate_hz"] = round(NS_PER_S / g.trigger_period_ns, 6) if g.trigger_period_ns else None
         groups.append(item)
     budgets = []
     for b in plan.budgets:

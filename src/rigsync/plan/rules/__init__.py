@@ -8,7 +8,6 @@ from rigsync.plan.model import Diagnostic, Plan, Severity
 from rigsync.plan.rules import budgets, common, gige, kinect, orbbec, realsense, stereolabs  # noqa: F401 (register)
 from rigsync.plan.rules._base import RULES, RuleInfo, run
 
-
 LOAD_TIME_RULES = (
     RuleInfo("ID-UNIQUE", Severity.ERROR, "rigsync (devices are named by id everywhere)", "two devices share an id"),
     RuleInfo("SERIAL-UNIQUE", Severity.ERROR, "seeds/000 StereoLabs (open each camera by serial); every SDK",

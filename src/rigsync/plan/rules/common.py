@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from rigsync.catalog.base import DepthTech
+from rigsync.catalog.base import DepthTech, Vendor
 from rigsync.core.frame import StreamKind
 from rigsync.core.geometry import default_pose, views_overlap
 from rigsync.core.sync import SyncMethod
@@ -104,6 +104,21 @@ def trigger_rate(ctx: Context) -> Iterator[Finding]:
                     yield Finding((d.id,), f"{d.id}/{s.name} runs at {s.fps:g} fps but is triggered at {rate:g} Hz: "
                                            "one frame per trigger needs the same rate",
                                   f"set {s.name} to {rate:g} fps, or trigger at {s.fps:g} Hz")
+
+
+@rule("SYNC-OUT-DISABLED", Severity.ERROR, f"{K4A} (Daisy-chain: each device's Sync out drives the next Sync in)",
+      "a device that must pass the trigger on has its sync output disabled (non-Orbbec; see ORBBEC-TRIGGER-OUT)")
+def sync_out_disabled(ctx: Context) -> Iterator[Finding]:
+    for dp in ctx.plan.devices:
+        link = dp.trigger
+        if link is None or link.source.startswith(("trigger:", "card:")):
+            continue
+        if ctx.model(link.source).vendor is Vendor.ORBBEC:
+            continue  # ORBBEC-TRIGGER-OUT
+        if not ctx.dp(link.source).trigger_out:
+            yield Finding((link.source, dp.device_id), f"{dp.device_id} waits for the trigger from {link.source}, "
+                                                       "whose sync output is disabled: it never gets one",
+                          f"set trigger_out = true on {link.source}")
 
 
 @rule("BURST-UNSUPPORTED", Severity.ERROR, f"{REALSENSE}; seeds/002 Orbbec (frames_per_trigger)",

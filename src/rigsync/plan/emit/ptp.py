@@ -1,0 +1,130 @@
+"""linuxptp files per host of a PTP group: ``ptp4l-<host>.conf`` and ``ptp-<host>.sh``.
+
+Checked against the linuxptp man pages (richardcochran/linuxptp ptp4l.8, phc2sys.8):
+ptp4l ``-i`` interface, ``-f`` config, ``-S`` software time stamping (``-H`` hardware is the default), ``-m``
+log to stdout; [global] keys ``time_stamping`` (hardware|software|legacy|onestep|p2p1step), ``domainNumber``,
+``twoStepFlag`` (one-step only with hardware time stamping; hardware + twoStepFlag 0 is upgraded to onestep),
+``slaveOnly`` (linuxptp 4.x: deprecated alias of ``clientOnly``, still accepted - and the only spelling older
+releases know), ``priority1`` (lower wins, 0-255, default 128), ``network_transport`` (UDPv4 default),
+``delay_mechanism`` (E2E default). phc2sys ``-s`` source and ``-c`` sink (device, interface or CLOCK_REALTIME),
+``-O`` sink-minus-source offset in seconds, ``-w`` wait for ptp4l (and, without ``-O``, apply its
+currentUtcOffset), ``-m`` log to stdout. The seed (seeds/000) runs NTP only on the master and ``-O 0`` on the
+slaves, "otherwise a default offset of ~37 seconds will be applied" (phc2sys(8) TIME SCALE USAGE).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rigsync.core.sync import SyncMethod
+from rigsync.plan.emit._common import header, write_files
+from rigsync.plan.model import HostSetup, Plan
+from rigsync.spec.sync import PtpSpec, PtpTimestampMode
+
+GRANDMASTER_PRIORITY1 = 1
+"""Beats every clock left at the default 128 in the best-master election."""
+
+_O0 = ("# -O 0: no offset between the system clock and the NIC's PHC. Without it phc2sys -w applies ptp4l's\n"
+       "# currentUtcOffset, the ~37 s TAI-UTC step (seeds/000; phc2sys(8) TIME SCALE USAGE).")
+_O0_HOST_GM = "# The grandmaster host drives its PHC from its system clock with -O 0 too: every clock carries its time."
+_O0_EXTERNAL = ("# With a dedicated grandmaster on the PTP (TAI) time scale, -O 0 leaves this clock ~37 s ahead of\n"
+                "# UTC, equal to the cameras' PTP timestamps; use -w without -O to keep it on UTC instead.")
+
+
+def _ptp_spec(plan: Plan, host: str) -> PtpSpec:
+    rig = plan.rig
+    for g in rig.sync_groups:
+        if g.method is not SyncMethod.PTP:
+            continue
+        ptp = g.ptp or PtpSpec(grandmaster="external")
+        if ptp.grandmaster == host or any(rig.device(m.device).host == host for m in g.members):
+            return ptp
+    return PtpSpec(grandmaster="external")
+
+
+def conf(plan: Plan, setup: HostSetup) -> str:
+    """``ptp4l-<host>.conf``."""
+    ptp = _ptp_spec(plan, setup.host)
+    gm = setup.ptp_role == "grandmaster"
+    hardware = setup.timestamping == "hardware"
+    one_step = gm and hardware and ptp.step_mode is PtpTimestampMode.ONE_STEP
+    lines = [f"# {header(plan, f'ptp4l-{setup.host}.conf')}",
+             f"# Host {setup.host}: PTP {setup.ptp_role}, interface {setup.ptp_interface}, "
+             f"{setup.timestamping} time stamping. See ptp4l(8).", "[global]",
+             f"domainNumber            {ptp.domain}", "network_transport       UDPv4",
+             "delay_mechanism         E2E",
+             f"time_stamping           {'hardware' if hardware else 'software'}"]
+    if setup.timestamping not in ("hardware", "software"):
+        lines.insert(-1, "# ethtool -T shows no PTP time stamping on this interface: ptp4l will refuse it (seeds/000)")
+    if gm and ptp.step_mode is PtpTimestampMode.ONE_STEP and not hardware:
+        lines.append("# one-step needs hardware time stamping: this grandmaster sends two-step; set the cameras' "
+                     "PtpMode = TwoStep")
+    elif one_step:
+        lines.append("# one-step Sync (ptp4l upgrades hardware to onestep): the NIC must list "
+                     "HWTSTAMP_TX_ONESTEP_SYNC in ethtool -T")
+    elif not gm:
+        lines.append("# a client receives one- and two-step Sync alike; twoStepFlag shapes only what it would send")
+    lines.append(f"twoStepFlag             {0 if one_step else 1}")
+    if gm:
+        lines.append(f"priority1               {GRANDMASTER_PRIORITY1}")
+    else:
+        lines += ["# never become master (linuxptp 4.x spells it clientOnly; slaveOnly still works everywhere)",
+                  "slaveOnly               1"]
+    lines += ["logging_level           6", "summary_interval        0"]
+    return "\n".join(lines) + "\n"
+
+
+def script(plan: Plan, setup: HostSetup) -> str:
+    """``ptp-<host>.sh``: NTP, ptp4l and (hardware time stamping) phc2sys."""
+    host, iface = setup.host, setup.ptp_interface
+    gm = setup.ptp_role == "grandmaster"
+    hardware = setup.timestamping == "hardware"
+    external = _ptp_spec(plan, host).grandmaster not in {h.name for h in plan.rig.hosts}
+    dev = iface or '"$PTP_IFACE"'
+    lines = ["#!/bin/sh", f"# {header(plan, f'ptp-{host}.sh')}",
+             f"# Run as root on {host} ({setup.ptp_role}); start the grandmaster host first, then the slaves.",
+             "set -eu", 'DIR="$(cd "$(dirname "$0")" && pwd)"']
+    if iface is None:
+        lines.append(': "${PTP_IFACE:?the rig declares no Ethernet interface on this host: PTP_IFACE=<nic> $0}"')
+    if gm:
+        lines += ["# the grandmaster is the only host that keeps NTP, so the rig follows world time (seeds/000)",
+                  "timedatectl set-ntp true"]
+    else:
+        lines += ["# NTP off: ptp4l/phc2sys alone steer this clock (seeds/000)", "timedatectl set-ntp false"]
+    stamping, why = ("", "") if hardware else (" -S", "; -S software time stamping")
+    lines += [f"# ptp4l: -f the config beside this script; -m logs to stdout{why}",
+              f'ptp4l -i {dev} -f "$DIR/ptp4l-{host}.conf"{stamping} -m &']
+    if hardware and gm:
+        lines += ["# the NIC's PHC follows the NTP-disciplined system clock (phc2sys(8): host is the domain server)",
+                  _O0, "# The slaves use -O 0 too: every clock in the rig carries this host's system time.",
+                  f"phc2sys -s CLOCK_REALTIME -c {dev} -O 0 -w -m &"]
+    elif hardware:
+        lines += ["# the system clock follows the NIC's PHC, which ptp4l locks to the grandmaster", _O0,
+                  _O0_EXTERNAL if external else _O0_HOST_GM, f"phc2sys -s {dev} -c CLOCK_REALTIME -O 0 -w -m &"]
+    else:
+        lines.append("# software time stamping: ptp4l steers the system clock itself, no phc2sys (seeds/000)")
+    lines += ["wait", ""]
+    return "\n".join(lines)
+
+
+def ptp_files(plan: Plan) -> dict[str, str]:
+    """File name -> text for every host taking part in a PTP group (empty when the rig has none)."""
+    out: dict[str, str] = {}
+    for setup in plan.hosts:
+        if setup.ptp_role is None:
+            continue
+        out[f"ptp4l-{setup.host}.conf"] = conf(plan, setup)
+        out[f"ptp-{setup.host}.sh"] = script(plan, setup)
+    return out
+
+
+def files(plan: Plan) -> dict[str, str]:
+    return ptp_files(plan)
+
+
+def write(plan: Plan, directory: Path) -> list[Path]:
+    paths = write_files(directory, ptp_files(plan))
+    for p in paths:
+        if p.suffix == ".sh":
+            p.chmod(0o755)
+    return paths
