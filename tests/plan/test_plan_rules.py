@@ -171,6 +171,11 @@ CASES = [
          HOST + realsense(0, depth_fps=30) + realsense(1, depth_fps=30) + star(["r0", "r1"]), ("r1",), "set depth"),
     Case("SYNC-OUT-DISABLED", k_chain(3, member_extra={"k1": "delay_us = 160, trigger_out = false", "k2": "delay_us = 320"}),
          k_chain(3), ("k1", "k2"), "trigger_out = true"),
+    Case("STAGGER-EXPOSURE", HOST + trigger(30, level=1.8, pulse=150) + realsense(0, color=False) + realsense(1, color=False)
+         + genlock(["r0", "r1"], extra="stagger_us = 1100\n"),
+         HOST + trigger(30, level=1.8, pulse=150) + realsense(0, exposure="exposure_us = 800", color=False)
+         + realsense(1, exposure="exposure_us = 800", color=False) + genlock(["r0", "r1"], extra="stagger_us = 1100\n"),
+         ("r0",), "at most 1100 us"),
     Case("BURST-UNSUPPORTED", k_chain(2, extra="burst = 2\n"), k_chain(2), ("k0", "k1"), "burst = 1"),
     Case("TOF-INTERFERENCE", HOST + kinect(0) + kinect(1) + star(["k0", "k1"]),
          HOST + kinect(0) + kinect(1) + star(["k0", "k1"], member_extra={"k1": "delay_us = 160"}), ("k0", "k1"),

@@ -133,6 +133,20 @@ def burst_supported(ctx: Context) -> Iterator[Finding]:
                               "use burst = 1, or Genlock (method = \"genlock\") for RealSense bursts")
 
 
+@rule("STAGGER-EXPOSURE", Severity.WARNING, f"{REALSENSE} (Capture high-speed motion: <1 ms exposure with 1 ms "
+      "delays)", "a staggered camera exposes longer than the stagger: its time slices overlap its neighbours'")
+def stagger_exposure(ctx: Context) -> Iterator[Finding]:
+    for st in ctx.plan.staggers:
+        g = next(x for x in ctx.groups() if x.name == st.group)
+        for d in ctx.members(g):
+            for s in d.streams:
+                if s.name in ctx.dp(d.id).synced_streams and (s.exposure_us is None or s.exposure_us > st.stagger_us):
+                    shown = "auto exposure" if s.exposure_us is None else f"{s.exposure_us} us of exposure"
+                    yield Finding((d.id,), f"{d.id}/{s.name}: {shown} in group {g.name}, staggered every "
+                                           f"{st.stagger_us:g} us: the slices of time overlap",
+                                  f"expose at most {st.stagger_us:g} us (manual), with enough light")
+
+
 @rule("TOF-INTERFERENCE", Severity.ERROR, f"{K4A} (Avoiding interference between multiple depth cameras)",
       "ToF cameras that see the same volume fire their lasers at the same time")
 def tof_interference(ctx: Context) -> Iterator[Finding]:
