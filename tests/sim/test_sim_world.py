@@ -394,7 +394,7 @@ def test_faults_can_be_injected_through_the_api() -> None:
     world.start_device("k0")
     world.advance_to(SIM_EPOCH_NS + S // 2)
     world.take("k0")
-    world.inject(FaultSpec("k0", FaultKind.DROP_BURST, at_s=0.6, duration_s=0.4))
+    world.inject(FaultSpec(FaultKind.DROP_BURST, at_s=0.6, duration_s=0.4, device="k0"))
     truth: list[FrameTruth] = []
     world.truth_sink = truth.append
     world.advance_to(SIM_EPOCH_NS + 2 * S)

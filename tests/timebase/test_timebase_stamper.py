@@ -88,7 +88,7 @@ def test_stamps_never_go_backwards_and_never_jump() -> None:
         if last is not None:
             step = s.start_ns - last
             assert step > 0
-            assert abs(step - PERIOD) <= PERIOD * config.acquire_slew_ppm * 1e-6 + 5_000
+            assert abs(step - PERIOD) <= PERIOD * config.fast_slew_ppm * 1e-6 + 5_000
         last = s.start_ns
 
 
@@ -146,6 +146,6 @@ def test_reset_forgets_the_clock_but_keeps_stamps_increasing() -> None:
 def test_config_is_validated() -> None:
     """Slew rates must be ordered and below 100%."""
     with pytest.raises(ValueError):
-        TimebaseConfig(max_slew_ppm=1000, acquire_slew_ppm=10)
+        TimebaseConfig(max_slew_ppm=1000, fast_slew_ppm=10)
     with pytest.raises(ValueError):
         TimebaseConfig(tick_ns=0)

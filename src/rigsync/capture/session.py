@@ -17,19 +17,24 @@ from types import TracebackType
 from typing import Self
 
 from rigsync.align import Aligner, AlignStream, Frameset
+from rigsync.capture.clocks import RigClocks
+from rigsync.capture.start import StartAt, StartTracker
 from rigsync.capture.status import CaptureStatus, StatusTracker
 from rigsync.catalog import get_model
 from rigsync.core.errors import DriverError, RecordingError, RigsyncError
 from rigsync.core.frame import Frame, FrameFlags, StampedFrame, StreamKind
 from rigsync.core.frameset import DropReason, FramesetMember, FramesetMissing, FramesetRecord
+from rigsync.core.sync import SyncMethod
 from rigsync.core.truth import FrameTruth
 from rigsync.drivers.base import (
     CaptureClock,
     Device,
     DeviceConfig,
     DeviceEvent,
+    DeviceTiming,
     Driver,
     EventKind,
+    PtpSource,
     StreamConfig,
     SyncConfig,
 )
@@ -55,6 +60,9 @@ class CaptureOptions:
     """Real time: the shortest wait between polls of the devices (frames are taken in batches)."""
     force: bool = False
     """Capture even though the plan has errors."""
+    start_at: StartAt | None = None
+    """Scheduled start: every device begins at this rig time (``seconds`` counts from it); None: as soon as
+    the devices are started (PTP cameras still start together, ``start_delay_s`` after arming)."""
 
     def __post_init__(self) -> None:
         if self.seconds is not None and self.seconds <= 0:
@@ -75,6 +83,10 @@ class CaptureResult:
     error: str | None
     status: CaptureStatus
     warnings: tuple[str, ...] = field(default=())
+    start_rig_ns: int | None = None
+    """The scheduled start, if the capture had one."""
+    late: dict[str, int] = field(default_factory=dict)
+    """Devices that began after the scheduled start, and by how many ns."""
 
 
 class PlanError(RigsyncError):
@@ -90,7 +102,8 @@ class PlanError(RigsyncError):
 class CaptureSession:
     """One capture of a planned rig. Use as a context manager, then :meth:`run`."""
 
-    def __init__(self, plan: Plan, options: CaptureOptions, *, drivers: dict[str, Driver] | None = None) -> None:
+    def __init__(self, plan: Plan, options: CaptureOptions, *, drivers: dict[str, Driver] | None = None,
+                 ptp_sources: dict[str, PtpSource] | None = None) -> None:
         if plan.errors and not options.force:
             raise PlanError(plan)
         self.plan = plan
@@ -102,9 +115,12 @@ class CaptureSession:
         if len(clocks) > 1:
             raise RigsyncError("simulated and real devices cannot be captured together (they run on different "
                                "clocks); give every device the same driver")
-        self.clock: CaptureClock = next(iter(self._drivers.values())).clock()
+        driver = next(iter(self._drivers.values()))
+        self.clock: CaptureClock = driver.clock()
+        self.clocks = RigClocks(plan, driver, ptp_sources)
         self._devices: dict[str, Device] = {}
         self._timebases: dict[str, DeviceTimebase] = {}
+        self._timing: dict[str, DeviceTiming] = {}
         self._periods: dict[str, int] = {}
         self._sync_group: dict[str, str] = {}
         self._failed: dict[str, str] = {}
@@ -112,11 +128,14 @@ class CaptureSession:
         self._recorder: Recorder | None = None
         self._record_error: str | None = None
         self._overrun_count = 0
-        self._poll_ns = 0  # host time of the current poll: when rigsync learns of the frames it returns
-        self._warmup_end_ns = 0
-        self._warmup_frames = 0
+        self._poll_rig_ns = 0  # rig time of the current poll: when rigsync learns of the frames it returns
+        self._gate_ns = 0  # rig time from which frames are recorded (end of warm-up, or the scheduled start)
+        self._gated_frames = 0
+        self._start: StartTracker | None = None
+        self._next_level_check = 0
         self._stalled = 0
         streams = [self._align_stream(d, s) for d in self.rig.devices for s in d.streams]
+        self._align_streams = {a.key: a for a in streams}
         self.aligner: Aligner[StampedFrame] = Aligner(streams)
         self._tracker = StatusTracker([s.key for s in streams])
 
@@ -151,9 +170,10 @@ class CaptureSession:
                 device = self._drivers[spec.driver].open(spec.serial)
                 self._devices[device_id] = device
                 device.configure(self._config(spec))
-                timing = device.timing()
+                timing = self._timing[device_id] = device.timing()
                 self._timebases[device_id] = DeviceTimebase(timing.domain, TimebaseConfig(
-                    latency_uncertainty_ns=timing.latency_uncertainty_ns, tick_ns=timing.tick_ns))
+                    latency_uncertainty_ns=timing.latency_uncertainty_ns, tick_ns=timing.tick_ns,
+                    reference_bound_ns=timing.reference_bound_ns), host=self.clocks.timebases[spec.host])
                 for s in spec.streams:
                     self._recorder.add_stream(device_id, s.name, device.intrinsics(s.name), _encoding(spec, s))
         except BaseException:
@@ -210,21 +230,20 @@ class CaptureSession:
         if self._recorder is None:
             raise RigsyncError("use the session as a context manager: with CaptureSession(...) as s: s.run()")
         clock = self.clock
-        for device_id in self.plan.start_order:
-            self._devices[device_id].start()
-        t0 = clock.now_ns()
-        self._warmup_end_ns = self._rig_ns(t0) + self.plan.warmup_ns
-        t_end = t0 + round(self.options.seconds * 1e9) if self.options.seconds is not None else None
-        next_status = time.monotonic()
         interrupted = False
         error: str | None = None
+        t0 = clock.now_ns()
+        t_end: int | None = None
         try:
+            t0 = self._start_devices(stop)
+            t_end = t0 + round(self.options.seconds * 1e9) if self.options.seconds is not None else None
+            next_status = time.monotonic()
             while True:
                 now = clock.now_ns()
                 if (t_end is not None and now >= t_end) or (stop is not None and stop.is_set()):
                     break
                 self._poll_all()
-                self._emit(self.aligner.advance(self._rig_ns(now)))
+                self._emit(self.aligner.advance(self._poll_rig_ns))
                 if self._recorder.error is not None or self._record_error is not None:
                     break
                 if on_status is not None and time.monotonic() >= next_status:
@@ -233,7 +252,7 @@ class CaptureSession:
                 clock.wait_until(self._next_wake(now, t_end))
         except KeyboardInterrupt:
             interrupted = True
-        elapsed = clock.now_ns() - t0
+        elapsed = max(clock.now_ns() - t0, 0)
         for device_id in reversed(self.plan.start_order):
             if device_id not in self._failed:
                 self._devices[device_id].stop()
@@ -245,6 +264,8 @@ class CaptureSession:
         if self._overrun_count:
             self._warnings.append(f"{self._overrun_count} frames were overwritten in driver queues before rigsync "
                                   "read them (the capture host is too slow for this rig)")
+        if self._start is not None:
+            self._warnings.extend(self._start.messages())
         if on_status is not None:
             on_status(status)
         stats = self.aligner.stats
@@ -254,7 +275,69 @@ class CaptureSession:
                 dropped[reason.value] = dropped.get(reason.value, 0) + n
         return CaptureResult(path=self.options.out, duration_s=elapsed / 1e9, frames=stats.frames,
                              framesets=stats.framesets, complete=stats.complete, dropped=dropped,
-                             interrupted=interrupted, error=error, status=status, warnings=tuple(self._warnings))
+                             interrupted=interrupted, error=error, status=status, warnings=tuple(self._warnings),
+                             start_rig_ns=self._start.start_ns if self._start is not None else None,
+                             late=dict(self._start.late_ns) if self._start is not None else {})
+
+    # --- start ----------------------------------------------------------------------------------
+
+    def _start_devices(self, stop: threading.Event | None) -> int:
+        """Arm the PTP cameras and start every device, in plan order; with a scheduled start, as late as their
+        start-up and the warm-up allow. Returns the capture-clock time the recording's duration counts from."""
+        self._poll_clocks()
+        now_rig = self.clocks.rig_now()
+        scheduled = self.options.start_at.resolve(now_rig) if self.options.start_at is not None else None
+        ptp_groups = [g for g in self.rig.sync_groups if g.method is SyncMethod.PTP]
+        ptp_start = scheduled
+        if ptp_start is None and ptp_groups:  # PTP cameras start together, start_delay_s after arming
+            delay = max(round((g.ptp.start_delay_s if g.ptp else 1.0) * 1e9) for g in ptp_groups)
+            ptp_start = -(-(now_rig + delay) // 1_000_000) * 1_000_000  # on a millisecond boundary
+        if scheduled is not None:
+            self._start = StartTracker(scheduled, {k: a.period_ns for k, a in self._align_streams.items()})
+            if scheduled <= now_rig:
+                self._warnings.append(f"the scheduled start is {(now_rig - scheduled) / 1e9:.3f} s in the past: "
+                                      "every device will be reported late")
+        armed: set[str] = set()
+        if ptp_start is not None:
+            for device_id in self.plan.start_order:
+                if self.plan.device(device_id).group in {g.name for g in ptp_groups}:
+                    first = self._devices[device_id].arm(ptp_start)
+                    if first is not None:
+                        armed.add(device_id)
+                        if self._start is not None:
+                            self._start.armed(device_id, first, 1_000_000)
+        if scheduled is not None:
+            lead = max([self.plan.warmup_ns] + [t.startup_ns + 50_000_000 for t in self._timing.values()])
+            self._wait_for_rig(scheduled - lead, stop)
+            available = scheduled - self.clocks.rig_now()
+            if available < self.plan.warmup_ns:
+                self._warnings.append(f"only {max(available, 0) / 1e9:.2f} s of the {self.plan.warmup_ns / 1e9:g} s "
+                                      "warm-up fit before the scheduled start: the first stamps may be unsettled")
+        for device_id in self.plan.start_order:
+            self._devices[device_id].start()
+        self._poll_clocks()
+        if scheduled is not None:
+            self._gate_ns = scheduled
+            self._wait_for_rig(scheduled, stop, poll=True)
+        else:
+            self._gate_ns = self.clocks.rig_now() + self.plan.warmup_ns
+        return self.clock.now_ns()
+
+    def _wait_for_rig(self, target_rig_ns: int, stop: threading.Event | None, *, poll: bool = False) -> None:
+        """Wait until rig time ``target_rig_ns``, reading the clocks (and, with ``poll``, the devices)."""
+        while True:
+            now_rig = self.clocks.rig_now()
+            if now_rig >= target_rig_ns or (stop is not None and stop.is_set()):
+                return
+            now = self.clock.now_ns()
+            wake = now + min(target_rig_ns - now_rig, 100_000_000)
+            if poll:
+                self._poll_all()
+                self._emit(self.aligner.advance(self._poll_rig_ns))
+                wake = min(wake, self._next_wake(now, None))
+            else:
+                self._poll_clocks()
+            self.clock.wait_until(max(wake, now + 1))
 
     def _next_wake(self, now: int, t_end: int | None) -> int:
         candidates = [t_end, self.aligner.next_deadline_ns()]
@@ -269,12 +352,27 @@ class CaptureSession:
         wake = min(wake, now + round(self.options.status_interval_s * 1e9))
         return max(wake, now + round(self.options.poll_interval_s * 1e9))
 
-    def _rig_ns(self, host_ns: int) -> int:
-        """Host clock -> rig clock: the identity until PTP ties hosts together."""
-        return host_ns
+    def _rig_ns(self, device_id: str, mono_ns: int) -> int:
+        """A device's host's monotonic clock -> rig clock."""
+        return self.clocks.to_rig(self.rig.device(device_id).host, mono_ns).rig_ns
+
+    def _poll_clocks(self) -> None:
+        """Read the hosts' clocks and PTP state; record the PTP samples; report level changes."""
+        records = self.clocks.poll()
+        for record in records:
+            if self._recorder is not None and self._record_error is None:
+                try:
+                    self._recorder.write_json(record.topic, record.to_json(), record.at.rig_ns)
+                except RecordingError as err:
+                    self._record_error = str(err)
+        now = self.clock.now_ns()
+        if records or now >= self._next_level_check:
+            self._next_level_check = now + 500_000_000
+            self._warnings.extend(self.clocks.changes(self.clocks.statuses()))
+        self._poll_rig_ns = self.clocks.rig_now()
 
     def _poll_all(self) -> None:
-        self._poll_ns = self.clock.now_ns()
+        self._poll_clocks()
         items: list[Frame | DeviceEvent] = []
         for device_id, device in self._devices.items():
             if device_id in self._failed:
@@ -284,7 +382,7 @@ class CaptureSession:
             except DriverError as err:  # one failing device must not end the capture
                 self._failed[device_id] = str(err)
                 self._warnings.append(f"{device_id} failed and was dropped from the capture: {err}")
-                self._device_gone(device_id, self.clock.now_ns())
+                self._device_gone(device_id, self._poll_rig_ns)
         items.sort(key=lambda i: i.host_rx_ns if isinstance(i, Frame) else i.host_ns)
         for item in items:
             if isinstance(item, Frame):
@@ -295,11 +393,14 @@ class CaptureSession:
     def _frame(self, f: Frame) -> None:
         key = f.key
         stamp = self._timebases[f.device].stamp(f, self._periods[key])
-        stamped = StampedFrame(f, self._rig_ns(stamp.start_ns), stamp.error_bound_ns, stamp.locked)
-        if stamped.rig_time_ns < self._warmup_end_ns:
-            self._warmup_frames += 1  # settling: the clock mapping learns from it, the recording does not
+        stamped = StampedFrame(f, stamp.start_ns, stamp.error_bound_ns, stamp.locked, stamp.flags)
+        if stamped.rig_time_ns < self._gate_ns:
+            self._gated_frames += 1  # warm-up or before the scheduled start: the clocks learn, the recording not
             return
-        self._tracker.frame(key, f.host_rx_ns, stamp.error_bound_ns, stamp.locked)
+        if self._start is not None:
+            self._start.frame(key, stamped.rig_time_ns, stamp.error_bound_ns)
+        arrival = max(self._rig_ns(f.device, f.host_rx_ns), self._poll_rig_ns)
+        self._tracker.frame(key, arrival, stamp.error_bound_ns, stamp.locked, stamp.flags)
         if self._recorder is None or self._record_error is not None:
             return
         try:
@@ -312,18 +413,19 @@ class CaptureSession:
             return
         self._emit(self.aligner.push(key, stamped, seq=f.seq, rig_time_ns=stamped.rig_time_ns,
                                      error_ns=stamp.error_bound_ns,
-                                     arrival_ns=self._rig_ns(max(f.host_rx_ns, self._poll_ns)),
+                                     arrival_ns=arrival,
                                      corrupt=bool(f.flags & FrameFlags.CORRUPT)))
 
     def _event(self, event: DeviceEvent) -> None:
         if event.kind is EventKind.DISCONNECTED:
             self._warnings.append(f"{event.device} disconnected")
-            self._device_gone(event.device, event.host_ns)
+            self._device_gone(event.device, self._rig_ns(event.device, event.host_ns))
         elif event.kind is EventKind.RECONNECTED:
             self._warnings.append(f"{event.device} reconnected (its clock restarted)")
             self._timebases[event.device].reset()
             for s in self.rig.device(event.device).streams:
-                self._emit(self.aligner.set_connected(f"{event.device}/{s.name}", True, self._rig_ns(event.host_ns)))
+                self._emit(self.aligner.set_connected(f"{event.device}/{s.name}", True,
+                                                      self._rig_ns(event.device, event.host_ns)))
         elif event.kind is EventKind.OVERRUN:
             self._overrun_count += event.count
             if event.stream is not None and event.seq is not None:
@@ -331,9 +433,9 @@ class CaptureSession:
             elif event.stream is not None:
                 self._tracker.overrun(f"{event.device}/{event.stream}", event.count)
 
-    def _device_gone(self, device_id: str, host_ns: int) -> None:
+    def _device_gone(self, device_id: str, rig_ns: int) -> None:
         for s in self.rig.device(device_id).streams:
-            self._emit(self.aligner.set_connected(f"{device_id}/{s.name}", False, self._rig_ns(host_ns)))
+            self._emit(self.aligner.set_connected(f"{device_id}/{s.name}", False, rig_ns))
 
     def _emit(self, framesets: list[Frameset[StampedFrame]]) -> None:
         if not framesets or self._recorder is None:
@@ -369,13 +471,14 @@ class CaptureSession:
     def status(self, elapsed_ns: int) -> CaptureStatus:
         rec = self._recorder.stats if self._recorder is not None else None
         stats = self.aligner.stats
+        hosts = self.clocks.statuses()
         return CaptureStatus(
             elapsed_s=elapsed_ns / 1e9, seconds=self.options.seconds,
-            streams=self._tracker.streams(stats, self.clock.now_ns()),
+            streams=self._tracker.streams(stats, self.clocks.rig_now()),
             framesets=stats.framesets, complete=stats.complete,
             written_mb=(rec.bytes_written / 1e6) if rec else 0.0,
             recorder_queue_mb=(rec.queue_high_water_bytes / 1e6) if rec else 0.0,
-            warnings=tuple(self._warnings[-5:]),
+            warnings=tuple(self._warnings[-5:]), hosts=hosts,
         )
 
     def _clock_summaries(self) -> dict[str, str]:
@@ -384,7 +487,10 @@ class CaptureSession:
     def _stats(self) -> dict[str, str]:
         stats = self.aligner.stats
         out = {"framesets": str(stats.framesets), "complete": str(stats.complete),
-               "warmup_frames_discarded": str(self._warmup_frames)}
+               "warmup_frames_discarded": str(self._gated_frames),
+               "hosts": json.dumps([h.to_json() for h in self.clocks.statuses()])}
+        if self._start is not None:
+            out["scheduled_start"] = json.dumps({"rig_ns": self._start.start_ns, "late_ns": self._start.late_ns})
         for key, st in stats.streams.items():
             out[key] = json.dumps({
                 "frames": st.frames, "matched": st.matched,

@@ -6,6 +6,8 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from rigsync.align import AlignerStats
+from rigsync.core.frame import TimeFlags
+from rigsync.timebase.host import HostSyncStatus
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,8 @@ class StreamStatus:
     (declared delays removed), or from the frameset's centre for streams aligned by timestamp only."""
     error_bound_us: float | None
     locked: bool
+    time_flags: TimeFlags = TimeFlags.NONE
+    """The last frame's: why its stamp is less certain (PTP unlocked or beyond its levels, slewing...)."""
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,8 @@ class CaptureStatus:
     written_mb: float
     recorder_queue_mb: float
     warnings: tuple[str, ...] = ()
+    hosts: tuple[HostSyncStatus, ...] = ()
+    """Each host's tie to the rig reference (PTP state, offset, level)."""
 
 
 @dataclass
@@ -42,6 +48,7 @@ class _Track:
     skews: deque[int] = field(default_factory=lambda: deque(maxlen=512))
     error_bound_ns: int | None = None
     locked: bool = False
+    flags: TimeFlags = TimeFlags.NONE
     overruns: int = 0
 
 
@@ -51,12 +58,14 @@ class StatusTracker:
     def __init__(self, keys: list[str]) -> None:
         self._tracks = {k: _Track() for k in keys}
 
-    def frame(self, key: str, host_rx_ns: int, error_bound_ns: int, locked: bool) -> None:
+    def frame(self, key: str, arrival_rig_ns: int, error_bound_ns: int, locked: bool,
+              flags: TimeFlags = TimeFlags.NONE) -> None:
         t = self._tracks[key]
         t.frames += 1
-        t.arrivals.append(host_rx_ns)
+        t.arrivals.append(arrival_rig_ns)
         t.error_bound_ns = error_bound_ns
         t.locked = locked
+        t.flags = flags
 
     def skew(self, key: str, skew_ns: int) -> None:
         self._tracks[key].skews.append(abs(skew_ns))
@@ -64,10 +73,10 @@ class StatusTracker:
     def overrun(self, key: str, count: int) -> None:
         self._tracks[key].overruns += count
 
-    def streams(self, aligner: AlignerStats, now_ns: int) -> tuple[StreamStatus, ...]:
+    def streams(self, aligner: AlignerStats, now_rig_ns: int) -> tuple[StreamStatus, ...]:
         out = []
         for key, t in self._tracks.items():
-            recent = [a for a in t.arrivals if now_ns - a <= 1_000_000_000]
+            recent = [a for a in t.arrivals if now_rig_ns - a <= 1_000_000_000]
             fps = float(len(recent))
             skews = sorted(t.skews)
             st = aligner.streams.get(key)
@@ -77,6 +86,6 @@ class StatusTracker:
                 skew_p50_us=skews[len(skews) // 2] / 1000 if skews else None,
                 skew_p99_us=skews[min(len(skews) - 1, int(len(skews) * 0.99))] / 1000 if skews else None,
                 error_bound_us=t.error_bound_ns / 1000 if t.error_bound_ns is not None else None,
-                locked=t.locked,
+                locked=t.locked, time_flags=t.flags,
             ))
         return tuple(out)

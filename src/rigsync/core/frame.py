@@ -1,8 +1,8 @@
 """Frames as drivers deliver them, and frames stamped in rig time.
 
 A frame is born in a driver with the device's own timestamp (``device_ts_ns``, device clock) and the time its
-last byte reached the host (``host_rx_ns``, host clock). The timebase adds ``rig_time_ns`` (the estimated
-start of exposure on the rig clock) and an error bound; nothing else changes a frame afterwards.
+last byte reached the host (``host_rx_ns``, the host's monotonic clock). The timebase adds ``rig_time_ns`` (the
+estimated start of exposure on the rig clock) and an error bound; nothing else changes a frame afterwards.
 """
 
 from __future__ import annotations
@@ -40,7 +40,9 @@ class ClockDomain(StrEnum):
     DEVICE = "device"
     """The device's own free-running (or PTP-disciplined) counter."""
     HOST = "host"
-    """The host clock already (ZED SDK image timestamps, V4L2 buffer timestamps)."""
+    """The host's monotonic clock already (V4L2 buffer timestamps; drivers convert system-clock timestamps)."""
+    PTP = "ptp"
+    """The PTP reference itself: a camera clock disciplined by PTP (GigE Vision PTP frame sync)."""
 
 
 class FrameFlags(IntFlag):
@@ -53,6 +55,24 @@ class FrameFlags(IntFlag):
     """A ToF depth frame whose laser window overlapped another camera's laser."""
     AFTER_RECONNECT = 4
     """The first frames after the device reconnected (its clock restarted)."""
+
+
+class TimeFlags(IntFlag):
+    """How far a rig-time stamp can be trusted, beyond its error bound (recorded with every frame)."""
+
+    NONE = 0
+    ACQUIRING = 1
+    """The device's clock mapping is still being acquired (its points span less than the lock span)."""
+    SLEWING = 2
+    """A clock step is being absorbed: the stamp still converges to the new time at a bounded rate."""
+    HOST_UNSYNCED = 4
+    """The frame's host is tied to the rig reference by nothing (no PTP): its time base is its own."""
+    PTP_UNLOCKED = 8
+    """The host's PTP is not locked (still locking, lost its master, or stopped reporting): holdover."""
+    PTP_WARN = 16
+    """The host's PTP offset is beyond its group's warning level."""
+    PTP_ERROR = 32
+    """The host's PTP offset is beyond its group's error level."""
 
 
 @dataclass(slots=True)
@@ -68,7 +88,7 @@ class Frame:
     device_ts_ns: int
     """Device clock, at the instant given by ``semantics``, unwrapped to 64 bits."""
     host_rx_ns: int
-    """Host clock (of the device's host) when the frame was fully received."""
+    """The device's host's monotonic clock (CLOCK_MONOTONIC, never stepped) when the frame was fully received."""
     semantics: TimestampSemantics
     domain: ClockDomain
     min_latency_ns: int
@@ -96,4 +116,5 @@ class StampedFrame:
     error_bound_ns: int
     """Bound on |rig_time_ns - true start of exposure| (device mapping + semantics + reference)."""
     locked: bool = field(default=True)
-    """False while the device's clock mapping is still being acquired."""
+    """False while the device's clock mapping is still being acquired or a step is being absorbed."""
+    time_flags: TimeFlags = field(default=TimeFlags.NONE)

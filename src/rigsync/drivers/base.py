@@ -16,6 +16,7 @@ from typing import Protocol, Self
 
 from rigsync.core.frame import ClockDomain, Frame, StreamKind
 from rigsync.core.intrinsics import Intrinsics
+from rigsync.core.ptp import PtpSample
 from rigsync.core.sync import SyncMethod
 
 
@@ -76,6 +77,10 @@ class DeviceTiming:
     tick_ns: int
     latency_uncertainty_ns: int
     """How far the driver's nominal latency (``Frame.min_latency_ns``) may be off for this device."""
+    startup_ns: int = 0
+    """From ``start()`` to the first exposure (sensor start-up): a scheduled start starts the device this early."""
+    reference_bound_ns: int = 1_000
+    """``ClockDomain.PTP`` devices: bound on the device clock's offset from the PTP reference."""
 
 
 class EventKind(StrEnum):
@@ -95,6 +100,14 @@ class DeviceEvent:
     stream: str | None = None
     count: int = 0
     seq: int | None = None
+
+
+class PtpSource(Protocol):
+    """Where a host's PTP state comes from: linuxptp's pmc (``rigsync.ptp``), or the simulator's model of it."""
+
+    def poll(self) -> list[PtpSample]:
+        """Samples taken since the last call, oldest first (the latest state right away on the first call)."""
+        ...
 
 
 class CaptureClock(Protocol):
@@ -133,6 +146,13 @@ class Device(ABC):
 
     @abstractmethod
     def start(self) -> None: ...
+
+    def arm(self, start_rig_ns: int) -> int | None:
+        """Schedule the start of exposures at rig (PTP) time ``start_rig_ns``, before :meth:`start` (GigE
+        Vision scheduled start). Returns the rig time of the first exposure - later than asked if the device
+        could not make it, never earlier -, or None if the device cannot schedule (the capture then starts it
+        early and discards what comes before)."""
+        return None
 
     @abstractmethod
     def poll(self) -> list[Frame | DeviceEvent]:
@@ -179,4 +199,13 @@ class Driver(ABC):
 
     @abstractmethod
     def clock(self) -> CaptureClock:
-        """The clock frames' ``host_rx_ns`` are read from."""
+        """The clock the capture loop paces itself with."""
+
+    def host_clocks(self, host: str) -> tuple[int, int]:
+        """(system clock, monotonic clock) of ``host`` now, read together; frames' ``host_rx_ns`` are on the
+        monotonic one. Real drivers capture on the local host."""
+        return time.time_ns(), time.monotonic_ns()
+
+    def ptp_source(self, host: str) -> PtpSource | None:
+        """The driver's own view of a host's PTP (the simulator's); None: linuxptp on the host is asked."""
+        return None

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from rigsync.catalog import get_model
 from rigsync.catalog.base import Vendor
+from rigsync.core.ptp import HostRole, PtpMode
 from rigsync.core.sync import LinkKind, SyncMethod
 from rigsync.plan.budgets import USBFS_DEFAULT_MB
 from rigsync.plan.model import HostSetup, Plan
 from rigsync.spec.model import HostSpec, Nic, NicKind, RigSpec
+from rigsync.spec.sync import SyncGroupSpec
 
 
 def ptp_nic(rig: RigSpec, host: HostSpec) -> Nic | None:
@@ -39,6 +41,27 @@ def ptp_hosts(rig: RigSpec) -> dict[str, str]:
     return roles
 
 
+def ptp_group_of_host(rig: RigSpec, host: str) -> SyncGroupSpec | None:
+    """The PTP group a host takes part in (as a member's host or as the grandmaster)."""
+    for g in rig.sync_groups:
+        if g.method is SyncMethod.PTP and (any(rig.device(m.device).host == host for m in g.members)
+                                           or (g.ptp is not None and g.ptp.grandmaster == host)):
+            return g
+    return None
+
+
+def clock_role(rig: RigSpec, host: str, ptp_role: str | None) -> HostRole:
+    """Reference (the grandmaster host; the first host of a rig without a PTP reference), PTP slave, or unsynced."""
+    if ptp_role == "grandmaster":
+        return HostRole.REFERENCE
+    if ptp_role == "slave":
+        return HostRole.PTP
+    has_ptp_reference = any(g.method is SyncMethod.PTP for g in rig.sync_groups)
+    if not has_ptp_reference and host == rig.primary_host.name:
+        return HostRole.REFERENCE
+    return HostRole.UNSYNCED
+
+
 def setup(rig: RigSpec, plan: Plan) -> tuple[HostSetup, ...]:
     out = []
     roles = ptp_hosts(rig)
@@ -65,6 +88,11 @@ def setup(rig: RigSpec, plan: Plan) -> tuple[HostSetup, ...]:
             steps.append("PTP slave: turn NTP off (timedatectl set-ntp false); ptp4l" +
                          (" + phc2sys -O 0 (hardware timestamping)" if stamping == "hardware" else " -S") +
                          " (seeds/000)")
+        group = ptp_group_of_host(rig, host.name)
+        mode = (host.ptp_mode or (group.ptp.mode if group is not None and group.ptp else PtpMode.DISCIPLINE)
+                if role == "slave" else None)
         out.append(HostSetup(host=host.name, steps=tuple(steps), ptp_role=role,
-                             ptp_interface=nic.name if nic is not None else None, timestamping=stamping))
+                             ptp_interface=nic.name if nic is not None else None, timestamping=stamping,
+                             clock_role=clock_role(rig, host.name, role), ptp_mode=mode,
+                             ptp_group=group.name if group is not None else None))
     return tuple(out)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from rigsync.core.ptp import HostRole, PtpMode
 from rigsync.core.sync import SyncMethod, Topology
 from rigsync.spec.model import RigSpec
 
@@ -155,6 +156,12 @@ class HostSetup:
     ptp_interface: str | None = None
     timestamping: str | None = None
     """``hardware`` or ``software`` PTP timestamping on that interface."""
+    clock_role: HostRole = HostRole.REFERENCE
+    """How the host's clock relates to the rig clock (reference, PTP slave, or tied by nothing)."""
+    ptp_mode: PtpMode | None = None
+    """``discipline`` or ``observe`` for a PTP slave."""
+    ptp_group: str | None = None
+    """The PTP group whose levels and sync interval apply to this host."""
 
 
 @dataclass(frozen=True)

@@ -82,6 +82,8 @@ class FrameStamp:
     exposure_ns: int | None
     flags: tuple[str, ...]
     """``corrupt``, ``interfered``, ``after_reconnect``."""
+    time_flags: tuple[str, ...] = ()
+    """``acquiring``, ``slewing``, ``host_unsynced``, ``ptp_unlocked``, ``ptp_warn``, ``ptp_error``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,7 +282,7 @@ class Recording:
         for _, p in self.json_messages(FRAMES_TOPIC):
             yield FrameStamp(p["device"], p["stream"], int(p["seq"]), int(p["rig_time_ns"]), int(p["error_bound_ns"]),
                              bool(p["locked"]), int(p["device_ts_ns"]), int(p["host_rx_ns"]), p["exposure_ns"],
-                             tuple(p["flags"]))
+                             tuple(p["flags"]), tuple(p.get("time_flags", ())))
 
     def truth(self) -> Iterator[FrameTruth]:
         for _, payload in self.json_messages(TRUTH_TOPIC):

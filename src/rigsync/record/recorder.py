@@ -26,7 +26,7 @@ from foxglove_schemas_protobuf.CameraCalibration_pb2 import CameraCalibration
 
 from rigsync import __version__
 from rigsync.core.errors import RecordingError
-from rigsync.core.frame import FrameFlags, StampedFrame
+from rigsync.core.frame import FrameFlags, StampedFrame, TimeFlags
 from rigsync.core.frameset import FramesetRecord
 from rigsync.core.intrinsics import Intrinsics
 from rigsync.core.truth import FrameTruth
@@ -269,6 +269,7 @@ class Recorder:
             "error_bound_ns": frame.error_bound_ns, "locked": frame.locked, "device_ts_ns": f.device_ts_ns,
             "host_rx_ns": f.host_rx_ns, "exposure_ns": f.exposure_ns,
             "flags": [(flag.name or "").lower() for flag in FrameFlags if flag and flag in f.flags],
+            "time_flags": [(flag.name or "").lower() for flag in TimeFlags if flag and flag in frame.time_flags],
         }
         item = _Image(st, frame.rig_time_ns, f.host_rx_ns, f.seq, data, stamp)
         if self._put(item, data.nbytes, self.config.put_timeout_s):

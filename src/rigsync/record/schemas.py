@@ -233,6 +233,11 @@ FRAME_JSON_SCHEMA: Final[dict[str, Any]] = {
                 "type": "array",
                 "items": {"type": "string", "enum": ["corrupt", "interfered", "after_reconnect"]},
             },
+            "time_flags": {
+                "type": "array",
+                "items": {"type": "string", "enum": ["acquiring", "slewing", "host_unsynced", "ptp_unlocked",
+                                                     "ptp_warn", "ptp_error"]},
+            },
         }
     ),
 }

@@ -15,6 +15,7 @@ from rigsync.catalog.base import CameraModel
 from rigsync.core.errors import RigFileError
 from rigsync.core.frame import StreamKind
 from rigsync.core.geometry import Pose
+from rigsync.core.ptp import PtpMode
 from rigsync.core.sync import LinkKind, SyncMethod, Topology
 from rigsync.spec._table import Table
 from rigsync.spec.model import (
@@ -96,32 +97,51 @@ def loads_rig(text: str, path: str = "<rig>") -> RigSpec:
     _unique(top, "sync", [g.name for g in groups], "name")
     _check_groups(group_tables, groups, devices, hosts, triggers)
 
-    fault_tables = top.tables("faults", ("device", "kind", "at_s", "duration_s"))
+    fault_tables = top.tables("faults", ("device", "host", "kind", "at_s", "duration_s", "step_ms"))
     faults = tuple(
-        t.build(FaultSpec, device=t.text("device"), kind=t.choice("kind", FaultKind),
-                at_s=t.number("at_s"), duration_s=t.number("duration_s"))
+        t.build(FaultSpec, device=t.text("device", None), host=t.text("host", None),
+                kind=t.choice("kind", FaultKind), at_s=t.number("at_s"), duration_s=t.number("duration_s", 0.0),
+                step_ms=t.number("step_ms", None))
         for t in fault_tables
     )
     ids = [d.id for d in devices]
+    host_names = [h.name for h in hosts]
     for table, fault in zip(fault_tables, faults, strict=True):
-        if fault.device not in ids:
+        if fault.device is not None and fault.device not in ids:
             raise table.error("device", fault.device, "no such device", ids)
+        if fault.host is not None and fault.host not in host_names:
+            raise table.error("host", fault.host, "no such host", host_names)
+        if fault.kind is FaultKind.PTP_LOSS and fault.host not in _ptp_host_names(groups, devices):
+            raise table.error("host", fault.host, "takes part in no PTP group: it has no PTP lock to lose",
+                              sorted(_ptp_host_names(groups, devices)) or "no host runs PTP")
     return RigSpec(name=rig_name, path=path, text=text, hosts=hosts, devices=devices, sync_groups=groups,
                    triggers=triggers, faults=faults, sim=sim, description=description)
+
+
+def _ptp_host_names(groups: tuple[SyncGroupSpec, ...], devices: tuple[DeviceSpec, ...]) -> set[str]:
+    names: set[str] = set()
+    for g in groups:
+        if g.method is SyncMethod.PTP:
+            names |= {d.host for d in devices if g.member(d.id) is not None}
+            if g.ptp is not None and g.ptp.grandmaster != "external":
+                names.add(g.ptp.grandmaster)
+    return names
 
 
 # --- tables -------------------------------------------------------------------------------------
 
 def _sim(top: Table) -> SimSpec:
-    t = top.table("sim", ("seed", "render_width", "max_drift_ppm"))
+    t = top.table("sim", ("seed", "render_width", "max_drift_ppm", "ptp_running_s"))
     if t is None:
         return SimSpec()
     d = SimSpec()
     return t.build(SimSpec, seed=t.integer("seed", d.seed), render_width=t.integer("render_width", d.render_width),
-                   max_drift_ppm=t.number("max_drift_ppm", d.max_drift_ppm))
+                   max_drift_ppm=t.number("max_drift_ppm", d.max_drift_ppm),
+                   ptp_running_s=t.number("ptp_running_s", d.ptp_running_s))
 
 
-_HOST_KEYS = ("name", "platform", "gpu_memory_mb", "zed_link_driver", "usb_controllers", "nics", "capture_cards")
+_HOST_KEYS = ("name", "platform", "gpu_memory_mb", "zed_link_driver", "usb_controllers", "nics", "capture_cards",
+              "ptp_mode")
 
 
 def _host(t: Table) -> HostSpec:
@@ -142,7 +162,8 @@ def _host(t: Table) -> HostSpec:
     return t.build(HostSpec, name=t.text("name"), platform=t.choice("platform", Platform, Platform.X86_64),
                    gpu_memory_mb=t.integer("gpu_memory_mb", None),
                    zed_link_driver=t.flag("zed_link_driver", False),
-                   usb_controllers=controllers, nics=nics, capture_cards=cards)
+                   usb_controllers=controllers, nics=nics, capture_cards=cards,
+                   ptp_mode=t.choice("ptp_mode", PtpMode, None))
 
 
 _TRIGGER_KEYS = ("name", "rate_hz", "level_v", "pulse_width_us", "drive_ma", "pattern", "drift_ppm")
@@ -244,14 +265,16 @@ def _group(t: Table) -> SyncGroupSpec:
         for m in t.tables("members", ("device", "delay_us", "depth_delay_us", "role", "trigger_out", "cable_m"))
     )
     ptp_t = t.table("ptp", ("grandmaster", "step_mode", "domain", "offset_warn_ns", "offset_error_ns",
-                            "start_delay_s"))
+                            "start_delay_s", "mode", "log_sync_interval"))
     ptp = None
     if ptp_t is not None:
         ptp = ptp_t.build(PtpSpec, grandmaster=ptp_t.text("grandmaster"),
                           step_mode=ptp_t.choice("step_mode", PtpTimestampMode, PtpTimestampMode.TWO_STEP),
                           domain=ptp_t.integer("domain", 0), offset_warn_ns=ptp_t.integer("offset_warn_ns", 1000),
                           offset_error_ns=ptp_t.integer("offset_error_ns", 10000),
-                          start_delay_s=ptp_t.number("start_delay_s", 1.0))
+                          start_delay_s=ptp_t.number("start_delay_s", 1.0),
+                          mode=ptp_t.choice("mode", PtpMode, PtpMode.DISCIPLINE),
+                          log_sync_interval=ptp_t.integer("log_sync_interval", 0))
     return t.build(SyncGroupSpec, name=t.text("name"), method=method, topology=topology, members=members,
                    source=source, burst=t.integer("burst", 1), stagger_us=t.number("stagger_us", 0.0), ptp=ptp)
 

@@ -13,6 +13,7 @@ from enum import StrEnum
 from rigsync.core.errors import FieldError
 from rigsync.core.frame import StreamKind
 from rigsync.core.geometry import Pose
+from rigsync.core.ptp import PtpMode
 from rigsync.core.sync import LinkKind
 from rigsync.core.units import period_ns
 from rigsync.spec._check import NAME_RULE, name_ok, require
@@ -94,9 +95,13 @@ class HostSpec:
     usb_controllers: tuple[UsbController, ...] = ()
     nics: tuple[Nic, ...] = ()
     capture_cards: tuple[CaptureCard, ...] = ()
+    ptp_mode: PtpMode | None = None
+    """How this host uses PTP; None: its PTP group's mode."""
 
     def __post_init__(self) -> None:
         require(name_ok(self.name), "name", self.name, "not a valid name", NAME_RULE)
+        require(self.name != "external", "name", self.name, "reserved for a PTP grandmaster outside the rig",
+                 "any other name")
         require(self.gpu_memory_mb is None or self.gpu_memory_mb >= 0, "gpu_memory_mb", self.gpu_memory_mb,
                  "must not be negative")
         for label, items in (("usb_controllers", self.usb_controllers), ("nics", self.nics),
@@ -229,9 +234,12 @@ class SimSpec:
     render_width: int = 320
     """Width of rendered images; each stream keeps its own aspect ratio (320x240 for 4:3)."""
     max_drift_ppm: float = 50.0
+    ptp_running_s: float = 60.0
+    """How long every host's ptp4l has run when the simulation starts (0: it starts with it, to watch it lock)."""
 
     def __post_init__(self) -> None:
         require(16 <= self.render_width <= 4096, "render_width", self.render_width, "out of range", "16 to 4096")
+        require(0 <= self.ptp_running_s <= 3600, "ptp_running_s", self.ptp_running_s, "out of range", "0 to 3600")
         require(0 <= self.max_drift_ppm <= 1000, "max_drift_ppm", self.max_drift_ppm, "out of range",
                  "0 to 1000")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from rigsync.core.ptp import PtpMode
 from rigsync.core.sync import SyncMethod, Topology
 from rigsync.spec._check import NAME_RULE, name_ok, require
 
@@ -20,6 +21,15 @@ class FaultKind(StrEnum):
     """The device drops off the bus for ``duration_s`` and comes back with its clock restarted."""
     DROP_BURST = "drop-burst"
     """Every frame of the device is lost on the link for ``duration_s``."""
+    CLOCK_STEP = "clock-step"
+    """A host's system clock is set by hand: it jumps by ``step_ms`` (on the grandmaster host this moves the
+    PTP reference itself, the test of seeds/000)."""
+    PTP_LOSS = "ptp-loss"
+    """A host loses its PTP master for ``duration_s`` (cable pulled, switch down): holdover, then relock."""
+
+    @property
+    def on_host(self) -> bool:
+        return self in (FaultKind.CLOCK_STEP, FaultKind.PTP_LOSS)
 
 
 @dataclass(frozen=True)
@@ -93,9 +103,15 @@ class PtpSpec:
     offset_error_ns: int = 10_000
     start_delay_s: float = 1.0
     """Scheduled start: acquisition starts this long after the capture is armed, at one PTP time."""
+    mode: PtpMode = PtpMode.DISCIPLINE
+    """The group's hosts' default; a host may override it (``[[hosts]] ptp_mode``)."""
+    log_sync_interval: int = 0
+    """ptp4l ``logSyncInterval``: Sync messages every 2^n s (0: once a second, -3: 8 per second)."""
 
     def __post_init__(self) -> None:
         require(0 <= self.domain <= 255, "domain", self.domain, "out of range", "0 to 255")
+        require(-7 <= self.log_sync_interval <= 4, "log_sync_interval", self.log_sync_interval, "out of range",
+                 "-7 (128 per second) to 4 (every 16 s)")
         require(0 < self.offset_warn_ns <= self.offset_error_ns, "offset_warn_ns", self.offset_warn_ns,
                  "must be positive and at most offset_error_ns")
         require(self.start_delay_s >= 0, "start_delay_s", self.start_delay_s, "must not be negative")
@@ -161,11 +177,30 @@ class SyncGroupSpec:
 
 @dataclass(frozen=True)
 class FaultSpec:
-    device: str
+    """A simulated fault of a device (``disconnect``, ``drop-burst``) or of a host (``clock-step``,
+    ``ptp-loss``)."""
+
     kind: FaultKind
     at_s: float
-    duration_s: float
+    duration_s: float = 0.0
+    device: str | None = None
+    host: str | None = None
+    step_ms: float | None = None
+    """``clock-step``: how far the clock jumps (negative: back)."""
 
     def __post_init__(self) -> None:
+        kind = self.kind
+        target = "host" if kind.on_host else "device"
         require(self.at_s >= 0, "at_s", self.at_s, "must not be negative")
-        require(self.duration_s > 0, "duration_s", self.duration_s, "must be positive")
+        require(getattr(self, target) is not None, target, None, f"a {kind.value} fault needs a {target}")
+        other = "device" if kind.on_host else "host"
+        require(getattr(self, other) is None, other, getattr(self, other),
+                 f"a {kind.value} fault is a fault of a {target}", f"give {target} = \"<name>\" only")
+        if kind is FaultKind.CLOCK_STEP:
+            require(self.step_ms is not None and self.step_ms != 0, "step_ms", self.step_ms,
+                     "a clock-step fault needs a non-zero step", "milliseconds, negative to step back")
+            require(self.duration_s == 0, "duration_s", self.duration_s, "a clock step is instantaneous",
+                     "leave duration_s out")
+        else:
+            require(self.step_ms is None, "step_ms", self.step_ms, "only clock-step faults take step_ms")
+            require(self.duration_s > 0, "duration_s", self.duration_s, "must be positive")

@@ -1,57 +1,89 @@
-"""Rig-time stamps for frames: device clock -> host clock (estimated) -> rig clock, never jumping.
+"""Rig-time stamps for frames: device clock -> host clock -> rig clock, never jumping.
 
-For each device a :class:`DeviceTimebase` turns a frame's device timestamp into the estimated host time
-of its **start of exposure**, with an error bound:
+For each device a :class:`DeviceTimebase` turns a frame's timestamp into the estimated rig-time **start of
+exposure**, with an error bound that sums every link of the chain:
 
 * the instant the device stamped (start, centre or end of exposure) is mapped through the device's
-  lower-envelope :class:`ClockEstimator`, fed with (device timestamp, host receive time minus the
-  driver's nominal latency from that instant);
+  lower-envelope :class:`ClockEstimator`, fed with (device timestamp, host receive time mapped to rig time by
+  the host's :class:`~rigsync.timebase.host.HostTimebase`, minus the driver's nominal latency): the bound is
+  the estimator's, plus the latency uncertainty, plus the host's bound against the PTP reference;
 * when the estimate changes, the applied mapping does not jump: it *slews* towards the new estimate at a
-  bounded rate (fast while the clock is first acquired, slow once locked), so stamps stay consistent with
-  the frame rate and never go backwards; the not-yet-slewed remainder is added to the error bound;
-* devices whose timestamps are already on the host clock (ZED image timestamps) skip the estimator;
-  devices with no timestamp of their own (host receive, V4L2) are estimated per stream against a
-  *frame clock* (frame counter x nominal period), which removes the USB latency jitter.
+  bounded rate (fast while the clock is first acquired or a clock step is absorbed, slow once locked), so
+  stamps stay consistent with the frame rate and never go backwards; the not-yet-slewed remainder is added to
+  the error bound. A host clock that steps (by hand, by a PTP correction) shows up as a step of the estimate
+  (detected at once when it goes back, after ``step_confirm_ns`` when it goes forward) and is slewed;
+* devices whose timestamps are on the host clock already map them through the host's timebase; devices whose
+  clock *is* the PTP reference (GigE Vision cameras in PTP frame sync) need no mapping: their bound is the
+  camera's own PTP bound. Both kinds of clock can step, so a jump between consecutive frames beyond the
+  stream's cadence is absorbed by slewing as well;
+* devices with no timestamp of their own (host receive, V4L2) are estimated per stream against a *frame
+  clock* (frame counter x nominal period), which removes the USB latency jitter.
 
-Host clock -> rig clock is the identity until PTP joins (the rig clock is the primary host's clock).
 Pure code: every time value is passed in.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
-from rigsync.core.frame import ClockDomain, Frame, TimestampSemantics
+from rigsync.core.frame import ClockDomain, Frame, TimeFlags, TimestampSemantics
 from rigsync.timebase.estimator import ClockEstimate, ClockEstimator, EstimatorConfig
+from rigsync.timebase.host import HostTime
 
 
 @dataclass(frozen=True)
 class TimebaseConfig:
     max_slew_ppm: float = 500.0
     """Slew rate once locked: a 1 ms correction is absorbed in 2 s."""
-    acquire_slew_ppm: float = 50_000.0
-    """Slew rate while acquiring (the first estimates move by milliseconds)."""
+    fast_slew_ppm: float = 100_000.0
+    """Slew rate while a clock is acquired and while a step is absorbed: 10 %, so frame intervals stay within
+    10 % of the frame rate and a 1 s step is absorbed in 10 s."""
+    step_threshold_ns: int = 1_000_000
+    """A correction larger than this is slewed at the fast rate even once locked (a clock step)."""
     lock_span_ns: int = 2_000_000_000
     """The clock counts as locked once the estimate's points span this much device time."""
     latency_uncertainty_ns: int = 20_000
     """How far the driver's nominal latency may be off for this device (a constant bias we cannot see)."""
     tick_ns: int = 1
+    reference_bound_ns: int = 1_000
+    """Devices whose clock is the PTP reference: bound on that clock's offset from the reference."""
     estimator: EstimatorConfig = field(default_factory=EstimatorConfig)
 
     def __post_init__(self) -> None:
-        if not 0 < self.max_slew_ppm <= self.acquire_slew_ppm < 1e6:
-            raise ValueError("need 0 < max_slew_ppm <= acquire_slew_ppm < 1e6")
+        if not 0 < self.max_slew_ppm <= self.fast_slew_ppm < 1e6:
+            raise ValueError("need 0 < max_slew_ppm <= fast_slew_ppm < 1e6")
         if self.lock_span_ns < 0 or self.latency_uncertainty_ns < 0 or self.tick_ns < 1:
             raise ValueError("lock_span_ns, latency_uncertainty_ns must be >= 0 and tick_ns >= 1")
+        if self.step_threshold_ns <= 0 or self.reference_bound_ns < 0:
+            raise ValueError("step_threshold_ns must be positive and reference_bound_ns >= 0")
+
+
+class HostMap(Protocol):
+    """Host clock -> rig clock (a :class:`~rigsync.timebase.host.HostTimebase`)."""
+
+    def to_rig(self, host_ns: int) -> HostTime: ...
+
+
+class IdentityHost:
+    """The host clock is the rig clock, exactly (a single host, tests)."""
+
+    def to_rig(self, host_ns: int) -> HostTime:
+        return HostTime(host_ns, 0, TimeFlags.NONE)
 
 
 @dataclass(frozen=True, slots=True)
 class Stamp:
-    """The estimated host-clock start of exposure of one frame."""
+    """The estimated rig-time start of exposure of one frame."""
 
     start_ns: int
     error_bound_ns: int
-    locked: bool
+    flags: TimeFlags = TimeFlags.NONE
+
+    @property
+    def locked(self) -> bool:
+        """The mapping is acquired and no step is being absorbed."""
+        return not self.flags & (TimeFlags.ACQUIRING | TimeFlags.SLEWING)
 
 
 @dataclass(frozen=True)
@@ -121,29 +153,64 @@ class _Track:
         self.config = config
         self.estimator = ClockEstimator(config.estimator)
         self.map = SlewingMap()
-        self.last_start_ns: int | None = None
 
-    def stamp(self, x_ns: int, y_ns: int) -> tuple[int, float, bool]:
-        """Add the pair and return (mapped host time at x, error bound, locked)."""
-        steps = self.estimator.steps_detected
+    def stamp(self, x_ns: int, y_ns: int) -> tuple[int, float, TimeFlags]:
+        """Add the pair and return (mapped rig time at x, error bound, flags)."""
+        cfg = self.config
         if self.estimator.add(x_ns, y_ns):
             est = self.estimator.estimate
             assert est is not None  # add() returned True, so an estimate exists
-            if self.estimator.steps_detected != steps:
-                self.map = SlewingMap()  # the host clock stepped: follow it from a fresh map
-            locked = est.span_ns >= self.config.lock_span_ns
-            rate = (self.config.max_slew_ppm if locked else self.config.acquire_slew_ppm) * 1e-6
-            self.map.update(est, x_ns, rate)
+            if self.map.estimate is None:
+                self.map.update(est, x_ns, 0.0)
+            else:
+                applied, _ = self.map.value(x_ns)
+                fast = est.span_ns < cfg.lock_span_ns or abs(applied - est.map(x_ns)) > cfg.step_threshold_ns
+                self.map.update(est, x_ns, (cfg.fast_slew_ppm if fast else cfg.max_slew_ppm) * 1e-6)
         est = self.map.estimate
         assert est is not None
         value, corr = self.map.value(x_ns)
-        bound = est.bound_at(x_ns) + abs(corr)
-        locked = est.span_ns >= self.config.lock_span_ns and abs(corr) <= est.pin_bound_ns
-        return value, bound, locked
+        flags = TimeFlags.NONE
+        if est.span_ns < cfg.lock_span_ns:
+            flags |= TimeFlags.ACQUIRING
+        if abs(corr) > est.pin_bound_ns:
+            flags |= TimeFlags.SLEWING
+        return value, est.bound_at(x_ns) + abs(corr), flags
 
     def reset(self) -> None:
         self.estimator.reset()
         self.map = SlewingMap()
+
+
+class _JumpGuard:
+    """Stamps read off a clock that may step (a host clock, a PTP camera's clock following its reference):
+    a jump between consecutive frames of a stream beyond its cadence is absorbed by slewing."""
+
+    def __init__(self, config: TimebaseConfig) -> None:
+        self.config = config
+        self._last: tuple[int, int] | None = None  # (seq, raw stamp)
+        self._corr0 = 0.0
+        self._at = 0
+
+    def _correction(self, raw_ns: int) -> float:
+        corr = self._corr0
+        used = self.config.fast_slew_ppm * 1e-6 * max(raw_ns - self._at, 0)
+        return max(corr - used, 0.0) if corr > 0 else min(corr + used, 0.0)
+
+    def apply(self, seq: int, raw_ns: int, period_ns: int) -> tuple[int, float]:
+        """(slewed stamp, remaining correction) for the frame ``seq`` stamped ``raw_ns``."""
+        last = self._last
+        if last is not None and seq > last[0]:
+            expected = (seq - last[0]) * period_ns
+            jump = raw_ns - last[1] - expected
+            if abs(jump) > self.config.step_threshold_ns + period_ns // 2:
+                self._corr0 = self._correction(last[1] + expected) - jump
+                self._at = raw_ns
+        self._last = (seq, raw_ns)
+        corr = self._correction(raw_ns) if self._corr0 else 0.0
+        return raw_ns + round(corr), corr
+
+    def reset(self) -> None:
+        self._last = None
 
 
 def semantic_offset_ns(frame: Frame, period_ns: int) -> tuple[int, int]:
@@ -163,44 +230,64 @@ def semantic_offset_ns(frame: Frame, period_ns: int) -> tuple[int, int]:
 
 
 class DeviceTimebase:
-    """Stamps every frame of one device with its estimated host-clock start of exposure."""
+    """Stamps every frame of one device with its estimated rig-time start of exposure."""
 
-    def __init__(self, domain: ClockDomain, config: TimebaseConfig | None = None) -> None:
+    def __init__(self, domain: ClockDomain, config: TimebaseConfig | None = None,
+                 host: HostMap | None = None) -> None:
         self.domain = domain
         self.config = config or TimebaseConfig()
+        self.host: HostMap = host or IdentityHost()
         self._device = _Track(self.config)
         self._frame_clocks: dict[str, _Track] = {}
+        self._guards: dict[str, _JumpGuard] = {}
         self._last_start: dict[str, int] = {}
 
     def stamp(self, frame: Frame, period_ns: int) -> Stamp:
-        """Stamp one frame; ``period_ns`` is its stream's nominal frame period (for frame clocks)."""
+        """Stamp one frame; ``period_ns`` is its stream's nominal frame period (frame clocks, jump checks)."""
+        cfg = self.config
         offset, offset_unc = semantic_offset_ns(frame, period_ns)
-        base_unc = self.config.latency_uncertainty_ns + self.config.tick_ns + offset_unc
-        if frame.semantics is TimestampSemantics.HOST_RECEIVE:
-            track = self._frame_clocks.get(frame.stream)
-            if track is None:
-                track = self._frame_clocks[frame.stream] = _Track(self.config)
-            start_ns, bound, locked = track.stamp(frame.seq * period_ns, frame.host_rx_ns - frame.min_latency_ns)
-            err = bound + base_unc
-        elif self.domain is ClockDomain.HOST:
-            start_ns, err, locked = frame.device_ts_ns - offset, float(base_unc), True
+        base_unc = cfg.latency_uncertainty_ns + cfg.tick_ns + offset_unc
+        if self.domain is ClockDomain.PTP:  # the device clock is the reference: no host in the chain
+            start_ns, corr = self._guard(frame.stream).apply(frame.seq, frame.device_ts_ns - offset, period_ns)
+            err = cfg.reference_bound_ns + cfg.tick_ns + offset_unc + abs(corr)
+            flags = TimeFlags.SLEWING if abs(corr) > cfg.step_threshold_ns else TimeFlags.NONE
         else:
-            y = frame.host_rx_ns - frame.min_latency_ns + offset
-            value, bound, locked = self._device.stamp(frame.device_ts_ns, y)
-            start_ns, err = value - offset, bound + base_unc
+            # device clock -> host monotonic clock (estimated here) -> rig clock (the host's timebase)
+            if frame.semantics is TimestampSemantics.HOST_RECEIVE:
+                track = self._frame_clocks.get(frame.stream)
+                if track is None:
+                    track = self._frame_clocks[frame.stream] = _Track(cfg)
+                mono, bound, flags = track.stamp(frame.seq * period_ns, frame.host_rx_ns - frame.min_latency_ns)
+            elif self.domain is ClockDomain.DEVICE:
+                value, bound, flags = self._device.stamp(frame.device_ts_ns,
+                                                         frame.host_rx_ns - frame.min_latency_ns + offset)
+                mono = value - offset
+            else:  # already on the host's monotonic clock
+                mono, bound, flags = frame.device_ts_ns - offset, 0.0, TimeFlags.NONE
+            at = self.host.to_rig(mono)
+            start_ns, err = at.rig_ns, bound + base_unc + at.bound_ns
+            flags |= at.flags
         last = self._last_start.get(frame.stream)
         if last is not None and start_ns <= last:
             # Same-stream stamps are strictly increasing (a frame exposed after the previous one).
             err += last + 1 - start_ns
             start_ns = last + 1
         self._last_start[frame.stream] = start_ns
-        return Stamp(start_ns=start_ns, error_bound_ns=round(err), locked=locked)
+        return Stamp(start_ns=start_ns, error_bound_ns=round(err), flags=flags)
+
+    def _guard(self, stream: str) -> _JumpGuard:
+        guard = self._guards.get(stream)
+        if guard is None:
+            guard = self._guards[stream] = _JumpGuard(self.config)
+        return guard
 
     def reset(self) -> None:
         """The device's clock restarted (reconnect): forget its mapping, keep stamps increasing."""
         self._device.reset()
         for track in self._frame_clocks.values():
             track.reset()
+        for guard in self._guards.values():
+            guard.reset()
 
     def summary(self) -> ClockSummary:
         est = self._device.estimator.estimate

@@ -16,8 +16,9 @@ from rigsync.core.geometry import Pose, default_pose
 from rigsync.core.intrinsics import Intrinsics
 from rigsync.core.sync import LinkKind
 from rigsync.drivers.base import DeviceEvent
-from rigsync.drivers.sim.clocks import CrystalClock, CrystalParams, HostClockModel
+from rigsync.drivers.sim.clocks import CrystalClock, CrystalParams, DeviceClock, PtpCameraClock
 from rigsync.drivers.sim.exposure import ExposureModel, LightModel
+from rigsync.drivers.sim.hosts import Reference, SimHost
 from rigsync.drivers.sim.links import PROFILES, LinkProfile, Overload, eth_profile
 from rigsync.drivers.sim.scene import ViewRenderer
 from rigsync.drivers.sim.triggers import Shot
@@ -27,8 +28,6 @@ from rigsync.spec.sync import FaultKind
 
 SIM_EPOCH_NS = 1_790_000_000 * 1_000_000_000
 """True time 0 of every simulation (2026-09-21 UTC): recordings carry realistic, reproducible times."""
-TAI_OFFSET_NS = 37 * 1_000_000_000
-"""PTP runs on TAI, 37 s ahead of UTC (the phc2sys ``-O`` pitfall of seeds/000)."""
 STARTUP_NS = 150_000_000
 """Sensor start-up after ``start()`` before the first exposure."""
 HOST_COMPUTE_NS = 8_000_000
@@ -87,8 +86,8 @@ class DeviceSim:
     spec: DeviceSpec
     model: CameraModel
     plan: DevicePlan
-    crystal: CrystalClock
-    host_clock: HostClockModel
+    crystal: DeviceClock
+    host_clock: SimHost
     link: LinkProfile
     overload: Overload
     rng: np.random.Generator
@@ -99,6 +98,8 @@ class DeviceSim:
     streams: list[StreamSim] = field(default_factory=list)
     started: bool = False
     begin_ns: int = 0
+    armed_ns: int | None = None
+    """True time of the first exposure a scheduled start armed the device for."""
     connected: bool = True
     down_until: int = 0
     transit: deque[Pending] = field(default_factory=deque)
@@ -118,10 +119,14 @@ def render_size(spec: StreamSpec, width: int) -> tuple[int, int]:
     return w, h
 
 
-def _crystal(rig: RigSpec, device: DeviceSpec, plan: DevicePlan, rng: np.random.Generator) -> CrystalClock:
+def _crystal(rig: RigSpec, device: DeviceSpec, plan: DevicePlan, rng: np.random.Generator,
+             reference: Reference) -> CrystalClock | PtpCameraClock:
     if plan.role is Role.PTP:
-        # A PTP-disciplined camera clock reads TAI with no free-running drift.
-        return CrystalClock(CrystalParams(0.0, SIM_EPOCH_NS + TAI_OFFSET_NS, wander_ppm=0.0), SIM_EPOCH_NS)
+        # The camera's clock is a PTP slave (its own hardware timestamps), locked to the rig's reference; with
+        # phc2sys -O 0 on every host (seeds/000) the hosts' clocks carry the same numbers.
+        group = rig.group_of(device.id)
+        log_interval = group.ptp.log_sync_interval if group is not None and group.ptp is not None else 0
+        return PtpCameraClock(reference, rng, round(1e9 * 2.0 ** log_interval))
     max_ppm = rig.sim.max_drift_ppm
     drift_ppm = device.sim.drift_ppm if device.sim.drift_ppm is not None else rng.uniform(-max_ppm, max_ppm)
     if device.sim.clock_start_s is not None:
@@ -161,16 +166,17 @@ def overloads(rig: RigSpec) -> dict[str, Overload]:
 
 
 def build_device(rig: RigSpec, index: int, device: DeviceSpec, plan: DevicePlan, overload: Overload,
-                 light: LightModel, host_clock: HostClockModel, seed: int) -> DeviceSim:
+                 light: LightModel, host_clock: SimHost, seed: int) -> DeviceSim:
     model = get_model(device.model)
     rng = np.random.default_rng([seed, index, 0x51])
     faults = [(f.kind, SIM_EPOCH_NS + round(f.at_s * 1e9), SIM_EPOCH_NS + round((f.at_s + f.duration_s) * 1e9))
-              for f in rig.faults if f.device == device.id]
-    dev = DeviceSim(index=index, spec=device, model=model, plan=plan, crystal=_crystal(rig, device, plan, rng),
+              for f in rig.faults if f.device is not None and f.device == device.id]
+    dev = DeviceSim(index=index, spec=device, model=model, plan=plan,
+                    crystal=_crystal(rig, device, plan, rng, host_clock.reference),
                     host_clock=host_clock, link=_link(rig, device), overload=overload, rng=rng,
                     bias_ns=int(rng.uniform(-15_000, 15_000)),
                     pose=device.pose or default_pose(index, len(rig.devices)), faults=faults,
-                    domain=model.clock.domain)
+                    domain=ClockDomain.PTP if plan.role is Role.PTP else model.clock.domain)
     synced_role = plan.role in SYNCED_ROLES
     semantics = model.clock.semantics_synced if synced_role else model.clock.semantics_free
     sensitivity = rng.uniform(0.8, 1.2)

@@ -1,13 +1,18 @@
-"""Simulated clocks: device crystals (offset, drift, slow wander, tick, counter wrap) and host clocks.
+"""Simulated device clocks: free crystals (offset, drift, slow wander, tick, counter wrap) and PTP-disciplined
+camera clocks. Host clocks are in ``hosts``.
 
-"True time" is the simulation's reference timeline, in nanoseconds. The primary host's clock *is* true
-time (it is the rig clock until PTP ties hosts together); every other clock is a model of true time.
+"True time" is the simulation's physical timeline, in nanoseconds; every clock is a model of it.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from rigsync.drivers.sim.hosts import Reference
 
 
 @dataclass(frozen=True)
@@ -53,19 +58,50 @@ class CrystalClock:
         return self._scale
 
 
-@dataclass(frozen=True)
-class HostClockModel:
-    """A host's system clock: ``host(t) = t + offset + drift * (t - epoch)``."""
+class DeviceClock(Protocol):
+    """A device's clock over true time."""
 
-    offset_ns: int = 0
-    drift: float = 0.0
-    epoch_ns: int = 0
+    def device_ns(self, t_true_ns: int) -> int: ...
 
-    def host_ns(self, t_true_ns: int) -> int:
-        return t_true_ns + self.offset_ns + round(self.drift * (t_true_ns - self.epoch_ns))
+    def true_ns(self, device_ns: int) -> int: ...
 
-    def true_ns(self, host_ns: int) -> int:
-        return self.epoch_ns + round((host_ns - self.offset_ns - self.epoch_ns) / (1.0 + self.drift))
+
+class PtpCameraClock:
+    """A camera clock disciplined by PTP with hardware timestamps in the camera (GigE Vision): the reference
+    plus tens of ns of servo noise, drawn per Sync interval. A step of the reference reaches the camera at its
+    next Sync, which it follows with a step of its own (a camera clock has no slewing IMAGE timestamp)."""
+
+    def __init__(self, reference: Reference, rng: np.random.Generator, sync_interval_ns: int,
+                 sigma_ns: float = 15.0) -> None:
+        self._reference = reference
+        self._rng = rng
+        self._interval = sync_interval_ns
+        self._phase = int(rng.uniform(0, sync_interval_ns))
+        self._sigma = sigma_ns
+        self._noise: dict[int, int] = {}
+        self._next_k: int | None = None
+
+    def _offset(self, t_true_ns: int) -> int:
+        k = (t_true_ns - self._phase) // self._interval
+        if k not in self._noise:
+            start = k if self._next_k is None or k < self._next_k else self._next_k
+            for j in range(start, k + 1):
+                self._noise[j] = round(self._rng.normal(0.0, self._sigma))
+            self._next_k = max(self._next_k or k, k) + 1
+            if len(self._noise) > 512:
+                for old in sorted(self._noise)[:256]:
+                    del self._noise[old]
+        sync_k = self._phase + k * self._interval  # the camera's last Sync at or before t
+        return self._reference.offset_ns(sync_k) + self._noise[k]
+
+    def device_ns(self, t_true_ns: int) -> int:
+        return t_true_ns + self._offset(t_true_ns)
+
+    def true_ns(self, device_ns: int) -> int:
+        t = device_ns
+        for _ in range(3):
+            t = device_ns - self._offset(t)
+        return t
 
 
 def ticks(device_ns: int, tick_ns: int, width_bits: int) -> int:

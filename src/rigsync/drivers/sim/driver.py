@@ -7,6 +7,7 @@ import time
 from rigsync.core.errors import DriverError
 from rigsync.core.frame import Frame
 from rigsync.core.intrinsics import Intrinsics
+from rigsync.core.ptp import PtpSample
 from rigsync.core.sync import LinkKind
 from rigsync.drivers.base import (
     CaptureClock,
@@ -16,11 +17,15 @@ from rigsync.drivers.base import (
     DeviceInfo,
     DeviceTiming,
     Driver,
+    PtpSource,
 )
-from rigsync.drivers.sim._model import SIM_EPOCH_NS, DeviceSim
+from rigsync.drivers.sim._model import SIM_EPOCH_NS, STARTUP_NS, DeviceSim
 from rigsync.drivers.sim.links import LATENCY_UNCERTAINTY_NS
 from rigsync.drivers.sim.world import SimWorld
 from rigsync.spec.model import Platform
+
+PTP_CAMERA_BOUND_NS = 250
+"""Bound on a simulated PTP camera clock's offset from the reference (its servo noise is 15 ns rms)."""
 
 
 class SimClock:
@@ -75,6 +80,12 @@ class SimDevice(Device):
         self._sync()
         self._world.start_device(self._dev.spec.id)
 
+    def arm(self, start_rig_ns: int) -> int | None:
+        if self._config is None:
+            raise DriverError("sim", self.info.serial, "not configured", "call configure() before arm()")
+        self._sync()
+        return self._world.arm(self._dev.spec.id, start_rig_ns)
+
     def poll(self) -> list[Frame | DeviceEvent]:
         self._sync()
         items = self._world.take(self._dev.spec.id)
@@ -94,7 +105,8 @@ class SimDevice(Device):
         raise DriverError("sim", self.info.serial, f"no stream {stream!r}")
 
     def timing(self) -> DeviceTiming:
-        return DeviceTiming(self._dev.domain, self._dev.model.clock.tick_ns, LATENCY_UNCERTAINTY_NS)
+        return DeviceTiming(self._dev.domain, self._dev.model.clock.tick_ns, LATENCY_UNCERTAINTY_NS,
+                            startup_ns=STARTUP_NS, reference_bound_ns=PTP_CAMERA_BOUND_NS)
 
     def stop(self) -> None:
         self._world.stop_device(self._dev.spec.id)
@@ -141,3 +153,21 @@ class SimDriver(Driver):
 
     def clock(self) -> CaptureClock:
         return self._clock
+
+    def host_clocks(self, host: str) -> tuple[int, int]:
+        self.world.advance_to(self._clock.now_ns())
+        return self.world.clocks_of(host)
+
+    def ptp_source(self, host: str) -> PtpSource | None:
+        return _SimPtpSource(self.world, self._clock, host)
+
+
+class _SimPtpSource:
+    """pmc, as the simulated ptp4l of one host would answer it."""
+
+    def __init__(self, world: SimWorld, clock: SimClock, host: str) -> None:
+        self._world, self._clock, self._host = world, clock, host
+
+    def poll(self) -> list[PtpSample]:
+        self._world.advance_to(self._clock.now_ns())
+        return self._world.ptp_samples(self._host)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rigsync.drivers.sim.clocks import CrystalClock
+from rigsync.drivers.sim.clocks import DeviceClock
 
 
 class TriggerSource(ABC):
@@ -38,7 +38,7 @@ class TriggerSource(ABC):
 class CrystalTrigger(TriggerSource):
     """A periodic trigger timed by a crystal: a master's frame clock, a card, a signal generator."""
 
-    def __init__(self, crystal: CrystalClock, period_ns: int, phase_device_ns: int) -> None:
+    def __init__(self, crystal: DeviceClock, period_ns: int, phase_device_ns: int) -> None:
         self.crystal = crystal
         self.period_ns = period_ns
         self.phase = phase_device_ns
@@ -106,7 +106,7 @@ ExposureOf = Callable[[int], int]
 """Exposure duration (ns) of the next frame, given its nominal start time."""
 
 
-def free_run(crystal: CrystalClock, period_ns: int, phase_device_ns: int, begin_ns: int) -> Iterator[Shot]:
+def free_run(crystal: DeviceClock, period_ns: int, phase_device_ns: int, begin_ns: int) -> Iterator[Shot]:
     source = CrystalTrigger(crystal, period_ns, phase_device_ns)
     k = source.first_at_or_after(begin_ns)
     while True:

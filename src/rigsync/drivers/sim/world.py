@@ -12,6 +12,7 @@ Deterministic for a seed: every device draws from its own random generator in it
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 import itertools
 from collections.abc import Callable, Iterator
@@ -23,6 +24,7 @@ from rigsync.catalog.base import DepthTech
 from rigsync.core.counter import CounterUnwrapper
 from rigsync.core.frame import ClockDomain, Frame, FrameFlags, StreamKind, TimestampSemantics
 from rigsync.core.geometry import views_overlap
+from rigsync.core.ptp import HostRole, PtpSample
 from rigsync.core.truth import FrameTruth
 from rigsync.drivers.base import DeviceEvent, EventKind
 from rigsync.drivers.sim._model import (
@@ -36,8 +38,9 @@ from rigsync.drivers.sim._model import (
     nominal_latency_ns,
     overloads,
 )
-from rigsync.drivers.sim.clocks import CrystalClock, CrystalParams, HostClockModel, ticks
+from rigsync.drivers.sim.clocks import CrystalClock, CrystalParams, ticks
 from rigsync.drivers.sim.exposure import LightModel
+from rigsync.drivers.sim.hosts import HostClockSpec, Reference, SimHost
 from rigsync.drivers.sim.interference import LaserRegistry
 from rigsync.drivers.sim.scene import Scene, SceneConfig, ViewRenderer
 from rigsync.drivers.sim.triggers import (
@@ -53,10 +56,12 @@ from rigsync.drivers.sim.triggers import (
 )
 from rigsync.plan.model import Plan, Role
 from rigsync.spec.model import RigSpec
-from rigsync.spec.sync import FaultKind, FaultSpec, TriggerPattern
+from rigsync.spec.sync import FaultKind, FaultSpec, PtpSpec, TriggerPattern
 
 SDK_QUEUE_FRAMES = 64
 """Frames a device's driver queue holds before the oldest is overwritten (rigsync too slow to read)."""
+ARM_LEAD_NS = 10_000_000
+"""A PTP camera must be armed this long before its scheduled start (the command's round trip)."""
 CABLE_NS = 15
 """Trigger propagation on a 3 m cable (5 ns/m)."""
 HOP_NS = 50
@@ -76,16 +81,18 @@ class SimWorld:
         rng = np.random.default_rng([self.seed, 0xC0C0])
         self.scene = Scene(SceneConfig(seed=self.seed))
         light = LightModel(phase=float(rng.uniform(0, 6.28)))
-        hosts: dict[str, HostClockModel] = {}
-        for i, host in enumerate(rig.hosts):
-            if i == 0:
-                hosts[host.name] = HostClockModel(epoch_ns=SIM_EPOCH_NS)
-            else:  # not yet tied to the primary host (PTP comes in a later layer)
-                hosts[host.name] = HostClockModel(int(rng.uniform(-5e6, 5e6)), rng.uniform(-20e-6, 20e-6),
-                                                  SIM_EPOCH_NS)
+        self.reference = Reference()
+        self.hosts: dict[str, SimHost] = {}
+        for i, setup in enumerate(plan.hosts):
+            spec = host_clock_spec(rig, plan, setup.host)
+            if spec.role is HostRole.REFERENCE:
+                for at, delta in spec.clock_steps:
+                    self.reference.step(at, delta)
+            self.hosts[setup.host] = SimHost(spec, self.reference, SIM_EPOCH_NS,
+                                             np.random.default_rng([self.seed, 0x4057, i]))
         loads = overloads(rig)
         self.devices: list[DeviceSim] = [
-            build_device(rig, i, d, plan.device(d.id), loads[d.id], light, hosts[d.host], self.seed)
+            build_device(rig, i, d, plan.device(d.id), loads[d.id], light, self.hosts[d.host], self.seed)
             for i, d in enumerate(rig.devices)
         ]
         self._by_id = {d.spec.id: d for d in self.devices}
@@ -138,24 +145,64 @@ class SimWorld:
     def inject(self, fault: FaultSpec) -> None:
         """Inject a fault while the simulation runs: the API twin of the rig file's ``[[faults]]``
         (``at_s`` counts from the start of the simulation; a time already past means now)."""
-        dev = self._by_id[fault.device]
         begin = max(SIM_EPOCH_NS + round(fault.at_s * 1e9), self.now_ns)
         end = begin + round(fault.duration_s * 1e9)
+        if fault.host is not None:
+            host = self.hosts[fault.host]
+            if fault.kind is FaultKind.CLOCK_STEP:
+                step = (begin, round((fault.step_ms or 0.0) * 1e6))
+                if host.spec.role is HostRole.REFERENCE:
+                    self.reference.step(*step)
+                host.inject(step=step)
+            else:
+                host.inject(loss=(begin, end))
+            return
+        assert fault.device is not None  # FaultSpec: a fault names a device or a host
+        dev = self._by_id[fault.device]
         dev.faults.append((fault.kind, begin, end))
         self._schedule_fault(dev, fault.kind, begin, end)
+
+    def ptp_samples(self, host: str) -> list[PtpSample]:
+        """What pmc on ``host`` has reported up to now (each sample once)."""
+        sim_host = self.hosts[host]
+        sim_host.advance_to(self.now_ns)
+        samples, sim_host.samples = sim_host.samples, []
+        return samples
+
+    def clocks_of(self, host: str) -> tuple[int, int]:
+        """(system clock, monotonic clock) of ``host`` now."""
+        sim_host = self.hosts[host]
+        return sim_host.realtime_ns(self.now_ns), sim_host.mono_ns(self.now_ns)
 
     def device(self, device_id: str) -> DeviceSim:
         return self._by_id[device_id]
 
     # --- control --------------------------------------------------------------------------------
 
+    def arm(self, device_id: str, start_ref_ns: int) -> int | None:
+        """Arm a PTP camera to start exposing at reference time ``start_ref_ns`` (GigE Vision scheduled start).
+        Every camera of a group shares one schedule; a camera armed too late for it joins at the next slot.
+        Returns the reference time of its first exposure, or None if the device cannot schedule."""
+        dev = self._by_id[device_id]
+        group = self.plan.group(dev.plan.group) if dev.plan.group else None
+        if dev.plan.role is not Role.PTP or group is None or dev.started:
+            return None
+        start_true = start_ref_ns - self.reference.offset_ns(self.now_ns)
+        source = self._sources.get(group.name)
+        if not isinstance(source, ScheduleTrigger):
+            source = self._sources[group.name] = ScheduleTrigger(start_true, group.trigger_period_ns or 33_333_333)
+        first = source.time(source.first_at_or_after(max(start_true, self.now_ns + ARM_LEAD_NS)))
+        dev.armed_ns = first
+        return first + self.reference.offset_ns(self.now_ns)
+
     def start_device(self, device_id: str) -> None:
-        """Start streaming at the current time (first exposures after the sensor's start-up)."""
+        """Start streaming at the current time (first exposures after the sensor's start-up), or at the time a
+        PTP camera was armed for."""
         dev = self._by_id[device_id]
         if dev.started:
             return
         dev.started = True
-        dev.begin_ns = self.now_ns + STARTUP_NS
+        dev.begin_ns = dev.armed_ns if dev.armed_ns is not None else self.now_ns + STARTUP_NS
         plan = dev.plan
         group = self.plan.group(plan.group) if plan.group else None
         if group is not None and group.source == device_id and group.trigger_period_ns is not None:
@@ -175,6 +222,7 @@ class SimWorld:
     def stop_device(self, device_id: str) -> None:
         dev = self._by_id[device_id]
         dev.started = False
+        dev.armed_ns = None
         for stream in dev.streams:
             stream.generation += 1
             stream.shots = None
@@ -371,17 +419,18 @@ class SimWorld:
     def _fault(self, dev: DeviceSim, kind: FaultKind, begins: bool, t: int) -> None:
         if kind is not FaultKind.DISCONNECT:
             return
-        host_ns = dev.host_clock.host_ns(t)
+        host_ns = dev.host_clock.mono_ns(t)
         if begins:
             dev.connected = False
             dev.ready.append(DeviceEvent(dev.spec.id, EventKind.DISCONNECTED, host_ns))
             return
         dev.connected = True
         dev.down_until = t + STARTUP_NS
-        # A power cycle: the device's counter restarts near zero, its frame counters too.
-        old = dev.crystal.params
-        dev.crystal = CrystalClock(CrystalParams(old.drift, int(dev.rng.uniform(0, 1e8)), old.wander_ppm,
-                                                 old.wander_period_s, old.wander_phase), t)
+        # A power cycle: the device's counter restarts near zero, its frame counters too (a PTP clock relocks).
+        if isinstance(dev.crystal, CrystalClock):
+            old = dev.crystal.params
+            dev.crystal = CrystalClock(CrystalParams(old.drift, int(dev.rng.uniform(0, 1e8)), old.wander_ppm,
+                                                     old.wander_period_s, old.wander_phase), t)
         self._unwrap[dev.spec.id].reset()
         dev.ready.append(DeviceEvent(dev.spec.id, EventKind.RECONNECTED, host_ns))
         group = self.plan.group(dev.plan.group) if dev.plan.group else None
@@ -404,7 +453,7 @@ class SimWorld:
         """Everything delivered to a device's host queue, oldest first; frames are rendered now."""
         dev = self._by_id[device_id]
         items: list[Frame | DeviceEvent] = []
-        host_now = dev.host_clock.host_ns(self.now_ns)
+        host_now = dev.host_clock.mono_ns(self.now_ns)
         for lost in self._overruns.pop(device_id, []):
             items.append(DeviceEvent(device_id, EventKind.OVERRUN, host_now, stream=lost.stream.spec.name, count=1,
                                      seq=lost.seq))
@@ -429,7 +478,7 @@ class SimWorld:
     def _frame(self, p: Pending) -> Frame:
         stream = p.stream
         dev = stream.device
-        host_rx = dev.host_clock.host_ns(p.rx_true_ns)
+        host_rx = dev.host_clock.mono_ns(p.rx_true_ns)
         clock = dev.model.clock
         if dev.domain is ClockDomain.HOST or stream.semantics is TimestampSemantics.HOST_RECEIVE:
             device_ts = host_rx
@@ -452,4 +501,26 @@ class SimWorld:
                      encoding=stream.encoding, flags=p.flags)
 
 
-__all__ = ["HOST_COMPUTE_NS", "SIM_EPOCH_NS", "SimWorld"]
+def gm_identity(name: str) -> str:
+    """A PTP clock identity (EUI-64 from a MAC: ``xxxxxx.fffe.xxxxxx``) for a grandmaster, stable per name."""
+    h = hashlib.sha1(name.encode()).hexdigest()
+    return f"{h[:6]}.fffe.{h[6:12]}"
+
+
+def host_clock_spec(rig: RigSpec, plan: Plan, host: str) -> HostClockSpec:
+    """How the simulator models one host's clocks, from its planned role and the rig's host faults."""
+    setup = next(h for h in plan.hosts if h.host == host)
+    group = next((g for g in rig.sync_groups if g.name == setup.ptp_group), None)
+    ptp = group.ptp if group is not None and group.ptp is not None else PtpSpec(grandmaster="external")
+    steps = tuple((SIM_EPOCH_NS + round(f.at_s * 1e9), round((f.step_ms or 0.0) * 1e6))
+                  for f in rig.faults if f.host == host and f.kind is FaultKind.CLOCK_STEP)
+    losses = tuple((SIM_EPOCH_NS + round(f.at_s * 1e9), SIM_EPOCH_NS + round((f.at_s + f.duration_s) * 1e9))
+                   for f in rig.faults if f.host == host and f.kind is FaultKind.PTP_LOSS)
+    return HostClockSpec(name=host, role=setup.clock_role, mode=setup.ptp_mode,
+                         hardware=setup.timestamping == "hardware",
+                         sync_interval_ns=round(1e9 * 2.0 ** ptp.log_sync_interval),
+                         running_s=rig.sim.ptp_running_s, gm_identity=gm_identity(ptp.grandmaster),
+                         clock_steps=steps, losses=losses)
+
+
+__all__ = ["HOST_COMPUTE_NS", "SIM_EPOCH_NS", "SimWorld", "host_clock_spec"]

@@ -1,0 +1,83 @@
+"""Scheduled start: every device of the rig begins at one rig (PTP) time, and who was late is reported.
+
+PTP cameras are *armed* for the start time (the Emergent PTP acquisition gate, the GigE Vision scheduled
+action): they expose first at that time and not before. Devices that cannot be armed are started early enough
+for their start-up and the clock warm-up, and what they deliver before the start time is not recorded. A
+device whose first recorded frame comes later than one frame period (plus its stamp's bound) after the start
+is reported late - never started early to hide it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from rigsync.core.units import NS_PER_S
+
+_RELATIVE = re.compile(r"^\+\s*(?P<value>\d+(?:\.\d*)?|\.\d+)\s*(?P<unit>ms|s|min)?$")
+_UNITS = {"ms": 1e6, "s": 1e9, "min": 60e9, None: 1e9}
+
+
+@dataclass(frozen=True)
+class StartAt:
+    """A start time: ``relative`` to when the capture is ready, or an absolute rig time (ns)."""
+
+    ns: int
+    relative: bool
+
+    @classmethod
+    def parse(cls, text: str) -> StartAt:
+        """``+2s``, ``+500ms``, ``+1.5`` (seconds), ``+1min``; or an absolute rig time: ISO 8601 with a time
+        zone (``2026-11-21T10:00:00Z``) or seconds since the epoch (``1795000000.5``)."""
+        t = text.strip()
+        m = _RELATIVE.match(t)
+        if m:
+            return cls(round(float(m.group("value")) * _UNITS[m.group("unit")]), True)
+        try:
+            return cls(round(float(t) * NS_PER_S), False)
+        except ValueError:
+            pass
+        try:
+            when = datetime.fromisoformat(t.replace("Z", "+00:00"))
+        except ValueError:
+            when = None
+        if when is None or when.tzinfo is None:
+            raise ValueError(f"--start-at {text!r}: not a start time; give +<seconds> (+2s, +500ms) or an "
+                             "absolute rig time: ISO 8601 with a time zone (2026-11-21T10:00:00Z) or epoch seconds")
+        seconds = int(when.timestamp())
+        return cls(seconds * NS_PER_S + when.microsecond * 1000, False)
+
+    def resolve(self, rig_now_ns: int) -> int:
+        return rig_now_ns + self.ns if self.relative else self.ns
+
+
+class StartTracker:
+    """The first recorded frame of every stream against the scheduled start: who was late, by how much."""
+
+    def __init__(self, start_ns: int, periods_ns: dict[str, int]) -> None:
+        self.start_ns = start_ns
+        self._periods = periods_ns
+        self._seen: set[str] = set()
+        self.late_ns: dict[str, int] = {}
+        """Device id -> how late its first exposure came after the start."""
+
+    def armed(self, device: str, first_ns: int | None, tolerance_ns: int) -> None:
+        """A device armed for the start reported its first exposure time."""
+        if first_ns is not None and first_ns - self.start_ns > tolerance_ns:
+            self._late(device, first_ns - self.start_ns)
+
+    def frame(self, key: str, rig_time_ns: int, error_bound_ns: int) -> None:
+        if key in self._seen:
+            return
+        self._seen.add(key)
+        delay = rig_time_ns - self.start_ns
+        if delay > self._periods[key] + error_bound_ns:
+            self._late(key.split("/", 1)[0], delay)
+
+    def _late(self, device: str, late_ns: int) -> None:
+        self.late_ns[device] = max(self.late_ns.get(device, 0), late_ns)
+
+    def messages(self) -> list[str]:
+        return [f"{device} started {late / 1e6:.1f} ms after the scheduled start (it could not start on time)"
+                for device, late in sorted(self.late_ns.items())]
