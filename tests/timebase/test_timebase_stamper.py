@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rigsync.core.frame import ClockDomain, Frame, TimestampSemantics
+from rigsync.core.frame import ClockDomain, Frame, TimeFlags, TimestampSemantics
 from rigsync.timebase.estimator import ClockEstimate
+from rigsync.timebase.host import HostTime
 from rigsync.timebase.stamper import DeviceTimebase, SlewingMap, TimebaseConfig, semantic_offset_ns
 
 EPOCH = 1_790_000_000_000_000_000
@@ -149,3 +150,52 @@ def test_config_is_validated() -> None:
         TimebaseConfig(max_slew_ppm=1000, fast_slew_ppm=10)
     with pytest.raises(ValueError):
         TimebaseConfig(tick_ns=0)
+
+
+def test_ptp_clock_stamps_are_the_reference_with_its_bound() -> None:
+    """A camera clock on the PTP reference needs no mapping: stamp = its timestamp, bound = its PTP bound."""
+    config = TimebaseConfig(reference_bound_ns=250, tick_ns=8)
+    tb = DeviceTimebase(ClockDomain.PTP, config, host=OffsetHost(7_000_000))  # the host plays no part
+    for k in range(50):
+        f = frame(k, EPOCH + k * PERIOD, 123, domain=ClockDomain.PTP)
+        s = tb.stamp(f, PERIOD)
+        assert s.start_ns == EPOCH + k * PERIOD and s.error_bound_ns == 258 and s.locked
+
+
+def test_ptp_clock_step_is_slewed_not_jumped() -> None:
+    """The reference steps 1 s and the camera clock with it: stamps move at most 10 % of a period per frame."""
+    config = TimebaseConfig(reference_bound_ns=250)
+    tb = DeviceTimebase(ClockDomain.PTP, config)
+    rate = config.fast_slew_ppm * 1e-6
+    last = None
+    for k in range(600):
+        reference = EPOCH + k * PERIOD + (1_000_000_000 if k >= 100 else 0)
+        s = tb.stamp(frame(k, reference, 0, domain=ClockDomain.PTP), PERIOD)
+        assert abs(s.start_ns - reference) <= s.error_bound_ns
+        if last is not None:
+            assert abs(s.start_ns - last - PERIOD) <= rate * PERIOD + 1
+        last = s.start_ns
+    assert s.start_ns == reference and s.locked  # 1 s absorbed in 10 s = 300 frames
+
+
+class OffsetHost:
+    """A host map that puts rig time ``offset`` ahead of the host clock, with a fixed bound."""
+
+    def __init__(self, offset_ns: int, bound_ns: int = 1_500) -> None:
+        self.offset_ns, self.bound_ns = offset_ns, bound_ns
+
+    def to_rig(self, host_ns: int) -> HostTime:
+        return HostTime(host_ns + self.offset_ns, self.bound_ns, TimeFlags.PTP_WARN)
+
+
+def test_chain_maps_through_the_host_and_sums_the_bounds() -> None:
+    """device -> host monotonic (estimated) -> rig (the host's map): the bounds add up, the host's flags carry."""
+    host = OffsetHost(-2_000_000_000, bound_ns=40_000)
+    tb = DeviceTimebase(ClockDomain.DEVICE, TimebaseConfig(latency_uncertainty_ns=0), host=host)
+    bare = DeviceTimebase(ClockDomain.DEVICE, TimebaseConfig(latency_uncertainty_ns=0))
+    for f, true_start in device_frames(30.0, 10, seed=4):
+        s, b = tb.stamp(f, PERIOD), bare.stamp(f, PERIOD)
+        assert s.start_ns == b.start_ns - 2_000_000_000
+        assert s.error_bound_ns == b.error_bound_ns + 40_000
+        assert s.flags & TimeFlags.PTP_WARN
+        assert abs(s.start_ns - (true_start - 2_000_000_000)) <= s.error_bound_ns

@@ -12,10 +12,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from rigsync.core.units import NS_PER_S
 
 _RELATIVE = re.compile(r"^\+\s*(?P<value>\d+(?:\.\d*)?|\.\d+)\s*(?P<unit>ms|s|min)?$")
+_EPOCH = re.compile(r"^\d+(?:\.\d+)?$")
 _UNITS = {"ms": 1e6, "s": 1e9, "min": 60e9, None: 1e9}
 
 
@@ -34,10 +36,8 @@ class StartAt:
         m = _RELATIVE.match(t)
         if m:
             return cls(round(float(m.group("value")) * _UNITS[m.group("unit")]), True)
-        try:
-            return cls(round(float(t) * NS_PER_S), False)
-        except ValueError:
-            pass
+        if _EPOCH.match(t):
+            return cls(int(Decimal(t) * NS_PER_S), False)  # exact: a float has no ns at 1.8e9 s
         try:
             when = datetime.fromisoformat(t.replace("Z", "+00:00"))
         except ValueError:

@@ -33,8 +33,7 @@ def ptp_hosts(rig: RigSpec) -> dict[str, str]:
         if g.method is not SyncMethod.PTP:
             continue
         gm = g.ptp.grandmaster if g.ptp is not None else "external"
-        for m in g.members:
-            host = rig.device(m.device).host
+        for host in [rig.device(m.device).host for m in g.members] + list(g.ptp.hosts if g.ptp else ()):
             roles.setdefault(host, "grandmaster" if host == gm else "slave")
         if gm in [h.name for h in rig.hosts]:
             roles[gm] = "grandmaster"
@@ -45,7 +44,7 @@ def ptp_group_of_host(rig: RigSpec, host: str) -> SyncGroupSpec | None:
     """The PTP group a host takes part in (as a member's host or as the grandmaster)."""
     for g in rig.sync_groups:
         if g.method is SyncMethod.PTP and (any(rig.device(m.device).host == host for m in g.members)
-                                           or (g.ptp is not None and g.ptp.grandmaster == host)):
+                                           or (g.ptp is not None and host in (g.ptp.grandmaster, *g.ptp.hosts))):
             return g
     return None
 

@@ -123,8 +123,10 @@ def _ptp_host_names(groups: tuple[SyncGroupSpec, ...], devices: tuple[DeviceSpec
     for g in groups:
         if g.method is SyncMethod.PTP:
             names |= {d.host for d in devices if g.member(d.id) is not None}
-            if g.ptp is not None and g.ptp.grandmaster != "external":
-                names.add(g.ptp.grandmaster)
+            if g.ptp is not None:
+                names |= set(g.ptp.hosts)
+                if g.ptp.grandmaster != "external":
+                    names.add(g.ptp.grandmaster)
     return names
 
 
@@ -265,7 +267,7 @@ def _group(t: Table) -> SyncGroupSpec:
         for m in t.tables("members", ("device", "delay_us", "depth_delay_us", "role", "trigger_out", "cable_m"))
     )
     ptp_t = t.table("ptp", ("grandmaster", "step_mode", "domain", "offset_warn_ns", "offset_error_ns",
-                            "start_delay_s", "mode", "log_sync_interval"))
+                            "start_delay_s", "mode", "log_sync_interval", "hosts"))
     ptp = None
     if ptp_t is not None:
         ptp = ptp_t.build(PtpSpec, grandmaster=ptp_t.text("grandmaster"),
@@ -274,7 +276,8 @@ def _group(t: Table) -> SyncGroupSpec:
                           offset_error_ns=ptp_t.integer("offset_error_ns", 10000),
                           start_delay_s=ptp_t.number("start_delay_s", 1.0),
                           mode=ptp_t.choice("mode", PtpMode, PtpMode.DISCIPLINE),
-                          log_sync_interval=ptp_t.integer("log_sync_interval", 0))
+                          log_sync_interval=ptp_t.integer("log_sync_interval", 0),
+                          hosts=tuple(ptp_t.str_list("hosts", ())))
     return t.build(SyncGroupSpec, name=t.text("name"), method=method, topology=topology, members=members,
                    source=source, burst=t.integer("burst", 1), stagger_us=t.number("stagger_us", 0.0), ptp=ptp)
 
@@ -340,6 +343,9 @@ def _check_groups(tables: list[Table], groups: tuple[SyncGroupSpec, ...], device
                 group.ptp.grandmaster not in [h.name for h in hosts]:
             raise RigFileError(t.file, t.field("ptp.grandmaster"), group.ptp.grandmaster, "no such host",
                                [*(h.name for h in hosts), "external"])
+        for i, extra in enumerate(group.ptp.hosts if group.ptp is not None else ()):
+            if extra not in [h.name for h in hosts]:
+                raise RigFileError(t.file, t.field(f"ptp.hosts[{i}]"), extra, "no such host", [h.name for h in hosts])
 
 
 def _unique(top: Table, table: str, names: list[str], key: str) -> None:

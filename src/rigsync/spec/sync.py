@@ -107,6 +107,9 @@ class PtpSpec:
     """The group's hosts' default; a host may override it (``[[hosts]] ptp_mode``)."""
     log_sync_interval: int = 0
     """ptp4l ``logSyncInterval``: Sync messages every 2^n s (0: once a second, -3: 8 per second)."""
+    hosts: tuple[str, ...] = ()
+    """Further hosts whose clocks join this PTP domain though their cameras are in another group (a host with a
+    hardware-triggered Kinect chain, say): a device is in one sync group, a host's clock can serve several."""
 
     def __post_init__(self) -> None:
         require(0 <= self.domain <= 255, "domain", self.domain, "out of range", "0 to 255")

@@ -62,7 +62,10 @@ class HostTimebaseConfig:
     """Growth of the bound without fresh locked samples (residual frequency error and wander of a clock that
     keeps its last correction)."""
     max_drift_ppm: float = 100.0
-    """Before three samples fix the slope: the monotonic clock's largest frequency error."""
+    """Observe mode, before three samples fix the slope: the free monotonic clock's largest frequency error."""
+    disciplined_drift_ppm: float = 5.0
+    """Discipline mode, before three samples fix the slope: the steered clock's largest frequency error (the
+    servo's frequency estimate from two noisy samples)."""
     step_threshold_ns: int = 1_000_000
     """A sample this far off the fit is a step; ptp4l (with rigsync's config) steps a clock this far off."""
     max_slew_ppm: float = 500.0
@@ -209,6 +212,7 @@ class HostTimebase:
         self.steps_detected = 0
         self._map: _Map | None = None
         self._previous: _Map | None = None  # the map before the last update, for readings taken before it
+        self._rejected = False  # the last point was left out as a spike
         self._slope = 0.0
         self._queried_ns = 0  # the latest monotonic time the map was used at
 
@@ -236,15 +240,20 @@ class HostTimebase:
             return
         self._offsets.append(e)
         self._pending_ns = 0
+        d = sample.host_ns - sample.mono_ns
+        point = _Point(sample.mono_ns, e - d, max(sample.mean_path_delay_ns or 0, 0))
+        fit = self._fit
         if cfg.mode is PtpMode.DISCIPLINE and (
                 abs(e) >= cfg.step_threshold_ns
-                or (sample.port_state is not PortState.SLAVE and abs(e) >= FIRST_STEP_THRESHOLD_NS)):
-            # The servo is about to step the clock by this much: until a sample after the step arrives, the
-            # clock is that far off (and which D goes with e is ambiguous, so the fit leaves it out).
+                or (sample.port_state is not PortState.SLAVE and abs(e) >= FIRST_STEP_THRESHOLD_NS)) and (
+                fit is None or abs(point.offset_ns - fit.offset(point.mono_ns)) >= cfg.step_threshold_ns):
+            # The servo is about to step the clock by e, and the monotonic clock's offset moved too: the
+            # reference stepped, or ptp4l has just started (or stepped the clock before D was read). Until a
+            # sample after the step arrives the clock may be that far off; the fit leaves the sample out. (A
+            # system clock set by hand moves D with e: the monotonic clock is fine and the sample is used.)
             self._pending_ns = abs(e)
             return
-        d = sample.host_ns - sample.mono_ns
-        self._add_point(_Point(sample.mono_ns, e - d, max(sample.mean_path_delay_ns or 0, 0)))
+        self._add_point(point)
         if sample.port_state not in _LOST and (cfg.mode is PtpMode.OBSERVE or sample.port_state is PortState.SLAVE):
             self._good_ns = sample.mono_ns
 
@@ -256,8 +265,11 @@ class HostTimebase:
             if abs(residual) >= cfg.step_threshold_ns:
                 self._points.clear()  # the reference (or a clock nobody told us of) stepped: fit again from here
                 self.steps_detected += 1
-            elif len(self._points) >= 4 and abs(residual) > max(8 * fit.sigma_ns, 4 * fit.residual_ns, 1_000):
-                return  # a spike (software timestamping under load): not part of the fit
+            elif (len(self._points) >= 4 and not self._rejected
+                  and abs(residual) > max(8 * fit.sigma_ns, 4 * fit.residual_ns, 1_000)):
+                self._rejected = True
+                return  # a spike (software timestamping under load): not part of the fit, unless the next agrees
+        self._rejected = False
         self._points.append(point)
         new = _Fit.of(list(self._points), self._slope)
         if new.n >= 3:
@@ -306,7 +318,8 @@ class HostTimebase:
             flags |= TimeFlags.PTP_UNLOCKED
         noise = fit.residual_ns + 4 * fit.sigma_ns
         outside = max(mono_ns - fit.m0, fit.m0 - fit.span_ns - mono_ns, 0)
-        slope_bound = cfg.max_drift_ppm * 1e-6 if fit.n < 3 else noise / max(fit.span_ns / 2, cfg.sync_interval_ns)
+        prior = cfg.max_drift_ppm if cfg.mode is PtpMode.OBSERVE else cfg.disciplined_drift_ppm
+        slope_bound = prior * 1e-6 if fit.n < 3 else noise / max(fit.span_ns / 2, cfg.sync_interval_ns)
         path = max(p.path_ns for p in self._points)
         bound = noise + path + abs(corr) + outside * slope_bound + self._holdover(mono_ns) + self._pending_ns
         return HostTime(value, round(bound), flags)

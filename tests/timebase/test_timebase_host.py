@@ -1,0 +1,217 @@
+"""Host monotonic clock -> rig clock from PTP samples: bounds that hold, steps that slew, holdover, levels."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rigsync.core.frame import TimeFlags
+from rigsync.core.ptp import HostRole, PortState, PtpMode, PtpSample, SyncLevel
+from rigsync.timebase.host import HostTimebase, HostTimebaseConfig
+
+S = 1_000_000_000
+BOOT_D = 1_790_000_000 * S  # system clock minus monotonic clock
+
+
+def ptp(mode: PtpMode = PtpMode.DISCIPLINE, **kw: object) -> HostTimebase:
+    return HostTimebase("h", HostTimebaseConfig(role=HostRole.PTP, mode=mode, **kw))  # type: ignore[arg-type]
+
+
+def sample(mono: int, offset: int | None, d: int = BOOT_D, *, path: int = 1_000,
+           port: PortState = PortState.SLAVE) -> PtpSample:
+    return PtpSample("h", mono + d, mono, port, offset, path if offset is not None else None,
+                     "aaaaaa.fffe.bbbbbb" if offset is not None else None, offset is not None)
+
+
+class FreeClock:
+    """A host whose monotonic clock runs ``drift`` fast from ``offset`` against the reference."""
+
+    def __init__(self, offset_ns: float, drift: float) -> None:
+        self.offset_ns, self.drift = offset_ns, drift
+
+    def error(self, mono: int) -> float:
+        """Monotonic minus reference at ``mono``."""
+        return self.offset_ns + self.drift * mono
+
+    def reference(self, mono: int) -> float:
+        return mono - self.error(mono)
+
+
+def test_discipline_bound_covers_the_true_offset() -> None:
+    """Disciplined clock with noisy offsets and a hidden path asymmetry: every mapped reading is within bound."""
+    rng = np.random.default_rng(1)
+    tb = ptp()
+    path, asym = 30_000, -9_000  # software timestamping: the asymmetry is hidden, at most the path delay
+    worst = 0.0
+    for k in range(120):
+        true_error = rng.normal(0, 1_500)  # the servo keeps the clock within a few us
+        tb.add(sample(k * S, round(true_error + asym + rng.normal(0, 1_500)), path=path))
+        for j in range(10):
+            mono = k * S + j * S // 10
+            at = tb.to_rig(mono)
+            assert abs(at.rig_ns - (mono + BOOT_D - true_error)) <= at.bound_ns
+            if k >= 3:
+                worst = max(worst, at.bound_ns)
+    assert worst < 80_000  # envelope + noise + path, not the unsynced fallback
+
+
+def test_offset_the_servo_is_about_to_step_is_in_the_bound() -> None:
+    """ptp4l just started, the clock 5 ms off: until the servo steps it, the bound covers 5 ms; after, it is tight."""
+    tb = ptp()
+    for k in range(3):  # UNCALIBRATED samples the servo will step on
+        tb.add(sample(k * S, 5_000_000, port=PortState.UNCALIBRATED))
+        at = tb.to_rig(k * S + S // 2)
+        assert at.bound_ns >= 5_000_000 and at.flags & TimeFlags.PTP_UNLOCKED
+    for k in range(3, 8):  # stepped by -5 ms: D moved with it, the offset is small, the port SLAVE
+        tb.add(sample(k * S, 40, d=BOOT_D - 5_000_000))
+    at = tb.to_rig(8 * S)
+    assert abs(at.rig_ns - (8 * S + BOOT_D - 5_000_000)) <= at.bound_ns < 10_000
+    assert not at.flags & (TimeFlags.PTP_UNLOCKED | TimeFlags.SLEWING)
+
+
+def test_hand_step_of_the_system_clock_is_invisible() -> None:
+    """A system clock set by hand (D jumps) shows the same jump in the offset: the map ignores it."""
+    tb = ptp()
+    for k in range(20):
+        step = 1_000_000_000 if 8 <= k < 11 else 0  # +1 s by hand, undone by ptp4l three samples later
+        tb.add(sample(k * S, step + 10, d=BOOT_D + step))
+        at = tb.to_rig(k * S + S // 2)
+        assert abs(at.rig_ns - (k * S + S // 2 + BOOT_D)) < 2_000
+
+
+@pytest.mark.parametrize("stamping_sigma, path, level", [(20.0, 800, SyncLevel.OK), (2_000.0, 30_000, SyncLevel.WARN)],
+                         ids=["hardware", "software"])
+def test_observe_mode_maps_a_free_clock_within_bound(stamping_sigma: float, path: int, level: SyncLevel) -> None:
+    """free_running ptp4l: the host clock is 3 ms off and 25 ppm fast; rigsync's fitted map stays within bound."""
+    rng = np.random.default_rng(2)
+    clock = FreeClock(3_000_000, 25e-6)
+    tb = ptp(PtpMode.OBSERVE)
+    errors = []
+    for k in range(60):
+        mono = k * S
+        tb.add(sample(mono, round(clock.error(mono) + rng.normal(0, stamping_sigma)), path=path,
+                      port=PortState.UNCALIBRATED))
+        for j in range(10):
+            m = mono + j * S // 10
+            at = tb.to_rig(m)
+            err = at.rig_ns - BOOT_D - clock.reference(m)
+            assert abs(err) <= at.bound_ns
+            if k > 20:
+                errors.append(abs(err))
+    assert max(errors) < 20 * stamping_sigma + 1_000
+    assert tb.status(60 * S).level is level  # software timestamping's us of noise are beyond the 1 us warning
+
+
+def test_reference_step_slews_at_the_bounded_rate() -> None:
+    """The reference steps by 1 s: the map moves to it at the fast slew rate, never jumping or going back."""
+    cfg = HostTimebaseConfig(role=HostRole.PTP, mode=PtpMode.OBSERVE)
+    tb = HostTimebase("h", cfg)
+    rate = cfg.fast_slew_ppm * 1e-6
+    last: tuple[int, int] | None = None
+    settled_at = None
+    for k in range(40):
+        ref_step = S if k >= 10 else 0
+        tb.add(sample(k * S, 1_000 - ref_step, port=PortState.UNCALIBRATED))
+        for j in range(30):
+            mono = k * S + j * S // 30 + 1
+            at = tb.to_rig(mono)
+            truth = mono + BOOT_D - 1_000 + ref_step
+            assert abs(at.rig_ns - truth) <= at.bound_ns
+            if last is not None:
+                advance = at.rig_ns - last[0]
+                assert advance > 0
+                assert abs(advance - (mono - last[1])) <= rate * (mono - last[1]) + 10
+            last = (at.rig_ns, mono)
+            if settled_at is None and k > 10 and abs(at.rig_ns - truth) < 10_000:
+                settled_at = mono
+    assert settled_at is not None and settled_at - 10 * S == pytest.approx(S / rate, rel=0.05)
+    assert tb.steps_detected == 1
+
+
+def test_map_is_continuous_for_readings_taken_before_a_sample() -> None:
+    """A frame taken before a sample but stamped after it gets the map that was in force when it was taken."""
+    tb = ptp(PtpMode.OBSERVE)
+    for k in range(5):
+        tb.add(sample(k * S, 0, port=PortState.UNCALIBRATED))
+    before = tb.to_rig(5 * S + 900_000_000).rig_ns  # used up to here
+    tb.add(sample(5 * S, 200_000_000, port=PortState.UNCALIBRATED))  # a 200 ms step, measured at 5 s
+    assert tb.to_rig(5 * S + 900_000_000).rig_ns == before  # later readings start where the map was
+    assert tb.to_rig(5 * S + 500_000_000).rig_ns == 5 * S + 500_000_000 + BOOT_D  # earlier ones: previous map
+
+
+def test_holdover_unlocks_and_grows_the_bound() -> None:
+    """No sample for longer than the stale limit: frames are flagged unlocked, the bound grows, level error."""
+    cfg = HostTimebaseConfig(role=HostRole.PTP, holdover_ppm=2.0)
+    tb = HostTimebase("h", cfg)
+    for k in range(10):
+        tb.add(sample(k * S, 50))
+    fresh = tb.to_rig(9 * S + S // 2)
+    late = tb.to_rig(9 * S + 20 * S)
+    assert not fresh.flags & TimeFlags.PTP_UNLOCKED and late.flags & TimeFlags.PTP_UNLOCKED
+    assert late.bound_ns - fresh.bound_ns == pytest.approx((20 * S - 1.5 * S) * 2e-6, rel=0.05)
+    status = tb.status(9 * S + 20 * S)
+    assert status.level is SyncLevel.ERROR and "no PTP report" in status.reason
+
+
+def test_lost_master_is_an_error_with_its_port_state() -> None:
+    """ptp4l reports LISTENING without a grandmaster: the host is unlocked and the status says why."""
+    tb = ptp()
+    for k in range(5):
+        tb.add(sample(k * S, 40))
+    tb.add(sample(5 * S, None, port=PortState.LISTENING))
+    assert tb.to_rig(5 * S).flags & TimeFlags.PTP_UNLOCKED
+    status = tb.status(5 * S)
+    assert status.level is SyncLevel.ERROR and "LISTENING" in status.reason
+
+
+@pytest.mark.parametrize("offset, level, flag", [(300, SyncLevel.OK, TimeFlags.NONE),
+                                                 (4_000, SyncLevel.WARN, TimeFlags.PTP_WARN),
+                                                 (40_000, SyncLevel.ERROR, TimeFlags.PTP_ERROR)])
+def test_levels_follow_the_groups_thresholds(offset: int, level: SyncLevel, flag: TimeFlags) -> None:
+    """Offsets against warn 1 us / error 10 us: ok, warning, error, on the status and on every stamp."""
+    tb = ptp(offset_warn_ns=1_000, offset_error_ns=10_000)
+    for k in range(6):
+        tb.add(sample(k * S, offset if k % 2 else -offset))
+    assert tb.status(6 * S).level is level
+    assert tb.to_rig(6 * S).flags & (TimeFlags.PTP_WARN | TimeFlags.PTP_ERROR) == flag
+
+
+def test_uncalibrated_discipline_is_locking_not_locked() -> None:
+    """While ptp4l's servo is still locking (UNCALIBRATED) the host is flagged unlocked and warned about."""
+    tb = ptp()
+    tb.add(sample(0, 5, port=PortState.UNCALIBRATED))
+    assert tb.to_rig(S // 2).flags & TimeFlags.PTP_UNLOCKED
+    assert tb.status(S // 2).level is SyncLevel.WARN
+
+
+def test_reference_host_follows_its_system_clock_and_slews_its_steps() -> None:
+    """The reference host: rig time is its system clock; a step set by hand is slewed, not jumped."""
+    tb = HostTimebase("gm", HostTimebaseConfig(role=HostRole.REFERENCE))
+    tb.add_clock(BOOT_D + 5 * S, 5 * S)
+    assert tb.to_rig(6 * S) == tb.to_rig(6 * S).__class__(6 * S + BOOT_D, 0, TimeFlags.NONE)
+    tb.add_clock(BOOT_D + 7 * S + 10_000, 7 * S)  # reading jitter below clock_step_ns: ignored
+    tb.add_clock(BOOT_D + 8 * S + 2 * S, 8 * S)  # set 2 s ahead by hand
+    at = tb.to_rig(8 * S + S)
+    assert at.flags & TimeFlags.SLEWING and at.rig_ns < 9 * S + BOOT_D + 2 * S
+    assert tb.to_rig(8 * S + 30 * S).rig_ns == 38 * S + BOOT_D + 2 * S  # 2 s absorbed in 20 s at 10 %
+
+
+def test_unsynced_host_is_flagged_with_a_wide_bound() -> None:
+    """A host nothing ties to the reference: its own clock, flagged, with the NTP-scale bound."""
+    cfg = HostTimebaseConfig(role=HostRole.UNSYNCED)
+    tb = HostTimebase("h2", cfg)
+    tb.add_clock(BOOT_D + 3 * S, 3 * S)
+    at = tb.to_rig(4 * S)
+    assert at.rig_ns == 4 * S + BOOT_D and at.flags & TimeFlags.HOST_UNSYNCED
+    assert at.bound_ns == cfg.unsynced_bound_ns
+    assert tb.status(4 * S).level is SyncLevel.WARN
+
+
+def test_config_is_validated() -> None:
+    """Levels and slew rates must be ordered, windows sensible."""
+    with pytest.raises(ValueError):
+        HostTimebaseConfig(offset_warn_ns=10, offset_error_ns=5)
+    with pytest.raises(ValueError):
+        HostTimebaseConfig(max_slew_ppm=200_000)
+    with pytest.raises(ValueError):
+        HostTimebaseConfig(window=1)
