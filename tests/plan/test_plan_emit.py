@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from rigsync.core.ptp import PtpMode
 from rigsync.plan import build_plan
 from rigsync.plan.emit import emit_all, genicam, kinect, orbbec, ptp_files, realsense
 from rigsync.plan.model import Plan
@@ -330,8 +331,12 @@ domain = 3
 """
 
 
+def two_host_text(stamping: str, step: str = "two-step") -> str:
+    return TWO_HOSTS.format(stamping=stamping, step=step)
+
+
 def two_host_plan(stamping: str, step: str = "two-step") -> Plan:
-    return build_plan(loads_rig(TWO_HOSTS.format(stamping=stamping, step=step), "two-hosts.toml"))
+    return build_plan(loads_rig(two_host_text(stamping, step), "two-hosts.toml"))
 
 
 def conf_values(text: str) -> dict[str, str]:
@@ -345,8 +350,8 @@ def test_ptp_hardware_slave_and_grandmaster() -> None:
     assert sorted(files) == ["ptp-cam-host.sh", "ptp-gm-host.sh", "ptp4l-cam-host.conf", "ptp4l-gm-host.conf"]
     slave, gm = conf_values(files["ptp4l-cam-host.conf"]), conf_values(files["ptp4l-gm-host.conf"])
     assert slave == {"domainNumber": "3", "network_transport": "UDPv4", "delay_mechanism": "E2E",
-                     "time_stamping": "hardware", "twoStepFlag": "1", "slaveOnly": "1", "logging_level": "6",
-                     "summary_interval": "0"}
+                     "time_stamping": "hardware", "twoStepFlag": "1", "slaveOnly": "1", "logSyncInterval": "0",
+                     "step_threshold": "0.001", "logging_level": "6", "summary_interval": "0"}
     assert gm["priority1"] == "1" and "slaveOnly" not in gm and gm["time_stamping"] == "hardware"
     assert "[global]" in files["ptp4l-cam-host.conf"]
     s = files["ptp-cam-host.sh"]
@@ -367,6 +372,27 @@ def test_ptp_software_slave_uses_dash_s_and_no_phc2sys() -> None:
     s = files["ptp-cam-host.sh"]
     assert 'ptp4l -i enp3s0 -f "$DIR/ptp4l-cam-host.conf" -S -m &' in s
     assert "phc2sys -s" not in s and "timedatectl set-ntp false" in s
+
+
+def test_ptp_observe_mode_never_touches_the_clock() -> None:
+    """Observe mode: free_running 1 (no step_threshold), NTP left alone, no phc2sys even with hardware
+    timestamping; the rig's Sync interval is carried."""
+    text = two_host_text("hardware").replace("domain = 3", 'domain = 3\nmode = "observe"\nlog_sync_interval = -3')
+    files = ptp_files(build_plan(loads_rig(text, "two-host.toml")))
+    for host in ("cam-host", "gm-host"):
+        values = conf_values(files[f"ptp4l-{host}.conf"])
+        assert values["logSyncInterval"] == "-3"
+    slave = conf_values(files["ptp4l-cam-host.conf"])
+    assert slave["free_running"] == "1" and "step_threshold" not in slave
+    s = files["ptp-cam-host.sh"]
+    assert "phc2sys" not in s.replace("no phc2sys", "") and "timedatectl" not in s
+
+
+def test_ptp_mode_override_and_host_selection() -> None:
+    """``rigsync ptp config --mode observe --host H``: one host's files, in the mode asked for."""
+    files = ptp_files(two_host_plan("hardware"), PtpMode.OBSERVE, ("gm-host",))
+    assert sorted(files) == ["ptp-gm-host.sh", "ptp4l-gm-host.conf"]
+    assert conf_values(files["ptp4l-gm-host.conf"])["free_running"] == "1"
 
 
 def test_ptp_one_step_group() -> None:

@@ -58,6 +58,10 @@ class RigClocks:
     def mono_now(self, host: str) -> int:
         return self._driver.host_clocks(host)[1]
 
+    def realtime_now(self, host: str) -> int:
+        """The host's system clock now (what ``sl.get_timestamp(CURRENT)`` reads on a ZED host)."""
+        return self._driver.host_clocks(host)[0]
+
     def poll(self) -> list[PtpRecord]:
         """Read every host's clocks and PTP state; returns the new PTP samples (to record)."""
         for host, tb in self.timebases.items():

@@ -103,7 +103,8 @@ class CaptureSession:
     """One capture of a planned rig. Use as a context manager, then :meth:`run`."""
 
     def __init__(self, plan: Plan, options: CaptureOptions, *, drivers: dict[str, Driver] | None = None,
-                 ptp_sources: dict[str, PtpSource] | None = None) -> None:
+                 ptp_sources: dict[str, PtpSource] | None = None,
+                 frame_observer: Callable[[StampedFrame], None] | None = None) -> None:
         if plan.errors and not options.force:
             raise PlanError(plan)
         self.plan = plan
@@ -118,6 +119,7 @@ class CaptureSession:
         driver = next(iter(self._drivers.values()))
         self.clock: CaptureClock = driver.clock()
         self.clocks = RigClocks(plan, driver, ptp_sources)
+        self._observer = frame_observer
         self._devices: dict[str, Device] = {}
         self._timebases: dict[str, DeviceTimebase] = {}
         self._timing: dict[str, DeviceTiming] = {}
@@ -394,11 +396,15 @@ class CaptureSession:
         key = f.key
         stamp = self._timebases[f.device].stamp(f, self._periods[key])
         stamped = StampedFrame(f, stamp.start_ns, stamp.error_bound_ns, stamp.locked, stamp.flags)
-        if stamped.rig_time_ns < self._gate_ns:
+        # A scheduled start records what may be exposed at or after it, to within each stamp's bound (a PTP
+        # camera armed for the start stamps its first frame a few ns either side of it).
+        if stamped.rig_time_ns + (stamp.error_bound_ns if self._start is not None else 0) < self._gate_ns:
             self._gated_frames += 1  # warm-up or before the scheduled start: the clocks learn, the recording not
             return
         if self._start is not None:
             self._start.frame(key, stamped.rig_time_ns, stamp.error_bound_ns)
+        if self._observer is not None:
+            self._observer(stamped)
         arrival = max(self._rig_ns(f.device, f.host_rx_ns), self._poll_rig_ns)
         self._tracker.frame(key, arrival, stamp.error_bound_ns, stamp.locked, stamp.flags)
         if self._recorder is None or self._record_error is not None:

@@ -36,6 +36,9 @@ def _parser() -> argparse.ArgumentParser:
     cap.add_argument("--compression", choices=("zstd", "lz4", "none"), default="zstd")
     cap.add_argument("--quiet", action="store_true", help="no live status, only the summary")
     cap.add_argument("--force", action="store_true", help="capture even though the plan has errors")
+    cap.add_argument("--start-at", metavar="TIME",
+                     help="scheduled start: every device begins at this rig (PTP) time, +2s (relative), "
+                          "2026-11-21T10:00:00Z or epoch seconds; --seconds counts from it")
 
     pl = sub.add_parser("plan", help="check a rig before it is wired: how to wire and start it, budgets, rules")
     pl.add_argument("rig", type=Path, help="rig file (TOML)")
@@ -48,13 +51,21 @@ def _parser() -> argparse.ArgumentParser:
 
     info = sub.add_parser("info", help="devices, streams, frames, framesets, drops and duration of a recording")
     info.add_argument("recording", type=Path)
+
+    from rigsync.cli import clock_test, ptp_cmd
+
+    ptp_cmd.add_parser(sub)
+    clock_test.add_parser(sub)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     out, err_console = _console_for(sys.stdout), _console_for(sys.stderr)
-    commands = {"capture": _capture, "plan": _plan, "devices": _devices, "info": _info}
+    from rigsync.cli import clock_test, ptp_cmd
+
+    commands = {"capture": _capture, "plan": _plan, "devices": _devices, "info": _info,
+                "ptp": ptp_cmd.run_command, "clock-test": clock_test.run_command}
     try:
         return commands[args.command](args, out)
     except (RigsyncError, ValueError, OSError) as err:
@@ -64,6 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _capture(args: argparse.Namespace, console: Console) -> int:
     from rigsync.capture.session import CaptureOptions, CaptureSession
+    from rigsync.capture.start import StartAt
     from rigsync.cli.view import LiveView, result_summary
     from rigsync.plan import build_plan
     from rigsync.record.recorder import Compression
@@ -74,7 +86,8 @@ def _capture(args: argparse.Namespace, console: Console) -> int:
         raise RigsyncError("--fast runs on a virtual clock and needs --seconds")
     out = args.out or Path(f"{rig.name}-{time.strftime('%Y%m%d-%H%M%S')}.mcap")
     options = CaptureOptions(out=out, seconds=args.seconds, fast=args.fast, seed=args.seed,
-                             compression=Compression(args.compression), force=args.force)
+                             compression=Compression(args.compression), force=args.force,
+                             start_at=StartAt.parse(args.start_at) if args.start_at else None)
     plan = build_plan(rig)
     for diagnostic in (*plan.errors, *plan.warnings):
         colour = "red" if diagnostic in plan.errors else "yellow"

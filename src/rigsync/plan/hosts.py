@@ -89,7 +89,7 @@ def setup(rig: RigSpec, plan: Plan) -> tuple[HostSetup, ...]:
                          " (seeds/000)")
         group = ptp_group_of_host(rig, host.name)
         mode = (host.ptp_mode or (group.ptp.mode if group is not None and group.ptp else PtpMode.DISCIPLINE)
-                if role == "slave" else None)
+                if role is not None else None)
         out.append(HostSetup(host=host.name, steps=tuple(steps), ptp_role=role,
                              ptp_interface=nic.name if nic is not None else None, timestamping=stamping,
                              clock_role=clock_role(rig, host.name, role), ptp_mode=mode,

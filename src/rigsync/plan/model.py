@@ -159,7 +159,8 @@ class HostSetup:
     clock_role: HostRole = HostRole.REFERENCE
     """How the host's clock relates to the rig clock (reference, PTP slave, or tied by nothing)."""
     ptp_mode: PtpMode | None = None
-    """``discipline`` or ``observe`` for a PTP slave."""
+    """``discipline`` or ``observe`` for a host in PTP (a grandmaster in observe mode runs ``free_running`` too:
+    it never adjusts its clock should it ever lose the grandmaster role)."""
     ptp_group: str | None = None
     """The PTP group whose levels and sync interval apply to this host."""
 

@@ -126,6 +126,20 @@ class HostSyncStatus:
                 "quality_ns": self.quality_ns, "bound_ns": self.bound_ns, "samples": self.samples,
                 "last_sample_age_ns": self.last_sample_age_ns, "steps": self.steps}
 
+    @classmethod
+    def from_json(cls, d: dict[str, object]) -> HostSyncStatus:
+        def opt_int(key: str) -> int | None:
+            v = d.get(key)
+            return int(v) if isinstance(v, int | float) else None
+
+        mode, port, gm = d.get("mode"), d.get("port_state"), d.get("gm_identity")
+        return cls(host=str(d["host"]), role=HostRole(str(d["role"])), mode=PtpMode(str(mode)) if mode else None,
+                   level=SyncLevel(str(d["level"])), reason=str(d.get("reason", "")),
+                   port_state=PortState.parse(str(port)) if port else None, offset_ns=opt_int("offset_ns"),
+                   mean_path_delay_ns=opt_int("mean_path_delay_ns"), gm_identity=str(gm) if gm else None,
+                   quality_ns=opt_int("quality_ns"), bound_ns=opt_int("bound_ns"), samples=opt_int("samples") or 0,
+                   last_sample_age_ns=opt_int("last_sample_age_ns"), steps=opt_int("steps") or 0)
+
 
 _LOST = (PortState.INITIALIZING, PortState.FAULTY, PortState.DISABLED, PortState.LISTENING, PortState.PASSIVE)
 

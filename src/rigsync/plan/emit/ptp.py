@@ -10,12 +10,16 @@ releases know), ``priority1`` (lower wins, 0-255, default 128), ``network_transp
 ``-O`` sink-minus-source offset in seconds, ``-w`` wait for ptp4l (and, without ``-O``, apply its
 currentUtcOffset), ``-m`` log to stdout. The seed (seeds/000) runs NTP only on the master and ``-O 0`` on the
 slaves, "otherwise a default offset of ~37 seconds will be applied" (phc2sys(8) TIME SCALE USAGE).
+``free_running 1``: "don't adjust the local clock" (observe mode: rigsync maps the host's clock to PTP time
+itself). ``step_threshold``: ptp4l steps the clock when the offset exceeds it (default 0: only slew, which at
+the kernel's 500 ppm limit takes 2000 s per second of error). ``logSyncInterval``: Sync every 2^n s.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from rigsync.core.ptp import PtpMode
 from rigsync.core.sync import SyncMethod
 from rigsync.plan.emit._common import header, write_files
 from rigsync.plan.model import HostSetup, Plan
@@ -23,6 +27,9 @@ from rigsync.spec.sync import PtpSpec, PtpTimestampMode
 
 GRANDMASTER_PRIORITY1 = 1
 """Beats every clock left at the default 128 in the best-master election."""
+STEP_THRESHOLD_S = 0.001
+"""ptp4l steps a clock more than 1 ms off (e.g. set by hand) instead of slewing it for minutes; rigsync's stamps
+never follow a host clock's steps (they are taken on the monotonic clock), and its simulator assumes this."""
 
 _O0 = ("# -O 0: no offset between the system clock and the NIC's PHC. Without it phc2sys -w applies ptp4l's\n"
        "# currentUtcOffset, the ~37 s TAI-UTC step (seeds/000; phc2sys(8) TIME SCALE USAGE).")
@@ -31,7 +38,8 @@ _O0_EXTERNAL = ("# With a dedicated grandmaster on the PTP (TAI) time scale, -O 
                 "# UTC, equal to the cameras' PTP timestamps; use -w without -O to keep it on UTC instead.")
 
 
-def _ptp_spec(plan: Plan, host: str) -> PtpSpec:
+def ptp_spec_of(plan: Plan, host: str) -> PtpSpec:
+    """The PTP settings of the group a host takes part in (defaults when none)."""
     rig = plan.rig
     for g in rig.sync_groups:
         if g.method is not SyncMethod.PTP:
@@ -42,9 +50,14 @@ def _ptp_spec(plan: Plan, host: str) -> PtpSpec:
     return PtpSpec(grandmaster="external")
 
 
-def conf(plan: Plan, setup: HostSetup) -> str:
-    """``ptp4l-<host>.conf``."""
-    ptp = _ptp_spec(plan, setup.host)
+def mode_of(setup: HostSetup, override: PtpMode | None = None) -> PtpMode:
+    return override or setup.ptp_mode or PtpMode.DISCIPLINE
+
+
+def conf(plan: Plan, setup: HostSetup, mode: PtpMode | None = None) -> str:
+    """``ptp4l-<host>.conf`` (``mode`` overrides the plan's for this host)."""
+    ptp = ptp_spec_of(plan, setup.host)
+    observe = mode_of(setup, mode) is PtpMode.OBSERVE
     gm = setup.ptp_role == "grandmaster"
     hardware = setup.timestamping == "hardware"
     one_step = gm and hardware and ptp.step_mode is PtpTimestampMode.ONE_STEP
@@ -70,23 +83,33 @@ def conf(plan: Plan, setup: HostSetup) -> str:
     else:
         lines += ["# never become master (linuxptp 4.x spells it clientOnly; slaveOnly still works everywhere)",
                   "slaveOnly               1"]
+    lines.append(f"logSyncInterval         {ptp.log_sync_interval}")
+    if observe:
+        lines += ["# observe mode: measure the offset, never adjust this host's clock (rigsync maps it to PTP time)",
+                  "free_running            1"]
+    elif not gm:
+        lines += ["# step a clock more than 1 ms off instead of slewing it for minutes (rigsync's stamps do not jump)",
+                  f"step_threshold          {STEP_THRESHOLD_S}"]
     lines += ["logging_level           6", "summary_interval        0"]
     return "\n".join(lines) + "\n"
 
 
-def script(plan: Plan, setup: HostSetup) -> str:
-    """``ptp-<host>.sh``: NTP, ptp4l and (hardware time stamping) phc2sys."""
+def script(plan: Plan, setup: HostSetup, mode: PtpMode | None = None) -> str:
+    """``ptp-<host>.sh``: NTP, ptp4l and (hardware time stamping, disciplined clock) phc2sys."""
     host, iface = setup.host, setup.ptp_interface
+    observe = mode_of(setup, mode) is PtpMode.OBSERVE
     gm = setup.ptp_role == "grandmaster"
     hardware = setup.timestamping == "hardware"
-    external = _ptp_spec(plan, host).grandmaster not in {h.name for h in plan.rig.hosts}
+    external = ptp_spec_of(plan, host).grandmaster not in {h.name for h in plan.rig.hosts}
     dev = iface or '"$PTP_IFACE"'
     lines = ["#!/bin/sh", f"# {header(plan, f'ptp-{host}.sh')}",
              f"# Run as root on {host} ({setup.ptp_role}); start the grandmaster host first, then the slaves.",
              "set -eu", 'DIR="$(cd "$(dirname "$0")" && pwd)"']
     if iface is None:
         lines.append(': "${PTP_IFACE:?the rig declares no Ethernet interface on this host: PTP_IFACE=<nic> $0}"')
-    if gm:
+    if observe:
+        lines.append("# observe mode: this host's clock is left alone (NTP as it is); rigsync reads the offset")
+    elif gm:
         lines += ["# the grandmaster is the only host that keeps NTP, so the rig follows world time (seeds/000)",
                   "timedatectl set-ntp true"]
     else:
@@ -94,7 +117,9 @@ def script(plan: Plan, setup: HostSetup) -> str:
     stamping, why = ("", "") if hardware else (" -S", "; -S software time stamping")
     lines += [f"# ptp4l: -f the config beside this script; -m logs to stdout{why}",
               f'ptp4l -i {dev} -f "$DIR/ptp4l-{host}.conf"{stamping} -m &']
-    if hardware and gm:
+    if observe:
+        lines.append("# no phc2sys: nothing steers the system clock (rigsync ptp run reads phc_ctl / pmc instead)")
+    elif hardware and gm:
         lines += ["# the NIC's PHC follows the NTP-disciplined system clock (phc2sys(8): host is the domain server)",
                   _O0, "# The slaves use -O 0 too: every clock in the rig carries this host's system time.",
                   f"phc2sys -s CLOCK_REALTIME -c {dev} -O 0 -w -m &"]
@@ -107,14 +132,15 @@ def script(plan: Plan, setup: HostSetup) -> str:
     return "\n".join(lines)
 
 
-def ptp_files(plan: Plan) -> dict[str, str]:
-    """File name -> text for every host taking part in a PTP group (empty when the rig has none)."""
+def ptp_files(plan: Plan, mode: PtpMode | None = None, hosts: tuple[str, ...] = ()) -> dict[str, str]:
+    """File name -> text for every host taking part in a PTP group (empty when the rig has none); ``mode``
+    overrides the plan's, ``hosts`` restricts the hosts."""
     out: dict[str, str] = {}
     for setup in plan.hosts:
-        if setup.ptp_role is None:
+        if setup.ptp_role is None or (hosts and setup.host not in hosts):
             continue
-        out[f"ptp4l-{setup.host}.conf"] = conf(plan, setup)
-        out[f"ptp-{setup.host}.sh"] = script(plan, setup)
+        out[f"ptp4l-{setup.host}.conf"] = conf(plan, setup, mode)
+        out[f"ptp-{setup.host}.sh"] = script(plan, setup, mode)
     return out
 
 
@@ -122,8 +148,8 @@ def files(plan: Plan) -> dict[str, str]:
     return ptp_files(plan)
 
 
-def write(plan: Plan, directory: Path) -> list[Path]:
-    paths = write_files(directory, ptp_files(plan))
+def write(plan: Plan, directory: Path, mode: PtpMode | None = None, hosts: tuple[str, ...] = ()) -> list[Path]:
+    paths = write_files(directory, ptp_files(plan, mode, hosts))
     for p in paths:
         if p.suffix == ".sh":
             p.chmod(0o755)

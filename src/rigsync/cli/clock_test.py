@@ -1,0 +1,92 @@
+"""``rigsync clock-test``: seeds/000's CURRENT - IMAGE test, on the simulator or on a real host in observe mode."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+
+from rigsync.core.errors import RigsyncError
+
+if TYPE_CHECKING:
+    from rigsync.capture.clocktest import ClockTestResult, ClockTestRow
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("clock-test", help="CURRENT - IMAGE across a clock step (the ZED PTP test), with a plot")
+    p.add_argument("rig", type=Path, nargs="?", help="rig with a PTP grandmaster host (default: the ZED document's "
+                                                     "two-host set-up)")
+    p.add_argument("--device", help="the camera to watch (default: the first on a PTP slave host)")
+    p.add_argument("--step-ms", type=float, default=1000.0, help="how far the grandmaster's clock is set (1000)")
+    p.add_argument("--at", type=float, default=5.0, help="when, in seconds after the start (5)")
+    p.add_argument("--seconds", type=float, default=30.0, help="how long the test runs (30)")
+    p.add_argument("--seed", type=int, help="simulation seed")
+    p.add_argument("--every", type=float, default=0.5, help="print a line every this many seconds (0.5)")
+    p.add_argument("--png", type=Path, default=Path("clock-test.png"), help="the plot (clock-test.png)")
+    p.add_argument("--observe", action="store_true", help="real host: read its ptp4l (observe mode) instead")
+    p.add_argument("--host", help="--observe: the rig host this machine is (its rigsync ptp run state)")
+    p.add_argument("--state-dir", type=Path, help="--observe: where rigsync ptp run keeps its state")
+
+
+def run_command(args: argparse.Namespace, console: Console) -> int:
+    from rigsync.capture.clocktest import sim_clock_test
+    from rigsync.cli.plot import line_plot
+
+    next_print = [0.0]
+
+    def show(row: ClockTestRow) -> None:
+        if row.t_s >= next_print[0]:
+            next_print[0] = row.t_s + args.every
+            console.print(f"t = {row.t_s:6.2f} s   CURRENT - IMAGE = {row.current_minus_image_ns / 1e6:12.3f} ms   "
+                          f"(bound {row.bound_ns / 1e6:.3f} ms)", highlight=False)
+
+    result: ClockTestResult
+    if args.observe:
+        result = _observe(args, show)
+    else:
+        from rigsync.spec import load_rig
+
+        rig = load_rig(args.rig) if args.rig is not None else None
+        result = sim_clock_test(rig, device=args.device, step_ms=args.step_ms, at_s=args.at, seconds=args.seconds,
+                                seed=args.seed)
+        for row in result.rows:
+            show(row)
+    console.print(f"[bold]{result.title}[/]", highlight=False)
+    console.print(f"before the step CURRENT - IMAGE = {result.baseline_ns / 1e6:.3f} ms; the step showed as "
+                  f"{result.peak_ns / 1e6:.3f} ms; back within {result.tolerance_ns / 1e6:.1f} ms "
+                  + (f"{result.recovery_s:.1f} s later" if result.recovery_s is not None else "(not within the test)"),
+                  highlight=False)
+    console.print(f"IMAGE: never back ({result.backwards} backward steps); its advance changed by at most "
+                  f"{result.max_interval_change:.1%} of a frame interval from one frame to the next", highlight=False)
+    marks = [(result.step_at_s, "clock step")] if result.step_at_s is not None else []
+    line_plot(args.png, [r.t_s for r in result.rows], [r.current_minus_image_ns / 1e6 for r in result.rows],
+              title=result.title[:110], x_label="time (s)", y_label="CURRENT - IMAGE (ms)", marks=marks)
+    console.print(f"wrote {args.png}", highlight=False)
+    return 0 if result.backwards == 0 else 1
+
+
+def _observe(args: argparse.Namespace, show: Callable[[ClockTestRow], None]) -> ClockTestResult:
+    from rigsync.capture.clocktest import observe_clock_test
+    from rigsync.ptp.monitor import PmcMonitor
+    from rigsync.ptp.pmc import Pmc
+    from rigsync.ptp.status import default_state_dir, read_states
+
+    if args.host is None:
+        raise RigsyncError("--observe needs --host: the host whose rigsync ptp run (observe mode) to read")
+    states = {str(s["host"]): s for s in read_states(args.state_dir or default_state_dir())}
+    state = states.get(args.host)
+    if state is None:
+        raise RigsyncError(f"no rigsync ptp run state for host {args.host} in {args.state_dir or default_state_dir()} "
+                           f"(found: {', '.join(states) or 'none'}); start: rigsync ptp run RIG --host {args.host} "
+                           "--mode observe")
+    if state.get("mode") != "observe":
+        raise RigsyncError(f"host {args.host} runs PTP in {state.get('mode')} mode: the test on a real host reads "
+                           "ptp4l in observe mode (rigsync ptp run ... --mode observe)")
+    software = state.get("timestamping") != "hardware"
+    domain = state.get("domain", 0)
+    pmc = Pmc(Path(str(state["uds"])), domain=domain if isinstance(domain, int) else 0)
+    with PmcMonitor(pmc, args.host, software=software, interval_s=0.25) as monitor:
+        return observe_clock_test(monitor, args.host, seconds=args.seconds, on_row=show)

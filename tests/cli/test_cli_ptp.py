@@ -1,0 +1,85 @@
+"""The PTP commands that need no root: config files, status from state files, the simulated clock test, and a
+scheduled-start capture."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import cv2
+import pytest
+
+from rigsync.cli.main import main
+from rigsync.record.reader import open_recording
+
+EXAMPLES = Path(__file__).parents[2] / "examples"
+
+
+def test_ptp_config_writes_every_ptp_host(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """One ptp4l config and one start script per PTP host, and the -O 0 explanation."""
+    assert main(["ptp", "config", str(EXAMPLES / "zed_ptp_three_hosts.toml"), "--out", str(tmp_path)]) == 0
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == [f"{kind}-capture-{h}.{ext}" for h in "abc" for kind, ext in (("ptp", "sh"),)] + [
+        f"ptp4l-capture-{h}.conf" for h in "abc"]
+    assert "37 s" in capsys.readouterr().out
+    assert (tmp_path / "ptp-capture-b.sh").stat().st_mode & 0o111
+
+
+def test_ptp_config_refuses_a_host_outside_ptp(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A host not in any PTP group is an error naming the PTP hosts."""
+    assert main(["ptp", "config", str(EXAMPLES / "zed_ptp_three_hosts.toml"), "--host", "nope",
+                 "--out", str(tmp_path)]) == 2
+    assert "capture-a, capture-b, capture-c" in capsys.readouterr().err
+
+
+def state(host: str, level: str, *, age_s: float = 0.0, stopped: bool = False) -> dict[str, object]:
+    return {"host": host, "updated_realtime_ns": time.time_ns() - int(age_s * 1e9), "stopped": stopped,
+            "clock_identity": "aaaaaa.fffe.000001", "timestamping": "hardware",
+            "daemons": {"ptp4l": {"pid": 4242, "restarts": 1}},
+            "status": {"host": host, "role": "ptp", "mode": "discipline", "level": level, "reason": "locked",
+                       "port_state": "SLAVE", "offset_ns": 37, "mean_path_delay_ns": 900, "bound_ns": 980}}
+
+
+def test_ptp_status_shows_levels_and_silent_supervisors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """State files: a locked host is ok; a supervisor silent for a minute is an error; a rig host without any
+    report is listed missing; the exit code says something is wrong."""
+    (tmp_path / "ptp-capture-b.json").write_text(json.dumps(state("capture-b", "ok")))
+    (tmp_path / "ptp-capture-c.json").write_text(json.dumps(state("capture-c", "ok", age_s=60)))
+    rc = main(["ptp", "status", str(EXAMPLES / "zed_ptp_three_hosts.toml"), "--state-dir", str(tmp_path), "--json"])
+    shown = json.loads(capsys.readouterr().out)
+    levels = {h["host"]: (h["level"], h["reason"]) for h in shown["hosts"]}
+    assert levels["capture-b"] == ("ok", "locked")
+    assert levels["capture-c"][0] == "error" and "silent" in levels["capture-c"][1]
+    assert shown["missing"] == ["capture-a"] and rc == 1
+
+
+def test_clock_test_on_the_simulator_draws_the_curve(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """seeds/000's test: CURRENT - IMAGE jumps by the 1 s step, decays at the slew rate, returns; a PNG plot."""
+    png = tmp_path / "ct.png"
+    assert main(["clock-test", "--seconds", "20", "--at", "3", "--png", str(png), "--every", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "never back (0 backward steps)" in out and "the step showed as 10" in out
+    assert "s later" in out
+    image = cv2.imread(str(png))
+    assert image is not None and image.shape[1] == 1000
+
+
+def test_capture_start_at_records_from_the_start_time(tmp_path: Path) -> None:
+    """``capture --start-at +1s``: the recording's first frames are at the scheduled rig time, not before."""
+    out = tmp_path / "s.mcap"
+    assert main(["capture", str(EXAMPLES / "gige_ptp_four.toml"), "--fast", "--seconds", "1", "--start-at", "+1s",
+                 "--quiet", "--out", str(out)]) == 0
+    with open_recording(out) as rec:
+        start = json.loads(rec.metadata["rigsync.stats"]["scheduled_start"])["rig_ns"]
+        firsts = {}
+        for f in rec.frames():
+            firsts.setdefault(f.device, f.rig_time_ns)
+    assert len(firsts) == 4 and all(abs(t - start) < 1_000 for t in firsts.values())
+
+
+def test_capture_start_at_rejects_a_bad_time(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A start time that cannot be read is an error naming the forms allowed."""
+    assert main(["capture", str(EXAMPLES / "gige_ptp_four.toml"), "--fast", "--seconds", "1", "--start-at",
+                 "soon", "--out", str(tmp_path / "x.mcap")]) == 2
+    assert "+2s" in capsys.readouterr().err
