@@ -184,6 +184,8 @@ CASES = [
          HOST + kinect(0) + kinect(1) + star(["k0", "k1"], member_extra={"k1": "delay_us = 160"}), ("k0", "k1"),
          "160 us apart"),
     Case("MULTI-HOST-PTP", two_hosts(False), two_hosts(True), ("k1",), "ptp sync group"),
+    Case("MULTI-HOST-PTP", two_hosts(False), two_hosts(False) + '[[sync]]\nname = "clocks"\nmethod = "ptp"\n'
+         'members = []\n[sync.ptp]\ngrandmaster = "h"\nhosts = ["h", "h2"]\n', ("k1",), "[sync.ptp] hosts"),
     Case("PTP-INTERFACE", two_hosts(True, 'kind = "wifi", timestamping = "software"'), two_hosts(True), ("k1", "g1"),
          "wired Ethernet"),
     Case("PTP-HW-TIMESTAMPING", two_hosts(True, 'kind = "ethernet", timestamping = "software"'), two_hosts(True),

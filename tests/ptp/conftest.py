@@ -8,6 +8,7 @@ ever lose its master role. Tests skip with the reason when they cannot create na
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -79,10 +80,8 @@ def _run(*argv: str) -> subprocess.CompletedProcess[str]:
 def _kill_namespace(ns: str) -> None:
     pids = _run("ip", "netns", "pids", ns).stdout.split()
     for pid in pids:
-        try:
+        with contextlib.suppress(ProcessLookupError, ValueError):
             os.kill(int(pid), signal.SIGKILL)
-        except (ProcessLookupError, ValueError):
-            pass
     _run("ip", "netns", "del", ns)
 
 

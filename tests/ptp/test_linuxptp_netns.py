@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from rich.console import Console
+from tests.ptp.conftest import FAST, Lan
 
 from rigsync.capture.clocktest import observe_clock_test
 from rigsync.cli.main import main
@@ -27,7 +28,6 @@ from rigsync.ptp.monitor import PmcMonitor
 from rigsync.ptp.pmc import Pmc, local_clocks
 from rigsync.ptp.status import network_reports, supervisor_reports
 from rigsync.ptp.supervisor import PtpSupervisor, SupervisorConfig
-from tests.ptp.conftest import FAST, Lan
 
 ASYMMETRY_NS = 3_000_000
 """delayAsymmetry given to the slave: its measured offset from the master becomes -3 ms (a real, known offset
@@ -159,8 +159,8 @@ def test_clock_test_on_a_real_observe_mode_host(running: tuple[PtpSupervisor, Pt
     supervise.start()
 
     def change_path() -> None:
-        h1.conf_path.write_text(h1.conf_path.read_text().replace(f"delayAsymmetry          {ASYMMETRY_NS}",
-                                                                 f"delayAsymmetry          {ASYMMETRY_NS + 200_000_000}"))
+        old, new = f"delayAsymmetry          {ASYMMETRY_NS}", f"delayAsymmetry          {ASYMMETRY_NS + 200_000_000}"
+        h1.conf_path.write_text(h1.conf_path.read_text().replace(old, new))
         pid = h1.daemons[0].pid
         assert pid is not None
         os.kill(pid, signal.SIGTERM)

@@ -68,17 +68,18 @@ def test_wifi_is_called_out_as_unusable() -> None:
     assert "ptp4l refuses" in parse(WIFI, "eth9").advice()
 
 
-# pmc -u output captured from linuxptp 3.1.1 (a free_running slave on a veth, software timestamping).
+# pmc -u output captured from linuxptp 3.1.1 (a free_running slave on a veth, software timestamping); pmc ends
+# each response header with a space (\x20).
 PMC = """sending: GET CURRENT_DATA_SET
-	92b8de.fffe.59711f-0 seq 0 RESPONSE MANAGEMENT CURRENT_DATA_SET 
+	92b8de.fffe.59711f-0 seq 0 RESPONSE MANAGEMENT CURRENT_DATA_SET\x20
 		stepsRemoved     1
 		offsetFromMaster -2999850.0
 		meanPathDelay    2343.0
-	92b8de.fffe.59711f-1 seq 1 RESPONSE MANAGEMENT PORT_DATA_SET 
+	92b8de.fffe.59711f-1 seq 1 RESPONSE MANAGEMENT PORT_DATA_SET\x20
 		portIdentity            92b8de.fffe.59711f-1
 		portState               UNCALIBRATED
 		logSyncInterval         -2
-	92b8de.fffe.59711f-0 seq 2 RESPONSE MANAGEMENT TIME_STATUS_NP 
+	92b8de.fffe.59711f-0 seq 2 RESPONSE MANAGEMENT TIME_STATUS_NP\x20
 		master_offset              -2999850
 		ingress_time               1795226538374673876
 		gmPresent                  true

@@ -165,6 +165,13 @@ def test_bad_device_values(replace: tuple[str, str], field: str, fragment: str) 
          "GMSL2 cameras only"),
         ('method = "ptp"\nmembers = [{ device = "k0" }]\n[sync.ptp]\ngrandmaster = "nobody"',
          "sync[0].ptp.grandmaster", "no such host"),
+        ('method = "ptp"\nmembers = [{ device = "k0" }]\n[sync.ptp]\ngrandmaster = "h1"\nhosts = ["h9"]',
+         "sync[0].ptp.hosts[0]", "no such host"),
+        ('method = "ptp"\nmembers = []', "sync[0].members", "[sync.ptp] hosts"),
+        ('method = "ptp"\nmembers = [{ device = "k0" }]\n[sync.ptp]\ngrandmaster = "h1"\nmode = "watch"',
+         "sync[0].ptp.mode", "not one of the choices"),
+        ('method = "ptp"\nmembers = [{ device = "k0" }]\n[sync.ptp]\ngrandmaster = "h1"\nlog_sync_interval = 9',
+         "sync[0].ptp.log_sync_interval", "out of range"),
     ],
 )
 def test_bad_sync_groups(group: str, field: str, fragment: str) -> None:
@@ -226,6 +233,50 @@ def test_faults_reference_devices() -> None:
     assert err.field == "faults[0].device"
     err = error(BASE + '[[faults]]\ndevice = "k0"\nkind = "explode"\nat_s = 1.0\nduration_s = 0.5\n')
     assert err.field == "faults[0].kind" and "disconnect" in err.allowed
+
+
+PTP_GROUP = '[[sync]]\nname = "p"\nmethod = "ptp"\nmembers = [{ device = "k0" }]\n[sync.ptp]\ngrandmaster = "h1"\n'
+
+
+@pytest.mark.parametrize(
+    ("fault", "field", "fragment"),
+    [
+        ('host = "h1"\nkind = "clock-step"\nat_s = 1', "faults[0].step_ms", "needs a non-zero step"),
+        ('host = "h1"\nkind = "clock-step"\nat_s = 1\nstep_ms = 5\nduration_s = 2', "faults[0].duration_s",
+         "instantaneous"),
+        ('device = "k0"\nkind = "clock-step"\nat_s = 1\nstep_ms = 5', "faults[0].host", "needs a host"),
+        ('host = "h1"\nkind = "disconnect"\nat_s = 1\nduration_s = 2', "faults[0].device", "needs a device"),
+        ('host = "h7"\nkind = "clock-step"\nat_s = 1\nstep_ms = 5', "faults[0].host", "no such host"),
+        ('device = "k0"\nkind = "drop-burst"\nat_s = 1\nduration_s = 2\nstep_ms = 5', "faults[0].step_ms",
+         "only clock-step"),
+    ],
+)
+def test_host_faults(fault: str, field: str, fragment: str) -> None:
+    """Host faults (clock-step, ptp-loss) name a host, device faults a device; a step has a size, no duration."""
+    err = error(BASE + PTP_GROUP + f"[[faults]]\n{fault}\n")
+    assert err.field == field, str(err)
+    assert fragment in str(err), str(err)
+
+
+def test_ptp_loss_needs_a_ptp_host() -> None:
+    """A host outside every PTP group has no lock to lose: an error listing the PTP hosts."""
+    fault = '[[faults]]\nhost = "h1"\nkind = "ptp-loss"\nat_s = 1\nduration_s = 3\n'
+    err = error(BASE + fault)
+    assert err.field == "faults[0].host" and "no PTP group" in str(err)
+    assert load(PTP_GROUP + fault)
+
+
+def test_ptp_settings_and_host_mode_load() -> None:
+    """[sync.ptp] mode, log_sync_interval and hosts; a host's ptp_mode; [sim] ptp_running_s."""
+    rig = loads_rig(BASE.replace('name = "h1"', 'name = "h1"\nptp_mode = "observe"') + PTP_GROUP
+                    + 'mode = "discipline"\nlog_sync_interval = -3\nhosts = ["h1"]\n[sim]\nptp_running_s = 0\n',
+                    "rig.toml")
+    ptp = rig.sync_groups[0].ptp
+    assert ptp is not None and ptp.log_sync_interval == -3 and ptp.hosts == ("h1",)
+    assert rig.hosts[0].ptp_mode is not None and rig.hosts[0].ptp_mode.value == "observe"
+    assert rig.sim.ptp_running_s == 0
+    err = error(BASE.replace('name = "h1"', 'name = "external"'))
+    assert err.field == "hosts[0].name" and "reserved" in str(err)
 
 
 def test_unreadable_file(tmp_path: Path) -> None:

@@ -9,7 +9,9 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from rigsync.capture.session import CaptureResult
-from rigsync.capture.status import CaptureStatus
+from rigsync.capture.status import CaptureStatus, StreamStatus
+from rigsync.core.frame import TimeFlags
+from rigsync.core.ptp import HostRole, SyncLevel
 from rigsync.record.reader import RecordingSummary
 
 
@@ -27,9 +29,45 @@ def status_table(status: CaptureStatus) -> Table:
     table.add_column("clock", no_wrap=True)
     for s in status.streams:
         table.add_row(s.key, f"{s.fps:.0f}", str(s.frames), str(s.dropped) if s.dropped else "0",
-                      _us(s.skew_p50_us), _us(s.skew_p99_us), _us(s.error_bound_us),
-                      "locked" if s.locked else "[yellow]acquiring[/]")
+                      _us(s.skew_p50_us), _us(s.skew_p99_us), _us(s.error_bound_us), _clock_state(s))
     return table
+
+
+def _clock_state(s: StreamStatus) -> str:
+    f = s.time_flags
+    if f & TimeFlags.PTP_ERROR or f & TimeFlags.HOST_UNSYNCED:
+        word = "ptp error" if f & TimeFlags.PTP_ERROR else "no reference"
+        return f"[red]{word}[/]"
+    if f & TimeFlags.PTP_UNLOCKED:
+        return "[red]ptp unlocked[/]"
+    if f & TimeFlags.SLEWING:
+        return "[yellow]slewing[/]"
+    if f & TimeFlags.PTP_WARN:
+        return "[yellow]ptp warn[/]"
+    return "locked" if s.locked else "[yellow]acquiring[/]"
+
+
+def hosts_table(status: CaptureStatus) -> Table | None:
+    """Each host's tie to the rig reference (the Emergent Status view: state, offset, level)."""
+    if len(status.hosts) < 2 and not any(h.role is HostRole.PTP for h in status.hosts):
+        return None
+    table = Table(title="hosts", title_justify="left", expand=False)
+    for col in ("host", "clock", "port", "offset", "path delay", "bound", "level"):
+        table.add_column(col, no_wrap=True)
+    for h in status.hosts:
+        clock = h.role.value + (f" ({h.mode.value})" if h.mode else "")
+        colour = {SyncLevel.OK: "green", SyncLevel.WARN: "yellow", SyncLevel.ERROR: "red"}[h.level]
+        table.add_row(h.host, clock, h.port_state.value if h.port_state else "-",
+                      _ns(h.offset_ns), _ns(h.mean_path_delay_ns), _ns(h.bound_ns),
+                      f"[{colour}]{h.level.value}[/] {h.reason}")
+    return table
+
+
+def _ns(value: int | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value} ns" if abs(value) < 10_000 else f"{value / 1000:,.1f} us" if abs(value) < 10_000_000 else \
+        f"{value / 1e6:,.1f} ms"
 
 
 class LiveView:
@@ -53,6 +91,9 @@ class LiveView:
         parts: list[RenderableType] = []
         if self._status is not None:
             parts.append(status_table(self._status))
+            hosts = hosts_table(self._status)
+            if hosts is not None:
+                parts.append(hosts)
             for w in self._status.warnings:
                 parts.append(f"[yellow]warning:[/] {w}")
         if self._progress is not None:
@@ -71,6 +112,12 @@ def result_summary(result: CaptureResult) -> Table:
     table.add_row("framesets", f"{result.framesets:,} ({result.complete:,} complete, {pct:.1f}%)")
     drops = ", ".join(f"{k} {v}" for k, v in sorted(result.dropped.items())) or "none"
     table.add_row("frames in no frameset", drops)
+    if result.start_rig_ns is not None:
+        late = ", ".join(f"{d} {ns / 1e6:.1f} ms" for d, ns in sorted(result.late.items()))
+        table.add_row("scheduled start", f"rig time {result.start_rig_ns} ns; late: {late or 'none'}")
+    for h in result.status.hosts:
+        if h.role is HostRole.PTP or len(result.status.hosts) > 1:
+            table.add_row(f"host {h.host}", f"{h.level.value}: {h.reason}")
     if result.error:
         table.add_row("[red]error[/]", result.error)
     return table
@@ -107,4 +154,18 @@ def info_tables(summary: RecordingSummary, metadata: dict[str, dict[str, str]]) 
                 drift, bound = f"{c['drift_ppm']:+.2f}", f"{c['error_bound_ns'] / 1000:.1f}"
         streams.add_row(key, s.encoding, f"{s.width}x{s.height}", f"{s.message_count:,}", dropped, clock, drift,
                         bound)
-    return [head, streams]
+    tables = [head, streams]
+    if "hosts" in stats:
+        hosts = Table(title="hosts (at the end of the capture)", title_justify="left")
+        for col in ("host", "clock", "port", "offset", "bound", "level"):
+            hosts.add_column(col, no_wrap=True)
+        for h in json.loads(stats["hosts"]):
+            clock = str(h["role"]) + (f" ({h['mode']})" if h.get("mode") else "")
+            hosts.add_row(str(h["host"]), clock, str(h.get("port_state") or "-"), _ns(h.get("offset_ns")),
+                          _ns(h.get("bound_ns")), f"{h['level']}: {h['reason']}")
+        tables.append(hosts)
+    if "scheduled_start" in stats:
+        start = json.loads(stats["scheduled_start"])
+        late = ", ".join(f"{d} {ns / 1e6:.1f} ms" for d, ns in sorted(start["late_ns"].items())) or "none"
+        head.add_row("scheduled start", f"rig time {start['rig_ns']} ns; late: {late}")
+    return tables

@@ -58,7 +58,7 @@ def _group_plan(rig: RigSpec, group: SyncGroupSpec) -> GroupPlan:
     source = _source(rig, group)
     random_triggers = False
     trigger_period: int | None
-    if group.method is SyncMethod.SOFTWARE:
+    if group.method is SyncMethod.SOFTWARE or not group.members:  # timestamps only; a PTP domain of hosts only
         trigger_period = None
     elif source is not None and source.startswith("trigger:"):
         trig = rig.trigger(source.removeprefix("trigger:"))
@@ -252,7 +252,7 @@ def _start_steps(plan: Plan) -> tuple[StartStep, ...]:
         if g.source is not None and g.source.startswith("card:"):
             steps.append(StartStep("configure", g.source, "the capture card generates the frame sync before its "
                                                           "cameras stream (seeds/000)"))
-        if g.method is SyncMethod.PTP:
+        if g.method is SyncMethod.PTP and any(plan.device(m).role is Role.PTP for m in g.members):
             steps.append(StartStep("arm", g.name, "PTP cameras are armed for one scheduled start time (seeds/003); "
                                                   "settings change only while stopped"))
     for device_id in plan.start_order:

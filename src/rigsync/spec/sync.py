@@ -146,7 +146,9 @@ class SyncGroupSpec:
         allowed = _TOPOLOGIES[self.method]
         require(self.topology in allowed, "topology", self.topology.value,
                  f"not a topology of method {self.method.value}", [t.value for t in allowed])
-        require(len(self.members) > 0, "members", [], "a sync group needs members")
+        hosts_only = self.method is SyncMethod.PTP and self.ptp is not None and bool(self.ptp.hosts)
+        require(len(self.members) > 0 or hosts_only, "members", [], "a sync group needs members",
+                 "devices; a ptp group may instead list only hosts under [sync.ptp] hosts")
         names = [m.device for m in self.members]
         for i, n in enumerate(names):
             require(n not in names[:i], f"members[{i}].device", n, "listed twice in this group")

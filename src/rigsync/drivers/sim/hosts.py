@@ -64,7 +64,7 @@ class StampingNoise:
 
 HARDWARE = StampingNoise(ts_sigma_ns=8.0, spike_p=0.0, spike_mean_ns=0.0, path_delay_ns=(300.0, 1_500.0),
                          path_jitter_ns=5.0, asym_fraction=0.05, sys_sigma_ns=20.0, kp=0.7, ki=0.3)
-SOFTWARE = StampingNoise(ts_sigma_ns=1_500.0, spike_p=0.02, spike_mean_ns=20_000.0,
+SOFTWARE = StampingNoise(ts_sigma_ns=1_500.0, spike_p=0.005, spike_mean_ns=10_000.0,
                          path_delay_ns=(10_000.0, 40_000.0), path_jitter_ns=1_500.0, asym_fraction=0.3,
                          sys_sigma_ns=0.0, kp=0.1, ki=0.001)
 

@@ -204,7 +204,8 @@ def multi_host_ptp(ctx: Context) -> Iterator[Finding]:
         devices = tuple(d.id for d in ctx.rig.devices if d.host in loose)
         yield Finding(devices, f"devices are on {len(used)} hosts ({', '.join(used)}) and {', '.join(loose)} "
                                "take part in no PTP group: their timestamps are on unrelated clocks",
-                      "add a ptp sync group over those hosts (one grandmaster, the others slaves)")
+                      "add a ptp sync group over those hosts (one grandmaster, the others slaves); hosts whose "
+                      "cameras are in other groups join it under [sync.ptp] hosts")
 
 
 @rule("PTP-INTERFACE", Severity.ERROR, f"{ZED} (Check PTP hardware support: the WiFi adapter cannot be used)",
