@@ -8,17 +8,15 @@ from dataclasses import dataclass
 from rigsync.core.ptp import HostRole, PtpMode, PtpSample, SyncLevel
 from rigsync.drivers.base import Driver, PtpSource
 from rigsync.plan.model import HostSetup, Plan
-from rigsync.spec.sync import PtpSpec
 from rigsync.timebase.host import HostSyncStatus, HostTime, HostTimebase, HostTimebaseConfig
 
 
 def host_config(plan: Plan, setup: HostSetup) -> HostTimebaseConfig:
     """A host's timebase settings: its role from the plan, levels and Sync interval from its PTP group."""
-    group = next((g for g in plan.rig.sync_groups if g.name == setup.ptp_group), None)
-    ptp = group.ptp if group is not None and group.ptp is not None else PtpSpec(grandmaster="external")
+    ptp = plan.ptp_of(setup.host)
     return HostTimebaseConfig(role=setup.clock_role, mode=setup.ptp_mode or PtpMode.DISCIPLINE,
                               offset_warn_ns=ptp.offset_warn_ns, offset_error_ns=ptp.offset_error_ns,
-                              sync_interval_ns=round(1e9 * 2.0 ** ptp.log_sync_interval))
+                              sync_interval_ns=ptp.sync_interval_ns)
 
 
 @dataclass(frozen=True)

@@ -11,14 +11,13 @@ import json
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
 from types import TracebackType
 from typing import Self
 
 from rigsync.align import Aligner, AlignStream, Frameset
 from rigsync.capture.clocks import RigClocks
-from rigsync.capture.start import StartAt, StartTracker
+from rigsync.capture.options import CaptureOptions, CaptureResult, PlanError
+from rigsync.capture.start import StartTracker
 from rigsync.capture.status import CaptureStatus, StatusTracker
 from rigsync.catalog import get_model
 from rigsync.core.errors import DriverError, RecordingError, RigsyncError
@@ -41,62 +40,9 @@ from rigsync.drivers.base import (
 from rigsync.drivers.factory import open_drivers
 from rigsync.drivers.sim.driver import SimDriver
 from rigsync.plan.model import Plan
-from rigsync.record.recorder import Compression, Recorder, RecorderConfig
+from rigsync.record.recorder import Recorder, RecorderConfig
 from rigsync.spec.model import DeviceSpec, StreamSpec
 from rigsync.timebase.stamper import DeviceTimebase, TimebaseConfig
-
-
-@dataclass(frozen=True)
-class CaptureOptions:
-    out: Path
-    seconds: float | None = None
-    """Stop after this much capture time (required with ``fast``); None runs until stopped."""
-    fast: bool = False
-    """Simulation only: run as fast as possible on a virtual clock instead of in real time."""
-    seed: int | None = None
-    compression: Compression = Compression.ZSTD
-    status_interval_s: float = 0.25
-    poll_interval_s: float = 0.001
-    """Real time: the shortest wait between polls of the devices (frames are taken in batches)."""
-    force: bool = False
-    """Capture even though the plan has errors."""
-    start_at: StartAt | None = None
-    """Scheduled start: every device begins at this rig time (``seconds`` counts from it); None: as soon as
-    the devices are started (PTP cameras still start together, ``start_delay_s`` after arming)."""
-
-    def __post_init__(self) -> None:
-        if self.seconds is not None and self.seconds <= 0:
-            raise ValueError(f"seconds = {self.seconds}: must be positive")
-        if self.fast and self.seconds is None:
-            raise ValueError("a fast (virtual-time) capture needs a duration: give seconds")
-
-
-@dataclass(frozen=True)
-class CaptureResult:
-    path: Path
-    duration_s: float
-    frames: int
-    framesets: int
-    complete: int
-    dropped: dict[str, int]
-    interrupted: bool
-    error: str | None
-    status: CaptureStatus
-    warnings: tuple[str, ...] = field(default=())
-    start_rig_ns: int | None = None
-    """The scheduled start, if the capture had one."""
-    late: dict[str, int] = field(default_factory=dict)
-    """Devices that began after the scheduled start, and by how many ns."""
-
-
-class PlanError(RigsyncError):
-    """The plan has errors: the rig would not work as declared."""
-
-    def __init__(self, plan: Plan) -> None:
-        self.plan = plan
-        lines = "\n".join(f"  {d}" for d in plan.errors)
-        super().__init__(f"{plan.rig.path}: the plan has {len(plan.errors)} error(s); fix them, or capture with "
-                         f"--force:\n{lines}")
 
 
 class CaptureSession:
@@ -510,3 +456,6 @@ def _encoding(spec: DeviceSpec, stream: StreamSpec) -> str:
     """The Foxglove encoding a stream is recorded in (from its pixel format in the catalog)."""
     fmt = get_model(spec.model).pixel_format(stream.pixel_format)
     return fmt.encoding if fmt is not None else "rgb8"
+
+
+__all__ = ["CaptureOptions", "CaptureResult", "CaptureSession", "PlanError"]

@@ -138,18 +138,18 @@ def supervisor_config(rig_path: Path, host: str, mode: str | None, interface: st
                       netns: str | None, console: Console) -> SupervisorConfig:
     """The supervisor's settings for one host: the rig's PTP role, the interface's real capabilities."""
     from rigsync.plan import build_plan
-    from rigsync.plan.emit.ptp import conf, mode_of, ptp_spec_of
+    from rigsync.plan.emit.ptp import conf, mode_of
     from rigsync.ptp.supervisor import SupervisorConfig
     from rigsync.spec import load_rig
 
     plan, setup = checked_plan(build_plan(load_rig(rig_path)), rig_path, host, interface, netns, console)
     chosen = mode_of(setup, PtpMode(mode) if mode else None)
-    ptp = ptp_spec_of(plan, host)
+    ptp = plan.ptp_of(host)
     assert setup.ptp_interface is not None  # checked_plan set it
     return SupervisorConfig(host=host, interface=setup.ptp_interface, role=setup.ptp_role or "slave", mode=chosen,
                             hardware=setup.timestamping == "hardware", ptp4l_conf=conf(plan, setup, chosen),
                             domain=ptp.domain, offset_warn_ns=ptp.offset_warn_ns, offset_error_ns=ptp.offset_error_ns,
-                            sync_interval_ns=round(1e9 * 2.0 ** ptp.log_sync_interval), netns=netns)
+                            sync_interval_ns=ptp.sync_interval_ns, netns=netns)
 
 
 def _run(args: argparse.Namespace, console: Console) -> int:
@@ -202,13 +202,12 @@ def _status(args: argparse.Namespace, console: Console) -> int:
     warn_ns, error_ns, expected = 1_000, 10_000, []
     if args.rig is not None:
         from rigsync.plan import build_plan
-        from rigsync.plan.emit.ptp import ptp_spec_of
         from rigsync.spec import load_rig
 
         plan = build_plan(load_rig(args.rig))
         expected = [h.host for h in plan.hosts if h.ptp_role is not None]
         if expected:
-            ptp = ptp_spec_of(plan, expected[0])
+            ptp = plan.ptp_of(expected[0])
             warn_ns, error_ns = ptp.offset_warn_ns, ptp.offset_error_ns
     if args.network:
         known = {r.clock_identity: r.host for r in reports if r.clock_identity}

@@ -12,6 +12,7 @@ from enum import StrEnum
 from rigsync.core.ptp import HostRole, PtpMode
 from rigsync.core.sync import SyncMethod, Topology
 from rigsync.spec.model import RigSpec
+from rigsync.spec.sync import PtpSpec
 
 
 class Role(StrEnum):
@@ -214,6 +215,18 @@ class Plan:
             if g.name == name:
                 return g
         raise KeyError(name)
+
+    def host(self, name: str) -> HostSetup:
+        for h in self.hosts:
+            if h.host == name:
+                return h
+        raise KeyError(name)
+
+    def ptp_of(self, host: str) -> PtpSpec:
+        """The PTP settings of the group a host takes part in (the defaults when it is in none)."""
+        name = self.host(host).ptp_group
+        group = next((g for g in self.rig.sync_groups if g.name == name), None)
+        return group.ptp if group is not None and group.ptp is not None else PtpSpec()
 
     @property
     def start_order(self) -> tuple[str, ...]:

@@ -95,7 +95,7 @@ class PtpTimestampMode(StrEnum):
 
 @dataclass(frozen=True)
 class PtpSpec:
-    grandmaster: str
+    grandmaster: str = "external"
     """Host name of the grandmaster, or ``external`` for a dedicated PTP clock."""
     step_mode: PtpTimestampMode = PtpTimestampMode.TWO_STEP
     domain: int = 0
@@ -110,6 +110,10 @@ class PtpSpec:
     hosts: tuple[str, ...] = ()
     """Further hosts whose clocks join this PTP domain though their cameras are in another group (a host with a
     hardware-triggered Kinect chain, say): a device is in one sync group, a host's clock can serve several."""
+
+    @property
+    def sync_interval_ns(self) -> int:
+        return round(1e9 * 2.0 ** self.log_sync_interval)
 
     def __post_init__(self) -> None:
         require(0 <= self.domain <= 255, "domain", self.domain, "out of range", "0 to 255")

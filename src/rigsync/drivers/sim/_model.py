@@ -24,7 +24,7 @@ from rigsync.drivers.sim.scene import ViewRenderer
 from rigsync.drivers.sim.triggers import Shot
 from rigsync.plan.model import DevicePlan, Role
 from rigsync.spec.model import DeviceSpec, RigSpec, StreamSpec
-from rigsync.spec.sync import FaultKind
+from rigsync.spec.sync import FaultKind, PtpSpec
 
 SIM_EPOCH_NS = 1_790_000_000 * 1_000_000_000
 """True time 0 of every simulation (2026-09-21 UTC): recordings carry realistic, reproducible times."""
@@ -125,8 +125,8 @@ def _crystal(rig: RigSpec, device: DeviceSpec, plan: DevicePlan, rng: np.random.
         # The camera's clock is a PTP slave (its own hardware timestamps), locked to the rig's reference; with
         # phc2sys -O 0 on every host (seeds/000) the hosts' clocks carry the same numbers.
         group = rig.group_of(device.id)
-        log_interval = group.ptp.log_sync_interval if group is not None and group.ptp is not None else 0
-        return PtpCameraClock(reference, rng, round(1e9 * 2.0 ** log_interval))
+        ptp = group.ptp if group is not None and group.ptp is not None else PtpSpec()
+        return PtpCameraClock(reference, rng, ptp.sync_interval_ns)
     max_ppm = rig.sim.max_drift_ppm
     drift_ppm = device.sim.drift_ppm if device.sim.drift_ppm is not None else rng.uniform(-max_ppm, max_ppm)
     if device.sim.clock_start_s is not None:

@@ -26,12 +26,16 @@ clock. Deterministic for a seed.
 from __future__ import annotations
 
 import bisect
+import hashlib
 import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from rigsync.core.ptp import HostRole, PortState, PtpMode, PtpSample
+from rigsync.plan.model import Plan
+from rigsync.spec.model import RigSpec
+from rigsync.spec.sync import FaultKind
 
 SYSTEM_MAX_FREQ = 500e-6
 """The kernel's limit on a system clock frequency adjustment (adjtimex: 500 ppm)."""
@@ -295,3 +299,23 @@ class SimHost:
                                       port_state=port, offset_ns=offset, mean_path_delay_ns=path,
                                       gm_identity=self.spec.gm_identity if master else None, gm_present=master,
                                       sys_offset_ns=sys_offset, steps_removed=1 if master else None))
+
+
+def gm_identity(name: str) -> str:
+    """A PTP clock identity (EUI-64 from a MAC: ``xxxxxx.fffe.xxxxxx``) for a grandmaster, stable per name."""
+    h = hashlib.sha1(name.encode()).hexdigest()
+    return f"{h[:6]}.fffe.{h[6:12]}"
+
+
+def host_clock_spec(rig: RigSpec, plan: Plan, host: str, epoch_ns: int) -> HostClockSpec:
+    """How the simulator models one host's clocks, from its planned role and the rig's host faults."""
+    setup, ptp = plan.host(host), plan.ptp_of(host)
+    steps = tuple((epoch_ns + round(f.at_s * 1e9), round((f.step_ms or 0.0) * 1e6))
+                  for f in rig.faults if f.host == host and f.kind is FaultKind.CLOCK_STEP)
+    losses = tuple((epoch_ns + round(f.at_s * 1e9), epoch_ns + round((f.at_s + f.duration_s) * 1e9))
+                   for f in rig.faults if f.host == host and f.kind is FaultKind.PTP_LOSS)
+    return HostClockSpec(name=host, role=setup.clock_role, mode=setup.ptp_mode,
+                         hardware=setup.timestamping == "hardware",
+                         sync_interval_ns=ptp.sync_interval_ns,
+                         running_s=rig.sim.ptp_running_s, gm_identity=gm_identity(ptp.grandmaster),
+                         clock_steps=steps, losses=losses)

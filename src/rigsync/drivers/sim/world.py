@@ -12,7 +12,6 @@ Deterministic for a seed: every device draws from its own random generator in it
 
 from __future__ import annotations
 
-import hashlib
 import heapq
 import itertools
 from collections.abc import Callable, Iterator
@@ -40,7 +39,7 @@ from rigsync.drivers.sim._model import (
 )
 from rigsync.drivers.sim.clocks import CrystalClock, CrystalParams, ticks
 from rigsync.drivers.sim.exposure import LightModel
-from rigsync.drivers.sim.hosts import HostClockSpec, Reference, SimHost
+from rigsync.drivers.sim.hosts import Reference, SimHost, host_clock_spec
 from rigsync.drivers.sim.interference import LaserRegistry
 from rigsync.drivers.sim.scene import Scene, SceneConfig, ViewRenderer
 from rigsync.drivers.sim.triggers import (
@@ -56,7 +55,7 @@ from rigsync.drivers.sim.triggers import (
 )
 from rigsync.plan.model import Plan, Role
 from rigsync.spec.model import RigSpec
-from rigsync.spec.sync import FaultKind, FaultSpec, PtpSpec, TriggerPattern
+from rigsync.spec.sync import FaultKind, FaultSpec, TriggerPattern
 
 SDK_QUEUE_FRAMES = 64
 """Frames a device's driver queue holds before the oldest is overwritten (rigsync too slow to read)."""
@@ -84,7 +83,7 @@ class SimWorld:
         self.reference = Reference()
         self.hosts: dict[str, SimHost] = {}
         for i, setup in enumerate(plan.hosts):
-            spec = host_clock_spec(rig, plan, setup.host)
+            spec = host_clock_spec(rig, plan, setup.host, SIM_EPOCH_NS)
             if spec.role is HostRole.REFERENCE:
                 for at, delta in spec.clock_steps:
                     self.reference.step(at, delta)
@@ -501,26 +500,4 @@ class SimWorld:
                      encoding=stream.encoding, flags=p.flags)
 
 
-def gm_identity(name: str) -> str:
-    """A PTP clock identity (EUI-64 from a MAC: ``xxxxxx.fffe.xxxxxx``) for a grandmaster, stable per name."""
-    h = hashlib.sha1(name.encode()).hexdigest()
-    return f"{h[:6]}.fffe.{h[6:12]}"
-
-
-def host_clock_spec(rig: RigSpec, plan: Plan, host: str) -> HostClockSpec:
-    """How the simulator models one host's clocks, from its planned role and the rig's host faults."""
-    setup = next(h for h in plan.hosts if h.host == host)
-    group = next((g for g in rig.sync_groups if g.name == setup.ptp_group), None)
-    ptp = group.ptp if group is not None and group.ptp is not None else PtpSpec(grandmaster="external")
-    steps = tuple((SIM_EPOCH_NS + round(f.at_s * 1e9), round((f.step_ms or 0.0) * 1e6))
-                  for f in rig.faults if f.host == host and f.kind is FaultKind.CLOCK_STEP)
-    losses = tuple((SIM_EPOCH_NS + round(f.at_s * 1e9), SIM_EPOCH_NS + round((f.at_s + f.duration_s) * 1e9))
-                   for f in rig.faults if f.host == host and f.kind is FaultKind.PTP_LOSS)
-    return HostClockSpec(name=host, role=setup.clock_role, mode=setup.ptp_mode,
-                         hardware=setup.timestamping == "hardware",
-                         sync_interval_ns=round(1e9 * 2.0 ** ptp.log_sync_interval),
-                         running_s=rig.sim.ptp_running_s, gm_identity=gm_identity(ptp.grandmaster),
-                         clock_steps=steps, losses=losses)
-
-
-__all__ = ["HOST_COMPUTE_NS", "SIM_EPOCH_NS", "SimWorld", "host_clock_spec"]
+__all__ = ["HOST_COMPUTE_NS", "SIM_EPOCH_NS", "SimWorld"]

@@ -20,10 +20,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from rigsync.core.ptp import PtpMode
-from rigsync.core.sync import SyncMethod
 from rigsync.plan.emit._common import header, write_files
 from rigsync.plan.model import HostSetup, Plan
-from rigsync.spec.sync import PtpSpec, PtpTimestampMode
+from rigsync.spec.sync import PtpTimestampMode
 
 GRANDMASTER_PRIORITY1 = 1
 """Beats every clock left at the default 128 in the best-master election."""
@@ -38,25 +37,13 @@ _O0_EXTERNAL = ("# With a dedicated grandmaster on the PTP (TAI) time scale, -O 
                 "# UTC, equal to the cameras' PTP timestamps; use -w without -O to keep it on UTC instead.")
 
 
-def ptp_spec_of(plan: Plan, host: str) -> PtpSpec:
-    """The PTP settings of the group a host takes part in (defaults when none)."""
-    rig = plan.rig
-    for g in rig.sync_groups:
-        if g.method is not SyncMethod.PTP:
-            continue
-        ptp = g.ptp or PtpSpec(grandmaster="external")
-        if ptp.grandmaster == host or any(rig.device(m.device).host == host for m in g.members):
-            return ptp
-    return PtpSpec(grandmaster="external")
-
-
 def mode_of(setup: HostSetup, override: PtpMode | None = None) -> PtpMode:
     return override or setup.ptp_mode or PtpMode.DISCIPLINE
 
 
 def conf(plan: Plan, setup: HostSetup, mode: PtpMode | None = None) -> str:
     """``ptp4l-<host>.conf`` (``mode`` overrides the plan's for this host)."""
-    ptp = ptp_spec_of(plan, setup.host)
+    ptp = plan.ptp_of(setup.host)
     observe = mode_of(setup, mode) is PtpMode.OBSERVE
     gm = setup.ptp_role == "grandmaster"
     hardware = setup.timestamping == "hardware"
@@ -100,7 +87,7 @@ def script(plan: Plan, setup: HostSetup, mode: PtpMode | None = None) -> str:
     observe = mode_of(setup, mode) is PtpMode.OBSERVE
     gm = setup.ptp_role == "grandmaster"
     hardware = setup.timestamping == "hardware"
-    external = ptp_spec_of(plan, host).grandmaster not in {h.name for h in plan.rig.hosts}
+    external = plan.ptp_of(host).grandmaster not in {h.name for h in plan.rig.hosts}
     dev = iface or '"$PTP_IFACE"'
     lines = ["#!/bin/sh", f"# {header(plan, f'ptp-{host}.sh')}",
              f"# Run as root on {host} ({setup.ptp_role}); start the grandmaster host first, then the slaves.",
