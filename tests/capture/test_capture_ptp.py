@@ -71,6 +71,20 @@ def test_rig_time_error_is_within_the_bound_across_hosts(tmp_path: Path, stampin
         assert min(hosts[h].bound_ns or 0 for h in ("kin", "vis")) > 5_000
 
 
+def test_cold_start_with_the_capture_host_a_ptp_slave(tmp_path: Path) -> None:
+    """ptp4l starts with the capture, and the capture host is a slave: until lock the hosts' system clocks are
+    used with an NTP-scale bound; the servos' steps and frequency changes never break a bound."""
+    text = THREE_HOSTS.replace('grandmaster = "gm"', 'grandmaster = "vis"').replace(
+        'hosts = ["kin", "vis"]', 'hosts = ["kin", "gm"]').replace("seed = 5", "seed = 5\nptp_running_s = 0")
+    result, frames, _ = capture(tmp_path, text, 15)
+    errors = np.array([abs(f.stamp.rig_time_ns - f.reference_ns) for f in frames])
+    bounds = np.array([f.stamp.error_bound_ns for f in frames])
+    assert np.mean(errors <= bounds) >= 0.999
+    assert any("ptp_unlocked" in f.stamp.time_flags for f in frames)  # the first seconds, honestly flagged
+    assert all(h.level is SyncLevel.OK for h in result.status.hosts)
+    assert result.complete >= 0.95 * result.framesets
+
+
 def test_ptp_state_is_recorded_per_host(tmp_path: Path) -> None:
     """/rigsync/ptp/<host>: port state, offset, path delay, grandmaster, rig time and bound, once per Sync."""
     _, _, out = capture(tmp_path, THREE_HOSTS, 6)

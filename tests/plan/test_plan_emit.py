@@ -357,10 +357,10 @@ def test_ptp_hardware_slave_and_grandmaster() -> None:
     s = files["ptp-cam-host.sh"]
     assert "timedatectl set-ntp false" in s
     assert 'ptp4l -i enp3s0 -f "$DIR/ptp4l-cam-host.conf" -m &' in s
-    assert "phc2sys -s enp3s0 -c CLOCK_REALTIME -O 0 -w -m &" in s and "37 s" in s
+    assert "phc2sys -s enp3s0 -c CLOCK_REALTIME -O 0 -S 0.001 -w -m &" in s and "37 s" in s
     g = files["ptp-gm-host.sh"]
     assert "timedatectl set-ntp true" in g and "set-ntp false" not in g
-    assert "phc2sys -s CLOCK_REALTIME -c eth0 -O 0 -w -m &" in g
+    assert "phc2sys -s CLOCK_REALTIME -c eth0 -O 0 -S 0.001 -w -m &" in g
     assert all(text.splitlines()[0].startswith(("#", "#!")) for text in files.values())
 
 
@@ -384,8 +384,9 @@ def test_ptp_observe_mode_never_touches_the_clock() -> None:
         assert values["logSyncInterval"] == "-3"
     slave = conf_values(files["ptp4l-cam-host.conf"])
     assert slave["free_running"] == "1" and "step_threshold" not in slave
+    assert slave["time_stamping"] == "software"  # it measures the system clock, the one rigsync maps
     s = files["ptp-cam-host.sh"]
-    assert "phc2sys" not in s.replace("no phc2sys", "") and "timedatectl" not in s
+    assert "phc2sys" not in s.replace("no phc2sys", "") and "timedatectl" not in s and " -S -m &" in s
 
 
 def test_ptp_mode_override_and_host_selection() -> None:

@@ -26,7 +26,7 @@ from rigsync.core.ptp import PortState, PtpMode, SyncLevel
 from rigsync.ptp.ethtool import check
 from rigsync.ptp.monitor import PmcMonitor
 from rigsync.ptp.pmc import Pmc, local_clocks
-from rigsync.ptp.status import network_reports, supervisor_reports
+from rigsync.ptp.status import StateFileSource, network_reports, supervisor_reports
 from rigsync.ptp.supervisor import PtpSupervisor, SupervisorConfig
 
 ASYMMETRY_NS = 3_000_000
@@ -128,6 +128,8 @@ def test_status_from_state_files_and_from_the_network(running: tuple[PtpSupervis
     shown = json.loads(capsys.readouterr().out)
     assert {h["host"] for h in shown["hosts"]} == {"gm", "h1"}
     assert h1.clock_identity is not None
+    published = StateFileSource(h1.state_path).poll()  # what a capture on h1 reads
+    assert len(published) == 1 and published[0].offset_ns == h1.monitor.latest.offset_ns  # type: ignore[union-attr]
     network = network_reports(lan.gm_if, netns=lan.gm_ns, known={h1.clock_identity: "h1"})
     seen = {r.host: r for r in network}
     assert "h1" in seen and seen["h1"].status.offset_ns is not None
@@ -192,7 +194,9 @@ def test_config_check_chooses_timestamping_from_ethtool(lan: Lan, tmp_path: Path
     """``ptp config --check``: the rig claims hardware timestamping, the veth has software only: the files use
     software (ptp4l -S) and say why."""
     rig = tmp_path / "lan.toml"
-    rig.write_text(lan.rig_text().replace('timestamping = "software"', 'timestamping = "hardware"'))
+    # discipline mode (only files are written here, nothing runs): observe mode would use software anyway
+    rig.write_text(lan.rig_text().replace('timestamping = "software"', 'timestamping = "hardware"')
+                   .replace('mode = "observe"', 'mode = "discipline"'))
     out = tmp_path / "cfg"
     assert main(["ptp", "config", str(rig), "--host", "h1", "--check", "--netns", lan.h1_ns, "--out", str(out)]) == 0
     assert "ethtool -T shows software" in capsys.readouterr().out

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-from rigsync.core.ptp import PortState
+import dataclasses
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from rigsync.core.ptp import PortState, PtpMode, PtpSample
 from rigsync.ptp.ethtool import parse
 from rigsync.ptp.pmc import ClockState
 from rigsync.ptp.pmc import parse as parse_pmc
+from rigsync.ptp.status import StateFileSource
+from rigsync.ptp.supervisor import PtpSupervisor, SupervisorConfig
 
 # ethtool 5.x prints capabilities with the kernel's flag names (an Intel i210 with a PTP clock).
 I210 = """Time stamping parameters for enp3s0:
@@ -103,3 +112,49 @@ def test_port_state_names_of_newer_linuxptp() -> None:
     assert PortState.parse("TIME_RECEIVER") is PortState.SLAVE
     assert PortState.parse("client") is PortState.SLAVE
     assert PortState.parse("TIME_TRANSMITTER") is PortState.MASTER
+
+
+def test_state_file_source_hands_each_published_sample_once(tmp_path: Path) -> None:
+    """A capture reads a host's PTP from rigsync ptp run's state file: each new Sync once, nothing once stopped."""
+    sample = PtpSample("h1", 1_790_000_000_000_000_000, 5_000_000_000, PortState.SLAVE, 40, 900, "aa.fffe.bb", True,
+                       ingress_ns=1_790_000_000_000_000_000)
+    path = tmp_path / "ptp-h1.json"
+    path.write_text(json.dumps({"host": "h1", "stopped": False, "last_sample": sample.to_json()}))
+    source = StateFileSource(path)
+    assert source.poll() == [sample] and source.poll() == []
+    later = dataclasses.replace(sample, mono_ns=6_000_000_000, ingress_ns=sample.host_ns + 1_000_000_000)
+    path.write_text(json.dumps({"host": "h1", "stopped": True, "last_sample": later.to_json()}))
+    assert source.poll() == []
+    path.write_text(json.dumps({"host": "h1", "stopped": False, "last_sample": later.to_json()}))
+    assert source.poll() == [later]
+
+
+def test_newer_ethtool_names_the_clock_a_provider_index() -> None:
+    """ethtool 6.x with netlink prints "Hardware timestamp provider index: 0": still a hardware NIC."""
+    caps = parse(I210.replace("PTP Hardware Clock: 1", "Hardware timestamp provider index: 0"), "enp3s0")
+    assert caps.timestamping == "hardware" and caps.phc_index == 0
+
+
+@pytest.mark.skipif(shutil.which("phc2sys") is None, reason="linuxptp is not installed (apt-get install linuxptp)")
+def test_supervisor_reads_phc2sys_offsets_of_this_run_only(tmp_path: Path) -> None:
+    """phc2sys's log: what an earlier run wrote is skipped; the system clock's offset from the NIC's clock is
+    taken from this run's lines (sink minus source: on a slave, system minus PHC)."""
+    config = SupervisorConfig(host="h1", interface="eth0", role="slave", mode=PtpMode.DISCIPLINE, hardware=True,
+                              ptp4l_conf="[global]\n")
+    sup = PtpSupervisor(config, tmp_path)
+    log = next(d.log for d in sup.daemons if d.name == "phc2sys")
+    assert "-S" in next(d.argv for d in sup.daemons if d.name == "phc2sys")
+    tmp_path.mkdir(exist_ok=True)
+    log.write_text("phc2sys[10.0]: CLOCK_REALTIME phc offset   99999 s2 freq -4371 delay 603\n")  # an old run
+    sup._phc2sys_read = log.stat().st_size  # as __enter__ does
+    with log.open("a") as f:
+        f.write("phc2sys[20.0]: CLOCK_REALTIME phc offset       -23 s2 freq  -4371 delay    603\n")
+    sup._read_phc2sys()
+    assert sup.monitor.sys_offset_ns == -23
+
+
+def test_observe_mode_refuses_hardware_timestamping() -> None:
+    """Observe mode measures the system clock: a hardware-timestamping observe configuration is refused."""
+    with pytest.raises(ValueError, match="software timestamping"):
+        SupervisorConfig(host="h1", interface="eth0", role="slave", mode=PtpMode.OBSERVE, hardware=True,
+                         ptp4l_conf="")

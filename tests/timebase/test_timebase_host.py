@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rigsync.core.frame import TimeFlags
+from rigsync.core.frame import ClockDomain, Frame, TimeFlags, TimestampSemantics
 from rigsync.core.ptp import HostRole, PortState, PtpMode, PtpSample, SyncLevel
-from rigsync.timebase.host import HostTimebase, HostTimebaseConfig
+from rigsync.timebase.host import HostTime, HostTimebase, HostTimebaseConfig
+from rigsync.timebase.stamper import DeviceTimebase, TimebaseConfig
 
 S = 1_000_000_000
 BOOT_D = 1_790_000_000 * S  # system clock minus monotonic clock
@@ -215,3 +216,89 @@ def test_config_is_validated() -> None:
         HostTimebaseConfig(max_slew_ppm=200_000)
     with pytest.raises(ValueError):
         HostTimebaseConfig(window=1)
+
+
+def test_before_any_fit_the_system_clock_is_used_with_a_wide_bound() -> None:
+    """No usable sample yet: rig time is the host's system clock (monotonic + D), never the raw monotonic clock."""
+    tb = ptp()
+    tb.add_clock(BOOT_D + 2 * S, 2 * S)
+    at = tb.to_rig(3 * S)
+    assert at.rig_ns == 3 * S + BOOT_D and at.flags & TimeFlags.PTP_UNLOCKED
+    assert at.bound_ns == tb.config.unsynced_bound_ns
+
+
+def test_reference_host_keeps_nanoseconds_at_1e18() -> None:
+    """The offset of a reference host is ~1.8e18 ns: the map stays exact to the nanosecond (integer anchor)."""
+    rng = np.random.default_rng(3)
+    tb = HostTimebase("gm", HostTimebaseConfig(role=HostRole.REFERENCE))
+    d = BOOT_D + 123_456_789
+    tb.add_clock(d + 5 * S, 5 * S)
+    for mono in rng.integers(5 * S, 500 * S, 200):
+        assert tb.to_rig(int(mono)).rig_ns == int(mono) + d
+
+
+def test_sample_after_a_clock_step_is_left_out_and_resets_the_rate_epoch() -> None:
+    """D moved between two samples (the system clock was stepped): the sample's pairing of e and D is
+    uncertain, so it is not used; in discipline mode the rate epoch moves (the servo reset its frequency)."""
+    tb = ptp()
+    for k in range(6):
+        tb.add(sample(k * S, 30))
+    epoch = tb.rate_epoch
+    tb.add(sample(6 * S, 500_000_000, d=BOOT_D + 500_000_000))  # D jumped: e measured before or after?
+    assert tb.rate_epoch == epoch + 1
+    assert tb.steps_detected == 0 and abs(tb.to_rig(6 * S).rig_ns - (6 * S + BOOT_D)) < 1_000
+
+
+def test_readings_from_a_pending_step_keep_its_bound_after_it_clears() -> None:
+    """A reference step of 5 ms: frames from the pending period, stamped after the step is cleared, still carry
+    the 5 ms in their bound; frames mapped with the previous map carry the gap to the new fit."""
+    tb = ptp()
+    for k in range(8):
+        tb.add(sample(k * S, 20))
+    tb.add(sample(8 * S, -5_000_000))  # the reference moved 5 ms ahead: the servo will step
+    tb.add(sample(9 * S, -5_000_000, d=BOOT_D + 5_000_000))  # stepped: D changed, left out
+    tb.add(sample(10 * S, 15, d=BOOT_D + 5_000_000))  # after the step: clears the pending offset
+    late_frame = tb.to_rig(9 * S)  # taken during the pending period, stamped now
+    assert abs(late_frame.rig_ns - (9 * S + BOOT_D + 5_000_000)) <= late_frame.bound_ns
+    assert late_frame.bound_ns >= 5_000_000
+
+
+def test_rate_epoch_makes_device_mappings_relearn() -> None:
+    """When the host's monotonic clock changes rate (ptp4l locks), device timebases on it learn again instead of
+    extrapolating the old rate: stamps stay within bound."""
+    host = RateHost()
+    tb = DeviceTimebase(ClockDomain.DEVICE, TimebaseConfig(latency_uncertainty_ns=0), host=host)
+    rng = np.random.default_rng(4)
+    for k in range(900):
+        true = k * PERIOD_30
+        if k == 300:
+            host.change_rate(true, 20e-6)  # +20 ppm from here on, as a servo sets its frequency
+        mono = host.mono(true)
+        f = Frame(device="d", stream="c", seq=k, device_ts_ns=true + 7 * S, host_rx_ns=mono + 100_000 + int(
+            rng.exponential(50_000)), semantics=TimestampSemantics.START_OF_EXPOSURE, domain=ClockDomain.DEVICE,
+            min_latency_ns=100_000, exposure_ns=None, image=None, encoding="rgb8")
+        st = tb.stamp(f, PERIOD_30)
+        assert abs(st.start_ns - true) <= st.error_bound_ns, k
+
+
+PERIOD_30 = 33_333_333
+
+
+class RateHost:
+    """A host whose monotonic clock = true time until a rate change; its map to rig time is exact."""
+
+    def __init__(self) -> None:
+        self.rate_epoch = 0
+        self._t0, self._rate = 0, 0.0
+
+    def change_rate(self, t: int, rate: float) -> None:
+        self._t0, self._rate = t, rate
+        self.rate_epoch += 1
+
+    def mono(self, t: int) -> int:
+        return t + round(max(t - self._t0, 0) * self._rate) if self._rate else t
+
+    def to_rig(self, mono_ns: int) -> HostTime:
+        if not self._rate or mono_ns <= self._t0:
+            return HostTime(mono_ns, 0, TimeFlags.NONE)
+        return HostTime(self._t0 + round((mono_ns - self._t0) / (1 + self._rate)), 0, TimeFlags.NONE)

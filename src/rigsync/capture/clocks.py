@@ -4,10 +4,12 @@ hosts' clock readings and their PTP samples, and the live PTP status with its le
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from rigsync.core.ptp import HostRole, PtpMode, PtpSample, SyncLevel
 from rigsync.drivers.base import Driver, PtpSource
 from rigsync.plan.model import HostSetup, Plan
+from rigsync.ptp.status import default_state_dir, state_source
 from rigsync.timebase.host import HostSyncStatus, HostTime, HostTimebase, HostTimebaseConfig
 
 
@@ -41,14 +43,18 @@ class PtpRecord:
 class RigClocks:
     """The rig's hosts' clocks, mapped to rig time. ``capture_host`` is where the capture loop runs."""
 
-    def __init__(self, plan: Plan, driver: Driver, sources: dict[str, PtpSource] | None = None) -> None:
+    def __init__(self, plan: Plan, driver: Driver, sources: dict[str, PtpSource] | None = None, *,
+                 state_dir: Path | None = None) -> None:
         self._driver = driver
         self.capture_host = plan.rig.primary_host.name
         self.timebases = {h.host: HostTimebase(h.host, host_config(plan, h)) for h in plan.hosts}
         self._sources: dict[str, PtpSource] = {}
         for h in plan.hosts:
             ptp_host = h.clock_role is HostRole.PTP or h.ptp_role is not None
-            source = (sources or {}).get(h.host) or (driver.ptp_source(h.host) if ptp_host else None)
+            source = (sources or {}).get(h.host)
+            if source is None and ptp_host:
+                # The driver's own model (the simulator), else the local rigsync ptp run's published samples.
+                source = driver.ptp_source(h.host) or state_source(state_dir or default_state_dir(), h.host)
             if source is not None:
                 self._sources[h.host] = source
         self._levels: dict[str, SyncLevel] = {}
@@ -63,8 +69,7 @@ class RigClocks:
     def poll(self) -> list[PtpRecord]:
         """Read every host's clocks and PTP state; returns the new PTP samples (to record)."""
         for host, tb in self.timebases.items():
-            if tb.config.role is not HostRole.PTP:
-                tb.add_clock(*self._driver.host_clocks(host))
+            tb.add_clock(*self._driver.host_clocks(host))
         out = []
         for host, source in self._sources.items():
             tb = self.timebases[host]
@@ -72,11 +77,12 @@ class RigClocks:
                 tb.add(sample)
                 level = tb.status(sample.mono_ns).level
                 mode = tb.config.mode if tb.config.role is HostRole.PTP else None
-                out.append(PtpRecord(sample, tb.to_rig(sample.mono_ns), level, mode))
+                out.append(PtpRecord(sample, tb.to_rig(sample.mono_ns, stamp=False), level, mode))
         return out
 
     def to_rig(self, host: str, mono_ns: int) -> HostTime:
-        return self.timebases[host].to_rig(mono_ns)
+        """A host's monotonic-clock reading in rig time (not a frame's stamp: that is the device timebase's)."""
+        return self.timebases[host].to_rig(mono_ns, stamp=False)
 
     def rig_now(self) -> int:
         """Rig time now, as the capture host's clock maps it."""

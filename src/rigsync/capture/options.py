@@ -26,6 +26,9 @@ class CaptureOptions:
     """Real time: the shortest wait between polls of the devices (frames are taken in batches)."""
     force: bool = False
     """Capture even though the plan has errors."""
+    ptp_state_dir: Path | None = None
+    """Where a ``rigsync ptp run`` on this machine keeps its state (real drivers read PTP from it; the
+    simulator models its own); None: the default (``$RIGSYNC_STATE_DIR`` or /run/rigsync)."""
     start_at: StartAt | None = None
     """Scheduled start: every device begins at this rig time (``seconds`` counts from it); None: as soon as
     the devices are started (PTP cameras still start together, ``start_delay_s`` after arming)."""

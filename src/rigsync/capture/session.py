@@ -64,7 +64,8 @@ class CaptureSession:
                                "clocks); give every device the same driver")
         driver = next(iter(self._drivers.values()))
         self.clock: CaptureClock = driver.clock()
-        self.clocks = RigClocks(plan, driver, ptp_sources)
+        self.clocks = RigClocks(plan, driver, ptp_sources, state_dir=options.ptp_state_dir)
+        self._host_of = {d.id: d.host for d in self.rig.devices}
         self._observer = frame_observer
         self._devices: dict[str, Device] = {}
         self._timebases: dict[str, DeviceTimebase] = {}
@@ -302,7 +303,7 @@ class CaptureSession:
 
     def _rig_ns(self, device_id: str, mono_ns: int) -> int:
         """A device's host's monotonic clock -> rig clock."""
-        return self.clocks.to_rig(self.rig.device(device_id).host, mono_ns).rig_ns
+        return self.clocks.to_rig(self._host_of[device_id], mono_ns).rig_ns
 
     def _poll_clocks(self) -> None:
         """Read the hosts' clocks and PTP state; record the PTP samples; report level changes."""
@@ -331,7 +332,8 @@ class CaptureSession:
                 self._failed[device_id] = str(err)
                 self._warnings.append(f"{device_id} failed and was dropped from the capture: {err}")
                 self._device_gone(device_id, self._poll_rig_ns)
-        items.sort(key=lambda i: i.host_rx_ns if isinstance(i, Frame) else i.host_ns)
+        # Hosts' monotonic clocks start at boot: order what arrived on the rig clock.
+        items.sort(key=lambda i: self._rig_ns(i.device, i.host_rx_ns if isinstance(i, Frame) else i.host_ns))
         for item in items:
             if isinstance(item, Frame):
                 self._frame(item)

@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import dataclasses
 import json
+import signal
 import threading
 import time
 from pathlib import Path
@@ -115,8 +116,9 @@ def _ptp_setup(plan: Plan, rig_path: Path, host: str) -> HostSetup:
 
 
 def checked_plan(plan: Plan, rig_path: Path, host: str, interface: str | None, netns: str | None,
-                 console: Console) -> tuple[Plan, HostSetup]:
-    """The plan with ``host``'s PTP interface and timestamping as ``ethtool -T`` finds them on this machine."""
+                 console: Console, *, observe: bool = False) -> tuple[Plan, HostSetup]:
+    """The plan with ``host``'s PTP interface and timestamping as ``ethtool -T`` finds them on this machine
+    (software in observe mode, which measures the system clock)."""
     from rigsync.ptp.ethtool import check
 
     setup = _ptp_setup(plan, rig_path, host)
@@ -126,10 +128,12 @@ def checked_plan(plan: Plan, rig_path: Path, host: str, interface: str | None, n
     caps = check([iface], netns=netns)[0]
     if caps.timestamping == "none" or caps.wireless:
         raise RigsyncError(f"{iface}: {caps.advice()}")
-    if setup.timestamping and setup.timestamping != caps.timestamping:
-        console.print(f"[yellow]note:[/] the rig declares {setup.timestamping} timestamping on {iface}, ethtool -T "
-                      f"shows {caps.timestamping}: using {caps.timestamping}", highlight=False)
-    setup = dataclasses.replace(setup, timestamping=caps.timestamping, ptp_interface=iface)
+    chosen = "software" if observe else caps.timestamping
+    if setup.timestamping and setup.timestamping != chosen:
+        why = "observe mode measures the system clock" if observe else f"ethtool -T shows {caps.timestamping}"
+        console.print(f"[yellow]note:[/] the rig declares {setup.timestamping} timestamping on {iface}; {why}: using "
+                      f"{chosen}", highlight=False)
+    setup = dataclasses.replace(setup, timestamping=chosen, ptp_interface=iface)
     hosts = tuple(setup if h.host == host else h for h in plan.hosts)
     return dataclasses.replace(plan, hosts=hosts), setup
 
@@ -142,8 +146,9 @@ def supervisor_config(rig_path: Path, host: str, mode: str | None, interface: st
     from rigsync.ptp.supervisor import SupervisorConfig
     from rigsync.spec import load_rig
 
-    plan, setup = checked_plan(build_plan(load_rig(rig_path)), rig_path, host, interface, netns, console)
-    chosen = mode_of(setup, PtpMode(mode) if mode else None)
+    plan = build_plan(load_rig(rig_path))
+    chosen = mode_of(_ptp_setup(plan, rig_path, host), PtpMode(mode) if mode else None)
+    plan, setup = checked_plan(plan, rig_path, host, interface, netns, console, observe=chosen is PtpMode.OBSERVE)
     ptp = plan.ptp_of(host)
     assert setup.ptp_interface is not None  # checked_plan set it
     return SupervisorConfig(host=host, interface=setup.ptp_interface, role=setup.ptp_role or "slave", mode=chosen,
@@ -171,8 +176,13 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         if deadline is not None and time.monotonic() >= deadline:
             stop.set()
 
-    with PtpSupervisor(config, state_dir) as supervisor, contextlib.suppress(KeyboardInterrupt):
-        supervisor.run(stop, on_status)
+    # SIGTERM (systemd, kill) stops like Ctrl-C: the daemons are stopped and the state file says so.
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        with PtpSupervisor(config, state_dir) as supervisor, contextlib.suppress(KeyboardInterrupt):
+            supervisor.run(stop, on_status)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return 0
 
 

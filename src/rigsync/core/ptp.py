@@ -11,6 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+FIRST_STEP_THRESHOLD_NS = 20_000
+"""ptp4l ``first_step_threshold`` default (20 us): the servo steps the clock when it first locks, above this."""
+STEP_THRESHOLD_NS = 1_000_000
+"""The ``step_threshold`` rigsync gives ptp4l and phc2sys (1 ms): a clock further off is stepped, not slewed for
+minutes (the kernel slews at most 500 ppm, and slewing drags CLOCK_MONOTONIC along)."""
+
 
 class PtpMode(StrEnum):
     """How a host uses the PTP reference."""
@@ -93,6 +99,8 @@ class PtpSample:
     """Hardware timestamping: system clock minus the PHC (phc2sys's ``offset``, or ``phc_ctl cmp``); the
     system clock's offset from the master is ``offset_ns + sys_offset_ns``."""
     steps_removed: int | None = None
+    ingress_ns: int | None = None
+    """TIME_STATUS_NP ``ingress_time``: the last Sync's arrival on the clock ptp4l runs (identifies the Sync)."""
 
     @property
     def system_offset_ns(self) -> int | None:
@@ -106,7 +114,7 @@ class PtpSample:
             "host": self.host, "host_ns": self.host_ns, "mono_ns": self.mono_ns, "port_state": self.port_state.value,
             "offset_ns": self.offset_ns, "mean_path_delay_ns": self.mean_path_delay_ns,
             "gm_identity": self.gm_identity, "gm_present": self.gm_present, "sys_offset_ns": self.sys_offset_ns,
-            "steps_removed": self.steps_removed,
+            "steps_removed": self.steps_removed, "ingress_ns": self.ingress_ns,
         }
 
     @classmethod
@@ -121,4 +129,4 @@ class PtpSample:
                    port_state=PortState.parse(str(data["port_state"])), offset_ns=opt_int("offset_ns"),
                    mean_path_delay_ns=opt_int("mean_path_delay_ns"), gm_identity=str(gm) if gm else None,
                    gm_present=bool(data.get("gm_present")), sys_offset_ns=opt_int("sys_offset_ns"),
-                   steps_removed=opt_int("steps_removed"))
+                   steps_removed=opt_int("steps_removed"), ingress_ns=opt_int("ingress_ns"))

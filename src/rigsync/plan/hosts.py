@@ -90,6 +90,11 @@ def setup(rig: RigSpec, plan: Plan) -> tuple[HostSetup, ...]:
         group = ptp_group_of_host(rig, host.name)
         mode = (host.ptp_mode or (group.ptp.mode if group is not None and group.ptp else PtpMode.DISCIPLINE)
                 if role is not None else None)
+        if mode is PtpMode.OBSERVE and stamping == "hardware":
+            # Hardware timestamps would measure the NIC's clock, which nothing ties to the free system clock.
+            stamping = "software"
+            steps.append("PTP observe mode: ptp4l runs free_running with software timestamping (-S), so the offset "
+                         "it measures is the system clock's; this host's clock is never adjusted")
         out.append(HostSetup(host=host.name, steps=tuple(steps), ptp_role=role,
                              ptp_interface=nic.name if nic is not None else None, timestamping=stamping,
                              clock_role=clock_role(rig, host.name, role), ptp_mode=mode,

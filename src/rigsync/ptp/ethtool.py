@@ -2,10 +2,10 @@
 
 Software timestamping needs SOF_TIMESTAMPING_SOFTWARE, _TX_SOFTWARE and _RX_SOFTWARE; hardware timestamping
 needs SOF_TIMESTAMPING_RAW_HARDWARE, _TX_HARDWARE and _RX_HARDWARE and comes with a PTP hardware clock
-(``/dev/ptpN``). A Wi-Fi adapter "cannot be used for PTP synchronization: it does not support hardware
-timestamping and does not provide full software timestamping support, because the
-SOF_TIMESTAMPING_TX_SOFTWARE capability is missing". ethtool prints capabilities either as the kernel's
-flag names or as short names (``hardware-transmit``); both are read.
+(``/dev/ptpN``; newer ethtool prints it as "Hardware timestamp provider index"). A Wi-Fi adapter "cannot be
+used for PTP synchronization: it does not support hardware timestamping and does not provide full software
+timestamping support, because the SOF_TIMESTAMPING_TX_SOFTWARE capability is missing". ethtool prints
+capabilities either as the kernel's flag names or as short names (``hardware-transmit``); both are read.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rigsync.core.errors import RigsyncError
+from rigsync.ptp._proc import netns_argv
 
 _SHORT = {
     "hardware-transmit": "TX_HARDWARE", "software-transmit": "TX_SOFTWARE", "hardware-receive": "RX_HARDWARE",
@@ -90,7 +91,7 @@ def parse(text: str, name: str, *, wireless: bool = False) -> InterfaceCaps:
         low = line.lower()
         if low.startswith("capabilities"):
             section = "caps"
-        elif low.startswith("ptp hardware clock"):
+        elif low.startswith(("ptp hardware clock", "hardware timestamp provider index")):
             value = line.split(":", 1)[1].strip()
             phc = int(value) if value.isdigit() else None
             section = ""
@@ -127,7 +128,7 @@ def check(names: list[str] | None = None, *, netns: str | None = None) -> list[I
     if ethtool is None:
         raise RigsyncError("ethtool is not installed: it tells what each interface can do for PTP "
                            "(Debian/Ubuntu: apt-get install ethtool)")
-    prefix = ["ip", "netns", "exec", netns] if netns else []
+    prefix = netns_argv(netns)
     if names is None:
         names = _netns_interfaces(netns) if netns else interfaces()
     out = []
@@ -142,6 +143,6 @@ def check(names: list[str] | None = None, *, netns: str | None = None) -> list[I
 
 
 def _netns_interfaces(netns: str) -> list[str]:
-    proc = subprocess.run(["ip", "netns", "exec", netns, "ls", str(SYS_NET)], capture_output=True, text=True,
-                          timeout=10, check=False)
+    proc = subprocess.run([*netns_argv(netns), "ls", str(SYS_NET)], capture_output=True, text=True, timeout=10,
+                          check=False)
     return sorted(n for n in proc.stdout.split() if n != "lo")

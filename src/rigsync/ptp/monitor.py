@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 from types import TracebackType
 from typing import Self
@@ -27,20 +26,28 @@ class PmcMonitor:
         self.latest: PtpSample | None = None
         self.sys_offset_ns: int | None = None
         """Hardware timestamping: the system clock minus the NIC's clock (set by whoever reads phc2sys)."""
+        self.paused = False
+        """Set while the readings cannot be trusted (phc2sys down): no samples, so the host goes to holdover."""
+        self.last_error: str | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def read_once(self) -> PtpSample | None:
-        """Query pmc now (on the caller's thread) and queue the sample."""
-        sample = self._pmc.sample(self.host, software=self.software, clocks=self._clocks)
+        """Query pmc now (on the caller's thread) and queue the sample if it reports a new Sync."""
+        if self.paused:
+            return None
+        sample = self._pmc.sample(self.host, software=self.software, sys_offset_ns=self.sys_offset_ns,
+                                  clocks=self._clocks)
         if sample is None:
             return None
-        if self.sys_offset_ns is not None and sample.offset_ns is not None:
-            sample = dataclasses.replace(sample, sys_offset_ns=self.sys_offset_ns)
         with self._lock:
-            if self.latest is None or sample.mono_ns != self.latest.mono_ns:  # the same Sync is reported once
+            previous = self.latest
+            self.latest = sample
+            # pmc repeats the last Sync's data until the next arrives (and through a lost master's announce
+            # timeout): one sample per Sync, identified by its ingress time.
+            if previous is None or sample.ingress_ns is None or sample.ingress_ns != previous.ingress_ns \
+                    or sample.port_state is not previous.port_state:
                 self._new.append(sample)
-                self.latest = sample
         return sample
 
     def poll(self) -> list[PtpSample]:
@@ -50,7 +57,11 @@ class PmcMonitor:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.read_once()
+            try:
+                self.read_once()
+                self.last_error = None
+            except Exception as err:  # a bad reading must not end the monitoring
+                self.last_error = f"{type(err).__name__}: {err}"
             self._stop.wait(self.interval_s)
 
     def __enter__(self) -> Self:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from rigsync.core.errors import RigsyncError
 from rigsync.core.ptp import PortState, PtpSample
+from rigsync.ptp._proc import netns_argv
 
 QUERIES = ("GET CURRENT_DATA_SET", "GET PORT_DATA_SET", "GET TIME_STATUS_NP", "GET DEFAULT_DATA_SET")
 _HEADER = re.compile(r"^\s*(?P<port>[0-9a-f]{6}\.[0-9a-f]{4}\.[0-9a-f]{6}-\d+)\s+seq\s+\d+\s+RESPONSE\s+MANAGEMENT\s+"
@@ -116,7 +117,7 @@ class Pmc:
         if (uds is None) == (interface is None):
             raise ValueError("give the local ptp4l's uds socket or a network interface, not both")
         transport = ["-u", "-s", str(uds)] if uds is not None else ["-4", "-i", str(interface)]
-        prefix = ["ip", "netns", "exec", netns] if netns else []
+        prefix = netns_argv(netns)
         # -b 0: this clock only (uds); -b 1: clocks one hop away (the network)
         self._argv = [*prefix, exe, *transport, "-b", "0" if uds is not None else "1", "-d", str(domain)]
         self.uds = uds
@@ -130,8 +131,13 @@ class Pmc:
             return []
         return parse(proc.stdout)
 
-    def sample(self, host: str, *, software: bool, clocks: ClockReader = local_clocks) -> PtpSample | None:
-        """The local ptp4l's state as a sample; None when it does not answer (not running yet, restarting)."""
+    def sample(self, host: str, *, software: bool, sys_offset_ns: int | None = None,
+               clocks: ClockReader = local_clocks) -> PtpSample | None:
+        """The local ptp4l's state as a sample; None when it does not answer (not running yet, restarting).
+
+        The offset refers to the last Sync's arrival (``ingress_time``), on the clock ptp4l runs: the system
+        clock with software timestamping, the NIC's clock with hardware (system = NIC + ``sys_offset_ns``). The
+        sample is placed there, with D = system - monotonic read around the query."""
         before = clocks()
         states = ClockState.of(self.query())
         after = clocks()
@@ -139,15 +145,14 @@ class Pmc:
             return None
         state = next(iter(states.values()))
         realtime = (before[0] + after[0]) // 2
-        mono = (before[1] + after[1]) // 2
-        d = realtime - mono
-        if software and state.ingress_ns:
-            # The offset refers to the last Sync's arrival, stamped on the system clock: place it there.
-            realtime = state.ingress_ns
-            mono = realtime - d
+        d = realtime - (before[1] + after[1]) // 2
+        if state.ingress_ns:
+            realtime = state.ingress_ns + (0 if software else sys_offset_ns or 0)
         master = state.gm_present and state.offset_ns is not None
-        return PtpSample(host=host, host_ns=realtime, mono_ns=mono, port_state=state.port_state or PortState.FAULTY,
+        return PtpSample(host=host, host_ns=realtime, mono_ns=realtime - d,
+                         port_state=state.port_state or PortState.FAULTY,
                          offset_ns=state.offset_ns if master else None,
                          mean_path_delay_ns=state.mean_path_delay_ns if master else None,
                          gm_identity=state.gm_identity if master else None, gm_present=master,
-                         steps_removed=state.steps_removed)
+                         sys_offset_ns=None if software or not master else sys_offset_ns,
+                         steps_removed=state.steps_removed, ingress_ns=state.ingress_ns)

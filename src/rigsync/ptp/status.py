@@ -11,6 +11,7 @@ from pathlib import Path
 
 from rigsync.core.ptp import HostRole, PortState, PtpMode, PtpSample, SyncLevel
 from rigsync.ptp.pmc import ClockState, Pmc
+from rigsync.ptp.supervisor import state_file
 from rigsync.timebase.host import HostSyncStatus, HostTimebase, HostTimebaseConfig
 
 STALE_S = 5.0
@@ -50,6 +51,36 @@ def read_states(state_dir: Path) -> list[dict[str, object]]:
         except (OSError, json.JSONDecodeError):
             continue  # being replaced; the next read gets it
     return out
+
+
+class StateFileSource:
+    """A capture's view of a host's PTP on a real machine: the samples ``rigsync ptp run`` publishes in its state
+    file (it is the one reader of pmc and phc2sys), each Sync once."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._last: tuple[int | None, int] | None = None
+
+    def poll(self) -> list[PtpSample]:
+        try:
+            state = json.loads(self.path.read_text())
+        except (OSError, json.JSONDecodeError):
+            return []  # being replaced, or gone: no new sample (the host drifts into holdover, as it should)
+        raw = state.get("last_sample")
+        if state.get("stopped") or not isinstance(raw, dict):
+            return []
+        sample = PtpSample.from_json(raw)
+        key = (sample.ingress_ns, sample.mono_ns)
+        if key == self._last:
+            return []
+        self._last = key
+        return [sample]
+
+
+def state_source(state_dir: Path, host: str) -> StateFileSource | None:
+    """The source for ``host`` if a ``rigsync ptp run`` for it keeps its state in ``state_dir``."""
+    path = state_file(state_dir, host)
+    return StateFileSource(path) if path.exists() else None
 
 
 def supervisor_reports(state_dir: Path, now_realtime_ns: int | None = None) -> list[HostReport]:

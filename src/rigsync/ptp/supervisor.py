@@ -26,7 +26,8 @@ from types import TracebackType
 from typing import IO, Self
 
 from rigsync.core.errors import RigsyncError
-from rigsync.core.ptp import HostRole, PtpMode
+from rigsync.core.ptp import STEP_THRESHOLD_NS, HostRole, PtpMode
+from rigsync.ptp._proc import netns_argv
 from rigsync.ptp.monitor import PmcMonitor
 from rigsync.ptp.pmc import Pmc, local_clocks
 from rigsync.timebase.host import HostSyncStatus, HostTimebase, HostTimebaseConfig
@@ -55,6 +56,13 @@ class SupervisorConfig:
     sync_interval_ns: int = 1_000_000_000
     netns: str | None = None
     """Run the daemons in this network namespace (tests; hosts simulated on one machine)."""
+
+    def __post_init__(self) -> None:
+        if self.mode is PtpMode.OBSERVE and self.hardware:
+            raise ValueError("observe mode runs ptp4l with software timestamping (-S): it measures the system clock, "
+                             "which nothing else ties to the NIC's clock")
+        if self.role not in ("grandmaster", "slave"):
+            raise ValueError(f"role {self.role!r}: grandmaster or slave")
 
     @property
     def phc2sys(self) -> bool:
@@ -105,7 +113,7 @@ class PtpSupervisor:
         self.uds = state_dir / f"ptp4l-{config.host}.sock"
         self.conf_path = state_dir / f"ptp4l-{config.host}.conf"
         self.state_path = state_file(state_dir, config.host)
-        prefix = ["ip", "netns", "exec", config.netns] if config.netns else []
+        prefix = netns_argv(config.netns)
         ptp4l = [*prefix, _need("ptp4l"), "-i", config.interface, "-f", str(self.conf_path), "-m"]
         if not config.hardware:
             ptp4l.insert(len(prefix) + 1, "-S")
@@ -113,10 +121,11 @@ class PtpSupervisor:
         if config.phc2sys:
             source, sink = ((config.interface, "CLOCK_REALTIME") if config.role == "slave"
                             else ("CLOCK_REALTIME", config.interface))
-            # -O 0: no TAI-UTC offset between the clocks (seeds/000); -w: wait for ptp4l; -z: its socket
+            # -O 0: no TAI-UTC offset between the clocks (seeds/000); -S: step beyond 1 ms rather than slew
+            # (slewing drags CLOCK_MONOTONIC along); -w: wait for ptp4l; -z: its socket
             self.daemons.append(Daemon("phc2sys", [*prefix, _need("phc2sys"), "-s", source, "-c", sink, "-O", "0",
-                                                   "-w", "-z", str(self.uds), "-m"],
-                                       state_dir / f"phc2sys-{config.host}.log"))
+                                                   "-S", f"{STEP_THRESHOLD_NS / 1e9:g}", "-w", "-z", str(self.uds),
+                                                   "-m"], state_dir / f"phc2sys-{config.host}.log"))
         role = HostRole.REFERENCE if config.role == "grandmaster" else HostRole.PTP
         self.timebase = HostTimebase(config.host, HostTimebaseConfig(
             role=role, mode=config.mode, offset_warn_ns=config.offset_warn_ns,
@@ -126,6 +135,7 @@ class PtpSupervisor:
         self.events: list[str] = []
         self.clock_identity: str | None = None
         self._phc2sys_read = 0
+        self._phc2sys_seen: float | None = None  # time.monotonic() of its last offset line
         self._started_ns = 0
 
     # --- lifecycle ------------------------------------------------------------------------------
@@ -136,7 +146,15 @@ class PtpSupervisor:
                                                                         f"uds_address             {self.uds}\n")
         self._started_ns = time.time_ns()
         for daemon in self.daemons:
-            self._start(daemon)
+            if daemon.name == "phc2sys" and daemon.log.exists():
+                self._phc2sys_read = daemon.log.stat().st_size  # what an earlier run logged is not this run's
+        try:
+            for daemon in self.daemons:
+                self._start(daemon)
+        except BaseException:
+            for daemon in self.daemons:
+                self._stop(daemon)
+            raise
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -185,6 +203,14 @@ class PtpSupervisor:
             elif daemon.process is not None and daemon.restarts and now - daemon.next_start > 60:
                 daemon.backoff_s = 1.0  # ran a minute since its last restart: forgive
         self._read_phc2sys()
+        if self.config.phc2sys:
+            # Without a live phc2sys the system clock is tied to nothing we can read: no samples (holdover).
+            phc2sys = next(d for d in self.daemons if d.name == "phc2sys")
+            fresh = self._phc2sys_seen is not None and now - self._phc2sys_seen < 3 * max(
+                self.config.sync_interval_ns / 1e9, 1.0)
+            self.monitor.paused = phc2sys.pid is None or not fresh
+            if self.monitor.paused:
+                self.monitor.sys_offset_ns = None
         self.monitor.read_once()
         for sample in self.monitor.poll():
             self.timebase.add(sample)
@@ -221,6 +247,7 @@ class PtpSupervisor:
                 # phc2sys prints the sink minus the source: on a slave, system clock minus the NIC's clock
                 offset = int(m.group(1))
                 self.monitor.sys_offset_ns = offset if self.config.role == "slave" else -offset
+                self._phc2sys_seen = time.monotonic()
 
     def _write_state(self, *, status: HostSyncStatus | None = None, stopped: bool = False) -> None:
         cfg = self.config

@@ -36,13 +36,19 @@ from __future__ import annotations
 
 import statistics
 from collections import deque
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from rigsync.core.frame import TimeFlags
-from rigsync.core.ptp import HostRole, PortState, PtpMode, PtpSample, SyncLevel
-
-FIRST_STEP_THRESHOLD_NS = 20_000
-"""ptp4l ``first_step_threshold`` default (20 us): above it the servo steps the clock when it first locks."""
+from rigsync.core.ptp import (
+    FIRST_STEP_THRESHOLD_NS,
+    STEP_THRESHOLD_NS,
+    HostRole,
+    PortState,
+    PtpMode,
+    PtpSample,
+    SyncLevel,
+)
+from rigsync.timebase.slew import FAST_SLEW_PPM, MAX_SLEW_PPM, Slew
 
 
 @dataclass(frozen=True)
@@ -66,10 +72,10 @@ class HostTimebaseConfig:
     disciplined_drift_ppm: float = 5.0
     """Discipline mode, before three samples fix the slope: the steered clock's largest frequency error (the
     servo's frequency estimate from two noisy samples)."""
-    step_threshold_ns: int = 1_000_000
+    step_threshold_ns: int = STEP_THRESHOLD_NS
     """A sample this far off the fit is a step; ptp4l (with rigsync's config) steps a clock this far off."""
-    max_slew_ppm: float = 500.0
-    fast_slew_ppm: float = 100_000.0
+    max_slew_ppm: float = MAX_SLEW_PPM
+    fast_slew_ppm: float = FAST_SLEW_PPM
     """The slew rate for corrections above ``step_threshold_ns`` (a 1 s step takes 10 s)."""
     unsynced_bound_ns: int = 10_000_000
     """The bound of a host with no reference (an NTP-disciplined LAN host is within a few ms)."""
@@ -162,9 +168,11 @@ class _Point:
 
 @dataclass(frozen=True)
 class _Fit:
-    """offset(m) = a + b (m - m0): a Theil-Sen line over the recent points (m0: the newest)."""
+    """offset(m) = anchor + a + b (m - m0): a Theil-Sen line over the recent points (m0: the newest). The large
+    offset (~1.8e18 ns for a reference host's -D) is an integer ``anchor``; the float part stays small."""
 
     m0: int
+    anchor: int
     a: float
     b: float
     residual_ns: float
@@ -172,40 +180,33 @@ class _Fit:
     span_ns: int
     n: int
 
-    def offset(self, mono_ns: int) -> float:
-        return self.a + self.b * (mono_ns - self.m0)
+    def offset(self, mono_ns: int) -> int:
+        return self.anchor + round(self.a + self.b * (mono_ns - self.m0))
 
     @classmethod
     def of(cls, points: list[_Point], slope_hint: float) -> _Fit:
         last = points[-1]
+        anchor = last.offset_ns
         if len(points) == 1:
             b = slope_hint
         else:
             b = statistics.median((q.offset_ns - p.offset_ns) / (q.mono_ns - p.mono_ns)
                                   for i, p in enumerate(points) for q in points[i + 1:] if q.mono_ns > p.mono_ns)
-        a = statistics.median(p.offset_ns - b * (p.mono_ns - last.mono_ns) for p in points)
-        residuals = [p.offset_ns - (a + b * (p.mono_ns - last.mono_ns)) for p in points]
-        return cls(last.mono_ns, a, b, max(abs(r) for r in residuals), _robust_sigma(residuals),
+        a = statistics.median((p.offset_ns - anchor) - b * (p.mono_ns - last.mono_ns) for p in points)
+        residuals = [(p.offset_ns - anchor) - (a + b * (p.mono_ns - last.mono_ns)) for p in points]
+        return cls(last.mono_ns, anchor, a, b, max(abs(r) for r in residuals), _robust_sigma(residuals),
                    last.mono_ns - points[0].mono_ns, len(points))
 
 
 @dataclass(frozen=True)
 class _Map:
-    """An applied map: the fit plus a correction that slews from ``corr0`` at ``at_ns`` to zero at ``rate``."""
+    """An applied map: the fit, plus a correction slewing to zero (continuity with the map before it)."""
 
     fit: _Fit
-    corr0: float = 0.0
-    at_ns: int = 0
-    rate: float = 0.0
-
-    def correction(self, mono_ns: int) -> float:
-        if not self.corr0:
-            return 0.0
-        used = self.rate * max(mono_ns - self.at_ns, 0)
-        return max(self.corr0 - used, 0.0) if self.corr0 > 0 else min(self.corr0 + used, 0.0)
+    slew: Slew = field(default_factory=Slew)
 
     def applied(self, mono_ns: int) -> int:
-        return mono_ns - round(self.fit.offset(mono_ns)) + round(self.correction(mono_ns))
+        return mono_ns - self.fit.offset(mono_ns) + round(self.slew.remaining(mono_ns))
 
 
 class HostTimebase:
@@ -220,41 +221,55 @@ class HostTimebase:
         self._sys_offsets: deque[int] = deque(maxlen=self.config.window)  # grandmaster: system - PHC
         self._latest: PtpSample | None = None
         self._good_ns: int | None = None  # monotonic time of the last locked sample
-        self._last_d: int | None = None
+        self._last_d: int | None = None  # system minus monotonic, latest reading
+        self._sample_d: int | None = None  # ... at the last PTP sample
         self._pending_ns = 0  # discipline: a measured offset the servo has not corrected yet
+        self._pending_since: int | None = None
+        self._cleared: tuple[int, int, int] | None = None  # (from, to, offset) of the last pending period
         self._samples = 0
         self.steps_detected = 0
+        self.rate_epoch = 0
+        """Counts the moments the monotonic clock's rate may have changed abruptly (ptp4l locking, or stepping
+        the clock, resets its frequency): device mappings learned on this host's clock before are stale."""
         self._map: _Map | None = None
         self._previous: _Map | None = None  # the map before the last update, for readings taken before it
         self._rejected = False  # the last point was left out as a spike
         self._slope = 0.0
-        self._queried_ns = 0  # the latest monotonic time the map was used at
+        self._queried_ns = 0  # the latest monotonic time a stamp was mapped at
 
     # --- input ----------------------------------------------------------------------------------
 
     def add_clock(self, realtime_ns: int, mono_ns: int) -> None:
         """A reading of the host's system and monotonic clocks, taken together (the capture loop's poll)."""
         d = realtime_ns - mono_ns
-        if self.config.role is HostRole.PTP:
-            return  # PTP hosts take D with each sample: only then is it paired with the right offset
-        if self._last_d is None or abs(d - self._last_d) > self.config.clock_step_ns:
+        changed = self._last_d is None or abs(d - self._last_d) > self.config.clock_step_ns
+        if changed:
             self._last_d = d
-            self._points.clear()  # the two clocks tick together: only the latest difference counts
-            self._add_point(_Point(mono_ns, -d, 0))
-            self._good_ns = mono_ns
+        if self.config.role is HostRole.PTP or not changed:
+            return  # PTP hosts take D with each sample: only then is it paired with the right offset
+        self._points.clear()  # the two clocks tick together: only the latest difference counts
+        self._add_point(_Point(mono_ns, -d, 0))
+        self._good_ns = mono_ns
 
     def add(self, sample: PtpSample) -> None:
         cfg = self.config
         self._latest = sample
         self._samples += 1
         e = sample.system_offset_ns
+        d = sample.host_ns - sample.mono_ns
+        if self._last_d is None:
+            self._last_d = d
         if cfg.role is HostRole.REFERENCE and sample.sys_offset_ns is not None:
             self._sys_offsets.append(sample.sys_offset_ns)  # grandmaster host: its PHC follows the system clock
         if cfg.role is not HostRole.PTP or e is None or not sample.gm_present:
             return
         self._offsets.append(e)
-        self._pending_ns = 0
-        d = sample.host_ns - sample.mono_ns
+        stepped = self._sample_d is not None and abs(d - self._sample_d) > cfg.clock_step_ns
+        self._sample_d = d
+        if stepped:  # the system clock was stepped since the last sample: which D goes with this e is uncertain
+            if cfg.mode is PtpMode.DISCIPLINE:
+                self.rate_epoch += 1  # the servo that stepped it may have reset its frequency too
+            return
         point = _Point(sample.mono_ns, e - d, max(sample.mean_path_delay_ns or 0, 0))
         fit = self._fit
         if cfg.mode is PtpMode.DISCIPLINE and (
@@ -262,11 +277,17 @@ class HostTimebase:
                 or (sample.port_state is not PortState.SLAVE and abs(e) >= FIRST_STEP_THRESHOLD_NS)) and (
                 fit is None or abs(point.offset_ns - fit.offset(point.mono_ns)) >= cfg.step_threshold_ns):
             # The servo is about to step the clock by e, and the monotonic clock's offset moved too: the
-            # reference stepped, or ptp4l has just started (or stepped the clock before D was read). Until a
-            # sample after the step arrives the clock may be that far off; the fit leaves the sample out. (A
-            # system clock set by hand moves D with e: the monotonic clock is fine and the sample is used.)
-            self._pending_ns = abs(e)
+            # reference stepped, or ptp4l has just started. Until a sample after the step arrives the clock may
+            # be that far off (since the Sync before this one); the fit leaves the sample out. (A system clock set
+            # by hand moves D with e: the monotonic clock is fine and the sample is used.)
+            if self._pending_since is None:
+                self._pending_since = sample.mono_ns - cfg.sync_interval_ns
+            self._pending_ns = max(self._pending_ns, abs(e))
             return
+        if self._pending_since is not None:  # readings from the pending period keep its bound
+            self._cleared = (self._pending_since, sample.mono_ns, self._pending_ns)
+            self._pending_since, self._pending_ns = None, 0
+            self.rate_epoch += 1  # the servo has (re)locked: it set a new frequency
         self._add_point(point)
         if sample.port_state not in _LOST and (cfg.mode is PtpMode.OBSERVE or sample.port_state is PortState.SLAVE):
             self._good_ns = sample.mono_ns
@@ -292,13 +313,15 @@ class HostTimebase:
         if current is None:
             self._map = _Map(new)
             return
-        # Re-base the slewing correction where the map was last used (samples describe the past), so the
-        # applied map stays continuous for every later reading; earlier readings keep the previous map.
+        # Re-base the slewing correction where the map was last used for a stamp (samples describe the past),
+        # so the applied map stays continuous for every later stamp; earlier readings keep the previous map.
         at = max(point.mono_ns, self._queried_ns)
-        corr0 = current.applied(at) - (at - round(new.offset(at)))
+        corr0 = current.applied(at) - (at - new.offset(at))
         fast = abs(corr0) > cfg.step_threshold_ns or new.n < 3
         self._previous = current
-        self._map = _Map(new, corr0, at, (cfg.fast_slew_ppm if fast else cfg.max_slew_ppm) * 1e-6)
+        self._map = _Map(new, Slew(corr0, at, (cfg.fast_slew_ppm if fast else cfg.max_slew_ppm) * 1e-6))
+
+    # --- output ---------------------------------------------------------------------------------
 
     @property
     def _fit(self) -> _Fit | None:
@@ -306,27 +329,35 @@ class HostTimebase:
 
     def _map_at(self, mono_ns: int) -> _Map:
         assert self._map is not None
-        if self._previous is not None and mono_ns < self._map.at_ns:
+        if self._previous is not None and mono_ns < self._map.slew.at_ns:
             return self._previous
         return self._map
 
-    def to_rig(self, mono_ns: int) -> HostTime:
-        """Rig time of a monotonic-clock reading of this host, with its bound and flags."""
+    def to_rig(self, mono_ns: int, *, stamp: bool = True) -> HostTime:
+        """Rig time of a monotonic-clock reading of this host, with its bound and flags. ``stamp``: the result
+        stamps a frame (later maps stay continuous with it); status and "now" readings pass False."""
         cfg = self.config
-        fit = self._fit
-        self._queried_ns = max(self._queried_ns, mono_ns)
-        if fit is None:
+        current = self._map
+        if stamp:
+            self._queried_ns = max(self._queried_ns, mono_ns)
+        pending = self._pending_ns
+        if self._cleared is not None and self._cleared[0] <= mono_ns < self._cleared[1]:
+            pending = max(pending, self._cleared[2])
+        if current is None:  # nothing fitted yet: the system clock, with the bound of a host nobody ties
             flags = TimeFlags.HOST_UNSYNCED if cfg.role is not HostRole.PTP else TimeFlags.PTP_UNLOCKED
-            return HostTime(mono_ns, max(cfg.unsynced_bound_ns, self._pending_ns), flags)
+            return HostTime(mono_ns + (self._last_d or 0), max(cfg.unsynced_bound_ns, pending), flags)
         applied = self._map_at(mono_ns)
-        corr = applied.correction(mono_ns)
+        corr = applied.slew.remaining(mono_ns)
         value = applied.applied(mono_ns)
+        if applied is not current:  # a reading from before the last update: either map may be the right one
+            corr = abs(corr) + abs(value - (mono_ns - current.fit.offset(mono_ns)))
         flags = TimeFlags.SLEWING if abs(corr) > cfg.step_threshold_ns else TimeFlags.NONE
         if cfg.role is HostRole.UNSYNCED:
             return HostTime(value, round(cfg.unsynced_bound_ns + abs(corr)), flags | TimeFlags.HOST_UNSYNCED)
         if cfg.role is HostRole.REFERENCE:
             env = max((abs(s) for s in self._sys_offsets), default=0)
             return HostTime(value, round(env + abs(corr)), flags)
+        fit = current.fit
         flags |= self._level_flags()
         if not self._locked(mono_ns):
             flags |= TimeFlags.PTP_UNLOCKED
@@ -335,7 +366,7 @@ class HostTimebase:
         prior = cfg.max_drift_ppm if cfg.mode is PtpMode.OBSERVE else cfg.disciplined_drift_ppm
         slope_bound = prior * 1e-6 if fit.n < 3 else noise / max(fit.span_ns / 2, cfg.sync_interval_ns)
         path = max(p.path_ns for p in self._points)
-        bound = noise + path + abs(corr) + outside * slope_bound + self._holdover(mono_ns) + self._pending_ns
+        bound = noise + path + abs(corr) + outside * slope_bound + self._holdover(mono_ns) + pending
         return HostTime(value, round(bound), flags)
 
     def _holdover(self, mono_ns: int) -> float:
@@ -358,7 +389,7 @@ class HostTimebase:
         fit = self._fit
         recent = list(self._points)[-self.config.recent:]
         worst = max(abs(p.offset_ns - fit.offset(p.mono_ns)) for p in recent)
-        return round(worst + abs(self._map_at(recent[-1].mono_ns).correction(recent[-1].mono_ns)))
+        return round(worst + abs(self._map_at(recent[-1].mono_ns).slew.remaining(recent[-1].mono_ns)))
 
     def _level_flags(self) -> TimeFlags:
         q = self._quality()
@@ -376,7 +407,7 @@ class HostTimebase:
             host=self.host, role=cfg.role, mode=cfg.mode if cfg.role is HostRole.PTP else None, level=SyncLevel.OK,
             reason="", port_state=s.port_state if s else None, offset_ns=s.system_offset_ns if s else None,
             mean_path_delay_ns=s.mean_path_delay_ns if s else None, gm_identity=s.gm_identity if s else None,
-            bound_ns=self.to_rig(mono_ns).bound_ns, samples=self._samples,
+            bound_ns=self.to_rig(mono_ns, stamp=False).bound_ns, samples=self._samples,
             last_sample_age_ns=mono_ns - s.mono_ns if s else None, steps=self.steps_detected)
         if cfg.role is HostRole.UNSYNCED:
             return replace(base, level=SyncLevel.WARN, reason="no PTP: nothing ties this host's clock to the rig's "

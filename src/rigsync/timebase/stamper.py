@@ -3,19 +3,21 @@
 For each device a :class:`DeviceTimebase` turns a frame's timestamp into the estimated rig-time **start of
 exposure**, with an error bound that sums every link of the chain:
 
-* the instant the device stamped (start, centre or end of exposure) is mapped through the device's
-  lower-envelope :class:`ClockEstimator`, fed with (device timestamp, host receive time mapped to rig time by
-  the host's :class:`~rigsync.timebase.host.HostTimebase`, minus the driver's nominal latency): the bound is
-  the estimator's, plus the latency uncertainty, plus the host's bound against the PTP reference;
+* the instant the device stamped (start, centre or end of exposure) is mapped to the host's monotonic clock
+  through the device's lower-envelope :class:`ClockEstimator`, fed with (device timestamp, host receive time
+  minus the driver's nominal latency), then to rig time through the host's
+  :class:`~rigsync.timebase.host.HostTimebase`: the bound is the estimator's, plus the latency uncertainty,
+  plus the host's bound against the PTP reference. The monotonic clock is never stepped, so a host clock set
+  by hand or stepped by ptp4l never reaches the device mapping; a step of the reference is slewed by the host
+  map;
 * when the estimate changes, the applied mapping does not jump: it *slews* towards the new estimate at a
-  bounded rate (fast while the clock is first acquired or a clock step is absorbed, slow once locked), so
+  bounded rate (fast while the clock is first acquired or a large change is absorbed, slow once locked), so
   stamps stay consistent with the frame rate and never go backwards; the not-yet-slewed remainder is added to
-  the error bound. A host clock that steps (by hand, by a PTP correction) shows up as a step of the estimate
-  (detected at once when it goes back, after ``step_confirm_ns`` when it goes forward) and is slewed;
-* devices whose timestamps are on the host clock already map them through the host's timebase; devices whose
-  clock *is* the PTP reference (GigE Vision cameras in PTP frame sync) need no mapping: their bound is the
-  camera's own PTP bound. Both kinds of clock can step, so a jump between consecutive frames beyond the
-  stream's cadence is absorbed by slewing as well;
+  the error bound;
+* devices whose timestamps are on the host's monotonic clock already (V4L2) map them through the host's
+  timebase; devices whose clock *is* the PTP reference (GigE Vision cameras in PTP frame sync) need no
+  mapping: their bound is the camera's own PTP bound. Such a clock steps with the reference, so a jump between
+  consecutive frames beyond the stream's cadence is absorbed by slewing as well;
 * devices with no timestamp of their own (host receive, V4L2) are estimated per stream against a *frame
   clock* (frame counter x nominal period), which removes the USB latency jitter.
 
@@ -30,13 +32,14 @@ from typing import Protocol
 from rigsync.core.frame import ClockDomain, Frame, TimeFlags, TimestampSemantics
 from rigsync.timebase.estimator import ClockEstimate, ClockEstimator, EstimatorConfig
 from rigsync.timebase.host import HostTime
+from rigsync.timebase.slew import FAST_SLEW_PPM, MAX_SLEW_PPM, Slew
 
 
 @dataclass(frozen=True)
 class TimebaseConfig:
-    max_slew_ppm: float = 500.0
+    max_slew_ppm: float = MAX_SLEW_PPM
     """Slew rate once locked: a 1 ms correction is absorbed in 2 s."""
-    fast_slew_ppm: float = 100_000.0
+    fast_slew_ppm: float = FAST_SLEW_PPM
     """Slew rate while a clock is acquired and while a step is absorbed: 10 %, so frame intervals stay within
     10 % of the frame rate and a 1 s step is absorbed in 10 s."""
     step_threshold_ns: int = 1_000_000
@@ -60,7 +63,8 @@ class TimebaseConfig:
 
 
 class HostMap(Protocol):
-    """Host clock -> rig clock (a :class:`~rigsync.timebase.host.HostTimebase`)."""
+    """Host monotonic clock -> rig clock (a :class:`~rigsync.timebase.host.HostTimebase`). A map may also have an
+    integer ``rate_epoch`` that changes when the monotonic clock's rate may have changed abruptly."""
 
     def to_rig(self, host_ns: int) -> HostTime: ...
 
@@ -120,9 +124,7 @@ class SlewingMap:
 
     def __init__(self) -> None:
         self.estimate: ClockEstimate | None = None
-        self._corr0 = 0.0
-        self._d0 = 0
-        self._rate = 0.0
+        self._slew = Slew()
 
     def update(self, estimate: ClockEstimate, at_device_ns: int, rate: float) -> None:
         if self.estimate is None:
@@ -130,19 +132,14 @@ class SlewingMap:
             return
         applied, _ = self.value(at_device_ns)
         self.estimate = estimate
-        self._corr0 = applied - estimate.map(at_device_ns)
-        self._d0 = at_device_ns
-        self._rate = rate
+        self._slew = Slew(applied - estimate.map(at_device_ns), at_device_ns, rate)
 
     def value(self, device_ns: int) -> tuple[int, float]:
         """(applied host time, remaining correction) at ``device_ns``."""
         est = self.estimate
         if est is None:
             raise RuntimeError("no estimate yet")
-        corr = self._corr0
-        if corr:
-            used = self._rate * max(device_ns - self._d0, 0)
-            corr = max(corr - used, 0.0) if corr > 0 else min(corr + used, 0.0)
+        corr = self._slew.remaining(device_ns)
         return est.map(device_ns) + round(corr), corr
 
 
@@ -180,6 +177,10 @@ class _Track:
         self.estimator.reset()
         self.map = SlewingMap()
 
+    def relearn(self) -> None:
+        """Forget the points but keep the applied map: the next estimates are slewed to from it."""
+        self.estimator.reset()
+
 
 class _JumpGuard:
     """Stamps read off a clock that may step (a host clock, a PTP camera's clock following its reference):
@@ -188,13 +189,7 @@ class _JumpGuard:
     def __init__(self, config: TimebaseConfig) -> None:
         self.config = config
         self._last: tuple[int, int] | None = None  # (seq, raw stamp)
-        self._corr0 = 0.0
-        self._at = 0
-
-    def _correction(self, raw_ns: int) -> float:
-        corr = self._corr0
-        used = self.config.fast_slew_ppm * 1e-6 * max(raw_ns - self._at, 0)
-        return max(corr - used, 0.0) if corr > 0 else min(corr + used, 0.0)
+        self._slew = Slew()
 
     def apply(self, seq: int, raw_ns: int, period_ns: int) -> tuple[int, float]:
         """(slewed stamp, remaining correction) for the frame ``seq`` stamped ``raw_ns``."""
@@ -203,10 +198,10 @@ class _JumpGuard:
             expected = (seq - last[0]) * period_ns
             jump = raw_ns - last[1] - expected
             if abs(jump) > self.config.step_threshold_ns + period_ns // 2:
-                self._corr0 = self._correction(last[1] + expected) - jump
-                self._at = raw_ns
+                corr0 = self._slew.remaining(last[1] + expected) - jump
+                self._slew = Slew(corr0, raw_ns, self.config.fast_slew_ppm * 1e-6)
         self._last = (seq, raw_ns)
-        corr = self._correction(raw_ns) if self._corr0 else 0.0
+        corr = self._slew.remaining(raw_ns)
         return raw_ns + round(corr), corr
 
     def reset(self) -> None:
@@ -241,10 +236,16 @@ class DeviceTimebase:
         self._frame_clocks: dict[str, _Track] = {}
         self._guards: dict[str, _JumpGuard] = {}
         self._last_start: dict[str, int] = {}
+        self._host_epoch = getattr(self.host, "rate_epoch", 0)
 
     def stamp(self, frame: Frame, period_ns: int) -> Stamp:
         """Stamp one frame; ``period_ns`` is its stream's nominal frame period (frame clocks, jump checks)."""
         cfg = self.config
+        epoch = getattr(self.host, "rate_epoch", 0)
+        if epoch != self._host_epoch:  # the host's monotonic clock changed rate: learn the mapping again
+            self._host_epoch = epoch
+            for learned in (self._device, *self._frame_clocks.values()):
+                learned.relearn()
         offset, offset_unc = semantic_offset_ns(frame, period_ns)
         base_unc = cfg.latency_uncertainty_ns + cfg.tick_ns + offset_unc
         if self.domain is ClockDomain.PTP:  # the device clock is the reference: no host in the chain

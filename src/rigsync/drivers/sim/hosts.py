@@ -32,17 +32,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rigsync.core.ptp import HostRole, PortState, PtpMode, PtpSample
+from rigsync.core.ptp import FIRST_STEP_THRESHOLD_NS, STEP_THRESHOLD_NS, HostRole, PortState, PtpMode, PtpSample
 from rigsync.plan.model import Plan
 from rigsync.spec.model import RigSpec
 from rigsync.spec.sync import FaultKind
 
 SYSTEM_MAX_FREQ = 500e-6
 """The kernel's limit on a system clock frequency adjustment (adjtimex: 500 ppm)."""
-FIRST_STEP_THRESHOLD_NS = 20_000
-"""ptp4l ``first_step_threshold`` default: the servo steps the clock on first lock above this."""
-STEP_THRESHOLD_NS = 1_000_000
-"""ptp4l ``step_threshold`` as rigsync's ptp4l configuration sets it."""
 ANNOUNCE_TIMEOUT_NS = 6_000_000_000
 """``announceReceiptTimeout`` 3 x ``logAnnounceInterval`` 1 (2 s): a master silent this long is gone."""
 HISTORY_NS = 300_000_000_000

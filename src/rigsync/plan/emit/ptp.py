@@ -19,19 +19,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rigsync.core.ptp import PtpMode
+from rigsync.core.ptp import STEP_THRESHOLD_NS, PtpMode
 from rigsync.plan.emit._common import header, write_files
 from rigsync.plan.model import HostSetup, Plan
 from rigsync.spec.sync import PtpTimestampMode
 
 GRANDMASTER_PRIORITY1 = 1
 """Beats every clock left at the default 128 in the best-master election."""
-STEP_THRESHOLD_S = 0.001
-"""ptp4l steps a clock more than 1 ms off (e.g. set by hand) instead of slewing it for minutes; rigsync's stamps
-never follow a host clock's steps (they are taken on the monotonic clock), and its simulator assumes this."""
+STEP_THRESHOLD_S = STEP_THRESHOLD_NS / 1e9
+"""ptp4l and phc2sys step a clock more than 1 ms off (set by hand, say) instead of slewing it for minutes - a slew
+drags CLOCK_MONOTONIC along, a step does not; rigsync's stamps are taken on the monotonic clock, and its
+simulator assumes this."""
 
 _O0 = ("# -O 0: no offset between the system clock and the NIC's PHC. Without it phc2sys -w applies ptp4l's\n"
        "# currentUtcOffset, the ~37 s TAI-UTC step (seeds/000; phc2sys(8) TIME SCALE USAGE).")
+_STEP = ("# -S: step (not slew) a clock more than 1 ms off; phc2sys's default 0 only ever slews after the start, "
+         "which\n# also drags CLOCK_MONOTONIC, the clock rigsync stamps frames on.")
 _O0_HOST_GM = "# The grandmaster host drives its PHC from its system clock with -O 0 too: every clock carries its time."
 _O0_EXTERNAL = ("# With a dedicated grandmaster on the PTP (TAI) time scale, -O 0 leaves this clock ~37 s ahead of\n"
                 "# UTC, equal to the cameras' PTP timestamps; use -w without -O to keep it on UTC instead.")
@@ -46,11 +49,12 @@ def conf(plan: Plan, setup: HostSetup, mode: PtpMode | None = None) -> str:
     ptp = plan.ptp_of(setup.host)
     observe = mode_of(setup, mode) is PtpMode.OBSERVE
     gm = setup.ptp_role == "grandmaster"
-    hardware = setup.timestamping == "hardware"
+    hardware = setup.timestamping == "hardware" and not observe  # observe mode measures the system clock
     one_step = gm and hardware and ptp.step_mode is PtpTimestampMode.ONE_STEP
     lines = [f"# {header(plan, f'ptp4l-{setup.host}.conf')}",
              f"# Host {setup.host}: PTP {setup.ptp_role}, interface {setup.ptp_interface}, "
-             f"{setup.timestamping} time stamping. See ptp4l(8).", "[global]",
+             f"{'hardware' if hardware else setup.timestamping if not observe else 'software'} time stamping. "
+             "See ptp4l(8).", "[global]",
              f"domainNumber            {ptp.domain}", "network_transport       UDPv4",
              "delay_mechanism         E2E",
              f"time_stamping           {'hardware' if hardware else 'software'}"]
@@ -86,7 +90,7 @@ def script(plan: Plan, setup: HostSetup, mode: PtpMode | None = None) -> str:
     host, iface = setup.host, setup.ptp_interface
     observe = mode_of(setup, mode) is PtpMode.OBSERVE
     gm = setup.ptp_role == "grandmaster"
-    hardware = setup.timestamping == "hardware"
+    hardware = setup.timestamping == "hardware" and not observe
     external = plan.ptp_of(host).grandmaster not in {h.name for h in plan.rig.hosts}
     dev = iface or '"$PTP_IFACE"'
     lines = ["#!/bin/sh", f"# {header(plan, f'ptp-{host}.sh')}",
@@ -105,14 +109,15 @@ def script(plan: Plan, setup: HostSetup, mode: PtpMode | None = None) -> str:
     lines += [f"# ptp4l: -f the config beside this script; -m logs to stdout{why}",
               f'ptp4l -i {dev} -f "$DIR/ptp4l-{host}.conf"{stamping} -m &']
     if observe:
-        lines.append("# no phc2sys: nothing steers the system clock (rigsync ptp run reads phc_ctl / pmc instead)")
+        lines.append("# no phc2sys: nothing steers the system clock; ptp4l -S measures it directly (rigsync reads pmc)")
     elif hardware and gm:
         lines += ["# the NIC's PHC follows the NTP-disciplined system clock (phc2sys(8): host is the domain server)",
                   _O0, "# The slaves use -O 0 too: every clock in the rig carries this host's system time.",
-                  f"phc2sys -s CLOCK_REALTIME -c {dev} -O 0 -w -m &"]
+                  _STEP, f"phc2sys -s CLOCK_REALTIME -c {dev} -O 0 -S {STEP_THRESHOLD_S} -w -m &"]
     elif hardware:
         lines += ["# the system clock follows the NIC's PHC, which ptp4l locks to the grandmaster", _O0,
-                  _O0_EXTERNAL if external else _O0_HOST_GM, f"phc2sys -s {dev} -c CLOCK_REALTIME -O 0 -w -m &"]
+                  _O0_EXTERNAL if external else _O0_HOST_GM, _STEP,
+                  f"phc2sys -s {dev} -c CLOCK_REALTIME -O 0 -S {STEP_THRESHOLD_S} -w -m &"]
     else:
         lines.append("# software time stamping: ptp4l steers the system clock itself, no phc2sys (seeds/000)")
     lines += ["wait", ""]
