@@ -7,6 +7,7 @@ from rich.table import Table
 from rich.text import Text
 
 from rigsync.catalog import get_model
+from rigsync.core.ptp import PtpMode
 from rigsync.core.units import NS_PER_S
 from rigsync.plan.model import Plan, Severity, TriggerLink
 
@@ -106,7 +107,8 @@ def _hosts(plan: Plan) -> Table:
     for col in ("host", "PTP", "steps"):
         table.add_column(col)
     for h in plan.hosts:
-        ptp = "-" if h.ptp_role is None else f"{h.ptp_role} on {h.ptp_interface or '?'} ({h.timestamping or '?'})"
+        ptp = "-" if h.ptp_role is None else (f"{h.ptp_role} on {h.ptp_interface or '?'} ({h.timestamping or '?'}"
+                                              f"{', observe' if h.ptp_mode is PtpMode.OBSERVE else ''})")
         table.add_row(h.host, ptp, "\n".join(f"- {s}" for s in h.steps) or "-")
     return table
 

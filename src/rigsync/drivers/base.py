@@ -121,16 +121,17 @@ class CaptureClock(Protocol):
 
 
 class SystemClock:
-    """The real host clock (CLOCK_REALTIME, the clock PTP disciplines), waiting with short sleeps."""
+    """The capture loop's pace on a real host: CLOCK_MONOTONIC (never stepped), waiting with short sleeps. Frame
+    times and rig time come from :meth:`Driver.host_clocks` and the host's timebase, not from here."""
 
     def __init__(self, max_wait_s: float = 0.005) -> None:
         self.max_wait_s = max_wait_s
 
     def now_ns(self) -> int:
-        return time.time_ns()
+        return time.monotonic_ns()
 
     def wait_until(self, host_ns: int) -> None:
-        delay = (host_ns - time.time_ns()) / 1e9
+        delay = (host_ns - time.monotonic_ns()) / 1e9
         if delay > 0:
             time.sleep(min(delay, self.max_wait_s))
 
