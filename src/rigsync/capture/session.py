@@ -246,15 +246,13 @@ class CaptureSession:
             if scheduled <= now_rig:
                 self._warnings.append(f"the scheduled start is {(now_rig - scheduled) / 1e9:.3f} s in the past: "
                                       "every device will be reported late")
-        armed: set[str] = set()
         if ptp_start is not None:
+            ptp_names = {g.name for g in ptp_groups}
             for device_id in self.plan.start_order:
-                if self.plan.device(device_id).group in {g.name for g in ptp_groups}:
-                    first = self._devices[device_id].arm(ptp_start)
-                    if first is not None:
-                        armed.add(device_id)
-                        if self._start is not None:
-                            self._start.armed(device_id, first, 1_000_000)
+                if self.plan.device(device_id).group in ptp_names:
+                    first = self._devices[device_id].arm(ptp_start)  # None: not a PTP camera (started below)
+                    if first is not None and self._start is not None:
+                        self._start.armed(device_id, first, 1_000_000)
         if scheduled is not None:
             lead = max([self.plan.warmup_ns] + [t.startup_ns + 50_000_000 for t in self._timing.values()])
             self._wait_for_rig(scheduled - lead, stop)
