@@ -73,7 +73,7 @@ class Reference:
     """The rig clock's timeline: true time plus the steps made by hand to the reference host's clock."""
 
     def __init__(self) -> None:
-        self.steps: list[tuple[int, int]] = []
+        self.steps: list[tuple[int, int]] = []  # (true time ns, step ns)
 
     def step(self, t_true_ns: int, delta_ns: int) -> None:
         self.steps.append((t_true_ns, delta_ns))
@@ -99,9 +99,9 @@ class HostClockSpec:
     """How long ptp4l has run at true time ``epoch``."""
     gm_identity: str = "000000.fffe.000000"
     clock_steps: tuple[tuple[int, int], ...] = ()
-    """(true time, step) made by hand to the system clock."""
+    """(true time ns, step ns) made by hand to the system clock."""
     losses: tuple[tuple[int, int], ...] = ()
-    """[begin, end) true-time intervals without a PTP master."""
+    """[begin, end) true-time intervals (ns) without a PTP master."""
 
 
 @dataclass(slots=True)
@@ -182,7 +182,8 @@ class SimHost:
         return self.realtime_ns(t_true_ns) - self.reference.ns(t_true_ns)
 
     def inject(self, *, step: tuple[int, int] | None = None, loss: tuple[int, int] | None = None) -> None:
-        """A fault while the simulation runs (at a time not yet simulated, or now)."""
+        """A fault while the simulation runs (at a time not yet simulated, or now): ``step`` = (true time ns,
+        step ns), ``loss`` = (begin, end) true time ns."""
         if step is not None:
             self._steps.append((max(step[0], self._done_ns), step[1]))
             self._steps.sort()
