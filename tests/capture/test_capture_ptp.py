@@ -151,8 +151,10 @@ def test_losing_ptp_keeps_capturing_flags_frames_and_recovers(tmp_path: Path) ->
     unlocked = [f for f in k0 if "ptp_unlocked" in f.stamp.time_flags]
     assert len(unlocked) > 150
     assert all(abs(f.stamp.rig_time_ns - f.reference_ns) <= f.stamp.error_bound_ns for f in k0)
-    before = k0[k0.index(unlocked[0]) - 1]  # the last frame still locked
-    assert max(f.stamp.error_bound_ns for f in unlocked) > before.stamp.error_bound_ns + 10_000  # 8 s at 2 ppm
+    # Against the first frame locked again (the device mapping's share of the bound is the same then, while
+    # before the loss it was still shrinking as its window filled): 8 s of holdover at 2 ppm.
+    after = k0[k0.index(unlocked[-1]) + 1]
+    assert max(f.stamp.error_bound_ns for f in unlocked) > after.stamp.error_bound_ns + 10_000
     assert any(w.startswith("kin: PTP error") for w in result.warnings)
     assert any(w.startswith("kin: PTP back to ok") for w in result.warnings)
     assert {h.host: h.level for h in result.status.hosts}["kin"] is SyncLevel.OK

@@ -72,6 +72,9 @@ class HostMap(Protocol):
 class IdentityHost:
     """The host clock is the rig clock, exactly (a single host, tests)."""
 
+    rate_epoch = 0
+    """The host clock never changes rate against itself."""
+
     def to_rig(self, host_ns: int) -> HostTime:
         return HostTime(host_ns, 0, TimeFlags.NONE)
 
@@ -142,6 +145,10 @@ class SlewingMap:
         corr = self._slew.remaining(device_ns)
         return est.map(device_ns) + round(corr), corr
 
+    def correction(self, device_ns: int) -> float:
+        """The remaining correction at ``device_ns`` (applied = estimate + its rounded value)."""
+        return self._slew.remaining(device_ns)
+
 
 class _Track:
     """One estimator with its slewing map (per device, or per stream for frame clocks)."""
@@ -152,7 +159,7 @@ class _Track:
         self.map = SlewingMap()
 
     def stamp(self, x_ns: int, y_ns: int) -> tuple[int, float, TimeFlags]:
-        """Add the pair and return (mapped rig time at x, error bound, flags)."""
+        """Add the pair and return (mapped host time at x, error bound, flags)."""
         cfg = self.config
         if self.estimator.add(x_ns, y_ns):
             est = self.estimator.estimate
@@ -165,13 +172,17 @@ class _Track:
                 self.map.update(est, x_ns, (cfg.fast_slew_ppm if fast else cfg.max_slew_ppm) * 1e-6)
         est = self.map.estimate
         assert est is not None
-        value, corr = self.map.value(x_ns)
-        flags = TimeFlags.NONE
-        if est.span_ns < cfg.lock_span_ns:
-            flags |= TimeFlags.ACQUIRING
+        # The truth lies within [estimate - below, estimate + above]; the applied value is the estimate plus the
+        # rounded correction that is still being slewed away.
+        mapped, below, above = est.at(x_ns)
+        flags = TimeFlags.ACQUIRING if est.span_ns < cfg.lock_span_ns else TimeFlags.NONE
+        corr = self.map.correction(x_ns)
+        if not corr:
+            return mapped, max(below, above), flags
         if abs(corr) > est.pin_bound_ns:
             flags |= TimeFlags.SLEWING
-        return value, est.bound_at(x_ns) + abs(corr), flags
+        applied = round(corr)
+        return mapped + applied, max(below + applied, above - applied), flags
 
     def reset(self) -> None:
         self.estimator.reset()
@@ -267,7 +278,8 @@ class DeviceTimebase:
                 mono, bound, flags = frame.device_ts_ns - offset, 0.0, TimeFlags.NONE
             at = self.host.to_rig(mono)
             start_ns, err = at.rig_ns, bound + base_unc + at.bound_ns
-            flags |= at.flags
+            if at.flags:  # combining enum flags costs a microsecond: skip it when there are none
+                flags |= at.flags
         last = self._last_start.get(frame.stream)
         if last is not None and start_ns <= last:
             # Same-stream stamps are strictly increasing (a frame exposed after the previous one).
