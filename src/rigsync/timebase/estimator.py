@@ -105,11 +105,16 @@ class ClockEstimate:
         """(:meth:`map` at ``device_ns``, how far below it and how far above it the true host time may lie)."""
         offset = device_ns - self.ref_device_ns
         mapped = self.ref_host_ns + round(offset * (1.0 + self.drift))
-        if self.envelope is None:
+        env = self.envelope
+        if env is None:
             bound = self.pin_bound_ns + abs(offset) * self.max_drift
             return mapped, bound, bound
-        below, above = self.envelope.range_at(offset)
-        return mapped, below + 1.0, above + 1.0  # and the mapping's rounding to integer nanoseconds
+        # EnvelopeBound.range_at inlined (this runs for every frame), plus the mapping's rounding to integer ns.
+        u = offset - env.pivot_ns
+        below_slope, chord0, chord_slope, tangent0, tangent_slope = env.right if u >= 0 else env.left
+        u = abs(u)
+        chord, tangent = chord0 + chord_slope * u, tangent0 + tangent_slope * u
+        return mapped, env.below0 + below_slope * u + 1.0, (chord if chord > tangent else tangent) + 1.0
 
     def bound_at(self, device_ns: int) -> float:
         """Error bound of :meth:`map` at ``device_ns``."""
@@ -176,6 +181,7 @@ class ClockEstimator:
         self._estimate: ClockEstimate | None = None
         self.steps_detected = 0
         cfg = self.config
+        self._bucket_ns = cfg.bucket_ns
         self._refit_buckets = cfg.refit_ns // cfg.bucket_ns
         self._pin_factors = [0.0, *(pin_factor(g, cfg.miss_probability) for g in range(1, cfg.scale_gaps + 1))]
         self._prior = (1.0 / (1.0 + cfg.max_drift), 1.0 / (1.0 - cfg.max_drift))
@@ -225,18 +231,28 @@ class ClockEstimator:
         est = self._estimate
         mapped = 0
         if est is not None:
-            mapped = est.map(device_ns)
+            mapped = est.ref_host_ns + round((device_ns - est.ref_device_ns) * (1.0 + est.drift))  # est.map, inlined
             if mapped - host_ns > self.config.max_step_ns:
                 # Far below the envelope: the host clock stepped back (or the device clock jumped).
                 self.steps_detected += 1
                 self.reset()
                 est = None
+            elif self._pending is not None and host_ns >= mapped and self._x0 is not None:
+                # Most frames: in the newest bucket and above the line, they only compete for their bucket.
+                b, (px, py) = self._pending
+                x = device_ns - self._x0
+                if x // self._bucket_ns == b:
+                    self._samples += 1
+                    y = host_ns - self._y0
+                    if y - py < (x - px) * (1.0 + est.drift):
+                        self._pending = (b, (x, y))
+                    return False
         if self._x0 is None:
             self._x0, self._y0 = device_ns, host_ns
         x = device_ns - self._x0
         y = host_ns - self._y0
         self._samples += 1
-        b = x // self.config.bucket_ns
+        b = x // self._bucket_ns
         if self._bucketing:
             if not self._add_to_bucket(b, x, y, est):
                 return False
@@ -267,7 +283,7 @@ class ClockEstimator:
             return True
         held = pending is not None and pending[0] == b
         current = pending[1] if held and pending is not None else self._hull.get(b)
-        if current is not None and y - x * slope >= current[1] - current[0] * slope:
+        if current is not None and y - current[1] >= (x - current[0]) * slope:
             return False  # not the lowest of its bucket: cannot touch the envelope
         if held:
             self._pending = (b, (x, y))

@@ -127,7 +127,8 @@ class SlewingMap:
 
     def __init__(self) -> None:
         self.estimate: ClockEstimate | None = None
-        self._slew = Slew()
+        self.slew = Slew()
+        """The correction being slewed away (applied = estimate + its rounded remaining value)."""
 
     def update(self, estimate: ClockEstimate, at_device_ns: int, rate: float) -> None:
         if self.estimate is None:
@@ -135,19 +136,15 @@ class SlewingMap:
             return
         applied, _ = self.value(at_device_ns)
         self.estimate = estimate
-        self._slew = Slew(applied - estimate.map(at_device_ns), at_device_ns, rate)
+        self.slew = Slew(applied - estimate.map(at_device_ns), at_device_ns, rate)
 
     def value(self, device_ns: int) -> tuple[int, float]:
         """(applied host time, remaining correction) at ``device_ns``."""
         est = self.estimate
         if est is None:
             raise RuntimeError("no estimate yet")
-        corr = self._slew.remaining(device_ns)
+        corr = self.slew.remaining(device_ns)
         return est.map(device_ns) + round(corr), corr
-
-    def correction(self, device_ns: int) -> float:
-        """The remaining correction at ``device_ns`` (applied = estimate + its rounded value)."""
-        return self._slew.remaining(device_ns)
 
 
 class _Track:
@@ -176,7 +173,8 @@ class _Track:
         # rounded correction that is still being slewed away.
         mapped, below, above = est.at(x_ns)
         flags = TimeFlags.ACQUIRING if est.span_ns < cfg.lock_span_ns else TimeFlags.NONE
-        corr = self.map.correction(x_ns)
+        slew = self.map.slew
+        corr = slew.remaining(x_ns) if slew.corr0_ns else 0.0
         if not corr:
             return mapped, max(below, above), flags
         if abs(corr) > est.pin_bound_ns:
@@ -278,7 +276,7 @@ class DeviceTimebase:
                 mono, bound, flags = frame.device_ts_ns - offset, 0.0, TimeFlags.NONE
             at = self.host.to_rig(mono)
             start_ns, err = at.rig_ns, bound + base_unc + at.bound_ns
-            if at.flags:  # combining enum flags costs a microsecond: skip it when there are none
+            if at.flags is not TimeFlags.NONE:  # combining enum flags costs a microsecond: skip it if none
                 flags |= at.flags
         last = self._last_start.get(frame.stream)
         if last is not None and start_ns <= last:
