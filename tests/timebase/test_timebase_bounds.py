@@ -62,14 +62,16 @@ def outside(rows: list[tuple[float, int, float]]) -> list[tuple[float, int, floa
     return [r for r in rows if abs(r[1]) > r[2]]
 
 
-@settings(max_examples=60, deadline=None)
+# The bound is a statistical claim (missed with probability ~1e-7 per estimate): the examples are derandomized so
+# that the suite is deterministic (thousands of random ones were run while developing it).
+@settings(max_examples=60, deadline=None, derandomize=True)
 @given(link=links, seed=st.integers(0, 2**31))
 def test_bound_holds_after_the_warm_up(link: Link, seed: int) -> None:
     """On any link of the family, every frame exposed after the warm-up maps within its error bound."""
     assert outside(estimator_run(link, seed)) == []
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=30, deadline=None, derandomize=True)
 @given(link=links, seed=st.integers(0, 2**31))
 def test_stamps_hold_their_bound_while_slewing(link: Link, seed: int) -> None:
     """Through the stamping path too, including while a changed estimate is slewed to: stamps within bound."""

@@ -8,10 +8,11 @@ in a sliding window and picks the supporting line that minimises the summed resi
 programming estimator of Moon, Skelly & Towsley, "Estimation and removal of clock skew from network delay
 measurements", 1999): the hull edge spanning the mean abscissa (the *pivot*).
 
-Its error bound is the set of lines the data cannot rule out (:mod:`rigsync.timebase.bound`): below every
-point, and within the *pin bound* of the envelope at the pivot, where the pin bound is a multiple of the
-delay scale read off the lowest residuals. It accounts for the slope's uncertainty everywhere, inside the
-points' span and beyond it.
+Its error bound comes from the set of lines the data cannot rule out (:mod:`rigsync.timebase.bound`): below
+every point, and within the *pin bound* of the envelope at the pivot, where the pin bound is a multiple of the
+delay scale read off the lowest residuals (the mean gap between them), chosen for a small chance of being
+exceeded (``miss_probability``). It accounts for the slope's uncertainty everywhere, inside the points' span
+and beyond it.
 
 Until the points span ``min_span_ns`` the drift is not estimated: the line has unit slope through the lowest
 point and the bound assumes the drift within ``max_drift``.
@@ -47,11 +48,12 @@ class EstimatorConfig:
     point falls below the current line. In between the older estimate stays valid (its bound holds beyond
     its points); it widens a little as it is extrapolated."""
     scale_gaps: int = 24
-    """How many gaps between the lowest residuals estimate the delay scale near the floor."""
+    """How many gaps between the lowest residuals above the line estimate the delay scale near the floor (at
+    most those of the lower half of the points, away from the tail)."""
     miss_probability: float = 1e-7
     """Chance that the envelope sits further above the true line than the pin bound (see ``pin_factor``)."""
     initial_bound_ns: int = 5_000_000
-    """Pin bound while fewer than four points exist: the scale of a heavy-tailed link's rare delays."""
+    """Pin bound while fewer than four points exist (no scale estimate yet): a prior on a link's rare delays."""
     min_bound_ns: int = 2_000
     """Floor of the pin bound. The bound assumes a constant clock rate over the window; this covers the
     curvature of a slowly wandering one (0.02 ppm/s over a 20 s window bends it by 1 us)."""
@@ -292,7 +294,7 @@ class ClockEstimator:
         return True
 
     def _add_early(self, b: int, x: int, y: int) -> bool:
-        """Before the drift is fitted every point counts (the lowest per device time); True if kept."""
+        """Until there are enough buckets, every point counts (the lowest per device time); True if kept."""
         lowest = self._early_buckets.get(b)
         if lowest is None or y - x < lowest[1] - lowest[0]:
             self._early_buckets[b] = (x, y)
@@ -337,8 +339,8 @@ class ClockEstimator:
                 edge += 1
             line = (vertices[edge], vertices[edge + 1])
             if n >= 4:
-                # The line's two points have residual 0; the gaps above them come from the lower half of the points
-                # (away from the tail), and at least two.
+                # The delay scale: the mean gap between the lowest residuals above the line (its two points have
+                # residual 0), from the lower half of the points (away from the tail), at least two gaps.
                 gaps = max(2, min(cfg.scale_gaps, (n - 2) // 2))
                 scale = self._low.residual(gaps + 1, line, pts) / gaps
                 pin = max(self._pin_factors[gaps] * scale, float(cfg.min_bound_ns))

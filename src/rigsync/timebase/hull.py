@@ -12,8 +12,9 @@ undone in O(1) (a push overwrites one cell of the stack and logs it; the vertice
   by undoing that push. When the front is empty and a point expires, every point of the back moves to the
   front (each point moves once, so expiry costs O(1) amortised).
 
-The hull of the window joins the two parts by their lower common tangent. A change to a slot held in the front
-(a point arriving more than a window's worth of slots late) rebuilds the back from every point: rare, exact.
+The hull of the window joins the two parts by their lower common tangent (walked from the previous one while
+neither part changed up to it). A change to a slot held in the front (a point arriving about a window's worth
+of slots late) puts every point back into the back: rare, exact.
 Pure code: no clocks.
 """
 
