@@ -386,3 +386,18 @@ def test_rules_document_is_current() -> None:
 
     doc = Path(__file__).parents[2] / "docs" / "rules.md"
     assert doc.read_text() == rules_markdown()
+
+
+def test_findings_of_a_rule_in_one_group_are_one_diagnostic() -> None:
+    """The studio's two free-running RealSense colour sensors are one RS-COLOR-FREE-RUN diagnostic for group
+    realsense, naming both devices and quoting both findings; a rule's findings in different groups stay apart."""
+    plan = build_plan(load_rig(EXAMPLES[[p.stem for p in EXAMPLES].index("studio")]))
+    found = [d for d in plan.diagnostics if d.rule == "RS-COLOR-FREE-RUN"]
+    assert len(found) == 1 and found[0].devices == ("rs-left", "rs-right")
+    assert found[0].message.startswith("2 findings in group realsense: rs-left/color is not Genlocked")
+    assert "; rs-right/color is not Genlocked" in found[0].message
+    two = plan_of(HOST + kinect(0) + kinect(1) + kinect(2) + kinect(3) + group(
+        "a", "hardware", ["k0", "k1"], topology="star", source='device = "k0"', member_extra={"k1": "delay_us = 160"})
+        + group("b", "hardware", ["k2", "k3"], topology="star", source='device = "k2"',
+                member_extra={"k3": "delay_us = 160"}))
+    assert [d.devices for d in two.diagnostics if d.rule == "K4A-TIMESTAMPS"] == [("k0", "k1"), ("k2", "k3")]

@@ -35,14 +35,10 @@ def build_plan(rig: RigSpec) -> Plan:
             devices.append(_member_plan(idx, device, group, groups[group.name], wiring[group.name].get(device.id),
                                         device.id in drivers[group.name]))
     base = Plan(rig=rig, devices=tuple(devices), groups=tuple(groups.values()))
-    base.__dict__["index"] = idx  # share the look-ups (Plan.index is a cached property)
     plan = replace(base, budgets=budgets.compute(rig, idx), hosts=hosts.setup(base), start_steps=_start_steps(base),
                    depth_windows=timing.depth_windows(base), staggers=timing.staggers(base),
                    warmup_ns=timing.warmup_ns(base))
-    plan.__dict__["index"] = idx
-    final = replace(plan, diagnostics=tuple(check(plan)))
-    final.__dict__["index"] = idx
-    return final
+    return replace(plan, diagnostics=tuple(check(plan)))
 
 
 def _source(idx: RigIndex, group: SyncGroupSpec) -> str | None:
@@ -127,7 +123,6 @@ def _wiring(idx: RigIndex, group: SyncGroupSpec, gp: GroupPlan) -> dict[str, _Fe
     if source is None or group.method in (SyncMethod.SOFTWARE, SyncMethod.PTP):
         return {}
     members = [m.device for m in group.members]
-    external = source.startswith(("trigger:", "card:"))
     if group.topology is Topology.CAPTURE_CARD and not source.startswith("trigger:"):
         return {m: _Feed(source, 1, False) for m in members if m != source}
     if group.topology is Topology.DAISY_CHAIN:
@@ -137,13 +132,13 @@ def _wiring(idx: RigIndex, group: SyncGroupSpec, gp: GroupPlan) -> dict[str, _Fe
             feeds[m] = _Feed(upstream, i + 1, False)
             upstream = m
         return feeds
-    if external and source.startswith("trigger:"):
+    if source.startswith("trigger:"):
         kinects = [m for m in members if idx.model(m).vendor is Vendor.MICROSOFT]
         if kinects:
             hub = kinects[0]
             return {m: _Feed(source, 1, False) if m == hub or m not in kinects else _Feed(hub, 2, True)
                     for m in members}
-    return {m: _Feed(source, 1, not external) for m in members if m != source}
+    return {m: _Feed(source, 1, not source.startswith(("trigger:", "card:"))) for m in members if m != source}
 
 
 def _member_plan(idx: RigIndex, device: DeviceSpec, group: SyncGroupSpec, gp: GroupPlan, feed: _Feed | None,

@@ -212,9 +212,16 @@ class Plan:
         return RigIndex.of(self.rig)
 
     @cached_property
-    def _by_name(self) -> tuple[dict[str, DevicePlan], dict[str, GroupPlan], dict[str, HostSetup]]:
-        return ({d.device_id: d for d in self.devices}, {g.name: g for g in self.groups},
-                {h.host: h for h in self.hosts})
+    def _devices_by_id(self) -> dict[str, DevicePlan]:
+        return {d.device_id: d for d in self.devices}
+
+    @cached_property
+    def _groups_by_name(self) -> dict[str, GroupPlan]:
+        return {g.name: g for g in self.groups}
+
+    @cached_property
+    def _hosts_by_name(self) -> dict[str, HostSetup]:
+        return {h.host: h for h in self.hosts}
 
     @cached_property
     def _members(self) -> dict[str, tuple[DevicePlan, ...]]:
@@ -225,17 +232,17 @@ class Plan:
         return {name: tuple(ds) for name, ds in out.items()}
 
     def device(self, device_id: str) -> DevicePlan:
-        return self._by_name[0][device_id]
+        return self._devices_by_id[device_id]
 
     def spec(self, device_id: str) -> DeviceSpec:
         """The device as the rig file declares it."""
         return self.index.devices[device_id]
 
     def group(self, name: str) -> GroupPlan:
-        return self._by_name[1][name]
+        return self._groups_by_name[name]
 
     def host(self, name: str) -> HostSetup:
-        return self._by_name[2][name]
+        return self._hosts_by_name[name]
 
     def members(self, group: str) -> tuple[DevicePlan, ...]:
         """The plans of a group's devices, in rig order."""
