@@ -144,12 +144,15 @@ def trigger_random(ctx: Context) -> Iterator[Finding]:
             model = ctx.model(devices[0])
             rates = ", ".join(f"{r:g}" for r in model.sync.external_trigger_rates_hz)
             where, quote = RATE_LOCKED.get(model.vendor, ("its vendor's documentation", f"{rates} Hz only"))
-            genlock = " (or Genlock on a D435/D435i, which takes triggers at any time)" \
-                if model.vendor is Vendor.INTEL else ""
-            yield Finding(tuple(devices), f"group {g.name}'s trigger {gp.source} fires at random times; {model.name} "
-                                          f"in {ctx.dp(devices[0]).vendor_role} mode follows only a steady trigger at "
-                                          f"{rates} Hz ({where}: \"{quote}\"): it misses the triggers or fires "
-                                          "on its own", f"trigger at a steady {rates} Hz{genlock}")
+            intel = model.vendor is Vendor.INTEL
+            genlock = " (or Genlock on a D435/D435i, which takes triggers at any time)" if intel else ""
+            role = ctx.dp(devices[0]).vendor_role
+            mode = f"slave mode {role}" if intel else f"{role} mode"
+            trigger = (gp.source or "").removeprefix("trigger:")
+            yield Finding(tuple(devices), f"group {g.name}'s trigger {trigger} fires at random times; {model.name} in "
+                                          f"{mode} follows only a steady trigger at {rates} Hz ({where}: "
+                                          f"\"{quote}\"): it misses the triggers or fires on its own",
+                          f"trigger at a steady {rates} Hz{genlock}")
 
 
 @rule("SYNC-OUT-DISABLED", Severity.ERROR, f"{K4A} (Daisy-chain: each device's Sync out drives the next Sync in)",
