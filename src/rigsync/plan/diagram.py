@@ -66,8 +66,11 @@ def render(plan: Plan, path: Path) -> None:
     result = subprocess.run([dot, f"-T{fmt}", "-o", str(path)], input=source.encode("utf-8"),
                             capture_output=True, check=False)
     if result.returncode != 0:
-        detail = result.stderr.decode("utf-8", "replace").strip() or f"exit status {result.returncode}"
-        raise RigsyncError(f"Graphviz dot could not draw {path}: {detail}")
+        lines = result.stderr.decode("utf-8", "replace").strip().splitlines() or [f"exit status {result.returncode}"]
+        more = f" (and {len(lines) - 1:,} more lines)" if len(lines) > 1 else ""
+        raise RigsyncError(f"Graphviz dot could not draw {path}: {lines[0]}{more}; a rig of "
+                           f"{len(plan.devices):,} devices may be beyond dot's layout: write the diagram as .dot and "
+                           "draw it with another Graphviz engine (sfdp -Tsvg), or draw part of the rig")
 
 
 # --- DOT text -------------------------------------------------------------------------------------------------
