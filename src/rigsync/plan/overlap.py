@@ -69,11 +69,6 @@ def unrelated_partners(masks: Mapping[str, int], clocks: Mapping[str, Hashable |
     return out
 
 
-def pulses_overlap_us(a: Windows, b: Windows) -> float:
-    """How long the pulses of two cameras are on together, microseconds."""
-    return sum(max(0.0, min(x1, y1) - max(x0, y0)) for x0, x1 in a for y0, y1 in b)
-
-
 def meeting_windows(windows: Sequence[Windows]) -> dict[tuple[int, int], float]:
     """Pairs ``(a, b)``, ``a <= b``, of positions in ``windows`` whose pulses meet, with how long they are on
     together (``a == b``: a window with itself, for cameras that share it). A sweep over the sorted pulses: the
