@@ -458,3 +458,37 @@ members = [{{ device = "r0" }}]
                         .replace("fps = 30", "fps = 90"), tmp_path)
     assert "TRIGGER-RANDOM" not in rules(genlocked.plan)
     assert len(genlocked.triggers("r0")) >= 20  # pulses inside the 2-frame blind window are ignored
+
+
+def test_a_d415_slave_is_a_realsense_slave_too(tmp_path: Path) -> None:
+    """Slave mode 2 on a rolling-shutter D415 follows a 30 fps D415 master readout-aligned like a D435 (exposure
+    ends on the master's pulse: "Readout (not capture) starts with Trigger"), and fires on its own from random
+    pulses."""
+    rig = d435(0, model="realsense-d415", fps=30) + d435(1, model="realsense-d415", fps=30) + """
+[[sync]]
+name = "ms"
+method = "hardware"
+topology = "star"
+source = { device = "r0" }
+members = [{ device = "r0" }, { device = "r1" }]
+"""
+    cap = Capture(rig, tmp_path)
+    assert not cap.plan.errors
+    ends: dict[int, int] = {int(t.trigger_id.split("/")[1]): t.exposure_end_ns for t in cap.truth
+                            if t.device == "r1" and t.trigger_id}
+    starts = _starts(cap, "depth")["r0"]
+    common = sorted(set(starts) & set(ends))
+    assert len(common) >= 50
+    assert max(abs(ends[k] - starts[k] - 15) for k in common) < 1_000  # r1's exposure ends as r0's starts
+    random = d435(1, model="realsense-d415", fps=30) + GENERATOR.format(
+        extra='level_v = 1.8\npulse_width_us = 150\npattern = "random"') + """
+[[sync]]
+name = "s"
+method = "hardware"
+topology = "star"
+source = { trigger = "gen" }
+members = [{ device = "r1" }]
+"""
+    free = Capture(random, tmp_path)
+    assert "TRIGGER-RANDOM" in rules(free.plan)
+    assert free.triggers("r1") == [] and free.count("r1") >= 50

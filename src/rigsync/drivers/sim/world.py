@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 import cv2
 import numpy as np
 
-from rigsync.catalog.base import DepthTech
+from rigsync.catalog.base import DepthTech, Vendor
 from rigsync.core.counter import CounterUnwrapper
 from rigsync.core.frame import ClockDomain, Frame, FrameFlags, StreamKind, TimestampSemantics
 from rigsync.core.geometry import views_overlap
@@ -254,7 +254,7 @@ class SimWorld:
         if plan.role is Role.MASTER and (group is None or group.source != dev.spec.id):
             return own_clock()  # a second primary runs on its own: nothing follows it, it follows nothing
         genlock_caps = dev.model.sync.genlock
-        realsense_slave = plan.role is Role.SUBORDINATE and genlock_caps is not None
+        realsense_slave = plan.role is Role.SUBORDINATE and dev.model.vendor is Vendor.INTEL  # modes 2/3, D415 too
         if plan.role in (Role.SUBORDINATE, Role.GENLOCK, Role.CARD) and (
                 plan.trigger is None or not plan.trigger.detected):
             # Nothing usable on its sync input. A RealSense slave "will fire on its own" (seeds/004), an Orbbec
