@@ -55,12 +55,12 @@ def test_ptp_status_shows_levels_and_silent_supervisors(tmp_path: Path, capsys: 
 
 
 def test_clock_test_on_the_simulator_draws_the_curve(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """seeds/000's test: CURRENT - IMAGE jumps by the 1 s step, decays at the slew rate, returns; a PNG plot."""
+    """seeds/000's test: CURRENT - IMAGE jumps by the 1 s step, holds, decays at the slew rate, returns; a PNG."""
     png = tmp_path / "ct.png"
     assert main(["clock-test", "--seconds", "20", "--at", "3", "--png", str(png), "--every", "5"]) == 0
     out = capsys.readouterr().out
     assert "never back (0 backward steps)" in out and "the step showed as 10" in out
-    assert "s later" in out
+    assert "held by the rig's schedule until 3." in out and "s after the step" in out
     image = cv2.imread(str(png))
     assert image is not None and image.shape[1] == 1000
 
