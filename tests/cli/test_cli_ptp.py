@@ -83,3 +83,32 @@ def test_capture_start_at_rejects_a_bad_time(tmp_path: Path, capsys: pytest.Capt
     assert main(["capture", str(EXAMPLES / "gige_ptp_four.toml"), "--fast", "--seconds", "1", "--start-at",
                  "soon", "--out", str(tmp_path / "x.mcap")]) == 2
     assert "+2s" in capsys.readouterr().err
+
+
+def test_hosts_table_shows_a_reference_step_while_it_happens() -> None:
+    """During a step of the reference the live hosts table has a column with its size, phase and what is left, the
+    level and reason say it; without a step the table keeps its usual columns."""
+    from rich.console import Console
+
+    from rigsync.capture.status import CaptureStatus
+    from rigsync.cli.view import hosts_table
+    from rigsync.core.ptp import HostRole, PtpMode, SyncLevel
+    from rigsync.timebase.host import HostSyncStatus
+    from rigsync.timebase.steps import StepPhase
+
+    reason = "reference stepped +1000.0 ms at 10:00:03.006 (gm): slewing, 420.0 ms left"
+    hosts = (HostSyncStatus("gm", HostRole.REFERENCE, None, SyncLevel.WARN, reason, step_ns=1_000_000_000,
+                            step_phase=StepPhase.SLEWING, step_left_ns=420_000_000),
+             HostSyncStatus("kin[/x]", HostRole.PTP, PtpMode.DISCIPLINE, SyncLevel.OK, "locked"))
+
+    def shown(hosts: tuple[HostSyncStatus, ...]) -> str:
+        console = Console(record=True, width=250)
+        table = hosts_table(CaptureStatus(1.0, None, (), 0, 0, 0.0, 0.0, hosts=hosts))
+        assert table is not None
+        console.print(table)
+        return console.export_text()
+
+    text = shown(hosts)
+    assert "reference step" in text and "+1000.0 ms slewing, 420.0 ms left" in text
+    assert f"warn {reason}" in text and "kin[/x]" in text
+    assert "reference step" not in shown((hosts[1], hosts[1]))
