@@ -105,10 +105,10 @@ class RigClocks:
                 level = tb.status(sample.mono_ns).level
                 mode = tb.config.mode if tb.config.role is HostRole.PTP else None
                 out.append(PtpRecord(sample, tb.to_rig(sample.mono_ns, stamp=False), level, mode))
-        out.extend(self.step_records())
+        out.extend(self._step_records())
         return out
 
-    def step_records(self) -> list[StepRecord]:
+    def _step_records(self) -> list[StepRecord]:
         """Steps registered or seen since the last call (PTP cameras see them while frames are stamped)."""
         schedule = self.steps.schedule
         return [StepRecord(e, schedule, HostTime(schedule.rig_ns(e.at_base_ns), 0, TimeFlags.NONE))

@@ -419,9 +419,10 @@ class CaptureSession:
                             for key, reason in fs.missing)
             # Matched on the base timeline; recorded on rig time (the spread too: they differ while a step slews).
             rig_refs = [m.rig_time_ns - self._align_streams[f"{m.device}/{m.stream}"].offset_ns for m in members]
+            spread = max(rig_refs) - min(rig_refs) if rig_refs else 0
             try:
                 self._recorder.write_frameset(FramesetRecord(fs.frameset_id, self.clocks.rig_of_base(fs.rig_time_ns),
-                                                             max(rig_refs) - min(rig_refs), tuple(members), missing))
+                                                             spread, tuple(members), missing))
             except RecordingError as err:
                 self._record_error = str(err)
                 return

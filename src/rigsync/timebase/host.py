@@ -104,7 +104,7 @@ class HostTimebase:
         self._queried_ns = 0  # the latest monotonic time a stamp was mapped at
 
     @property
-    def follows_steps(self) -> bool:
+    def _follows_steps(self) -> bool:
         """The host follows the rig's step schedule (every role but ``unsynced``, whose time base is its own)."""
         return self.config.role is not HostRole.UNSYNCED
 
@@ -124,7 +124,7 @@ class HostTimebase:
                 self._follower.jump(d - before, self._map.base(mono_ns), cfg.clock_step_ns):
             self.steps_detected += 1  # the reference itself was stepped: the rig follows it on the schedule
         self._points.clear()  # the two clocks tick together: only the latest difference counts
-        self._add_point(Point(mono_ns, self._follower.offset_ns - d if self.follows_steps else -d, 0))
+        self._add_point(Point(mono_ns, self._follower.offset_ns - d if self._follows_steps else -d, 0))
         self._good_ns = mono_ns
 
     def add(self, sample: PtpSample) -> None:
@@ -137,7 +137,7 @@ class HostTimebase:
             self._last_d = d
         if cfg.role is HostRole.REFERENCE and sample.sys_offset_ns is not None:
             self._sys_offsets.append(sample.sys_offset_ns)  # grandmaster host: its PHC follows the system clock
-        if cfg.role is not HostRole.PTP or e is None or not sample.gm_present or not measured(sample):
+        if cfg.role is not HostRole.PTP or e is None or not measured(sample):
             return
         # Against the levels: the servo's error, apart from a registered step of the reference it has yet to take.
         self._offsets.append(e + self._follower.explained(-e))
@@ -183,8 +183,8 @@ class HostTimebase:
             cleared = (self._pending_since, sample.mono_ns, self._pending_ns)
             self._pending_since, self._pending_ns = None, 0
             self.rate_epoch += 1  # the servo has (re)locked: it set a new frequency
-        measured_to = round(2 * (fit.residual_ns + 4 * fit.sigma_ns)) + path if fit is not None else 0
-        if jump is not None and self._follower.jump(jump, self._map_at(first_seen).base(first_seen), measured_to):
+        step_bound = round(2 * (fit.residual_ns + 4 * fit.sigma_ns)) + path if fit is not None else 0
+        if jump is not None and self._follower.jump(jump, self._map_at(first_seen).base(first_seen), step_bound):
             self.steps_detected += 1  # the reference stepped: without the step, the sample is on the line
             point = replace(point, offset_ns=e - d + self._follower.offset_ns)
             if cleared is not None and abs(abs(jump) - cleared[2]) <= self.steps.policy.tolerance(jump):
@@ -198,7 +198,7 @@ class HostTimebase:
 
     def _add_point(self, point: Point) -> None:
         cfg = self.config
-        if self.follows_steps:
+        if self._follows_steps:
             self._follower.begin()  # the first reading is on the reference as it is now
         fit = self._fit
         if fit is not None:
@@ -251,8 +251,8 @@ class HostTimebase:
             pending = max(pending, self._cleared[2])
         if current is None:  # nothing fitted yet: the system clock, with the bound of a host nobody ties
             flags = TimeFlags.HOST_UNSYNCED if cfg.role is not HostRole.PTP else TimeFlags.PTP_UNLOCKED
-            system = mono_ns + (self._last_d or 0)
-            held = sum(abs(s.step_ns) for s in self.steps.schedule.active(system)) if self.follows_steps else 0
+            system = mono_ns + (self._last_d or 0)  # on either side of a step in progress: its size is unknown here
+            held = abs(self.steps.schedule.remaining_ns(system)) if self._follows_steps else 0
             return HostTime(system, max(cfg.unsynced_bound_ns, pending) + held, flags)
         applied = self._map_at(mono_ns)
         corr = applied.slew.remaining(mono_ns)

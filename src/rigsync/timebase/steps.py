@@ -188,9 +188,6 @@ class StepSchedule:
         """Steps being held or slewed at ``base_ns``."""
         return tuple(s for s in self.steps if s.at_base_ns <= base_ns < s.done_base_ns)
 
-    def total_ns(self) -> int:
-        return sum(s.step_ns for s in self.steps)
-
     def with_step(self, step: ReferenceStep) -> StepSchedule:
         return StepSchedule((*self.steps, replace(step, index=len(self.steps))))
 
@@ -265,10 +262,9 @@ class RigSteps:
         self._events.append(StepEvent("registered", step.index, found_by, at_base_ns, step_ns))
         return step
 
-    def seen(self, step: ReferenceStep, clock: str, at_base_ns: int, jump_ns: int, *,
-             confirmed_only: bool = False) -> None:
-        self._events.append(StepEvent("confirmed" if confirmed_only else "seen", step.index, clock, at_base_ns,
-                                      jump_ns))
+    def record(self, kind: str, step: ReferenceStep, clock: str, at_base_ns: int, jump_ns: int) -> None:
+        """A clock ``confirmed`` or ``seen`` a registered step (for the recording)."""
+        self._events.append(StepEvent(kind, step.index, clock, at_base_ns, jump_ns))
 
     def take_events(self) -> list[StepEvent]:
         events, self._events = self._events, []
@@ -307,10 +303,6 @@ class StepFollower:
     def policy(self) -> StepPolicy:
         return self.steps.policy
 
-    @property
-    def begun(self) -> bool:
-        return self._begun
-
     def begin(self) -> None:
         if not self._begun:
             self._begun = True
@@ -338,7 +330,7 @@ class StepFollower:
         if n:
             for step in unseen[:n]:
                 self._absorb(step)
-                self.steps.seen(step, self.clock, at_base_ns, jump_ns)
+                self.steps.record("seen", step, self.clock, at_base_ns, jump_ns)
             return True
         if abs(jump_ns) < max(self.policy.min_step_ns, register_above_ns):
             return False
@@ -354,7 +346,7 @@ class StepFollower:
         for step in unseen[:n]:
             if step.index not in self._confirmed:
                 self._confirmed.add(step.index)
-                self.steps.seen(step, self.clock, at_base_ns, jump_ns, confirmed_only=True)
+                self.steps.record("confirmed", step, self.clock, at_base_ns, jump_ns)
         return n > 0
 
     def matches(self, jump_ns: int) -> bool:
