@@ -102,6 +102,8 @@ class HostTimebase:
         self._candidate: tuple[int, int] | None = None  # (jump, first seen) of a step seen by one sample only
         self._slope = 0.0
         self._queried_ns = 0  # the latest monotonic time a stamp was mapped at
+        self._path_ns = 0  # the largest mean path delay of the points fitted
+        self._levels: TimeFlags | None = None  # the level flags of the latest samples (None: to work out)
 
     @property
     def _follows_steps(self) -> bool:
@@ -129,6 +131,7 @@ class HostTimebase:
 
     def add(self, sample: PtpSample) -> None:
         cfg = self.config
+        self._levels = None
         self._latest = sample
         self._samples += 1
         e = sample.system_offset_ns
@@ -212,6 +215,7 @@ class HostTimebase:
                 return  # a spike (software timestamping under load): not part of the fit, unless the next agrees
         self._rejected = False
         self._points.append(point)
+        self._path_ns = max(p.path_ns for p in self._points)
         new = Fit.of(list(self._points), self._slope)
         if new.n >= 3:
             self._slope = new.b
@@ -264,7 +268,8 @@ class HostTimebase:
             return HostTime(base, round(cfg.unsynced_bound_ns + abs(corr)), flags | TimeFlags.HOST_UNSYNCED)
         if stamp:
             self.steps.note_stamp(base)
-        following = self._follower.follow(base, evidence=cfg.role is not HostRole.PTP or self._locked(mono_ns))
+        locked = cfg.role is not HostRole.PTP or self._locked(mono_ns)
+        following = self._follower.follow(base, evidence=locked)
         if following.stepping:
             flags |= TimeFlags.SLEWING
         if following.overdue:
@@ -273,15 +278,16 @@ class HostTimebase:
             env = max((abs(s) for s in self._sys_offsets), default=0)
             return HostTime(following.rig_ns, round(env + abs(corr)) + following.extra_bound_ns, flags)
         fit = current.fit
-        flags |= self._level_flags()
-        if not self._locked(mono_ns):
+        if self._levels is None:  # the samples changed since the last reading
+            self._levels = self._level_flags()
+        flags |= self._levels
+        if not locked:
             flags |= TimeFlags.PTP_UNLOCKED
         noise = fit.residual_ns + 4 * fit.sigma_ns
         outside = max(mono_ns - fit.m0, fit.m0 - fit.span_ns - mono_ns, 0)
         prior = cfg.max_drift_ppm if cfg.mode is PtpMode.OBSERVE else cfg.disciplined_drift_ppm
         slope_bound = prior * 1e-6 if fit.n < 3 else noise / max(fit.span_ns / 2, cfg.sync_interval_ns)
-        path = max(p.path_ns for p in self._points)
-        bound = noise + path + abs(corr) + outside * slope_bound + self._holdover(mono_ns) + pending
+        bound = noise + self._path_ns + abs(corr) + outside * slope_bound + self._holdover(mono_ns) + pending
         return HostTime(following.rig_ns, round(bound) + following.extra_bound_ns, flags)
 
     def _holdover(self, mono_ns: int) -> float:
