@@ -53,25 +53,15 @@ def hosts_table(status: CaptureStatus) -> Table | None:
     if len(status.hosts) < 2 and not any(h.role is HostRole.PTP for h in status.hosts):
         return None
     table = Table(title="hosts", title_justify="left", expand=False)
-    stepping = any(h.step_phase is not None for h in status.hosts)
-    for col in ("host", "clock", "port", "offset", "path delay", "bound", *(["reference step"] if stepping else []),
-                "level"):
+    for col in ("host", "clock", "port", "offset", "path delay", "bound", "level"):
         table.add_column(col, no_wrap=True)
     for h in status.hosts:
         clock = h.role.value + (f" ({h.mode.value})" if h.mode else "")
         colour = {SyncLevel.OK: "green", SyncLevel.WARN: "yellow", SyncLevel.ERROR: "red"}[h.level]
-        step = [_step(h.step_ns, h.step_phase.value if h.step_phase else None, h.step_left_ns)] if stepping else []
         table.add_row(escape(h.host), clock, h.port_state.value if h.port_state else "-",
-                      _ns(h.offset_ns), _ns(h.mean_path_delay_ns), _ns(h.bound_ns), *step,
+                      _ns(h.offset_ns), _ns(h.mean_path_delay_ns), _ns(h.bound_ns),
                       f"[{colour}]{h.level.value}[/] {escape(h.reason)}")
     return table
-
-
-def _step(step_ns: object, phase: object, left_ns: object) -> str:
-    """A step of the reference in progress, for a host's row: ``+1000.0 ms slewing, 420.0 ms left``."""
-    if not isinstance(step_ns, int) or not isinstance(left_ns, int) or phase is None:
-        return "-"
-    return f"{step_ns / 1e6:+.1f} ms {phase}, {abs(left_ns) / 1e6:.1f} ms left"
 
 
 def _ns(value: int | None) -> str:
@@ -168,14 +158,12 @@ def info_tables(summary: RecordingSummary, metadata: dict[str, dict[str, str]]) 
     tables = [head, streams]
     if "hosts" in stats:
         hosts = Table(title="hosts (at the end of the capture)", title_justify="left")
-        for col in ("host", "clock", "port", "offset", "bound", "reference steps", "level"):
+        for col in ("host", "clock", "port", "offset", "bound", "steps", "level"):
             hosts.add_column(col, no_wrap=True)
         for h in json.loads(stats["hosts"]):
             clock = str(h["role"]) + (f" ({h['mode']})" if h.get("mode") else "")
-            step = _step(h.get("step_ns"), h.get("step_phase"), h.get("step_left_ns"))
-            steps = str(h.get("steps", 0)) + (f" ({step})" if h.get("step_phase") else "")
-            hosts.add_row(str(h["host"]), clock, str(h.get("port_state") or "-"), _ns(h.get("offset_ns")),
-                          _ns(h.get("bound_ns")), steps, escape(f"{h['level']}: {h['reason']}"))
+            hosts.add_row(escape(str(h["host"])), clock, str(h.get("port_state") or "-"), _ns(h.get("offset_ns")),
+                          _ns(h.get("bound_ns")), str(h.get("steps", 0)), escape(f"{h['level']}: {h['reason']}"))
         tables.append(hosts)
     if "scheduled_start" in stats:
         start = json.loads(stats["scheduled_start"])
