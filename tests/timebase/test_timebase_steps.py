@@ -145,6 +145,8 @@ def test_schedule_round_trips_through_json_and_rejects_bad_input() -> None:
         StepSchedule.from_json([bad])
     with pytest.raises(ValueError, match="step_ns"):
         StepSchedule.from_json([{**schedule.to_json()[0], "step_ns": "1s"}])
+    with pytest.raises(ValueError, match="hold_ns must be an integer, got None"):
+        StepSchedule.from_json([{k: v for k, v in schedule.to_json()[0].items() if k != "hold_ns"}])
 
 
 def test_merging_two_registrations_of_one_step_keeps_one() -> None:

@@ -38,6 +38,8 @@ from rigsync.timebase.slew import FAST_SLEW_PPM
 
 
 class StepPhase(StrEnum):
+    """Where rig time is in following one step."""
+
     BEFORE = "before"
     HOLDING = "holding"
     """Rig time stays on the timeline it was on before the step (every clock learns of it meanwhile)."""
@@ -63,9 +65,11 @@ class StepPolicy:
 
     def __post_init__(self) -> None:
         if self.hold_ns < 0 or not 0 < self.rate < 1 or self.min_step_ns <= 0:
-            raise ValueError("need hold_ns >= 0, 0 < rate < 1 and min_step_ns > 0")
+            raise ValueError(f"step policy: need hold_ns >= 0, 0 < rate < 1 and min_step_ns > 0, got {self.hold_ns}, "
+                             f"{self.rate}, {self.min_step_ns}")
         if not 0 < self.tolerance_ns < self.min_step_ns or self.tolerance_ratio < 0:
-            raise ValueError("need 0 < tolerance_ns < min_step_ns and tolerance_ratio >= 0")
+            raise ValueError(f"step policy: need 0 < tolerance_ns < min_step_ns and tolerance_ratio >= 0, got "
+                             f"{self.tolerance_ns}, {self.tolerance_ratio}")
 
     @classmethod
     def for_sync_interval(cls, sync_interval_ns: int, *, intervals: float = 3.0,
@@ -86,7 +90,7 @@ class ReferenceStep:
 
     index: int
     at_base_ns: int
-    """When the step was first seen, on the base timeline (rig time there, before any part of it is applied)."""
+    """When the step was first seen, on the base timeline."""
     step_ns: int
     """The reference after minus before (+1 s: the grandmaster's clock set one second ahead)."""
     hold_ns: int
@@ -140,16 +144,16 @@ class ReferenceStep:
     @classmethod
     def from_json(cls, d: dict[str, object]) -> ReferenceStep:
         def num(key: str) -> int:
-            value = d[key]
-            if not isinstance(value, int):
+            value = d.get(key)
+            if not isinstance(value, int) or isinstance(value, bool):
                 raise ValueError(f"reference step: {key} must be an integer, got {value!r}")
             return value
 
-        rate = d["rate"]
+        rate = d.get("rate")
         if not isinstance(rate, int | float) or not 0 < rate < 1:
             raise ValueError(f"reference step: rate must be within (0, 1), got {rate!r}")
         return cls(num("index"), num("at_base_ns"), num("step_ns"), num("hold_ns"), float(rate), num("bound_ns"),
-                   str(d["found_by"]))
+                   str(d.get("found_by", "")))
 
 
 @dataclass(frozen=True)
