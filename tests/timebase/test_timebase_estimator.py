@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -134,6 +136,8 @@ def test_config_is_validated() -> None:
         EstimatorConfig(miss_probability=1.0)
     with pytest.raises(ValueError):
         EstimatorConfig(refit_ns=-1)
+    with pytest.raises(ValueError):
+        EstimatorConfig(prior_points=3)
 
 
 @pytest.mark.parametrize("gaps", [2, 8, 24, 100])
@@ -203,9 +207,11 @@ def reference_estimate(points: list[tuple[int, int]], origin: tuple[int, int], s
         (ax, ay), (bx, by) = hull[edge], hull[edge + 1]
         if n >= 4:
             keys = sorted((bx - ax) * (y - ay) - (by - ay) * (x - ax) for x, y in points)  # residual x (bx - ax)
-            gaps = max(2, min(config.scale_gaps, (n - 2) // 2))
-            scale = keys[gaps + 1] / (bx - ax) / gaps
-            pin = max(pin_factor(gaps, config.miss_probability) * scale, float(config.min_bound_ns))
+            pins = [pin_factor(gaps, config.miss_probability / 2) * (keys[gaps + 1] / (bx - ax)) / gaps
+                    for gaps in (min(config.scale_gaps, n - 2), max(2, min(config.scale_gaps, (n - 2) // 2)))]
+            if n >= config.prior_points:
+                pin = math.inf
+            pin = max(min(pin, *pins), float(config.min_bound_ns))
         pivot = x_sum / n
         ref, slope = ((ax, ay), (by - ay) / (bx - ax)) if fitted else (min(hull, key=lambda v: v[1] - v[0]), 1.0)
     prior = None if fitted else (1 / (1 + config.max_drift), 1 / (1 - config.max_drift))
@@ -232,3 +238,17 @@ def test_incremental_estimate_equals_a_fit_from_scratch(link: Link, seed: int) -
         if changed:
             assert e is not None and est.origin is not None
             assert e == reference_estimate(points, est.origin, e.samples, e.fitted, config)
+
+
+def test_prior_caps_the_pin_bound_over_the_first_points() -> None:
+    """Over a device's first ten points the pin bound is at most the 5 ms prior; from the tenth on, the data's."""
+    rng = np.random.default_rng(7)
+    est = ClockEstimator()
+    pins = []
+    for k in range(14):
+        t = k * 33_333_333
+        est.add(t, OFFSET_NS + t + int(rng.exponential(10_000_000)))  # a link with a 10 ms delay body
+        e = est.estimate
+        assert e is not None
+        pins.append(e.pin_bound_ns)
+    assert max(pins[:9]) <= 5_000_000 < min(pins[9:])

@@ -11,8 +11,8 @@ measurements", 1999): the hull edge spanning the mean abscissa (the *pivot*).
 Its error bound comes from the set of lines the data cannot rule out (:mod:`rigsync.timebase.bound`): below
 every point, and within the *pin bound* of the envelope at the pivot, where the pin bound is a multiple of the
 delay scale read off the lowest residuals (the mean gap between them), chosen for a small chance of being
-exceeded (``miss_probability``). It accounts for the slope's uncertainty everywhere, inside the points' span
-and beyond it.
+exceeded (``miss_probability``); over the first ``prior_points`` points a prior (``initial_bound_ns``) caps it.
+It accounts for the slope's uncertainty everywhere, inside the points' span and beyond it.
 
 Until the points span ``min_span_ns`` the drift is not estimated: the line has unit slope through the lowest
 point and the bound assumes the drift within ``max_drift``.
@@ -28,6 +28,7 @@ passes every time value in.
 from __future__ import annotations
 
 import heapq
+import math
 from bisect import bisect_left, insort
 from dataclasses import dataclass
 
@@ -53,7 +54,11 @@ class EstimatorConfig:
     miss_probability: float = 1e-7
     """Chance that the envelope sits further above the true line than the pin bound (see ``pin_factor``)."""
     initial_bound_ns: int = 5_000_000
-    """Pin bound while fewer than four points exist (no scale estimate yet): a prior on a link's rare delays."""
+    """A prior: the lowest of a device's first points arrives within this of the floor. It is the pin bound
+    below four points (no scale estimate yet) and caps it below ``prior_points``."""
+    prior_points: int = 10
+    """Below this many points the pin bound is at most ``initial_bound_ns``: a handful of points cannot pin the
+    envelope at ``miss_probability`` (their bound would run to tens of ms), a link's first frames can."""
     min_bound_ns: int = 2_000
     """Floor of the pin bound. The bound assumes a constant clock rate over the window; this covers the
     curvature of a slowly wandering one (0.02 ppm/s over a 20 s window bends it by 1 us)."""
@@ -68,6 +73,8 @@ class EstimatorConfig:
             raise ValueError("need bucket_ns > 0 and window_ns >= 2 buckets")
         if self.min_span_ns <= 0 or self.min_bound_ns < 0 or self.scale_gaps < 2 or self.refit_ns < 0:
             raise ValueError("min_span_ns must be positive, min_bound_ns and refit_ns >= 0, scale_gaps >= 2")
+        if self.prior_points < 4:
+            raise ValueError("prior_points must be at least 4")
         if not 0 < self.miss_probability < 1:
             raise ValueError("miss_probability must lie strictly between 0 and 1")
         if self.initial_bound_ns <= 0 or not 0 <= self.max_drift < 0.01:
@@ -185,7 +192,8 @@ class ClockEstimator:
         cfg = self.config
         self._bucket_ns = cfg.bucket_ns
         self._refit_buckets = cfg.refit_ns // cfg.bucket_ns
-        self._pin_factors = [0.0, *(pin_factor(g, cfg.miss_probability) for g in range(1, cfg.scale_gaps + 1))]
+        # Two scale estimates are tried (see _pin_bound): each at half the miss probability.
+        self._pin_factors = [0.0, *(pin_factor(g, cfg.miss_probability / 2) for g in range(1, cfg.scale_gaps + 1))]
         self._prior = (1.0 / (1.0 + cfg.max_drift), 1.0 / (1.0 - cfg.max_drift))
 
     @property
@@ -260,9 +268,10 @@ class ClockEstimator:
                 return False
         elif not self._add_early(b, x, y):
             return False
-        # Refit when a point falls below the current line; otherwise when a bucket opens, once per refit_ns when
-        # fitted (an older estimate stays valid, its bound widens a little).
-        if est is None or host_ns < mapped or b >= self._refit_bucket + (self._refit_buckets if est.fitted else 1):
+        # Refit when a point falls below the current line, at each of the first prior_points points; otherwise
+        # when a bucket opens, once per refit_ns when fitted (an older estimate stays valid, its bound widens).
+        if (est is None or host_ns < mapped or len(self._hull) <= self.config.prior_points
+                or b >= self._refit_bucket + (self._refit_buckets if est.fitted else 1)):
             self._refit()
             return True
         return False
@@ -339,11 +348,7 @@ class ClockEstimator:
                 edge += 1
             line = (vertices[edge], vertices[edge + 1])
             if n >= 4:
-                # The delay scale: the mean gap between the lowest residuals above the line (its two points have
-                # residual 0), from the lower half of the points (away from the tail), at least two gaps.
-                gaps = max(2, min(cfg.scale_gaps, (n - 2) // 2))
-                scale = self._low.residual(gaps + 1, line, pts) / gaps
-                pin = max(self._pin_factors[gaps] * scale, float(cfg.min_bound_ns))
+                pin = self._pin_bound(line, pts)
             pivot = x_sum / n
             if fitted:
                 (ax, ay), (bx, by) = line
@@ -364,6 +369,20 @@ class ClockEstimator:
             max_drift=cfg.max_drift,
             envelope=envelope_bound(vertices, edge, pivot, pin, (ref, slope), None if fitted else self._prior),
         )
+
+    def _pin_bound(self, line: tuple[Point, Point], pts: list[Point]) -> float:
+        """How far above the true line the envelope may sit at the pivot: a multiple of the delay scale.
+
+        The scale is the mean gap between the lowest residuals above the line (its two points have residual 0),
+        over every gap up to ``scale_gaps`` or over those of the lower half of the points only (away from a
+        heavy tail); the smaller pin bound of the two is taken, each at half the miss probability.
+        """
+        cfg = self.config
+        n = len(pts)
+        pin = float(cfg.initial_bound_ns) if n < cfg.prior_points else math.inf
+        for gaps in {min(cfg.scale_gaps, n - 2), max(2, min(cfg.scale_gaps, (n - 2) // 2))}:
+            pin = min(pin, self._pin_factors[gaps] * self._low.residual(gaps + 1, line, pts) / gaps)
+        return max(pin, float(cfg.min_bound_ns))
 
     def _start_bucketing_if_enough(self) -> None:
         """Once there are enough buckets for the full delay-scale estimate, keep one point per bucket."""
