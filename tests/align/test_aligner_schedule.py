@@ -272,4 +272,4 @@ def test_a_waiting_set_wakes_when_the_awaited_stream_can_no_longer_precede_the_n
     sets = al.flush()
     decided = [(sorted(e.payload for e in fs.members), fs.emitted_ns, fs.missing) for fs in sets]
     assert decided[0][:2] == (["a1"], exact)
-    assert dict(decided[0][2]) == {"y": MissingReason.DROPPED}  # b's frame is in the next set, nearer it
+    assert dict(decided[0][2]) == {"b": MissingReason.UNMATCHED, "y": MissingReason.DROPPED}

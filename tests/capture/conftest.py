@@ -206,9 +206,10 @@ def account(rec: Any, offsets: dict[Key, int]) -> Ledger:
             fs = by_stream[key]
             near = [f for f in fs if c is not None and abs(f.ref_ns - c) <= half]
             stats = ledger.expected_stats[key]
-            # unmatched: its frame is in another set, and nearer this one than that set's own centre
-            elsewhere = [f for f in near if f.in_set is not None and c is not None
-                         and abs(f.ref_ns - c) < abs(f.ref_ns - (centres[f.in_set] or c))]
+            # unmatched: its frame for this moment is in another set (within half a period of the centre, to
+            # within the stamp's error bound: frames half a period away sit on the boundary)
+            elsewhere = [f for f in fs if f.in_set is not None and f.recorded is not None and c is not None
+                         and abs(f.ref_ns - c) <= half + f.recorded["error_bound_ns"]]
             if reason == "unmatched" and elsewhere:
                 stats["missing"]["unmatched"] += 1
             elif reason == "disconnected" and not near and _restarting(fs, c):

@@ -341,7 +341,6 @@ class Matcher(Generic[T]):
         for e in members:
             s = streams[e.stream]
             s.frontier = max(s.frontier, e.ref_ns)
-            e.home_ns = centre
             if e.corrupt:
                 e.fate = DropReason.CORRUPT
                 e.claimed = True

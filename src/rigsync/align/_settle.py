@@ -8,7 +8,7 @@ takes the reason of the stream's frame nearest the centre within half a cadence:
 
 * a frame lost on the way (counter gap) or in rigsync's queues (overrun, overflow): ``dropped``;
 * a frame that came after the set had left (late, or off its stream's period): ``not_received``;
-* a frame that is in another set, farther from that set's centre than from this one's: ``unmatched``;
+* a frame that is in another set: ``unmatched``;
 * none: before the first frame after a reconnect, ``disconnected``; after the last frame of a connection
   that ended, the end's reason (``disconnected``, ``stopped``, or ``not_received`` when the stream just fell
   silent for ``settle_ns``) if a frame was due there by the stream's period; otherwise the stream was not due
@@ -198,8 +198,7 @@ class Settler(Generic[T]):
             if abs(ref - centre) > half:
                 continue
             if m.fate not in _CLAIMS:
-                home = m.home_ns  # a frame in another set explains this one's lack only if it is nearer here
-                seen = seen or home is None or abs(ref - centre) < abs(ref - home)
+                seen = True
             elif not m.claimed and (best is None or abs(ref - centre) < abs(best.ref_ns - centre)):  # type: ignore[operator]
                 best = m
         if best is not None:

@@ -65,7 +65,7 @@ class AlignerConfig:
 class Mark:
     """What the aligner knows of one frame of a stream, for settling why sets lack it (not public API)."""
 
-    __slots__ = ("claimed", "fate", "home_ns", "ref_ns", "seq")
+    __slots__ = ("claimed", "fate", "ref_ns", "seq")
 
     def __init__(self, ref_ns: int | None, seq: int, fate: str) -> None:
         self.ref_ns = ref_ns
@@ -75,8 +75,6 @@ class Mark:
         """``pending``, ``member`` (in a set), ``lost`` (a gap in the frame counter) or the drop reason."""
         self.claimed = False
         """A set already lists its stream missing because of this frame."""
-        self.home_ns: int | None = None
-        """Centre of the set it is in (or was left out of, corrupt)."""
 
 
 class Entry(Mark, Generic[T]):
@@ -105,7 +103,6 @@ class Entry(Mark, Generic[T]):
         predicted (dropped as ``off_period``, not ``late``, if its set left without it)."""
         self.fate = "pending"
         self.claimed = False
-        self.home_ns = None
 
     def __repr__(self) -> str:
         return f"Entry(stream={self.stream}, seq={self.seq}, ref_ns={self.ref_ns}, fate={self.fate})"
