@@ -82,7 +82,7 @@ class Matcher(Generic[T]):
             if step == _WAIT:
                 return
             if step == _CLOSE:
-                self._close(final)
+                self._close()
 
     def _open_set(self, final: bool) -> bool:
         head: Entry[T] | None = None
@@ -329,7 +329,7 @@ class Matcher(Generic[T]):
         self._drop(s, reason, head.seq)
         self._settle.changed(head.stream)
 
-    def _close(self, final: bool) -> None:
+    def _close(self) -> None:
         members = self._open
         self._open = []
         lo, hi = self._set_lo, self._set_hi
