@@ -10,12 +10,12 @@ and 1% dropped frames. Frames are pushed in arrival order; time advances to the 
 * added latency: per frameset, the time its members were decided (``emitted_ns``) minus the arrival of its
   last member, in frame periods of the rig's fastest stream (target p99 <= 0.5). Sets are returned once the
   reasons of their missing members are known too: that later time is shown as "settled".
-* baseline, same run: with ``--baseline REV`` the aligner of that git revision (e.g. ``main``), loaded from
+* baseline, same run: with ``--baseline REV`` the aligner of that git revision (5bf167e: before issue 7), loaded from
   the repository into a package of its own, runs the same events, alternating with this one; the ratio of
   their best times is the speed-up (>1: faster now). Without it, the same events pushed into per-stream
   deques only (the bare cost of touching each frame).
 
-Run: python bench/bench_aligner.py [--seconds 60] [--seed 1] [--streams 16] [--runs 3] [--baseline main]
+Run: python bench/bench_aligner.py [--seconds 60] [--seed 1] [--streams 16] [--runs 3] [--baseline 5bf167e]
 """
 
 from __future__ import annotations
@@ -128,7 +128,7 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--streams", type=int, default=len(RATES))
     p.add_argument("--runs", type=int, default=3)
-    p.add_argument("--baseline", default=None, help="git revision whose aligner to compare with, e.g. main")
+    p.add_argument("--baseline", default=None, help="git revision whose aligner to compare with, e.g. 5bf167e")
     args = p.parse_args()
     streams, evs = events(args.seconds, args.seed, args.streams)
     print(f"aligner: {args.streams} streams, {args.seconds:.0f} s, {len(evs)} frames (best of {args.runs} runs)")

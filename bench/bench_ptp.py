@@ -10,17 +10,20 @@
 2. Time to lock: ptp4l started with the capture (``[sim] ptp_running_s = 0``), 20 hosts per timestamping
    kind, 300 s each: until the port is SLAVE, until rigsync stops flagging the host unlocked, until the true
    error stays below 1 us (hardware) / 10 us (software).
-3. Recovery: the grandmaster's clock set 1 s ahead (seeds/000's test) and, separately, a slave's clock set 1 s
-   ahead by hand: from the step until every stamp is back within 100 us of the reference for good, the largest
-   per-frame change of a stream's stamp interval (the slew), and stamps going backwards.
+3. Through a step: the grandmaster's clock set +1 s (seeds/000's test) and -500 ms, with host-stamped triggered
+   cameras and with PTP cameras, and separately a slave's clock set 1 s ahead by hand: how long rig time holds
+   the old timeline, until every stamp of c1 is back within 100 us of the reference for good (the rig's hold, then
+   the 10 % slew), the cross-host frameset spread error while the step is held and slewed (against before it),
+   the largest per-frame change of a stream's stamp interval, and stamps going backwards.
 
-Run: python bench/bench_ptp.py
+Run: python bench/bench_ptp.py  (one section: --sections 3)
 """
 
 from __future__ import annotations
 
 import argparse
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +37,7 @@ from rigsync.plan import build_plan
 from rigsync.record.reader import open_recording
 from rigsync.spec import loads_rig
 from rigsync.timebase.host import HostTimebase, HostTimebaseConfig
+from rigsync.timebase.steps import StepSchedule
 
 EPOCH = 1_790_000_000_000_000_000
 S = 1_000_000_000
@@ -88,10 +92,24 @@ def rig_text(stamping: str, *, ptp: bool = True, ptp_cameras: bool = False, seed
     return RIG.format(seed=seed, hosts=hosts, devices=devices, sync=sync, faults=faults)
 
 
-def capture(text: str, seconds: float, tmp: Path) -> tuple[list[dict[str, int]], list[tuple[int, int]], list[int],
-                                                           Reference]:
-    """(framesets as {device: stamp - reference of true start}, per-frame (stamp, reference truth) of c1, per-frame
-    host clock errors, reference)."""
+@dataclass
+class Run:
+    """One capture: framesets as {device: (stamp, true start)} by the set's rig time, c1's frames as (stamp, true
+    start), every host's clock error sampled at each frame, the reference and the recorded step schedule."""
+
+    sets: list[tuple[int, dict[str, tuple[int, int]]]]
+    stream: list[tuple[int, int]]
+    host_errors: list[int]
+    reference: Reference
+    schedule: StepSchedule
+
+    def spreads(self, lo_ns: int, hi_ns: int) -> np.ndarray:
+        """Per complete frameset with rig time in [lo, hi): max - min over its members of (stamp - true start)."""
+        return np.array([max(d) - min(d) for t, m in self.sets if lo_ns <= t < hi_ns and len(m) == 3
+                         for d in [[stamp - true for stamp, true in m.values()]]], dtype=float)
+
+
+def capture(text: str, seconds: float, tmp: Path) -> Run:
     rig = loads_rig(text, "bench.toml")
     out = tmp / "bench.mcap"
     host_errors: list[int] = []
@@ -116,20 +134,12 @@ def capture(text: str, seconds: float, tmp: Path) -> tuple[list[dict[str, int]],
         reference = driver.world.reference
     with open_recording(out) as rec:
         truth = {(t.device, t.stream, t.seq): t.exposure_start_ns for t in rec.truth()}
-        sets = []
-        for fs in rec.framesets():
-            if fs.rig_time_ns < EPOCH + 5 * S:
-                continue
-            sets.append({m.device: m.rig_time_ns - reference.ns(truth[(m.device, m.stream, m.seq)])
-                         for m in fs.members})
-        stream = sorted((f.rig_time_ns, reference.ns(truth[(f.device, f.stream, f.seq)])) for f in rec.frames()
-                        if f.device == "c1")
-    return sets, stream, host_errors, reference
-
-
-def spread_errors(sets: list[dict[str, int]]) -> np.ndarray:
-    """|stamp spread - true spread| per complete frameset = max - min of (stamp - true) over the members."""
-    return np.array([max(s.values()) - min(s.values()) for s in sets if len(s) == 3], dtype=float)
+        sets = [(fs.rig_time_ns, {m.device: (m.rig_time_ns, truth[(m.device, m.stream, m.seq)]) for m in fs.members})
+                for fs in rec.framesets()]
+        stream = sorted((f.rig_time_ns, truth[(f.device, f.stream, f.seq)]) for f in rec.frames() if f.device == "c1")
+        steps = [m for _, m in rec.json_messages("/rigsync/steps")]
+    schedule = StepSchedule.from_json(steps[-1]["schedule"]) if steps else StepSchedule()
+    return Run(sets, stream, host_errors, reference, schedule)
 
 
 def bench_spread(tmp: Path, seconds: float) -> None:
@@ -141,9 +151,9 @@ def bench_spread(tmp: Path, seconds: float) -> None:
                                        ("PTP, software timestamping", "software", True, False),
                                        ("no PTP (baseline)", "hardware", False, False),
                                        ("PTP cameras (stamped on their own PTP clocks)", "hardware", True, True)):
-        sets, _, host_errors, _ = capture(rig_text(stamping, ptp=ptp, ptp_cameras=cams), seconds, tmp)
-        spread = spread_errors(sets)
-        host = np.abs(np.array(host_errors[len(host_errors) // 4:], dtype=float))
+        run = capture(rig_text(stamping, ptp=ptp, ptp_cameras=cams), seconds, tmp)
+        spread = run.spreads(EPOCH + 5 * S, EPOCH + round(seconds * 1e9))
+        host = np.abs(np.array(run.host_errors[len(run.host_errors) // 4:], dtype=float))
         results[label] = np.percentile(spread, 99)
         print(f"| {label} | {_us(np.percentile(spread, 50))} | {_us(np.percentile(spread, 99))} | "
               f"{_us(spread.max())} | {_us(np.percentile(host, 50))} | {_us(np.percentile(host, 99))} | "
@@ -199,22 +209,37 @@ def bench_lock(seeds: int) -> None:
 
 
 def bench_recovery(tmp: Path) -> None:
-    print("\n3. recovery after a 1 s clock step at 5 s (hardware timestamping; stream c1 on a slave host)")
-    print("| step | stamps back within 100 us of the reference | largest interval change per frame | backwards |")
-    print("| --- | --- | --- | --- |")
-    for label, host in (("grandmaster's clock set +1 s (the reference moves)", "h0"),
-                        ("slave h1's clock set +1 s by hand", "h1")):
-        fault = f'[[faults]]\nhost = "{host}"\nkind = "clock-step"\nat_s = 5\nstep_ms = 1000\n'
-        _, stream, _, _ = capture(rig_text("hardware", faults=fault), 30, tmp)
-        stamps = np.array([s for s, _ in stream], dtype=np.int64)
-        truth = np.array([r for _, r in stream], dtype=np.int64)
-        err = np.abs(stamps - truth)
-        bad = np.nonzero(err > 100_000)[0]
-        step_true = EPOCH + 5 * S
-        recovered = (truth[bad[-1]] - step_true) / 1e9 if len(bad) else 0.0
+    print("\n3. a step at 5 s, 30 s runs, hardware timestamping; rig time follows the rig's step schedule (stream c1 "
+          "on slave host h1; spread error per complete frameset, as in section 1)")
+    print("| step | cameras | hold (c1 on the old timeline) | back within 100 us of the reference | spread error "
+          "during the step: p50 / p99 / max | before it: max | largest interval change per frame | backwards |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    step_true = EPOCH + 5 * S
+    for label, host, step_ms, cams in (("grandmaster's clock set +1 s", "h0", 1000, False),
+                                       ("grandmaster's clock set -500 ms", "h0", -500, False),
+                                       ("grandmaster's clock set +1 s", "h0", 1000, True),
+                                       ("slave h1's clock set +1 s by hand", "h1", 1000, False)):
+        fault = f'[[faults]]\nhost = "{host}"\nkind = "clock-step"\nat_s = 5\nstep_ms = {step_ms}\n'
+        run = capture(rig_text("hardware", ptp_cameras=cams, faults=fault), 30, tmp)
+        stamps = np.array([s for s, _ in run.stream], dtype=np.int64)
+        true = np.array([t for _, t in run.stream], dtype=np.int64)
+        reference = np.array([run.reference.ns(int(t)) for t in true], dtype=np.int64)
+        bad = np.nonzero(np.abs(stamps - reference) > 100_000)[0]
+        recovered = (true[bad[-1]] - step_true) / 1e9 if len(bad) else 0.0
+        steps = run.schedule.steps
+        if steps:
+            old = reference - np.where(true >= step_true, steps[0].step_ns, 0)  # the timeline before the step
+            moved = np.nonzero((true >= step_true) & (np.abs(stamps - old) > 100_000))[0]
+            hold = f"{(true[moved[0]] - step_true) / 1e9:.1f} s" if len(moved) else "-"
+            during = run.spreads(run.schedule.rig_ns(steps[0].at_base_ns), run.schedule.rig_ns(steps[0].done_base_ns))
+            spread = " / ".join(_us(v) for v in (np.percentile(during, 50), np.percentile(during, 99), during.max()))
+        else:
+            hold, spread = "- (no step of the reference)", "-"
+        before = run.spreads(EPOCH + S, step_true)
         interval = np.diff(stamps)
         change = np.abs(np.diff(interval)) / np.median(interval)
-        print(f"| {label} | {recovered:.1f} s after the step | {change.max():.1%} of a frame interval | "
+        print(f"| {label} | {'PTP cameras' if cams else 'triggered, host-stamped'} | {hold} | "
+              f"{recovered:.1f} s after the step | {spread} | {_us(before.max())} | {change.max():.1%} | "
               f"{int(np.sum(interval <= 0))} |")
 
 
@@ -226,11 +251,15 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--seconds", type=float, default=30.0)
     p.add_argument("--hosts", type=int, default=20, help="hosts per timestamping kind for the lock times")
+    p.add_argument("--sections", default="123", help="which sections to run (default: 123)")
     args = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        bench_spread(Path(tmp), args.seconds)
-        bench_lock(args.hosts)
-        bench_recovery(Path(tmp))
+        if "1" in args.sections:
+            bench_spread(Path(tmp), args.seconds)
+        if "2" in args.sections:
+            bench_lock(args.hosts)
+        if "3" in args.sections:
+            bench_recovery(Path(tmp))
 
 
 if __name__ == "__main__":

@@ -94,6 +94,7 @@ SCENARIOS = {  # rig, and the losses the truth must show (so that each scenario 
     "ptp-loss": (PTP_RIG + fault("ptp-loss", 1.0, 1.0, host="vis") + fault("disconnect", 1.5, 0.3, device="web"),
                  {"disconnected"}),
     "host-clock-step": (PTP_RIG + fault("clock-step", 1.5, step_ms=-500.0, host="vis"), {}),
+    "grandmaster-step": (PTP_RIG + fault("clock-step", 1.5, step_ms=-500.0, host="gm"), {}),
 }
 
 

@@ -55,12 +55,12 @@ def test_ptp_status_shows_levels_and_silent_supervisors(tmp_path: Path, capsys: 
 
 
 def test_clock_test_on_the_simulator_draws_the_curve(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """seeds/000's test: CURRENT - IMAGE jumps by the 1 s step, decays at the slew rate, returns; a PNG plot."""
+    """seeds/000's test: CURRENT - IMAGE jumps by the 1 s step, holds, decays at the slew rate, returns; a PNG."""
     png = tmp_path / "ct.png"
     assert main(["clock-test", "--seconds", "20", "--at", "3", "--png", str(png), "--every", "5"]) == 0
     out = capsys.readouterr().out
     assert "never back (0 backward steps)" in out and "the step showed as 10" in out
-    assert "s later" in out
+    assert "held by the rig's schedule until 3." in out and "s after the step" in out
     image = cv2.imread(str(png))
     assert image is not None and image.shape[1] == 1000
 
@@ -83,3 +83,26 @@ def test_capture_start_at_rejects_a_bad_time(tmp_path: Path, capsys: pytest.Capt
     assert main(["capture", str(EXAMPLES / "gige_ptp_four.toml"), "--fast", "--seconds", "1", "--start-at",
                  "soon", "--out", str(tmp_path / "x.mcap")]) == 2
     assert "+2s" in capsys.readouterr().err
+
+
+def test_hosts_table_shows_a_reference_step_while_it_happens() -> None:
+    """During a step of the reference the live hosts table shows each host's level with the step's size, when it
+    was found, its phase and what is left; host names are shown as text, not markup."""
+    from rich.console import Console
+
+    from rigsync.capture.status import CaptureStatus
+    from rigsync.cli.view import hosts_table
+    from rigsync.core.ptp import HostRole, PtpMode, SyncLevel
+    from rigsync.timebase.host import HostSyncStatus
+    from rigsync.timebase.steps import StepPhase
+
+    reason = "reference stepped +1000.0 ms at 10:00:03.006 (gm): slewing, 420.0 ms left"
+    hosts = (HostSyncStatus("gm", HostRole.REFERENCE, None, SyncLevel.WARN, reason, step_ns=1_000_000_000,
+                            step_phase=StepPhase.SLEWING, step_left_ns=420_000_000),
+             HostSyncStatus("kin[/x]", HostRole.PTP, PtpMode.DISCIPLINE, SyncLevel.OK, "locked"))
+    console = Console(record=True, width=250)
+    table = hosts_table(CaptureStatus(1.0, None, (), 0, 0, 0.0, 0.0, hosts=hosts))
+    assert table is not None
+    console.print(table)
+    text = console.export_text()
+    assert f"warn {reason}" in text and "kin[/x]" in text and "ok locked" in text

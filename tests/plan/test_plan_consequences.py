@@ -3,7 +3,10 @@ hardware would (forced captures, checked against the simulator's truth)."""
 
 from __future__ import annotations
 
+import math
+import statistics
 from collections import Counter, defaultdict
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -324,5 +327,170 @@ members = [{ device = "b0" }]
     cap = Capture(text, tmp_path)
     assert not cap.plan.errors
     per_trigger = Counter(t.trigger_id for t in cap.truth if t.device == "b0")
+    last = max(per_trigger, key=lambda tid: int(tid.split("/")[1]))
+    assert per_trigger.pop(last) <= 3  # the capture may stop in the middle of the last burst
     assert set(per_trigger.values()) == {3}
     assert len(cap.framesets) >= 20
+
+
+def _starts(cap: Capture, stream: str) -> dict[str, dict[int, int]]:
+    """Device -> trigger number -> true start of exposure of its frame on that trigger."""
+    out: dict[str, dict[int, int]] = defaultdict(dict)
+    for t in cap.truth:
+        if t.stream == stream and t.trigger_id:
+            out[t.device][int(t.trigger_id.split("/")[1])] = t.exposure_start_ns
+    return out
+
+
+GENERATOR = """
+[[triggers]]
+name = "gen"
+rate_hz = 30
+{extra}
+"""
+
+
+def test_external_trigger_star_exposes_every_kinect_on_the_generators_pulses(tmp_path: Path) -> None:
+    """The trigger goes into k0 (the star's master device, crystal 40 ppm fast), whose sync out re-drives k1 and k2:
+    all three expose on every generator pulse, k0 one generator period apart (not its own crystal's), k1 and k2
+    160 and 320 us after k0 plus one more hop, within the 100 ns trigger jitter."""
+    text = GENERATOR.format(extra="") + kinect(0).replace('connection = "usb:c0"', 'connection = "usb:c0"\nsim = { '
+                                                          'drift_ppm = 40 }') + kinect(1) + kinect(2) + """
+[[sync]]
+name = "s"
+method = "hardware"
+topology = "star"
+source = { trigger = "gen" }
+members = [{ device = "k0" }, { device = "k1", delay_us = 160 }, { device = "k2", delay_us = 320 }]
+"""
+    cap = Capture(text, tmp_path)
+    assert not cap.plan.errors
+    starts = _starts(cap, "color")
+    period = cap.plan.group("s").trigger_period_ns
+    assert period == 33_333_333
+    ks = sorted(starts["k0"])
+    assert len(ks) >= 50
+    for sub in ("k1", "k2"):  # the capture may end between the master device's frame and theirs
+        assert set(ks[:-1]) <= set(starts[sub]) <= set(ks)
+    steps = [(starts["k0"][b] - starts["k0"][a]) / (b - a) - period for a, b in pairwise(ks)]
+    assert max(abs(s) for s in steps) < 1_000  # 40 ppm of its own would be 1,333 ns per frame
+    slope = (starts["k0"][ks[-1]] - starts["k0"][ks[0]]) / (ks[-1] - ks[0]) - period
+    assert abs(slope) < 30
+    hop = 50 + 15  # the re-drive through k0 and one more cable (simulator constants HOP_NS, CABLE_NS)
+    for sub, delay in (("k1", 160_000), ("k2", 320_000)):
+        gaps = [starts[sub][k] - starts["k0"][k] - delay - hop for k in ks if k in starts[sub]]
+        assert max(abs(g) for g in gaps) < 1_000, (sub, max(gaps), min(gaps))
+        assert abs(statistics.mean(gaps)) < 3 * statistics.stdev(gaps) / math.sqrt(len(gaps))  # the extra hop
+    assert all(t.trigger_id for t in cap.truth if t.device in ("k1", "k2"))
+
+
+@pytest.mark.parametrize(("master", "model", "streams"), [
+    ("d415", "realsense-d415", '{ kind = "depth", width = 848, height = 480, fps = 30, exposure_us = 5000 }'),
+    ("bolt", "orbbec-femto-bolt", '{ kind = "depth", width = 640, height = 576, fps = 30 }'),
+])
+def test_genlock_cameras_expose_on_another_masters_pulses(tmp_path: Path, master: str, model: str,
+                                                          streams: str) -> None:
+    """Two D435 Genlocked to a D415 or a Femto Bolt master expose once per master frame, on its trigger number,
+    one cable (15 ns) after the master's own exposure within the trigger jitter; their own crystals play no part."""
+    text = f"""
+[[devices]]
+id = "m"
+model = "{model}"
+serial = "M"
+host = "h"
+connection = "usb:c3"
+sim = {{ drift_ppm = -40 }}
+streams = [{streams}]
+""" + d435(1).replace('serial = "R1"', 'serial = "R1"\nsim = { drift_ppm = 60 }') + d435(2) + """
+[[sync]]
+name = "g"
+method = "genlock"
+topology = "star"
+source = { device = "m" }
+members = [{ device = "m" }, { device = "r1" }, { device = "r2" }]
+"""
+    cap = Capture(text, tmp_path)
+    assert not cap.plan.errors, [str(d) for d in cap.plan.errors]
+    starts = _starts(cap, "depth")
+    ks = sorted(starts["m"])
+    assert len(ks) >= 50
+    for r in ("r1", "r2"):
+        assert set(ks[:-1]) <= set(starts[r]) <= set(range(ks[-1] + 2))  # the capture may end between them
+        gaps = [starts[r][k] - starts["m"][k] - 15 for k in ks if k in starts[r]]
+        assert max(abs(g) for g in gaps) < 1_000, (r, min(gaps), max(gaps))
+    assert all(t.trigger_id for t in cap.truth if t.device in ("r1", "r2"))
+
+
+def test_random_triggers_leave_rate_locked_kinects_without_most_frames(tmp_path: Path) -> None:
+    """TRIGGER-RANDOM: Kinect subordinates follow only a steady 5/15/30 Hz trigger; from random pulses (30 Hz on
+    average) they take only the few that land on their frame grid, under a fifth of what a steady 30 Hz gives."""
+    group = """
+[[sync]]
+name = "s"
+method = "hardware"
+topology = "daisy-chain"
+source = { trigger = "gen" }
+members = [{ device = "k0" }, { device = "k1", delay_us = 160 }]
+"""
+    bad = Capture(GENERATOR.format(extra='pattern = "random"') + kinect(0) + kinect(1) + group, tmp_path)
+    found = [d for d in bad.plan.errors if d.rule == "TRIGGER-RANDOM"]
+    assert len(found) == 1 and found[0].devices == ("k0", "k1") and "precisely 30 FPS" in found[0].message
+    good = Capture(GENERATOR.format(extra="") + kinect(0) + kinect(1) + group, tmp_path)
+    assert "TRIGGER-RANDOM" not in rules(good.plan)
+    for k in ("k0", "k1"):
+        assert good.count(k, "color") >= 50
+        assert 0 < bad.count(k, "color") < 0.2 * good.count(k, "color")
+
+
+def test_random_triggers_into_a_realsense_slave_fire_it_on_its_own(tmp_path: Path) -> None:
+    """TRIGGER-RANDOM: a RealSense in slave mode 2 "will fire on its own" on random pulses: its frames carry no
+    trigger and come at its own 30 fps; Genlock on the same pulses follows them."""
+    text = d435(0, fps=30) + GENERATOR.format(extra='level_v = 1.8\npulse_width_us = 150\npattern = "random"') + """
+[[sync]]
+name = "s"
+method = "{method}"
+topology = "star"
+source = {{ trigger = "gen" }}
+members = [{{ device = "r0" }}]
+"""
+    bad = Capture(text.replace("{method}", "hardware").replace("{{", "{").replace("}}", "}"), tmp_path)
+    assert "TRIGGER-RANDOM" in rules(bad.plan)
+    assert bad.triggers("r0") == [] and bad.count("r0") >= 50
+    genlocked = Capture(text.replace("{method}", "genlock").replace("{{", "{").replace("}}", "}")
+                        .replace("fps = 30", "fps = 90"), tmp_path)
+    assert "TRIGGER-RANDOM" not in rules(genlocked.plan)
+    assert len(genlocked.triggers("r0")) >= 20  # pulses inside the 2-frame blind window are ignored
+
+
+def test_a_d415_slave_is_a_realsense_slave_too(tmp_path: Path) -> None:
+    """Slave mode 2 on a rolling-shutter D415 follows a 30 fps D415 master readout-aligned like a D435 (exposure
+    ends on the master's pulse: "Readout (not capture) starts with Trigger"), and fires on its own from random
+    pulses."""
+    rig = d435(0, model="realsense-d415", fps=30) + d435(1, model="realsense-d415", fps=30) + """
+[[sync]]
+name = "ms"
+method = "hardware"
+topology = "star"
+source = { device = "r0" }
+members = [{ device = "r0" }, { device = "r1" }]
+"""
+    cap = Capture(rig, tmp_path)
+    assert not cap.plan.errors
+    ends: dict[int, int] = {int(t.trigger_id.split("/")[1]): t.exposure_end_ns for t in cap.truth
+                            if t.device == "r1" and t.trigger_id}
+    starts = _starts(cap, "depth")["r0"]
+    common = sorted(set(starts) & set(ends))
+    assert len(common) >= 50
+    assert max(abs(ends[k] - starts[k] - 15) for k in common) < 1_000  # r1's exposure ends as r0's starts
+    random = d435(1, model="realsense-d415", fps=30) + GENERATOR.format(
+        extra='level_v = 1.8\npulse_width_us = 150\npattern = "random"') + """
+[[sync]]
+name = "s"
+method = "hardware"
+topology = "star"
+source = { trigger = "gen" }
+members = [{ device = "r1" }]
+"""
+    free = Capture(random, tmp_path)
+    assert "TRIGGER-RANDOM" in rules(free.plan)
+    assert free.triggers("r1") == [] and free.count("r1") >= 50

@@ -257,3 +257,19 @@ def test_unknown_suffix_is_refused(tmp_path: Path) -> None:
     """A diagram path with an unsupported suffix is a RigsyncError listing the formats."""
     with pytest.raises(RigsyncError, match=r"\.svg, \.png, \.pdf, \.dot"):
         render(_problems(), tmp_path / "wiring.jpg")
+
+
+def test_a_dot_failure_is_one_line_not_its_dump(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """When dot fails with thousands of lines of diagnostics (its init_rank dump on a 2,000-device rig), the error
+    names the file, dot's first line and how many more there were, and says what to do instead."""
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "dot").write_text("#!/bin/sh\necho 'Error: trouble in init_rank' >&2\n"
+                              "i=0; while [ $i -lt 3000 ]; do echo \"\t%0 6\" >&2; i=$((i+1)); done\nexit 1\n")
+    (fake / "dot").chmod(0o755)
+    monkeypatch.setenv("PATH", str(fake))
+    with pytest.raises(RigsyncError) as info:
+        render(_problems(), tmp_path / "wiring.svg")
+    message = str(info.value)
+    assert "wiring.svg: Error: trouble in init_rank (and 3,000 more lines)" in message
+    assert "\n" not in message and "sfdp" in message and len(message) < 400

@@ -102,9 +102,22 @@ def group(name: str, method: str, members: list[str], *, topology: str = "", sou
     return f'\n[[sync]]\nname = "{name}"\nmethod = "{method}"\n{topo}{src}{extra}members = [{items}]\n'
 
 
-def trigger(rate: float, *, level: float = 5.0, pulse: float = 100.0, drive: float = 20.0) -> str:
+def trigger(rate: float, *, level: float = 5.0, pulse: float = 100.0, drive: float = 20.0,
+            pattern: str = "periodic") -> str:
     return (f'\n[[triggers]]\nname = "gen"\nrate_hz = {rate}\nlevel_v = {level}\npulse_width_us = {pulse}\n'
-            f"drive_ma = {drive}\n")
+            f'drive_ma = {drive}\npattern = "{pattern}"\n')
+
+
+def webcam(i: int) -> str:
+    return f"""
+[[devices]]
+id = "w{i}"
+model = "uvc-webcam"
+serial = "W{i}"
+host = "h"
+connection = "usb:c{i % 5}"
+streams = [{{ kind = "color", width = 640, height = 480, fps = 30, format = "mjpeg" }}]
+"""
 
 
 def star(members: list[str], **kw: object) -> str:
@@ -150,6 +163,20 @@ CASES = [
     Case("SYNC-METHOD-UNSUPPORTED",
          HOST + zed(0) + zed(1, ctrl="c1") + group("g", "hardware", ["z0", "z1"], topology="star", source='device = "z0"'),
          HOST + zed(0) + zed(1, ctrl="c1") + group("g", "software", ["z0", "z1"]), ("z0",), "software group"),
+    Case("SYNC-METHOD-UNSUPPORTED", HOST + webcam(0) + realsense(1, color=False) + group(
+        "g", "genlock", ["w0", "r1"], topology="star", source='device = "w0"'),
+         HOST + realsense(0, model="realsense-d415", depth_fps=30, color=False) + realsense(1, color=False) + group(
+        "g", "genlock", ["r0", "r1"], topology="star", source='device = "r0"'), ("w0",), "sync output the master"),
+    Case("TRIGGER-RANDOM", HOST + trigger(30, pattern="random") + kinect(0) + kinect(1) + group(
+        "g", "hardware", ["k0", "k1"], topology="daisy-chain", source='trigger = "gen"',
+        member_extra={"k1": "delay_us = 160"}),
+         HOST + trigger(30) + kinect(0) + kinect(1) + group(
+        "g", "hardware", ["k0", "k1"], topology="daisy-chain", source='trigger = "gen"',
+        member_extra={"k1": "delay_us = 160"}), ("k0", "k1"), "steady 5, 15, 30 Hz"),
+    Case("TRIGGER-RANDOM", HOST + trigger(30, level=1.8, pulse=150, pattern="random") + realsense(
+        0, depth_fps=30, color=False) + group("g", "hardware", ["r0"], topology="star", source='trigger = "gen"'),
+         HOST + trigger(30, level=1.8, pulse=150, pattern="random") + realsense(0, color=False) + genlock(["r0"]),
+         ("r0",), "Genlock on a D435"),
     Case("SIGNAL-LEVEL", HOST + trigger(30, level=5.0, pulse=150) + realsense(0) + genlock(["r0"]),
          HOST + trigger(30, level=1.8, pulse=150) + realsense(0) + genlock(["r0"]), ("r0",), "level shifter down"),
     Case("SIGNAL-LEVEL", HOST + trigger(30, level=1.8) + kinect(0) + kinect(1) + group(
@@ -236,10 +263,11 @@ streams = [{ kind = "color", width = 1920, height = 1200, fps = 30 }]
         ["k0", "k1", "k2"], member_extra={"k1": "delay_us = 160", "k2": "delay_us = 320"}), ("k1", "k2", "k3"),
          "daisy chain"),
     Case("K4A-EXT-TRIGGER-MASTER", HOST + trigger(30) + kinect(0) + kinect(1) + group(
-        "g", "hardware", ["k0", "k1"], topology="star", source='trigger = "gen"', member_extra={"k1": "delay_us = 160"}),
+        "g", "hardware", ["k0", "k1"], topology="star", source='trigger = "gen"',
+        member_extra={"k0": 'role = "master"', "k1": "delay_us = 160"}),
          HOST + trigger(30) + kinect(0) + kinect(1) + group(
-        "g", "hardware", ["k0", "k1"], topology="daisy-chain", source='trigger = "gen"',
-        member_extra={"k1": "delay_us = 160"}), ("k0", "k1"), "daisy-chain the others"),
+        "g", "hardware", ["k0", "k1"], topology="star", source='trigger = "gen"',
+        member_extra={"k1": "delay_us = 160"}), ("k0",), "leave k0's role to rigsync"),
     Case("K4A-MASTER-COLOR", HOST + kinect(0, color="") + kinect(1) + star(["k0", "k1"], member_extra={"k1": "delay_us = 160"}),
          HOST + kinect(0) + kinect(1) + star(["k0", "k1"], member_extra={"k1": "delay_us = 160"}), ("k0",),
          "colour stream"),
@@ -358,3 +386,18 @@ def test_rules_document_is_current() -> None:
 
     doc = Path(__file__).parents[2] / "docs" / "rules.md"
     assert doc.read_text() == rules_markdown()
+
+
+def test_findings_of_a_rule_in_one_group_are_one_diagnostic() -> None:
+    """The studio's two free-running RealSense colour sensors are one RS-COLOR-FREE-RUN diagnostic for group
+    realsense, naming both devices and quoting both findings; a rule's findings in different groups stay apart."""
+    plan = build_plan(load_rig(EXAMPLES[[p.stem for p in EXAMPLES].index("studio")]))
+    found = [d for d in plan.diagnostics if d.rule == "RS-COLOR-FREE-RUN"]
+    assert len(found) == 1 and found[0].devices == ("rs-left", "rs-right")
+    assert found[0].message.startswith("2 findings in group realsense: rs-left/color is not Genlocked")
+    assert "; rs-right/color is not Genlocked" in found[0].message
+    two = plan_of(HOST + kinect(0) + kinect(1) + kinect(2) + kinect(3) + group(
+        "a", "hardware", ["k0", "k1"], topology="star", source='device = "k0"', member_extra={"k1": "delay_us = 160"})
+        + group("b", "hardware", ["k2", "k3"], topology="star", source='device = "k2"',
+                member_extra={"k3": "delay_us = 160"}))
+    assert [d.devices for d in two.diagnostics if d.rule == "K4A-TIMESTAMPS"] == [("k0", "k1"), ("k2", "k3")]

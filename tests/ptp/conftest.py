@@ -70,6 +70,10 @@ members = [{{ device = "zed-gm" }}, {{ device = "zed-h1" }}]
 grandmaster = "gm"
 mode = "observe"
 log_sync_interval = -3
+# Software timestamping between namespaces of a shared 2-core VM: residuals of tens of microseconds happen
+# under load (seen: 10.4 us against the default 10 us error level), so the levels sit above that noise.
+offset_warn_ns = 50000
+offset_error_ns = 500000
 """
 
 

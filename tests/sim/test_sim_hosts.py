@@ -100,6 +100,23 @@ def test_a_step_of_the_grandmasters_clock_moves_the_reference_and_slaves_follow(
     assert abs(slave.error_ns(EPOCH + 9 * S)) < 10_000  # stepped after its servo restarted
 
 
+def test_a_negative_step_of_the_grandmaster_is_followed_back_without_the_monotonic_clock_going_back() -> None:
+    """The reference set 500 ms back: each slave is 500 ms ahead at its next Sync, its servo steps it back within
+    seconds; its monotonic clock, what frames are stamped on, keeps running forward through it all; a PTP camera's
+    clock jumps back with the reference at its next Sync."""
+    ref = Reference()
+    ref.step(EPOCH + 5 * S, -S // 2)
+    slave = host(reference=ref, seed=8)
+    assert slave.error_ns(EPOCH + 5 * S + 1) == pytest.approx(S // 2, abs=10_000)
+    assert abs(slave.error_ns(EPOCH + 9 * S)) < 10_000
+    assert slave.realtime_ns(EPOCH + 9 * S) - slave.realtime_ns(EPOCH + 4 * S) == pytest.approx(4.5 * S, abs=1e6)
+    mono = [slave.mono_ns(EPOCH + k * S // 20) for k in range(200)]
+    assert np.all(np.diff(mono) > 0) and np.abs(np.diff(mono) - S // 20).max() < 100_000
+    cam = PtpCameraClock(ref, np.random.default_rng(2), S)
+    assert cam.device_ns(EPOCH + 4 * S) - (EPOCH + 4 * S) == pytest.approx(0, abs=100)
+    assert cam.device_ns(EPOCH + 7 * S) - (EPOCH + 7 * S) == pytest.approx(-S // 2, abs=100)
+
+
 def test_losing_the_master_is_holdover_then_relock() -> None:
     """Master gone for 20 s: no Sync, LISTENING after the announce timeout, small holdover drift, then relock."""
     h = host(losses=((EPOCH + 5 * S, EPOCH + 25 * S),), seed=9)

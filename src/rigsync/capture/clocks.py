@@ -1,16 +1,20 @@
 """Every host's clock tied to rig time during a capture: one :class:`HostTimebase` per host, fed with the
-hosts' clock readings and their PTP samples, and the live PTP status with its level changes."""
+hosts' clock readings and their PTP samples, the live PTP status with its level changes, and the rig's one
+schedule through steps of the reference (:class:`~rigsync.timebase.steps.RigSteps`), which every host map and
+every PTP-clock stream follows."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
+from rigsync.core.frame import TimeFlags
 from rigsync.core.ptp import HostRole, PtpMode, PtpSample, SyncLevel
 from rigsync.drivers.base import Driver, PtpSource
 from rigsync.plan.model import HostSetup, Plan
 from rigsync.ptp.status import default_state_dir, state_source
 from rigsync.timebase.host import HostSyncStatus, HostTime, HostTimebase, HostTimebaseConfig
+from rigsync.timebase.steps import RigSteps, StepEvent, StepPolicy, StepSchedule
 
 
 def host_config(plan: Plan, setup: HostSetup) -> HostTimebaseConfig:
@@ -19,6 +23,11 @@ def host_config(plan: Plan, setup: HostSetup) -> HostTimebaseConfig:
     return HostTimebaseConfig(role=setup.clock_role, mode=setup.ptp_mode or PtpMode.DISCIPLINE,
                               offset_warn_ns=ptp.offset_warn_ns, offset_error_ns=ptp.offset_error_ns,
                               sync_interval_ns=ptp.sync_interval_ns)
+
+
+def step_policy(plan: Plan) -> StepPolicy:
+    """The rig's hold through a step of the reference: from its slowest PTP Sync interval."""
+    return StepPolicy.for_sync_interval(max(plan.ptp_of(h.host).sync_interval_ns for h in plan.hosts))
 
 
 @dataclass(frozen=True)
@@ -40,6 +49,23 @@ class PtpRecord:
                 "flags": [(f.name or "").lower() for f in type(self.at.flags) if f and f in self.at.flags]}
 
 
+@dataclass(frozen=True)
+class StepRecord:
+    """A step of the reference registered, or seen by one more clock, as recorded on ``/rigsync/steps`` (with the
+    whole schedule, so the last message alone gives the reference time of every stamp)."""
+
+    event: StepEvent
+    schedule: StepSchedule
+    at: HostTime
+
+    topic = "/rigsync/steps"
+
+    def to_json(self) -> dict[str, object]:
+        e = self.event
+        return {"event": e.kind, "index": e.index, "clock": e.clock, "at_base_ns": e.at_base_ns,
+                "jump_ns": e.jump_ns, "rig_ns": self.at.rig_ns, "schedule": self.schedule.to_json()}
+
+
 class RigClocks:
     """The rig's hosts' clocks, mapped to rig time. ``capture_host`` is where the capture loop runs."""
 
@@ -47,7 +73,8 @@ class RigClocks:
                  state_dir: Path | None = None) -> None:
         self._driver = driver
         self.capture_host = plan.rig.primary_host.name
-        self.timebases = {h.host: HostTimebase(h.host, host_config(plan, h)) for h in plan.hosts}
+        self.steps = RigSteps(step_policy(plan))
+        self.timebases = {h.host: HostTimebase(h.host, host_config(plan, h), self.steps) for h in plan.hosts}
         self._sources: dict[str, PtpSource] = {}
         for h in plan.hosts:
             ptp_host = h.clock_role is HostRole.PTP or h.ptp_role is not None
@@ -66,11 +93,11 @@ class RigClocks:
         """The host's system clock now (what ``sl.get_timestamp(CURRENT)`` reads on a ZED host)."""
         return self._driver.host_clocks(host)[0]
 
-    def poll(self) -> list[PtpRecord]:
-        """Read every host's clocks and PTP state; returns the new PTP samples (to record)."""
+    def poll(self) -> list[PtpRecord | StepRecord]:
+        """Read every host's clocks and PTP state; returns the new PTP samples and step events (to record)."""
         for host, tb in self.timebases.items():
             tb.add_clock(*self._driver.host_clocks(host))
-        out = []
+        out: list[PtpRecord | StepRecord] = []
         for host, source in self._sources.items():
             tb = self.timebases[host]
             for sample in source.poll():
@@ -78,7 +105,14 @@ class RigClocks:
                 level = tb.status(sample.mono_ns).level
                 mode = tb.config.mode if tb.config.role is HostRole.PTP else None
                 out.append(PtpRecord(sample, tb.to_rig(sample.mono_ns, stamp=False), level, mode))
+        out.extend(self._step_records())
         return out
+
+    def _step_records(self) -> list[StepRecord]:
+        """Steps registered or seen since the last call (PTP cameras see them while frames are stamped)."""
+        schedule = self.steps.schedule
+        return [StepRecord(e, schedule, HostTime(schedule.rig_ns(e.at_base_ns), 0, TimeFlags.NONE))
+                for e in self.steps.take_events()]
 
     def to_rig(self, host: str, mono_ns: int) -> HostTime:
         """A host's monotonic-clock reading in rig time (not a frame's stamp: that is the device timebase's)."""
@@ -87,6 +121,14 @@ class RigClocks:
     def rig_now(self) -> int:
         """Rig time now, as the capture host's clock maps it."""
         return self.to_rig(self.capture_host, self.mono_now(self.capture_host)).rig_ns
+
+    def base_ns(self, rig_ns: int) -> int:
+        """Rig time on the base timeline (without the correction the step schedule holds back: what framesets are
+        matched on)."""
+        return self.steps.schedule.base_ns(rig_ns)
+
+    def rig_of_base(self, base_ns: int) -> int:
+        return self.steps.schedule.rig_ns(base_ns)
 
     def statuses(self) -> tuple[HostSyncStatus, ...]:
         return tuple(tb.status(self.mono_now(host)) for host, tb in self.timebases.items())

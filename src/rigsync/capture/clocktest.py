@@ -7,7 +7,10 @@ according to the clock configuration change (smooth or jump)" while "the IMAGE t
 adapted to the current system clock. There will be no large jumps because it needs to stay consistent with the
 camera FPS": an initial large difference that decreases over time and returns to the constant one.
 
-rigsync's rig-time stamps play IMAGE here:
+rigsync's rig-time stamps play IMAGE here. They follow a step of the reference on the rig's one schedule
+(:mod:`rigsync.timebase.steps`): held on the old timeline for the hold (every host learns of the step
+meanwhile), then slewed at 10 %. So CURRENT - IMAGE jumps when the host's clock takes the step, stays there
+until the hold is over, then decays linearly back to the constant:
 
 * :func:`sim_clock_test` captures a rig on the simulator (by default the document's set-up: a grandmaster
   host and a ZED on a slave host) and steps the grandmaster's clock by hand;
@@ -35,7 +38,7 @@ from rigsync.plan import build_plan
 from rigsync.ptp.pmc import ClockReader, local_clocks
 from rigsync.spec import loads_rig
 from rigsync.spec.model import RigSpec
-from rigsync.timebase.host import HostTimebase, HostTimebaseConfig
+from rigsync.timebase.host import HostTimebase, HostTimebaseConfig, measured
 
 SEEDS_000_RIG = """
 # seeds/000's test set-up: a grandmaster host (NTP on) and a slave host with a ZED, PTP over hardware timestamps.
@@ -89,6 +92,8 @@ class ClockTestResult:
     """Largest |CURRENT - IMAGE - baseline| after the step: the initial jump."""
     recovery_s: float | None
     """From the step until CURRENT - IMAGE is back within tolerance of the baseline for good."""
+    hold_s: float | None
+    """From the step until CURRENT - IMAGE starts to decay from its peak (IMAGE held on the old timeline)."""
     max_interval_change: float
     """Largest change of IMAGE's advance from one frame to the next, relative to the frame interval (the slew:
     0.1 = 10 %)."""
@@ -110,14 +115,18 @@ def _result(rows: list[ClockTestRow], title: str, step_at_s: float | None, frame
         step_at_s = next((r.t_s for r in rows if abs(r.current_minus_image_ns - baseline) > tolerance), None)
     after = [r for r in rows if step_at_s is not None and r.t_s >= step_at_s]
     peak = max((abs(r.current_minus_image_ns - baseline) for r in after), default=0.0)
-    recovery = None
+    recovery = hold = None
     if after and step_at_s is not None and peak > tolerance:
         outside = [r.t_s for r in after if abs(r.current_minus_image_ns - baseline) > tolerance]
         later = [r.t_s for r in after if r.t_s > outside[-1]]
         recovery = later[0] - step_at_s if later else None
+        plateau = [abs(r.current_minus_image_ns - baseline) >= peak - tolerance for r in after]
+        top = plateau.index(True)
+        decay = next((r.t_s for r, on in zip(after[top:], plateau[top:], strict=True) if not on), None)
+        hold = decay - step_at_s if decay is not None else None
     advances = [b.image_ns - a.image_ns for a, b in itertools.pairwise(rows)]
     changes = [abs(y - x) / frame_interval_ns for x, y in itertools.pairwise(advances)]
-    return ClockTestResult(tuple(rows), title, step_at_s, baseline, tolerance, peak, recovery,
+    return ClockTestResult(tuple(rows), title, step_at_s, baseline, tolerance, peak, recovery, hold,
                            max(changes, default=0.0), sum(1 for a in advances if a <= 0))
 
 
@@ -165,10 +174,13 @@ def sim_clock_test(rig: RigSpec | None = None, *, device: str | None = None, ste
 
 
 def observe_clock_test(source: PtpSource, host: str, *, seconds: float = 30.0, fps: float = 30.0,
-                       clocks: ClockReader = local_clocks, sleep: Callable[[float], None] = time.sleep,
+                       sync_interval_ns: int = 1_000_000_000, clocks: ClockReader = local_clocks,
+                       sleep: Callable[[float], None] = time.sleep,
                        on_row: Callable[[ClockTestRow], None] | None = None) -> ClockTestResult:
-    """The test on a real host in observe mode (``source``: its ptp4l's pmc monitor)."""
-    tb = HostTimebase(host, HostTimebaseConfig(role=HostRole.PTP, mode=PtpMode.OBSERVE))
+    """The test on a real host in observe mode (``source``: its ptp4l's pmc monitor; ``sync_interval_ns``: its
+    PTP Sync interval, which sets the hold through a step)."""
+    tb = HostTimebase(host, HostTimebaseConfig(role=HostRole.PTP, mode=PtpMode.OBSERVE,
+                                               sync_interval_ns=sync_interval_ns))
     rows: list[ClockTestRow] = []
     latest_e: int | None = None
     period = 1.0 / fps
@@ -176,7 +188,7 @@ def observe_clock_test(source: PtpSource, host: str, *, seconds: float = 30.0, f
     while time.monotonic() - t0 < seconds:
         for sample in source.poll():
             tb.add(sample)
-            if sample.system_offset_ns is not None:
+            if measured(sample):
                 latest_e = sample.system_offset_ns
         realtime, mono = clocks()
         if latest_e is not None:

@@ -81,6 +81,10 @@ class CaptureSession:
         self._record_error: str | None = None
         self._overrun_count = 0
         self._poll_rig_ns = 0  # rig time of the current poll: when rigsync learns of the frames it returns
+        self._poll_clock_ns = 0  # ... and the capture clock's time then (rig time runs apart from it in a step)
+        # The aligner matches on the base timeline: rig time without the correction the rig's step schedule holds
+        # back (the same on every host, 0 outside a step), so a slew does not stretch the streams' cadence.
+        self._poll_base_ns = 0
         self._gate_ns = 0  # rig time from which frames are recorded (end of warm-up, or the scheduled start)
         self._gated_frames = 0
         self._start: StartTracker | None = None
@@ -195,7 +199,7 @@ class CaptureSession:
                 if (t_end is not None and now >= t_end) or (stop is not None and stop.is_set()):
                     break
                 self._poll_all()
-                self._emit(self.aligner.advance(self._poll_rig_ns))
+                self._emit(self.aligner.advance(self._poll_base_ns))
                 if self._recorder.error is not None or self._record_error is not None:
                     break
                 if on_status is not None and time.monotonic() >= next_status:
@@ -285,14 +289,15 @@ class CaptureSession:
             wake = now + min(target_rig_ns - now_rig, 100_000_000)
             if poll:
                 self._poll_all()
-                self._emit(self.aligner.advance(self._poll_rig_ns))
+                self._emit(self.aligner.advance(self._poll_base_ns))
                 wake = min(wake, self._next_wake(now, None))
             else:
                 self._poll_clocks()
             self.clock.wait_until(max(wake, now + 1))
 
     def _next_wake(self, now: int, t_end: int | None) -> int:
-        candidates = [t_end, self.aligner.next_deadline_ns()]
+        deadline = self.aligner.next_deadline_ns()  # base timeline: on the capture clock, from the last poll
+        candidates = [t_end, deadline - self._poll_base_ns + self._poll_clock_ns if deadline is not None else None]
         candidates += [d.next_ready_ns() for k, d in self._devices.items() if k not in self._failed]
         times = [t for t in candidates if t is not None]
         wake = min(times) if times else now + 5_000_000
@@ -335,7 +340,8 @@ class CaptureSession:
         if records or now >= self._next_level_check:
             self._next_level_check = now + 500_000_000
             self._warnings.extend(self.clocks.changes(self.clocks.statuses()))
-        self._poll_rig_ns = self.clocks.rig_now()
+        self._poll_rig_ns, self._poll_clock_ns = self.clocks.rig_now(), now
+        self._poll_base_ns = self.clocks.base_ns(self._poll_rig_ns)
 
     def _poll_all(self) -> None:
         self._poll_clocks()
@@ -364,14 +370,15 @@ class CaptureSession:
         stamp = self._timebases[f.device].stamp(f, self._periods[key])
         stamped = StampedFrame(f, stamp.start_ns, stamp.error_bound_ns, stamp.locked, stamp.flags)
         arrival = max(self._rig_ns(f.device, f.host_rx_ns), self._poll_rig_ns)
+        base = self.clocks.base_ns  # the aligner works on the base timeline (rig time without a step's hold)
         # A scheduled start records what may be exposed at or after it, to within each stamp's bound (a PTP
         # camera armed for the start stamps its first frame a few ns either side of it).
         if stamped.rig_time_ns + (stamp.error_bound_ns if self._start is not None else 0) < self._gate_ns:
             # Warm-up or before the scheduled start: the clocks and the aligner learn, the recording does not;
             # counted per stream (``warmup``), so that every frame a device delivered is accounted for.
             self._gated_frames += 1
-            self._emit(self.aligner.drop(key, f.seq, DropReason.WARMUP, rig_time_ns=stamped.rig_time_ns,
-                                         error_ns=stamp.error_bound_ns, arrival_ns=arrival))
+            self._emit(self.aligner.drop(key, f.seq, DropReason.WARMUP, rig_time_ns=base(stamped.rig_time_ns),
+                                         error_ns=stamp.error_bound_ns, arrival_ns=base(arrival)))
             return
         if self._start is not None:
             self._start.frame(key, stamped.rig_time_ns, stamp.error_bound_ns)
@@ -386,11 +393,12 @@ class CaptureSession:
             self._record_error = str(err)
             return
         if not recorded:  # the recorder's queue stayed full: no frameset may name this frame
-            self._emit(self.aligner.drop(key, f.seq, DropReason.RECORDER_OVERRUN, rig_time_ns=stamped.rig_time_ns,
-                                         error_ns=stamp.error_bound_ns, arrival_ns=arrival))
+            self._emit(self.aligner.drop(key, f.seq, DropReason.RECORDER_OVERRUN,
+                                         rig_time_ns=base(stamped.rig_time_ns), error_ns=stamp.error_bound_ns,
+                                         arrival_ns=base(arrival)))
             return
-        self._emit(self.aligner.push(key, stamped, seq=f.seq, rig_time_ns=stamped.rig_time_ns,
-                                     error_ns=stamp.error_bound_ns, arrival_ns=arrival,
+        self._emit(self.aligner.push(key, stamped, seq=f.seq, rig_time_ns=base(stamped.rig_time_ns),
+                                     error_ns=stamp.error_bound_ns, arrival_ns=base(arrival),
                                      corrupt=bool(f.flags & FrameFlags.CORRUPT), locked=stamp.locked))
 
     def _event(self, event: DeviceEvent) -> None:
@@ -401,8 +409,8 @@ class CaptureSession:
             self._warnings.append(f"{event.device} reconnected (its clock restarted)")
             self._timebases[event.device].reset()
             for s in self.rig.device(event.device).streams:
-                self._emit(self.aligner.set_connected(f"{event.device}/{s.name}", True,
-                                                      self._rig_ns(event.device, event.host_ns)))
+                self._emit(self.aligner.set_connected(f"{event.device}/{s.name}", True, self.clocks.base_ns(
+                    self._rig_ns(event.device, event.host_ns))))
         elif event.kind is EventKind.OVERRUN:
             self._overrun_count += event.count
             if event.stream is not None and event.seq is not None:
@@ -412,7 +420,7 @@ class CaptureSession:
 
     def _device_gone(self, device_id: str, rig_ns: int) -> None:
         for s in self.rig.device(device_id).streams:
-            self._emit(self.aligner.set_connected(f"{device_id}/{s.name}", False, rig_ns))
+            self._emit(self.aligner.set_connected(f"{device_id}/{s.name}", False, self.clocks.base_ns(rig_ns)))
 
     def _emit(self, framesets: list[Frameset[StampedFrame]]) -> None:
         if not framesets or self._recorder is None:
@@ -422,7 +430,7 @@ class CaptureSession:
             by_group: dict[str, list[int]] = {}
             for e in fs.members:
                 f = e.payload.frame
-                members.append(FramesetMember(f.device, f.stream, f.seq, e.rig_time_ns, f.device_ts_ns,
+                members.append(FramesetMember(f.device, f.stream, f.seq, e.payload.rig_time_ns, f.device_ts_ns,
                                               f.host_rx_ns, e.error_ns))
                 group = self._sync_group.get(f.key)
                 if group is not None:
@@ -436,9 +444,12 @@ class CaptureSession:
                 self._tracker.skew(e.payload.frame.key, e.ref_ns - centre)
             missing = tuple(FramesetMissing(key.split("/", 1)[0], key.split("/", 1)[1], reason)
                             for key, reason in fs.missing)
+            # Matched on the base timeline; recorded on rig time (the spread too: they differ while a step slews).
+            rig_refs = [m.rig_time_ns - self._align_streams[f"{m.device}/{m.stream}"].offset_ns for m in members]
+            spread = max(rig_refs) - min(rig_refs) if rig_refs else 0
             try:
-                self._recorder.write_frameset(FramesetRecord(fs.frameset_id, fs.rig_time_ns, fs.spread_ns,
-                                                             tuple(members), missing))
+                self._recorder.write_frameset(FramesetRecord(fs.frameset_id, self.clocks.rig_of_base(fs.rig_time_ns),
+                                                             spread, tuple(members), missing))
             except RecordingError as err:
                 self._record_error = str(err)
                 return

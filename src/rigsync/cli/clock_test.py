@@ -55,13 +55,17 @@ def run_command(args: argparse.Namespace, console: Console) -> int:
         for row in result.rows:
             show(row)
     console.print(f"[bold]{result.title}[/]", highlight=False)
+    held = (f"held by the rig's schedule until {result.hold_s:.1f} s after the step, then slewed at 10 %; "
+            if result.hold_s is not None else "")
     console.print(f"before the step CURRENT - IMAGE = {result.baseline_ns / 1e6:.3f} ms; the step showed as "
-                  f"{result.peak_ns / 1e6:.3f} ms; back within {result.tolerance_ns / 1e6:.1f} ms "
-                  + (f"{result.recovery_s:.1f} s later" if result.recovery_s is not None else "(not within the test)"),
-                  highlight=False)
+                  f"{result.peak_ns / 1e6:.3f} ms; {held}back within {result.tolerance_ns / 1e6:.1f} ms "
+                  + (f"{result.recovery_s:.1f} s after the step" if result.recovery_s is not None
+                     else "(not within the test)"), highlight=False)
     console.print(f"IMAGE: never back ({result.backwards} backward steps); its advance changed by at most "
                   f"{result.max_interval_change:.1%} of a frame interval from one frame to the next", highlight=False)
     marks = [(result.step_at_s, "clock step")] if result.step_at_s is not None else []
+    if result.step_at_s is not None and result.hold_s is not None:
+        marks.append((result.step_at_s + result.hold_s, "slew starts"))
     line_plot(args.png, [r.t_s for r in result.rows], [r.current_minus_image_ns / 1e6 for r in result.rows],
               title=result.title[:110], x_label="time (s)", y_label="CURRENT - IMAGE (ms)", marks=marks)
     console.print(f"wrote {args.png}", highlight=False)

@@ -9,7 +9,7 @@ from rich.text import Text
 from rigsync.catalog import get_model
 from rigsync.core.ptp import PtpMode
 from rigsync.core.units import NS_PER_S
-from rigsync.plan.model import Plan, Severity, TriggerLink
+from rigsync.plan.model import Diagnostic, Plan, Severity, TriggerLink
 
 _COLOURS = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 
@@ -44,7 +44,7 @@ def _groups(plan: Plan) -> list[RenderableType]:
             table.add_column(col)
         for device_id in g.members:
             d = plan.device(device_id)
-            spec = plan.rig.device(device_id)
+            spec = plan.spec(device_id)
             delay = f"{d.delay_ns / 1000:g}" + (f" (+{d.depth_delay_ns / 1000:g} depth)" if d.depth_delay_ns else "")
             table.add_row(device_id, get_model(spec.model).name, spec.host, f"{d.role.value} ({d.vendor_role})",
                           _link(d.trigger), delay, ", ".join(d.synced_streams) or "-")
@@ -54,7 +54,7 @@ def _groups(plan: Plan) -> list[RenderableType]:
         for col in ("device", "model", "host", "role (vendor)"):
             table.add_column(col)
         for d in ungrouped:
-            spec = plan.rig.device(d.device_id)
+            spec = plan.spec(d.device_id)
             table.add_row(d.device_id, get_model(spec.model).name, spec.host, f"{d.role.value} ({d.vendor_role})")
         out.append(table)
     return out
@@ -113,6 +113,35 @@ def _hosts(plan: Plan) -> Table:
     return table
 
 
+DEVICES_SHOWN = 6
+"""A diagnostic's devices listed in full up to this many; beyond, the first few and the count."""
+GROUPS_SHOWN = 3
+"""A rule reported in more groups than this is one row of the terminal view (``--json`` keeps each group's)."""
+
+
+def _devices(devices: tuple[str, ...]) -> str:
+    if len(devices) <= DEVICES_SHOWN:
+        return ", ".join(devices)
+    return ", ".join(devices[:DEVICES_SHOWN - 1]) + f", ... ({len(devices):,} devices)"
+
+
+def _diagnostic_rows(plan: Plan) -> list[tuple[Severity, str, tuple[str, ...], str, str, str]]:
+    """(severity, rule, devices, what, fix, source) per row: a diagnostic each, except that a rule reported in many
+    groups (the same problem in each block of a stadium rig) is one row saying how many."""
+    same: dict[tuple[Severity, str], list[Diagnostic]] = {}
+    for d in plan.diagnostics:
+        same.setdefault((d.severity, d.rule), []).append(d)
+    rows = []
+    for (severity, rule), found in same.items():
+        if len(found) <= GROUPS_SHOWN:
+            rows += [(severity, rule, d.devices, d.message, d.fix, d.source) for d in found]
+            continue
+        devices = tuple(dict.fromkeys(x for d in found for x in d.devices))
+        rows.append((severity, rule, devices, f"{len(found):,} diagnostics (rigsync plan --json lists each), the "
+                                              f"first: {found[0].message}", found[0].fix, found[0].source))
+    return rows
+
+
 def _diagnostics(plan: Plan) -> RenderableType:
     if not plan.diagnostics:
         return Text("no diagnostics: the rig plans cleanly", style="green")
@@ -120,9 +149,9 @@ def _diagnostics(plan: Plan) -> RenderableType:
                   title_justify="left")
     for col in ("severity", "rule", "devices", "what", "fix", "source"):
         table.add_column(col)
-    for d in plan.diagnostics:
-        colour = _COLOURS[d.severity]
-        table.add_row(f"[{colour}]{d.severity.value}[/]", d.rule, ", ".join(d.devices), d.message, d.fix, d.source)
+    for severity, rule, devices, message, fix, source in _diagnostic_rows(plan):
+        colour = _COLOURS[severity]
+        table.add_row(f"[{colour}]{severity.value}[/]", rule, _devices(devices), message, fix, source)
     return table
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from rich.console import Group, RenderableType
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -57,9 +58,9 @@ def hosts_table(status: CaptureStatus) -> Table | None:
     for h in status.hosts:
         clock = h.role.value + (f" ({h.mode.value})" if h.mode else "")
         colour = {SyncLevel.OK: "green", SyncLevel.WARN: "yellow", SyncLevel.ERROR: "red"}[h.level]
-        table.add_row(h.host, clock, h.port_state.value if h.port_state else "-",
+        table.add_row(escape(h.host), clock, h.port_state.value if h.port_state else "-",
                       _ns(h.offset_ns), _ns(h.mean_path_delay_ns), _ns(h.bound_ns),
-                      f"[{colour}]{h.level.value}[/] {h.reason}")
+                      f"[{colour}]{h.level.value}[/] {escape(h.reason)}")
     return table
 
 
@@ -117,7 +118,7 @@ def result_summary(result: CaptureResult) -> Table:
         table.add_row("scheduled start", f"rig time {result.start_rig_ns} ns; late: {late or 'none'}")
     for h in result.status.hosts:
         if h.role is HostRole.PTP or len(result.status.hosts) > 1:
-            table.add_row(f"host {h.host}", f"{h.level.value}: {h.reason}")
+            table.add_row(escape(f"host {h.host}"), escape(f"{h.level.value}: {h.reason}"))
     if result.error:
         table.add_row("[red]error[/]", result.error)
     return table
@@ -157,12 +158,12 @@ def info_tables(summary: RecordingSummary, metadata: dict[str, dict[str, str]]) 
     tables = [head, streams]
     if "hosts" in stats:
         hosts = Table(title="hosts (at the end of the capture)", title_justify="left")
-        for col in ("host", "clock", "port", "offset", "bound", "level"):
+        for col in ("host", "clock", "port", "offset", "bound", "steps", "level"):
             hosts.add_column(col, no_wrap=True)
         for h in json.loads(stats["hosts"]):
             clock = str(h["role"]) + (f" ({h['mode']})" if h.get("mode") else "")
-            hosts.add_row(str(h["host"]), clock, str(h.get("port_state") or "-"), _ns(h.get("offset_ns")),
-                          _ns(h.get("bound_ns")), f"{h['level']}: {h['reason']}")
+            hosts.add_row(escape(str(h["host"])), clock, str(h.get("port_state") or "-"), _ns(h.get("offset_ns")),
+                          _ns(h.get("bound_ns")), str(h.get("steps", 0)), escape(f"{h['level']}: {h['reason']}"))
         tables.append(hosts)
     if "scheduled_start" in stats:
         start = json.loads(stats["scheduled_start"])

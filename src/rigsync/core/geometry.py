@@ -30,10 +30,19 @@ def sees(pose: Pose, hfov_deg: float, point: Vec3) -> bool:
     return cos >= math.cos(math.radians(hfov_deg / 2))
 
 
+SCENE_POINTS: tuple[Vec3, ...] = tuple((x, y, z) for x in (-0.8, 0.0, 0.8) for y in (-0.8, 0.0, 0.8)
+                                      for z in (0.3, 1.0, 1.7))
+"""Where the scene's central volume (a 2 m cube) is sampled to tell whether two cameras see a common part of it."""
+
+
+def seen_points(pose: Pose, hfov_deg: float) -> int:
+    """The points of :data:`SCENE_POINTS` a camera sees, as a bit mask (bit i: point i)."""
+    return sum(1 << i for i, p in enumerate(SCENE_POINTS) if sees(pose, hfov_deg, p))
+
+
 def views_overlap(poses: list[Pose], hfovs: list[float]) -> list[list[bool]]:
     """Whether each pair of cameras sees a common part of the scene's central volume (a 2 m cube)."""
-    grid = [(x, y, z) for x in (-0.8, 0.0, 0.8) for y in (-0.8, 0.0, 0.8) for z in (0.3, 1.0, 1.7)]
-    seen = [{i for i, p in enumerate(grid) if sees(pose, fov, p)} for pose, fov in zip(poses, hfovs, strict=True)]
+    seen = [seen_points(pose, fov) for pose, fov in zip(poses, hfovs, strict=True)]
     return [[bool(a & b) for b in seen] for a in seen]
 
 

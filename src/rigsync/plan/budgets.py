@@ -6,6 +6,7 @@ from collections import defaultdict
 
 from rigsync.catalog import get_model
 from rigsync.core.sync import LinkKind
+from rigsync.plan.index import RigIndex
 from rigsync.plan.model import Budget
 from rigsync.spec.model import DeviceSpec, RigSpec
 
@@ -19,7 +20,7 @@ def device_link_mb_s(device: DeviceSpec) -> float:
     return sum(model.link_bytes_per_s(s.kind, s.width, s.height, s.pixel_format, s.fps) for s in device.streams) / 1e6
 
 
-def compute(rig: RigSpec) -> tuple[Budget, ...]:
+def compute(rig: RigSpec, idx: RigIndex) -> tuple[Budget, ...]:
     out: list[Budget] = []
     usb: dict[tuple[str, str], list[DeviceSpec]] = defaultdict(list)
     nic: dict[tuple[str, str], list[DeviceSpec]] = defaultdict(list)
@@ -28,27 +29,27 @@ def compute(rig: RigSpec) -> tuple[Budget, ...]:
         {LinkKind.USB: usb, LinkKind.ETHERNET: nic, LinkKind.GMSL: card}[d.connection.kind][
             (d.host, d.connection.bus)].append(d)
     for (host, ctrl), devs in usb.items():
-        capacity = rig.host(host).usb_controller(ctrl).capacity_mb_s
+        capacity = idx.hosts[host].usb_controller(ctrl).capacity_mb_s
         out.append(Budget("usb", host, ctrl, sum(device_link_mb_s(d) for d in devs), capacity, "MB/s",
                           tuple(d.id for d in devs)))
     for (host, name), devs in nic.items():
-        n = rig.host(host).nic(name)
+        n = idx.hosts[host].nic(name)
         nic_capacity = n.speed_gbps * 1e9 / 8 / 1e6 * 0.9 if n is not None else None  # ~90% of the line rate
         out.append(Budget("nic", host, name, sum(device_link_mb_s(d) for d in devs), nic_capacity, "MB/s",
                           tuple(d.id for d in devs)))
     for (host, name), devs in card.items():
-        c = rig.host(host).capture_card(name)
+        c = idx.hosts[host].capture_card(name)
         out.append(Budget("gmsl-card", host, name, len({d.connection.port for d in devs}) if c else len(devs),
                           c.capacity if c else None, "cameras", tuple(d.id for d in devs)))
     for host_spec in rig.hosts:
-        devs = [d for d in rig.devices if d.host == host_spec.name]
-        gpu = [d for d in devs if get_model(d.model).gpu_memory_mb and any(
+        on_host = idx.on_host.get(host_spec.name, ())
+        gpu = [d for d in on_host if get_model(d.model).gpu_memory_mb and any(
             s.kind in get_model(d.model).host_computed for s in d.streams)]
         if gpu:
             used = sum(get_model(d.model).gpu_memory_mb for d in gpu)
             out.append(Budget("gpu-memory", host_spec.name, "GPU", used, host_spec.gpu_memory_mb, "MB",
                               tuple(d.id for d in gpu)))
-        libusb = [d for d in devs if get_model(d.model).usb_memory_mb]
+        libusb = [d for d in on_host if get_model(d.model).usb_memory_mb]
         if libusb:
             used = sum(get_model(d.model).usb_memory_mb for d in libusb)
             out.append(Budget("usbfs-memory", host_spec.name, "usbcore.usbfs_memory_mb", used, USBFS_DEFAULT_MB, "MB",

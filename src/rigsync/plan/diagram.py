@@ -15,7 +15,6 @@ import math
 import re
 import shutil
 import subprocess
-from collections import Counter
 from html import escape
 from pathlib import Path
 
@@ -67,8 +66,11 @@ def render(plan: Plan, path: Path) -> None:
     result = subprocess.run([dot, f"-T{fmt}", "-o", str(path)], input=source.encode("utf-8"),
                             capture_output=True, check=False)
     if result.returncode != 0:
-        detail = result.stderr.decode("utf-8", "replace").strip() or f"exit status {result.returncode}"
-        raise RigsyncError(f"Graphviz dot could not draw {path}: {detail}")
+        lines = result.stderr.decode("utf-8", "replace").strip().splitlines() or [f"exit status {result.returncode}"]
+        more = f" (and {len(lines) - 1:,} more lines)" if len(lines) > 1 else ""
+        raise RigsyncError(f"Graphviz dot could not draw {path}: {lines[0]}{more}; a rig of "
+                           f"{len(plan.devices):,} devices may be beyond dot's layout: write the diagram as .dot and "
+                           "draw it with another Graphviz engine (sfdp -Tsvg), or draw part of the rig")
 
 
 # --- DOT text -------------------------------------------------------------------------------------------------
@@ -145,20 +147,29 @@ class _Drawing:
                     found = self.problems.setdefault(device, [])
                     if (diag.severity, diag.rule) not in found:
                         found.append((diag.severity, diag.rule))
-        self.links = {g.name: sorted((d.trigger for d in plan.devices if d.group == g.name and d.trigger),
-                                     key=lambda lk: lk.hop) for g in plan.groups}
+        self.links = {g.name: sorted((d.trigger for d in plan.members(g.name) if d.trigger), key=lambda lk: lk.hop)
+                      for g in plan.groups}
         self.hubs: dict[tuple[str, str], tuple[str, str | None]] = {}
         """(group, link source) -> (splitter node, the host whose cluster holds it, or None: outside the hosts)."""
+        self.branches: dict[tuple[str, str], list[TriggerLink]] = {}
+        """(group, link source) -> the links it drives."""
         for g in plan.groups:
-            sources = Counter(lk.source for lk in self.links[g.name])
-            for source, count in sources.items():
-                split = g.topology is Topology.STAR or any(lk.splitter for lk in self.links[g.name]
-                                                          if lk.source == source)
-                if count > 1 and split:  # one branch needs no splitter
-                    ends = {source, *(lk.target for lk in self.links[g.name] if lk.source == source)}
-                    hosts = {self.host_of(e) for e in ends if not e.startswith(("trigger:", "card:"))}
-                    inside = len(hosts) == 1 and not source.startswith(("trigger:", "card:"))
-                    self.hubs[(g.name, source)] = (f"splitter:{g.name}:{source}", hosts.pop() if inside else None)
+            for lk in self.links[g.name]:
+                self.branches.setdefault((g.name, lk.source), []).append(lk)
+        self.hubs_at: dict[str | None, list[tuple[str, str, str]]] = {}
+        """Host (None: outside the hosts) -> (group, link source, splitter node) drawn there."""
+        self.hubs_of: dict[str, list[tuple[str, str]]] = {}
+        """Group -> (link source, splitter node)."""
+        for (group, source), branches in self.branches.items():
+            split = plan.group(group).topology is Topology.STAR or any(lk.splitter for lk in branches)
+            if len(branches) > 1 and split:  # one branch needs no splitter
+                ends = {source, *(lk.target for lk in branches)}
+                hosts = {self.host_of(e) for e in ends if not e.startswith(("trigger:", "card:"))}
+                inside = len(hosts) == 1 and not source.startswith(("trigger:", "card:"))
+                hub, at = f"splitter:{group}:{source}", hosts.pop() if inside else None
+                self.hubs[(group, source)] = (hub, at)
+                self.hubs_at.setdefault(at, []).append((group, source, hub))
+                self.hubs_of.setdefault(group, []).append((source, hub))
         self.rows: list[list[str]] = []
         """Daisy chains folded into rows of node ids (odd rows run right to left)."""
         self.row_of: dict[str, int] = {}
@@ -171,6 +182,12 @@ class _Drawing:
                         self.rows.append([])
                     self.row_of[node] = len(self.rows) - 1
                     self.rows[-1].append(node)
+        self.rows_at: dict[str, list[tuple[int, list[str]]]] = {}
+        """Host -> the rows (index, nodes) with a device on it."""
+        for r, row in enumerate(self.rows):
+            for host in dict.fromkeys(self.host_of(n.removeprefix("dev:")) for n in row if n.startswith("dev:")):
+                self.rows_at.setdefault(host, []).append((r, row))
+        self.hosts_planned = {h.host for h in plan.hosts}
 
     # --- node ids -------------------------------------------------------------------------------------------
     @staticmethod
@@ -178,10 +195,10 @@ class _Drawing:
         return f"dev:{device}"
 
     def host_of(self, device: str) -> str:
-        return self.rig.device(device).host
+        return self.plan.spec(device).host
 
     def bus(self, device: str) -> str:
-        spec = self.rig.device(device)
+        spec = self.plan.spec(device)
         kind = {LinkKind.USB: "usb", LinkKind.ETHERNET: "nic", LinkKind.GMSL: "card"}[spec.connection.kind]
         return f"{kind}:{spec.host}:{spec.connection.bus}"
 
@@ -214,8 +231,7 @@ class _Drawing:
         out += self.legend()
         out += self.trigger_nodes()
         hosts = list(self.rig.hosts)
-        hosts += [HostSpec(n) for n in dict.fromkeys(d.host for d in self.rig.devices) if n not in
-                  {h.name for h in hosts}]
+        hosts += [HostSpec(n) for n in self.plan.index.on_host if n not in self.plan.index.hosts]
         for i, host in enumerate(hosts):
             out += self.host_cluster(i, host)
         out += self.splitter_nodes(None)
@@ -226,7 +242,7 @@ class _Drawing:
         return out
 
     def host_cluster(self, index: int, host: HostSpec) -> list[str]:
-        setup = next((h for h in self.plan.hosts if h.host == host.name), None)
+        setup = self.plan.host(host.name) if host.name in self.hosts_planned else None
         title = [_font(host.name, bold=True, size=14) + " " + _font(f"({host.platform.value})", size=11)]
         if setup is not None and setup.ptp_role:
             where = f" on {setup.ptp_interface}" if setup.ptp_interface else ""
@@ -235,10 +251,10 @@ class _Drawing:
         out = [f"  subgraph {_q(f'cluster_host_{index}')} {{",
                "    graph " + _attrs(label=_html(*title, left=True), style="rounded,filled", color="#9aa5b1",
                                      fillcolor="#f4f6f8", labeljust="l", margin=12) + ";"]
-        devices = [d for d in self.plan.devices if self.host_of(d.device_id) == host.name]
+        devices = [self.plan.device(d.id) for d in self.plan.index.on_host.get(host.name, ())]
         for d in devices:
             out.append(f"    {_q(self.dev(d.device_id))} {self.device_attrs(d)};")
-        for r, row in enumerate(self.rows):  # rows of a folded daisy chain stay together
+        for r, row in self.rows_at.get(host.name, []):  # rows of a folded daisy chain stay together
             mine = [n for n in row if n.startswith("dev:") and self.host_of(n.removeprefix("dev:")) == host.name]
             if mine:
                 out.append(f"    subgraph {_q(f'cluster_row_{index}_{r}')} {{ graph [peripheries=0, label=\"\", "
@@ -279,7 +295,7 @@ class _Drawing:
         return list(nodes.items())
 
     def device_attrs(self, d: DevicePlan) -> str:
-        spec = self.rig.device(d.device_id)
+        spec = self.plan.spec(d.device_id)
         model = get_model(spec.model)
         role = _vendor_role(d, model.vendor)
         if d.group:
@@ -313,25 +329,23 @@ class _Drawing:
     def splitter_nodes(self, host: str | None) -> list[str]:
         """The splitters drawn in ``host``'s cluster (None: outside the hosts)."""
         out = []
-        for (group, source), (hub, at) in self.hubs.items():
-            if at == host:
-                count = sum(1 for lk in self.links[group] if lk.source == source)
-                out.append(f"  {_q(hub)} " + _attrs(label=f"splitter\n1 -> {count}", shape="circle", fontsize=8,
-                                                    width=0.55, fixedsize=True, color=self.colour[group],
-                                                    penwidth=2) + ";")
+        for group, source, hub in self.hubs_at.get(host, []):
+            count = len(self.branches[(group, source)])
+            out.append(f"  {_q(hub)} " + _attrs(label=f"splitter\n1 -> {count}", shape="circle", fontsize=8,
+                                                width=0.55, fixedsize=True, color=self.colour[group],
+                                                penwidth=2) + ";")
         return out
 
     def group_edges(self, group: GroupPlan) -> list[str]:
         """The group's trigger edges: source -> splitter -> device for star groups, source -> device otherwise."""
         colour = self.colour[group.name]
         out: list[str] = []
-        for (name, source), (hub, _) in self.hubs.items():
-            if name == group.name:
-                first = next(lk for lk in self.links[name] if lk.source == source)
-                level = "" if first.level_out_v is None else f"\n{_num(first.level_out_v)} V"
-                out.append(f"  {_q(self.node(source, first.target))} -> {_q(hub)} " + _attrs(
-                    color=colour, penwidth=2.5, arrowhead="none", label=_short_port(first.source_port, source) + level,
-                    tooltip=f"{group.name}: {first.source_port} -> splitter") + ";")
+        for source, hub in self.hubs_of.get(group.name, []):
+            first = self.branches[(group.name, source)][0]
+            level = "" if first.level_out_v is None else f"\n{_num(first.level_out_v)} V"
+            out.append(f"  {_q(self.node(source, first.target))} -> {_q(hub)} " + _attrs(
+                color=colour, penwidth=2.5, arrowhead="none", label=_short_port(first.source_port, source) + level,
+                tooltip=f"{group.name}: {first.source_port} -> splitter") + ";")
         for lk in self.links[group.name]:
             hub_at = self.hubs.get((group.name, lk.source))
             out.append(self.link_edge(group, lk, colour, hub_at[0] if hub_at else None))

@@ -7,65 +7,81 @@ from rigsync.catalog.base import Vendor
 from rigsync.core.ptp import HostRole, PtpMode
 from rigsync.core.sync import LinkKind, SyncMethod
 from rigsync.plan.budgets import USBFS_DEFAULT_MB
+from rigsync.plan.index import RigIndex
 from rigsync.plan.model import HostSetup, Plan
-from rigsync.spec.model import HostSpec, Nic, NicKind, RigSpec
+from rigsync.spec.model import Nic, NicKind, RigSpec
 from rigsync.spec.sync import SyncGroupSpec
 
 
-def ptp_nic(rig: RigSpec, host: HostSpec) -> Nic | None:
-    """The interface a host runs PTP on: the one its PTP cameras use, else its first Ethernet interface."""
+def ptp_nics(rig: RigSpec, idx: RigIndex) -> dict[str, Nic | None]:
+    """Host name -> the interface it runs PTP on: the one its PTP cameras use, else its first Ethernet
+    interface (else its first interface, or None)."""
+    camera: dict[str, Nic] = {}
     for g in rig.sync_groups:
-        if g.method is SyncMethod.PTP:
-            for m in g.members:
-                d = rig.device(m.device)
-                if d.host == host.name and d.connection.kind is LinkKind.ETHERNET:
-                    n = host.nic(d.connection.bus)
-                    if n is not None:
-                        return n
-    wired = [n for n in host.nics if n.kind is NicKind.ETHERNET]
-    return wired[0] if wired else (host.nics[0] if host.nics else None)
+        if g.method is not SyncMethod.PTP:
+            continue
+        for m in g.members:
+            d = idx.devices[m.device]
+            host = idx.hosts.get(d.host)
+            if host is not None and d.host not in camera and d.connection.kind is LinkKind.ETHERNET:
+                n = host.nic(d.connection.bus)
+                if n is not None:
+                    camera[d.host] = n
+    out: dict[str, Nic | None] = {}
+    for host in rig.hosts:
+        wired = [n for n in host.nics if n.kind is NicKind.ETHERNET]
+        out[host.name] = camera.get(host.name) or (wired[0] if wired else (host.nics[0] if host.nics else None))
+    return out
 
 
-def ptp_hosts(rig: RigSpec) -> dict[str, str]:
+def ptp_hosts(rig: RigSpec, idx: RigIndex) -> dict[str, str]:
     """Host name -> ``grandmaster`` or ``slave`` for every host in a PTP group."""
     roles: dict[str, str] = {}
     for g in rig.sync_groups:
         if g.method is not SyncMethod.PTP:
             continue
         gm = g.ptp.grandmaster if g.ptp is not None else "external"
-        for host in [rig.device(m.device).host for m in g.members] + list(g.ptp.hosts if g.ptp else ()):
+        for host in [idx.devices[m.device].host for m in g.members] + list(g.ptp.hosts if g.ptp else ()):
             roles.setdefault(host, "grandmaster" if host == gm else "slave")
-        if gm in [h.name for h in rig.hosts]:
+        if gm in idx.hosts:
             roles[gm] = "grandmaster"
     return roles
 
 
-def ptp_group_of_host(rig: RigSpec, host: str) -> SyncGroupSpec | None:
-    """The PTP group a host takes part in (as a member's host or as the grandmaster)."""
+def ptp_groups_of_hosts(rig: RigSpec, idx: RigIndex) -> dict[str, SyncGroupSpec]:
+    """Host name -> the (first) PTP group it takes part in (as a member's host or as the grandmaster)."""
+    out: dict[str, SyncGroupSpec] = {}
     for g in rig.sync_groups:
-        if g.method is SyncMethod.PTP and (any(rig.device(m.device).host == host for m in g.members)
-                                           or (g.ptp is not None and host in (g.ptp.grandmaster, *g.ptp.hosts))):
-            return g
-    return None
+        if g.method is not SyncMethod.PTP:
+            continue
+        hosts = [idx.devices[m.device].host for m in g.members]
+        if g.ptp is not None:
+            hosts += [g.ptp.grandmaster, *g.ptp.hosts]
+        for host in hosts:
+            out.setdefault(host, g)
+    return out
 
 
-def clock_role(rig: RigSpec, host: str, ptp_role: str | None) -> HostRole:
+def clock_role(rig: RigSpec, host: str, ptp_role: str | None, has_ptp_reference: bool) -> HostRole:
     """Reference (the grandmaster host; the first host of a rig without a PTP reference), PTP slave, or unsynced."""
     if ptp_role == "grandmaster":
         return HostRole.REFERENCE
     if ptp_role == "slave":
         return HostRole.PTP
-    has_ptp_reference = any(g.method is SyncMethod.PTP for g in rig.sync_groups)
     if not has_ptp_reference and host == rig.primary_host.name:
         return HostRole.REFERENCE
     return HostRole.UNSYNCED
 
 
-def setup(rig: RigSpec, plan: Plan) -> tuple[HostSetup, ...]:
+def setup(plan: Plan) -> tuple[HostSetup, ...]:
+    rig, idx = plan.rig, plan.index
     out = []
-    roles = ptp_hosts(rig)
+    roles = ptp_hosts(rig, idx)
+    nics = ptp_nics(rig, idx)
+    groups = ptp_groups_of_hosts(rig, idx)
+    has_ptp_reference = any(g.method is SyncMethod.PTP for g in rig.sync_groups)
     for host in rig.hosts:
-        devs = [d for d in rig.devices if d.host == host.name]
+        devs = idx.on_host.get(host.name, ())
         steps: list[str] = []
         usbfs = sum(get_model(d.model).usb_memory_mb for d in devs)
         if usbfs > USBFS_DEFAULT_MB:
@@ -78,7 +94,7 @@ def setup(rig: RigSpec, plan: Plan) -> tuple[HostSetup, ...]:
             steps.append("Orbbec: re-synchronize device clocks with the host periodically: "
                          "ctx.enable_multi_device_sync(60000) (seeds/002)")
         role = roles.get(host.name)
-        nic = ptp_nic(rig, host) if role else None
+        nic = nics[host.name] if role else None
         stamping = nic.timestamping.value if nic is not None else None
         if role == "grandmaster":
             steps.append("PTP grandmaster: keep NTP on (the only host that does) so the rig follows world time "
@@ -87,7 +103,7 @@ def setup(rig: RigSpec, plan: Plan) -> tuple[HostSetup, ...]:
             steps.append("PTP slave: turn NTP off (timedatectl set-ntp false); ptp4l" +
                          (" + phc2sys -O 0 (hardware timestamping)" if stamping == "hardware" else " -S") +
                          " (seeds/000)")
-        group = ptp_group_of_host(rig, host.name)
+        group = groups.get(host.name)
         mode = (host.ptp_mode or (group.ptp.mode if group is not None and group.ptp else PtpMode.DISCIPLINE)
                 if role is not None else None)
         if mode is PtpMode.OBSERVE and stamping == "hardware":
@@ -97,6 +113,6 @@ def setup(rig: RigSpec, plan: Plan) -> tuple[HostSetup, ...]:
                          "it measures is the system clock's; this host's clock is never adjusted")
         out.append(HostSetup(host=host.name, steps=tuple(steps), ptp_role=role,
                              ptp_interface=nic.name if nic is not None else None, timestamping=stamping,
-                             clock_role=clock_role(rig, host.name, role), ptp_mode=mode,
+                             clock_role=clock_role(rig, host.name, role, has_ptp_reference), ptp_mode=mode,
                              ptp_group=group.name if group is not None else None))
     return tuple(out)

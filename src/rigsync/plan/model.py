@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 
 from rigsync.core.ptp import HostRole, PtpMode
 from rigsync.core.sync import SyncMethod, Topology
-from rigsync.spec.model import RigSpec
+from rigsync.plan.index import RigIndex
+from rigsync.spec.model import DeviceSpec, RigSpec
 from rigsync.spec.sync import PtpSpec
 
 
@@ -204,28 +206,52 @@ class Plan:
     """Frames exposed before this long after the capture starts are discarded (clocks, exposure settling)."""
     notes: tuple[str, ...] = field(default=())
 
-    def device(self, device_id: str) -> DevicePlan:
+    @cached_property
+    def index(self) -> RigIndex:
+        """Look-ups into the rig by name (built on first use)."""
+        return RigIndex.of(self.rig)
+
+    @cached_property
+    def _devices_by_id(self) -> dict[str, DevicePlan]:
+        return {d.device_id: d for d in self.devices}
+
+    @cached_property
+    def _groups_by_name(self) -> dict[str, GroupPlan]:
+        return {g.name: g for g in self.groups}
+
+    @cached_property
+    def _hosts_by_name(self) -> dict[str, HostSetup]:
+        return {h.host: h for h in self.hosts}
+
+    @cached_property
+    def _members(self) -> dict[str, tuple[DevicePlan, ...]]:
+        out: dict[str, list[DevicePlan]] = {g.name: [] for g in self.groups}
         for d in self.devices:
-            if d.device_id == device_id:
-                return d
-        raise KeyError(device_id)
+            if d.group is not None:
+                out.setdefault(d.group, []).append(d)
+        return {name: tuple(ds) for name, ds in out.items()}
+
+    def device(self, device_id: str) -> DevicePlan:
+        return self._devices_by_id[device_id]
+
+    def spec(self, device_id: str) -> DeviceSpec:
+        """The device as the rig file declares it."""
+        return self.index.devices[device_id]
 
     def group(self, name: str) -> GroupPlan:
-        for g in self.groups:
-            if g.name == name:
-                return g
-        raise KeyError(name)
+        return self._groups_by_name[name]
 
     def host(self, name: str) -> HostSetup:
-        for h in self.hosts:
-            if h.host == name:
-                return h
-        raise KeyError(name)
+        return self._hosts_by_name[name]
+
+    def members(self, group: str) -> tuple[DevicePlan, ...]:
+        """The plans of a group's devices, in rig order."""
+        return self._members.get(group, ())
 
     def ptp_of(self, host: str) -> PtpSpec:
         """The PTP settings of the group a host takes part in (the defaults when it is in none)."""
         name = self.host(host).ptp_group
-        group = next((g for g in self.rig.sync_groups if g.name == name), None)
+        group = self.index.groups.get(name) if name is not None else None
         return group.ptp if group is not None and group.ptp is not None else PtpSpec()
 
     @property

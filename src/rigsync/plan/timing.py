@@ -20,7 +20,7 @@ def depth_windows(plan: Plan) -> tuple[DepthWindow, ...]:
     for dp in plan.devices:
         if dp.group is None or dp.role in (Role.STANDALONE, Role.SOFTWARE):
             continue
-        device = plan.rig.device(dp.device_id)
+        device = plan.spec(dp.device_id)
         model = get_model(device.model)
         if model.depth_tech is not DepthTech.TOF:
             continue

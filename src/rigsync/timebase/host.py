@@ -3,12 +3,12 @@
 rigsync stamps frames on each host's **monotonic** clock (CLOCK_MONOTONIC: it runs at the rate the system
 clock is steered to, but it is never stepped) and maps that clock to rig time here. A step of the system
 clock - set by hand, by NTP, by ptp4l's servo - therefore never reaches a device's clock mapping; only a step
-of the reference itself does, and it is slewed.
+of the reference itself does, and the rig follows it on one schedule (:mod:`rigsync.timebase.steps`).
 
 Every host has a :class:`HostTimebase` in one of three roles:
 
-* ``reference``: the host's system clock *is* the rig clock (a single-host rig, the PTP grandmaster host):
-  rig time = monotonic + (system - monotonic), read with :meth:`HostTimebase.add_clock`;
+* ``reference``: the host's system clock *is* the reference (a single-host rig, the PTP grandmaster host):
+  read with :meth:`HostTimebase.add_clock`; a step of it is a step of the reference, registered at once;
 * ``ptp``: tied to the reference by linuxptp. Each sample gives the system clock's offset from the master
   (``e``); with ``D`` = system - monotonic at that instant, the monotonic clock's offset is ``e - D``, which
   is smooth in both modes:
@@ -19,77 +19,42 @@ Every host has a :class:`HostTimebase` in one of three roles:
 
 * ``unsynced``: nothing ties the host to the reference (no PTP on a multi-host rig): its own system clock.
 
-The offset of the monotonic clock is fitted (a Theil-Sen line) over the recent samples; rig time = monotonic -
-fitted offset. A sample far off the line is a step (of the reference, or of a clock nobody told us about): the
-fit restarts, and the applied map does not jump but slews towards the new fit at a bounded rate, the
-not-yet-slewed remainder being part of the bound.
+The map is fitted on the **base timeline** (the reference with the rig's registered steps taken out): the
+offset of the monotonic clock from it (a Theil-Sen line over the recent samples) is smooth through a step of
+the reference, because a jump of the measured offset is matched to a registered step (or registers one) and
+taken out. Rig time = the step schedule applied to the base reading, the same on every host. Smaller changes of
+the fit are slewed at a bounded rate, the not-yet-slewed remainder being part of the bound.
 
-The bound of a PTP host is the fit's residual envelope plus a noise margin, plus the mean path delay (PTP
-assumes a symmetric path; the asymmetry it cannot see is at most the mean path delay, since both one-way
-delays are >= 0 and sum to twice it), plus the slew remainder, extrapolation and holdover growth while no
-fresh locked sample arrives. Offsets follow linuxptp's sign: host minus master.
+The bound of a PTP host (against rig time) is the fit's residual envelope plus a noise margin, plus the mean
+path delay (PTP assumes a symmetric path; the asymmetry it cannot see is at most the mean path delay, since both
+one-way delays are >= 0 and sum to twice it), plus the slew remainder, extrapolation and holdover growth while
+no fresh locked sample arrives, plus any step of the reference the host has no evidence of yet. Offsets follow
+linuxptp's sign: host minus master.
 
 Pure code: every time value is passed in.
 """
 
 from __future__ import annotations
 
-import statistics
 from collections import deque
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from rigsync.core.frame import TimeFlags
 from rigsync.core.ptp import (
     FIRST_STEP_THRESHOLD_NS,
-    STEP_THRESHOLD_NS,
     HostRole,
     PortState,
     PtpMode,
     PtpSample,
     SyncLevel,
 )
-from rigsync.timebase.slew import FAST_SLEW_PPM, MAX_SLEW_PPM, Slew
+from rigsync.timebase._host_fit import AppliedMap, Fit, Point
+from rigsync.timebase.host_config import LOST_PORT_STATES, HostTimebaseConfig, measured
+from rigsync.timebase.host_status import HostSyncStatus, judge_ptp, step_note
+from rigsync.timebase.slew import Slew
+from rigsync.timebase.steps import RigSteps, StepFollower, StepPolicy
 
-
-@dataclass(frozen=True)
-class HostTimebaseConfig:
-    role: HostRole = HostRole.REFERENCE
-    mode: PtpMode = PtpMode.DISCIPLINE
-    offset_warn_ns: int = 1_000
-    offset_error_ns: int = 10_000
-    sync_interval_ns: int = 1_000_000_000
-    window: int = 16
-    """Samples the fit is built from."""
-    recent: int = 4
-    """Samples the reported quality (against the warning / error levels) is taken over."""
-    stale_intervals: float = 3.0
-    """No sample for this many sync intervals: the host counts as unlocked (holdover)."""
-    holdover_ppm: float = 2.0
-    """Growth of the bound without fresh locked samples (residual frequency error and wander of a clock that
-    keeps its last correction)."""
-    max_drift_ppm: float = 100.0
-    """Observe mode, before three samples fix the slope: the free monotonic clock's largest frequency error."""
-    disciplined_drift_ppm: float = 5.0
-    """Discipline mode, before three samples fix the slope: the steered clock's largest frequency error (the
-    servo's frequency estimate from two noisy samples)."""
-    step_threshold_ns: int = STEP_THRESHOLD_NS
-    """A sample this far off the fit is a step; ptp4l (with rigsync's config) steps a clock this far off."""
-    max_slew_ppm: float = MAX_SLEW_PPM
-    fast_slew_ppm: float = FAST_SLEW_PPM
-    """The slew rate for corrections above ``step_threshold_ns`` (a 1 s step takes 10 s)."""
-    unsynced_bound_ns: int = 10_000_000
-    """The bound of a host with no reference (an NTP-disciplined LAN host is within a few ms)."""
-    clock_step_ns: int = 20_000
-    """``add_clock``: a change of (system - monotonic) larger than this is a step of the system clock (the
-    two are read one after the other, so small changes are reading jitter)."""
-
-    def __post_init__(self) -> None:
-        if not 0 < self.offset_warn_ns <= self.offset_error_ns:
-            raise ValueError("need 0 < offset_warn_ns <= offset_error_ns")
-        if self.sync_interval_ns <= 0 or self.window < 2 or not 1 <= self.recent <= self.window:
-            raise ValueError("need sync_interval_ns > 0, window >= 2 and 1 <= recent <= window")
-        if not 0 < self.max_slew_ppm <= self.fast_slew_ppm < 1e6:
-            raise ValueError("need 0 < max_slew_ppm <= fast_slew_ppm < 1e6")
+__all__ = ["HostSyncStatus", "HostTime", "HostTimebase", "HostTimebaseConfig", "measured"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,125 +63,25 @@ class HostTime:
 
     rig_ns: int
     bound_ns: int
-    """Bound on |rig_ns - reference time at that instant|."""
+    """Bound on |rig_ns - rig time at that instant| (rig time: the reference, minus the correction the step
+    schedule still holds back; the same on every host)."""
     flags: TimeFlags
 
 
-@dataclass(frozen=True)
-class HostSyncStatus:
-    """A host's tie to the reference, for the live status and the recording."""
-
-    host: str
-    role: HostRole
-    mode: PtpMode | None
-    level: SyncLevel
-    reason: str
-    port_state: PortState | None = None
-    offset_ns: int | None = None
-    """Last measured system-clock offset from the master (host minus master)."""
-    mean_path_delay_ns: int | None = None
-    gm_identity: str | None = None
-    quality_ns: int | None = None
-    """What is held against the levels: the largest recent |offset| (discipline) or fit residual plus slew
-    remainder (observe)."""
-    bound_ns: int | None = None
-    samples: int = 0
-    last_sample_age_ns: int | None = None
-    steps: int = 0
-
-    def to_json(self) -> dict[str, object]:
-        return {"host": self.host, "role": self.role.value, "mode": self.mode.value if self.mode else None,
-                "level": self.level.value, "reason": self.reason,
-                "port_state": self.port_state.value if self.port_state else None, "offset_ns": self.offset_ns,
-                "mean_path_delay_ns": self.mean_path_delay_ns, "gm_identity": self.gm_identity,
-                "quality_ns": self.quality_ns, "bound_ns": self.bound_ns, "samples": self.samples,
-                "last_sample_age_ns": self.last_sample_age_ns, "steps": self.steps}
-
-    @classmethod
-    def from_json(cls, d: dict[str, object]) -> HostSyncStatus:
-        def opt_int(key: str) -> int | None:
-            v = d.get(key)
-            return int(v) if isinstance(v, int | float) else None
-
-        mode, port, gm = d.get("mode"), d.get("port_state"), d.get("gm_identity")
-        return cls(host=str(d["host"]), role=HostRole(str(d["role"])), mode=PtpMode(str(mode)) if mode else None,
-                   level=SyncLevel(str(d["level"])), reason=str(d.get("reason", "")),
-                   port_state=PortState.parse(str(port)) if port else None, offset_ns=opt_int("offset_ns"),
-                   mean_path_delay_ns=opt_int("mean_path_delay_ns"), gm_identity=str(gm) if gm else None,
-                   quality_ns=opt_int("quality_ns"), bound_ns=opt_int("bound_ns"), samples=opt_int("samples") or 0,
-                   last_sample_age_ns=opt_int("last_sample_age_ns"), steps=opt_int("steps") or 0)
-
-
-_LOST = (PortState.INITIALIZING, PortState.FAULTY, PortState.DISABLED, PortState.LISTENING, PortState.PASSIVE)
-
-
-def _robust_sigma(values: list[float]) -> float:
-    """1.4826 x the median absolute deviation: the standard deviation of the bulk, blind to spikes."""
-    if len(values) < 3:
-        return 0.0
-    med = statistics.median(values)
-    return 1.4826 * statistics.median(abs(v - med) for v in values)
-
-
-@dataclass(frozen=True, slots=True)
-class _Point:
-    mono_ns: int
-    offset_ns: int
-    """Monotonic clock minus reference."""
-    path_ns: int
-
-
-@dataclass(frozen=True)
-class _Fit:
-    """offset(m) = anchor + a + b (m - m0): a Theil-Sen line over the recent points (m0: the newest). The large
-    offset (~1.8e18 ns for a reference host's -D) is an integer ``anchor``; the float part stays small."""
-
-    m0: int
-    anchor: int
-    a: float
-    b: float
-    residual_ns: float
-    sigma_ns: float
-    span_ns: int
-    n: int
-
-    def offset(self, mono_ns: int) -> int:
-        return self.anchor + round(self.a + self.b * (mono_ns - self.m0))
-
-    @classmethod
-    def of(cls, points: list[_Point], slope_hint: float) -> _Fit:
-        last = points[-1]
-        anchor = last.offset_ns
-        if len(points) == 1:
-            b = slope_hint
-        else:
-            b = statistics.median((q.offset_ns - p.offset_ns) / (q.mono_ns - p.mono_ns)
-                                  for i, p in enumerate(points) for q in points[i + 1:] if q.mono_ns > p.mono_ns)
-        a = statistics.median((p.offset_ns - anchor) - b * (p.mono_ns - last.mono_ns) for p in points)
-        residuals = [(p.offset_ns - anchor) - (a + b * (p.mono_ns - last.mono_ns)) for p in points]
-        return cls(last.mono_ns, anchor, a, b, max(abs(r) for r in residuals), _robust_sigma(residuals),
-                   last.mono_ns - points[0].mono_ns, len(points))
-
-
-@dataclass(frozen=True)
-class _Map:
-    """An applied map: the fit, plus a correction slewing to zero (continuity with the map before it)."""
-
-    fit: _Fit
-    slew: Slew = field(default_factory=Slew)
-
-    def applied(self, mono_ns: int) -> int:
-        return mono_ns - self.fit.offset(mono_ns) + round(self.slew.remaining(mono_ns))
+_SEVERITY = {SyncLevel.OK: 0, SyncLevel.WARN: 1, SyncLevel.ERROR: 2}
 
 
 class HostTimebase:
     """Maps one host's monotonic clock to rig time. Feed it :meth:`add` (PTP samples) and :meth:`add_clock`
-    (system / monotonic readings)."""
+    (system / monotonic readings). ``steps``: the rig's step register, shared by every clock of the capture
+    (default: one of its own)."""
 
-    def __init__(self, host: str, config: HostTimebaseConfig | None = None) -> None:
+    def __init__(self, host: str, config: HostTimebaseConfig | None = None, steps: RigSteps | None = None) -> None:
         self.host = host
         self.config = config or HostTimebaseConfig()
-        self._points: deque[_Point] = deque(maxlen=self.config.window)
+        self.steps = steps or RigSteps(StepPolicy.for_sync_interval(self.config.sync_interval_ns))
+        self._follower = StepFollower(self.steps, host)
+        self._points: deque[Point] = deque(maxlen=self.config.window)
         self._offsets: deque[int] = deque(maxlen=self.config.recent)  # measured system offsets (quality)
         self._sys_offsets: deque[int] = deque(maxlen=self.config.window)  # grandmaster: system - PHC
         self._latest: PtpSample | None = None
@@ -231,28 +96,42 @@ class HostTimebase:
         self.rate_epoch = 0
         """Counts the moments the monotonic clock's rate may have changed abruptly (ptp4l locking, or stepping
         the clock, resets its frequency): device mappings learned on this host's clock before are stale."""
-        self._map: _Map | None = None
-        self._previous: _Map | None = None  # the map before the last update, for readings taken before it
+        self._map: AppliedMap | None = None
+        self._previous: AppliedMap | None = None  # the map before the last update, for readings taken before it
         self._rejected = False  # the last point was left out as a spike
+        self._candidate: tuple[int, int] | None = None  # (jump, first seen) of a step seen by one sample only
         self._slope = 0.0
         self._queried_ns = 0  # the latest monotonic time a stamp was mapped at
+        self._path_ns = 0  # the largest mean path delay of the points fitted
+        self._levels: TimeFlags | None = None  # the level flags of the latest samples (None: to work out)
+
+    @property
+    def _follows_steps(self) -> bool:
+        """The host follows the rig's step schedule (every role but ``unsynced``, whose time base is its own)."""
+        return self.config.role is not HostRole.UNSYNCED
 
     # --- input ----------------------------------------------------------------------------------
 
     def add_clock(self, realtime_ns: int, mono_ns: int) -> None:
         """A reading of the host's system and monotonic clocks, taken together (the capture loop's poll)."""
+        cfg = self.config
         d = realtime_ns - mono_ns
-        changed = self._last_d is None or abs(d - self._last_d) > self.config.clock_step_ns
-        if changed:
-            self._last_d = d
-        if self.config.role is HostRole.PTP or not changed:
+        before = self._last_d
+        if before is not None and abs(d - before) <= cfg.clock_step_ns:
+            return
+        self._last_d = d
+        if cfg.role is HostRole.PTP:
             return  # PTP hosts take D with each sample: only then is it paired with the right offset
+        if cfg.role is HostRole.REFERENCE and before is not None and self._map is not None and \
+                self._follower.jump(d - before, self._map.base(mono_ns), cfg.clock_step_ns):
+            self.steps_detected += 1  # the reference itself was stepped: the rig follows it on the schedule
         self._points.clear()  # the two clocks tick together: only the latest difference counts
-        self._add_point(_Point(mono_ns, -d, 0))
+        self._add_point(Point(mono_ns, self._follower.offset_ns - d if self._follows_steps else -d, 0))
         self._good_ns = mono_ns
 
     def add(self, sample: PtpSample) -> None:
         cfg = self.config
+        self._levels = None
         self._latest = sample
         self._samples += 1
         e = sample.system_offset_ns
@@ -261,44 +140,74 @@ class HostTimebase:
             self._last_d = d
         if cfg.role is HostRole.REFERENCE and sample.sys_offset_ns is not None:
             self._sys_offsets.append(sample.sys_offset_ns)  # grandmaster host: its PHC follows the system clock
-        if cfg.role is not HostRole.PTP or e is None or not sample.gm_present:
+        if cfg.role is not HostRole.PTP or e is None or not measured(sample):
             return
-        self._offsets.append(e)
+        # Against the levels: the servo's error, apart from a registered step of the reference it has yet to take.
+        self._offsets.append(e + self._follower.explained(-e))
         stepped = self._sample_d is not None and abs(d - self._sample_d) > cfg.clock_step_ns
         self._sample_d = d
         if stepped:  # the system clock was stepped since the last sample: which D goes with this e is uncertain
             if cfg.mode is PtpMode.DISCIPLINE:
                 self.rate_epoch += 1  # the servo that stepped it may have reset its frequency too
             return
-        point = _Point(sample.mono_ns, e - d, max(sample.mean_path_delay_ns or 0, 0))
+        path = max(sample.mean_path_delay_ns or 0, 0)
+        point = Point(sample.mono_ns, e - d + self._follower.offset_ns, path)
         fit = self._fit
+        # How far the reference moved since the fit (the monotonic clock's offset from it fell by that much).
+        jump = None if fit is None else fit.offset(point.mono_ns) - point.offset_ns
         if cfg.mode is PtpMode.DISCIPLINE and (
                 abs(e) >= cfg.step_threshold_ns
                 or (sample.port_state is not PortState.SLAVE and abs(e) >= FIRST_STEP_THRESHOLD_NS)) and (
-                fit is None or abs(point.offset_ns - fit.offset(point.mono_ns)) >= cfg.step_threshold_ns):
+                jump is None or abs(jump) >= cfg.step_threshold_ns):
             # The servo is about to step the clock by e, and the monotonic clock's offset moved too: the
-            # reference stepped, or ptp4l has just started. Until a sample after the step arrives the clock may
-            # be that far off (since the Sync before this one); the fit leaves the sample out. (A system clock set
-            # by hand moves D with e: the monotonic clock is fine and the sample is used.)
+            # reference stepped, or ptp4l has just started. The sample is left out of the fit. A registered step
+            # of the reference explains it: the map still reads the base timeline, the rig's schedule holds.
+            # Otherwise, until a sample after the step arrives the clock may be that far off (since the Sync
+            # before this one). (A system clock set by hand moves D with e: the monotonic clock is fine and the
+            # sample is used.)
+            if jump is not None and self._follower.confirm(jump, self._map_at(sample.mono_ns).base(sample.mono_ns)):
+                return
             if self._pending_since is None:
                 self._pending_since = sample.mono_ns - cfg.sync_interval_ns
             self._pending_ns = max(self._pending_ns, abs(e))
             return
+        first_seen = sample.mono_ns if self._pending_since is None else self._pending_since + cfg.sync_interval_ns
+        if jump is None or fit is None or abs(jump) < cfg.step_threshold_ns:
+            jump = None  # no step: the sample is on the line
+        elif not self._follower.matches(jump):
+            candidate = self._candidate
+            if candidate is None or abs(candidate[0] - jump) > self.steps.policy.tolerance(jump):
+                self._candidate = (jump, first_seen)
+                return  # a jump no registered step explains, seen once: a step if the next sample agrees, else a spike
+            first_seen = candidate[1]
+        self._candidate = None
+        cleared = None
         if self._pending_since is not None:  # readings from the pending period keep its bound
-            self._cleared = (self._pending_since, sample.mono_ns, self._pending_ns)
+            cleared = (self._pending_since, sample.mono_ns, self._pending_ns)
             self._pending_since, self._pending_ns = None, 0
             self.rate_epoch += 1  # the servo has (re)locked: it set a new frequency
+        step_bound = round(2 * (fit.residual_ns + 4 * fit.sigma_ns)) + path if fit is not None else 0
+        if jump is not None and self._follower.jump(jump, self._map_at(first_seen).base(first_seen), step_bound):
+            self.steps_detected += 1  # the reference stepped: without the step, the sample is on the line
+            point = replace(point, offset_ns=e - d + self._follower.offset_ns)
+            if cleared is not None and abs(abs(jump) - cleared[2]) <= self.steps.policy.tolerance(jump):
+                cleared = None  # the pending offset was this step: those readings are on the base timeline
+        if cleared is not None:
+            self._cleared = cleared
         self._add_point(point)
-        if sample.port_state not in _LOST and (cfg.mode is PtpMode.OBSERVE or sample.port_state is PortState.SLAVE):
+        if sample.port_state not in LOST_PORT_STATES and (
+                cfg.mode is PtpMode.OBSERVE or sample.port_state is PortState.SLAVE):
             self._good_ns = sample.mono_ns
 
-    def _add_point(self, point: _Point) -> None:
+    def _add_point(self, point: Point) -> None:
         cfg = self.config
+        if self._follows_steps:
+            self._follower.begin()  # the first reading is on the reference as it is now
         fit = self._fit
         if fit is not None:
             residual = point.offset_ns - fit.offset(point.mono_ns)
             if abs(residual) >= cfg.step_threshold_ns:
-                self._points.clear()  # the reference (or a clock nobody told us of) stepped: fit again from here
+                self._points.clear()  # a jump no step accounts for (an unsynced host's clock): fit again from here
                 self.steps_detected += 1
             elif (len(self._points) >= 4 and not self._rejected
                   and abs(residual) > max(8 * fit.sigma_ns, 4 * fit.residual_ns, 1_000)):
@@ -306,28 +215,29 @@ class HostTimebase:
                 return  # a spike (software timestamping under load): not part of the fit, unless the next agrees
         self._rejected = False
         self._points.append(point)
-        new = _Fit.of(list(self._points), self._slope)
+        self._path_ns = max(p.path_ns for p in self._points)
+        new = Fit.of(list(self._points), self._slope)
         if new.n >= 3:
             self._slope = new.b
         current = self._map
         if current is None:
-            self._map = _Map(new)
+            self._map = AppliedMap(new)
             return
         # Re-base the slewing correction where the map was last used for a stamp (samples describe the past),
         # so the applied map stays continuous for every later stamp; earlier readings keep the previous map.
         at = max(point.mono_ns, self._queried_ns)
-        corr0 = current.applied(at) - (at - new.offset(at))
+        corr0 = current.base(at) - (at - new.offset(at))
         fast = abs(corr0) > cfg.step_threshold_ns or new.n < 3
         self._previous = current
-        self._map = _Map(new, Slew(corr0, at, (cfg.fast_slew_ppm if fast else cfg.max_slew_ppm) * 1e-6))
+        self._map = AppliedMap(new, Slew(corr0, at, (cfg.fast_slew_ppm if fast else cfg.max_slew_ppm) * 1e-6))
 
     # --- output ---------------------------------------------------------------------------------
 
     @property
-    def _fit(self) -> _Fit | None:
+    def _fit(self) -> Fit | None:
         return self._map.fit if self._map is not None else None
 
-    def _map_at(self, mono_ns: int) -> _Map:
+    def _map_at(self, mono_ns: int) -> AppliedMap:
         assert self._map is not None
         if self._previous is not None and mono_ns < self._map.slew.at_ns:
             return self._previous
@@ -345,29 +255,40 @@ class HostTimebase:
             pending = max(pending, self._cleared[2])
         if current is None:  # nothing fitted yet: the system clock, with the bound of a host nobody ties
             flags = TimeFlags.HOST_UNSYNCED if cfg.role is not HostRole.PTP else TimeFlags.PTP_UNLOCKED
-            return HostTime(mono_ns + (self._last_d or 0), max(cfg.unsynced_bound_ns, pending), flags)
+            system = mono_ns + (self._last_d or 0)  # on either side of a step in progress: its size is unknown here
+            held = abs(self.steps.schedule.remaining_ns(system)) if self._follows_steps else 0
+            return HostTime(system, max(cfg.unsynced_bound_ns, pending) + held, flags)
         applied = self._map_at(mono_ns)
         corr = applied.slew.remaining(mono_ns)
-        value = applied.applied(mono_ns)
+        base = applied.base(mono_ns)
         if applied is not current:  # a reading from before the last update: either map may be the right one
-            corr = abs(corr) + abs(value - (mono_ns - current.fit.offset(mono_ns)))
+            corr = abs(corr) + abs(base - (mono_ns - current.fit.offset(mono_ns)))
         flags = TimeFlags.SLEWING if abs(corr) > cfg.step_threshold_ns else TimeFlags.NONE
         if cfg.role is HostRole.UNSYNCED:
-            return HostTime(value, round(cfg.unsynced_bound_ns + abs(corr)), flags | TimeFlags.HOST_UNSYNCED)
+            return HostTime(base, round(cfg.unsynced_bound_ns + abs(corr)), flags | TimeFlags.HOST_UNSYNCED)
+        if stamp:
+            self.steps.note_stamp(base)
+        locked = cfg.role is not HostRole.PTP or self._locked(mono_ns)
+        following = self._follower.follow(base, evidence=locked)
+        if following.stepping:
+            flags |= TimeFlags.SLEWING
+        if following.overdue:
+            flags |= TimeFlags.PTP_ERROR
         if cfg.role is HostRole.REFERENCE:
             env = max((abs(s) for s in self._sys_offsets), default=0)
-            return HostTime(value, round(env + abs(corr)), flags)
+            return HostTime(following.rig_ns, round(env + abs(corr)) + following.extra_bound_ns, flags)
         fit = current.fit
-        flags |= self._level_flags()
-        if not self._locked(mono_ns):
+        if self._levels is None:  # the samples changed since the last reading
+            self._levels = self._level_flags()
+        flags |= self._levels
+        if not locked:
             flags |= TimeFlags.PTP_UNLOCKED
         noise = fit.residual_ns + 4 * fit.sigma_ns
         outside = max(mono_ns - fit.m0, fit.m0 - fit.span_ns - mono_ns, 0)
         prior = cfg.max_drift_ppm if cfg.mode is PtpMode.OBSERVE else cfg.disciplined_drift_ppm
         slope_bound = prior * 1e-6 if fit.n < 3 else noise / max(fit.span_ns / 2, cfg.sync_interval_ns)
-        path = max(p.path_ns for p in self._points)
-        bound = noise + path + abs(corr) + outside * slope_bound + self._holdover(mono_ns) + pending
-        return HostTime(value, round(bound), flags)
+        bound = noise + self._path_ns + abs(corr) + outside * slope_bound + self._holdover(mono_ns) + pending
+        return HostTime(following.rig_ns, round(bound) + following.extra_bound_ns, flags)
 
     def _holdover(self, mono_ns: int) -> float:
         """Bound growth once locked samples stop: from 1.5 sync intervals after the last one."""
@@ -377,7 +298,7 @@ class HostTimebase:
 
     def _locked(self, mono_ns: int) -> bool:
         s = self._latest
-        if s is None or not s.gm_present or s.port_state in _LOST:
+        if s is None or not s.gm_present or s.port_state in LOST_PORT_STATES:
             return False
         if self.config.mode is PtpMode.DISCIPLINE and s.port_state is not PortState.SLAVE:
             return False
@@ -413,26 +334,28 @@ class HostTimebase:
             return replace(base, level=SyncLevel.WARN, reason="no PTP: nothing ties this host's clock to the rig's "
                            "(its stamps carry its own time base)")
         if cfg.role is HostRole.REFERENCE:
-            return replace(base, reason="the rig's reference clock")
+            return self._with_step(base, mono_ns, SyncLevel.OK, "the rig's reference clock")
         quality = self._quality()
-        level, reason = self._judge(mono_ns, quality)
-        return replace(base, level=level, reason=reason, quality_ns=quality)
+        level, reason = judge_ptp(cfg, self._latest, mono_ns, quality)
+        return self._with_step(replace(base, quality_ns=quality), mono_ns, level, reason)
 
-    def _judge(self, mono_ns: int, quality: int | None) -> tuple[SyncLevel, str]:
-        cfg = self.config
-        s = self._latest
-        if s is None:
-            return SyncLevel.ERROR, "no PTP report yet (is ptp4l running? rigsync ptp run)"
-        age_s = (mono_ns - s.mono_ns) / 1e9
-        if age_s > cfg.stale_intervals * cfg.sync_interval_ns / 1e9:
-            return SyncLevel.ERROR, f"no PTP report for {age_s:.1f} s (holdover)"
-        if s.port_state in _LOST or not s.gm_present:
-            return SyncLevel.ERROR, f"port {s.port_state.value}: no master (holdover)"
-        if cfg.mode is PtpMode.DISCIPLINE and s.port_state is PortState.UNCALIBRATED:
-            return SyncLevel.WARN, "locking to the master (UNCALIBRATED)"
-        what = "offset" if cfg.mode is PtpMode.DISCIPLINE else "mapping residual"
-        if quality is not None and quality > cfg.offset_error_ns:
-            return SyncLevel.ERROR, f"{what} {quality / 1000:.1f} us > error level {cfg.offset_error_ns / 1000:g} us"
-        if quality is not None and quality > cfg.offset_warn_ns:
-            return SyncLevel.WARN, f"{what} {quality / 1000:.1f} us > warning level {cfg.offset_warn_ns / 1000:g} us"
-        return SyncLevel.OK, "locked" if cfg.mode is PtpMode.DISCIPLINE else "observing the reference"
+    def _with_step(self, status: HostSyncStatus, mono_ns: int, level: SyncLevel, reason: str) -> HostSyncStatus:
+        """The status with a step of the reference in progress (holding, slewing, or not seen here) folded in."""
+        if self._map is None:
+            return replace(status, level=level, reason=reason)
+        base = self._map_at(mono_ns).base(mono_ns)
+        schedule = self.steps.schedule
+        awaited = [s for s in self._follower.awaited(base) if base >= s.slew_from_base_ns]
+        active = schedule.active(base)
+        step = awaited[-1] if awaited else active[-1] if active else None
+        if step is None:
+            return replace(status, level=level, reason=reason)
+        left = schedule.remaining_ns(base)
+        locked = self.config.role is not HostRole.PTP or self._locked(mono_ns)
+        step_level, note = step_note(step, base, left, unseen=bool(awaited), locked=locked)
+        if _SEVERITY[step_level] > _SEVERITY[level]:
+            level, reason = step_level, note + (f"; {reason}" if level is not SyncLevel.OK else "")
+        else:
+            reason = f"{reason}; {note}"
+        return replace(status, level=level, reason=reason, step_ns=step.step_ns, step_phase=step.phase(base),
+                       step_left_ns=left)

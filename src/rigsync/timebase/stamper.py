@@ -16,8 +16,9 @@ exposure**, with an error bound that sums every link of the chain:
   the error bound;
 * devices whose timestamps are on the host's monotonic clock already (V4L2) map them through the host's
   timebase; devices whose clock *is* the PTP reference (GigE Vision cameras in PTP frame sync) need no
-  mapping: their bound is the camera's own PTP bound. Such a clock steps with the reference, so a jump between
-  consecutive frames beyond the stream's cadence is absorbed by slewing as well;
+  mapping: their bound is the camera's own PTP bound. Such a clock steps with the reference: a jump between
+  consecutive frames is matched to the rig's registered steps (:mod:`rigsync.timebase.steps`) and the stamp
+  follows the rig's one step schedule, like the hosts' maps;
 * devices with no timestamp of their own (host receive, V4L2) are estimated per stream against a *frame
   clock* (frame counter x nominal period), which removes the USB latency jitter.
 
@@ -33,6 +34,7 @@ from rigsync.core.frame import ClockDomain, Frame, TimeFlags, TimestampSemantics
 from rigsync.timebase.estimator import ClockEstimate, ClockEstimator, EstimatorConfig
 from rigsync.timebase.host import HostTime
 from rigsync.timebase.slew import FAST_SLEW_PPM, MAX_SLEW_PPM, Slew
+from rigsync.timebase.steps import Following, RigSteps, StepFollower
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,8 @@ class TimebaseConfig:
 
 class HostMap(Protocol):
     """Host monotonic clock -> rig clock (a :class:`~rigsync.timebase.host.HostTimebase`). A map may also have an
-    integer ``rate_epoch`` that changes when the monotonic clock's rate may have changed abruptly."""
+    integer ``rate_epoch`` that changes when the monotonic clock's rate may have changed abruptly, and ``steps``:
+    the rig's :class:`~rigsync.timebase.steps.RigSteps`, which PTP-clock streams on the host follow too."""
 
     def to_rig(self, host_ns: int) -> HostTime: ...
 
@@ -183,29 +186,35 @@ class _Track:
 
 
 class _JumpGuard:
-    """Stamps read off a clock that may step (a host clock, a PTP camera's clock following its reference):
-    a jump between consecutive frames of a stream beyond its cadence is absorbed by slewing."""
+    """Stamps read off a PTP camera's clock, which follows the reference: a jump between consecutive frames of a
+    stream beyond its cadence is a step of the reference. It is matched to the rig's registered steps this
+    stream has not seen (any size down to the smallest step), or registered if it is larger than the cadence
+    can explain; the stamp then follows the rig's step schedule like every host's."""
 
-    def __init__(self, config: TimebaseConfig) -> None:
+    def __init__(self, config: TimebaseConfig, steps: RigSteps, clock: str) -> None:
         self.config = config
+        self._follower = StepFollower(steps, clock)
         self._last: tuple[int, int] | None = None  # (seq, raw stamp)
-        self._slew = Slew()
 
-    def apply(self, seq: int, raw_ns: int, period_ns: int) -> tuple[int, float]:
-        """(slewed stamp, remaining correction) for the frame ``seq`` stamped ``raw_ns``."""
+    def apply(self, seq: int, raw_ns: int, period_ns: int) -> Following:
+        """Where the frame ``seq`` stamped ``raw_ns`` (on the camera's clock) is on the rig's schedule."""
+        follower = self._follower
+        follower.begin()
         last = self._last
         if last is not None and seq > last[0]:
             expected = (seq - last[0]) * period_ns
             jump = raw_ns - last[1] - expected
-            if abs(jump) > self.config.step_threshold_ns + period_ns // 2:
-                corr0 = self._slew.remaining(last[1] + expected) - jump
-                self._slew = Slew(corr0, raw_ns, self.config.fast_slew_ppm * 1e-6)
+            follower.jump(jump, last[1] - follower.offset_ns + expected, self.config.reference_bound_ns,
+                          register_above_ns=self.config.step_threshold_ns + period_ns // 2)
         self._last = (seq, raw_ns)
-        corr = self._slew.remaining(raw_ns)
-        return raw_ns + round(corr), corr
+        base = raw_ns - follower.offset_ns
+        follower.steps.note_stamp(base)
+        return follower.follow(base)
 
     def reset(self) -> None:
+        """The camera restarted: its clock relocks to the reference as it is now."""
         self._last = None
+        self._follower.restart()
 
 
 def semantic_offset_ns(frame: Frame, period_ns: int) -> tuple[int, int]:
@@ -237,6 +246,7 @@ class DeviceTimebase:
         self._guards: dict[str, _JumpGuard] = {}
         self._last_start: dict[str, int] = {}
         self._host_epoch = getattr(self.host, "rate_epoch", 0)
+        self._own_steps: RigSteps | None = None
 
     def stamp(self, frame: Frame, period_ns: int) -> Stamp:
         """Stamp one frame; ``period_ns`` is its stream's nominal frame period (frame clocks, jump checks)."""
@@ -249,9 +259,12 @@ class DeviceTimebase:
         offset, offset_unc = semantic_offset_ns(frame, period_ns)
         base_unc = cfg.latency_uncertainty_ns + cfg.tick_ns + offset_unc
         if self.domain is ClockDomain.PTP:  # the device clock is the reference: no host in the chain
-            start_ns, corr = self._guard(frame.stream).apply(frame.seq, frame.device_ts_ns - offset, period_ns)
-            err = cfg.reference_bound_ns + cfg.tick_ns + offset_unc + abs(corr)
-            flags = TimeFlags.SLEWING if abs(corr) > cfg.step_threshold_ns else TimeFlags.NONE
+            following = self._guard(frame).apply(frame.seq, frame.device_ts_ns - offset, period_ns)
+            start_ns = following.rig_ns
+            err: float = cfg.reference_bound_ns + cfg.tick_ns + offset_unc + following.extra_bound_ns
+            flags = TimeFlags.SLEWING if following.stepping else TimeFlags.NONE
+            if following.overdue:
+                flags |= TimeFlags.PTP_ERROR
         else:
             # device clock -> host monotonic clock (estimated here) -> rig clock (the host's timebase)
             if frame.semantics is TimestampSemantics.HOST_RECEIVE:
@@ -276,11 +289,18 @@ class DeviceTimebase:
         self._last_start[frame.stream] = start_ns
         return Stamp(start_ns=start_ns, error_bound_ns=round(err), flags=flags)
 
-    def _guard(self, stream: str) -> _JumpGuard:
-        guard = self._guards.get(stream)
+    def _guard(self, frame: Frame) -> _JumpGuard:
+        guard = self._guards.get(frame.stream)
         if guard is None:
-            guard = self._guards[stream] = _JumpGuard(self.config)
+            guard = self._guards[frame.stream] = _JumpGuard(self.config, self._steps(), frame.key)
         return guard
+
+    def _steps(self) -> RigSteps:
+        """The rig's step register, shared through the host map (or one of this device's own)."""
+        steps = getattr(self.host, "steps", None)
+        if not isinstance(steps, RigSteps):
+            steps = self._own_steps = self._own_steps or RigSteps()
+        return steps
 
     def reset(self) -> None:
         """The device's clock restarted (reconnect): forget its mapping, keep stamps increasing."""

@@ -6,6 +6,8 @@ receives, or its own crystal when it free-runs, into exposure start times:
 
 * free-running: every period of the device's own crystal;
 * hardware-triggered: every trigger, after propagation and the member's delay;
+* rate-locked (Kinect subordinate, Orbbec SECONDARY): only triggers on its own frame period, "precisely 30 FPS,
+  15 FPS, and 5 FPS" (seeds/001); triggers off that grid are ignored, so random triggers yield few frames;
 * Genlock (RealSense modes 4-258): a burst of ``burst`` frames at the native period per accepted trigger;
   "once a trigger is received the camera will be blind to any other trigger signals for 2x the frame time
   of the native mode" (seeds/004) -- extended here to the burst's length plus one frame;
@@ -122,6 +124,34 @@ def triggered(source: TriggerSource, offset_ns: int, begin_ns: int, jitter: Call
     while True:
         if missed is None or not missed():
             yield Shot(source.time(k) + offset_ns + jitter(), k)
+        k += 1
+
+
+RATE_LOCK_TOLERANCE = 0.005
+"""How far (a fraction of the frame period) a trigger may come off a rate-locked input's frame grid and still be
+taken; the same 0.5 % within which a RealSense slave follows its master rather than firing on its own."""
+RELOCK_PERIODS = 30
+"""A rate-locked input that has taken no trigger for this many frame periods takes the next one afresh, as it does
+the first after it starts (an assumption: the documents say only that the rate must be precise)."""
+
+
+def rate_locked(source: TriggerSource, offset_ns: int, begin_ns: int, period_ns: int, jitter: Callable[[], int],
+                missed: Callable[[], bool] | None = None) -> Iterator[Shot]:
+    """A sync input locked to the camera's own frame period: it takes the first trigger after it starts, then a
+    trigger only when it comes a whole number of periods (within :data:`RATE_LOCK_TOLERANCE`) after the last one
+    it took; it ignores the others. A steady trigger at the camera's rate is taken every time."""
+    k = source.first_at_or_after(begin_ns - offset_ns)
+    last: int | None = None
+    tolerance = RATE_LOCK_TOLERANCE * period_ns
+    while True:
+        t = source.time(k)
+        if missed is None or not missed():
+            elapsed = None if last is None else t - last
+            periods = 0 if elapsed is None else round(elapsed / period_ns)
+            if elapsed is None or periods > RELOCK_PERIODS or (
+                    periods >= 1 and abs(elapsed - periods * period_ns) <= tolerance):
+                last = t
+                yield Shot(t + offset_ns + jitter(), k)
         k += 1
 
 

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 import cv2
 import numpy as np
 
-from rigsync.catalog.base import DepthTech
+from rigsync.catalog.base import DepthTech, Vendor
 from rigsync.core.counter import CounterUnwrapper
 from rigsync.core.frame import ClockDomain, Frame, FrameFlags, StreamKind, TimestampSemantics
 from rigsync.core.geometry import views_overlap
@@ -43,6 +43,7 @@ from rigsync.drivers.sim.hosts import Reference, SimHost, host_clock_spec
 from rigsync.drivers.sim.interference import LaserRegistry
 from rigsync.drivers.sim.scene import Scene, SceneConfig, ViewRenderer
 from rigsync.drivers.sim.triggers import (
+    RATE_LOCK_TOLERANCE,
     CrystalTrigger,
     RandomTrigger,
     ScheduleTrigger,
@@ -50,6 +51,7 @@ from rigsync.drivers.sim.triggers import (
     TriggerSource,
     free_run,
     genlock,
+    rate_locked,
     readout_aligned,
     triggered,
 )
@@ -252,7 +254,7 @@ class SimWorld:
         if plan.role is Role.MASTER and (group is None or group.source != dev.spec.id):
             return own_clock()  # a second primary runs on its own: nothing follows it, it follows nothing
         genlock_caps = dev.model.sync.genlock
-        realsense_slave = plan.role is Role.SUBORDINATE and genlock_caps is not None
+        realsense_slave = plan.role is Role.SUBORDINATE and dev.model.vendor is Vendor.INTEL  # modes 2/3, D415 too
         if plan.role in (Role.SUBORDINATE, Role.GENLOCK, Role.CARD) and (
                 plan.trigger is None or not plan.trigger.detected):
             # Nothing usable on its sync input. A RealSense slave "will fire on its own" (seeds/004), an Orbbec
@@ -270,11 +272,14 @@ class SimWorld:
             return genlock(source, offset, begin_ns, period, plan.burst, dev.jitter)
         if realsense_slave:
             trigger_period = group.trigger_period_ns if group is not None else None
-            if trigger_period is None or abs(trigger_period - period) > period * 0.005:
+            if trigger_period is None or group is None or group.random_triggers or \
+                    abs(trigger_period - period) > period * RATE_LOCK_TOLERANCE:
                 return own_clock()  # "it will fire on its own and won't actually be synchronized" (seeds/004)
             return readout_aligned(source, offset, begin_ns, stream.exposure.next_ns, dev.jitter)
         if plan.burst > 1:  # Orbbec frames_per_trigger: a burst at the stream's rate per trigger
             return genlock(source, offset, begin_ns, period, plan.burst, dev.jitter)
+        if plan.role is Role.SUBORDINATE and dev.model.sync.external_trigger_rates_hz:
+            return rate_locked(source, offset, begin_ns, period, dev.jitter, self._miss(dev))  # Kinect, Femto Bolt
         return triggered(source, offset, begin_ns, dev.jitter, self._miss(dev))
 
     def _miss(self, dev: DeviceSim) -> Callable[[], bool] | None:
@@ -284,9 +289,10 @@ class SimWorld:
         if plan.trigger is None or not plan.trigger.splitter or plan.group is None:
             return None
         group = self.plan.group(plan.group)
-        source = self._by_id.get(group.source or "")
+        upstream = plan.trigger.source
+        source = self._by_id.get(upstream)
         limit = source.model.sync.max_subordinates_for(group.topology) if source is not None else None
-        loads = len(group.members) - 1
+        loads = sum(1 for d in self.plan.members(group.name) if d.trigger is not None and d.trigger.source == upstream)
         if limit is None or loads <= limit:
             return None
         miss_p = 1.0 - limit / loads

@@ -24,7 +24,7 @@ def devices_of(plan: Plan, vendor: Vendor, *, start_order: bool = False) -> list
     order = plan.start_order if start_order else tuple(d.id for d in plan.rig.devices)
     out = []
     for device_id in order:
-        spec = plan.rig.device(device_id)
+        spec = plan.spec(device_id)
         if get_model(spec.model).vendor is vendor:
             out.append((spec, plan.device(device_id)))
     return out

@@ -19,7 +19,7 @@ from rigsync.catalog.base import Vendor
 from rigsync.core.frame import StreamKind
 from rigsync.plan.emit._common import devices_of, fps_text, header, stream_of, us, write_files
 from rigsync.plan.model import DevicePlan, Plan, Role
-from rigsync.spec.model import DeviceSpec, RigSpec
+from rigsync.spec.model import DeviceSpec
 from rigsync.spec.sync import PtpTimestampMode
 
 SUFFIX = ".genicam.txt"
@@ -33,18 +33,18 @@ Line = tuple[str, str, str]
 """(feature, value, comment); an empty feature is a comment-only line."""
 
 
-def _ptp_mode(rig: RigSpec, device_id: str) -> str:
-    group = rig.group_of(device_id)
+def _ptp_mode(plan: Plan, device_id: str) -> str:
+    group = plan.index.group_of.get(device_id)
     step = group.ptp.step_mode if group is not None and group.ptp is not None else PtpTimestampMode.TWO_STEP
     return _PTP_MODE[step]
 
 
-def _acquisition(rig: RigSpec, dp: DevicePlan) -> list[Line]:
+def _acquisition(plan: Plan, dp: DevicePlan) -> list[Line]:
     if dp.role is Role.PTP:
         return [("AcquisitionMode", "MultiFrame", "PTP frame sync (seeds/003)"),
                 ("TriggerMode", "On", ""), ("TriggerSource", "Software", ""),
                 ("AcquisitionFrameCount", "1", ""),
-                ("PtpMode", _ptp_mode(rig, dp.device_id), "match the grandmaster's one-/two-step packets")]
+                ("PtpMode", _ptp_mode(plan, dp.device_id), "match the grandmaster's one-/two-step packets")]
     if dp.role is Role.SUBORDINATE:
         lines = [("AcquisitionMode", "Continuous", "hardware trigger on an input line"),
                  ("TriggerSelector", "FrameStart", ""), ("TriggerMode", "On", ""),
@@ -72,8 +72,8 @@ def _image(device: DeviceSpec) -> list[Line]:
 
 def features(plan: Plan, device_id: str) -> list[Line]:
     """The features of one camera, in the order to set them (acquisition, image format, then rate)."""
-    spec, dp = plan.rig.device(device_id), plan.device(device_id)
-    lines = _acquisition(plan.rig, dp) + _image(spec)
+    spec, dp = plan.spec(device_id), plan.device(device_id)
+    lines = _acquisition(plan, dp) + _image(spec)
     if dp.trigger_out:
         lines += [("LineSelector", "Line1", "the output line wired to the next camera (model-specific)"),
                   ("LineMode", "Output", ""), ("LineSource", "ExposureActive", "")]
@@ -81,13 +81,13 @@ def features(plan: Plan, device_id: str) -> list[Line]:
 
 
 def text(plan: Plan, device_id: str) -> str:
-    spec, dp = plan.rig.device(device_id), plan.device(device_id)
+    spec, dp = plan.spec(device_id), plan.device(device_id)
     out = [f"# {header(plan, device_id + SUFFIX)}",
            f"# Camera {spec.id}, serial {spec.serial}, role {dp.role.value} ({dp.vendor_role}).",
            "# Set these only while the camera is stopped: parameters change only while stopped (seeds/003).",
            "# Names: GenICam SFNC; Emergent eSDK names noted where they differ."]
     if dp.role is Role.PTP:
-        group = plan.rig.group_of(device_id)
+        group = plan.index.group_of.get(device_id)
         ptp = group.ptp if group is not None else None
         out += ["# PTP acquisition gate time (PtpAcquisitionGateTimeHigh/Low) is left alone: the acquisition",
                 "# software sets it when streaming starts (seeds/003). Same AcquisitionFrameRate on every camera",

@@ -91,7 +91,7 @@ def script(plan: Plan, setup: HostSetup, mode: PtpMode | None = None) -> str:
     observe = mode_of(setup, mode) is PtpMode.OBSERVE
     gm = setup.ptp_role == "grandmaster"
     hardware = setup.timestamping == "hardware" and not observe
-    external = plan.ptp_of(host).grandmaster not in {h.name for h in plan.rig.hosts}
+    external = plan.ptp_of(host).grandmaster not in plan.index.hosts
     dev = iface or '"$PTP_IFACE"'
     lines = ["#!/bin/sh", f"# {header(plan, f'ptp-{host}.sh')}",
              f"# Run as root on {host} ({setup.ptp_role}); start the grandmaster host first, then the slaves.",

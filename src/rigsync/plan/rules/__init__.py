@@ -5,7 +5,16 @@ concerned and a fix. ``docs/rules.md`` lists them all.
 """
 
 from rigsync.plan.model import Diagnostic, Plan, Severity
-from rigsync.plan.rules import budgets, common, gige, kinect, orbbec, realsense, stereolabs  # noqa: F401 (register)
+from rigsync.plan.rules import (  # noqa: F401 (register)
+    budgets,
+    common,
+    gige,
+    kinect,
+    orbbec,
+    realsense,
+    stereolabs,
+    tof,
+)
 from rigsync.plan.rules._base import RULES, RuleInfo, run
 
 LOAD_TIME_RULES = (

@@ -26,11 +26,12 @@ def usb_bandwidth(ctx: Context) -> Iterator[Finding]:
             yield Finding(b.devices, f"USB controller {b.resource} on {b.host} carries {b.used:.0f} MB/s of its "
                                      f"{b.capacity:.0f} MB/s: frames will be corrupted (green/purple, torn) or "
                                      "lost, cameras may disconnect",
-                          "spread the cameras over more controllers (PCIe USB 3.0 cards) or lower resolution/rate")
+                          "spread the cameras over more controllers (PCIe USB 3.0 cards) or lower resolution/rate",
+                          weight=ratio)
         elif ratio > NEAR:
             yield Finding(b.devices, f"USB controller {b.resource} on {b.host} is at {100 * ratio:.0f}% of its "
                                      "budget", "leave headroom: move a camera to another controller",
-                          Severity.WARNING)
+                          Severity.WARNING, ratio)
 
 
 @rule("NIC-BANDWIDTH", Severity.ERROR, "seeds/003 Emergent (NICs); GigE Vision line rates",
@@ -42,10 +43,11 @@ def nic_bandwidth(ctx: Context) -> Iterator[Finding]:
         ratio = b.used / b.capacity
         if ratio > 1.0:
             yield Finding(b.devices, f"interface {b.resource} on {b.host} would carry {b.used:.0f} MB/s of about "
-                                     f"{b.capacity:.0f} MB/s", "use a faster NIC, more NICs, or a lower rate")
+                                     f"{b.capacity:.0f} MB/s", "use a faster NIC, more NICs, or a lower rate",
+                          weight=ratio)
         elif ratio > NEAR:
             yield Finding(b.devices, f"interface {b.resource} on {b.host} is at {100 * ratio:.0f}% of its line "
-                                     "rate", "leave headroom for bursts", Severity.WARNING)
+                                     "rate", "leave headroom for bursts", Severity.WARNING, ratio)
 
 
 @rule("GMSL-CARD-CAPACITY", Severity.ERROR, f"{ZED} (ZED Link Mono: 1, Duo: up to 4, Quad: up to 8 cameras)",
@@ -86,4 +88,5 @@ def usbfs_memory(ctx: Context) -> Iterator[Finding]:
             memory = max(32, int(b.used))
             yield Finding(b.devices, f"host {b.host} runs {len(b.devices)} libusb cameras; the 16 MB usbfs "
                                      "default supports one", f"boot with usbcore.usbfs_memory_mb={memory} "
-                                                             "(GRUB_CMDLINE_LINUX_DEFAULT, update-grub, reboot)")
+                                                             "(GRUB_CMDLINE_LINUX_DEFAULT, update-grub, reboot)",
+                          weight=b.used)

@@ -1,15 +1,13 @@
-"""Rules across vendors: signals between any source and input, trigger rates, ToF interference, PTP across hosts."""
+"""Rules across vendors: signals between any source and input, trigger rates, PTP across hosts (ToF interference:
+``tof``)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from rigsync.catalog.base import DepthTech, Vendor
-from rigsync.core.frame import StreamKind
-from rigsync.core.geometry import default_pose, views_overlap
+from rigsync.catalog.base import Vendor
 from rigsync.core.sync import SyncMethod
 from rigsync.core.units import NS_PER_S
-from rigsync.plan.hosts import ptp_hosts, ptp_nic
 from rigsync.plan.model import Role, Severity
 from rigsync.plan.rules._base import K4A, REALSENSE, ZED, Context, Finding, rule
 from rigsync.plan.signals import port
@@ -18,12 +16,23 @@ from rigsync.spec.model import NicKind, Timestamping
 SIGNALS = f"{K4A} (external trigger: 5V TTL/CMOS); {REALSENSE} (Genlock: 1.8 V, PPS is 5 V)"
 
 
-@rule("SYNC-METHOD-UNSUPPORTED", Severity.ERROR, "camera catalog (each model's sync capabilities)",
-      "a device is in a sync group whose method its model does not support")
+@rule("SYNC-METHOD-UNSUPPORTED", Severity.ERROR, "camera catalog (each model's sync capabilities); "
+      f"{REALSENSE} (4. Genlock usages: a separate RGB camera as the master)",
+      "a device is in a sync group whose method its model does not support (a Genlock master needs only a sync "
+      "output)")
 def method_supported(ctx: Context) -> Iterator[Finding]:
     for g in ctx.groups():
         for d in ctx.members(g):
             model = ctx.model(d.id)
+            if g.method is SyncMethod.GENLOCK and g.source is not None and g.source.device == d.id:
+                # Only the Genlocked cameras must be global-shutter RealSense cameras; the master just drives
+                # their sync input (seeds/004: "a separate RGB camera that they want to be the master").
+                if port(model, "out") is None:
+                    yield Finding((d.id,), f"{d.id} ({model.name}) is the master of Genlock group {g.name} but has no "
+                                           "sync output to drive the Genlocked cameras",
+                                  "make a camera with a sync output the master (a RealSense in master mode, or an "
+                                  "RGB camera's exposure-active output), or trigger the group from a generator")
+                continue
             if g.method is not SyncMethod.SOFTWARE and g.method not in model.sync.methods:
                 yield Finding((d.id,), f"{model.name} cannot take part in {g.method.value} sync (group {g.name}); "
                                        f"it supports {', '.join(sorted(m.value for m in model.sync.methods))}",
@@ -46,7 +55,7 @@ def signal_level(ctx: Context) -> Iterator[Finding]:
 @rule("PULSE-WIDTH", Severity.ERROR, SIGNALS, "an external trigger's pulses are shorter than an input accepts")
 def pulse_width(ctx: Context) -> Iterator[Finding]:
     for trig_name, devices in _external_inputs(ctx):
-        trig = ctx.rig.trigger(trig_name)
+        trig = ctx.plan.index.triggers[trig_name]
         for d in devices:
             p = port(ctx.model(d), "in")
             if p is not None and p.min_pulse_us is not None and trig.pulse_width_us <= p.min_pulse_us:
@@ -58,7 +67,7 @@ def pulse_width(ctx: Context) -> Iterator[Finding]:
 @rule("TRIGGER-DRIVE", Severity.ERROR, K4A, "an external trigger cannot drive the current its inputs need")
 def trigger_drive(ctx: Context) -> Iterator[Finding]:
     for trig_name, devices in _external_inputs(ctx):
-        trig = ctx.rig.trigger(trig_name)
+        trig = ctx.plan.index.triggers[trig_name]
         inputs = [port(ctx.model(d), "in") for d in devices]
         need = sum(p.drive_ma or 0.0 for p in inputs if p is not None)
         if need and trig.drive_ma < need:
@@ -73,8 +82,8 @@ def _external_inputs(ctx: Context) -> Iterator[tuple[str, list[str]]]:
         if g.source is None or g.source.trigger is None:
             continue
         source = f"trigger:{g.source.trigger}"
-        driven = [dp.device_id for dp in ctx.plan.devices
-                  if dp.group == g.name and dp.trigger is not None and dp.trigger.source == source]
+        driven = [dp.device_id for dp in ctx.plan.members(g.name) if dp.trigger is not None
+                  and dp.trigger.source == source]
         yield g.source.trigger, driven
 
 
@@ -104,6 +113,46 @@ def trigger_rate(ctx: Context) -> Iterator[Finding]:
                     yield Finding((d.id,), f"{d.id}/{s.name} runs at {s.fps:g} fps but is triggered at {rate:g} Hz: "
                                            "one frame per trigger needs the same rate",
                                   f"set {s.name} to {rate:g} fps, or trigger at {s.fps:g} Hz")
+
+
+RATE_LOCKED = {
+    Vendor.MICROSOFT: ("seeds/001 (Using an external sync trigger)",
+                       "Frequency support: precisely 30 FPS, 15 FPS, and 5 FPS"),
+    Vendor.INTEL: ("seeds/004 (Appendix A, HW Sync Slave, mode 2 or 3)",
+                   "The sync signal has to be extremely close in frequency to that of the sensor frame rate, or it "
+                   "will fire on its own and wont actually be synchronized in capture"),
+    Vendor.ORBBEC: ("Orbbec FemtoSeries.md (external HW SYNC input)", "a 100 us positive pulse at the nominal frame "
+                                                                       "rate"),
+}
+"""Where each vendor says its triggered input follows only a steady trigger at a frame rate, in its words."""
+
+
+@rule("TRIGGER-RANDOM", Severity.ERROR, f"{K4A} (Frequency support: precisely 30 FPS, 15 FPS, and 5 FPS); "
+      f"{REALSENSE} (Appendix A: slave modes need a sync signal extremely close in frequency to the frame rate, or "
+      "the camera fires on its own)", "triggers at random times into cameras whose input follows only a steady rate")
+def trigger_random(ctx: Context) -> Iterator[Finding]:
+    for g in ctx.groups():
+        gp = ctx.plan.group(g.name)
+        if not gp.random_triggers:
+            continue
+        locked: dict[str, list[str]] = {}
+        for dp in ctx.plan.members(g.name):
+            model = ctx.model(dp.device_id)
+            if dp.role is Role.SUBORDINATE and model.sync.external_trigger_rates_hz:
+                locked.setdefault(model.key, []).append(dp.device_id)
+        for devices in locked.values():
+            model = ctx.model(devices[0])
+            rates = ", ".join(f"{r:g}" for r in model.sync.external_trigger_rates_hz)
+            where, quote = RATE_LOCKED.get(model.vendor, ("its vendor's documentation", f"{rates} Hz only"))
+            intel = model.vendor is Vendor.INTEL
+            genlock = " (or Genlock on a D435/D435i, which takes triggers at any time)" if intel else ""
+            role = ctx.dp(devices[0]).vendor_role
+            mode = f"slave mode {role}" if intel else f"{role} mode"
+            trigger = (gp.source or "").removeprefix("trigger:")
+            yield Finding(tuple(devices), f"group {g.name}'s trigger {trigger} fires at random times; {model.name} in "
+                                          f"{mode} follows only a steady trigger at {rates} Hz ({where}: "
+                                          f"\"{quote}\"): it misses the triggers or fires on its own",
+                          f"trigger at a steady {rates} Hz{genlock}")
 
 
 @rule("SYNC-OUT-DISABLED", Severity.ERROR, f"{K4A} (Daisy-chain: each device's Sync out drives the next Sync in)",
@@ -147,58 +196,13 @@ def stagger_exposure(ctx: Context) -> Iterator[Finding]:
                                   f"expose at most {st.stagger_us:g} us (manual), with enough light")
 
 
-@rule("TOF-INTERFERENCE", Severity.ERROR, f"{K4A} (Avoiding interference between multiple depth cameras)",
-      "ToF cameras that see the same volume fire their lasers at the same time")
-def tof_interference(ctx: Context) -> Iterator[Finding]:
-    windows = ctx.plan.depth_windows
-    overlap = _overlaps(ctx)
-    for i, a in enumerate(windows):
-        for b in windows[i + 1:]:
-            da, db = ctx.dp(a.device), ctx.dp(b.device)
-            if a.device == b.device or da.group != db.group or not overlap.get((a.device, b.device), True):
-                continue
-            if _pulses_overlap(a.pulse_windows_us, b.pulse_windows_us):
-                yield Finding((a.device, b.device),
-                              f"{a.device} and {b.device} see the same volume and their depth captures start "
-                              f"{abs(a.start_us - b.start_us):g} us apart: their lasers overlap",
-                              "offset their depth captures by 160 us or more (delay_us / depth_delay_us), or aim "
-                              "them at different volumes")
-
-
-@rule("TOF-FREE-RUNNING", Severity.WARNING, K4A, "ToF cameras that see the same volume are not in one sync group")
-def tof_free_running(ctx: Context) -> Iterator[Finding]:
-    tof = [d for d in ctx.rig.devices if ctx.model(d.id).depth_tech is DepthTech.TOF
-           and any(s.kind is StreamKind.DEPTH for s in d.streams)]
-    overlap = _overlaps(ctx)
-    for i, a in enumerate(tof):
-        for b in tof[i + 1:]:
-            ga, gb = ctx.dp(a.id), ctx.dp(b.id)
-            triggered = ga.group is not None and ga.group == gb.group and ga.role not in (Role.SOFTWARE,)
-            if not triggered and overlap.get((a.id, b.id), True):
-                yield Finding((a.id, b.id), f"{a.id} and {b.id} see the same volume on unrelated clocks: their "
-                                            "lasers will collide from time to time (interfered depth frames)",
-                              "trigger them in one hardware group with depth captures 160 us apart")
-
-
-def _overlaps(ctx: Context) -> dict[tuple[str, str], bool]:
-    devices = ctx.rig.devices
-    poses = [d.pose or default_pose(i, len(devices)) for i, d in enumerate(devices)]
-    fovs = [ctx.model(d.id).hfov_for(StreamKind.DEPTH) for d in devices]
-    matrix = views_overlap(poses, fovs)
-    return {(a.id, b.id): matrix[i][j] for i, a in enumerate(devices) for j, b in enumerate(devices)}
-
-
-def _pulses_overlap(a: tuple[tuple[float, float], ...], b: tuple[tuple[float, float], ...]) -> bool:
-    return any(x0 < y1 and y0 < x1 for x0, x1 in a for y0, y1 in b)
-
-
 @rule("MULTI-HOST-PTP", Severity.ERROR, f"{ZED} (Setting up Multiple Cameras on a Local Network)",
       "cameras on different hosts whose clocks no PTP group ties together")
 def multi_host_ptp(ctx: Context) -> Iterator[Finding]:
     used = sorted({d.host for d in ctx.rig.devices})
     if len(used) < 2:
         return
-    tied = ptp_hosts(ctx.rig)
+    tied = ctx.ptp_roles
     loose = [h for h in used if h not in tied]
     if loose:
         devices = tuple(d.id for d in ctx.rig.devices if d.host in loose)
@@ -211,10 +215,9 @@ def multi_host_ptp(ctx: Context) -> Iterator[Finding]:
 @rule("PTP-INTERFACE", Severity.ERROR, f"{ZED} (Check PTP hardware support: the WiFi adapter cannot be used)",
       "a PTP host runs PTP on Wi-Fi, on an interface without timestamping, or declares no interface")
 def ptp_interface(ctx: Context) -> Iterator[Finding]:
-    for host_name, _ in ptp_hosts(ctx.rig).items():
-        host = ctx.rig.host(host_name)
-        nic = ptp_nic(ctx.rig, host)
-        devices = tuple(d.id for d in ctx.rig.devices if d.host == host_name)
+    for host_name in ctx.ptp_roles:
+        nic = ctx.ptp_nics.get(host_name)
+        devices = tuple(d.id for d in ctx.plan.index.on_host.get(host_name, ()))
         if nic is None:
             yield Finding(devices, f"host {host_name} takes part in PTP but declares no network interface",
                           "declare its Ethernet interface under [[hosts.nics]] with its timestamping")
@@ -230,10 +233,10 @@ def ptp_interface(ctx: Context) -> Iterator[Finding]:
 @rule("PTP-HW-TIMESTAMPING", Severity.WARNING, f"{ZED} (Advantages of PTP); seeds/003 Emergent",
       "a PTP host uses software timestamping")
 def ptp_hardware(ctx: Context) -> Iterator[Finding]:
-    for host_name in ptp_hosts(ctx.rig):
-        nic = ptp_nic(ctx.rig, ctx.rig.host(host_name))
+    for host_name in ctx.ptp_roles:
+        nic = ctx.ptp_nics.get(host_name)
         if nic is not None and nic.kind is NicKind.ETHERNET and nic.timestamping is Timestamping.SOFTWARE:
-            yield Finding(tuple(d.id for d in ctx.rig.devices if d.host == host_name),
+            yield Finding(tuple(d.id for d in ctx.plan.index.on_host.get(host_name, ())),
                           f"host {host_name} runs PTP on {nic.name} with software timestamping: tens of "
                           "microseconds instead of sub-microsecond", "use NICs (and switches) with PTP hardware "
                           "timestamping (ethtool -T shows SOF_TIMESTAMPING_RAW_HARDWARE)")

@@ -6,7 +6,6 @@ from collections.abc import Iterator
 
 from rigsync.catalog.base import Vendor
 from rigsync.core.sync import SyncMethod
-from rigsync.plan.hosts import ptp_nic
 from rigsync.plan.model import Role, Severity
 from rigsync.plan.rules._base import GIGE, Context, Finding, rule
 from rigsync.spec.model import Timestamping
@@ -50,7 +49,7 @@ def step_mode(ctx: Context) -> Iterator[Finding]:
     for g, cams in _gige_ptp_groups(ctx):
         if g.ptp is None or g.ptp.step_mode is not PtpTimestampMode.ONE_STEP or g.ptp.grandmaster == "external":
             continue
-        nic = ptp_nic(ctx.rig, ctx.rig.host(g.ptp.grandmaster))
+        nic = ctx.ptp_nics.get(g.ptp.grandmaster)
         if nic is None or nic.timestamping is not Timestamping.HARDWARE:
             yield Finding(tuple(cams), f"group {g.name} expects one-step PTP from {g.ptp.grandmaster}, which "
                                        "timestamps in software: ptp4l sends two-step packets there",

@@ -27,7 +27,9 @@ def _limit(ctx: Context, topology: Topology, rule_text: str, fix: str) -> Iterat
         if g.topology is not topology:
             continue
         limit = ctx.model(kinects[0]).sync.max_subordinates_for(topology) or 0
-        subordinates = [d for d in kinects if ctx.dp(d).role is Role.SUBORDINATE]
+        # Subordinates take the sync from a device's Sync out; the one an external trigger feeds is the master device.
+        subordinates = [d for d in kinects if ctx.dp(d).role is Role.SUBORDINATE and (link := ctx.dp(d).trigger)
+                        is not None and not link.source.startswith(("trigger:", "card:"))]
         if len(subordinates) > limit:
             yield Finding(tuple(subordinates), f"group {g.name} has {len(subordinates)} subordinates; {rule_text}", fix)
 
@@ -46,14 +48,21 @@ def star_max(ctx: Context) -> Iterator[Finding]:
                       "use a daisy chain (up to eight subordinates)")
 
 
-@rule("K4A-EXT-TRIGGER-MASTER", Severity.ERROR, f"{K4A} (Using an external sync trigger: the trigger source "
-      "connects to the master device)", "an external trigger feeds several Kinects directly")
+@rule("K4A-EXT-TRIGGER-MASTER", Severity.ERROR, f"{K4A} (Using an external sync trigger: the external trigger "
+      "source connects to the master device); Azure Kinect SDK k4a_wired_sync_mode_t (SUBORDINATE: 'Sync Out' is a "
+      "mirror of 'Sync In'; MASTER drives its own sync)", "the Kinect an external trigger feeds is set to master mode, "
+      "which ignores Sync in")
 def external_into_master(ctx: Context) -> Iterator[Finding]:
     for g, kinects in _kinect_groups(ctx):
-        if g.source is not None and g.source.trigger is not None and g.topology is Topology.STAR and len(kinects) > 1:
-            yield Finding(tuple(kinects), f"trigger {g.source.trigger} feeds {len(kinects)} Kinects in a star; the "
-                                          "external trigger goes into the master's sync in only",
-                          "wire the trigger into one Kinect and daisy-chain the others from its sync out")
+        if g.source is None or g.source.trigger is None:
+            continue
+        for d in kinects:
+            if ctx.dp(d).role is Role.MASTER:
+                yield Finding((d,), f"{d} is the master device trigger {g.source.trigger} connects to, but it is set "
+                                    "to master mode: a master drives its own sync and ignores Sync in, so the "
+                                    "trigger reaches no camera (the group runs on that Kinect's own clock)",
+                              f"leave {d}'s role to rigsync: as a subordinate its Sync out mirrors the trigger on "
+                              "its Sync in and drives the others")
 
 
 @rule("K4A-MASTER-COLOR", Severity.ERROR, f"{K4A}; Azure Kinect SDK k4a_wired_sync_mode_t (the master's colour "

@@ -29,7 +29,7 @@ def gmsl_host(ctx: Context) -> Iterator[Finding]:
     for d in ctx.rig.devices:
         if d.connection.kind is not LinkKind.GMSL:
             continue
-        host = ctx.rig.host(d.host)
+        host = ctx.plan.index.hosts[d.host]
         if host.platform is not Platform.JETSON:
             yield Finding((d.id,), f"{d.id} is a GMSL2 camera on host {host.name} ({host.platform.value}); GMSL2 "
                                    "cameras work only on NVIDIA Jetson", "connect it to a Jetson with a ZED Link card")
