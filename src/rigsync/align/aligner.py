@@ -24,17 +24,21 @@ on time is bounded below by
 
 So a set never waits a fixed number of periods: at most the allowance after the moment a waited-for frame
 was due. Streams that never started (after a start-up grace) or are disconnected are not waited for.
-``next_deadline_ns`` is the first moment any such bound passes what the current decision waits on.
+``next_deadline_ns`` is the moment the decision changes if no frame comes: when the last of the bounds that
+hold it passes what it waits on (the next frame in order, or the set's limit). Between full decisions it may
+be earlier than that, never later.
 
 **Decisions do not depend on when** :meth:`advance` **is called.** The bounds only rise with time, and
 every call first takes the decisions its time allows (a frame arriving at ``t`` finds every set that could
 leave before ``t`` gone). The same pushes, with the same arrival times, give the same sets, members,
 missing reasons and drops, whether time is advanced to every deadline, at random, or never.
 
-**Late and early frames.** A frame whose set has left (its reference time is below its stream's
-*frontier*) is dropped: as ``late`` if it arrived more than its allowance after its stamp, which is what
-let its set leave; otherwise as ``early`` (a steady stream stamped it before its prediction window, so its
-set did not wait for it). A frame that arrives in time is never dropped.
+**Late and off-period frames.** A frame whose set has left (its reference time is below its stream's
+*frontier*: the set's centre plus half the cadence, or just below the frame the next set starts with) or
+that would come before an open set's members is dropped: as ``off_period`` if it arrived within its allowance
+but its stamp lies outside every window its steady stream's prediction allowed (so the set did not wait for
+it); otherwise as ``late``: its set left because the watermark had passed it, i.e. its stream was provably
+late. A frame within its allowance and its prediction is never dropped.
 
 **Accounting.** Every frame received ends in exactly one set or is counted dropped with a reason; every
 stream due in a set and absent from it is listed with the reason its later frames show (see ``_settle``):
