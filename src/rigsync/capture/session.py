@@ -7,6 +7,7 @@ frame is never lost because its frameset is late); framesets are recorded when t
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import time
@@ -106,8 +107,10 @@ class CaptureSession:
 
     def __enter__(self) -> Self:
         rig = self.rig
-        self._recorder = Recorder(self.options.out, RecorderConfig(compression=self.options.compression),
-                                  rig_toml=rig.text, rig_path=rig.path,
+        config = RecorderConfig(compression=self.options.compression)
+        if self.options.fast:  # virtual time: waiting for the writer costs nothing, so bound the queue's age too
+            config = dataclasses.replace(config, queue_max_age_s=config.flush_age_s / 2)
+        self._recorder = Recorder(self.options.out, config, rig_toml=rig.text, rig_path=rig.path,
                                   metadata={"seed": str(self.options.seed if self.options.seed is not None
                                                         else rig.sim.seed)})
         try:
