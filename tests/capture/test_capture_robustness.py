@@ -213,34 +213,23 @@ def assert_images_have_stamps(rec: Recording) -> None:
     assert per_stream and per_stream == {(s.device, s.stream): s.message_count for s in rec.streams}
 
 
-def test_ctrl_c_leaves_a_complete_file(tmp_path: Path) -> None:
-    """SIGINT (Ctrl-C) on a real-time capture stops it cleanly: exit 0 and a finished file."""
-    out = tmp_path / "c.mcap"
-    proc = run_cli_in_subprocess(tmp_path, out)
-    wait_for_bytes(out, 4 << 20, proc)
-    Terminal(proc).signal(signal.SIGINT, "Ctrl-C: stopping")
-    assert proc.wait(timeout=60) == 0
-    assert_finished(out)
+STOPPING = (signal.SIGINT, "Ctrl-C: stopping, finishing the recording")
 
 
-def test_sigterm_finishes_the_file(tmp_path: Path) -> None:
-    """SIGTERM (service managers, timeout) stops a real-time capture like Ctrl-C: exit 0 and a finished file."""
-    out = tmp_path / "t.mcap"
-    proc = run_cli_in_subprocess(tmp_path, out)
-    wait_for_bytes(out, 4 << 20, proc)
-    Terminal(proc).signal(signal.SIGTERM, "SIGTERM: stopping, finishing the recording")
-    assert proc.wait(timeout=60) == 0
-    assert_finished(out)
-
-
-def test_a_second_ctrl_c_still_finishes_the_file(tmp_path: Path) -> None:
-    """Ctrl-C twice: the capture says it is still finishing, and does: exit 0 and a finished file."""
-    out = tmp_path / "c2.mcap"
+@pytest.mark.parametrize("signals", [
+    [STOPPING],
+    [(signal.SIGTERM, "SIGTERM: stopping, finishing the recording")],
+    [STOPPING, (signal.SIGINT, "Ctrl-C: still finishing")],
+], ids=["ctrl-c", "sigterm", "ctrl-c-twice"])  # fmt: skip
+def test_ctrl_c_or_sigterm_finishes_the_file(tmp_path: Path, signals: list[tuple[int, str]]) -> None:
+    """Ctrl-C, SIGTERM (service managers, timeout) or Ctrl-C twice on a real-time capture: it says what it does,
+    exits 0 and the file is finished."""
+    out = tmp_path / "s.mcap"
     proc = run_cli_in_subprocess(tmp_path, out)
     wait_for_bytes(out, 4 << 20, proc)
     terminal = Terminal(proc)
-    terminal.signal(signal.SIGINT, "Ctrl-C: stopping")
-    terminal.signal(signal.SIGINT, "Ctrl-C: still finishing")
+    for signum, says in signals:
+        terminal.signal(signum, says)
     assert proc.wait(timeout=60) == 0
     assert_finished(out)
 
@@ -252,9 +241,8 @@ def test_a_third_ctrl_c_abandons_a_recoverable_file(tmp_path: Path, capsys: pyte
     proc = run_cli_in_subprocess(tmp_path, out)
     wait_for_bytes(out, 12 << 20, proc)
     terminal = Terminal(proc)
-    terminal.signal(signal.SIGINT, "Ctrl-C: stopping")
-    terminal.signal(signal.SIGINT, "Ctrl-C: still finishing")
-    terminal.signal(signal.SIGINT, "Ctrl-C: abandoned")
+    for says in ("Ctrl-C: stopping", "Ctrl-C: still finishing", "Ctrl-C: abandoned"):
+        terminal.signal(signal.SIGINT, says)
     assert proc.wait(timeout=10) == 130
     with open_recording(out) as rec:
         assert rec.recovered and sum(1 for _ in rec.framesets()) > 10

@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 import threading
 import time
 from collections.abc import Sequence
@@ -22,37 +21,10 @@ from rigsync.record import Compression, Recorder, RecorderConfig, open_recording
 from rigsync.record.file_sink import FileSink, Piece
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
+BENCH = Path(__file__).parents[2] / "bench"
 FLUSH_AGE_S = RecorderConfig().flush_age_s
 SCHEDULING_SLACK_S = 0.5
 """Allowed on top of the flush age for the writer thread to get a CPU and write the chunk."""
-
-# A --fast capture that prints, for every frame the recorder accepts: the monotonic time, the frames handed to
-# the recorder so far and the images its writer has on disk.
-CAPTURE = textwrap.dedent(
-    """
-    import sys, time
-    from pathlib import Path
-    from rigsync.capture import CaptureOptions, CaptureSession
-    from rigsync.plan import build_plan
-    from rigsync.record.recorder import Recorder
-    from rigsync.spec import load_rig
-
-    write_image, handed = Recorder.write_image, 0
-
-    def counting(self, frame):
-        global handed
-        accepted = write_image(self, frame)
-        if accepted:
-            handed += 1
-            print(f"{time.monotonic():.6f} {handed} {self.stats.images}", flush=True)
-        return accepted
-
-    Recorder.write_image = counting
-    options = CaptureOptions(out=Path(sys.argv[2]), seconds=3600, fast=True)
-    with CaptureSession(build_plan(load_rig(sys.argv[1])), options) as session:
-        session.run()
-    """
-)
 
 
 def test_sigkill_of_a_fast_capture_loses_only_young_frames_and_splits_none(tmp_path: Path, h: SimpleNamespace) -> None:
@@ -60,8 +32,10 @@ def test_sigkill_of_a_fast_capture_loses_only_young_frames_and_splits_none(tmp_p
     recorder more than the flush age (plus scheduling slack) before the kill, is recovered; each with its
     camera_info and stamp, in the same chunk."""
     out = tmp_path / "fast.mcap"
-    proc = subprocess.Popen([sys.executable, "-c", CAPTURE, str(EXAMPLES / "kinect_star.toml"), str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # The capture child of the crash-loss benchmark: it prints, for every frame the recorder accepts, the
+    # monotonic time, the frames handed to the recorder so far and the images its writer has on disk.
+    proc = subprocess.Popen([sys.executable, str(BENCH / "bench_crash_loss.py"), str(EXAMPLES / "kinect_star.toml"),
+                             "--child", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     progress: list[tuple[float, int, int]] = []
     for line in proc.stdout:  # until the writer has 3 s of steady work behind it
@@ -70,7 +44,9 @@ def test_sigkill_of_a_fast_capture_loses_only_young_frames_and_splits_none(tmp_p
         if progress[-1][0] - progress[0][0] >= 3.0:
             break
     assert progress, proc.stderr.read() if proc.stderr else ""
-    t_kill = _kill(proc)
+    t_kill = time.monotonic()
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
     progress += [(float(t), int(n), int(d)) for t, n, d in (line.split() for line in proc.stdout.read().splitlines())]
 
     groups = h.chunk_groups(h.scan(str(out)))
@@ -87,13 +63,6 @@ def test_sigkill_of_a_fast_capture_loses_only_young_frames_and_splits_none(tmp_p
     assert old and recovered >= old[-1], (
         f"{old[-1] - recovered} frames handed over more than {FLUSH_AGE_S + SCHEDULING_SLACK_S} s before the kill "
         f"were lost (the oldest lost was handed {t_kill - lost[0]:.2f} s before)")
-
-
-def _kill(proc: subprocess.Popen[str]) -> float:
-    t_kill = time.monotonic()
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=30)
-    return t_kill
 
 
 def test_an_interrupted_close_leaves_the_writer_finishing_the_file(

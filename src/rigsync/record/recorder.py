@@ -127,7 +127,9 @@ class Recorder:
         self._closed = False
         self._error: BaseException | None = None
         self._error_reported = False
-        self._done = threading.Event()  # set by the writer thread when it has finished the file
+        self._finished = False  # the writer thread has finished the file; it then releases _finished_lock
+        self._finished_lock = threading.Lock()
+        self._finished_lock.acquire()
         self._queue: ByteBoundedQueue[_Item, _Closing] = ByteBoundedQueue(
             config.queue_max_bytes, max_age_s=config.queue_max_age_s, clock=clock)
         compression = "" if config.compression is Compression.NONE else config.compression.value
@@ -270,10 +272,12 @@ class Recorder:
             self._closed = True
         if first:
             self._queue.close((dict(clocks), dict(stats)))
-        # Polled, not joined: an interrupted Thread.join can mark a running thread as finished (CPython issue
-        # 90882, seen on 3.11), and short sleeps let the caller's signal handlers run at once.
-        while not self._done.is_set():
-            time.sleep(0.005)
+        # A plain lock, not Thread.join (an interrupted join can mark a running thread as finished: CPython
+        # issue 90882, seen on 3.11) nor a Condition: interrupted anywhere, this wait leaves nothing behind. The
+        # timeout lets the caller's signal handlers run even when a signal lands on another thread.
+        while not self._finished:
+            if self._finished_lock.acquire(timeout=0.1):
+                self._finished_lock.release()
         with self._lock:
             report = self._error is not None and not self._error_reported
             self._error_reported = True
@@ -369,7 +373,8 @@ class Recorder:
                 pass  # the file ends at its last complete chunk (or wherever the disk stopped taking bytes)
         finally:
             self._sink.close()
-            self._done.set()
+            self._finished = True
+            self._finished_lock.release()
 
 
 def _schema(name: str) -> tuple[str, bytes]:
