@@ -7,6 +7,7 @@ frame is never lost because its frameset is late); framesets are recorded when t
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import time
@@ -113,8 +114,10 @@ class CaptureSession:
 
     def __enter__(self) -> Self:
         rig = self.rig
-        self._recorder = Recorder(self.options.out, RecorderConfig(compression=self.options.compression),
-                                  rig_toml=rig.text, rig_path=rig.path,
+        config = RecorderConfig(compression=self.options.compression)
+        if self.options.fast:  # virtual time: waiting for the writer costs nothing, so bound the queue's age too
+            config = dataclasses.replace(config, queue_max_age_s=config.flush_age_s / 2)
+        self._recorder = Recorder(self.options.out, config, rig_toml=rig.text, rig_path=rig.path,
                                   metadata={"seed": str(self.options.seed if self.options.seed is not None
                                                         else rig.sim.seed)})
         try:
@@ -163,14 +166,16 @@ class CaptureSession:
 
     def _close_recorder(self) -> None:
         """Finish the file: end metadata, summary. A writer failure is reported, never raised: what was
-        written stays readable."""
-        if self._recorder is None:
+        written stays readable. An exception raised into the wait (a KeyboardInterrupt) leaves the recorder in
+        place, so the next call (``__exit__``) waits again for the writer to finish the file."""
+        recorder = self._recorder
+        if recorder is None:
             return
-        recorder, self._recorder = self._recorder, None
         try:
             recorder.close(clocks=self._clock_summaries(), stats=self._stats())
         except RecordingError as err:
             self._record_error = self._record_error or str(err)
+        self._recorder = None
 
     def _write_truth(self, truth: FrameTruth) -> None:
         if self._recorder is not None and self._record_error is None:
@@ -183,6 +188,9 @@ class CaptureSession:
 
     def run(self, on_status: Callable[[CaptureStatus], None] | None = None,
             stop: threading.Event | None = None) -> CaptureResult:
+        """Capture until ``seconds`` have passed or ``stop`` is set, then finish the file; ``interrupted`` in the
+        result says the capture was stopped early. To stop on signals, set ``stop`` from a signal handler (the
+        CLI does): a KeyboardInterrupt is caught too, but it can land anywhere in the capture's code."""
         if self._recorder is None:
             raise RigsyncError("use the session as a context manager: with CaptureSession(...) as s: s.run()")
         clock = self.clock
@@ -208,6 +216,7 @@ class CaptureSession:
                 clock.wait_until(self._next_wake(now, t_end))
         except KeyboardInterrupt:
             interrupted = True
+        interrupted = interrupted or (stop is not None and stop.is_set())
         elapsed = max(clock.now_ns() - t0, 0)
         for device_id in reversed(self.plan.start_order):
             if device_id not in self._failed:
