@@ -5,7 +5,8 @@ stamping both streams at the start of exposure (free-running, random phases); he
 delays after 12 ms of exposure and readout (125 us minimum, 8% exponential 0.4 ms, 1% Pareto tail from 1 ms
 capped at 8 ms; a stream's frames arrive in order) and 1% of frames dropped, as in bench_aligner.py. Frames are
 handled in arrival order, exactly as the capture does: ``DeviceTimebase.stamp`` (one per camera), then
-``Aligner.push`` with the stamp and its bound, time advancing to the aligner's own deadlines.
+``Aligner.push`` with the stamp, its bound and whether its clock is locked, time advancing to the aligner's own
+deadlines.
 
 Figures: CPU time per frame of stamp + align together, and of each alone (align alone replays the same
 stamps); best of the repetitions. Target: stamp + align <= 10 us per frame, so that the sync path of a
@@ -99,7 +100,7 @@ def align_all(w: Workload, stamps: list[Stamp] | None, baseline: bool = False) -
         if deadline is not None and deadline < arrival:
             sets += len(al.advance(deadline))
         sets += len(al.push(f.key, f, seq=f.seq, rig_time_ns=s.start_ns, error_ns=s.error_bound_ns,
-                            arrival_ns=arrival))
+                            arrival_ns=arrival, locked=s.locked))
     sets += len(al.flush())
     return time.process_time() - t0, sets
 

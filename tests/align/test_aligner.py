@@ -155,21 +155,25 @@ def test_complete_set_emitted_when_its_last_member_arrives() -> None:
 
 
 def test_missing_member_waits_only_until_provably_late() -> None:
-    """A set whose member was dropped is emitted once that frame's expected time plus the lateness
-    allowance has passed: well under one period, never a multi-period stall."""
+    """A set whose member was lost is decided once that frame's expected time plus the lateness allowance has
+    passed (well under one period, never a multi-period stall), and names it dropped once the stream's next
+    frame shows the gap in its counter."""
     streams, shots = make_rig(2, [30.0, 30.0, 30.0], 3.0, heavy=False)
     dropped = {s for s in shots if s.key == "d1/s" and 40 <= s.seq < 45}
     _al, sets = run(streams, [s for s in shots if s not in dropped])
     waits = [fs.emitted_ns - max(e.arrival_ns for e in fs.members) for fs in sets if not fs.complete][:-1]
     assert len(waits) == 5
     assert max(waits) < 33 * MS / 2
-    reasons = {r for fs in sets[:-1] for _, r in fs.missing}
-    assert reasons == {MissingReason.NOT_RECEIVED}
+    incomplete = [fs for fs in sets[:-1] if not fs.complete]
+    assert [fs.missing for fs in incomplete] == [(("d1/s", MissingReason.DROPPED),)] * 5
+    # each one where the lost frame was: its true time lies within half a period of the set's members
+    for fs, lost in zip(incomplete, sorted(dropped, key=lambda s: s.seq), strict=True):
+        assert all(abs(e.payload.true_ns - lost.true_ns) < 33 * MS / 2 for e in fs.members)
 
 
 def test_seq_gap_is_counted_as_device_drop_and_missing_reason_dropped() -> None:
-    """Frames lost upstream show as a gap in the frame counter: counted, and reported as dropped once the
-    next frame is already there when the set closes."""
+    """Frames lost upstream show as a gap in the frame counter: counted as a device drop, and the one set that
+    lacks the frame names it dropped."""
     streams = [AlignStream("a/s", 33 * MS), AlignStream("b/s", 33 * MS)]
     al: Aligner[str] = Aligner(streams)
     out = []
@@ -177,12 +181,12 @@ def test_seq_gap_is_counted_as_device_drop_and_missing_reason_dropped() -> None:
         t = k * 33 * MS
         out += al.push("a/s", "a", seq=k, rig_time_ns=t, error_ns=1000, arrival_ns=t + 5 * MS)
         if k != 5:
-            # b's frame 5 is lost and b's frame 6 arrives before a's frame 6
             out += al.push("b/s", "b", seq=k, rig_time_ns=t + 100_000, error_ns=1000, arrival_ns=t + 4 * MS)
     out += al.flush()
     assert al.stats.streams["b/s"].dropped[DropReason.DEVICE] == 1
-    missing = [r for fs in out for _, r in fs.missing]
-    assert MissingReason.DROPPED in missing or MissingReason.NOT_RECEIVED in missing
+    assert [(fs.rig_time_ns // (33 * MS), fs.missing) for fs in out if fs.missing] == [
+        (5, (("b/s", MissingReason.DROPPED),))]
+    assert al.stats.streams["b/s"].missing == {MissingReason.DROPPED: 1}
 
 
 def test_late_and_out_of_order_frames_are_counted() -> None:

@@ -327,6 +327,8 @@ members = [{ device = "b0" }]
     cap = Capture(text, tmp_path)
     assert not cap.plan.errors
     per_trigger = Counter(t.trigger_id for t in cap.truth if t.device == "b0")
+    last = max(per_trigger, key=lambda tid: int(tid.split("/")[1]))
+    assert per_trigger.pop(last) <= 3  # the capture may stop in the middle of the last burst
     assert set(per_trigger.values()) == {3}
     assert len(cap.framesets) >= 20
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import struct
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -55,6 +56,8 @@ class ChunkScan:
     """Offset just past the last complete record."""
     messages: dict[str, list[Message]]
     """Messages by topic."""
+    chunks: list[list[tuple[str, Message]]]
+    """Each complete chunk's ``(topic, message)`` pairs, in file order."""
 
 
 def scan_complete_chunks(path: str) -> ChunkScan:
@@ -63,6 +66,7 @@ def scan_complete_chunks(path: str) -> ChunkScan:
         data = f.read()
     pos, channels = 8, {}
     messages: dict[str, list[Message]] = {}
+    chunks: list[list[tuple[str, Message]]] = []
     while pos + 9 <= len(data):
         opcode, length = struct.unpack_from("<BQ", data, pos)
         if pos + 9 + length > len(data):
@@ -72,19 +76,39 @@ def scan_complete_chunks(path: str) -> ChunkScan:
             channel = Channel.read(body)
             channels[channel.id] = channel.topic
         elif opcode == 0x06:
-            for record in breakup_chunk(Chunk.read(body)):
-                if isinstance(record, Message):
-                    messages.setdefault(channels[record.channel_id], []).append(record)
+            chunks.append([(channels[r.channel_id], r) for r in breakup_chunk(Chunk.read(body))
+                           if isinstance(r, Message)])
+            for topic, message in chunks[-1]:
+                messages.setdefault(topic, []).append(message)
         elif opcode == 0x02:  # footer
             pos += 9 + length + 8
             break
         pos += 9 + length
-    return ChunkScan(end=pos, messages=messages)
+    return ChunkScan(end=pos, messages=messages, chunks=chunks)
+
+
+def chunk_groups(scan: ChunkScan) -> list[tuple[set[tuple[str, int, int]], ...]]:
+    """Per complete chunk: the ``(device/stream, sequence, log_time)`` of its images, of its camera_infos and
+    of its ``/rigsync/frames`` stamps."""
+    out = []
+    for chunk in scan.chunks:
+        images, infos, stamps = set(), set(), set()
+        for topic, m in chunk:
+            if topic.endswith("/image"):
+                images.add((topic[1 : -len("/image")], m.sequence, m.log_time))
+            elif topic.endswith("/camera_info"):
+                infos.add((topic[1 : -len("/camera_info")], m.sequence, m.log_time))
+            elif topic == "/rigsync/frames":
+                stamp = json.loads(m.data)
+                stamps.add((f"{stamp['device']}/{stamp['stream']}", m.sequence, stamp["rig_time_ns"]))
+        out.append((images, infos, stamps))
+    return out
 
 
 @pytest.fixture
 def h() -> SimpleNamespace:
     """The helpers above (test modules here must not import conftest: their basenames are not unique)."""
     return SimpleNamespace(
-        rig_time=rig_time, pattern=pattern, stamped=stamped, scan=scan_complete_chunks, period_ns=PERIOD_NS
+        rig_time=rig_time, pattern=pattern, stamped=stamped, scan=scan_complete_chunks, period_ns=PERIOD_NS,
+        chunk_groups=chunk_groups,
     )

@@ -18,7 +18,7 @@ import pytest
 from rigsync.core.errors import RecordingError
 from rigsync.core.intrinsics import Intrinsics
 from rigsync.record import Compression, Recorder, RecorderConfig, open_recording
-from rigsync.record.mcap_writer import FileSink, Piece
+from rigsync.record.file_sink import FileSink, Piece
 
 W, H = 64, 48
 SHAPE = (H, W, 3)

@@ -23,7 +23,8 @@ from rigsync.core.intrinsics import Intrinsics
 from rigsync.core.truth import FrameTruth
 from rigsync.record import Compression, Recorder, RecorderConfig, open_recording
 from rigsync.record import schemas as sc
-from rigsync.record.mcap_writer import FileSink, McapChunkWriter, Piece
+from rigsync.record.file_sink import FileSink, Piece
+from rigsync.record.mcap_writer import McapChunkWriter
 
 W, H = 40, 30
 INTR = Intrinsics.from_hfov(W, H, 70.0)

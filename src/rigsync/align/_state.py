@@ -1,4 +1,4 @@
-"""Per-stream state of the aligner (pending frames, predictions, latency window). Not public API."""
+"""Per-stream state of the aligner (pending frames, prediction, lateness allowance). Not public API."""
 
 from __future__ import annotations
 
@@ -18,26 +18,41 @@ class Latency:
     def __init__(self, window: int) -> None:
         self._recent: deque[int] = deque(maxlen=window)
         self._sorted: list[int] = []
+        self._window = window
+        self._count = 0
 
-    def add(self, value: int) -> None:
-        if len(self._recent) == self._recent.maxlen:
+    def add(self, value: int) -> int:
+        """Add a latency; returns how many were added so far."""
+        if self._count >= self._window:
             del self._sorted[bisect_left(self._sorted, self._recent[0])]
         self._recent.append(value)
         insort(self._sorted, value)
+        self._count += 1
+        return self._count
 
     def allowance(self, config: AlignerConfig) -> int:
-        """The ``lateness_quantile`` of recent latencies plus a margin of a quarter of their spread."""
+        """The ``lateness_quantile`` of recent latencies, plus a margin: half the spread between that quantile
+        and the smallest recent latency (at least ``lateness_floor_ns``), widened by ``1 + small_n / n`` while
+        only ``n`` latencies have been seen (a few samples understate the tail)."""
         n = len(self._sorted)
         if n == 0:
             return config.lateness_initial_ns
         q = self._sorted[min(n - 1, int(config.lateness_quantile * n))]
-        return q + max(config.lateness_floor_ns, (q - self._sorted[0]) // 2)
+        margin = max(config.lateness_floor_ns, (q - self._sorted[0]) // 2)
+        return q + margin + margin * config.lateness_small_n // n
 
 
 class StreamState(Generic[T]):
-    __slots__ = ("cfg", "connected", "early", "early_base", "frontier", "half_period", "last_ref", "last_seq",
-                 "latency", "lateness", "offset", "pending", "period", "predicted", "prev_seq", "regular", "started",
-                 "stats")
+    """One stream: its pending frames and what bounds its next frame.
+
+    ``low(now)`` is the lowest reference time an on-time next frame can have: frames with a smaller one
+    would arrive more than the lateness allowance ``L`` after it (the watermark ``now - L``), or fall before a
+    steady stream's prediction window ``[p - margin, p + margin]`` (``p = base + k * period`` for the first
+    ``k`` whose window the watermark has not passed).
+    """
+
+    __slots__ = ("base", "cfg", "connected", "frontier", "half_period", "last_ref", "last_seq", "latency",
+                 "lateness", "margin", "margin_base", "offset", "pending", "period", "regular", "started", "stats")
 
     def __init__(self, cfg: AlignStream, config: AlignerConfig, stats: StreamStats) -> None:
         self.cfg = cfg
@@ -49,13 +64,46 @@ class StreamState(Generic[T]):
         self.half_period = cfg.period_ns // 2
         self.offset = cfg.offset_ns
         self.regular = cfg.regular
-        self.early_base = config.early_ns + cfg.period_ns // 1000
-        self.early = self.early_base
-        self.predicted: int | None = None  # next expected ref (steady streams)
-        self.frontier = -INF  # frames with ref <= frontier are late
-        self.last_ref = -INF  # ref of the last frame accepted from this stream
-        self.last_seq: int | None = None  # highest seq pushed
-        self.prev_seq: int | None = None  # seq of the last frame that left the aligner in a set
-        self.started = False
+        self.margin_base = config.early_ns + cfg.period_ns // 1000
+        self.margin = self.margin_base
+        self.base: int | None = None  # predicted ref of the next frame (steady streams; None: no prediction)
+        self.frontier = -INF  # frames with ref <= frontier belong to sets that have left
+        self.last_ref = -INF  # ref of the last frame received from this stream
+        self.last_seq: int | None = None  # highest seq received since (re)connecting
+        self.started = False  # has delivered a frame since the aligner began
         self.connected = True
         self.stats = stats
+
+    def low(self, now: int) -> int:
+        """Lowest reference time of an on-time next frame at ``now`` (streams that are started and connected)."""
+        watermark = now - self.lateness
+        base = self.base
+        if base is None:
+            return watermark
+        margin = self.margin
+        behind = watermark - margin - base
+        if behind > 0:  # the watermark passed the prediction's window: that frame is late or lost
+            base += -(-behind // self.period) * self.period
+        return base - margin if base - margin > watermark else watermark
+
+    def off_period(self, ref: int) -> bool:
+        """A frame stamped ``ref`` lies outside every window the stream's prediction allows."""
+        base = self.base
+        if base is None:
+            return False
+        if ref < base - self.margin:
+            return True
+        k = (ref - base + self.half_period) // self.period
+        return abs(ref - base - k * self.period) > self.margin
+
+    def passes(self, threshold: int) -> int:
+        """The time from which ``low`` exceeds ``threshold`` (started and connected streams)."""
+        base = self.base
+        edge = threshold
+        if base is not None:
+            margin = self.margin
+            # the last predicted frame whose window starts at or below the threshold; its window's end
+            k = (threshold + margin - base) // self.period
+            if k >= 0:
+                edge = min(edge, base + k * self.period + margin)
+        return edge + self.lateness + 1

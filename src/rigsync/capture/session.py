@@ -7,6 +7,7 @@ frame is never lost because its frameset is late); framesets are recorded when t
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import time
@@ -43,6 +44,9 @@ from rigsync.plan.model import Plan
 from rigsync.record.recorder import Recorder, RecorderConfig
 from rigsync.spec.model import DeviceSpec, StreamSpec
 from rigsync.timebase.stamper import DeviceTimebase, TimebaseConfig
+
+DRAIN_NS = 1_000_000_000
+"""After stopping the devices, how long the capture still takes the frames they deliver."""
 
 
 class CaptureSession:
@@ -110,8 +114,10 @@ class CaptureSession:
 
     def __enter__(self) -> Self:
         rig = self.rig
-        self._recorder = Recorder(self.options.out, RecorderConfig(compression=self.options.compression),
-                                  rig_toml=rig.text, rig_path=rig.path,
+        config = RecorderConfig(compression=self.options.compression)
+        if self.options.fast:  # virtual time: waiting for the writer costs nothing, so bound the queue's age too
+            config = dataclasses.replace(config, queue_max_age_s=config.flush_age_s / 2)
+        self._recorder = Recorder(self.options.out, config, rig_toml=rig.text, rig_path=rig.path,
                                   metadata={"seed": str(self.options.seed if self.options.seed is not None
                                                         else rig.sim.seed)})
         try:
@@ -160,14 +166,16 @@ class CaptureSession:
 
     def _close_recorder(self) -> None:
         """Finish the file: end metadata, summary. A writer failure is reported, never raised: what was
-        written stays readable."""
-        if self._recorder is None:
+        written stays readable. An exception raised into the wait (a KeyboardInterrupt) leaves the recorder in
+        place, so the next call (``__exit__``) waits again for the writer to finish the file."""
+        recorder = self._recorder
+        if recorder is None:
             return
-        recorder, self._recorder = self._recorder, None
         try:
             recorder.close(clocks=self._clock_summaries(), stats=self._stats())
         except RecordingError as err:
             self._record_error = self._record_error or str(err)
+        self._recorder = None
 
     def _write_truth(self, truth: FrameTruth) -> None:
         if self._recorder is not None and self._record_error is None:
@@ -180,6 +188,9 @@ class CaptureSession:
 
     def run(self, on_status: Callable[[CaptureStatus], None] | None = None,
             stop: threading.Event | None = None) -> CaptureResult:
+        """Capture until ``seconds`` have passed or ``stop`` is set, then finish the file; ``interrupted`` in the
+        result says the capture was stopped early. To stop on signals, set ``stop`` from a signal handler (the
+        CLI does): a KeyboardInterrupt is caught too, but it can land anywhere in the capture's code."""
         if self._recorder is None:
             raise RigsyncError("use the session as a context manager: with CaptureSession(...) as s: s.run()")
         clock = self.clock
@@ -205,10 +216,12 @@ class CaptureSession:
                 clock.wait_until(self._next_wake(now, t_end))
         except KeyboardInterrupt:
             interrupted = True
+        interrupted = interrupted or (stop is not None and stop.is_set())
         elapsed = max(clock.now_ns() - t0, 0)
         for device_id in reversed(self.plan.start_order):
             if device_id not in self._failed:
                 self._devices[device_id].stop()
+        self._drain()
         self._emit(self.aligner.flush())
         status = self.status(elapsed)
         self._close_recorder()
@@ -225,7 +238,8 @@ class CaptureSession:
         dropped: dict[str, int] = {}
         for st in stats.streams.values():
             for reason, n in st.dropped.items():
-                dropped[reason.value] = dropped.get(reason.value, 0) + n
+                if reason is not DropReason.WARMUP:  # reported as such, not as frames in no frameset
+                    dropped[reason.value] = dropped.get(reason.value, 0) + n
         return CaptureResult(path=self.options.out, duration_s=elapsed / 1e9, frames=stats.frames,
                              framesets=stats.framesets, complete=stats.complete, dropped=dropped,
                              interrupted=interrupted, error=error, status=status, warnings=tuple(self._warnings),
@@ -304,6 +318,20 @@ class CaptureSession:
         wake = min(wake, now + round(self.options.status_interval_s * 1e9))
         return max(wake, now + round(self.options.poll_interval_s * 1e9))
 
+    def _drain(self) -> None:
+        """After the devices stopped: take the frames they had exposed and still deliver (up to a second), so
+        that every frame exposed during the capture reaches the recording or is accounted for."""
+        clock = self.clock
+        deadline = clock.now_ns() + DRAIN_NS
+        while True:
+            self._poll_all()
+            now = clock.now_ns()
+            ready = [t for k, d in self._devices.items() if k not in self._failed
+                     if (t := d.next_ready_ns()) is not None]
+            if not ready or now >= deadline:
+                return
+            clock.wait_until(max(min(*ready, deadline), now + 1))
+
     def _rig_ns(self, device_id: str, mono_ns: int) -> int:
         """A device's host's monotonic clock -> rig clock."""
         return self.clocks.to_rig(self._host_of[device_id], mono_ns).rig_ns
@@ -336,8 +364,10 @@ class CaptureSession:
                 self._failed[device_id] = str(err)
                 self._warnings.append(f"{device_id} failed and was dropped from the capture: {err}")
                 self._device_gone(device_id, self._poll_rig_ns)
-        # Hosts' monotonic clocks start at boot: order what arrived on the rig clock.
-        items.sort(key=lambda i: self._rig_ns(i.device, i.host_rx_ns if isinstance(i, Frame) else i.host_ns))
+        # Hosts' monotonic clocks start at boot: order what arrived on the rig clock. A driver reports a queue
+        # overrun when it is read, but the frames it lost came before every frame of that read: first.
+        items.sort(key=lambda i: (not (isinstance(i, DeviceEvent) and i.kind is EventKind.OVERRUN),
+                                  self._rig_ns(i.device, i.host_rx_ns if isinstance(i, Frame) else i.host_ns)))
         for item in items:
             if isinstance(item, Frame):
                 self._frame(item)
@@ -348,16 +378,21 @@ class CaptureSession:
         key = f.key
         stamp = self._timebases[f.device].stamp(f, self._periods[key])
         stamped = StampedFrame(f, stamp.start_ns, stamp.error_bound_ns, stamp.locked, stamp.flags)
+        arrival = max(self._rig_ns(f.device, f.host_rx_ns), self._poll_rig_ns)
+        base = self.clocks.base_ns  # the aligner works on the base timeline (rig time without a step's hold)
         # A scheduled start records what may be exposed at or after it, to within each stamp's bound (a PTP
         # camera armed for the start stamps its first frame a few ns either side of it).
         if stamped.rig_time_ns + (stamp.error_bound_ns if self._start is not None else 0) < self._gate_ns:
-            self._gated_frames += 1  # warm-up or before the scheduled start: the clocks learn, the recording not
+            # Warm-up or before the scheduled start: the clocks and the aligner learn, the recording does not;
+            # counted per stream (``warmup``), so that every frame a device delivered is accounted for.
+            self._gated_frames += 1
+            self._emit(self.aligner.drop(key, f.seq, DropReason.WARMUP, rig_time_ns=base(stamped.rig_time_ns),
+                                         error_ns=stamp.error_bound_ns, arrival_ns=base(arrival)))
             return
         if self._start is not None:
             self._start.frame(key, stamped.rig_time_ns, stamp.error_bound_ns)
         if self._observer is not None:
             self._observer(stamped)
-        arrival = max(self._rig_ns(f.device, f.host_rx_ns), self._poll_rig_ns)
         self._tracker.frame(key, arrival, stamp.error_bound_ns, stamp.locked, stamp.flags)
         if self._recorder is None or self._record_error is not None:
             return
@@ -367,12 +402,13 @@ class CaptureSession:
             self._record_error = str(err)
             return
         if not recorded:  # the recorder's queue stayed full: no frameset may name this frame
-            self.aligner.drop(key, f.seq, DropReason.RECORDER_OVERRUN)
+            self._emit(self.aligner.drop(key, f.seq, DropReason.RECORDER_OVERRUN,
+                                         rig_time_ns=base(stamped.rig_time_ns), error_ns=stamp.error_bound_ns,
+                                         arrival_ns=base(arrival)))
             return
-        self._emit(self.aligner.push(key, stamped, seq=f.seq, rig_time_ns=self.clocks.base_ns(stamped.rig_time_ns),
-                                     error_ns=stamp.error_bound_ns,
-                                     arrival_ns=self.clocks.base_ns(arrival),
-                                     corrupt=bool(f.flags & FrameFlags.CORRUPT)))
+        self._emit(self.aligner.push(key, stamped, seq=f.seq, rig_time_ns=base(stamped.rig_time_ns),
+                                     error_ns=stamp.error_bound_ns, arrival_ns=base(arrival),
+                                     corrupt=bool(f.flags & FrameFlags.CORRUPT), locked=stamp.locked))
 
     def _event(self, event: DeviceEvent) -> None:
         if event.kind is EventKind.DISCONNECTED:
@@ -387,7 +423,7 @@ class CaptureSession:
         elif event.kind is EventKind.OVERRUN:
             self._overrun_count += event.count
             if event.stream is not None and event.seq is not None:
-                self.aligner.drop(f"{event.device}/{event.stream}", event.seq, DropReason.HOST_OVERRUN)
+                self._emit(self.aligner.drop(f"{event.device}/{event.stream}", event.seq, DropReason.HOST_OVERRUN))
             elif event.stream is not None:
                 self._tracker.overrun(f"{event.device}/{event.stream}", event.count)
 

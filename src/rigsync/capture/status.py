@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from rigsync.align import AlignerStats
 from rigsync.core.frame import TimeFlags
+from rigsync.core.frameset import DropReason
 from rigsync.timebase.host import HostSyncStatus
 
 
@@ -16,7 +17,7 @@ class StreamStatus:
     frames: int
     fps: float
     dropped: int
-    """Frames of this stream that are in no frameset (lost on the way, late, corrupt, overrun)."""
+    """Frames of this stream that are in no frameset (lost on the way, late, corrupt, overrun), warm-up aside."""
     skew_p50_us: float | None
     skew_p99_us: float | None
     """Distance of this stream's frames from the centre of their sync group's frames in each frameset
@@ -80,7 +81,7 @@ class StatusTracker:
             fps = float(len(recent))
             skews = sorted(t.skews)
             st = aligner.streams.get(key)
-            dropped = (sum(st.dropped.values()) if st else 0) + t.overruns
+            dropped = (sum(n for r, n in st.dropped.items() if r is not DropReason.WARMUP) if st else 0) + t.overruns
             out.append(StreamStatus(
                 key=key, frames=t.frames, fps=fps, dropped=dropped,
                 skew_p50_us=skews[len(skews) // 2] / 1000 if skews else None,

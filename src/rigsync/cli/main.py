@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -71,11 +72,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (RigsyncError, ValueError, OSError) as err:
         err_console.print(f"[red]error:[/] {err}", highlight=False)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C outside a capture (a capture handles its signals itself)
+        err_console.print("interrupted", highlight=False)
+        return 130
 
 
 def _capture(args: argparse.Namespace, console: Console) -> int:
     from rigsync.capture.session import CaptureOptions, CaptureSession
     from rigsync.capture.start import StartAt
+    from rigsync.cli.stop_signals import StopOnSignals
     from rigsync.cli.view import LiveView, result_summary
     from rigsync.plan import build_plan
     from rigsync.record.recorder import Compression
@@ -94,16 +99,26 @@ def _capture(args: argparse.Namespace, console: Console) -> int:
         console.print(f"[{colour}]{diagnostic.severity.value}[/] {diagnostic.rule} [{', '.join(diagnostic.devices)}]: "
                       f"{diagnostic.message} (fix: {diagnostic.fix})", highlight=False)
     view = LiveView(args.seconds)
-    with CaptureSession(plan, options) as session:
+
+    def say(line: str) -> None:
+        console.print(line, highlight=False, markup=False)
+
+    def abandon(status: int) -> None:
+        console.show_cursor(True)  # rich Live hides it
+        console.file.flush()
+        os._exit(status)
+
+    # SIGINT/SIGTERM: stop and finish the file; a third one abandons it (see cli/stop_signals.py).
+    with StopOnSignals(out, say, abandon=abandon) as signals, CaptureSession(plan, options) as session:
         if args.quiet:
-            result = session.run()
+            result = session.run(stop=signals.stop)
         else:
             with Live(view.render(), console=console, refresh_per_second=8, transient=False) as live:
                 def on_status(status: object) -> None:
                     view.update(status)  # type: ignore[arg-type]
                     live.update(view.render())
 
-                result = session.run(on_status=on_status)
+                result = session.run(on_status=on_status, stop=signals.stop)
             console.print()
     console.print(result_summary(result))
     for warning in result.warnings:

@@ -13,13 +13,14 @@ class MissingReason(StrEnum):
     NOT_RECEIVED = "not_received"
     """Its expected time plus the stream's lateness allowance passed without a frame."""
     DROPPED = "dropped"
-    """The device's frame counter shows the frame was lost before reaching the host."""
+    """The frame was lost: before reaching the host (the device's frame counter shows the gap), or in
+    rigsync's bounded queues (an overrun, counted as such in the stream's drop statistics)."""
     UNMATCHED = "unmatched"
-    """A frame arrived but fell outside the set's window (a free-running phase slip)."""
+    """The stream's frame for this moment arrived but is in another set (it fell outside this set's window)."""
     CORRUPT = "corrupt"
     """The frame arrived damaged and was left out."""
     DISCONNECTED = "disconnected"
-    """The device was disconnected."""
+    """The device was disconnected, or is restarting after it came back and has not delivered a frame since."""
     STOPPED = "stopped"
     """The capture ended before the stream's frame for this set arrived (the last sets only)."""
 
@@ -28,7 +29,12 @@ class DropReason(StrEnum):
     """Why a frame is in no frameset."""
 
     LATE = "late"
-    """It arrived after the frameset it belonged to had been emitted."""
+    """It arrived after the frameset it belonged to had left because its stream was provably late: by then,
+    more than the stream's lateness allowance had passed since the frame's stamp."""
+    OFF_PERIOD = "off_period"
+    """It arrived within its stream's lateness allowance, but its stamp fell outside every window its steady
+    stream's period predicted (a jump in the stream's timing), and the frameset it belonged to had left without
+    waiting for it."""
     DEVICE = "device"
     """Lost before reaching the host (seen as a gap in the device frame counter)."""
     CORRUPT = "corrupt"
@@ -41,6 +47,9 @@ class DropReason(StrEnum):
     """rigsync did not read it from the driver in time (the driver's queue overflowed)."""
     RECORDER_OVERRUN = "recorder_overrun"
     """The recorder's bounded queue was full."""
+    WARMUP = "warmup"
+    """Received before the recording started (the warm-up, or before a scheduled start): the clocks learn
+    from it, the recording does not hold it."""
 
 
 @dataclass(frozen=True, slots=True)

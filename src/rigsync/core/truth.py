@@ -19,6 +19,10 @@ class FrameTruth:
     """``"<sync group>/<trigger number>"`` for triggered frames, ``None`` when free-running."""
     delivered: bool = True
     """False if the frame never reached the host (dropped on the device or the link)."""
+    lost: str | None = None
+    """Why it never reached the host: ``dropped`` (on the device or its link: a random drop, a drop burst, an
+    overloaded controller) or ``disconnected`` (the device was disconnected, or restarting after it came back).
+    None when delivered."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -29,6 +33,7 @@ class FrameTruth:
             "exposure_end_ns": self.exposure_end_ns,
             "trigger_id": self.trigger_id,
             "delivered": self.delivered,
+            "lost": self.lost,
         }
 
     @classmethod
@@ -41,4 +46,5 @@ class FrameTruth:
             exposure_end_ns=int(data["exposure_end_ns"]),
             trigger_id=data["trigger_id"],
             delivered=bool(data.get("delivered", True)),
+            lost=data.get("lost"),
         )

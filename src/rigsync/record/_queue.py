@@ -1,10 +1,12 @@
-"""The recorder's bounded queue: bounded by bytes, drained by one consumer, failed once for good."""
+"""The recorder's bounded queue: bounded by bytes (and, if asked, by age), drained by one consumer, failed once
+for good."""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -20,20 +22,26 @@ class QueueFailedError(Exception):
 
 
 class ByteBoundedQueue(Generic[T, C]):
-    """FIFO of ``(item, nbytes)``. Producers wait (up to a timeout) while the held bytes exceed the bound.
+    """FIFO of ``(item, nbytes)``. Producers wait (up to a timeout) while the held bytes exceed the bound, or,
+    with ``max_age_s``, while the oldest held item of non-zero size was put longer ago than that.
 
     Bytes stay counted until the consumer calls :meth:`release`, i.e. until the item is processed, so the
-    bound covers the items waiting and the one being written. An item is always accepted when nothing is
+    bounds cover the items waiting and the one being written. An item is always accepted when nothing is
     held. Closing carries a payload of type ``C`` that the consumer receives once the queue is drained.
+    Times (put times, ages, the consumer's deadline) are on ``clock`` (seconds); timeouts are waits.
     """
 
-    def __init__(self, max_bytes: int) -> None:
+    def __init__(self, max_bytes: int, *, max_age_s: float | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._max = max_bytes
+        self._max_age_s = max_age_s
+        self._clock = clock
         self._lock = threading.Lock()
         self._not_empty = threading.Condition(self._lock)
         self._not_full = threading.Condition(self._lock)
-        self._items: deque[tuple[T, int]] = deque()
+        self._items: deque[tuple[T, int, float]] = deque()
         self._held = 0
+        self._held_put_s: deque[float] = deque()  # put times of the held items of non-zero size, oldest first
         self._high_water = 0
         self._closing: tuple[C] | None = None
         self._failed: BaseException | None = None
@@ -51,19 +59,29 @@ class ByteBoundedQueue(Generic[T, C]):
         """
         with self._lock:
             self._check()
-            if timeout_s is not None and self._held + nbytes > self._max and self._held > 0:
+            if timeout_s is not None and self._full(nbytes):
                 deadline = time.monotonic() + timeout_s
-                while self._held + nbytes > self._max and self._held > 0:
+                while self._full(nbytes):
                     remaining = deadline - time.monotonic()
                     if remaining <= 0.0:
                         return False
                     self._not_full.wait(remaining)
                     self._check()
-            self._items.append((item, nbytes))
-            self._held += nbytes
-            self._high_water = max(self._high_water, self._held)
+            put_s = self._clock()
+            self._items.append((item, nbytes, put_s))
+            if nbytes:
+                self._held += nbytes
+                self._held_put_s.append(put_s)
+                self._high_water = max(self._high_water, self._held)
             self._not_empty.notify()
             return True
+
+    def _full(self, nbytes: int) -> bool:
+        if self._held == 0:
+            return False
+        if self._held + nbytes > self._max:
+            return True
+        return self._max_age_s is not None and self._clock() - self._held_put_s[0] > self._max_age_s
 
     def _check(self) -> None:
         if self._failed is not None:
@@ -71,11 +89,18 @@ class ByteBoundedQueue(Generic[T, C]):
         if self._closing is not None:
             raise QueueFailedError(None)
 
-    def get_batch(self) -> tuple[list[tuple[T, int]], tuple[C] | None]:
-        """Wait for items or closing: all waiting items, or ``([], (payload,))`` once closed and drained."""
+    def get_batch(self, deadline_s: float | None = None) -> tuple[list[tuple[T, int, float]], tuple[C] | None]:
+        """Wait for items or closing: all waiting items as ``(item, nbytes, put_s)``, or ``([], (payload,))``
+        once closed and drained; ``([], None)`` if ``clock`` reaches ``deadline_s`` first."""
         with self._lock:
             while not self._items and self._closing is None:
-                self._not_empty.wait()
+                if deadline_s is None:
+                    self._not_empty.wait()
+                    continue
+                remaining = deadline_s - self._clock()
+                if remaining <= 0.0:
+                    return [], None
+                self._not_empty.wait(remaining)
             if self._items:
                 batch = list(self._items)
                 self._items.clear()
@@ -83,9 +108,10 @@ class ByteBoundedQueue(Generic[T, C]):
             return [], self._closing
 
     def release(self, nbytes: int) -> None:
-        """The consumer is done with an item of ``nbytes``."""
+        """The consumer is done with an item of ``nbytes`` (> 0), the oldest one it has not released."""
         with self._lock:
             self._held -= nbytes
+            self._held_put_s.popleft()
             self._not_full.notify_all()
 
     def close(self, payload: C) -> None:
@@ -102,6 +128,7 @@ class ByteBoundedQueue(Generic[T, C]):
             self._failed = cause
             self._items.clear()
             self._held = 0
+            self._held_put_s.clear()
             self._not_full.notify_all()
 
     def wait_closed(self) -> C:

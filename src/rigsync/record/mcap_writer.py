@@ -11,15 +11,19 @@ write hands the file one complete record group (a chunk with its message indexes
 ``good_offset`` is always the end of the last complete group: after a write error, :meth:`finish_after_error`
 cuts the file back to it and tries to end the file properly; if that fails too, the file ends at the last
 complete chunk, which :func:`rigsync.record.reader.open_recording` recovers.
+
+Chunks are closed only between message groups (:meth:`McapChunkWriter.end_group`): the messages of a group
+(an image, its camera_info and its stamp) always share a chunk, so a crash keeps all of them or none. A chunk
+is written when it reaches the chunk size, or when it is due by age (:meth:`McapChunkWriter.flush_due_s`).
 """
 
 from __future__ import annotations
 
 import errno
 import functools
-import os
 import struct
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -42,8 +46,7 @@ from mcap.records import (
     SummaryOffset,
 )
 
-Piece = bytes | bytearray | memoryview
-"""A byte buffer handed to the file as is (``memoryview`` pieces must be 1-D unsigned bytes)."""
+from rigsync.record.file_sink import FileSink, Piece
 
 _SummaryRecord = Schema | Channel | Statistics | ChunkIndex | MetadataIndex
 
@@ -58,66 +61,11 @@ _U32: Final = struct.Struct("<I")
 _U64: Final = struct.Struct("<Q")
 _BY_REFERENCE_MIN: Final = 16 << 10
 """Payloads at least this large join the chunk by reference; smaller ones are copied into the chunk."""
-_IOV_MAX: Final = os.sysconf("SC_IOV_MAX") if hasattr(os, "sysconf") else 1024
-_WRITE_MAX: Final = 256 << 10
-"""Bytes per ``pwritev`` call."""
 
 
 def _end(builder: RecordBuilder) -> bytes:
     data: bytes = builder.end()  # type: ignore[no-untyped-call]
     return data
-
-
-class FileSink:
-    """An unbuffered file written at explicit offsets with ``pwritev``: no copies, partial writes resumed."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
-
-    def write_at(self, offset: int, pieces: Sequence[Piece]) -> None:
-        """Write all ``pieces`` back to back from ``offset``; raises ``OSError`` (some bytes may be written).
-
-        Issued as ``pwritev`` calls of at most ``_WRITE_MAX`` bytes (big pieces are sliced, not copied):
-        measured on a VM disk, 8 MB calls into a cold page cache ran 2-3x slower than 256 KB ones.
-        """
-        views: list[memoryview] = []
-        for piece in pieces:
-            view = piece if isinstance(piece, memoryview) else memoryview(piece)
-            n = view.nbytes
-            if n > _WRITE_MAX:
-                views.extend(view[k : k + _WRITE_MAX] for k in range(0, n, _WRITE_MAX))
-            elif n:
-                views.append(view)
-        i = 0
-        while i < len(views):
-            j, batch = i + 1, views[i].nbytes
-            while j < len(views) and j - i < _IOV_MAX and batch + views[j].nbytes <= _WRITE_MAX:
-                batch += views[j].nbytes
-                j += 1
-            written = os.pwritev(self._fd, views[i:j], offset)
-            if written <= 0:
-                raise OSError(errno.EIO, "pwritev wrote nothing", self.path)
-            offset += written
-            while written:
-                size = views[i].nbytes
-                if written >= size:
-                    written -= size
-                    i += 1
-                else:
-                    views[i] = views[i][written:]
-                    written = 0
-
-    def truncate(self, size: int) -> None:
-        os.ftruncate(self._fd, size)
-
-    def fsync(self) -> None:
-        os.fsync(self._fd)
-
-    def close(self) -> None:
-        if self._fd >= 0:
-            fd, self._fd = self._fd, -1
-            os.close(fd)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,9 +92,14 @@ def _compressor(compression: str, zstd_level: int) -> Callable[[bytes], bytes]:
 class McapChunkWriter:
     """Writes an MCAP file (chunked, indexed, summary) to a :class:`FileSink`."""
 
-    def __init__(self, sink: FileSink, *, compression: str, chunk_size: int, zstd_level: int = 1) -> None:
+    def __init__(self, sink: FileSink, *, compression: str, chunk_size: int, zstd_level: int = 1,
+                 flush_age_s: float | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+        """``flush_age_s``: see :meth:`flush_due_s` (None: chunks are written only when full); ``clock``: seconds,
+        the clock of the groups' ``put_s``."""
         if compression not in COMPRESSIONS:
             raise ValueError(f"compression {compression!r} is not one of {COMPRESSIONS}")
+        self._flush_age_s = flush_age_s
+        self._clock = clock
         self._sink = sink
         self._compression = compression
         self._compress = _compressor(compression, zstd_level)
@@ -176,6 +129,7 @@ class McapChunkWriter:
         self._c_payload_bytes = 0
         self._c_start = 0
         self._c_end = 0
+        self._c_due_s: float | None = None  # when the open chunk is due by age (set by its first group)
 
     @property
     def good_offset(self) -> int:
@@ -254,7 +208,8 @@ class McapChunkWriter:
         payload: memoryview | None = None,
         trailer: bytes = b"",
     ) -> None:
-        """Add a message whose content is ``data + payload + trailer`` to the open chunk.
+        """Add a message whose content is ``data + payload + trailer`` to the open chunk (never writes it: call
+        :meth:`end_group` once the group the message belongs to is complete).
 
         ``payload`` (1-D bytes) is kept by reference until the chunk is written: it must not change meanwhile.
         """
@@ -285,7 +240,29 @@ class McapChunkWriter:
         elif log_time > self._c_end:
             self._c_end = log_time
         self._c_messages += 1
+
+    def end_group(self, put_s: float) -> None:
+        """The messages added since the previous group are complete (they stay in one chunk); they were handed
+        over at ``put_s`` (``clock`` time). Writes the chunk if it has reached the chunk size or is due."""
+        if self._c_messages == 0:
+            return
+        if self._c_due_s is None and self._flush_age_s is not None:
+            # Due flush_age_s after its oldest message was handed over, but open at least half of that: a
+            # writer catching up after a stall still writes big chunks.
+            self._c_due_s = max(put_s + self._flush_age_s, self._clock() + self._flush_age_s / 2)
         if self._size >= self._chunk_size:
+            self.flush_chunk()
+        else:
+            self.flush_if_due()
+
+    def flush_due_s(self) -> float | None:
+        """When (``clock`` time) the open chunk must be written even if it is not full; None: no chunk is open
+        (or there is no flush age)."""
+        return self._c_due_s
+
+    def flush_if_due(self) -> None:
+        """Write the open chunk if it is due by age."""
+        if self._c_due_s is not None and self._clock() >= self._c_due_s:
             self.flush_chunk()
 
     def flush_chunk(self) -> None:
@@ -300,6 +277,7 @@ class McapChunkWriter:
         c_payload_messages, c_payload_bytes = self._c_payload_messages, self._c_payload_bytes
         self._pieces, self._small, self._size, self._index = [], bytearray(), 0, {}
         self._c_messages = self._c_payload_messages = self._c_payload_bytes = 0
+        self._c_due_s = None
 
         if self._compression:
             body: list[Piece] = [self._compress(b"".join(pieces))]
@@ -395,6 +373,7 @@ class McapChunkWriter:
         """
         self._pieces, self._small, self._size, self._index = [], bytearray(), 0, {}
         self._c_messages = self._c_payload_messages = self._c_payload_bytes = 0
+        self._c_due_s = None
         self._sink.truncate(self._good_offset)
         self._offset = self._good_offset
         self._failed = None

@@ -8,6 +8,10 @@ Errors: if the writer thread fails (``ENOSPC``, ``EFBIG``, any I/O error), it st
 the exception, the queue is emptied, every later ``write_*`` raises :class:`RecordingError` at once, and
 ``close`` ends the file as well as it can (cut back to the last complete chunk, then summary and footer if
 the disk takes them) and raises :class:`RecordingError`. Nothing ever blocks longer than ``put_timeout_s``.
+
+Crashes: an image, its camera_info and its ``/rigsync/frames`` stamp always share a chunk; a chunk is written
+when full or ``flush_age_s`` after its oldest message was handed over, so a killed process loses only young
+data: the open chunk and what is queued (bounded by ``queue_max_bytes``, and by ``queue_max_age_s`` if set).
 """
 
 from __future__ import annotations
@@ -15,9 +19,9 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
-from enum import StrEnum
 from types import TracebackType
 from typing import Any, NamedTuple, Self
 
@@ -32,7 +36,9 @@ from rigsync.core.intrinsics import Intrinsics
 from rigsync.core.truth import FrameTruth
 from rigsync.record import schemas as sc
 from rigsync.record._queue import ByteBoundedQueue, QueueFailedError
-from rigsync.record.mcap_writer import FileSink, McapChunkWriter
+from rigsync.record.config import Compression, RecorderConfig, RecorderStats
+from rigsync.record.file_sink import FileSink
+from rigsync.record.mcap_writer import McapChunkWriter
 
 FRAMESETS_TOPIC = "/rigsync/framesets"
 TRUTH_TOPIC = "/rigsync/sim/truth"
@@ -40,56 +46,6 @@ FRAMES_TOPIC = "/rigsync/frames"
 _RESERVED_METADATA = ("rig_toml", "rig_path", "version")
 _SCHEMA_IDS = {sc.RAW_IMAGE_SCHEMA: 1, sc.CAMERA_CALIBRATION_SCHEMA: 2, sc.FRAMESET_SCHEMA: 3, sc.TRUTH_SCHEMA: 4,
                sc.FRAME_SCHEMA: 5}
-
-
-class Compression(StrEnum):
-    """Chunk compression."""
-
-    NONE = "none"
-    LZ4 = "lz4"
-    ZSTD = "zstd"
-
-
-@dataclass(frozen=True)
-class RecorderConfig:
-    """How a recording is written; validated at construction (``ValueError`` naming the field)."""
-
-    compression: Compression = Compression.ZSTD
-    zstd_level: int = 1
-    chunk_size_bytes: int = 8 << 20
-    """Uncompressed bytes per chunk; a killed capture loses at most the open chunk."""
-    queue_max_bytes: int = 256 << 20
-    """Image bytes the queue may hold before ``write_image`` waits."""
-    put_timeout_s: float = 0.5
-    """How long ``write_image`` waits for room before giving up on the frame (a recorder overrun)."""
-
-    def __post_init__(self) -> None:
-        try:
-            object.__setattr__(self, "compression", Compression(self.compression))
-        except ValueError:
-            raise ValueError(f"RecorderConfig.compression = {self.compression!r}: allowed: none, lz4, zstd") from None
-        checks = (
-            ("zstd_level", -7 <= self.zstd_level <= 22, "must be within -7..22"),
-            ("chunk_size_bytes", 1024 <= self.chunk_size_bytes <= 1 << 31, "must be within 1 KiB..2 GiB"),
-            ("queue_max_bytes", self.queue_max_bytes > 0, "must be > 0"),
-            ("put_timeout_s", self.put_timeout_s >= 0.0, "must be >= 0"),
-        )
-        for name, ok, problem in checks:
-            if not ok:
-                raise ValueError(f"RecorderConfig.{name} = {getattr(self, name)!r}: {problem}")
-
-
-@dataclass(frozen=True, slots=True)
-class RecorderStats:
-    """What the recorder has done. Image and message counts include only what reached the file."""
-
-    images: int
-    image_bytes: int
-    messages: int
-    bytes_written: int
-    overruns: int
-    """Frames refused because the queue stayed full for ``put_timeout_s`` (``recorder_overrun``)."""
-    queue_high_water_bytes: int
 
 
 @dataclass(slots=True)
@@ -142,7 +98,10 @@ def _name_ok(name: str) -> bool:
 
 
 class Recorder:
-    """Records one rig session into one MCAP file (see ``docs/recording.md``). A context manager."""
+    """Records one rig session into one MCAP file (see ``docs/recording.md``). A context manager.
+
+    ``clock`` (seconds, monotonic) times the flush and queue ages; tests pass their own.
+    """
 
     def __init__(
         self,
@@ -152,6 +111,7 @@ class Recorder:
         rig_toml: str,
         rig_path: str,
         metadata: Mapping[str, str] = {},
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.path = os.fspath(path)
         self.config = config
@@ -166,15 +126,19 @@ class Recorder:
         self._overruns = 0
         self._closed = False
         self._error: BaseException | None = None
-        self._queue: ByteBoundedQueue[_Item, _Closing] = ByteBoundedQueue(config.queue_max_bytes)
+        self._error_reported = False
+        self._finished = False  # the writer thread has finished the file; it then releases _finished_lock
+        self._finished_lock = threading.Lock()
+        self._finished_lock.acquire()
+        self._queue: ByteBoundedQueue[_Item, _Closing] = ByteBoundedQueue(
+            config.queue_max_bytes, max_age_s=config.queue_max_age_s, clock=clock)
         compression = "" if config.compression is Compression.NONE else config.compression.value
         try:
             self._sink = FileSink(self.path)
         except OSError as exc:
             raise RecordingError(self.path, f"cannot create the recording: {exc.strerror}") from exc
-        self._writer = McapChunkWriter(
-            self._sink, compression=compression, chunk_size=config.chunk_size_bytes, zstd_level=config.zstd_level
-        )
+        self._writer = McapChunkWriter(self._sink, compression=compression, chunk_size=config.chunk_size_bytes,
+                                       zstd_level=config.zstd_level, flush_age_s=config.flush_age_s, clock=clock)
         try:
             self._writer.start(profile="", library=f"rigsync/{__version__}")
             self._writer.add_metadata(
@@ -295,17 +259,29 @@ class Recorder:
         self._put_json(self._json_channel(topic, 0), payload, log_time_ns, 0)
 
     def close(self, *, clocks: Mapping[str, str] = {}, stats: Mapping[str, str] = {}) -> None:
-        """Drain the queue, write ``rigsync.clocks``/``rigsync.stats`` metadata, the summary, fsync. Idempotent.
+        """Drain the queue, write ``rigsync.clocks``/``rigsync.stats`` metadata, the summary, fsync, and return
+        once the file is finished. Idempotent (a later call waits for the file too; its arguments are ignored).
 
-        Raises :class:`RecordingError` (once) if the writer failed; the file is left readable.
+        An exception raised into the wait (KeyboardInterrupt) leaves the writer thread finishing the file: call
+        ``close()`` again to wait for it. If the process exits first, the file ends at its last complete chunk
+        (read back by recovery). Raises :class:`RecordingError` (once) if the writer failed; the file is left
+        readable.
         """
         with self._lock:
-            if self._closed:
-                return
+            first = not self._closed
             self._closed = True
-        self._queue.close((dict(clocks), dict(stats)))
-        self._thread.join()
-        if self._error is not None:
+        if first:
+            self._queue.close((dict(clocks), dict(stats)))
+        # A plain lock, not Thread.join (an interrupted join can mark a running thread as finished: CPython
+        # issue 90882, seen on 3.11) nor a Condition: interrupted anywhere, this wait leaves nothing behind. The
+        # timeout lets the caller's signal handlers run even when a signal lands on another thread.
+        while not self._finished:
+            if self._finished_lock.acquire(timeout=0.1):
+                self._finished_lock.release()
+        with self._lock:
+            report = self._error is not None and not self._error_reported
+            self._error_reported = True
+        if report:
             raise RecordingError(self.path, f"recording failed: {self._error}") from self._error
 
     # -- internals -------------------------------------------------------------------------------------
@@ -372,11 +348,13 @@ class Recorder:
         queue, writer = self._queue, self._writer
         try:
             while True:
-                batch, closing = queue.get_batch()
-                for item, nbytes in batch:
+                batch, closing = queue.get_batch(writer.flush_due_s())
+                for item, nbytes, put_s in batch:
                     self._handle(item)
+                    writer.end_group(put_s)
                     if nbytes:
                         queue.release(nbytes)
+                writer.flush_if_due()
                 if closing is not None:
                     writer.flush_chunk()
                     for name, data in self._end_metadata(*closing[0]):
@@ -395,6 +373,8 @@ class Recorder:
                 pass  # the file ends at its last complete chunk (or wherever the disk stopped taking bytes)
         finally:
             self._sink.close()
+            self._finished = True
+            self._finished_lock.release()
 
 
 def _schema(name: str) -> tuple[str, bytes]:
@@ -407,3 +387,7 @@ def _schema(name: str) -> tuple[str, bytes]:
     if name == sc.FRAME_SCHEMA:
         return "jsonschema", sc.json_schema_bytes(sc.FRAME_JSON_SCHEMA)
     return "jsonschema", sc.json_schema_bytes(sc.TRUTH_JSON_SCHEMA)
+
+
+__all__ = ["FRAMESETS_TOPIC", "FRAMES_TOPIC", "TRUTH_TOPIC", "Compression", "Recorder", "RecorderConfig",
+           "RecorderStats"]

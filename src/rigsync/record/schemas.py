@@ -255,6 +255,7 @@ TRUTH_JSON_SCHEMA: Final[dict[str, Any]] = {
             "exposure_end_ns": _INT,
             "trigger_id": {"type": ["string", "null"]},
             "delivered": {"type": "boolean"},
+            "lost": {"type": ["string", "null"]},
         }
     ),
 }

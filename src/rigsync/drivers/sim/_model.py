@@ -48,6 +48,8 @@ class Pending:
     rx_true_ns: int = 0
     instant_device_ns: int = 0
     delivered: bool = True
+    lost: str | None = None
+    """Why it was not delivered (see ``FrameTruth.lost``)."""
 
 
 @dataclass

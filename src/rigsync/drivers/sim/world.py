@@ -376,12 +376,12 @@ class SimWorld:
         stream = p.stream
         dev = stream.device
         rng = dev.rng
-        lost = not dev.connected or end < dev.down_until
+        lost = "disconnected" if not dev.connected or end < dev.down_until else None
         for kind, begin, until in dev.faults:
             if kind is FaultKind.DROP_BURST and begin <= end < until:
-                lost = True
+                lost = lost or "dropped"
         if rng.random() < dev.spec.sim.drop_rate or rng.random() < dev.overload.drop_p:
-            lost = True
+            lost = lost or "dropped"
         if rng.random() < dev.overload.corrupt_p:
             p.flags |= FrameFlags.CORRUPT
         if stream.laser is not None and stream.spec.kind is StreamKind.DEPTH and self._lasers.interferes(
@@ -389,6 +389,7 @@ class SimWorld:
             p.flags |= FrameFlags.INTERFERED
         if lost:
             p.delivered = False
+            p.lost = lost
             self._emit_truth(p)
             return
         exposure = p.end_ns - p.start_ns
@@ -409,6 +410,7 @@ class SimWorld:
         dev = p.stream.device
         if not dev.connected or t < dev.down_until:
             p.delivered = False
+            p.lost = "disconnected"
         self._emit_truth(p)
         if not p.delivered:
             return
@@ -450,7 +452,7 @@ class SimWorld:
     def _emit_truth(self, p: Pending) -> None:
         if self.truth_sink is not None:
             dev_id, stream = p.stream.key
-            self.truth_sink(FrameTruth(dev_id, stream, p.seq, p.start_ns, p.end_ns, p.trigger, p.delivered))
+            self.truth_sink(FrameTruth(dev_id, stream, p.seq, p.start_ns, p.end_ns, p.trigger, p.delivered, p.lost))
 
     # --- host side ------------------------------------------------------------------------------
 

@@ -1,0 +1,306 @@
+"""The recording contract as an independent reader sees it (docs/recording.md), for the end-to-end checkers.
+
+It reads the MCAP with the plain ``mcap`` library: framesets, per-frame stamps, simulator truth and the
+statistics as JSON, the rig file from the ``rigsync`` metadata. It does not use rigsync's reader.
+
+The accounting checker holds a recording against the simulator's truth channel: each frame a device exposed is
+an image (in a frameset, or named in the stream's drop statistics), a warm-up frame, a frame lost in rigsync's
+queues, or a frame that never reached the host; every frame in no frameset is named missing, with the exact
+reason, in the frameset nearest its true exposure (one frame per entry); every missing entry of every
+frameset has such a cause; and the per-stream statistics equal what the truth says, reason by reason.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import tomllib
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import pytest
+from mcap.reader import make_reader
+
+Key = tuple[str, str]
+
+
+@dataclass
+class Recording:
+    rig: dict[str, Any]
+    stats: dict[str, Any] = field(default_factory=dict)
+    """``rigsync.stats``, each value JSON-decoded."""
+    framesets: list[dict[str, Any]] = field(default_factory=list)
+    frames: list[dict[str, Any]] = field(default_factory=list)
+    """``/rigsync/frames``: one per recorded image."""
+    truth: list[dict[str, Any]] = field(default_factory=list)
+    """``/rigsync/sim/truth`` in file order (seq numbers restart when a device reconnects)."""
+    images: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    def truth_by_seq(self) -> dict[tuple[str, str, int], dict[str, Any]]:
+        """Truth by (device, stream, seq): the latest record of each (for captures without reconnects)."""
+        return {(t["device"], t["stream"], t["seq"]): t for t in self.truth}
+
+
+def read_contract(path: Path) -> Recording:
+    with path.open("rb") as f:
+        reader = make_reader(f)
+        meta = {m.name: m.metadata for m in reader.iter_metadata()}
+        rec = Recording(rig=tomllib.loads(meta["rigsync"]["rig_toml"]))
+        for key, value in meta.get("rigsync.stats", {}).items():
+            rec.stats[key] = json.loads(value)
+        for _, channel, message in reader.iter_messages(log_time_order=False):
+            topic = channel.topic
+            if topic == "/rigsync/framesets":
+                rec.framesets.append(json.loads(message.data))
+            elif topic == "/rigsync/frames":
+                rec.frames.append(json.loads(message.data))
+            elif topic == "/rigsync/sim/truth":
+                rec.truth.append(json.loads(message.data))
+            elif topic.endswith("/image"):
+                rec.images[topic] += 1
+    return rec
+
+
+def declared_offsets(rig: dict[str, Any]) -> dict[tuple[str, str], int]:
+    """Per (device, stream): the capture delay the rig file declares (delay + stagger slot [+ depth delay])."""
+    offsets: dict[tuple[str, str], int] = {}
+    for group in rig.get("sync", []):
+        stagger = group.get("stagger_us", 0.0)
+        for i, m in enumerate(group["members"]):
+            dev = next(d for d in rig["devices"] if d["id"] == m["device"])
+            for s in dev["streams"]:
+                name = s.get("name", s["kind"])
+                extra = m.get("depth_delay_us", 0.0) if s["kind"] != "color" else 0.0
+                offsets[(dev["id"], name)] = round((m.get("delay_us", 0.0) + i * stagger + extra) * 1000)
+    return offsets
+
+
+# --- accounting: the recording held against the truth -----------------------------------------
+
+
+@dataclass
+class Frame:
+    """One exposure of one stream, as the truth knows it and as the recording shows it."""
+
+    key: Key
+    epoch: int
+    seq: int
+    ref_ns: int
+    """True start of exposure minus the stream's declared delay."""
+    delivered: bool
+    lost: str | None
+    recorded: dict[str, Any] | None = None
+    """Its ``/rigsync/frames`` record, if it was recorded."""
+    in_set: int | None = None
+    fate: str = ""
+    """What the recording says of it: member, image (recorded, in no set), warmup, overrun, lost."""
+
+
+@dataclass
+class Ledger:
+    frames: list[Frame]
+    problems: list[str] = field(default_factory=list)
+    expected_stats: dict[Key, dict[str, Counter[str]]] = field(default_factory=dict)
+
+
+def account(rec: Any, offsets: dict[Key, int]) -> Ledger:
+    """Hold the recording against the truth. Returns every frame with its fate, and every problem found."""
+    frames, by_stream = _frames(rec, offsets)
+    ledger = Ledger(frames)
+    problems = ledger.problems
+    periods = {k: float(np.median(np.diff([f.ref_ns for f in fs if f.epoch == fs[-1].epoch] or [0, 1])))
+               for k, fs in by_stream.items() if len(fs) > 2}
+    half = min(periods.values()) / 2
+    recorded = {(r["device"], r["stream"], r["seq"], r["rig_time_ns"]): r for r in rec.frames}
+    by_record = {id(f.recorded): f for f in frames if f.recorded is not None}
+    # Framesets: their members (as truth frames), their true centres, their missing entries.
+    centres: list[float | None] = []
+    members: list[set[Key]] = []
+    missing: list[dict[Key, str]] = []
+    for n, fs in enumerate(rec.framesets):
+        refs = []
+        keys: set[Key] = set()
+        for m in fs["members"]:
+            r = recorded.get((m["device"], m["stream"], m["seq"], m["rig_time_ns"]))
+            if r is None:
+                problems.append(f"frameset {fs['frameset_id']}: member {m['device']}/{m['stream']} #{m['seq']} "
+                                "has no /rigsync/frames record")
+                continue
+            f = by_record[id(r)]
+            if f.in_set is not None:
+                problems.append(f"{f.key} #{f.seq} is in two framesets")
+            f.in_set = n
+            refs.append(f.ref_ns)
+            keys.add(f.key)
+        centres.append((min(refs) + max(refs)) / 2 if refs else None)
+        members.append(keys)
+        missing.append({(m["device"], m["stream"]): m["reason"] for m in fs["missing"]})
+    first_set = min((c for c in centres if c is not None), default=0.0)
+    last_set = max((c for c in centres if c is not None), default=0.0)
+    claimed: set[tuple[int, Key]] = set()
+    for key, fs in by_stream.items():
+        stats: dict[str, Counter[str]] = {"dropped": Counter(), "missing": Counter(), "count": Counter()}
+        ledger.expected_stats[key] = stats
+        epochs = sorted({f.epoch for f in fs})
+        for f in fs:
+            same = [g for g in fs if g.epoch == f.epoch]
+            delivered_after = any(g.delivered for g in same if g.seq > f.seq)
+            delivered_before = any(g.delivered for g in same if g.seq < f.seq)
+            if f.in_set is not None:
+                f.fate = "member"
+                stats["count"]["matched"] += 1
+                stats["count"]["frames"] += 1
+                continue
+            if f.recorded is not None:
+                f.fate = "image"  # recorded, in no set: its drop reason is in the stats
+                stats["count"]["frames"] += 1
+                stats["count"]["loose"] += 1
+                expect = "corrupt" if "corrupt" in f.recorded["flags"] else "not_received"
+            elif f.delivered:
+                first = min((g.ref_ns for g in fs if g.recorded is not None), default=None)
+                if f.epoch == epochs[0] and (first is None or f.ref_ns < first):
+                    f.fate = "warmup"
+                    stats["dropped"]["warmup"] += 1
+                    continue
+                f.fate = "overrun"
+                stats["count"]["overrun"] += 1
+                expect = "dropped"
+            else:
+                f.fate = "lost"
+                if delivered_before and delivered_after:
+                    stats["dropped"]["device"] += 1  # the device's frame counter shows it
+                expect = str(f.lost)
+                if not delivered_after:  # nothing after it told the host what happened
+                    expect = "disconnected" if f.epoch != epochs[-1] else "stopped"
+                elif not delivered_before and f.epoch != epochs[0]:
+                    expect = "disconnected"  # restarting after a reconnect
+            # The frameset nearest its true exposure, among those without its stream, must name it.
+            near = [(abs(c - f.ref_ns), n) for n, c in enumerate(centres)
+                    if c is not None and key not in members[n] and abs(c - f.ref_ns) <= half]
+            if not near:
+                if first_set - half <= f.ref_ns <= last_set + half:
+                    problems.append(f"{key} #{f.seq} ({f.fate}, {f.lost}) at {f.ref_ns} is named by no frameset")
+                continue
+            n = min(near)[1]
+            got = missing[n].get(key)
+            if got != expect or (n, key) in claimed:
+                problems.append(f"{key} #{f.seq} ({f.fate}, {f.lost}): frameset {rec.framesets[n]['frameset_id']} "
+                                f"says {got!r}{' (already claimed)' if (n, key) in claimed else ''}, "
+                                f"expected {expect!r}")
+            claimed.add((n, key))
+            stats["missing"][expect] += 1
+    # Every missing entry has a cause: a frame claimed it, a frame in another set, a reconnecting device, or a
+    # device stopped at the end of the capture.
+    for n, entries in enumerate(missing):
+        for key, reason in entries.items():
+            if (n, key) in claimed:
+                continue
+            c = centres[n]
+            if key not in by_stream:
+                problems.append(f"frameset {rec.framesets[n]['frameset_id']} lists {key}, which has no truth")
+                continue
+            fs = by_stream[key]
+            near = [f for f in fs if c is not None and abs(f.ref_ns - c) <= half]
+            stats = ledger.expected_stats[key]
+            # unmatched: its frame for this moment is in another set (within half a period of the centre, to
+            # within the stamp's error bound: frames half a period away sit on the boundary)
+            elsewhere = [f for f in fs if f.in_set is not None and f.recorded is not None and c is not None
+                         and abs(f.ref_ns - c) <= half + f.recorded["error_bound_ns"]]
+            if reason == "unmatched" and elsewhere:
+                stats["missing"]["unmatched"] += 1
+            elif reason == "disconnected" and not near and _restarting(fs, c):
+                stats["missing"]["disconnected"] += 1
+            elif reason == "stopped" and not near and c is not None and fs and c > fs[-1].ref_ns:
+                stats["missing"]["stopped"] += 1  # the device had stopped: the capture was ending
+            else:
+                problems.append(f"frameset {rec.framesets[n]['frameset_id']} lists {key} {reason!r} without a cause "
+                                f"(frames near it: {[(f.seq, f.fate) for f in near]})")
+    return ledger
+
+
+def _frames(rec: Any, offsets: dict[Key, int]) -> tuple[list[Frame], dict[Key, list[Frame]]]:
+    """Truth frames per stream, split into connections (a reconnect restarts the frame counter), with their
+    ``/rigsync/frames`` records attached."""
+    by_stream: dict[Key, list[Frame]] = defaultdict(list)
+    for t in sorted(rec.truth, key=lambda t: t["exposure_start_ns"]):
+        key = (t["device"], t["stream"])
+        fs = by_stream[key]
+        epoch = fs[-1].epoch + (t["seq"] <= fs[-1].seq) if fs else 0
+        fs.append(Frame(key, epoch, t["seq"], t["exposure_start_ns"] - offsets.get(key, 0), t["delivered"],
+                        t.get("lost")))
+    records: dict[Key, list[dict[str, Any]]] = defaultdict(list)
+    for r in sorted(rec.frames, key=lambda r: r["rig_time_ns"]):
+        records[(r["device"], r["stream"])].append(r)
+    for key, rs in records.items():
+        fs = by_stream[key]
+        epoch, last = 0, -1
+        for r in rs:
+            if r["seq"] <= last:  # the counter restarted: the next connection that delivered this frame
+                epoch = next(f.epoch for f in fs if f.epoch > epoch and f.seq == r["seq"] and f.delivered)
+            last = r["seq"]
+            f = next((f for f in fs if f.epoch >= epoch and f.seq == r["seq"] and f.delivered), None)
+            assert f is not None and f.recorded is None, f"{key} #{r['seq']}: recorded, not in the truth"
+            f.recorded = r
+            epoch = f.epoch
+    return [f for fs in by_stream.values() for f in fs], by_stream
+
+
+def _restarting(fs: list[Frame], centre: float | None) -> bool:
+    """The stream had no frame there because its device was coming back from a disconnect: the moment lies
+    between the last frame of one connection and the first delivered frame of the next."""
+    if centre is None:
+        return False
+    for a, b in itertools.pairwise(fs):
+        if b.epoch != a.epoch and a.ref_ns < centre:
+            first = next((f.ref_ns for f in fs if f.epoch == b.epoch and f.delivered), None)
+            if first is None or centre < first:
+                return True
+    return False
+
+
+def check_stats(rec: Any, ledger: Ledger) -> list[str]:
+    """The per-stream statistics equal the truth's counts, reason by reason."""
+    problems = []
+    for key, expected in ledger.expected_stats.items():
+        got = rec.stats.get(f"{key[0]}/{key[1]}")
+        if got is None:
+            problems.append(f"no statistics for {key}")
+            continue
+        dropped = Counter(got["dropped"])
+        missing = Counter(got["missing"])
+        count = expected["count"]
+        loose = sum(dropped[r] for r in ("late", "off_period", "out_of_order", "overflow", "corrupt"))
+        checks = {
+            "frames": (got["frames"], count["frames"] + dropped["recorder_overrun"]),
+            "matched": (got["matched"], count["matched"]),
+            "warmup": (dropped["warmup"], expected["dropped"]["warmup"]),
+            "device": (dropped["device"], expected["dropped"]["device"]),
+            "overruns": (dropped["host_overrun"] + dropped["recorder_overrun"], count["overrun"]),
+            "images in no frameset": (loose, count["loose"]),
+            "missing": (missing, expected["missing"]),
+        }
+        for what, (have, want) in checks.items():
+            if have != want:
+                problems.append(f"{key} {what}: statistics say {have}, the truth {want}")
+    return problems
+
+
+
+def held_to_truth(path: Path) -> Ledger:
+    """Read a recording and account for every frame of its truth; the ledger lists every problem found."""
+    rec = read_contract(path)
+    ledger = account(rec, declared_offsets(rec.rig))
+    ledger.problems += check_stats(rec, ledger)
+    return ledger
+
+
+@pytest.fixture
+def contract() -> SimpleNamespace:
+    """The independent reader: ``read(path)``, ``offsets(rig)``; ``account(rec, offsets)`` and
+    ``check_stats(rec, ledger)`` hold a recording against its truth, ``held_to_truth(path)`` does all."""
+    return SimpleNamespace(read=read_contract, offsets=declared_offsets, account=account, check_stats=check_stats,
+                           held_to_truth=held_to_truth)

@@ -1,0 +1,188 @@
+"""Every frame the simulator produced is accounted for in the recording, through faults: an image (in a
+frameset, or named in the stream's drop statistics), a warm-up frame, a frame lost in rigsync's queues, or a
+frame that never reached the host and is named missing, with the exact reason, in the frameset nearest it; the
+statistics agree with the truth. The checker is the independent one of ``conftest.py``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from rigsync.capture import CaptureOptions, CaptureSession
+from rigsync.core.frame import StampedFrame
+from rigsync.plan import build_plan
+from rigsync.record.recorder import Recorder
+from rigsync.spec import loads_rig
+
+RIG = """
+[sim]
+render_width = 32
+seed = 5
+
+[[hosts]]
+name = "h"
+
+[[devices]]
+id = "k0"
+model = "azure-kinect-dk"
+serial = "K0"
+host = "h"
+connection = "usb:c0"
+streams = [{ kind = "color", width = 1280, height = 720, fps = 30, exposure_us = 8000 }]
+
+[[devices]]
+id = "k1"
+model = "azure-kinect-dk"
+serial = "K1"
+host = "h"
+connection = "usb:c1"
+streams = [{ kind = "color", width = 1280, height = 720, fps = 30, exposure_us = 8000 },
+           { kind = "depth", width = 640, height = 576, fps = 30 }]
+
+[[devices]]
+id = "cam"
+model = "uvc-webcam"
+serial = "W0"
+host = "h"
+connection = "usb:c2"
+streams = [{ kind = "color", width = 640, height = 480, fps = 30 }]
+
+[[sync]]
+name = "star"
+method = "hardware"
+topology = "star"
+source = { device = "k0" }
+members = [{ device = "k0" }, { device = "k1" }]
+"""
+
+
+def fault(kind: str, at_s: float, duration_s: float = 0.0, **extra: Any) -> str:
+    fields = "".join(f'{k} = {v!r}\n'.replace("'", '"') for k, v in extra.items())
+    return f'\n[[faults]]\nkind = "{kind}"\nat_s = {at_s}\nduration_s = {duration_s}\n{fields}'
+
+
+def capture(text: str, out: Path, seconds: float = 3.0) -> None:
+    rig = loads_rig(text, "accounting.toml")
+    with CaptureSession(build_plan(rig), CaptureOptions(out=out, seconds=seconds, fast=True)) as session:
+        session.run()
+
+
+PTP_RIG = (Path(__file__).parents[2] / "examples" / "three_hosts_ptp.toml").read_text()
+LOSSY = 'sim = { drop_rate = 0.05 }\n'
+RANDOM_DROPS = RIG.replace('fps = 30 }]\n\n[[devices]]\nid = "cam"', f'fps = 30 }}]\n{LOSSY}\n[[devices]]\nid = "cam"'
+                           ).replace('serial = "W0"\n', f'serial = "W0"\n{LOSSY}')
+
+SCENARIOS = {  # rig, and the losses the truth must show (so that each scenario tests what it says)
+    "clean": (RIG, {}),
+    "random-drops": (RANDOM_DROPS, {"dropped"}),
+    "disconnect-subordinate": (RIG + fault("disconnect", 1.0, 0.5, device="k1"), {"disconnected"}),
+    "disconnect-master": (RIG + fault("disconnect", 1.0, 0.4, device="k0"), {"disconnected"}),
+    "disconnect-webcam-twice": (RIG + fault("disconnect", 0.9, 0.3, device="cam")
+                                + fault("disconnect", 1.8, 0.2, device="cam"), {"disconnected"}),
+    "drop-burst": (RIG + fault("drop-burst", 1.2, 0.25, device="k1") + fault("drop-burst", 2.0, 0.1, device="cam"),
+                   {"dropped"}),
+    "clock-step": (RIG + fault("clock-step", 1.5, step_ms=250.0, host="h"), {}),
+    "ptp-loss": (PTP_RIG + fault("ptp-loss", 1.0, 1.0, host="vis") + fault("disconnect", 1.5, 0.3, device="web"),
+                 {"disconnected"}),
+    "host-clock-step": (PTP_RIG + fault("clock-step", 1.5, step_ms=-500.0, host="vis"), {}),
+    "grandmaster-step": (PTP_RIG + fault("clock-step", 1.5, step_ms=-500.0, host="gm"), {}),
+}
+
+
+def accounted(out: Path, contract: SimpleNamespace) -> Any:
+    ledger = contract.held_to_truth(out)
+    assert not ledger.problems, "\n".join(ledger.problems[:20])
+    return ledger
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_every_frame_is_accounted_for(name: str, tmp_path: Path, contract: SimpleNamespace) -> None:
+    """Through disconnects, reconnects, drop bursts and host faults: every exposed frame is an image, a named
+    drop or a named missing member with its exact reason, and the statistics agree with the truth."""
+    rig, losses = SCENARIOS[name]
+    out = tmp_path / f"{name}.mcap"
+    capture(rig, out)
+    ledger = accounted(out, contract)
+    fates = Counter(f.fate for f in ledger.frames)
+    assert fates["member"] > 250 and fates["warmup"] > 0
+    assert {f.lost for f in ledger.frames if f.fate == "lost"} == set(losses)
+    assert not absent_while_coming_back(contract.read(out), ledger)
+
+
+def absent_while_coming_back(rec: Any, ledger: Any) -> list[str]:
+    """Framesets in which a device that went away and came back is neither a member nor named missing, between
+    its last delivered frame and its first delivered frame after it returned."""
+    by_record = {(f.key, f.recorded["seq"], f.recorded["rig_time_ns"]): f for f in ledger.frames if f.recorded}
+    out = []
+    for key in {f.key for f in ledger.frames}:
+        frames = [f for f in ledger.frames if f.key == key]
+        for epoch in range(1, max(f.epoch for f in frames) + 1):
+            before = [f.ref_ns for f in frames if f.epoch == epoch - 1 and f.delivered]
+            after = [f.ref_ns for f in frames if f.epoch == epoch and f.delivered]
+            if not before or not after:
+                continue
+            for fs in rec.framesets:
+                refs = [by_record[((m["device"], m["stream"]), m["seq"], m["rig_time_ns"])].ref_ns
+                        for m in fs["members"]]
+                listed = {(m["device"], m["stream"]) for m in fs["members"] + fs["missing"]}
+                if refs and max(before) < min(refs) and max(refs) < min(after) and key not in listed:
+                    out.append(f"frameset {fs['frameset_id']} does not list {key}")
+    return out
+
+
+def test_frames_the_recorder_refuses_are_accounted_for(tmp_path: Path, contract: SimpleNamespace,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A frame the recorder's queue refused is not recorded; its frameset names it dropped and the stream's
+    statistics count it as a recorder overrun."""
+    original = Recorder.write_image
+
+    def picky(self: Recorder, frame: StampedFrame) -> bool:
+        if frame.frame.device == "k1" and frame.frame.seq % 7 == 3:
+            return False
+        return original(self, frame)
+
+    monkeypatch.setattr(Recorder, "write_image", picky)
+    out = tmp_path / "refused.mcap"
+    capture(RIG, out)
+    ledger = accounted(out, contract)
+    assert Counter(f.fate for f in ledger.frames if f.key[0] == "k1")["overrun"] >= 10
+
+
+def test_the_checker_is_not_blind(tmp_path: Path, contract: SimpleNamespace) -> None:
+    """A missing entry removed, a reason changed, an entry without a cause or a statistic off by one: each is
+    reported."""
+    out = tmp_path / "drops.mcap"
+    capture(SCENARIOS["random-drops"][0], out)
+    accounted(out, contract)
+
+    def problems(tamper: Any) -> list[str]:
+        rec = contract.read(out)
+        tamper(rec)
+        ledger = contract.account(rec, contract.offsets(rec.rig))
+        return list(ledger.problems + contract.check_stats(rec, ledger))
+
+    def first_dropped(rec: Any) -> dict[str, Any]:
+        return next(fs for fs in rec.framesets if any(m["reason"] == "dropped" for m in fs["missing"]))
+
+    def remove(rec: Any) -> None:
+        first_dropped(rec)["missing"].pop()
+
+    def change(rec: Any) -> None:
+        first_dropped(rec)["missing"][0]["reason"] = "not_received"
+
+    def invent(rec: Any) -> None:
+        fs = rec.framesets[40]
+        fs["missing"].append({"device": fs["members"][0]["device"], "stream": "ghost", "reason": "dropped"})
+        fs["members"] = fs["members"][1:]
+
+    def miscount(rec: Any) -> None:
+        key = next(k for k, v in rec.stats.items() if isinstance(v, dict) and v.get("dropped", {}).get("device"))
+        rec.stats[key]["dropped"]["device"] += 1
+
+    for tamper in (remove, change, invent, miscount):
+        assert problems(tamper), tamper.__name__
