@@ -7,8 +7,10 @@ Unknown keys are errors. The format is documented in ``docs/rig-file.md`` and ``
 
 from __future__ import annotations
 
+import math
 import tomllib
 from pathlib import Path
+from typing import Any
 
 from rigsync.catalog import get_model, model_keys
 from rigsync.catalog.base import CameraModel
@@ -17,6 +19,7 @@ from rigsync.core.frame import StreamKind
 from rigsync.core.geometry import Pose
 from rigsync.core.ptp import PtpMode
 from rigsync.core.sync import LinkKind, SyncMethod, Topology
+from rigsync.spec import limits as lim
 from rigsync.spec._table import Table
 from rigsync.spec.model import (
     CaptureCard,
@@ -54,13 +57,26 @@ _CONNECTION_FORMS = {
 
 
 def load_rig(path: str | Path) -> RigSpec:
-    """Read and validate a rig file."""
+    """Read and validate a rig file (UTF-8 TOML)."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        raw = p.read_bytes()
     except OSError as err:
         raise RigFileError(str(p), "", None, f"cannot read the rig file: {err.strerror or err}") from None
-    return loads_rig(text, str(p))
+    return loads_rig(decode(raw, p.name), str(p))
+
+
+def decode(raw: bytes, name: str) -> str:
+    """Rig-file bytes as text: UTF-8 (a leading byte-order mark is allowed), else an error saying where."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise RigFileError(name, "", None, "the file is UTF-16 text; a rig file is UTF-8", "save it as UTF-8")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = raw.count(b"\n", 0, err.start) + 1
+        column = err.start - (raw.rfind(b"\n", 0, err.start) + 1) + 1
+        raise RigFileError(name, "", None, f"not UTF-8 text: byte 0x{raw[err.start]:02x} at line {line}, column "
+                           f"{column} ({err.reason})", "a TOML file saved as UTF-8") from None
 
 
 def loads_rig(text: str, path: str = "<rig>") -> RigSpec:
@@ -70,6 +86,13 @@ def loads_rig(text: str, path: str = "<rig>") -> RigSpec:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise RigFileError(name, "", None, f"not valid TOML: {err}") from None
+    except RecursionError:
+        data = None
+    except ValueError:  # Python's guard against int("<more than 4300 digits>")
+        raise RigFileError(name, "", None, "a number has more than 4,300 digits") from None
+    if data is None or _depth(data) > MAX_NESTING:
+        raise RigFileError(name, "", None, f"arrays or tables nested too deeply{_deepest(text)}",
+                           f"at most {MAX_NESTING} levels") from None
     top = Table(name, "", data, _TOP)
 
     rig = top.table("rig", ("name", "description"))
@@ -186,10 +209,7 @@ _STREAM_KEYS = ("name", "kind", "width", "height", "fps", "format", "exposure", 
 def _device(t: Table) -> DeviceSpec:
     model = _model(t)
     pose_t = t.table("pose", ("position", "look_at", "up"))
-    pose = None
-    if pose_t is not None:
-        pose = Pose(position_m=pose_t.vec3("position"), look_at_m=pose_t.vec3("look_at", (0.0, 0.0, 1.0)),
-                    up=pose_t.vec3("up", (0.0, 0.0, 1.0)))
+    pose = _pose(pose_t) if pose_t is not None else None
     streams = tuple(_stream(s, model) for s in t.tables("streams", _STREAM_KEYS))
     sim_t = t.table("sim", ("drift_ppm", "clock_start_s", "drop_rate"))
     sim = DeviceSimSpec()
@@ -204,6 +224,29 @@ def _device(t: Table) -> DeviceSpec:
                       _CONNECTION_FORMS[model.link])
     return t.build(DeviceSpec, id=t.text("id"), model=model.key, serial=t.text("serial"), host=t.text("host"),
                    connection=connection, streams=streams, driver=t.text("driver", "sim"), pose=pose, sim=sim)
+
+
+def _pose(t: Table) -> Pose:
+    """A camera pose: coordinates within range, a viewing direction, an up vector not along it."""
+    position, look_at, up = t.vec3("position"), t.vec3("look_at", (0.0, 0.0, 1.0)), t.vec3("up", (0.0, 0.0, 1.0))
+    for key, vec, limits in (("position", position, lim.POSITION_M), ("look_at", look_at, lim.POSITION_M),
+                             ("up", up, lim.UP)):
+        problem = next((p for p in map(limits.problem, vec) if p is not None), None)
+        if problem is not None:
+            raise t.error(key, t.data[key], problem, f"coordinates {limits.describe()}")
+    view = tuple(b - a for a, b in zip(position, look_at, strict=True))
+    if math.hypot(*view) < MIN_LOOK_M:
+        raise t.error("look_at", list(look_at), "the camera looks at its own position: no viewing direction",
+                      f"a point at least {MIN_LOOK_M * 1000:g} mm from position {list(position)}")
+    cross = (view[1] * up[2] - view[2] * up[1], view[2] * up[0] - view[0] * up[2], view[0] * up[1] - view[1] * up[0])
+    if math.hypot(*up) == 0 or math.hypot(*cross) < 1e-6 * math.hypot(*view) * math.hypot(*up):
+        raise t.error("up", list(up), "zero, or along the viewing direction (look_at - position): the image "
+                      "orientation is undefined", "a vector across the viewing direction, e.g. [0, 0, 1]")
+    return Pose(position_m=position, look_at_m=look_at, up=up)
+
+
+MIN_LOOK_M = 0.001
+"""A camera's look_at must be at least this far from its position."""
 
 
 def _model(t: Table) -> CameraModel:
@@ -377,3 +420,49 @@ class _Size:
 
 def _num(value: float) -> object:
     return int(value) if float(value).is_integer() else value
+
+
+MAX_NESTING = 100
+"""Arrays and inline tables nested deeper than this are refused (the TOML reader recurses per level)."""
+
+
+def _depth(data: dict[str, Any]) -> int:
+    """How deeply arrays and tables nest in parsed TOML (without recursion)."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
+    return deepest
+
+
+def _deepest(text: str) -> str:
+    """`` (line N)``: where brackets first nest deeper than :data:`MAX_NESTING` (strings and comments
+    skipped), or nothing if that cannot be told."""
+    depth, line, quote, i = 0, 1, "", 0
+    while i < len(text):
+        c = text[i]
+        if c == "\n":
+            line += 1
+        if quote:
+            if c == "\\" and quote == '"':
+                i += 1
+            elif text.startswith(quote, i):
+                i += len(quote) - 1
+                quote = ""
+        elif c in "\"'":
+            quote = text[i:i + 3] if text[i:i + 3] in ('"""', "'''") else c
+            i += len(quote) - 1
+        elif c == "#":
+            end = text.find("\n", i)
+            i = (end if end >= 0 else len(text)) - 1
+        elif c in "[{":
+            depth += 1
+            if depth > MAX_NESTING:
+                return f" (line {line})"
+        elif c in "]}":
+            depth = max(depth - 1, 0)
+        i += 1
+    return ""
