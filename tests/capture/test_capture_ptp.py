@@ -11,6 +11,7 @@ import pytest
 
 from rigsync.capture.session import CaptureOptions, CaptureResult, CaptureSession
 from rigsync.capture.start import StartAt
+from rigsync.core.errors import OptionError
 from rigsync.core.ptp import SyncLevel
 from rigsync.drivers.sim.driver import SimDriver
 from rigsync.drivers.sim.hosts import Reference
@@ -204,5 +205,5 @@ def test_start_at_parses_relative_and_absolute_times(text: str, ns: int, relativ
 @pytest.mark.parametrize("text", ["2s", "+x", "2026-11-21T10:00:00", "tomorrow", "nan", "-5"])
 def test_start_at_rejects_what_it_cannot_read(text: str) -> None:
     """A start time that is neither relative nor absolute with a zone is an error naming the allowed forms."""
-    with pytest.raises(ValueError, match="ISO 8601"):
+    with pytest.raises(OptionError, match=r"--start-at.*ISO 8601"):
         StartAt.parse(text)

@@ -4,6 +4,10 @@ A complete file is read through its summary and chunk indexes (``mcap``'s seekin
 valid summary or footer (a capture killed, a disk that filled up) is *recovered*: it is streamed with
 ``mcap``'s stream reader over a reader that refuses short reads, and reading stops cleanly at the first
 truncated or invalid record, so every message of every complete chunk is returned and nothing else.
+
+Whatever the file holds, reading it raises nothing but :class:`RecordingError` naming the file: a file that is
+not MCAP, holds nothing readable, or was not written by rigsync is refused when opened; a damaged chunk or
+message found later (a bit flip, a bad compression frame) is reported when it is read.
 """
 
 from __future__ import annotations
@@ -14,16 +18,19 @@ import os
 import struct
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from types import TracebackType
 from typing import IO, Any, Self, cast
 
 import numpy as np
+import zstandard
 from foxglove_schemas_protobuf.RawImage_pb2 import RawImage
+from google.protobuf.message import DecodeError  # type: ignore[import-untyped]
 from mcap.data_stream import ReadDataStream
 from mcap.exceptions import EndOfFile, McapError
 from mcap.reader import SeekingReader
-from mcap.records import Channel, Chunk, Message, Metadata, Schema
+from mcap.records import Channel, Chunk, Header, Message, Metadata, Schema
 from mcap.stream_reader import StreamReader, get_chunk_data_stream
 
 from rigsync.core.errors import RecordingError
@@ -33,7 +40,10 @@ from rigsync.record import schemas as sc
 from rigsync.record.mcap_writer import MCAP_MAGIC
 from rigsync.record.recorder import FRAMES_TOPIC, FRAMESETS_TOPIC, TRUTH_TOPIC
 
-_CORRUPT = (McapError, struct.error, ValueError, KeyError, IndexError, EOFError, OSError, MemoryError)
+_CORRUPT = (McapError, struct.error, ValueError, KeyError, IndexError, TypeError, EOFError, OSError, MemoryError,
+            OverflowError, RecursionError, zstandard.ZstdError, DecodeError, RuntimeError)
+"""What reading a damaged or foreign file can raise: the ``mcap`` library's record parsing (struct, str and
+length errors), zstd (``ZstdError``) and lz4 (``RuntimeError``) frames, protobuf, JSON and our own decoding."""
 _SEQ_MOD = 1 << 32
 
 
@@ -102,6 +112,8 @@ class RecordingSummary:
     """Missing members by reason (``not_received``, ``dropped``...) over all framesets."""
     duration_s: float
     """From the first to the last frameset (rig clock); from the first to the last message without framesets."""
+    recovery: str = ""
+    """A recovered file: what was kept and where reading stopped."""
 
 
 class _ExactReader:
@@ -148,13 +160,36 @@ def open_recording(path: str | os.PathLike[str]) -> Recording:
     return Recording(path)
 
 
+def _why(exc: BaseException) -> str:
+    """What a reading error says, in words."""
+    if isinstance(exc, KeyError):
+        return f"missing {exc.args[0]!r}" if exc.args else "something missing"
+    if isinstance(exc, EndOfFile):
+        return "a record runs past the end of the file (cut short, or its length is damaged)"
+    kind = {zstandard.ZstdError: "zstd", DecodeError: "protobuf", json.JSONDecodeError: "not JSON",
+            RuntimeError: "lz4", RecursionError: "nested too deeply"}.get(type(exc), type(exc).__name__)
+    text = str(exc)
+    return f"{kind}: {text[:200]}" if text else kind
+
+
+def _int(text: str | None) -> int:
+    try:
+        return int(text or 0)
+    except ValueError:
+        return 0
+
+
 class Recording:
     """A recording opened for reading. A context manager; each iterator reads the file on its own handle."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = os.fspath(path)
         self.recovered = False
+        self.recovery = ""
+        """A recovered file: what was kept (complete chunks, messages, bytes) and why reading stopped."""
         self.metadata: dict[str, dict[str, str]] = {}
+        self._library: str | None = None  # the header's writer; None: no header could be read
+        self._stopped = ""  # recovered: why reading stopped
         self._schemas: dict[int, Schema] = {}
         self._channels: dict[int, Channel] = {}
         self._counts: dict[int, int] = {}
@@ -168,23 +203,38 @@ class Recording:
                     self.recovered = True
                     self._load_recovered(f)
         except OSError as exc:
-            raise RecordingError(self.path, f"cannot read: {exc.strerror}") from exc
+            raise RecordingError(self.path, f"cannot read: {exc.strerror or exc}") from exc
+        self._check_rigsync()
         rigsync_meta = self.metadata.get("rigsync", {})
         self.rig_toml: str = rigsync_meta.get("rig_toml", "")
         self.version: str = rigsync_meta.get("version", "")
         self.streams: list[StreamInfo] = [
             StreamInfo(
-                device=ch.metadata.get("device", ch.topic.split("/")[1]),
-                stream=ch.metadata.get("stream", ch.topic.split("/")[2]),
+                device=ch.metadata.get("device") or ch.topic.split("/")[1],
+                stream=ch.metadata.get("stream") or ch.topic.split("/")[2],
                 topic=ch.topic,
                 encoding=ch.metadata.get("encoding", ""),
-                width=int(ch.metadata.get("width", 0)),
-                height=int(ch.metadata.get("height", 0)),
+                width=_int(ch.metadata.get("width")),
+                height=_int(ch.metadata.get("height")),
                 message_count=self._counts.get(ch.id, 0),
             )
             for ch in self._channels.values()
-            if ch.topic.endswith("/image") and self._schema_name(ch) == sc.RAW_IMAGE_SCHEMA
+            if ch.topic.count("/") == 3 and ch.topic.startswith("/") and ch.topic.endswith("/image")
+            and self._schema_name(ch) == sc.RAW_IMAGE_SCHEMA
         ]
+
+    def _check_rigsync(self) -> None:
+        """Refuse a file with nothing readable after its magic, or one that rigsync did not write."""
+        if self._library is None:
+            raise RecordingError(self.path, f"not a recording: no MCAP header after the magic bytes ({self._stopped})")
+        if "rigsync" not in self.metadata:
+            if self._library.startswith("rigsync/"):
+                raise RecordingError(self.path, f"written by {self._library}, but its rigsync metadata record is "
+                                     f"missing or damaged ({self._stopped or 'not in the summary'})")
+            topics = sorted({ch.topic for ch in self._channels.values()})
+            shown = ", ".join(topics[:6]) + (f" and {len(topics) - 6} more" if len(topics) > 6 else "")
+            raise RecordingError(self.path, f"not a rigsync recording: it has no rigsync metadata (written by "
+                                 f"{self._library!r}; topics: {shown or 'none'})")
 
     def __enter__(self) -> Self:
         return self
@@ -211,9 +261,11 @@ class Recording:
             summary = reader.get_summary()
             if summary is None or summary.statistics is None:
                 return False
-            self.metadata = {m.name: dict(m.metadata) for m in reader.iter_metadata()}
+            library = reader.get_header().library
+            metadata = {m.name: dict(m.metadata) for m in reader.iter_metadata()}
         except _CORRUPT:
             return False
+        self._library, self.metadata = library, metadata
         self._schemas, self._channels = dict(summary.schemas), dict(summary.channels)
         stats = summary.statistics
         self._counts = dict(stats.channel_message_counts)
@@ -227,9 +279,13 @@ class Recording:
         counts: Counter[int] = Counter()
         start: int | None = None
         end = 0
+        kept = exact.pos
+        self._stopped = "the file ends after its last complete record"
         try:
             for record in StreamReader(cast(IO[bytes], exact), emit_chunks=True, record_size_limit=None).records:
-                if isinstance(record, Schema):
+                if isinstance(record, Header):
+                    self._library = record.library
+                elif isinstance(record, Schema):
                     self._schemas[record.id] = record
                 elif isinstance(record, Channel):
                     self._channels[record.id] = record
@@ -243,10 +299,26 @@ class Recording:
                         counts[m.channel_id] += 1
                         start = m.log_time if start is None else min(start, m.log_time)
                         end = max(end, m.log_time)
-        except _CORRUPT:
-            pass  # the first truncated or invalid record: everything before it has been taken
+                kept = exact.pos
+        except _CORRUPT as exc:  # the first truncated or invalid record: everything before it has been taken
+            self._stopped = _why(exc)
         self._counts = dict(counts)
         self._time_span = (start or 0, end)
+        self.recovery = (f"the file was not closed properly; kept {len(self._chunks):,} complete chunk(s) "
+                         f"({sum(counts.values()):,} messages), the first {kept:,} of {size:,} bytes; then "
+                         f"{self._stopped}")
+
+    @contextmanager
+    def _reading(self, what: str) -> Iterator[None]:
+        """Turn any error of reading ``what`` into a :class:`RecordingError` naming the file."""
+        try:
+            yield
+        except RecordingError as exc:
+            if exc.path == self.path:
+                raise
+            raise RecordingError(self.path, f"{what}: {exc.problem}") from exc
+        except _CORRUPT as exc:
+            raise RecordingError(self.path, f"{what} is damaged or not rigsync's ({_why(exc)})") from exc
 
     # -- messages ----------------------------------------------------------------------------------------
 
@@ -255,7 +327,7 @@ class Recording:
         wanted = {cid for cid, ch in self._channels.items() if ch.topic in set(topics)}
         if not wanted:
             return
-        with open(self.path, "rb") as f:
+        with open(self.path, "rb") as f, self._reading("a chunk"):
             if not self.recovered:
                 topic_list = sorted({self._channels[c].topic for c in wanted})
                 for _, channel, message in SeekingReader(f).iter_messages(topic_list, log_time_order=False):
@@ -271,22 +343,31 @@ class Recording:
     def json_messages(self, topic: str) -> Iterator[tuple[int, dict[str, Any]]]:
         """``(log_time_ns, payload)`` of a JSON topic, in file order."""
         for _, message in self._messages([topic]):
-            yield message.log_time, json.loads(message.data)
+            with self._reading(f"a {topic} message"):
+                payload = json.loads(message.data)
+            yield message.log_time, payload
 
     def framesets(self) -> Iterator[FramesetRecord]:
         for _, payload in self.json_messages(FRAMESETS_TOPIC):
-            yield FramesetRecord.from_json(payload)
+            with self._reading(f"a {FRAMESETS_TOPIC} message"):
+                record = FramesetRecord.from_json(payload)
+            yield record
 
     def frames(self) -> Iterator[FrameStamp]:
         """Every recorded frame's stamps and flags (``/rigsync/frames``), in file order."""
         for _, p in self.json_messages(FRAMES_TOPIC):
-            yield FrameStamp(p["device"], p["stream"], int(p["seq"]), int(p["rig_time_ns"]), int(p["error_bound_ns"]),
-                             bool(p["locked"]), int(p["device_ts_ns"]), int(p["host_rx_ns"]), p["exposure_ns"],
-                             tuple(p["flags"]), tuple(p.get("time_flags", ())))
+            with self._reading(f"a {FRAMES_TOPIC} message"):
+                stamp = FrameStamp(p["device"], p["stream"], int(p["seq"]), int(p["rig_time_ns"]),
+                                   int(p["error_bound_ns"]), bool(p["locked"]), int(p["device_ts_ns"]),
+                                   int(p["host_rx_ns"]), p["exposure_ns"], tuple(p["flags"]),
+                                   tuple(p.get("time_flags", ())))
+            yield stamp
 
     def truth(self) -> Iterator[FrameTruth]:
         for _, payload in self.json_messages(TRUTH_TOPIC):
-            yield FrameTruth.from_json(payload)
+            with self._reading(f"a {TRUTH_TOPIC} message"):
+                truth = FrameTruth.from_json(payload)
+            yield truth
 
     def _stream(self, device: str, stream: str) -> StreamInfo:
         for info in self.streams:
@@ -295,18 +376,18 @@ class Recording:
         raise RecordingError(self.path, f"no image stream {device}/{stream} (streams: "
                              f"{', '.join(f'{s.device}/{s.stream}' for s in self.streams)})")  # fmt: skip
 
-    @staticmethod
-    def _decode(info: StreamInfo, message: Message, seq: int) -> RecordedImage:
-        raw = RawImage.FromString(message.data)
-        return RecordedImage(
-            device=info.device,
-            stream=info.stream,
-            seq=seq,
-            rig_time_ns=message.log_time,
-            host_rx_ns=message.publish_time,
-            image=sc.image_array(raw),
-            encoding=raw.encoding,
-        )
+    def _decode(self, info: StreamInfo, message: Message, seq: int) -> RecordedImage:
+        with self._reading(f"the {info.topic} image at log time {message.log_time}"):
+            raw = RawImage.FromString(message.data)
+            return RecordedImage(
+                device=info.device,
+                stream=info.stream,
+                seq=seq,
+                rig_time_ns=message.log_time,
+                host_rx_ns=message.publish_time,
+                image=sc.image_array(raw),
+                encoding=raw.encoding,
+            )
 
     def images(self, device: str, stream: str) -> Iterator[RecordedImage]:
         """The images of one stream in file order (= capture order)."""
@@ -337,7 +418,8 @@ class Recording:
             if info is not None:
                 pending[(info.device, info.stream)].append(message)
                 continue
-            record = FramesetRecord.from_json(json.loads(message.data))
+            with self._reading(f"a {FRAMESETS_TOPIC} message"):
+                record = FramesetRecord.from_json(json.loads(message.data))
             found: dict[tuple[str, str], RecordedImage] = {}
             for member in record.members:
                 key = (member.device, member.stream)
@@ -378,4 +460,5 @@ class Recording:
             framesets_incomplete=total - complete,
             missing_reasons=dict(reasons),
             duration_s=max(span, 0) / 1e9,
+            recovery=self.recovery,
         )
