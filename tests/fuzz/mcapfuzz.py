@@ -176,8 +176,8 @@ def check_file(path: Path) -> tuple[str, str]:
         last = traceback.extract_tb(exc.__traceback__)[-1]
         return "crash", f"{type(exc).__name__}: {str(exc)[:200]} at {Path(last.filename).name}:{last.lineno}"
     if summary.recovered:
-        return ("recovered" if re.search(r"kept [\d,]+ complete chunk", summary.recovery) else "unexplained"), \
-            summary.recovery
+        recovery = getattr(summary, "recovery", "")  # (older versions said nothing)
+        return ("recovered" if re.search(r"kept [\d,]+ complete chunk", recovery) else "unexplained"), recovery
     return "read", ""
 
 

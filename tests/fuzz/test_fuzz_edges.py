@@ -7,11 +7,11 @@ import re
 from pathlib import Path
 
 import pytest
+from tests.fuzz.edgefuzz import capture_text, edge_cases
+from tests.fuzz.rigfuzz import CaseTimeout, time_limit
 
 from rigsync.core.errors import RigFileError
 from rigsync.spec import loads_rig
-from tests.fuzz.edgefuzz import capture_text, edge_cases
-from tests.fuzz.rigfuzz import CaseTimeout, time_limit
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 SAMPLE = re.compile(

@@ -15,35 +15,27 @@ from __future__ import annotations
 import io
 import json
 import os
-import struct
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import TracebackType
-from typing import IO, Any, Self, cast
+from typing import Any, Self
 
 import numpy as np
-import zstandard
 from foxglove_schemas_protobuf.RawImage_pb2 import RawImage
-from google.protobuf.message import DecodeError  # type: ignore[import-untyped]
 from mcap.data_stream import ReadDataStream
-from mcap.exceptions import EndOfFile, McapError
 from mcap.reader import SeekingReader
-from mcap.records import Channel, Chunk, Header, Message, Metadata, Schema
-from mcap.stream_reader import StreamReader, get_chunk_data_stream
+from mcap.records import Channel, Chunk, Message
 
 from rigsync.core.errors import RecordingError
 from rigsync.core.frameset import FramesetRecord
 from rigsync.core.truth import FrameTruth
 from rigsync.record import schemas as sc
+from rigsync.record._scan import CORRUPT, chunk_messages, load_indexed, load_recovered, why
 from rigsync.record.mcap_writer import MCAP_MAGIC
 from rigsync.record.recorder import FRAMES_TOPIC, FRAMESETS_TOPIC, TRUTH_TOPIC
 
-_CORRUPT = (McapError, struct.error, ValueError, KeyError, IndexError, TypeError, EOFError, OSError, MemoryError,
-            OverflowError, RecursionError, zstandard.ZstdError, DecodeError, RuntimeError)
-"""What reading a damaged or foreign file can raise: the ``mcap`` library's record parsing (struct, str and
-length errors), zstd (``ZstdError``) and lz4 (``RuntimeError``) frames, protobuf, JSON and our own decoding."""
 _SEQ_MOD = 1 << 32
 
 
@@ -116,60 +108,9 @@ class RecordingSummary:
     """A recovered file: what was kept and where reading stopped."""
 
 
-class _ExactReader:
-    """A file reader whose ``read(n)`` returns exactly ``n`` bytes or raises ``EndOfFile``."""
-
-    def __init__(self, f: IO[bytes], size: int) -> None:
-        self._f = f
-        self._size = size
-        self.pos = f.tell()
-
-    def read(self, n: int) -> bytes:
-        if n > self._size - self.pos:
-            raise EndOfFile()
-        data = self._f.read(n)
-        if len(data) != n:
-            raise EndOfFile()
-        self.pos += n
-        return data
-
-
-def _chunk_messages(chunk: Chunk) -> list[Message]:
-    """The messages of a chunk; raises if it does not decompress to exactly its declared records."""
-    stream, length = get_chunk_data_stream(chunk)
-    if length != chunk.uncompressed_size:
-        raise McapError(f"chunk holds {length} bytes, declares {chunk.uncompressed_size}")
-    messages = []
-    while stream.count < length:
-        opcode, record_length = stream.read1(), stream.read8()
-        if stream.count + record_length > length:
-            raise McapError("record runs past the end of its chunk")
-        if opcode == 0x05:
-            messages.append(Message.read(stream, record_length))
-        else:
-            stream.read(record_length)
-    return messages
-
-
-def _chunk_length(chunk: Chunk) -> int:
-    return 9 + 8 + 8 + 8 + 4 + 4 + len(chunk.compression.encode()) + 8 + len(chunk.data)
-
-
 def open_recording(path: str | os.PathLike[str]) -> Recording:
     """Open a recording (recovering it if it was not closed properly). Raises :class:`RecordingError`."""
     return Recording(path)
-
-
-def _why(exc: BaseException) -> str:
-    """What a reading error says, in words."""
-    if isinstance(exc, KeyError):
-        return f"missing {exc.args[0]!r}" if exc.args else "something missing"
-    if isinstance(exc, EndOfFile):
-        return "a record runs past the end of the file (cut short, or its length is damaged)"
-    kind = {zstandard.ZstdError: "zstd", DecodeError: "protobuf", json.JSONDecodeError: "not JSON",
-            RuntimeError: "lz4", RecursionError: "nested too deeply"}.get(type(exc), type(exc).__name__)
-    text = str(exc)
-    return f"{kind}: {text[:200]}" if text else kind
 
 
 def _int(text: str | None) -> int:
@@ -184,26 +125,19 @@ class Recording:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = os.fspath(path)
-        self.recovered = False
-        self.recovery = ""
-        """A recovered file: what was kept (complete chunks, messages, bytes) and why reading stopped."""
-        self.metadata: dict[str, dict[str, str]] = {}
-        self._library: str | None = None  # the header's writer; None: no header could be read
-        self._stopped = ""  # recovered: why reading stopped
-        self._schemas: dict[int, Schema] = {}
-        self._channels: dict[int, Channel] = {}
-        self._counts: dict[int, int] = {}
-        self._time_span = (0, 0)
-        self._chunks: list[tuple[int, int]] = []  # recovered: (offset, length) of every complete chunk
         try:
             with open(self.path, "rb") as f:
                 if f.read(len(MCAP_MAGIC)) != MCAP_MAGIC:
                     raise RecordingError(self.path, "not an MCAP file (bad magic)")
-                if not self._load_indexed(f):
-                    self.recovered = True
-                    self._load_recovered(f)
+                contents = load_indexed(f) or load_recovered(f)
         except OSError as exc:
             raise RecordingError(self.path, f"cannot read: {exc.strerror or exc}") from exc
+        self.recovered = contents.recovered
+        self.recovery = contents.recovery
+        """A recovered file: what was kept (complete chunks, messages, bytes) and why reading stopped."""
+        self.metadata: dict[str, dict[str, str]] = contents.metadata
+        self._contents = contents
+        self._schemas, self._channels, self._counts = contents.schemas, contents.channels, contents.counts
         self._check_rigsync()
         rigsync_meta = self.metadata.get("rigsync", {})
         self.rig_toml: str = rigsync_meta.get("rig_toml", "")
@@ -225,16 +159,17 @@ class Recording:
 
     def _check_rigsync(self) -> None:
         """Refuse a file with nothing readable after its magic, or one that rigsync did not write."""
-        if self._library is None:
-            raise RecordingError(self.path, f"not a recording: no MCAP header after the magic bytes ({self._stopped})")
+        library, stopped = self._contents.library, self._contents.stopped
+        if library is None:
+            raise RecordingError(self.path, f"not a recording: no MCAP header after the magic bytes ({stopped})")
         if "rigsync" not in self.metadata:
-            if self._library.startswith("rigsync/"):
-                raise RecordingError(self.path, f"written by {self._library}, but its rigsync metadata record is "
-                                     f"missing or damaged ({self._stopped or 'not in the summary'})")
+            if library.startswith("rigsync/"):
+                raise RecordingError(self.path, f"written by {library}, but its rigsync metadata record is "
+                                     f"missing or damaged ({stopped or 'not in the summary'})")
             topics = sorted({ch.topic for ch in self._channels.values()})
             shown = ", ".join(topics[:6]) + (f" and {len(topics) - 6} more" if len(topics) > 6 else "")
             raise RecordingError(self.path, f"not a rigsync recording: it has no rigsync metadata (written by "
-                                 f"{self._library!r}; topics: {shown or 'none'})")
+                                 f"{library!r}; topics: {shown or 'none'})")
 
     def __enter__(self) -> Self:
         return self
@@ -251,63 +186,6 @@ class Recording:
         schema = self._schemas.get(channel.schema_id)
         return "" if schema is None else schema.name
 
-    def _load_indexed(self, f: IO[bytes]) -> bool:
-        try:
-            f.seek(-len(MCAP_MAGIC), io.SEEK_END)
-            if f.read(len(MCAP_MAGIC)) != MCAP_MAGIC:
-                return False
-            f.seek(0)
-            reader = SeekingReader(f)
-            summary = reader.get_summary()
-            if summary is None or summary.statistics is None:
-                return False
-            library = reader.get_header().library
-            metadata = {m.name: dict(m.metadata) for m in reader.iter_metadata()}
-        except _CORRUPT:
-            return False
-        self._library, self.metadata = library, metadata
-        self._schemas, self._channels = dict(summary.schemas), dict(summary.channels)
-        stats = summary.statistics
-        self._counts = dict(stats.channel_message_counts)
-        self._time_span = (stats.message_start_time, stats.message_end_time)
-        return True
-
-    def _load_recovered(self, f: IO[bytes]) -> None:
-        size = f.seek(0, io.SEEK_END)
-        f.seek(0)
-        exact = _ExactReader(f, size)
-        counts: Counter[int] = Counter()
-        start: int | None = None
-        end = 0
-        kept = exact.pos
-        self._stopped = "the file ends after its last complete record"
-        try:
-            for record in StreamReader(cast(IO[bytes], exact), emit_chunks=True, record_size_limit=None).records:
-                if isinstance(record, Header):
-                    self._library = record.library
-                elif isinstance(record, Schema):
-                    self._schemas[record.id] = record
-                elif isinstance(record, Channel):
-                    self._channels[record.id] = record
-                elif isinstance(record, Metadata):
-                    self.metadata[record.name] = dict(record.metadata)
-                elif isinstance(record, Chunk):
-                    messages = _chunk_messages(record)
-                    length = _chunk_length(record)
-                    self._chunks.append((exact.pos - length, length))
-                    for m in messages:
-                        counts[m.channel_id] += 1
-                        start = m.log_time if start is None else min(start, m.log_time)
-                        end = max(end, m.log_time)
-                kept = exact.pos
-        except _CORRUPT as exc:  # the first truncated or invalid record: everything before it has been taken
-            self._stopped = _why(exc)
-        self._counts = dict(counts)
-        self._time_span = (start or 0, end)
-        self.recovery = (f"the file was not closed properly; kept {len(self._chunks):,} complete chunk(s) "
-                         f"({sum(counts.values()):,} messages), the first {kept:,} of {size:,} bytes; then "
-                         f"{self._stopped}")
-
     @contextmanager
     def _reading(self, what: str) -> Iterator[None]:
         """Turn any error of reading ``what`` into a :class:`RecordingError` naming the file."""
@@ -317,8 +195,8 @@ class Recording:
             if exc.path == self.path:
                 raise
             raise RecordingError(self.path, f"{what}: {exc.problem}") from exc
-        except _CORRUPT as exc:
-            raise RecordingError(self.path, f"{what} is damaged or not rigsync's ({_why(exc)})") from exc
+        except CORRUPT as exc:
+            raise RecordingError(self.path, f"{what} is damaged or not rigsync's ({why(exc)})") from exc
 
     # -- messages ----------------------------------------------------------------------------------------
 
@@ -333,10 +211,10 @@ class Recording:
                 for _, channel, message in SeekingReader(f).iter_messages(topic_list, log_time_order=False):
                     yield channel, message
                 return
-            for offset, length in self._chunks:
+            for offset, length in self._contents.chunks:
                 f.seek(offset + 9)
                 chunk = Chunk.read(ReadDataStream(io.BytesIO(f.read(length - 9))))
-                for message in _chunk_messages(chunk):
+                for message in chunk_messages(chunk):
                     if message.channel_id in wanted:
                         yield self._channels[message.channel_id], message
 
@@ -448,7 +326,8 @@ class Recording:
             reasons.update(m.reason.value for m in record.missing)
             first = record.rig_time_ns if first is None else first
             last = record.rig_time_ns
-        span = (last - first) if first is not None and last is not None else self._time_span[1] - self._time_span[0]
+        start, end = self._contents.time_span
+        span = (last - first) if first is not None and last is not None else end - start
         return RecordingSummary(
             path=self.path,
             version=self.version,

@@ -8,9 +8,7 @@ Unknown keys are errors. The format is documented in ``docs/rig-file.md`` and ``
 from __future__ import annotations
 
 import math
-import tomllib
 from pathlib import Path
-from typing import Any
 
 from rigsync.catalog import get_model, model_keys
 from rigsync.catalog.base import CameraModel
@@ -20,6 +18,7 @@ from rigsync.core.geometry import Pose
 from rigsync.core.ptp import PtpMode
 from rigsync.core.sync import LinkKind, SyncMethod, Topology
 from rigsync.spec import limits as lim
+from rigsync.spec._source import decode, parse_toml
 from rigsync.spec._table import Table
 from rigsync.spec.model import (
     CaptureCard,
@@ -66,34 +65,10 @@ def load_rig(path: str | Path) -> RigSpec:
     return loads_rig(decode(raw, p.name), str(p))
 
 
-def decode(raw: bytes, name: str) -> str:
-    """Rig-file bytes as text: UTF-8 (a leading byte-order mark is allowed), else an error saying where."""
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise RigFileError(name, "", None, "the file is UTF-16 text; a rig file is UTF-8", "save it as UTF-8")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        line = raw.count(b"\n", 0, err.start) + 1
-        column = err.start - (raw.rfind(b"\n", 0, err.start) + 1) + 1
-        raise RigFileError(name, "", None, f"not UTF-8 text: byte 0x{raw[err.start]:02x} at line {line}, column "
-                           f"{column} ({err.reason})", "a TOML file saved as UTF-8") from None
-
-
 def loads_rig(text: str, path: str = "<rig>") -> RigSpec:
     """Validate rig-file text; ``path`` is only used to name the file in errors."""
     name = Path(path).name
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise RigFileError(name, "", None, f"not valid TOML: {err}") from None
-    except RecursionError:
-        data = None
-    except ValueError:  # Python's guard against int("<more than 4300 digits>")
-        raise RigFileError(name, "", None, "a number has more than 4,300 digits") from None
-    if data is None or _depth(data) > MAX_NESTING:
-        raise RigFileError(name, "", None, f"arrays or tables nested too deeply{_deepest(text)}",
-                           f"at most {MAX_NESTING} levels") from None
-    top = Table(name, "", data, _TOP)
+    top = Table(name, "", parse_toml(text, name), _TOP)
 
     rig = top.table("rig", ("name", "description"))
     rig_name = rig.text("name", Path(path).stem) if rig else Path(path).stem
@@ -420,49 +395,3 @@ class _Size:
 
 def _num(value: float) -> object:
     return int(value) if float(value).is_integer() else value
-
-
-MAX_NESTING = 100
-"""Arrays and inline tables nested deeper than this are refused (the TOML reader recurses per level)."""
-
-
-def _depth(data: dict[str, Any]) -> int:
-    """How deeply arrays and tables nest in parsed TOML (without recursion)."""
-    deepest = 0
-    stack: list[tuple[Any, int]] = [(data, 0)]
-    while stack:
-        node, depth = stack.pop()
-        deepest = max(deepest, depth)
-        children = node.values() if isinstance(node, dict) else node
-        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
-    return deepest
-
-
-def _deepest(text: str) -> str:
-    """`` (line N)``: where brackets first nest deeper than :data:`MAX_NESTING` (strings and comments
-    skipped), or nothing if that cannot be told."""
-    depth, line, quote, i = 0, 1, "", 0
-    while i < len(text):
-        c = text[i]
-        if c == "\n":
-            line += 1
-        if quote:
-            if c == "\\" and quote == '"':
-                i += 1
-            elif text.startswith(quote, i):
-                i += len(quote) - 1
-                quote = ""
-        elif c in "\"'":
-            quote = text[i:i + 3] if text[i:i + 3] in ('"""', "'''") else c
-            i += len(quote) - 1
-        elif c == "#":
-            end = text.find("\n", i)
-            i = (end if end >= 0 else len(text)) - 1
-        elif c in "[{":
-            depth += 1
-            if depth > MAX_NESTING:
-                return f" (line {line})"
-        elif c in "]}":
-            depth = max(depth - 1, 0)
-        i += 1
-    return ""
