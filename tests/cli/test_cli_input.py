@@ -47,6 +47,9 @@ def _exit_code(argv: list[str]) -> int:
     (["clock-test", "--at", "-1"], "argument --at: '-1': out of range (allowed: 0 to 1,000,000 s)"),
     (["clock-test", "--every", "nan"], "argument --every: 'nan': not a finite number"),
     (["ptp", "run", "R", "--host", "h", "--seconds", "-5"], "argument --seconds: '-5': out of range"),
+    (["plan", "R", "--emit", "R"], "argument --emit: 'R': is a file, not a folder (allowed: a folder (made if "
+                                   "missing))"),
+    (["ptp", "config", "R", "--out", "R"], "argument --out: 'R': is a file, not a folder"),
 ])
 def test_bad_option_values_name_the_option_value_and_range(argv: list[str], expected: str,
                                                            capsys: pytest.CaptureFixture[str]) -> None:
@@ -54,7 +57,7 @@ def test_bad_option_values_name_the_option_value_and_range(argv: list[str], expe
     argv = [str(GENLOCK) if a == "R" else a for a in argv]
     assert _exit_code(argv) == 2
     err = capsys.readouterr().err
-    assert expected in err and "Traceback" not in err
+    assert expected.replace("'R'", repr(str(GENLOCK))) in err and "Traceback" not in err
 
 
 def test_clock_test_at_must_fall_inside_the_test(capsys: pytest.CaptureFixture[str]) -> None:

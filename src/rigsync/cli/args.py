@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from pathlib import Path
 
 from rigsync.core.errors import OptionError
 from rigsync.core.limits import Limits
@@ -51,6 +52,14 @@ def integer(limits: Limits) -> Callable[[str], int]:
 
     parse.__name__ = "integer"
     return parse
+
+
+def folder(text: str) -> Path:
+    """A folder to write into or read from: it may be missing, but not be a file."""
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise _bad(text, "is a file, not a folder", "a folder (made if missing)")
+    return path
 
 
 def start_time(text: str) -> object:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.text import Text
 
-from rigsync.cli.args import PRINT_EVERY_S, integer, number
+from rigsync.cli.args import PRINT_EVERY_S, folder, integer, number
 from rigsync.core.errors import OptionError, RigsyncError
 from rigsync.core.limits import CAPTURE_SECONDS, SEED
 
@@ -32,7 +32,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--png", type=Path, default=Path("clock-test.png"), help="the plot (clock-test.png)")
     p.add_argument("--observe", action="store_true", help="real host: read its ptp4l (observe mode) instead")
     p.add_argument("--host", help="--observe: the rig host this machine is (its rigsync ptp run state)")
-    p.add_argument("--state-dir", type=Path, help="--observe: where rigsync ptp run keeps its state")
+    p.add_argument("--state-dir", type=folder, help="--observe: where rigsync ptp run keeps its state")
 
 
 def _step_ms(text: str) -> float:

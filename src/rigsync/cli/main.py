@@ -51,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     pl = sub.add_parser("plan", help="check a rig before it is wired: how to wire and start it, budgets, rules")
     pl.add_argument("rig", type=Path, help="rig file (TOML)")
     pl.add_argument("--json", action="store_true", help="print the plan as JSON")
-    pl.add_argument("--emit", type=Path, metavar="DIR", help="write each vendor's own settings files into DIR")
+    pl.add_argument("--emit", type=opt.folder, metavar="DIR", help="write each vendor's own settings files into DIR")
     pl.add_argument("--diagram", type=Path, metavar="FILE", help="draw the wiring (.svg, .png, .pdf or .dot)")
 
     dev = sub.add_parser("devices", help="devices found per driver, by serial")

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from rigsync.cli.args import number
+from rigsync.cli.args import folder, number
 from rigsync.cli.plain import row, styled
 from rigsync.core.errors import RigsyncError
 from rigsync.core.limits import CAPTURE_SECONDS
@@ -40,7 +40,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
     config = cmds.add_parser("config", help="ptp4l / phc2sys configuration and commands per host, into a folder")
     config.add_argument("rig", type=Path)
-    config.add_argument("--out", type=Path, default=Path("ptp"), help="folder to write into (default: ./ptp)")
+    config.add_argument("--out", type=folder, default=Path("ptp"), help="folder to write into (default: ./ptp)")
     config.add_argument("--mode", choices=[m.value for m in PtpMode], help="override the rig's mode")
     config.add_argument("--host", action="append", default=[], help="only this host (repeatable)")
     config.add_argument("--check", action="store_true",
@@ -53,13 +53,14 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     run.add_argument("--mode", choices=[m.value for m in PtpMode], help="override the rig's mode")
     run.add_argument("--interface", help="run PTP on this interface instead of the rig's")
     run.add_argument("--netns", help="run linuxptp inside this network namespace (hosts simulated on one machine)")
-    run.add_argument("--state-dir", type=Path, help="where state and logs go (default: /run/rigsync)")
+    run.add_argument("--state-dir", type=folder, help="where state and logs go (default: /run/rigsync)")
     run.add_argument("--seconds", type=number(CAPTURE_SECONDS), help="stop after this long (default: until Ctrl-C)")
     run.add_argument("--quiet", action="store_true", help="only events, no status line")
 
     status = cmds.add_parser("status", help="each host's PTP state and offset against the group's levels")
     status.add_argument("rig", type=Path, nargs="?", help="rig file: its hosts and levels")
-    status.add_argument("--state-dir", type=Path, help="where rigsync ptp run keeps its state (default: /run/rigsync)")
+    status.add_argument("--state-dir", type=folder,
+                        help="where rigsync ptp run keeps its state (default: /run/rigsync)")
     status.add_argument("--network", metavar="IFACE", help="also ask every PTP clock on this interface (pmc -4)")
     status.add_argument("--netns", help="ask from inside this network namespace")
     status.add_argument("--json", action="store_true")
