@@ -16,12 +16,11 @@ import re
 import tempfile
 import time
 import tomllib
-import traceback
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from tests.fuzz.rigfuzz import EXAMPLES, CaseTimeout, dumps, time_limit
+from tests.fuzz.rigfuzz import EXAMPLES, CaseTimeout, crash, dumps, limited
 
 
 def _ends(lo: float, hi: float, lo_open: bool, hi_open: bool, integer: bool) -> list[float]:
@@ -159,8 +158,7 @@ def capture_text(text: str, folder: Path, seconds: float) -> tuple[str, str]:
     except CaseTimeout:
         raise
     except BaseException as exc:
-        last = traceback.extract_tb(exc.__traceback__)[-1]
-        return "crash", f"{type(exc).__name__}: {str(exc)[:200]} at {Path(last.filename).name}:{last.lineno}"
+        return "crash", crash(exc)
     return "capture", f"{result.frames} frames" + (f", error: {result.error}" if result.error else "")
 
 
@@ -178,13 +176,8 @@ def main() -> None:
         for what, text in edge_cases():
             if args.only and not re.search(args.only, what):
                 continue
-            t = time.perf_counter()
-            try:
-                with time_limit(args.timeout):
-                    result, detail = capture_text(text, Path(tmp), args.seconds)
-            except CaseTimeout:
-                result, detail = "timeout", f"over {args.timeout} s"
-            took = time.perf_counter() - t
+            result, detail, took = limited(lambda folder, t=text: capture_text(t, folder, args.seconds), Path(tmp),
+                                           args.timeout)
             results[result] += 1
             print(f"{took:6.1f} s  {result:11s} {what}: {detail[:150]}", flush=True)
     print(f"{sum(results.values())} cases in {time.perf_counter() - t0:.0f} s: {dict(results)}")

@@ -19,12 +19,11 @@ import random
 import re
 import struct
 import time
-import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
 from mcap.writer import CompressionType, Writer
-from tests.fuzz.rigfuzz import CaseTimeout, time_limit
+from tests.fuzz.rigfuzz import CaseTimeout, crash, limited
 
 MAGIC = b"\x89MCAP0\r\n"
 EXAMPLES = Path(__file__).parents[2] / "examples"
@@ -173,8 +172,7 @@ def check_file(path: Path) -> tuple[str, str]:
     except CaseTimeout:
         raise
     except BaseException as exc:
-        last = traceback.extract_tb(exc.__traceback__)[-1]
-        return "crash", f"{type(exc).__name__}: {str(exc)[:200]} at {Path(last.filename).name}:{last.lineno}"
+        return "crash", crash(exc)
     if summary.recovered:
         recovery = getattr(summary, "recovery", "")  # (older versions said nothing)
         return ("recovered" if re.search(r"kept [\d,]+ complete chunk", recovery) else "unexplained"), recovery
@@ -185,13 +183,7 @@ def run_case(rng: random.Random, sources: list[bytes], folder: Path, timeout_s: 
     kind, raw = mutated(rng, sources)
     path = folder / "case.mcap"
     path.write_bytes(raw)
-    t0 = time.perf_counter()
-    try:
-        with time_limit(timeout_s):
-            result, detail = check_file(path)
-    except CaseTimeout:
-        result, detail = "timeout", f"over {timeout_s} s"
-    return Outcome(kind, result, detail, time.perf_counter() - t0)
+    return Outcome(kind, *limited(check_file, path, timeout_s))
 
 
 def main() -> None:

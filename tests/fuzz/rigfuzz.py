@@ -23,7 +23,7 @@ import signal
 import time
 import tomllib
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -309,24 +309,35 @@ def check_file(path: Path) -> tuple[str, str]:
     except CaseTimeout:
         raise
     except BaseException as exc:  # anything else is the bug the fuzz looks for
-        last = traceback.extract_tb(exc.__traceback__)[-1]
-        return "crash", f"{type(exc).__name__}: {str(exc)[:200]} at {Path(last.filename).name}:{last.lineno}"
+        return "crash", crash(exc)
     return "ok", ""
+
+
+def crash(exc: BaseException) -> str:
+    """An unexpected exception in one line: its type, its message and where it was raised."""
+    last = traceback.extract_tb(exc.__traceback__)[-1]
+    return f"{type(exc).__name__}: {str(exc)[:200]} at {Path(last.filename).name}:{last.lineno}"
+
+
+def limited(check: Callable[[Path], tuple[str, str]], path: Path, timeout_s: float) -> tuple[str, str, float]:
+    """``check(path)`` within ``timeout_s``: its (result, detail) and the seconds it took; ``timeout`` if over."""
+    t0 = time.perf_counter()
+    try:
+        with time_limit(timeout_s):
+            result, detail = check(path)
+    except CaseTimeout:
+        result, detail = "timeout", f"over {timeout_s} s"
+    return result, detail, time.perf_counter() - t0
 
 
 def run_case(seed: int, folder: Path, timeout_s: float, big: bool = True) -> Outcome:
     example, raw = mutated(seed, big)
     path = folder / f"case{seed}.toml"
     path.write_bytes(raw)
-    t0 = time.perf_counter()
     try:
-        with time_limit(timeout_s):
-            result, detail = check_file(path)
-    except CaseTimeout:
-        result, detail = "timeout", f"over {timeout_s} s"
+        return Outcome(seed, example, *limited(check_file, path, timeout_s))
     finally:
         path.unlink()
-    return Outcome(seed, example, result, detail, time.perf_counter() - t0)
 
 
 def main() -> None:

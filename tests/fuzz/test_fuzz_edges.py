@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from tests.fuzz.edgefuzz import capture_text, edge_cases
-from tests.fuzz.rigfuzz import CaseTimeout, time_limit
+from tests.fuzz.rigfuzz import limited
 
 from rigsync.core.errors import RigFileError
 from rigsync.spec import loads_rig
@@ -34,11 +34,7 @@ def test_the_sample_covers_the_risky_fields() -> None:
 def test_edge_values_capture_without_crash_or_hang(what: str, text: str, tmp_path: Path) -> None:
     """Half a second on the virtual clock: the capture ends (within 60 s) with frames recorded or a plan error,
     never an exception."""
-    with time_limit(60.0):
-        try:
-            result, detail = capture_text(text, tmp_path, 0.5)
-        except CaseTimeout:
-            pytest.fail(f"{what}: the capture did not end within 60 s")
+    result, detail, _ = limited(lambda folder: capture_text(text, folder, 0.5), tmp_path, 60.0)
     assert result in ("capture", "plan-errors"), f"{what}: {result}: {detail}"
 
 
