@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import random
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -117,21 +119,41 @@ def test_files_without_a_recording_are_refused(tmp_path: Path, content: bytes, p
     assert str(info.value).startswith(f"{path}: {problem}")
 
 
-def test_a_damaged_chunk_in_a_complete_file_is_reported_when_read(tmp_path: Path, sources: list[bytes]) -> None:
-    """A complete file whose first chunk's zstd frame is damaged: the summary is read; the chunk, when read, is
-    a RecordingError naming the file and the compression's complaint."""
-    data = bytearray(sources[1])
-    stream = io.BytesIO(bytes(data))
+def _break_first_zstd_frame(source: bytes) -> bytes:
+    """The file with the first byte of its first chunk's zstd frame (the frame's magic) flipped."""
+    data = bytearray(source)
+    stream = io.BytesIO(source)
     for record in StreamReader(stream, emit_chunks=True).records:
         assert not isinstance(record, Header) or record.library.startswith("rigsync/")
         if isinstance(record, Chunk):
             assert record.compression == "zstd"
-            data[stream.tell() - len(record.data)] ^= 0xFF  # the first byte of the zstd frame's magic
+            data[stream.tell() - len(record.data)] ^= 0xFF
             break
+    return bytes(data)
+
+
+def test_a_damaged_chunk_in_a_complete_file_is_reported_when_read(tmp_path: Path, sources: list[bytes]) -> None:
+    """A complete file whose first chunk's zstd frame is damaged: the summary is read; the chunk, when read, is
+    a RecordingError naming the file and the compression's complaint."""
     path = tmp_path / "flip.mcap"
-    path.write_bytes(bytes(data))
+    path.write_bytes(_break_first_zstd_frame(sources[1]))
     with open_recording(path) as rec:
         assert not rec.recovered
         with pytest.raises(RecordingError) as info:
             rec.summary()
     assert str(info.value).startswith(f"{path}: a chunk is damaged or not rigsync's (zstd: ")
+
+
+def test_info_on_damaged_files_exits_2_without_traceback_in_a_process(tmp_path: Path, sources: list[bytes]) -> None:
+    """As a process, rigsync info on magic bytes alone and on a chunk with a broken zstd frame exits 2 with one
+    error line naming the file."""
+    magic = tmp_path / "magic.mcap"
+    magic.write_bytes(b"\x89MCAP0\r\n")
+    flipped = tmp_path / "flipped.mcap"
+    flipped.write_bytes(_break_first_zstd_frame(sources[1]))
+    for path in (magic, flipped):
+        run = subprocess.run([sys.executable, "-m", "rigsync.cli.main", "info", str(path)], check=False,
+                             capture_output=True, text=True, timeout=60)
+        assert "Traceback" not in run.stderr, run.stderr
+        assert run.returncode == 2 and run.stderr.startswith(f"error: {path}: ") and run.stderr.count("\n") == 1, \
+            run.stderr
