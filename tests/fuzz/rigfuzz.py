@@ -340,6 +340,37 @@ def run_case(seed: int, folder: Path, timeout_s: float, big: bool = True) -> Out
         path.unlink()
 
 
+def check_cli(path: Path) -> tuple[str, str]:
+    """``rigsync plan`` on a file that does not load: ``exact`` (stderr is ``error: <the error>``), ``changed``
+    (the same words with other characters: markup or emoji interpreted), ``crash``; ``loads`` otherwise."""
+    from contextlib import redirect_stderr, redirect_stdout
+
+    from rigsync.cli.main import main as cli
+    from rigsync.core.errors import RigsyncError
+    from rigsync.spec import load_rig
+
+    try:
+        load_rig(path)
+    except RigsyncError as err:
+        expected = f"error: {err}"
+    except Exception:
+        expected = None  # a crash of the loader itself (counted by check_file)
+    else:
+        return "loads", ""
+    out, errors = io.StringIO(), io.StringIO()
+    try:
+        with redirect_stdout(out), redirect_stderr(errors):
+            cli(["plan", str(path)])
+    except CaseTimeout:
+        raise
+    except BaseException as exc:
+        return "crash", crash(exc)
+    shown = " ".join(errors.getvalue().split())  # line wrapping aside
+    if expected is not None and shown == " ".join(expected.split()):
+        return "exact", ""
+    return "changed", f"{expected!r} shown as {shown!r}"[:300]
+
+
 def main() -> None:
     import sys
     import tempfile
@@ -350,13 +381,20 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--timeout", type=float, default=30.0)
     ap.add_argument("--slow", type=float, default=2.0, help="list cases slower than this")
+    ap.add_argument("--cli", action="store_true", help="instead: how rigsync plan prints the errors of the cases")
     args = ap.parse_args()
     sys.setrecursionlimit(1000)
     outcomes = []
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(args.cases):
-            outcomes.append(run_case(args.seed * 1_000_000 + i, Path(tmp), args.timeout))
+            seed = args.seed * 1_000_000 + i
+            if args.cli:
+                path = Path(tmp) / f"case{seed}.toml"
+                path.write_bytes(mutated(seed)[1])
+                outcomes.append(Outcome(seed, "", *limited(check_cli, path, args.timeout)))
+                continue
+            outcomes.append(run_case(seed, Path(tmp), args.timeout))
     elapsed = time.perf_counter() - t0
     print(f"{args.cases} cases in {elapsed:.1f} s: {dict(Counter(o.result for o in outcomes))}")
     crashes = Counter(o.detail.split(" at ")[0].split(":")[0] + " at " + o.detail.rsplit(" at ", 1)[-1]
@@ -364,7 +402,7 @@ def main() -> None:
     for what, n in crashes.most_common():
         print(f"  crash {n:5d}  {what}")
     for o in outcomes:
-        if o.result in ("unnamed", "timeout", "crash") or o.seconds > args.slow:
+        if o.result in ("unnamed", "timeout", "crash", "changed") or o.seconds > args.slow:
             print(f"  seed {o.seed} {o.example} {o.result} {o.seconds:.1f} s: {o.detail[:160]}")
 
 
