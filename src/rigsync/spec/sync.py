@@ -210,7 +210,8 @@ class FaultSpec:
                  f"a {kind.value} fault is a fault of a {target}", f"give {target} = \"<name>\" only")
         if kind is FaultKind.CLOCK_STEP:
             require(self.step_ms is not None and self.step_ms != 0, "step_ms", self.step_ms,
-                     "a clock-step fault needs a non-zero step", "milliseconds, negative to step back")
+                     "a clock-step fault needs a non-zero step",
+                     f"{lim.STEP_MS.describe()}, not 0 (negative to step back)")
             lim.STEP_MS.check("step_ms", self.step_ms)
             require(self.duration_s == 0, "duration_s", self.duration_s, "a clock step is instantaneous",
                      "leave duration_s out")
