@@ -16,6 +16,7 @@ import re
 import tempfile
 import time
 import tomllib
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -139,7 +140,8 @@ def edge_cases(examples: list[Path] = EXAMPLES) -> Iterator[tuple[str, str]]:
 
 def capture_text(text: str, folder: Path, seconds: float) -> tuple[str, str]:
     """Load, plan and (if the plan is clean) capture ``seconds`` on the virtual clock: (result, detail), result
-    ``capture`` (captured), ``rejected`` (a rigsync error), ``plan-errors`` (not captured) or ``crash``."""
+    ``capture`` (captured), ``rejected`` (a rigsync error), ``plan-errors`` (not captured) or ``crash`` (an
+    exception, a RuntimeWarning included)."""
     from rigsync.capture.session import CaptureOptions, CaptureSession
     from rigsync.core.errors import RigsyncError
     from rigsync.plan import build_plan
@@ -150,8 +152,10 @@ def capture_text(text: str, folder: Path, seconds: float) -> tuple[str, str]:
         if plan.errors:
             return "plan-errors", plan.errors[0].rule
         options = CaptureOptions(out=folder / "edge.mcap", seconds=seconds, fast=True)
-        with CaptureSession(plan, options) as session:
-            result = session.run()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)  # numpy's overflow and nan warnings: a user sees them
+            with CaptureSession(plan, options) as session:
+                result = session.run()
         (folder / "edge.mcap").unlink(missing_ok=True)
     except RigsyncError as err:
         return "rejected", str(err)[:200]
