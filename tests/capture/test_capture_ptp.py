@@ -13,6 +13,7 @@ import pytest
 from rigsync.capture.clocktest import sim_clock_test
 from rigsync.capture.session import CaptureOptions, CaptureResult, CaptureSession
 from rigsync.capture.start import StartAt
+from rigsync.core.errors import OptionError
 from rigsync.core.ptp import SyncLevel
 from rigsync.drivers.sim._model import SIM_EPOCH_NS
 from rigsync.drivers.sim.driver import SimDriver
@@ -305,5 +306,5 @@ def test_start_at_parses_relative_and_absolute_times(text: str, ns: int, relativ
 @pytest.mark.parametrize("text", ["2s", "+x", "2026-11-21T10:00:00", "tomorrow", "nan", "-5"])
 def test_start_at_rejects_what_it_cannot_read(text: str) -> None:
     """A start time that is neither relative nor absolute with a zone is an error naming the allowed forms."""
-    with pytest.raises(ValueError, match="ISO 8601"):
+    with pytest.raises(OptionError, match=r"--start-at.*ISO 8601"):
         StartAt.parse(text)

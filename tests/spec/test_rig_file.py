@@ -160,7 +160,7 @@ def test_bad_device_values(replace: tuple[str, str], field: str, fragment: str) 
         ('method = "software"\nmembers = [{ device = "k0" }, { device = "k0" }]', "sync[0].members[1].device",
          "listed twice"),
         ('method = "software"\nmembers = [{ device = "k0", delay_us = -5 }]', "sync[0].members[0].delay_us",
-         "must not be negative"),
+         "out of range (allowed: 0 to 1,000,000 us)"),
         ('method = "hardware"\ntopology = "capture-card"\nmembers = [{ device = "k0" }]', "sync[0].members[0].device",
          "GMSL2 cameras only"),
         ('method = "ptp"\nmembers = [{ device = "k0" }]\n[sync.ptp]\ngrandmaster = "nobody"',

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from rigsync.capture.start import StartAt
 from rigsync.capture.status import CaptureStatus
-from rigsync.core.errors import RigsyncError
+from rigsync.core.errors import OptionError, RigsyncError
+from rigsync.core.limits import CAPTURE_SECONDS, SEED
 from rigsync.plan.model import Plan
 from rigsync.record.recorder import Compression
 
@@ -34,10 +35,13 @@ class CaptureOptions:
     the devices are started (PTP cameras still start together, ``start_delay_s`` after arming)."""
 
     def __post_init__(self) -> None:
-        if self.seconds is not None and self.seconds <= 0:
-            raise ValueError(f"seconds = {self.seconds}: must be positive")
+        problem = None if self.seconds is None else CAPTURE_SECONDS.problem(self.seconds)
+        if problem is not None:
+            raise OptionError("seconds", self.seconds, problem, CAPTURE_SECONDS.describe())
         if self.fast and self.seconds is None:
-            raise ValueError("a fast (virtual-time) capture needs a duration: give seconds")
+            raise OptionError("seconds", None, "a fast (virtual-time) capture needs a duration: give seconds")
+        if self.seed is not None and not SEED.allows(self.seed):
+            raise OptionError("seed", self.seed, "out of range", SEED.describe())
 
 
 @dataclass(frozen=True)

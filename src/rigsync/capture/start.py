@@ -14,11 +14,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from rigsync.core.errors import OptionError
 from rigsync.core.units import NS_PER_S
 
 _RELATIVE = re.compile(r"^\+\s*(?P<value>\d+(?:\.\d*)?|\.\d+)\s*(?P<unit>ms|s|min)?$")
 _EPOCH = re.compile(r"^\d+(?:\.\d+)?$")
 _UNITS = {"ms": 1e6, "s": 1e9, "min": 60e9, None: 1e9}
+_FORMS = ("+<seconds> (+2s, +500ms, +1min) or an absolute rig time: ISO 8601 with a time zone "
+          "(2026-11-21T10:00:00Z) or epoch seconds")
+_LAST_NS = 2**63 - 1
+MAX_LEAD_NS = 3600 * NS_PER_S
+"""A scheduled start is at most an hour ahead."""
 
 
 @dataclass(frozen=True)
@@ -31,25 +37,40 @@ class StartAt:
     @classmethod
     def parse(cls, text: str) -> StartAt:
         """``+2s``, ``+500ms``, ``+1.5`` (seconds), ``+1min``; or an absolute rig time: ISO 8601 with a time
-        zone (``2026-11-21T10:00:00Z``) or seconds since the epoch (``1795000000.5``)."""
+        zone (``2026-11-21T10:00:00Z``) or seconds since the epoch (``1795000000.5``). Raises
+        :class:`OptionError` naming ``--start-at``."""
         t = text.strip()
         m = _RELATIVE.match(t)
         if m:
-            return cls(round(float(m.group("value")) * _UNITS[m.group("unit")]), True)
+            ns = round(float(m.group("value")) * _UNITS[m.group("unit")])
+            if ns > MAX_LEAD_NS:
+                raise OptionError("--start-at", text, "too far ahead", f"at most +{MAX_LEAD_NS // NS_PER_S} s")
+            return cls(ns, True)
         if _EPOCH.match(t):
-            return cls(int(Decimal(t) * NS_PER_S), False)  # exact: a float has no ns at 1.8e9 s
-        try:
-            when = datetime.fromisoformat(t.replace("Z", "+00:00"))
-        except ValueError:
-            when = None
-        if when is None or when.tzinfo is None:
-            raise ValueError(f"--start-at {text!r}: not a start time; give +<seconds> (+2s, +500ms) or an "
-                             "absolute rig time: ISO 8601 with a time zone (2026-11-21T10:00:00Z) or epoch seconds")
-        seconds = int(when.timestamp())
-        return cls(seconds * NS_PER_S + when.microsecond * 1000, False)
+            ns = int(Decimal(t) * NS_PER_S)  # exact: a float has no ns at 1.8e9 s
+        else:
+            try:
+                when = datetime.fromisoformat(t.replace("Z", "+00:00"))
+            except ValueError:
+                when = None
+            if when is None or when.tzinfo is None:
+                raise OptionError("--start-at", text, "not a start time", _FORMS)
+            ns = int(when.timestamp()) * NS_PER_S + when.microsecond * 1000
+        if not 0 <= ns <= _LAST_NS:
+            raise OptionError("--start-at", text, "outside the times a rig clock can hold", "1970 to 2262")
+        return cls(ns, False)
 
     def resolve(self, rig_now_ns: int) -> int:
-        return rig_now_ns + self.ns if self.relative else self.ns
+        """The start in rig time; an absolute start more than an hour ahead is refused (a typo, or a capture
+        that would wait for a day)."""
+        if self.relative:
+            return rig_now_ns + self.ns
+        if self.ns - rig_now_ns > MAX_LEAD_NS:
+            ahead = (self.ns - rig_now_ns) / NS_PER_S
+            raise OptionError("--start-at", f"{self.ns / NS_PER_S:.3f} (epoch seconds)",
+                              f"{ahead:,.0f} s after the rig's current time {rig_now_ns / NS_PER_S:.3f}",
+                              f"at most {MAX_LEAD_NS // NS_PER_S} s ahead")
+        return self.ns
 
 
 class StartTracker:

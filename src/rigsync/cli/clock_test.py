@@ -8,8 +8,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
+from rich.text import Text
 
-from rigsync.core.errors import RigsyncError
+from rigsync.cli.args import PRINT_EVERY_S, folder, integer, number
+from rigsync.core.errors import OptionError, RigsyncError
+from rigsync.core.limits import CAPTURE_SECONDS, SEED
 
 if TYPE_CHECKING:
     from rigsync.capture.clocktest import ClockTestResult, ClockTestRow
@@ -20,15 +23,29 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("rig", type=Path, nargs="?", help="rig with a PTP grandmaster host (default: the ZED document's "
                                                      "two-host set-up)")
     p.add_argument("--device", help="the camera to watch (default: the first on a PTP slave host)")
-    p.add_argument("--step-ms", type=float, default=1000.0, help="how far the grandmaster's clock is set (1000)")
-    p.add_argument("--at", type=float, default=5.0, help="when, in seconds after the start (5)")
-    p.add_argument("--seconds", type=float, default=30.0, help="how long the test runs (30)")
-    p.add_argument("--seed", type=int, help="simulation seed")
-    p.add_argument("--every", type=float, default=0.5, help="print a line every this many seconds (0.5)")
+    p.add_argument("--step-ms", type=_step_ms, default=1000.0, help="how far the grandmaster's clock is set (1000)")
+    p.add_argument("--at", type=_at_s, default=5.0, help="when, in seconds after the start (5)")
+    p.add_argument("--seconds", type=number(CAPTURE_SECONDS), default=30.0, help="how long the test runs (30)")
+    p.add_argument("--seed", type=integer(SEED), help="simulation seed")
+    p.add_argument("--every", type=number(PRINT_EVERY_S), default=0.5,
+                   help="print a line every this many seconds (0.5)")
     p.add_argument("--png", type=Path, default=Path("clock-test.png"), help="the plot (clock-test.png)")
     p.add_argument("--observe", action="store_true", help="real host: read its ptp4l (observe mode) instead")
     p.add_argument("--host", help="--observe: the rig host this machine is (its rigsync ptp run state)")
-    p.add_argument("--state-dir", type=Path, help="--observe: where rigsync ptp run keeps its state")
+    p.add_argument("--state-dir", type=folder, help="--observe: where rigsync ptp run keeps its state")
+
+
+def _step_ms(text: str) -> float:
+    """``--step-ms``: a clock-step fault's step (the rig file's range; imported only when the option is given)."""
+    from rigsync.spec.limits import STEP_MS
+
+    return number(STEP_MS, nonzero=True)(text)
+
+
+def _at_s(text: str) -> float:
+    from rigsync.spec.limits import FAULT_AT_S
+
+    return number(FAULT_AT_S)(text)
 
 
 def run_command(args: argparse.Namespace, console: Console) -> int:
@@ -40,10 +57,13 @@ def run_command(args: argparse.Namespace, console: Console) -> int:
     def show(row: ClockTestRow) -> None:
         if row.t_s >= next_print[0]:
             next_print[0] = row.t_s + args.every
-            console.print(f"t = {row.t_s:6.2f} s   CURRENT - IMAGE = {row.current_minus_image_ns / 1e6:12.3f} ms   "
-                          f"(bound {row.bound_ns / 1e6:.3f} ms)", highlight=False)
+            console.print(Text(f"t = {row.t_s:6.2f} s   CURRENT - IMAGE = {row.current_minus_image_ns / 1e6:12.3f} "
+                               f"ms   (bound {row.bound_ns / 1e6:.3f} ms)"), highlight=False)
 
     result: ClockTestResult
+    if not args.observe and args.at >= args.seconds:
+        raise OptionError("--at", args.at, f"not before the end of the test (--seconds {args.seconds:g})",
+                          f"0 to less than {args.seconds:g} s")
     if args.observe:
         result = _observe(args, show)
     else:
@@ -54,21 +74,22 @@ def run_command(args: argparse.Namespace, console: Console) -> int:
                                 seed=args.seed)
         for row in result.rows:
             show(row)
-    console.print(f"[bold]{result.title}[/]", highlight=False)
+    console.print(Text(result.title, style="bold"), highlight=False)
     held = (f"held by the rig's schedule until {result.hold_s:.1f} s after the step, then slewed at 10 %; "
             if result.hold_s is not None else "")
-    console.print(f"before the step CURRENT - IMAGE = {result.baseline_ns / 1e6:.3f} ms; the step showed as "
-                  f"{result.peak_ns / 1e6:.3f} ms; {held}back within {result.tolerance_ns / 1e6:.1f} ms "
-                  + (f"{result.recovery_s:.1f} s after the step" if result.recovery_s is not None
-                     else "(not within the test)"), highlight=False)
-    console.print(f"IMAGE: never back ({result.backwards} backward steps); its advance changed by at most "
-                  f"{result.max_interval_change:.1%} of a frame interval from one frame to the next", highlight=False)
+    console.print(Text(f"before the step CURRENT - IMAGE = {result.baseline_ns / 1e6:.3f} ms; the step showed as "
+                       f"{result.peak_ns / 1e6:.3f} ms; {held}back within {result.tolerance_ns / 1e6:.1f} ms "
+                       + (f"{result.recovery_s:.1f} s after the step" if result.recovery_s is not None
+                          else "(not within the test)")), highlight=False)
+    console.print(Text(f"IMAGE: never back ({result.backwards} backward steps); its advance changed by at most "
+                       f"{result.max_interval_change:.1%} of a frame interval from one frame to the next"),
+                  highlight=False)
     marks = [(result.step_at_s, "clock step")] if result.step_at_s is not None else []
     if result.step_at_s is not None and result.hold_s is not None:
         marks.append((result.step_at_s + result.hold_s, "slew starts"))
     line_plot(args.png, [r.t_s for r in result.rows], [r.current_minus_image_ns / 1e6 for r in result.rows],
               title=result.title[:110], x_label="time (s)", y_label="CURRENT - IMAGE (ms)", marks=marks)
-    console.print(f"wrote {args.png}", highlight=False)
+    console.print(Text(f"wrote {args.png}"), highlight=False)
     return 0 if result.backwards == 0 else 1
 
 

@@ -11,15 +11,19 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.live import Live
+from rich.text import Text
 
 from rigsync import __version__
-from rigsync.core.errors import RigsyncError
+from rigsync.cli import args as opt
+from rigsync.core import limits
+from rigsync.core.errors import OptionError, RigsyncError
 
 
 def _console_for(stream: object) -> Console:
-    """A console; when writing to a file or pipe, wide enough that names are never cut."""
+    """A console; when writing to a file or pipe, wide enough that names are never cut. No emoji codes: a
+    value such as ``a:b:c`` or ``:smile:`` is printed as it is (values are never read as markup either)."""
     interactive = hasattr(stream, "isatty") and stream.isatty()
-    return Console(file=stream, width=None if interactive else 160)  # type: ignore[arg-type]
+    return Console(file=stream, width=None if interactive else 160, emoji=False)  # type: ignore[arg-type]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -30,21 +34,24 @@ def _parser() -> argparse.ArgumentParser:
 
     cap = sub.add_parser("capture", help="capture a rig into one MCAP recording")
     cap.add_argument("rig", type=Path, help="rig file (TOML)")
-    cap.add_argument("--seconds", type=float, help="stop after this many seconds (default: until Ctrl-C)")
+    cap.add_argument("--seconds", type=opt.number(limits.CAPTURE_SECONDS),
+                     help="stop after this many seconds (default: until Ctrl-C)")
     cap.add_argument("--out", type=Path, help="recording to write (default: <rig name>-<time>.mcap)")
+    cap.add_argument("--overwrite", action="store_true", help="replace --out if it exists (never the rig file)")
     cap.add_argument("--fast", action="store_true", help="simulation: run as fast as possible on a virtual clock")
-    cap.add_argument("--seed", type=int, help="simulation seed (default: the rig file's [sim] seed)")
+    cap.add_argument("--seed", type=opt.integer(limits.SEED),
+                     help="simulation seed (default: the rig file's [sim] seed)")
     cap.add_argument("--compression", choices=("zstd", "lz4", "none"), default="zstd")
     cap.add_argument("--quiet", action="store_true", help="no live status, only the summary")
     cap.add_argument("--force", action="store_true", help="capture even though the plan has errors")
-    cap.add_argument("--start-at", metavar="TIME",
+    cap.add_argument("--start-at", metavar="TIME", type=opt.start_time,
                      help="scheduled start: every device begins at this rig (PTP) time, +2s (relative), "
                           "2026-11-21T10:00:00Z or epoch seconds; --seconds counts from it")
 
     pl = sub.add_parser("plan", help="check a rig before it is wired: how to wire and start it, budgets, rules")
     pl.add_argument("rig", type=Path, help="rig file (TOML)")
     pl.add_argument("--json", action="store_true", help="print the plan as JSON")
-    pl.add_argument("--emit", type=Path, metavar="DIR", help="write each vendor's own settings files into DIR")
+    pl.add_argument("--emit", type=opt.folder, metavar="DIR", help="write each vendor's own settings files into DIR")
     pl.add_argument("--diagram", type=Path, metavar="FILE", help="draw the wiring (.svg, .png, .pdf or .dot)")
 
     dev = sub.add_parser("devices", help="devices found per driver, by serial")
@@ -69,8 +76,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "ptp": ptp_cmd.run_command, "clock-test": clock_test.run_command}
     try:
         return commands[args.command](args, out)
-    except (RigsyncError, ValueError, OSError) as err:
-        err_console.print(f"[red]error:[/] {err}", highlight=False)
+    except (RigsyncError, OSError) as err:
+        err_console.print(Text.assemble(("error:", "red"), " ", str(err)), highlight=False, soft_wrap=True)
         return 2
     except KeyboardInterrupt:  # Ctrl-C outside a capture (a capture handles its signals itself)
         err_console.print("interrupted", highlight=False)
@@ -79,7 +86,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _capture(args: argparse.Namespace, console: Console) -> int:
     from rigsync.capture.session import CaptureOptions, CaptureSession
-    from rigsync.capture.start import StartAt
     from rigsync.cli.stop_signals import StopOnSignals
     from rigsync.cli.view import LiveView, result_summary
     from rigsync.plan import build_plan
@@ -88,16 +94,17 @@ def _capture(args: argparse.Namespace, console: Console) -> int:
 
     rig = load_rig(args.rig)
     if args.fast and args.seconds is None:
-        raise RigsyncError("--fast runs on a virtual clock and needs --seconds")
-    out = args.out or Path(f"{rig.name}-{time.strftime('%Y%m%d-%H%M%S')}.mcap")
+        raise OptionError("--fast", None, "runs on a virtual clock and needs --seconds")
+    out = args.out or Path(f"{_file_name(rig.name)}-{time.strftime('%Y%m%d-%H%M%S')}.mcap")
+    check_out(out, args.rig, overwrite=args.overwrite)
     options = CaptureOptions(out=out, seconds=args.seconds, fast=args.fast, seed=args.seed,
-                             compression=Compression(args.compression), force=args.force,
-                             start_at=StartAt.parse(args.start_at) if args.start_at else None)
+                             compression=Compression(args.compression), force=args.force, start_at=args.start_at)
     plan = build_plan(rig)
     for diagnostic in (*plan.errors, *plan.warnings):
         colour = "red" if diagnostic in plan.errors else "yellow"
-        console.print(f"[{colour}]{diagnostic.severity.value}[/] {diagnostic.rule} [{', '.join(diagnostic.devices)}]: "
-                      f"{diagnostic.message} (fix: {diagnostic.fix})", highlight=False)
+        console.print(Text.assemble((diagnostic.severity.value, colour), f" {diagnostic.rule} "
+                                    f"[{', '.join(diagnostic.devices)}]: {diagnostic.message} (fix: {diagnostic.fix})"),
+                      highlight=False)
     view = LiveView(args.seconds)
 
     def say(line: str) -> None:
@@ -122,8 +129,31 @@ def _capture(args: argparse.Namespace, console: Console) -> int:
             console.print()
     console.print(result_summary(result))
     for warning in result.warnings:
-        console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+        console.print(Text.assemble(("warning:", "yellow"), f" {warning}"), highlight=False)
     return 1 if result.error else 0
+
+
+def _file_name(name: str) -> str:
+    """A rig name as a file name: path separators and other awkward characters replaced."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name).lstrip(".") or "rig"
+
+
+def check_out(out: Path, rig: Path, *, overwrite: bool) -> None:
+    """Refuse a recording path that is the rig file (by any path or link), a folder, or, unless ``overwrite``,
+    an existing file. Raises :class:`OptionError` naming ``--out``."""
+    if not os.path.lexists(out):
+        return
+    if out.is_dir():
+        raise OptionError("--out", str(out), "is a folder", "a file name, e.g. capture.mcap")
+    try:
+        is_rig = os.path.samefile(out, rig)
+    except OSError:  # a dangling link, or the rig file is gone: out cannot be the rig file
+        is_rig = False
+    if is_rig:
+        raise OptionError("--out", str(out), f"is the rig file {rig}: a recording never replaces it",
+                          "another file name")
+    if not overwrite:
+        raise OptionError("--out", str(out), "exists", "a new file name, or --overwrite to replace it")
 
 
 def _plan(args: argparse.Namespace, console: Console) -> int:
@@ -143,12 +173,12 @@ def _plan(args: argparse.Namespace, console: Console) -> int:
         from rigsync.plan.emit import emit_all
 
         for path in emit_all(plan, args.emit):
-            console.print(f"wrote {path}", highlight=False)
+            console.print(Text(f"wrote {path}"), highlight=False)
     if args.diagram is not None:
         from rigsync.plan.diagram import render
 
         render(plan, args.diagram)
-        console.print(f"wrote {args.diagram}", highlight=False)
+        console.print(Text(f"wrote {args.diagram}"), highlight=False)
     return 1 if plan.errors else 0
 
 
@@ -165,13 +195,14 @@ def _devices(args: argparse.Namespace, console: Console) -> int:
     drivers = open_drivers(rig, build_plan(rig))
     for name, driver in drivers.items():
         found = driver.discover()
-        console.print(f"[bold]{name}[/]: {len(found)} device(s)")
+        console.print(Text.assemble((name, "bold"), f": {len(found)} device(s)"))
         for info in found:
-            console.print(f"  {info.serial:<16} {info.model:<22} {info.name}  at {info.connection}", highlight=False)
+            console.print(Text(f"  {info.serial:<16} {info.model:<22} {info.name}  at {info.connection}"),
+                          highlight=False)
         missing = [d for d in rig.devices if d.driver == name and d.serial not in {i.serial for i in found}]
         for d in missing:
-            console.print(f"  [red]{d.serial:<16} {d.model:<22} not found[/] (rig device {d.id} on {d.host})",
-                           highlight=False)
+            console.print(Text.assemble((f"  {d.serial:<16} {d.model:<22} not found", "red"),
+                                        f" (rig device {d.id} on {d.host})"), highlight=False)
     return 0
 
 

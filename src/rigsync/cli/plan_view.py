@@ -7,6 +7,7 @@ from rich.table import Table
 from rich.text import Text
 
 from rigsync.catalog import get_model
+from rigsync.cli.plain import row, styled
 from rigsync.core.ptp import PtpMode
 from rigsync.core.units import NS_PER_S
 from rigsync.plan.model import Diagnostic, Plan, Severity, TriggerLink
@@ -14,20 +15,20 @@ from rigsync.plan.model import Diagnostic, Plan, Severity, TriggerLink
 _COLOURS = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 
 
-def _link(link: TriggerLink | None) -> str:
+def _link(link: TriggerLink | None) -> Text:
     if link is None:
-        return "-"
-    text = f"{link.source_port} -> {link.target_port.split(' ', 1)[-1]}"
+        return Text("-")
+    text = Text(f"{link.source_port} -> {link.target_port.split(' ', 1)[-1]}")
     if link.level_out_v is not None and link.level_in_v is not None:
-        text += f", {link.level_out_v:g} V -> {link.level_in_v:g} V"
+        text.append(f", {link.level_out_v:g} V -> {link.level_in_v:g} V")
     if link.splitter:
-        text += ", via splitter"
+        text.append(", via splitter")
     if link.cable_m:
-        text += f", {link.cable_m:g} m"
+        text.append(f", {link.cable_m:g} m")
     if link.level_shifter:
-        text += ", [red]LEVEL SHIFTER NEEDED[/]"
+        text.append(", ").append("LEVEL SHIFTER NEEDED", "red")
     if not link.detected:
-        text += ", [red]NO TRIGGER REACHES THE INPUT[/]"
+        text.append(", ").append("NO TRIGGER REACHES THE INPUT", "red")
     return text
 
 
@@ -38,16 +39,16 @@ def _groups(plan: Plan) -> list[RenderableType]:
         rate = f"{NS_PER_S / g.trigger_period_ns:g} Hz" if g.trigger_period_ns else "-"
         if g.random_triggers:
             rate += " (random times)"
-        table = Table(title=f"sync group {g.name}: {g.method.value}, {g.topology.value}, source {g.source or '-'}, "
-                            f"trigger {rate}", title_justify="left")
+        table = Table(title=Text(f"sync group {g.name}: {g.method.value}, {g.topology.value}, source "
+                                 f"{g.source or '-'}, trigger {rate}"), title_justify="left")
         for col in ("device", "model", "host", "role (vendor)", "triggered through", "delay us", "synced streams"):
             table.add_column(col)
         for device_id in g.members:
             d = plan.device(device_id)
             spec = plan.spec(device_id)
             delay = f"{d.delay_ns / 1000:g}" + (f" (+{d.depth_delay_ns / 1000:g} depth)" if d.depth_delay_ns else "")
-            table.add_row(device_id, get_model(spec.model).name, spec.host, f"{d.role.value} ({d.vendor_role})",
-                          _link(d.trigger), delay, ", ".join(d.synced_streams) or "-")
+            row(table, device_id, get_model(spec.model).name, spec.host, f"{d.role.value} ({d.vendor_role})",
+                _link(d.trigger), delay, ", ".join(d.synced_streams) or "-")
         out.append(table)
     if ungrouped:
         table = Table(title="free-running devices (no sync group)", title_justify="left")
@@ -55,7 +56,7 @@ def _groups(plan: Plan) -> list[RenderableType]:
             table.add_column(col)
         for d in ungrouped:
             spec = plan.spec(d.device_id)
-            table.add_row(d.device_id, get_model(spec.model).name, spec.host, f"{d.role.value} ({d.vendor_role})")
+            row(table, d.device_id, get_model(spec.model).name, spec.host, f"{d.role.value} ({d.vendor_role})")
         out.append(table)
     return out
 
@@ -66,7 +67,7 @@ def _start(plan: Plan) -> Table:
     for col in ("#", "action", "target", "why"):
         table.add_column(col)
     for i, step in enumerate(plan.start_steps, 1):
-        table.add_row(str(i), step.action, step.target, step.why)
+        row(table, str(i), step.action, step.target, step.why)
     return table
 
 
@@ -78,8 +79,8 @@ def _timing(plan: Plan) -> list[RenderableType]:
             table.add_column(col)
         for w in plan.depth_windows:
             first, last = w.pulse_windows_us[0], w.pulse_windows_us[-1]
-            table.add_row(w.device, f"{w.start_us:g}", f"{w.exposure_us:g}",
-                          f"{len(w.pulse_windows_us)} x {first[1] - first[0]:g} us, {first[0]:g} to {last[1]:g}")
+            row(table, w.device, f"{w.start_us:g}", f"{w.exposure_us:g}",
+                f"{len(w.pulse_windows_us)} x {first[1] - first[0]:g} us, {first[0]:g} to {last[1]:g}")
         out.append(table)
     for s in plan.staggers:
         out.append(Text(f"staggered group {s.group}: {s.cameras} cameras at {s.camera_fps:g} fps, {s.stagger_us:g} "
@@ -97,8 +98,8 @@ def _budgets(plan: Plan) -> Table:
         share = "-" if ratio is None else f"{100 * ratio:.0f}%"
         style = "red" if ratio is not None and ratio > 1 else ("yellow" if ratio is not None and ratio > 0.85 else "")
         capacity = "-" if b.capacity is None else f"{b.capacity:,.0f} {b.unit}"
-        table.add_row(f"{b.kind} {b.resource}", b.host, f"{b.used:,.0f} {b.unit}", capacity,
-                      f"[{style}]{share}[/]" if style else share, ", ".join(b.devices))
+        row(table, f"{b.kind} {b.resource}", b.host, f"{b.used:,.0f} {b.unit}", capacity, styled(share, style),
+            ", ".join(b.devices))
     return table
 
 
@@ -109,7 +110,7 @@ def _hosts(plan: Plan) -> Table:
     for h in plan.hosts:
         ptp = "-" if h.ptp_role is None else (f"{h.ptp_role} on {h.ptp_interface or '?'} ({h.timestamping or '?'}"
                                               f"{', observe' if h.ptp_mode is PtpMode.OBSERVE else ''})")
-        table.add_row(h.host, ptp, "\n".join(f"- {s}" for s in h.steps) or "-")
+        row(table, h.host, ptp, "\n".join(f"- {s}" for s in h.steps) or "-")
     return table
 
 
@@ -150,8 +151,7 @@ def _diagnostics(plan: Plan) -> RenderableType:
     for col in ("severity", "rule", "devices", "what", "fix", "source"):
         table.add_column(col)
     for severity, rule, devices, message, fix, source in _diagnostic_rows(plan):
-        colour = _COLOURS[severity]
-        table.add_row(f"[{colour}]{severity.value}[/]", rule, _devices(devices), message, fix, source)
+        row(table, styled(severity.value, _COLOURS[severity]), rule, _devices(devices), message, fix, source)
     return table
 
 

@@ -14,8 +14,12 @@ from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from rigsync.cli.args import folder, number
+from rigsync.cli.plain import row, styled
 from rigsync.core.errors import RigsyncError
+from rigsync.core.limits import CAPTURE_SECONDS
 from rigsync.core.ptp import PtpMode, SyncLevel
 from rigsync.timebase.host import HostSyncStatus
 
@@ -36,7 +40,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
     config = cmds.add_parser("config", help="ptp4l / phc2sys configuration and commands per host, into a folder")
     config.add_argument("rig", type=Path)
-    config.add_argument("--out", type=Path, default=Path("ptp"), help="folder to write into (default: ./ptp)")
+    config.add_argument("--out", type=folder, default=Path("ptp"), help="folder to write into (default: ./ptp)")
     config.add_argument("--mode", choices=[m.value for m in PtpMode], help="override the rig's mode")
     config.add_argument("--host", action="append", default=[], help="only this host (repeatable)")
     config.add_argument("--check", action="store_true",
@@ -49,13 +53,14 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     run.add_argument("--mode", choices=[m.value for m in PtpMode], help="override the rig's mode")
     run.add_argument("--interface", help="run PTP on this interface instead of the rig's")
     run.add_argument("--netns", help="run linuxptp inside this network namespace (hosts simulated on one machine)")
-    run.add_argument("--state-dir", type=Path, help="where state and logs go (default: /run/rigsync)")
-    run.add_argument("--seconds", type=float, help="stop after this long (default: until Ctrl-C)")
+    run.add_argument("--state-dir", type=folder, help="where state and logs go (default: /run/rigsync)")
+    run.add_argument("--seconds", type=number(CAPTURE_SECONDS), help="stop after this long (default: until Ctrl-C)")
     run.add_argument("--quiet", action="store_true", help="only events, no status line")
 
     status = cmds.add_parser("status", help="each host's PTP state and offset against the group's levels")
     status.add_argument("rig", type=Path, nargs="?", help="rig file: its hosts and levels")
-    status.add_argument("--state-dir", type=Path, help="where rigsync ptp run keeps its state (default: /run/rigsync)")
+    status.add_argument("--state-dir", type=folder,
+                        help="where rigsync ptp run keeps its state (default: /run/rigsync)")
     status.add_argument("--network", metavar="IFACE", help="also ask every PTP clock on this interface (pmc -4)")
     status.add_argument("--netns", help="ask from inside this network namespace")
     status.add_argument("--json", action="store_true")
@@ -75,8 +80,8 @@ def _check(args: argparse.Namespace, console: Console) -> int:
         table.add_column(col, overflow="fold")
     for c in caps:
         colour = {"hardware": "green", "software": "yellow", "none": "red"}[c.timestamping]
-        table.add_row(c.name, "wifi" if c.wireless else "wired", f"[{colour}]{c.timestamping}[/]",
-                      f"/dev/ptp{c.phc_index}" if c.phc_index is not None else "-", c.advice())
+        row(table, c.name, "wifi" if c.wireless else "wired", styled(c.timestamping, colour),
+            f"/dev/ptp{c.phc_index}" if c.phc_index is not None else "-", c.advice())
     console.print(table)
     usable = [c for c in caps if c.timestamping != "none" and not c.wireless]
     return 0 if usable and (not args.interfaces or len(usable) == len(caps)) else 1
@@ -98,7 +103,7 @@ def _config(args: argparse.Namespace, console: Console) -> int:
             raise RigsyncError("--check probes this machine's interface: give the one --host this machine is")
         plan = checked_plan(plan, args.rig, args.host[0], None, args.netns, console)[0]
     for path in write(plan, args.out, PtpMode(args.mode) if args.mode else None, tuple(args.host)):
-        console.print(f"wrote {path}", highlight=False)
+        console.print(Text(f"wrote {path}"), highlight=False)
     console.print("Start the grandmaster host's script first, then the slaves'. On hardware-timestamping slaves "
                   "phc2sys -O 0 keeps the system clock equal to the NIC's PTP clock: without -O 0, phc2sys applies "
                   "the ~37 s TAI-UTC offset (seeds/000). Or let rigsync run them: rigsync ptp run RIG --host H.",
@@ -131,8 +136,8 @@ def checked_plan(plan: Plan, rig_path: Path, host: str, interface: str | None, n
     chosen = "software" if observe else caps.timestamping
     if setup.timestamping and setup.timestamping != chosen:
         why = "observe mode measures the system clock" if observe else f"ethtool -T shows {caps.timestamping}"
-        console.print(f"[yellow]note:[/] the rig declares {setup.timestamping} timestamping on {iface}; {why}: using "
-                      f"{chosen}", highlight=False)
+        console.print(Text.assemble(("note:", "yellow"), f" the rig declares {setup.timestamping} timestamping on "
+                                    f"{iface}; {why}: using {chosen}"), highlight=False)
     setup = dataclasses.replace(setup, timestamping=chosen, ptp_interface=iface)
     hosts = tuple(setup if h.host == host else h for h in plan.hosts)
     return dataclasses.replace(plan, hosts=hosts), setup
@@ -165,12 +170,12 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     state_dir = args.state_dir or default_state_dir()
     stop = threading.Event()
     deadline = time.monotonic() + args.seconds if args.seconds is not None else None
-    console.print(f"{config.host}: ptp4l on {config.interface} ({'hardware' if config.hardware else 'software'} "
-                  f"timestamping, {config.role}, {config.mode.value}); state in {state_dir}", highlight=False)
+    console.print(Text(f"{config.host}: ptp4l on {config.interface} ({'hardware' if config.hardware else 'software'} "
+                       f"timestamping, {config.role}, {config.mode.value}); state in {state_dir}"), highlight=False)
 
     def on_status(status: HostSyncStatus, events: list[str]) -> None:
         for event in events:
-            console.print(f"[yellow]{event}[/]", highlight=False)
+            console.print(styled(event, "yellow"), highlight=False)
         if not args.quiet:
             console.print(status_line(status), highlight=False)
         if deadline is not None and time.monotonic() >= deadline:
@@ -186,17 +191,16 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
-def status_line(s: HostSyncStatus) -> str:
-    colour = LEVEL_STYLE[s.level]
-    parts = [f"[bold]{s.host}[/]", s.port_state.value if s.port_state else "-"]
+def status_line(s: HostSyncStatus) -> Text:
+    parts = [s.port_state.value if s.port_state else "-"]
     if s.offset_ns is not None:
         parts.append(f"offset {_ns(s.offset_ns)}")
     if s.mean_path_delay_ns is not None:
         parts.append(f"path {_ns(s.mean_path_delay_ns)}")
     if s.bound_ns is not None:
         parts.append(f"bound {_ns(s.bound_ns)}")
-    parts.append(f"[{colour}]{s.level.value}[/] {s.reason}")
-    return "  ".join(parts)
+    return Text.assemble((s.host, "bold"), "  " + "  ".join(parts) + "  ", (s.level.value, LEVEL_STYLE[s.level]),
+                         f" {s.reason}")
 
 
 def _ns(value: int) -> str:
@@ -233,16 +237,17 @@ def _status(args: argparse.Namespace, console: Console) -> int:
             table.add_column(col, overflow="fold")
         for r in reports:
             s = r.status
-            table.add_row(r.host, r.source, s.port_state.value if s.port_state else "-",
-                          _ns(s.offset_ns) if s.offset_ns is not None else "-",
-                          _ns(s.mean_path_delay_ns) if s.mean_path_delay_ns is not None else "-",
-                          s.gm_identity or "-", _ns(s.bound_ns) if s.bound_ns is not None else "-",
-                          f"[{LEVEL_STYLE[s.level]}]{s.level.value}[/]", s.reason)
+            row(table, r.host, r.source, s.port_state.value if s.port_state else "-",
+                _ns(s.offset_ns) if s.offset_ns is not None else "-",
+                _ns(s.mean_path_delay_ns) if s.mean_path_delay_ns is not None else "-",
+                s.gm_identity or "-", _ns(s.bound_ns) if s.bound_ns is not None else "-",
+                styled(s.level.value, LEVEL_STYLE[s.level]), s.reason)
         for h in missing:
-            table.add_row(h, "-", "-", "-", "-", "-", "-", "[red]error[/]", "no report: start rigsync ptp run there")
+            row(table, h, "-", "-", "-", "-", "-", "-", styled("error", "red"),
+                "no report: start rigsync ptp run there")
         console.print(table)
         if not reports and not missing:
-            console.print(f"no rigsync ptp run reports in {state_dir}: start rigsync ptp run RIG --host H on each "
-                          "host (or give --state-dir, --network IFACE)", highlight=False)
+            console.print(Text(f"no rigsync ptp run reports in {state_dir}: start rigsync ptp run RIG --host H on "
+                               "each host (or give --state-dir, --network IFACE)"), highlight=False)
     levels = [r.status.level for r in reports]
     return 1 if missing or SyncLevel.ERROR in levels or not reports else 0

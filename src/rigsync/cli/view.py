@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from rich.console import Group, RenderableType
-from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from rigsync.capture.session import CaptureResult
 from rigsync.capture.status import CaptureStatus, StreamStatus
+from rigsync.cli.plain import row, styled
 from rigsync.core.frame import TimeFlags
 from rigsync.core.ptp import HostRole, SyncLevel
 from rigsync.record.reader import RecordingSummary
@@ -29,23 +31,22 @@ def status_table(status: CaptureStatus) -> Table:
         table.add_column(col, justify="right", no_wrap=True)
     table.add_column("clock", no_wrap=True)
     for s in status.streams:
-        table.add_row(s.key, f"{s.fps:.0f}", str(s.frames), str(s.dropped) if s.dropped else "0",
-                      _us(s.skew_p50_us), _us(s.skew_p99_us), _us(s.error_bound_us), _clock_state(s))
+        row(table, s.key, f"{s.fps:.0f}", str(s.frames), str(s.dropped) if s.dropped else "0",
+            _us(s.skew_p50_us), _us(s.skew_p99_us), _us(s.error_bound_us), _clock_state(s))
     return table
 
 
-def _clock_state(s: StreamStatus) -> str:
+def _clock_state(s: StreamStatus) -> Text:
     f = s.time_flags
     if f & TimeFlags.PTP_ERROR or f & TimeFlags.HOST_UNSYNCED:
-        word = "ptp error" if f & TimeFlags.PTP_ERROR else "no reference"
-        return f"[red]{word}[/]"
+        return styled("ptp error" if f & TimeFlags.PTP_ERROR else "no reference", "red")
     if f & TimeFlags.PTP_UNLOCKED:
-        return "[red]ptp unlocked[/]"
+        return styled("ptp unlocked", "red")
     if f & TimeFlags.SLEWING:
-        return "[yellow]slewing[/]"
+        return styled("slewing", "yellow")
     if f & TimeFlags.PTP_WARN:
-        return "[yellow]ptp warn[/]"
-    return "locked" if s.locked else "[yellow]acquiring[/]"
+        return styled("ptp warn", "yellow")
+    return Text("locked") if s.locked else styled("acquiring", "yellow")
 
 
 def hosts_table(status: CaptureStatus) -> Table | None:
@@ -58,9 +59,8 @@ def hosts_table(status: CaptureStatus) -> Table | None:
     for h in status.hosts:
         clock = h.role.value + (f" ({h.mode.value})" if h.mode else "")
         colour = {SyncLevel.OK: "green", SyncLevel.WARN: "yellow", SyncLevel.ERROR: "red"}[h.level]
-        table.add_row(escape(h.host), clock, h.port_state.value if h.port_state else "-",
-                      _ns(h.offset_ns), _ns(h.mean_path_delay_ns), _ns(h.bound_ns),
-                      f"[{colour}]{h.level.value}[/] {escape(h.reason)}")
+        row(table, h.host, clock, h.port_state.value if h.port_state else "-", _ns(h.offset_ns),
+            _ns(h.mean_path_delay_ns), _ns(h.bound_ns), Text.assemble((h.level.value, colour), f" {h.reason}"))
     return table
 
 
@@ -96,7 +96,7 @@ class LiveView:
             if hosts is not None:
                 parts.append(hosts)
             for w in self._status.warnings:
-                parts.append(f"[yellow]warning:[/] {w}")
+                parts.append(Text.assemble(("warning:", "yellow"), f" {w}"))
         if self._progress is not None:
             parts.append(self._progress)
         return Group(*parts)
@@ -106,36 +106,56 @@ def result_summary(result: CaptureResult) -> Table:
     table = Table(title="capture summary", show_header=False, title_justify="left")
     table.add_column("what")
     table.add_column("value")
-    table.add_row("recording", str(result.path))
-    table.add_row("duration", f"{result.duration_s:.2f} s" + ("  (stopped by Ctrl-C)" if result.interrupted else ""))
-    table.add_row("frames", f"{result.frames:,}")
+    row(table, "recording", str(result.path))
+    stopped = "  (stopped early: Ctrl-C, SIGTERM or a stop request)" if result.interrupted else ""
+    row(table, "duration", f"{result.duration_s:.2f} s{stopped}")
+    row(table, "frames", f"{result.frames:,}")
     pct = 100.0 * result.complete / result.framesets if result.framesets else 0.0
-    table.add_row("framesets", f"{result.framesets:,} ({result.complete:,} complete, {pct:.1f}%)")
+    row(table, "framesets", f"{result.framesets:,} ({result.complete:,} complete, {pct:.1f}%)")
     drops = ", ".join(f"{k} {v}" for k, v in sorted(result.dropped.items())) or "none"
-    table.add_row("frames in no frameset", drops)
+    row(table, "frames in no frameset", drops)
     if result.start_rig_ns is not None:
         late = ", ".join(f"{d} {ns / 1e6:.1f} ms" for d, ns in sorted(result.late.items()))
-        table.add_row("scheduled start", f"rig time {result.start_rig_ns} ns; late: {late or 'none'}")
+        row(table, "scheduled start", f"rig time {result.start_rig_ns} ns; late: {late or 'none'}")
     for h in result.status.hosts:
         if h.role is HostRole.PTP or len(result.status.hosts) > 1:
-            table.add_row(escape(f"host {h.host}"), escape(f"{h.level.value}: {h.reason}"))
+            row(table, f"host {h.host}", f"{h.level.value}: {h.reason}")
     if result.error:
-        table.add_row("[red]error[/]", result.error)
+        row(table, styled("error", "red"), result.error)
     return table
 
 
+def _json(text: str | None) -> Any:
+    """A JSON metadata value of a recording, or None when it is absent or unreadable (a foreign file)."""
+    try:
+        return json.loads(text) if text is not None else None
+    except (ValueError, RecursionError):
+        return None
+
+
+def _field(record: Any, key: str) -> Any:
+    return record.get(key) if isinstance(record, dict) else None
+
+
+def _num(value: Any, fmt: str, scale: float = 1.0) -> str:
+    return format(value / scale, fmt) if isinstance(value, int | float) and not isinstance(value, bool) else "-"
+
+
 def info_tables(summary: RecordingSummary, metadata: dict[str, dict[str, str]]) -> list[Table]:
-    head = Table(title=summary.path, show_header=False, title_justify="left")
+    """``rigsync info``: the recording, its streams, hosts and scheduled start. Every value comes from the file
+    and is shown as plain text; metadata a foreign or damaged file holds in another shape is shown as ``-``."""
+    head = Table(title=Text(summary.path), show_header=False, title_justify="left")
     head.add_column("what")
     head.add_column("value")
-    head.add_row("rigsync version", summary.version)
-    head.add_row("duration", f"{summary.duration_s:.2f} s")
-    head.add_row("devices", ", ".join(summary.devices))
+    row(head, "rigsync version", summary.version or "- (not written by rigsync)")
+    row(head, "duration", f"{summary.duration_s:.2f} s")
+    row(head, "devices", ", ".join(summary.devices))
     incomplete = ", ".join(f"{k} {v}" for k, v in sorted(summary.missing_reasons.items()))
-    head.add_row("framesets", f"{summary.framesets_total:,} ({summary.framesets_complete:,} complete"
-                              + (f"; missing members: {incomplete}" if incomplete else "") + ")")
+    row(head, "framesets", f"{summary.framesets_total:,} ({summary.framesets_complete:,} complete"
+                           + (f"; missing members: {incomplete}" if incomplete else "") + ")")
     if summary.recovered:
-        head.add_row("[yellow]recovered[/]", "the file was not closed; read up to its last complete chunk")
+        row(head, styled("recovered", "yellow"), summary.recovery or "the file was not closed; read up to its last "
+                                                                       "complete chunk")
     stats = metadata.get("rigsync.stats", {})
     clocks = metadata.get("rigsync.clocks", {})
     streams = Table(title="streams", title_justify="left")
@@ -144,29 +164,31 @@ def info_tables(summary: RecordingSummary, metadata: dict[str, dict[str, str]]) 
     for s in summary.streams:
         key = f"{s.device}/{s.stream}"
         dropped = "-"
-        if key in stats:
-            d = json.loads(stats[key]).get("dropped", {})
+        d = _field(_json(stats.get(key)), "dropped")
+        if isinstance(d, dict):
             dropped = ", ".join(f"{k} {v}" for k, v in sorted(d.items())) or "0"
-        clock, drift, bound = "-", "-", "-"
-        if s.device in clocks:
-            c = json.loads(clocks[s.device])
-            clock = str(c.get("domain", "-"))
-            if c.get("drift_ppm") is not None:
-                drift, bound = f"{c['drift_ppm']:+.2f}", f"{c['error_bound_ns'] / 1000:.1f}"
-        streams.add_row(key, s.encoding, f"{s.width}x{s.height}", f"{s.message_count:,}", dropped, clock, drift,
-                        bound)
+        c = _json(clocks.get(s.device))
+        clock = str(_field(c, "domain") or "-")
+        drift = _num(_field(c, "drift_ppm"), "+.2f")
+        bound = _num(_field(c, "error_bound_ns"), ".1f", 1000) if drift != "-" else "-"
+        row(streams, key, s.encoding, f"{s.width}x{s.height}", f"{s.message_count:,}", dropped, clock, drift, bound)
     tables = [head, streams]
-    if "hosts" in stats:
+    hosts_json = _json(stats.get("hosts"))
+    if isinstance(hosts_json, list):
         hosts = Table(title="hosts (at the end of the capture)", title_justify="left")
         for col in ("host", "clock", "port", "offset", "bound", "steps", "level"):
             hosts.add_column(col, no_wrap=True)
-        for h in json.loads(stats["hosts"]):
-            clock = str(h["role"]) + (f" ({h['mode']})" if h.get("mode") else "")
-            hosts.add_row(escape(str(h["host"])), clock, str(h.get("port_state") or "-"), _ns(h.get("offset_ns")),
-                          _ns(h.get("bound_ns")), str(h.get("steps", 0)), escape(f"{h['level']}: {h['reason']}"))
+        for h in hosts_json:
+            mode = _field(h, "mode")
+            clock = str(_field(h, "role")) + (f" ({mode})" if mode else "")
+            offset, bound, steps = _field(h, "offset_ns"), _field(h, "bound_ns"), _field(h, "steps")
+            row(hosts, str(_field(h, "host")), clock, str(_field(h, "port_state") or "-"),
+                _ns(offset) if isinstance(offset, int) else "-", _ns(bound) if isinstance(bound, int) else "-",
+                str(steps) if isinstance(steps, int) else "0", f"{_field(h, 'level')}: {_field(h, 'reason')}")
         tables.append(hosts)
-    if "scheduled_start" in stats:
-        start = json.loads(stats["scheduled_start"])
-        late = ", ".join(f"{d} {ns / 1e6:.1f} ms" for d, ns in sorted(start["late_ns"].items())) or "none"
-        head.add_row("scheduled start", f"rig time {start['rig_ns']} ns; late: {late}")
+    start = _json(stats.get("scheduled_start"))
+    late_ns = _field(start, "late_ns")
+    if isinstance(late_ns, dict):
+        late = ", ".join(f"{d} {_num(ns, '.1f', 1e6)} ms" for d, ns in sorted(late_ns.items())) or "none"
+        row(head, "scheduled start", f"rig time {_field(start, 'rig_ns')} ns; late: {late}")
     return tables

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
 
@@ -56,16 +57,33 @@ MISSING: object = _MISSING
 """Sentinel for a required field that is absent, for :class:`RigFileError` values."""
 
 
-def _show(value: object) -> str:
+_SHOW_CHARS = 120
+"""Longer values are cut in messages (a rig file can hold a megabyte string)."""
+_SHOW_DEPTH = 3
+_SHOW_ITEMS = 8
+
+
+def _show(value: object, depth: int = 0) -> str:
+    """A value as the rig file would spell it, cut to a readable length (never recursing deeply)."""
     if isinstance(value, str):
-        return f'"{value}"'
+        text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in value[:_SHOW_CHARS]).replace('"', '\\"')
+        return f'"{text}"' if len(value) <= _SHOW_CHARS else f'"{text}..." ({len(value):,} characters)'
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k} = {_show(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, list):
-        return "[" + ", ".join(_show(v) for v in value) + "]"
-    return str(value)
+    if isinstance(value, int) and abs(value) >= 10**30:
+        bits = value.bit_length()
+        return f"{value:.3e}" if bits < 1000 else f"(an integer of {int(bits * math.log10(2)) + 1:,} digits)"
+    if isinstance(value, dict | list):
+        items = list(value.items()) if isinstance(value, dict) else list(enumerate(value))
+        if depth >= _SHOW_DEPTH and items:
+            shown = ["..."]
+        else:
+            shown = [(f"{k} = " if isinstance(value, dict) else "") + _show(v, depth + 1) for k, v in
+                     items[:_SHOW_ITEMS]]
+            shown += ["..."] if len(items) > _SHOW_ITEMS else []
+        text = ", ".join(shown)
+        return "{" + text + "}" if isinstance(value, dict) else "[" + text + "]"
+    return str(value)[:_SHOW_CHARS]
 
 
 class FieldError(RigsyncError):
@@ -122,3 +140,18 @@ class RecordingError(RigsyncError):
         self.path = path
         self.problem = problem
         super().__init__(f"{path}: {problem}")
+
+
+class OptionError(RigsyncError):
+    """A command-line option (or the capture option it sets) has a bad value: names the option, the value,
+    the problem and what is allowed. ``--seconds = inf: not a finite number (allowed: more than 0, ...)``"""
+
+    def __init__(self, option: str, value: object, problem: str, allowed: str | Iterable[object] | None = None):
+        self.option = option
+        self.value = value
+        self.problem = problem
+        self.allowed = _format_allowed(allowed)
+        message = f"{option} = {_show(value)}: {problem}" if value is not None else f"{option}: {problem}"
+        if self.allowed:
+            message += f" (allowed: {self.allowed})"
+        super().__init__(message)

@@ -4,6 +4,10 @@ A complete file is read through its summary and chunk indexes (``mcap``'s seekin
 valid summary or footer (a capture killed, a disk that filled up) is *recovered*: it is streamed with
 ``mcap``'s stream reader over a reader that refuses short reads, and reading stops cleanly at the first
 truncated or invalid record, so every message of every complete chunk is returned and nothing else.
+
+Whatever the file holds, reading it raises nothing but :class:`RecordingError` naming the file: a file that is
+not MCAP, holds nothing readable, or was not written by rigsync is refused when opened; a damaged chunk or
+message found later (a bit flip, a bad compression frame) is reported when it is read.
 """
 
 from __future__ import annotations
@@ -11,29 +15,27 @@ from __future__ import annotations
 import io
 import json
 import os
-import struct
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from types import TracebackType
-from typing import IO, Any, Self, cast
+from typing import Any, Self
 
 import numpy as np
 from foxglove_schemas_protobuf.RawImage_pb2 import RawImage
 from mcap.data_stream import ReadDataStream
-from mcap.exceptions import EndOfFile, McapError
 from mcap.reader import SeekingReader
-from mcap.records import Channel, Chunk, Message, Metadata, Schema
-from mcap.stream_reader import StreamReader, get_chunk_data_stream
+from mcap.records import Channel, Chunk, Message
 
 from rigsync.core.errors import RecordingError
 from rigsync.core.frameset import FramesetRecord
 from rigsync.core.truth import FrameTruth
 from rigsync.record import schemas as sc
+from rigsync.record._scan import CORRUPT, chunk_messages, load_indexed, load_recovered, why
 from rigsync.record.mcap_writer import MCAP_MAGIC
 from rigsync.record.recorder import FRAMES_TOPIC, FRAMESETS_TOPIC, TRUTH_TOPIC
 
-_CORRUPT = (McapError, struct.error, ValueError, KeyError, IndexError, EOFError, OSError, MemoryError)
 _SEQ_MOD = 1 << 32
 
 
@@ -102,45 +104,8 @@ class RecordingSummary:
     """Missing members by reason (``not_received``, ``dropped``...) over all framesets."""
     duration_s: float
     """From the first to the last frameset (rig clock); from the first to the last message without framesets."""
-
-
-class _ExactReader:
-    """A file reader whose ``read(n)`` returns exactly ``n`` bytes or raises ``EndOfFile``."""
-
-    def __init__(self, f: IO[bytes], size: int) -> None:
-        self._f = f
-        self._size = size
-        self.pos = f.tell()
-
-    def read(self, n: int) -> bytes:
-        if n > self._size - self.pos:
-            raise EndOfFile()
-        data = self._f.read(n)
-        if len(data) != n:
-            raise EndOfFile()
-        self.pos += n
-        return data
-
-
-def _chunk_messages(chunk: Chunk) -> list[Message]:
-    """The messages of a chunk; raises if it does not decompress to exactly its declared records."""
-    stream, length = get_chunk_data_stream(chunk)
-    if length != chunk.uncompressed_size:
-        raise McapError(f"chunk holds {length} bytes, declares {chunk.uncompressed_size}")
-    messages = []
-    while stream.count < length:
-        opcode, record_length = stream.read1(), stream.read8()
-        if stream.count + record_length > length:
-            raise McapError("record runs past the end of its chunk")
-        if opcode == 0x05:
-            messages.append(Message.read(stream, record_length))
-        else:
-            stream.read(record_length)
-    return messages
-
-
-def _chunk_length(chunk: Chunk) -> int:
-    return 9 + 8 + 8 + 8 + 4 + 4 + len(chunk.compression.encode()) + 8 + len(chunk.data)
+    recovery: str = ""
+    """A recovered file: what was kept and where reading stopped."""
 
 
 def open_recording(path: str | os.PathLike[str]) -> Recording:
@@ -148,43 +113,63 @@ def open_recording(path: str | os.PathLike[str]) -> Recording:
     return Recording(path)
 
 
+def _int(text: str | None) -> int:
+    try:
+        return int(text or 0)
+    except ValueError:
+        return 0
+
+
 class Recording:
     """A recording opened for reading. A context manager; each iterator reads the file on its own handle."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = os.fspath(path)
-        self.recovered = False
-        self.metadata: dict[str, dict[str, str]] = {}
-        self._schemas: dict[int, Schema] = {}
-        self._channels: dict[int, Channel] = {}
-        self._counts: dict[int, int] = {}
-        self._time_span = (0, 0)
-        self._chunks: list[tuple[int, int]] = []  # recovered: (offset, length) of every complete chunk
         try:
             with open(self.path, "rb") as f:
                 if f.read(len(MCAP_MAGIC)) != MCAP_MAGIC:
                     raise RecordingError(self.path, "not an MCAP file (bad magic)")
-                if not self._load_indexed(f):
-                    self.recovered = True
-                    self._load_recovered(f)
+                contents = load_indexed(f) or load_recovered(f)
         except OSError as exc:
-            raise RecordingError(self.path, f"cannot read: {exc.strerror}") from exc
+            raise RecordingError(self.path, f"cannot read: {exc.strerror or exc}") from exc
+        self.recovered = contents.recovered
+        self.recovery = contents.recovery
+        """A recovered file: what was kept (complete chunks, messages, bytes) and why reading stopped."""
+        self.metadata: dict[str, dict[str, str]] = contents.metadata
+        self._contents = contents
+        self._schemas, self._channels, self._counts = contents.schemas, contents.channels, contents.counts
+        self._check_rigsync()
         rigsync_meta = self.metadata.get("rigsync", {})
         self.rig_toml: str = rigsync_meta.get("rig_toml", "")
         self.version: str = rigsync_meta.get("version", "")
         self.streams: list[StreamInfo] = [
             StreamInfo(
-                device=ch.metadata.get("device", ch.topic.split("/")[1]),
-                stream=ch.metadata.get("stream", ch.topic.split("/")[2]),
+                device=ch.metadata.get("device") or ch.topic.split("/")[1],
+                stream=ch.metadata.get("stream") or ch.topic.split("/")[2],
                 topic=ch.topic,
                 encoding=ch.metadata.get("encoding", ""),
-                width=int(ch.metadata.get("width", 0)),
-                height=int(ch.metadata.get("height", 0)),
+                width=_int(ch.metadata.get("width")),
+                height=_int(ch.metadata.get("height")),
                 message_count=self._counts.get(ch.id, 0),
             )
             for ch in self._channels.values()
-            if ch.topic.endswith("/image") and self._schema_name(ch) == sc.RAW_IMAGE_SCHEMA
+            if ch.topic.count("/") == 3 and ch.topic.startswith("/") and ch.topic.endswith("/image")
+            and self._schema_name(ch) == sc.RAW_IMAGE_SCHEMA
         ]
+
+    def _check_rigsync(self) -> None:
+        """Refuse a file with nothing readable after its magic, or one that rigsync did not write."""
+        library, stopped = self._contents.library, self._contents.stopped
+        if library is None:
+            raise RecordingError(self.path, f"not a recording: no MCAP header after the magic bytes ({stopped})")
+        if "rigsync" not in self.metadata:
+            if library.startswith("rigsync/"):
+                raise RecordingError(self.path, f"written by {library}, but its rigsync metadata record is "
+                                     f"missing or damaged ({stopped or 'not in the summary'})")
+            topics = sorted({ch.topic for ch in self._channels.values()})
+            shown = ", ".join(topics[:6]) + (f" and {len(topics) - 6} more" if len(topics) > 6 else "")
+            raise RecordingError(self.path, f"not a rigsync recording: it has no rigsync metadata (written by "
+                                 f"{library!r}; topics: {shown or 'none'})")
 
     def __enter__(self) -> Self:
         return self
@@ -201,52 +186,17 @@ class Recording:
         schema = self._schemas.get(channel.schema_id)
         return "" if schema is None else schema.name
 
-    def _load_indexed(self, f: IO[bytes]) -> bool:
+    @contextmanager
+    def _reading(self, what: str) -> Iterator[None]:
+        """Turn any error of reading ``what`` into a :class:`RecordingError` naming the file."""
         try:
-            f.seek(-len(MCAP_MAGIC), io.SEEK_END)
-            if f.read(len(MCAP_MAGIC)) != MCAP_MAGIC:
-                return False
-            f.seek(0)
-            reader = SeekingReader(f)
-            summary = reader.get_summary()
-            if summary is None or summary.statistics is None:
-                return False
-            self.metadata = {m.name: dict(m.metadata) for m in reader.iter_metadata()}
-        except _CORRUPT:
-            return False
-        self._schemas, self._channels = dict(summary.schemas), dict(summary.channels)
-        stats = summary.statistics
-        self._counts = dict(stats.channel_message_counts)
-        self._time_span = (stats.message_start_time, stats.message_end_time)
-        return True
-
-    def _load_recovered(self, f: IO[bytes]) -> None:
-        size = f.seek(0, io.SEEK_END)
-        f.seek(0)
-        exact = _ExactReader(f, size)
-        counts: Counter[int] = Counter()
-        start: int | None = None
-        end = 0
-        try:
-            for record in StreamReader(cast(IO[bytes], exact), emit_chunks=True, record_size_limit=None).records:
-                if isinstance(record, Schema):
-                    self._schemas[record.id] = record
-                elif isinstance(record, Channel):
-                    self._channels[record.id] = record
-                elif isinstance(record, Metadata):
-                    self.metadata[record.name] = dict(record.metadata)
-                elif isinstance(record, Chunk):
-                    messages = _chunk_messages(record)
-                    length = _chunk_length(record)
-                    self._chunks.append((exact.pos - length, length))
-                    for m in messages:
-                        counts[m.channel_id] += 1
-                        start = m.log_time if start is None else min(start, m.log_time)
-                        end = max(end, m.log_time)
-        except _CORRUPT:
-            pass  # the first truncated or invalid record: everything before it has been taken
-        self._counts = dict(counts)
-        self._time_span = (start or 0, end)
+            yield
+        except RecordingError as exc:
+            if exc.path == self.path:
+                raise
+            raise RecordingError(self.path, f"{what}: {exc.problem}") from exc
+        except CORRUPT as exc:
+            raise RecordingError(self.path, f"{what} is damaged or not rigsync's ({why(exc)})") from exc
 
     # -- messages ----------------------------------------------------------------------------------------
 
@@ -255,38 +205,47 @@ class Recording:
         wanted = {cid for cid, ch in self._channels.items() if ch.topic in set(topics)}
         if not wanted:
             return
-        with open(self.path, "rb") as f:
+        with open(self.path, "rb") as f, self._reading("a chunk"):
             if not self.recovered:
                 topic_list = sorted({self._channels[c].topic for c in wanted})
                 for _, channel, message in SeekingReader(f).iter_messages(topic_list, log_time_order=False):
                     yield channel, message
                 return
-            for offset, length in self._chunks:
+            for offset, length in self._contents.chunks:
                 f.seek(offset + 9)
                 chunk = Chunk.read(ReadDataStream(io.BytesIO(f.read(length - 9))))
-                for message in _chunk_messages(chunk):
+                for message in chunk_messages(chunk):
                     if message.channel_id in wanted:
                         yield self._channels[message.channel_id], message
 
     def json_messages(self, topic: str) -> Iterator[tuple[int, dict[str, Any]]]:
         """``(log_time_ns, payload)`` of a JSON topic, in file order."""
         for _, message in self._messages([topic]):
-            yield message.log_time, json.loads(message.data)
+            with self._reading(f"a {topic} message"):
+                payload = json.loads(message.data)
+            yield message.log_time, payload
 
     def framesets(self) -> Iterator[FramesetRecord]:
         for _, payload in self.json_messages(FRAMESETS_TOPIC):
-            yield FramesetRecord.from_json(payload)
+            with self._reading(f"a {FRAMESETS_TOPIC} message"):
+                record = FramesetRecord.from_json(payload)
+            yield record
 
     def frames(self) -> Iterator[FrameStamp]:
         """Every recorded frame's stamps and flags (``/rigsync/frames``), in file order."""
         for _, p in self.json_messages(FRAMES_TOPIC):
-            yield FrameStamp(p["device"], p["stream"], int(p["seq"]), int(p["rig_time_ns"]), int(p["error_bound_ns"]),
-                             bool(p["locked"]), int(p["device_ts_ns"]), int(p["host_rx_ns"]), p["exposure_ns"],
-                             tuple(p["flags"]), tuple(p.get("time_flags", ())))
+            with self._reading(f"a {FRAMES_TOPIC} message"):
+                stamp = FrameStamp(p["device"], p["stream"], int(p["seq"]), int(p["rig_time_ns"]),
+                                   int(p["error_bound_ns"]), bool(p["locked"]), int(p["device_ts_ns"]),
+                                   int(p["host_rx_ns"]), p["exposure_ns"], tuple(p["flags"]),
+                                   tuple(p.get("time_flags", ())))
+            yield stamp
 
     def truth(self) -> Iterator[FrameTruth]:
         for _, payload in self.json_messages(TRUTH_TOPIC):
-            yield FrameTruth.from_json(payload)
+            with self._reading(f"a {TRUTH_TOPIC} message"):
+                truth = FrameTruth.from_json(payload)
+            yield truth
 
     def _stream(self, device: str, stream: str) -> StreamInfo:
         for info in self.streams:
@@ -295,18 +254,18 @@ class Recording:
         raise RecordingError(self.path, f"no image stream {device}/{stream} (streams: "
                              f"{', '.join(f'{s.device}/{s.stream}' for s in self.streams)})")  # fmt: skip
 
-    @staticmethod
-    def _decode(info: StreamInfo, message: Message, seq: int) -> RecordedImage:
-        raw = RawImage.FromString(message.data)
-        return RecordedImage(
-            device=info.device,
-            stream=info.stream,
-            seq=seq,
-            rig_time_ns=message.log_time,
-            host_rx_ns=message.publish_time,
-            image=sc.image_array(raw),
-            encoding=raw.encoding,
-        )
+    def _decode(self, info: StreamInfo, message: Message, seq: int) -> RecordedImage:
+        with self._reading(f"the {info.topic} image at log time {message.log_time}"):
+            raw = RawImage.FromString(message.data)
+            return RecordedImage(
+                device=info.device,
+                stream=info.stream,
+                seq=seq,
+                rig_time_ns=message.log_time,
+                host_rx_ns=message.publish_time,
+                image=sc.image_array(raw),
+                encoding=raw.encoding,
+            )
 
     def images(self, device: str, stream: str) -> Iterator[RecordedImage]:
         """The images of one stream in file order (= capture order)."""
@@ -337,7 +296,8 @@ class Recording:
             if info is not None:
                 pending[(info.device, info.stream)].append(message)
                 continue
-            record = FramesetRecord.from_json(json.loads(message.data))
+            with self._reading(f"a {FRAMESETS_TOPIC} message"):
+                record = FramesetRecord.from_json(json.loads(message.data))
             found: dict[tuple[str, str], RecordedImage] = {}
             for member in record.members:
                 key = (member.device, member.stream)
@@ -366,7 +326,8 @@ class Recording:
             reasons.update(m.reason.value for m in record.missing)
             first = record.rig_time_ns if first is None else first
             last = record.rig_time_ns
-        span = (last - first) if first is not None and last is not None else self._time_span[1] - self._time_span[0]
+        start, end = self._contents.time_span
+        span = (last - first) if first is not None and last is not None else end - start
         return RecordingSummary(
             path=self.path,
             version=self.version,
@@ -378,4 +339,5 @@ class Recording:
             framesets_incomplete=total - complete,
             missing_reasons=dict(reasons),
             duration_s=max(span, 0) / 1e9,
+            recovery=self.recovery,
         )

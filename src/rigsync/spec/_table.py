@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Callable, Collection, Iterable, Mapping
 from enum import Enum
 from typing import Any, TypeVar
 
 from rigsync.core.errors import MISSING, FieldError, RigFileError
+from rigsync.spec.limits import FIELDS
 
 E = TypeVar("E", bound=Enum)
 T = TypeVar("T")
@@ -28,6 +31,15 @@ def _type_name(value: object) -> str:
     if isinstance(value, dict):
         return "a table"
     return type(value).__name__
+
+
+def _finite(value: int | float) -> float | None:
+    """``value`` as a float, or None if it is inf, nan or an integer too large for a float."""
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 class Table:
@@ -72,12 +84,17 @@ class Table:
         return value
 
     def number(self, key: str, default: Any = _REQUIRED) -> Any:
+        """A finite number, as a float."""
         value = self._get(key, default)
         if value is default:
             return value
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise self.error(key, value, f"expected a number, got {_type_name(value)}")
-        return float(value)
+        number = _finite(value)
+        if number is None:
+            limits = FIELDS.get(re.sub(r"\[\d+\]", "", self.field(key)))
+            raise self.error(key, value, "not a finite number", limits.describe() if limits else "a finite number")
+        return number
 
     def flag(self, key: str, default: Any = _REQUIRED) -> Any:
         value = self._get(key, default)
@@ -95,13 +112,15 @@ class Table:
         return cls(value)
 
     def vec3(self, key: str, default: Any = _REQUIRED) -> Any:
+        """Three numbers, as a tuple of floats (an integer too large for a float becomes inf: check ranges)."""
         value = self._get(key, default)
         if value is default:
             return value
         if (not isinstance(value, list) or len(value) != 3
                 or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in value)):
             raise self.error(key, value, "expected three numbers [x, y, z] in metres")
-        return (float(value[0]), float(value[1]), float(value[2]))
+        return tuple(math.copysign(math.inf, v) if _finite(v) is None and isinstance(v, int) else float(v)
+                     for v in value)
 
     def str_list(self, key: str, default: Any = _REQUIRED) -> Any:
         value = self._get(key, default)

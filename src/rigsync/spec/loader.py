@@ -7,7 +7,7 @@ Unknown keys are errors. The format is documented in ``docs/rig-file.md`` and ``
 
 from __future__ import annotations
 
-import tomllib
+import math
 from pathlib import Path
 
 from rigsync.catalog import get_model, model_keys
@@ -17,6 +17,8 @@ from rigsync.core.frame import StreamKind
 from rigsync.core.geometry import Pose
 from rigsync.core.ptp import PtpMode
 from rigsync.core.sync import LinkKind, SyncMethod, Topology
+from rigsync.spec import limits as lim
+from rigsync.spec._source import decode, parse_toml
 from rigsync.spec._table import Table
 from rigsync.spec.model import (
     CaptureCard,
@@ -54,23 +56,19 @@ _CONNECTION_FORMS = {
 
 
 def load_rig(path: str | Path) -> RigSpec:
-    """Read and validate a rig file."""
+    """Read and validate a rig file (UTF-8 TOML)."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        raw = p.read_bytes()
     except OSError as err:
         raise RigFileError(str(p), "", None, f"cannot read the rig file: {err.strerror or err}") from None
-    return loads_rig(text, str(p))
+    return loads_rig(decode(raw, p.name), str(p))
 
 
 def loads_rig(text: str, path: str = "<rig>") -> RigSpec:
     """Validate rig-file text; ``path`` is only used to name the file in errors."""
     name = Path(path).name
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise RigFileError(name, "", None, f"not valid TOML: {err}") from None
-    top = Table(name, "", data, _TOP)
+    top = Table(name, "", parse_toml(text, name), _TOP)
 
     rig = top.table("rig", ("name", "description"))
     rig_name = rig.text("name", Path(path).stem) if rig else Path(path).stem
@@ -186,10 +184,7 @@ _STREAM_KEYS = ("name", "kind", "width", "height", "fps", "format", "exposure", 
 def _device(t: Table) -> DeviceSpec:
     model = _model(t)
     pose_t = t.table("pose", ("position", "look_at", "up"))
-    pose = None
-    if pose_t is not None:
-        pose = Pose(position_m=pose_t.vec3("position"), look_at_m=pose_t.vec3("look_at", (0.0, 0.0, 1.0)),
-                    up=pose_t.vec3("up", (0.0, 0.0, 1.0)))
+    pose = _pose(pose_t) if pose_t is not None else None
     streams = tuple(_stream(s, model) for s in t.tables("streams", _STREAM_KEYS))
     sim_t = t.table("sim", ("drift_ppm", "clock_start_s", "drop_rate"))
     sim = DeviceSimSpec()
@@ -204,6 +199,29 @@ def _device(t: Table) -> DeviceSpec:
                       _CONNECTION_FORMS[model.link])
     return t.build(DeviceSpec, id=t.text("id"), model=model.key, serial=t.text("serial"), host=t.text("host"),
                    connection=connection, streams=streams, driver=t.text("driver", "sim"), pose=pose, sim=sim)
+
+
+def _pose(t: Table) -> Pose:
+    """A camera pose: coordinates within range, a viewing direction, an up vector not along it."""
+    position, look_at, up = t.vec3("position"), t.vec3("look_at", (0.0, 0.0, 1.0)), t.vec3("up", (0.0, 0.0, 1.0))
+    for key, vec, limits in (("position", position, lim.POSITION_M), ("look_at", look_at, lim.POSITION_M),
+                             ("up", up, lim.UP)):
+        problem = next((p for p in map(limits.problem, vec) if p is not None), None)
+        if problem is not None:
+            raise t.error(key, t.data[key], problem, f"coordinates {limits.describe()}")
+    view = tuple(b - a for a, b in zip(position, look_at, strict=True))
+    if math.hypot(*view) < MIN_LOOK_M:
+        raise t.error("look_at", list(look_at), "the camera looks at its own position: no viewing direction",
+                      f"a point at least {MIN_LOOK_M * 1000:g} mm from position {list(position)}")
+    cross = (view[1] * up[2] - view[2] * up[1], view[2] * up[0] - view[0] * up[2], view[0] * up[1] - view[1] * up[0])
+    if math.hypot(*up) == 0 or math.hypot(*cross) < 1e-6 * math.hypot(*view) * math.hypot(*up):
+        raise t.error("up", list(up), "zero, or along the viewing direction (look_at - position): the image "
+                      "orientation is undefined", "a vector across the viewing direction, e.g. [0, 0, 1]")
+    return Pose(position_m=position, look_at_m=look_at, up=up)
+
+
+MIN_LOOK_M = 0.001
+"""A camera's look_at must be at least this far from its position."""
 
 
 def _model(t: Table) -> CameraModel:

@@ -16,6 +16,7 @@ from rigsync.core.geometry import Pose
 from rigsync.core.ptp import PtpMode
 from rigsync.core.sync import LinkKind
 from rigsync.core.units import period_ns
+from rigsync.spec import limits as lim
 from rigsync.spec._check import NAME_RULE, name_ok, require
 from rigsync.spec.sync import FaultSpec, SyncGroupSpec, TriggerSpec
 
@@ -56,7 +57,7 @@ class UsbController:
 
     def __post_init__(self) -> None:
         require(name_ok(self.name), "name", self.name, "not a valid name", NAME_RULE)
-        require(self.capacity_mb_s > 0, "capacity_mb_s", self.capacity_mb_s, "must be positive")
+        lim.USB_CAPACITY_MB_S.check("capacity_mb_s", self.capacity_mb_s)
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ class Nic:
 
     def __post_init__(self) -> None:
         require(name_ok(self.name), "name", self.name, "not a valid name", NAME_RULE)
-        require(self.speed_gbps > 0, "speed_gbps", self.speed_gbps, "must be positive")
+        lim.NIC_SPEED_GBPS.check("speed_gbps", self.speed_gbps)
 
 
 @dataclass(frozen=True)
@@ -102,8 +103,7 @@ class HostSpec:
         require(name_ok(self.name), "name", self.name, "not a valid name", NAME_RULE)
         require(self.name != "external", "name", self.name, "reserved for a PTP grandmaster outside the rig",
                  "any other name")
-        require(self.gpu_memory_mb is None or self.gpu_memory_mb >= 0, "gpu_memory_mb", self.gpu_memory_mb,
-                 "must not be negative")
+        lim.GPU_MEMORY_MB.check("gpu_memory_mb", self.gpu_memory_mb)
         for label, items in (("usb_controllers", self.usb_controllers), ("nics", self.nics),
                              ("capture_cards", self.capture_cards)):
             names = [i.name for i in items]
@@ -140,6 +140,8 @@ class Connection:
         if len(parts) < 2 or parts[0] not in kinds or not parts[1]:
             raise FieldError("connection", text, "not a connection", forms)
         kind = kinds[parts[0]]
+        require(name_ok(parts[1]), "connection", text, f"the {parts[0]} name {parts[1]!r} is not a valid name",
+                NAME_RULE)
         if kind is LinkKind.GMSL:
             if len(parts) != 3 or not parts[2].isdigit():
                 raise FieldError("connection", text, "a GMSL2 connection names the card and the port", forms)
@@ -193,11 +195,9 @@ class DeviceSimSpec:
     """Probability that any one frame is lost on the link."""
 
     def __post_init__(self) -> None:
-        require(self.drift_ppm is None or abs(self.drift_ppm) <= 1000, "drift_ppm", self.drift_ppm,
-                 "out of range", "-1000 to 1000")
-        require(self.clock_start_s is None or self.clock_start_s >= 0, "clock_start_s", self.clock_start_s,
-                 "must not be negative")
-        require(0.0 <= self.drop_rate < 1.0, "drop_rate", self.drop_rate, "out of range", "0 <= rate < 1")
+        lim.DRIFT_PPM.check("drift_ppm", self.drift_ppm)
+        lim.CLOCK_START_S.check("clock_start_s", self.clock_start_s)
+        lim.DROP_RATE.check("drop_rate", self.drop_rate)
 
 
 @dataclass(frozen=True)
@@ -238,10 +238,10 @@ class SimSpec:
     """How long every host's ptp4l has run when the simulation starts (0: it starts with it, to watch it lock)."""
 
     def __post_init__(self) -> None:
-        require(16 <= self.render_width <= 4096, "render_width", self.render_width, "out of range", "16 to 4096")
-        require(0 <= self.ptp_running_s <= 3600, "ptp_running_s", self.ptp_running_s, "out of range", "0 to 3600")
-        require(0 <= self.max_drift_ppm <= 1000, "max_drift_ppm", self.max_drift_ppm, "out of range",
-                 "0 to 1000")
+        lim.SEED.check("seed", self.seed)
+        lim.RENDER_WIDTH.check("render_width", self.render_width)
+        lim.PTP_RUNNING_S.check("ptp_running_s", self.ptp_running_s)
+        lim.MAX_DRIFT_PPM.check("max_drift_ppm", self.max_drift_ppm)
 
 
 @dataclass(frozen=True)

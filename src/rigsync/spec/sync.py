@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from rigsync.core.ptp import PtpMode
 from rigsync.core.sync import SyncMethod, Topology
+from rigsync.spec import limits as lim
 from rigsync.spec._check import NAME_RULE, name_ok, require
 
 
@@ -46,12 +47,13 @@ class TriggerSpec:
 
     def __post_init__(self) -> None:
         require(name_ok(self.name), "name", self.name, "not a valid name", NAME_RULE)
-        require(self.rate_hz > 0, "rate_hz", self.rate_hz, "must be positive")
-        require(self.level_v > 0, "level_v", self.level_v, "must be positive")
-        require(self.pulse_width_us > 0, "pulse_width_us", self.pulse_width_us, "must be positive")
+        lim.TRIGGER_RATE_HZ.check("rate_hz", self.rate_hz)
+        lim.LEVEL_V.check("level_v", self.level_v)
+        lim.PULSE_WIDTH_US.check("pulse_width_us", self.pulse_width_us)
         require(self.pulse_width_us * 1e-6 < 1.0 / self.rate_hz, "pulse_width_us", self.pulse_width_us,
-                 "longer than the trigger period")
-        require(self.drive_ma > 0, "drive_ma", self.drive_ma, "must be positive")
+                 "longer than the trigger period", f"less than {1e6 / self.rate_hz:g} us at {self.rate_hz:g} Hz")
+        lim.DRIVE_MA.check("drive_ma", self.drive_ma)
+        lim.DRIFT_PPM.check("drift_ppm", self.drift_ppm)
 
 
 @dataclass(frozen=True)
@@ -83,9 +85,9 @@ class SyncMember:
     """Length of the trigger cable into this device."""
 
     def __post_init__(self) -> None:
-        require(self.delay_us >= 0, "delay_us", self.delay_us, "must not be negative")
-        require(self.depth_delay_us >= 0, "depth_delay_us", self.depth_delay_us, "must not be negative")
-        require(self.cable_m > 0, "cable_m", self.cable_m, "must be positive")
+        lim.DELAY_US.check("delay_us", self.delay_us)
+        lim.DELAY_US.check("depth_delay_us", self.depth_delay_us)
+        lim.CABLE_M.check("cable_m", self.cable_m)
 
 
 class PtpTimestampMode(StrEnum):
@@ -116,12 +118,13 @@ class PtpSpec:
         return round(1e9 * 2.0 ** self.log_sync_interval)
 
     def __post_init__(self) -> None:
-        require(0 <= self.domain <= 255, "domain", self.domain, "out of range", "0 to 255")
-        require(-7 <= self.log_sync_interval <= 4, "log_sync_interval", self.log_sync_interval, "out of range",
-                 "-7 (128 per second) to 4 (every 16 s)")
-        require(0 < self.offset_warn_ns <= self.offset_error_ns, "offset_warn_ns", self.offset_warn_ns,
-                 "must be positive and at most offset_error_ns")
-        require(self.start_delay_s >= 0, "start_delay_s", self.start_delay_s, "must not be negative")
+        lim.PTP_DOMAIN.check("domain", self.domain)
+        lim.LOG_SYNC_INTERVAL.check("log_sync_interval", self.log_sync_interval)
+        lim.OFFSET_NS.check("offset_warn_ns", self.offset_warn_ns)
+        lim.OFFSET_NS.check("offset_error_ns", self.offset_error_ns)
+        require(self.offset_warn_ns <= self.offset_error_ns, "offset_warn_ns", self.offset_warn_ns,
+                 "more than offset_error_ns", f"at most offset_error_ns = {self.offset_error_ns}")
+        lim.START_DELAY_S.check("start_delay_s", self.start_delay_s)
 
 
 _TOPOLOGIES = {
@@ -156,10 +159,10 @@ class SyncGroupSpec:
         names = [m.device for m in self.members]
         for i, n in enumerate(names):
             require(n not in names[:i], f"members[{i}].device", n, "listed twice in this group")
-        require(1 <= self.burst <= 255, "burst", self.burst, "out of range", "1 to 255")
+        lim.BURST.check("burst", self.burst)
         require(self.burst == 1 or self.method in (SyncMethod.GENLOCK, SyncMethod.HARDWARE), "burst", self.burst,
                  "only genlock and hardware groups take frames per trigger")
-        require(self.stagger_us >= 0, "stagger_us", self.stagger_us, "must not be negative")
+        lim.STAGGER_US.check("stagger_us", self.stagger_us)
         needs_source = self.method in (SyncMethod.HARDWARE, SyncMethod.GENLOCK) and \
             self.topology is not Topology.CAPTURE_CARD
         require(self.source is not None or not needs_source, "source", None,
@@ -200,16 +203,18 @@ class FaultSpec:
     def __post_init__(self) -> None:
         kind = self.kind
         target = "host" if kind.on_host else "device"
-        require(self.at_s >= 0, "at_s", self.at_s, "must not be negative")
+        lim.FAULT_AT_S.check("at_s", self.at_s)
         require(getattr(self, target) is not None, target, None, f"a {kind.value} fault needs a {target}")
         other = "device" if kind.on_host else "host"
         require(getattr(self, other) is None, other, getattr(self, other),
                  f"a {kind.value} fault is a fault of a {target}", f"give {target} = \"<name>\" only")
         if kind is FaultKind.CLOCK_STEP:
             require(self.step_ms is not None and self.step_ms != 0, "step_ms", self.step_ms,
-                     "a clock-step fault needs a non-zero step", "milliseconds, negative to step back")
+                     "a clock-step fault needs a non-zero step",
+                     f"{lim.STEP_MS.describe()}, not 0 (negative to step back)")
+            lim.STEP_MS.check("step_ms", self.step_ms)
             require(self.duration_s == 0, "duration_s", self.duration_s, "a clock step is instantaneous",
                      "leave duration_s out")
         else:
             require(self.step_ms is None, "step_ms", self.step_ms, "only clock-step faults take step_ms")
-            require(self.duration_s > 0, "duration_s", self.duration_s, "must be positive")
+            lim.FAULT_DURATION_S.check("duration_s", self.duration_s)

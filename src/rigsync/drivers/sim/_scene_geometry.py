@@ -160,10 +160,10 @@ def cast(rects: list[Rect], origin: F64, d: tuple[F64, F64, F64]) -> Hits:
         if height <= 0.0:  # camera behind (or on) the face: never seen
             continue
         denom = n[0] * dx + n[1] * dy + n[2] * dz
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore"):  # inf x 0 (a ray along the face): nan, no hit
             lam = np.where(denom < -1e-12, -height / denom, np.inf)
-        s = float(rect.right @ rel) + lam * (rect.right[0] * dx + rect.right[1] * dy + rect.right[2] * dz)
-        t = float(rect.down @ rel) + lam * (rect.down[0] * dx + rect.down[1] * dy + rect.down[2] * dz)
+            s = float(rect.right @ rel) + lam * (rect.right[0] * dx + rect.right[1] * dy + rect.right[2] * dz)
+            t = float(rect.down @ rel) + lam * (rect.down[0] * dx + rect.down[1] * dy + rect.down[2] * dz)
         hit = (lam < best) & (s >= 0.0) & (s <= rect.width_m) & (t >= 0.0) & (t <= rect.height_m)
         best[hit] = lam[hit]
         index[hit] = i

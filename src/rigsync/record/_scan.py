@@ -1,0 +1,156 @@
+"""The records of an MCAP file, read through its summary or recovered up to its first damaged or missing
+record, and what a reading error means in words. Not public API (``rigsync.record.reader`` uses it)."""
+
+from __future__ import annotations
+
+import io
+import json
+import struct
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import IO, cast
+
+import zstandard
+from google.protobuf.message import DecodeError  # type: ignore[import-untyped]
+from mcap.exceptions import EndOfFile, McapError
+from mcap.reader import SeekingReader
+from mcap.records import Channel, Chunk, Header, Message, Metadata, Schema
+from mcap.stream_reader import StreamReader, get_chunk_data_stream
+
+from rigsync.record.mcap_writer import MCAP_MAGIC
+
+CORRUPT = (McapError, struct.error, ValueError, KeyError, IndexError, TypeError, EOFError, OSError, MemoryError,
+           OverflowError, RecursionError, zstandard.ZstdError, DecodeError, RuntimeError)
+"""What reading a damaged or foreign file can raise: the ``mcap`` library's record parsing (struct, str and
+length errors), zstd (``ZstdError``) and lz4 (``RuntimeError``) frames, protobuf, JSON and our own decoding."""
+
+
+def why(exc: BaseException) -> str:
+    """What a reading error says, in words."""
+    if isinstance(exc, KeyError):
+        return f"missing {exc.args[0]!r}" if exc.args else "something missing"
+    if isinstance(exc, EndOfFile):
+        return "a record runs past the end of the file (cut short, or its length is damaged)"
+    kind = {zstandard.ZstdError: "zstd", DecodeError: "protobuf", json.JSONDecodeError: "not JSON",
+            RuntimeError: "lz4", RecursionError: "nested too deeply"}.get(type(exc), type(exc).__name__)
+    text = str(exc)
+    return f"{kind}: {text[:200]}" if text else kind
+
+
+@dataclass
+class Contents:
+    """What opening a file found: its header's writer, metadata, schemas, channels, message counts."""
+
+    library: str | None = None
+    """The header's writer; None: no header could be read."""
+    metadata: dict[str, dict[str, str]] = field(default_factory=dict)
+    schemas: dict[int, Schema] = field(default_factory=dict)
+    channels: dict[int, Channel] = field(default_factory=dict)
+    counts: dict[int, int] = field(default_factory=dict)
+    time_span: tuple[int, int] = (0, 0)
+    recovered: bool = False
+    chunks: list[tuple[int, int]] = field(default_factory=list)
+    """Recovered: (offset, length) of every complete chunk."""
+    stopped: str = ""
+    """Recovered: why reading stopped."""
+    recovery: str = ""
+    """Recovered: what was kept and why reading stopped, in words."""
+
+
+class ExactReader:
+    """A file reader whose ``read(n)`` returns exactly ``n`` bytes or raises ``EndOfFile``."""
+
+    def __init__(self, f: IO[bytes], size: int) -> None:
+        self._f = f
+        self._size = size
+        self.pos = f.tell()
+
+    def read(self, n: int) -> bytes:
+        if n > self._size - self.pos:
+            raise EndOfFile()
+        data = self._f.read(n)
+        if len(data) != n:
+            raise EndOfFile()
+        self.pos += n
+        return data
+
+
+def chunk_messages(chunk: Chunk) -> list[Message]:
+    """The messages of a chunk; raises if it does not decompress to exactly its declared records."""
+    stream, length = get_chunk_data_stream(chunk)
+    if length != chunk.uncompressed_size:
+        raise McapError(f"chunk holds {length} bytes, declares {chunk.uncompressed_size}")
+    messages = []
+    while stream.count < length:
+        opcode, record_length = stream.read1(), stream.read8()
+        if stream.count + record_length > length:
+            raise McapError("record runs past the end of its chunk")
+        if opcode == 0x05:
+            messages.append(Message.read(stream, record_length))
+        else:
+            stream.read(record_length)
+    return messages
+
+
+def chunk_length(chunk: Chunk) -> int:
+    return 9 + 8 + 8 + 8 + 4 + 4 + len(chunk.compression.encode()) + 8 + len(chunk.data)
+
+
+
+def load_indexed(f: IO[bytes]) -> Contents | None:
+    """A complete file, through its summary; None if it has no valid summary and footer."""
+    try:
+        f.seek(-len(MCAP_MAGIC), io.SEEK_END)
+        if f.read(len(MCAP_MAGIC)) != MCAP_MAGIC:
+            return None
+        f.seek(0)
+        reader = SeekingReader(f)
+        summary = reader.get_summary()
+        if summary is None or summary.statistics is None:
+            return None
+        library = reader.get_header().library
+        metadata = {m.name: dict(m.metadata) for m in reader.iter_metadata()}
+    except CORRUPT:
+        return None
+    stats = summary.statistics
+    return Contents(library, metadata, dict(summary.schemas), dict(summary.channels),
+                    dict(stats.channel_message_counts), (stats.message_start_time, stats.message_end_time))
+
+
+def load_recovered(f: IO[bytes]) -> Contents:
+    """A file without a valid summary: every record up to the first truncated or invalid one."""
+    size = f.seek(0, io.SEEK_END)
+    f.seek(0)
+    exact = ExactReader(f, size)
+    found = Contents(recovered=True, stopped="the file ends after its last complete record")
+    counts: Counter[int] = Counter()
+    start: int | None = None
+    end = 0
+    kept = exact.pos
+    try:
+        for record in StreamReader(cast(IO[bytes], exact), emit_chunks=True, record_size_limit=None).records:
+            if isinstance(record, Header):
+                found.library = record.library
+            elif isinstance(record, Schema):
+                found.schemas[record.id] = record
+            elif isinstance(record, Channel):
+                found.channels[record.id] = record
+            elif isinstance(record, Metadata):
+                found.metadata[record.name] = dict(record.metadata)
+            elif isinstance(record, Chunk):
+                messages = chunk_messages(record)
+                length = chunk_length(record)
+                found.chunks.append((exact.pos - length, length))
+                for m in messages:
+                    counts[m.channel_id] += 1
+                    start = m.log_time if start is None else min(start, m.log_time)
+                    end = max(end, m.log_time)
+            kept = exact.pos
+    except CORRUPT as exc:  # the first truncated or invalid record: everything before it has been taken
+        found.stopped = why(exc)
+    found.counts = dict(counts)
+    found.time_span = (start or 0, end)
+    found.recovery = (f"the file was not closed properly; kept {len(found.chunks):,} complete chunk(s) "
+                      f"({sum(counts.values()):,} messages), the first {kept:,} of {size:,} bytes; then "
+                      f"{found.stopped}")
+    return found
