@@ -1,5 +1,5 @@
-"""The terminal view of a stadium-size plan's diagnostics: a rule reported in many groups is one row with the
-count, and a long device list is cut to its first few and the count."""
+"""The terminal view of a stadium-size plan: a rule reported in many groups is one row with the count, a long
+device list is cut to its first few and the count, and a long plan is drawn as aligned columns (fast to print)."""
 
 from __future__ import annotations
 
@@ -63,3 +63,30 @@ def test_a_long_device_list_shows_the_first_devices_and_the_count() -> None:
     assert _devices((*six, "k6")) == "k0, k1, k2, k3, k4, ... (7 devices)"
     rows = diagnostic_rows(kinect_blocks(4))  # USBFS-MEMORY for each chain's host: one row, twelve Kinects
     assert len(rows["USBFS-MEMORY"]) == 1 and "k0-0, k0-1, k0-2, k1-0," in rows["USBFS-MEMORY"][0]
+
+
+def test_a_long_plan_is_drawn_as_aligned_columns_with_every_device() -> None:
+    """Past LONG_OUTPUT_ROWS the groups, start order, budgets and host set-up are aligned text columns (no table
+    borders): every device has its row with its role and trigger path, columns line up, a host's steps stay on
+    their own lines under the steps column; a short plan keeps rich's bordered tables."""
+    plan = build_plan(loads_rig(kinect_blocks(110), "blocks.toml"))
+    sink = io.StringIO()
+    Console(file=sink, width=400, color_system=None).print(plan_view(plan))
+    lines = sink.getvalue().splitlines()
+    body = "\n".join(lines[: lines.index(next(line for line in lines if line.startswith("diagnostics:")))])
+    assert "│" not in body and "┃" not in body
+    chain = lines[lines.index("sync group chain7: hardware, daisy-chain, source k7-0, trigger 30 Hz") + 1:][:5]
+    assert chain[0].split() == ["device", "model", "host", "role", "(vendor)", "triggered", "through", "delay",
+                                "us", "synced", "streams"]
+    assert chain[3].startswith("k7-1    Azure Kinect DK  h7    subordinate (subordinate)  k7-0 sync-out -> sync-in")
+    starts = {name: chain[0].index(name) for name in ("model", "host", "delay us")}
+    assert all(row.index("Azure") == starts["model"] and row.index("h7") == starts["host"] for row in chain[2:])
+    assert [row[starts["delay us"]:].split()[0] for row in chain[2:]] == ["0", "160", "320"]
+    assert sum(line.startswith("k") and "Azure Kinect DK" in line for line in lines) == 330
+    host = lines.index(next(line for line in lines if line.startswith("h5 ")))
+    steps_at = lines[host].index("- ")
+    assert lines[host + 1][:steps_at].strip() == "" and lines[host + 1][steps_at:].startswith("- ")
+    small = io.StringIO()
+    short = build_plan(loads_rig(kinect_blocks(3), "b.toml"))
+    Console(file=small, width=400, color_system=None).print(plan_view(short))
+    assert "│ k1-2" in small.getvalue()

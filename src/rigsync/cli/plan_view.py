@@ -7,7 +7,8 @@ from rich.table import Table
 from rich.text import Text
 
 from rigsync.catalog import get_model
-from rigsync.cli.plain import row, styled
+from rigsync.cli.plain import LONG_OUTPUT_ROWS, AlignedTable, row, styled
+from rigsync.cli.plain import table as new_table
 from rigsync.core.ptp import PtpMode
 from rigsync.core.units import NS_PER_S
 from rigsync.plan.model import Diagnostic, Plan, Severity, TriggerLink
@@ -32,17 +33,17 @@ def _link(link: TriggerLink | None) -> Text:
     return text
 
 
-def _groups(plan: Plan) -> list[RenderableType]:
+def _groups(plan: Plan, aligned: bool) -> list[RenderableType]:
     out: list[RenderableType] = []
     ungrouped = [d for d in plan.devices if d.group is None]
     for g in plan.groups:
         rate = f"{NS_PER_S / g.trigger_period_ns:g} Hz" if g.trigger_period_ns else "-"
         if g.random_triggers:
             rate += " (random times)"
-        table = Table(title=Text(f"sync group {g.name}: {g.method.value}, {g.topology.value}, source "
-                                 f"{g.source or '-'}, trigger {rate}"), title_justify="left")
-        for col in ("device", "model", "host", "role (vendor)", "triggered through", "delay us", "synced streams"):
-            table.add_column(col)
+        table = new_table(Text(f"sync group {g.name}: {g.method.value}, {g.topology.value}, source "
+                               f"{g.source or '-'}, trigger {rate}"),
+                          ("device", "model", "host", "role (vendor)", "triggered through", "delay us",
+                           "synced streams"), aligned)
         for device_id in g.members:
             d = plan.device(device_id)
             spec = plan.spec(device_id)
@@ -51,9 +52,8 @@ def _groups(plan: Plan) -> list[RenderableType]:
                 _link(d.trigger), delay, ", ".join(d.synced_streams) or "-")
         out.append(table)
     if ungrouped:
-        table = Table(title="free-running devices (no sync group)", title_justify="left")
-        for col in ("device", "model", "host", "role (vendor)"):
-            table.add_column(col)
+        table = new_table("free-running devices (no sync group)", ("device", "model", "host", "role (vendor)"),
+                          aligned)
         for d in ungrouped:
             spec = plan.spec(d.device_id)
             row(table, d.device_id, get_model(spec.model).name, spec.host, f"{d.role.value} ({d.vendor_role})")
@@ -61,22 +61,19 @@ def _groups(plan: Plan) -> list[RenderableType]:
     return out
 
 
-def _start(plan: Plan) -> Table:
-    table = Table(title=f"start order (then {plan.warmup_ns / NS_PER_S:g} s of warm-up frames are discarded)",
-                  title_justify="left")
-    for col in ("#", "action", "target", "why"):
-        table.add_column(col)
+def _start(plan: Plan, aligned: bool) -> Table | AlignedTable:
+    table = new_table(f"start order (then {plan.warmup_ns / NS_PER_S:g} s of warm-up frames are discarded)",
+                      ("#", "action", "target", "why"), aligned)
     for i, step in enumerate(plan.start_steps, 1):
         row(table, str(i), step.action, step.target, step.why)
     return table
 
 
-def _timing(plan: Plan) -> list[RenderableType]:
+def _timing(plan: Plan, aligned: bool) -> list[RenderableType]:
     out: list[RenderableType] = []
     if plan.depth_windows:
-        table = Table(title="ToF depth windows (relative to the group trigger)", title_justify="left")
-        for col in ("device", "capture starts us", "exposure us", "laser pulses us"):
-            table.add_column(col)
+        table = new_table("ToF depth windows (relative to the group trigger)",
+                          ("device", "capture starts us", "exposure us", "laser pulses us"), aligned)
         for w in plan.depth_windows:
             first, last = w.pulse_windows_us[0], w.pulse_windows_us[-1]
             row(table, w.device, f"{w.start_us:g}", f"{w.exposure_us:g}",
@@ -89,10 +86,8 @@ def _timing(plan: Plan) -> list[RenderableType]:
     return out
 
 
-def _budgets(plan: Plan) -> Table:
-    table = Table(title="budgets", title_justify="left")
-    for col in ("resource", "host", "used", "capacity", "share", "devices"):
-        table.add_column(col)
+def _budgets(plan: Plan, aligned: bool) -> Table | AlignedTable:
+    table = new_table("budgets", ("resource", "host", "used", "capacity", "share", "devices"), aligned)
     for b in plan.budgets:
         ratio = b.ratio
         share = "-" if ratio is None else f"{100 * ratio:.0f}%"
@@ -103,10 +98,8 @@ def _budgets(plan: Plan) -> Table:
     return table
 
 
-def _hosts(plan: Plan) -> Table:
-    table = Table(title="host set-up", title_justify="left")
-    for col in ("host", "PTP", "steps"):
-        table.add_column(col)
+def _hosts(plan: Plan, aligned: bool) -> Table | AlignedTable:
+    table = new_table("host set-up", ("host", "PTP", "steps"), aligned)
     for h in plan.hosts:
         ptp = "-" if h.ptp_role is None else (f"{h.ptp_role} on {h.ptp_interface or '?'} ({h.timestamping or '?'}"
                                               f"{', observe' if h.ptp_mode is PtpMode.OBSERVE else ''})")
@@ -159,6 +152,9 @@ def plan_view(plan: Plan) -> RenderableType:
     rig = plan.rig
     head = Text(f"plan of {rig.name} ({rig.path}): {len(rig.devices)} devices on {len(rig.hosts)} host(s), "
                 f"{len(plan.groups)} sync group(s)", style="bold")
-    parts: list[RenderableType] = [head, *_groups(plan), _start(plan), *_timing(plan), _budgets(plan),
-                                   _hosts(plan), _diagnostics(plan)]
+    # A long plan (a stadium rig) is drawn as aligned columns: rich tables would take seconds to print it.
+    rows = len(plan.devices) + len(plan.start_steps) + len(plan.depth_windows) + len(plan.budgets) + len(plan.hosts)
+    aligned = rows > LONG_OUTPUT_ROWS
+    parts: list[RenderableType] = [head, *_groups(plan, aligned), _start(plan, aligned), *_timing(plan, aligned),
+                                   _budgets(plan, aligned), _hosts(plan, aligned), _diagnostics(plan)]
     return Group(*parts)
