@@ -58,7 +58,12 @@ class Contents:
 
 
 class ExactReader:
-    """A file reader whose ``read(n)`` returns exactly ``n`` bytes or raises ``EndOfFile``."""
+    """A file reader whose ``read(n)`` returns exactly ``n`` bytes or raises ``EndOfFile``.
+
+    It also stops at opcode 0, which no MCAP record has: the ``mcap`` stream reader skips records of unknown
+    opcodes, and would walk a tail of zeros (what a power loss leaves after the last written page) nine bytes at
+    a time. The only one-byte reads of that reader are a record's opcode and a summary offset's group opcode,
+    which is never 0 either."""
 
     def __init__(self, f: IO[bytes], size: int) -> None:
         self._f = f
@@ -71,6 +76,8 @@ class ExactReader:
         data = self._f.read(n)
         if len(data) != n:
             raise EndOfFile()
+        if n == 1 and data == b"\x00":
+            raise McapError(f"no MCAP record at byte {self.pos:,} (opcode 0: zeros or garbage from there on)")
         self.pos += n
         return data
 
