@@ -9,7 +9,7 @@ import pytest
 
 from rigsync.core.errors import RigFileError
 from rigsync.plan import build_plan
-from rigsync.plan.model import Plan, Severity
+from rigsync.plan.model import Plan
 from rigsync.plan.rules import RULES
 from rigsync.spec import load_rig, loads_rig
 
@@ -347,7 +347,7 @@ def test_rule_fires_on_a_rig_that_breaks_it(case: Case) -> None:
     d = next((d for d in found if set(case.devices) <= set(d.devices)), found[0])
     assert set(case.devices) <= set(d.devices), d
     assert case.fix in d.fix, d
-    assert d.source and d.severity in (RULES[case.rule].severity, Severity.WARNING)
+    assert d.source and d.severity is RULES[case.rule].severity
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c.good], ids=lambda c: c.rule)

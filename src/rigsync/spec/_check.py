@@ -17,3 +17,12 @@ def name_ok(name: str) -> bool:
 
 
 NAME_RULE = "letters, digits, '-', '_' or '.'"
+
+
+def serial_ok(serial: str) -> bool:
+    """Vendor serial numbers are letters and digits, some with '-', '_', '.' or ':' (never spaces, quotes or shell
+    characters: serials end up in emitted shell scripts and command lines)."""
+    return bool(serial) and len(serial) <= 64 and all(c.isascii() and (c.isalnum() or c in "-_.:") for c in serial)
+
+
+SERIAL_RULE = "1 to 64 ASCII letters, digits, '-', '_', '.' or ':'"

@@ -17,7 +17,7 @@ from rigsync.core.ptp import PtpMode
 from rigsync.core.sync import LinkKind
 from rigsync.core.units import period_ns
 from rigsync.spec import limits as lim
-from rigsync.spec._check import NAME_RULE, name_ok, require
+from rigsync.spec._check import NAME_RULE, SERIAL_RULE, name_ok, require, serial_ok
 from rigsync.spec.sync import FaultSpec, SyncGroupSpec, TriggerSpec
 
 DRIVER_NAMES = ("sim",)
@@ -214,7 +214,7 @@ class DeviceSpec:
 
     def __post_init__(self) -> None:
         require(name_ok(self.id), "id", self.id, "not a valid device id", NAME_RULE)
-        require(bool(self.serial), "serial", self.serial, "must not be empty (devices are opened by serial)")
+        require(serial_ok(self.serial), "serial", self.serial, "not a valid serial number", SERIAL_RULE)
         require(self.driver in DRIVER_NAMES, "driver", self.driver, "no such driver", DRIVER_NAMES)
         require(len(self.streams) > 0, "streams", [], "a device needs at least one stream")
         names = [s.name for s in self.streams]

@@ -23,6 +23,7 @@ The device index follows USB enumeration, which is not known offline: the script
 from __future__ import annotations
 
 import math
+import shlex
 from pathlib import Path
 
 from rigsync.catalog import get_model
@@ -112,7 +113,7 @@ def script(plan: Plan) -> str:
         lines.append(f"{host})")
         for n, spec, _ in here:
             var = f"K4A_INDEX_{n}"
-            lines += [f'    {var}="${{{var}:-$(k4a_index {spec.serial})}}"  # {spec.id}',
+            lines += [f'    {var}="${{{var}:-$(k4a_index {shlex.quote(spec.serial)})}}"  # {spec.id}',
                       f'    [ -n "${var}" ] || {{ echo "{spec.id}: serial {spec.serial} not in k4arecorder --list" >&2;'
                       " exit 1; }"]
         for n, spec, dp in here:
