@@ -203,6 +203,12 @@ CASES = [
          HOST + trigger(30, level=1.8, pulse=150) + realsense(0, exposure="exposure_us = 800", color=False)
          + realsense(1, exposure="exposure_us = 800", color=False) + genlock(["r0", "r1"], extra="stagger_us = 1100\n"),
          ("r0",), "at most 1100 us"),
+    Case("DELAY-PAST-PERIOD",
+         HOST + trigger(30, level=1.8, pulse=150) + realsense(0, exposure="exposure_us = 800", color=False)
+         + realsense(1, exposure="exposure_us = 800", color=False) + genlock(["r0", "r1"], extra="stagger_us = 33000\n"),
+         HOST + trigger(30, level=1.8, pulse=150) + realsense(0, exposure="exposure_us = 800", color=False)
+         + realsense(1, exposure="exposure_us = 800", color=False) + genlock(["r0", "r1"], extra="stagger_us = 1100\n"),
+         ("r1",), "stagger_us at most 32,533"),
     Case("BURST-UNSUPPORTED", k_chain(2, extra="burst = 2\n"), k_chain(2), ("k0", "k1"), "burst = 1"),
     Case("TOF-INTERFERENCE", HOST + kinect(0) + kinect(1) + star(["k0", "k1"]),
          HOST + kinect(0) + kinect(1) + star(["k0", "k1"], member_extra={"k1": "delay_us = 160"}), ("k0", "k1"),

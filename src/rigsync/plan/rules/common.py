@@ -12,6 +12,7 @@ from rigsync.plan.model import Role, Severity
 from rigsync.plan.rules._base import K4A, REALSENSE, ZED, Context, Finding, rule
 from rigsync.plan.signals import port
 from rigsync.spec.model import NicKind, Timestamping
+from rigsync.spec.sync import SyncGroupSpec
 
 SIGNALS = f"{K4A} (external trigger: 5V TTL/CMOS); {REALSENSE} (Genlock: 1.8 V, PPS is 5 V)"
 
@@ -194,6 +195,40 @@ def stagger_exposure(ctx: Context) -> Iterator[Finding]:
                     yield Finding((d.id,), f"{d.id}/{s.name}: {shown} in group {g.name}, staggered every "
                                            f"{st.stagger_us:g} us: the slices of time overlap",
                                   f"expose at most {st.stagger_us:g} us (manual), with enough light")
+
+
+@rule("DELAY-PAST-PERIOD", Severity.ERROR, f"{REALSENSE} (Capture high-speed motion: ten cameras at 90 fps, "
+      "1.1 ms apart: the staggered slices fit within one trigger period)",
+      "a member's capture delay (declared delay plus stagger slot) and exposure reach the next trigger")
+def delay_past_period(ctx: Context) -> Iterator[Finding]:
+    for g in ctx.groups():
+        period_ns = ctx.plan.group(g.name).trigger_period_ns
+        if not period_ns:
+            continue
+        for d in ctx.members(g):
+            dp = ctx.dp(d.id)
+            exposure_us = max((s.exposure_us or 0 for s in d.streams if s.name in dp.synced_streams), default=0)
+            delay_ns = dp.delay_ns + dp.depth_delay_ns
+            if delay_ns + exposure_us * 1000 >= period_ns:
+                slot = f" ({g.stagger_us:g} us stagger slot included)" if g.stagger_us else ""
+                yield Finding((d.id,), f"{d.id} in group {g.name} captures {delay_ns / 1000:,.0f} us after the trigger"
+                                       f"{slot} and exposes {exposure_us:g} us: past the {period_ns / 1000:,.0f} us "
+                                       "trigger period, so its frames fall among the next trigger's",
+                              "keep each member's delay, stagger slot and exposure within one trigger period "
+                              f"(under {period_ns / 1000:,.0f} us)" + (f": stagger_us at most "
+                                                                      f"{_stagger_limit_us(ctx, g, period_ns):,.0f}"
+                                                                      if g.stagger_us else ""))
+
+
+def _stagger_limit_us(ctx: Context, g: SyncGroupSpec, period_ns: int) -> float:
+    """The largest stagger with which every member's slot, delay and exposure end within the trigger period."""
+    limits = []
+    for i, (m, d) in enumerate(zip(g.members, ctx.members(g), strict=True)):
+        if i == 0:
+            continue
+        exposure_us = max((s.exposure_us or 0 for s in d.streams), default=0)
+        limits.append((period_ns / 1000 - m.delay_us - exposure_us) / i)
+    return max(min(limits, default=0.0), 0.0)
 
 
 @rule("MULTI-HOST-PTP", Severity.ERROR, f"{ZED} (Setting up Multiple Cameras on a Local Network)",
