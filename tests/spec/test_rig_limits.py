@@ -221,6 +221,17 @@ def test_non_utf8_file_names_the_byte_line_and_column(tmp_path: Path) -> None:
                                "continuation byte) (allowed: a TOML file saved as UTF-8)")
 
 
+@pytest.mark.parametrize(("path", "problem"), [
+    ("/dev/zero", "/dev/zero: larger than 64 MiB: not a rig file"),
+    (".", ".: is a folder, not a rig file"),
+])
+def test_endless_files_and_folders_are_refused_without_reading_them(path: str, problem: str) -> None:
+    """A device that never ends (/dev/zero) is read only up to 64 MiB and refused; a folder is named as one."""
+    with pytest.raises(RigFileError) as info:
+        load_rig(path)
+    assert str(info.value).startswith(problem)
+
+
 def test_utf16_file_is_refused_and_a_utf8_bom_is_read(tmp_path: Path) -> None:
     """UTF-16 text is refused saying so; UTF-8 with a byte-order mark loads."""
     path = tmp_path / "r.toml"

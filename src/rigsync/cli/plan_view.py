@@ -7,8 +7,9 @@ from rich.table import Table
 from rich.text import Text
 
 from rigsync.catalog import get_model
-from rigsync.cli.plain import LONG_OUTPUT_ROWS, AlignedTable, row, styled
-from rigsync.cli.plain import table as new_table
+from rigsync.cli.aligned import LONG_OUTPUT_ROWS, AlignedTable
+from rigsync.cli.aligned import table as new_table
+from rigsync.cli.plain import row, styled
 from rigsync.core.ptp import PtpMode
 from rigsync.core.units import NS_PER_S
 from rigsync.plan.model import Diagnostic, Plan, Severity, TriggerLink

@@ -12,6 +12,9 @@ WARMUP_BASE_NS = 300_000_000
 """Discarded at every start: sensors settle and the clock mappings get their first points."""
 AE_WARMUP_FRAMES = 10
 """Auto exposure "requires a few frames of data to stabilize" (seeds/004)."""
+CLOCK_PRIOR_FRAMES = 10
+"""Frames of its slowest stream a device delivers before its clock's error bound is its own, no longer capped by a
+prior (the estimator's ``EstimatorConfig.prior_points``, which plan cannot import: a test keeps them equal)."""
 
 
 def depth_windows(plan: Plan) -> tuple[DepthWindow, ...]:
@@ -51,10 +54,13 @@ def staggers(plan: Plan) -> tuple[Stagger, ...]:
 
 
 def warmup_ns(plan: Plan) -> int:
-    """A base settling time, or more where auto exposure needs frames to settle."""
+    """A base settling time, or more where auto exposure needs frames to settle, or where a stream is slow enough
+    that ``CLOCK_PRIOR_FRAMES`` of its frames take longer than the base (a 5 fps stream: 2 s): until its clock
+    mapping (per device, or per stream for cameras without a clock) has that many points, its bound is a prior."""
     longest = WARMUP_BASE_NS
     for d in plan.rig.devices:
         for s in d.streams:
+            longest = max(longest, CLOCK_PRIOR_FRAMES * s.period_ns)
             if s.auto_exposure and s.kind is StreamKind.COLOR:
                 longest = max(longest, AE_WARMUP_FRAMES * s.period_ns)
     return longest

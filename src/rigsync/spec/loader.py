@@ -55,13 +55,24 @@ _CONNECTION_FORMS = {
 }
 
 
+MAX_RIG_FILE_BYTES = 64 << 20
+"""A rig file is text a person writes: a 2,000-device stadium rig is under 1 MB. Reading stops past this (a device,
+a pipe or a mistaken path such as a video file would be read forever, or into memory)."""
+
+
 def load_rig(path: str | Path) -> RigSpec:
     """Read and validate a rig file (UTF-8 TOML)."""
     p = Path(path)
     try:
-        raw = p.read_bytes()
+        if p.is_dir():
+            raise RigFileError(str(p), "", None, "is a folder, not a rig file")
+        with p.open("rb") as f:
+            raw = f.read(MAX_RIG_FILE_BYTES + 1)
     except OSError as err:
         raise RigFileError(str(p), "", None, f"cannot read the rig file: {err.strerror or err}") from None
+    if len(raw) > MAX_RIG_FILE_BYTES:
+        raise RigFileError(str(p), "", None, f"larger than {MAX_RIG_FILE_BYTES >> 20} MiB: not a rig file (a rig file "
+                                             "is TOML text; a 2,000-device rig is under 1 MB)")
     return loads_rig(decode(raw, p.name), str(p))
 
 
