@@ -11,8 +11,8 @@ and 1% dropped frames. Frames are pushed in arrival order; time advances to the 
   last member, in frame periods of the rig's fastest stream (target p99 <= 0.5). Sets are returned once the
   reasons of their missing members are known too: that later time is shown as "settled".
 * baseline, same run: with ``--baseline REV`` the aligner of that git revision (5bf167e: before issue 7), loaded from
-  the repository into a package of its own, runs the same events, alternating with this one; the ratio of
-  their best times is the speed-up (>1: faster now). Without it, the same events pushed into per-stream
+  the repository into a package of its own (``revision.py``), runs the same events, alternating with this one; the
+  ratio of their best times is the speed-up (>1: faster now). Without it, the same events pushed into per-stream
   deques only (the bare cost of touching each frame).
 
 Run: python bench/bench_aligner.py [--seconds 60] [--seed 1] [--streams 16] [--runs 3] [--baseline 5bf167e]
@@ -21,18 +21,13 @@ Run: python bench/bench_aligner.py [--seconds 60] [--seed 1] [--streams 16] [--r
 from __future__ import annotations
 
 import argparse
-import importlib
-import subprocess
-import sys
-import tempfile
 import time
 from collections import deque
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import numpy as np
 
+import revision
 from rigsync.align import Aligner, AlignStream
 
 RATES = [15, 30, 30, 30, 30, 30, 30, 60, 30, 30, 60, 15, 30, 30, 30, 30]
@@ -96,21 +91,6 @@ def latencies(streams: list[AlignStream], evs: list[Event], result: dict[str, An
     return decided, settled
 
 
-def load_revision(rev: str) -> ModuleType:
-    """The ``rigsync.align`` package of git revision ``rev``, as a package of its own (core from this tree)."""
-    root = Path(__file__).resolve().parents[1]
-    names = subprocess.run(["git", "-C", str(root), "ls-tree", "--name-only", rev, "src/rigsync/align/"],
-                           check=True, capture_output=True, text=True).stdout.split()
-    pkg = Path(tempfile.mkdtemp(prefix="aligner-baseline-")) / "baseline_align"
-    pkg.mkdir()
-    for name in names:
-        text = subprocess.run(["git", "-C", str(root), "show", f"{rev}:{name}"], check=True, capture_output=True,
-                              text=True).stdout
-        (pkg / Path(name).name).write_text(text.replace("rigsync.align", "baseline_align"))
-    sys.path.insert(0, str(pkg.parent))
-    return importlib.import_module("baseline_align")
-
-
 def run_baseline(evs: list[Event]) -> float:
     queues: dict[str, deque[tuple[int, int, int]]] = {}
     t0 = time.process_time()
@@ -132,7 +112,7 @@ def main() -> None:
     args = p.parse_args()
     streams, evs = events(args.seconds, args.seed, args.streams)
     print(f"aligner: {args.streams} streams, {args.seconds:.0f} s, {len(evs)} frames (best of {args.runs} runs)")
-    other = load_revision(args.baseline) if args.baseline else None
+    other = revision.load_package(args.baseline, "align") if args.baseline else None
     other_streams = [other.AlignStream(s.key, s.period_ns) for s in streams] if other else []
     best = other_best = float("inf")
     result: dict[str, Any] = {}

@@ -19,16 +19,18 @@ discards (``plan.warmup_ns``). Baselines in the same run: a least-squares line t
 mean fit gives), and the estimator as it was before issue 7 (``baseline_estimator.py``, a frozen copy).
 
 Cost: ``DeviceTimebase.stamp`` per frame for that device on the usb link, and ``ClockEstimator.add`` alone, in
-steady state (the 60 s after the 20 s window filled) and over the first 25 s, against the frozen copy in the same
-run (CPU time, repetitions interleaved, best of each). Target >= 10x cheaper. The stamping path includes the
-host map (here the identity: one host) and the ``Stamp`` it returns.
+steady state (the 60 s after the 20 s window filled) and over the first 25 s, in the same run as the code before
+issue 7 (CPU time, repetitions interleaved, best of each): its whole stamping path (the timebase package of git
+revision ``--before``, 5bf167e, loaded from the repository) and its estimator alone (the frozen copy). Target >= 10x
+cheaper. The stamping path includes the host map (here the identity: one host) and the ``Stamp`` it returns.
 
-Run: python bench/bench_clock.py [--runs 20] [--cost-reps 7]
+Run: python bench/bench_clock.py [--runs 20] [--cost-reps 7] [--before 5bf167e]
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import math
 import time
 from collections.abc import Callable
@@ -37,6 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 
 import baseline_estimator
+import revision
 from rigsync.core.frame import ClockDomain, Frame, TimestampSemantics
 from rigsync.timebase.estimator import ClockEstimator
 from rigsync.timebase.stamper import DeviceTimebase, TimebaseConfig
@@ -152,15 +155,17 @@ def report_accuracy(link: Link, runs: int) -> None:
           f"{100 * old_inside / old_total:.3f}% ({old_total - old_inside} frames outside)")
 
 
-def report_cost(reps: int) -> None:
+def report_cost(reps: int, before: str) -> None:
     """CPU time per frame over 25 s from the start (acquisition, the window filling) and over the 60 s after that
     (steady state: the window full), best of ``reps`` interleaved repetitions."""
     frames = [f for f, _ in capture(LINKS["usb"], 1, seconds=85.0)]
     t0 = min(f.host_rx_ns for f in frames)
     split = next(i for i, f in enumerate(frames) if f.host_rx_ns - t0 >= 25e9)
+    old = importlib.import_module(revision.load_package(before, "timebase").__name__ + ".stamper")
 
     def stamp(baseline: bool) -> tuple[float, float]:
-        tb = timebase(baseline)
+        tb = (old.DeviceTimebase(ClockDomain.DEVICE, old.TimebaseConfig(latency_uncertainty_ns=20_000)) if baseline
+              else timebase(False))
         t = time.process_time()
         for f in frames[:split]:
             tb.stamp(f, PERIOD)
@@ -191,7 +196,7 @@ def report_cost(reps: int) -> None:
             first, steady = run()
             best[name] = (min(best[name][0], first), min(best[name][1], steady))
     print(f"stamping cost per frame (2 streams at 30 fps, usb link), CPU time, best of {reps}: steady state (the 60 s "
-          "after the window filled) / the first 25 s")
+          f"after the window filled) / the first 25 s; before issue 7: {before}'s stamping path, its estimator alone")
     for what, key in (("DeviceTimebase.stamp", "stamp"), ("ClockEstimator.add alone", "add")):
         (new0, new), (old0, old) = best[key], best[key + " before"]
         print(f"  {what}: {new * 1e6:.2f} / {new0 * 1e6:.2f} us, before issue 7 {old * 1e6:.2f} / {old0 * 1e6:.2f} us: "
@@ -202,10 +207,13 @@ def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--runs", type=int, default=20)
     p.add_argument("--cost-reps", type=int, default=7)
+    p.add_argument("--before", default="5bf167e", help="git revision of the code before issue 7 (cost baseline)")
+    p.add_argument("--cost-only", action="store_true", help="only the stamping cost")
     args = p.parse_args()
-    for link in LINKS.values():
-        report_accuracy(link, args.runs)
-    report_cost(args.cost_reps)
+    if not args.cost_only:
+        for link in LINKS.values():
+            report_accuracy(link, args.runs)
+    report_cost(args.cost_reps, args.before)
 
 
 if __name__ == "__main__":

@@ -9,37 +9,67 @@ handled in arrival order, exactly as the capture does: ``DeviceTimebase.stamp`` 
 deadlines.
 
 Figures: CPU time per frame of stamp + align together, and of each alone (align alone replays the same
-stamps); best of the repetitions. Target: stamp + align <= 10 us per frame, so that the sync path of a
-128-stream rig at 30 fps stays under 5% of one core. For reference, the same with the clock estimator as it was
-before issue 7 (``baseline_estimator.py``, a frozen copy).
+stamps); best of the repetitions; over the whole run and over the frames after its first 5 s (until then a
+camera's clock estimator keeps every point; from then on one per 100 ms bucket). Target: stamp + align <= 10 us
+per frame, so that the sync path of a 128-stream rig at 30 fps stays under 5% of one core. The workload's frames
+are built before the run and frozen out of the garbage collector's reach (``gc.freeze``): a capture holds a
+handful of frames at a time, not the whole run's.
 
-Run: python bench/bench_sync_path.py [--seconds 20] [--reps 3]
+``--baseline REV``: the same with the timebase and aligner of that git revision (loaded from the repository into
+packages of their own, run alternately in the same process), and the ratio of the best times (5bf167e: before
+issue 7).
+
+Run: python bench/bench_sync_path.py [--seconds 20] [--reps 3] [--baseline REV ...]
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
+import importlib
+import inspect
 import math
 import time
 from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
 
 import numpy as np
 
-import baseline_estimator
-from rigsync.align import Aligner, AlignStream
+import revision
+from rigsync import align
+from rigsync.align import AlignStream
 from rigsync.core.frame import ClockDomain, Frame, TimestampSemantics
-from rigsync.timebase.stamper import DeviceTimebase, Stamp, TimebaseConfig
+from rigsync.timebase import stamper
 
 CAMERAS = 64
 STREAMS = ("color", "depth")
 PERIOD_NS = 33_333_333
 NOMINAL_NS = 12_125_000
+EARLY_S = 5.0
 
 
 @dataclass(frozen=True)
 class Workload:
     frames: list[Frame]  # in arrival order
     streams: list[AlignStream]
+    early: int  # frames in the first EARLY_S seconds
+
+
+@dataclass(frozen=True)
+class Code:
+    """The timebase and aligner packages under test."""
+
+    name: str
+    stamper: ModuleType
+    align: ModuleType
+
+    @classmethod
+    def of(cls, rev: str | None) -> Code:
+        if rev is None:
+            return cls("this tree", stamper, align)
+        packages = revision.load_packages(rev, "timebase", "align")
+        return cls(rev, importlib.import_module(packages["timebase"].__name__ + ".stamper"), packages["align"])
 
 
 def workload(seconds: float, seed: int) -> Workload:
@@ -67,42 +97,67 @@ def workload(seconds: float, seed: int) -> Workload:
                        for k in range(n) if keep[k]]
     frames.sort(key=lambda f: f.host_rx_ns)
     streams = [AlignStream(f"cam{cam}/{s}", PERIOD_NS) for cam in range(CAMERAS) for s in STREAMS]
-    return Workload(frames, streams)
+    start = frames[0].host_rx_ns
+    early = next((i for i, f in enumerate(frames) if f.host_rx_ns - start >= EARLY_S * 1e9), len(frames))
+    return Workload(frames, streams, early)
 
 
-def timebases(baseline: bool) -> dict[str, DeviceTimebase]:
-    out = {}
-    for cam in range(CAMERAS):
-        tb = DeviceTimebase(ClockDomain.DEVICE, TimebaseConfig())
-        if baseline:  # the estimator before issue 7 behind today's stamper
-            tb._device.estimator = baseline_estimator.ClockEstimator()  # type: ignore[assignment]
-        out[f"cam{cam}"] = tb
-    return out
+def timebases(code: Code) -> dict[str, Any]:
+    return {f"cam{cam}": code.stamper.DeviceTimebase(ClockDomain.DEVICE, code.stamper.TimebaseConfig())
+            for cam in range(CAMERAS)}
 
 
-def stamp_all(w: Workload, baseline: bool = False) -> tuple[float, list[Stamp]]:
-    tbs = timebases(baseline)
+def stamp_all(w: Workload, code: Code) -> tuple[float, float, list[Any]]:
+    """Stamp every frame; returns (CPU seconds over the first EARLY_S seconds, after them, the stamps)."""
+    tbs = timebases(code)
     t0 = time.process_time()
-    stamps = [tbs[f.device].stamp(f, PERIOD_NS) for f in w.frames]
-    return time.process_time() - t0, stamps
+    stamps = [tbs[f.device].stamp(f, PERIOD_NS) for f in w.frames[:w.early]]
+    t1 = time.process_time()
+    stamps += [tbs[f.device].stamp(f, PERIOD_NS) for f in w.frames[w.early:]]
+    return t1 - t0, time.process_time() - t1, stamps
 
 
-def align_all(w: Workload, stamps: list[Stamp] | None, baseline: bool = False) -> tuple[float, int]:
-    """Align (stamping each frame first when ``stamps`` is None); returns (CPU seconds, framesets)."""
-    tbs = timebases(baseline)
-    al: Aligner[Frame] = Aligner(w.streams)
+def align_all(w: Workload, code: Code, stamps: list[Any] | None) -> tuple[float, float, int]:
+    """Align (stamping each frame first when ``stamps`` is None); returns (CPU seconds over the first EARLY_S
+    seconds, after them, framesets)."""
+    tbs = timebases(code)
+    al = code.align.Aligner([code.align.AlignStream(s.key, s.period_ns) for s in w.streams])
+    push = al.push
+    if "locked" not in inspect.signature(push).parameters:  # before issue 7
+        def push(key: str, payload: Frame, *, locked: bool, **kw: int) -> list[Any]:
+            return al.push(key, payload, **kw)  # type: ignore[no-any-return]
     sets = 0
+    times = []
+    for part in (range(w.early), range(w.early, len(w.frames))):
+        t0 = time.process_time()
+        for i in part:
+            f = w.frames[i]
+            s = tbs[f.device].stamp(f, PERIOD_NS) if stamps is None else stamps[i]
+            arrival = f.host_rx_ns
+            deadline = al.next_deadline_ns()
+            if deadline is not None and deadline < arrival:
+                sets += len(al.advance(deadline))
+            sets += len(push(f.key, f, seq=f.seq, rig_time_ns=s.start_ns, error_ns=s.error_bound_ns,
+                             arrival_ns=arrival, locked=s.locked))
+        times.append(time.process_time() - t0)
     t0 = time.process_time()
-    for i, f in enumerate(w.frames):
-        s = tbs[f.device].stamp(f, PERIOD_NS) if stamps is None else stamps[i]
-        arrival = f.host_rx_ns
-        deadline = al.next_deadline_ns()
-        if deadline is not None and deadline < arrival:
-            sets += len(al.advance(deadline))
-        sets += len(al.push(f.key, f, seq=f.seq, rig_time_ns=s.start_ns, error_ns=s.error_bound_ns,
-                            arrival_ns=arrival, locked=s.locked))
     sets += len(al.flush())
-    return time.process_time() - t0, sets
+    return times[0], times[1] + time.process_time() - t0, sets
+
+
+def measure(w: Workload, code: Code, best: dict[str, tuple[float, float]]) -> int:
+    """One repetition of each figure for ``code``, kept in ``best`` if better; returns the framesets."""
+    def keep(name: str, early: float, late: float) -> None:
+        old = best.get(name, (math.inf, math.inf))
+        best[name] = (min(old[0], early), min(old[1], late))
+
+    early, late, stamps = stamp_all(w, code)
+    keep("stamp", early, late)
+    early, late, _ = align_all(w, code, stamps)
+    keep("align", early, late)
+    early, late, sets = align_all(w, code, None)
+    keep("both", early, late)
+    return sets
 
 
 def main() -> None:
@@ -110,29 +165,39 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=20.0)
     p.add_argument("--reps", type=int, default=3)
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--baseline", nargs="*", default=[], help="git revisions to compare with, e.g. 5bf167e")
     args = p.parse_args()
     w = workload(args.seconds, args.seed)
-    n = len(w.frames)
-    best = {k: math.inf for k in ("stamp", "align", "both", "stamp before", "both before")}
-    stamps: list[Stamp] = []
+    gc.collect()
+    gc.freeze()  # the workload is not part of what a capture's collector sees
+    codes = [Code.of(None), *(Code.of(rev) for rev in args.baseline)]
+    best: dict[str, dict[str, tuple[float, float]]] = {c.name: {} for c in codes}
     sets = 0
-    for _ in range(args.reps):
-        elapsed, stamps = stamp_all(w)
-        best["stamp"] = min(best["stamp"], elapsed)
-        best["align"] = min(best["align"], align_all(w, stamps)[0])
-        elapsed, sets = align_all(w, None)
-        best["both"] = min(best["both"], elapsed)
-        best["stamp before"] = min(best["stamp before"], stamp_all(w, baseline=True)[0])
-        best["both before"] = min(best["both before"], align_all(w, None, baseline=True)[0])
-    per = {k: v / n * 1e6 for k, v in best.items()}
+    for _ in range(args.reps):  # alternating, so that every variant sees the same machine
+        for code in codes:
+            got = measure(w, code, best[code.name])
+            sets = got if code is codes[0] else sets
+    n, late_n = len(w.frames), len(w.frames) - w.early
     rate = CAMERAS * len(STREAMS) * 30
     print(f"sync path: {CAMERAS} cameras x {len(STREAMS)} streams at 30 fps, {args.seconds:g} s, {n} frames, "
-          f"{sets} framesets; CPU time per frame, best of {args.reps}")
-    print(f"  stamp + align: {per['both']:.2f} us/frame (target <= 10 us): {rate * per['both'] / 1e4:.1f}% of one "
-          f"core at {rate:,} frames/s (target < 5%)")
-    print(f"  stamp alone {per['stamp']:.2f} us/frame, align alone {per['align']:.2f} us/frame")
-    print(f"  with the estimator before issue 7: stamp {per['stamp before']:.2f} us/frame, stamp + align "
-          f"{per['both before']:.2f} us/frame")
+          f"{sets} framesets; CPU time per frame, best of {args.reps}: whole run / after the first {EARLY_S:g} s")
+    ours = best["this tree"]
+    for code in codes:
+        b = best[code.name]
+        per = {k: ((e + late) / n * 1e6, late / late_n * 1e6) for k, (e, late) in b.items()}
+        label = "" if code.name == "this tree" else f"  {code.name}:"
+        both, stamp, al = per["both"], per["stamp"], per["align"]
+        if not label:
+            print(f"  stamp + align: {both[0]:.2f} / {both[1]:.2f} us/frame (target <= 10 us): "
+                  f"{rate * both[0] / 1e4:.1f}% / {rate * both[1] / 1e4:.1f}% of one core at {rate:,} frames/s "
+                  "(target < 5%)")
+            print(f"  stamp alone {stamp[0]:.2f} / {stamp[1]:.2f} us/frame, align alone {al[0]:.2f} / {al[1]:.2f} "
+                  "us/frame")
+            continue
+        ratio = {k: (sum(b[k]) / sum(ours[k])) for k in b}
+        print(f"{label} stamp + align {both[0]:.2f} / {both[1]:.2f}, stamp {stamp[0]:.2f} / {stamp[1]:.2f}, "
+              f"align {al[0]:.2f} / {al[1]:.2f} us/frame; this tree is {ratio['both']:.2f}x / {ratio['stamp']:.2f}x / "
+              f"{ratio['align']:.2f}x faster (whole run)")
 
 
 if __name__ == "__main__":

@@ -172,6 +172,23 @@ def test_map_is_continuous_for_readings_taken_before_a_sample() -> None:
     assert tb.to_rig(8 * S).rig_ns == 8 * S + BOOT_D + 200_000_000 and tb.steps.schedule.steps == ()
 
 
+def test_readings_map_through_the_applied_map_in_force() -> None:
+    """``to_rig`` (which reads the map's fit and slew inline) gives the base reading of the map in force at the
+    reading, ``_map_at(m).base(m)``, while a correction slews and for readings taken before the last update."""
+    rng = np.random.default_rng(3)
+    tb = ptp()
+    on_previous = slewing = 0
+    for k in range(40):
+        tb.add(sample(k * S, round(rng.normal(0, 3_000) + (400_000 if k >= 20 else 0))))
+        for mono in (k * S - S // 3, k * S + 1, k * S + S // 2):
+            if tb._map is not None:
+                applied = tb._map_at(mono)
+                assert tb.to_rig(mono, stamp=False).rig_ns == applied.base(mono)
+                on_previous += applied is tb._previous
+                slewing += applied.slew.remaining(mono) != 0
+    assert on_previous > 10 and slewing > 10
+
+
 def test_holdover_unlocks_and_grows_the_bound() -> None:
     """No sample for longer than the stale limit: frames are flagged unlocked, the bound grows, level error."""
     cfg = HostTimebaseConfig(role=HostRole.PTP, holdover_ppm=2.0)

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import math
+from fractions import Fraction
+
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rigsync.core.frame import ClockDomain, Frame, TimeFlags, TimestampSemantics
+from rigsync.timebase import _flags
 from rigsync.timebase.estimator import ClockEstimate
 from rigsync.timebase.host import HostTime
-from rigsync.timebase.stamper import DeviceTimebase, SlewingMap, TimebaseConfig, semantic_offset_ns
+from rigsync.timebase.slew import Slew
+from rigsync.timebase.stamper import DeviceTimebase, SlewingMap, Stamp, TimebaseConfig, semantic_offset_ns
 
 EPOCH = 1_790_000_000_000_000_000
 PERIOD = 33_333_333
@@ -201,3 +208,28 @@ def test_chain_maps_through_the_host_and_sums_the_bounds() -> None:
         assert s.error_bound_ns == b.error_bound_ns + 40_000
         assert s.flags & TimeFlags.PTP_WARN
         assert abs(s.start_ns - (true_start - 2_000_000_000)) <= s.error_bound_ns
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.floats(-2e9, 2e9).filter(lambda c: abs(c) >= 0.5), st.sampled_from([500e-6, 0.1, 1e-9, 0.37]),
+       st.integers(-10**18, 10**18))
+def test_a_slew_has_nothing_left_from_its_end_on(corr0: float, rate: float, at: int) -> None:
+    """``Slew.until_ns`` (which the stamper and host maps compare with before reading the slew) is its end: nothing
+    remains from it on, and it is within a few ns (and two billionths) of where the correction runs out."""
+    slew = Slew(corr0, at, rate)
+    until = int(slew.until_ns)
+    assert slew.remaining(until) == 0.0 and slew.remaining(until + 12345) == 0.0
+    end = at + Fraction(abs(corr0)) / Fraction(rate)  # where rate * (t - at) reaches the correction
+    assert 0 < until - end <= 4 + abs(corr0) / rate * 2e-9
+    assert slew.remaining(at + int(abs(corr0) / rate * 0.99)) != 0.0
+    assert Slew().until_ns == -math.inf and Slew(5.0, 0, 0.0).until_ns == math.inf
+
+
+def test_stamp_flags_and_lock_state_are_the_time_flags() -> None:
+    """A stamp's flags, built from integer bits on the stamping path, are the TimeFlags of those bits, and it is
+    locked exactly when neither acquiring nor slewing, for every combination of flags."""
+    for bits in range(1 << len(TimeFlags)):
+        flags = TimeFlags(bits)
+        assert _flags.FLAGS[bits] is flags
+        assert Stamp(0, 0, flags).locked is not bool(flags & (TimeFlags.ACQUIRING | TimeFlags.SLEWING))
+    assert len(_flags.FLAGS) == 1 << len(TimeFlags)

@@ -97,13 +97,15 @@ class StreamState(Generic[T]):
         return abs(ref - base - k * self.period) > self.margin
 
     def passes(self, threshold: int) -> int:
-        """The time from which ``low`` exceeds ``threshold`` (started and connected streams)."""
+        """The time from which ``low`` exceeds ``threshold`` (started and connected streams; -INF: it does
+        already, the prediction's window starts above it)."""
         base = self.base
         edge = threshold
         if base is not None:
             margin = self.margin
             # the last predicted frame whose window starts at or below the threshold; its window's end
             k = (threshold + margin - base) // self.period
-            if k >= 0:
-                edge = min(edge, base + k * self.period + margin)
+            if k < 0:
+                return -INF
+            edge = min(edge, base + k * self.period + margin)
         return edge + self.lateness + 1

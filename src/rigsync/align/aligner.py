@@ -54,7 +54,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
-from rigsync.align._match import Matcher
+from rigsync.align._incremental import IncrementalMatcher
 from rigsync.align._settle import Settler
 from rigsync.align._state import INF, StreamState
 from rigsync.align.types import AlignerConfig, AlignerStats, AlignStream, Entry, Frameset, Mark, StreamStats
@@ -85,7 +85,7 @@ class Aligner(Generic[T]):
         self._on_drop = on_drop
         self._settle: Settler[T] = Settler(keys, [s.period_ns for s in streams], min(s.period_ns for s in streams),
                                            self.config.settle_ns, self.stats)
-        self._m: Matcher[T] = Matcher(self._streams, self.config, self._settle, self._drop)
+        self._m: IncrementalMatcher[T] = IncrementalMatcher(self._streams, self.config, self._settle, self._drop)
 
     # --- public API -----------------------------------------------------------------------------
 
@@ -214,7 +214,7 @@ class Aligner(Generic[T]):
         if m.first_arrival is None:
             m.first_arrival = now
         if now >= m.wake:
-            m.process()
+            m.wake_up()
         if now >= self._settle.expiry_ns:
             self._settle.expire(now)
 

@@ -47,6 +47,7 @@ from rigsync.timebase.stamper import DeviceTimebase, TimebaseConfig
 
 DRAIN_NS = 1_000_000_000
 """After stopping the devices, how long the capture still takes the frames they deliver."""
+_NO_FRAME_FLAGS = FrameFlags.NONE  # testing a flag runs Python code in enum: a frame with none skips it
 
 
 class CaptureSession:
@@ -366,19 +367,23 @@ class CaptureSession:
                 self._device_gone(device_id, self._poll_rig_ns)
         # Hosts' monotonic clocks start at boot: order what arrived on the rig clock. A driver reports a queue
         # overrun when it is read, but the frames it lost came before every frame of that read: first.
-        items.sort(key=lambda i: (not (isinstance(i, DeviceEvent) and i.kind is EventKind.OVERRUN),
-                                  self._rig_ns(i.device, i.host_rx_ns if isinstance(i, Frame) else i.host_ns)))
-        for item in items:
+        order = sorted((not (isinstance(item, DeviceEvent) and item.kind is EventKind.OVERRUN),
+                        self._rig_ns(item.device, item.host_rx_ns if isinstance(item, Frame) else item.host_ns), n)
+                       for n, item in enumerate(items))
+        for _, rx_rig_ns, n in order:
+            item = items[n]
             if isinstance(item, Frame):
-                self._frame(item)
+                self._frame(item, rx_rig_ns)
             else:
                 self._event(item)
 
-    def _frame(self, f: Frame) -> None:
+    def _frame(self, f: Frame, rx_rig_ns: int) -> None:
+        """A frame that reached its host at ``rx_rig_ns`` (rig time)."""
         key = f.key
         stamp = self._timebases[f.device].stamp(f, self._periods[key])
-        stamped = StampedFrame(f, stamp.start_ns, stamp.error_bound_ns, stamp.locked, stamp.flags)
-        arrival = max(self._rig_ns(f.device, f.host_rx_ns), self._poll_rig_ns)
+        locked = stamp.locked
+        stamped = StampedFrame(f, stamp.start_ns, stamp.error_bound_ns, locked, stamp.flags)
+        arrival = max(rx_rig_ns, self._poll_rig_ns)
         base = self.clocks.base_ns  # the aligner works on the base timeline (rig time without a step's hold)
         # A scheduled start records what may be exposed at or after it, to within each stamp's bound (a PTP
         # camera armed for the start stamps its first frame a few ns either side of it).
@@ -393,7 +398,7 @@ class CaptureSession:
             self._start.frame(key, stamped.rig_time_ns, stamp.error_bound_ns)
         if self._observer is not None:
             self._observer(stamped)
-        self._tracker.frame(key, arrival, stamp.error_bound_ns, stamp.locked, stamp.flags)
+        self._tracker.frame(key, arrival, stamp.error_bound_ns, locked, stamp.flags)
         if self._recorder is None or self._record_error is not None:
             return
         try:
@@ -408,7 +413,8 @@ class CaptureSession:
             return
         self._emit(self.aligner.push(key, stamped, seq=f.seq, rig_time_ns=base(stamped.rig_time_ns),
                                      error_ns=stamp.error_bound_ns, arrival_ns=base(arrival),
-                                     corrupt=bool(f.flags & FrameFlags.CORRUPT), locked=stamp.locked))
+                                     corrupt=f.flags is not _NO_FRAME_FLAGS and bool(f.flags & FrameFlags.CORRUPT),
+                                     locked=locked))
 
     def _event(self, event: DeviceEvent) -> None:
         if event.kind is EventKind.DISCONNECTED:

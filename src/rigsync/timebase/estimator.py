@@ -120,8 +120,11 @@ class ClockEstimate:
             return mapped, bound, bound
         # EnvelopeBound.range_at inlined (this runs for every frame), plus the mapping's rounding to integer ns.
         u = offset - env.pivot_ns
-        below_slope, chord0, chord_slope, tangent0, tangent_slope = env.right if u >= 0 else env.left
-        u = abs(u)
+        if u >= 0:
+            below_slope, chord0, chord_slope, tangent0, tangent_slope = env.right
+        else:
+            below_slope, chord0, chord_slope, tangent0, tangent_slope = env.left
+            u = -u
         chord, tangent = chord0 + chord_slope * u, tangent0 + tangent_slope * u
         return mapped, env.below0 + below_slope * u + 1.0, (chord if chord > tangent else tangent) + 1.0
 
@@ -168,7 +171,9 @@ class _LowResiduals:
             (ax, ay), (bx, by) = line
             self._ax, self._ay, self._dx, self._dy = ax, ay, bx - ax, by - ay
             dx, dy = self._dx, self._dy
-            self.keys = heapq.nsmallest(self.keep, [dx * (y - ay) - dy * (x - ax) for x, y in points])
+            # dx * (y - ay) - dy * (x - ax), with the constant part taken out of the loop over every point
+            c = dx * ay - dy * ax
+            self.keys = [k - c for k in heapq.nsmallest(self.keep, [dx * y - dy * x for x, y in points])]
         return self.keys[index] / self._dx
 
 
@@ -191,6 +196,8 @@ class ClockEstimator:
         self.steps_detected = 0
         cfg = self.config
         self._bucket_ns = cfg.bucket_ns
+        self._window_buckets = cfg.window_ns // cfg.bucket_ns
+        self._max_step_ns = cfg.max_step_ns
         self._refit_buckets = cfg.refit_ns // cfg.bucket_ns
         # Two scale estimates are tried (see _pin_bound): each at half the miss probability.
         self._pin_factors = [0.0, *(pin_factor(g, cfg.miss_probability / 2) for g in range(1, cfg.scale_gaps + 1))]
@@ -242,7 +249,7 @@ class ClockEstimator:
         mapped = 0
         if est is not None:
             mapped = est.ref_host_ns + round((device_ns - est.ref_device_ns) * (1.0 + est.drift))  # est.map, inlined
-            if mapped - host_ns > self.config.max_step_ns:
+            if mapped - host_ns > self._max_step_ns:
                 # Far below the envelope: the host clock stepped back (or the device clock jumped).
                 self.steps_detected += 1
                 self.reset()
@@ -270,7 +277,7 @@ class ClockEstimator:
             return False
         # Refit when a point falls below the current line, at each of the first prior_points points; otherwise
         # when a bucket opens, once per refit_ns when fitted (an older estimate stays valid, its bound widens).
-        if (est is None or host_ns < mapped or len(self._hull) <= self.config.prior_points
+        if (est is None or host_ns < mapped or len(self._hull.points) <= self.config.prior_points
                 or b >= self._refit_bucket + (self._refit_buckets if est.fitted else 1)):
             self._refit()
             return True
@@ -289,7 +296,7 @@ class ClockEstimator:
                 self._put(*pending)
             self._pending = (b, (x, y))
             self._newest_bucket = b
-            for gone in self._hull.expire_before(b - self.config.window_ns // self.config.bucket_ns):
+            for gone in self._hull.expire_before(b - self._window_buckets):
                 self._low.removed(gone)
             return True
         held = pending is not None and pending[0] == b
@@ -317,7 +324,7 @@ class ClockEstimator:
     # --- internals ------------------------------------------------------------------------------
 
     def _put(self, key: int, p: Point) -> None:
-        others = len(self._hull)
+        others = len(self._hull.points)
         old = self._hull.put(key, p)
         if old is not None:
             self._low.removed(old)

@@ -37,7 +37,10 @@ Pure code: every time value is passed in.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import replace
+from functools import partial
+from typing import NamedTuple
 
 from rigsync.core.frame import TimeFlags
 from rigsync.core.ptp import (
@@ -48,6 +51,7 @@ from rigsync.core.ptp import (
     PtpSample,
     SyncLevel,
 )
+from rigsync.timebase import _flags
 from rigsync.timebase._host_fit import AppliedMap, Fit, Point
 from rigsync.timebase.host_config import LOST_PORT_STATES, HostTimebaseConfig, measured
 from rigsync.timebase.host_status import HostSyncStatus, judge_ptp, step_note
@@ -57,9 +61,8 @@ from rigsync.timebase.steps import RigSteps, StepFollower, StepPolicy
 __all__ = ["HostSyncStatus", "HostTime", "HostTimebase", "HostTimebaseConfig", "measured"]
 
 
-@dataclass(frozen=True, slots=True)
-class HostTime:
-    """A host monotonic-clock reading in rig time."""
+class HostTime(NamedTuple):
+    """A host monotonic-clock reading in rig time (a named tuple: one is made for every frame)."""
 
     rig_ns: int
     bound_ns: int
@@ -68,7 +71,10 @@ class HostTime:
     flags: TimeFlags
 
 
+_host_time: Callable[[tuple[int, int, TimeFlags]], HostTime] = partial(tuple.__new__, HostTime)
+"""``HostTime(*fields)`` without the named tuple's ``__new__``, a Python function (a quarter of a microsecond)."""
 _SEVERITY = {SyncLevel.OK: 0, SyncLevel.WARN: 1, SyncLevel.ERROR: 2}
+_UNSYNCED, _PTP, _REFERENCE = HostRole.UNSYNCED, HostRole.PTP, HostRole.REFERENCE
 
 
 class HostTimebase:
@@ -84,6 +90,7 @@ class HostTimebase:
         self._points: deque[Point] = deque(maxlen=self.config.window)
         self._offsets: deque[int] = deque(maxlen=self.config.recent)  # measured system offsets (quality)
         self._sys_offsets: deque[int] = deque(maxlen=self.config.window)  # grandmaster: system - PHC
+        self._sys_env = 0  # the largest of their magnitudes
         self._latest: PtpSample | None = None
         self._good_ns: int | None = None  # monotonic time of the last locked sample
         self._last_d: int | None = None  # system minus monotonic, latest reading
@@ -103,7 +110,7 @@ class HostTimebase:
         self._slope = 0.0
         self._queried_ns = 0  # the latest monotonic time a stamp was mapped at
         self._path_ns = 0  # the largest mean path delay of the points fitted
-        self._levels: TimeFlags | None = None  # the level flags of the latest samples (None: to work out)
+        self._levels: int | None = None  # the level flag bits of the latest samples (None: to work out)
 
     @property
     def _follows_steps(self) -> bool:
@@ -140,6 +147,7 @@ class HostTimebase:
             self._last_d = d
         if cfg.role is HostRole.REFERENCE and sample.sys_offset_ns is not None:
             self._sys_offsets.append(sample.sys_offset_ns)  # grandmaster host: its PHC follows the system clock
+            self._sys_env = max(abs(s) for s in self._sys_offsets)
         if cfg.role is not HostRole.PTP or e is None or not measured(sample):
             return
         # Against the levels: the servo's error, apart from a registered step of the reference it has yet to take.
@@ -258,37 +266,43 @@ class HostTimebase:
             system = mono_ns + (self._last_d or 0)  # on either side of a step in progress: its size is unknown here
             held = abs(self.steps.schedule.remaining_ns(system)) if self._follows_steps else 0
             return HostTime(system, max(cfg.unsynced_bound_ns, pending) + held, flags)
-        applied = self._map_at(mono_ns)
-        corr = applied.slew.remaining(mono_ns)
-        base = applied.base(mono_ns)
+        previous = self._previous  # _map_at(), inlined
+        applied = previous if previous is not None and mono_ns < current.slew.at_ns else current
+        slew = applied.slew
+        corr = slew.remaining(mono_ns) if mono_ns < slew.until_ns else 0.0
+        base = mono_ns - applied.fit.offset(mono_ns) + round(corr)  # applied.base(mono_ns), with corr read once
         if applied is not current:  # a reading from before the last update: either map may be the right one
             corr = abs(corr) + abs(base - (mono_ns - current.fit.offset(mono_ns)))
-        flags = TimeFlags.SLEWING if abs(corr) > cfg.step_threshold_ns else TimeFlags.NONE
-        if cfg.role is HostRole.UNSYNCED:
-            return HostTime(base, round(cfg.unsynced_bound_ns + abs(corr)), flags | TimeFlags.HOST_UNSYNCED)
+        bits = _flags.SLEWING if abs(corr) > cfg.step_threshold_ns else 0  # flags as integers: see _flags
+        role = cfg.role
+        if role is _UNSYNCED:
+            return HostTime(base, round(cfg.unsynced_bound_ns + abs(corr)), _flags.FLAGS[bits | _flags.HOST_UNSYNCED])
         if stamp:
             self.steps.note_stamp(base)
-        locked = cfg.role is not HostRole.PTP or self._locked(mono_ns)
-        following = self._follower.follow(base, evidence=locked)
-        if following.stepping:
-            flags |= TimeFlags.SLEWING
-        if following.overdue:
-            flags |= TimeFlags.PTP_ERROR
-        if cfg.role is HostRole.REFERENCE:
-            env = max((abs(s) for s in self._sys_offsets), default=0)
-            return HostTime(following.rig_ns, round(env + abs(corr)) + following.extra_bound_ns, flags)
+        locked = role is not _PTP or self._locked(mono_ns)
+        if self.steps.schedule.steps:
+            following = self._follower.follow(base, evidence=locked)
+            rig_ns, extra = following.rig_ns, following.extra_bound_ns
+            if following.stepping:
+                bits |= _flags.SLEWING
+            if following.overdue:
+                bits |= _flags.PTP_ERROR
+        else:  # no step of the reference: what StepFollower.follow() returns then
+            rig_ns, extra = base, 0
+        if role is _REFERENCE:
+            return _host_time((rig_ns, round(self._sys_env + abs(corr)) + extra, _flags.FLAGS[bits]))
         fit = current.fit
         if self._levels is None:  # the samples changed since the last reading
-            self._levels = self._level_flags()
-        flags |= self._levels
+            self._levels = int(self._level_flags())
+        bits |= self._levels
         if not locked:
-            flags |= TimeFlags.PTP_UNLOCKED
+            bits |= _flags.PTP_UNLOCKED
         noise = fit.residual_ns + 4 * fit.sigma_ns
         outside = max(mono_ns - fit.m0, fit.m0 - fit.span_ns - mono_ns, 0)
         prior = cfg.max_drift_ppm if cfg.mode is PtpMode.OBSERVE else cfg.disciplined_drift_ppm
         slope_bound = prior * 1e-6 if fit.n < 3 else noise / max(fit.span_ns / 2, cfg.sync_interval_ns)
         bound = noise + self._path_ns + abs(corr) + outside * slope_bound + self._holdover(mono_ns) + pending
-        return HostTime(following.rig_ns, round(bound) + following.extra_bound_ns, flags)
+        return _host_time((rig_ns, round(bound) + extra, _flags.FLAGS[bits]))
 
     def _holdover(self, mono_ns: int) -> float:
         """Bound growth once locked samples stop: from 1.5 sync intervals after the last one."""

@@ -62,7 +62,8 @@ class _UndoStack:
             self.log.append((t, None, self.top))
             cells.append(p)
         self.top = t + 1
-        self.low_water = min(self.low_water, t)
+        if t < self.low_water:  # noqa: PLR1730 (hot path: cheaper than min())
+            self.low_water = t
 
     def undo(self) -> None:
         t, old, self.top = self.log.pop()
@@ -81,8 +82,10 @@ class SlidingHull:
     """The exact lower convex hull of the points of a window of slots (see the module docstring)."""
 
     def __init__(self) -> None:
-        self._keys: list[int] = []
-        self._points: list[Point] = []
+        self.keys: list[int] = []
+        """The slots' keys, increasing (do not modify)."""
+        self.points: list[Point] = []
+        """The slots' points, in key order (do not modify)."""
         self._front = _UndoStack(rightward=False)  # slots [0, split), pushed from split - 1 down to 0
         self._back = _UndoStack(rightward=True)  # slots [split, n), pushed in order
         self._split = 0
@@ -91,29 +94,26 @@ class SlidingHull:
         """Sum of the points' x (their mean is ``sum_x / len``)."""
 
     def __len__(self) -> int:
-        return len(self._points)
-
-    @property
-    def keys(self) -> list[int]:
-        """The slots' keys, increasing (do not modify)."""
-        return self._keys
-
-    @property
-    def points(self) -> list[Point]:
-        """The slots' points, in key order (do not modify)."""
-        return self._points
+        return len(self.points)
 
     def get(self, key: int) -> Point | None:
-        i = bisect_left(self._keys, key)
-        return self._points[i] if i < len(self._keys) and self._keys[i] == key else None
+        keys = self.keys
+        if not keys or key > keys[-1]:
+            return None
+        i = bisect_left(keys, key)
+        return self.points[i] if i < len(keys) and keys[i] == key else None
 
     def put(self, key: int, point: Point) -> Point | None:
         """Set the point of slot ``key`` (x must keep increasing with the key); returns the point it replaced."""
-        keys, points = self._keys, self._points
-        i = len(keys)
-        if i and key <= keys[-1]:
-            i = i - 1 if key == keys[-1] else bisect_left(keys, key)
-        old = points[i] if i < len(keys) and keys[i] == key else None
+        keys, points = self.keys, self.points
+        if not keys or key > keys[-1]:  # a new slot on the right (most points): one push
+            keys.append(key)
+            points.append(point)
+            self.sum_x += point[0]
+            self._back.push(point)
+            return None
+        i = len(keys) - 1 if key == keys[-1] else bisect_left(keys, key)
+        old = points[i] if keys[i] == key else None
         if old is None:
             keys.insert(i, key)
             points.insert(i, point)
@@ -132,8 +132,10 @@ class SlidingHull:
 
     def expire_before(self, key: int) -> list[Point]:
         """Drop every slot whose key is below ``key``; returns their points."""
-        keys, points = self._keys, self._points
+        keys, points = self.keys, self.points
         gone: list[Point] = []
+        if not keys or keys[0] >= key:
+            return gone
         while keys and keys[0] < key:
             if self._split == 0:  # the front is empty: the back's points become the front
                 self._front = _UndoStack(rightward=False)
@@ -149,8 +151,8 @@ class SlidingHull:
         return gone
 
     def clear(self) -> None:
-        self._keys.clear()
-        self._points.clear()
+        self.keys.clear()
+        self.points.clear()
         self.sum_x = 0
         self._refill()
 
@@ -199,5 +201,5 @@ class SlidingHull:
         self._front = _UndoStack(rightward=False)
         self._back = _UndoStack(rightward=True)
         self._split = 0
-        for p in self._points:
+        for p in self.points:
             self._back.push(p)

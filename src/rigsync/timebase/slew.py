@@ -3,7 +3,8 @@ clock, without a jump. Pure code."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 
 MAX_SLEW_PPM = 500.0
 """The slow rate, once a clock is locked: a 1 ms correction takes 2 s."""
@@ -19,10 +20,20 @@ class Slew:
     corr0_ns: float = 0.0
     at_ns: int = 0
     rate: float = 0.0
+    until_ns: float = field(init=False, repr=False, compare=False)
+    """From this time on nothing remains (``remaining`` is 0; -inf: nothing ever did, inf: it never shrinks)."""
+
+    def __post_init__(self) -> None:
+        corr, rate = abs(self.corr0_ns), self.rate
+        if not corr or rate <= 0:
+            until = -math.inf if not corr else math.inf
+        else:  # a little beyond corr / rate, so that the float product in remaining() has reached corr for sure
+            until = self.at_ns + math.ceil(corr / rate * (1 + 1e-9)) + 2
+        object.__setattr__(self, "until_ns", until)
 
     def remaining(self, t_ns: int) -> float:
         corr = self.corr0_ns
-        if not corr:
+        if not corr or t_ns >= self.until_ns:
             return 0.0
         used = self.rate * max(t_ns - self.at_ns, 0)
         return max(corr - used, 0.0) if corr > 0 else min(corr + used, 0.0)

@@ -27,12 +27,15 @@ Pure code: every time value is passed in.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from functools import partial
+from typing import NamedTuple, Protocol
 
 from rigsync.core.frame import ClockDomain, Frame, TimeFlags, TimestampSemantics
+from rigsync.timebase import _flags
 from rigsync.timebase.estimator import ClockEstimate, ClockEstimator, EstimatorConfig
-from rigsync.timebase.host import HostTime
+from rigsync.timebase.host import HostTime, _host_time
 from rigsync.timebase.slew import FAST_SLEW_PPM, MAX_SLEW_PPM, Slew
 from rigsync.timebase.steps import Following, RigSteps, StepFollower
 
@@ -79,12 +82,11 @@ class IdentityHost:
     """The host clock never changes rate against itself."""
 
     def to_rig(self, host_ns: int) -> HostTime:
-        return HostTime(host_ns, 0, TimeFlags.NONE)
+        return _host_time((host_ns, 0, _flags.NONE))
 
 
-@dataclass(frozen=True, slots=True)
-class Stamp:
-    """The estimated rig-time start of exposure of one frame."""
+class Stamp(NamedTuple):
+    """The estimated rig-time start of exposure of one frame (a named tuple: one is made for every frame)."""
 
     start_ns: int
     error_bound_ns: int
@@ -93,7 +95,11 @@ class Stamp:
     @property
     def locked(self) -> bool:
         """The mapping is acquired and no step is being absorbed."""
-        return not self.flags & (TimeFlags.ACQUIRING | TimeFlags.SLEWING)
+        return _flags.LOCKED[self.flags]
+
+
+_stamp: Callable[[tuple[int, int, TimeFlags]], Stamp] = partial(tuple.__new__, Stamp)
+"""``Stamp(*fields)`` without the named tuple's ``__new__``, a Python function (a quarter of a microsecond)."""
 
 
 @dataclass(frozen=True)
@@ -157,33 +163,41 @@ class _Track:
         self.config = config
         self.estimator = ClockEstimator(config.estimator)
         self.map = SlewingMap()
+        # What the map applies, read by every stamp (set when the estimate changes): its estimate, the slew, and
+        # the flag bits (acquiring or not).
+        self._estimate: ClockEstimate | None = None
+        self._slew = self.map.slew
+        self._bits = 0
 
-    def stamp(self, x_ns: int, y_ns: int) -> tuple[int, float, TimeFlags]:
-        """Add the pair and return (mapped host time at x, error bound, flags)."""
-        cfg = self.config
+    def stamp(self, x_ns: int, y_ns: int) -> tuple[int, float, int]:
+        """Add the pair and return (mapped host time at x, error bound, flag bits)."""
         if self.estimator.add(x_ns, y_ns):
-            est = self.estimator.estimate
-            assert est is not None  # add() returned True, so an estimate exists
-            if self.map.estimate is None:
-                self.map.update(est, x_ns, 0.0)
-            else:
-                applied, _ = self.map.value(x_ns)
-                fast = est.span_ns < cfg.lock_span_ns or abs(applied - est.map(x_ns)) > cfg.step_threshold_ns
-                self.map.update(est, x_ns, (cfg.fast_slew_ppm if fast else cfg.max_slew_ppm) * 1e-6)
-        est = self.map.estimate
-        assert est is not None
+            self._follow(x_ns)
+        est = self._estimate
+        assert est is not None  # add() returns True for the first pair
         # The truth lies within [estimate - below, estimate + above]; the applied value is the estimate plus the
         # rounded correction that is still being slewed away.
         mapped, below, above = est.at(x_ns)
-        flags = TimeFlags.ACQUIRING if est.span_ns < cfg.lock_span_ns else TimeFlags.NONE
-        slew = self.map.slew
-        corr = slew.remaining(x_ns) if slew.corr0_ns else 0.0
-        if not corr:
-            return mapped, max(below, above), flags
-        if abs(corr) > est.pin_bound_ns:
-            flags |= TimeFlags.SLEWING
-        applied = round(corr)
-        return mapped + applied, max(below + applied, above - applied), flags
+        slew = self._slew
+        if x_ns < slew.until_ns and (corr := slew.remaining(x_ns)):
+            bits = self._bits | _flags.SLEWING if abs(corr) > est.pin_bound_ns else self._bits
+            applied = round(corr)
+            return mapped + applied, max(below + applied, above - applied), bits
+        return mapped, below if below > above else above, self._bits
+
+    def _follow(self, x_ns: int) -> None:
+        """The estimate changed: the applied map slews to it."""
+        cfg = self.config
+        est = self.estimator.estimate
+        assert est is not None  # add() returned True, so an estimate exists
+        if self.map.estimate is None:
+            self.map.update(est, x_ns, 0.0)
+        else:
+            applied, _ = self.map.value(x_ns)
+            fast = est.span_ns < cfg.lock_span_ns or abs(applied - est.map(x_ns)) > cfg.step_threshold_ns
+            self.map.update(est, x_ns, (cfg.fast_slew_ppm if fast else cfg.max_slew_ppm) * 1e-6)
+        self._estimate, self._slew = self.map.estimate, self.map.slew
+        self._bits = _flags.ACQUIRING if est.span_ns < cfg.lock_span_ns else 0
 
     def reset(self) -> None:
         self.estimator.reset()
@@ -242,6 +256,10 @@ def semantic_offset_ns(frame: Frame, period_ns: int) -> tuple[int, int]:
     return (exposure // 2, 0) if sem is TimestampSemantics.CENTER_OF_EXPOSURE else (exposure, 0)
 
 
+_START, _HOST_RECEIVE = TimestampSemantics.START_OF_EXPOSURE, TimestampSemantics.HOST_RECEIVE
+_DEVICE, _PTP = ClockDomain.DEVICE, ClockDomain.PTP
+
+
 class DeviceTimebase:
     """Stamps every frame of one device with its estimated rig-time start of exposure."""
 
@@ -256,48 +274,54 @@ class DeviceTimebase:
         self._last_start: dict[str, int] = {}
         self._host_epoch = getattr(self.host, "rate_epoch", 0)
         self._own_steps: RigSteps | None = None
+        self._unc_ns = self.config.latency_uncertainty_ns + self.config.tick_ns  # bound of every stamp's chain
 
     def stamp(self, frame: Frame, period_ns: int) -> Stamp:
         """Stamp one frame; ``period_ns`` is its stream's nominal frame period (frame clocks, jump checks)."""
-        cfg = self.config
         epoch = getattr(self.host, "rate_epoch", 0)
         if epoch != self._host_epoch:  # the host's monotonic clock changed rate: learn the mapping again
             self._host_epoch = epoch
             for learned in (self._device, *self._frame_clocks.values()):
                 learned.relearn()
-        offset, offset_unc = semantic_offset_ns(frame, period_ns)
-        base_unc = cfg.latency_uncertainty_ns + cfg.tick_ns + offset_unc
-        if self.domain is ClockDomain.PTP:  # the device clock is the reference: no host in the chain
+        semantics = frame.semantics
+        offset, offset_unc = (0, 0) if semantics is _START else semantic_offset_ns(frame, period_ns)
+        domain = self.domain
+        if domain is _DEVICE and semantics is not _HOST_RECEIVE:
+            # device clock -> host monotonic clock (estimated here) -> rig clock (the host's timebase); _on_host()
+            # inlined for the common case
+            y_ns = frame.host_rx_ns - frame.min_latency_ns + offset
+            value, bound, bits = self._device.stamp(frame.device_ts_ns, y_ns)
+            at = self.host.to_rig(value - offset)
+            if at.flags is not _flags.NONE:
+                bits |= int(at.flags)
+            start_ns, err = at.rig_ns, bound + (self._unc_ns + offset_unc) + at.bound_ns
+        elif domain is _PTP:  # the device clock is the reference: no host in the chain
             following = self._guard(frame).apply(frame.seq, frame.device_ts_ns - offset, period_ns)
             start_ns = following.rig_ns
-            err: float = cfg.reference_bound_ns + cfg.tick_ns + offset_unc + following.extra_bound_ns
-            flags = TimeFlags.SLEWING if following.stepping else TimeFlags.NONE
-            if following.overdue:
-                flags |= TimeFlags.PTP_ERROR
-        else:
-            # device clock -> host monotonic clock (estimated here) -> rig clock (the host's timebase)
-            if frame.semantics is TimestampSemantics.HOST_RECEIVE:
-                track = self._frame_clocks.get(frame.stream)
-                if track is None:
-                    track = self._frame_clocks[frame.stream] = _Track(cfg)
-                mono, bound, flags = track.stamp(frame.seq * period_ns, frame.host_rx_ns - frame.min_latency_ns)
-            elif self.domain is ClockDomain.DEVICE:
-                value, bound, flags = self._device.stamp(frame.device_ts_ns,
-                                                         frame.host_rx_ns - frame.min_latency_ns + offset)
-                mono = value - offset
-            else:  # already on the host's monotonic clock
-                mono, bound, flags = frame.device_ts_ns - offset, 0.0, TimeFlags.NONE
-            at = self.host.to_rig(mono)
-            start_ns, err = at.rig_ns, bound + base_unc + at.bound_ns
-            if at.flags is not TimeFlags.NONE:  # combining enum flags costs a microsecond: skip it if none
-                flags |= at.flags
+            err = self.config.reference_bound_ns + self.config.tick_ns + offset_unc + following.extra_bound_ns
+            bits = (_flags.SLEWING if following.stepping else 0) | (_flags.PTP_ERROR if following.overdue else 0)
+        elif semantics is _HOST_RECEIVE:  # no device instant: a frame clock per stream
+            track = self._frame_clocks.get(frame.stream)
+            if track is None:
+                track = self._frame_clocks[frame.stream] = _Track(self.config)
+            mono, bound, bits = track.stamp(frame.seq * period_ns, frame.host_rx_ns - frame.min_latency_ns)
+            start_ns, err, bits = self._on_host(mono, bound, offset_unc, bits)
+        else:  # already on the host's monotonic clock
+            start_ns, err, bits = self._on_host(frame.device_ts_ns - offset, 0.0, offset_unc, 0)
         last = self._last_start.get(frame.stream)
         if last is not None and start_ns <= last:
             # Same-stream stamps are strictly increasing (a frame exposed after the previous one).
             err += last + 1 - start_ns
             start_ns = last + 1
         self._last_start[frame.stream] = start_ns
-        return Stamp(start_ns=start_ns, error_bound_ns=round(err), flags=flags)
+        return _stamp((start_ns, round(err), _flags.FLAGS[bits]))
+
+    def _on_host(self, mono_ns: int, bound: float, offset_unc: int, bits: int) -> tuple[int, float, int]:
+        """(rig time, error bound, flag bits) of a host monotonic-clock reading with its bound and flag bits."""
+        at = self.host.to_rig(mono_ns)
+        if at.flags is not _flags.NONE:
+            bits |= int(at.flags)
+        return at.rig_ns, bound + (self._unc_ns + offset_unc) + at.bound_ns, bits
 
     def _guard(self, frame: Frame) -> _JumpGuard:
         guard = self._guards.get(frame.stream)
