@@ -10,8 +10,9 @@ A host's system clock is, by its role (``rigsync.plan`` decides it):
 * ``reference``: the reference itself (stepping it by hand moves the reference: the seeds/000 test);
 * ``unsynced``: a free crystal a few ms off (an NTP-set host nobody ties to the rig);
 * ``ptp``: a crystal that a model of ptp4l measures against the master once per Sync interval and, in
-  ``discipline`` mode, steers with a PI servo using linuxptp's default constants (hardware timestamping:
-  kp 0.7, ki 0.3; software: kp 0.1, ki 0.001; ptp4l(8)): two samples to estimate the frequency, a step on
+  ``discipline`` mode, steers with a PI servo using linuxptp's default constants, scaled to the Sync interval
+  s as ptp4l scales them (ptp4l(8): kp = min(kp_scale * s^-0.3, 0.7 / s), ki = min(ki_scale * s^0.4, 0.3 / s);
+  hardware timestamping: kp_scale 0.7, ki_scale 0.3; software: 0.1, 0.001): two samples to estimate the frequency, a step on
   first lock above ``first_step_threshold`` (20 us), a restart when an offset exceeds ``step_threshold``
   (1 ms, as rigsync's ptp4l config sets it), holdover without a master (port LISTENING after the announce
   timeout). In ``observe`` mode (``free_running 1``) it only measures. What ptp4l would report through pmc
@@ -58,15 +59,21 @@ class StampingNoise:
     """Largest hidden path asymmetry, as a fraction of the mean path delay."""
     sys_sigma_ns: float
     """phc2sys residual between the NIC's clock and the system clock (hardware timestamping only)."""
-    kp: float
-    ki: float
+    kp_scale: float
+    ki_scale: float
+
+    def gains(self, interval_s: float) -> tuple[float, float]:
+        """(kp, ki) of ptp4l's PI servo at a Sync interval, as linuxptp's pi.c scales them (pi_kp_exponent -0.3,
+        pi_ki_exponent 0.4, pi_kp_norm_max 0.7, pi_ki_norm_max 0.3): gentler the longer the interval."""
+        return (min(self.kp_scale * interval_s ** -0.3, 0.7 / interval_s),
+                min(self.ki_scale * interval_s ** 0.4, 0.3 / interval_s))
 
 
 HARDWARE = StampingNoise(ts_sigma_ns=8.0, spike_p=0.0, spike_mean_ns=0.0, path_delay_ns=(300.0, 1_500.0),
-                         path_jitter_ns=5.0, asym_fraction=0.05, sys_sigma_ns=20.0, kp=0.7, ki=0.3)
+                         path_jitter_ns=5.0, asym_fraction=0.05, sys_sigma_ns=20.0, kp_scale=0.7, ki_scale=0.3)
 SOFTWARE = StampingNoise(ts_sigma_ns=1_500.0, spike_p=0.005, spike_mean_ns=10_000.0,
                          path_delay_ns=(10_000.0, 40_000.0), path_jitter_ns=1_500.0, asym_fraction=0.3,
-                         sys_sigma_ns=0.0, kp=0.1, ki=0.001)
+                         sys_sigma_ns=0.0, kp_scale=0.1, ki_scale=0.001)
 
 
 class Reference:
@@ -279,8 +286,9 @@ class SimHost:
                 step = -m
             s.count = 2
         else:
-            ki_term = noise.ki * m * interval_s
-            s.adj_ppb = -(noise.kp * m + s.integral_ppb + ki_term)
+            kp, ki = noise.gains(interval_s)
+            ki_term = ki * m
+            s.adj_ppb = -(kp * m + s.integral_ppb + ki_term)
             s.integral_ppb += ki_term
             self._port = PortState.SLAVE
         freq = self._intrinsic(t) + min(max(s.adj_ppb * 1e-9, -SYSTEM_MAX_FREQ), SYSTEM_MAX_FREQ)
