@@ -20,6 +20,13 @@ class Pacer:
         self._poll_ns = round(poll_interval_s * 1e9)
         self._stalled = 0
 
+    def horizon(self, now_ns: int, until_ns: int | None) -> int:
+        """How far ahead the devices look for their next frame: to ``until_ns`` (the end of the capture or of a
+        wait), and no further than one status interval, so that the loop wakes at least that often (to read
+        the clocks and see a stop) even while no device delivers."""
+        next_status = now_ns + self._status_ns
+        return next_status if until_ns is None else min(until_ns, next_status)
+
     def wake(self, now_ns: int, candidates: Iterable[int | None]) -> int:
         """The next wake-up after ``now_ns``, given the times something is due (None: nothing known)."""
         times = [t for t in candidates if t is not None]

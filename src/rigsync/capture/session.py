@@ -186,7 +186,7 @@ class CaptureSession:
         for device_id in reversed(self.plan.start_order):
             if device_id not in self._failed:
                 self._devices[device_id].stop()
-        self._drain()
+        self._drain(stop)
         self._emit(self.aligner.flush())
         status = self.status(elapsed)
         self._close_recorder()
@@ -232,30 +232,35 @@ class CaptureSession:
             if poll:
                 self._poll_all()
                 self._emit(self.aligner.advance(self._poll_base_ns))
-                wake = min(wake, self._next_wake(now, None))
+                wake = min(wake, self._next_wake(now, None, horizon=wake))
             else:
                 self._poll_clocks()
             self.clock.wait_until(max(wake, now + 1))
 
-    def _next_wake(self, now: int, t_end: int | None) -> int:
+    def _next_wake(self, now: int, t_end: int | None, *, horizon: int | None = None) -> int:
+        """The loop's next wake-up: a frame due, an aligner deadline or ``t_end``; the devices look ahead to
+        ``horizon`` (default ``t_end``)."""
         deadline = self.aligner.next_deadline_ns()  # base timeline: on the capture clock, from the last poll
         candidates = [t_end, deadline - self._poll_base_ns + self._poll_clock_ns if deadline is not None else None]
-        candidates += [d.next_ready_ns() for k, d in self._devices.items() if k not in self._failed]
+        until = self._pacer.horizon(now, t_end if horizon is None else horizon)
+        candidates += [d.next_ready_ns(until) for k, d in self._devices.items() if k not in self._failed]
         return self._pacer.wake(now, candidates)
 
-    def _drain(self) -> None:
-        """After the devices stopped: take the frames they had exposed and still deliver (up to a second), so
-        that every frame exposed during the capture reaches the recording or is accounted for."""
+    def _drain(self, stop: threading.Event | None) -> None:
+        """After the devices stopped: take the frames they had exposed and still deliver (up to a second of the
+        capture clock), so that every frame exposed during the capture reaches the recording or is accounted
+        for. A stop asked for while draining ends it at once (the file is then finished)."""
         clock = self.clock
         deadline = clock.now_ns() + DRAIN_NS
+        stopped_before = stop is not None and stop.is_set()
         while True:
             self._poll_all()
             now = clock.now_ns()
             ready = [t for k, d in self._devices.items() if k not in self._failed
-                     if (t := d.next_ready_ns()) is not None]
-            if not ready or now >= deadline:
+                     if (t := d.next_ready_ns(deadline)) is not None]
+            if not ready or now >= deadline or (stop is not None and stop.is_set() and not stopped_before):
                 return
-            clock.wait_until(max(min(*ready, deadline), now + 1))
+            clock.wait_until(max(min(ready), now + 1))
 
     def _rig_ns(self, device_id: str, mono_ns: int) -> int:
         """A device's host's monotonic clock -> rig clock."""

@@ -227,12 +227,17 @@ class SimWorld:
             self._step(nxt[1])
         self.now_ns = max(self.now_ns, t_true_ns)
 
-    def next_delivery_ns(self) -> int | None:
-        """True time of the next delivery to a host (events before it are processed internally)."""
+    def next_delivery_ns(self, horizon_ns: int) -> int | None:
+        """True time of the next delivery to a host, or ``horizon_ns`` if none comes by then (ask again then);
+        None if nothing more will happen. The events before it are processed (exposures, losses, faults), none
+        after the horizon: a rig that delivers nothing for a long time (every device disconnected, a fault far
+        ahead) costs no more than the time asked about."""
         while True:
             nxt = self._next_time()
             if nxt is None:
                 return None
+            if nxt[0] > horizon_ns:
+                return horizon_ns
             if nxt[1] == _DELIVER:
                 return nxt[0]
             self._step(nxt[1])
