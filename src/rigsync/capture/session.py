@@ -8,6 +8,7 @@ frame is never lost because its frameset is late); framesets are recorded when t
 from __future__ import annotations
 
 import dataclasses
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -75,6 +76,7 @@ class CaptureSession:
         self._gate_ns = 0  # rig time from which frames are recorded (end of warm-up, or the scheduled start)
         self._gated_frames = 0
         self._start: StartTracker | None = None
+        self._stop: threading.Event | None = None  # run()'s
         self._next_level_check = 0
         self._pacer = Pacer(fast=options.fast, status_interval_s=options.status_interval_s,
                             poll_interval_s=options.poll_interval_s)
@@ -90,11 +92,15 @@ class CaptureSession:
     def __enter__(self) -> Self:
         rig = self.rig
         config = RecorderConfig(compression=self.options.compression)
-        if self.options.fast:  # virtual time: waiting for the writer costs nothing, so bound the queue's age too
-            config = dataclasses.replace(config, queue_max_age_s=config.flush_age_s / 2)
+        if self.options.fast:
+            # Virtual time: waiting for the writer costs nothing. Bound the queue's age too, and wait for the writer
+            # however slow the disk (a frame is never refused: the recording does not depend on the disk's speed),
+            # until a stop is asked for.
+            config = dataclasses.replace(config, queue_max_age_s=config.flush_age_s / 2, put_timeout_s=math.inf)
         self._recorder = Recorder(self.options.out, config, rig_toml=rig.text, rig_path=rig.path,
                                   metadata={"seed": str(self.options.seed if self.options.seed is not None
-                                                        else rig.sim.seed)})
+                                                        else rig.sim.seed)},
+                                  give_up=lambda: self._stop is not None and self._stop.is_set())
         try:
             for driver in self._drivers.values():
                 if isinstance(driver, SimDriver):
@@ -158,6 +164,7 @@ class CaptureSession:
         CLI does): a KeyboardInterrupt is caught too, but it can land anywhere in the capture's code."""
         if self._recorder is None:
             raise RigsyncError("use the session as a context manager: with CaptureSession(...) as s: s.run()")
+        self._stop = stop
         clock = self.clock
         interrupted = False
         error: str | None = None
