@@ -146,6 +146,9 @@ def account(rec: Any, offsets: dict[Key, int]) -> Ledger:
         stats: dict[str, Counter[str]] = {"dropped": Counter(), "missing": Counter(), "count": Counter()}
         ledger.expected_stats[key] = stats
         epochs = sorted({f.epoch for f in fs})
+        # A connection ended by a disconnect (every one but the last, and the last if its device went away):
+        # frames after its last delivered one are named disconnected; otherwise (the capture ended) stopped.
+        ended_by_disconnect = {e for e in epochs if e != epochs[-1] or _gone(fs, e)}
         for f in fs:
             same = [g for g in fs if g.epoch == f.epoch]
             delivered_after = any(g.delivered for g in same if g.seq > f.seq)
@@ -175,7 +178,7 @@ def account(rec: Any, offsets: dict[Key, int]) -> Ledger:
                     stats["dropped"]["device"] += 1  # the device's frame counter shows it
                 expect = str(f.lost)
                 if not delivered_after:  # nothing after it told the host what happened
-                    expect = "disconnected" if f.epoch != epochs[-1] else "stopped"
+                    expect = "disconnected" if f.epoch in ended_by_disconnect else "stopped"
                 elif not delivered_before and f.epoch != epochs[0]:
                     expect = "disconnected"  # restarting after a reconnect
             # The frameset nearest its true exposure, among those without its stream, must name it.
@@ -194,7 +197,8 @@ def account(rec: Any, offsets: dict[Key, int]) -> Ledger:
             claimed.add((n, key))
             stats["missing"][expect] += 1
     # Every missing entry has a cause: a frame claimed it, a frame in another set, a reconnecting device, or a
-    # device stopped at the end of the capture.
+    # device stopped (or away) at the end of the capture.
+    gone = {key for key, fs in by_stream.items() if _gone(fs, fs[-1].epoch)}
     for n, entries in enumerate(missing):
         for key, reason in entries.items():
             if (n, key) in claimed:
@@ -212,10 +216,12 @@ def account(rec: Any, offsets: dict[Key, int]) -> Ledger:
                          and abs(f.ref_ns - c) <= half + f.recorded["error_bound_ns"]]
             if reason == "unmatched" and elsewhere:
                 stats["missing"]["unmatched"] += 1
-            elif reason == "disconnected" and not near and _restarting(fs, c):
-                stats["missing"]["disconnected"] += 1
-            elif reason == "stopped" and not near and c is not None and fs and c > fs[-1].ref_ns:
-                stats["missing"]["stopped"] += 1  # the device had stopped: the capture was ending
+            elif reason == "disconnected" and _restarting(fs, c) and not [
+                    f for f in near if f.recorded is None or abs(f.ref_ns - c) < half - f.recorded["error_bound_ns"]]:
+                stats["missing"]["disconnected"] += 1  # (its first frame back may sit on the boundary, as above)
+            elif reason in ("stopped", "disconnected") and not near and c is not None and fs and c > fs[-1].ref_ns \
+                    and (reason == "disconnected") == (key in gone):
+                stats["missing"][reason] += 1  # the capture was ending (the device stopped, or was away)
             else:
                 problems.append(f"frameset {rec.framesets[n]['frameset_id']} lists {key} {reason!r} without a cause "
                                 f"(frames near it: {[(f.seq, f.fate) for f in near]})")
@@ -242,18 +248,33 @@ def _frames(rec: Any, offsets: dict[Key, int]) -> tuple[list[Frame], dict[Key, l
             if r["seq"] <= last:  # the counter restarted: the next connection that delivered this frame
                 epoch = next(f.epoch for f in fs if f.epoch > epoch and f.seq == r["seq"] and f.delivered)
             last = r["seq"]
-            f = next((f for f in fs if f.epoch >= epoch and f.seq == r["seq"] and f.delivered), None)
+            # The frame of this number nearest its stamp, in this connection or a later one (the first record may
+            # come from a later connection than the truth's first: a device that went away during the warm-up).
+            ref = r["rig_time_ns"] - offsets.get(key, 0)
+            f = min((f for f in fs if f.epoch >= epoch and f.seq == r["seq"] and f.delivered),
+                    key=lambda f: abs(f.ref_ns - ref), default=None)
             assert f is not None and f.recorded is None, f"{key} #{r['seq']}: recorded, not in the truth"
             f.recorded = r
             epoch = f.epoch
     return [f for fs in by_stream.values() for f in fs], by_stream
 
 
+def _gone(fs: list[Frame], epoch: int) -> bool:
+    """The connection ended with its device disconnected: a frame after its last delivered one was lost so."""
+    same = [f for f in fs if f.epoch == epoch]
+    last = max((f.seq for f in same if f.delivered), default=-1)
+    return any(f.lost == "disconnected" for f in same if f.seq > last)
+
+
 def _restarting(fs: list[Frame], centre: float | None) -> bool:
-    """The stream had no frame there because its device was coming back from a disconnect: the moment lies
-    between the last frame of one connection and the first delivered frame of the next."""
+    """The stream had no frame there because its device was disconnected before its first frame, or was coming
+    back from a disconnect: the moment lies before the stream's first delivered frame and its device went away
+    before it, or between the last frame of one connection and the first delivered frame of the next."""
     if centre is None:
         return False
+    first = next((n for n, f in enumerate(fs) if f.delivered), len(fs))
+    if (first == len(fs) or centre < fs[first].ref_ns) and any(f.lost == "disconnected" for f in fs[:first]):
+        return True
     for a, b in itertools.pairwise(fs):
         if b.epoch != a.epoch and a.ref_ns < centre:
             first = next((f.ref_ns for f in fs if f.epoch == b.epoch and f.delivered), None)

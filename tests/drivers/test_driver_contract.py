@@ -72,7 +72,7 @@ def collect(driver: Driver, device: Device, seconds: float) -> list[Frame | Devi
     items: list[Frame | DeviceEvent] = []
     while clock.now_ns() < end:
         items += device.poll()
-        nxt = device.next_ready_ns()
+        nxt = device.next_ready_ns(end)
         clock.wait_until(min(nxt, end) if nxt is not None else clock.now_ns() + 5_000_000)
     return items + device.poll()
 

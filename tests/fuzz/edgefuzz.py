@@ -53,7 +53,8 @@ def _set(data: Any, path: tuple[str | int, ...], value: Any) -> None:
     data[path[-1]] = value
 
 
-def _faults(data: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+def _faults(data: dict[str, Any]) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """(what, the rig's faults): each kind at the ends of its ranges, and every device disconnected throughout."""
     from rigsync.spec import limits as lim
 
     device = data["devices"][0]["id"]
@@ -63,13 +64,15 @@ def _faults(data: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
         for at_s in _ends(at.lo, at.hi, at.lo_open, at.hi_open, False):
             for duration_s in _ends(dur.lo, dur.hi, dur.lo_open, dur.hi_open, False):
                 yield (f"faults {kind} at_s={at_s:g} duration_s={duration_s:g}",
-                       {"device": device, "kind": kind, "at_s": at_s, "duration_s": duration_s})
+                       [{"device": device, "kind": kind, "at_s": at_s, "duration_s": duration_s}])
     for step_ms in (step.lo, step.hi, 1e-6, -1e-6):
-        yield f"faults clock-step step_ms={step_ms:g}", {"host": host, "kind": "clock-step", "at_s": 0.2,
-                                                           "step_ms": step_ms}
+        yield f"faults clock-step step_ms={step_ms:g}", [{"host": host, "kind": "clock-step", "at_s": 0.2,
+                                                            "step_ms": step_ms}]
     for duration_s in _ends(dur.lo, dur.hi, dur.lo_open, dur.hi_open, False):
-        yield f"faults ptp-loss duration_s={duration_s:g}", {"host": host, "kind": "ptp-loss", "at_s": 0.0,
-                                                               "duration_s": duration_s}
+        yield f"faults ptp-loss duration_s={duration_s:g}", [{"host": host, "kind": "ptp-loss", "at_s": 0.0,
+                                                                "duration_s": duration_s}]
+    yield (f"faults disconnect (every device) at_s=0 duration_s={dur.hi:g}",
+           [{"device": d["id"], "kind": "disconnect", "at_s": 0.0, "duration_s": dur.hi} for d in data["devices"]])
 
 
 _INTEGERS = {"seed", "render_width", "gpu_memory_mb", "burst", "domain", "log_sync_interval", "offset_warn_ns",
@@ -127,9 +130,9 @@ def edge_cases(examples: list[Path] = EXAMPLES) -> Iterator[tuple[str, str]]:
                 assert table is not None
                 table[key.rsplit(".", 1)[-1]] = end
                 yield f"{example.stem}: {key} = {end} (added)", dumps(data)
-        for what, fault in _faults(base):
+        for what, faults in _faults(base):
             data = copy.deepcopy(base)
-            data["faults"] = [fault]
+            data["faults"] = faults
             yield f"{example.stem}: {what}", dumps(data)
         for rate in (lim.TRIGGER_RATE_HZ.lo, lim.TRIGGER_RATE_HZ.hi):
             if base.get("triggers"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import math
 import os
 import signal
 import subprocess
@@ -190,6 +191,47 @@ def test_full_queue_counts_an_overrun(tmp_path: Path, h: SimpleNamespace, monkey
     assert rec.stats.images == 2 and rec.error is None
     with open_recording(tmp_path / "slow.mcap") as read:
         assert [i.seq for i in read.images("cam0", "color")] == [0, 1]
+
+
+def test_an_unbounded_put_waits_for_the_writer_until_give_up(tmp_path: Path, h: SimpleNamespace,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """put_timeout_s = inf: write_image waits for a stuck writer (no overrun however long it takes) and returns
+    True once the writer takes the frame; a second wait ends, as an overrun, when give_up says so."""
+    gate, armed = threading.Event(), threading.Event()
+    original = FileSink.write_at
+
+    def write_at(sink: FileSink, offset: int, pieces: Sequence[Piece]) -> None:
+        if armed.is_set():
+            gate.wait()
+        original(sink, offset, pieces)
+
+    monkeypatch.setattr(FileSink, "write_at", write_at)
+    asked = {"n": 0, "release_at": 3, "give_up_at": None}
+
+    def give_up() -> bool:  # asked every 0.1 s while write_image waits
+        asked["n"] += 1
+        if asked["n"] == asked["release_at"]:
+            gate.set()  # the writer gets going: the waiting frame is taken
+        return asked["n"] == asked["give_up_at"]
+
+    nbytes = W * H * 3
+    config = RecorderConfig(compression=Compression.NONE, chunk_size_bytes=1024, queue_max_bytes=2 * nbytes,
+                            put_timeout_s=math.inf)  # fmt: skip
+    rec = Recorder(tmp_path / "wait.mcap", config, rig_toml="", rig_path="", give_up=give_up)
+    rec.add_stream("cam0", "color", INTR, "rgb8")
+    armed.set()
+    frames = [h.stamped("cam0", "color", s, h.pattern(s, SHAPE, "u1"), "rgb8") for s in range(10)]
+    assert rec.write_image(frames[0]) and rec.write_image(frames[1])
+    assert rec.write_image(frames[2])  # waited until the writer took frame 0
+    assert asked["n"] >= 3 and rec.stats.overruns == 0
+    gate.clear()
+    asked.update(n=0, release_at=None, give_up_at=2)
+    while rec.write_image(frames[3]):  # fills the queue again behind the stuck writer, then gives up
+        frames.pop(3)
+    assert asked["n"] == 2 and rec.stats.overruns == 1
+    gate.set()
+    rec.close()
+    assert rec.error is None
 
 
 @pytest.mark.parametrize("compression", ["none", "lz4"])

@@ -175,7 +175,8 @@ class Aligner(Generic[T]):
 
     def set_connected(self, key: str, connected: bool, now_ns: int) -> list[Frameset[T]]:
         """A stream's device disconnected (not waited for) or came back (its phase and its frame counter are
-        new; until its first frame it is listed missing as disconnected)."""
+        new; until its first frame it is listed missing as disconnected). A stream whose device went away
+        before its first frame is due from then on, as one that had started."""
         if now_ns > self._m.now:
             self._at(now_ns)
         i = self._index[key]
@@ -186,6 +187,7 @@ class Aligner(Generic[T]):
             s.last_seq = None
             self._settle.reconnected(i)
         else:
+            s.started = True
             self._settle.ended(i, MissingReason.DISCONNECTED)
         self._m.process()
         return self._settle.take()

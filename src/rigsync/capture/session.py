@@ -8,42 +8,31 @@ frame is never lost because its frameset is late); framesets are recorded when t
 from __future__ import annotations
 
 import dataclasses
-import json
+import math
 import threading
 import time
 from collections.abc import Callable
 from types import TracebackType
 from typing import Self
 
-from rigsync.align import Aligner, AlignStream, Frameset
+from rigsync.align import Aligner, Frameset
 from rigsync.capture.clocks import RigClocks
 from rigsync.capture.options import CaptureOptions, CaptureResult, PlanError
-from rigsync.capture.start import StartTracker
+from rigsync.capture.pacing import Pacer
+from rigsync.capture.report import clock_summaries, dropped_by_reason, recording_stats
+from rigsync.capture.start import StartTracker, start_devices
 from rigsync.capture.status import CaptureStatus, StatusTracker
-from rigsync.catalog import get_model
+from rigsync.capture.streams import align_stream, device_config, device_timebase, encoding, sync_groups
 from rigsync.core.errors import DriverError, RecordingError, RigsyncError
-from rigsync.core.frame import Frame, FrameFlags, StampedFrame, StreamKind
+from rigsync.core.frame import Frame, FrameFlags, StampedFrame
 from rigsync.core.frameset import DropReason, FramesetMember, FramesetMissing, FramesetRecord
-from rigsync.core.sync import SyncMethod
 from rigsync.core.truth import FrameTruth
-from rigsync.drivers.base import (
-    CaptureClock,
-    Device,
-    DeviceConfig,
-    DeviceEvent,
-    DeviceTiming,
-    Driver,
-    EventKind,
-    PtpSource,
-    StreamConfig,
-    SyncConfig,
-)
+from rigsync.drivers.base import CaptureClock, Device, DeviceEvent, DeviceTiming, Driver, EventKind, PtpSource
 from rigsync.drivers.factory import open_drivers
 from rigsync.drivers.sim.driver import SimDriver
 from rigsync.plan.model import Plan
 from rigsync.record.recorder import Recorder, RecorderConfig
-from rigsync.spec.model import DeviceSpec, StreamSpec
-from rigsync.timebase.stamper import DeviceTimebase, TimebaseConfig
+from rigsync.timebase.stamper import DeviceTimebase
 
 DRAIN_NS = 1_000_000_000
 """After stopping the devices, how long the capture still takes the frames they deliver."""
@@ -75,8 +64,6 @@ class CaptureSession:
         self._devices: dict[str, Device] = {}
         self._timebases: dict[str, DeviceTimebase] = {}
         self._timing: dict[str, DeviceTiming] = {}
-        self._periods: dict[str, int] = {}
-        self._sync_group: dict[str, str] = {}
         self._failed: dict[str, str] = {}
         self._warnings: list[str] = []
         self._recorder: Recorder | None = None
@@ -90,37 +77,31 @@ class CaptureSession:
         self._gate_ns = 0  # rig time from which frames are recorded (end of warm-up, or the scheduled start)
         self._gated_frames = 0
         self._start: StartTracker | None = None
+        self._stop: threading.Event | None = None  # run()'s
         self._next_level_check = 0
-        self._stalled = 0
-        streams = [self._align_stream(d, s) for d in self.rig.devices for s in d.streams]
+        self._pacer = Pacer(fast=options.fast, status_interval_s=options.status_interval_s,
+                            poll_interval_s=options.poll_interval_s)
+        streams = [align_stream(plan, d, s) for d in self.rig.devices for s in d.streams]
+        self._periods = {f"{d.id}/{s.name}": s.period_ns for d in self.rig.devices for s in d.streams}
+        self._sync_group = sync_groups(plan)
         self._align_streams = {a.key: a for a in streams}
         self.aligner: Aligner[StampedFrame] = Aligner(streams)
         self._tracker = StatusTracker([s.key for s in streams])
 
     # --- set-up ---------------------------------------------------------------------------------
 
-    def _align_stream(self, device: DeviceSpec, stream: StreamSpec) -> AlignStream:
-        dp = self.plan.device(device.id)
-        key = f"{device.id}/{stream.name}"
-        self._periods[key] = stream.period_ns
-        if stream.name not in dp.synced_streams or dp.group is None:
-            return AlignStream(key, stream.period_ns)
-        self._sync_group[key] = dp.group
-        group = self.plan.group(dp.group)
-        offset = dp.delay_ns + (dp.depth_delay_ns if stream.kind is not StreamKind.COLOR else 0)
-        period = group.trigger_period_ns or stream.period_ns
-        if dp.burst > 1:  # bursts (Genlock, Orbbec frames_per_trigger): frames at the stream rate, then a gap
-            return AlignStream(key, stream.period_ns, offset, regular=False)
-        return AlignStream(key, period, offset, regular=not group.random_triggers)
-
     def __enter__(self) -> Self:
         rig = self.rig
         config = RecorderConfig(compression=self.options.compression)
-        if self.options.fast:  # virtual time: waiting for the writer costs nothing, so bound the queue's age too
-            config = dataclasses.replace(config, queue_max_age_s=config.flush_age_s / 2)
+        if self.options.fast:
+            # Virtual time: waiting for the writer costs nothing. Bound the queue's age too, and wait for the writer
+            # however slow the disk (a frame is never refused: the recording does not depend on the disk's speed),
+            # until a stop is asked for.
+            config = dataclasses.replace(config, queue_max_age_s=config.flush_age_s / 2, put_timeout_s=math.inf)
         self._recorder = Recorder(self.options.out, config, rig_toml=rig.text, rig_path=rig.path,
                                   metadata={"seed": str(self.options.seed if self.options.seed is not None
-                                                        else rig.sim.seed)})
+                                                        else rig.sim.seed)},
+                                  give_up=lambda: self._stop is not None and self._stop.is_set())
         try:
             for driver in self._drivers.values():
                 if isinstance(driver, SimDriver):
@@ -129,27 +110,15 @@ class CaptureSession:
                 spec = rig.device(device_id)
                 device = self._drivers[spec.driver].open(spec.serial)
                 self._devices[device_id] = device
-                device.configure(self._config(spec))
+                device.configure(device_config(self.plan, spec))
                 timing = self._timing[device_id] = device.timing()
-                self._timebases[device_id] = DeviceTimebase(timing.domain, TimebaseConfig(
-                    latency_uncertainty_ns=timing.latency_uncertainty_ns, tick_ns=timing.tick_ns,
-                    reference_bound_ns=timing.reference_bound_ns), host=self.clocks.timebases[spec.host])
+                self._timebases[device_id] = device_timebase(timing, self.clocks.timebases[spec.host])
                 for s in spec.streams:
-                    self._recorder.add_stream(device_id, s.name, device.intrinsics(s.name), _encoding(spec, s))
+                    self._recorder.add_stream(device_id, s.name, device.intrinsics(s.name), encoding(spec, s))
         except BaseException:
             self._shutdown()
             raise
         return self
-
-    def _config(self, spec: DeviceSpec) -> DeviceConfig:
-        dp = self.plan.device(spec.id)
-        return DeviceConfig(
-            device_id=spec.id, serial=spec.serial, model=spec.model,
-            streams=tuple(StreamConfig(s.name, s.kind, s.width, s.height, s.fps, s.pixel_format, s.exposure_us)
-                          for s in spec.streams),
-            sync=SyncConfig(dp.group, dp.method, dp.role.value, dp.vendor_role, dp.delay_ns, dp.depth_delay_ns,
-                            dp.burst, dp.synced_streams),
-        )
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -173,7 +142,9 @@ class CaptureSession:
         if recorder is None:
             return
         try:
-            recorder.close(clocks=self._clock_summaries(), stats=self._stats())
+            recorder.close(clocks=clock_summaries(self._timebases),
+                           stats=recording_stats(self.aligner.stats, self._gated_frames, self.clocks.statuses(),
+                                                 self._start))
         except RecordingError as err:
             self._record_error = self._record_error or str(err)
         self._recorder = None
@@ -194,6 +165,7 @@ class CaptureSession:
         CLI does): a KeyboardInterrupt is caught too, but it can land anywhere in the capture's code."""
         if self._recorder is None:
             raise RigsyncError("use the session as a context manager: with CaptureSession(...) as s: s.run()")
+        self._stop = stop
         clock = self.clock
         interrupted = False
         error: str | None = None
@@ -222,7 +194,7 @@ class CaptureSession:
         for device_id in reversed(self.plan.start_order):
             if device_id not in self._failed:
                 self._devices[device_id].stop()
-        self._drain()
+        self._drain(stop)
         self._emit(self.aligner.flush())
         status = self.status(elapsed)
         self._close_recorder()
@@ -236,13 +208,8 @@ class CaptureSession:
         if on_status is not None:
             on_status(status)
         stats = self.aligner.stats
-        dropped: dict[str, int] = {}
-        for st in stats.streams.values():
-            for reason, n in st.dropped.items():
-                if reason is not DropReason.WARMUP:  # reported as such, not as frames in no frameset
-                    dropped[reason.value] = dropped.get(reason.value, 0) + n
         return CaptureResult(path=self.options.out, duration_s=elapsed / 1e9, frames=stats.frames,
-                             framesets=stats.framesets, complete=stats.complete, dropped=dropped,
+                             framesets=stats.framesets, complete=stats.complete, dropped=dropped_by_reason(stats),
                              interrupted=interrupted, error=error, status=status, warnings=tuple(self._warnings),
                              start_rig_ns=self._start.start_ns if self._start is not None else None,
                              late=dict(self._start.late_ns) if self._start is not None else {})
@@ -250,43 +217,16 @@ class CaptureSession:
     # --- start ----------------------------------------------------------------------------------
 
     def _start_devices(self, stop: threading.Event | None) -> int:
-        """Arm the PTP cameras and start every device, in plan order; with a scheduled start, as late as their
-        start-up and the warm-up allow. Returns the capture-clock time the recording's duration counts from."""
-        self._poll_clocks()
-        now_rig = self.clocks.rig_now()
-        scheduled = self.options.start_at.resolve(now_rig) if self.options.start_at is not None else None
-        ptp_groups = [g for g in self.rig.sync_groups if g.method is SyncMethod.PTP]
-        ptp_start = scheduled
-        if ptp_start is None and ptp_groups:  # PTP cameras start together, start_delay_s after arming
-            delay = max(round((g.ptp.start_delay_s if g.ptp else 1.0) * 1e9) for g in ptp_groups)
-            ptp_start = -(-(now_rig + delay) // 1_000_000) * 1_000_000  # on a millisecond boundary
-        if scheduled is not None:
-            self._start = StartTracker(scheduled, {k: a.period_ns for k, a in self._align_streams.items()})
-            if scheduled <= now_rig:
-                self._warnings.append(f"the scheduled start is {(now_rig - scheduled) / 1e9:.3f} s in the past: "
-                                      "every device will be reported late")
-        if ptp_start is not None:
-            ptp_names = {g.name for g in ptp_groups}
-            for device_id in self.plan.start_order:
-                if self.plan.device(device_id).group in ptp_names:
-                    first = self._devices[device_id].arm(ptp_start)  # None: not a PTP camera (started below)
-                    if first is not None and self._start is not None:
-                        self._start.armed(device_id, first, 1_000_000)
-        if scheduled is not None:
-            lead = max([self.plan.warmup_ns] + [t.startup_ns + 50_000_000 for t in self._timing.values()])
-            self._wait_for_rig(scheduled - lead, stop)
-            available = scheduled - self.clocks.rig_now()
-            if available < self.plan.warmup_ns:
-                self._warnings.append(f"only {max(available, 0) / 1e9:.2f} s of the {self.plan.warmup_ns / 1e9:g} s "
-                                      "warm-up fit before the scheduled start: the first stamps may be unsettled")
-        for device_id in self.plan.start_order:
-            self._devices[device_id].start()
-        self._poll_clocks()
-        if scheduled is not None:
-            self._gate_ns = scheduled
-            self._wait_for_rig(scheduled, stop, poll=True)
-        else:
-            self._gate_ns = self.clocks.rig_now() + self.plan.warmup_ns
+        """Start the devices (capture/start.py); with a scheduled start, take frames until it. Returns the
+        capture-clock time the recording's duration counts from."""
+        started = start_devices(self.plan, self._devices, self._timing, self.clocks, self.options.start_at,
+                                {k: a.period_ns for k, a in self._align_streams.items()},
+                                poll_clocks=self._poll_clocks,
+                                wait_for_rig=lambda rig_ns: self._wait_for_rig(rig_ns, stop),
+                                warn=self._warnings.append)
+        self._start, self._gate_ns = started.tracker, started.gate_rig_ns
+        if self._start is not None:
+            self._wait_for_rig(self._gate_ns, stop, poll=True)
         return self.clock.now_ns()
 
     def _wait_for_rig(self, target_rig_ns: int, stop: threading.Event | None, *, poll: bool = False) -> None:
@@ -300,38 +240,35 @@ class CaptureSession:
             if poll:
                 self._poll_all()
                 self._emit(self.aligner.advance(self._poll_base_ns))
-                wake = min(wake, self._next_wake(now, None))
+                wake = min(wake, self._next_wake(now, None, horizon=wake))
             else:
                 self._poll_clocks()
             self.clock.wait_until(max(wake, now + 1))
 
-    def _next_wake(self, now: int, t_end: int | None) -> int:
+    def _next_wake(self, now: int, t_end: int | None, *, horizon: int | None = None) -> int:
+        """The loop's next wake-up: a frame due, an aligner deadline or ``t_end``; the devices look ahead to
+        ``horizon`` (default ``t_end``)."""
         deadline = self.aligner.next_deadline_ns()  # base timeline: on the capture clock, from the last poll
         candidates = [t_end, deadline - self._poll_base_ns + self._poll_clock_ns if deadline is not None else None]
-        candidates += [d.next_ready_ns() for k, d in self._devices.items() if k not in self._failed]
-        times = [t for t in candidates if t is not None]
-        wake = min(times) if times else now + 5_000_000
-        if self.options.fast:
-            # Virtual time: jump to the next event. A wake-up that stays in the past (a clock-domain slip)
-            # would crawl a nanosecond at a time: after many such steps, move on by a millisecond.
-            self._stalled = self._stalled + 1 if wake <= now else 0
-            return max(wake, now + (1_000_000 if self._stalled > 1000 else 1))
-        wake = min(wake, now + round(self.options.status_interval_s * 1e9))
-        return max(wake, now + round(self.options.poll_interval_s * 1e9))
+        until = self._pacer.horizon(now, t_end if horizon is None else horizon)
+        candidates += [d.next_ready_ns(until) for k, d in self._devices.items() if k not in self._failed]
+        return self._pacer.wake(now, candidates)
 
-    def _drain(self) -> None:
-        """After the devices stopped: take the frames they had exposed and still deliver (up to a second), so
-        that every frame exposed during the capture reaches the recording or is accounted for."""
+    def _drain(self, stop: threading.Event | None) -> None:
+        """After the devices stopped: take the frames they had exposed and still deliver (up to a second of the
+        capture clock), so that every frame exposed during the capture reaches the recording or is accounted
+        for. A stop asked for while draining ends it at once (the file is then finished)."""
         clock = self.clock
         deadline = clock.now_ns() + DRAIN_NS
+        stopped_before = stop is not None and stop.is_set()
         while True:
             self._poll_all()
             now = clock.now_ns()
             ready = [t for k, d in self._devices.items() if k not in self._failed
-                     if (t := d.next_ready_ns()) is not None]
-            if not ready or now >= deadline:
+                     if (t := d.next_ready_ns(deadline)) is not None]
+            if not ready or now >= deadline or (stop is not None and stop.is_set() and not stopped_before):
                 return
-            clock.wait_until(max(min(*ready, deadline), now + 1))
+            clock.wait_until(max(min(ready), now + 1))
 
     def _rig_ns(self, device_id: str, mono_ns: int) -> int:
         """A device's host's monotonic clock -> rig clock."""
@@ -483,30 +420,6 @@ class CaptureSession:
             recorder_queue_mb=(rec.queue_high_water_bytes / 1e6) if rec else 0.0,
             warnings=tuple(self._warnings[-5:]), hosts=hosts,
         )
-
-    def _clock_summaries(self) -> dict[str, str]:
-        return {d: json.dumps(tb.summary().to_json()) for d, tb in self._timebases.items()}
-
-    def _stats(self) -> dict[str, str]:
-        stats = self.aligner.stats
-        out = {"framesets": str(stats.framesets), "complete": str(stats.complete),
-               "warmup_frames_discarded": str(self._gated_frames),
-               "hosts": json.dumps([h.to_json() for h in self.clocks.statuses()])}
-        if self._start is not None:
-            out["scheduled_start"] = json.dumps({"rig_ns": self._start.start_ns, "late_ns": self._start.late_ns})
-        for key, st in stats.streams.items():
-            out[key] = json.dumps({
-                "frames": st.frames, "matched": st.matched,
-                "dropped": {r.value: n for r, n in st.dropped.items()},
-                "missing": {r.value: n for r, n in st.missing.items()},
-            })
-        return out
-
-
-def _encoding(spec: DeviceSpec, stream: StreamSpec) -> str:
-    """The Foxglove encoding a stream is recorded in (from its pixel format in the catalog)."""
-    fmt = get_model(spec.model).pixel_format(stream.pixel_format)
-    return fmt.encoding if fmt is not None else "rgb8"
 
 
 __all__ = ["CaptureOptions", "CaptureResult", "CaptureSession", "PlanError"]

@@ -5,17 +5,25 @@ action): they expose first at that time and not before. Devices that cannot be a
 for their start-up and the clock warm-up, and what they deliver before the start time is not recorded. A
 device whose first recorded frame comes later than one frame period (plus its stamp's bound) after the start
 is reported late - never started early to hide it.
+
+Without a scheduled start, PTP cameras still start together (``start_delay_s`` after arming) and the recording
+starts after the clock warm-up.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from rigsync.capture.clocks import RigClocks
 from rigsync.core.errors import OptionError
+from rigsync.core.sync import SyncMethod
 from rigsync.core.units import NS_PER_S
+from rigsync.drivers.base import Device, DeviceTiming
+from rigsync.plan.model import Plan
 
 _RELATIVE = re.compile(r"^\+\s*(?P<value>\d+(?:\.\d*)?|\.\d+)\s*(?P<unit>ms|s|min)?$")
 _EPOCH = re.compile(r"^\d+(?:\.\d+)?$")
@@ -25,6 +33,8 @@ _FORMS = ("+<seconds> (+2s, +500ms, +1min) or an absolute rig time: ISO 8601 wit
 _LAST_NS = 2**63 - 1
 MAX_LEAD_NS = 3600 * NS_PER_S
 """A scheduled start is at most an hour ahead."""
+STARTUP_MARGIN_NS = 50_000_000
+"""Devices that cannot be armed are started this much earlier than their start-up time needs."""
 
 
 @dataclass(frozen=True)
@@ -102,3 +112,54 @@ class StartTracker:
     def messages(self) -> list[str]:
         return [f"{device} started {late / 1e6:.1f} ms after the scheduled start (it could not start on time)"
                 for device, late in sorted(self.late_ns.items())]
+
+
+@dataclass(frozen=True)
+class Started:
+    """How a capture's devices were started."""
+
+    gate_rig_ns: int
+    """Rig time from which frames are recorded: the scheduled start, or the end of the warm-up."""
+    tracker: StartTracker | None
+    """The scheduled start's tracker (who is late), None without one."""
+
+
+def start_devices(plan: Plan, devices: Mapping[str, Device], timing: Mapping[str, DeviceTiming], clocks: RigClocks,
+                  start_at: StartAt | None, periods_ns: dict[str, int], *,
+                  poll_clocks: Callable[[], None], wait_for_rig: Callable[[int], None],
+                  warn: Callable[[str], None]) -> Started:
+    """Arm the PTP cameras and start every device, in plan order; with a scheduled start, as late as their
+    start-up and the warm-up allow (``wait_for_rig(rig_ns)`` waits, reading the clocks)."""
+    poll_clocks()
+    now_rig = clocks.rig_now()
+    scheduled = start_at.resolve(now_rig) if start_at is not None else None
+    ptp_groups = [g for g in plan.rig.sync_groups if g.method is SyncMethod.PTP]
+    ptp_start = scheduled
+    tracker = None
+    if ptp_start is None and ptp_groups:  # PTP cameras start together, start_delay_s after arming
+        delay = max(round((g.ptp.start_delay_s if g.ptp else 1.0) * 1e9) for g in ptp_groups)
+        ptp_start = -(-(now_rig + delay) // 1_000_000) * 1_000_000  # on a millisecond boundary
+    if scheduled is not None:
+        tracker = StartTracker(scheduled, periods_ns)
+        if scheduled <= now_rig:
+            warn(f"the scheduled start is {(now_rig - scheduled) / 1e9:.3f} s in the past: every device will be "
+                 "reported late")
+    if ptp_start is not None:
+        ptp_names = {g.name for g in ptp_groups}
+        for device_id in plan.start_order:
+            if plan.device(device_id).group in ptp_names:
+                first = devices[device_id].arm(ptp_start)  # None: not a PTP camera (started below)
+                if first is not None and tracker is not None:
+                    tracker.armed(device_id, first, 1_000_000)
+    if scheduled is not None:
+        lead = max([plan.warmup_ns] + [t.startup_ns + STARTUP_MARGIN_NS for t in timing.values()])
+        wait_for_rig(scheduled - lead)
+        available = scheduled - clocks.rig_now()
+        if available < plan.warmup_ns:
+            warn(f"only {max(available, 0) / 1e9:.2f} s of the {plan.warmup_ns / 1e9:g} s warm-up fit before the "
+                 "scheduled start: the first stamps may be unsettled")
+    for device_id in plan.start_order:
+        devices[device_id].start()
+    poll_clocks()
+    gate = scheduled if scheduled is not None else clocks.rig_now() + plan.warmup_ns
+    return Started(gate, tracker)

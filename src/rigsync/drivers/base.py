@@ -159,8 +159,10 @@ class Device(ABC):
     def poll(self) -> list[Frame | DeviceEvent]:
         """Frames and events received since the last call, in host-time order; never blocks."""
 
-    def next_ready_ns(self) -> int | None:
-        """Host time at which :meth:`poll` will next have something, if the driver knows (simulator)."""
+    def next_ready_ns(self, horizon_ns: int) -> int | None:
+        """Host time at which :meth:`poll` will next have something, if the driver knows (simulator): a driver
+        looking ahead looks no further than ``horizon_ns`` and returns it if nothing comes by then (ask again
+        then). None: not known (real devices), or nothing more will come."""
         return None
 
     @abstractmethod

@@ -12,6 +12,9 @@ from typing import Generic, TypeVar
 T = TypeVar("T")
 C = TypeVar("C")
 
+GIVE_UP_CHECK_S = 0.1
+"""How often a waiting producer asks its ``give_up`` whether to stop waiting."""
+
 
 class QueueFailedError(Exception):
     """The consumer failed (``cause``) or the queue was closed (``cause`` None): nothing more can be put."""
@@ -51,11 +54,13 @@ class ByteBoundedQueue(Generic[T, C]):
         """The most bytes ever held at once."""
         return self._high_water
 
-    def put(self, item: T, nbytes: int, timeout_s: float | None) -> bool:
-        """Append ``item``; with a timeout, wait for room and return False if none came in time.
+    def put(self, item: T, nbytes: int, timeout_s: float | None,
+            give_up: Callable[[], bool] | None = None) -> bool:
+        """Append ``item``; with a timeout, wait for room and return False if none came in time, or as soon as
+        ``give_up()`` says so (asked every :data:`GIVE_UP_CHECK_S`).
 
-        ``timeout_s=None`` never waits (small control messages). Raises :class:`QueueFailedError` once the
-        consumer has failed or the queue is closed.
+        ``timeout_s=None`` never waits (small control messages); ``math.inf`` waits as long as the consumer
+        needs. Raises :class:`QueueFailedError` once the consumer has failed or the queue is closed.
         """
         with self._lock:
             self._check()
@@ -63,9 +68,9 @@ class ByteBoundedQueue(Generic[T, C]):
                 deadline = time.monotonic() + timeout_s
                 while self._full(nbytes):
                     remaining = deadline - time.monotonic()
-                    if remaining <= 0.0:
+                    if remaining <= 0.0 or (give_up is not None and give_up()):
                         return False
-                    self._not_full.wait(remaining)
+                    self._not_full.wait(min(remaining, GIVE_UP_CHECK_S))
                     self._check()
             put_s = self._clock()
             self._items.append((item, nbytes, put_s))

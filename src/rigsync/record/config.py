@@ -26,7 +26,9 @@ class RecorderConfig:
     queue_max_bytes: int = 256 << 20
     """Image bytes the queue may hold before ``write_image`` waits."""
     put_timeout_s: float = 0.5
-    """How long ``write_image`` waits for room before giving up on the frame (a recorder overrun)."""
+    """How long ``write_image`` waits for room before giving up on the frame (a recorder overrun); ``math.inf``:
+    as long as the writer needs (or until the recorder's ``give_up`` says to stop waiting), for producers that
+    lose nothing by waiting (a capture on a virtual clock)."""
     flush_age_s: float = 0.5
     """A chunk is written, full or not, this long after its oldest message was handed to the recorder (and
     at least half of it after the writer opened it), so what a crash can lose is young. Smaller chunks cost
@@ -45,7 +47,7 @@ class RecorderConfig:
             ("zstd_level", -7 <= self.zstd_level <= 22, "must be within -7..22"),
             ("chunk_size_bytes", 1024 <= self.chunk_size_bytes <= 1 << 31, "must be within 1 KiB..2 GiB"),
             ("queue_max_bytes", self.queue_max_bytes > 0, "must be > 0"),
-            ("put_timeout_s", self.put_timeout_s >= 0.0, "must be >= 0"),
+            ("put_timeout_s", self.put_timeout_s >= 0.0, "must be >= 0 (math.inf: no limit)"),
             ("flush_age_s", 0.0 < self.flush_age_s <= 3600.0, "must be within (0, 3600] s"),
             ("queue_max_age_s", self.queue_max_age_s is None or 0.0 < self.queue_max_age_s <= 3600.0,
              "must be None or within (0, 3600] s"),

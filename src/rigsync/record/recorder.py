@@ -7,7 +7,8 @@ array until its chunk is on disk, so a caller must not modify an array after ``w
 Errors: if the writer thread fails (``ENOSPC``, ``EFBIG``, any I/O error), it stops writing, ``error`` holds
 the exception, the queue is emptied, every later ``write_*`` raises :class:`RecordingError` at once, and
 ``close`` ends the file as well as it can (cut back to the last complete chunk, then summary and footer if
-the disk takes them) and raises :class:`RecordingError`. Nothing ever blocks longer than ``put_timeout_s``.
+the disk takes them) and raises :class:`RecordingError`. Nothing ever blocks longer than ``put_timeout_s`` (if
+that is infinite, than the writer needs or until ``give_up`` says to stop waiting).
 
 Crashes: an image, its camera_info and its ``/rigsync/frames`` stamp always share a chunk; a chunk is written
 when full or ``flush_age_s`` after its oldest message was handed over, so a killed process loses only young
@@ -100,7 +101,9 @@ def _name_ok(name: str) -> bool:
 class Recorder:
     """Records one rig session into one MCAP file (see ``docs/recording.md``). A context manager.
 
-    ``clock`` (seconds, monotonic) times the flush and queue ages; tests pass their own.
+    ``clock`` (seconds, monotonic) times the flush and queue ages; tests pass their own. ``give_up``: while
+    ``write_image`` waits for room, it stops waiting (a recorder overrun) once this returns True; with
+    ``put_timeout_s = math.inf`` it is the only way a wait for a stalled writer ends.
     """
 
     def __init__(
@@ -112,9 +115,11 @@ class Recorder:
         rig_path: str,
         metadata: Mapping[str, str] = {},
         clock: Callable[[], float] = time.monotonic,
+        give_up: Callable[[], bool] | None = None,
     ) -> None:
         self.path = os.fspath(path)
         self.config = config
+        self._give_up = give_up
         clash = [k for k in metadata if k in _RESERVED_METADATA]
         if clash:
             raise RecordingError(self.path, f"metadata keys {clash} are reserved for rigsync")
@@ -205,7 +210,8 @@ class Recorder:
             )  # fmt: skip
 
     def write_image(self, frame: StampedFrame) -> bool:
-        """Queue a frame's image; False (a recorder overrun, counted) if the queue stays full for put_timeout_s."""
+        """Queue a frame's image; False (a recorder overrun, counted) if the queue stays full for put_timeout_s
+        (or until ``give_up``)."""
         f = frame.frame
         st = self._streams.get((f.device, f.stream))
         if st is None:
@@ -236,7 +242,7 @@ class Recorder:
             "time_flags": [(flag.name or "").lower() for flag in TimeFlags if flag and flag in frame.time_flags],
         }
         item = _Image(st, frame.rig_time_ns, f.host_rx_ns, f.seq, data, stamp)
-        if self._put(item, data.nbytes, self.config.put_timeout_s):
+        if self._put(item, data.nbytes, self.config.put_timeout_s, self._give_up):
             return True
         with self._lock:
             self._overruns += 1
@@ -286,9 +292,10 @@ class Recorder:
 
     # -- internals -------------------------------------------------------------------------------------
 
-    def _put(self, item: _Item, nbytes: int, timeout_s: float | None) -> bool:
+    def _put(self, item: _Item, nbytes: int, timeout_s: float | None,
+             give_up: Callable[[], bool] | None = None) -> bool:
         try:
-            return self._queue.put(item, nbytes, timeout_s)
+            return self._queue.put(item, nbytes, timeout_s, give_up)
         except QueueFailedError as exc:
             raise RecordingError(self.path, str(exc)) from exc.cause
 

@@ -94,9 +94,9 @@ class SimDevice(Device):
             items = [i for i in items if not isinstance(i, Frame) or i.stream in names]
         return items
 
-    def next_ready_ns(self) -> int | None:
+    def next_ready_ns(self, horizon_ns: int) -> int | None:
         # On the capture clock (the simulated capture host's, i.e. true time), not on the device host's clock.
-        return self._world.next_delivery_ns()
+        return self._world.next_delivery_ns(horizon_ns)
 
     def intrinsics(self, stream: str) -> Intrinsics:
         for s in self._dev.streams:

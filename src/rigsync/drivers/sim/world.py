@@ -14,14 +14,11 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
-import cv2
 import numpy as np
 
-from rigsync.catalog.base import DepthTech, Vendor
-from rigsync.core.counter import CounterUnwrapper
-from rigsync.core.frame import ClockDomain, Frame, FrameFlags, StreamKind, TimestampSemantics
+from rigsync.core.frame import Frame, FrameFlags, StreamKind, TimestampSemantics
 from rigsync.core.geometry import views_overlap
 from rigsync.core.ptp import HostRole, PtpSample
 from rigsync.core.truth import FrameTruth
@@ -37,39 +34,24 @@ from rigsync.drivers.sim._model import (
     nominal_latency_ns,
     overloads,
 )
-from rigsync.drivers.sim.clocks import CrystalClock, CrystalParams, ticks
+from rigsync.drivers.sim.clocks import CrystalClock, CrystalParams
 from rigsync.drivers.sim.exposure import LightModel
 from rigsync.drivers.sim.hosts import Reference, SimHost, host_clock_spec
 from rigsync.drivers.sim.interference import LaserRegistry
-from rigsync.drivers.sim.scene import Scene, SceneConfig, ViewRenderer
-from rigsync.drivers.sim.triggers import (
-    RATE_LOCK_TOLERANCE,
-    CrystalTrigger,
-    RandomTrigger,
-    ScheduleTrigger,
-    Shot,
-    TriggerSource,
-    free_run,
-    genlock,
-    rate_locked,
-    readout_aligned,
-    triggered,
-)
+from rigsync.drivers.sim.received import ReceivedFrames
+from rigsync.drivers.sim.scene import Scene, SceneConfig
+from rigsync.drivers.sim.schedule import PARK, Schedules
+from rigsync.drivers.sim.triggers import CrystalTrigger, ScheduleTrigger
 from rigsync.plan.model import Plan, Role
 from rigsync.spec.model import RigSpec
-from rigsync.spec.sync import FaultKind, FaultSpec, TriggerPattern
+from rigsync.spec.sync import FaultKind, FaultSpec
 
 SDK_QUEUE_FRAMES = 64
 """Frames a device's driver queue holds before the oldest is overwritten (rigsync too slow to read)."""
 ARM_LEAD_NS = 10_000_000
 """A PTP camera must be armed this long before its scheduled start (the command's round trip)."""
-CABLE_NS = 15
-"""Trigger propagation on a 3 m cable (5 ns/m)."""
-HOP_NS = 50
-"""Re-drive delay of each device in a daisy chain."""
 
 _GEN, _FAULT, _FINAL, _DELIVER = range(4)
-_PARK = object()
 
 
 class SimWorld:
@@ -105,39 +87,19 @@ class SimWorld:
         self._final: list[tuple[int, int, Pending]] = []
         self._deliveries: list[tuple[int, int, Pending]] = []
         self._tie = itertools.count()
-        self._sources: dict[str, TriggerSource] = {}
         self._parked: dict[str, list[StreamSim]] = {}
         self._lasers = LaserRegistry()
         self._overlap = views_overlap([d.pose for d in self.devices],
                                       [d.model.hfov_for(StreamKind.DEPTH) for d in self.devices])
-        self._unwrap = {d.spec.id: CounterUnwrapper(d.model.clock.width_bits) for d in self.devices}
+        self._received = ReceivedFrames(self.scene, self.devices)
         self._overruns: dict[str, list[Pending]] = {}
-        self._init_sources(rng)
+        self._schedules = Schedules(rig, plan, self._by_id, self.seed, rng)
+        self._sources = self._schedules.sources  # by sync group; replaced when a source device (re)starts
         for dev in self.devices:
             for kind, begin, end in dev.faults:
                 self._schedule_fault(dev, kind, begin, end)
 
     # --- set-up ---------------------------------------------------------------------------------
-
-    def _init_sources(self, rng: np.random.Generator) -> None:
-        for group in self.plan.groups:
-            src = group.source
-            if src is None or group.trigger_period_ns is None:
-                continue
-            if src.startswith("trigger:"):
-                spec = self.rig.trigger(src.removeprefix("trigger:"))
-                if spec.pattern is TriggerPattern.RANDOM:
-                    gap = 2 * round(spec.pulse_width_us * 1000)
-                    self._sources[group.name] = RandomTrigger(np.random.default_rng([self.seed, 0x7A, len(
-                        self._sources)]), SIM_EPOCH_NS, group.trigger_period_ns, gap)
-                else:
-                    crystal = CrystalClock(CrystalParams(spec.drift_ppm * 1e-6, 0, wander_ppm=0.0), SIM_EPOCH_NS)
-                    phase = int(rng.uniform(0, group.trigger_period_ns))
-                    self._sources[group.name] = CrystalTrigger(crystal, group.trigger_period_ns, phase)
-            elif src.startswith("card:"):
-                crystal = CrystalClock(CrystalParams(rng.uniform(-20e-6, 20e-6), 0, wander_ppm=0.05), SIM_EPOCH_NS)
-                phase = int(rng.uniform(0, group.trigger_period_ns))
-                self._sources[group.name] = CrystalTrigger(crystal, group.trigger_period_ns, phase)
 
     def _schedule_fault(self, dev: DeviceSim, kind: FaultKind, begin: int, end: int) -> None:
         heapq.heappush(self._faults, (begin, next(self._tie), dev, kind, True))
@@ -231,78 +193,12 @@ class SimWorld:
     def _arm(self, stream: StreamSim, begin_ns: int) -> None:
         """Give a stream its exposure schedule (or park it until its trigger source runs)."""
         stream.generation += 1
-        shots = self._shots(stream, begin_ns)
-        if shots is _PARK:
+        shots = self._schedules.shots(stream, begin_ns)
+        if shots is PARK:
             self._parked.setdefault(stream.device.plan.group or "", []).append(stream)
             return
         stream.shots = shots  # type: ignore[assignment]
         self._schedule_next(stream)
-
-    def _shots(self, stream: StreamSim, begin_ns: int) -> Iterator[Shot] | object | None:
-        """The stream's exposure schedule, as the hardware would follow the plan: None when it waits for a
-        trigger that never comes, ``_PARK`` while its group's trigger source has not started."""
-        dev = stream.device
-        plan = dev.plan
-        period = stream.spec.period_ns
-
-        def own_clock() -> Iterator[Shot]:
-            return free_run(dev.crystal, period, dev.crystal.device_ns(begin_ns), begin_ns)
-
-        if not stream.synced:
-            return own_clock()
-        group = self.plan.group(plan.group) if plan.group else None
-        if plan.role is Role.MASTER and (group is None or group.source != dev.spec.id):
-            return own_clock()  # a second primary runs on its own: nothing follows it, it follows nothing
-        genlock_caps = dev.model.sync.genlock
-        realsense_slave = plan.role is Role.SUBORDINATE and dev.model.vendor is Vendor.INTEL  # modes 2/3, D415 too
-        if plan.role in (Role.SUBORDINATE, Role.GENLOCK, Role.CARD) and (
-                plan.trigger is None or not plan.trigger.detected):
-            # Nothing usable on its sync input. A RealSense slave "will fire on its own" (seeds/004), an Orbbec
-            # SECONDARY_SYNCED free-runs; a Kinect subordinate, an Orbbec SECONDARY and Genlock wait forever.
-            return own_clock() if realsense_slave or plan.vendor_role == "SECONDARY_SYNCED" else None
-        source = self._sources.get(plan.group or "")
-        if source is None:
-            return _PARK
-        offset = plan.delay_ns + self._propagation_ns(dev)
-        if stream.spec.kind is not StreamKind.COLOR:
-            offset += plan.depth_delay_ns
-        if plan.role is Role.GENLOCK:
-            if genlock_caps is None:  # the option is refused (D415): the camera free-runs
-                return own_clock()
-            return genlock(source, offset, begin_ns, period, plan.burst, dev.jitter)
-        if realsense_slave:
-            trigger_period = group.trigger_period_ns if group is not None else None
-            if trigger_period is None or group is None or group.random_triggers or \
-                    abs(trigger_period - period) > period * RATE_LOCK_TOLERANCE:
-                return own_clock()  # "it will fire on its own and won't actually be synchronized" (seeds/004)
-            return readout_aligned(source, offset, begin_ns, stream.exposure.next_ns, dev.jitter)
-        if plan.burst > 1:  # Orbbec frames_per_trigger: a burst at the stream's rate per trigger
-            return genlock(source, offset, begin_ns, period, plan.burst, dev.jitter)
-        if plan.role is Role.SUBORDINATE and dev.model.sync.external_trigger_rates_hz:
-            return rate_locked(source, offset, begin_ns, period, dev.jitter, self._miss(dev))  # Kinect, Femto Bolt
-        return triggered(source, offset, begin_ns, dev.jitter, self._miss(dev))
-
-    def _miss(self, dev: DeviceSim) -> Callable[[], bool] | None:
-        """An overloaded splitter: a device output driving more inputs than it can (Kinect star with more than
-        two subordinates) delivers pulses some inputs miss."""
-        plan = dev.plan
-        if plan.trigger is None or not plan.trigger.splitter or plan.group is None:
-            return None
-        group = self.plan.group(plan.group)
-        upstream = plan.trigger.source
-        source = self._by_id.get(upstream)
-        limit = source.model.sync.max_subordinates_for(group.topology) if source is not None else None
-        loads = sum(1 for d in self.plan.members(group.name) if d.trigger is not None and d.trigger.source == upstream)
-        if limit is None or loads <= limit:
-            return None
-        miss_p = 1.0 - limit / loads
-        return lambda: bool(dev.rng.random() < miss_p)
-
-    def _propagation_ns(self, dev: DeviceSim) -> int:
-        link = dev.plan.trigger
-        if link is None:
-            return 0
-        return CABLE_NS + (link.hop - 1) * (HOP_NS + CABLE_NS)
 
     def _schedule_next(self, stream: StreamSim) -> None:
         if stream.shots is None:
@@ -331,12 +227,17 @@ class SimWorld:
             self._step(nxt[1])
         self.now_ns = max(self.now_ns, t_true_ns)
 
-    def next_delivery_ns(self) -> int | None:
-        """True time of the next delivery to a host (events before it are processed internally)."""
+    def next_delivery_ns(self, horizon_ns: int) -> int | None:
+        """True time of the next delivery to a host, or ``horizon_ns`` if none comes by then (ask again then);
+        None if nothing more will happen. The events before it are processed (exposures, losses, faults), none
+        after the horizon: a rig that delivers nothing for a long time (every device disconnected, a fault far
+        ahead) costs no more than the time asked about."""
         while True:
             nxt = self._next_time()
             if nxt is None:
                 return None
+            if nxt[0] > horizon_ns:
+                return horizon_ns
             if nxt[1] == _DELIVER:
                 return nxt[0]
             self._step(nxt[1])
@@ -438,7 +339,7 @@ class SimWorld:
             old = dev.crystal.params
             dev.crystal = CrystalClock(CrystalParams(old.drift, int(dev.rng.uniform(0, 1e8)), old.wander_ppm,
                                                      old.wander_period_s, old.wander_phase), t)
-        self._unwrap[dev.spec.id].reset()
+        self._received.restart(dev.spec.id)
         dev.ready.append(DeviceEvent(dev.spec.id, EventKind.RECONNECTED, host_ns))
         group = self.plan.group(dev.plan.group) if dev.plan.group else None
         if group is not None and group.source == dev.spec.id and group.trigger_period_ns is not None:
@@ -465,47 +366,14 @@ class SimWorld:
             items.append(DeviceEvent(device_id, EventKind.OVERRUN, host_now, stream=lost.stream.spec.name, count=1,
                                      seq=lost.seq))
         for item in dev.ready:
-            items.append(self._frame(item) if isinstance(item, Pending) else item)
+            items.append(self._received.frame(item) if isinstance(item, Pending) else item)
         dev.ready.clear()
         return items
 
     def prepare(self, device_id: str) -> None:
         """Precompute a device's views (tens of ms each) before capturing, not on its first frame."""
         for stream in self._by_id[device_id].streams:
-            self._renderer(stream)
-
-    def _renderer(self, stream: StreamSim) -> ViewRenderer:
-        if stream.renderer is None:
-            dev = stream.device
-            view = self.scene.view(dev.pose, stream.intrinsics)
-            ir_dots = stream.spec.kind is StreamKind.IR and dev.model.depth_tech is DepthTech.ACTIVE_STEREO
-            stream.renderer = self.scene.renderer(view, stream.spec.kind, stream.render_encoding, ir_dots=ir_dots)
-        return stream.renderer
-
-    def _frame(self, p: Pending) -> Frame:
-        stream = p.stream
-        dev = stream.device
-        host_rx = dev.host_clock.mono_ns(p.rx_true_ns)
-        clock = dev.model.clock
-        if dev.domain is ClockDomain.HOST or stream.semantics is TimestampSemantics.HOST_RECEIVE:
-            device_ts = host_rx
-        else:
-            raw = ticks(p.instant_device_ns, clock.tick_ns, clock.width_bits)
-            device_ts = self._unwrap[dev.spec.id].unwrap(raw) * clock.tick_ns
-        renderer = self._renderer(stream)
-        needs_rng = bool(p.flags & (FrameFlags.CORRUPT | FrameFlags.INTERFERED))
-        image = renderer.render(p.start_ns, interfered=bool(p.flags & FrameFlags.INTERFERED),
-                                       corrupt=bool(p.flags & FrameFlags.CORRUPT),
-                                       rng=dev.rng if needs_rng else None)
-        if stream.render_encoding != stream.encoding:  # a monochrome colour camera
-            image = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
-            if stream.encoding == "mono16":
-                image = image.astype(np.uint16) * 257
-        exposure = p.end_ns - p.start_ns
-        return Frame(device=dev.spec.id, stream=stream.spec.name, seq=p.seq, device_ts_ns=device_ts,
-                     host_rx_ns=host_rx, semantics=stream.semantics, domain=dev.domain,
-                     min_latency_ns=nominal_latency_ns(stream, exposure), exposure_ns=exposure, image=image,
-                     encoding=stream.encoding, flags=p.flags)
+            self._received.renderer(stream)
 
 
 __all__ = ["HOST_COMPUTE_NS", "SIM_EPOCH_NS", "SimWorld"]
