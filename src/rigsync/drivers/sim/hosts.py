@@ -12,10 +12,10 @@ A host's system clock is, by its role (``rigsync.plan`` decides it):
 * ``ptp``: a crystal that a model of ptp4l measures against the master once per Sync interval and, in
   ``discipline`` mode, steers with a PI servo using linuxptp's default constants, scaled to the Sync interval
   s as ptp4l scales them (ptp4l(8): kp = min(kp_scale * s^-0.3, 0.7 / s), ki = min(ki_scale * s^0.4, 0.3 / s);
-  hardware timestamping: kp_scale 0.7, ki_scale 0.3; software: 0.1, 0.001): two samples to estimate the frequency, a step on
-  first lock above ``first_step_threshold`` (20 us), a restart when an offset exceeds ``step_threshold``
-  (1 ms, as rigsync's ptp4l config sets it), holdover without a master (port LISTENING after the announce
-  timeout). In ``observe`` mode (``free_running 1``) it only measures. What ptp4l would report through pmc
+  hardware timestamping: kp_scale 0.7, ki_scale 0.3; software: 0.1, 0.001): two samples to estimate the
+  frequency, a step on first lock above ``first_step_threshold`` (20 us), a restart when an offset exceeds
+  ``step_threshold`` (1 ms, as rigsync's ptp4l config sets it), holdover without a master (port LISTENING after
+  the announce timeout). In ``observe`` mode (``free_running 1``) it only measures. What ptp4l would report through pmc
   is queued as :class:`~rigsync.core.ptp.PtpSample` s.
 
 Hardware and software timestamping differ in timestamp noise (ns vs us, software with spikes from interrupt
