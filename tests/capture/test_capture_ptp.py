@@ -294,6 +294,31 @@ def test_start_time_in_the_past_is_refused_as_late_not_hidden(tmp_path: Path) ->
     assert set(result.late) == {"zed", "k0", "k1", "cam", "web"}
 
 
+def test_start_time_hours_in_the_past_is_refused_naming_the_option(tmp_path: Path) -> None:
+    """An absolute start more than an hour before the rig's time (--start-at 0: 1970) is a typo: refused with
+    the option, the value and what is allowed, before any device starts."""
+    for ns in (0, SIM_EPOCH_NS - 3_601_000_000_000):
+        with pytest.raises(OptionError, match=r"--start-at.*s before the rig's current time.*at most 3600 s ahead "
+                                              r"or in the past"):
+            capture(tmp_path, THREE_HOSTS, 1, start_at=StartAt(ns, relative=False))
+    result, _, _ = capture(tmp_path, THREE_HOSTS, 1, start_at=StartAt(SIM_EPOCH_NS - 3_500_000_000_000, False))
+    assert any("in the past" in w for w in result.warnings)  # within the hour: started, everyone late
+
+
+def test_ptp_cameras_starting_after_the_capture_ends_are_named_not_silent(tmp_path: Path) -> None:
+    """start_delay_s = 600 with a 1 s capture: nothing from the armed PTP camera (the USB ZED of the PTP group
+    starts at once), and the result says why; with the default delay, no such warning."""
+    late = THREE_HOSTS.replace("[sync.ptp]\n", "[sync.ptp]\nstart_delay_s = 600\n", 1)
+    assert late != THREE_HOSTS
+    result, frames, _ = capture(tmp_path, late, 1)
+    assert {f.stamp.device for f in frames} == {"zed", "k0", "k1", "web"}
+    [warning] = [w for w in result.warnings if "PTP cameras' start" in w]
+    assert warning.startswith("the capture ended before the PTP cameras' start (59") and "recorded nothing" in warning
+    result, frames, _ = capture(tmp_path, THREE_HOSTS, 2)
+    assert not [w for w in result.warnings if "PTP cameras' start" in w]
+    assert {f.stamp.device for f in frames} == {"zed", "cam", "k0", "k1", "web"}
+
+
 @pytest.mark.parametrize("text, ns, relative", [("+2s", 2_000_000_000, True), ("+500ms", 500_000_000, True),
                                                 ("+1.5", 1_500_000_000, True), ("+1min", 60_000_000_000, True),
                                                 ("1795000000.25", 1_795_000_000_250_000_000, False),

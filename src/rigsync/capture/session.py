@@ -77,6 +77,7 @@ class CaptureSession:
         self._gate_ns = 0  # rig time from which frames are recorded (end of warm-up, or the scheduled start)
         self._gated_frames = 0
         self._start: StartTracker | None = None
+        self._ptp_start_ns: int | None = None  # rig time the PTP cameras were armed to start at
         self._stop: threading.Event | None = None  # run()'s
         self._next_level_check = 0
         self._pacer = Pacer(fast=options.fast, status_interval_s=options.status_interval_s,
@@ -205,6 +206,10 @@ class CaptureSession:
                                   "read them (the capture host is too slow for this rig)")
         if self._start is not None:
             self._warnings.extend(self._start.messages())
+        if self._ptp_start_ns is not None and self.clocks.rig_now() < self._ptp_start_ns:
+            self._warnings.append(
+                f"the capture ended before the PTP cameras' start ({(self._ptp_start_ns - self._gate_ns) / 1e9:.1f} "
+                "s after the recording's, [sync.ptp] start_delay_s): they recorded nothing")
         if on_status is not None:
             on_status(status)
         stats = self.aligner.stats
@@ -225,6 +230,7 @@ class CaptureSession:
                                 wait_for_rig=lambda rig_ns: self._wait_for_rig(rig_ns, stop),
                                 warn=self._warnings.append)
         self._start, self._gate_ns = started.tracker, started.gate_rig_ns
+        self._ptp_start_ns = started.ptp_start_rig_ns
         if self._start is not None:
             self._wait_for_rig(self._gate_ns, stop, poll=True)
         return self.clock.now_ns()

@@ -71,15 +71,18 @@ class StartAt:
         return cls(ns, False)
 
     def resolve(self, rig_now_ns: int) -> int:
-        """The start in rig time; an absolute start more than an hour ahead is refused (a typo, or a capture
-        that would wait for a day)."""
+        """The start in rig time; an absolute start more than an hour ahead or behind is refused (a typo, a
+        capture that would wait for a day, or a start so long past that every device would be reported late by
+        it)."""
         if self.relative:
             return rig_now_ns + self.ns
-        if self.ns - rig_now_ns > MAX_LEAD_NS:
-            ahead = (self.ns - rig_now_ns) / NS_PER_S
+        off = self.ns - rig_now_ns
+        if abs(off) > MAX_LEAD_NS:
+            where = "after" if off > 0 else "before"
             raise OptionError("--start-at", f"{self.ns / NS_PER_S:.3f} (epoch seconds)",
-                              f"{ahead:,.0f} s after the rig's current time {rig_now_ns / NS_PER_S:.3f}",
-                              f"at most {MAX_LEAD_NS // NS_PER_S} s ahead")
+                              f"{abs(off) / NS_PER_S:,.0f} s {where} the rig's current time "
+                              f"{rig_now_ns / NS_PER_S:.3f}",
+                              f"at most {MAX_LEAD_NS // NS_PER_S} s ahead or in the past")
         return self.ns
 
 
@@ -122,6 +125,8 @@ class Started:
     """Rig time from which frames are recorded: the scheduled start, or the end of the warm-up."""
     tracker: StartTracker | None
     """The scheduled start's tracker (who is late), None without one."""
+    ptp_start_rig_ns: int | None = None
+    """Rig time the PTP cameras were armed to expose first at, None without PTP cameras."""
 
 
 def start_devices(plan: Plan, devices: Mapping[str, Device], timing: Mapping[str, DeviceTiming], clocks: RigClocks,
@@ -162,4 +167,4 @@ def start_devices(plan: Plan, devices: Mapping[str, Device], timing: Mapping[str
         devices[device_id].start()
     poll_clocks()
     gate = scheduled if scheduled is not None else clocks.rig_now() + plan.warmup_ns
-    return Started(gate, tracker)
+    return Started(gate, tracker, ptp_start)
