@@ -79,7 +79,7 @@ def test_the_inlined_wake_up_of_a_stream_is_its_own(threshold: int, margin: int,
     ``StreamState.passes``, and at that moment (not a nanosecond before) ``StreamState.low`` exceeds the
     threshold; -INF when the stream's predicted window starts above it already."""
     s: StreamState[object] = StreamState(AlignStream("a", 33_333_333), AlignerConfig(), StreamStats())
-    s.base, s.margin, s.lateness, s.started = base, margin, lateness, True
+    s.base_ns, s.margin_ns, s.lateness_ns, s.started = base, margin, lateness, True
     al: Aligner[object] = Aligner([AlignStream("a", 33_333_333)])
     passed = al._m._pass_of(s, threshold)
     assert passed == s.passes(threshold)

@@ -252,3 +252,27 @@ def test_prior_caps_the_pin_bound_over_the_first_points() -> None:
         assert e is not None
         pins.append(e.pin_bound_ns)
     assert max(pins[:9]) <= 5_000_000 < min(pins[9:])
+
+
+@settings(max_examples=25, deadline=None)
+@given(link=links, seed=st.integers(0, 2**31), where=st.floats(-0.5, 1.5))
+def test_the_inlined_bound_of_an_estimate_is_its_envelopes(link: Link, seed: int, where: float) -> None:
+    """ClockEstimate.at (the per-frame path, with EnvelopeBound.range_at and map inlined) equals map() and the
+    envelope's range plus the 1 ns of integer rounding, before and after the drift is fitted, inside and beyond
+    the sampled span."""
+    est = ClockEstimator(EstimatorConfig(window_ns=3_000_000_000))
+    seen = set()
+    for device, rx, _, _ in link.frames(seed, 4.0):
+        if not est.add(device, rx):
+            continue
+        e = est.estimate
+        assert e is not None and e.envelope is not None
+        seen.add(e.fitted)
+        x = e.first_device_ns + round(where * (e.last_device_ns - e.first_device_ns + 1_000_000))
+        mapped, below, above = e.at(x)
+        ref_below, ref_above = e.envelope.range_at(x - e.ref_device_ns)
+        assert mapped == e.map(x)
+        assert below == pytest.approx(ref_below + 1.0, rel=1e-12, abs=1e-6)
+        assert above == pytest.approx(ref_above + 1.0, rel=1e-12, abs=1e-6)
+        assert e.bound_at(x) == max(below, above)
+    assert seen == {False, True}

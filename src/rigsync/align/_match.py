@@ -30,7 +30,7 @@ class Matcher(Generic[T]):
         self.config = config
         self._settle = settle
         self._drop = drop
-        self._half_cadence = min(s.period for s in streams) // 2
+        self._half_cadence = min(s.period_ns for s in streams) // 2
         self.now = -INF
         self.first_arrival: int | None = None
         self._next_id = 0
@@ -66,16 +66,16 @@ class Matcher(Generic[T]):
             first = self.first_arrival
             if first is not None and self.now > first + self.config.startup_grace_ns:
                 return INF
-            return self.now - s.lateness
+            return self.now - s.lateness_ns
         return s.low(self.now)
 
     def _bound(self, s: StreamState[T], final: bool) -> int:
         """:meth:`_low`, with the common case inlined: a steady stream whose next frame is not yet late."""
-        base = s.base
+        base = s.base_ns
         if base is not None and s.connected and not final:
-            watermark = self.now - s.lateness
-            if base + s.margin >= watermark:  # StreamState.low() without skipping a passed prediction
-                low = base - s.margin
+            watermark = self.now - s.lateness_ns
+            if base + s.margin_ns >= watermark:  # StreamState.low() without skipping a passed prediction
+                low = base - s.margin_ns
                 return low if low > watermark else watermark
         return self._low(s, final)
 
@@ -83,7 +83,7 @@ class Matcher(Generic[T]):
         """When :meth:`_low` of a waited-for stream exceeds ``threshold``."""
         if not s.started:
             first = self.first_arrival if self.first_arrival is not None else self.now
-            return min(threshold + s.lateness + 1, first + self.config.startup_grace_ns + 1)
+            return min(threshold + s.lateness_ns + 1, first + self.config.startup_grace_ns + 1)
         return s.passes(threshold)
 
     def process(self, final: bool = False) -> None:
@@ -160,14 +160,14 @@ class Matcher(Generic[T]):
 
     def _pass_of(self, s: StreamState[T], threshold: int) -> int:
         """When a waited-for stream's bound exceeds ``threshold`` (:meth:`_pass`, with the common case inlined)."""
-        base = s.base
+        base = s.base_ns
         if base is not None and s.started:  # StreamState.passes(), inlined (hot path)
-            margin = s.margin
-            k = (threshold + margin - base) // s.period
+            margin = s.margin_ns
+            k = (threshold + margin - base) // s.period_ns
             if k < 0:
                 return -INF
-            edge = base + k * s.period + margin
-            return (edge if edge < threshold else threshold) + s.lateness + 1
+            edge = base + k * s.period_ns + margin
+            return (edge if edge < threshold else threshold) + s.lateness_ns + 1
         return self._pass(s, threshold)
 
     def _extend(self, final: bool) -> int:
@@ -254,7 +254,7 @@ class Matcher(Generic[T]):
         for e in members:
             s = streams[e.stream]
             ref = e.ref_ns
-            s.frontier = max(s.frontier, ref)
+            s.frontier_ns = max(s.frontier_ns, ref)
             if e.corrupt:
                 e.fate = DropReason.CORRUPT
                 e.claimed = True
@@ -273,13 +273,13 @@ class Matcher(Generic[T]):
         for idx, s in enumerate(streams):
             if idx in in_set:
                 continue
-            if not s.pending and s.frontier < frontier:
-                s.frontier = frontier
+            if not s.pending and s.frontier_ns < frontier:
+                s.frontier_ns = frontier
             if not s.started:
                 continue  # not due before its first frame
-            base = s.base
-            if (base is not None and not s.pending and s.last_ref < centre - half_cadence
-                    and base - s.margin > centre + half_cadence):
+            base = s.base_ns
+            if (base is not None and not s.pending and s.last_ref_ns < centre - half_cadence
+                    and base - s.margin_ns > centre + half_cadence):
                 continue  # a slower steady stream with no frame within this set's reach: not due
             missing.append((idx, None))
         spread = good_hi - good_lo if good else 0

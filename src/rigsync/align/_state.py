@@ -51,24 +51,25 @@ class StreamState(Generic[T]):
     ``k`` whose window the watermark has not passed).
     """
 
-    __slots__ = ("base", "cfg", "connected", "frontier", "half_period", "last_ref", "last_seq", "latency",
-                 "lateness", "margin", "margin_base", "offset", "pending", "period", "regular", "started", "stats")
+    __slots__ = ("base_ns", "cfg", "connected", "frontier_ns", "half_period_ns", "last_ref_ns", "last_seq",
+                 "latency", "lateness_ns", "margin_base_ns", "margin_ns", "offset_ns", "pending", "period_ns",
+                 "regular", "started", "stats")
 
     def __init__(self, cfg: AlignStream, config: AlignerConfig, stats: StreamStats) -> None:
         self.cfg = cfg
         self.pending: deque[Entry[T]] = deque()
         self.latency = Latency(config.latency_window)
-        self.lateness = config.lateness_initial_ns
+        self.lateness_ns = config.lateness_initial_ns
         # Copies of the configuration the hot path reads.
-        self.period = cfg.period_ns
-        self.half_period = cfg.period_ns // 2
-        self.offset = cfg.offset_ns
+        self.period_ns = cfg.period_ns
+        self.half_period_ns = cfg.period_ns // 2
+        self.offset_ns = cfg.offset_ns
         self.regular = cfg.regular
-        self.margin_base = config.early_ns + cfg.period_ns // 1000
-        self.margin = self.margin_base
-        self.base: int | None = None  # predicted ref of the next frame (steady streams; None: no prediction)
-        self.frontier = -INF  # frames with ref <= frontier belong to sets that have left
-        self.last_ref = -INF  # ref of the last frame received from this stream
+        self.margin_base_ns = config.early_ns + cfg.period_ns // 1000
+        self.margin_ns = self.margin_base_ns
+        self.base_ns: int | None = None  # predicted ref of the next frame (steady streams; None: no prediction)
+        self.frontier_ns = -INF  # frames with ref <= frontier belong to sets that have left
+        self.last_ref_ns = -INF  # ref of the last frame received from this stream
         self.last_seq: int | None = None  # highest seq received since (re)connecting
         self.started = False  # has delivered a frame since the aligner began
         self.connected = True
@@ -76,36 +77,36 @@ class StreamState(Generic[T]):
 
     def low(self, now: int) -> int:
         """Lowest reference time of an on-time next frame at ``now`` (streams that are started and connected)."""
-        watermark = now - self.lateness
-        base = self.base
+        watermark = now - self.lateness_ns
+        base = self.base_ns
         if base is None:
             return watermark
-        margin = self.margin
+        margin = self.margin_ns
         behind = watermark - margin - base
         if behind > 0:  # the watermark passed the prediction's window: that frame is late or lost
-            base += -(-behind // self.period) * self.period
+            base += -(-behind // self.period_ns) * self.period_ns
         return base - margin if base - margin > watermark else watermark
 
     def off_period(self, ref: int) -> bool:
         """A frame stamped ``ref`` lies outside every window the stream's prediction allows."""
-        base = self.base
+        base = self.base_ns
         if base is None:
             return False
-        if ref < base - self.margin:
+        if ref < base - self.margin_ns:
             return True
-        k = (ref - base + self.half_period) // self.period
-        return abs(ref - base - k * self.period) > self.margin
+        k = (ref - base + self.half_period_ns) // self.period_ns
+        return abs(ref - base - k * self.period_ns) > self.margin_ns
 
     def passes(self, threshold: int) -> int:
         """The time from which ``low`` exceeds ``threshold`` (started and connected streams; -INF: it does
         already, the prediction's window starts above it)."""
-        base = self.base
+        base = self.base_ns
         edge = threshold
         if base is not None:
-            margin = self.margin
+            margin = self.margin_ns
             # the last predicted frame whose window starts at or below the threshold; its window's end
-            k = (threshold + margin - base) // self.period
+            k = (threshold + margin - base) // self.period_ns
             if k < 0:
                 return -INF
-            edge = min(edge, base + k * self.period + margin)
-        return edge + self.lateness + 1
+            edge = min(edge, base + k * self.period_ns + margin)
+        return edge + self.lateness_ns + 1

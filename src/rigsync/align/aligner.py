@@ -95,7 +95,7 @@ class Aligner(Generic[T]):
 
     def allowance_ns(self, key: str) -> int:
         """The stream's current lateness allowance (what a frame's latency is compared with)."""
-        return self._streams[self._index[key]].lateness
+        return self._streams[self._index[key]].lateness_ns
 
     def push(self, key: str, payload: T, *, seq: int, rig_time_ns: int, error_ns: int, arrival_ns: int,
              corrupt: bool = False, locked: bool = True) -> list[Frameset[T]]:
@@ -111,37 +111,37 @@ class Aligner(Generic[T]):
         i = self._index[key]
         s = self._streams[i]
         s.stats.frames += 1
-        ref = rig_time_ns - s.offset
+        ref = rig_time_ns - s.offset_ns
         latency = arrival_ns - ref
         # A frame that came within its allowance but off its steady period is not late if dropped.
-        off_period = s.base is not None and latency <= s.lateness and s.off_period(ref)
-        if s.latency.add(latency) & 7 == 1 or latency > s.lateness:  # _learn(), inlined (hot path)
-            s.lateness = s.latency.allowance(self.config)
+        off_period = s.base_ns is not None and latency <= s.lateness_ns and s.off_period(ref)
+        if s.latency.add(latency) & 7 == 1 or latency > s.lateness_ns:  # _learn(), inlined (hot path)
+            s.lateness_ns = s.latency.allowance(self.config)
         last_seq = s.last_seq
         if last_seq is not None and seq == last_seq + 1:
             s.last_seq, lost = seq, 0
         else:
             lost = self._counter(s, seq)
-        if ref <= s.last_ref:
+        if ref <= s.last_ref_ns:
             self._refuse(i, s, seq, ref, error_ns, DropReason.OUT_OF_ORDER, lost)
-        elif ref <= s.frontier:
+        elif ref <= s.frontier_ns:
             self._refuse(i, s, seq, ref, error_ns, DropReason.OFF_PERIOD if off_period else DropReason.LATE, lost)
         else:
-            s.last_ref = ref
+            s.last_ref_ns = ref
             pending = s.pending
             if len(pending) >= self._max_pending:
                 old = pending.popleft()
                 old.fate = DropReason.OVERFLOW
                 self._drop(s, DropReason.OVERFLOW, old.seq)
                 self._settle.changed(i)
-            hw = s.half_period - error_ns if locked else s.half_period
+            hw = s.half_period_ns - error_ns if locked else s.half_period_ns
             entry = Entry(i, seq, ref, rig_time_ns, error_ns, arrival_ns, payload, hw if hw > 0 else 0, corrupt,
                           off_period)
             pending.append(entry)
             self._settle.mark(i, entry, lost)
             s.started = True
-            s.base = ref + s.period if s.regular else None
-            s.margin = s.margin_base + 2 * error_ns
+            s.base_ns = ref + s.period_ns if s.regular else None
+            s.margin_ns = s.margin_base_ns + 2 * error_ns
         if not m.decided_fast(i, s):
             m.process()
         return self._settle.take() if self._settle.out else []
@@ -158,7 +158,7 @@ class Aligner(Generic[T]):
         s = self._streams[i]
         if reason not in (DropReason.WARMUP, DropReason.HOST_OVERRUN):
             s.stats.frames += 1
-        ref = rig_time_ns - s.offset if rig_time_ns is not None else None
+        ref = rig_time_ns - s.offset_ns if rig_time_ns is not None else None
         if ref is not None and arrival_ns is not None:
             self._learn(s, arrival_ns - ref)
         lost = self._counter(s, seq)
@@ -182,7 +182,7 @@ class Aligner(Generic[T]):
         i = self._index[key]
         s = self._streams[i]
         s.connected = connected
-        s.base = None
+        s.base_ns = None
         if connected:
             s.last_seq = None
             self._settle.reconnected(i)
@@ -221,8 +221,8 @@ class Aligner(Generic[T]):
             self._settle.expire(now)
 
     def _learn(self, s: StreamState[T], latency: int) -> None:
-        if s.latency.add(latency) & 7 == 1 or latency > s.lateness:
-            s.lateness = s.latency.allowance(self.config)
+        if s.latency.add(latency) & 7 == 1 or latency > s.lateness_ns:
+            s.lateness_ns = s.latency.allowance(self.config)
 
     def _counter(self, s: StreamState[T], seq: int) -> int:
         """Frames lost before this one (a gap in the stream's frame counter); counted as device drops."""
@@ -242,10 +242,10 @@ class Aligner(Generic[T]):
         self._settle.mark(i, Mark(ref, seq, reason), lost)
         if ref is not None and reason is not DropReason.OUT_OF_ORDER:
             s.started = True
-            if ref > s.last_ref:
-                s.last_ref = ref
-                s.base = ref + s.period if s.regular else None
-                s.margin = s.margin_base + 2 * error_ns
+            if ref > s.last_ref_ns:
+                s.last_ref_ns = ref
+                s.base_ns = ref + s.period_ns if s.regular else None
+                s.margin_ns = s.margin_base_ns + 2 * error_ns
 
     def _drop(self, s: StreamState[T], reason: DropReason, seq: int, count: int = 1) -> None:
         s.stats.dropped[reason] = s.stats.dropped.get(reason, 0) + count

@@ -27,20 +27,22 @@ class Point:
 
 @dataclass(frozen=True)
 class Fit:
-    """offset(m) = anchor + a + b (m - m0): a Theil-Sen line over the recent points (m0: the newest). The large
-    offset (~1.8e18 ns for a reference host's -D) is an integer ``anchor``; the float part stays small."""
+    """offset(m) = anchor + a + slope (m - m0): a Theil-Sen line over the recent points (m0: the newest). The
+    large offset (~1.8e18 ns for a reference host's -D) is an integer ``anchor_ns``; the float part stays small."""
 
-    m0: int
-    anchor: int
-    a: float
-    b: float
+    mono0_ns: int
+    """m0: the newest point's monotonic-clock reading."""
+    anchor_ns: int
+    a_ns: float
+    slope: float
+    """ns of offset per ns of the monotonic clock."""
     residual_ns: float
     sigma_ns: float
     span_ns: int
     n: int
 
     def offset(self, mono_ns: int) -> int:
-        return self.anchor + round(self.a + self.b * (mono_ns - self.m0))
+        return self.anchor_ns + round(self.a_ns + self.slope * (mono_ns - self.mono0_ns))
 
     @classmethod
     def of(cls, points: list[Point], slope_hint: float) -> Fit:

@@ -226,7 +226,7 @@ class HostTimebase:
         self._path_ns = max(p.path_ns for p in self._points)
         new = Fit.of(list(self._points), self._slope)
         if new.n >= 3:
-            self._slope = new.b
+            self._slope = new.slope
         current = self._map
         if current is None:
             self._map = AppliedMap(new)
@@ -298,7 +298,7 @@ class HostTimebase:
         if not locked:
             bits |= _flags.PTP_UNLOCKED
         noise = fit.residual_ns + 4 * fit.sigma_ns
-        outside = max(mono_ns - fit.m0, fit.m0 - fit.span_ns - mono_ns, 0)
+        outside = max(mono_ns - fit.mono0_ns, fit.mono0_ns - fit.span_ns - mono_ns, 0)
         prior = cfg.max_drift_ppm if cfg.mode is PtpMode.OBSERVE else cfg.disciplined_drift_ppm
         slope_bound = prior * 1e-6 if fit.n < 3 else noise / max(fit.span_ns / 2, cfg.sync_interval_ns)
         bound = noise + self._path_ns + abs(corr) + outside * slope_bound + self._holdover(mono_ns) + pending
