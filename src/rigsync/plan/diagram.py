@@ -22,6 +22,12 @@ from rigsync.catalog import get_model
 from rigsync.catalog.base import Vendor
 from rigsync.core.errors import RigsyncError
 from rigsync.core.sync import LinkKind, SyncMethod, Topology
+from rigsync.plan._dot import Attr as _Attr
+from rigsync.plan._dot import attrs as _attrs
+from rigsync.plan._dot import font as _font
+from rigsync.plan._dot import html as _html
+from rigsync.plan._dot import num as _num
+from rigsync.plan._dot import q as _q
 from rigsync.plan.model import DevicePlan, GroupPlan, Plan, Role, Severity, TriggerLink
 from rigsync.spec.model import HostSpec
 
@@ -39,9 +45,6 @@ SNAKE_MIN = 5
 
 INSTALL_HINT = ("install Graphviz, which provides it: apt-get install graphviz (Debian/Ubuntu) or "
                 "brew install graphviz (macOS); or write the diagram as .dot, which needs no Graphviz")
-
-_Attr = str | float | bool
-
 
 def to_dot(plan: Plan) -> str:
     """Graphviz DOT source of the plan's wiring (left to right: triggers, devices, each host's buses)."""
@@ -71,38 +74,6 @@ def render(plan: Plan, path: Path) -> None:
         raise RigsyncError(f"Graphviz dot could not draw {path}: {lines[0]}{more}; a rig of "
                            f"{len(plan.devices):,} devices may be beyond dot's layout: write the diagram as .dot and "
                            "draw it with another Graphviz engine (sfdp -Tsvg), or draw part of the rig")
-
-
-# --- DOT text -------------------------------------------------------------------------------------------------
-def _q(text: str) -> str:
-    """A DOT double-quoted string."""
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
-
-
-def _attrs(**attrs: _Attr) -> str:
-    """``[key="value", ...]``; a value in ``<...>`` is an HTML-like label and goes in unquoted."""
-    parts = []
-    for key, value in attrs.items():
-        text = ("true" if value else "false") if isinstance(value, bool) else str(value)
-        parts.append(f"{key}={text}" if text.startswith("<") and text.endswith(">") else f"{key}={_q(text)}")
-    return "[" + ", ".join(parts) + "]"
-
-
-def _font(text: str, colour: str | None = None, size: int | None = None, bold: bool = False) -> str:
-    out = f"<B>{escape(text)}</B>" if bold else escape(text)
-    attrs = (f' COLOR="{colour}"' if colour else "") + (f' POINT-SIZE="{size}"' if size else "")
-    return f"<FONT{attrs}>{out}</FONT>" if attrs else out
-
-
-def _html(*rows: str, left: bool = False) -> str:
-    """An HTML-like label from already escaped rows (centred, or left-aligned)."""
-    if left:
-        return "<" + "".join(f'{r}<BR ALIGN="LEFT"/>' for r in rows) + ">"
-    return "<" + "<BR/>".join(rows) + ">"
-
-
-def _num(value: float) -> str:
-    return f"{value:g}"
 
 
 # --- what the labels say --------------------------------------------------------------------------------------
