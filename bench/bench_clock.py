@@ -16,12 +16,13 @@ as latency uncertainty (20 us declared). Two links:
 Error = stamp - true start of exposure, through the full stamping path (estimator, slewing, bounds), over the
 frames of seconds 10 to 20 (p50/p99), and within-bound over every frame after the 0.3 s warm-up the capture
 discards (``plan.warmup_ns``). Baselines in the same run: a least-squares line through the same pairs (what a
-mean fit gives), and the estimator as it was before issue 7 (``baseline_estimator.py``, a frozen copy).
+mean fit gives), and the estimator as it was before issue 7 (git revision ``--before``, loaded from the repository,
+behind today's stamper).
 
 Cost: ``DeviceTimebase.stamp`` per frame for that device on the usb link, and ``ClockEstimator.add`` alone, in
 steady state (the 60 s after the 20 s window filled) and over the first 25 s, in the same run as the code before
 issue 7 (CPU time, repetitions interleaved, best of each): its whole stamping path (the timebase package of git
-revision ``--before``, 5bf167e, loaded from the repository) and its estimator alone (the frozen copy). Target >= 10x
+revision ``--before``, 5bf167e, loaded from the repository) and its estimator alone. Target >= 10x
 cheaper. The stamping path includes the host map (here the identity: one host) and the ``Stamp`` it returns.
 
 Run: python bench/bench_clock.py [--runs 20] [--cost-reps 7] [--before 5bf167e]
@@ -35,10 +36,11 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
 
 import numpy as np
 
-import baseline_estimator
 import revision
 from rigsync.core.frame import ClockDomain, Frame, TimestampSemantics
 from rigsync.timebase.estimator import ClockEstimator
@@ -97,10 +99,24 @@ def capture(link: Link, seed: int, seconds: float = 20.0) -> list[tuple[Frame, i
     return out
 
 
-def timebase(baseline: bool) -> DeviceTimebase:
+def old_estimator(before: str) -> ModuleType:
+    """The estimator module of git revision ``before``, with the one method today's stamper asks of an estimate
+    that it lacks (``at``: the mapped value and its bound below and above)."""
+    module = importlib.import_module(revision.load_package(before, "timebase").__name__ + ".estimator")
+
+    def at(self: Any, device_ns: int) -> tuple[int, float, float]:
+        bound = self.bound_at(device_ns)
+        return self.map(device_ns), bound, bound
+
+    module.ClockEstimate.at = at
+    return module
+
+
+def timebase(baseline: ModuleType | None = None) -> DeviceTimebase:
+    """Today's stamper; with ``baseline``, that estimator module behind it."""
     tb = DeviceTimebase(ClockDomain.DEVICE, TimebaseConfig(latency_uncertainty_ns=20_000))
-    if baseline:  # the estimator before issue 7 behind today's stamper
-        tb._device.estimator = baseline_estimator.ClockEstimator()  # type: ignore[assignment]
+    if baseline is not None:
+        tb._device.estimator = baseline.ClockEstimator()
     return tb
 
 
@@ -113,7 +129,7 @@ class Accuracy:
     total: int
 
 
-def accuracy(link: Link, seed: int, baseline: bool = False) -> Accuracy:
+def accuracy(link: Link, seed: int, baseline: ModuleType | None = None) -> Accuracy:
     frames = capture(link, seed)
     t0 = min(true for _, true in frames)
     tb = timebase(baseline)
@@ -135,9 +151,9 @@ def accuracy(link: Link, seed: int, baseline: bool = False) -> Accuracy:
     return acc
 
 
-def report_accuracy(link: Link, runs: int) -> None:
+def report_accuracy(link: Link, runs: int, before: ModuleType) -> None:
     new = [accuracy(link, seed) for seed in range(runs)]
-    old = [accuracy(link, seed, baseline=True) for seed in range(runs)]
+    old = [accuracy(link, seed, baseline=before) for seed in range(runs)]
     err = np.abs(np.concatenate([a.errors for a in new])) / 1000
     ls = np.abs(np.concatenate([a.ls_errors for a in new])) / 1000
     bound = np.concatenate([a.bounds for a in new]) / 1000
@@ -162,10 +178,11 @@ def report_cost(reps: int, before: str) -> None:
     t0 = min(f.host_rx_ns for f in frames)
     split = next(i for i, f in enumerate(frames) if f.host_rx_ns - t0 >= 25e9)
     old = importlib.import_module(revision.load_package(before, "timebase").__name__ + ".stamper")
+    old_est = old_estimator(before)
 
     def stamp(baseline: bool) -> tuple[float, float]:
         tb = (old.DeviceTimebase(ClockDomain.DEVICE, old.TimebaseConfig(latency_uncertainty_ns=20_000)) if baseline
-              else timebase(False))
+              else timebase())
         t = time.process_time()
         for f in frames[:split]:
             tb.stamp(f, PERIOD)
@@ -176,7 +193,7 @@ def report_cost(reps: int, before: str) -> None:
         return start / split, (time.process_time() - t) / (len(frames) - split)
 
     def add(baseline: bool) -> tuple[float, float]:
-        est = baseline_estimator.ClockEstimator() if baseline else ClockEstimator()
+        est = old_est.ClockEstimator() if baseline else ClockEstimator()
         pairs = [(f.device_ts_ns, f.host_rx_ns - f.min_latency_ns) for f in frames]
         t = time.process_time()
         for x, y in pairs[:split]:
@@ -211,8 +228,9 @@ def main() -> None:
     p.add_argument("--cost-only", action="store_true", help="only the stamping cost")
     args = p.parse_args()
     if not args.cost_only:
+        before = old_estimator(args.before)
         for link in LINKS.values():
-            report_accuracy(link, args.runs)
+            report_accuracy(link, args.runs, before)
     report_cost(args.cost_reps, args.before)
 
 
