@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -333,3 +334,53 @@ def test_start_at_rejects_what_it_cannot_read(text: str) -> None:
     """A start time that is neither relative nor absolute with a zone is an error naming the allowed forms."""
     with pytest.raises(OptionError, match=r"--start-at.*ISO 8601"):
         StartAt.parse(text)
+
+
+@pytest.mark.parametrize("faults", [
+    '[[faults]]\nhost = "gm"\nkind = "clock-step"\nat_s = 0.9\nstep_ms = -500\n',
+    '[[faults]]\nhost = "gm"\nkind = "clock-step"\nat_s = 2.0\nstep_ms = -500\n\n'
+    '[[faults]]\ndevice = "cam"\nkind = "disconnect"\nat_s = 1.7\nduration_s = 0.4\n',
+], ids=["step-before-the-ptp-camera-starts", "step-while-the-ptp-camera-reconnects"])
+def test_a_ptp_camera_beginning_after_a_registered_step_follows_it_once(tmp_path: Path, faults: str,
+                                                                        contract: SimpleNamespace) -> None:
+    """The grandmaster steps -500 ms before the PTP camera's first frame (its clock takes the step at its next Sync,
+    after that frame), or while the camera is away: the camera's stamps follow the rig's schedule within their
+    bound (its own 251 ns plus the step's uncertainty, no more), the schedule holds the one step (none registered
+    again by the camera), no frame or host is in error, >= 99 % of framesets are complete with members truly
+    together, and (without the disconnect) every frame is accounted for with its exact reason."""
+    result, frames, out = capture(tmp_path, THREE_HOSTS + "\n" + faults, 6)
+    with open_recording(out) as rec:
+        events = [m for _, m in rec.json_messages("/rigsync/steps")]
+        truth: dict[tuple[str, str, int], list[int]] = {}
+        for t in rec.truth():  # a reconnect restarts the frame counter: one record per connection
+            truth.setdefault((t.device, t.stream, t.seq), []).append(t.exposure_start_ns)
+        sets = list(rec.framesets())
+    schedule = StepSchedule.from_json(events[-1]["schedule"])
+    (step,) = schedule.steps
+    assert step.found_by == "gm" and abs(step.step_ns + 500_000_000) <= 20_000
+    assert any(e["event"] == "seen" and e["clock"] == "cam/color" for e in events)
+    base_of = base_timeline(frames[0].reference, schedule)
+
+    def true_start(device: str, stream: str, seq: int, rig_ns: int) -> int:
+        """The exposure of that number nearest the stamp (connections are over a second apart)."""
+        return min(truth[(device, stream, seq)], key=lambda t: abs(schedule.rig_ns(base_of(t)) - rig_ns))
+
+    cam = []
+    for f in frames:
+        s = f.stamp
+        expected = schedule.rig_ns(base_of(true_start(s.device, s.stream, s.seq, s.rig_time_ns)))
+        assert abs(s.rig_time_ns - expected) <= s.error_bound_ns, (s.device, s.seq)
+        assert "ptp_error" not in s.time_flags and (s.device != "cam" or "acquiring" not in s.time_flags)
+        cam += [s] if s.device == "cam" else []
+    assert len(cam) > 100 and max(s.error_bound_ns for s in cam) <= 251 + step.bound_ns
+    assert all(h.level is not SyncLevel.ERROR and h.steps == 1 for h in result.status.hosts)
+    assert not any("PTP error" in w for w in result.warnings)
+    judged = [fs for fs in sets if not all(m.reason.value == "stopped" for m in fs.missing) or not fs.missing]
+    complete = [fs for fs in judged if not fs.missing]
+    assert len(judged) >= 130 and len(complete) >= 0.9 * len(judged)
+    for fs in complete:
+        starts = [true_start(m.device, m.stream, m.seq, m.rig_time_ns) for m in fs.members]
+        assert max(starts) - min(starts) <= PERIOD_30 // 2 + 1_000_000, fs.frameset_id
+    if "disconnect" not in faults:  # (the checker cannot place the first frame a half-period-shifted camera loses)
+        ledger = contract.held_to_truth(out)
+        assert not ledger.problems, ledger.problems[:10]

@@ -8,9 +8,10 @@ import pytest
 
 from rigsync.core.frame import ClockDomain, Frame, TimeFlags, TimestampSemantics
 from rigsync.core.ptp import HostRole, PortState, PtpMode, PtpSample, SyncLevel
+from rigsync.timebase.follower import StepFollower
 from rigsync.timebase.host import HostSyncStatus, HostTime, HostTimebase, HostTimebaseConfig
 from rigsync.timebase.stamper import DeviceTimebase, TimebaseConfig
-from rigsync.timebase.steps import RigSteps, StepFollower, StepPhase, StepPolicy
+from rigsync.timebase.steps import RigSteps, StepPhase, StepPolicy
 
 S = 1_000_000_000
 BOOT_D = 1_790_000_000 * S  # system clock minus monotonic clock

@@ -8,11 +8,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rigsync.core.frame import ClockDomain, Frame, TimeFlags, TimestampSemantics
+from rigsync.timebase.follower import Reading, StepFollower
 from rigsync.timebase.stamper import DeviceTimebase, TimebaseConfig
 from rigsync.timebase.steps import (
     ReferenceStep,
     RigSteps,
-    StepFollower,
     StepPhase,
     StepPolicy,
     StepSchedule,
@@ -103,6 +103,55 @@ def test_a_clock_begun_after_a_step_has_it_in_its_readings() -> None:
     late = StepFollower(steps, "late")
     late.begin()
     assert late.offset_ns == S and late.unseen() == []
+
+
+@pytest.mark.parametrize("offset_ns, taken", [(-2_000_000, False), (S - 2_000_000, True)])
+def test_a_first_reading_set_against_its_arrival_holds_only_the_steps_it_agrees_with(offset_ns: int,
+                                                                                    taken: bool) -> None:
+    """+1 s registered; the clock's first reading is 2 ms behind the other clock's estimate of it (a frame's
+    transport): it has not taken the step (it then matches its jump to it), or it has, 1 s ahead."""
+    steps = RigSteps(POLICY)
+    StepFollower(steps, "gm").jump(S, T0, 0)
+    cam = StepFollower(steps, "cam")
+    assert cam.deciding
+    cam.begin(Reading(T0 + S, offset_ns, 30_000, 20_000_000))
+    assert not cam.deciding and cam.offset_ns == (S if taken else 0)
+    assert not cam.follow(T0 + S).unsure
+    if not taken:
+        assert cam.jump(S + 300, T0 + S // 2, 250) and len(steps.schedule.steps) == 1 and cam.offset_ns == S
+
+
+def test_open_choices_widen_the_bound_by_their_rig_time_until_a_jump_settles_them() -> None:
+    """-3 ms registered, a first reading 3 ms behind within a 20 ms slack: taken or not, both open; the bound covers
+    the other choice's rig time exactly; the clock's jump of -3 ms settles it (not taken before), no new step; a
+    reading alone past the hold settles it the other way."""
+    for settle in ("jump", "hold"):
+        steps = RigSteps(POLICY)
+        StepFollower(steps, "gm").jump(-3_000_000, T0, 20)
+        cam = StepFollower(steps, "cam")
+        cam.begin(Reading(T0 + S, -3_000_000, 30_000, 20_000_000))
+        assert cam.deciding and cam.offset_ns == -3_000_000  # works with the nearest choice meanwhile
+        during = cam.follow(T0 + S)
+        assert during.unsure and during.extra_bound_ns == 3_000_000 + 20
+        assert not cam.jump(50_000, T0 + S, 250) and cam.deciding  # no step: still open
+        if settle == "jump":
+            assert cam.jump(-3_000_100, T0 + S, 250) and not cam.deciding
+            assert cam.offset_ns == -3_000_000 and [e.kind for e in steps.take_events()][-1] == "seen"
+        else:
+            cam.weigh(Reading(T0 + 4 * S, -3_000_000, 30_000, 20_000_000))
+            assert not cam.deciding and cam.offset_ns == -3_000_000
+        assert len(steps.schedule.steps) == 1 and not cam.follow(T0 + 5 * S).unsure
+
+
+def test_a_step_no_open_choice_accounts_for_is_registered() -> None:
+    """While undecided, a jump none of the open choices explains is a new step: registered, the working choice
+    kept."""
+    steps = RigSteps(POLICY)
+    StepFollower(steps, "gm").jump(-3_000_000, T0, 20)
+    cam = StepFollower(steps, "cam")
+    cam.begin(Reading(T0 + S, -3_000_000, 30_000, 20_000_000))
+    assert cam.jump(S, T0 + S, 250) and not cam.deciding
+    assert [s.step_ns for s in steps.schedule.steps] == [-3_000_000, S] and cam.offset_ns == S - 3_000_000
 
 
 def test_an_unconfirmed_clock_is_widened_only_where_it_could_have_seen_the_step() -> None:

@@ -53,10 +53,11 @@ from rigsync.core.ptp import (
 )
 from rigsync.timebase import _flags
 from rigsync.timebase._host_fit import AppliedMap, Fit, Point
+from rigsync.timebase.follower import StepFollower
 from rigsync.timebase.host_config import LOST_PORT_STATES, HostTimebaseConfig, measured
 from rigsync.timebase.host_status import HostSyncStatus, judge_ptp, step_note
 from rigsync.timebase.slew import Slew
-from rigsync.timebase.steps import RigSteps, StepFollower, StepPolicy
+from rigsync.timebase.steps import RigSteps, StepPolicy
 
 __all__ = ["HostSyncStatus", "HostTime", "HostTimebase", "HostTimebaseConfig", "measured"]
 

@@ -18,7 +18,10 @@ exposure**, with an error bound that sums every link of the chain:
   timebase; devices whose clock *is* the PTP reference (GigE Vision cameras in PTP frame sync) need no
   mapping: their bound is the camera's own PTP bound. Such a clock steps with the reference: a jump between
   consecutive frames is matched to the rig's registered steps (:mod:`rigsync.timebase.steps`) and the stamp
-  follows the rig's one step schedule, like the hosts' maps;
+  follows the rig's one step schedule, like the hosts' maps. Which registered steps the camera's first frame
+  (after a start or a reconnect) already holds is read off its arrival: its stamp minus the host's estimate of
+  its start of exposure is the sum of the steps the camera has taken, give or take the transport's delay; while
+  that leaves more than one choice the stamp's bound covers them all and it is flagged ``acquiring``;
 * devices with no timestamp of their own (host receive, V4L2) are estimated per stream against a *frame
   clock* (frame counter x nominal period), which removes the USB latency jitter.
 
@@ -35,9 +38,10 @@ from typing import NamedTuple, Protocol
 from rigsync.core.frame import ClockDomain, Frame, TimeFlags, TimestampSemantics
 from rigsync.timebase import _flags
 from rigsync.timebase.estimator import ClockEstimate, ClockEstimator, EstimatorConfig
+from rigsync.timebase.follower import Following, Reading, StepFollower
 from rigsync.timebase.host import HostTime, _host_time
 from rigsync.timebase.slew import FAST_SLEW_PPM, MAX_SLEW_PPM, Slew
-from rigsync.timebase.steps import Following, RigSteps, StepFollower
+from rigsync.timebase.steps import RigSteps
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,10 @@ class TimebaseConfig:
     tick_ns: int = 1
     reference_bound_ns: int = 1_000
     """Devices whose clock is the PTP reference: bound on that clock's offset from the reference."""
+    arrival_slack_ns: int = 20_000_000
+    """How much later than its nominal latency a frame may reach the host (transport queues, interrupts, a
+    loaded host): a PTP camera's first frame after a step of the reference is placed by its arrival within this
+    much (steps are 1 ms or more; smaller ones are slews)."""
     estimator: EstimatorConfig = field(default_factory=EstimatorConfig)
 
     def __post_init__(self) -> None:
@@ -63,8 +71,8 @@ class TimebaseConfig:
             raise ValueError("need 0 < max_slew_ppm <= fast_slew_ppm < 1e6")
         if self.lock_span_ns < 0 or self.latency_uncertainty_ns < 0 or self.tick_ns < 1:
             raise ValueError("lock_span_ns, latency_uncertainty_ns must be >= 0 and tick_ns >= 1")
-        if self.step_threshold_ns <= 0 or self.reference_bound_ns < 0:
-            raise ValueError("step_threshold_ns must be positive and reference_bound_ns >= 0")
+        if self.step_threshold_ns <= 0 or self.reference_bound_ns < 0 or self.arrival_slack_ns < 0:
+            raise ValueError("step_threshold_ns must be positive, reference_bound_ns and arrival_slack_ns >= 0")
 
 
 class HostMap(Protocol):
@@ -212,30 +220,39 @@ class _JumpGuard:
     """Stamps read off a PTP camera's clock, which follows the reference: a jump between consecutive frames of a
     stream beyond its cadence is a step of the reference. It is matched to the rig's registered steps this
     stream has not seen (any size down to the smallest step), or registered if it is larger than the cadence
-    can explain; the stamp then follows the rig's step schedule like every host's."""
+    can explain; the stamp then follows the rig's step schedule like every host's. Which registered steps the
+    first frame holds (after a start or a reset) is decided from its arrival (:mod:`rigsync.timebase.follower`)."""
 
     def __init__(self, config: TimebaseConfig, steps: RigSteps, clock: str) -> None:
         self.config = config
         self._follower = StepFollower(steps, clock)
         self._last: tuple[int, int] | None = None  # (seq, raw stamp)
 
-    def apply(self, seq: int, raw_ns: int, period_ns: int) -> Following:
-        """Where the frame ``seq`` stamped ``raw_ns`` (on the camera's clock) is on the rig's schedule."""
+    @property
+    def deciding(self) -> bool:
+        """The next frame's :class:`~rigsync.timebase.follower.Reading` (its arrival) is wanted."""
+        return self._follower.deciding
+
+    def apply(self, seq: int, raw_ns: int, period_ns: int, reading: Reading | None = None) -> Following:
+        """Where the frame ``seq`` stamped ``raw_ns`` (on the camera's clock) is on the rig's schedule;
+        ``reading``: the stamp set against the frame's arrival (wanted while :attr:`deciding`)."""
         follower = self._follower
-        follower.begin()
+        follower.begin(reading)
         last = self._last
         if last is not None and seq > last[0]:
             expected = (seq - last[0]) * period_ns
             jump = raw_ns - last[1] - expected
             follower.jump(jump, last[1] - follower.offset_ns + expected, self.config.reference_bound_ns,
                           register_above_ns=self.config.step_threshold_ns + period_ns // 2)
+        if reading is not None:
+            follower.weigh(reading)
         self._last = (seq, raw_ns)
         base = raw_ns - follower.offset_ns
         follower.steps.note_stamp(base)
         return follower.follow(base)
 
     def reset(self) -> None:
-        """The camera restarted: its clock relocks to the reference as it is now."""
+        """The camera restarted: which steps its clock has taken is decided afresh."""
         self._last = None
         self._follower.restart()
 
@@ -296,10 +313,14 @@ class DeviceTimebase:
                 bits |= int(at.flags)
             start_ns, err = at.rig_ns, bound + (self._unc_ns + offset_unc) + at.bound_ns
         elif domain is _PTP:  # the device clock is the reference: no host in the chain
-            following = self._guard(frame).apply(frame.seq, frame.device_ts_ns - offset, period_ns)
+            guard, raw_ns = self._guard(frame), frame.device_ts_ns - offset
+            reading = self._arrival(frame, raw_ns, offset_unc) if guard.deciding else None
+            following = guard.apply(frame.seq, raw_ns, period_ns, reading)
             start_ns = following.rig_ns
             err = self.config.reference_bound_ns + self.config.tick_ns + offset_unc + following.extra_bound_ns
             bits = (_flags.SLEWING if following.stepping else 0) | (_flags.PTP_ERROR if following.overdue else 0)
+            if following.unsure:
+                bits |= _flags.ACQUIRING
         elif semantics is _HOST_RECEIVE:  # no device instant: a frame clock per stream
             track = self._frame_clocks.get(frame.stream)
             if track is None:
@@ -322,6 +343,17 @@ class DeviceTimebase:
         if at.flags is not _flags.NONE:
             bits |= int(at.flags)
         return at.rig_ns, bound + (self._unc_ns + offset_unc) + at.bound_ns, bits
+
+    def _arrival(self, frame: Frame, raw_ns: int, offset_unc: int) -> Reading:
+        """A PTP camera's start of exposure ``raw_ns`` set against the host's estimate of it: the frame's arrival
+        minus its nominal latency, on the host's map and then the base timeline. That instant is the start of
+        exposure plus the transport's excess (0 to ``arrival_slack_ns``) give or take the latency's uncertainty; the
+        host's bound is against rig time (doubled: the schedule's rate is within 1 +- 50 %)."""
+        cfg = self.config
+        at = self.host.to_rig(frame.host_rx_ns - frame.min_latency_ns)
+        base_ns = self._steps().schedule.base_ns(at.rig_ns)
+        err = 2 * at.bound_ns + cfg.reference_bound_ns + cfg.tick_ns + offset_unc
+        return Reading(base_ns, raw_ns - base_ns, cfg.latency_uncertainty_ns + err, cfg.arrival_slack_ns + err)
 
     def _guard(self, frame: Frame) -> _JumpGuard:
         guard = self._guards.get(frame.stream)
