@@ -119,11 +119,13 @@ def account(rec: Any, offsets: dict[Key, int]) -> Ledger:
     by_record = {id(f.recorded): f for f in frames if f.recorded is not None}
     # Framesets: their members (as truth frames), their true centres, their missing entries.
     centres: list[float | None] = []
+    centre_bounds: list[int] = []  # how far rigsync's idea of a centre may lie from the true one
     members: list[set[Key]] = []
     missing: list[dict[Key, str]] = []
     for n, fs in enumerate(rec.framesets):
         refs = []
         keys: set[Key] = set()
+        bound = 0
         for m in fs["members"]:
             r = recorded.get((m["device"], m["stream"], m["seq"], m["rig_time_ns"]))
             if r is None:
@@ -136,7 +138,9 @@ def account(rec: Any, offsets: dict[Key, int]) -> Ledger:
             f.in_set = n
             refs.append(f.ref_ns)
             keys.add(f.key)
+            bound = max(bound, r["error_bound_ns"])
         centres.append((min(refs) + max(refs)) / 2 if refs else None)
+        centre_bounds.append(bound)
         members.append(keys)
         missing.append({(m["device"], m["stream"]): m["reason"] for m in fs["missing"]})
     first_set = min((c for c in centres if c is not None), default=0.0)
@@ -149,6 +153,7 @@ def account(rec: Any, offsets: dict[Key, int]) -> Ledger:
         # A connection ended by a disconnect (every one but the last, and the last if its device went away):
         # frames after its last delivered one are named disconnected; otherwise (the capture ended) stopped.
         ended_by_disconnect = {e for e in epochs if e != epochs[-1] or _gone(fs, e)}
+        own_bound = max((f.recorded["error_bound_ns"] for f in fs if f.recorded is not None), default=0)
         for f in fs:
             same = [g for g in fs if g.epoch == f.epoch]
             delivered_after = any(g.delivered for g in same if g.seq > f.seq)
@@ -181,14 +186,18 @@ def account(rec: Any, offsets: dict[Key, int]) -> Ledger:
                     expect = "disconnected" if f.epoch in ended_by_disconnect else "stopped"
                 elif not delivered_before and f.epoch != epochs[0]:
                     expect = "disconnected"  # restarting after a reconnect
-            # The frameset nearest its true exposure, among those without its stream, must name it.
-            near = [(abs(c - f.ref_ns), n) for n, c in enumerate(centres)
-                    if c is not None and key not in members[n] and abs(c - f.ref_ns) <= half]
+            # The frameset nearest its true exposure, among those without its stream, must name it; a frame on
+            # the boundary between two sets (equidistant to within what rigsync cannot know: the stamps' bounds of
+            # the set's members and of the stream) may be named by either.
+            near = sorted((abs(c - f.ref_ns), n, centre_bounds[n] + own_bound) for n, c in enumerate(centres)
+                          if c is not None and key not in members[n]
+                          and abs(c - f.ref_ns) <= half + centre_bounds[n] + own_bound)
             if not near:
                 if first_set - half <= f.ref_ns <= last_set + half:
                     problems.append(f"{key} #{f.seq} ({f.fate}, {f.lost}) at {f.ref_ns} is named by no frameset")
                 continue
-            n = min(near)[1]
+            either = [n for d, n, tol in near if d <= near[0][0] + 2 * max(tol, near[0][2])]
+            n = next((m for m in either if missing[m].get(key) == expect and (m, key) not in claimed), near[0][1])
             got = missing[n].get(key)
             if got != expect or (n, key) in claimed:
                 problems.append(f"{key} #{f.seq} ({f.fate}, {f.lost}): frameset {rec.framesets[n]['frameset_id']} "

@@ -346,8 +346,8 @@ def test_a_ptp_camera_beginning_after_a_registered_step_follows_it_once(tmp_path
     """The grandmaster steps -500 ms before the PTP camera's first frame (its clock takes the step at its next Sync,
     after that frame), or while the camera is away: the camera's stamps follow the rig's schedule within their
     bound (its own 251 ns plus the step's uncertainty, no more), the schedule holds the one step (none registered
-    again by the camera), no frame or host is in error, >= 99 % of framesets are complete with members truly
-    together, and (without the disconnect) every frame is accounted for with its exact reason."""
+    again by the camera), no frame or host is in error, >= 90 % of framesets are complete with members truly
+    together, and every frame is accounted for with its exact reason."""
     result, frames, out = capture(tmp_path, THREE_HOSTS + "\n" + faults, 6)
     with open_recording(out) as rec:
         events = [m for _, m in rec.json_messages("/rigsync/steps")]
@@ -381,6 +381,5 @@ def test_a_ptp_camera_beginning_after_a_registered_step_follows_it_once(tmp_path
     for fs in complete:
         starts = [true_start(m.device, m.stream, m.seq, m.rig_time_ns) for m in fs.members]
         assert max(starts) - min(starts) <= PERIOD_30 // 2 + 1_000_000, fs.frameset_id
-    if "disconnect" not in faults:  # (the checker cannot place the first frame a half-period-shifted camera loses)
-        ledger = contract.held_to_truth(out)
-        assert not ledger.problems, ledger.problems[:10]
+    ledger = contract.held_to_truth(out)
+    assert not ledger.problems, ledger.problems[:10]
