@@ -21,7 +21,7 @@ view is rendered only with ``--baseline-terminal`` (it takes minutes: 274,105 li
 
 Target: a 2,000-device rig plans in under 3 s on the development machine.
 
-Run: python bench/bench_plan.py [--sizes 200,2000] [--repeat 3] [--baseline REV | --no-baseline]
+Run: python bench/bench_plan.py [--sizes 200,2000] [--repeat 3] [--baseline REV | --no-baseline] [--write DIR]
 """
 
 from __future__ import annotations
@@ -225,9 +225,18 @@ def main() -> None:
     parser.add_argument("--baseline-terminal", action="store_true",
                         help="also render the baseline's terminal view (minutes: 274,105 lines for tof-302)")
     parser.add_argument("--only", default="", help="comma-separated rig names (default: all)")
+    parser.add_argument("--write", metavar="DIR", type=Path,
+                        help="only write the rigs as DIR/<name>.toml (to time `rigsync plan` end to end)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     names = [n for n in rigs(sizes) if not args.only or n in args.only.split(",")]
+    if args.write is not None:
+        args.write.mkdir(parents=True, exist_ok=True)
+        for name, text in rigs(sizes).items():
+            if name in names:
+                (args.write / f"{name}.toml").write_text(text, encoding="utf-8")
+                print(args.write / f"{name}.toml")
+        return
     sys.path.insert(0, str(ROOT / "src"))
     new = _worker(names, sizes, args.repeat)
     old = {} if args.no_baseline else _baseline(args.baseline, names, sizes, args.baseline_terminal)
