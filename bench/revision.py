@@ -8,8 +8,10 @@ call: ``load_packages(rev, "timebase", "align")``.
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -27,7 +29,10 @@ def load_packages(rev: str, *packages: str) -> dict[str, ModuleType]:
     """``rigsync.<package>`` of git revision ``rev`` for each of ``packages``, by package name."""
     commit = _git("rev-parse", "--short", rev).strip()
     names = {p: f"rev_{commit}_{p}" for p in packages}
+    if all(name in sys.modules for name in names.values()):  # loaded before: the same modules
+        return {package: sys.modules[name] for package, name in names.items()}
     root = Path(tempfile.mkdtemp(prefix="rigsync-revision-"))
+    atexit.register(shutil.rmtree, root, ignore_errors=True)  # submodules are imported from it until then
     pattern = re.compile(r"\brigsync\.(" + "|".join(map(re.escape, packages)) + r")\b")
     for package, name in names.items():
         target = root / name

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rigsync.core.frame import ClockDomain, Frame, TimeFlags, TimestampSemantics
-from rigsync.timebase.follower import Reading, StepFollower
+from rigsync.timebase.follower import ARRIVAL_READINGS, Reading, StepFollower
 from rigsync.timebase.stamper import DeviceTimebase, TimebaseConfig
 from rigsync.timebase.steps import (
     ReferenceStep,
@@ -108,13 +108,18 @@ def test_a_clock_begun_after_a_step_has_it_in_its_readings() -> None:
 @pytest.mark.parametrize("offset_ns, taken", [(-2_000_000, False), (S - 2_000_000, True)])
 def test_a_first_reading_set_against_its_arrival_holds_only_the_steps_it_agrees_with(offset_ns: int,
                                                                                     taken: bool) -> None:
-    """+1 s registered; the clock's first reading is 2 ms behind the other clock's estimate of it (a frame's
-    transport): it has not taken the step (it then matches its jump to it), or it has, 1 s ahead."""
+    """+1 s registered; the clock's readings are 2 ms behind the other clock's estimate of them (a frame's
+    transport): it has not taken the step (it then matches its jump to it), or it has, 1 s ahead. Taken is clear
+    from one reading (no frame arrives before it was exposed); not taken only from the least delayed of
+    ARRIVAL_READINGS (one frame held up by 1 s would read the same), meanwhile both stay open."""
     steps = RigSteps(POLICY)
     StepFollower(steps, "gm").jump(S, T0, 0)
     cam = StepFollower(steps, "cam")
     assert cam.deciding
     cam.begin(Reading(T0 + S, offset_ns, 30_000, 20_000_000))
+    for k in range(1, 1 if taken else ARRIVAL_READINGS):
+        assert cam.deciding and cam.follow(T0 + S).unsure
+        cam.weigh(Reading(T0 + S + k, offset_ns, 30_000, 20_000_000))
     assert not cam.deciding and cam.offset_ns == (S if taken else 0)
     assert not cam.follow(T0 + S).unsure
     if not taken:

@@ -206,9 +206,10 @@ class CaptureSession:
                                   "read them (the capture host is too slow for this rig)")
         if self._start is not None:
             self._warnings.extend(self._start.messages())
-        if self._ptp_start_ns is not None and self.clocks.rig_now() < self._ptp_start_ns:
+        ptp_start = self._ptp_start_ns if self.options.start_at is None else None  # (a scheduled start: stopped)
+        if ptp_start is not None and self.clocks.rig_now() < ptp_start:
             self._warnings.append(
-                f"the capture ended before the PTP cameras' start ({(self._ptp_start_ns - self._gate_ns) / 1e9:.1f} "
+                f"the capture ended before the PTP cameras' start ({(ptp_start - self._gate_ns) / 1e9:.1f} "
                 "s after the recording's, [sync.ptp] start_delay_s): they recorded nothing")
         if on_status is not None:
             on_status(status)

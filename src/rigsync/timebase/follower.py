@@ -7,10 +7,14 @@ each jump of the clock to the registered steps it has not taken yet.
 Which steps a clock's **first** reading already holds is not always "all of them": a PTP camera that starts, or
 reconnects, after a step was registered but before its own next Sync still reads the old timeline, and takes the
 step a moment later. So a first reading can be set against another clock's estimate of the same instant
-(:class:`Reading`: a frame's arrival on its host's map): the two differ by the sum of the steps the clock has
-taken, give or take the transport's delay (milliseconds, far below a step). Until one choice is left the follower
-keeps every choice the readings allow, works with one of them and widens the bound to cover the others; a jump of
-the clock, a later reading or a step's hold running out (every clock has taken a step by then) narrows them.
+(:class:`Reading`: a frame's arrival on its host's map): the reading minus that estimate is the sum of the steps
+the clock has taken, minus the transport's excess delay. No frame arrives before its exposure, so one reading
+rules out at once every choice below it (whatever the delay). A choice above it is ruled out only by the least
+delayed of several readings (:data:`ARRIVAL_READINGS`: the excess of one late frame - a first frame after a
+reconnect held up for tens of ms - would otherwise pass for a step). Until one choice is left the follower keeps
+every choice the readings allow, works with the one the least delayed reading is nearest and widens the bound to
+cover the others; a jump of the clock, later readings or a step's hold running out (every clock has taken a step
+by then) narrow them.
 
 Pure: every time value is passed in.
 """
@@ -39,21 +43,23 @@ class Following:
     """Which registered steps are in this clock's readings is not decided yet (the bound covers every choice)."""
 
 
+ARRIVAL_READINGS = 4
+"""How many readings rule out a choice above them (their least delayed one, within its ``above_ns``)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Reading:
     """A reading of a clock set against another clock's estimate of the same instant on the base timeline
-    (``base_ns``): the reading minus the base instant is the sum of the steps the clock has taken, which
-    therefore lies within [``offset_ns - below_ns``, ``offset_ns + above_ns``]."""
+    (``base_ns``): the reading minus the base instant is the sum of the steps the clock has taken minus the
+    transport's excess delay. The sum is at least ``offset_ns - below_ns`` (no frame arrives early by more than
+    the latency's uncertainty), and at most ``offset_ns + above_ns`` unless the frame was held up beyond the
+    usual excess (``above_ns``)."""
 
     base_ns: int
     offset_ns: int
     """The reading minus ``base_ns``."""
     below_ns: int
     above_ns: int
-
-    def holds(self, taken_ns: int, slack_ns: int = 0) -> bool:
-        """Steps summing to ``taken_ns`` agree with this reading (``slack_ns``: their own uncertainty)."""
-        return self.offset_ns - self.below_ns - slack_ns <= taken_ns <= self.offset_ns + self.above_ns + slack_ns
 
 
 class StepFollower:
@@ -73,6 +79,10 @@ class StepFollower:
         """While undecided (two or more): how many of the oldest registered steps the readings may hold."""
         self._taken = 0
         """The choice worked with meanwhile (one of ``_open``)."""
+        self._readings = 0
+        self._least_delayed: Reading | None = None
+        """While undecided: how many readings were weighed, and the least delayed (highest offset) of them."""
+        self._weighed: Reading | None = None  # the last reading weighed (begin() and apply() may both pass it)
 
     @property
     def policy(self) -> StepPolicy:
@@ -97,30 +107,41 @@ class StepFollower:
             return
         self._open = tuple(range(len(steps) + 1))
         self._taken = -1  # none chosen yet
+        self._readings, self._least_delayed = 0, None
         self.weigh(reading)
 
     def weigh(self, reading: Reading) -> None:
-        """Narrow the open choices with a reading: keep those it agrees with, and those that have taken every step
-        whose hold is over by then (every clock has taken it)."""
-        if len(self._open) <= 1:
+        """Narrow the open choices with a reading: drop those below it; once :data:`ARRIVAL_READINGS` readings
+        are in, those above the least delayed of them; and those that have not taken every step whose hold is over
+        by then (every clock has taken it)."""
+        if len(self._open) <= 1 or reading is self._weighed:
             return
+        self._weighed = reading
         steps = self.steps.schedule.steps
         top = self._open[-1]
         slack = sum(s.bound_ns for s in steps[:top])
-        agree = tuple(n for n in self._open if reading.holds(_sum(steps, n), slack))
+        self._readings += 1
+        least = self._least_delayed
+        if least is None or reading.offset_ns > least.offset_ns:
+            least = self._least_delayed = reading
+        lowest = reading.offset_ns - reading.below_ns - slack
+        agree = tuple(n for n in self._open if _sum(steps, n) >= lowest)
+        if self._readings >= ARRIVAL_READINGS:
+            highest = least.offset_ns + least.above_ns + slack
+            agree = tuple(n for n in agree if _sum(steps, n) <= highest) or agree
         self._open = agree or self._open
         taken = tuple(n for n in self._open if all(reading.base_ns < s.slew_from_base_ns for s in steps[n:top]))
         self._open = taken or self._open
-        self._choose(reading.offset_ns)  # most frames arrive with little excess
+        self._choose(least.offset_ns, top)  # the least delayed reading is the nearest to what the clock has taken
 
-    def _choose(self, near_ns: int) -> None:
+    def _choose(self, near_ns: int, top: int | None = None) -> None:
         """Work with the open choice ``_taken`` if it is still open, else the one whose sum is nearest ``near_ns``;
-        one choice left: decided."""
+        one choice left: decided. ``top``: the highest choice that was open (the steps in question are below it)."""
         steps = self.steps.schedule.steps
         taken = self._taken
         if taken not in self._open:
             taken = min(self._open, key=lambda n: (abs(_sum(steps, n) - near_ns), -n))
-        top = self._open[-1]
+        top = max(self._open[-1], top or 0)
         self._seen = {i for i in self._seen if i >= top} | set(range(taken))
         self._confirmed = {i for i in self._confirmed if i >= top} | set(range(taken))
         self.offset_ns = sum(steps[i].step_ns for i in self._seen)
@@ -131,6 +152,7 @@ class StepFollower:
     def restart(self) -> None:
         """The clock restarted (a device reconnected): its next reading begins afresh."""
         self.offset_ns, self._seen, self._confirmed, self._begun, self._open = 0, set(), set(), False, ()
+        self._readings, self._least_delayed = 0, None
 
     def unseen(self) -> list[ReferenceStep]:
         return [s for s in self.steps.schedule.steps if s.index not in self._seen]
@@ -176,6 +198,9 @@ class StepFollower:
             self.steps.record("seen", step, self.clock, at_base_ns, jump_ns)
         self._open = tuple(sorted({m for _, m in moves}))
         self._taken = end
+        if self._least_delayed is not None:  # readings from now on measure the steps taken with this jump too
+            least = self._least_delayed
+            self._least_delayed = Reading(least.base_ns, least.offset_ns + jump_ns, least.below_ns, least.above_ns)
         self._choose(_sum(steps, end))
         return True
 
