@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.capture.rigs import RIG, fault
 
 from rigsync.capture import CaptureOptions, CaptureResult, CaptureSession
 from rigsync.capture.clocks import RigClocks
@@ -26,48 +27,9 @@ from rigsync.plan import build_plan
 from rigsync.record import open_recording
 from rigsync.spec import loads_rig
 
-RIG = """
-[sim]
-render_width = 32
-
-[[hosts]]
-name = "h"
-
-[[devices]]
-id = "k0"
-model = "azure-kinect-dk"
-serial = "K0"
-host = "h"
-connection = "usb:c0"
-streams = [{ kind = "color", width = 1280, height = 720, fps = 30, exposure_us = 8000 }]
-
-[[devices]]
-id = "k1"
-model = "azure-kinect-dk"
-serial = "K1"
-host = "h"
-connection = "usb:c1"
-streams = [{ kind = "color", width = 1280, height = 720, fps = 30, exposure_us = 8000 }]
-
-[[devices]]
-id = "cam"
-model = "uvc-webcam"
-serial = "W0"
-host = "h"
-connection = "usb:c2"
-streams = [{ kind = "color", width = 640, height = 480, fps = 30 }]
-
-[[sync]]
-name = "star"
-method = "hardware"
-topology = "star"
-source = { device = "k0" }
-members = [{ device = "k0" }, { device = "k1" }]
-"""
-
 
 def disconnect(device: str, at_s: float, duration_s: float) -> str:
-    return f'\n[[faults]]\ndevice = "{device}"\nkind = "disconnect"\nat_s = {at_s}\nduration_s = {duration_s}\n'
+    return fault("disconnect", at_s, duration_s, device=device)
 
 
 ALL_DISCONNECTED = RIG + "".join(disconnect(d, 0, 1e6) for d in ("k0", "k1", "cam"))
