@@ -1,9 +1,11 @@
-"""Choose drivers by name: the simulator is built from the rig; vendor drivers join as they are added."""
+"""Choose drivers by name: the simulator is built from the rig; vendor drivers come from their own modules
+(:mod:`rigsync.drivers.registry`), loaded only when a rig names them."""
 
 from __future__ import annotations
 
 from rigsync.core.errors import RigsyncError
 from rigsync.drivers.base import Driver
+from rigsync.drivers.registry import driver_factory
 from rigsync.drivers.sim.driver import SimClock, SimDriver
 from rigsync.drivers.sim.world import SimWorld
 from rigsync.plan.model import Plan
@@ -20,5 +22,8 @@ def open_drivers(rig: RigSpec, plan: Plan, *, fast: bool = False, seed: int | No
         if name == "sim":
             drivers[name] = SimDriver(SimWorld(rig, plan, seed=seed), SimClock(fast=fast))
         else:
-            raise RigsyncError(f"{rig.path}: no driver named {name!r} (available: {', '.join(DRIVERS)})")
+            try:
+                drivers[name] = driver_factory(name)(rig, plan)
+            except RigsyncError as err:
+                raise RigsyncError(f"{rig.path}: {err}") from None
     return drivers

@@ -20,8 +20,8 @@ from rigsync.spec import limits as lim
 from rigsync.spec._check import NAME_RULE, SERIAL_RULE, name_ok, require, serial_ok
 from rigsync.spec.sync import FaultSpec, SyncGroupSpec, TriggerSpec
 
-DRIVER_NAMES = ("sim",)
-"""Drivers a device may name; vendor drivers are added here as they land."""
+DRIVER_NAMES = ("sim", "realsense", "gige", "orbbec", "kinect", "zed", "uvc")
+"""Drivers a device may name: the simulator and one per vendor SDK (rigsync.drivers.registry)."""
 
 DEFAULT_USB_CAPACITY_MB_S = 620.0
 """USB 3.0 controller budget: "The maximum USB 3.0 bandwidth is around 620MB/s" (seeds/000, ZED)."""
