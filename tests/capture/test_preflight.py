@@ -128,3 +128,17 @@ def test_a_bad_duration_names_the_option(seconds: str, tmp_path: Path) -> None:
     rig.write_text(RIG)
     ran = rigsync("check", str(rig), "--seconds", seconds)
     assert ran.returncode == 2 and "--seconds" in ran.stderr and "Traceback" not in ran.stderr
+
+
+def test_capture_with_check_refuses_a_failing_rig_and_records_nothing(tmp_path: Path) -> None:
+    """rigsync capture --check on a rig whose subordinate delivers nothing: the table, an error naming the
+    device and --no-check, exit 2, no recording; without --check (a simulated rig) it captures."""
+    rig = tmp_path / "r.toml"
+    rig.write_text(RIG + fault("disconnect", 0, 1e6, device="k1"))
+    out = tmp_path / "c.mcap"
+    ran = rigsync("capture", str(rig), "--fast", "--seconds", "1", "--out", str(out), "--quiet", "--check")
+    assert ran.returncode == 2 and not out.exists()
+    assert "FAIL" in ran.stdout and "the check failed for k1: nothing was recorded" in ran.stderr
+    assert "--no-check" in ran.stderr
+    ran = rigsync("capture", str(rig), "--fast", "--seconds", "1", "--out", str(out), "--quiet")
+    assert ran.returncode == 0 and out.exists() and "FAIL" not in ran.stdout

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
+from rich.table import Table
 
 from rigsync.cli import args as opt
-from rigsync.cli.aligned import LONG_OUTPUT_ROWS, table
+from rigsync.cli.aligned import LONG_OUTPUT_ROWS, AlignedTable, table
 from rigsync.cli.plain import row, styled
 from rigsync.core import limits
+
+if TYPE_CHECKING:
+    from rigsync.plan.model import Plan
 
 
 def add_parser(sub: Any) -> None:
@@ -23,20 +27,26 @@ def add_parser(sub: Any) -> None:
 
 
 def run_command(args: argparse.Namespace, console: Console) -> int:
-    from rigsync.capture.preflight import run_check
-    from rigsync.drivers.factory import open_drivers
     from rigsync.plan import build_plan
     from rigsync.spec import load_rig
 
-    rig = load_rig(args.rig)
-    plan = build_plan(rig)
-    drivers = open_drivers(rig, plan, fast=True)  # the simulator checks on its virtual clock
-    rows = run_check(plan, drivers, seconds=args.seconds)
-    failed = [r for r in rows if not r.ok]
-    out = table(f"check of {rig.name}: {len(rows) - len(failed)} passed, {len(failed)} failed",
+    failed, out = check_table(build_plan(load_rig(args.rig)), args.seconds)
+    console.print(out)
+    return 1 if failed else 0
+
+
+def check_table(plan: Plan, seconds: float = 1.0) -> tuple[list[str], Table | AlignedTable]:
+    """Run the check; (devices that failed a check, in plan order; the table of every row)."""
+    from rigsync.capture.preflight import run_check
+    from rigsync.drivers.factory import open_drivers
+
+    drivers = open_drivers(plan.rig, plan, fast=True)  # the simulator checks on its virtual clock
+    rows = run_check(plan, drivers, seconds=seconds)
+    failed = list(dict.fromkeys(r.device for r in rows if not r.ok))
+    bad = sum(not r.ok for r in rows)
+    out = table(f"check of {plan.rig.name}: {len(rows) - bad} passed, {bad} failed",
                 ("device", "check", "result", "what was seen", "fix"), len(rows) > LONG_OUTPUT_ROWS)
     for r in rows:
         row(out, r.device, r.check, styled("pass", "green") if r.ok else styled("FAIL", "red bold"), r.detail,
             r.fix)
-    console.print(out)
-    return 1 if failed else 0
+    return failed, out

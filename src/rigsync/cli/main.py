@@ -44,6 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     cap.add_argument("--compression", choices=("zstd", "lz4", "none"), default="zstd")
     cap.add_argument("--quiet", action="store_true", help="no live status, only the summary")
     cap.add_argument("--force", action="store_true", help="capture even though the plan has errors")
+    cap.add_argument("--check", action=argparse.BooleanOptionalAction, default=None,
+                     help="run `rigsync check` first and refuse to capture on a failure (default: when the rig has "
+                          "real devices; the simulator's faults are what it is asked to simulate)")
     cap.add_argument("--start-at", metavar="TIME", type=opt.start_time,
                      help="scheduled start: every device begins at this rig (PTP) time, +2s (relative), "
                           "2026-11-21T10:00:00Z or epoch seconds; --seconds counts from it")
@@ -106,6 +109,14 @@ def _capture(args: argparse.Namespace, console: Console) -> int:
         console.print(Text.assemble((diagnostic.severity.value, colour), f" {diagnostic.rule} "
                                     f"[{', '.join(diagnostic.devices)}]: {diagnostic.message} (fix: {diagnostic.fix})"),
                       highlight=False)
+    if args.check or (args.check is None and any(d.driver != "sim" for d in rig.devices)):
+        from rigsync.cli.check_cmd import check_table
+
+        failed, table = check_table(plan)
+        if failed:
+            console.print(table)
+            raise RigsyncError(f"{args.rig}: the check failed for {', '.join(failed)}: nothing was recorded "
+                               "(fix what the table says, or capture anyway with --no-check)")
     view = LiveView(args.seconds)
 
     def say(line: str) -> None:
