@@ -24,6 +24,7 @@ from tests.drivers.uvc_fakes import (
 )
 
 from rigsync.capture.options import CaptureOptions
+from rigsync.capture.preflight import run_check
 from rigsync.capture.session import CaptureSession
 from rigsync.core.errors import DriverError
 from rigsync.core.frame import ClockDomain, Frame, FrameFlags, StampedFrame, StreamKind, TimestampSemantics
@@ -321,3 +322,34 @@ def test_a_clip_is_captured_into_a_recording(tmp_path: Path) -> None:
     assert all(b.rig_time_ns > a.rig_time_ns for a, b in itertools.pairwise(stamped))
     assert all(f.error_bound_ns >= TRANSFER_UNCERTAINTY_NS + period_ns(FPS) - 100_000 for f in stamped)
     assert (tmp_path / "take.mcap").stat().st_size > 0
+
+
+def test_a_webcam_that_stays_in_auto_exposure_is_timed_as_auto(tmp_path: Path) -> None:
+    """A webcam without manual exposure reads back auto: its frames carry no exposure and its latency is
+    uncertain by a frame period, whatever the plan asked."""
+    v4l2 = FakeV4l2(tmp_path)
+    camera = FakeWebcam(manual_exposure=False)
+    v4l2.attach(C920, camera)
+    with UvcDriver(by_id_dir=v4l2.by_id, opener=v4l2.open).open("8A3F12B0") as device:
+        device.configure(config(640, 480, 30.0, exposure_us=5_000))
+        assert device.settings is not None and device.settings.auto_exposure
+        assert device.timing().latency_uncertainty_ns == TRANSFER_UNCERTAINTY_NS + period_ns(30.0) - 100_000
+        device.start()
+        camera.push(*clip_images(1, 640, 480))
+        items: list[Frame | DeviceEvent] = []
+        poll_until(device, items, lambda: len(items) == 1)
+        camera.unplug()
+    assert [(f.exposure_ns, f.min_latency_ns) for f in frames_of(items)] == [(None, 100_000 + 15_000_000)]
+
+
+def test_rigsync_check_passes_a_clip_and_names_one_of_the_wrong_size(tmp_path: Path) -> None:
+    """The preflight finds a clip as a webcam, configures it and sees its frames at its rate; a clip of another
+    size fails the settings check with the driver's message."""
+    plan = build_plan(loads_rig(WEBCAM_RIG, str(tmp_path / "rig.toml")))
+    good = write_clip(tmp_path / "good.mkv", flat_images(45, 640, 480), 30.0)
+    rows = run_check(plan, {"uvc": UvcDriver(by_id_dir=tmp_path / "none", files={"UVCCLIP1": good})}, seconds=0.5)
+    assert [(r.check, r.ok) for r in rows] == [("present", True), ("settings", True), ("frames", True)]
+    small = write_clip(tmp_path / "small.mkv", flat_images(2, W, H), 30.0)
+    rows = run_check(plan, {"uvc": UvcDriver(by_id_dir=tmp_path / "none", files={"UVCCLIP1": small})}, seconds=0.5)
+    assert [(r.check, r.ok) for r in rows] == [("present", True), ("settings", False)]
+    assert "small.mkv delivers 160x120, the plan asks for 640x480" in rows[1].detail

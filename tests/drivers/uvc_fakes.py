@@ -80,8 +80,10 @@ class FakeWebcam:
     """A V4L2 webcam: the modes it lists, its controls, the frames the test scripts, and its plug."""
 
     def __init__(self, modes: tuple[tuple[int, int], ...] = ((640, 480), (1280, 720)),
-                 rates: tuple[float, ...] = (15.0, 30.0)) -> None:
+                 rates: tuple[float, ...] = (15.0, 30.0), manual_exposure: bool = True) -> None:
         self.modes, self.rates = modes, rates
+        self.manual_exposure = manual_exposure
+        """False: a webcam whose exposure_auto menu has no manual mode (it stays in aperture priority)."""
         self.plugged = True
         self.opens = 0
         self.writes: list[tuple[str, float]] = []
@@ -114,8 +116,8 @@ class FakeWebcam:
             return self._frames.pop(0) if self.plugged else None
 
     def set(self, name: str, value: float) -> bool:
-        if name == "CAP_PROP_AUTO_EXPOSURE" and value not in (1.0, 3.0):  # V4L2 exposure_auto menu: manual, auto
-            return False
+        if name == "CAP_PROP_AUTO_EXPOSURE" and value not in ((1.0, 3.0) if self.manual_exposure else (3.0,)):
+            return False  # V4L2 exposure_auto menu: manual, aperture priority
         if name == "CAP_PROP_FPS":
             value = min(self.rates, key=lambda r: abs(r - value))
         self.controls[name] = float(value)

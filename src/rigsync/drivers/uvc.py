@@ -207,22 +207,35 @@ class UvcDevice(Device):
             raise DriverError(NAME, self.info.serial, f"no configured stream {stream!r}")
         return Intrinsics.from_hfov(self._config.width, self._config.height, UVC_WEBCAM.hfov_for(StreamKind.COLOR))
 
+    def _exposure_ns(self) -> int | None:
+        """The exposure in force: a webcam's as it reports it in manual mode (None in auto: unknown); a clip's is
+        the plan's."""
+        settings, stream = self.settings, self._config
+        if settings is None or stream is None:
+            return None
+        if settings.auto_exposure is None:
+            return None if stream.exposure_us is None else stream.exposure_us * 1_000
+        return None if settings.auto_exposure or settings.exposure_us is None else round(settings.exposure_us * 1_000)
+
     def timing(self) -> DeviceTiming:
         """Host-receive stamps: only the host's clock (1 ns reads), a delay known to within the transfer's
-        variation - and, with auto exposure, the unknown exposure (up to a frame period)."""
+        variation - and, in auto exposure, the unknown exposure (up to a frame period)."""
         low_us, high_us = UVC_WEBCAM.exposure_range_us
-        unknown_exposure_ns = int((high_us - low_us) * 1_000)
-        if self._config is not None and self._config.exposure_us is None:
+        if self._config is None:
+            unknown_exposure_ns = int((high_us - low_us) * 1_000)
+        elif self._exposure_ns() is None:
             unknown_exposure_ns = max(0, period_ns(self._config.fps) - int(low_us * 1_000))
-        elif self._config is not None:
+        else:
             unknown_exposure_ns = 0
         return DeviceTiming(ClockDomain.HOST, 1, TRANSFER_UNCERTAINTY_NS + unknown_exposure_ns,
                             startup_ns=0 if self._source.is_file else STARTUP_NS)
 
-    def _min_latency_ns(self, stream: StreamConfig) -> int:
+    def _min_latency_ns(self) -> int:
         """Start of exposure to ``read()``: the exposure (the shortest one when automatic) and the readout."""
-        exposure_us = stream.exposure_us if stream.exposure_us is not None else UVC_WEBCAM.exposure_range_us[0]
-        return int(exposure_us * 1_000) + UVC_WEBCAM.readout_ns
+        exposure_ns = self._exposure_ns()
+        if exposure_ns is None:
+            exposure_ns = int(UVC_WEBCAM.exposure_range_us[0] * 1_000)
+        return exposure_ns + UVC_WEBCAM.readout_ns
 
     def stop(self) -> None:
         thread, self._thread = self._thread, None
@@ -241,8 +254,7 @@ class UvcDevice(Device):
     def _run(self) -> None:
         stream = self._config
         assert stream is not None
-        latency_ns = self._min_latency_ns(stream)
-        exposure_ns = None if stream.exposure_us is None else stream.exposure_us * 1_000
+        latency_ns, exposure_ns = self._min_latency_ns(), self._exposure_ns()
         frame_ns = period_ns(stream.fps)
         paced_from_ns, reads = self._clock.now_ns(), 0
         flags = FrameFlags.NONE
@@ -251,6 +263,7 @@ class UvcDevice(Device):
             if capture is None:
                 if self._reconnect(stream):
                     flags = FrameFlags.AFTER_RECONNECT
+                    latency_ns, exposure_ns = self._min_latency_ns(), self._exposure_ns()
                 continue
             if self._source.is_file:  # a clip plays at its own rate on the capture clock
                 due_ns = paced_from_ns + reads * frame_ns
