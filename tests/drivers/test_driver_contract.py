@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import itertools
+import tempfile
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
+from tests.drivers.uvc_fakes import WEBCAM_RIG, flat_images, write_clip
 
 from rigsync.core.errors import DriverError
 from rigsync.core.frame import ClockDomain, Frame
 from rigsync.drivers.base import Device, DeviceConfig, DeviceEvent, Driver, StreamConfig, SyncConfig
 from rigsync.drivers.factory import open_drivers
+from rigsync.drivers.uvc import UvcDriver
 from rigsync.plan import build_plan
 from rigsync.spec import loads_rig
 from rigsync.spec.model import RigSpec
@@ -48,7 +52,19 @@ def sim_driver() -> tuple[Driver, RigSpec]:
     return open_drivers(rig, build_plan(rig), fast=True)["sim"], rig
 
 
-DRIVERS: dict[str, Callable[[], tuple[Driver, RigSpec]]] = {"sim": sim_driver}
+_CLIPS = tempfile.TemporaryDirectory(prefix="rigsync-contract-")
+
+
+def uvc_driver() -> tuple[Driver, RigSpec]:
+    """The UVC driver over a 2 s lossless clip (written once) through OpenCV's own VideoCapture."""
+    rig = loads_rig(WEBCAM_RIG, "contract-uvc.toml")
+    clip = Path(_CLIPS.name) / "webcam.mkv"
+    if not clip.exists():
+        write_clip(clip, flat_images(60, 640, 480), 30.0)
+    return UvcDriver(by_id_dir=Path(_CLIPS.name) / "by-id", files={"UVCCLIP1": clip}), rig
+
+
+DRIVERS: dict[str, Callable[[], tuple[Driver, RigSpec]]] = {"sim": sim_driver, "uvc": uvc_driver}
 
 
 @pytest.fixture(params=sorted(DRIVERS))
