@@ -24,16 +24,19 @@ import cv2
 import gi
 import numpy as np
 
-gi.require_version("Aravis", "0.8")
-from gi.repository import Aravis, GLib  # noqa: E402
+try:
+    gi.require_version("Aravis", "0.8")
+except ValueError as err:  # PyGObject is there, Aravis's typelib is not: the registry names the install
+    raise ImportError(f"Aravis 0.8 typelib: {err}") from None
+from gi.repository import Aravis, GLib
 
-from rigsync.catalog import get_model  # noqa: E402
-from rigsync.catalog.gige import GIGE_PTP_AREA_SCAN  # noqa: E402
-from rigsync.core.counter import CounterUnwrapper  # noqa: E402
-from rigsync.core.errors import DriverError  # noqa: E402
-from rigsync.core.frame import ClockDomain, Frame, FrameFlags, TimestampSemantics  # noqa: E402
-from rigsync.core.intrinsics import Intrinsics  # noqa: E402
-from rigsync.drivers.base import (  # noqa: E402
+from rigsync.catalog import get_model
+from rigsync.catalog.gige import GIGE_PTP_AREA_SCAN
+from rigsync.core.counter import CounterUnwrapper
+from rigsync.core.errors import DriverError
+from rigsync.core.frame import ClockDomain, Frame, FrameFlags, TimestampSemantics
+from rigsync.core.intrinsics import Intrinsics
+from rigsync.drivers.base import (
     CaptureClock,
     Device,
     DeviceConfig,
@@ -45,8 +48,8 @@ from rigsync.drivers.base import (  # noqa: E402
     StreamConfig,
     SystemClock,
 )
-from rigsync.plan.model import Plan, Role  # noqa: E402
-from rigsync.spec.model import RigSpec  # noqa: E402
+from rigsync.plan.model import Plan, Role
+from rigsync.spec.model import RigSpec
 
 NAME = "gige"
 
