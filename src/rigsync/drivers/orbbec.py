@@ -1,0 +1,375 @@
+"""Orbbec cameras (Femto Bolt, Gemini 2) through pyorbbecsdk2 (OrbbecSDK v2): the only module importing it.
+
+The device layer - ``Context``, the ``Device`` objects it finds and a ``Pipeline`` per device - is a seam
+(:class:`OrbbecApi`): the real SDK's in use, a strict fake in the tests (no camera is attached to CI). Everything
+else is the SDK's own: ``OBMultiDeviceSyncConfig`` and its modes, stream ``Config``, and the ``Frame`` objects
+the pipeline's callback delivers.
+
+Configuration (seeds/002): the sync fields are the plan's, computed by the same function that writes
+``multi_device_sync_config.json`` (:func:`rigsync.plan.emit.orbbec.device_sync_config`), set while stopped
+after checking the mode against the device's supported-mode bitmap, and read back from the device. The context
+re-syncs device clocks to the host every 60 s (``enable_multi_device_sync(60000)``) and stamps frames' system
+timestamps on CLOCK_MONOTONIC, the clock of ``Frame.host_rx_ns``.
+
+Frames: device timestamps in microseconds (``get_timestamp_us``) become ``device_ts_ns``; the system timestamp
+(the SDK's host receive time) becomes ``host_rx_ns``. The callback fills a bounded queue; ``poll()`` never
+blocks; a full queue drops the frame and reports OVERRUN with its number; a device-changed callback that
+removes the device reports DISCONNECTED.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+
+from rigsync.catalog import get_model
+from rigsync.catalog.base import CameraModel
+from rigsync.catalog.orbbec import MODELS
+from rigsync.core.errors import DriverError
+from rigsync.core.frame import ClockDomain, Frame, StreamKind
+from rigsync.core.intrinsics import Intrinsics
+from rigsync.drivers.base import (
+    CaptureClock,
+    Device,
+    DeviceConfig,
+    DeviceEvent,
+    DeviceInfo,
+    DeviceTiming,
+    Driver,
+    EventKind,
+    StreamConfig,
+    SystemClock,
+)
+from rigsync.plan.emit.orbbec import device_sync_config
+from rigsync.plan.model import Plan
+from rigsync.spec.model import RigSpec
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr() -> Iterator[None]:
+    """The SDK's native library prints a line on stdout when it loads: keep rigsync's stdout (JSON) clean."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+with _stdout_to_stderr():
+    import pyorbbecsdk as ob
+
+    # The SDK otherwise writes a Log/ directory into whatever directory rigsync runs in.
+    ob.Context.set_logger_to_file(ob.OBLogLevel.NONE, "")
+
+NAME = "orbbec"
+RESYNC_INTERVAL_MS = 60_000
+"""Device clocks re-synced to the host this often (seeds/002: ``ctx.enable_multi_device_sync(60000)``)."""
+QUEUE_FRAMES = 64
+"""Frames held for ``poll()`` per device before the oldest undelivered one would be overwritten: new ones drop."""
+USB_LATENCY_UNCERTAINTY_NS = 2_000_000
+"""How far the nominal readout + USB transfer delay may be off (modelling value, as for other USB cameras)."""
+FREE_MODES = frozenset({"FREE_RUN", "STANDALONE"})
+"""Modes in which the device free-runs (its timestamps follow the catalog's free-running semantics)."""
+
+SENSORS = {StreamKind.COLOR: "COLOR", StreamKind.DEPTH: "DEPTH", StreamKind.IR: "IR"}
+"""rigsync stream kind -> the SDK's ``OBSensorType`` / ``OBFrameType`` prefix."""
+FORMATS = {"bgra8": "BGRA", "mjpeg": "MJPG", "yuyv": "YUYV", "nv12": "NV12", "z16": "Z16", "y16": "Y16",
+           "rgb8": "RGB", "y8": "Y8"}
+"""Catalog pixel format -> ``OBFormat``."""
+
+
+@dataclass(frozen=True)
+class OrbbecApi:
+    """The SDK's device layer: a context and how a pipeline is made for a device (a fake in tests)."""
+
+    context: Any
+    pipeline: Callable[[Any], Any]
+
+    @classmethod
+    def real(cls) -> OrbbecApi:
+        return cls(ob.Context(), ob.Pipeline)
+
+
+def _decode(frame: Any, fmt: str) -> tuple[np.ndarray, str]:
+    """A video frame's pixels as a numpy image and its Foxglove encoding."""
+    w, h = frame.get_width(), frame.get_height()
+    data = np.asarray(frame.get_data(), dtype=np.uint8)
+    if fmt == "z16":
+        return data.view("<u2").reshape(h, w).copy(), "16UC1"
+    if fmt == "y16":
+        return data.view("<u2").reshape(h, w).copy(), "mono16"
+    if fmt == "y8":
+        return data.reshape(h, w).copy(), "mono8"
+    if fmt == "rgb8":
+        return data.reshape(h, w, 3).copy(), "rgb8"
+    if fmt == "bgra8":
+        return data.reshape(h, w, 4).copy(), "bgra8"
+    if fmt == "mjpeg":
+        image = cv2.imdecode(data, cv2.IMREAD_COLOR)
+        if image is None:
+            raise ValueError("undecodable MJPEG frame")
+        return image, "bgr8"
+    if fmt == "yuyv":
+        return cv2.cvtColor(data.reshape(h, w, 2), cv2.COLOR_YUV2BGR_YUYV), "bgr8"
+    return cv2.cvtColor(data.reshape(h * 3 // 2, w), cv2.COLOR_YUV2BGR_NV12), "bgr8"
+
+
+def model_key(sdk_name: str) -> str:
+    """The catalog key of a device the SDK names (``Orbbec Femto Bolt``, ``Gemini 2``), or ``""``."""
+    name = sdk_name.lower()
+    for model in MODELS:
+        if model.name.lower().removeprefix("orbbec ") in name:
+            return model.key
+    return ""
+
+
+def _mode(name: str) -> Any:
+    mode = ob.OBMultiDeviceSyncMode.__members__.get(name)
+    if mode is None:
+        raise DriverError(NAME, None, f"no sync mode {name!r}",
+                          f"OBMultiDeviceSyncMode has {', '.join(ob.OBMultiDeviceSyncMode.__members__)}")
+    return mode
+
+
+def supported_modes(bitmap: int) -> list[str]:
+    """Names of the sync modes a ``get_supported_multi_device_sync_mode_bitmap`` value allows."""
+    return [n for n, m in ob.OBMultiDeviceSyncMode.__members__.items() if bitmap & int(m)]
+
+
+class _Queue:
+    """Frames from the SDK's callback thread to ``poll()``: bounded; a full queue drops and says so."""
+
+    def __init__(self, device: str, capacity: int) -> None:
+        self._device = device
+        self._capacity = capacity
+        self._lock = threading.Lock()
+        self._items: list[Frame | DeviceEvent] = []
+        self._frames = 0
+
+    def put_frame(self, frame: Frame) -> None:
+        with self._lock:
+            if self._frames < self._capacity:
+                self._items.append(frame)
+                self._frames += 1
+                return
+            last = self._items[-1]
+            if isinstance(last, DeviceEvent) and last.kind is EventKind.OVERRUN and last.stream == frame.stream:
+                self._items[-1] = DeviceEvent(self._device, EventKind.OVERRUN, last.host_ns, last.stream,
+                                              last.count + 1, last.seq)
+            else:
+                self._items.append(DeviceEvent(self._device, EventKind.OVERRUN, frame.host_rx_ns, frame.stream,
+                                               1, frame.seq))
+
+    def put_event(self, event: DeviceEvent) -> None:
+        with self._lock:
+            self._items.append(event)
+
+    def take(self) -> list[Frame | DeviceEvent]:
+        with self._lock:
+            items, self._items, self._frames = self._items, [], 0
+        return items
+
+
+class OrbbecDevice(Device):
+    def __init__(self, driver: OrbbecDriver, sdk_device: Any, info: DeviceInfo) -> None:
+        self.info = info
+        self._driver = driver
+        self._sdk = sdk_device
+        self._model: CameraModel | None = get_model(info.model) if info.model else None
+        self._config: DeviceConfig | None = None
+        self._mode_name = ""
+        self._pipeline: Any = None
+        self._queue = _Queue(info.serial, driver.queue_frames)
+        self._seq: dict[str, int] = {}
+        """Frames the SDK delivered per stream since the device was opened (dropped ones included)."""
+        self._open = True
+
+    def _error(self, problem: str, fix: str | None = None) -> DriverError:
+        return DriverError(NAME, self.info.serial, problem, fix)
+
+    def configure(self, config: DeviceConfig) -> None:
+        if self._pipeline is not None:
+            raise self._error("settings can only change while stopped", "stop() first")
+        if self._model is None:
+            raise self._error(f"model {self.info.name!r} is not in rigsync's catalog",
+                              f"rigsync knows {', '.join(m.name for m in MODELS)}")
+        for stream in config.streams:
+            if stream.pixel_format not in FORMATS:
+                raise self._error(f"stream {stream.name!r}: pixel format {stream.pixel_format!r} is not supported",
+                                  f"use one of {', '.join(FORMATS)}")
+        fields = device_sync_config(self.info.model, self._driver.plan.device(config.device_id))
+        mode_name = str(fields["mode"])
+        mode = _mode(mode_name)
+        bitmap = self._sdk.get_supported_multi_device_sync_mode_bitmap()
+        if not bitmap & int(mode):
+            raise self._error(f"sync mode {mode_name} is not supported by this {self.info.name} "
+                              f"(it supports {', '.join(supported_modes(bitmap)) or 'none'})",
+                              "give the device a role its model supports, or update its firmware")
+        sync = ob.OBMultiDeviceSyncConfig()
+        sync.mode = mode
+        for key, value in fields.items():
+            if key != "mode":
+                setattr(sync, key, value)
+        self._sdk.set_multi_device_sync_config(sync)
+        self._config = config
+        self._mode_name = mode_name
+
+    def readback(self) -> dict[str, str]:
+        """``OBMultiDeviceSyncConfig`` as the device reports it (mode by its SDK name), and its supported modes."""
+        if self._config is None:
+            return {}
+        sync = self._sdk.get_multi_device_sync_config()
+        fields = ("depth_delay_us", "color_delay_us", "trigger_to_image_delay_us", "trigger_out_enable",
+                  "trigger_out_delay_us", "frames_per_trigger")
+        supported = supported_modes(self._sdk.get_supported_multi_device_sync_mode_bitmap())
+        return {"mode": sync.mode.name, **{f: str(getattr(sync, f)) for f in fields},
+                "supported_modes": " ".join(supported)}
+
+    def _stream_config(self) -> Any:
+        assert self._config is not None
+        config = ob.Config()
+        for s in self._config.streams:
+            config.enable_video_stream(getattr(ob.OBSensorType, f"{SENSORS[s.kind]}_SENSOR"), s.width, s.height,
+                                       round(s.fps), getattr(ob.OBFormat, FORMATS[s.pixel_format]))
+        return config
+
+    def start(self) -> None:
+        if self._config is None:
+            raise self._error("not configured", "call configure() before start()")
+        if self._pipeline is not None:
+            return
+        pipeline = self._driver.api.pipeline(self._sdk)
+        try:
+            pipeline.start(self._stream_config(), self._on_frames)
+        except ob.OBError as err:
+            raise self._error(f"the pipeline did not start: {err}", "check the stream modes against the "
+                              "device's profiles and that no other program holds the device") from None
+        self._pipeline = pipeline
+
+    def _on_frames(self, frames: Any) -> None:
+        """The SDK's callback thread: convert and queue; never raise into the SDK."""
+        assert self._config is not None
+        for stream in self._config.streams:
+            frame = frames.get_frame(getattr(ob.OBFrameType, f"{SENSORS[stream.kind]}_FRAME"))
+            if frame is not None:
+                self._queue.put_frame(self._convert(stream, frame.as_video_frame()))
+
+    def _convert(self, stream: StreamConfig, frame: Any) -> Frame:
+        assert self._model is not None
+        seq = self._seq.get(stream.name, -1) + 1
+        self._seq[stream.name] = seq
+        image, encoding = _decode(frame, stream.pixel_format)
+        exposure_ns = stream.exposure_us * 1000 if stream.exposure_us is not None else None
+        semantics = (self._model.clock.semantics_free if self._mode_name in FREE_MODES
+                     else self._model.clock.semantics_synced)
+        return Frame(device=self._config.device_id if self._config else self.info.serial, stream=stream.name,
+                     seq=seq, device_ts_ns=frame.get_timestamp_us() * 1000,
+                     host_rx_ns=frame.get_system_timestamp_us() * 1000, semantics=semantics,
+                     domain=ClockDomain.DEVICE, min_latency_ns=self._model.readout_ns + (exposure_ns or 0),
+                     exposure_ns=exposure_ns, image=image, encoding=encoding)
+
+    def on_removed(self, host_ns: int) -> None:
+        self._queue.put_event(DeviceEvent(self._config.device_id if self._config else self.info.serial,
+                                          EventKind.DISCONNECTED, host_ns))
+
+    def poll(self) -> list[Frame | DeviceEvent]:
+        return self._queue.take()
+
+    def intrinsics(self, stream: str) -> Intrinsics:
+        spec = next((s for s in self._config.streams if s.name == stream), None) if self._config else None
+        if spec is None or self._model is None:
+            raise self._error(f"no configured stream {stream!r}")
+        return Intrinsics.from_hfov(spec.width, spec.height, self._model.hfov_for(spec.kind))
+
+    def timing(self) -> DeviceTiming:
+        tick_ns = self._model.clock.tick_ns if self._model else 1_000
+        return DeviceTiming(ClockDomain.DEVICE, tick_ns, USB_LATENCY_UNCERTAINTY_NS)
+
+    def stop(self) -> None:
+        pipeline, self._pipeline = self._pipeline, None
+        if pipeline is not None:
+            pipeline.stop()
+
+    def close(self) -> None:
+        if self._open:
+            self._open = False
+            self.stop()
+            self._driver.forget(self)
+
+
+class OrbbecDriver(Driver):
+    """Orbbec devices the SDK's context finds, opened by serial."""
+
+    name = NAME
+
+    def __init__(self, rig: RigSpec, plan: Plan, api: OrbbecApi, clock: CaptureClock | None = None,
+                 queue_frames: int = QUEUE_FRAMES) -> None:
+        self.rig = rig
+        self.plan = plan
+        self.api = api
+        self.queue_frames = queue_frames
+        self._clock = clock or SystemClock()
+        self._ready = False
+        self._opened: dict[str, OrbbecDevice] = {}
+
+    def _context(self) -> Any:
+        """The SDK's context, set up once: monotonic system timestamps, periodic clock re-sync, hot-plug."""
+        ctx = self.api.context
+        if not self._ready:
+            ctx.set_timestamp_clock_type(ob.OBClockType.MONOTONIC)
+            ctx.enable_multi_device_sync(RESYNC_INTERVAL_MS)
+            ctx.set_device_changed_callback(self._on_device_changed)
+            self._ready = True
+        return ctx
+
+    def _on_device_changed(self, removed: Any, added: Any) -> None:
+        now_ns = self._clock.now_ns()
+        for i in range(removed.get_count()):
+            device = self._opened.get(removed.get_device_serial_number_by_index(i))
+            if device is not None:
+                device.on_removed(now_ns)
+
+    def _devices(self) -> Iterator[tuple[Any, DeviceInfo]]:
+        found = self._context().query_devices()
+        for i in range(found.get_count()):
+            sdk_device = found.get_device_by_index(i)
+            info = sdk_device.get_device_info()
+            name = info.get_name()
+            yield sdk_device, DeviceInfo(
+                driver=NAME, serial=info.get_serial_number(), model=model_key(name), name=name,
+                connection=f"{info.get_connection_type()} (firmware {info.get_firmware_version()})")
+
+    def discover(self) -> list[DeviceInfo]:
+        return [info for _, info in self._devices()]
+
+    def open(self, serial: str) -> OrbbecDevice:
+        seen = []
+        for sdk_device, info in self._devices():
+            if info.serial == serial:
+                device = OrbbecDevice(self, sdk_device, info)
+                self._opened[serial] = device
+                return device
+            seen.append(info.serial)
+        raise DriverError(NAME, serial, "no Orbbec device with this serial is connected",
+                          f"connected: {', '.join(seen) or 'none'}; check the USB cable and udev rules")
+
+    def forget(self, device: OrbbecDevice) -> None:
+        self._opened.pop(device.info.serial, None)
+
+    def clock(self) -> CaptureClock:
+        return self._clock
+
+
+def make_driver(rig: RigSpec, plan: Plan) -> OrbbecDriver:
+    return OrbbecDriver(rig, plan, OrbbecApi.real())

@@ -1,0 +1,464 @@
+"""The Orbbec driver over the real pyorbbecsdk2 structs, enums, stream config and Frame objects, with a strict fake
+of the device layer (Context / Device / Pipeline), whose names and arities are checked against the installed SDK."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+ob = pytest.importorskip("pyorbbecsdk", reason="pyorbbecsdk2 is not installed (pip install --no-deps pyorbbecsdk2 "
+                                                "and apt-get install libusb-1.0-0; .ci/run does both)")
+
+from rigsync.capture.preflight import run_check  # noqa: E402
+from rigsync.core.errors import DriverError  # noqa: E402
+from rigsync.core.frame import Frame, TimestampSemantics  # noqa: E402
+from rigsync.drivers.base import DeviceConfig, DeviceEvent, Driver, EventKind, StreamConfig, SyncConfig  # noqa: E402
+from rigsync.drivers.orbbec import OrbbecApi, OrbbecDriver  # noqa: E402
+from rigsync.plan import build_plan  # noqa: E402
+from rigsync.plan.emit.orbbec import device_sync_config  # noqa: E402
+from rigsync.spec import loads_rig  # noqa: E402
+from rigsync.spec.model import RigSpec  # noqa: E402
+
+RIG = """
+[[hosts]]
+name = "h"
+
+[[devices]]
+id = "primary"
+driver = "orbbec"
+model = "orbbec-femto-bolt"
+serial = "CP3S34D00051"
+host = "h"
+connection = "usb:c0"
+streams = [
+  { kind = "depth", width = 320, height = 288, fps = 30 },
+  { kind = "color", width = 1280, height = 720, fps = 30, format = "nv12", exposure_us = 8000 },
+]
+
+[[devices]]
+id = "secondary"
+driver = "orbbec"
+model = "orbbec-femto-bolt"
+serial = "CP3L44P00054"
+host = "h"
+connection = "usb:c1"
+streams = [{ kind = "depth", width = 320, height = 288, fps = 30 }]
+
+[[devices]]
+id = "alone"
+driver = "orbbec"
+model = "orbbec-femto-bolt"
+serial = "CP3L44P00099"
+host = "h"
+connection = "usb:c2"
+streams = [{ kind = "depth", width = 320, height = 288, fps = 30 }]
+
+[[sync]]
+name = "bolts"
+method = "hardware"
+topology = "daisy-chain"
+source = { device = "primary" }
+members = [
+  { device = "primary" },
+  { device = "secondary", depth_delay_us = 160 },
+]
+"""
+
+FEMTO_MODES = int(ob.OBMultiDeviceSyncMode.STANDALONE) | int(ob.OBMultiDeviceSyncMode.PRIMARY) | int(
+    ob.OBMultiDeviceSyncMode.SECONDARY)
+HOST_START_NS = 7_000_000_000_000
+LATENCY_US = 21_000
+"""Fake exposure-to-host-receive delay."""
+
+
+class FakeHostClock:
+    """The host's monotonic clock, virtual: waiting on it lets running fake pipelines deliver what is due."""
+
+    def __init__(self) -> None:
+        self.now = HOST_START_NS
+        self.pipelines: list[FakePipeline] = []
+
+    def now_ns(self) -> int:
+        return self.now
+
+    def wait_until(self, host_ns: int) -> None:
+        self.now = max(self.now, host_ns)
+        for pipeline in list(self.pipelines):
+            pipeline.deliver_until(self.now)
+
+
+class FakeDeviceInfo:
+    def __init__(self, serial: str, name: str) -> None:
+        self.serial, self.name = serial, name
+
+    def get_serial_number(self) -> str:
+        return self.serial
+
+    def get_name(self) -> str:
+        return self.name
+
+    def get_firmware_version(self) -> str:
+        return "1.0.9"
+
+    def get_connection_type(self) -> str:
+        return "USB3.2"
+
+
+class FakeDevice:
+    """A device's control interface: stores the real OBMultiDeviceSyncConfig it is given."""
+
+    def __init__(self, serial: str, name: str, bitmap: int, device_us0: int) -> None:
+        self.info = FakeDeviceInfo(serial, name)
+        self.bitmap = bitmap
+        self.device_us0 = device_us0
+        self.sync: Any = ob.OBMultiDeviceSyncConfig()
+        self.sync.mode = ob.OBMultiDeviceSyncMode.STANDALONE
+
+    def get_device_info(self) -> FakeDeviceInfo:
+        return self.info
+
+    def get_supported_multi_device_sync_mode_bitmap(self) -> int:
+        return self.bitmap
+
+    def set_multi_device_sync_config(self, config: Any) -> None:
+        if not isinstance(config, ob.OBMultiDeviceSyncConfig):
+            raise TypeError(f"set_multi_device_sync_config takes OBMultiDeviceSyncConfig, not {type(config)}")
+        self.sync = config
+
+    def get_multi_device_sync_config(self) -> Any:
+        return self.sync
+
+
+class FakeDeviceList:
+    def __init__(self, devices: list[FakeDevice]) -> None:
+        self.devices = devices
+
+    def get_count(self) -> int:
+        return len(self.devices)
+
+    def get_device_by_index(self, index: int) -> FakeDevice:
+        return self.devices[index]
+
+    def get_device_serial_number_by_index(self, index: int) -> str:
+        return self.devices[index].info.serial
+
+
+class FakeContext:
+    def __init__(self, devices: list[FakeDevice]) -> None:
+        self.devices = devices
+        self.clock_type: Any = None
+        self.resync_ms: int | None = None
+        self.changed: Callable[[FakeDeviceList, FakeDeviceList], None] | None = None
+
+    def query_devices(self) -> FakeDeviceList:
+        return FakeDeviceList(list(self.devices))
+
+    def set_timestamp_clock_type(self, clock_type: Any) -> None:
+        self.clock_type = clock_type
+
+    def enable_multi_device_sync(self, repeat_interval_ms: int) -> None:
+        self.resync_ms = repeat_interval_ms
+
+    def set_device_changed_callback(self, callback: Callable[[FakeDeviceList, FakeDeviceList], None]) -> None:
+        self.changed = callback
+
+
+class FakePipeline:
+    """Streams what the real ``Config`` enables as real frames (``Frame.create_video_frame``), one frameset per
+    period, stamped on the device clock (us) and the host clock (system timestamp, us)."""
+
+    def __init__(self, device: FakeDevice, clock: FakeHostClock, sent: list[tuple[str, int, int, int]]) -> None:
+        self.device, self.clock, self.sent = device, clock, sent
+        self.profiles: list[Any] = []
+        self.callback: Callable[[Any], None] | None = None
+        self.k = 0
+        self.t0_ns = 0
+
+    def start(self, config: Any, callback: Callable[[Any], None]) -> None:
+        enabled = config.get_enabled_stream_profile_list()
+        self.profiles = [enabled.get_stream_profile_by_index(i) for i in range(enabled.get_count())]
+        self.callback = callback
+        self.k, self.t0_ns = 0, self.clock.now_ns()
+        self.clock.pipelines.append(self)
+
+    def stop(self) -> None:
+        if self in self.clock.pipelines:
+            self.clock.pipelines.remove(self)
+
+    def deliver_until(self, host_ns: int) -> None:
+        period_us = 1_000_000 // self.profiles[0].as_video_stream_profile().get_fps()
+        while self.callback is not None:
+            exposure_us = self.t0_ns // 1000 + self.k * period_us
+            if (exposure_us + LATENCY_US) * 1000 > host_ns:
+                return
+            frames = ob.Frame.create_frame_set()
+            for profile in self.profiles:
+                video = profile.as_video_stream_profile()
+                frame_type = ob.convert_stream_type_to_frame_type(profile.get_type())
+                frame = ob.Frame.create_video_frame(frame_type, profile.get_format(), video.get_width(),
+                                                    video.get_height())
+                frame.update_data(np.full(frame.get_data_size(), self.k % 251, np.uint8).tobytes())
+                device_us = self.device.device_us0 + self.k * period_us
+                ob.Frame.set_frame_device_timestamp_us(frame, device_us)
+                frame.set_system_timestamp_us(exposure_us + LATENCY_US)
+                frames.push_frame(frame)
+                self.sent.append((str(frame_type), self.k, device_us, exposure_us + LATENCY_US))
+            self.k += 1
+            self.callback(frames)
+
+
+class FakeBus:
+    """The tests' hand on the fake device layer: which devices are plugged in, unplugging one."""
+
+    def __init__(self, bitmaps: dict[str, int] | None = None) -> None:
+        self.clock = FakeHostClock()
+        self.sent: list[tuple[str, int, int, int]] = []
+        rig = loads_rig(RIG, "orbbec.toml")
+        self.devices = [FakeDevice(d.serial, "Orbbec Femto Bolt", (bitmaps or {}).get(d.id, FEMTO_MODES),
+                                   1_000_000 * (i + 1) + 17) for i, d in enumerate(rig.devices)]
+        self.context = FakeContext(self.devices)
+
+    def api(self) -> OrbbecApi:
+        return OrbbecApi(self.context, lambda device: FakePipeline(device, self.clock, self.sent))
+
+    def unplug(self, serial: str) -> None:
+        gone = [d for d in self.devices if d.info.serial == serial]
+        self.devices[:] = [d for d in self.devices if d.info.serial != serial]
+        for pipeline in list(self.clock.pipelines):
+            if pipeline.device in gone:
+                pipeline.stop()
+        assert self.context.changed is not None
+        self.context.changed(FakeDeviceList(gone), FakeDeviceList([]))
+
+
+def make(bus: FakeBus, queue_frames: int = 64) -> tuple[OrbbecDriver, RigSpec]:
+    rig = loads_rig(RIG, "orbbec.toml")
+    return OrbbecDriver(rig, build_plan(rig), bus.api(), bus.clock, queue_frames=queue_frames), rig
+
+
+def orbbec_driver() -> tuple[Driver, RigSpec]:
+    """For the driver contract suite: the Orbbec driver over real SDK frames and the fake device layer."""
+    return make(FakeBus())
+
+
+def config(rig: RigSpec, device_id: str) -> DeviceConfig:
+    spec = rig.device(device_id)
+    return DeviceConfig(spec.id, spec.serial, spec.model,
+                        tuple(StreamConfig(s.name, s.kind, s.width, s.height, s.fps, s.pixel_format, s.exposure_us)
+                              for s in spec.streams),
+                        SyncConfig(None, None, "standalone", "", 0, 0, 1, ()))
+
+
+def _arities(doc: str, name: str) -> list[range]:
+    """Parameter counts (self included) each overload in a pybind11 docstring accepts, defaults considered."""
+    ranges = []
+    for args in re.findall(rf"{name}\((.*?)\) ->", doc):
+        params, depth, current = [], 0, ""
+        for ch in args + ",":
+            depth += 1 if ch in "[(" else -1 if ch in "])" else 0
+            if ch == "," and depth == 0:
+                params.append(current.strip())
+                current = ""
+            else:
+                current += ch
+        params = [p for p in params if p]
+        required = sum("=" not in p for p in params)
+        ranges.append(range(required, len(params) + 1))
+    return ranges
+
+
+@pytest.mark.parametrize(("fake", "real"), [
+    (FakeContext, ob.Context), (FakeDevice, ob.Device), (FakeDeviceInfo, ob.DeviceInfo),
+    (FakeDeviceList, ob.DeviceList), (FakePipeline, ob.Pipeline)])
+def test_fake_device_layer_matches_the_installed_sdk(fake: type, real: type) -> None:
+    """Every method of the fake device layer exists on the SDK's class with an overload of the same arity."""
+    methods = [n for n, v in vars(fake).items() if callable(v) and not n.startswith("_") and n != "deliver_until"]
+    assert methods
+    for name in methods:
+        assert hasattr(real, name), f"{real.__name__} has no {name}"
+        code = vars(fake)[name].__code__
+        assert any(code.co_argcount in r for r in _arities(getattr(real, name).__doc__, name)), \
+            f"{real.__name__}.{name} takes no {code.co_argcount} arguments"
+
+
+def test_import_keeps_stdout_and_working_directory_clean(tmp_path: Path) -> None:
+    """Using the driver's SDK prints nothing on stdout and writes no SDK Log/ directory where rigsync runs."""
+    script = ("from rigsync.drivers.orbbec import ob\n"
+              "ob.Frame.create_video_frame(ob.OBFrameType.DEPTH_FRAME, ob.OBFormat.Z16, 4, 4)\n"
+              "ob.Context().query_devices()\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, check=True, cwd=tmp_path)
+    assert out.stdout == b""
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_discovery_names_serial_model_firmware_connection() -> None:
+    """Discovery lists each device by serial with its catalog model, firmware and connection."""
+    driver, rig = make(FakeBus())
+    found = {i.serial: i for i in driver.discover()}
+    assert set(found) == {d.serial for d in rig.devices}
+    info = found["CP3S34D00051"]
+    assert (info.driver, info.model, info.name) == ("orbbec", "orbbec-femto-bolt", "Orbbec Femto Bolt")
+    assert info.connection == "USB3.2 (firmware 1.0.9)"
+
+
+def test_context_resyncs_clocks_and_stamps_monotonic() -> None:
+    """The SDK context re-syncs device clocks every 60 s and stamps system timestamps on CLOCK_MONOTONIC."""
+    bus = FakeBus()
+    driver, _ = make(bus)
+    driver.open("CP3S34D00051").close()
+    assert bus.context.resync_ms == 60_000
+    assert bus.context.clock_type == ob.OBClockType.MONOTONIC
+
+
+@pytest.mark.parametrize(("device_id", "mode"), [
+    ("primary", ob.OBMultiDeviceSyncMode.PRIMARY), ("secondary", ob.OBMultiDeviceSyncMode.SECONDARY),
+    ("alone", ob.OBMultiDeviceSyncMode.STANDALONE)])
+def test_plan_role_becomes_the_read_back_sync_mode(device_id: str, mode: Any) -> None:
+    """The plan's role is set as the SDK's OBMultiDeviceSyncMode with the emitted JSON's fields, and reads back."""
+    bus = FakeBus()
+    driver, rig = make(bus)
+    spec = rig.device(device_id)
+    with driver.open(spec.serial) as device:
+        device.configure(config(rig, device_id))
+        stored = next(d for d in bus.devices if d.info.serial == spec.serial).sync
+        assert stored.mode == mode
+        emitted = device_sync_config(spec.model, driver.plan.device(device_id))
+        for field, value in emitted.items():
+            if field != "mode":
+                assert getattr(stored, field) == value, field
+        readback = device.readback()
+    assert readback["mode"] == mode.name == driver.plan.device(device_id).vendor_role
+    assert readback["depth_delay_us"] == str(emitted["depth_delay_us"])
+    assert readback["supported_modes"] == "STANDALONE PRIMARY SECONDARY"
+    if device_id == "secondary":
+        assert stored.depth_delay_us == 160
+    if device_id == "primary":
+        assert stored.trigger_out_enable is True
+
+
+def test_mode_missing_from_the_device_bitmap_is_refused() -> None:
+    """A planned mode the device's supported-mode bitmap lacks is a DriverError naming both, and nothing is set."""
+    bus = FakeBus({"secondary": int(ob.OBMultiDeviceSyncMode.STANDALONE) | int(ob.OBMultiDeviceSyncMode.PRIMARY)})
+    driver, rig = make(bus)
+    with driver.open("CP3L44P00054") as device:
+        with pytest.raises(DriverError, match=r"CP3L44P00054: sync mode SECONDARY is not supported .*"
+                                              r"\(it supports STANDALONE, PRIMARY\)"):
+            device.configure(config(rig, "secondary"))
+        assert device.readback() == {}
+    assert bus.devices[1].sync.mode == ob.OBMultiDeviceSyncMode.STANDALONE
+
+
+def _run(driver: OrbbecDriver, device: Any, seconds: float, step_ns: int = 5_000_000) -> list[Frame | DeviceEvent]:
+    clock = driver.clock()
+    end = clock.now_ns() + round(seconds * 1e9)
+    items: list[Frame | DeviceEvent] = []
+    while clock.now_ns() < end:
+        clock.wait_until(clock.now_ns() + step_ns)
+        items += device.poll()
+    return items
+
+
+def test_frames_carry_exact_device_and_host_times() -> None:
+    """SDK frames arrive with device_ts_ns = timestamp_us x 1000 and host_rx_ns = system timestamp_us x 1000,
+    exactly, their pixels decoded, and the Femto Bolt's synced-role semantics (start of exposure)."""
+    bus = FakeBus()
+    driver, rig = make(bus)
+    with driver.open("CP3S34D00051") as device:
+        device.configure(config(rig, "primary"))
+        device.start()
+        items = _run(driver, device, 0.5)
+        device.stop()
+    frames = [i for i in items if isinstance(i, Frame)]
+    sent = {(kind, k): (dev_us, sys_us) for kind, k, dev_us, sys_us in bus.sent}
+    assert len(frames) == len(bus.sent) >= 2 * 14
+    for f in frames:
+        dev_us, sys_us = sent[("OBFrameType.DEPTH_FRAME" if f.stream == "depth" else "OBFrameType.COLOR_FRAME",
+                               f.seq)]
+        assert (f.device_ts_ns, f.host_rx_ns) == (dev_us * 1000, sys_us * 1000)
+        assert f.semantics is TimestampSemantics.START_OF_EXPOSURE and f.device == "primary"
+        assert f.image is not None
+    depth = next(f for f in frames if f.stream == "depth" and f.seq == 3)
+    assert depth.image is not None and depth.image.shape == (288, 320) and depth.image.dtype == np.uint16
+    assert depth.encoding == "16UC1" and int(depth.image[0, 0]) == 3 * 257
+    color = next(f for f in frames if f.stream == "color")
+    assert color.image is not None and color.image.shape == (720, 1280, 3) and color.encoding == "bgr8"
+    assert color.exposure_ns == 8_000_000
+
+
+def test_standalone_frames_have_free_running_semantics() -> None:
+    """In STANDALONE the Femto Bolt's timestamp is the middle of the exposure (catalog's free semantics)."""
+    driver, rig = make(FakeBus())
+    with driver.open("CP3L44P00099") as device:
+        device.configure(config(rig, "alone"))
+        device.start()
+        frames = [i for i in _run(driver, device, 0.2) if isinstance(i, Frame)]
+    assert frames and {f.semantics for f in frames} == {TimestampSemantics.CENTER_OF_EXPOSURE}
+
+
+def test_overflow_is_an_overrun_with_the_first_lost_frame_number() -> None:
+    """A full queue drops new frames and reports one OVERRUN per run of drops, with the count and first number."""
+    bus = FakeBus()
+    driver, rig = make(bus, queue_frames=4)
+    with driver.open("CP3L44P00054") as device:
+        device.configure(config(rig, "secondary"))
+        device.start()
+        bus.clock.wait_until(bus.clock.now_ns() + 10 * 33_333_000 + LATENCY_US * 1000)
+        items = device.poll()
+        assert [i.seq for i in items if isinstance(i, Frame)] == [0, 1, 2, 3]
+        events = [i for i in items if isinstance(i, DeviceEvent)]
+        assert [(e.kind, e.stream, e.seq, e.count) for e in events] == [(EventKind.OVERRUN, "depth", 4, 7)]
+        bus.clock.wait_until(bus.clock.now_ns() + 33_333_000)
+        assert [i.seq for i in device.poll() if isinstance(i, Frame)] == [11]
+
+
+def test_unplugged_device_is_reported_disconnected() -> None:
+    """The SDK's device-changed callback removing an open device gives a DISCONNECTED event at that host time."""
+    bus = FakeBus()
+    driver, rig = make(bus)
+    with driver.open("CP3L44P00054") as device:
+        device.configure(config(rig, "secondary"))
+        device.start()
+        _run(driver, device, 0.1)
+        unplugged_ns = bus.clock.now_ns()
+        bus.unplug("CP3L44P00054")
+        items = _run(driver, device, 0.1)
+    assert items == [DeviceEvent("secondary", EventKind.DISCONNECTED, unplugged_ns)]
+
+
+def test_poll_never_blocks_and_returns_nothing_when_idle() -> None:
+    """poll() returns at once with nothing before any frame is due."""
+    driver, rig = make(FakeBus())
+    with driver.open("CP3L44P00054") as device:
+        device.configure(config(rig, "secondary"))
+        device.start()
+        assert device.poll() == []
+
+
+def test_rigsync_check_passes_with_the_planned_modes() -> None:
+    """`rigsync check` over the Orbbec driver: each device reads back its planned mode and streams at rate."""
+    driver, _ = make(FakeBus())
+    rows = run_check(driver.plan, {"orbbec": driver}, seconds=1.0)
+    assert rows and all(r.ok for r in rows), [r for r in rows if not r.ok]
+    settings = {r.device: r.detail for r in rows if r.check == "settings"}
+    assert "mode = PRIMARY" in settings["primary"] and "mode = SECONDARY" in settings["secondary"]
+
+
+def test_frame_numbers_keep_counting_across_a_restart() -> None:
+    """A stop and start does not reuse frame numbers: seq keeps counting for as long as the device is open."""
+    driver, rig = make(FakeBus())
+    with driver.open("CP3L44P00054") as device:
+        device.configure(config(rig, "secondary"))
+        device.start()
+        first = [i.seq for i in _run(driver, device, 0.2) if isinstance(i, Frame)]
+        device.stop()
+        device.start()
+        second = [i.seq for i in _run(driver, device, 0.2) if isinstance(i, Frame)]
+    assert first == list(range(len(first))) and second == list(range(len(first), len(first) + len(second)))
+    assert len(second) >= 4
