@@ -237,6 +237,14 @@ class FakeBus:
         assert self.context.changed is not None
         self.context.changed(FakeDeviceList(gone), FakeDeviceList([]))
 
+    def replug(self, serial: str, device_us0: int) -> FakeDevice:
+        """The device comes back power-cycled: default sync settings, its clock restarted at ``device_us0``."""
+        device = FakeDevice(serial, "Orbbec Femto Bolt", FEMTO_MODES, device_us0)
+        self.devices.append(device)
+        assert self.context.changed is not None
+        self.context.changed(FakeDeviceList([]), FakeDeviceList([device]))
+        return device
+
 
 def make(bus: FakeBus, queue_frames: int = 64) -> tuple[OrbbecDriver, RigSpec]:
     rig = loads_rig(RIG, "orbbec.toml")
@@ -462,3 +470,27 @@ def test_frame_numbers_keep_counting_across_a_restart() -> None:
         second = [i.seq for i in _run(driver, device, 0.2) if isinstance(i, Frame)]
     assert first == list(range(len(first))) and second == list(range(len(first), len(first) + len(second)))
     assert len(second) >= 4
+
+
+def test_replugged_device_is_reconfigured_and_reported_reconnected() -> None:
+    """A device that comes back gets the plan's sync config again, RECONNECTED at that host time, and streams
+    again with frame numbers and device clock restarted."""
+    bus = FakeBus()
+    driver, rig = make(bus)
+    with driver.open("CP3L44P00054") as device:
+        device.configure(config(rig, "secondary"))
+        device.start()
+        _run(driver, device, 0.1)
+        bus.unplug("CP3L44P00054")
+        _run(driver, device, 0.1)
+        back_ns = bus.clock.now_ns()
+        fresh = bus.replug("CP3L44P00054", device_us0=55)
+        assert fresh.sync.mode == ob.OBMultiDeviceSyncMode.STANDALONE
+        items = _run(driver, device, 0.2)
+        assert device.readback()["mode"] == "SECONDARY"
+    assert items[0] == DeviceEvent("secondary", EventKind.RECONNECTED, back_ns)
+    assert fresh.sync.mode == ob.OBMultiDeviceSyncMode.SECONDARY and fresh.sync.depth_delay_us == 160
+    frames = [i for i in items[1:] if isinstance(i, Frame)]
+    assert len(frames) == len(items) - 1 >= 4
+    assert [f.seq for f in frames] == list(range(len(frames)))
+    assert frames[0].device_ts_ns == 55_000

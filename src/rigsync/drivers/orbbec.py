@@ -14,7 +14,8 @@ timestamps on CLOCK_MONOTONIC, the clock of ``Frame.host_rx_ns``.
 Frames: device timestamps in microseconds (``get_timestamp_us``) become ``device_ts_ns``; the system timestamp
 (the SDK's host receive time) becomes ``host_rx_ns``. The callback fills a bounded queue; ``poll()`` never
 blocks; a full queue drops the frame and reports OVERRUN with its number; a device-changed callback that
-removes the device reports DISCONNECTED.
+removes the device reports DISCONNECTED; when it comes back, the next ``poll()`` re-configures it from the plan,
+restarts its stream if it was running and reports RECONNECTED (frame numbers restart, as its clock does).
 """
 
 from __future__ import annotations
@@ -194,6 +195,15 @@ class OrbbecDevice(Device):
         self._seq: dict[str, int] = {}
         """Frames the SDK delivered per stream since the device was opened (dropped ones included)."""
         self._open = True
+        self._gone = False
+        self._back: tuple[Any, int] | None = None
+        """The device's new SDK handle and host time, when it came back after a disconnect (set by the SDK's
+        hot-plug thread, acted on by ``poll()``)."""
+        self._lock = threading.Lock()
+
+    @property
+    def _device_id(self) -> str:
+        return self._config.device_id if self._config else self.info.serial
 
     def _error(self, problem: str, fix: str | None = None) -> DriverError:
         return DriverError(NAME, self.info.serial, problem, fix)
@@ -273,17 +283,41 @@ class OrbbecDevice(Device):
         exposure_ns = stream.exposure_us * 1000 if stream.exposure_us is not None else None
         semantics = (self._model.clock.semantics_free if self._mode_name in FREE_MODES
                      else self._model.clock.semantics_synced)
-        return Frame(device=self._config.device_id if self._config else self.info.serial, stream=stream.name,
+        return Frame(device=self._device_id, stream=stream.name,
                      seq=seq, device_ts_ns=frame.get_timestamp_us() * 1000,
                      host_rx_ns=frame.get_system_timestamp_us() * 1000, semantics=semantics,
                      domain=ClockDomain.DEVICE, min_latency_ns=self._model.readout_ns + (exposure_ns or 0),
                      exposure_ns=exposure_ns, image=image, encoding=encoding)
 
     def on_removed(self, host_ns: int) -> None:
-        self._queue.put_event(DeviceEvent(self._config.device_id if self._config else self.info.serial,
-                                          EventKind.DISCONNECTED, host_ns))
+        with self._lock:
+            self._gone, self._back = True, None
+        self._queue.put_event(DeviceEvent(self._device_id, EventKind.DISCONNECTED, host_ns))
+
+    def on_added(self, sdk_device: Any, host_ns: int) -> None:
+        with self._lock:
+            if self._gone:
+                self._back = (sdk_device, host_ns)
+
+    def _reconnect(self) -> None:
+        """The device came back (power-cycled: its clock and frame counters restarted): re-configure it from the
+        plan, restart its stream if it was running, and say so."""
+        with self._lock:
+            back, self._back = self._back, None
+        if back is None:
+            return
+        running = self._pipeline is not None
+        self.stop()
+        self._sdk, self._gone = back[0], False
+        self._seq = {}
+        if self._config is not None:
+            self.configure(self._config)
+        self._queue.put_event(DeviceEvent(self._device_id, EventKind.RECONNECTED, back[1]))
+        if running:
+            self.start()
 
     def poll(self) -> list[Frame | DeviceEvent]:
+        self._reconnect()
         return self._queue.take()
 
     def intrinsics(self, stream: str) -> Intrinsics:
@@ -299,7 +333,11 @@ class OrbbecDevice(Device):
     def stop(self) -> None:
         pipeline, self._pipeline = self._pipeline, None
         if pipeline is not None:
-            pipeline.stop()
+            try:
+                pipeline.stop()
+            except ob.OBError:
+                if not self._gone:
+                    raise
 
     def close(self) -> None:
         if self._open:
@@ -339,6 +377,10 @@ class OrbbecDriver(Driver):
             device = self._opened.get(removed.get_device_serial_number_by_index(i))
             if device is not None:
                 device.on_removed(now_ns)
+        for i in range(added.get_count()):
+            device = self._opened.get(added.get_device_serial_number_by_index(i))
+            if device is not None:
+                device.on_added(added.get_device_by_index(i), now_ns)
 
     def _devices(self) -> Iterator[tuple[Any, DeviceInfo]]:
         found = self._context().query_devices()
