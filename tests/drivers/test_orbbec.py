@@ -20,7 +20,7 @@ from rigsync.capture.preflight import run_check  # noqa: E402
 from rigsync.core.errors import DriverError  # noqa: E402
 from rigsync.core.frame import Frame, TimestampSemantics  # noqa: E402
 from rigsync.drivers.base import DeviceConfig, DeviceEvent, Driver, EventKind, StreamConfig, SyncConfig  # noqa: E402
-from rigsync.drivers.orbbec import OrbbecApi, OrbbecDriver  # noqa: E402
+from rigsync.drivers.orbbec import OrbbecApi, OrbbecDriver, model_key  # noqa: E402
 from rigsync.plan import build_plan  # noqa: E402
 from rigsync.plan.emit.orbbec import device_sync_config  # noqa: E402
 from rigsync.spec import loads_rig  # noqa: E402
@@ -316,6 +316,14 @@ def test_discovery_names_serial_model_firmware_connection() -> None:
     assert info.connection == "USB3.2 (firmware 1.0.9)"
 
 
+@pytest.mark.parametrize(("sdk_name", "key"), [
+    ("Orbbec Femto Bolt", "orbbec-femto-bolt"), ("Gemini 2", "orbbec-gemini-2"), ("Orbbec Gemini 2 L", ""),
+    ("Orbbec Femto Mega", "")])
+def test_sdk_device_names_map_to_catalog_models(sdk_name: str, key: str) -> None:
+    """The SDK's device name gives the catalog model exactly; a model rigsync does not know gives none."""
+    assert model_key(sdk_name) == key
+
+
 def test_context_resyncs_clocks_and_stamps_monotonic() -> None:
     """The SDK context re-syncs device clocks every 60 s and stamps system timestamps on CLOCK_MONOTONIC."""
     bus = FakeBus()
@@ -421,7 +429,8 @@ def test_overflow_is_an_overrun_with_the_first_lost_frame_number() -> None:
         items = device.poll()
         assert [i.seq for i in items if isinstance(i, Frame)] == [0, 1, 2, 3]
         events = [i for i in items if isinstance(i, DeviceEvent)]
-        assert [(e.kind, e.stream, e.seq, e.count) for e in events] == [(EventKind.OVERRUN, "depth", 4, 7)]
+        assert [(e.device, e.kind, e.stream, e.seq, e.count) for e in events] == [
+            ("secondary", EventKind.OVERRUN, "depth", 4, 7)]
         bus.clock.wait_until(bus.clock.now_ns() + 33_333_000)
         assert [i.seq for i in device.poll() if isinstance(i, Frame)] == [11]
 

@@ -28,14 +28,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import cv2
-import numpy as np
-
 from rigsync.catalog import get_model
 from rigsync.catalog.base import CameraModel
 from rigsync.catalog.orbbec import MODELS
 from rigsync.core.errors import DriverError
-from rigsync.core.frame import ClockDomain, Frame, StreamKind
+from rigsync.core.frame import ClockDomain, Frame, FrameFlags, StreamKind
 from rigsync.core.intrinsics import Intrinsics
 from rigsync.drivers.base import (
     CaptureClock,
@@ -49,6 +46,8 @@ from rigsync.drivers.base import (
     StreamConfig,
     SystemClock,
 )
+from rigsync.drivers.pixels import ENCODINGS, decode_pixels
+from rigsync.drivers.queue import FrameQueue
 from rigsync.plan.emit.orbbec import device_sync_config
 from rigsync.plan.model import Plan
 from rigsync.spec.model import RigSpec
@@ -77,7 +76,7 @@ NAME = "orbbec"
 RESYNC_INTERVAL_MS = 60_000
 """Device clocks re-synced to the host this often (seeds/002: ``ctx.enable_multi_device_sync(60000)``)."""
 QUEUE_FRAMES = 64
-"""Frames held for ``poll()`` per device before the oldest undelivered one would be overwritten: new ones drop."""
+"""Frames held per device until ``poll()`` takes them; further frames are dropped and reported (OVERRUN)."""
 USB_LATENCY_UNCERTAINTY_NS = 2_000_000
 """How far the nominal readout + USB transfer delay may be off (modelling value, as for other USB cameras)."""
 FREE_MODES = frozenset({"FREE_RUN", "STANDALONE"})
@@ -102,84 +101,16 @@ class OrbbecApi:
         return cls(ob.Context(), ob.Pipeline)
 
 
-def _decode(frame: Any, fmt: str) -> tuple[np.ndarray, str]:
-    """A video frame's pixels as a numpy image and its Foxglove encoding."""
-    w, h = frame.get_width(), frame.get_height()
-    data = np.asarray(frame.get_data(), dtype=np.uint8)
-    if fmt == "z16":
-        return data.view("<u2").reshape(h, w).copy(), "16UC1"
-    if fmt == "y16":
-        return data.view("<u2").reshape(h, w).copy(), "mono16"
-    if fmt == "y8":
-        return data.reshape(h, w).copy(), "mono8"
-    if fmt == "rgb8":
-        return data.reshape(h, w, 3).copy(), "rgb8"
-    if fmt == "bgra8":
-        return data.reshape(h, w, 4).copy(), "bgra8"
-    if fmt == "mjpeg":
-        image = cv2.imdecode(data, cv2.IMREAD_COLOR)
-        if image is None:
-            raise ValueError("undecodable MJPEG frame")
-        return image, "bgr8"
-    if fmt == "yuyv":
-        return cv2.cvtColor(data.reshape(h, w, 2), cv2.COLOR_YUV2BGR_YUYV), "bgr8"
-    return cv2.cvtColor(data.reshape(h * 3 // 2, w), cv2.COLOR_YUV2BGR_NV12), "bgr8"
-
-
 def model_key(sdk_name: str) -> str:
-    """The catalog key of a device the SDK names (``Orbbec Femto Bolt``, ``Gemini 2``), or ``""``."""
-    name = sdk_name.lower()
-    for model in MODELS:
-        if model.name.lower().removeprefix("orbbec ") in name:
-            return model.key
-    return ""
-
-
-def _mode(name: str) -> Any:
-    mode = ob.OBMultiDeviceSyncMode.__members__.get(name)
-    if mode is None:
-        raise DriverError(NAME, None, f"no sync mode {name!r}",
-                          f"OBMultiDeviceSyncMode has {', '.join(ob.OBMultiDeviceSyncMode.__members__)}")
-    return mode
+    """The catalog key of a device the SDK names (``Orbbec Femto Bolt``, ``Gemini 2``), or ``""`` for a model
+    rigsync does not know (a Gemini 2 L is not a Gemini 2)."""
+    name = sdk_name.strip().lower().removeprefix("orbbec ")
+    return next((m.key for m in MODELS if m.name.lower().removeprefix("orbbec ") == name), "")
 
 
 def supported_modes(bitmap: int) -> list[str]:
     """Names of the sync modes a ``get_supported_multi_device_sync_mode_bitmap`` value allows."""
     return [n for n, m in ob.OBMultiDeviceSyncMode.__members__.items() if bitmap & int(m)]
-
-
-class _Queue:
-    """Frames from the SDK's callback thread to ``poll()``: bounded; a full queue drops and says so."""
-
-    def __init__(self, device: str, capacity: int) -> None:
-        self._device = device
-        self._capacity = capacity
-        self._lock = threading.Lock()
-        self._items: list[Frame | DeviceEvent] = []
-        self._frames = 0
-
-    def put_frame(self, frame: Frame) -> None:
-        with self._lock:
-            if self._frames < self._capacity:
-                self._items.append(frame)
-                self._frames += 1
-                return
-            last = self._items[-1]
-            if isinstance(last, DeviceEvent) and last.kind is EventKind.OVERRUN and last.stream == frame.stream:
-                self._items[-1] = DeviceEvent(self._device, EventKind.OVERRUN, last.host_ns, last.stream,
-                                              last.count + 1, last.seq)
-            else:
-                self._items.append(DeviceEvent(self._device, EventKind.OVERRUN, frame.host_rx_ns, frame.stream,
-                                               1, frame.seq))
-
-    def put_event(self, event: DeviceEvent) -> None:
-        with self._lock:
-            self._items.append(event)
-
-    def take(self) -> list[Frame | DeviceEvent]:
-        with self._lock:
-            items, self._items, self._frames = self._items, [], 0
-        return items
 
 
 class OrbbecDevice(Device):
@@ -191,7 +122,7 @@ class OrbbecDevice(Device):
         self._config: DeviceConfig | None = None
         self._mode_name = ""
         self._pipeline: Any = None
-        self._queue = _Queue(info.serial, driver.queue_frames)
+        self._queue = FrameQueue(driver.queue_frames)
         self._seq: dict[str, int] = {}
         """Frames the SDK delivered per stream since the device was opened (dropped ones included)."""
         self._open = True
@@ -220,7 +151,10 @@ class OrbbecDevice(Device):
                                   f"use one of {', '.join(FORMATS)}")
         fields = device_sync_config(self.info.model, self._driver.plan.device(config.device_id))
         mode_name = str(fields["mode"])
-        mode = _mode(mode_name)
+        mode = ob.OBMultiDeviceSyncMode.__members__.get(mode_name)
+        if mode is None:
+            raise self._error(f"the plan's sync mode {mode_name!r} is not an OBMultiDeviceSyncMode",
+                              f"the SDK has {', '.join(ob.OBMultiDeviceSyncMode.__members__)}")
         bitmap = self._sdk.get_supported_multi_device_sync_mode_bitmap()
         if not bitmap & int(mode):
             raise self._error(f"sync mode {mode_name} is not supported by this {self.info.name} "
@@ -279,7 +213,7 @@ class OrbbecDevice(Device):
         assert self._model is not None
         seq = self._seq.get(stream.name, -1) + 1
         self._seq[stream.name] = seq
-        image, encoding = _decode(frame, stream.pixel_format)
+        image = decode_pixels(frame.get_data(), stream.pixel_format, frame.get_width(), frame.get_height())
         exposure_ns = stream.exposure_us * 1000 if stream.exposure_us is not None else None
         semantics = (self._model.clock.semantics_free if self._mode_name in FREE_MODES
                      else self._model.clock.semantics_synced)
@@ -287,7 +221,9 @@ class OrbbecDevice(Device):
                      seq=seq, device_ts_ns=frame.get_timestamp_us() * 1000,
                      host_rx_ns=frame.get_system_timestamp_us() * 1000, semantics=semantics,
                      domain=ClockDomain.DEVICE, min_latency_ns=self._model.readout_ns + (exposure_ns or 0),
-                     exposure_ns=exposure_ns, image=image, encoding=encoding)
+                     exposure_ns=exposure_ns, image=image,
+                     encoding=ENCODINGS[stream.pixel_format],
+                     flags=FrameFlags.CORRUPT if image is None else FrameFlags.NONE)
 
     def on_removed(self, host_ns: int) -> None:
         with self._lock:
