@@ -13,13 +13,16 @@ from typing import Any
 import numpy as np
 import pytest
 
-ob = pytest.importorskip("pyorbbecsdk", reason="pyorbbecsdk2 is not installed (pip install --no-deps pyorbbecsdk2 "
-                                                "and apt-get install libusb-1.0-0; .ci/run does both)")
+ob = pytest.importorskip(
+    "pyorbbecsdk", exc_type=ImportError,
+    reason="pyorbbecsdk2 is not installed or cannot load libusb-1.0 (pip install --no-deps pyorbbecsdk2 and "
+           "apt-get install libusb-1.0-0; .ci/run does both)")
 
 from rigsync.capture.preflight import run_check  # noqa: E402
+from rigsync.capture.streams import device_config  # noqa: E402
 from rigsync.core.errors import DriverError  # noqa: E402
 from rigsync.core.frame import Frame, TimestampSemantics  # noqa: E402
-from rigsync.drivers.base import DeviceConfig, DeviceEvent, Driver, EventKind, StreamConfig, SyncConfig  # noqa: E402
+from rigsync.drivers.base import DeviceConfig, DeviceEvent, Driver, EventKind  # noqa: E402
 from rigsync.drivers.orbbec import OrbbecApi, OrbbecDriver, model_key  # noqa: E402
 from rigsync.plan import build_plan  # noqa: E402
 from rigsync.plan.emit.orbbec import device_sync_config  # noqa: E402
@@ -256,12 +259,9 @@ def orbbec_driver() -> tuple[Driver, RigSpec]:
     return make(FakeBus())
 
 
-def config(rig: RigSpec, device_id: str) -> DeviceConfig:
-    spec = rig.device(device_id)
-    return DeviceConfig(spec.id, spec.serial, spec.model,
-                        tuple(StreamConfig(s.name, s.kind, s.width, s.height, s.fps, s.pixel_format, s.exposure_us)
-                              for s in spec.streams),
-                        SyncConfig(None, None, "standalone", "", 0, 0, 1, ()))
+def config(driver: OrbbecDriver, device_id: str) -> DeviceConfig:
+    """What capture configures the device with."""
+    return device_config(driver.plan, driver.rig.device(device_id))
 
 
 def _arities(doc: str, name: str) -> list[range]:
@@ -339,10 +339,10 @@ def test_context_resyncs_clocks_and_stamps_monotonic() -> None:
 def test_plan_role_becomes_the_read_back_sync_mode(device_id: str, mode: Any) -> None:
     """The plan's role is set as the SDK's OBMultiDeviceSyncMode with the emitted JSON's fields, and reads back."""
     bus = FakeBus()
-    driver, rig = make(bus)
-    spec = rig.device(device_id)
+    driver, _ = make(bus)
+    spec = driver.rig.device(device_id)
     with driver.open(spec.serial) as device:
-        device.configure(config(rig, device_id))
+        device.configure(config(driver, device_id))
         stored = next(d for d in bus.devices if d.info.serial == spec.serial).sync
         assert stored.mode == mode
         emitted = device_sync_config(spec.model, driver.plan.device(device_id))
@@ -362,11 +362,11 @@ def test_plan_role_becomes_the_read_back_sync_mode(device_id: str, mode: Any) ->
 def test_mode_missing_from_the_device_bitmap_is_refused() -> None:
     """A planned mode the device's supported-mode bitmap lacks is a DriverError naming both, and nothing is set."""
     bus = FakeBus({"secondary": int(ob.OBMultiDeviceSyncMode.STANDALONE) | int(ob.OBMultiDeviceSyncMode.PRIMARY)})
-    driver, rig = make(bus)
+    driver, _ = make(bus)
     with driver.open("CP3L44P00054") as device:
         with pytest.raises(DriverError, match=r"CP3L44P00054: sync mode SECONDARY is not supported .*"
                                               r"\(it supports STANDALONE, PRIMARY\)"):
-            device.configure(config(rig, "secondary"))
+            device.configure(config(driver, "secondary"))
         assert device.readback() == {}
     assert bus.devices[1].sync.mode == ob.OBMultiDeviceSyncMode.STANDALONE
 
@@ -385,9 +385,9 @@ def test_frames_carry_exact_device_and_host_times() -> None:
     """SDK frames arrive with device_ts_ns = timestamp_us x 1000 and host_rx_ns = system timestamp_us x 1000,
     exactly, their pixels decoded, and the Femto Bolt's synced-role semantics (start of exposure)."""
     bus = FakeBus()
-    driver, rig = make(bus)
+    driver, _ = make(bus)
     with driver.open("CP3S34D00051") as device:
-        device.configure(config(rig, "primary"))
+        device.configure(config(driver, "primary"))
         device.start()
         items = _run(driver, device, 0.5)
         device.stop()
@@ -410,9 +410,9 @@ def test_frames_carry_exact_device_and_host_times() -> None:
 
 def test_standalone_frames_have_free_running_semantics() -> None:
     """In STANDALONE the Femto Bolt's timestamp is the middle of the exposure (catalog's free semantics)."""
-    driver, rig = make(FakeBus())
+    driver, _ = make(FakeBus())
     with driver.open("CP3L44P00099") as device:
-        device.configure(config(rig, "alone"))
+        device.configure(config(driver, "alone"))
         device.start()
         frames = [i for i in _run(driver, device, 0.2) if isinstance(i, Frame)]
     assert frames and {f.semantics for f in frames} == {TimestampSemantics.CENTER_OF_EXPOSURE}
@@ -421,9 +421,9 @@ def test_standalone_frames_have_free_running_semantics() -> None:
 def test_overflow_is_an_overrun_with_the_first_lost_frame_number() -> None:
     """A full queue drops new frames and reports one OVERRUN per run of drops, with the count and first number."""
     bus = FakeBus()
-    driver, rig = make(bus, queue_frames=4)
+    driver, _ = make(bus, queue_frames=4)
     with driver.open("CP3L44P00054") as device:
-        device.configure(config(rig, "secondary"))
+        device.configure(config(driver, "secondary"))
         device.start()
         bus.clock.wait_until(bus.clock.now_ns() + 10 * 33_333_000 + LATENCY_US * 1000)
         items = device.poll()
@@ -438,9 +438,9 @@ def test_overflow_is_an_overrun_with_the_first_lost_frame_number() -> None:
 def test_unplugged_device_is_reported_disconnected() -> None:
     """The SDK's device-changed callback removing an open device gives a DISCONNECTED event at that host time."""
     bus = FakeBus()
-    driver, rig = make(bus)
+    driver, _ = make(bus)
     with driver.open("CP3L44P00054") as device:
-        device.configure(config(rig, "secondary"))
+        device.configure(config(driver, "secondary"))
         device.start()
         _run(driver, device, 0.1)
         unplugged_ns = bus.clock.now_ns()
@@ -451,9 +451,9 @@ def test_unplugged_device_is_reported_disconnected() -> None:
 
 def test_poll_never_blocks_and_returns_nothing_when_idle() -> None:
     """poll() returns at once with nothing before any frame is due."""
-    driver, rig = make(FakeBus())
+    driver, _ = make(FakeBus())
     with driver.open("CP3L44P00054") as device:
-        device.configure(config(rig, "secondary"))
+        device.configure(config(driver, "secondary"))
         device.start()
         assert device.poll() == []
 
@@ -469,9 +469,9 @@ def test_rigsync_check_passes_with_the_planned_modes() -> None:
 
 def test_frame_numbers_keep_counting_across_a_restart() -> None:
     """A stop and start does not reuse frame numbers: seq keeps counting for as long as the device is open."""
-    driver, rig = make(FakeBus())
+    driver, _ = make(FakeBus())
     with driver.open("CP3L44P00054") as device:
-        device.configure(config(rig, "secondary"))
+        device.configure(config(driver, "secondary"))
         device.start()
         first = [i.seq for i in _run(driver, device, 0.2) if isinstance(i, Frame)]
         device.stop()
@@ -485,9 +485,9 @@ def test_replugged_device_is_reconfigured_and_reported_reconnected() -> None:
     """A device that comes back gets the plan's sync config again, RECONNECTED at that host time, and streams
     again with frame numbers and device clock restarted."""
     bus = FakeBus()
-    driver, rig = make(bus)
+    driver, _ = make(bus)
     with driver.open("CP3L44P00054") as device:
-        device.configure(config(rig, "secondary"))
+        device.configure(config(driver, "secondary"))
         device.start()
         _run(driver, device, 0.1)
         bus.unplug("CP3L44P00054")
@@ -503,3 +503,15 @@ def test_replugged_device_is_reconfigured_and_reported_reconnected() -> None:
     assert len(frames) == len(items) - 1 >= 4
     assert [f.seq for f in frames] == list(range(len(frames)))
     assert frames[0].device_ts_ns == 55_000
+
+
+def test_the_real_sdk_context_takes_the_set_up_and_finds_no_device_here() -> None:
+    """Through the registry, the driver runs on the installed SDK's own Context (clock type, 60 s re-sync and
+    hot-plug callback accepted); with no camera attached, opening a serial names it and what is connected."""
+    from rigsync.drivers.registry import driver_factory
+
+    rig = loads_rig(RIG, "orbbec.toml")
+    driver = driver_factory("orbbec")(rig, build_plan(rig))
+    assert driver.discover() == []
+    with pytest.raises(DriverError, match=r"orbbec device CP3S34D00051: no Orbbec device .* connected: none"):
+        driver.open("CP3S34D00051")
