@@ -318,29 +318,28 @@ class OrbbecDriver(Driver):
             if device is not None:
                 device.on_added(added.get_device_by_index(i), now_ns)
 
-    def _devices(self) -> Iterator[tuple[Any, DeviceInfo]]:
-        found = self._context().query_devices()
-        for i in range(found.get_count()):
-            sdk_device = found.get_device_by_index(i)
-            info = sdk_device.get_device_info()
-            name = info.get_name()
-            yield sdk_device, DeviceInfo(
-                driver=NAME, serial=info.get_serial_number(), model=model_key(name), name=name,
-                connection=f"{info.get_connection_type()} (firmware {info.get_firmware_version()})")
+    def _info(self, sdk_device: Any) -> DeviceInfo:
+        info = sdk_device.get_device_info()
+        name = info.get_name()
+        return DeviceInfo(driver=NAME, serial=info.get_serial_number(), model=model_key(name), name=name,
+                          connection=f"{info.get_connection_type()} (firmware {info.get_firmware_version()})")
 
     def discover(self) -> list[DeviceInfo]:
-        return [info for _, info in self._devices()]
+        """Every connected device (each opened briefly: the firmware version is only on the device)."""
+        found = self._context().query_devices()
+        return [self._info(found.get_device_by_index(i)) for i in range(found.get_count())]
 
     def open(self, serial: str) -> OrbbecDevice:
-        seen = []
-        for sdk_device, info in self._devices():
-            if info.serial == serial:
-                device = OrbbecDevice(self, sdk_device, info)
-                self._opened[serial] = device
-                return device
-            seen.append(info.serial)
-        raise DriverError(NAME, serial, "no Orbbec device with this serial is connected",
-                          f"connected: {', '.join(seen) or 'none'}; check the USB cable and udev rules")
+        """Only the device asked for is opened (others may be in another program's hands)."""
+        found = self._context().query_devices()
+        serials = [found.get_device_serial_number_by_index(i) for i in range(found.get_count())]
+        if serial not in serials:
+            raise DriverError(NAME, serial, "no Orbbec device with this serial is connected",
+                              f"connected: {', '.join(serials) or 'none'}; check the USB cable and udev rules")
+        sdk_device = found.get_device_by_index(serials.index(serial))
+        device = OrbbecDevice(self, sdk_device, self._info(sdk_device))
+        self._opened[serial] = device
+        return device
 
     def forget(self, device: OrbbecDevice) -> None:
         self._opened.pop(device.info.serial, None)
