@@ -65,6 +65,12 @@ def uvc_driver() -> tuple[Driver, RigSpec]:
 
 
 DRIVERS: dict[str, Callable[[], tuple[Driver, RigSpec]]] = {"sim": sim_driver, "uvc": uvc_driver}
+try:  # the real pyorbbecsdk2 structs and frames under a fake device layer (skipped where the SDK cannot load)
+    from tests.drivers.orbbec_fakes import orbbec_driver
+
+    DRIVERS["orbbec"] = orbbec_driver
+except ImportError:
+    pass
 
 
 @pytest.fixture(params=sorted(DRIVERS))
