@@ -26,6 +26,7 @@ from types import ModuleType
 
 import pytest
 
+from rigsync.capture.preflight import run_check
 from rigsync.capture.streams import device_config
 from rigsync.core.errors import DriverError
 from rigsync.core.frame import ClockDomain, Frame, TimestampSemantics
@@ -516,3 +517,31 @@ def test_core_imports_without_pyk4a() -> None:
             "try:\n    driver_factory('kinect')\nexcept RigsyncError as err:\n    print(err)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "driver 'kinect' needs pyk4a" in out and "rigsync[kinect]" in out
+
+
+# --- rigsync check over the driver -------------------------------------------------------------------------
+
+
+def test_check_passes_on_a_wired_chain(kinect: ModuleType, chain: tuple[RigSpec, Plan]) -> None:
+    """rigsync check over the Kinect driver: each device present, its role read back, frames at the rate after a
+    start in plan order (subordinate first)."""
+    rig, plan = chain
+    rows = run_check(plan, {"kinect": kinect.make_driver(rig, plan)}, seconds=1.0)
+    assert [(r.device, r.check, r.ok) for r in rows] == [
+        ("k1", "present", True), ("k1", "settings", True), ("k1", "frames", True),
+        ("k0", "present", True), ("k0", "settings", True), ("k0", "frames", True)]
+    assert "wired_sync_mode = subordinate" in rows[1].detail and "sync_jack_in = connected" in rows[1].detail
+
+
+def test_check_names_the_missing_sync_cable(kinect: ModuleType, fake: FakeK4A, chain: tuple[RigSpec, Plan]) -> None:
+    """With no cable in the subordinate's Sync in, the check fails its settings and its frames, each in one line
+    that names the cable; the master still passes."""
+    rig, plan = chain
+    fake.device("000222").jack_in = False
+    rows = {(r.device, r.check): r for r in run_check(plan, {"kinect": kinect.make_driver(rig, plan)}, seconds=1.0)}
+    settings, frames = rows[("k1", "settings")], rows[("k1", "frames")]
+    assert not settings.ok and "reads back wired_sync_mode = subordinate refused: no cable in Sync in" in \
+        settings.detail
+    assert not frames.ok and "refused to start the cameras as subordinate" in frames.detail
+    assert frames.fix == "plug the cable from the master's Sync out into Sync in"
+    assert rows[("k0", "settings")].ok and rows[("k0", "frames")].ok
