@@ -33,6 +33,10 @@ INTRINSICS = (639.5, 359.5, 600.0, 601.0, 0.1, -0.2, 0.01, 0.02, -0.03, 0.04, 0.
 """cx, cy, fx, fy, k1..k6, codx, cody, p2, p1 (k4a_calibration_intrinsic_parameters_t order)."""
 
 
+CONTROLS = ("device", "unplug", "replug", "wait_delivered", "exposure_start_us")
+"""The fake's methods that are test controls, not k4a_module functions."""
+
+
 @dataclass
 class FakeKinect:
     """One simulated device: its serial, cables, clock and what it has done."""
@@ -56,8 +60,8 @@ class FakeKinect:
     started_mono_us: int | None = None
     next_frame: int = 0
     delivered: int = 0
-    reentered: bool = False
-    """get_capture was called again after the last delivery (so the reader has handled every capture so far)."""
+    handled: int = 0
+    """Captures the caller has handled: all delivered before its latest get_capture (one reader per device)."""
     exposure: tuple[int, int] = (AUTO, AUTO_EXPOSURE_US)
     imu: bool = False
     starts: list[int] = field(default_factory=list)
@@ -78,7 +82,8 @@ class _Capture:
 
 
 class FakeK4A:
-    """Placed in ``sys.modules['k4a_module']``: its methods are the module's functions."""
+    """Placed in ``sys.modules['k4a_module']``: its methods are the module's functions, but for the test controls
+    (:data:`CONTROLS`)."""
 
     def __init__(self, devices: list[FakeKinect]) -> None:
         self.devices = devices
@@ -90,8 +95,18 @@ class FakeK4A:
         return next(d for d in self.devices if d.serial == serial)
 
     def unplug(self, serial: str) -> None:
+        """The device loses power: captures fail, its cameras stop; its handle is dead but still to be closed."""
         with self._cond:
-            self.device(serial).plugged = False
+            dev = self.device(serial)
+            dev.plugged, dev.started_mono_us = False, None
+            self._cond.notify_all()
+
+    def replug(self, serial: str, clock_offset_us: int) -> None:
+        """The device is back, its clock restarted and its settings at their power-on defaults."""
+        with self._cond:
+            dev = self.device(serial)
+            dev.plugged, dev.clock_offset_us, dev.exposure, dev.config = True, clock_offset_us, (AUTO,
+                                                                                                 AUTO_EXPOSURE_US), None
             self._cond.notify_all()
 
     def wait_delivered(self, serial: str, count: int, timeout_s: float = 10.0) -> None:
@@ -99,8 +114,8 @@ class FakeK4A:
         next one, i.e. has handled them (AssertionError on timeout)."""
         dev = self.device(serial)
         with self._cond:
-            ok = self._cond.wait_for(lambda: dev.delivered >= count and dev.reentered, timeout_s)
-        assert ok, f"{serial} delivered {self.device(serial).delivered} captures, not {count}, in {timeout_s} s"
+            ok = self._cond.wait_for(lambda: dev.handled >= count, timeout_s)
+        assert ok, f"{serial}: {dev.handled} captures handled, not {count}, in {timeout_s} s"
 
     def exposure_start_us(self, dev: FakeKinect, k: int) -> int | None:
         """Monotonic start of colour exposure of frame ``k``, or None while the device waits for its trigger."""
@@ -129,7 +144,7 @@ class FakeK4A:
         assert isinstance(device_id, int) and isinstance(thread_safe, bool)
         plugged = [d for d in self.devices if d.plugged]
         if not 0 <= device_id < len(plugged) or plugged[device_id].handle is not None:
-            return FAILED, None
+            return FAILED, None  # no such index, or held by another handle (k4a opens a device once)
         plugged[device_id].handle = object()
         return SUCCEEDED, plugged[device_id].handle
 
@@ -215,7 +230,7 @@ class FakeK4A:
         dev = self._dev(handle)
         deadline = time.monotonic() + timeout / 1000 if timeout >= 0 else float("inf")
         with self._cond:
-            dev.reentered = True
+            dev.handled = dev.delivered
             self._cond.notify_all()
             while True:
                 if not dev.plugged or dev.started_mono_us is None:
@@ -229,7 +244,6 @@ class FakeK4A:
                 if due is not None and due <= now:
                     dev.next_frame += 1
                     dev.delivered += 1
-                    dev.reentered = False
                     self._cond.notify_all()
                     assert start_us is not None
                     return SUCCEEDED, _Capture(dev, start_us, time.monotonic_ns() if dev.system_timestamps else 0)
@@ -262,7 +276,7 @@ class FakeK4A:
             return None, 0, 0
         assert cfg[0] == BGRA32, "the fake gives BGRA32 colour only"
         w, h = COLOR_SIZES[cfg[1]]
-        image = np.full((h, w, 4), 7, np.uint8)
+        image = np.broadcast_to(np.uint8(7), (h, w, 4))  # read-only, like the SDK's buffer view
         return image, self._device_ts(capture, False), capture.system_ns
 
     def _depth16(self, capture: _Capture, passive_ok: bool) -> tuple[Any, int, int]:
@@ -271,7 +285,7 @@ class FakeK4A:
         if cfg[2] == 0 or (cfg[2] == 5 and not passive_ok):
             return None, 0, 0
         w, h = DEPTH_SIZES[cfg[2]]
-        return np.full((h, w), 1000, np.uint16), self._device_ts(capture, True), capture.system_ns
+        return np.broadcast_to(np.uint16(1000), (h, w)), self._device_ts(capture, True), capture.system_ns
 
     def capture_get_depth_image(self, capture: _Capture, thread_safe: bool) -> tuple[Any, int, int]:
         return self._depth16(capture, passive_ok=False)

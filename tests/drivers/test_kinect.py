@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,7 +37,7 @@ from rigsync.plan.model import Plan
 from rigsync.spec import loads_rig
 from rigsync.spec.model import RigSpec
 
-from .fake_k4a import AUTO_EXPOSURE_US, INTRINSICS, STARTUP_US, FakeK4A, FakeKinect
+from .fake_k4a import AUTO_EXPOSURE_US, CONTROLS, INTRINSICS, STARTUP_US, FakeK4A, FakeKinect
 
 PYK4A_URL = ("https://files.pythonhosted.org/packages/5a/f9/92c3f43caf0a8ad5ca1414be0096b8e046604a90cabe84f1217379"
              "4ac130/pyk4a-1.5.0.tar.gz")
@@ -186,6 +187,17 @@ def kinect_driver() -> tuple[Driver, RigSpec]:
 
 def frames_of(items: list[Frame | DeviceEvent], stream: str) -> list[Frame]:
     return [i for i in items if isinstance(i, Frame) and i.stream == stream]
+
+
+def poll_until(device: Device, kind: EventKind, timeout_s: float = 10.0) -> list[Frame | DeviceEvent]:
+    """Poll until an event of ``kind`` arrives (the reader thread reports it); everything polled till then."""
+    deadline = time.monotonic() + timeout_s
+    items: list[Frame | DeviceEvent] = []
+    while not any(isinstance(i, DeviceEvent) and i.kind is kind for i in items):
+        assert time.monotonic() < deadline, f"no {kind} event in {timeout_s} s"
+        items += device.poll()
+        time.sleep(0.005)
+    return items
 
 
 def started(driver: Driver, plan: Plan, rig: RigSpec) -> dict[str, Device]:
@@ -344,7 +356,6 @@ def test_standalone_timestamps_are_mid_exposure_and_host_time_falls_back(kinect:
     rig = loads_rig(STANDALONE_RIG, "solo.toml")
     plan = build_plan(rig)
     fake.devices.append(FakeKinect("000333", system_timestamps=False, clock_offset_us=777))
-    import time
     with kinect.make_driver(rig, plan).open("000333") as device:
         device.configure(device_config(plan, rig.device("solo")))
         before = time.monotonic_ns()
@@ -436,8 +447,7 @@ def test_unplugged_device_is_disconnected(kinect: ModuleType, fake: FakeK4A, cha
     try:
         fake.wait_delivered("000222", 2)
         fake.unplug("000222")
-        devices["k1"]._reader.join(5)  # the reader ends on the failure
-        items = devices["k1"].poll()
+        items = poll_until(devices["k1"], EventKind.DISCONNECTED)
     finally:
         for device in devices.values():
             device.close()
@@ -445,6 +455,37 @@ def test_unplugged_device_is_disconnected(kinect: ModuleType, fake: FakeK4A, cha
     assert items[-1].device == "k1"
     assert sum(isinstance(i, DeviceEvent) for i in items) == 1
     assert len(frames_of(items, "color")) >= 2
+
+
+def test_a_device_that_comes_back_is_reconnected_and_configured_again(kinect: ModuleType, fake: FakeK4A,
+                                                                      chain: tuple[RigSpec, Plan]) -> None:
+    """An unplugged subordinate that comes back is RECONNECTED after its DISCONNECTED: set up from the plan again
+    (role, delay, manual exposure), restarted, its frames counted from 0 on its restarted clock."""
+    rig, plan = chain
+    devices = started(kinect.make_driver(rig, plan), plan, rig)
+    sub = fake.device("000222")
+    try:
+        fake.wait_delivered("000222", 2)
+        fake.unplug("000222")
+        before = poll_until(devices["k1"], EventKind.DISCONNECTED)
+        fake.replug("000222", clock_offset_us=42)
+        after = poll_until(devices["k1"], EventKind.RECONNECTED)
+        fake.wait_delivered("000222", sub.delivered + 3)
+        after += devices["k1"].poll()
+        first_us = fake.exposure_start_us(sub, 0)
+    finally:
+        for device in devices.values():
+            device.close()
+    items = before + after
+    events = [i for i in items if isinstance(i, DeviceEvent)]
+    assert [e.kind for e in events] == [EventKind.DISCONNECTED, EventKind.RECONNECTED]
+    back = items.index(events[1])
+    assert all(isinstance(i, Frame) for i in items[:items.index(events[0])] + items[back + 1:])
+    color = frames_of(items[back + 1:], "color")
+    assert [f.seq for f in color[:3]] == [0, 1, 2]
+    assert sub.config is not None and (sub.config[6], sub.config[7]) == (2, 160)
+    assert sub.exposure == (1, 8000) and color[0].exposure_ns == 8_000_000
+    assert first_us is not None and color[0].device_ts_ns == (first_us + 42) * 1000
 
 
 # --- intrinsics, timing, and the fake against pyk4a's source ---------------------------------------------
@@ -495,8 +536,7 @@ def test_the_fake_matches_pyk4a_source(pyk4a_dir: Path) -> None:
     calls = _module_calls(pyk4a_dir)
     assert "device_start_cameras" in calls and calls["device_start_cameras"] == {11}
     fake_functions = {name: fn for name, fn in inspect.getmembers(FakeK4A, inspect.isfunction)
-                      if not name.startswith("_") and name not in ("device", "unplug", "wait_delivered",
-                                                                   "exposure_start_us")}
+                      if not name.startswith("_") and name not in CONTROLS}
     for name, fn in fake_functions.items():
         assert name in calls, f"the fake defines {name}, which pyk4a never calls"
         arity = len(inspect.signature(fn).parameters) - 1

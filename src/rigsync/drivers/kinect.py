@@ -4,7 +4,8 @@ Devices are found by index (``connected_device_count``) and opened by serial. ``
 ``Config`` from the plan while the device is stopped: ``wired_sync_mode`` from the plan's vendor role,
 ``subordinate_delay_off_master_usec`` / ``depth_delay_off_color_usec`` from its delays, the frame rate, colour
 resolution and depth mode from the streams, and manual colour exposure. A reader thread per started device
-takes captures into a bounded queue that :meth:`KinectDevice.poll` empties without blocking.
+takes captures into a bounded queue that :meth:`KinectDevice.poll` empties without blocking; a device
+that goes away is DISCONNECTED, and RECONNECTED once it is back, configured from the plan again.
 
 Timestamps: the device clock in microseconds, the mid-point of exposure standalone and the start of frame in
 master/subordinate roles (the catalog's ``azure-kinect-dk`` clock); the host receive time is the image's system
@@ -18,6 +19,7 @@ import threading
 import time
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 import pyk4a
 from pyk4a import (
@@ -65,6 +67,8 @@ LATENCY_UNCERTAINTY_NS = 1_000_000
 hardware first light measures it)."""
 STARTUP_NS = 500_000_000
 """From ``start_cameras`` to the first capture (colour sensor start-up; a modelling value)."""
+RECONNECT_POLL_S = 0.2
+"""How often a disconnected device is looked for again."""
 PASSIVE_IR_EXPOSURE_US = 1_600
 """Passive IR exposure (catalog note: depth exposure is fixed per mode, passive IR 1.6 ms)."""
 
@@ -218,8 +222,15 @@ class KinectDevice(Device):
         if self._reader is not None:
             raise self._refuse("settings can only change while stopped", "stop() first")
         plan = kinect_config(config)
-        self._reopen(plan.config)  # pyk4a takes its Config when the device object is made
-        color = next((s for s in config.streams if s.kind is StreamKind.COLOR), None)
+        self._apply(plan)
+        self._device_id = config.device_id
+        self._plan = plan
+
+    def _apply(self, plan: _Plan) -> None:
+        """Open the device with the plan's Config (pyk4a takes it when the device object is made) and set the
+        colour exposure."""
+        self._reopen(plan.config)
+        color = next((s for s in plan.streams if s.kind is StreamKind.COLOR), None)
         exposure_us = color.exposure_us if color is not None else None
         try:
             if exposure_us is not None:
@@ -230,8 +241,6 @@ class KinectDevice(Device):
             raise self._refuse(f"the SDK refused colour exposure {exposure_us} us" if exposure_us is not None
                                else "the SDK refused auto exposure",
                                f"use {MODEL.exposure_range_us[0]:g} to {MODEL.exposure_range_us[1]:g} us") from None
-        self._device_id = config.device_id
-        self._plan = plan
 
     def readback(self) -> dict[str, str]:
         """The sync settings start_cameras will be given (k4a has no getter for them), with the sync jacks as the
@@ -276,21 +285,41 @@ class KinectDevice(Device):
                                    role, "check the USB connection and that no other program holds it")) from None
         self._last.clear()
         self._stopping.clear()
-        self._reader = threading.Thread(target=self._read, args=(self._k4a, self._plan),
-                                        name=f"kinect-{self.info.serial}", daemon=True)
+        self._reader = threading.Thread(target=self._read, args=(self._plan,), name=f"kinect-{self.info.serial}",
+                                        daemon=True)
         self._reader.start()
 
-    def _read(self, k4a: PyK4A, plan: _Plan) -> None:
+    def _read(self, plan: _Plan) -> None:
         while not self._stopping.is_set():
             try:
-                capture = k4a.get_capture(timeout=READ_TIMEOUT_MS)
+                capture = self._k4a.get_capture(timeout=READ_TIMEOUT_MS)
             except K4ATimeoutException:
                 continue
-            except K4AException:
-                if not self._stopping.is_set():
-                    self._push(DeviceEvent(self._device_id, EventKind.DISCONNECTED, time.monotonic_ns()))
-                return
+            except K4AException:  # the device went away (unplugged, powered off)
+                if self._stopping.is_set():
+                    return
+                self._push(DeviceEvent(self._device_id, EventKind.DISCONNECTED, time.monotonic_ns()))
+                if not self._reconnect(plan):
+                    return
+                self._push(DeviceEvent(self._device_id, EventKind.RECONNECTED, time.monotonic_ns()))
+                continue
             self._take(capture, plan, time.monotonic_ns())
+
+    def _reconnect(self, plan: _Plan) -> bool:
+        """Wait for the device to come back, configure it from the plan again and restart it (its clock and
+        frame counts restart); False if stopped first."""
+        while not self._stopping.wait(RECONNECT_POLL_S):
+            if self._k4a.opened:
+                with contextlib.suppress(K4AException):
+                    self._k4a.stop()  # releases the dead handle
+            try:
+                self._apply(plan)
+                self._k4a.start()
+            except (DriverError, K4AException):
+                continue
+            self._last.clear()
+            return True
+        return False
 
     def _take(self, capture: PyK4ACapture, plan: _Plan, read_ns: int) -> None:
         for stream in plan.streams:
@@ -316,7 +345,7 @@ class KinectDevice(Device):
             except K4AException:
                 exposure_ns = None
             min_latency_ns = (exposure_ns or 0) + round(MODEL.readout_us * 1000)
-            image, encoding = np.ascontiguousarray(image[:, :, :3]), "bgr8"
+            image, encoding = cv2.cvtColor(image, cv2.COLOR_BGRA2BGR), "bgr8"
         else:
             exposure_ns = _depth_exposure_ns(DepthMode(plan.config.depth_mode))
             min_latency_ns = exposure_ns  # depth readout lies inside the capture (catalog note)
@@ -371,8 +400,9 @@ class KinectDevice(Device):
         self._stopping.set()
         self._reader.join()
         self._reader = None
-        with contextlib.suppress(K4AException):  # a device that went away cannot be stopped
-            self._k4a.stop()  # stops the cameras and the IMU, and closes the handle (pyk4a)
+        if self._k4a.opened:  # not if it went away and is not back
+            with contextlib.suppress(K4AException):
+                self._k4a.stop()  # stops the cameras and the IMU, and closes the handle (pyk4a)
 
     def close(self) -> None:
         self.stop()
