@@ -9,6 +9,7 @@ contract suite.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import hashlib
 import importlib
 import inspect
@@ -32,8 +33,8 @@ from rigsync.capture.preflight import run_check
 from rigsync.capture.session import CaptureSession
 from rigsync.capture.streams import device_config
 from rigsync.core.errors import DriverError
-from rigsync.core.frame import ClockDomain, Frame, TimestampSemantics
-from rigsync.drivers.base import Device, DeviceEvent, Driver, EventKind
+from rigsync.core.frame import ClockDomain, Frame, StreamKind, TimestampSemantics
+from rigsync.drivers.base import Device, DeviceEvent, Driver, EventKind, StreamConfig
 from rigsync.plan import build_plan
 from rigsync.plan.model import Plan
 from rigsync.spec import loads_rig
@@ -294,9 +295,33 @@ def test_standalone_rig_and_bad_settings(kinect: ModuleType, fake: FakeK4A) -> N
         device.configure(config)
         assert device.readback()["wired_sync_mode"] == "standalone"
         assert device.readback()["color_exposure_usec"] == "auto"
-        bad = config.streams[1].__class__(**{**config.streams[1].__dict__, "width": 600})
+        bad = dataclasses.replace(config.streams[1], width=600)
         with pytest.raises(DriverError, match=r"600x576 at 30 fps is not an Azure Kinect mode.*640x576"):
-            device.configure(config.__class__(**{**config.__dict__, "streams": (config.streams[0], bad)}))
+            device.configure(dataclasses.replace(config, streams=(config.streams[0], bad)))
+
+
+def test_streams_choose_the_depth_mode(kinect: ModuleType, chain: tuple[RigSpec, Plan]) -> None:
+    """IR with a depth stream takes the depth mode (WFOV unbinned 1024x1024 at 15 fps); IR alone at 1024x1024 is
+    PASSIVE_IR; IR of another size than depth, or mixed rates, are DriverErrors naming the device."""
+    rig, plan = chain
+    config = device_config(plan, rig.device("k0"))
+    color = config.streams[0]
+
+    def streams(*specs: tuple[str, int, int]) -> object:
+        kinds = {"depth": StreamKind.DEPTH, "ir": StreamKind.IR}
+        out = tuple(StreamConfig(name, kinds[name], w, h, 15.0, "z16" if name == "depth" else "y16", None)
+                    for name, w, h in specs)
+        c15 = dataclasses.replace(color, fps=15.0)
+        return dataclasses.replace(config, streams=(c15, *out))
+
+    both = kinect.kinect_config(streams(("depth", 1024, 1024), ("ir", 1024, 1024)))
+    assert both.config.depth_mode == 4 and both.config.camera_fps == 1  # WFOV_UNBINNED, FPS_15
+    assert kinect.kinect_config(streams(("ir", 1024, 1024))).config.depth_mode == 5  # PASSIVE_IR
+    with pytest.raises(DriverError, match=r"kinect device 000111: IR 1024x1024 with depth 640x576"):
+        kinect.kinect_config(streams(("depth", 640, 576), ("ir", 1024, 1024)))
+    with pytest.raises(DriverError, match=r"stream rates \[15.0, 30.0\]: the Kinect runs all its cameras at one"):
+        kinect.kinect_config(dataclasses.replace(config, streams=(color, dataclasses.replace(
+            config.streams[1], fps=15.0))))
 
 
 def test_configure_only_while_stopped_and_start_needs_configure(kinect: ModuleType,
@@ -383,8 +408,8 @@ def test_a_frame_lost_on_the_device_is_a_gap_in_seq(kinect: ModuleType, fake: Fa
     fake.device("000111").jack_out = False
     fake.device("000111").dropped = {2}
     standalone = device_config(plan, rig.device("k0"))
-    standalone = standalone.__class__(**{**standalone.__dict__, "sync": standalone.sync.__class__(
-        **{**standalone.sync.__dict__, "vendor_role": "standalone", "delay_ns": 0, "depth_delay_ns": 0})})
+    standalone = dataclasses.replace(standalone, sync=dataclasses.replace(
+        standalone.sync, vendor_role="standalone", delay_ns=0, depth_delay_ns=0))
     with kinect.make_driver(rig, plan).open("000111") as device:
         device.configure(standalone)
         device.start()

@@ -89,11 +89,11 @@ class _Plan:
     period_ns: int
 
 
-def _mode_name(stream: StreamConfig) -> str:
+def _mode_name(stream: StreamConfig, serial: str) -> str:
     mode = MODEL.mode(stream.kind, stream.width, stream.height)
     if mode is None or not mode.supports_fps(stream.fps):
         allowed = ", ".join(f"{m.width}x{m.height} at {m.describe_fps()} fps" for m in MODEL.modes_for(stream.kind))
-        raise DriverError(NAME, None, f"stream {stream.name!r}: {stream.kind} {stream.width}x{stream.height} at "
+        raise DriverError(NAME, serial, f"stream {stream.name!r}: {stream.kind} {stream.width}x{stream.height} at "
                           f"{stream.fps:g} fps is not an Azure Kinect mode", f"use one of: {allowed}")
     return mode.name
 
@@ -121,7 +121,7 @@ def kinect_config(config: DeviceConfig) -> _Plan:
                      f"one of {', '.join(_ROLES)}")
     color_res, color_format = ColorResolution.OFF, ImageFormat.COLOR_BGRA32
     if (color := by_kind.get(StreamKind.COLOR)) is not None:
-        color_res = ColorResolution[f"RES_{_mode_name(color)}"]
+        color_res = ColorResolution[f"RES_{_mode_name(color, serial)}"]
         if color.pixel_format not in _COLOR_FORMATS:
             raise refuse(f"colour pixel format {color.pixel_format!r} is not supported by this driver",
                          f"use {', '.join(_COLOR_FORMATS)}")
@@ -130,14 +130,13 @@ def kinect_config(config: DeviceConfig) -> _Plan:
         color_res = ColorResolution.RES_720P  # the master's colour camera drives Sync out (k4a_wired_sync_mode_t)
     depth_mode = DepthMode.OFF
     depth, ir = by_kind.get(StreamKind.DEPTH), by_kind.get(StreamKind.IR)
-    if depth is not None:
-        depth_mode = DepthMode[_mode_name(depth)]
-    if ir is not None:
-        ir_mode = DepthMode[_mode_name(ir)]
-        if depth is not None and ir_mode is not depth_mode:
-            raise refuse(f"IR {ir.width}x{ir.height} differs from depth mode {depth_mode.name}",
+    if depth is not None:  # the IR image, if asked for, comes with the depth mode at its size
+        depth_mode = DepthMode[_mode_name(depth, serial)]
+        if ir is not None and (ir.width, ir.height) != (depth.width, depth.height):
+            raise refuse(f"IR {ir.width}x{ir.height} with depth {depth.width}x{depth.height}",
                          "the IR image comes with the depth mode: give it the depth stream's size")
-        depth_mode = ir_mode
+    elif ir is not None:
+        depth_mode = DepthMode[_mode_name(ir, serial)]  # PASSIVE_IR at 1024x1024
     delay_us, depth_delay_us = round(config.sync.delay_ns / 1000), round(config.sync.depth_delay_ns / 1000)
     if delay_us and role is not WiredSyncMode.SUBORDINATE:
         raise refuse(f"a capture delay of {delay_us} us as {role.name.lower()}",
