@@ -27,6 +27,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from tests.drivers.fake_k4a import AUTO_EXPOSURE_US, CONTROLS, INTRINSICS, STARTUP_US, FakeK4A, FakeKinect
 
 from rigsync.capture.options import CaptureOptions
 from rigsync.capture.preflight import run_check
@@ -39,8 +40,6 @@ from rigsync.plan import build_plan
 from rigsync.plan.model import Plan
 from rigsync.spec import loads_rig
 from rigsync.spec.model import RigSpec
-
-from .fake_k4a import AUTO_EXPOSURE_US, CONTROLS, INTRINSICS, STARTUP_US, FakeK4A, FakeKinect
 
 PYK4A_URL = ("https://files.pythonhosted.org/packages/5a/f9/92c3f43caf0a8ad5ca1414be0096b8e046604a90cabe84f1217379"
              "4ac130/pyk4a-1.5.0.tar.gz")
