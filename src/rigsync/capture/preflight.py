@@ -84,8 +84,13 @@ def _frames(plan: Plan, drivers: Mapping[str, Driver], opened: Mapping[str, Devi
             seconds: float) -> list[CheckRow]:
     """Start the opened devices in plan order, take ``seconds`` of frames, stop them: one row per device."""
     clock = next(iter(drivers.values())).clock()
-    for device in opened.values():
-        device.start()
+    refused: dict[str, DriverError] = {}
+    for device_id, device in opened.items():
+        try:
+            device.start()
+        except DriverError as err:  # e.g. a Kinect subordinate with no cable in Sync in
+            refused[device_id] = err
+    opened = {d: device for d, device in opened.items() if d not in refused}
     start_ns = clock.now_ns()
     end_ns = start_ns + round(seconds * 1e9)
     frames: Counter[tuple[str, str]] = Counter()
@@ -98,7 +103,9 @@ def _frames(plan: Plan, drivers: Mapping[str, Driver], opened: Mapping[str, Devi
         clock.wait_until(min([*wakes, end_ns]) if wakes else now + 5_000_000)
     for device in reversed(list(opened.values())):
         device.stop()
-    return [_rate_row(plan, device_id, device, frames, seconds) for device_id, device in opened.items()]
+    return [CheckRow(d, "frames", False, f"did not start: {err.problem}", err.fix or "see the driver's message")
+            for d, err in refused.items()] + \
+        [_rate_row(plan, device_id, device, frames, seconds) for device_id, device in opened.items()]
 
 
 def _rate_row(plan: Plan, device_id: str, device: Device, frames: Counter[tuple[str, str]],
