@@ -65,6 +65,12 @@ def uvc_driver() -> tuple[Driver, RigSpec]:
 
 
 DRIVERS: dict[str, Callable[[], tuple[Driver, RigSpec]]] = {"sim": sim_driver, "uvc": uvc_driver}
+try:  # pyk4a's own Python layer over a strict fake native module (skipped where pyk4a's sources cannot be had)
+    from tests.drivers.test_kinect import kinect_driver
+
+    DRIVERS["kinect"] = kinect_driver
+except ImportError:
+    pass
 try:  # the real pyorbbecsdk2 structs and frames under a fake device layer (skipped where the SDK cannot load)
     from tests.drivers.orbbec_fakes import orbbec_driver
 
