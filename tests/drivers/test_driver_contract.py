@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
+import functools
 import itertools
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -48,7 +53,29 @@ def sim_driver() -> tuple[Driver, RigSpec]:
     return open_drivers(rig, build_plan(rig), fast=True)["sim"], rig
 
 
-DRIVERS: dict[str, Callable[[], tuple[Driver, RigSpec]]] = {"sim": sim_driver}
+@functools.cache
+def realsense_recording() -> Path:
+    """A 1.5 s recording (depth and colour at 30 fps, paced in real time) made once with ``rs.recorder``."""
+    from tests.drivers.realsense_devices import FPS, record
+
+    folder = Path(tempfile.mkdtemp(prefix="rigsync-rs-contract-"))
+    atexit.register(shutil.rmtree, folder, True)
+    return record(folder / "cam1.db3", "827312070001", 45, pace_s=1 / FPS)
+
+
+def realsense_driver() -> tuple[Driver, RigSpec]:
+    """The RealSense driver playing a recording through ``rs.pipeline`` in real time, as the rig's camera."""
+    pytest.importorskip("pyrealsense2", reason="pyrealsense2 is not installed: pip install 'rigsync[realsense]'")
+    from rigsync.drivers.realsense import RealSenseDriver
+
+    path = realsense_recording()
+    text = RIG.replace('connection = "usb:c0"', f'driver = "realsense"\nfile = "{path.name}"\nconnection = "usb:c0"')
+    text = text[:text.index('[[devices]]\nid = "kin"')]
+    rig = loads_rig(text, str(path.parent / "contract.toml"))
+    return RealSenseDriver(rig, devices=lambda: []), rig
+
+
+DRIVERS: dict[str, Callable[[], tuple[Driver, RigSpec]]] = {"sim": sim_driver, "realsense": realsense_driver}
 
 
 @pytest.fixture(params=sorted(DRIVERS))
