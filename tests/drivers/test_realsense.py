@@ -281,3 +281,5 @@ def test_make_driver_is_the_registry_entry(tmp_path: Path) -> None:
     """The registry's factory builds the RealSense driver for a rig naming it."""
     rig = rig_at(tmp_path)
     assert isinstance(make_driver(rig, build_plan(rig)), RealSenseDriver)
+
+

@@ -108,7 +108,6 @@ class RealSenseDevice(Device):
         self._routes: dict[tuple[Any, int], _Route] = {}
         self._running: list[Any] = []
         self._queue = FrameQueue(info.serial, queue_frames)
-        self._unwrap: dict[str, Unwrapper] = {}
         self._readout_ns = 0
 
     def _error(self, problem: str, fix: str | None = None) -> DriverError:
@@ -199,7 +198,8 @@ class RealSenseDevice(Device):
         if self._running:
             return
         self._queue = FrameQueue(self._config.device_id, self._queue_frames)
-        self._unwrap = {r.stream: Unwrapper() for r in self._routes.values()}
+        receiver = _Receiver(self._config.device_id, self._queue, self._readout_ns,
+                             {key: (r.stream, r.encoding) for key, r in self._routes.items()})
         by_sensor: dict[str, tuple[Any, list[Any]]] = {}
         for route in self._routes.values():
             for sensor in self._dev.query_sensors():
@@ -208,36 +208,16 @@ class RealSenseDevice(Device):
         try:
             for sensor, profiles in by_sensor.values():
                 sensor.open(profiles)
-                sensor.start(self._on_frame)
+            if self._playback is not None:
+                self._playback.pause()  # no recorded frame plays before every sensor has its callback
+            for sensor, _ in by_sensor.values():
+                sensor.start(receiver)
                 self._running.append(sensor)
+            if self._playback is not None:
+                self._playback.resume()
         except RuntimeError as err:
             self.stop()
             raise self._error(f"could not start streaming: {err}") from None
-
-    def _on_frame(self, f: Any) -> None:
-        """SDK callback thread: stamp the arrival first, then build the frame and queue it."""
-        host_rx_ns = time.monotonic_ns()
-        p = f.get_profile()
-        route = self._routes.get((p.stream_type(), p.stream_index()))
-        if route is None:
-            return
-        md = _metadata(f)
-        stamp = pick_stamp(md(_MD.sensor_timestamp), md(_MD.frame_timestamp))
-        if stamp is None:  # no metadata: the frame timestamp (hardware clock, ms) is the start of readout
-            stamp = pick_stamp(None, round(f.get_timestamp() * 1_000))
-        assert stamp is not None
-        counter = md(_MD.frame_counter)
-        exposure_us = md(_MD.actual_exposure)
-        exposure_ns = exposure_us * US_NS if exposure_us is not None else None
-        latency_ns = self._readout_ns
-        if stamp.semantics is TimestampSemantics.CENTER_OF_EXPOSURE and exposure_ns is not None:
-            latency_ns += exposure_ns // 2
-        self._queue.put(Frame(
-            device=self._config.device_id if self._config is not None else self.info.serial,
-            stream=route.stream, seq=counter if counter is not None else f.get_frame_number(),
-            device_ts_ns=self._unwrap[route.stream](stamp.counter_us) * US_NS, host_rx_ns=host_rx_ns,
-            semantics=stamp.semantics, domain=ClockDomain.DEVICE, min_latency_ns=max(latency_ns, 1),
-            exposure_ns=exposure_ns, image=np.asanyarray(f.get_data()).copy(), encoding=route.encoding))
 
     def poll(self) -> list[Frame | DeviceEvent]:
         return self._queue.take()
@@ -264,6 +244,44 @@ class RealSenseDevice(Device):
         self.stop()
         self._keep = ()
         self._playback = None
+
+
+class _Receiver:
+    """The sensors' frame callback. It holds only the queue and the stream routes, never the SDK device: the SDK
+    may drop its last reference on its own thread, and a device destroyed there would join that very thread."""
+
+    def __init__(self, device_id: str, queue: FrameQueue, readout_ns: int,
+                 routes: dict[tuple[Any, int], tuple[str, str]]) -> None:
+        self._device_id = device_id
+        self._queue = queue
+        self._readout_ns = readout_ns
+        self._routes = routes
+        self._unwrap = {stream: Unwrapper() for stream, _ in routes.values()}
+
+    def __call__(self, f: Any) -> None:
+        """SDK callback thread: stamp the arrival first, then build the frame and queue it."""
+        host_rx_ns = time.monotonic_ns()
+        p = f.get_profile()
+        route = self._routes.get((p.stream_type(), p.stream_index()))
+        if route is None:
+            return
+        stream, encoding = route
+        md = _metadata(f)
+        stamp = pick_stamp(md(_MD.sensor_timestamp), md(_MD.frame_timestamp))
+        if stamp is None:  # no metadata: the frame timestamp (hardware clock, ms) is the start of readout
+            stamp = pick_stamp(None, round(f.get_timestamp() * 1_000))
+        assert stamp is not None
+        counter = md(_MD.frame_counter)
+        exposure_us = md(_MD.actual_exposure)
+        exposure_ns = exposure_us * US_NS if exposure_us is not None else None
+        latency_ns = self._readout_ns
+        if stamp.semantics is TimestampSemantics.CENTER_OF_EXPOSURE and exposure_ns is not None:
+            latency_ns += exposure_ns // 2
+        self._queue.put(Frame(
+            device=self._device_id, stream=stream, seq=counter if counter is not None else f.get_frame_number(),
+            device_ts_ns=self._unwrap[stream](stamp.counter_us) * US_NS, host_rx_ns=host_rx_ns,
+            semantics=stamp.semantics, domain=ClockDomain.DEVICE, min_latency_ns=max(latency_ns, 1),
+            exposure_ns=exposure_ns, image=np.asanyarray(f.get_data()).copy(), encoding=encoding))
 
 
 def _metadata(f: Any) -> Callable[[Any], int | None]:
