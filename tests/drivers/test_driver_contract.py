@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import atexit
 import functools
 import itertools
-import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from tests.drivers.uvc_fakes import WEBCAM_RIG, flat_images, write_clip
 
 from rigsync.core.errors import DriverError
 from rigsync.core.frame import ClockDomain, Frame
 from rigsync.drivers.base import Device, DeviceConfig, DeviceEvent, Driver, StreamConfig, SyncConfig
 from rigsync.drivers.factory import open_drivers
+from rigsync.drivers.uvc import UvcDriver
 from rigsync.plan import build_plan
 from rigsync.spec import loads_rig
 from rigsync.spec.model import RigSpec
@@ -53,14 +53,24 @@ def sim_driver() -> tuple[Driver, RigSpec]:
     return open_drivers(rig, build_plan(rig), fast=True)["sim"], rig
 
 
+_CLIPS = tempfile.TemporaryDirectory(prefix="rigsync-contract-")
+
+
+def uvc_driver() -> tuple[Driver, RigSpec]:
+    """The UVC driver over a 2 s lossless clip (written once) through OpenCV's own VideoCapture."""
+    rig = loads_rig(WEBCAM_RIG, "contract-uvc.toml")
+    clip = Path(_CLIPS.name) / "webcam.mkv"
+    if not clip.exists():
+        write_clip(clip, flat_images(60, 640, 480), 30.0)
+    return UvcDriver(by_id_dir=Path(_CLIPS.name) / "by-id", files={"UVCCLIP1": clip}), rig
+
+
 @functools.cache
 def realsense_recording() -> Path:
     """A 1.5 s recording (depth and colour at 30 fps, paced in real time) made once with ``rs.recorder``."""
     from tests.drivers.realsense_devices import FPS, record
 
-    folder = Path(tempfile.mkdtemp(prefix="rigsync-rs-contract-"))
-    atexit.register(shutil.rmtree, folder, True)
-    return record(folder / "cam1.db3", "827312070001", 45, pace_s=1 / FPS)
+    return record(Path(_CLIPS.name) / "cam1.db3", "827312070001", 45, pace_s=1 / FPS)
 
 
 def realsense_driver() -> tuple[Driver, RigSpec]:
@@ -75,7 +85,14 @@ def realsense_driver() -> tuple[Driver, RigSpec]:
     return RealSenseDriver(rig, devices=lambda: []), rig
 
 
-DRIVERS: dict[str, Callable[[], tuple[Driver, RigSpec]]] = {"sim": sim_driver, "realsense": realsense_driver}
+DRIVERS: dict[str, Callable[[], tuple[Driver, RigSpec]]] = {"sim": sim_driver, "uvc": uvc_driver,
+                                                            "realsense": realsense_driver}
+try:  # the real pyorbbecsdk2 structs and frames under a fake device layer (skipped where the SDK cannot load)
+    from tests.drivers.orbbec_fakes import orbbec_driver
+
+    DRIVERS["orbbec"] = orbbec_driver
+except ImportError:
+    pass
 
 
 @pytest.fixture(params=sorted(DRIVERS))

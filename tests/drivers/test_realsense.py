@@ -23,6 +23,7 @@ from tests.drivers.realsense_devices import (  # noqa: E402
 )
 from tests.drivers.test_driver_contract import config_for  # noqa: E402
 
+from rigsync.capture.preflight import run_check  # noqa: E402
 from rigsync.core.errors import DriverError, RigsyncError  # noqa: E402
 from rigsync.core.frame import ClockDomain, Frame, TimestampSemantics  # noqa: E402
 from rigsync.drivers.base import DeviceConfig, DeviceEvent, EventKind  # noqa: E402
@@ -102,9 +103,7 @@ def test_the_plans_role_is_the_sync_mode_read_back(tmp_path: Path, vendor_role: 
     assert settings["RGB Camera"]["global_time_enabled"] == 0
 
 
-def test_genlock_burst_role_from_the_plan(tmp_path: Path) -> None:
-    """A Genlock group with burst 5 plans mode 8 (burst + 3), and the device reads back 8."""
-    text = rig_text() + """
+GENLOCK_GROUP = """
 [[triggers]]
 name = "gen"
 rate_hz = 15
@@ -119,6 +118,11 @@ topology = "star"
 burst = 5
 members = [{ device = "cam", role = "genlock" }]
 """
+
+
+def test_genlock_burst_role_from_the_plan(tmp_path: Path) -> None:
+    """A Genlock group with burst 5 plans mode 8 (burst + 3), and the device reads back 8."""
+    text = rig_text() + GENLOCK_GROUP
     try:
         rig = loads_rig(text, str(tmp_path / "rig.toml"))
     except RigsyncError as err:
@@ -244,6 +248,7 @@ def test_a_recording_plays_back_through_the_pipeline_as_the_rig_device(tmp_path:
     assert (info.serial, info.model, info.connection) == (SERIAL, "realsense-d435", f"file {tmp_path / 'cam1.db3'}")
     with driver.open(SERIAL) as device:
         assert device.settings()["Stereo Module"]["inter_cam_sync_mode"] == 8
+        assert device.readback() == {"inter_cam_sync_mode": "8"}
         device.configure(with_role(config_for(rig, "cam"), "8"))
         device.start()
         items: list[Frame | DeviceEvent] = []
@@ -283,3 +288,23 @@ def test_make_driver_is_the_registry_entry(tmp_path: Path) -> None:
     assert isinstance(make_driver(rig, build_plan(rig)), RealSenseDriver)
 
 
+
+
+def genlock_rig(tmp_path: Path, burst: int) -> RigSpec:
+    return loads_rig(rig_text(file="cam1.db3") + GENLOCK_GROUP.replace("burst = 5", f"burst = {burst}"),
+                     str(tmp_path / "rig.toml"))
+
+
+@pytest.mark.parametrize(("recorded_mode", "passed", "line"), [
+    (5, True, "reads back inter_cam_sync_mode = 5"),
+    (8, False, "inter_cam_sync_mode recorded as 8, the plan wants 5"),
+])
+def test_check_compares_a_recordings_sync_mode_with_the_plan(tmp_path: Path, recorded_mode: int, passed: bool,
+                                                             line: str) -> None:
+    """rigsync check over a recording: the plan's Genlock burst 2 (mode 5) passes on a recording made in mode 5
+    and fails, naming both modes, on one made in mode 8."""
+    record(tmp_path / "cam1.db3", SERIAL, 3, sync_mode=recorded_mode)
+    rig = genlock_rig(tmp_path, burst=2)
+    rows = run_check(build_plan(rig), {"realsense": RealSenseDriver(rig, devices=lambda: [])}, seconds=0.2)
+    [settings] = [r for r in rows if r.check == "settings"]
+    assert settings.ok is passed and line in settings.detail

@@ -44,6 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     cap.add_argument("--compression", choices=("zstd", "lz4", "none"), default="zstd")
     cap.add_argument("--quiet", action="store_true", help="no live status, only the summary")
     cap.add_argument("--force", action="store_true", help="capture even though the plan has errors")
+    cap.add_argument("--check", action=argparse.BooleanOptionalAction, default=None,
+                     help="run `rigsync check` first and refuse to capture on a failure (default: when the rig has "
+                          "real devices; the simulator's faults are what it is asked to simulate)")
     cap.add_argument("--start-at", metavar="TIME", type=opt.start_time,
                      help="scheduled start: every device begins at this rig (PTP) time, +2s (relative), "
                           "2026-11-21T10:00:00Z or epoch seconds; --seconds counts from it")
@@ -60,8 +63,9 @@ def _parser() -> argparse.ArgumentParser:
     info = sub.add_parser("info", help="devices, streams, frames, framesets, drops and duration of a recording")
     info.add_argument("recording", type=Path)
 
-    from rigsync.cli import clock_test, ptp_cmd
+    from rigsync.cli import check_cmd, clock_test, ptp_cmd
 
+    check_cmd.add_parser(sub)
     ptp_cmd.add_parser(sub)
     clock_test.add_parser(sub)
     return p
@@ -70,9 +74,9 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     out, err_console = _console_for(sys.stdout), _console_for(sys.stderr)
-    from rigsync.cli import clock_test, ptp_cmd
+    from rigsync.cli import check_cmd, clock_test, ptp_cmd
 
-    commands = {"capture": _capture, "plan": _plan, "devices": _devices, "info": _info,
+    commands = {"capture": _capture, "plan": _plan, "devices": _devices, "info": _info, "check": check_cmd.run_command,
                 "ptp": ptp_cmd.run_command, "clock-test": clock_test.run_command}
     try:
         return commands[args.command](args, out)
@@ -105,6 +109,14 @@ def _capture(args: argparse.Namespace, console: Console) -> int:
         console.print(Text.assemble((diagnostic.severity.value, colour), f" {diagnostic.rule} "
                                     f"[{', '.join(diagnostic.devices)}]: {diagnostic.message} (fix: {diagnostic.fix})"),
                       highlight=False)
+    if args.check or (args.check is None and any(d.driver != "sim" for d in rig.devices)):
+        from rigsync.cli.check_cmd import check_table
+
+        failed, table = check_table(plan)
+        if failed:
+            console.print(table)
+            raise RigsyncError(f"{args.rig}: the check failed for {', '.join(failed)}: nothing was recorded "
+                               "(fix what the table says, or capture anyway with --no-check)")
     view = LiveView(args.seconds)
 
     def say(line: str) -> None:

@@ -65,4 +65,6 @@ INT64_MAX = 2**63 - 1
 SEED = Limits(0, INT64_MAX)
 """A simulation seed (``[sim] seed``, ``--seed``)."""
 CAPTURE_SECONDS = Limits(0, 1_000_000, "s", lo_open=True)
+CHECK_SECONDS = Limits(0, 60, "s", lo_open=True)
+"""How long ``rigsync check`` lets the devices stream."""
 """``--seconds``: how long a capture runs (up to 11.6 days; without it, until stopped)."""

@@ -147,6 +147,12 @@ class Device(ABC):
     def configure(self, config: DeviceConfig) -> None:
         """Apply the plan's settings (only while stopped)."""
 
+    def readback(self) -> dict[str, str]:
+        """The sync settings as the device reports them after :meth:`configure`, by the vendor's own name
+        (``inter_cam_sync_mode``, ``wired_sync_mode``, ``PtpStatus``...), for ``rigsync check``; empty if the
+        device reports none."""
+        return {}
+
     @abstractmethod
     def start(self) -> None: ...
 

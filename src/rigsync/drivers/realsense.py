@@ -26,7 +26,7 @@ from rigsync.catalog.realsense import CLOCK, MODELS
 from rigsync.core.errors import DriverError
 from rigsync.core.frame import ClockDomain, Frame, StreamKind, TimestampSemantics
 from rigsync.core.intrinsics import Intrinsics
-from rigsync.drivers._realsense_frames import US_NS, FrameQueue, Unwrapper, pick_stamp
+from rigsync.drivers._realsense_frames import US_NS, Unwrapper, pick_stamp
 from rigsync.drivers.base import (
     CaptureClock,
     Device,
@@ -37,6 +37,7 @@ from rigsync.drivers.base import (
     Driver,
     SystemClock,
 )
+from rigsync.drivers.queue import FrameQueue
 from rigsync.plan.model import Plan
 from rigsync.spec.model import RigSpec
 
@@ -107,7 +108,7 @@ class RealSenseDevice(Device):
         self._config: DeviceConfig | None = None
         self._routes: dict[tuple[Any, int], _Route] = {}
         self._running: list[Any] = []
-        self._queue = FrameQueue(info.serial, queue_frames)
+        self._queue = FrameQueue(queue_frames)
         self._readout_ns = 0
 
     def _error(self, problem: str, fix: str | None = None) -> DriverError:
@@ -186,6 +187,13 @@ class RealSenseDevice(Device):
                 raise self._error(f"{sensor_name} {option.name} {what} as {got:g}, the plan wants {value:g}",
                                   "record the camera with the plan's settings" if recorded else None)
 
+    def readback(self) -> dict[str, str]:
+        """The inter-cam sync mode as the device reports it (a recording: as recorded), for ``rigsync check``."""
+        for sensor in self._dev.query_sensors():
+            if sensor.supports(SYNC_MODE):
+                return {SYNC_MODE.name: f"{sensor.get_option(SYNC_MODE):g}"}
+        return {}
+
     def settings(self) -> dict[str, dict[str, float]]:
         """Every option of every sensor as the device reports it now (a recording: as recorded)."""
         return {_info(s, rs.camera_info.name): {o.name: s.get_option(o) for o in s.get_supported_options()}
@@ -197,7 +205,7 @@ class RealSenseDevice(Device):
             raise self._error("not configured", "call configure() before start()")
         if self._running:
             return
-        self._queue = FrameQueue(self._config.device_id, self._queue_frames)
+        self._queue = FrameQueue(self._queue_frames)
         receiver = _Receiver(self._config.device_id, self._queue, self._readout_ns,
                              {key: (r.stream, r.encoding) for key, r in self._routes.items()})
         by_sensor: dict[str, tuple[Any, list[Any]]] = {}
@@ -277,7 +285,7 @@ class _Receiver:
         latency_ns = self._readout_ns
         if stamp.semantics is TimestampSemantics.CENTER_OF_EXPOSURE and exposure_ns is not None:
             latency_ns += exposure_ns // 2
-        self._queue.put(Frame(
+        self._queue.put_frame(Frame(
             device=self._device_id, stream=stream, seq=counter if counter is not None else f.get_frame_number(),
             device_ts_ns=self._unwrap[stream](stamp.counter_us) * US_NS, host_rx_ns=host_rx_ns,
             semantics=stamp.semantics, domain=ClockDomain.DEVICE, min_latency_ns=max(latency_ns, 1),

@@ -31,10 +31,11 @@ class VendorDriver:
 VENDOR_DRIVERS = {d.name: d for d in (
     VendorDriver("realsense", "realsense", "pyrealsense2", "pip install 'rigsync[realsense]'"),
     VendorDriver("gige", "gige", "Aravis 0.8 through PyGObject (gi)",
-                 "apt-get install gir1.2-aravis-0.8 aravis-tools, then pip install 'rigsync[gige]'"),
+                 "apt-get install gir1.2-aravis-0.8 libaravis-0.8-0 aravis-tools and, to build PyGObject, "
+                 "libgirepository1.0-dev libcairo2-dev pkg-config gcc; then pip install 'rigsync[gige]'"),
     VendorDriver("orbbec", "orbbec", "pyorbbecsdk2",
-                 "pip install --no-deps pyorbbecsdk2 (its own dependencies pin numpy 1.26) and apt-get install "
-                 "libusb-1.0-0"),
+                 "pip install --no-deps pyorbbecsdk2 (its own dependencies pin numpy 1.26; there is no "
+                 "rigsync[orbbec] extra because an extra cannot say --no-deps) and apt-get install libusb-1.0-0"),
     VendorDriver("kinect", "kinect", "pyk4a", "install Microsoft's Azure Kinect SDK (libk4a), then "
                  "pip install 'rigsync[kinect]'"),
     VendorDriver("zed", "zed", "pyzed.sl", "run StereoLabs' ZED SDK installer and its get_python_api.py "

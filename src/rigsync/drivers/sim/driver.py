@@ -74,6 +74,10 @@ class SimDevice(Device):
         self._config = config
         self._world.prepare(self._dev.spec.id)
 
+    def readback(self) -> dict[str, str]:
+        """The role the simulated device plays (the simulator wires it as the plan says)."""
+        return {"role": self._dev.plan.vendor_role} if self._config is not None else {}
+
     def start(self) -> None:
         if self._config is None:
             raise DriverError("sim", self.info.serial, "not configured", "call configure() before start()")

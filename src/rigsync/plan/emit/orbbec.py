@@ -35,7 +35,8 @@ JsonValue = str | int | bool
 DeviceEntry = dict[str, str | dict[str, JsonValue]]
 
 
-def _config(model_key: str, dp: DevicePlan) -> dict[str, JsonValue]:
+def device_sync_config(model_key: str, dp: DevicePlan) -> dict[str, JsonValue]:
+    """One device's ``config`` entry (also what the Orbbec driver sets through ``OBMultiDeviceSyncConfig``)."""
     delay_us, depth_after_color_us = us(dp.delay_ns), us(dp.depth_delay_ns)
     separate = get_model(model_key).depth_tech is DepthTech.TOF
     return {
@@ -51,7 +52,7 @@ def _config(model_key: str, dp: DevicePlan) -> dict[str, JsonValue]:
 
 def sync_config(plan: Plan) -> dict[str, list[DeviceEntry]]:
     """The config object: one entry per Orbbec device, in the order the rig declares them."""
-    return {"devices": [{"serial_number": spec.serial, "config": _config(spec.model, dp)}
+    return {"devices": [{"serial_number": spec.serial, "config": device_sync_config(spec.model, dp)}
                         for spec, dp in devices_of(plan, Vendor.ORBBEC)]}
 
 

@@ -1,0 +1,248 @@
+"""The GigE Vision driver against Aravis's own code: ``arv-fake-gv-camera-0.8`` processes on loopback aliases
+(real GVCP control, real GVSP streaming over UDP), with a GenICam XML of our own declaring the PTP features."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from rigsync.core.errors import DriverError
+from rigsync.core.frame import ClockDomain, Frame, FrameFlags, StreamKind
+from rigsync.drivers.base import DeviceConfig, DeviceEvent, EventKind, StreamConfig, SyncConfig
+
+try:
+    import gi
+
+    gi.require_version("Aravis", "0.8")
+    from gi.repository import Aravis
+except (ImportError, ValueError) as err:
+    pytest.skip(f"Aravis 0.8 through PyGObject is not installed ({err}): apt-get install gir1.2-aravis-0.8 "
+                "aravis-tools, then pip install 'rigsync[gige]'", allow_module_level=True)
+
+from rigsync.drivers.gige import GigeDevice, GigeDriver
+
+FAKE = "arv-fake-gv-camera-0.8"
+XML = Path(__file__).parent / "data" / "ptp_fake_camera.xml"
+CLEAN, LOSSY = "RSG-PTP-2", "RSG-LOSSY-3"
+CAMERAS = {CLEAN: ("127.0.0.2", []), LOSSY: ("127.0.0.3", ["-r", "20"])}
+"""serial -> (loopback address, extra options): the lossy one drops 20 GVSP packets per thousand."""
+
+
+def _lo_addresses() -> set[str]:
+    out = subprocess.run(["ip", "-o", "-4", "addr", "show", "dev", "lo"], capture_output=True, text=True,
+                         check=True).stdout
+    return {line.split()[3].split("/")[0] for line in out.splitlines()}
+
+
+def _discovered() -> dict[str, str]:
+    Aravis.update_device_list()
+    return {Aravis.get_device_serial_nbr(i): Aravis.get_device_address(i) for i in range(Aravis.get_n_devices())}
+
+
+@pytest.fixture(scope="module")
+def fake_cameras() -> Iterator[dict[str, str]]:
+    """Fake GigE Vision cameras on 127.0.0.2 and .3, started and stopped by pid (aliases added if missing)."""
+    if shutil.which(FAKE) is None or shutil.which("ip") is None:
+        pytest.skip(f"{FAKE} or ip is not installed: apt-get install aravis-tools iproute2")
+    missing = sorted({addr for addr, _ in CAMERAS.values()} - _lo_addresses())
+    if missing and os.geteuid() != 0:
+        pytest.skip(f"the fake cameras need loopback aliases {missing}, and adding them needs root "
+                    f"(ip addr add ADDR/8 dev lo)")
+    added: list[str] = []
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        for addr in missing:
+            subprocess.run(["ip", "addr", "add", f"{addr}/8", "dev", "lo"], check=True)
+            added.append(addr)
+        for serial, (addr, extra) in CAMERAS.items():
+            procs.append(subprocess.Popen([FAKE, "-i", addr, "-s", serial, "-g", str(XML), *extra],
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        deadline = time.monotonic() + 15
+        while not all((found := _discovered()).get(s) == a for s, (a, _) in CAMERAS.items()):
+            if time.monotonic() > deadline:
+                pytest.fail(f"fake cameras not discovered at their addresses: found {found}")
+        yield {serial: addr for serial, (addr, _) in CAMERAS.items()}
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(timeout=10)
+        for addr in added:
+            subprocess.run(["ip", "addr", "del", f"{addr}/8", "dev", "lo"], check=False)
+
+
+def config(serial: str, *, fps: float = 100.0, role: str = "standalone", exposure_us: int | None = None,
+           width: int = 64, height: int = 48) -> DeviceConfig:
+    return DeviceConfig(
+        device_id="cam", serial=serial, model="gige-ptp-area-scan",
+        streams=(StreamConfig("color", StreamKind.COLOR, width, height, fps, "mono8", exposure_us),),
+        sync=SyncConfig("g" if role != "standalone" else None, None, role, "", 0, 0, 1, ()))
+
+
+def write_features(serial: str, **values: str | int) -> None:
+    """Set features from a second client (the driver must not hold the camera), as a test's ground truth."""
+    camera = Aravis.Camera.new(f"Aravis-Fake-{serial}")
+    for name, value in values.items():
+        if isinstance(value, str):
+            camera.set_string(name, value)
+        else:
+            camera.set_integer(name, value)
+    del camera  # releases the camera's control channel
+
+
+def read_feature(serial: str, name: str) -> str:
+    camera = Aravis.Camera.new(f"Aravis-Fake-{serial}")
+    value = str(camera.get_string(name))
+    del camera
+    return value
+
+
+def frames_for(device: GigeDevice, until: float, past_seq: int | None = None) -> list[Frame | DeviceEvent]:
+    """Poll (never blocking) until ``until`` seconds have passed, or a frame beyond ``past_seq`` came."""
+    items: list[Frame | DeviceEvent] = []
+    end = time.monotonic() + until
+    while time.monotonic() < end:
+        items += device.poll()
+        if past_seq is not None and any(isinstance(i, Frame) and i.seq > past_seq for i in items):
+            break
+        time.sleep(0.005)
+    return items + device.poll()
+
+
+def test_discovery_names_each_fake_camera_by_serial_and_address(fake_cameras: dict[str, str]) -> None:
+    """Discovery finds both fake cameras with their serial, the GigE catalog model and their IP address."""
+    found = {info.serial: info for info in GigeDriver().discover()}
+    for serial, addr in fake_cameras.items():
+        assert found[serial].connection == f"gige:{addr}"
+        assert found[serial].model == "gige-ptp-area-scan"
+        assert found[serial].driver == "gige"
+
+
+def test_open_unknown_serial_names_the_cameras_found(fake_cameras: dict[str, str]) -> None:
+    """Opening a serial nobody answers for is a DriverError naming it and the cameras that did answer."""
+    with pytest.raises(DriverError, match=r"NOPE: no GigE Vision camera .*RSG-PTP-2 at gige:127\.0\.0\.2"):
+        GigeDriver().open("NOPE")
+
+
+def test_subordinate_role_is_written_to_the_camera_and_read_back(fake_cameras: dict[str, str]) -> None:
+    """A subordinate's trigger settings, frame rate and exposure reach the camera (read back, and seen by another
+    client after close); a standalone configuration turns the trigger off again; start needs configure first."""
+    with GigeDriver().open(CLEAN) as device:
+        with pytest.raises(DriverError, match="configure"):
+            device.start()
+        device.configure(config(CLEAN, fps=40.0, role="subordinate", exposure_us=1500))
+        settings = device.settings()
+    assert settings["TriggerMode"] == "On" and settings["TriggerSource"] == "Line0"
+    assert settings["TriggerActivation"] == "RisingEdge" and settings["AcquisitionMode"] == "Continuous"
+    assert float(settings["AcquisitionFrameRate"]) == pytest.approx(40.0, rel=1e-6)
+    assert float(settings["ExposureTimeAbs"]) == 1500.0  # the fake's pre-SFNC-2.0 name, found from the table
+    assert settings["PtpEnable"] == "False"
+    assert read_feature(CLEAN, "TriggerMode") == "On"
+    with GigeDriver().open(CLEAN) as device:
+        device.configure(config(CLEAN))
+        assert device.settings()["TriggerMode"] == "Off"
+    assert read_feature(CLEAN, "TriggerMode") == "Off"
+
+
+def test_settings_change_only_while_stopped(fake_cameras: dict[str, str]) -> None:
+    """configure() while streaming is refused (seeds/003); after stop() it is accepted; close is idempotent."""
+    device = GigeDriver().open(CLEAN)
+    with device:
+        device.configure(config(CLEAN))
+        device.start()
+        with pytest.raises(DriverError, match="stopped"):
+            device.configure(config(CLEAN, fps=50.0))
+        device.stop()
+        device.configure(config(CLEAN, fps=50.0))
+    device.close()
+
+
+def test_ptp_role_enables_ptp_and_reports_status_and_offset(fake_cameras: dict[str, str]) -> None:
+    """A PTP role sets PtpEnable and stamps frames in the PTP domain; PtpStatus and PtpOffsetFromMaster are
+    reported as the camera states them (Slave, or not)."""
+    write_features(CLEAN, PtpStatus="Slave", PtpOffsetFromMaster=-37)
+    with GigeDriver().open(CLEAN) as device:
+        device.configure(config(CLEAN, role="ptp"))
+        assert device.settings()["PtpEnable"] == "True"
+        state = device.ptp_state()
+        assert (state.enabled, state.status, state.offset_from_master_ns, state.is_slave) == (True, "Slave", -37,
+                                                                                             True)
+        assert device.timing().domain is ClockDomain.PTP
+        device.start()
+        frames = [i for i in frames_for(device, 0.3) if isinstance(i, Frame)]
+        device.stop()
+    assert frames and all(f.domain is ClockDomain.PTP for f in frames)
+    write_features(CLEAN, PtpStatus="Listening", PtpOffsetFromMaster=0)
+    with GigeDriver().open(CLEAN) as device:
+        device.configure(config(CLEAN))
+        assert not device.ptp_state().is_slave and device.ptp_state().status == "Listening"
+        assert device.timing().domain is ClockDomain.DEVICE
+
+
+def test_frame_ids_unwrap_across_the_16_bit_wrap(fake_cameras: dict[str, str]) -> None:
+    """Block ids run 65400..65535 then 1..: seq counts on by one at the wrap (65535, 65536: GigE Vision skips
+    block id 0), camera stamps increase, images have the configured size, each frame is received after its stamp."""
+    with GigeDriver().open(CLEAN) as device:
+        device.configure(config(CLEAN, fps=250.0))
+        device.start()
+        items = frames_for(device, 10.0, past_seq=65536 + 20)
+        device.stop()
+    frames = [i for i in items if isinstance(i, Frame)]
+    assert not [i for i in items if isinstance(i, DeviceEvent)]
+    assert frames[0].seq < 65535 < frames[-1].seq
+    for a, b in itertools.pairwise(frames):  # the fake's ids are consecutive and loopback loses no packet
+        assert b.seq == a.seq + 1
+        assert b.device_ts_ns > a.device_ts_ns and b.host_rx_ns > a.host_rx_ns
+    # The fake stamps with the host's realtime clock: the monotonic receive time follows it by a transfer time.
+    realtime_minus_monotonic = time.time_ns() - time.monotonic_ns()
+    for f in frames:
+        assert 0 < f.host_rx_ns - (f.device_ts_ns - realtime_minus_monotonic) < 100_000_000
+        assert f.image is not None and f.image.shape == (48, 64) and f.encoding == "mono8"
+        assert f.flags is FrameFlags.NONE and f.domain is ClockDomain.DEVICE
+
+
+def test_missing_packets_flag_frames_corrupt_not_dropped(fake_cameras: dict[str, str]) -> None:
+    """With 2% of GVSP packets lost, damaged frames arrive flagged CORRUPT (no image), once per frame id, and every
+    buffer Aravis completed or failed is a delivered frame or counted (no leader packet; late duplicate)."""
+    with GigeDriver().open(LOSSY) as device:
+        device.configure(config(LOSSY, fps=200.0))
+        device.start()
+        frames = [i for i in frames_for(device, 1.5) if isinstance(i, Frame)]
+        device.stop()
+        stats = device.stream_statistics
+        counted = device.unnamed_buffers + device.duplicate_buffers
+    corrupt = [f for f in frames if f.flags & FrameFlags.CORRUPT]
+    assert corrupt and all(f.image is None for f in corrupt)
+    assert all(f.image is not None for f in frames if not f.flags)
+    assert stats["n_failures"] > 0 and stats["n_missing_packets"] > 0
+    # The one frame in flight at stop may be counted by Aravis after the reader's last pop.
+    assert 0 <= stats["n_completed_buffers"] + stats["n_failures"] - (len(frames) + counted) <= 1
+    assert 0 <= stats["n_failures"] - (len(corrupt) + counted) <= 1
+    seqs = [f.seq for f in frames]
+    assert len(set(seqs)) == len(seqs)
+
+
+def test_a_full_queue_reports_each_dropped_frame_as_an_overrun(fake_cameras: dict[str, str]) -> None:
+    """Frames the bounded queue cannot take are OVERRUN events with their frame id: kept frames and overruns
+    together account for every id, and polling again drains new frames."""
+    with GigeDriver(queue_frames=4).open(CLEAN) as device:
+        device.configure(config(CLEAN, fps=200.0))
+        device.start()
+        time.sleep(0.5)  # ~100 frames against a queue of 4: far more than it holds
+        items = device.poll()
+        later = frames_for(device, 0.2)
+        device.stop()
+    frames = [i for i in items if isinstance(i, Frame)]
+    overruns = [i for i in items if isinstance(i, DeviceEvent)]
+    assert len(frames) == 4 and len(overruns) >= 10
+    assert all(e.kind is EventKind.OVERRUN and e.count == 1 and e.stream == "color" for e in overruns)
+    ids = sorted([f.seq for f in frames] + [e.seq for e in overruns if e.seq is not None])
+    assert ids == list(range(ids[0], ids[0] + len(ids)))
+    assert max(f.seq for f in frames) < min(e.seq for e in overruns if e.seq is not None)
+    assert any(isinstance(i, Frame) for i in later)
