@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import tempfile
 from collections.abc import Callable, Iterator
@@ -64,7 +65,28 @@ def uvc_driver() -> tuple[Driver, RigSpec]:
     return UvcDriver(by_id_dir=Path(_CLIPS.name) / "by-id", files={"UVCCLIP1": clip}), rig
 
 
-DRIVERS: dict[str, Callable[[], tuple[Driver, RigSpec]]] = {"sim": sim_driver, "uvc": uvc_driver}
+@functools.cache
+def realsense_recording() -> Path:
+    """A 1.5 s recording (depth and colour at 30 fps, paced in real time) made once with ``rs.recorder``."""
+    from tests.drivers.realsense_devices import FPS, record
+
+    return record(Path(_CLIPS.name) / "cam1.db3", "827312070001", 45, pace_s=1 / FPS)
+
+
+def realsense_driver() -> tuple[Driver, RigSpec]:
+    """The RealSense driver playing a recording through ``rs.pipeline`` in real time, as the rig's camera."""
+    pytest.importorskip("pyrealsense2", reason="pyrealsense2 is not installed: pip install 'rigsync[realsense]'")
+    from rigsync.drivers.realsense import RealSenseDriver
+
+    path = realsense_recording()
+    text = RIG.replace('connection = "usb:c0"', f'driver = "realsense"\nfile = "{path.name}"\nconnection = "usb:c0"')
+    text = text[:text.index('[[devices]]\nid = "kin"')]
+    rig = loads_rig(text, str(path.parent / "contract.toml"))
+    return RealSenseDriver(rig, devices=lambda: []), rig
+
+
+DRIVERS: dict[str, Callable[[], tuple[Driver, RigSpec]]] = {"sim": sim_driver, "uvc": uvc_driver,
+                                                            "realsense": realsense_driver}
 try:  # pyk4a's own Python layer over a strict fake native module (skipped where pyk4a's sources cannot be had)
     from tests.drivers.test_kinect import kinect_driver
 

@@ -286,3 +286,32 @@ def test_unreadable_file(tmp_path: Path) -> None:
     """A rig file that cannot be read is an error naming it."""
     with pytest.raises(RigFileError, match="cannot read the rig file"):
         load_rig(tmp_path / "nope.toml")
+
+
+RS_DEVICE = """
+[[devices]]
+id = "rs0"
+model = "realsense-d435"
+serial = "827312070001"
+host = "h1"
+connection = "usb:mb0"
+streams = [{ kind = "depth", width = 848, height = 480, fps = 30 }]
+"""
+
+
+def test_a_realsense_device_may_be_a_recording() -> None:
+    """`file` names the recording that stands in for a RealSense device."""
+    rig = loads_rig(BASE + RS_DEVICE.replace('connection =', 'driver = "realsense"\nfile = "cam1.db3"\nconnection ='),
+                    "rig.toml")
+    assert rig.device("rs0").file == "cam1.db3"
+    assert rig.device("k0").file is None
+
+
+@pytest.mark.parametrize(("lines", "problem"), [
+    ('file = "cam1.db3"', "only a realsense device plays a recording, this one's driver is 'sim'"),
+    ('driver = "realsense"\nfile = "cam1.mp4"', "not a RealSense recording"),
+])
+def test_a_bad_recording_file_names_the_field_and_what_is_allowed(lines: str, problem: str) -> None:
+    """A recording on a driver that cannot play it, or a file that is no RealSense recording, is refused."""
+    err = error(BASE + RS_DEVICE.replace("connection =", f"{lines}\nconnection ="))
+    assert err.field == "devices[2].file" and problem in str(err)

@@ -31,6 +31,8 @@ class DeviceInfo:
     name: str
     connection: str
     """Where it is attached, in the driver's words (bus, port, interface)."""
+    firmware: str = ""
+    """Firmware version as the device reports it ("" if the driver cannot read it)."""
 
 
 @dataclass(frozen=True)

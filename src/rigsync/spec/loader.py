@@ -188,7 +188,7 @@ def _trigger(t: Table) -> TriggerSpec:
                    drift_ppm=t.number("drift_ppm", 0.0))
 
 
-_DEVICE_KEYS = ("id", "model", "serial", "host", "connection", "driver", "pose", "streams", "sim")
+_DEVICE_KEYS = ("id", "model", "serial", "host", "connection", "driver", "file", "pose", "streams", "sim")
 _STREAM_KEYS = ("name", "kind", "width", "height", "fps", "format", "exposure", "exposure_us")
 
 
@@ -209,7 +209,8 @@ def _device(t: Table) -> DeviceSpec:
         raise t.error("connection", connection_text, f"{model.key} connects over {model.link.value}",
                       _CONNECTION_FORMS[model.link])
     return t.build(DeviceSpec, id=t.text("id"), model=model.key, serial=t.text("serial"), host=t.text("host"),
-                   connection=connection, streams=streams, driver=t.text("driver", "sim"), pose=pose, sim=sim)
+                   connection=connection, streams=streams, driver=t.text("driver", "sim"), pose=pose, sim=sim,
+                   file=t.text("file", None))
 
 
 def _pose(t: Table) -> Pose:

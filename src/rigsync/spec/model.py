@@ -21,6 +21,10 @@ from rigsync.spec._check import NAME_RULE, SERIAL_RULE, name_ok, require, serial
 from rigsync.spec.sync import FaultSpec, SyncGroupSpec, TriggerSpec
 
 DRIVER_NAMES = ("sim", "realsense", "gige", "orbbec", "kinect", "zed", "uvc")
+RECORDING_DRIVERS = ("realsense",)
+"""Drivers whose devices may be a recording (``file``)."""
+RECORDING_SUFFIXES = (".db3", ".bag")
+"""What ``rs.recorder`` writes (ROS 2 ``.db3`` since librealsense 2.56, ROS 1 ``.bag`` before)."""
 """Drivers a device may name: the simulator and one per vendor SDK (rigsync.drivers.registry)."""
 
 DEFAULT_USB_CAPACITY_MB_S = 620.0
@@ -211,11 +215,19 @@ class DeviceSpec:
     driver: str = "sim"
     pose: Pose | None = None
     sim: DeviceSimSpec = field(default_factory=DeviceSimSpec)
+    file: str | None = None
+    """A recording that stands in for the camera (RealSense ``.db3``/``.bag``), relative to the rig file."""
 
     def __post_init__(self) -> None:
         require(name_ok(self.id), "id", self.id, "not a valid device id", NAME_RULE)
         require(serial_ok(self.serial), "serial", self.serial, "not a valid serial number", SERIAL_RULE)
         require(self.driver in DRIVER_NAMES, "driver", self.driver, "no such driver", DRIVER_NAMES)
+        if self.file is not None:
+            require(self.driver in RECORDING_DRIVERS, "file", self.file,
+                    f"only a {' or '.join(RECORDING_DRIVERS)} device plays a recording, this one's driver is "
+                    f"{self.driver!r}", [f'driver = "{d}"' for d in RECORDING_DRIVERS])
+            require(self.file.lower().endswith(RECORDING_SUFFIXES), "file", self.file,
+                    "not a RealSense recording", [f"a path ending in {s}" for s in RECORDING_SUFFIXES])
         require(len(self.streams) > 0, "streams", [], "a device needs at least one stream")
         names = [s.name for s in self.streams]
         for i, n in enumerate(names):

@@ -1,0 +1,120 @@
+"""D435-like cameras made of librealsense's own software devices, and ``.db3`` recordings of them made with
+``rs.recorder``, for the RealSense driver's tests. Import only after ``pytest.importorskip("pyrealsense2")``."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyrealsense2 as rs
+
+SENSOR_TS0_US = 4_294_000_000
+"""First injected sensor timestamp: near the 32-bit wrap (2**32 us), so a recording of a second crosses it."""
+READOUT_AFTER_CENTER_US = 4_250
+"""FRAME_TIMESTAMP (start of readout) minus SENSOR_TIMESTAMP (middle of exposure) in the injected frames."""
+EXPOSURE_US = 8_500
+
+
+@dataclass(frozen=True)
+class Stream:
+    stream: Any
+    index: int
+    fmt: Any
+    bpp: int
+    sensor: str
+
+
+DEPTH = Stream(rs.stream.depth, 0, rs.format.z16, 2, "Stereo Module")
+COLOR = Stream(rs.stream.color, 0, rs.format.rgb8, 3, "RGB Camera")
+W, H, FPS = 848, 480, 30
+
+
+class SoftD435:
+    """A software device that says it is a D435: a Stereo Module (depth) and an RGB Camera (colour) with the
+    options the driver sets, each set explicitly after ``add_option`` (it would read 1.0 otherwise)."""
+
+    def __init__(self, serial: str, *, sync_mode: int = 0, name: str = "Intel RealSense D435",
+                 metadata: tuple[Any, ...] = (rs.frame_metadata_value.sensor_timestamp,
+                                              rs.frame_metadata_value.frame_timestamp)) -> None:
+        self.dev = rs.software_device()
+        self.metadata = metadata
+        for field, value in ((rs.camera_info.name, name), (rs.camera_info.serial_number, serial),
+                             (rs.camera_info.firmware_version, "5.16.0.1"), (rs.camera_info.product_line, "D400"),
+                             (rs.camera_info.usb_type_descriptor, "3.2")):
+            self.dev.register_info(field, value)
+        self.sensors: dict[str, Any] = {}
+        self.profiles: dict[Any, Any] = {}
+        for s in (DEPTH, COLOR):
+            sensor = self.sensors.setdefault(s.sensor, self.dev.add_sensor(s.sensor))
+            vs = rs.video_stream()
+            vs.type, vs.index, vs.uid, vs.width, vs.height, vs.fps, vs.bpp, vs.fmt = (
+                s.stream, s.index, len(self.profiles), W, H, FPS, s.bpp, s.fmt)
+            k = rs.intrinsics()
+            k.width, k.height, k.fx, k.fy, k.ppx, k.ppy = W, H, 420.0, 421.0, 424.5, 239.5
+            vs.intrinsics = k
+            self.profiles[s.stream] = sensor.add_video_stream(vs)
+        options = {"Stereo Module": ((rs.option.inter_cam_sync_mode, 0, 260, sync_mode),
+                                     (rs.option.exposure, 1, 165_000, EXPOSURE_US),
+                                     (rs.option.enable_auto_exposure, 0, 1, 1)),
+                   "RGB Camera": ((rs.option.exposure, 1, 10_000, 156), (rs.option.enable_auto_exposure, 0, 1, 1))}
+        for sensor_name, opts in options.items():
+            for option, lo, hi, value in opts:
+                self.sensors[sensor_name].add_option(option, rs.option_range(lo, hi, 1, 1), True)
+                self.sensors[sensor_name].set_option(option, value)
+            self.sensors[sensor_name].add_option(rs.option.global_time_enabled, rs.option_range(0, 1, 1, 1), True)
+            self.sensors[sensor_name].set_option(rs.option.global_time_enabled, 1)
+
+    def inject(self, s: Stream, i: int) -> None:
+        """Frame ``i`` (counter i + 1) of a stream, stamped ``sensor_ts_us(i)`` / ``frame_ts_us(i)``."""
+        sensor = self.sensors[s.sensor]
+        md = rs.frame_metadata_value
+        values = {md.frame_counter: i + 1, md.sensor_timestamp: sensor_ts_us(i) % (1 << 32),
+                  md.frame_timestamp: frame_ts_us(i) % (1 << 32), md.actual_exposure: EXPOSURE_US,
+                  md.actual_fps: FPS * 1000}
+        for key, value in values.items():
+            if key in self.metadata or key not in (md.sensor_timestamp, md.frame_timestamp):
+                sensor.set_metadata(key, value)
+        f = rs.software_video_frame()
+        shape = (H, W) if s.bpp == 2 else (H, W, 3)
+        f.pixels = np.full(shape, i % 200, np.uint16 if s.bpp == 2 else np.uint8)
+        f.stride, f.bpp = W * s.bpp, s.bpp
+        f.timestamp = frame_ts_us(i) / 1000.0
+        f.domain = rs.timestamp_domain.hardware_clock
+        f.frame_number = 1000 + i
+        f.profile = self.profiles[s.stream].as_video_stream_profile()
+        sensor.on_video_frame(f)
+
+
+def sensor_ts_us(i: int) -> int:
+    """Unwrapped middle of exposure of frame ``i``: 1/30 s apart, to the microsecond."""
+    return SENSOR_TS0_US + (i * 1_000_000) // FPS
+
+
+def frame_ts_us(i: int) -> int:
+    return sensor_ts_us(i) + READOUT_AFTER_CENTER_US
+
+
+def record(path: Path, serial: str, frames: int, *, sync_mode: int = 0, pace_s: float = 0.0,
+           **kwargs: Any) -> Path:
+    """A ``.db3`` of a SoftD435 streaming depth and colour (``frames`` of each), made by ``rs.recorder``; frames
+    ``pace_s`` apart in host time (playback in real time replays that pace)."""
+    cam = SoftD435(serial, sync_mode=sync_mode, **kwargs)
+    recorder = rs.recorder(str(path), cam.dev)
+    sensors = list(cam.sensors.values())
+    for s in (DEPTH, COLOR):
+        cam.sensors[s.sensor].open(cam.profiles[s.stream])
+    for sensor in sensors:
+        sensor.start(lambda f: None)
+    for i in range(frames):
+        cam.inject(DEPTH, i)
+        cam.inject(COLOR, i)
+        if pace_s:
+            time.sleep(pace_s)
+    for sensor in sensors:
+        sensor.stop()
+        sensor.close()
+    del recorder  # the recorder writes the file when it is released
+    return path
