@@ -130,22 +130,22 @@ def test_rigsync_info_reads_every_device_and_stream(take: Path) -> None:
 
 
 def test_every_device_has_its_frames_with_increasing_stamps(take: Path) -> None:
-    """Per stream: consecutive frame numbers (nothing lost on the way), device and rig stamps strictly increasing;
-    a RealSense frame's device stamp is exactly the sensor timestamp the recording was made with (unwrapped past
-    2**32 us), in the recording's clock domain."""
+    """Per stream: frame numbers, device and rig stamps strictly increasing; a RealSense frame's device stamp is
+    exactly the sensor timestamp its recording was made with for that frame counter (unwrapped past 2**32 us);
+    no flag but ``corrupt`` (a GigE frame that lost packets on a loaded host)."""
     with open_recording(take) as rec:
         frames = defaultdict(list)
         for f in rec.frames():
             frames[(f.device, f.stream)].append(f)
     assert sorted(frames) == sorted(stream_keys())
-    for key, fs in frames.items():
-        assert [f.seq for f in fs] == list(range(fs[0].seq, fs[0].seq + len(fs))), key
+    for key, all_frames in frames.items():
+        assert all(set(f.flags) <= {"corrupt"} for f in all_frames), key
+        fs = [f for f in all_frames if not f.flags]  # a corrupt GigE frame may be closed after later ones (gige.py)
         for a, b in itertools.pairwise(fs):
-            assert b.device_ts_ns > a.device_ts_ns and b.rig_time_ns > a.rig_time_ns, (key, a, b)
+            assert b.seq > a.seq and b.device_ts_ns > a.device_ts_ns and b.rig_time_ns > a.rig_time_ns, (key, a, b)
         if key[0] in REALSENSE:  # the recording's frame_counter is i + 1 for its injected frame i
             assert [f.device_ts_ns for f in fs] == [sensor_ts_us(f.seq - 1) * 1000 for f in fs], key
             assert fs[-1].device_ts_ns > (1 << 32) * 1000  # past the 32-bit wrap
-        assert all(not f.flags for f in fs), key
 
 
 def test_framesets_are_formed_with_members_within_one_window(take: Path) -> None:
@@ -174,20 +174,29 @@ def test_framesets_are_formed_with_members_within_one_window(take: Path) -> None
 
 def test_every_recorded_frame_is_a_member_or_a_named_drop(take: Path) -> None:
     """Per stream, the statistics account for every recorded frame: frames = matched + the named reasons a frame
-    is in no frameset; matched is the stream's count of frameset memberships, each frame a member once."""
+    is in no frameset; matched is the stream's count of frameset memberships, each frame a member once; corrupt
+    frames are the ones flagged so; a gap in the frame numbers is counted as lost on the device or in the host's
+    queue (a loaded host may lose a frame: it must be named, not silent)."""
     with open_recording(take) as rec:
         stats = {k: json.loads(v) for k, v in rec.metadata["rigsync.stats"].items()}
         members = Counter((m.device, m.stream, m.seq) for s in rec.framesets() for m in s.members)
-        recorded = Counter((f.device, f.stream) for f in rec.frames())
+        seqs: defaultdict[tuple[str, str], list[int]] = defaultdict(list)
+        corrupt: Counter[tuple[str, str]] = Counter()
+        for f in rec.frames():
+            seqs[(f.device, f.stream)].append(f.seq)
+            corrupt[(f.device, f.stream)] += "corrupt" in f.flags
     assert max(members.values()) == 1
     per_stream = Counter((d, s) for d, s, _ in members)
     for key in stream_keys():
         st = stats[f"{key[0]}/{key[1]}"]
         assert set(st["dropped"]) <= {*LOOSE, "warmup", "device", "host_overrun"}, (key, st)
-        assert st["frames"] == recorded[key] > 0, (key, st)
+        dropped = Counter(st["dropped"])
+        assert st["frames"] == len(seqs[key]) > 0, (key, st)
         assert st["matched"] == per_stream[key], (key, st)
-        assert st["frames"] == st["matched"] + sum(st["dropped"].get(r, 0) for r in LOOSE), (key, st)
-        assert st["dropped"].get("device", 0) == 0 and st["dropped"].get("host_overrun", 0) == 0, (key, st)
+        assert st["frames"] == st["matched"] + sum(dropped[r] for r in LOOSE), (key, st)
+        assert dropped["corrupt"] == corrupt[key], (key, st)
+        gaps = sum(b - a - 1 for a, b in itertools.pairwise(sorted(seqs[key])))
+        assert gaps <= dropped["device"] + dropped["host_overrun"], (key, st, gaps)
 
 
 def test_vendor_drivers_share_the_system_clock_and_a_simulated_one_is_refused(tmp_path: Path) -> None:
