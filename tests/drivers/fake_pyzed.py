@@ -17,8 +17,9 @@ the latest grabbed image ... the time at which the entire image was available in
 
 Strict: every class has ``__slots__`` and the module only the names below, so anything else the driver touched
 would raise AttributeError. Devices run in real time: camera ``k``'s image is complete in host memory at
-``open + STARTUP_NS + (k + 1) * period`` on the monotonic clock; its IMAGE timestamp is that instant on the fake
-system clock (monotonic + ``sys_offset_ns``). Tests unplug cameras, drop frames before ``grab`` and wait.
+``open + STARTUP_NS + (k + 1) * period`` on the monotonic clock (the first grab after open takes the newest
+frame; frames before it are not counted as dropped); its IMAGE timestamp is that instant on the fake system clock
+(monotonic + ``sys_offset_ns``). Tests unplug cameras, drop frames before ``grab`` and wait.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ from typing import Any
 
 import numpy as np
 
-STARTUP_NS = 20_000_000
+STARTUP_NS = 100_000_000
+"""From open() to the first image (long enough that a test starting the grab loop right away takes frame 0)."""
 SIZES = {"HD2K": (2208, 1242), "HD1080": (1920, 1080), "HD1200": (1920, 1200), "HD720": (1280, 720),
          "SVGA": (960, 600), "VGA": (672, 376)}
 LEFT_CAM = (700.5, 701.5, 640.25, 360.75)
@@ -84,6 +86,8 @@ class FakeZed:
     """Frame indices the SDK drops before grab (get_frame_dropped_count counts them)."""
     corrupt: set[int] = field(default_factory=set)
     """Frame indices grab returns as CORRUPTED_FRAME (green/purple image)."""
+    no_depth: set[int] = field(default_factory=set)
+    """Frame indices whose depth retrieve_measure fails on (FAILURE)."""
     fallback_fps: int | None = None
     """The rate the SDK opens the camera at whatever is asked (CONFIGURATION_FALLBACK), if set."""
     # state
@@ -94,6 +98,8 @@ class FakeZed:
     opens: int = 0
     settings: dict[str, int] = field(default_factory=lambda: {"AEC_AGC": 1, "EXPOSURE": 50, "EXPOSURE_TIME": 16_000})
     next_frame: int = 0
+    first_frame: int = 0
+    """Index of the first frame grabbed since open()."""
     delivered: int = 0
     """Frames grab returned since the camera was last opened."""
 
@@ -283,6 +289,9 @@ def _module(sdk: FakeZedSDK) -> ModuleType:
                 time.sleep(0.01)
                 return ERROR_CODE.CAMERA_NOT_DETECTED
             k = cam.next_frame
+            if not self._grabbed:  # the camera streams from open(): the first grab takes the newest frame
+                k = max(k, (time.monotonic_ns() - cam.opened_mono_ns - STARTUP_NS) // cam.period_ns - 1)
+                cam.first_frame = k
             while k in cam.dropped:
                 k += 1
                 if self._grabbed:
@@ -324,7 +333,7 @@ def _module(sdk: FakeZedSDK) -> ModuleType:
             cam = self._live()
             if cam is None or self._frame < 0 or cam.opened is None or cam.opened["depth_mode"] is DEPTH_MODE.NONE:
                 return ERROR_CODE.INVALID_FUNCTION_PARAMETERS
-            if measure is not MEASURE.DEPTH_U16_MM:
+            if measure is not MEASURE.DEPTH_U16_MM or self._frame in cam.no_depth:
                 return ERROR_CODE.FAILURE
             w, h = self._size()
             py_mat._fill(np.full((h, w), 1000 + self._frame, dtype=np.uint16))

@@ -234,7 +234,9 @@ class ZedDevice(Device):
 
     def _grab_loop(self, settings: ZedSettings) -> None:
         images = {s.name: sl.Mat() for s in settings.streams}
-        grabbed, exposure_ns = 0, self._exposure_ns(settings)
+        # seq: frames grabbed plus frames the SDK dropped since this start (its count runs from the first grab of
+        # the opened camera, through earlier starts)
+        grabbed, dropped_before, exposure_ns = 0, self._camera.get_frame_dropped_count(), self._exposure_ns(settings)
         min_latency_ns = (exposure_ns if exposure_ns is not None else round(settings.model.exposure_range_us[0] * 1000)
                           ) + settings.model.readout_ns  # start of exposure -> image in host memory
         while not self._stopping.is_set():
@@ -244,23 +246,26 @@ class ZedDevice(Device):
                 if not self._reconnect(settings):
                     return
                 self._queue.put_event(DeviceEvent(self._device_id, EventKind.RECONNECTED, time.monotonic_ns()))
-                grabbed = 0
+                grabbed, dropped_before = 0, 0  # a new camera object: its counts start again
                 continue
             if err not in (sl.ERROR_CODE.SUCCESS, sl.ERROR_CODE.CORRUPTED_FRAME):
                 continue  # a warning without a new image
             sys_ns, mono_ns = self._clocks()
             image_sys_ns = self._camera.get_timestamp(sl.TIME_REFERENCE.IMAGE).get_nanoseconds()
-            seq = grabbed + self._camera.get_frame_dropped_count()
+            seq = grabbed + self._camera.get_frame_dropped_count() - dropped_before
             grabbed += 1
             host_rx_ns = image_sys_ns + (mono_ns - sys_ns)  # CLOCK_REALTIME -> CLOCK_MONOTONIC
             flags = FrameFlags.CORRUPT if err == sl.ERROR_CODE.CORRUPTED_FRAME else FrameFlags.NONE
             for stream in settings.streams:
                 mat = images[stream.name]
-                if stream.kind is StreamKind.COLOR:
-                    self._camera.retrieve_image(mat, sl.VIEW.LEFT)
+                color = stream.kind is StreamKind.COLOR
+                got = self._camera.retrieve_image(mat, sl.VIEW.LEFT) if color else \
+                    self._camera.retrieve_measure(mat, sl.MEASURE.DEPTH_U16_MM)
+                if got != sl.ERROR_CODE.SUCCESS:
+                    continue  # no image of this frame: a gap in the stream's seq, never a stale buffer
+                if color:
                     image, encoding = np.ascontiguousarray(mat.get_data()[:, :, :3]), "bgr8"  # BGRA -> BGR
                 else:
-                    self._camera.retrieve_measure(mat, sl.MEASURE.DEPTH_U16_MM)
                     image, encoding = mat.get_data().reshape(stream.height, stream.width).copy(), "16UC1"
                 self._queue.put_frame(Frame(
                     device=self._device_id, stream=stream.name, seq=seq, device_ts_ns=host_rx_ns,
