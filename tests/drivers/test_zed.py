@@ -241,8 +241,8 @@ def test_gmsl_exposure_is_set_in_microseconds(zed: ModuleType, sdk: FakeZedSDK) 
 
 
 def test_settings_the_zed_cannot_do_are_refused(zed: ModuleType, rig_plan: tuple[RigSpec, Plan]) -> None:
-    """A size or rate the model lacks, colour and depth of different sizes, and an out-of-range exposure are
-    DriverErrors naming the device and what is allowed."""
+    """A size or rate the model lacks, colour and depth of different sizes, an out-of-range exposure and a
+    monocular ZED X One are DriverErrors naming the device and what is allowed."""
     rig, plan = rig_plan
     config = device_config(plan, rig.device("left"))
     color, depth = config.streams
@@ -256,6 +256,8 @@ def test_settings_the_zed_cannot_do_are_refused(zed: ModuleType, rig_plan: tuple
         zed.zed_settings(bad(color, dataclasses.replace(depth, width=672, height=376)))
     with pytest.raises(DriverError, match=r"colour exposure 70000 us.*use 26 to 66667 us"):
         zed.zed_settings(bad(dataclasses.replace(color, exposure_us=70_000), depth))
+    with pytest.raises(DriverError, match=r"ZED X One GS is a monocular camera \(sl.CameraOne\)"):
+        zed.zed_settings(dataclasses.replace(config, model="zed-x-one-gs", streams=(color,)))
     assert zed.zed_settings(config).resolution == "HD720"
 
 

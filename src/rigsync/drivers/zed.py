@@ -5,10 +5,10 @@ Discovery is ``sl.Camera.get_device_list()`` (serial, ``sl.MODEL``, state, id); 
 camera is opened, so :meth:`ZedDevice.configure` (while stopped) reopens it with the plan's ``InitParameters``,
 then sets manual exposure, and reads both back (a camera the SDK opened in another mode is a DriverError).
 ``readback()`` is empty: the SDK reports no sync setting (USB ZEDs have none; a ZED Link card's trigger mode is
-set in its ``zed_x_daemon`` service, outside the SDK). A grab thread per started
-device calls ``grab()`` into a bounded :class:`~rigsync.drivers.queue.FrameQueue` that :meth:`ZedDevice.poll`
-empties without blocking. A grab that fails (``CAMERA_NOT_DETECTED``...) is DISCONNECTED; the camera is opened
-again from the plan until it is back (RECONNECTED).
+set in its ``zed_x_daemon`` service, outside the SDK). A grab thread per started device calls ``grab()`` into a
+bounded :class:`~rigsync.drivers.queue.FrameQueue` that :meth:`ZedDevice.poll` empties without blocking. A grab
+that fails (``CAMERA_NOT_DETECTED``...) is DISCONNECTED; the camera is opened again from the plan until it is back
+(RECONNECTED). Monocular ZED X One cameras (``sl.CameraOne``) are listed but not opened.
 
 Timestamps: ``get_timestamp(TIME_REFERENCE.IMAGE)`` is "the UNIX nanosecond timestamp ... at which the entire
 image was available in the PC memory" (pyzed ``sl.pyx``, ``Camera.get_timestamp``): the host's system clock
