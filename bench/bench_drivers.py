@@ -289,8 +289,8 @@ def alternate(name: str, reps: int, bare: Callable[[], tuple[int, float]],
         runs["bare"].append(timed(bare))
         runs["driver"].append(timed(driver))
     print(f"\n{name}")
-    for kind, rs_ in runs.items():
-        for r in rs_:
+    for kind, kind_runs in runs.items():
+        for r in kind_runs:
             print(f"  {kind:6} {r.frames:7d} frames in {r.wall_s:7.3f} s = {r.fps:9.1f} fps, "
                   f"{r.cpu_us_per_frame:8.1f} us CPU/frame")
     best = {k: (max(r.fps for r in v), min(r.cpu_us_per_frame for r in v)) for k, v in runs.items()}
