@@ -173,3 +173,26 @@ def test_capture_with_check_refuses_a_failing_rig_and_records_nothing(tmp_path: 
     assert "--no-check" in ran.stderr
     ran = rigsync("capture", str(rig), "--fast", "--seconds", "1", "--out", str(out), "--quiet")
     assert ran.returncode == 0 and out.exists() and "FAIL" not in ran.stdout
+
+
+EXAMPLES = sorted((Path(__file__).parents[2] / "examples").glob("*.toml"))
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_every_example_rig_passes_the_check(path: Path) -> None:
+    """Each shipped rig, wired as planned in the simulator, passes every row: triggered streams judged at their
+    group's trigger rate times the burst (Genlock at 30 Hz, not the sensor's 90 fps), PTP cameras after the
+    group's start delay."""
+    rows = check(path.read_text())
+    assert rows and [r for r in rows if not r.ok] == []
+
+
+def test_a_genlocked_stream_is_expected_at_its_trigger_rate() -> None:
+    """realsense_genlock: the Genlock slaves' depth (90 fps sensors, burst 1 on a 30 Hz trigger) deliver ~30/s;
+    a device that delivered 30/s would fail if judged at 90."""
+    rows = check((Path(__file__).parents[2] / "examples" / "realsense_genlock.toml").read_text(), seconds=2.0)
+    genlocked = [r for r in rows if r.check == "frames" and r.device.startswith("rs-genlock-")]
+    assert len(genlocked) == 3
+    for r in genlocked:
+        rate = float(r.detail.split("(")[1].split("/s")[0])
+        assert 27 <= rate <= 31, r.detail

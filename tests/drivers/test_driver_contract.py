@@ -87,6 +87,12 @@ def realsense_driver() -> tuple[Driver, RigSpec]:
 
 DRIVERS: dict[str, Callable[[], tuple[Driver, RigSpec]]] = {"sim": sim_driver, "uvc": uvc_driver,
                                                             "realsense": realsense_driver}
+try:  # a strict fake of StereoLabs' pyzed.sl (the SDK installs only with StereoLabs' installer)
+    from tests.drivers.test_zed import zed_driver
+
+    DRIVERS["zed"] = zed_driver
+except ImportError:
+    pass
 try:  # pyk4a's own Python layer over a strict fake native module (skipped where pyk4a's sources cannot be had)
     from tests.drivers.test_kinect import kinect_driver
 

@@ -12,11 +12,12 @@ from collections.abc import Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
 
-from rigsync.capture.streams import device_config
+from rigsync.capture.streams import device_config, frame_rate
 from rigsync.core.errors import DriverError
 from rigsync.core.frame import Frame
+from rigsync.core.sync import SyncMethod
 from rigsync.drivers.base import Device, DeviceInfo, Driver
-from rigsync.plan.model import Plan
+from rigsync.plan.model import Plan, Role
 
 CHECKS = ("present", "model", "settings", "frames")
 """The checks of a device, in the order they are made and shown."""
@@ -95,7 +96,7 @@ def _frames(plan: Plan, drivers: Mapping[str, Driver], opened: Mapping[str, Devi
             refused[device_id] = err
     opened = {d: device for d, device in opened.items() if d not in refused}
     start_ns = clock.now_ns()
-    end_ns = start_ns + round(seconds * 1e9)
+    end_ns = start_ns + round((seconds + _ptp_start_delay_s(plan, opened)) * 1e9)
     frames: Counter[tuple[str, str]] = Counter()
     while (now := clock.now_ns()) < end_ns:
         for device_id, device in opened.items():
@@ -111,12 +112,26 @@ def _frames(plan: Plan, drivers: Mapping[str, Driver], opened: Mapping[str, Devi
         [_rate_row(plan, device_id, device, frames, seconds) for device_id, device in opened.items()]
 
 
+def _ptp_start_delay_s(plan: Plan, devices: Mapping[str, Device]) -> float:
+    """PTP cameras start together, ``start_delay_s`` after they are started: the longest such delay among
+    ``devices`` (0 without PTP cameras). The check waits that much longer for them."""
+    delays = [0.0]
+    for device_id in devices:
+        dp = plan.device(device_id)
+        spec = next((g for g in plan.rig.sync_groups if g.name == dp.group), None)
+        if spec is not None and spec.method is SyncMethod.PTP and dp.role is Role.PTP:
+            delays.append(spec.ptp.start_delay_s if spec.ptp is not None else 1.0)
+    return max(delays)
+
+
 def _rate_row(plan: Plan, device_id: str, device: Device, frames: Counter[tuple[str, str]],
               seconds: float) -> CheckRow:
     spec = plan.rig.device(device_id)
-    live_s = max(seconds - device.timing().startup_ns / 1e9, 0.0)
+    # A PTP camera starts its start delay after start() (the check waited that out): its start-up lies within.
+    startup_s = max(device.timing().startup_ns / 1e9 - _ptp_start_delay_s(plan, {device_id: device}), 0.0)
+    live_s = max(seconds - startup_s, 0.0)
     counts = {s.name: frames[(device_id, s.name)] for s in spec.streams}
-    expected = {s.name: s.fps * live_s for s in spec.streams}
+    expected = {s.name: frame_rate(plan, spec, s) * live_s for s in spec.streams}
     shown = ", ".join(f"{name} {n}" + (f" ({n / live_s:.1f}/s)" if live_s else "") for name, n in counts.items())
     if all(counts[n] >= MIN_RATE * expected[n] for n in counts):
         return CheckRow(device_id, "frames", True, shown)

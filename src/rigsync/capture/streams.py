@@ -29,6 +29,16 @@ def align_stream(plan: Plan, device: DeviceSpec, stream: StreamSpec) -> AlignStr
     return AlignStream(key, period, offset, regular=not group.random_triggers)
 
 
+def frame_rate(plan: Plan, device: DeviceSpec, stream: StreamSpec) -> float:
+    """Frames per second the stream delivers in this rig: a synced stream one burst per trigger of its group,
+    any other stream its own rate."""
+    dp = plan.device(device.id)
+    if stream.name not in dp.synced_streams or dp.group is None:
+        return stream.fps
+    period_ns = plan.group(dp.group).trigger_period_ns
+    return stream.fps if not period_ns else 1e9 / period_ns * max(dp.burst, 1)
+
+
 def sync_groups(plan: Plan) -> dict[str, str]:
     """``<device>/<stream>`` -> the sync group it is triggered or timed by (streams aligned by timestamp only
     are absent)."""
