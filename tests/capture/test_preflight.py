@@ -17,6 +17,7 @@ from rigsync.plan import build_plan
 from rigsync.spec import loads_rig
 
 STAR = (Path(__file__).parents[2] / "examples" / "kinect_star.toml").read_text()
+PTP_FOUR = (Path(__file__).parents[2] / "examples" / "gige_ptp_four.toml").read_text()
 
 
 def check(text: str, seconds: float = 1.0, wrap: type[Driver] | None = None) -> list[CheckRow]:
@@ -99,6 +100,36 @@ def test_a_missing_device_and_a_wrong_setting_fail_with_their_fix() -> None:
     wrong = by(rows, "cam", "settings")
     assert not wrong.ok and wrong.detail == "planned standalone, reads back role = master"
     assert by(rows, "k0", "frames").ok
+
+
+class PtpReporting(Driver):
+    """The simulator's driver with cam-0 reporting GigE features by name, its PtpStatus Slave, cam-1's not."""
+
+    def __init__(self, inner: Driver) -> None:
+        self.inner, self.name = inner, inner.name
+
+    def discover(self) -> list[DeviceInfo]:
+        return self.inner.discover()
+
+    def open(self, serial: str) -> Device:
+        device = self.inner.open(serial)
+        status = {"EVT-HB-1000": "Slave", "EVT-HB-1001": "Listening"}.get(serial)
+        if status is not None:
+            device.readback = lambda: {"PtpEnable": "True", "PtpStatus": status}  # type: ignore[method-assign]
+        return device
+
+    def clock(self):  # type: ignore[no-untyped-def]
+        return self.inner.clock()
+
+
+def test_a_name_value_role_is_judged_on_the_value_reported_under_its_name() -> None:
+    """A role Name=Value (GigE PtpStatus=Slave) passes when the device reports that value under that name, fails
+    naming what it reports otherwise, and still passes when reported whole (the simulator's role = ...)."""
+    rows = check(PTP_FOUR, seconds=0.2, wrap=PtpReporting)
+    assert by(rows, "cam-0", "settings").ok
+    bad = by(rows, "cam-1", "settings")
+    assert not bad.ok and bad.detail == "planned PtpStatus=Slave, reads back PtpEnable = True, PtpStatus = Listening"
+    assert by(rows, "cam-2", "settings").detail == "reads back role = PtpStatus=Slave"
 
 
 def rigsync(*args: str) -> subprocess.CompletedProcess[str]:

@@ -4,77 +4,27 @@
 from __future__ import annotations
 
 import itertools
-import os
-import shutil
-import subprocess
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+from tests.drivers.gige_fakes import fake_gige_cameras, read_feature, write_features
 
 from rigsync.core.errors import DriverError
 from rigsync.core.frame import ClockDomain, Frame, FrameFlags, StreamKind
 from rigsync.drivers.base import DeviceConfig, DeviceEvent, EventKind, StreamConfig, SyncConfig
-
-try:
-    import gi
-
-    gi.require_version("Aravis", "0.8")
-    from gi.repository import Aravis
-except (ImportError, ValueError) as err:
-    pytest.skip(f"Aravis 0.8 through PyGObject is not installed ({err}): apt-get install gir1.2-aravis-0.8 "
-                "aravis-tools, then pip install 'rigsync[gige]'", allow_module_level=True)
-
 from rigsync.drivers.gige import GigeDevice, GigeDriver
 
-FAKE = "arv-fake-gv-camera-0.8"
-XML = Path(__file__).parent / "data" / "ptp_fake_camera.xml"
 CLEAN, LOSSY = "RSG-PTP-2", "RSG-LOSSY-3"
 CAMERAS = {CLEAN: ("127.0.0.2", []), LOSSY: ("127.0.0.3", ["-r", "20"])}
 """serial -> (loopback address, extra options): the lossy one drops 20 GVSP packets per thousand."""
 
 
-def _lo_addresses() -> set[str]:
-    out = subprocess.run(["ip", "-o", "-4", "addr", "show", "dev", "lo"], capture_output=True, text=True,
-                         check=True).stdout
-    return {line.split()[3].split("/")[0] for line in out.splitlines()}
-
-
-def _discovered() -> dict[str, str]:
-    Aravis.update_device_list()
-    return {Aravis.get_device_serial_nbr(i): Aravis.get_device_address(i) for i in range(Aravis.get_n_devices())}
-
-
 @pytest.fixture(scope="module")
 def fake_cameras() -> Iterator[dict[str, str]]:
     """Fake GigE Vision cameras on 127.0.0.2 and .3, started and stopped by pid (aliases added if missing)."""
-    if shutil.which(FAKE) is None or shutil.which("ip") is None:
-        pytest.skip(f"{FAKE} or ip is not installed: apt-get install aravis-tools iproute2")
-    missing = sorted({addr for addr, _ in CAMERAS.values()} - _lo_addresses())
-    if missing and os.geteuid() != 0:
-        pytest.skip(f"the fake cameras need loopback aliases {missing}, and adding them needs root "
-                    f"(ip addr add ADDR/8 dev lo)")
-    added: list[str] = []
-    procs: list[subprocess.Popen[bytes]] = []
-    try:
-        for addr in missing:
-            subprocess.run(["ip", "addr", "add", f"{addr}/8", "dev", "lo"], check=True)
-            added.append(addr)
-        for serial, (addr, extra) in CAMERAS.items():
-            procs.append(subprocess.Popen([FAKE, "-i", addr, "-s", serial, "-g", str(XML), *extra],
-                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        deadline = time.monotonic() + 15
-        while not all((found := _discovered()).get(s) == a for s, (a, _) in CAMERAS.items()):
-            if time.monotonic() > deadline:
-                pytest.fail(f"fake cameras not discovered at their addresses: found {found}")
-        yield {serial: addr for serial, (addr, _) in CAMERAS.items()}
-    finally:
-        for proc in procs:
-            proc.terminate()
-            proc.wait(timeout=10)
-        for addr in added:
-            subprocess.run(["ip", "addr", "del", f"{addr}/8", "dev", "lo"], check=False)
+    with fake_gige_cameras(CAMERAS) as cameras:
+        yield cameras
 
 
 def config(serial: str, *, fps: float = 100.0, role: str = "standalone", exposure_us: int | None = None,
@@ -83,24 +33,6 @@ def config(serial: str, *, fps: float = 100.0, role: str = "standalone", exposur
         device_id="cam", serial=serial, model="gige-ptp-area-scan",
         streams=(StreamConfig("color", StreamKind.COLOR, width, height, fps, "mono8", exposure_us),),
         sync=SyncConfig("g" if role != "standalone" else None, None, role, "", 0, 0, 1, ()))
-
-
-def write_features(serial: str, **values: str | int) -> None:
-    """Set features from a second client (the driver must not hold the camera), as a test's ground truth."""
-    camera = Aravis.Camera.new(f"Aravis-Fake-{serial}")
-    for name, value in values.items():
-        if isinstance(value, str):
-            camera.set_string(name, value)
-        else:
-            camera.set_integer(name, value)
-    del camera  # releases the camera's control channel
-
-
-def read_feature(serial: str, name: str) -> str:
-    camera = Aravis.Camera.new(f"Aravis-Fake-{serial}")
-    value = str(camera.get_string(name))
-    del camera
-    return value
 
 
 def frames_for(device: GigeDevice, until: float, past_seq: int | None = None) -> list[Frame | DeviceEvent]:

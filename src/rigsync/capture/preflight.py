@@ -70,12 +70,15 @@ def run_check(plan: Plan, drivers: Mapping[str, Driver], *, seconds: float = 1.0
 
 
 def _settings(plan: Plan, device_id: str, readback: Mapping[str, str]) -> CheckRow:
-    """The planned vendor role against what the device reports (a device reporting nothing passes, said so)."""
+    """The planned vendor role against what the device reports (a device reporting nothing passes, said so). A
+    role is met when it is one of the values reported, or - a role of the form ``Name=Value`` (GigE Vision:
+    ``PtpStatus=Slave``) - when the device reports that value under that name."""
     planned = plan.device(device_id).vendor_role
     if not readback:
         return CheckRow(device_id, "settings", True, f"configured as {planned} (the device reports no sync setting)")
     shown = ", ".join(f"{k} = {v}" for k, v in readback.items())
-    if planned in readback.values():
+    name, is_pair, value = planned.partition("=")
+    if planned in readback.values() or (is_pair and readback.get(name) == value):
         return CheckRow(device_id, "settings", True, f"reads back {shown}")
     return CheckRow(device_id, "settings", False, f"planned {planned}, reads back {shown}",
                     "the device did not take its sync setting: set it while stopped, then check again")

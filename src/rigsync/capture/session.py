@@ -52,7 +52,7 @@ class CaptureSession:
         self.options = options
         self._drivers = drivers if drivers is not None else open_drivers(self.rig, plan, fast=options.fast,
                                                                          seed=options.seed)
-        clocks = {id(d.clock()) for d in self._drivers.values()}
+        clocks = {d.clock() for d in self._drivers.values()}  # equal clocks are one (SystemClock)
         if len(clocks) > 1:
             raise RigsyncError("simulated and real devices cannot be captured together (they run on different "
                                "clocks); give every device the same driver")

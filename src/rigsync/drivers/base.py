@@ -122,12 +122,13 @@ class CaptureClock(Protocol):
         ...
 
 
+@dataclass(frozen=True)
 class SystemClock:
     """The capture loop's pace on a real host: CLOCK_MONOTONIC (never stepped), waiting with short sleeps. Frame
-    times and rig time come from :meth:`Driver.host_clocks` and the host's timebase, not from here."""
+    times and rig time come from :meth:`Driver.host_clocks` and the host's timebase, not from here. Every vendor
+    driver has its own; equal ones are one clock, so a rig mixing vendors is captured on it."""
 
-    def __init__(self, max_wait_s: float = 0.005) -> None:
-        self.max_wait_s = max_wait_s
+    max_wait_s: float = 0.005
 
     def now_ns(self) -> int:
         return time.monotonic_ns()

@@ -181,6 +181,26 @@ class GigeDevice(Device):
                         status=str(cam.get_string(status)),
                         offset_from_master_ns=int(cam.get_integer(offset)) if offset is not None else None)
 
+    def readback(self) -> dict[str, str]:
+        """The sync settings and PTP state as the camera reports them now, for ``rigsync check``: under their SFNC
+        names (``PtpEnable``, ``PtpStatus``, ``PtpOffsetFromMaster`` where the camera has them; ``TriggerMode``,
+        and ``TriggerSource`` when the trigger is on), so that the plan's GigE roles (``PtpStatus=Slave``,
+        ``TriggerSource=Line0``) are judged on them, and ``acquisition``: ``free-run`` with the trigger off."""
+        if self._config is None:
+            return {}
+        cam = self._cam
+        out: dict[str, str] = {}
+        ptp = self.ptp_state()
+        if ptp.status != "unsupported":
+            out["PtpEnable"], out["PtpStatus"] = str(ptp.enabled), ptp.status
+            if ptp.offset_from_master_ns is not None:
+                out["PtpOffsetFromMaster"] = str(ptp.offset_from_master_ns)
+        out["TriggerMode"] = str(cam.get_string("TriggerMode"))
+        if out["TriggerMode"] == "On":
+            out["TriggerSource"] = str(cam.get_string("TriggerSource"))
+        out["acquisition"] = "triggered" if out["TriggerMode"] == "On" else "free-run"
+        return out
+
     # -- configuration ------------------------------------------------------------------------------------------
 
     def configure(self, config: DeviceConfig) -> None:
