@@ -77,6 +77,7 @@ model = "uvc-webcam"
 serial = "{WEBCAM_SERIAL}"
 host = "h"
 driver = "uvc"
+file = "clip.mkv"
 connection = "usb:c9"
 streams = [{{ kind = "color", width = 640, height = 480, fps = 30, format = "yuyv" }}]
 """
@@ -96,9 +97,9 @@ def take(tmp_path_factory: pytest.TempPathFactory) -> Path:
     rig = loads_rig(rig_text(), str(tmp / "rig.toml"))
     plan = build_plan(rig)
     assert plan.errors == ()  # a mixed, unsynchronized rig is a valid plan: no --force needed
-    # The rig file's ``file`` is for RealSense recordings only; the webcam plays the clip through the driver.
+    assert clip == tmp / "clip.mkv"  # the webcam's ``file``, relative to the rig file
     with fake_gige_cameras({serial: (addr, []) for serial, addr in GIGE.values()}):
-        drivers = open_drivers(rig, plan) | {"uvc": UvcDriver(files={WEBCAM_SERIAL: clip})}
+        drivers = open_drivers(rig, plan)
         with CaptureSession(plan, CaptureOptions(out=tmp / "take.mcap", seconds=2.5), drivers=drivers) as session:
             result = session.run()
     assert result.error is None and not result.interrupted

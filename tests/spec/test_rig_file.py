@@ -308,8 +308,11 @@ def test_a_realsense_device_may_be_a_recording() -> None:
 
 
 @pytest.mark.parametrize(("lines", "problem"), [
-    ('file = "cam1.db3"', "only a realsense device plays a recording, this one's driver is 'sim'"),
-    ('driver = "realsense"\nfile = "cam1.mp4"', "not a RealSense recording"),
+    ('file = "cam1.db3"', "only a realsense or uvc device plays a recording, this one's driver is 'sim'"),
+    ('driver = "realsense"\nfile = "cam1.mp4"', "not a recording the realsense driver plays"),
+    ('driver = "uvc"\nfile = "cam1.db3"', "not a recording the uvc driver plays"),
+    ('driver = "gige"\nfile = "cam1.mkv"',
+     "only a realsense or uvc device plays a recording, this one's driver is 'gige'"),
 ])
 def test_a_bad_recording_file_names_the_field_and_what_is_allowed(lines: str, problem: str) -> None:
     """A recording on a driver that cannot play it, or a file that is no RealSense recording, is refused."""

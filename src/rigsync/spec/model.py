@@ -21,11 +21,11 @@ from rigsync.spec._check import NAME_RULE, SERIAL_RULE, name_ok, require, serial
 from rigsync.spec.sync import FaultSpec, SyncGroupSpec, TriggerSpec
 
 DRIVER_NAMES = ("sim", "realsense", "gige", "orbbec", "kinect", "zed", "uvc")
-RECORDING_DRIVERS = ("realsense",)
-"""Drivers whose devices may be a recording (``file``)."""
-RECORDING_SUFFIXES = (".db3", ".bag")
-"""What ``rs.recorder`` writes (ROS 2 ``.db3`` since librealsense 2.56, ROS 1 ``.bag`` before)."""
 """Drivers a device may name: the simulator and one per vendor SDK (rigsync.drivers.registry)."""
+RECORDING_SUFFIXES = {"realsense": (".db3", ".bag"), "uvc": (".mkv", ".avi", ".mp4", ".mov")}
+"""Drivers whose devices may be a recording (``file``), and what each plays: what ``rs.recorder`` writes (ROS 2
+``.db3`` since librealsense 2.56, ROS 1 ``.bag`` before); video files OpenCV reads (FFV1 ``.mkv`` is lossless)."""
+RECORDING_DRIVERS = tuple(RECORDING_SUFFIXES)
 
 DEFAULT_USB_CAPACITY_MB_S = 620.0
 """USB 3.0 controller budget: "The maximum USB 3.0 bandwidth is around 620MB/s" (seeds/000, ZED)."""
@@ -216,7 +216,8 @@ class DeviceSpec:
     pose: Pose | None = None
     sim: DeviceSimSpec = field(default_factory=DeviceSimSpec)
     file: str | None = None
-    """A recording that stands in for the camera (RealSense ``.db3``/``.bag``), relative to the rig file."""
+    """A recording that stands in for the camera (RealSense ``.db3``/``.bag``, a video file for a webcam),
+    relative to the rig file."""
 
     def __post_init__(self) -> None:
         require(name_ok(self.id), "id", self.id, "not a valid device id", NAME_RULE)
@@ -226,8 +227,9 @@ class DeviceSpec:
             require(self.driver in RECORDING_DRIVERS, "file", self.file,
                     f"only a {' or '.join(RECORDING_DRIVERS)} device plays a recording, this one's driver is "
                     f"{self.driver!r}", [f'driver = "{d}"' for d in RECORDING_DRIVERS])
-            require(self.file.lower().endswith(RECORDING_SUFFIXES), "file", self.file,
-                    "not a RealSense recording", [f"a path ending in {s}" for s in RECORDING_SUFFIXES])
+            suffixes = RECORDING_SUFFIXES[self.driver]
+            require(self.file.lower().endswith(suffixes), "file", self.file,
+                    f"not a recording the {self.driver} driver plays", [f"a path ending in {s}" for s in suffixes])
         require(len(self.streams) > 0, "streams", [], "a device needs at least one stream")
         names = [s.name for s in self.streams]
         for i, n in enumerate(names):
