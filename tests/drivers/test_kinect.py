@@ -28,6 +28,7 @@ from types import ModuleType
 
 import pytest
 from tests.drivers.fake_k4a import AUTO_EXPOSURE_US, CONTROLS, INTRINSICS, STARTUP_US, FakeK4A, FakeKinect
+from tests.drivers.polling import frames_of, poll_until
 
 from rigsync.capture.options import CaptureOptions
 from rigsync.capture.preflight import run_check
@@ -185,21 +186,6 @@ def kinect_driver() -> tuple[Driver, RigSpec]:
     rig = loads_rig(RIG, "kinect.toml")
     driver: Driver = module.make_driver(rig, build_plan(rig))
     return driver, rig
-
-
-def frames_of(items: list[Frame | DeviceEvent], stream: str) -> list[Frame]:
-    return [i for i in items if isinstance(i, Frame) and i.stream == stream]
-
-
-def poll_until(device: Device, kind: EventKind, timeout_s: float = 10.0) -> list[Frame | DeviceEvent]:
-    """Poll until an event of ``kind`` arrives (the reader thread reports it); everything polled till then."""
-    deadline = time.monotonic() + timeout_s
-    items: list[Frame | DeviceEvent] = []
-    while not any(isinstance(i, DeviceEvent) and i.kind is kind for i in items):
-        assert time.monotonic() < deadline, f"no {kind} event in {timeout_s} s"
-        items += device.poll()
-        time.sleep(0.005)
-    return items
 
 
 def started(driver: Driver, plan: Plan, rig: RigSpec) -> dict[str, Device]:

@@ -19,6 +19,7 @@ from types import ModuleType
 
 import pytest
 from tests.drivers.fake_pyzed import LEFT_CAM, MODEL, FakeZed, FakeZedSDK
+from tests.drivers.polling import frames_of, poll_until
 
 from rigsync.capture.options import CaptureOptions
 from rigsync.capture.preflight import run_check
@@ -128,21 +129,6 @@ def zed_driver() -> tuple[Driver, RigSpec]:
     rig = loads_rig(RIG, "zed.toml")
     driver: Driver = module.make_driver(rig, build_plan(rig))
     return driver, rig
-
-
-def frames_of(items: list[Frame | DeviceEvent], stream: str) -> list[Frame]:
-    return [i for i in items if isinstance(i, Frame) and i.stream == stream]
-
-
-def poll_until(device: Device, kind: EventKind, timeout_s: float = 10.0) -> list[Frame | DeviceEvent]:
-    """Poll until an event of ``kind`` arrives; everything polled till then."""
-    deadline = time.monotonic() + timeout_s
-    items: list[Frame | DeviceEvent] = []
-    while not any(isinstance(i, DeviceEvent) and i.kind is kind for i in items):
-        assert time.monotonic() < deadline, f"no {kind} event in {timeout_s} s"
-        items += device.poll()
-        time.sleep(0.005)
-    return items
 
 
 def configured(driver: Driver, rig: RigSpec, plan: Plan, device_id: str) -> Device:
