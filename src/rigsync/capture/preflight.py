@@ -115,13 +115,13 @@ def _frames(plan: Plan, drivers: Mapping[str, Driver], opened: Mapping[str, Devi
 def _ptp_start_delay_s(plan: Plan, devices: Mapping[str, Device]) -> float:
     """PTP cameras start together, ``start_delay_s`` after they are started: the longest such delay among
     ``devices`` (0 without PTP cameras). The check waits that much longer for them."""
-    delays = [0.0]
+    delays_s = [0.0]
     for device_id in devices:
         dp = plan.device(device_id)
         spec = next((g for g in plan.rig.sync_groups if g.name == dp.group), None)
         if spec is not None and spec.method is SyncMethod.PTP and dp.role is Role.PTP:
-            delays.append(spec.ptp.start_delay_s if spec.ptp is not None else 1.0)
-    return max(delays)
+            delays_s.append(spec.ptp_start_delay_s)
+    return max(delays_s)
 
 
 def _rate_row(plan: Plan, device_id: str, device: Device, frames: Counter[tuple[str, str]],

@@ -142,7 +142,7 @@ def start_devices(plan: Plan, devices: Mapping[str, Device], timing: Mapping[str
     ptp_start = scheduled
     tracker = None
     if ptp_start is None and ptp_groups:  # PTP cameras start together, start_delay_s after arming
-        delay = max(round((g.ptp.start_delay_s if g.ptp else 1.0) * 1e9) for g in ptp_groups)
+        delay = max(round(g.ptp_start_delay_s * 1e9) for g in ptp_groups)
         ptp_start = -(-(now_rig + delay) // 1_000_000) * 1_000_000  # on a millisecond boundary
     if scheduled is not None:
         tracker = StartTracker(scheduled, periods_ns)

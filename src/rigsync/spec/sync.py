@@ -176,6 +176,11 @@ class SyncGroupSpec:
             require(self.source.device in names, "source.device", self.source.device,
                      "the source device must be a member of the group", names)
 
+    @property
+    def ptp_start_delay_s(self) -> float:
+        """How long after arming a PTP group's cameras start together (its ``[sync.ptp]`` or the default)."""
+        return (self.ptp or PtpSpec()).start_delay_s
+
     def member(self, device: str) -> SyncMember | None:
         return next((m for m in self.members if m.device == device), None)
 

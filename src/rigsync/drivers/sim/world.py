@@ -173,7 +173,7 @@ class SimWorld:
             self._sources[group.name] = CrystalTrigger(dev.crystal, group.trigger_period_ns, phase)
         if plan.role is Role.PTP and group is not None and group.name not in self._sources:
             spec = next(g for g in self.rig.sync_groups if g.name == group.name)
-            delay = round((spec.ptp.start_delay_s if spec.ptp else 1.0) * 1e9)
+            delay = round(spec.ptp_start_delay_s * 1e9)
             start = -(-(self.now_ns + delay) // 1_000_000) * 1_000_000  # on a millisecond boundary
             self._sources[group.name] = ScheduleTrigger(start, group.trigger_period_ns or 33_333_333)
         for stream in dev.streams:
