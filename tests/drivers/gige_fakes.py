@@ -41,36 +41,65 @@ def discovered() -> dict[str, str]:
 
 
 @contextmanager
-def fake_gige_cameras(cameras: Mapping[str, tuple[str, Sequence[str]]]) -> Iterator[dict[str, str]]:
-    """Run one fake camera per ``serial -> (loopback address, extra options)``, each on its own address (added to
-    lo if missing, which needs root: skipped otherwise); yields serial -> address once discovery finds them all;
-    stops each process by its pid and removes the aliases it added."""
+def loopback_aliases(addresses: Sequence[str]) -> Iterator[None]:
+    """The addresses on lo while inside (those missing added, which needs root: skipped otherwise, and removed
+    again after)."""
     if shutil.which(FAKE) is None or shutil.which("ip") is None:
         pytest.skip(f"{FAKE} or ip is not installed: apt-get install aravis-tools iproute2")
-    missing = sorted({addr for addr, _ in cameras.values()} - _lo_addresses())
+    missing = sorted(set(addresses) - _lo_addresses())
     if missing and os.geteuid() != 0:
         pytest.skip(f"the fake cameras need loopback aliases {missing}, and adding them needs root "
                     f"(ip addr add ADDR/8 dev lo)")
     added: list[str] = []
-    procs: list[subprocess.Popen[bytes]] = []
     try:
         for addr in missing:
             subprocess.run(["ip", "addr", "add", f"{addr}/8", "dev", "lo"], check=True)
             added.append(addr)
-        for serial, (addr, extra) in cameras.items():
-            procs.append(subprocess.Popen([FAKE, "-i", addr, "-s", serial, "-g", str(XML), *extra],
-                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        deadline = time.monotonic() + 15
-        while not all((found := discovered()).get(s) == a for s, (a, _) in cameras.items()):
-            if time.monotonic() > deadline:
-                pytest.fail(f"fake cameras not discovered at their addresses: found {found}")
-        yield {serial: addr for serial, (addr, _) in cameras.items()}
+        yield
     finally:
-        for proc in procs:
-            proc.terminate()
-            proc.wait(timeout=10)
         for addr in added:
             subprocess.run(["ip", "addr", "del", f"{addr}/8", "dev", "lo"], check=False)
+
+
+def spawn_camera(serial: str, addr: str, extra: Sequence[str] = ()) -> subprocess.Popen[bytes]:
+    """A fake camera process (stop it with :func:`stop_camera`)."""
+    return subprocess.Popen([FAKE, "-i", addr, "-s", serial, "-g", str(XML), *extra],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def stop_camera(proc: subprocess.Popen[bytes], *, kill: bool = False) -> None:
+    """End a fake camera by its pid: terminated, or killed (as a camera losing power)."""
+    if kill:
+        proc.kill()
+    else:
+        proc.terminate()
+    proc.wait(timeout=10)
+
+
+def wait_discovered(cameras: Mapping[str, str], timeout_s: float = 15.0) -> None:
+    """Return once discovery finds every ``serial -> address``; fail the test after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while not all((found := discovered()).get(s) == a for s, a in cameras.items()):
+        if time.monotonic() > deadline:
+            pytest.fail(f"fake cameras not discovered at their addresses: found {found}")
+
+
+@contextmanager
+def fake_gige_cameras(cameras: Mapping[str, tuple[str, Sequence[str]]]) -> Iterator[dict[str, str]]:
+    """Run one fake camera per ``serial -> (loopback address, extra options)``, each on its own address (added to
+    lo if missing, which needs root: skipped otherwise); yields serial -> address once discovery finds them all;
+    stops each process by its pid and removes the aliases it added."""
+    addresses = {serial: addr for serial, (addr, _) in cameras.items()}
+    with loopback_aliases(list(addresses.values())):
+        procs: list[subprocess.Popen[bytes]] = []
+        try:
+            for serial, (addr, extra) in cameras.items():
+                procs.append(spawn_camera(serial, addr, extra))
+            wait_discovered(addresses)
+            yield addresses
+        finally:
+            for proc in procs:
+                stop_camera(proc)
 
 
 def write_features(serial: str, **values: str | int) -> None:

@@ -1,40 +1,29 @@
-"""GigE Vision cameras through Aravis 0.8 (PyGObject): the only module that imports ``gi``.
+"""GigE Vision cameras through Aravis 0.8 (PyGObject): with :mod:`rigsync.drivers.gige_stream`, its streaming side,
+the only modules that import ``gi``.
 
 Features are set by their GenICam SFNC names; where a vendor (Emergent's eSDK, older SFNC revisions) names one
 differently, :data:`FEATURE_NAMES` lists the alternatives and the first one the camera implements is used.
 Settings change only while the camera is stopped (seeds/003 "stop streaming before you configure") and are read
-back after writing. Frames come from one reader thread per camera, which pops buffers from an Aravis stream into a
-bounded queue that :meth:`GigeDevice.poll` drains without blocking. A frame's ``device_ts_ns`` is the buffer's
-timestamp (the camera's clock in ns: the PTP time when the camera's PTP is on), ``host_rx_ns`` the host's monotonic
-clock when the reader thread received the completed buffer. Frame ids (16-bit block ids, 1..65535 then 1 again:
-GigE Vision never sends block id 0) are unwrapped; a buffer with missing packets (or timed out) is delivered
-flagged CORRUPT without an image (Aravis closes it only when later packets or its retention timeout show it
-incomplete, so it may arrive after frames that follow it); a frame the full queue cannot take is an OVERRUN event
-naming its id.
+back after writing. Frames come from one reader thread per camera (:mod:`rigsync.drivers.gige_stream`: stamps,
+frame ids, corrupt frames) into a bounded :class:`FrameQueue` that :meth:`GigeDevice.poll` drains without blocking
+(frames the full queue cannot take are OVERRUN events). A camera lost while streaming is a DISCONNECTED event; once
+discovery finds its serial again, ``poll()`` configures it from the plan, starts it and reports RECONNECTED (frame
+ids and the camera's clock restart; the first frame is flagged AFTER_RECONNECT).
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections import deque
 from dataclasses import dataclass
 
-import cv2
-import gi
-import numpy as np
+from rigsync.drivers.gige_stream import NAME, BufferCounts, Framing, StreamReader, discover
 
-try:
-    gi.require_version("Aravis", "0.8")
-except ValueError as err:  # PyGObject is there, Aravis's typelib is not: the registry names the install
-    raise ImportError(f"Aravis 0.8 typelib: {err}") from None
-from gi.repository import Aravis, GLib
+from gi.repository import Aravis, GLib  # isort: skip (gige_stream asks for Aravis 0.8 first)
 
 from rigsync.catalog import get_model
-from rigsync.catalog.gige import GIGE_PTP_AREA_SCAN
-from rigsync.core.counter import CounterUnwrapper
 from rigsync.core.errors import DriverError
-from rigsync.core.frame import ClockDomain, Frame, FrameFlags, TimestampSemantics
+from rigsync.core.frame import ClockDomain, Frame, FrameFlags
 from rigsync.core.intrinsics import Intrinsics
 from rigsync.drivers.base import (
     CaptureClock,
@@ -48,10 +37,9 @@ from rigsync.drivers.base import (
     StreamConfig,
     SystemClock,
 )
+from rigsync.drivers.queue import FrameQueue
 from rigsync.plan.model import Plan, Role
 from rigsync.spec.model import RigSpec
-
-NAME = "gige"
 
 FEATURE_NAMES: dict[str, tuple[str, ...]] = {
     "frame_rate": ("AcquisitionFrameRate", "FrameRate"),  # FrameRate: Emergent eSDK
@@ -68,17 +56,8 @@ PIXEL_FORMATS = {"mono8": "Mono8", "bayer_rggb8": "BayerRG8", "rgb8": "RGB8"}
 PTP_SLAVE = "Slave"
 """``PtpStatus`` once the camera's clock follows the grandmaster (seeds/003: check before streaming)."""
 
-STREAM_BUFFERS = 16
-"""Aravis buffers per stream: frames in flight between the socket and the reader thread."""
-
 LATENCY_UNCERTAINTY_NS = 2_000_000
 """How far ``min_latency_ns`` (the image's time on a 1 Gbit/s link) may be off: exposure end, readout, resends."""
-
-_POP_TIMEOUT_US = 50_000
-_UNFILLED = frozenset({Aravis.BufferStatus.UNKNOWN, Aravis.BufferStatus.CLEARED, Aravis.BufferStatus.FILLING,
-                       Aravis.BufferStatus.ABORTED})
-_RECENT_SEQS = 256
-"""Frame ids remembered to recognise a late duplicate (Aravis's frame retention is 100 ms by default)."""
 
 
 @dataclass(frozen=True)
@@ -101,44 +80,27 @@ def _err(serial: str | None, problem: str, fix: str | None = None) -> DriverErro
     return DriverError(NAME, serial, problem, fix)
 
 
-def _unwrap_block_id(unwrapper: CounterUnwrapper, block_id: int) -> int:
-    """Consecutive sequence numbers from GigE Vision block ids (16-bit, skipping 0 at each wrap; extended 64-bit
-    ids of GEV 2.x are used as they are)."""
-    if block_id > 0xFFFF:
-        return block_id
-    unwrapped = unwrapper.unwrap(block_id)
-    return unwrapped - (unwrapped >> 16)
-
-
 class GigeDevice(Device):
     """One GigE Vision camera, under this host's exclusive control while open."""
 
     def __init__(self, camera: Aravis.Camera, info: DeviceInfo, queue_frames: int) -> None:
         self.info = info
         self._camera: Aravis.Camera | None = camera
-        self._queue_frames = queue_frames
         self._config: DeviceConfig | None = None
         self._stream_config: StreamConfig | None = None
         self._names = {concept: self._first_available(names) for concept, names in FEATURE_NAMES.items()}
         self._settings: dict[str, str] = {}
         self._ptp_on = False
-        self._stream: Aravis.Stream | None = None
-        self._reader: threading.Thread | None = None
+        self._reader: StreamReader | None = None
         self._running = threading.Event()
-        self._lock = threading.Lock()
-        self._frames: deque[Frame] = deque()
-        self._events: list[DeviceEvent] = []
-        self._unwrapper = CounterUnwrapper(16)
-        self.unnamed_buffers = 0
-        """Buffers that cannot be stamped: they lost their leader packet (no frame id, no timestamp) or were cut
-        off by :meth:`stop`; they show as a gap in ``seq``, the way frames lost before the host do."""
-        self.duplicate_buffers = 0
-        """Buffers for a frame id already delivered (late packets of a frame Aravis already closed open a second,
-        incomplete buffer): the first one delivered stands for the frame."""
-        self._recent_seqs: deque[int] = deque(maxlen=_RECENT_SEQS)
+        self._queue = FrameQueue(queue_frames)
+        self.buffer_counts = BufferCounts()
+        """Buffers that were no frame (no leader packet, cut off by a stop; late duplicates)."""
         self.stream_statistics: dict[str, int] = {}
         """Aravis's counters of the last stream, read at :meth:`stop` (``n_completed_buffers``, ``n_failures``,
         ``n_missing_packets``...)."""
+        self.reconnect_error: str | None = None
+        """Why a camera that came back could not be configured from the plan again (it then stays stopped)."""
 
     # -- features -----------------------------------------------------------------------------------------------
 
@@ -273,82 +235,47 @@ class GigeDevice(Device):
             raise _err(self.info.serial, "not configured", "call configure() before start()")
         if self._running.is_set():
             return
-        cam = self._cam
+        self._start_reader(FrameFlags.NONE)
+        self._running.set()
+
+    def _start_reader(self, first_flags: FrameFlags) -> None:
+        cam, config, stream = self._cam, self._config, self._stream_config
+        assert config is not None and stream is not None
         try:
-            stream = cam.create_stream(None, None)
+            self._reader = StreamReader(cam, self.info.serial, Framing(config.device_id, stream, self._ptp_on),
+                                        self._queue, self.buffer_counts, self._on_lost, first_flags)
         except GLib.Error as err:
             raise _err(self.info.serial, f"could not open the stream channel: {err.message}",
                        "check the network path to the camera") from None
-        payload = cam.get_payload()
-        for _ in range(STREAM_BUFFERS):
-            stream.push_buffer(Aravis.Buffer.new_allocate(payload))
-        self._stream = stream
-        self._unwrapper.reset()
-        self._recent_seqs.clear()
-        self._running.set()
-        self._reader = threading.Thread(target=self._read, args=(stream, payload), name=f"gige-{self.info.serial}",
-                                        daemon=True)
-        self._reader.start()
         cam.start_acquisition()
 
-    def _read(self, stream: Aravis.Stream, payload: int) -> None:
-        while True:
-            running = self._running.is_set()  # after stop: take what the stream still holds, then end
-            buffer = stream.timeout_pop_buffer(_POP_TIMEOUT_US) if running else stream.try_pop_buffer()
-            if buffer is None:
-                if running:
-                    continue
-                return
-            host_rx_ns = time.monotonic_ns()
-            frame = self._frame(buffer, host_rx_ns, payload)
-            stream.push_buffer(buffer)
-            if frame is not None:
-                self._deliver(frame)
-
-    def _frame(self, buffer: Aravis.Buffer, host_rx_ns: int, payload: int) -> Frame | None:
-        status = buffer.get_status()
-        if status in _UNFILLED:
-            self.unnamed_buffers += 1  # cut off by stop() or never filled
-            return None
-        config, stream = self._config, self._stream_config
-        assert config is not None and stream is not None
-        corrupt = status != Aravis.BufferStatus.SUCCESS  # missing packets, timeout, wrong size...
-        if buffer.get_frame_id() == 0 or buffer.get_timestamp() == 0:
-            self.unnamed_buffers += 1
-            return None
-        seq = _unwrap_block_id(self._unwrapper, buffer.get_frame_id())
-        if seq in self._recent_seqs:
-            self.duplicate_buffers += 1
-            return None
-        self._recent_seqs.append(seq)
-        image, encoding = (None, "mono8") if corrupt else _image(buffer, stream.pixel_format)
-        return Frame(
-            device=config.device_id, stream=stream.name,
-            seq=seq,
-            device_ts_ns=buffer.get_timestamp(), host_rx_ns=host_rx_ns,
-            semantics=TimestampSemantics.START_OF_EXPOSURE,
-            domain=ClockDomain.PTP if self._ptp_on else ClockDomain.DEVICE,
-            min_latency_ns=max(1_000, payload * 8),
-            exposure_ns=None if stream.exposure_us is None else stream.exposure_us * 1_000,
-            image=image, encoding=encoding,
-            flags=FrameFlags.CORRUPT if corrupt else FrameFlags.NONE,
-        )
-
-    def _deliver(self, frame: Frame) -> None:
-        with self._lock:
-            if len(self._frames) < self._queue_frames:
-                self._frames.append(frame)
-                return
-            self._events.append(DeviceEvent(frame.device, EventKind.OVERRUN, frame.host_rx_ns, stream=frame.stream,
-                                            count=1, seq=frame.seq))
+    def _on_lost(self) -> None:
+        """The reader found the camera gone (on its thread): it releases the camera's Aravis objects."""
+        self._camera = None
 
     def poll(self) -> list[Frame | DeviceEvent]:
-        with self._lock:
-            frames, self._frames = list(self._frames), deque()
-            events, self._events = self._events, []
-        items: list[Frame | DeviceEvent] = [*frames, *events]
-        items.sort(key=lambda i: i.host_rx_ns if isinstance(i, Frame) else i.host_ns)
-        return items
+        self._reconnect()
+        return self._queue.take()
+
+    def _reconnect(self) -> None:
+        """The lost camera answered discovery again and opened: configure it from the plan and start it again
+        (its frame ids and clock restart). If it no longer takes the plan's settings it stays stopped (its
+        DISCONNECTED stands; :attr:`reconnect_error` says why)."""
+        reader, config = self._reader, self._config
+        if reader is None or reader.found is None or config is None:
+            return
+        camera, reader.found = reader.found, None
+        reader.stop()
+        self._reader, self._camera = None, camera
+        self._running.clear()
+        try:
+            self.configure(config)
+            self._start_reader(FrameFlags.AFTER_RECONNECT)
+        except DriverError as err:
+            self.reconnect_error = str(err)
+            return
+        self._running.set()
+        self._queue.put_event(DeviceEvent(config.device_id, EventKind.RECONNECTED, time.monotonic_ns()))
 
     def intrinsics(self, stream: str) -> Intrinsics:
         s = self._stream_config
@@ -362,36 +289,21 @@ class GigeDevice(Device):
     def stop(self) -> None:
         if not self._running.is_set():
             return
+        reader, self._reader = self._reader, None
         try:
-            self._cam.stop_acquisition()
+            if self._camera is not None:  # None: lost (the reader is looking for it)
+                self._camera.stop_acquisition()
         finally:
             self._running.clear()
-            if self._reader is not None:
-                self._reader.join()
-            if self._stream is not None:
-                stream = self._stream
-                self.stream_statistics = {stream.get_info_name(i): stream.get_info_uint64(i)
-                                          for i in range(stream.get_n_infos())}
-            self._reader, self._stream = None, None
+            if reader is not None:
+                reader.stop()
+                self.stream_statistics = reader.statistics
 
     def close(self) -> None:
-        if self._camera is not None:
-            try:
-                self.stop()
-            finally:
-                self._camera = None  # the last reference: Aravis releases the camera's control channel
-
-
-def _image(buffer: Aravis.Buffer, pixel_format: str) -> tuple[np.ndarray, str]:
-    """The buffer's pixels as a recorded image and its Foxglove encoding."""
-    height, width = buffer.get_image_height(), buffer.get_image_width()
-    data = np.frombuffer(buffer.get_data(), dtype=np.uint8)
-    if pixel_format == "rgb8":
-        return data.reshape(height, width, 3).copy(), "rgb8"
-    raw = data.reshape(height, width)
-    if pixel_format == "bayer_rggb8":
-        return cv2.cvtColor(raw, cv2.COLOR_BayerRG2BGR), "bgr8"
-    return raw.copy(), "mono8"
+        try:
+            self.stop()
+        finally:
+            self._camera = None  # the last reference: Aravis releases the camera's control channel
 
 
 class GigeDriver(Driver):
@@ -405,24 +317,11 @@ class GigeDriver(Driver):
         self.queue_frames = queue_frames
         self._clock = SystemClock()
 
-    def _found(self) -> list[tuple[str, DeviceInfo]]:
-        """(Aravis device id, info) of each GigE Vision camera that answers discovery."""
-        Aravis.update_device_list()
-        found = []
-        for i in range(Aravis.get_n_devices()):
-            if Aravis.get_device_protocol(i) != "GigEVision":
-                continue
-            info = DeviceInfo(driver=NAME, serial=Aravis.get_device_serial_nbr(i), model=GIGE_PTP_AREA_SCAN.key,
-                              name=f"{Aravis.get_device_vendor(i)} {Aravis.get_device_model(i)}",
-                              connection=f"gige:{Aravis.get_device_address(i)}")
-            found.append((Aravis.get_device_id(i), info))
-        return found
-
     def discover(self) -> list[DeviceInfo]:
-        return [info for _, info in self._found()]
+        return [info for _, info in discover()]
 
     def open(self, serial: str) -> GigeDevice:
-        found = self._found()
+        found = discover()
         for device_id, info in found:
             if info.serial == serial:
                 try:
