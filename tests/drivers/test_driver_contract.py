@@ -85,8 +85,42 @@ def realsense_driver() -> tuple[Driver, RigSpec]:
     return RealSenseDriver(rig, devices=lambda: []), rig
 
 
+GIGE_CAMERA = ("RSG-CONTRACT-5", "127.0.0.5")
+GIGE_RIG = f"""
+[[hosts]]
+name = "h"
+
+[[devices]]
+id = "gige"
+model = "gige-ptp-area-scan"
+serial = "{GIGE_CAMERA[0]}"
+host = "h"
+driver = "gige"
+connection = "eth:lo"
+streams = [{{ kind = "color", width = 1920, height = 1200, fps = 30, format = "mono8" }}]
+"""
+
+
+@pytest.fixture(scope="module")
+def gige_camera() -> Iterator[None]:
+    """An ``arv-fake-gv-camera-0.8`` process on a loopback alias (skipped without Aravis, or without root for the
+    alias), for the module's GigE tests."""
+    from tests.drivers.gige_fakes import fake_gige_cameras
+
+    serial, addr = GIGE_CAMERA
+    with fake_gige_cameras({serial: (addr, [])}):
+        yield
+
+
+def gige_driver() -> tuple[Driver, RigSpec]:
+    """The GigE Vision driver (Aravis's own GVCP control and GVSP streaming) over the fake camera."""
+    from rigsync.drivers.gige import GigeDriver
+
+    return GigeDriver(), loads_rig(GIGE_RIG, "contract-gige.toml")
+
+
 DRIVERS: dict[str, Callable[[], tuple[Driver, RigSpec]]] = {"sim": sim_driver, "uvc": uvc_driver,
-                                                            "realsense": realsense_driver}
+                                                            "realsense": realsense_driver, "gige": gige_driver}
 try:  # a strict fake of StereoLabs' pyzed.sl (the SDK installs only with StereoLabs' installer)
     from tests.drivers.test_zed import zed_driver
 
@@ -109,6 +143,8 @@ except ImportError:
 
 @pytest.fixture(params=sorted(DRIVERS))
 def setup(request: pytest.FixtureRequest) -> Iterator[tuple[Driver, RigSpec]]:
+    if request.param == "gige":
+        request.getfixturevalue("gige_camera")
     yield DRIVERS[request.param]()
 
 
