@@ -152,8 +152,6 @@ class StreamReader:
         self._recent_set: set[int] = set()
         self._stopping = threading.Event()
         self._control_lost = threading.Event()
-        self.lost = False
-        """The camera went away (DISCONNECTED is queued): the reader is looking for it, or found it."""
         self.found: Aravis.Camera | None = None
         self.statistics: dict[str, int] = {}
         self._camera: Aravis.Camera | None = camera
@@ -243,7 +241,6 @@ class StreamReader:
     def _lose(self) -> None:
         """Report the camera gone, and release its Aravis objects on a thread of their own."""
         self._queue.put_event(DeviceEvent(self._framing.device_id, EventKind.DISCONNECTED, time.monotonic_ns()))
-        self.lost = True
         self._on_lost()
         dead = [self._stream, self._camera]
         self._stream = self._camera = None
