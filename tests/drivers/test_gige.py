@@ -220,7 +220,7 @@ def test_a_camera_that_goes_away_is_disconnected_then_reconnected_from_the_plan(
     assert [i for i in gone + back if isinstance(i, DeviceEvent)] == [
         DeviceEvent("cam", EventKind.DISCONNECTED, (disconnected := _event(gone)).host_ns),
         DeviceEvent("cam", EventKind.RECONNECTED, _event(back).host_ns)]
-    assert 5.0 < (disconnected.host_ns - last.host_rx_ns) / 1e9 < HEARTBEAT_LOST_S + 1.0  # + 1 s: a loaded host
+    assert 4.9 < (disconnected.host_ns - last.host_rx_ns) / 1e9 < HEARTBEAT_LOST_S + 1.0  # + 1 s: a loaded host
     new = [i for i in back + after if isinstance(i, Frame)]
     assert [f.seq for f in new[:20]] == list(range(before[0].seq, before[0].seq + 20))  # a new camera's first ids
     assert [f.flags for f in new[:3]] == [FrameFlags.AFTER_RECONNECT, FrameFlags.NONE, FrameFlags.NONE]

@@ -49,7 +49,7 @@ STREAM_BUFFERS = 16
 
 HEARTBEAT_LOST_S = 6.0
 """Aravis 0.8 reads the camera's control register every 1 s and gives up after 5 s of failed reads (its
-``control-lost`` signal): the longest a lost camera goes unnoticed."""
+``control-lost`` signal): 5 to 6 s after its last answer, the longest a lost camera goes unnoticed."""
 
 RECONNECT_POLL_S = 0.5
 """Pause between discovery rounds (each takes Aravis's 1 s discovery timeout) while a camera is lost."""
