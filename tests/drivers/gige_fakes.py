@@ -61,9 +61,11 @@ def loopback_aliases(addresses: Sequence[str]) -> Iterator[None]:
             subprocess.run(["ip", "addr", "del", f"{addr}/8", "dev", "lo"], check=False)
 
 
-def spawn_camera(serial: str, addr: str, extra: Sequence[str] = ()) -> subprocess.Popen[bytes]:
-    """A fake camera process (stop it with :func:`stop_camera`)."""
-    return subprocess.Popen([FAKE, "-i", addr, "-s", serial, "-g", str(XML), *extra],
+def spawn_camera(serial: str, addr: str, extra: Sequence[str] = (), *, ptp: bool = True) -> subprocess.Popen[bytes]:
+    """A fake camera process (stop it with :func:`stop_camera`), with the PTP features of our GenICam XML or, if
+    not ``ptp``, Aravis's own fake camera description (no PTP)."""
+    genicam = ["-g", str(XML)] if ptp else []
+    return subprocess.Popen([FAKE, "-i", addr, "-s", serial, *genicam, *extra],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 

@@ -228,5 +228,31 @@ def test_a_camera_that_goes_away_is_disconnected_then_reconnected_from_the_plan(
     assert planned["Width"] == "64" and float(planned["ExposureTimeAbs"]) == 2000.0
 
 
+def test_a_camera_back_without_the_planned_features_stays_disconnected() -> None:
+    """A PTP camera that comes back without PTP features cannot take the plan: no RECONNECTED, the reason kept in
+    reconnect_error, the device stopped and no longer configured (and closed cleanly)."""
+    serial, addr = "RSG-GONE-6", "127.0.0.6"
+    with loopback_aliases([addr]):
+        proc = spawn_camera(serial, addr)
+        try:
+            wait_discovered({serial: addr})
+            with GigeDriver().open(serial) as device:
+                device.configure(config(serial, role="ptp"))
+                device.start()
+                poll_while(device, lambda got: len(got) < 5, "5 frames")
+                stop_camera(proc, kill=True)
+                poll_until(device, EventKind.DISCONNECTED, timeout_s=10.0)
+                proc = spawn_camera(serial, addr, ptp=False)
+                items = poll_while(device, lambda _: device.reconnect_error is None, "reconnect attempt", 15.0)
+                items += device.poll()
+                device.stop()
+                with pytest.raises(DriverError, match="not configured"):  # the plan is not applied
+                    device.start()
+        finally:
+            stop_camera(proc)
+    assert device.reconnect_error is not None and "PtpEnable" in device.reconnect_error
+    assert not [i for i in items if isinstance(i, DeviceEvent)] and not [i for i in items if isinstance(i, Frame)]
+
+
 def _event(items: list[Frame | DeviceEvent]) -> DeviceEvent:
     return next(i for i in items if isinstance(i, DeviceEvent))

@@ -259,8 +259,8 @@ class GigeDevice(Device):
 
     def _reconnect(self) -> None:
         """The lost camera answered discovery again and opened: configure it from the plan and start it again
-        (its frame ids and clock restart). If it no longer takes the plan's settings it stays stopped (its
-        DISCONNECTED stands; :attr:`reconnect_error` says why)."""
+        (its frame ids and clock restart). If it no longer takes the plan's settings it stays stopped and
+        unconfigured (its DISCONNECTED stands; :attr:`reconnect_error` says why)."""
         reader, config = self._reader, self._config
         if reader is None or reader.found is None or config is None:
             return
@@ -272,7 +272,7 @@ class GigeDevice(Device):
             self.configure(config)
             self._start_reader(FrameFlags.AFTER_RECONNECT)
         except DriverError as err:
-            self.reconnect_error = str(err)
+            self.reconnect_error, self._config = str(err), None  # start() asks for configure() again
             return
         self._running.set()
         self._queue.put_event(DeviceEvent(config.device_id, EventKind.RECONNECTED, time.monotonic_ns()))
