@@ -10,12 +10,12 @@ retention timeout show it incomplete, so it may arrive after frames that follow 
 the buffer's pixels (Aravis hands Python its own copy of them).
 
 A camera is lost when Aravis's heartbeat loses control of it (``control-lost``, :data:`HEARTBEAT_LOST_S` at most
-after its last answer; a camera that only stops sending frames, as a triggered one without triggers, is not lost:
-its heartbeat holds the control channel, so no quicker register probe could answer sooner either). The reader then
-queues one DISCONNECTED event, hands the dead
-camera's Aravis objects to a thread of their own to release (their finalizers wait out GVCP timeouts, ~10 s), and
-runs Aravis's discovery (1 s per round) every :data:`RECONNECT_POLL_S` until a camera with the same serial answers
-and opens; :meth:`GigeDevice.poll` then configures it from the plan on the caller's thread and starts it again.
+after its last answer). A camera that only stops sending frames (a triggered one without triggers) is not lost, and
+a register read of the reader's own would not tell sooner: it waits behind the heartbeat's retries on the control
+channel. The reader then queues one DISCONNECTED event, hands the dead camera's Aravis objects to a thread of their
+own to release (their finalizers wait out GVCP timeouts, ~10 s), and runs Aravis's discovery (1 s per round) every
+:data:`RECONNECT_POLL_S` until a camera with the same serial answers and opens; :meth:`GigeDevice.poll` then
+configures it from the plan on the caller's thread and starts it again.
 """
 
 from __future__ import annotations
