@@ -32,7 +32,9 @@ from rigsync.core.errors import DriverError
 from rigsync.core.frame import ClockDomain, Frame, StreamKind
 from rigsync.core.intrinsics import Intrinsics
 from rigsync.drivers._realsense_frames import US_NS
+from rigsync.drivers._realsense_options import GLOBAL_TIME, wanted_options
 from rigsync.drivers._realsense_receiver import MetadataKeys, SensorReceiver, StreamReceiver
+from rigsync.drivers._realsense_watch import DeviceWatch, PlaybackEnd, ignore_status
 from rigsync.drivers.base import (
     CaptureClock,
     Device,
@@ -55,8 +57,6 @@ LATENCY_UNCERTAINTY_NS = 1_000_000
 """Assumption: USB transfer and the SDK's callback thread vary a frame's arrival by up to ~1 ms."""
 STARTUP_NS = 200_000_000
 """Assumption: sensor start-up from ``start()`` to the first exposure."""
-RGB_EXPOSURE_UNIT_US = 100
-"""The RGB Camera's ``exposure`` option counts 100 us units; the Stereo Module's counts microseconds."""
 
 _STREAMS = {StreamKind.DEPTH: (rs.stream.depth, 0), StreamKind.COLOR: (rs.stream.color, 0),
             StreamKind.IR: (rs.stream.infrared, 1)}
@@ -64,6 +64,7 @@ _FORMATS = {"z16": rs.format.z16, "y8": rs.format.y8, "rgb8": rs.format.rgb8, "b
             "yuyv": rs.format.yuyv}
 _MD = rs.frame_metadata_value
 SYNC_MODE = rs.option.inter_cam_sync_mode
+
 
 def _info(dev: Any, field: Any) -> str:
     return str(dev.get_info(field)) if dev.supports(field) else ""
@@ -104,7 +105,7 @@ class RealSenseDevice(Device):
     refusing the plan's settings stays disconnected (its next return is tried again)."""
 
     def __init__(self, dev: Any, info: DeviceInfo, *, playback: Any = None, keep: tuple[Any, ...] = (),
-                 queue_frames: int = QUEUE_FRAMES, watch: _Watch | None = None) -> None:
+                 queue_frames: int = QUEUE_FRAMES, watch: DeviceWatch | None = None) -> None:
         self.info = info
         self._dev = dev
         self._playback = playback
@@ -122,7 +123,7 @@ class RealSenseDevice(Device):
         self._gone = False
         self._resume = False  # streaming when it went: restart when it is back
         self._closed = False
-        self._end = _PlaybackEnd()
+        self._end = PlaybackEnd(rs.playback_status.stopped)
 
     def _error(self, problem: str, fix: str | None = None) -> DriverError:
         return DriverError(NAME, self.info.serial, problem, fix)
@@ -168,46 +169,27 @@ class RealSenseDevice(Device):
         raise self._error(f"no {stream.name} stream {width}x{height} {pixel_format} at {fps:g} fps",
                           f"the device offers {', '.join(offered) or 'no such stream'}")
 
-    def _wanted_options(self, config: DeviceConfig) -> list[tuple[str, Any, float]]:
-        """(sensor name, option, value) in the order they are applied."""
-        try:
-            mode = int(config.sync.vendor_role)
-        except ValueError:
-            raise self._error(f"plan role {config.sync.vendor_role!r} is not an inter_cam_sync_mode number",
-                              "0 default, 1 master, 2 slave, 3 full slave, 4-258 Genlock") from None
-        wanted: list[tuple[str, Any, float]] = [("Stereo Module", rs.option.global_time_enabled, 0.0),
-                                                ("RGB Camera", rs.option.global_time_enabled, 0.0),
-                                                ("Stereo Module", SYNC_MODE, float(mode))]
-        for s in config.streams:
-            if s.exposure_us is None:
-                continue
-            sensor = "RGB Camera" if s.kind is StreamKind.COLOR else "Stereo Module"
-            units = max(1, round(s.exposure_us / RGB_EXPOSURE_UNIT_US)) if sensor == "RGB Camera" else s.exposure_us
-            wanted += [(sensor, rs.option.enable_auto_exposure, 0.0), (sensor, rs.option.exposure, float(units))]
-        return wanted
-
     def _apply_options(self, config: DeviceConfig) -> None:
         sensors = {_info(s, rs.camera_info.name): s for s in self._dev.query_sensors()}
-        for sensor_name, option, value in self._wanted_options(config):
-            sensor = sensors.get(sensor_name)
-            needed = option != rs.option.global_time_enabled and not (option == SYNC_MODE and value == 0)
+        for want in wanted_options(config):
+            sensor, option, value = sensors.get(want.sensor), getattr(rs.option, want.option), want.value
             if sensor is None or not sensor.supports(option):
-                if needed and (sensor is not None or option == SYNC_MODE):
-                    raise self._error(f"{sensor_name} has no option {option.name} (the plan needs {value:g})",
+                if want.needed and (sensor is not None or option == SYNC_MODE):
+                    raise self._error(f"{want.sensor} has no option {want.option} (the plan needs {value:g})",
                                       "a D400 camera with firmware 5.9.15 or later")
                 continue
             recorded = self._playback is not None or sensor.is_option_read_only(option)
-            if recorded and option == rs.option.global_time_enabled:
+            if recorded and want.option == GLOBAL_TIME:
                 continue  # a recording's stamps come from the hardware counter's metadata either way
             if not recorded:
                 try:
                     sensor.set_option(option, value)
                 except RuntimeError as err:
-                    raise self._error(f"{sensor_name} refused {option.name} = {value:g}: {err}") from None
+                    raise self._error(f"{want.sensor} refused {want.option} = {value:g}: {err}") from None
             got = sensor.get_option(option)
             if got != value:
                 what = "recorded" if recorded else "read back"
-                raise self._error(f"{sensor_name} {option.name} {what} as {got:g}, the plan wants {value:g}",
+                raise self._error(f"{want.sensor} {want.option} {what} as {got:g}, the plan wants {value:g}",
                                   "record the camera with the plan's settings" if recorded else None)
 
     def readback(self) -> dict[str, str]:
@@ -245,7 +227,7 @@ class RealSenseDevice(Device):
                 if any(p.unique_id() == route.profile.unique_id() for p in sensor.get_stream_profiles()):
                     by_sensor.setdefault(_info(sensor, rs.camera_info.name), (sensor, {}))[1][key] = route
         if self._playback is not None:
-            self._end = _PlaybackEnd()
+            self._end = PlaybackEnd(rs.playback_status.stopped)
             self._playback.set_status_changed_callback(self._end)
         try:
             started = []
@@ -304,7 +286,7 @@ class RealSenseDevice(Device):
             if self._watch is not None:
                 self._watch.discard(self)
             if self._playback is not None:
-                self._playback.set_status_changed_callback(_ignore)
+                self._playback.set_status_changed_callback(ignore_status)
             self._keep = ()
             self._playback = None
         change = self._change
@@ -359,45 +341,6 @@ class RealSenseDevice(Device):
                 self._queue.put_event(DeviceEvent(self._device_id, EventKind.DISCONNECTED, time.monotonic_ns()))
 
 
-class _PlaybackEnd:
-    """A recording's playback status callback (its reading thread): notes the end; ``poll()`` reports it. Holds
-    nothing of the device, like the receivers."""
-
-    def __init__(self) -> None:
-        self.ended = False
-
-    def __call__(self, status: Any) -> None:
-        if status == rs.playback_status.stopped:
-            self.ended = True
-
-
-def _ignore(status: Any) -> None:
-    """A playback's status callback once its device is closed."""
-
-
-class _Watch:
-    """The driver's context's devices-changed callback: each change goes to the open live devices."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._devices: list[RealSenseDevice] = []
-
-    def add(self, device: RealSenseDevice) -> None:
-        with self._lock:
-            self._devices.append(device)
-
-    def discard(self, device: RealSenseDevice) -> None:
-        with self._lock:
-            self._devices = [d for d in self._devices if d is not device]
-
-    def __call__(self, event: Any) -> None:
-        host_ns = time.monotonic_ns()
-        with self._lock:
-            devices = list(self._devices)
-        for device in devices:
-            device.devices_changed(event, host_ns)
-
-
 class RealSenseDriver(Driver):
     """Live RealSense cameras, and the rig's recordings (``file = "cam1.db3"``) as devices."""
 
@@ -409,7 +352,7 @@ class RealSenseDriver(Driver):
         made on first use if None; a test's stand-in)."""
         self._rig = rig
         self._context = context
-        self._watch: _Watch | None = None
+        self._watch: DeviceWatch | None = None
         self._real_time = real_time
         self._queue_frames = queue_frames
         self._clock = SystemClock()
@@ -439,11 +382,11 @@ class RealSenseDriver(Driver):
             self._context = rs.context()
         return list(self._context.query_devices())
 
-    def _watched(self) -> _Watch:
+    def _watched(self) -> DeviceWatch:
         """The watch over the context's device changes, registered with it when the first camera opens (the
         context must live as long as its callback is wanted: the driver holds it)."""
         if self._watch is None:
-            self._watch = _Watch()
+            self._watch = DeviceWatch()
             self._context.set_devices_changed_callback(self._watch)
         return self._watch
 
