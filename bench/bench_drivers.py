@@ -130,6 +130,8 @@ def rs_bare(path: Path, expected: int, cap_s: float) -> tuple[int, float]:
 
 
 def rs_driver(path: Path, expected: int, cap_s: float, width: int, height: int) -> tuple[int, float]:
+    from tests.drivers.realsense_devices import SoftContext
+
     from rigsync.drivers.realsense import RealSenseDriver
     from rigsync.spec import loads_rig
 
@@ -149,7 +151,7 @@ streams = [{{ kind = "depth", width = {width}, height = {height}, fps = 30 }},
 """, str(path.parent / "rig.toml"))
     streams = tuple(StreamConfig(s.name, s.kind, s.width, s.height, s.fps, s.pixel_format, s.exposure_us)
                     for s in rig.devices[0].streams)
-    with RealSenseDriver(rig, devices=lambda: [], real_time=False).open(RS_SERIAL) as device:
+    with RealSenseDriver(rig, context=SoftContext(), real_time=False).open(RS_SERIAL) as device:
         device.configure(config("cam", RS_SERIAL, "realsense-d435", streams))
         t0 = time.monotonic()
         device.start()

@@ -118,3 +118,50 @@ def record(path: Path, serial: str, frames: int, *, sync_mode: int = 0, pace_s: 
         sensor.close()
     del recorder  # the recorder writes the file when it is released
     return path
+
+
+class SoftContext:
+    """A strict stand-in for ``rs.context`` (its names and parameters checked against pyrealsense2 by the tests):
+    the devices it lists are real software devices. Hot-plug cannot happen here, so :meth:`unplug` and
+    :meth:`plug` fire the registered devices-changed callback as the SDK's device watcher would, with a
+    :class:`SoftChange`."""
+
+    def __init__(self, *devices: Any) -> None:
+        self.devices = list(devices)
+        self.callbacks: list[Any] = []
+
+    def query_devices(self) -> list[Any]:
+        return list(self.devices)
+
+    def set_devices_changed_callback(self, callback: Any) -> None:
+        self.callbacks.append(callback)
+
+    def unplug(self, dev: Any) -> None:
+        self.devices.remove(dev)
+        self._changed(SoftChange(removed=[dev], added=[]))
+
+    def plug(self, dev: Any) -> None:
+        self.devices.append(dev)
+        self._changed(SoftChange(removed=[], added=[dev]))
+
+    def _changed(self, event: SoftChange) -> None:
+        for callback in self.callbacks:
+            callback(event)
+
+
+class SoftChange:
+    """A strict stand-in for ``rs.event_information``: which devices went and came (the SDK matches the device,
+    this stand-in the device object itself)."""
+
+    def __init__(self, removed: list[Any], added: list[Any]) -> None:
+        self._removed = removed
+        self._added = added
+
+    def was_removed(self, dev: Any) -> bool:
+        return any(d is dev for d in self._removed)
+
+    def was_added(self, dev: Any) -> bool:
+        return any(d is dev for d in self._added)
+
+    def get_new_devices(self) -> list[Any]:
+        return list(self._added)

@@ -76,13 +76,15 @@ def realsense_recording() -> Path:
 def realsense_driver() -> tuple[Driver, RigSpec]:
     """The RealSense driver playing a recording through ``rs.pipeline`` in real time, as the rig's camera."""
     pytest.importorskip("pyrealsense2", reason="pyrealsense2 is not installed: pip install 'rigsync[realsense]'")
+    from tests.drivers.realsense_devices import SoftContext
+
     from rigsync.drivers.realsense import RealSenseDriver
 
     path = realsense_recording()
     text = RIG.replace('connection = "usb:c0"', f'driver = "realsense"\nfile = "{path.name}"\nconnection = "usb:c0"')
     text = text[:text.index('[[devices]]\nid = "kin"')]
     rig = loads_rig(text, str(path.parent / "contract.toml"))
-    return RealSenseDriver(rig, devices=lambda: []), rig
+    return RealSenseDriver(rig, context=SoftContext()), rig
 
 
 GIGE_CAMERA = ("RSG-CONTRACT-5", "127.0.0.5")

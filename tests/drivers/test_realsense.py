@@ -5,6 +5,8 @@ injected) opened as live cameras, and ``.db3`` recordings made with ``rs.recorde
 from __future__ import annotations
 
 import dataclasses
+import inspect
+import re
 import time
 from pathlib import Path
 
@@ -12,10 +14,13 @@ import pytest
 
 rs = pytest.importorskip("pyrealsense2", reason="pyrealsense2 is not installed: pip install 'rigsync[realsense]'")
 
+from tests.drivers.polling import poll_until  # noqa: E402
 from tests.drivers.realsense_devices import (  # noqa: E402
     COLOR,
     DEPTH,
     EXPOSURE_US,
+    SoftChange,
+    SoftContext,
     SoftD435,
     frame_ts_us,
     record,
@@ -25,7 +30,7 @@ from tests.drivers.test_driver_contract import config_for  # noqa: E402
 
 from rigsync.capture.preflight import run_check  # noqa: E402
 from rigsync.core.errors import DriverError, RigsyncError  # noqa: E402
-from rigsync.core.frame import ClockDomain, Frame, TimestampSemantics  # noqa: E402
+from rigsync.core.frame import ClockDomain, Frame, FrameFlags, TimestampSemantics  # noqa: E402
 from rigsync.drivers.base import DeviceConfig, DeviceEvent, EventKind  # noqa: E402
 from rigsync.drivers.realsense import RealSenseDriver, make_driver  # noqa: E402
 from rigsync.plan import build_plan  # noqa: E402
@@ -64,7 +69,7 @@ def with_role(config: DeviceConfig, vendor_role: str) -> DeviceConfig:
 
 
 def live(cam: SoftD435, rig: RigSpec, **kwargs: int) -> RealSenseDriver:
-    return RealSenseDriver(rig, devices=lambda: [cam.dev], **kwargs)
+    return RealSenseDriver(rig, context=SoftContext(cam.dev), **kwargs)
 
 
 def frames_of(items: list[Frame | DeviceEvent], stream: str) -> list[Frame]:
@@ -74,7 +79,7 @@ def frames_of(items: list[Frame | DeviceEvent], stream: str) -> list[Frame]:
 def test_discovery_names_serial_catalog_model_firmware_and_usb(tmp_path: Path) -> None:
     """A D435 is found by serial with its catalog key, firmware and USB type; a D435I maps to its own key."""
     cams = [SoftD435(SERIAL), SoftD435("827312070002", name="Intel RealSense D435I")]
-    driver = RealSenseDriver(rig_at(tmp_path), devices=lambda: [c.dev for c in cams])
+    driver = RealSenseDriver(rig_at(tmp_path), context=SoftContext(*(c.dev for c in cams)))
     found = {i.serial: i for i in driver.discover()}
     assert (found[SERIAL].model, found[SERIAL].firmware, found[SERIAL].connection) == (
         "realsense-d435", "5.16.0.1", "usb 3.2")
@@ -243,7 +248,7 @@ def test_a_recording_plays_back_through_the_pipeline_as_the_rig_device(tmp_path:
     frames with their recorded stamps and counters, and its recorded sync mode read back."""
     record(tmp_path / "cam1.db3", SERIAL, 30, sync_mode=8)
     rig = rig_at(tmp_path, file="cam1.db3")
-    driver = RealSenseDriver(rig, devices=lambda: [], real_time=False)
+    driver = RealSenseDriver(rig, context=SoftContext(), real_time=False)
     [info] = driver.discover()
     assert (info.serial, info.model, info.connection) == (SERIAL, "realsense-d435", f"file {tmp_path / 'cam1.db3'}")
     with driver.open(SERIAL) as device:
@@ -267,7 +272,7 @@ def test_a_recording_with_another_sync_mode_fails_configure(tmp_path: Path) -> N
     """A recording made in slave mode cannot stand in for the plan's master: the error names both modes."""
     record(tmp_path / "cam1.db3", SERIAL, 3, sync_mode=2)
     rig = rig_at(tmp_path, file="cam1.db3")
-    with RealSenseDriver(rig, real_time=False).open(SERIAL) as device, pytest.raises(
+    with RealSenseDriver(rig, context=SoftContext(), real_time=False).open(SERIAL) as device, pytest.raises(
             DriverError, match="inter_cam_sync_mode recorded as 2, the plan wants 1"):
         device.configure(with_role(config_for(rig, "cam"), "1"))
 
@@ -275,11 +280,11 @@ def test_a_recording_with_another_sync_mode_fails_configure(tmp_path: Path) -> N
 def test_a_recording_of_another_serial_or_a_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     """The rig's serial must be the recorded one; a missing file is named."""
     record(tmp_path / "cam1.db3", "827312070005", 2)
-    driver = RealSenseDriver(rig_at(tmp_path, file="cam1.db3"), devices=lambda: [])
+    driver = RealSenseDriver(rig_at(tmp_path, file="cam1.db3"), context=SoftContext())
     with pytest.raises(DriverError, match="holds device 827312070005"):
         driver.open(SERIAL)
     with pytest.raises(DriverError, match=r"cam2.db3 does not exist"):
-        RealSenseDriver(rig_at(tmp_path, file="cam2.db3"), devices=lambda: []).open(SERIAL)
+        RealSenseDriver(rig_at(tmp_path, file="cam2.db3"), context=SoftContext()).open(SERIAL)
 
 
 def test_make_driver_is_the_registry_entry(tmp_path: Path) -> None:
@@ -305,6 +310,111 @@ def test_check_compares_a_recordings_sync_mode_with_the_plan(tmp_path: Path, rec
     and fails, naming both modes, on one made in mode 8."""
     record(tmp_path / "cam1.db3", SERIAL, 3, sync_mode=recorded_mode)
     rig = genlock_rig(tmp_path, burst=2)
-    rows = run_check(build_plan(rig), {"realsense": RealSenseDriver(rig, devices=lambda: [])}, seconds=0.2)
+    rows = run_check(build_plan(rig), {"realsense": RealSenseDriver(rig, context=SoftContext())}, seconds=0.2)
     [settings] = [r for r in rows if r.check == "settings"]
     assert settings.ok is passed and line in settings.detail
+
+
+@pytest.mark.parametrize(("fake", "sdk"), [(SoftContext, rs.context), (SoftChange, rs.event_information)])
+def test_the_context_stand_ins_have_the_sdks_names_and_parameters(fake: type, sdk: type) -> None:
+    """Every public method of the stand-ins for rs.context / rs.event_information exists in pyrealsense2 with
+    the same parameters (one of its overloads), as its pybind11 signature says."""
+    for name, method in inspect.getmembers(fake, inspect.isfunction):
+        if name.startswith("_") or name in ("unplug", "plug"):
+            continue
+        assert hasattr(sdk, name), f"{sdk.__name__} has no {name}"
+        ours = list(inspect.signature(method).parameters)[1:]
+        overloads = [re.findall(r"(\w+): ", signature)[1:]
+                     for signature in re.findall(rf"^(?:\d+\. )?{name}\(self: .*$", getattr(sdk, name).__doc__, re.M)]
+        assert ours in overloads, (name, ours, overloads)
+
+
+def unplug_and_replug(tmp_path: Path, *, running: bool) -> tuple[list[Frame | DeviceEvent], dict[str, float],
+                                                                 tuple[int, int]]:
+    """A master camera (mode 1, depth exposure 3300 us) streams 40 frames of each stream (past the counter's
+    wrap), is unplugged, comes back (a fresh camera of that serial: sync mode 7, auto exposure) and streams 3."""
+    cam, again = SoftD435(SERIAL), SoftD435(SERIAL, sync_mode=7)
+    rig = rig_at(tmp_path, exposure=", exposure_us = 3300")
+    ctx = SoftContext(cam.dev)
+    with RealSenseDriver(rig, context=ctx, queue_frames=200).open(SERIAL) as device:
+        device.configure(with_role(config_for(rig, "cam"), "1"))
+        if running:
+            device.start()
+            for i in range(40):
+                cam.inject(DEPTH, i)
+                cam.inject(COLOR, i)
+        before_ns = time.monotonic_ns()
+        ctx.unplug(cam.dev)
+        items = poll_until(device, EventKind.DISCONNECTED)
+        for i in range(40, 43):  # the removed camera's sensors are stopped: nothing more from them
+            cam.inject(DEPTH, i)
+        ctx.plug(again.dev)
+        items += poll_until(device, EventKind.RECONNECTED)
+        for i in range(3):
+            again.inject(DEPTH, i)
+            again.inject(COLOR, i)
+        items += device.poll()
+        settings = device.settings()["Stereo Module"]
+        device.stop()
+    return items, settings, (before_ns, time.monotonic_ns())
+
+
+def test_an_unplugged_camera_is_disconnected_then_reconnected_with_the_plans_settings(tmp_path: Path) -> None:
+    """Unplugged while streaming: one DISCONNECTED (host time of the SDK's notice), its sensors stopped; back:
+    re-configured from the plan (sync mode 1 and exposure 3300 read back, not the returned camera's 7 and auto),
+    one RECONNECTED, then its frames restart: counters from 1, stamps unwrapped afresh, each stream's first frame
+    flagged AFTER_RECONNECT."""
+    items, settings, (before_ns, after_ns) = unplug_and_replug(tmp_path, running=True)
+    events = [i for i in items if isinstance(i, DeviceEvent)]
+    assert [(e.kind, e.device) for e in events] == [(EventKind.DISCONNECTED, "cam"), (EventKind.RECONNECTED, "cam")]
+    assert before_ns <= events[0].host_ns <= events[1].host_ns <= after_ns
+    assert (settings["inter_cam_sync_mode"], settings["enable_auto_exposure"], settings["exposure"]) == (1, 0, 3300)
+    gone, back = items.index(events[0]), items.index(events[1])
+    assert all(isinstance(i, Frame) for i in items[:gone]) and items[gone + 1:back] == []
+    for name in ("depth", "color"):
+        before, after = frames_of(items[:gone], name), frames_of(items[back:], name)
+        assert [f.seq for f in before] == list(range(1, 41))
+        assert [(f.seq, f.device_ts_ns) for f in after] == [(i + 1, sensor_ts_us(i) * 1000) for i in range(3)]
+        assert [f.flags for f in after] == [FrameFlags.AFTER_RECONNECT, FrameFlags.NONE, FrameFlags.NONE]
+        assert {f.flags for f in before} == {FrameFlags.NONE}
+
+
+def test_a_stopped_camera_that_comes_back_is_configured_but_not_started(tmp_path: Path) -> None:
+    """Unplugged while configured but stopped: DISCONNECTED then RECONNECTED with the plan's settings read back,
+    and no frame (it was not streaming, so it is not restarted)."""
+    items, settings, _ = unplug_and_replug(tmp_path, running=False)
+    assert [(i.kind, i.device) for i in items if isinstance(i, DeviceEvent)] == [
+        (EventKind.DISCONNECTED, "cam"), (EventKind.RECONNECTED, "cam")]
+    assert not [i for i in items if isinstance(i, Frame)]
+    assert (settings["inter_cam_sync_mode"], settings["exposure"]) == (1, 3300)
+
+
+def test_another_camera_coming_and_going_changes_nothing(tmp_path: Path) -> None:
+    """A camera of another serial unplugged and plugged is no event of this device, whose frames keep coming."""
+    cam, other = SoftD435(SERIAL), SoftD435("827312070009")
+    rig = rig_at(tmp_path)
+    ctx = SoftContext(cam.dev, other.dev)
+    with RealSenseDriver(rig, context=ctx).open(SERIAL) as device:
+        device.configure(config_for(rig, "cam"))
+        device.start()
+        ctx.unplug(other.dev)
+        ctx.plug(other.dev)
+        cam.inject(DEPTH, 0)
+        items = device.poll()
+        device.stop()
+    assert [(type(i), i.seq) for i in items if isinstance(i, Frame)] == [(Frame, 1)] and len(items) == 1
+
+
+def test_a_recording_played_to_its_end_is_disconnected_after_its_last_frame(tmp_path: Path) -> None:
+    """A recording's end is reported as a webcam clip's is: one DISCONNECTED event, after all its frames."""
+    record(tmp_path / "cam1.db3", SERIAL, 10)
+    rig = rig_at(tmp_path, file="cam1.db3")
+    with RealSenseDriver(rig, context=SoftContext(), real_time=False).open(SERIAL) as device:
+        device.configure(config_for(rig, "cam"))
+        device.start()
+        items = poll_until(device, EventKind.DISCONNECTED)
+        items += device.poll()
+        device.stop()
+    assert [(i.kind, i.device) for i in items if isinstance(i, DeviceEvent)] == [(EventKind.DISCONNECTED, "cam")]
+    assert isinstance(items[-1], DeviceEvent)
+    assert sorted(f.seq for f in frames_of(items, "depth")) == list(range(1, 11))

@@ -401,3 +401,34 @@ def test_faults_can_be_injected_through_the_api() -> None:
     lost = [t for t in truth if not t.delivered]
     assert lost and all(0.6 * S <= t.exposure_end_ns - SIM_EPOCH_NS < 1.0 * S for t in lost)
     assert all(t.delivered for t in truth if t.exposure_end_ns - SIM_EPOCH_NS >= 1.0 * S)
+
+
+def test_subordinates_wait_while_their_master_is_gone() -> None:
+    """A Kinect master that disconnects takes its sync output with it: the subordinates expose nothing until it
+    is back, then follow its restarted frame clock with their delays again."""
+    group = """
+[[sync]]
+name = "chain"
+method = "hardware"
+topology = "daisy-chain"
+source = { device = "k0" }
+members = [{ device = "k0" }, { device = "k1", delay_us = 160 }]
+[[faults]]
+device = "k0"
+kind = "disconnect"
+at_s = 0.8
+duration_s = 0.5
+"""
+    run = Run(kinect(0) + kinect(1, "c1") + group, 2.5)
+    gone_ns = SIM_EPOCH_NS + round(0.8 * S)
+    master = run.truth_of("k0", "color")  # its exposures during the outage are lost as "disconnected"
+    back_ns = min(t.exposure_start_ns for t in master if t.delivered and t.exposure_start_ns > gone_ns)
+    sub = run.truth_of("k1", "color")
+    assert [t for t in sub if gone_ns < t.exposure_start_ns < back_ns] == []
+    eras = [(lambda ns: ns < gone_ns), (lambda ns: ns >= back_ns)]  # trigger ids restart with the master
+    for era in eras:
+        pulses = {t.trigger_id: t.exposure_start_ns for t in master if era(t.exposure_start_ns)}
+        lags = [t.exposure_start_ns - pulses[t.trigger_id] for t in sub if era(t.exposure_start_ns)]
+        assert len(lags) > 15
+        for lag in lags:
+            assert lag == pytest.approx(160_000 + 15, abs=600)  # its delay plus 3 m of cable, jitter

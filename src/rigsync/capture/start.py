@@ -23,7 +23,7 @@ from rigsync.core.errors import OptionError
 from rigsync.core.sync import SyncMethod
 from rigsync.core.units import NS_PER_S
 from rigsync.drivers.base import Device, DeviceTiming
-from rigsync.plan.model import Plan
+from rigsync.plan.model import Plan, Role
 
 _RELATIVE = re.compile(r"^\+\s*(?P<value>\d+(?:\.\d*)?|\.\d+)\s*(?P<unit>ms|s|min)?$")
 _EPOCH = re.compile(r"^\d+(?:\.\d+)?$")
@@ -153,8 +153,11 @@ def start_devices(plan: Plan, devices: Mapping[str, Device], timing: Mapping[str
         ptp_names = {g.name for g in ptp_groups}
         for device_id in plan.start_order:
             if plan.device(device_id).group in ptp_names:
-                first = devices[device_id].arm(ptp_start)  # None: not a PTP camera (started below)
-                if first is not None and tracker is not None:
+                first = devices[device_id].arm(ptp_start)  # None: not armed (started below)
+                if first is None and plan.device(device_id).role is Role.PTP:
+                    warn(f"{device_id} cannot be armed for the PTP start (no acquisition gate time or scheduled "
+                         "action): started early, frames before the start are not recorded")
+                elif first is not None and tracker is not None:
                     tracker.armed(device_id, first, 1_000_000)
     if scheduled is not None:
         lead = max([plan.warmup_ns] + [t.startup_ns + STARTUP_MARGIN_NS for t in timing.values()])

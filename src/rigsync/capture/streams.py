@@ -59,7 +59,7 @@ def device_config(plan: Plan, spec: DeviceSpec) -> DeviceConfig:
         streams=tuple(StreamConfig(s.name, s.kind, s.width, s.height, s.fps, s.pixel_format, s.exposure_us)
                       for s in spec.streams),
         sync=SyncConfig(dp.group, dp.method, dp.role.value, dp.vendor_role, dp.delay_ns, dp.depth_delay_ns,
-                        dp.burst, dp.synced_streams),
+                        dp.burst, dp.synced_streams, dp.trigger_out),
     )
 
 

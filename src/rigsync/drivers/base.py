@@ -60,6 +60,8 @@ class SyncConfig:
     depth_delay_ns: int
     burst: int
     synced_streams: tuple[str, ...]
+    trigger_out: bool = False
+    """The device drives its sync output for the devices it triggers (the plan's ``trigger_out``)."""
 
 
 @dataclass(frozen=True)

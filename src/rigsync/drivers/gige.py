@@ -9,6 +9,10 @@ frame ids, corrupt frames) into a bounded :class:`FrameQueue` that :meth:`GigeDe
 (frames the full queue cannot take are OVERRUN events). A camera lost while streaming is a DISCONNECTED event; once
 discovery finds its serial again, ``poll()`` configures it from the plan, starts it and reports RECONNECTED (frame
 ids and the camera's clock restart; the first frame is flagged AFTER_RECONNECT).
+
+A master (or a camera the plan gives ``trigger_out``) drives :data:`OUTPUT_LINE` with ExposureActive; a PTP camera is
+armed for a scheduled start through the PTP acquisition gate (:meth:`GigeDevice.arm`; the names and their sources in
+:mod:`rigsync.drivers.gige_schedule`).
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from rigsync.drivers.base import (
     StreamConfig,
     SystemClock,
 )
+from rigsync.drivers.gige_schedule import gate_ns, latch_now_ns, write_gate
 from rigsync.drivers.queue import FrameQueue
 from rigsync.plan.model import Plan, Role
 from rigsync.spec.model import RigSpec
@@ -47,11 +52,23 @@ FEATURE_NAMES: dict[str, tuple[str, ...]] = {
     "ptp_enable": ("PtpEnable", "GevIEEE1588"),  # GevIEEE1588: SFNC < 2.4 (Emergent, older firmware)
     "ptp_status": ("PtpStatus", "GevIEEE1588Status"),
     "ptp_offset": ("PtpOffsetFromMaster", "PtpOffset"),  # PtpOffset: Emergent eSDK
+    # The scheduled start (sources in rigsync.drivers.gige_schedule): one 64-bit gate (Allied Vision), or the upper
+    # half of a 32-bit pair, GATE_PAIRS naming its lower half (High/Low: Emergent eSDK; Hi/Lo: older Allied Vision).
+    "ptp_gate": ("PtpAcquisitionGateTime", "PtpAcquisitionGateTimeHigh", "PtpAcquisitionGateTimeHi"),
+    "timestamp_latch": ("TimestampLatch", "GevTimestampControlLatch"),  # Gev...: GigE Vision 1.x / SFNC < 2.0
+    "timestamp_value": ("TimestampLatchValue", "GevTimestampValue"),
 }
 """Concept -> the feature names cameras use for it, SFNC first."""
 
 PIXEL_FORMATS = {"mono8": "Mono8", "bayer_rggb8": "BayerRG8", "rgb8": "RGB8"}
 """Rig-file pixel format -> PFNC name (as in the plan's ``.genicam.txt``)."""
+
+OUTPUT_LINE = "Line1"
+"""The output line a camera drives for the cameras it triggers (as the plan's ``.genicam.txt`` says: model-specific,
+wire it there)."""
+OUTPUT_LINE_SETTINGS = {"LineSelector": OUTPUT_LINE, "LineMode": "Output", "LineSource": "ExposureActive"}
+"""The output line of a master (vendor role ``LineSource=ExposureActive``) or of a plan's ``trigger_out``, in the
+order they are set (SFNC; the emitted ``.genicam.txt``)."""
 
 PTP_SLAVE = "Slave"
 """``PtpStatus`` once the camera's clock follows the grandmaster (seeds/003: check before streaming)."""
@@ -147,7 +164,9 @@ class GigeDevice(Device):
         """The sync settings and PTP state as the camera reports them now, for ``rigsync check``: under their SFNC
         names (``PtpEnable``, ``PtpStatus``, ``PtpOffsetFromMaster`` where the camera has them; ``TriggerMode``,
         and ``TriggerSource`` when the trigger is on), so that the plan's GigE roles (``PtpStatus=Slave``,
-        ``TriggerSource=Line0``) are judged on them, and ``acquisition``: ``free-run`` with the trigger off."""
+        ``TriggerSource=Line0``, ``LineSource=ExposureActive``) are judged on them, and ``acquisition``: ``free-run``
+        with the trigger off. A camera that drives an output line (a master, or a plan's ``trigger_out``) reports
+        ``LineSelector``, ``LineMode`` and ``LineSource`` of :data:`OUTPUT_LINE`."""
         if self._config is None:
             return {}
         cam = self._cam
@@ -161,6 +180,9 @@ class GigeDevice(Device):
         if out["TriggerMode"] == "On":
             out["TriggerSource"] = str(cam.get_string("TriggerSource"))
         out["acquisition"] = "triggered" if out["TriggerMode"] == "On" else "free-run"
+        if self._drives_line(self._config):
+            cam.set_string("LineSelector", OUTPUT_LINE)
+            out |= {name: str(cam.get_string(name)) for name in OUTPUT_LINE_SETTINGS}
         return out
 
     # -- configuration ------------------------------------------------------------------------------------------
@@ -188,6 +210,8 @@ class GigeDevice(Device):
             settings["TriggerActivation"] = self._set("TriggerActivation", "RisingEdge")
         else:
             settings["TriggerMode"] = self._set("TriggerMode", "Off")
+        if self._drives_line(config):
+            settings |= self._configure_output_line()
         try:
             self._cam.set_region(0, 0, stream.width, stream.height)
         except GLib.Error as err:
@@ -211,6 +235,24 @@ class GigeDevice(Device):
             return {}
         return {name: self._set(name, on)}
 
+    @staticmethod
+    def _drives_line(config: DeviceConfig) -> bool:
+        return config.sync.role == Role.MASTER.value or config.sync.trigger_out
+
+    def _configure_output_line(self) -> dict[str, str]:
+        """:data:`OUTPUT_LINE` as an output carrying ExposureActive (the emitted ``.genicam.txt``'s lines), read
+        back; a camera without these features cannot trigger others."""
+        missing = [f for f in OUTPUT_LINE_SETTINGS if not self._cam.is_feature_available(f)]
+        if missing:
+            raise _err(self.info.serial, f"the plan has this camera drive an output line but it has no "
+                       f"{', '.join(missing)}", "use a camera with a digital output, or another sync method")
+        out = {name: self._set(name, value) for name, value in OUTPUT_LINE_SETTINGS.items()}
+        wrong = [f"{k} = {out[k]} (wanted {v})" for k, v in OUTPUT_LINE_SETTINGS.items() if out[k] != v]
+        if wrong:
+            raise _err(self.info.serial, "the camera did not keep its output line: " + "; ".join(wrong),
+                       "check the line's name and sources in the camera's GenICam description")
+        return out
+
     def _set_concept(self, concept: str, value: float) -> dict[str, str]:
         name = self._names[concept]
         if name is None:
@@ -227,6 +269,44 @@ class GigeDevice(Device):
         if wrong:
             raise _err(self.info.serial, "the camera did not keep the plan's settings: " + "; ".join(wrong),
                        "choose values the camera supports (arv-tool-0.8 features shows its ranges)")
+
+    # -- scheduled start ----------------------------------------------------------------------------------------
+
+    def arm(self, start_rig_ns: int) -> int | None:
+        """Write the PTP acquisition gate (``PtpAcquisitionGateTime``, or its High/Low pair) for rig time
+        ``start_rig_ns`` and read it back; returns the gate, the camera's first exposure. A PTP camera's clock is
+        the rig's reference (its frames are stamped in rig time as they are, timebase/stamper.py), so the gate is
+        written in the rig's ns. A gate closer to the camera's latched time than
+        :data:`~rigsync.drivers.gige_schedule.GATE_LEAD_NS` moves to the first frame slot after that (never
+        earlier than asked). None - the capture starts the camera early and discards what comes before -: not a
+        PTP role, streaming (settings only while stopped, seeds/003), or no gate feature."""
+        if self._config is None or self._stream_config is None:
+            raise _err(self.info.serial, "not configured", "call configure() before arm()")
+        gate = self._names["ptp_gate"]
+        if not self._ptp_on or gate is None or self._running.is_set():
+            return None
+        first_ns = gate_ns(start_rig_ns, self._camera_now_ns(), round(1e9 / self._stream_config.fps))
+        try:
+            read_ns = write_gate(self._cam, gate, first_ns)
+        except GLib.Error as err:
+            raise _err(self.info.serial, f"could not set {gate} = {first_ns}: {err.message}",
+                       "check the gate feature in the camera's GenICam description") from None
+        if read_ns != first_ns:
+            raise _err(self.info.serial, f"{gate} reads back {read_ns}, written {first_ns}",
+                       "check the gate feature's range in the camera's GenICam description")
+        self._settings[gate] = str(read_ns)
+        return first_ns
+
+    def _camera_now_ns(self) -> int | None:
+        """The camera's clock now (latched; ns on a PTP camera), None if it cannot latch it."""
+        latch, value = self._names["timestamp_latch"], self._names["timestamp_value"]
+        if latch is None or value is None:
+            return None
+        try:
+            return latch_now_ns(self._cam, latch, value)
+        except GLib.Error as err:
+            raise _err(self.info.serial, f"could not latch the camera's time ({latch}, {value}): {err.message}",
+                       "check the network path to the camera") from None
 
     # -- streaming ----------------------------------------------------------------------------------------------
 

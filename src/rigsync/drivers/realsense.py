@@ -6,27 +6,35 @@ them) into a bounded queue that ``poll()`` empties. Settings are applied only wh
 ``inter_cam_sync_mode`` (0 default, 1 master, 2 slave, 3 full slave, 4-258 Genlock, burst = mode - 3) is set
 BEFORE streaming (seeds/004, section 5), manual exposure, and global time off (rigsync maps the device clock
 itself). A recording's options are what was recorded: they are read back and must match the plan.
+
+The driver holds the SDK context its live cameras come from and watches it (``set_devices_changed_callback``): a
+camera that disappears is a DISCONNECTED event (its sensors stopped); when a camera of that serial is added again
+it is opened, configured from the plan (read back) and restarted if it was streaming: RECONNECTED, its counters
+and stamps starting afresh, the first frame of each stream flagged AFTER_RECONNECT. A recording played to its end
+is DISCONNECTED too (nothing more will come), as a webcam's video file is.
 """
 
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pyrealsense2 as rs
 
 from rigsync.catalog import get_model
 from rigsync.catalog.base import Vendor
 from rigsync.catalog.realsense import CLOCK, MODELS
 from rigsync.core.errors import DriverError
-from rigsync.core.frame import ClockDomain, Frame, StreamKind, TimestampSemantics
+from rigsync.core.frame import ClockDomain, Frame, StreamKind
 from rigsync.core.intrinsics import Intrinsics
-from rigsync.drivers._realsense_frames import US_NS, Unwrapper, pick_stamp
+from rigsync.drivers._realsense_frames import US_NS
+from rigsync.drivers._realsense_options import GLOBAL_TIME, wanted_options
+from rigsync.drivers._realsense_receiver import MetadataKeys, SensorReceiver, StreamReceiver
+from rigsync.drivers._realsense_watch import DeviceWatch, PlaybackEnd, ignore_status
 from rigsync.drivers.base import (
     CaptureClock,
     Device,
@@ -35,6 +43,7 @@ from rigsync.drivers.base import (
     DeviceInfo,
     DeviceTiming,
     Driver,
+    EventKind,
     SystemClock,
 )
 from rigsync.drivers.queue import FrameQueue
@@ -48,8 +57,6 @@ LATENCY_UNCERTAINTY_NS = 1_000_000
 """Assumption: USB transfer and the SDK's callback thread vary a frame's arrival by up to ~1 ms."""
 STARTUP_NS = 200_000_000
 """Assumption: sensor start-up from ``start()`` to the first exposure."""
-RGB_EXPOSURE_UNIT_US = 100
-"""The RGB Camera's ``exposure`` option counts 100 us units; the Stereo Module's counts microseconds."""
 
 _STREAMS = {StreamKind.DEPTH: (rs.stream.depth, 0), StreamKind.COLOR: (rs.stream.color, 0),
             StreamKind.IR: (rs.stream.infrared, 1)}
@@ -57,13 +64,6 @@ _FORMATS = {"z16": rs.format.z16, "y8": rs.format.y8, "rgb8": rs.format.rgb8, "b
             "yuyv": rs.format.yuyv}
 _MD = rs.frame_metadata_value
 SYNC_MODE = rs.option.inter_cam_sync_mode
-
-DeviceSource = Callable[[], Sequence[Any]]
-"""Where live devices come from: ``rs.context().query_devices()``, or a test's software devices."""
-
-
-def live_devices() -> Sequence[Any]:
-    return list(rs.context().query_devices())
 
 
 def _info(dev: Any, field: Any) -> str:
@@ -96,28 +96,52 @@ class _Route:
 
 
 class RealSenseDevice(Device):
-    """One opened camera or recording; its sensors are started directly, each with its own callback."""
+    """One opened camera or recording; its sensors are started directly, each with its own callback.
+
+    A live camera follows the SDK's device changes (:meth:`devices_changed`, from the driver's context): removed,
+    it is DISCONNECTED and its sensors stopped; back (a camera of its serial added), it is opened again,
+    configured as before (read back), restarted if it was streaming, and RECONNECTED. Each change is handled on a
+    thread of its own, after the one before, so the SDK's thread never waits on a device. A camera that comes back
+    refusing the plan's settings stays disconnected (its next return is tried again)."""
 
     def __init__(self, dev: Any, info: DeviceInfo, *, playback: Any = None, keep: tuple[Any, ...] = (),
-                 queue_frames: int = QUEUE_FRAMES) -> None:
+                 queue_frames: int = QUEUE_FRAMES, watch: DeviceWatch | None = None) -> None:
         self.info = info
         self._dev = dev
         self._playback = playback
         self._keep = keep  # the playback's pipeline and config live as long as the device
         self._queue_frames = queue_frames
+        self._watch = watch
         self._config: DeviceConfig | None = None
         self._routes: dict[tuple[Any, int], _Route] = {}
         self._running: list[Any] = []
         self._queue = FrameQueue(queue_frames)
         self._readout_ns = 0
+        self._lock = threading.RLock()  # the caller's calls and the device-change threads, one at a time
+        self._change: threading.Thread | None = None
+        self._change_lock = threading.Lock()
+        self._gone = False
+        self._resume = False  # streaming when it went: restart when it is back
+        self._closed = False
+        self._end = PlaybackEnd(rs.playback_status.stopped)
 
     def _error(self, problem: str, fix: str | None = None) -> DriverError:
         return DriverError(NAME, self.info.serial, problem, fix)
 
+    @property
+    def _device_id(self) -> str:
+        return self._config.device_id if self._config is not None else self.info.serial
+
     # -- configuration -------------------------------------------------------------------------------------
     def configure(self, config: DeviceConfig) -> None:
-        if self._running:
-            raise self._error("settings can only change while stopped", "stop() first")
+        with self._lock:
+            if self._running:
+                raise self._error("settings can only change while stopped", "stop() first")
+            if self._gone:
+                raise self._error("disconnected", "plug the camera back in")
+            self._configure(config)
+
+    def _configure(self, config: DeviceConfig) -> None:
         routes: dict[tuple[Any, int], _Route] = {}
         model = get_model(config.model)
         for s in config.streams:
@@ -145,46 +169,27 @@ class RealSenseDevice(Device):
         raise self._error(f"no {stream.name} stream {width}x{height} {pixel_format} at {fps:g} fps",
                           f"the device offers {', '.join(offered) or 'no such stream'}")
 
-    def _wanted_options(self, config: DeviceConfig) -> list[tuple[str, Any, float]]:
-        """(sensor name, option, value) in the order they are applied."""
-        try:
-            mode = int(config.sync.vendor_role)
-        except ValueError:
-            raise self._error(f"plan role {config.sync.vendor_role!r} is not an inter_cam_sync_mode number",
-                              "0 default, 1 master, 2 slave, 3 full slave, 4-258 Genlock") from None
-        wanted: list[tuple[str, Any, float]] = [("Stereo Module", rs.option.global_time_enabled, 0.0),
-                                                ("RGB Camera", rs.option.global_time_enabled, 0.0),
-                                                ("Stereo Module", SYNC_MODE, float(mode))]
-        for s in config.streams:
-            if s.exposure_us is None:
-                continue
-            sensor = "RGB Camera" if s.kind is StreamKind.COLOR else "Stereo Module"
-            units = max(1, round(s.exposure_us / RGB_EXPOSURE_UNIT_US)) if sensor == "RGB Camera" else s.exposure_us
-            wanted += [(sensor, rs.option.enable_auto_exposure, 0.0), (sensor, rs.option.exposure, float(units))]
-        return wanted
-
     def _apply_options(self, config: DeviceConfig) -> None:
         sensors = {_info(s, rs.camera_info.name): s for s in self._dev.query_sensors()}
-        for sensor_name, option, value in self._wanted_options(config):
-            sensor = sensors.get(sensor_name)
-            needed = option != rs.option.global_time_enabled and not (option == SYNC_MODE and value == 0)
+        for want in wanted_options(config):
+            sensor, option, value = sensors.get(want.sensor), getattr(rs.option, want.option), want.value
             if sensor is None or not sensor.supports(option):
-                if needed and (sensor is not None or option == SYNC_MODE):
-                    raise self._error(f"{sensor_name} has no option {option.name} (the plan needs {value:g})",
+                if want.needed and (sensor is not None or option == SYNC_MODE):
+                    raise self._error(f"{want.sensor} has no option {want.option} (the plan needs {value:g})",
                                       "a D400 camera with firmware 5.9.15 or later")
                 continue
             recorded = self._playback is not None or sensor.is_option_read_only(option)
-            if recorded and option == rs.option.global_time_enabled:
+            if recorded and want.option == GLOBAL_TIME:
                 continue  # a recording's stamps come from the hardware counter's metadata either way
             if not recorded:
                 try:
                     sensor.set_option(option, value)
                 except RuntimeError as err:
-                    raise self._error(f"{sensor_name} refused {option.name} = {value:g}: {err}") from None
+                    raise self._error(f"{want.sensor} refused {want.option} = {value:g}: {err}") from None
             got = sensor.get_option(option)
             if got != value:
                 what = "recorded" if recorded else "read back"
-                raise self._error(f"{sensor_name} {option.name} {what} as {got:g}, the plan wants {value:g}",
+                raise self._error(f"{want.sensor} {want.option} {what} as {got:g}, the plan wants {value:g}",
                                   "record the camera with the plan's settings" if recorded else None)
 
     def readback(self) -> dict[str, str]:
@@ -201,33 +206,54 @@ class RealSenseDevice(Device):
 
     # -- streaming -----------------------------------------------------------------------------------------
     def start(self) -> None:
-        if self._config is None:
-            raise self._error("not configured", "call configure() before start()")
-        if self._running:
-            return
-        self._queue = FrameQueue(self._queue_frames)
-        receiver = _Receiver(self._config.device_id, self._queue, self._readout_ns,
-                             {key: (r.stream, r.encoding) for key, r in self._routes.items()})
-        by_sensor: dict[str, tuple[Any, list[Any]]] = {}
-        for route in self._routes.values():
+        with self._lock:
+            if self._config is None:
+                raise self._error("not configured", "call configure() before start()")
+            if self._gone:
+                raise self._error("disconnected", "plug the camera back in")
+            if self._running:
+                return
+            self._queue = FrameQueue(self._queue_frames)
+            self._start()
+
+    def _start(self, *, after_reconnect: bool = False) -> None:
+        """Each sensor opened with its configured profiles and started with its receiver (a sensor with one
+        stream gets that stream's receiver itself)."""
+        assert self._config is not None
+        keys = MetadataKeys(_MD.sensor_timestamp, _MD.frame_timestamp, _MD.frame_counter, _MD.actual_exposure)
+        by_sensor: dict[str, tuple[Any, dict[tuple[Any, int], _Route]]] = {}
+        for key, route in self._routes.items():
             for sensor in self._dev.query_sensors():
                 if any(p.unique_id() == route.profile.unique_id() for p in sensor.get_stream_profiles()):
-                    by_sensor.setdefault(_info(sensor, rs.camera_info.name), (sensor, []))[1].append(route.profile)
+                    by_sensor.setdefault(_info(sensor, rs.camera_info.name), (sensor, {}))[1][key] = route
+        if self._playback is not None:
+            self._end = PlaybackEnd(rs.playback_status.stopped)
+            self._playback.set_status_changed_callback(self._end)
         try:
-            for sensor, profiles in by_sensor.values():
-                sensor.open(profiles)
+            started = []
+            for sensor, routes in by_sensor.values():
+                sensor.open([r.profile for r in routes.values()])
+                receivers = {key: StreamReceiver(self._config.device_id, r.stream, r.encoding, self._queue,
+                                                 self._readout_ns, keys, after_reconnect=after_reconnect)
+                             for key, r in routes.items()}
+                started.append((sensor, next(iter(receivers.values())) if len(receivers) == 1
+                                else SensorReceiver(receivers)))
             if self._playback is not None:
                 self._playback.pause()  # no recorded frame plays before every sensor has its callback
-            for sensor, _ in by_sensor.values():
+            for sensor, receiver in started:
                 sensor.start(receiver)
                 self._running.append(sensor)
             if self._playback is not None:
                 self._playback.resume()
         except RuntimeError as err:
-            self.stop()
+            self._stop_sensors()
             raise self._error(f"could not start streaming: {err}") from None
 
     def poll(self) -> list[Frame | DeviceEvent]:
+        if self._end.ended and self._running:  # a recording played to its end: nothing more will come
+            with self._lock:
+                self._stop_sensors()  # its last frames are queued before the event
+                self._queue.put_event(DeviceEvent(self._device_id, EventKind.DISCONNECTED, time.monotonic_ns()))
         return self._queue.take()
 
     def intrinsics(self, stream: str) -> Intrinsics:
@@ -242,60 +268,77 @@ class RealSenseDevice(Device):
         return DeviceTiming(ClockDomain.DEVICE, CLOCK.tick_ns, LATENCY_UNCERTAINTY_NS, startup_ns=STARTUP_NS)
 
     def stop(self) -> None:
+        with self._lock:
+            self._resume = False
+            self._stop_sensors()
+
+    def _stop_sensors(self) -> None:
         running, self._running = self._running, []
         for sensor in running:
             for step in (sensor.stop, sensor.close):
-                with contextlib.suppress(RuntimeError):  # already stopped (a playback that reached its end)
+                with contextlib.suppress(RuntimeError):  # already stopped (a playback at its end, a removed camera)
                     step()
 
     def close(self) -> None:
-        self.stop()
-        self._keep = ()
-        self._playback = None
+        with self._lock:
+            self._closed = True
+            self.stop()
+            if self._watch is not None:
+                self._watch.discard(self)
+            if self._playback is not None:
+                self._playback.set_status_changed_callback(ignore_status)
+            self._keep = ()
+            self._playback = None
+        change = self._change
+        if change is not None and change is not threading.current_thread():
+            change.join()
 
-
-class _Receiver:
-    """The sensors' frame callback. It holds only the queue and the stream routes, never the SDK device: the SDK
-    may drop its last reference on its own thread, and a device destroyed there would join that very thread."""
-
-    def __init__(self, device_id: str, queue: FrameQueue, readout_ns: int,
-                 routes: dict[tuple[Any, int], tuple[str, str]]) -> None:
-        self._device_id = device_id
-        self._queue = queue
-        self._readout_ns = readout_ns
-        self._routes = routes
-        self._unwrap = {stream: Unwrapper() for stream, _ in routes.values()}
-
-    def __call__(self, f: Any) -> None:
-        """SDK callback thread: stamp the arrival first, then build the frame and queue it."""
-        host_rx_ns = time.monotonic_ns()
-        p = f.get_profile()
-        route = self._routes.get((p.stream_type(), p.stream_index()))
-        if route is None:
+    # -- device changes --------------------------------------------------------------------------------------
+    def devices_changed(self, event: Any, host_ns: int) -> None:
+        """The SDK's device-watcher thread: ``event`` (``rs.event_information``) removed this camera, or added one
+        of its serial. Handed to a thread of its own that runs after the previous change's."""
+        dev = self._dev
+        removed = event.was_removed(dev)
+        back = [d for d in event.get_new_devices() if _info(d, rs.camera_info.serial_number) == self.info.serial]
+        if not removed and not back:
             return
-        stream, encoding = route
-        md = _metadata(f)
-        stamp = pick_stamp(md(_MD.sensor_timestamp), md(_MD.frame_timestamp))
-        if stamp is None:  # no metadata: the frame timestamp (hardware clock, ms) is the start of readout
-            stamp = pick_stamp(None, round(f.get_timestamp() * 1_000))
-        assert stamp is not None
-        counter = md(_MD.frame_counter)
-        exposure_us = md(_MD.actual_exposure)
-        exposure_ns = exposure_us * US_NS if exposure_us is not None else None
-        latency_ns = self._readout_ns
-        if stamp.semantics is TimestampSemantics.CENTER_OF_EXPOSURE and exposure_ns is not None:
-            latency_ns += exposure_ns // 2
-        self._queue.put_frame(Frame(
-            device=self._device_id, stream=stream, seq=counter if counter is not None else f.get_frame_number(),
-            device_ts_ns=self._unwrap[stream](stamp.counter_us) * US_NS, host_rx_ns=host_rx_ns,
-            semantics=stamp.semantics, domain=ClockDomain.DEVICE, min_latency_ns=max(latency_ns, 1),
-            exposure_ns=exposure_ns, image=np.asanyarray(f.get_data()).copy(), encoding=encoding))
+        with self._change_lock:
+            change = threading.Thread(target=self._follow, args=(self._change, host_ns, dev if removed else None,
+                                                                 back[0] if back else None),
+                                      name=f"realsense-{self.info.serial}", daemon=True)
+            self._change = change
+        change.start()
 
+    def _follow(self, previous: threading.Thread | None, host_ns: int, removed: Any, back: Any) -> None:
+        if previous is not None:
+            previous.join()
+        with self._lock:
+            if self._closed:
+                return
+            if removed is not None and removed is self._dev and not self._gone:
+                self._gone, self._resume = True, bool(self._running)
+                self._stop_sensors()
+                self._queue.put_event(DeviceEvent(self._device_id, EventKind.DISCONNECTED, host_ns))
+            if back is not None and self._gone:
+                self._reopen(back)
 
-def _metadata(f: Any) -> Callable[[Any], int | None]:
-    def read(key: Any) -> int | None:
-        return int(f.get_frame_metadata(key)) if f.supports_frame_metadata(key) else None
-    return read
+    def _reopen(self, dev: Any) -> None:
+        """The camera is back: configured from the plan as before, RECONNECTED, restarted if it was streaming
+        (its frames after the event, counters and unwrapping afresh, each stream's first frame flagged)."""
+        self._dev = dev
+        try:
+            if self._config is not None:
+                self._configure(self._config)
+        except DriverError:
+            return  # it refuses the plan's settings: still disconnected
+        self._gone = False
+        self._queue.put_event(DeviceEvent(self._device_id, EventKind.RECONNECTED, time.monotonic_ns()))
+        if self._resume:
+            try:
+                self._start(after_reconnect=True)
+            except DriverError:
+                self._gone = True
+                self._queue.put_event(DeviceEvent(self._device_id, EventKind.DISCONNECTED, time.monotonic_ns()))
 
 
 class RealSenseDriver(Driver):
@@ -303,10 +346,13 @@ class RealSenseDriver(Driver):
 
     name = NAME
 
-    def __init__(self, rig: RigSpec, *, devices: DeviceSource = live_devices, real_time: bool = True,
+    def __init__(self, rig: RigSpec, *, context: Any = None, real_time: bool = True,
                  queue_frames: int = QUEUE_FRAMES) -> None:
+        """``context``: where live cameras come from and where their changes are watched (an ``rs.context``,
+        made on first use if None; a test's stand-in)."""
         self._rig = rig
-        self._devices = devices
+        self._context = context
+        self._watch: DeviceWatch | None = None
         self._real_time = real_time
         self._queue_frames = queue_frames
         self._clock = SystemClock()
@@ -331,17 +377,33 @@ class RealSenseDriver(Driver):
         playback.set_real_time(self._real_time)
         return dev, playback, (pipe, cfg)
 
+    def _live(self) -> list[Any]:
+        if self._context is None:
+            self._context = rs.context()
+        return list(self._context.query_devices())
+
+    def _watched(self) -> DeviceWatch:
+        """The watch over the context's device changes, registered with it when the first camera opens (the
+        context must live as long as its callback is wanted: the driver holds it)."""
+        if self._watch is None:
+            self._watch = DeviceWatch()
+            self._context.set_devices_changed_callback(self._watch)
+        return self._watch
+
     def discover(self) -> list[DeviceInfo]:
-        found = [device_info(d) for d in self._devices()]
+        found = [device_info(d) for d in self._live()]
         for path in self._recordings().values():
             found.append(device_info(self._playback(path)[0], connection=f"file {path}"))
         return found
 
     def open(self, serial: str) -> RealSenseDevice:
-        live = list(self._devices())
+        live = self._live()
         for dev in live:
             if _info(dev, rs.camera_info.serial_number) == serial:
-                return RealSenseDevice(dev, device_info(dev), queue_frames=self._queue_frames)
+                watch = self._watched()
+                device = RealSenseDevice(dev, device_info(dev), queue_frames=self._queue_frames, watch=watch)
+                watch.add(device)
+                return device
         path = self._recordings().get(serial)
         if path is not None:
             dev, playback, keep = self._playback(path)

@@ -179,8 +179,7 @@ class SimWorld:
         for stream in dev.streams:
             self._arm(stream, dev.begin_ns)
         if group is not None and group.name in self._sources:
-            for parked in self._parked.pop(group.name, []):
-                self._arm(parked, parked.device.begin_ns)
+            self._unpark(group.name)
 
     def stop_device(self, device_id: str) -> None:
         dev = self._by_id[device_id]
@@ -189,6 +188,30 @@ class SimWorld:
         for stream in dev.streams:
             stream.generation += 1
             stream.shots = None
+        self._source_gone(dev)
+
+    def _source_gone(self, dev: DeviceSim) -> None:
+        """A group's trigger source device stopped or went away: its sync output is silent, so the members that
+        expose on its pulses (Kinect subordinates, Genlock, Orbbec secondaries...) wait, parked, until it runs
+        again; members on their own clocks carry on."""
+        group = self.plan.group(dev.plan.group) if dev.plan.group else None
+        if group is None or group.source != dev.spec.id or self._sources.pop(group.name, None) is None:
+            return
+        for member in self.plan.members(group.name):
+            other = self._by_id[member.device_id]
+            if other is dev or not other.started:
+                continue
+            for stream in other.streams:
+                if stream.shots is not None and self._schedules.shots(stream, self.now_ns) is PARK:
+                    stream.generation += 1
+                    stream.shots = None
+                    self._parked.setdefault(group.name, []).append(stream)
+
+    def _unpark(self, group_name: str) -> None:
+        """The group's trigger source runs: the members waiting for it get their schedules (from its first
+        pulse: a trigger source's pulses never come before it started)."""
+        for parked in self._parked.pop(group_name, []):
+            self._arm(parked, parked.device.begin_ns)
 
     def _arm(self, stream: StreamSim, begin_ns: int) -> None:
         """Give a stream its exposure schedule (or park it until its trigger source runs)."""
@@ -331,6 +354,7 @@ class SimWorld:
         if begins:
             dev.connected = False
             dev.ready.append(DeviceEvent(dev.spec.id, EventKind.DISCONNECTED, host_ns))
+            self._source_gone(dev)
             return
         dev.connected = True
         dev.down_until = t + STARTUP_NS
@@ -349,6 +373,8 @@ class SimWorld:
             stream.seq = 0
             if dev.started:
                 self._arm(stream, dev.down_until)
+        if group is not None and group.name in self._sources:
+            self._unpark(group.name)
 
     def _emit_truth(self, p: Pending) -> None:
         if self.truth_sink is not None:
