@@ -19,7 +19,9 @@ import pytest
 from rigsync.capture import CaptureOptions, CaptureSession
 from rigsync.cli.main import main
 from rigsync.core.errors import DriverError
+from rigsync.core.frame import Frame
 from rigsync.core.frameset import MissingReason
+from rigsync.drivers.base import DeviceEvent, EventKind
 from rigsync.drivers.factory import open_drivers
 from rigsync.drivers.sim.driver import SimDevice
 from rigsync.plan import build_plan
@@ -348,3 +350,33 @@ def test_disk_failure_stops_the_capture_and_keeps_the_file(tmp_path: Path, monke
     with open_recording(out) as rec:
         first = rec.streams[0]
         assert sum(1 for _ in rec.images(first.device, first.stream)) == first.message_count > 0
+
+
+def test_every_frame_of_a_driver_overrun_is_counted_as_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A driver's queue that lost three consecutive frames reports one OVERRUN (first seq, count 3): the capture
+    counts all three as host overruns, and their framesets name k1 missing as dropped, not as never received."""
+    rig = loads_rig(TWO_KINECTS, "t.toml")
+    original = SimDevice.poll
+    lost = {40, 41, 42}
+
+    def overrun(self: SimDevice) -> list[object]:
+        items = original(self)
+        if self.info.serial != "K1":
+            return items  # type: ignore[return-value]
+        out: list[object] = []
+        for item in items:
+            if isinstance(item, Frame) and item.seq in lost:
+                if item.seq == min(lost):
+                    out.append(DeviceEvent("k1", EventKind.OVERRUN, item.host_rx_ns, "color", len(lost), item.seq))
+                continue
+            out.append(item)
+        return out
+
+    monkeypatch.setattr(SimDevice, "poll", overrun)
+    out = tmp_path / "o.mcap"
+    with CaptureSession(build_plan(rig), CaptureOptions(out=out, seconds=3.0, fast=True)) as s:
+        result = s.run()
+    assert result.dropped.get("host_overrun") == 3
+    with open_recording(out) as rec:
+        missing = [m.reason for fs in rec.framesets() for m in fs.missing if m.device == "k1"]
+    assert missing == [MissingReason.DROPPED] * 3

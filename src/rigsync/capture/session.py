@@ -373,7 +373,8 @@ class CaptureSession:
         elif event.kind is EventKind.OVERRUN:
             self._overrun_count += event.count
             if event.stream is not None and event.seq is not None:
-                self._emit(self.aligner.drop(f"{event.device}/{event.stream}", event.seq, DropReason.HOST_OVERRUN))
+                for seq in range(event.seq, event.seq + event.count):
+                    self._emit(self.aligner.drop(f"{event.device}/{event.stream}", seq, DropReason.HOST_OVERRUN))
             elif event.stream is not None:
                 self._tracker.overrun(f"{event.device}/{event.stream}", event.count)
 

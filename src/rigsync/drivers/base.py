@@ -92,8 +92,8 @@ class EventKind(StrEnum):
     RECONNECTED = "reconnected"
     """The device is back; its clock and frame counters restarted."""
     OVERRUN = "overrun"
-    """rigsync did not read frames in time and the driver's queue dropped ``count`` of them (frame ``seq``
-    of ``stream`` if the driver knows which)."""
+    """rigsync did not read frames in time and the driver's queue dropped ``count`` of them: frames ``seq`` to
+    ``seq + count - 1`` of ``stream`` when the driver knows which."""
 
 
 @dataclass(frozen=True)

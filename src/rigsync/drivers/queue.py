@@ -10,7 +10,8 @@ from rigsync.drivers.base import DeviceEvent, EventKind
 
 class FrameQueue:
     """Bounded: when ``capacity`` frames wait, new frames are dropped and reported as one OVERRUN event per run
-    of drops on a stream (its count, and the number of the first frame lost). Events are never dropped."""
+    of consecutive frame numbers dropped on a stream (``seq`` the first, ``count`` of them: frames ``seq`` to
+    ``seq + count - 1``). Events are never dropped."""
 
     def __init__(self, capacity: int) -> None:
         self._capacity = capacity
@@ -25,7 +26,8 @@ class FrameQueue:
                 self._frames += 1
                 return
             last = self._items[-1]
-            if isinstance(last, DeviceEvent) and last.kind is EventKind.OVERRUN and last.stream == frame.stream:
+            if (isinstance(last, DeviceEvent) and last.kind is EventKind.OVERRUN and last.stream == frame.stream
+                    and last.seq is not None and frame.seq == last.seq + last.count):
                 self._items[-1] = DeviceEvent(frame.device, EventKind.OVERRUN, last.host_ns, last.stream,
                                               last.count + 1, last.seq)
             else:
