@@ -35,7 +35,7 @@ from rigsync.capture.preflight import run_check
 from rigsync.capture.session import CaptureSession
 from rigsync.capture.streams import device_config
 from rigsync.core.errors import DriverError
-from rigsync.core.frame import ClockDomain, Frame, StreamKind, TimestampSemantics
+from rigsync.core.frame import ClockDomain, Frame, FrameFlags, StreamKind, TimestampSemantics
 from rigsync.drivers.base import Device, DeviceEvent, Driver, EventKind, StreamConfig
 from rigsync.plan import build_plan
 from rigsync.plan.model import Plan
@@ -472,7 +472,8 @@ def test_unplugged_device_is_disconnected(kinect: ModuleType, fake: FakeK4A, cha
 def test_a_device_that_comes_back_is_reconnected_and_configured_again(kinect: ModuleType, fake: FakeK4A,
                                                                       chain: tuple[RigSpec, Plan]) -> None:
     """An unplugged subordinate that comes back is RECONNECTED after its DISCONNECTED: set up from the plan again
-    (role, delay, manual exposure), restarted, its frames counted from 0 on its restarted clock."""
+    (role, delay, manual exposure), restarted, its frames counted from 0 on its restarted clock, the first of each
+    stream flagged AFTER_RECONNECT."""
     rig, plan = chain
     devices = started(kinect.make_driver(rig, plan), plan, rig)
     sub = fake.device("000222")
@@ -495,6 +496,9 @@ def test_a_device_that_comes_back_is_reconnected_and_configured_again(kinect: Mo
     assert all(isinstance(i, Frame) for i in items[:items.index(events[0])] + items[back + 1:])
     color = frames_of(items[back + 1:], "color")
     assert [f.seq for f in color[:3]] == [0, 1, 2]
+    assert [f.flags for f in color[:3]] == [FrameFlags.AFTER_RECONNECT, FrameFlags.NONE, FrameFlags.NONE]
+    assert frames_of(items[back + 1:], "depth")[0].flags is FrameFlags.AFTER_RECONNECT
+    assert all(f.flags is FrameFlags.NONE for f in items[:back] if isinstance(f, Frame))
     assert sub.config is not None and (sub.config[6], sub.config[7]) == (2, 160)
     assert sub.exposure == (1, 8000) and color[0].exposure_ns == 8_000_000
     assert first_us is not None and color[0].device_ts_ns == (first_us + 42) * 1000

@@ -32,7 +32,7 @@ from tests.drivers.orbbec_fakes import (  # noqa: E402
 from rigsync.capture.preflight import run_check  # noqa: E402
 from rigsync.capture.streams import device_config  # noqa: E402
 from rigsync.core.errors import DriverError  # noqa: E402
-from rigsync.core.frame import Frame, TimestampSemantics  # noqa: E402
+from rigsync.core.frame import Frame, FrameFlags, TimestampSemantics  # noqa: E402
 from rigsync.drivers.base import DeviceConfig, DeviceEvent, EventKind  # noqa: E402
 from rigsync.drivers.orbbec import OrbbecDriver, model_key  # noqa: E402
 from rigsync.plan import build_plan  # noqa: E402
@@ -264,7 +264,7 @@ def test_frame_numbers_keep_counting_across_a_restart() -> None:
 
 def test_replugged_device_is_reconfigured_and_reported_reconnected() -> None:
     """A device that comes back gets the plan's sync config again, RECONNECTED at that host time, and streams
-    again with frame numbers and device clock restarted."""
+    again with frame numbers and device clock restarted, its first frame flagged AFTER_RECONNECT."""
     bus = FakeBus()
     driver, _ = make(bus)
     with driver.open("CP3L44P00054") as device:
@@ -284,6 +284,7 @@ def test_replugged_device_is_reconfigured_and_reported_reconnected() -> None:
     assert len(frames) == len(items) - 1 >= 4
     assert [f.seq for f in frames] == list(range(len(frames)))
     assert frames[0].device_ts_ns == 55_000
+    assert [f.flags for f in frames] == [FrameFlags.AFTER_RECONNECT] + [FrameFlags.NONE] * (len(frames) - 1)
 
 
 def test_the_real_sdk_context_takes_the_set_up_and_finds_no_device_here() -> None:

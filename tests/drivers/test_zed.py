@@ -404,7 +404,8 @@ def test_queue_overflow_is_an_overrun_with_the_frame_number(zed: ModuleType, sdk
 def test_unplug_and_replug_are_disconnected_and_reconnected(zed: ModuleType, sdk: FakeZedSDK,
                                                             rig_plan: tuple[RigSpec, Plan]) -> None:
     """A grab that fails with CAMERA_NOT_DETECTED is one DISCONNECTED after the frames before it; once the camera
-    is back it is opened again with the plan's settings and exposure, RECONNECTED, its seq restarting at 0."""
+    is back it is opened again with the plan's settings and exposure, RECONNECTED, its seq restarting at 0 and
+    its first frame of each stream flagged AFTER_RECONNECT."""
     rig, plan = rig_plan
     cam = sdk.device(31234561)
     with configured(zed.make_driver(rig, plan), rig, plan, "left") as device:
@@ -422,7 +423,11 @@ def test_unplug_and_replug_are_disconnected_and_reconnected(zed: ModuleType, sdk
     assert [(e.kind, e.device) for e in events] == [(EventKind.DISCONNECTED, "left"), (EventKind.RECONNECTED, "left")]
     assert isinstance(before[-1], DeviceEvent) and len(frames_of(before, "color")) >= 2
     back = after.index(events[1])
-    assert [f.seq for f in frames_of(after[back + 1:], "color")[:3]] == [0, 1, 2]
+    color = frames_of(after[back + 1:], "color")
+    assert [f.seq for f in color[:3]] == [0, 1, 2]
+    assert [f.flags for f in color[:3]] == [FrameFlags.AFTER_RECONNECT, FrameFlags.NONE, FrameFlags.NONE]
+    assert frames_of(after[back + 1:], "depth")[0].flags is FrameFlags.AFTER_RECONNECT
+    assert all(f.flags is FrameFlags.NONE for f in before if isinstance(f, Frame))
     assert cam.opens == 3 and cam.opened is None  # reopened once, closed at the end
     assert cam.settings["AEC_AGC"] == 0
 

@@ -39,7 +39,7 @@ from pyk4a import (
 from rigsync.catalog import get_model
 from rigsync.catalog.azure_kinect import AZURE_KINECT_DK
 from rigsync.core.errors import DriverError
-from rigsync.core.frame import ClockDomain, Frame, StreamKind, TimestampSemantics
+from rigsync.core.frame import ClockDomain, Frame, FrameFlags, StreamKind, TimestampSemantics
 from rigsync.core.intrinsics import Intrinsics
 from rigsync.drivers.base import (
     CaptureClock,
@@ -53,6 +53,7 @@ from rigsync.drivers.base import (
     StreamConfig,
     SystemClock,
 )
+from rigsync.drivers.queue import FrameQueue
 from rigsync.plan.model import Plan
 from rigsync.spec.model import RigSpec
 
@@ -196,16 +197,13 @@ class KinectDevice(Device):
         self.info = info
         self._k4a = k4a
         self._index = index
-        self._queue_frames = queue_frames
         self._plan: _Plan | None = None
         self._device_id = info.serial
-        self._lock = threading.Lock()
-        self._items: list[Frame | DeviceEvent] = []
-        self._queued = 0
-        self._overruns: dict[str, int] = {}
-        """Per stream: index in ``_items`` of its OVERRUN since the last poll."""
+        self._queue = FrameQueue(queue_frames)
         self._last: dict[str, tuple[int, int]] = {}
         """Per stream: (device timestamp in us, seq) of the last frame."""
+        self._reconnected: set[str] = set()
+        """Streams whose first frame since a reconnect is still to come (it is flagged AFTER_RECONNECT)."""
         self._stopping = threading.Event()
         self._reader: threading.Thread | None = None
 
@@ -297,10 +295,11 @@ class KinectDevice(Device):
             except K4AException:  # the device went away (unplugged, powered off)
                 if self._stopping.is_set():
                     return
-                self._push(DeviceEvent(self._device_id, EventKind.DISCONNECTED, time.monotonic_ns()))
+                self._queue.put_event(DeviceEvent(self._device_id, EventKind.DISCONNECTED, time.monotonic_ns()))
                 if not self._reconnect(plan):
                     return
-                self._push(DeviceEvent(self._device_id, EventKind.RECONNECTED, time.monotonic_ns()))
+                self._reconnected = {s.name for s in plan.streams}
+                self._queue.put_event(DeviceEvent(self._device_id, EventKind.RECONNECTED, time.monotonic_ns()))
                 continue
             self._take(capture, plan, time.monotonic_ns())
 
@@ -330,7 +329,7 @@ class KinectDevice(Device):
                 image, ts_us, sys_ns = capture.ir, capture.ir_timestamp_usec, capture.ir_system_timestamp_nsec
             if image is None:
                 continue
-            self._push(self._frame(stream, plan, capture, image, ts_us, sys_ns or read_ns))
+            self._queue.put_frame(self._frame(stream, plan, capture, image, ts_us, sys_ns or read_ns))
 
     def _frame(self, stream: StreamConfig, plan: _Plan, capture: PyK4ACapture, image: np.ndarray, ts_us: int,
                host_rx_ns: int) -> Frame:
@@ -349,32 +348,17 @@ class KinectDevice(Device):
             exposure_ns = _depth_exposure_ns(DepthMode(plan.config.depth_mode))
             min_latency_ns = exposure_ns  # depth readout lies inside the capture (catalog note)
             encoding = "16UC1" if stream.kind is StreamKind.DEPTH else "mono16"
+        flags = FrameFlags.NONE
+        if stream.name in self._reconnected:
+            self._reconnected.discard(stream.name)
+            flags = FrameFlags.AFTER_RECONNECT
         return Frame(device=self._device_id, stream=stream.name, seq=seq, device_ts_ns=ts_us * 1000,
                      host_rx_ns=host_rx_ns, semantics=plan.semantics, domain=ClockDomain.DEVICE,
-                     min_latency_ns=min_latency_ns, exposure_ns=exposure_ns, image=image, encoding=encoding)
-
-    def _push(self, item: Frame | DeviceEvent) -> None:
-        with self._lock:
-            if isinstance(item, DeviceEvent):
-                self._items.append(item)
-            elif self._queued < self._queue_frames:
-                self._items.append(item)
-                self._queued += 1
-            elif (at := self._overruns.get(item.stream)) is not None:  # full: count the drop in its OVERRUN
-                prev = self._items[at]
-                assert isinstance(prev, DeviceEvent)
-                self._items[at] = DeviceEvent(prev.device, prev.kind, prev.host_ns, prev.stream, prev.count + 1,
-                                              prev.seq)
-            else:  # full: drop the frame and say so, one OVERRUN per stream until the next poll
-                self._overruns[item.stream] = len(self._items)
-                self._items.append(DeviceEvent(item.device, EventKind.OVERRUN, item.host_rx_ns, item.stream, 1,
-                                               item.seq))
+                     min_latency_ns=min_latency_ns, exposure_ns=exposure_ns, image=image, encoding=encoding,
+                     flags=flags)
 
     def poll(self) -> list[Frame | DeviceEvent]:
-        with self._lock:
-            items, self._items, self._queued = self._items, [], 0
-            self._overruns.clear()
-        return items
+        return self._queue.take()
 
     def intrinsics(self, stream: str) -> Intrinsics:
         spec = next((s for s in self._plan.streams if s.name == stream), None) if self._plan else None

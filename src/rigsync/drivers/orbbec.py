@@ -124,6 +124,8 @@ class OrbbecDevice(Device):
         self._pipeline: Any = None
         self._queue = FrameQueue(driver.queue_frames)
         self._seq: dict[str, int] = {}
+        self._reconnected: set[str] = set()
+        """Streams whose first frame since a reconnect is still to come (it is flagged AFTER_RECONNECT)."""
         """Frames the SDK delivered per stream since the device was opened (dropped ones included)."""
         self._open = True
         self._gone = False
@@ -213,7 +215,13 @@ class OrbbecDevice(Device):
         assert self._model is not None
         seq = self._seq.get(stream.name, -1) + 1
         self._seq[stream.name] = seq
+        flags = FrameFlags.NONE
+        if stream.name in self._reconnected:
+            self._reconnected.discard(stream.name)
+            flags = FrameFlags.AFTER_RECONNECT
         image = decode_pixels(frame.get_data(), stream.pixel_format, frame.get_width(), frame.get_height())
+        if image is None:
+            flags |= FrameFlags.CORRUPT
         exposure_ns = stream.exposure_us * 1000 if stream.exposure_us is not None else None
         semantics = (self._model.clock.semantics_free if self._mode_name in FREE_MODES
                      else self._model.clock.semantics_synced)
@@ -222,8 +230,7 @@ class OrbbecDevice(Device):
                      host_rx_ns=frame.get_system_timestamp_us() * 1000, semantics=semantics,
                      domain=ClockDomain.DEVICE, min_latency_ns=self._model.readout_ns + (exposure_ns or 0),
                      exposure_ns=exposure_ns, image=image,
-                     encoding=ENCODINGS[stream.pixel_format],
-                     flags=FrameFlags.CORRUPT if image is None else FrameFlags.NONE)
+                     encoding=ENCODINGS[stream.pixel_format], flags=flags)
 
     def on_removed(self, host_ns: int) -> None:
         with self._lock:
@@ -248,6 +255,7 @@ class OrbbecDevice(Device):
         self._seq = {}
         if self._config is not None:
             self.configure(self._config)
+            self._reconnected = {s.name for s in self._config.streams}
         self._queue.put_event(DeviceEvent(self._device_id, EventKind.RECONNECTED, back[1]))
         if running:
             self.start()

@@ -237,6 +237,7 @@ class ZedDevice(Device):
         # seq: frames grabbed plus frames the SDK dropped since this start (its count runs from the first grab of
         # the opened camera, through earlier starts)
         grabbed, dropped_before, exposure_ns = 0, self._camera.get_frame_dropped_count(), self._exposure_ns(settings)
+        reconnected = FrameFlags.NONE  # AFTER_RECONNECT on the first grab after a reconnect
         min_latency_ns = (exposure_ns if exposure_ns is not None else round(settings.model.exposure_range_us[0] * 1000)
                           ) + settings.model.readout_ns  # start of exposure -> image in host memory
         while not self._stopping.is_set():
@@ -247,6 +248,7 @@ class ZedDevice(Device):
                     return
                 self._queue.put_event(DeviceEvent(self._device_id, EventKind.RECONNECTED, time.monotonic_ns()))
                 grabbed, dropped_before = 0, 0  # a new camera object: its counts start again
+                reconnected = FrameFlags.AFTER_RECONNECT
                 continue
             if err not in (sl.ERROR_CODE.SUCCESS, sl.ERROR_CODE.CORRUPTED_FRAME):
                 continue  # a warning without a new image
@@ -255,7 +257,8 @@ class ZedDevice(Device):
             seq = grabbed + self._camera.get_frame_dropped_count() - dropped_before
             grabbed += 1
             host_rx_ns = image_sys_ns + (mono_ns - sys_ns)  # CLOCK_REALTIME -> CLOCK_MONOTONIC
-            flags = FrameFlags.CORRUPT if err == sl.ERROR_CODE.CORRUPTED_FRAME else FrameFlags.NONE
+            flags = (FrameFlags.CORRUPT if err == sl.ERROR_CODE.CORRUPTED_FRAME else FrameFlags.NONE) | reconnected
+            reconnected = FrameFlags.NONE
             for stream in settings.streams:
                 mat = images[stream.name]
                 color = stream.kind is StreamKind.COLOR
