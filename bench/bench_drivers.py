@@ -212,8 +212,11 @@ def gige_stream(fps: float, width: int, height: int) -> StreamConfig:
     return StreamConfig("mono", StreamKind.COLOR, width, height, fps, "mono8", None)
 
 
-def gige_bare(serials: list[str], seconds: float, fps: float, width: int, height: int) -> tuple[int, float]:
-    """Aravis's own loop: one thread per camera popping buffers and pushing them back."""
+@contextlib.contextmanager
+def gige_bare_streaming(serials: list[str], fps: float, width: int, height: int
+                        ) -> Iterator[Callable[[], tuple[int, float]]]:
+    """Aravis's own loop, streaming while the block runs: one thread per camera (``pop-<n>``) popping buffers and
+    pushing them back. Yields a function giving (buffers counted, monotonic time of the last one)."""
     from gi.repository import Aravis
 
     cams = [Aravis.Camera.new(f"Aravis-Fake-{s}") for s in serials]
@@ -242,23 +245,32 @@ def gige_bare(serials: list[str], seconds: float, fps: float, width: int, height
         for _ in range(16):
             stream.push_buffer(Aravis.Buffer.new_allocate(cam.get_payload()))
         streams.append(stream)
-        threads.append(threading.Thread(target=pop, args=(i, stream), daemon=True))
-    t0 = time.monotonic()
+        threads.append(threading.Thread(target=pop, args=(i, stream), name=f"pop-{i}", daemon=True))
     for thread, cam in zip(threads, cams, strict=True):
         thread.start()
         cam.start_acquisition()
-    time.sleep(seconds)
-    for cam in cams:
-        cam.stop_acquisition()
-    stop.set()
-    for thread in threads:
-        thread.join()
-    del streams, cams, stream, cam  # the last references: Aravis releases each camera's control channel
-    return sum(counts), max(lasts) - t0
+    try:
+        yield lambda: (sum(counts), max(lasts))
+    finally:
+        for cam in cams:
+            cam.stop_acquisition()
+        stop.set()
+        for thread in threads:
+            thread.join()
+        del streams, cams, stream, cam  # the last references: Aravis releases each camera's control channel
 
 
-def gige_driver(serials: list[str], seconds: float, fps: float, width: int, height: int) -> tuple[int, float]:
-    """The driver: each camera's reader thread builds frames; this thread polls every device into a list."""
+def gige_bare(serials: list[str], seconds: float, fps: float, width: int, height: int) -> tuple[int, float]:
+    t0 = time.monotonic()
+    with gige_bare_streaming(serials, fps, width, height) as progress:
+        time.sleep(seconds)
+        frames, last = progress()
+    return frames, last - t0
+
+
+@contextlib.contextmanager
+def gige_devices(serials: list[str], fps: float, width: int, height: int) -> Iterator[list[Device]]:
+    """The driver's devices, configured and streaming while the block runs (a reader thread each)."""
     from rigsync.drivers.gige import GigeDriver
 
     driver = GigeDriver()
@@ -266,19 +278,30 @@ def gige_driver(serials: list[str], seconds: float, fps: float, width: int, heig
         devices = [stack.enter_context(driver.open(s)) for s in serials]
         for s, device in zip(serials, devices, strict=True):
             device.configure(config(s, s, "gige-ptp-area-scan", (gige_stream(fps, width, height),)))
-        t0 = time.monotonic()
         for device in devices:
             device.start()
-        frames, last = 0, t0
-        while time.monotonic() - t0 < seconds:
-            for device in devices:
-                got = sum(isinstance(i, Frame) for i in device.poll())
-                if got:
-                    frames, last = frames + got, time.monotonic()
-            time.sleep(0.001)
+        yield devices
         for device in devices:
             device.stop()
+
+
+def poll_for(devices: list[Device], seconds: float) -> tuple[int, float]:
+    """As a capture polls: every device each 1 ms, for ``seconds``; (frames, seconds to the last one)."""
+    t0 = time.monotonic()
+    frames, last = 0, t0
+    while time.monotonic() - t0 < seconds:
+        for device in devices:
+            got = sum(isinstance(i, Frame) for i in device.poll())
+            if got:
+                frames, last = frames + got, time.monotonic()
+        time.sleep(0.001)
     return frames, last - t0
+
+
+def gige_driver(serials: list[str], seconds: float, fps: float, width: int, height: int) -> tuple[int, float]:
+    """The driver: each camera's reader thread builds frames; this thread polls every device into a list."""
+    with gige_devices(serials, fps, width, height) as devices:
+        return poll_for(devices, seconds)
 
 
 # -- report ---------------------------------------------------------------------------------------------------------

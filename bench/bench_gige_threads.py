@@ -25,9 +25,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_drivers import config, fake_cameras, gige_stream
-from rigsync.core.frame import Frame
-from rigsync.drivers.gige import GigeDriver  # Aravis 0.8 asked for before bench_drivers imports it
+import rigsync.drivers.gige  # noqa: F401  (Aravis 0.8 asked for before bench_drivers imports it)
+from bench_drivers import fake_cameras, gige_bare_streaming, gige_devices, poll_for
 
 
 def thread_cpu_s() -> dict[str, float]:
@@ -45,58 +44,18 @@ def thread_cpu_s() -> dict[str, float]:
 
 
 def bare(serials: list[str], seconds: float, fps: float) -> tuple[int, dict[str, float]]:
-    from gi.repository import Aravis
-
-    cams = [Aravis.Camera.new(f"Aravis-Fake-{s}") for s in serials]
-    counts = [0] * len(cams)
-    stop = threading.Event()
-
-    def pop(i: int, stream: Aravis.Stream) -> None:
-        while not stop.is_set():
-            buffer = stream.timeout_pop_buffer(50_000)
-            if buffer is None:
-                continue
-            if buffer.get_status() == Aravis.BufferStatus.SUCCESS:
-                counts[i] += 1
-            stream.push_buffer(buffer)
-
-    threads, streams = [], []
-    for i, cam in enumerate(cams):
-        cam.set_region(0, 0, 64, 48)
-        cam.set_string("PixelFormat", "Mono8")
-        cam.set_float("AcquisitionFrameRate", fps)
-        stream = cam.create_stream(None, None)
-        for _ in range(16):
-            stream.push_buffer(Aravis.Buffer.new_allocate(cam.get_payload()))
-        streams.append(stream)
-        threads.append(threading.Thread(target=pop, args=(i, stream), name=f"pop-{i}", daemon=True))
-    for thread, cam in zip(threads, cams, strict=True):
-        thread.start()
-        cam.start_acquisition()
-    before = thread_cpu_s()
-    time.sleep(seconds)
-    used = {k: v - before.get(k, 0.0) for k, v in thread_cpu_s().items()}
-    frames = sum(counts)
-    for cam in cams:
-        cam.stop_acquisition()
-    stop.set()
-    for thread in threads:
-        thread.join()
-    del streams, cams, stream, cam  # the last references: Aravis releases each camera's control channel
+    with gige_bare_streaming(serials, fps, 64, 48) as progress:
+        before = thread_cpu_s()
+        time.sleep(seconds)
+        used = {k: v - before.get(k, 0.0) for k, v in thread_cpu_s().items()}
+        frames, _ = progress()
     return frames, used
 
 
 def driver(serials: list[str], seconds: float, fps: float) -> tuple[int, dict[str, float]]:
-    with contextlib.ExitStack() as stack:
-        devices = [stack.enter_context(GigeDriver().open(s)) for s in serials]
-        for s, device in zip(serials, devices, strict=True):
-            device.configure(config(s, s, "gige-ptp-area-scan", (gige_stream(fps, 64, 48),)))
-            device.start()
-        before, t0, frames = thread_cpu_s(), time.monotonic(), 0
-        while time.monotonic() - t0 < seconds:
-            for device in devices:
-                frames += sum(isinstance(i, Frame) for i in device.poll())
-            time.sleep(0.001)
+    with gige_devices(serials, fps, 64, 48) as devices:
+        before = thread_cpu_s()
+        frames, _ = poll_for(devices, seconds)
         used = {k: v - before.get(k, 0.0) for k, v in thread_cpu_s().items()}
     return frames, used
 
