@@ -26,6 +26,16 @@ except (ImportError, ValueError) as err:
 
 FAKE = "arv-fake-gv-camera-0.8"
 XML = Path(__file__).parent / "data" / "ptp_fake_camera.xml"
+EMERGENT_FEATURES = Path(__file__).parent / "data" / "emergent_frame_sync.xml"
+
+
+def emergent_xml(directory: Path) -> Path:
+    """A copy of :data:`XML` that also declares Emergent's PTP frame-sync features (``PtpMode``,
+    ``AcquisitionFrameCount``), written into ``directory``."""
+    text = XML.read_text().replace("\t<!-- Port -->", EMERGENT_FEATURES.read_text() + "\n\t<!-- Port -->")
+    path = directory / "emergent_fake_camera.xml"
+    path.write_text(text)
+    return path
 
 
 def _lo_addresses() -> set[str]:
@@ -61,10 +71,11 @@ def loopback_aliases(addresses: Sequence[str]) -> Iterator[None]:
             subprocess.run(["ip", "addr", "del", f"{addr}/8", "dev", "lo"], check=False)
 
 
-def spawn_camera(serial: str, addr: str, extra: Sequence[str] = (), *, ptp: bool = True) -> subprocess.Popen[bytes]:
-    """A fake camera process (stop it with :func:`stop_camera`), with the PTP features of our GenICam XML or, if
-    not ``ptp``, Aravis's own fake camera description (no PTP)."""
-    genicam = ["-g", str(XML)] if ptp else []
+def spawn_camera(serial: str, addr: str, extra: Sequence[str] = (), *, ptp: bool = True,
+                 xml: Path = XML) -> subprocess.Popen[bytes]:
+    """A fake camera process (stop it with :func:`stop_camera`), with the PTP features of our GenICam XML (or
+    ``xml``) or, if not ``ptp``, Aravis's own fake camera description (no PTP)."""
+    genicam = ["-g", str(xml)] if ptp else []
     return subprocess.Popen([FAKE, "-i", addr, "-s", serial, *genicam, *extra],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -87,16 +98,17 @@ def wait_discovered(cameras: Mapping[str, str], timeout_s: float = 15.0) -> None
 
 
 @contextmanager
-def fake_gige_cameras(cameras: Mapping[str, tuple[str, Sequence[str]]]) -> Iterator[dict[str, str]]:
+def fake_gige_cameras(cameras: Mapping[str, tuple[str, Sequence[str]]],
+                      xml: Mapping[str, Path] | None = None) -> Iterator[dict[str, str]]:
     """Run one fake camera per ``serial -> (loopback address, extra options)``, each on its own address (added to
     lo if missing, which needs root: skipped otherwise); yields serial -> address once discovery finds them all;
-    stops each process by its pid and removes the aliases it added."""
+    stops each process by its pid and removes the aliases it added. ``xml``: serial -> another GenICam XML."""
     addresses = {serial: addr for serial, (addr, _) in cameras.items()}
     with loopback_aliases(list(addresses.values())):
         procs: list[subprocess.Popen[bytes]] = []
         try:
             for serial, (addr, extra) in cameras.items():
-                procs.append(spawn_camera(serial, addr, extra))
+                procs.append(spawn_camera(serial, addr, extra, xml=(xml or {}).get(serial, XML)))
             wait_discovered(addresses)
             yield addresses
         finally:

@@ -70,7 +70,8 @@ def test_a_rig_of_ptp_slaves_passes_every_check(fake_cameras: dict[str, str], tm
         (("cam1", "present"), True), (("cam1", "settings"), True), (("cam1", "frames"), True)]
     assert rows[("cam0", "present")].detail == "Aravis Fake at gige:127.0.0.31"
     assert rows[("cam0", "settings")].detail == ("reads back PtpEnable = True, PtpStatus = Slave, "
-                                                 "PtpOffsetFromMaster = 12, TriggerMode = Off, acquisition = free-run")
+                                                 "PtpOffsetFromMaster = 12, TriggerMode = Off, "
+                                                 "acquisition = ptp-timestamps, start = gate")
 
 
 def test_a_camera_that_does_not_answer_fails_present(fake_cameras: dict[str, str], tmp_path: Path) -> None:

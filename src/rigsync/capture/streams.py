@@ -8,6 +8,7 @@ from rigsync.align import AlignStream
 from rigsync.catalog import get_model
 from rigsync.core.frame import StreamKind
 from rigsync.drivers.base import DeviceConfig, DeviceTiming, StreamConfig, SyncConfig
+from rigsync.plan.emit.genicam import ptp_step_mode
 from rigsync.plan.model import Plan
 from rigsync.spec.model import DeviceSpec, StreamSpec
 from rigsync.timebase.host import HostTimebase
@@ -59,7 +60,7 @@ def device_config(plan: Plan, spec: DeviceSpec) -> DeviceConfig:
         streams=tuple(StreamConfig(s.name, s.kind, s.width, s.height, s.fps, s.pixel_format, s.exposure_us)
                       for s in spec.streams),
         sync=SyncConfig(dp.group, dp.method, dp.role.value, dp.vendor_role, dp.delay_ns, dp.depth_delay_ns,
-                        dp.burst, dp.synced_streams, dp.trigger_out),
+                        dp.burst, dp.synced_streams, dp.trigger_out, ptp_step_mode(plan, spec.id)),
     )
 
 

@@ -62,6 +62,8 @@ class SyncConfig:
     synced_streams: tuple[str, ...]
     trigger_out: bool = False
     """The device drives its sync output for the devices it triggers (the plan's ``trigger_out``)."""
+    ptp_step_mode: str = "two-step"
+    """The PTP group's ``one-step`` or ``two-step`` mode (the grandmaster's packets; GigE ``PtpMode``)."""
 
 
 @dataclass(frozen=True)

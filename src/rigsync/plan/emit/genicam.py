@@ -33,18 +33,25 @@ Line = tuple[str, str, str]
 """(feature, value, comment); an empty feature is a comment-only line."""
 
 
-def _ptp_mode(plan: Plan, device_id: str) -> str:
+def ptp_step_mode(plan: Plan, device_id: str) -> PtpTimestampMode:
+    """The PTP step mode of the device's group (two-step when the group does not say)."""
     group = plan.index.group_of.get(device_id)
-    step = group.ptp.step_mode if group is not None and group.ptp is not None else PtpTimestampMode.TWO_STEP
-    return _PTP_MODE[step]
+    return group.ptp.step_mode if group is not None and group.ptp is not None else PtpTimestampMode.TWO_STEP
+
+
+def ptp_frame_sync(step_mode: str) -> list[Line]:
+    """Emergent's PTP frame sync (seeds/003) for a group in ``step_mode`` (``one-step``/``two-step``), in the order
+    to set them: the emitted file's PTP lines, and what the GigE driver writes to a camera that has ``PtpMode`` and
+    the acquisition gate."""
+    return [("AcquisitionMode", "MultiFrame", "PTP frame sync (seeds/003)"),
+            ("TriggerMode", "On", ""), ("TriggerSource", "Software", ""),
+            ("AcquisitionFrameCount", "1", ""),
+            ("PtpMode", _PTP_MODE[PtpTimestampMode(step_mode)], "match the grandmaster's one-/two-step packets")]
 
 
 def _acquisition(plan: Plan, dp: DevicePlan) -> list[Line]:
     if dp.role is Role.PTP:
-        return [("AcquisitionMode", "MultiFrame", "PTP frame sync (seeds/003)"),
-                ("TriggerMode", "On", ""), ("TriggerSource", "Software", ""),
-                ("AcquisitionFrameCount", "1", ""),
-                ("PtpMode", _ptp_mode(plan, dp.device_id), "match the grandmaster's one-/two-step packets")]
+        return ptp_frame_sync(ptp_step_mode(plan, dp.device_id))
     if dp.role is Role.SUBORDINATE:
         lines = [("AcquisitionMode", "Continuous", "hardware trigger on an input line"),
                  ("TriggerSelector", "FrameStart", ""), ("TriggerMode", "On", ""),
