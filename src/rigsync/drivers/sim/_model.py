@@ -93,6 +93,10 @@ class DeviceSim:
     link: LinkProfile
     overload: Overload
     rng: np.random.Generator
+    """Draws of the device's events (jitter, losses, link delays, restarts), in true-time order."""
+    render_rng: np.random.Generator
+    """Draws of rendering (corruption, interference), in delivery order: apart from ``rng`` so that when (and
+    whether) the host reads its frames never changes the events."""
     bias_ns: int
     """Hidden constant latency offset from the nominal (the timebase cannot see it)."""
     pose: Pose
@@ -176,6 +180,7 @@ def build_device(rig: RigSpec, index: int, device: DeviceSpec, plan: DevicePlan,
     dev = DeviceSim(index=index, spec=device, model=model, plan=plan,
                     crystal=_crystal(rig, device, plan, rng, host_clock.reference),
                     host_clock=host_clock, link=_link(rig, device), overload=overload, rng=rng,
+                    render_rng=np.random.default_rng([seed, index, 0x52]),
                     bias_ns=int(rng.uniform(-15_000, 15_000)),
                     pose=device.pose or default_pose(index, len(rig.devices)), faults=faults,
                     domain=ClockDomain.PTP if plan.role is Role.PTP else model.clock.domain)

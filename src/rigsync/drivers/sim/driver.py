@@ -29,17 +29,29 @@ PTP_CAMERA_BOUND_NS = 250
 
 
 class SimClock:
-    """The simulated capture host's clock (the rig clock): paced in real time, or virtual (``fast``)."""
+    """The simulation's true time, which the simulated capture host's clock (the rig clock) reads: virtual
+    (``fast``), or paced in real time from this clock's creation, or, with ``origin_realtime_ns``, on a timeline
+    several processes share: true time ``SIM_EPOCH_NS`` is the instant ``origin_realtime_ns`` of the kernel's
+    CLOCK_REALTIME, which every process on the machine (and in each of its network namespaces) reads alike.
 
-    def __init__(self, *, fast: bool, max_wait_s: float = 0.005) -> None:
+    CLOCK_REALTIME rather than CLOCK_MONOTONIC: an origin given as a wall-clock instant means the same in every
+    process, in every time namespace (which may offset CLOCK_MONOTONIC, never CLOCK_REALTIME) and on other
+    machines whose clocks PTP or NTP keep together; CLOCK_MONOTONIC counts from one machine's boot. The price:
+    a step of the machine's clock moves the timeline (rigsync's PTP set-up never steps it: ``free_running 1``).
+    """
+
+    def __init__(self, *, fast: bool, max_wait_s: float = 0.005, origin_realtime_ns: int | None = None) -> None:
         self.fast = fast
         self.max_wait_s = max_wait_s
         self._virtual = SIM_EPOCH_NS
+        self.origin_realtime_ns = origin_realtime_ns
         self._t0 = time.monotonic_ns()
 
     def now_ns(self) -> int:
         if self.fast:
             return self._virtual
+        if self.origin_realtime_ns is not None:
+            return SIM_EPOCH_NS + time.clock_gettime_ns(time.CLOCK_REALTIME) - self.origin_realtime_ns
         return SIM_EPOCH_NS + time.monotonic_ns() - self._t0
 
     def wait_until(self, host_ns: int) -> None:
@@ -139,7 +151,9 @@ class SimDriver(Driver):
         return True
 
     def discover(self) -> list[DeviceInfo]:
-        return [self._info(d) for d in self.world.devices if d.spec.driver == self.name and self._present(d)]
+        """The devices of the hosts this world emits (another process presents the others)."""
+        return [self._info(d) for d in self.world.devices
+                if d.spec.driver == self.name and self.world.emits(d) and self._present(d)]
 
     def _info(self, dev: DeviceSim) -> DeviceInfo:
         return DeviceInfo(driver=self.name, serial=dev.spec.serial, model=dev.model.key,
@@ -148,6 +162,9 @@ class SimDriver(Driver):
     def open(self, serial: str) -> SimDevice:
         for dev in self.world.devices:
             if dev.spec.serial == serial and dev.spec.driver == self.name:
+                if not self.world.emits(dev):
+                    raise DriverError("sim", serial, f"on host {dev.spec.host}, which another process simulates",
+                                      f"open it on {dev.spec.host}'s agent")
                 if not self._present(dev):
                     raise DriverError("sim", serial, f"not found on host {dev.spec.host}",
                                       "GMSL2 cameras need an NVIDIA Jetson host with the ZED Link driver")
@@ -158,11 +175,18 @@ class SimDriver(Driver):
     def clock(self) -> CaptureClock:
         return self._clock
 
+    def _own(self, host: str) -> None:
+        if host not in self.world.emitted_hosts:
+            raise DriverError("sim", None, f"host {host!r}'s clocks are simulated by another process",
+                              f"this one presents {', '.join(sorted(self.world.emitted_hosts))}")
+
     def host_clocks(self, host: str) -> tuple[int, int]:
+        self._own(host)
         self.world.advance_to(self._clock.now_ns())
         return self.world.clocks_of(host)
 
     def ptp_source(self, host: str) -> PtpSource | None:
+        self._own(host)
         return _SimPtpSource(self.world, self._clock, host)
 
 

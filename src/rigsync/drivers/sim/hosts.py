@@ -141,6 +141,9 @@ class SimHost:
     rng: np.random.Generator
     samples: list[PtpSample] = field(default_factory=list)
     """What pmc would have read since the monitor last took them."""
+    reports: bool = True
+    """Whether ``samples`` are kept: False for a host another process presents (its clocks still run, drawing
+    the same random numbers, since they may steer what this process shows)."""
 
     def __post_init__(self) -> None:
         rng, spec = self.rng, self.spec
@@ -296,8 +299,8 @@ class SimHost:
 
     def _emit(self, t: int, port: PortState, offset: int | None, path: int | None, sys_offset: int | None,
               at: tuple[int, int] | None = None) -> None:
-        if t < self.epoch_ns - 2 * self.spec.sync_interval_ns:
-            return  # before the simulation: nobody polls yet
+        if not self.reports or t < self.epoch_ns - 2 * self.spec.sync_interval_ns:
+            return  # another process's host, or before the simulation: nobody polls yet
         master = offset is not None
         realtime, mono = at if at is not None else (self.realtime_ns(t), self.mono_ns(t))
         self.samples.append(PtpSample(host=self.spec.name, host_ns=realtime, mono_ns=mono,

@@ -7,17 +7,26 @@ reconnect with a restarted clock). Delivered frames wait in a per-device queue, 
 the driver polls them; images are rendered then. The ground truth of every exposure goes to
 ``truth_sink`` and nowhere else.
 
-Deterministic for a seed: every device draws from its own random generator in its own event order.
+Deterministic for a seed: every device draws from its own random generator in its own event order, every host
+from its own, so a device's truth depends neither on when its frames are read nor on which devices are read.
+
+Across processes (one per host, each an agent): every process builds the same world from the same rig and seed
+and simulates every device's events (cheap: timing only), so that what couples hosts (trigger sources, the PTP
+reference and host clocks, laser interference, the scene) is identical everywhere; ``hosts`` restricts what it
+*emits*: truth, delivered frames (rendered when read: the expensive part), device events and PTP samples of its
+own hosts' devices only. Starts and stops made by another process are applied at the true instant they were
+made (``start_device(..., at_ns=...)``), so every process follows one timeline.
 """
 
 from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 import numpy as np
 
+from rigsync.core.errors import RigsyncError
 from rigsync.core.frame import Frame, FrameFlags, StreamKind, TimestampSemantics
 from rigsync.core.geometry import views_overlap
 from rigsync.core.ptp import HostRole, PtpSample
@@ -51,13 +60,21 @@ SDK_QUEUE_FRAMES = 64
 ARM_LEAD_NS = 10_000_000
 """A PTP camera must be armed this long before its scheduled start (the command's round trip)."""
 
-_GEN, _FAULT, _FINAL, _DELIVER = range(4)
+_GEN, _FAULT, _FINAL, _DELIVER, _CONTROL = range(5)
 
 
 class SimWorld:
     """Every simulated device of one rig, on one true timeline."""
 
-    def __init__(self, rig: RigSpec, plan: Plan, *, seed: int | None = None) -> None:
+    def __init__(self, rig: RigSpec, plan: Plan, *, seed: int | None = None,
+                 hosts: Collection[str] | None = None) -> None:
+        """``hosts``: the hosts whose devices this world emits (every host if None)."""
+        names = [h.host for h in plan.hosts]
+        unknown = sorted(set(hosts or ()) - set(names))
+        if unknown:
+            raise RigsyncError(f"{rig.path}: no host {', '.join(map(repr, unknown))} in the rig "
+                               f"(its hosts: {', '.join(names)})")
+        self.emitted_hosts = frozenset(names if hosts is None else hosts)
         self.rig = rig
         self.plan = plan
         self.seed = rig.sim.seed if seed is None else seed
@@ -72,7 +89,8 @@ class SimWorld:
                 for at, delta in spec.clock_steps:
                     self.reference.step(at, delta)
             self.hosts[setup.host] = SimHost(spec, self.reference, SIM_EPOCH_NS,
-                                             np.random.default_rng([self.seed, 0x4057, i]))
+                                             np.random.default_rng([self.seed, 0x4057, i]),
+                                             reports=setup.host in self.emitted_hosts)
         loads = overloads(rig)
         self.devices: list[DeviceSim] = [
             build_device(rig, i, d, plan.device(d.id), loads[d.id], light, self.hosts[d.host], self.seed)
@@ -86,6 +104,7 @@ class SimWorld:
         self._faults: list[tuple[int, int, DeviceSim, FaultKind, bool]] = []
         self._final: list[tuple[int, int, Pending]] = []
         self._deliveries: list[tuple[int, int, Pending]] = []
+        self._controls: list[tuple[int, int, str, bool]] = []  # (true time, tie, device id, start)
         self._tie = itertools.count()
         self._parked: dict[str, list[StreamSim]] = {}
         self._lasers = LaserRegistry()
@@ -125,16 +144,31 @@ class SimWorld:
         dev.faults.append((fault.kind, begin, end))
         self._schedule_fault(dev, fault.kind, begin, end)
 
+    def emits(self, dev: DeviceSim) -> bool:
+        """Whether this world emits ``dev``'s truth, frames and events (its host is one of ``hosts``)."""
+        return dev.spec.host in self.emitted_hosts
+
+    def _own_host(self, host: str) -> SimHost:
+        if host not in self.emitted_hosts:
+            raise RigsyncError(f"host {host!r} is simulated by another process (this one emits "
+                               f"{', '.join(sorted(self.emitted_hosts))})")
+        return self.hosts[host]
+
+    def _own_device(self, device_id: str) -> DeviceSim:
+        dev = self._by_id[device_id]
+        self._own_host(dev.spec.host)
+        return dev
+
     def ptp_samples(self, host: str) -> list[PtpSample]:
         """What pmc on ``host`` has reported up to now (each sample once)."""
-        sim_host = self.hosts[host]
+        sim_host = self._own_host(host)
         sim_host.advance_to(self.now_ns)
         samples, sim_host.samples = sim_host.samples, []
         return samples
 
     def clocks_of(self, host: str) -> tuple[int, int]:
         """(system clock, monotonic clock) of ``host`` now."""
-        sim_host = self.hosts[host]
+        sim_host = self._own_host(host)
         return sim_host.realtime_ns(self.now_ns), sim_host.mono_ns(self.now_ns)
 
     def device(self, device_id: str) -> DeviceSim:
@@ -158,9 +192,24 @@ class SimWorld:
         dev.armed_ns = first
         return first + self.reference.offset_ns(self.now_ns)
 
-    def start_device(self, device_id: str) -> None:
-        """Start streaming at the current time (first exposures after the sensor's start-up), or at the time a
-        PTP camera was armed for."""
+    def _control(self, device_id: str, start: bool, at_ns: int | None) -> bool:
+        """Whether a start or stop applies now; one at a later true time waits on the timeline for it."""
+        if at_ns is None or at_ns == self.now_ns:
+            return True
+        if at_ns < self.now_ns:
+            raise ValueError(f"cannot {'start' if start else 'stop'} {device_id} at true time {at_ns} ns: "
+                             f"the world has simulated up to {self.now_ns} ns")
+        if device_id not in self._by_id:  # now, not when the instant comes
+            raise KeyError(device_id)
+        heapq.heappush(self._controls, (at_ns, next(self._tie), device_id, start))
+        return False
+
+    def start_device(self, device_id: str, *, at_ns: int | None = None) -> None:
+        """Start streaming now, or at true time ``at_ns`` (not past: a start another process made, replayed on
+        this one's timeline); first exposures after the sensor's start-up, or at the time a PTP camera was armed
+        for."""
+        if not self._control(device_id, True, at_ns):
+            return
         dev = self._by_id[device_id]
         if dev.started:
             return
@@ -181,7 +230,10 @@ class SimWorld:
         if group is not None and group.name in self._sources:
             self._unpark(group.name)
 
-    def stop_device(self, device_id: str) -> None:
+    def stop_device(self, device_id: str, *, at_ns: int | None = None) -> None:
+        """Stop streaming now, or at true time ``at_ns`` (as :meth:`start_device`)."""
+        if not self._control(device_id, False, at_ns):
+            return
         dev = self._by_id[device_id]
         dev.started = False
         dev.armed_ns = None
@@ -236,7 +288,7 @@ class SimWorld:
     def _next_time(self) -> tuple[int, int] | None:
         best: tuple[int, int] | None = None
         for kind, heap in ((_GEN, self._gen), (_FAULT, self._faults), (_FINAL, self._final),
-                           (_DELIVER, self._deliveries)):
+                           (_DELIVER, self._deliveries), (_CONTROL, self._controls)):
             if heap and (best is None or heap[0][0] < best[0]):
                 best = (heap[0][0], kind)
         return best
@@ -251,17 +303,17 @@ class SimWorld:
         self.now_ns = max(self.now_ns, t_true_ns)
 
     def next_delivery_ns(self, horizon_ns: int) -> int | None:
-        """True time of the next delivery to a host, or ``horizon_ns`` if none comes by then (ask again then);
-        None if nothing more will happen. The events before it are processed (exposures, losses, faults), none
-        after the horizon: a rig that delivers nothing for a long time (every device disconnected, a fault far
-        ahead) costs no more than the time asked about."""
+        """True time of the next delivery to a host (or of a start or stop scheduled before it), or ``horizon_ns``
+        if none comes by then (ask again then); None if nothing more will happen. The events before it are
+        processed (exposures, losses, faults), none after the horizon: a rig that delivers nothing for a long time
+        (every device disconnected, a fault far ahead) costs no more than the time asked about."""
         while True:
             nxt = self._next_time()
             if nxt is None:
                 return None
             if nxt[0] > horizon_ns:
                 return horizon_ns
-            if nxt[1] == _DELIVER:
+            if nxt[1] in (_DELIVER, _CONTROL):
                 return nxt[0]
             self._step(nxt[1])
 
@@ -276,9 +328,13 @@ class SimWorld:
         elif kind == _FINAL:
             t, _, pending = heapq.heappop(self._final)
             self._finalize(pending, t)
-        else:
+        elif kind == _DELIVER:
             t, _, pending = heapq.heappop(self._deliveries)
             self._deliver(pending, t)
+        else:
+            t, _, device_id, start = heapq.heappop(self._controls)
+            self.now_ns = max(self.now_ns, t)  # as if called at that instant
+            (self.start_device if start else self.stop_device)(device_id)
 
     # --- events ---------------------------------------------------------------------------------
 
@@ -336,7 +392,7 @@ class SimWorld:
             p.delivered = False
             p.lost = "disconnected"
         self._emit_truth(p)
-        if not p.delivered:
+        if not p.delivered or not self.emits(dev):
             return
         dev.last_rx_true = max(dev.last_rx_true, t)
         dev.ready.append(p)
@@ -350,10 +406,9 @@ class SimWorld:
     def _fault(self, dev: DeviceSim, kind: FaultKind, begins: bool, t: int) -> None:
         if kind is not FaultKind.DISCONNECT:
             return
-        host_ns = dev.host_clock.mono_ns(t)
         if begins:
             dev.connected = False
-            dev.ready.append(DeviceEvent(dev.spec.id, EventKind.DISCONNECTED, host_ns))
+            self._event(dev, EventKind.DISCONNECTED, t)
             self._source_gone(dev)
             return
         dev.connected = True
@@ -364,7 +419,7 @@ class SimWorld:
             dev.crystal = CrystalClock(CrystalParams(old.drift, int(dev.rng.uniform(0, 1e8)), old.wander_ppm,
                                                      old.wander_period_s, old.wander_phase), t)
         self._received.restart(dev.spec.id)
-        dev.ready.append(DeviceEvent(dev.spec.id, EventKind.RECONNECTED, host_ns))
+        self._event(dev, EventKind.RECONNECTED, t)
         group = self.plan.group(dev.plan.group) if dev.plan.group else None
         if group is not None and group.source == dev.spec.id and group.trigger_period_ns is not None:
             self._sources[group.name] = CrystalTrigger(dev.crystal, group.trigger_period_ns,
@@ -376,8 +431,12 @@ class SimWorld:
         if group is not None and group.name in self._sources:
             self._unpark(group.name)
 
+    def _event(self, dev: DeviceSim, kind: EventKind, t: int) -> None:
+        if self.emits(dev):
+            dev.ready.append(DeviceEvent(dev.spec.id, kind, dev.host_clock.mono_ns(t)))
+
     def _emit_truth(self, p: Pending) -> None:
-        if self.truth_sink is not None:
+        if self.truth_sink is not None and self.emits(p.stream.device):
             dev_id, stream = p.stream.key
             self.truth_sink(FrameTruth(dev_id, stream, p.seq, p.start_ns, p.end_ns, p.trigger, p.delivered, p.lost))
 
@@ -385,7 +444,7 @@ class SimWorld:
 
     def take(self, device_id: str) -> list[Frame | DeviceEvent]:
         """Everything delivered to a device's host queue, oldest first; frames are rendered now."""
-        dev = self._by_id[device_id]
+        dev = self._own_device(device_id)
         items: list[Frame | DeviceEvent] = []
         host_now = dev.host_clock.mono_ns(self.now_ns)
         for lost in self._overruns.pop(device_id, []):
@@ -398,7 +457,7 @@ class SimWorld:
 
     def prepare(self, device_id: str) -> None:
         """Precompute a device's views (tens of ms each) before capturing, not on its first frame."""
-        for stream in self._by_id[device_id].streams:
+        for stream in self._own_device(device_id).streams:
             self._received.renderer(stream)
 
 
