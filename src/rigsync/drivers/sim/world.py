@@ -49,9 +49,9 @@ from rigsync.drivers.sim.hosts import Reference, SimHost, host_clock_spec
 from rigsync.drivers.sim.interference import LaserRegistry
 from rigsync.drivers.sim.received import ReceivedFrames
 from rigsync.drivers.sim.scene import Scene, SceneConfig
-from rigsync.drivers.sim.schedule import PARK, Schedules
-from rigsync.drivers.sim.triggers import CrystalTrigger, ScheduleTrigger
-from rigsync.plan.model import Plan, Role
+from rigsync.drivers.sim.schedule import Schedules
+from rigsync.drivers.sim.sources import GroupTriggers
+from rigsync.plan.model import Plan
 from rigsync.spec.model import RigSpec
 from rigsync.spec.sync import FaultKind, FaultSpec
 
@@ -106,14 +106,13 @@ class SimWorld:
         self._deliveries: list[tuple[int, int, Pending]] = []
         self._controls: list[tuple[int, int, str, bool]] = []  # (true time, tie, device id, start)
         self._tie = itertools.count()
-        self._parked: dict[str, list[StreamSim]] = {}
         self._lasers = LaserRegistry()
         self._overlap = views_overlap([d.pose for d in self.devices],
                                       [d.model.hfov_for(StreamKind.DEPTH) for d in self.devices])
         self._received = ReceivedFrames(self.scene, self.devices)
         self._overruns: dict[str, list[Pending]] = {}
-        self._schedules = Schedules(rig, plan, self._by_id, self.seed, rng)
-        self._sources = self._schedules.sources  # by sync group; replaced when a source device (re)starts
+        self._triggers = GroupTriggers(rig, plan, Schedules(rig, plan, self._by_id, self.seed, rng), self._by_id,
+                                       self._schedule_next)
         for dev in self.devices:
             for kind, begin, end in dev.faults:
                 self._schedule_fault(dev, kind, begin, end)
@@ -181,16 +180,12 @@ class SimWorld:
         Every camera of a group shares one schedule; a camera armed too late for it joins at the next slot.
         Returns the reference time of its first exposure, or None if the device cannot schedule."""
         dev = self._by_id[device_id]
-        group = self.plan.group(dev.plan.group) if dev.plan.group else None
-        if dev.plan.role is not Role.PTP or group is None or dev.started:
+        offset_ns = self.reference.offset_ns(self.now_ns)
+        first = self._triggers.arm_ptp(dev, start_ref_ns - offset_ns, self.now_ns + ARM_LEAD_NS)
+        if first is None:
             return None
-        start_true = start_ref_ns - self.reference.offset_ns(self.now_ns)
-        source = self._sources.get(group.name)
-        if not isinstance(source, ScheduleTrigger):
-            source = self._sources[group.name] = ScheduleTrigger(start_true, group.trigger_period_ns or 33_333_333)
-        first = source.time(source.first_at_or_after(max(start_true, self.now_ns + ARM_LEAD_NS)))
         dev.armed_ns = first
-        return first + self.reference.offset_ns(self.now_ns)
+        return first + offset_ns
 
     def _control(self, device_id: str, start: bool, at_ns: int | None) -> bool:
         """Whether a start or stop applies now; one at a later true time waits on the timeline for it."""
@@ -215,20 +210,7 @@ class SimWorld:
             return
         dev.started = True
         dev.begin_ns = dev.armed_ns if dev.armed_ns is not None else self.now_ns + STARTUP_NS
-        plan = dev.plan
-        group = self.plan.group(plan.group) if plan.group else None
-        if group is not None and group.source == device_id and group.trigger_period_ns is not None:
-            phase = dev.crystal.device_ns(dev.begin_ns)
-            self._sources[group.name] = CrystalTrigger(dev.crystal, group.trigger_period_ns, phase)
-        if plan.role is Role.PTP and group is not None and group.name not in self._sources:
-            spec = next(g for g in self.rig.sync_groups if g.name == group.name)
-            delay = round(spec.ptp_start_delay_s * 1e9)
-            start = -(-(self.now_ns + delay) // 1_000_000) * 1_000_000  # on a millisecond boundary
-            self._sources[group.name] = ScheduleTrigger(start, group.trigger_period_ns or 33_333_333)
-        for stream in dev.streams:
-            self._arm(stream, dev.begin_ns)
-        if group is not None and group.name in self._sources:
-            self._unpark(group.name)
+        self._triggers.started(dev, self.now_ns)
 
     def stop_device(self, device_id: str, *, at_ns: int | None = None) -> None:
         """Stop streaming now, or at true time ``at_ns`` (as :meth:`start_device`)."""
@@ -240,40 +222,7 @@ class SimWorld:
         for stream in dev.streams:
             stream.generation += 1
             stream.shots = None
-        self._source_gone(dev)
-
-    def _source_gone(self, dev: DeviceSim) -> None:
-        """A group's trigger source device stopped or went away: its sync output is silent, so the members that
-        expose on its pulses (Kinect subordinates, Genlock, Orbbec secondaries...) wait, parked, until it runs
-        again; members on their own clocks carry on."""
-        group = self.plan.group(dev.plan.group) if dev.plan.group else None
-        if group is None or group.source != dev.spec.id or self._sources.pop(group.name, None) is None:
-            return
-        for member in self.plan.members(group.name):
-            other = self._by_id[member.device_id]
-            if other is dev or not other.started:
-                continue
-            for stream in other.streams:
-                if stream.shots is not None and self._schedules.shots(stream, self.now_ns) is PARK:
-                    stream.generation += 1
-                    stream.shots = None
-                    self._parked.setdefault(group.name, []).append(stream)
-
-    def _unpark(self, group_name: str) -> None:
-        """The group's trigger source runs: the members waiting for it get their schedules (from its first
-        pulse: a trigger source's pulses never come before it started)."""
-        for parked in self._parked.pop(group_name, []):
-            self._arm(parked, parked.device.begin_ns)
-
-    def _arm(self, stream: StreamSim, begin_ns: int) -> None:
-        """Give a stream its exposure schedule (or park it until its trigger source runs)."""
-        stream.generation += 1
-        shots = self._schedules.shots(stream, begin_ns)
-        if shots is PARK:
-            self._parked.setdefault(stream.device.plan.group or "", []).append(stream)
-            return
-        stream.shots = shots  # type: ignore[assignment]
-        self._schedule_next(stream)
+        self._triggers.gone(dev, self.now_ns)
 
     def _schedule_next(self, stream: StreamSim) -> None:
         if stream.shots is None:
@@ -409,7 +358,7 @@ class SimWorld:
         if begins:
             dev.connected = False
             self._event(dev, EventKind.DISCONNECTED, t)
-            self._source_gone(dev)
+            self._triggers.gone(dev, t)
             return
         dev.connected = True
         dev.down_until = t + STARTUP_NS
@@ -420,16 +369,7 @@ class SimWorld:
                                                      old.wander_period_s, old.wander_phase), t)
         self._received.restart(dev.spec.id)
         self._event(dev, EventKind.RECONNECTED, t)
-        group = self.plan.group(dev.plan.group) if dev.plan.group else None
-        if group is not None and group.source == dev.spec.id and group.trigger_period_ns is not None:
-            self._sources[group.name] = CrystalTrigger(dev.crystal, group.trigger_period_ns,
-                                                       dev.crystal.device_ns(dev.down_until))
-        for stream in dev.streams:
-            stream.seq = 0
-            if dev.started:
-                self._arm(stream, dev.down_until)
-        if group is not None and group.name in self._sources:
-            self._unpark(group.name)
+        self._triggers.restarted(dev)
 
     def _event(self, dev: DeviceSim, kind: EventKind, t: int) -> None:
         if self.emits(dev):
