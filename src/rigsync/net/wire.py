@@ -349,10 +349,13 @@ def _refuse_constant(name: str) -> None:
 
 def peek_kind(buf: Buffer) -> Kind:
     """The kind of a message, after checking its magic and version (the rest unchecked)."""
-    view = _bytes_view(buf)
+    return _preamble(_bytes_view(buf))
+
+
+def _preamble(view: memoryview) -> Kind:
     if len(view) < _PREAMBLE.size:
         raise WireError(None, f"{len(view)} bytes, shorter than the {_PREAMBLE.size}-byte preamble")
-    magic, version, kind = _PREAMBLE.unpack(view[:_PREAMBLE.size])
+    magic, version, kind = _PREAMBLE.unpack_from(view)
     if magic != MAGIC:
         raise WireError(None, f"magic {bytes(magic)!r} is not rigsync's {MAGIC!r}")
     if version != VERSION:
@@ -364,9 +367,9 @@ def peek_kind(buf: Buffer) -> Kind:
 
 def decode(buf: Buffer) -> Message:
     """The message in ``buf``; a frame's image is a read-only view of ``buf``. :class:`WireError` if malformed."""
-    kind = peek_kind(buf)
-    reader = _Reader(_bytes_view(buf), kind)
-    message = _DECODERS[kind](reader)
+    view = _bytes_view(buf)
+    reader = _Reader(view, _preamble(view))
+    message = _DECODERS[reader.kind](reader)
     reader.end()
     return message
 
@@ -382,7 +385,7 @@ def _decode_frame(r: _Reader) -> FrameMessage:
     stamp = None
     if present & _STAMP:
         stamp = RigStamp(rig_time_ns, error_bound_ns, TimeFlags(time_flags), bool(present & _LOCKED))
-    else:
+    elif rig_time_ns or error_bound_ns or time_flags or present & _LOCKED:
         for what, value in (("rig_time_ns", rig_time_ns), ("error_bound_ns", error_bound_ns),
                             ("time_flags", time_flags), ("locked", present & _LOCKED)):
             r.absent_zero(what, value)
@@ -399,7 +402,7 @@ def _decode_frame(r: _Reader) -> FrameMessage:
         image = np.frombuffer(r.buf, dtype=dtype, count=size // dtype.itemsize, offset=r.pos).reshape(shape)
         image.flags.writeable = False
         r.pos += size
-    else:
+    elif dtype_code or ndim or any(dims):
         for what, value in (("dtype", dtype_code), ("ndim", ndim), ("shape", any(dims))):
             r.absent_zero(what, value)
     frame = Frame(device=device, stream=stream, seq=seq, device_ts_ns=device_ts_ns, host_rx_ns=host_rx_ns,
