@@ -169,7 +169,11 @@ class _Codes(Generic[E]):
         self.values = {c: v for v, c in codes.items()}
 
     def code(self, value: E) -> int:
-        return self.codes[value]
+        try:
+            return self.codes[value]
+        except KeyError:
+            allowed = ", ".join(map(str, self.codes))
+            raise ValueError(f"{self.name} {value} has no wire code (allowed: {allowed})") from None
 
     def value(self, code: int, kind: Kind) -> E:
         try:
@@ -204,7 +208,7 @@ _EXPOSURE, _STAMP, _LOCKED, _IMAGE = 1, 2, 4, 8
 _EV_STREAM, _EV_SEQ = 1, 2
 _PTP_OPTIONAL = ("offset_ns", "mean_path_delay_ns", "sys_offset_ns", "steps_removed", "ingress_ns")
 _PTP_GM_IDENTITY, _PTP_GM_PRESENT = 32, 64
-_FRAME_FLAGS_ALL = int(FrameFlags.CORRUPT | FrameFlags.INTERFERED | FrameFlags.AFTER_RECONNECT)
+_FRAME_FLAGS_ALL = sum(int(f) for f in FrameFlags)
 _TIME_FLAGS_ALL = sum(int(f) for f in TimeFlags)
 
 
@@ -218,7 +222,7 @@ def encode(msg: Message) -> bytes:
         raise TypeError(f"not a wire message: {type(msg).__name__}")
     try:
         return b"".join(_ENCODERS[kind](msg))
-    except (struct.error, OverflowError, TypeError, ValueError, KeyError) as e:
+    except (struct.error, OverflowError, TypeError, ValueError) as e:
         raise WireError(kind, f"cannot encode: {e}") from None
 
 
