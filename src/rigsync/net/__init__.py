@@ -1,0 +1,1 @@
+"""rigsync across hosts: key expressions and wire messages (pure), the Zenoh session, certificates."""
