@@ -26,7 +26,8 @@ from collections.abc import Callable
 import numpy as np
 
 from rigsync.core.frame import ClockDomain, Frame, TimeFlags, TimestampSemantics
-from rigsync.net.wire import FrameMessage, RigStamp, decode, encode
+from rigsync.net.messages import FrameMessage, RigStamp
+from rigsync.net.wire import decode, encode
 
 
 def message(stream: str, image: np.ndarray, encoding: str, seq: int) -> FrameMessage:

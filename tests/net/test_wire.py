@@ -19,7 +19,8 @@ from rigsync.core.ptp import PortState, PtpSample
 from rigsync.drivers.base import DeviceEvent, EventKind
 from rigsync.net import wire
 from rigsync.net.keys import Verb
-from rigsync.net.wire import FrameMessage, Kind, Reply, Request, RigStamp, WireError, decode, encode
+from rigsync.net.messages import FrameMessage, Reply, Request, RigStamp
+from rigsync.net.wire import Kind, WireError, decode, encode
 
 I64 = st.integers(-(2**63), 2**63 - 1)
 U64 = st.integers(0, 2**64 - 1)

@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 from tests.net.wiremsgs import assert_same, samples
 
 from rigsync.net import wire
-from rigsync.net.wire import Reply, Request, WireError, decode, encode
+from rigsync.net.messages import Reply, Request
+from rigsync.net.wire import WireError, decode, encode
 
 VALID = [encode(m) for m in samples()]
 

@@ -10,7 +10,7 @@ from rigsync.core.frame import ClockDomain, Frame, FrameFlags, TimeFlags, Timest
 from rigsync.core.ptp import PortState, PtpSample
 from rigsync.drivers.base import DeviceEvent, EventKind
 from rigsync.net.keys import Verb
-from rigsync.net.wire import FrameMessage, Heartbeat, Message, Reply, Request, RigStamp
+from rigsync.net.messages import FrameMessage, Heartbeat, Message, Reply, Request, RigStamp
 
 
 def frame(image: np.ndarray | None = None, **changes: object) -> Frame:
