@@ -1,0 +1,1 @@
+"""Several hosts, one capture: rigsync over Zenoh."""
