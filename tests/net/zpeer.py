@@ -109,9 +109,14 @@ def _payload(seq: int, size: int) -> bytes:
     return head + bytes(max(0, size - len(head)))
 
 
+_out_lock = threading.Lock()
+
+
 def _print_rx(key: str, data: bytes | memoryview) -> None:
+    rx_ns = time.monotonic_ns()
     seq, tx_ns = HEAD.unpack_from(data)
-    print(f"rx {key} {seq} {tx_ns} {time.monotonic_ns()} {len(data)}", flush=True)
+    with _out_lock:  # whole lines, from any receiving thread
+        print(f"rx {key} {seq} {tx_ns} {rx_ns} {len(data)}", flush=True)
 
 
 def _commands(send: Callable[[int, int], None], answer: Callable[[list[str]], str | None]) -> None:
