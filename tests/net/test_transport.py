@@ -88,9 +88,10 @@ class Net:
         return f"tls/{self.lan.hosts[host].address}:{PORT}"
 
     def options(self, host: str, **fields: object) -> dict[str, object]:
-        files = self.rogue if host == "x" else self.rig
-        own = files.host(host)
-        tls = {"root_ca": str(files.ca_cert), "cert": str(own.cert), "key": str(own.key)}
+        """Host ``x`` trusts the rig's CA (ca.pem is on every host, not a secret) but its certificate is from
+        another CA: only the rig peers' check of the other side's certificate (mTLS) can keep it out."""
+        own = (self.rogue if host == "x" else self.rig).host(host)
+        tls = {"root_ca": str(self.rig.ca_cert), "cert": str(own.cert), "key": str(own.key)}
         return {"tls": tls, **fields}
 
     def peer(self, host: str, role: str, key: str, **fields: object) -> Peer:

@@ -182,13 +182,9 @@ def _tcp(role: str, options: dict[str, object], key: str) -> None:
         return
     with socket.create_server(address("listen"), reuse_port=True) as server:
         print("ready", flush=True)
-        server.settimeout(None)
-        threads = []
-        while True:
+        while True:  # until stopped
             conn, _ = server.accept()
-            t = threading.Thread(target=_tcp_receive, args=(conn, key), daemon=True)
-            t.start()
-            threads.append(t)
+            threading.Thread(target=_tcp_receive, args=(conn, key), daemon=True).start()
 
 
 def _tcp_receive(conn: socket.socket, key: str) -> None:
