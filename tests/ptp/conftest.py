@@ -1,4 +1,4 @@
-"""Two PTP "hosts" on one machine: network namespaces joined by a veth pair, running real linuxptp.
+"""Two PTP "hosts" on one machine: network namespaces on one bridge (tests/net/netns.py), running real linuxptp.
 
 ptp4l uses software timestamping there (veth has no PTP clock). Every ptp4l of these tests runs with
 ``free_running 1`` (observe mode), so the machine's clock is never adjusted - the grandmaster too, should it
@@ -8,16 +8,12 @@ ever lose its master role. Tests skip with the reason when they cannot create na
 
 from __future__ import annotations
 
-import contextlib
-import os
-import shutil
-import signal
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from tests.net.netns import NetnsError, open_lan, skip_reason
 
 # Fast announces and 8 Syncs per second: a slave finds its master in about a second.
 FAST = "logAnnounceInterval     -2\nannounceReceiptTimeout  2\n"
@@ -77,43 +73,17 @@ offset_error_ns = 500000
 """
 
 
-def _run(*argv: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(argv, capture_output=True, text=True, check=False, timeout=20)
-
-
-def _kill_namespace(ns: str) -> None:
-    pids = _run("ip", "netns", "pids", ns).stdout.split()
-    for pid in pids:
-        with contextlib.suppress(ProcessLookupError, ValueError):
-            os.kill(int(pid), signal.SIGKILL)
-    _run("ip", "netns", "del", ns)
-
-
 @pytest.fixture(scope="session")
 def lan() -> Iterator[Lan]:
-    if os.geteuid() != 0:
-        pytest.skip("real linuxptp tests need root: they create network namespaces (ip netns add)")
-    for tool in ("ip", "ptp4l", "pmc", "ethtool"):
-        if shutil.which(tool) is None:
-            pytest.skip(f"{tool} is not installed (Debian/Ubuntu: apt-get install linuxptp ethtool iproute2)")
-    tag = f"rs{os.getpid() % 100_000}"
-    found = Lan(f"{tag}-gm", f"{tag}-h1", "vgm", "vh1")
-    steps = [("ip", "netns", "add", found.gm_ns), ("ip", "netns", "add", found.h1_ns),
-             ("ip", "link", "add", found.gm_if, "netns", found.gm_ns, "type", "veth", "peer", "name", found.h1_if,
-              "netns", found.h1_ns),
-             ("ip", "-n", found.gm_ns, "addr", "add", "10.231.0.1/24", "dev", found.gm_if),
-             ("ip", "-n", found.h1_ns, "addr", "add", "10.231.0.2/24", "dev", found.h1_if)]
-    for ns, iface in ((found.gm_ns, found.gm_if), (found.h1_ns, found.h1_if)):
-        steps += [("ip", "-n", ns, "link", "set", "lo", "up"), ("ip", "-n", ns, "link", "set", iface, "up")]
-    for argv in steps:
-        proc = _run(*argv)
-        if proc.returncode != 0:
-            for ns in (found.gm_ns, found.h1_ns):
-                _kill_namespace(ns)
-            pytest.skip(f"cannot create network namespaces here ({' '.join(argv)}: {proc.stderr.strip()})")
-    yield found
-    for ns in (found.gm_ns, found.h1_ns):
-        _kill_namespace(ns)
+    reason = skip_reason("ptp4l", "pmc", "ethtool")
+    if reason is not None:
+        pytest.skip(reason + " (linuxptp: apt-get install linuxptp ethtool)")
+    try:
+        with open_lan(["gm", "h1"], ifaces=["vgm", "vh1"]) as net:
+            gm, h1 = net.hosts["gm"], net.hosts["h1"]
+            yield Lan(gm.ns, h1.ns, gm.iface, h1.iface)
+    except NetnsError as e:
+        pytest.skip(f"cannot create network namespaces here ({e})")
 
 
 @pytest.fixture

@@ -1,1 +1,2 @@
-"""rigsync across hosts: key expressions and wire messages (pure), the Zenoh session, certificates."""
+"""Several hosts, one capture: rigsync over Zenoh (key expressions and wire messages, pure; the Zenoh
+session; the rig's certificates)."""

@@ -1,0 +1,158 @@
+"""The one place rigsync imports Zenoh: a session's settings as a typed frozen object, turned into a
+``zenoh.Config`` key by key, and the session as a context manager.
+
+Zenoh 1.x keys used (checked against zenoh 1.10's config, which refuses unknown keys; a key it refuses is a
+``SessionConfigError`` naming it, never a setting silently ignored):
+
+- ``mode``: ``peer`` (agents and the capture: each connects to the others), ``client`` or ``router``;
+- ``listen/endpoints``, ``connect/endpoints``: ``tcp/<host>:<port>`` or ``tls/<host>:<port>``;
+- ``scouting/multicast/enabled``: multicast discovery on the LAN (off unless asked: the rig names its endpoints);
+- ``transport/link/tls/{root_ca_certificate, listen_certificate, listen_private_key, connect_certificate,
+  connect_private_key, enable_mtls, verify_name_on_connect}``: a peer both accepts and opens links, so it presents
+  its own certificate on both sides; with ``enable_mtls`` the accepting side requires the other's certificate and
+  checks it against the rig's CA (``rigsync.net.certs``), as the connecting side checks the listener's;
+- ``transport/link/tx/lease``: how long (ms) a silent link is kept before it is closed;
+- ``connect/exit_on_failure``, ``connect/timeout_ms``: make the open fail when no connect endpoint is reached.
+
+With TLS configured every endpoint must be ``tls/``: a plain ``tcp/`` listener next to it would let a peer without
+a certificate in.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from rigsync.core.errors import FieldError, RigsyncError
+
+try:
+    import zenoh
+except ImportError as _err:
+    raise ImportError(f"rigsync.net needs eclipse-zenoh (the Python module 'zenoh'), which is not installed "
+                      f"({_err}): pip install 'rigsync[net]'") from _err
+
+Mode = Literal["peer", "client", "router"]
+MODES: tuple[Mode, ...] = ("peer", "client", "router")
+PROTOCOLS = ("tcp", "tls")
+_ENDPOINT = re.compile(r"^(?P<proto>[a-z]+)/(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.\-]+):(?P<port>\d{1,5})$")
+ENDPOINT_RULE = "tcp/<host>:<port> or tls/<host>:<port> (an IPv6 host in brackets), port 0-65535"
+
+
+class SessionConfigError(RigsyncError):
+    """Zenoh refused a configuration key or value (names the key, the value and Zenoh's reason)."""
+
+    def __init__(self, key: str, value: object, reason: str) -> None:
+        self.key = key
+        self.value = value
+        self.reason = reason
+        super().__init__(f"zenoh config {key} = {json.dumps(value)}: {reason}")
+
+
+class SessionOpenError(RigsyncError):
+    """Zenoh could not open the session (an endpoint cannot be listened on, a certificate cannot be read...)."""
+
+
+def _check_endpoint(field: str, endpoint: str) -> str:
+    m = _ENDPOINT.match(endpoint)
+    if m is None or m["proto"] not in PROTOCOLS or int(m["port"]) > 65535:
+        raise FieldError(field, endpoint, "not a Zenoh endpoint rigsync uses", ENDPOINT_RULE)
+    return m["proto"]
+
+
+@dataclass(frozen=True)
+class TlsFiles:
+    """This peer's TLS identity: the rig's CA certificate, its own certificate and private key (PEM files)."""
+
+    root_ca: Path
+    cert: Path
+    key: Path
+    mutual: bool = True
+    """Require the other side's certificate too (mTLS): a peer without one signed by ``root_ca`` is refused."""
+    verify_name: bool = True
+    """Check that the listener's certificate names the host (or address) of the endpoint connected to."""
+
+    def __post_init__(self) -> None:
+        for name in ("root_ca", "cert", "key"):
+            path = getattr(self, name)
+            if not Path(path).is_file():
+                raise FieldError(f"tls.{name}", str(path), "no such file", "a PEM file (rigsync agent --init-certs)")
+
+
+@dataclass(frozen=True)
+class SessionOptions:
+    """How one process joins the rig's Zenoh network."""
+
+    mode: Mode = "peer"
+    listen: tuple[str, ...] = ()
+    connect: tuple[str, ...] = ()
+    multicast_scouting: bool = False
+    tls: TlsFiles | None = None
+    lease_ms: int | None = None
+    """Close a link silent for this long (Zenoh's default: 10000 ms); None leaves Zenoh's default."""
+    require_connect_ms: int | None = None
+    """Fail the open when no connect endpoint is reached within this many ms (None: open anyway, keep trying)."""
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise FieldError("mode", self.mode, "not a Zenoh mode", MODES)
+        for label, endpoints in (("listen", self.listen), ("connect", self.connect)):
+            for i, endpoint in enumerate(endpoints):
+                proto = _check_endpoint(f"{label}[{i}]", endpoint)
+                if self.tls is not None and proto != "tls":
+                    raise FieldError(f"{label}[{i}]", endpoint, "a plain TCP endpoint next to TLS would let a "
+                                     "peer without a certificate in", "tls/<host>:<port>")
+                if self.tls is None and proto == "tls":
+                    raise FieldError(f"{label}[{i}]", endpoint, "a TLS endpoint needs the TLS files (tls=...)")
+        if self.lease_ms is not None and not 100 <= self.lease_ms <= 3_600_000:
+            raise FieldError("lease_ms", self.lease_ms, "out of range", "100 to 3600000 (ms)")
+        if self.require_connect_ms is not None and not (self.connect and 1 <= self.require_connect_ms <= 3_600_000):
+            raise FieldError("require_connect_ms", self.require_connect_ms, "needs connect endpoints and a timeout",
+                             "1 to 3600000 (ms) with connect=...")
+
+    def entries(self) -> list[tuple[str, object]]:
+        """The Zenoh config entries, (key, JSON value), in the order they are set."""
+        out: list[tuple[str, object]] = [("mode", self.mode), ("listen/endpoints", list(self.listen)),
+                                         ("connect/endpoints", list(self.connect)),
+                                         ("scouting/multicast/enabled", self.multicast_scouting)]
+        if self.lease_ms is not None:
+            out.append(("transport/link/tx/lease", self.lease_ms))
+        if self.require_connect_ms is not None:
+            out += [("connect/exit_on_failure", True), ("connect/timeout_ms", self.require_connect_ms)]
+        if self.tls is not None:
+            t = self.tls
+            tls = "transport/link/tls/"
+            out += [(tls + "root_ca_certificate", str(t.root_ca)),
+                    (tls + "listen_certificate", str(t.cert)), (tls + "listen_private_key", str(t.key)),
+                    (tls + "connect_certificate", str(t.cert)), (tls + "connect_private_key", str(t.key)),
+                    (tls + "enable_mtls", t.mutual), (tls + "verify_name_on_connect", t.verify_name)]
+        return out
+
+
+def build_config(options: SessionOptions, extra: tuple[tuple[str, object], ...] = ()) -> zenoh.Config:
+    """A ``zenoh.Config`` from ``options`` (then ``extra`` entries, for settings not modelled yet); a key or value
+    Zenoh refuses raises ``SessionConfigError``."""
+    config = zenoh.Config()
+    for key, value in (*options.entries(), *extra):
+        try:
+            config.insert_json5(key, json.dumps(value))
+        except zenoh.ZError as err:
+            raise SessionConfigError(key, value, str(err).split(" at /", 1)[0]) from None
+    return config
+
+
+@contextmanager
+def open_session(options: SessionOptions) -> Iterator[zenoh.Session]:
+    """An open Zenoh session, closed on exit."""
+    config = build_config(options)
+    try:
+        session = zenoh.open(config)
+    except zenoh.ZError as err:
+        raise SessionOpenError(f"cannot open a Zenoh session ({options.mode}, listen {list(options.listen)}, "
+                               f"connect {list(options.connect)}): {err}") from None
+    with session:  # closes it
+        yield session
