@@ -1,8 +1,11 @@
-"""``rigsync agent``: for now ``--init-certs``, the rig's CA and each host's TLS key and certificate."""
+"""``rigsync agent RIG --host H``: run host H's agent until SIGTERM or SIGINT (:mod:`rigsync.net.agent`);
+``--init-certs``: the rig's CA and each host's TLS key and certificate."""
 
 from __future__ import annotations
 
 import argparse
+import signal
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -26,14 +29,24 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--out", type=Path, help="folder for the certificate files (with --init-certs)")
     p.add_argument("--address", type=_address, action="append", default=[], metavar="HOST=IP",
                    help="an address of a host, written into its certificate (repeatable)")
+    p.add_argument("--host", help="run the agent of this host of the rig (until SIGTERM or Ctrl-C)")
+    p.add_argument("--listen", action="append", default=[], metavar="tcp/ADDR:PORT",
+                   help="a Zenoh endpoint to accept the capture's (and other agents') links on (repeatable)")
+    p.add_argument("--connect", action="append", default=[], metavar="tcp/ADDR:PORT",
+                   help="a Zenoh endpoint to connect to (repeatable)")
+    p.add_argument("--origin", type=int, metavar="NS",
+                   help="simulator: the CLOCK_REALTIME instant (ns) of the shared timeline's start, the same for "
+                        "every agent and the capture")
 
 
 def run_command(args: argparse.Namespace, console: Console) -> int:
     from rigsync.net.certs import init_certs
     from rigsync.spec import load_rig
 
+    if args.host is not None and not args.init_certs:
+        return _run_agent(args, console)
     if not args.init_certs:
-        raise OptionError("--init-certs", None, "is the only agent action in this version of rigsync")
+        raise OptionError("--host", None, "give the host to run the agent of (or --init-certs)")
     if args.out is None:
         raise OptionError("--out", None, "--init-certs needs the folder to write the files into")
     rig = load_rig(args.rig)
@@ -45,4 +58,30 @@ def run_command(args: argparse.Namespace, console: Console) -> int:
                   highlight=False)
     for h in files.hosts:
         console.print(f"{h.host}: {h.cert} and {h.key} (that host only)", highlight=False)
+    return 0
+
+
+def _run_agent(args: argparse.Namespace, console: Console) -> int:
+    from rigsync.net.agent import Agent
+    from rigsync.net.zenoh_session import SessionOptions
+    from rigsync.plan import build_plan
+    from rigsync.spec import load_rig
+
+    rig = load_rig(args.rig)
+    if args.host not in {h.name for h in rig.hosts}:
+        raise OptionError("--host", args.host, f"not a host of {args.rig}",
+                          ", ".join(h.name for h in rig.hosts))
+    options = SessionOptions(listen=tuple(args.listen), connect=tuple(args.connect))
+    stop = threading.Event()
+    previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with Agent(rig, build_plan(rig), args.host, options, origin_realtime_ns=args.origin) as agent:
+            devices = [d.id for d in rig.devices if d.host == args.host]
+            console.print(f"agent of host {args.host} of {rig.name} ready: devices {', '.join(devices) or 'none'}; "
+                          f"listening on {', '.join(args.listen) or 'nothing'}", highlight=False)
+            stop.wait()
+            console.print(f"agent of host {args.host} stopping: {agent.frames_sent} frames sent", highlight=False)
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
     return 0

@@ -1,0 +1,383 @@
+"""The capture's side of an agent: a :class:`~rigsync.drivers.base.Driver` whose devices are one remote host's,
+driven by control queries and fed by what a subscriber received, so that the existing capture (timebases,
+aligner, recorder) runs unchanged.
+
+Clocks: :meth:`RemoteDriver.host_clocks` is the latest heartbeat's (realtime, monotonic) pair of the remote host,
+moved on by the local CLOCK_MONOTONIC time since it arrived. On one machine (tests: loopback or network namespaces)
+every process reads the same kernel clock, so this is exact up to the heartbeat's transit (tens of microseconds on
+loopback, where it is taken as zero). On a real LAN the remote host's clocks run at their own rate: extrapolated
+over one heartbeat interval (0.2 s) a 100 ppm rate difference adds 20 us, and the transit (one-way, unknown)
+shifts the pair by a LAN's ~0.1-1 ms - which is why the rig's time on other hosts comes from PTP (``@ptp``), and
+the heartbeat pair only places the host's monotonic clock against its own system clock, as a local driver does.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections import deque
+from collections.abc import Mapping
+from typing import Any
+
+import zenoh
+
+from rigsync.core.errors import DriverError, RigsyncError
+from rigsync.core.frame import ClockDomain, Frame
+from rigsync.core.intrinsics import Intrinsics
+from rigsync.core.ptp import PtpSample
+from rigsync.drivers.base import (
+    CaptureClock,
+    Device,
+    DeviceConfig,
+    DeviceEvent,
+    DeviceInfo,
+    DeviceTiming,
+    Driver,
+    PtpSource,
+    SystemClock,
+)
+from rigsync.drivers.sim.driver import SimDriver
+from rigsync.net import wire
+from rigsync.net.agent import plan_hash, rig_hash, rig_keys
+from rigsync.net.keys import Channel, Verb, channel_selector, control_key, frames_selector
+from rigsync.net.messages import FrameMessage, Heartbeat, Reply, Request
+from rigsync.plan.model import Plan
+from rigsync.spec.model import RigSpec
+
+QUERY_TIMEOUT_S = 5.0
+SIM_CONTROL_LEAD_NS = 200_000_000
+"""A simulated start or stop is made this far ahead on the shared timeline, so every process's world gets it
+before it happens (a query's round trip on one machine is ~1 ms; an agent's world runs at most a poll ahead)."""
+DRAIN_SLACK_NS = 300_000_000
+"""After a simulated stop takes effect, how long its last frames may still be on their way."""
+
+
+class AgentRefusedError(RigsyncError):
+    """An agent that is not on the same rig file or plan, or does not answer."""
+
+
+class RemoteDriver(Driver):
+    """One remote host's devices, through its agent."""
+
+    name = "remote"
+
+    def __init__(self, session: zenoh.Session, rig: RigSpec, plan: Plan, host: str, *,
+                 timeout_s: float = QUERY_TIMEOUT_S) -> None:
+        self.rig, self.host = rig, host
+        self._session = session
+        self._timeout_s = timeout_s
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+        self._items: dict[str, deque[Frame | DeviceEvent]] = {d.id: deque() for d in rig.devices if d.host == host}
+        self._ptp: deque[PtpSample] = deque()
+        self._heartbeat: tuple[Heartbeat, int] | None = None
+        self._got_heartbeat = threading.Event()
+        self.malformed = 0
+        """Messages received that did not decode, or came on a key of a stream the rig does not declare."""
+        self._keys = rig_keys(rig)
+        hello = self._hello()
+        want = {"rig_hash": rig_hash(rig), "plan_hash": plan_hash(plan)}
+        for field, what in (("rig_hash", f"rig file {rig.path}"), ("plan_hash", "plan")):
+            if hello.get(field) != want[field]:
+                raise AgentRefusedError(f"the agent of host {host} runs another {what}: its {field} is "
+                                   f"{hello.get(field)}, this capture's {want[field]} (run both from the same "
+                                   "rig file and rigsync version)")
+        self.agent_version = str(hello.get("agent_version"))
+        self._devices: dict[str, dict[str, Any]] = hello["devices"]
+        self._subscribers = [
+            session.declare_subscriber(frames_selector(rig.name, host), self._on_frame),
+            session.declare_subscriber(channel_selector(rig.name, Channel.EVENTS, host), self._on_message),
+            session.declare_subscriber(channel_selector(rig.name, Channel.PTP, host), self._on_message),
+            session.declare_subscriber(channel_selector(rig.name, Channel.HEARTBEAT, host), self._on_message)]
+        if not self._got_heartbeat.wait(timeout_s):
+            raise AgentRefusedError(f"the agent of host {host} answered but sent no heartbeat within {timeout_s:g} s")
+
+    # --- the network ----------------------------------------------------------------------------
+
+    def _hello(self) -> dict[str, Any]:
+        """The agent's hello, asked again until ``timeout_s`` (a link just opened may not carry its queryable yet)."""
+        deadline = time.monotonic() + self._timeout_s
+        while True:
+            try:
+                return self.query(Verb.HELLO, timeout_s=min(0.5, self._timeout_s))
+            except AgentRefusedError:
+                if time.monotonic() >= deadline:
+                    raise
+
+    def query(self, verb: Verb, body: dict[str, Any] | None = None, serial: str | None = None, *,
+              timeout_s: float | None = None) -> dict[str, Any]:
+        """Ask the agent; its reply's body, or :class:`DriverError` with the agent's error text."""
+        request = Request(verb, next(self._ids), body or {})
+        replies = self._session.get(control_key(self.rig.name, self.host, verb), payload=wire.encode(request),
+                                    timeout=timeout_s or self._timeout_s)
+        for answer in replies:
+            if answer.ok is None:
+                continue
+            try:
+                reply = wire.decode(answer.ok.payload.to_bytes())
+            except wire.WireError as err:
+                raise DriverError(self.name, serial, f"host {self.host}'s {verb} reply: {err}") from None
+            if not isinstance(reply, Reply) or reply.request_id != request.request_id:
+                continue
+            if not reply.ok:
+                raise DriverError(self.name, serial, reply.error)
+            return reply.body
+        if verb is Verb.HELLO:
+            raise AgentRefusedError(f"no agent of host {self.host} answered within {self._timeout_s:g} s on "
+                               f"{control_key(self.rig.name, self.host, verb)} (is `rigsync agent --host "
+                               f"{self.host}` running and connected?)")
+        raise DriverError(self.name, serial, f"host {self.host}'s agent did not answer {verb} within "
+                          f"{self._timeout_s:g} s")
+
+    def _decode(self, sample: zenoh.Sample) -> Any:
+        try:
+            return wire.decode(sample.payload.to_bytes())
+        except wire.WireError:
+            with self._lock:
+                self.malformed += 1
+            return None
+
+    def _on_frame(self, sample: zenoh.Sample) -> None:
+        msg = self._decode(sample)
+        if msg is None:
+            return
+        stream = self._keys.find_stream(str(sample.key_expr))
+        if (not isinstance(msg, FrameMessage) or stream is None or stream.device != msg.frame.device
+                or stream.stream != msg.frame.stream):
+            with self._lock:
+                self.malformed += 1
+            return
+        with self._lock:
+            self._items[stream.device].append(msg.frame)
+
+    def _on_message(self, sample: zenoh.Sample) -> None:
+        msg = self._decode(sample)
+        with self._lock:
+            if isinstance(msg, DeviceEvent) and msg.device in self._items:
+                self._items[msg.device].append(msg)
+            elif isinstance(msg, PtpSample) and msg.host == self.host:
+                self._ptp.append(msg)
+            elif isinstance(msg, Heartbeat) and msg.host == self.host:
+                self._heartbeat = (msg, time.monotonic_ns())
+                self._got_heartbeat.set()
+            elif msg is not None:
+                self.malformed += 1
+
+    def take(self, device_id: str) -> list[Frame | DeviceEvent]:
+        with self._lock:
+            items = list(self._items[device_id])
+            self._items[device_id].clear()
+        return items
+
+    def take_ptp(self) -> list[PtpSample]:
+        with self._lock:
+            samples = list(self._ptp)
+            self._ptp.clear()
+        return samples
+
+    # --- the driver -----------------------------------------------------------------------------
+
+    def discover(self) -> list[DeviceInfo]:
+        return [DeviceInfo(**d["info"]) for d in self._devices.values()]
+
+    def open(self, serial: str) -> RemoteDevice:
+        for device_id, d in self._devices.items():
+            if d["info"]["serial"] == serial:
+                return RemoteDevice(self, device_id, d)
+        raise DriverError(self.name, serial, f"host {self.host}'s agent has no device with this serial",
+                          ", ".join(d["info"]["serial"] for d in self._devices.values()) or "it has none")
+
+    def clock(self) -> CaptureClock:
+        return SystemClock()
+
+    def host_clocks(self, host: str) -> tuple[int, int]:
+        if host != self.host or self._heartbeat is None:
+            raise DriverError(self.name, None, f"host {host!r}'s clocks are not this agent's ({self.host})")
+        beat, rx_mono_ns = self._heartbeat
+        since = time.monotonic_ns() - rx_mono_ns
+        return beat.realtime_ns + since, beat.monotonic_ns + since
+
+    def ptp_source(self, host: str) -> PtpSource | None:
+        if host != self.host:
+            raise DriverError(self.name, None, f"host {host!r}'s PTP is not this agent's ({self.host})")
+        return _RemotePtp(self)
+
+
+class _RemotePtp:
+    def __init__(self, driver: RemoteDriver) -> None:
+        self._driver = driver
+
+    def poll(self) -> list[PtpSample]:
+        return self._driver.take_ptp()
+
+
+class RemoteDevice(Device):
+    """A device on another host: control calls are queries to its agent, :meth:`poll` what was received."""
+
+    def __init__(self, driver: RemoteDriver, device_id: str, hello: dict[str, Any]) -> None:
+        self._driver = driver
+        self.device_id = device_id
+        self.info = DeviceInfo(**hello["info"])
+        t = hello["timing"]
+        self._timing = DeviceTiming(**{**t, "domain": ClockDomain(t["domain"])})
+        self._intrinsics: dict[str, Intrinsics] = {}
+        self._readback: dict[str, str] = {}
+
+    def _query(self, verb: Verb, **body: Any) -> dict[str, Any]:
+        return self._driver.query(verb, {"device": self.device_id, **body}, self.info.serial)
+
+    def configure(self, config: DeviceConfig) -> None:
+        """The agent configures the device from its own plan (the same, by the hello's plan hash)."""
+        reply = self._query(Verb.CONFIGURE)
+        self._intrinsics = {name: Intrinsics(**{**i, "distortion": tuple(i["distortion"])})
+                            for name, i in reply["intrinsics"].items()}
+        self._readback = dict(reply["readback"])
+
+    def readback(self) -> dict[str, str]:
+        return self._readback
+
+    def arm(self, start_rig_ns: int) -> int | None:
+        first = self._query(Verb.ARM, start_rig_ns=start_rig_ns)["first_rig_ns"]
+        return None if first is None else int(first)
+
+    def start(self, at_ns: int | None = None) -> None:
+        self._query(Verb.START, **({} if at_ns is None else {"at_ns": at_ns}))
+
+    def stop(self, at_ns: int | None = None) -> None:
+        self._query(Verb.STOP, **({} if at_ns is None else {"at_ns": at_ns}))
+
+    def poll(self) -> list[Frame | DeviceEvent]:
+        return self._driver.take(self.device_id)
+
+    def intrinsics(self, stream: str) -> Intrinsics:
+        try:
+            return self._intrinsics[stream]
+        except KeyError:
+            raise DriverError(self._driver.name, self.info.serial, f"no configured stream {stream!r}") from None
+
+    def timing(self) -> DeviceTiming:
+        return self._timing
+
+    def close(self) -> None:
+        """Nothing to release here: the agent owns the device."""
+
+
+class HostRouter(Driver):
+    """One driver name's devices across hosts: the capture host's through the local driver, the others' through
+    their :class:`RemoteDriver`; clocks and PTP routed by host. With a simulator on the shared timeline, every
+    start and stop is made :data:`SIM_CONTROL_LEAD_NS` ahead in every process's world (see
+    :mod:`rigsync.net.agent`); ``controls`` lists them, ``(verb, device, true ns)``, for a replay."""
+
+    def __init__(self, rig: RigSpec, local_host: str, local: Driver, remotes: Mapping[str, RemoteDriver]) -> None:
+        self.name = local.name
+        self.rig, self.local_host = rig, local_host
+        self._local = local
+        self._remotes = dict(remotes)
+        self.controls: list[tuple[Verb, str, int]] = []
+
+    def _driver_of(self, host: str) -> Driver:
+        if host == self.local_host:
+            return self._local
+        try:
+            return self._remotes[host]
+        except KeyError:
+            raise DriverError(self.name, None, f"no agent for host {host!r}",
+                              f"hosts with agents: {', '.join(self._remotes) or 'none'}") from None
+
+    def discover(self) -> list[DeviceInfo]:
+        return [*self._local.discover(), *(i for r in self._remotes.values() for i in r.discover())]
+
+    def open(self, serial: str) -> Device:
+        spec = next((d for d in self.rig.devices if d.serial == serial and d.driver == self.name), None)
+        if spec is None:
+            raise DriverError(self.name, serial, "no device of the rig has this serial")
+        inner = self._driver_of(spec.host).open(serial)
+        return _RoutedDevice(self, spec.id, inner) if isinstance(self._local, SimDriver) else inner
+
+    def clock(self) -> CaptureClock:
+        return SystemClock()
+
+    def host_clocks(self, host: str) -> tuple[int, int]:
+        return self._driver_of(host).host_clocks(host)
+
+    def ptp_source(self, host: str) -> PtpSource | None:
+        return self._driver_of(host).ptp_source(host)
+
+    def sim_control(self, verb: Verb, device_id: str) -> int:
+        """Start or stop a simulated device in every world at one instant ahead; returns it (true ns)."""
+        assert isinstance(self._local, SimDriver)
+        world = self._local.world
+        at_ns = max(self._local.clock().now_ns(), world.now_ns) + SIM_CONTROL_LEAD_NS
+        for remote in self._remotes.values():
+            remote.query(verb, {"device": device_id, "at_ns": at_ns})
+        world.advance_to(self._local.clock().now_ns())
+        (world.start_device if verb is Verb.START else world.stop_device)(device_id, at_ns=at_ns)
+        self.controls.append((verb, device_id, at_ns))
+        return at_ns
+
+    def sim_now_ns(self) -> int:
+        assert isinstance(self._local, SimDriver)
+        return self._local.clock().now_ns()
+
+
+class _RoutedDevice(Device):
+    """A device of a simulated rig across processes: starts and stops go to every world (:class:`HostRouter`);
+    after a stop it keeps being polled until its last frames can have arrived."""
+
+    def __init__(self, router: HostRouter, device_id: str, inner: Device) -> None:
+        self._router = router
+        self._id = device_id
+        self._inner = inner
+        self.info = inner.info
+        self._drain_until_ns: int | None = None  # on the capture clock (CLOCK_MONOTONIC)
+
+    def configure(self, config: DeviceConfig) -> None:
+        self._inner.configure(config)
+
+    def readback(self) -> dict[str, str]:
+        return self._inner.readback()
+
+    def arm(self, start_rig_ns: int) -> int | None:
+        return self._inner.arm(start_rig_ns)
+
+    def start(self) -> None:
+        self._router.sim_control(Verb.START, self._id)
+
+    def stop(self) -> None:
+        at_ns = self._router.sim_control(Verb.STOP, self._id)
+        self._drain_until_ns = time.monotonic_ns() + at_ns - self._router.sim_now_ns() + DRAIN_SLACK_NS
+
+    def poll(self) -> list[Frame | DeviceEvent]:
+        return self._inner.poll()
+
+    def next_ready_ns(self, horizon_ns: int) -> int | None:
+        # The capture clock is CLOCK_MONOTONIC, not the simulation's: nothing is known ahead, except that a
+        # stopped device still delivers until its stop and the frames' transit are over.
+        if self._drain_until_ns is not None and time.monotonic_ns() < self._drain_until_ns:
+            return min(horizon_ns, time.monotonic_ns() + 5_000_000)
+        return None
+
+    def intrinsics(self, stream: str) -> Intrinsics:
+        return self._inner.intrinsics(stream)
+
+    def timing(self) -> DeviceTiming:
+        return self._inner.timing()
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+def open_capture_drivers(rig: RigSpec, plan: Plan, session: zenoh.Session, capture_host: str, *,
+                         origin_realtime_ns: int | None = None,
+                         timeout_s: float = QUERY_TIMEOUT_S) -> dict[str, Driver]:
+    """The drivers of a capture on ``capture_host`` of a rig spanning hosts: each driver name's local driver
+    (the simulator on the shared timeline ``origin_realtime_ns``) routed with one :class:`RemoteDriver` per other
+    host that has devices (each checked: same rig file and plan)."""
+    from rigsync.drivers.factory import open_drivers
+
+    rig.host(capture_host)
+    local = open_drivers(rig, plan, hosts=[capture_host], origin_realtime_ns=origin_realtime_ns)
+    remotes = {h: RemoteDriver(session, rig, plan, h, timeout_s=timeout_s)
+               for h in dict.fromkeys(d.host for d in rig.devices) if h != capture_host}
+    return {name: HostRouter(rig, capture_host, driver, remotes) for name, driver in local.items()}

@@ -1,0 +1,157 @@
+"""A capture across two processes: the agent of host b (``rigsync agent``) on loopback TCP, the capture of host a
+in the test process, both simulating one world on the kernel's clock; one recording held to that world's truth."""
+
+from __future__ import annotations
+
+import os
+import selectors
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("zenoh")
+
+from rigsync.capture.session import CaptureOptions, CaptureSession
+from rigsync.core.truth import FrameTruth
+from rigsync.drivers.sim.world import SimWorld
+from rigsync.net.keys import Verb, frame_key
+from rigsync.net.remote import AgentRefusedError, RemoteDriver, open_capture_drivers
+from rigsync.net.zenoh_session import SessionOptions, open_session
+from rigsync.plan import build_plan
+from rigsync.record.reader import open_recording
+from rigsync.spec import load_rig
+
+TWO_HOSTS = Path(__file__).parents[1] / "sim" / "data" / "two_hosts.toml"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def agent(rig_path: Path, host: str, origin_ns: int) -> Iterator[str]:
+    """``rigsync agent`` of ``host`` listening on a loopback port (its endpoint), stopped by pid with SIGTERM."""
+    endpoint = f"tcp/127.0.0.1:{free_port()}"
+    proc = subprocess.Popen([sys.executable, "-m", "rigsync.cli.main", "agent", str(rig_path), "--host", host,
+                             "--listen", endpoint, "--origin", str(origin_ns)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        with selectors.DefaultSelector() as sel:
+            sel.register(proc.stdout, selectors.EVENT_READ)
+            ready = sel.select(timeout=30) and "ready" in proc.stdout.readline()
+        assert ready, f"the agent did not start: {proc.poll()} {proc.stderr.read() if proc.poll() is not None else ''}"
+        yield endpoint
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGTERM)
+        try:
+            _, err = proc.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            raise
+        assert proc.returncode == 0, err
+
+
+def client(endpoint: str) -> SessionOptions:
+    return SessionOptions(connect=(endpoint,), require_connect_ms=10_000)
+
+
+def replayed_truth(rig_path: Path, controls: list[tuple[Verb, str, int]], until_ns: int) -> list[FrameTruth]:
+    """The whole world (every host in one process) with the capture's starts and stops at their true times."""
+    rig = load_rig(rig_path)
+    world = SimWorld(rig, build_plan(rig))
+    truth: list[FrameTruth] = []
+    world.truth_sink = truth.append
+    for verb, device, at_ns in controls:
+        (world.start_device if verb is Verb.START else world.stop_device)(device, at_ns=at_ns)
+    world.advance_to(until_ns)
+    return truth
+
+
+def test_one_recording_of_two_hosts_holds_both_hosts_frames_as_the_one_world_exposed_them(tmp_path: Path) -> None:
+    """Host b's frames come through its agent, host a's from the capture's own simulator: every recorded frame of
+    the Kinects (a master on a triggering a subordinate on b) and the webcam is the world's (seq, true exposure
+    within the stamp's bound), no frame of theirs between the first and last recorded is missing, and the
+    framesets pair k0 and k1 frames of the same trigger."""
+    rig = load_rig(TWO_HOSTS)
+    plan = build_plan(rig)
+    origin = time.clock_gettime_ns(time.CLOCK_REALTIME)
+    out = tmp_path / "two.mcap"
+    with agent(TWO_HOSTS, "b", origin) as endpoint, open_session(client(endpoint)) as session:
+        drivers = open_capture_drivers(rig, plan, session, "a", origin_realtime_ns=origin)
+        with CaptureSession(plan, CaptureOptions(out=out, seconds=2.5, force=True), drivers=drivers) as capture:
+            result = capture.run()
+        router = drivers["sim"]
+        controls = list(router.controls)  # type: ignore[attr-defined]
+        remote = router._remotes["b"]  # type: ignore[attr-defined]
+        assert remote.malformed == 0
+    assert result.error is None and result.frames > 0
+    truth = replayed_truth(TWO_HOSTS, controls, max(at for _, _, at in controls) + 1_000_000_000)
+    by_key = {(t.device, t.stream, t.seq): t for t in truth}
+    world = SimWorld(rig, plan)
+    with open_recording(out) as rec:
+        frames = [f for f in rec.frames() if f.device in ("k0", "k1", "web")]
+        framesets = list(rec.framesets())
+    assert {f.device for f in frames} == {"k0", "k1", "web"}
+    per_stream: dict[tuple[str, str], list[int]] = {}
+    for f in frames:
+        t = by_key[(f.device, f.stream, f.seq)]
+        assert abs(f.rig_time_ns - world.reference.ns(t.exposure_start_ns)) <= f.error_bound_ns, (f, t)
+        per_stream.setdefault((f.device, f.stream), []).append(f.seq)
+    for (device, stream), seqs in per_stream.items():
+        assert sorted(seqs) == list(range(min(seqs), max(seqs) + 1)), (device, stream)
+        assert len(seqs) >= 50  # 2.5 s at 30 fps, less the warm-up
+    paired = 0
+    for fs in framesets:
+        triggers = {m.device: by_key[(m.device, m.stream, m.seq)].trigger_id for m in fs.members
+                    if m.device in ("k0", "k1") and m.stream == "color"}
+        if len(triggers) == 2:
+            assert triggers["k0"] == triggers["k1"] and triggers["k0"] is not None
+            paired += 1
+    assert paired >= 50
+
+
+def test_an_agent_of_another_rig_file_is_refused_naming_the_host_and_both_hashes(tmp_path: Path) -> None:
+    """A capture whose rig file differs by one byte from the agent's is refused: host, both hashes."""
+    other = tmp_path / "two_hosts.toml"
+    other.write_text(TWO_HOSTS.read_text() + "\n")
+    rig = load_rig(other)
+    refused = pytest.raises(AgentRefusedError, match=r"the agent of host b runs another rig file .*: its rig_hash is "
+                                                    r"[0-9a-f]{64}, this capture's [0-9a-f]{64}")
+    with agent(TWO_HOSTS, "b", time.clock_gettime_ns(time.CLOCK_REALTIME)) as endpoint, \
+            open_session(client(endpoint)) as session, refused:
+        RemoteDriver(session, rig, build_plan(rig), "b")
+
+
+def test_a_malformed_message_on_a_frame_key_is_counted_and_ignored() -> None:
+    """Bytes that are not a frame, published on the webcam's key, are counted as malformed; frames still arrive."""
+    rig = load_rig(TWO_HOSTS)
+    plan = build_plan(rig)
+    with agent(TWO_HOSTS, "b", time.clock_gettime_ns(time.CLOCK_REALTIME)) as endpoint, \
+            open_session(client(endpoint)) as session:
+        remote = RemoteDriver(session, rig, plan, "b")
+        device = remote.open("W0")
+        device.configure(None)  # type: ignore[arg-type]  # the agent configures from its own plan
+        device.start()
+        publisher = session.declare_publisher(frame_key(rig.name, "b", "web", "color"))
+        for payload in (b"RS\x01\x01garbage", b"not rigsync"):
+            publisher.put(payload)
+        deadline = time.monotonic() + 10
+        frames = []
+        while (remote.malformed < 2 or len(frames) < 5) and time.monotonic() < deadline:
+            frames += device.poll()
+            time.sleep(0.05)
+        device.stop()
+        assert remote.malformed == 2
+        assert len(frames) >= 5 and {f.device for f in frames} == {"web"}
