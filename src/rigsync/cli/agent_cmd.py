@@ -11,6 +11,7 @@ from typing import Any
 
 from rich.console import Console
 
+from rigsync.cli.net_args import add_session_args, check_host, default_origin_ns, session_options
 from rigsync.core.errors import OptionError
 
 
@@ -30,13 +31,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--address", type=_address, action="append", default=[], metavar="HOST=IP",
                    help="an address of a host, written into its certificate (repeatable)")
     p.add_argument("--host", help="run the agent of this host of the rig (until SIGTERM or Ctrl-C)")
-    p.add_argument("--listen", action="append", default=[], metavar="tcp/ADDR:PORT",
-                   help="a Zenoh endpoint to accept the capture's (and other agents') links on (repeatable)")
-    p.add_argument("--connect", action="append", default=[], metavar="tcp/ADDR:PORT",
-                   help="a Zenoh endpoint to connect to (repeatable)")
-    p.add_argument("--origin", type=int, metavar="NS",
-                   help="simulator: the CLOCK_REALTIME instant (ns) of the shared timeline's start, the same for "
-                        "every agent and the capture")
+    add_session_args(p, listen=True)
 
 
 def run_command(args: argparse.Namespace, console: Console) -> int:
@@ -63,19 +58,16 @@ def run_command(args: argparse.Namespace, console: Console) -> int:
 
 def _run_agent(args: argparse.Namespace, console: Console) -> int:
     from rigsync.net.agent import Agent
-    from rigsync.net.zenoh_session import SessionOptions
     from rigsync.plan import build_plan
     from rigsync.spec import load_rig
 
     rig = load_rig(args.rig)
-    if args.host not in {h.name for h in rig.hosts}:
-        raise OptionError("--host", args.host, f"not a host of {args.rig}",
-                          ", ".join(h.name for h in rig.hosts))
-    options = SessionOptions(listen=tuple(args.listen), connect=tuple(args.connect))
+    host = check_host(args, rig)
+    options = session_options(args, host)
     stop = threading.Event()
     previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        with Agent(rig, build_plan(rig), args.host, options, origin_realtime_ns=args.origin) as agent:
+        with Agent(rig, build_plan(rig), args.host, options, origin_realtime_ns=default_origin_ns(args)) as agent:
             devices = [d.id for d in rig.devices if d.host == args.host]
             console.print(f"agent of host {args.host} of {rig.name} ready: devices {', '.join(devices) or 'none'}; "
                           f"listening on {', '.join(args.listen) or 'nothing'}", highlight=False)

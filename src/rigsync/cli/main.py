@@ -7,7 +7,9 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.live import Live
@@ -17,6 +19,14 @@ from rigsync import __version__
 from rigsync.cli import args as opt
 from rigsync.core import limits
 from rigsync.core.errors import OptionError, RigsyncError
+
+if TYPE_CHECKING:
+    from rigsync.drivers.base import Driver
+    from rigsync.plan.model import Plan
+    from rigsync.spec.model import RigSpec
+
+CONNECT_TIMEOUT_MS = 5_000
+"""A capture across hosts fails when it has reached none of its --connect endpoints within this time."""
 
 
 def _console_for(stream: object) -> Console:
@@ -50,6 +60,11 @@ def _parser() -> argparse.ArgumentParser:
     cap.add_argument("--start-at", metavar="TIME", type=opt.start_time,
                      help="scheduled start: every device begins at this rig (PTP) time, +2s (relative), "
                           "2026-11-21T10:00:00Z or epoch seconds; --seconds counts from it")
+    cap.add_argument("--host", help="capture across hosts from this host of the rig: the other hosts' devices come "
+                                    "from their `rigsync agent` (reached with --connect)")
+    from rigsync.cli.net_args import add_session_args
+
+    add_session_args(cap, listen=False)
 
     pl = sub.add_parser("plan", help="check a rig before it is wired: how to wire and start it, budgets, rules")
     pl.add_argument("rig", type=Path, help="rig file (TOML)")
@@ -101,6 +116,7 @@ def _capture(args: argparse.Namespace, console: Console) -> int:
     rig = load_rig(args.rig)
     if args.fast and args.seconds is None:
         raise OptionError("--fast", None, "runs on a virtual clock and needs --seconds")
+    _check_across_hosts(args, rig)
     out = args.out or Path(f"{_file_name(rig.name)}-{time.strftime('%Y%m%d-%H%M%S')}.mcap")
     check_out(out, args.rig, overwrite=args.overwrite)
     options = CaptureOptions(out=out, seconds=args.seconds, fast=args.fast, seed=args.seed,
@@ -130,7 +146,9 @@ def _capture(args: argparse.Namespace, console: Console) -> int:
         os._exit(status)
 
     # SIGINT/SIGTERM: stop and finish the file; a third one abandons it (see cli/stop_signals.py).
-    with StopOnSignals(out, say, abandon=abandon) as signals, CaptureSession(plan, options) as session:
+    with StopOnSignals(out, say, abandon=abandon) as signals, ExitStack() as stack:
+        drivers = _across_hosts(args, rig, plan, stack) if args.host is not None else None
+        session = stack.enter_context(CaptureSession(plan, options, drivers=drivers))
         if args.quiet:
             result = session.run(stop=signals.stop)
         else:
@@ -145,6 +163,44 @@ def _capture(args: argparse.Namespace, console: Console) -> int:
     for warning in result.warnings:
         console.print(Text.assemble(("warning:", "yellow"), f" {warning}"), highlight=False)
     return 1 if result.error else 0
+
+
+def _check_across_hosts(args: argparse.Namespace, rig: RigSpec) -> None:
+    """The options of a capture across hosts: given together, with a host of the rig and endpoints to its agents."""
+    from rigsync.cli.net_args import check_host
+
+    if args.host is None:
+        for option in ("connect", "tls", "origin"):
+            if getattr(args, option) not in (None, []):
+                raise OptionError(f"--{option}", None, "is for a capture across hosts", "with --host H")
+        return
+    host = check_host(args, rig)
+    for option in ("fast", "seed"):
+        if getattr(args, option) not in (None, False):
+            raise OptionError(f"--{option}", None, "the agents simulate in real time from the rig file's seed: a "
+                              "capture across hosts (--host) cannot change that")
+    others = sorted({d.host for d in rig.devices} - {host})
+    if others and not args.connect:
+        raise OptionError("--connect", None, f"the devices of host(s) {', '.join(others)} come from their agents: "
+                          "give their endpoints", "tcp/ADDR:PORT or, with --tls, tls/ADDR:PORT (repeatable)")
+
+
+def _across_hosts(args: argparse.Namespace, rig: RigSpec, plan: Plan, stack: ExitStack) -> dict[str, Driver]:
+    """The capture's drivers across hosts: a Zenoh session to the agents (closed last) and their devices."""
+    from rigsync.cli.net_args import session_options
+    from rigsync.net.remote import open_capture_drivers
+    from rigsync.net.zenoh_session import SessionOpenError, open_session
+
+    options = session_options(args, args.host, require_connect_ms=CONNECT_TIMEOUT_MS)
+    others = sorted({d.host for d in rig.devices} - {args.host})
+    try:
+        session = stack.enter_context(open_session(options))
+    except SessionOpenError as err:
+        tls = " (with --tls: do both sides use files of one `rigsync agent RIG --init-certs` folder?)" if args.tls \
+            else ""
+        raise RigsyncError(f"the capture on host {args.host} cannot reach the agents of host(s) {', '.join(others)} "
+                           f"at {', '.join(args.connect)} within {CONNECT_TIMEOUT_MS / 1000:g} s{tls}: {err}") from None
+    return open_capture_drivers(rig, plan, session, args.host, origin_realtime_ns=args.origin)
 
 
 def _file_name(name: str) -> str:

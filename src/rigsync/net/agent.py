@@ -4,7 +4,8 @@ publishes what the devices deliver over Zenoh (keys: :mod:`rigsync.net.keys`, by
 Control queryables on ``rigsync/<rig>/<host>/@control/<verb>``, each request a :class:`~rigsync.net.messages.Request`
 answered by one :class:`~rigsync.net.messages.Reply` (``ok``, or the error text):
 
-- ``hello``: agent version, rig hash (sha256 of the rig file's bytes), plan hash, host, and its devices (their
+- ``hello``: agent version, rig hash (sha256 of the rig file's bytes), plan hash, host, the simulator's shared
+  timeline origin (``origin_realtime_ns``, None if not on one), and its devices (their
   :class:`~rigsync.drivers.base.DeviceInfo` and :class:`~rigsync.drivers.base.DeviceTiming`);
 - ``configure`` ``{device}``: the device's configuration from the plan (the capture's own
   :func:`~rigsync.capture.streams.device_config`); replies with its streams' intrinsics and its readback;
@@ -159,8 +160,9 @@ class Agent:
         body = request.body
         if request.verb is Verb.HELLO:
             return {"agent_version": AGENT_VERSION, "rig_hash": self.rig_hash, "plan_hash": self.plan_hash,
-                    "host": self.host, "devices": {i: {"info": asdict(d.info), "timing": _timing_json(d)}
-                                                   for i, d in self._devices.items()}}
+                    "host": self.host, "origin_realtime_ns": self.origin_realtime_ns,
+                    "devices": {i: {"info": asdict(d.info), "timing": _timing_json(d)}
+                                for i, d in self._devices.items()}}
         device_id = str(body.get("device"))
         if request.verb is Verb.CONFIGURE:
             device = self._device(device_id)

@@ -84,6 +84,9 @@ class RemoteDriver(Driver):
                                    f"{hello.get(field)}, this capture's {want[field]} (run both from the same "
                                    "rig file and rigsync version)")
         self.agent_version = str(hello.get("agent_version"))
+        origin = hello.get("origin_realtime_ns")
+        self.origin_realtime_ns: int | None = None if origin is None else int(origin)
+        """The agent's simulated world's shared timeline origin (CLOCK_REALTIME ns), None if it has none."""
         self._devices: dict[str, dict[str, Any]] = hello["devices"]
         self._subscribers = [
             session.declare_subscriber(frames_selector(rig.name, host), self._on_frame),
@@ -373,11 +376,28 @@ def open_capture_drivers(rig: RigSpec, plan: Plan, session: zenoh.Session, captu
                          timeout_s: float = QUERY_TIMEOUT_S) -> dict[str, Driver]:
     """The drivers of a capture on ``capture_host`` of a rig spanning hosts: each driver name's local driver
     (the simulator on the shared timeline ``origin_realtime_ns``) routed with one :class:`RemoteDriver` per other
-    host that has devices (each checked: same rig file and plan)."""
+    host that has devices (each checked: same rig file and plan). With simulated devices, every agent's timeline
+    must be the capture's: ``origin_realtime_ns`` None takes the agents' (all the same one)."""
     from rigsync.drivers.factory import open_drivers
 
     rig.host(capture_host)
-    local = open_drivers(rig, plan, hosts=[capture_host], origin_realtime_ns=origin_realtime_ns)
     remotes = {h: RemoteDriver(session, rig, plan, h, timeout_s=timeout_s)
                for h in dict.fromkeys(d.host for d in rig.devices) if h != capture_host}
+    if any(d.driver == "sim" for d in rig.devices):
+        origin_realtime_ns = shared_origin_ns(remotes, origin_realtime_ns)
+    local = open_drivers(rig, plan, hosts=[capture_host], origin_realtime_ns=origin_realtime_ns)
     return {name: HostRouter(rig, capture_host, driver, remotes) for name, driver in local.items()}
+
+
+def shared_origin_ns(remotes: Mapping[str, RemoteDriver], origin_realtime_ns: int | None) -> int | None:
+    """The simulated rig's one timeline origin: ``origin_realtime_ns`` if given, else the agents'; an agent on
+    another timeline (or none) is refused, naming its host and both origins."""
+    origins = {h: r.origin_realtime_ns for h, r in remotes.items()}
+    want = origin_realtime_ns if origin_realtime_ns is not None else next(iter(origins.values()), None)
+    for host, origin in origins.items():
+        if origin is None or origin != want:
+            raise AgentRefusedError(
+                f"the agent of host {host} simulates on another timeline: its origin is {origin} ns, this capture's "
+                f"{want} (start every agent with the same --origin NS, or give none to the capture to take the "
+                "agents')")
+    return want

@@ -1,0 +1,83 @@
+"""The options ``rigsync agent`` and ``rigsync capture`` share to join a rig's Zenoh network (``--listen``,
+``--connect``, ``--tls``, ``--origin``), turned into :class:`~rigsync.net.zenoh_session.SessionOptions` with every
+bad value an :class:`OptionError` naming the option."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rigsync.core.errors import FieldError, OptionError
+
+if TYPE_CHECKING:
+    from rigsync.net.zenoh_session import SessionOptions, TlsFiles
+    from rigsync.spec.model import RigSpec
+
+ENDPOINT = "tcp/ADDR:PORT"
+
+
+def add_session_args(p: argparse.ArgumentParser, *, listen: bool) -> None:
+    if listen:
+        p.add_argument("--listen", action="append", default=[], metavar=ENDPOINT,
+                       help="a Zenoh endpoint to accept the capture's (and other agents') links on (repeatable; "
+                            "tls/ADDR:PORT with --tls)")
+    p.add_argument("--connect", action="append", default=[], metavar=ENDPOINT,
+                   help="a Zenoh endpoint to connect to (repeatable; tls/ADDR:PORT with --tls)")
+    p.add_argument("--tls", type=Path, metavar="DIR",
+                   help="mutual TLS with this host's files from `rigsync agent RIG --init-certs --out DIR`: "
+                        "DIR/ca.pem, DIR/<host>.pem, DIR/<host>-key.pem (every endpoint then tls/...)")
+    p.add_argument("--origin", type=int, metavar="NS",
+                   help="simulator: the CLOCK_REALTIME instant (ns) where the rig's shared timeline starts, the same "
+                        "in every agent and the capture (agent default: when it starts; capture default: its "
+                        "agents' origin)")
+
+
+def tls_files(folder: Path, host: str) -> TlsFiles:
+    """Host ``host``'s TLS files in ``folder`` (``--tls``), each checked to be there."""
+    from rigsync.net.certs import CA_CERT
+    from rigsync.net.zenoh_session import TlsFiles
+
+    if not folder.is_dir():
+        raise OptionError("--tls", str(folder), "not a folder",
+                          "the folder `rigsync agent RIG --init-certs --out DIR` wrote")
+    paths = (folder / CA_CERT, folder / f"{host}.pem", folder / f"{host}-key.pem")
+    missing = [p.name for p in paths if not p.is_file()]
+    if missing:
+        raise OptionError("--tls", str(folder), f"has no {' or '.join(missing)} (host {host}'s files)",
+                          "the folder `rigsync agent RIG --init-certs --out DIR` wrote, with ca.pem, "
+                          f"{host}.pem and {host}-key.pem")
+    return TlsFiles(*paths)
+
+
+def session_options(args: argparse.Namespace, host: str, *, require_connect_ms: int | None = None) -> SessionOptions:
+    """The session options of ``host`` from the command line; a bad endpoint names ``--listen`` or ``--connect``."""
+    from rigsync.net.zenoh_session import SessionOptions
+
+    tls = tls_files(args.tls, host) if args.tls is not None else None
+    listen, connect = tuple(getattr(args, "listen", ())), tuple(args.connect)
+    for option, endpoints in (("--listen", listen), ("--connect", connect)):
+        for endpoint in endpoints:
+            if tls is None and endpoint.startswith("tls/"):
+                raise OptionError(option, endpoint, "a TLS endpoint needs --tls DIR", "tcp/ADDR:PORT without --tls")
+    try:
+        return SessionOptions(listen=listen, connect=connect, tls=tls,
+                              require_connect_ms=require_connect_ms if connect else None)
+    except FieldError as err:
+        option = "--" + err.field.partition("[")[0]
+        raise OptionError(option, err.value, err.problem + (" (with --tls)" if tls is not None else ""),
+                          err.allowed or None) from None
+
+
+def default_origin_ns(args: argparse.Namespace) -> int:
+    """``--origin``, or now on CLOCK_REALTIME (the agent's default: its world starts when it does)."""
+    return args.origin if args.origin is not None else time.clock_gettime_ns(time.CLOCK_REALTIME)
+
+
+def check_host(args: argparse.Namespace, rig: RigSpec) -> str:
+    """``--host``: a host of the rig."""
+    hosts = [h.name for h in rig.hosts]
+    if args.host not in hosts:
+        raise OptionError("--host", args.host, f"not a host of {args.rig}", hosts)
+    return str(args.host)
