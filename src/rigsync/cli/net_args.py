@@ -19,6 +19,7 @@ ENDPOINT = "tcp/ADDR:PORT"
 
 
 def add_session_args(p: argparse.ArgumentParser, *, listen: bool) -> None:
+    """The network options on ``p`` (``--listen`` only for the agent: the capture connects to its agents)."""
     if listen:
         p.add_argument("--listen", action="append", default=[], metavar=ENDPOINT,
                        help="a Zenoh endpoint to accept the capture's (and other agents') links on (repeatable; "
