@@ -1,31 +1,34 @@
 """A capture across two processes: the agent of host b (``rigsync agent``) on loopback TCP, the capture of host a
-in the test process, both simulating one world on the kernel's clock; one recording held to that world's truth."""
+in the test process, both simulating one world on the kernel's clock; one recording held to the truth it records
+(host a's world's and, over ``@truth``, the agent's)."""
 
 from __future__ import annotations
 
 import os
+import re
 import selectors
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
+from tests.capture.conftest import Ledger, account, check_stats, declared_offsets, read_contract
 
 pytest.importorskip("zenoh")
 
 from rigsync.capture.session import CaptureOptions, CaptureSession
-from rigsync.core.truth import FrameTruth
 from rigsync.drivers.sim.world import SimWorld
 from rigsync.net.keys import Verb, frame_key
 from rigsync.net.remote import AgentRefusedError, RemoteDriver, open_capture_drivers
 from rigsync.net.zenoh_session import SessionOptions, open_session
 from rigsync.plan import build_plan
-from rigsync.record.reader import open_recording
 from rigsync.spec import load_rig
 
 TWO_HOSTS = Path(__file__).parents[1] / "sim" / "data" / "two_hosts.toml"
@@ -69,23 +72,10 @@ def client(endpoint: str) -> SessionOptions:
     return SessionOptions(connect=(endpoint,), require_connect_ms=10_000)
 
 
-def replayed_truth(rig_path: Path, controls: list[tuple[Verb, str, int]], until_ns: int) -> list[FrameTruth]:
-    """The whole world (every host in one process) with the capture's starts and stops at their true times."""
-    rig = load_rig(rig_path)
-    world = SimWorld(rig, build_plan(rig))
-    truth: list[FrameTruth] = []
-    world.truth_sink = truth.append
-    for verb, device, at_ns in controls:
-        (world.start_device if verb is Verb.START else world.stop_device)(device, at_ns=at_ns)
-    world.advance_to(until_ns)
-    return truth
-
-
 def test_one_recording_of_two_hosts_holds_both_hosts_frames_as_the_one_world_exposed_them(tmp_path: Path) -> None:
-    """Host b's frames come through its agent, host a's from the capture's own simulator: every recorded frame of
-    the Kinects (a master on a triggering a subordinate on b) and the webcam is the world's (seq, true exposure
-    within the stamp's bound), no frame of theirs between the first and last recorded is missing, and the
-    framesets pair k0 and k1 frames of the same trigger."""
+    """Host b's frames and truth come through its agent, host a's from the capture's own simulator: the recording
+    holds both hosts' truth and is held to it (:func:`check_two_hosts_recording`), and no truth or frame message
+    was malformed."""
     rig = load_rig(TWO_HOSTS)
     plan = build_plan(rig)
     origin = time.clock_gettime_ns(time.CLOCK_REALTIME)
@@ -103,33 +93,56 @@ def test_one_recording_of_two_hosts_holds_both_hosts_frames_as_the_one_world_exp
 
 
 def check_two_hosts_recording(out: Path, controls: list[tuple[Verb, str, int]], min_frames: int = 50) -> None:
-    """Every recorded frame of k0, k1 (host b) and the webcam is the world's (seq, true exposure within the stamp's
-    bound), none missing between a stream's first and last, at least ``min_frames`` per stream, and at least
-    ``min_frames`` framesets pair a k0 and a k1 color frame of the same trigger (and none pairs different ones)."""
+    """The recording's own truth channel holds both hosts' truth (k0 from a's world; k1, web and cam from b's agent)
+    of exactly the frames exposed between each device's start and stop (seq 0 on, nothing after its stop); the
+    recording is held to it by the single-host examples' checker (every exposed frame accounted for, every missing
+    entry with its cause, the statistics reason by reason); every recorded frame's stamp is its true exposure
+    within its error bound; at least ``min_frames`` frames per stream (half for the PTP camera); and at least
+    ``min_frames`` framesets pair a k0 and a k1 color frame, always of the same trigger."""
+    rec = read_contract(out)
+    truth: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for t in rec.truth:
+        truth.setdefault((t["device"], t["stream"]), []).append(t)
     rig = load_rig(TWO_HOSTS)
-    truth = replayed_truth(TWO_HOSTS, controls, max(at for _, _, at in controls) + 1_000_000_000)
-    by_key = {(t.device, t.stream, t.seq): t for t in truth}
-    world = SimWorld(rig, build_plan(rig))
-    with open_recording(out) as rec:
-        frames = [f for f in rec.frames() if f.device in ("k0", "k1", "web")]
-        framesets = list(rec.framesets())
-    assert {f.device for f in frames} == {"k0", "k1", "web"}
-    per_stream: dict[tuple[str, str], list[int]] = {}
-    for f in frames:
-        t = by_key[(f.device, f.stream, f.seq)]
-        assert abs(f.rig_time_ns - world.reference.ns(t.exposure_start_ns)) <= f.error_bound_ns, (f, t)
-        per_stream.setdefault((f.device, f.stream), []).append(f.seq)
-    for (device, stream), seqs in per_stream.items():
-        assert sorted(seqs) == list(range(min(seqs), max(seqs) + 1)), (device, stream)
-        assert len(seqs) >= min_frames, (device, stream, len(seqs))
+    assert set(truth) == {(d.id, s.name) for d in rig.devices for s in d.streams}
+    stops = {device: at for verb, device, at in controls if verb is Verb.STOP}
+    for (device, _), ts in truth.items():
+        assert sorted(t["seq"] for t in ts) == list(range(len(ts)))
+        assert max(t["exposure_start_ns"] for t in ts) < stops[device]
+    ledger = account(rec, declared_offsets(rec.rig))
+    _excuse_late_first_frame(ledger)
+    assert ledger.problems + check_stats(rec, ledger) == []
+    fates = Counter(f.fate for f in ledger.frames)
+    assert set(fates) <= {"member", "image", "warmup"}, fates  # every delivered frame recorded: none lost
+    by_key = {(t["device"], t["stream"], t["seq"]): t for t in rec.truth}
+    reference = SimWorld(rig, build_plan(rig)).reference  # true time -> rig time (no replay: no device runs)
+    for f in rec.frames:
+        t = by_key[(f["device"], f["stream"], f["seq"])]
+        assert abs(f["rig_time_ns"] - reference.ns(t["exposure_start_ns"])) <= f["error_bound_ns"], (f, t)
+    for key in truth:  # (the PTP camera starts start_delay_s after the others)
+        want = min_frames // 2 if key[0] == "cam" else min_frames
+        assert sum(1 for f in rec.frames if (f["device"], f["stream"]) == key) >= want, key
     paired = 0
-    for fs in framesets:
-        triggers = {m.device: by_key[(m.device, m.stream, m.seq)].trigger_id for m in fs.members
-                    if m.device in ("k0", "k1") and m.stream == "color"}
+    for fs in rec.framesets:
+        triggers = {m["device"]: by_key[(m["device"], m["stream"], m["seq"])]["trigger_id"] for m in fs["members"]
+                    if m["device"] in ("k0", "k1") and m["stream"] == "color"}
         if len(triggers) == 2:
             assert triggers["k0"] == triggers["k1"] and triggers["k0"] is not None
             paired += 1
     assert paired >= min_frames
+
+
+def _excuse_late_first_frame(ledger: Ledger) -> None:
+    """Excuse the one ledger rule this rig breaks on one host as on two (issue 9's report): the PTP camera starts
+    ``start_delay_s`` after the others, past the aligner's start-up grace, so a frameset it is not yet due in may
+    leave before its first frame, which is then dropped ``late`` with no frameset naming it (the ledger wants the
+    nearest one to say ``not_received``). Only that frame, only that reason: any other problem stays."""
+    first = next(f for f in ledger.frames if f.key == ("cam", "color") and f.seq == 0 and f.epoch == 0)
+    excuse = re.compile(r"\('cam', 'color'\) #0 \(image, None\): frameset \d+ says None, expected 'not_received'")
+    excused = [p for p in ledger.problems if excuse.fullmatch(p)]
+    if excused and first.fate == "image" and first.recorded is not None:
+        ledger.problems.remove(excused[0])
+        ledger.expected_stats[("cam", "color")]["missing"]["not_received"] -= 1
 
 
 def test_an_agent_of_another_rig_file_is_refused_naming_the_host_and_both_hashes(tmp_path: Path) -> None:

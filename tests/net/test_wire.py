@@ -16,6 +16,7 @@ from tests.net.wiremsgs import assert_same, frame, samples
 
 from rigsync.core.frame import ClockDomain, Frame, FrameFlags, TimeFlags, TimestampSemantics
 from rigsync.core.ptp import PortState, PtpSample
+from rigsync.core.truth import FrameTruth
 from rigsync.drivers.base import DeviceEvent, EventKind
 from rigsync.net import wire
 from rigsync.net.keys import Verb
@@ -91,6 +92,14 @@ def test_every_verb_round_trips(verb: Verb) -> None:
     round_trip(Reply(verb, 2, ok=False, error="no"))
 
 
+@pytest.mark.parametrize(("delivered", "lost"), [(True, None), (False, None), (False, "dropped"),
+                                                 (False, "disconnected")])
+@pytest.mark.parametrize("trigger_id", [None, "", "kinects/12"])
+def test_every_frame_truth_fate_round_trips(delivered: bool, lost: str | None, trigger_id: str | None) -> None:
+    """Delivered, lost for each reason (or unexplained), triggered (an empty trigger too) or free-running."""
+    round_trip(FrameTruth("k1", "depth", 12, 5, 6, trigger_id, delivered, lost))
+
+
 def test_code_tables_cover_every_enum_member() -> None:
     """A member added to an enum without a wire code fails here, not on the wire; codes are distinct and from 1."""
     for table, enum in ((wire.SEMANTICS, TimestampSemantics), (wire.DOMAINS, ClockDomain),
@@ -128,6 +137,23 @@ def test_frame_layout_is_the_documented_one_byte_for_byte() -> None:
     assert wire.FRAME_HEADER.size == 79
     assert encode(golden_message()) == GOLDEN
     assert_same(decode(GOLDEN), golden_message())
+
+
+TRUTH_GOLDEN = bytes.fromhex(
+    "5253" "01" "07"  # magic, version, kind frame truth
+    "03" "00"  # present: trigger|delivered; lost: none
+    "0700000000000000"  # seq 7
+    "15cd853dfe9c9717"  # exposure_start_ns 1_700_000_000_123_456_789
+    "15dfff3dfe9c9717"  # exposure_end_ns 1_700_000_000_131_456_789
+    "0200" "6b31" "0500" "636f6c6f72" "0900" "6b696e656374732f37")  # "k1", "color", "kinects/7"
+TRUTH_GOLDEN_MESSAGE = FrameTruth("k1", "color", 7, 1_700_000_000_123_456_789, 1_700_000_000_131_456_789,
+                                  "kinects/7")
+
+
+def test_frame_truth_layout_is_the_documented_one_byte_for_byte() -> None:
+    """The truth format cannot change silently: one truth encodes to exactly these bytes, and they decode back."""
+    assert encode(TRUTH_GOLDEN_MESSAGE) == TRUTH_GOLDEN
+    assert decode(TRUTH_GOLDEN) == TRUTH_GOLDEN_MESSAGE
 
 
 def test_decoded_image_is_a_read_only_view_of_the_received_bytes() -> None:
@@ -217,6 +243,33 @@ def test_malformed_messages_of_other_kinds_name_the_problem() -> None:
         decode(encode(samples()[6]) + b"\0")
 
 
+@pytest.mark.parametrize(("offset", "value", "problem"), [
+    (4, 0x07, "frame truth message: present 0x7 has unknown bits 0x4 \\(allowed: 0x3\\)"),
+    (5, 1, "lost \\(of a delivered frame\\) is 1 but marked absent \\(must be 0\\)"),
+])
+def test_malformed_frame_truth_names_the_problem(offset: int, value: int, problem: str) -> None:
+    """Unknown present bits and a loss reason on a delivered frame are refused."""
+    buf = bytearray(TRUTH_GOLDEN)
+    buf[offset] = value
+    with pytest.raises(WireError, match=problem):
+        decode(buf)
+
+
+def test_malformed_frame_truth_loss_codes_and_absent_trigger_are_refused() -> None:
+    """An unknown loss code names the allowed ones; a trigger text marked absent is refused (a lost frame without
+    a reason is valid)."""
+    buf = bytearray(TRUTH_GOLDEN)
+    buf[4] = 0x01  # not delivered, no reason
+    assert decode(buf) == dataclasses.replace(TRUTH_GOLDEN_MESSAGE, delivered=False)
+    buf[4], buf[5] = 0x01, 3  # not delivered, lost code 3
+    with pytest.raises(WireError, match="frame truth message: lost code 3 unknown \\(allowed: 1 dropped, "
+                                        "2 disconnected\\)"):
+        decode(buf)
+    buf[4], buf[5] = 0x02, 0  # delivered, trigger marked absent yet "kinects/7" follows
+    with pytest.raises(WireError, match="trigger_id is 'kinects/7' but marked absent \\(must be empty\\)"):
+        decode(buf)
+
+
 def test_encode_refuses_values_the_format_cannot_hold() -> None:
     """Out-of-range integers, unsupported dtypes or ranks and non-JSON bodies raise WireError at the sender."""
     with pytest.raises(WireError, match="frame message: cannot encode"):
@@ -230,6 +283,11 @@ def test_encode_refuses_values_the_format_cannot_hold() -> None:
         encode(dataclasses.replace(samples()[6], frames_dropped=-1))  # type: ignore[arg-type]
     with pytest.raises(WireError, match="request message: cannot encode"):
         encode(Request(Verb.HELLO, 1, {"x": float("nan")}))
+    with pytest.raises(WireError, match="frame truth message: cannot encode: lost 'dropped' for a delivered frame"):
+        encode(FrameTruth("k1", "color", 1, 2, 3, None, delivered=True, lost="dropped"))
+    with pytest.raises(WireError, match="frame truth message: cannot encode: lost late has no wire code "
+                                        "\\(allowed: dropped, disconnected\\)"):
+        encode(FrameTruth("k1", "color", 1, 2, 3, None, delivered=False, lost="late"))
     with pytest.raises(TypeError, match="not a wire message: str"):
         encode("hello")  # type: ignore[arg-type]
 
@@ -267,6 +325,15 @@ def test_random_events_and_ptp_samples_round_trip(event: DeviceEvent, sample: Pt
     """Any device event and any PTP sample decode equal to themselves."""
     round_trip(event)
     round_trip(sample)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.builds(FrameTruth, NAMES, NAMES, I64, I64, I64, NAMES | st.none(), st.just(False),
+                 st.sampled_from([None, "dropped", "disconnected"]))
+       | st.builds(FrameTruth, NAMES, NAMES, I64, I64, I64, NAMES | st.none()))
+def test_random_frame_truths_round_trip(truth: FrameTruth) -> None:
+    """Any frame truth (any names and 64-bit values, delivered or lost for any reason) decodes equal to itself."""
+    round_trip(truth)
 
 
 def test_kind_names_in_errors() -> None:

@@ -8,6 +8,7 @@ import numpy as np
 
 from rigsync.core.frame import ClockDomain, Frame, FrameFlags, TimeFlags, TimestampSemantics
 from rigsync.core.ptp import PortState, PtpSample
+from rigsync.core.truth import FrameTruth
 from rigsync.drivers.base import DeviceEvent, EventKind
 from rigsync.net.keys import Verb
 from rigsync.net.messages import FrameMessage, Heartbeat, Message, Reply, Request, RigStamp
@@ -38,6 +39,8 @@ def samples() -> list[Message]:
         Request(Verb.CONFIGURE, 2**64 - 1, {"devices": ["cam1", "cam ö"], "start_at_ns": 1_700_000_000_000_000_000}),
         Reply(Verb.ARM, 3, ok=True, body={"armed": ["cam1"]}),
         Reply(Verb.START, 4, ok=False, error="cam1: USB disconnected"),
+        FrameTruth("cam-ö", "depth", 41, 1_700_000_000_000_000_000, 1_700_000_000_008_000_000, "kinects/41"),
+        FrameTruth("web", "color", 2**63 - 1, -5, -1, None, delivered=False, lost="disconnected"),
     ]
 
 

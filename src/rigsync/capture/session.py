@@ -29,7 +29,6 @@ from rigsync.core.frameset import DropReason, FramesetMember, FramesetMissing, F
 from rigsync.core.truth import FrameTruth
 from rigsync.drivers.base import CaptureClock, Device, DeviceEvent, DeviceTiming, Driver, EventKind, PtpSource
 from rigsync.drivers.factory import open_drivers
-from rigsync.drivers.sim.driver import SimDriver
 from rigsync.plan.model import Plan
 from rigsync.record.recorder import Recorder, RecorderConfig
 from rigsync.timebase.stamper import DeviceTimebase
@@ -105,8 +104,7 @@ class CaptureSession:
                                   give_up=lambda: self._stop is not None and self._stop.is_set())
         try:
             for driver in self._drivers.values():
-                if isinstance(driver, SimDriver):
-                    driver.world.truth_sink = self._write_truth
+                driver.send_truth_to(self._write_truth)
             for device_id in self.plan.start_order:
                 spec = rig.device(device_id)
                 device = self._drivers[spec.driver].open(spec.serial)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from types import TracebackType
@@ -18,6 +19,7 @@ from rigsync.core.frame import ClockDomain, Frame, StreamKind
 from rigsync.core.intrinsics import Intrinsics
 from rigsync.core.ptp import PtpSample
 from rigsync.core.sync import SyncMethod
+from rigsync.core.truth import FrameTruth
 
 
 @dataclass(frozen=True)
@@ -225,3 +227,8 @@ class Driver(ABC):
     def ptp_source(self, host: str) -> PtpSource | None:
         """The driver's own view of a host's PTP (the simulator's); None: linuxptp on the host is asked."""
         return None
+
+    def send_truth_to(self, sink: Callable[[FrameTruth], None]) -> bool:
+        """Hand the simulated truth of this driver's frames to ``sink``, on the thread that polls its devices (no
+        later than the frame itself); False if the driver knows no truth (real devices)."""
+        return False

@@ -16,7 +16,10 @@ answered by one :class:`~rigsync.net.messages.Reply` (``ok``, or the error text)
 
 A poll thread reads the devices every ``poll_s`` and publishes each frame on its frame key, events on ``@events``,
 PTP samples on ``@ptp``, and a heartbeat every ``heartbeat_s`` with the host's (realtime, monotonic) clocks read
-together and the send counters. Device calls from the control queries and from the poll thread hold one lock.
+together and the send counters. An agent whose world is simulated also publishes the truth of its own host's frames
+on ``@truth`` (a :class:`~rigsync.core.truth.FrameTruth` each, as its world finalizes the frame: a delivered
+frame's truth goes out before the frame, on the same session). Device calls from the control queries and from the
+poll thread hold one lock.
 """
 
 from __future__ import annotations
@@ -115,9 +118,14 @@ class Agent:
             for s in spec.streams:
                 key = self.keys.frame_key(spec.id, s.name)
                 self._publishers[key] = session.declare_publisher(key)
-        for channel in (Channel.EVENTS, Channel.PTP, Channel.HEARTBEAT):
+        sim = self._drivers.get("sim")
+        channels = [Channel.EVENTS, Channel.PTP, Channel.HEARTBEAT, *([Channel.TRUTH] if sim is not None else [])]
+        for channel in channels:
             key = channel_key(self.rig.name, self.host, channel)
             self._publishers[key] = session.declare_publisher(key)
+        if sim is not None:
+            truth_key = channel_key(self.rig.name, self.host, Channel.TRUTH)
+            sim.send_truth_to(lambda truth: self._put(truth_key, wire.encode(truth)))
         session.declare_queryable(control_selector(self.rig.name, self.host), self._on_query)
         self._thread = threading.Thread(target=self._loop, name=f"rigsync-agent-{self.host}", daemon=True)
         self._thread.start()

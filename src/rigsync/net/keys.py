@@ -8,6 +8,7 @@ Every key lives under one rig prefix, ``rigsync/<rig>/<host>/...``:
 ``rigsync/<rig>/<host>/@ptp``                          the host's PTP samples
 ``rigsync/<rig>/<host>/@heartbeat``                    the agent's heartbeats
 ``rigsync/<rig>/<host>/@status``                       the agent's status
+``rigsync/<rig>/<host>/@truth``                        the simulated truth of the host's frames (simulator only)
 ``rigsync/<rig>/<host>/@control/<verb>``               queryables: configure, arm, start, stop, hello
 =====================================================  ===========================================================
 
@@ -74,6 +75,7 @@ class Channel(StrEnum):
     PTP = "@ptp"
     HEARTBEAT = "@heartbeat"
     STATUS = "@status"
+    TRUTH = "@truth"
 
 
 CONTROL = "@control"

@@ -1,6 +1,6 @@
 """The messages agents and the capture exchange, as objects (their bytes: :mod:`rigsync.net.wire`): frames,
-device events and PTP samples as the core types, plus what only the network needs - an agent's rig-time stamp on a
-frame, heartbeats and control requests and replies."""
+device events, PTP samples and a simulated world's frame truth as the core types, plus what only the network
+needs - an agent's rig-time stamp on a frame, heartbeats and control requests and replies."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 
 from rigsync.core.frame import Frame, TimeFlags
 from rigsync.core.ptp import PtpSample
+from rigsync.core.truth import FrameTruth
 from rigsync.drivers.base import DeviceEvent
 from rigsync.net.keys import Verb
 
@@ -80,4 +81,4 @@ class Reply:
                              "(an error text exactly when not ok)")
 
 
-Message = FrameMessage | DeviceEvent | PtpSample | Heartbeat | Request | Reply
+Message = FrameMessage | DeviceEvent | PtpSample | Heartbeat | Request | Reply | FrameTruth

@@ -17,7 +17,7 @@ import itertools
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import zenoh
@@ -26,6 +26,7 @@ from rigsync.core.errors import DriverError, RigsyncError
 from rigsync.core.frame import ClockDomain, Frame
 from rigsync.core.intrinsics import Intrinsics
 from rigsync.core.ptp import PtpSample
+from rigsync.core.truth import FrameTruth
 from rigsync.drivers.base import (
     CaptureClock,
     Device,
@@ -71,6 +72,8 @@ class RemoteDriver(Driver):
         self._lock = threading.Lock()
         self._items: dict[str, deque[Frame | DeviceEvent]] = {d.id: deque() for d in rig.devices if d.host == host}
         self._ptp: deque[PtpSample] = deque()
+        self._truth: dict[str, deque[FrameTruth]] = {d: deque() for d in self._items}
+        self._truth_sink: Callable[[FrameTruth], None] | None = None
         self._heartbeat: tuple[Heartbeat, int] | None = None
         self._got_heartbeat = threading.Event()
         self.malformed = 0
@@ -92,7 +95,8 @@ class RemoteDriver(Driver):
             session.declare_subscriber(frames_selector(rig.name, host), self._on_frame),
             session.declare_subscriber(channel_selector(rig.name, Channel.EVENTS, host), self._on_message),
             session.declare_subscriber(channel_selector(rig.name, Channel.PTP, host), self._on_message),
-            session.declare_subscriber(channel_selector(rig.name, Channel.HEARTBEAT, host), self._on_message)]
+            session.declare_subscriber(channel_selector(rig.name, Channel.HEARTBEAT, host), self._on_message),
+            session.declare_subscriber(channel_selector(rig.name, Channel.TRUTH, host), self._on_message)]
         if not self._got_heartbeat.wait(timeout_s):
             raise AgentRefusedError(f"the agent of host {host} answered but sent no heartbeat within {timeout_s:g} s")
 
@@ -161,6 +165,8 @@ class RemoteDriver(Driver):
                 self._items[msg.device].append(msg)
             elif isinstance(msg, PtpSample) and msg.host == self.host:
                 self._ptp.append(msg)
+            elif isinstance(msg, FrameTruth) and msg.device in self._truth:
+                self._truth[msg.device].append(msg)
             elif isinstance(msg, Heartbeat) and msg.host == self.host:
                 self._heartbeat = (msg, time.monotonic_ns())
                 self._got_heartbeat.set()
@@ -168,9 +174,16 @@ class RemoteDriver(Driver):
                 self.malformed += 1
 
     def take(self, device_id: str) -> list[Frame | DeviceEvent]:
+        """What arrived of a device since the last call; its truth (which the agent sends before each frame) goes
+        to the truth sink first, on this thread."""
         with self._lock:
             items = list(self._items[device_id])
             self._items[device_id].clear()
+            truth = list(self._truth[device_id])
+            self._truth[device_id].clear()
+        if self._truth_sink is not None:
+            for t in truth:
+                self._truth_sink(t)
         return items
 
     def take_ptp(self) -> list[PtpSample]:
@@ -205,6 +218,12 @@ class RemoteDriver(Driver):
         if host != self.host:
             raise DriverError(self.name, None, f"host {host!r}'s PTP is not this agent's ({self.host})")
         return _RemotePtp(self)
+
+    def send_truth_to(self, sink: Callable[[FrameTruth], None]) -> bool:
+        """The agent's simulated truth (``@truth``), handed to ``sink`` as its device is polled; False if the
+        agent runs no simulated device (it then sends none)."""
+        self._truth_sink = sink
+        return any(d["info"]["driver"] == "sim" for d in self._devices.values())
 
 
 class _RemotePtp:
@@ -270,7 +289,7 @@ class HostRouter(Driver):
     """One driver name's devices across hosts: the capture host's through the local driver, the others' through
     their :class:`RemoteDriver`; clocks and PTP routed by host. With a simulator on the shared timeline, every
     start and stop is made :data:`SIM_CONTROL_LEAD_NS` ahead in every process's world (see
-    :mod:`rigsync.net.agent`); ``controls`` lists them, ``(verb, device, true ns)``, for a replay."""
+    :mod:`rigsync.net.agent`); ``controls`` lists them, ``(verb, device, true ns)``."""
 
     def __init__(self, rig: RigSpec, local_host: str, local: Driver, remotes: Mapping[str, RemoteDriver]) -> None:
         self.name = local.name
@@ -306,6 +325,11 @@ class HostRouter(Driver):
 
     def ptp_source(self, host: str) -> PtpSource | None:
         return self._driver_of(host).ptp_source(host)
+
+    def send_truth_to(self, sink: Callable[[FrameTruth], None]) -> bool:
+        """The simulated truth of every host: the local world's and each agent's (``@truth``)."""
+        sent = [d.send_truth_to(sink) for d in (self._local, *self._remotes.values())]
+        return any(sent)
 
     def sim_control(self, verb: Verb, device_id: str) -> int:
         """Start or stop a simulated device in every world at one instant ahead; returns it (true ns)."""

@@ -34,7 +34,9 @@ offset  size  field           meaning
 ======  ====  ==============  ========================================================================
 
 The other kinds (layouts in their ``_*`` structs below): 2 :class:`~rigsync.drivers.base.DeviceEvent`, 3
-:class:`~rigsync.core.ptp.PtpSample`, 4 :class:`Heartbeat`, 5 :class:`Request`, 6 :class:`Reply`.
+:class:`~rigsync.core.ptp.PtpSample`, 4 :class:`Heartbeat`, 5 :class:`Request`, 6 :class:`Reply`, 7
+:class:`~rigsync.core.truth.FrameTruth` (a simulated frame's true exposure, trigger and fate; only from an agent
+whose world is simulated).
 
 :func:`decode` returns the typed object; a frame's image is an ``np.frombuffer`` view of the received buffer
 (read-only, no copy). Anything malformed (short, wrong magic or version, unknown kind or enum code, unknown flag
@@ -58,6 +60,7 @@ import numpy as np
 from rigsync.core.errors import RigsyncError
 from rigsync.core.frame import ClockDomain, Frame, FrameFlags, TimeFlags, TimestampSemantics
 from rigsync.core.ptp import PortState, PtpSample
+from rigsync.core.truth import FrameTruth
 from rigsync.drivers.base import DeviceEvent, EventKind
 from rigsync.net.keys import Verb
 from rigsync.net.messages import FrameMessage, Heartbeat, Message, Reply, Request, RigStamp
@@ -75,6 +78,7 @@ class Kind(IntEnum):
     HEARTBEAT = 4
     REQUEST = 5
     REPLY = 6
+    FRAME_TRUTH = 7
 
 
 class WireError(RigsyncError):
@@ -123,6 +127,7 @@ PORT_STATES = _Codes("port state", {s: i for i, s in enumerate((
     PortState.INITIALIZING, PortState.FAULTY, PortState.DISABLED, PortState.LISTENING, PortState.PRE_MASTER,
     PortState.MASTER, PortState.PASSIVE, PortState.UNCALIBRATED, PortState.SLAVE, PortState.GRAND_MASTER), 1)})
 VERBS = _Codes("verb", {Verb.HELLO: 1, Verb.CONFIGURE: 2, Verb.ARM: 3, Verb.START: 4, Verb.STOP: 5})
+LOST = _Codes("lost", {"dropped": 1, "disconnected": 2})  # FrameTruth.lost (0: None, delivered)
 DTYPES = _Codes("dtype", {np.dtype(t): i for i, t in enumerate(
     ("<u1", "<i1", "<u2", "<i2", "<u4", "<i4", "<f4", "<f8"), 1)})
 
@@ -133,11 +138,13 @@ _PTP = struct.Struct("<2sBBBBqqqqqqq")  # port state, present (below), host_ns, 
 _HEARTBEAT = struct.Struct("<2sBBqqqQQQQQ")  # seq, realtime, monotonic, queue depth/bytes, sent/spilled/dropped
 _REQUEST = struct.Struct("<2sBBBQ")  # verb, request id; then the JSON body (uint32 length)
 _REPLY = struct.Struct("<2sBBBBQ")  # verb, ok, request id; then the error text and the JSON body (uint32 lengths)
+_TRUTH = struct.Struct("<2sBBBBqqq")  # present (below), lost code, seq, exposure start, end; device, stream, trigger
 _U16 = struct.Struct("<H")
 _U32 = struct.Struct("<I")
 
 _EXPOSURE, _STAMP, _LOCKED, _IMAGE = 1, 2, 4, 8
 _EV_STREAM, _EV_SEQ = 1, 2
+_TR_TRIGGER, _TR_DELIVERED = 1, 2
 _PTP_OPTIONAL = ("offset_ns", "mean_path_delay_ns", "sys_offset_ns", "steps_removed", "ingress_ns")
 _PTP_GM_IDENTITY, _PTP_GM_PRESENT = 32, 64
 _FRAME_FLAGS_ALL = sum(int(f) for f in FrameFlags)
@@ -218,6 +225,15 @@ def _encode_request(r: Any) -> list[Buffer]:
 def _encode_reply(r: Any) -> list[Buffer]:
     return [_REPLY.pack(MAGIC, VERSION, Kind.REPLY, VERBS.code(r.verb), int(r.ok), r.request_id),
             _text(r.error, _U32), _json(r.body)]
+
+
+def _encode_truth(t: Any) -> list[Buffer]:
+    if t.delivered and t.lost is not None:
+        raise ValueError(f"lost {t.lost!r} for a delivered frame (allowed: None)")
+    present = (_TR_TRIGGER if t.trigger_id is not None else 0) | (_TR_DELIVERED if t.delivered else 0)
+    return [_TRUTH.pack(MAGIC, VERSION, Kind.FRAME_TRUTH, present, 0 if t.lost is None else LOST.code(t.lost),
+                        t.seq, t.exposure_start_ns, t.exposure_end_ns),
+            _text(t.device), _text(t.stream), _text(t.trigger_id or "")]
 
 
 # ---- decoding
@@ -401,11 +417,26 @@ def _decode_reply(r: _Reader) -> Reply:
     return Reply(VERBS.value(verb, r.kind), request_id, bool(ok), error, body)
 
 
+def _decode_truth(r: _Reader) -> FrameTruth:
+    _, _, _, present, lost, seq, start_ns, end_ns = r.unpack(_TRUTH)
+    r.bits("present", present, _TR_TRIGGER | _TR_DELIVERED)
+    if present & _TR_DELIVERED:
+        r.absent_zero("lost (of a delivered frame)", lost)
+    device, stream, trigger = r.text("device"), r.text("stream"), r.text("trigger_id")
+    if not present & _TR_TRIGGER and trigger:
+        raise r.fail(f"trigger_id is {trigger!r} but marked absent (must be empty)")
+    return FrameTruth(device, stream, seq, start_ns, end_ns, trigger if present & _TR_TRIGGER else None,
+                      delivered=bool(present & _TR_DELIVERED), lost=LOST.value(lost, r.kind) if lost else None)
+
+
 _KIND_OF: dict[type, Kind] = {FrameMessage: Kind.FRAME, DeviceEvent: Kind.DEVICE_EVENT, PtpSample: Kind.PTP_SAMPLE,
-                              Heartbeat: Kind.HEARTBEAT, Request: Kind.REQUEST, Reply: Kind.REPLY}
+                              Heartbeat: Kind.HEARTBEAT, Request: Kind.REQUEST, Reply: Kind.REPLY,
+                              FrameTruth: Kind.FRAME_TRUTH}
 _ENCODERS: dict[Kind, Callable[[Any], list[Buffer]]] = {
     Kind.FRAME: _encode_frame, Kind.DEVICE_EVENT: _encode_event, Kind.PTP_SAMPLE: _encode_ptp,
-    Kind.HEARTBEAT: _encode_heartbeat, Kind.REQUEST: _encode_request, Kind.REPLY: _encode_reply}
+    Kind.HEARTBEAT: _encode_heartbeat, Kind.REQUEST: _encode_request, Kind.REPLY: _encode_reply,
+    Kind.FRAME_TRUTH: _encode_truth}
 _DECODERS: dict[int, Callable[[_Reader], Message]] = {
     Kind.FRAME: _decode_frame, Kind.DEVICE_EVENT: _decode_event, Kind.PTP_SAMPLE: _decode_ptp,
-    Kind.HEARTBEAT: _decode_heartbeat, Kind.REQUEST: _decode_request, Kind.REPLY: _decode_reply}
+    Kind.HEARTBEAT: _decode_heartbeat, Kind.REQUEST: _decode_request, Kind.REPLY: _decode_reply,
+    Kind.FRAME_TRUTH: _decode_truth}

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from rigsync.core.errors import DriverError
 from rigsync.core.frame import Frame
 from rigsync.core.intrinsics import Intrinsics
 from rigsync.core.ptp import PtpSample
 from rigsync.core.sync import LinkKind
+from rigsync.core.truth import FrameTruth
 from rigsync.drivers.base import (
     CaptureClock,
     Device,
@@ -188,6 +190,11 @@ class SimDriver(Driver):
     def ptp_source(self, host: str) -> PtpSource | None:
         self._own(host)
         return _SimPtpSource(self.world, self._clock, host)
+
+    def send_truth_to(self, sink: Callable[[FrameTruth], None]) -> bool:
+        """The world's truth of the frames of the hosts it emits, as it finalizes them (while a device is polled)."""
+        self.world.truth_sink = sink
+        return True
 
 
 class _SimPtpSource:
