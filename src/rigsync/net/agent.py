@@ -33,8 +33,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-import zenoh
-
 from rigsync import __version__
 from rigsync.capture.streams import device_config
 from rigsync.core.errors import RigsyncError
@@ -45,7 +43,7 @@ from rigsync.drivers.sim.driver import SimDriver
 from rigsync.net import wire
 from rigsync.net.keys import Channel, RigKeys, Verb, channel_key, control_selector, parse_key
 from rigsync.net.messages import FrameMessage, Heartbeat, Reply, Request
-from rigsync.net.zenoh_session import SessionOptions, open_session
+from rigsync.net.zenoh_session import Query, SessionOptions, open_session
 from rigsync.plan.model import Plan
 from rigsync.spec.model import RigSpec
 
@@ -146,7 +144,7 @@ class Agent:
 
     # --- control --------------------------------------------------------------------------------
 
-    def _on_query(self, query: zenoh.Query) -> None:
+    def _on_query(self, query: Query) -> None:
         verb = Verb.HELLO
         request_id = 0
         try:

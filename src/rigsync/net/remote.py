@@ -20,8 +20,6 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import zenoh
-
 from rigsync.core.errors import DriverError, RigsyncError
 from rigsync.core.frame import ClockDomain, Frame
 from rigsync.core.intrinsics import Intrinsics
@@ -43,6 +41,7 @@ from rigsync.net import wire
 from rigsync.net.agent import plan_hash, rig_hash, rig_keys
 from rigsync.net.keys import Channel, Verb, channel_selector, control_key, frames_selector
 from rigsync.net.messages import FrameMessage, Heartbeat, Reply, Request
+from rigsync.net.zenoh_session import Sample, Session
 from rigsync.plan.model import Plan
 from rigsync.spec.model import RigSpec
 
@@ -63,7 +62,7 @@ class RemoteDriver(Driver):
 
     name = "remote"
 
-    def __init__(self, session: zenoh.Session, rig: RigSpec, plan: Plan, host: str, *,
+    def __init__(self, session: Session, rig: RigSpec, plan: Plan, host: str, *,
                  timeout_s: float = QUERY_TIMEOUT_S) -> None:
         self.rig, self.host = rig, host
         self._session = session
@@ -137,7 +136,7 @@ class RemoteDriver(Driver):
         raise DriverError(self.name, serial, f"host {self.host}'s agent did not answer {verb} within "
                           f"{self._timeout_s:g} s")
 
-    def _decode(self, sample: zenoh.Sample) -> Any:
+    def _decode(self, sample: Sample) -> Any:
         try:
             return wire.decode(sample.payload.to_bytes())
         except wire.WireError:
@@ -145,7 +144,7 @@ class RemoteDriver(Driver):
                 self.malformed += 1
             return None
 
-    def _on_frame(self, sample: zenoh.Sample) -> None:
+    def _on_frame(self, sample: Sample) -> None:
         msg = self._decode(sample)
         if msg is None:
             return
@@ -158,7 +157,7 @@ class RemoteDriver(Driver):
         with self._lock:
             self._items[stream.device].append(msg.frame)
 
-    def _on_message(self, sample: zenoh.Sample) -> None:
+    def _on_message(self, sample: Sample) -> None:
         msg = self._decode(sample)
         with self._lock:
             if isinstance(msg, DeviceEvent) and msg.device in self._items:
@@ -395,7 +394,7 @@ class _RoutedDevice(Device):
         self._inner.close()
 
 
-def open_capture_drivers(rig: RigSpec, plan: Plan, session: zenoh.Session, capture_host: str, *,
+def open_capture_drivers(rig: RigSpec, plan: Plan, session: Session, capture_host: str, *,
                          origin_realtime_ns: int | None = None,
                          timeout_s: float = QUERY_TIMEOUT_S) -> dict[str, Driver]:
     """The drivers of a capture on ``capture_host`` of a rig spanning hosts: each driver name's local driver

@@ -36,6 +36,11 @@ except ImportError as _err:
     raise ImportError(f"rigsync.net needs eclipse-zenoh (the Python module 'zenoh'), which is not installed "
                       f"({_err}): pip install 'rigsync[net]'") from _err
 
+Session = zenoh.Session
+"""An open session (:func:`open_session`), as the agent and the capture's remote driver use it."""
+Sample = zenoh.Sample
+Query = zenoh.Query
+
 Mode = Literal["peer", "client", "router"]
 MODES: tuple[Mode, ...] = ("peer", "client", "router")
 PROTOCOLS = ("tcp", "tls")
