@@ -203,3 +203,21 @@ def test_the_checker_is_not_blind(tmp_path: Path, contract: SimpleNamespace) -> 
 
     for tamper in (remove, change, invent, miscount):
         assert problems(tamper), tamper.__name__
+
+
+def test_a_late_starting_streams_first_frame_late_for_a_set_that_left_before_it(tmp_path: Path,
+                                                                               contract: SimpleNamespace) -> None:
+    """A PTP camera starts start_delay_s after the rest, past the aligner's start-up grace; with this seed its
+    first frame comes late for a set that left before the camera had started (a set names only started streams as
+    missing): the frame is recorded in no set, counted as a late drop, and every other frame keeps the ledger."""
+    rig_path = Path(__file__).parents[1] / "sim" / "data" / "two_hosts.toml"
+    rig = loads_rig(rig_path.read_text(), str(rig_path))
+    out = tmp_path / "late-first.mcap"
+    with CaptureSession(build_plan(rig), CaptureOptions(out=out, seconds=4.0, fast=True, force=True, seed=0)) as s:
+        s.run()
+    ledger = contract.held_to_truth(out)
+    assert ledger.problems == []
+    first = next(f for f in ledger.frames if f.key == ("cam", "color") and f.seq == 0)
+    assert first.fate == "image" and first.in_set is None
+    assert ledger.expected_stats[("cam", "color")]["missing"]["not_received"] == 0
+    assert contract.read(out).stats["cam/color"]["dropped"].get("late") == 1

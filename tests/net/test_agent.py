@@ -5,7 +5,6 @@ in the test process, both simulating one world on the kernel's clock; one record
 from __future__ import annotations
 
 import os
-import re
 import selectors
 import signal
 import socket
@@ -19,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.capture.conftest import Ledger, account, check_stats, declared_offsets, read_contract
+from tests.capture.conftest import account, check_stats, declared_offsets, read_contract
 
 pytest.importorskip("zenoh")
 
@@ -110,7 +109,6 @@ def check_two_hosts_recording(out: Path, controls: list[tuple[Verb, str, int]], 
         assert sorted(t["seq"] for t in ts) == list(range(len(ts)))
         assert max(t["exposure_start_ns"] for t in ts) < stops[device]
     ledger = account(rec, declared_offsets(rec.rig))
-    _excuse_late_first_frame(ledger)
     assert ledger.problems + check_stats(rec, ledger) == []
     fates = Counter(f.fate for f in ledger.frames)
     assert set(fates) <= {"member", "image", "warmup"}, fates  # every delivered frame recorded: none lost
@@ -130,19 +128,6 @@ def check_two_hosts_recording(out: Path, controls: list[tuple[Verb, str, int]], 
             assert triggers["k0"] == triggers["k1"] and triggers["k0"] is not None
             paired += 1
     assert paired >= min_frames
-
-
-def _excuse_late_first_frame(ledger: Ledger) -> None:
-    """Excuse the one ledger rule this rig breaks on one host as on two (issue 9's report): the PTP camera starts
-    ``start_delay_s`` after the others, past the aligner's start-up grace, so a frameset it is not yet due in may
-    leave before its first frame, which is then dropped ``late`` with no frameset naming it (the ledger wants the
-    nearest one to say ``not_received``). Only that frame, only that reason: any other problem stays."""
-    first = next(f for f in ledger.frames if f.key == ("cam", "color") and f.seq == 0 and f.epoch == 0)
-    excuse = re.compile(r"\('cam', 'color'\) #0 \(image, None\): frameset \d+ says None, expected 'not_received'")
-    excused = [p for p in ledger.problems if excuse.fullmatch(p)]
-    if excused and first.fate == "image" and first.recorded is not None:
-        ledger.problems.remove(excused[0])
-        ledger.expected_stats[("cam", "color")]["missing"]["not_received"] -= 1
 
 
 def test_an_agent_of_another_rig_file_is_refused_naming_the_host_and_both_hashes(tmp_path: Path) -> None:
