@@ -163,7 +163,7 @@ def test_missing_packets_flag_frames_corrupt_not_dropped(fake_cameras: dict[str,
     assert corrupt and all(f.image is None for f in corrupt)
     assert all(f.image is not None for f in frames if not f.flags)
     assert stats["n_failures"] > 0 and stats["n_missing_packets"] > 0
-    # The one frame in flight at stop may be counted by Aravis after the reader's last pop.
+    # The reader drains what arrives after stop; a frame Aravis completes later still (rare) may be uncounted.
     assert 0 <= stats["n_completed_buffers"] + stats["n_failures"] - (len(frames) + counted) <= 1
     assert 0 <= stats["n_failures"] - (len(corrupt) + counted) <= 1
     seqs = [f.seq for f in frames]

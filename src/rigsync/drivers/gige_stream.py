@@ -55,6 +55,8 @@ RECONNECT_POLL_S = 0.5
 """Pause between discovery rounds (each takes Aravis's 1 s discovery timeout) while a camera is lost."""
 
 _POP_TIMEOUT_US = 50_000
+_DRAIN_S = 1.0
+"""After a stop, the longest the reader takes frames still arriving (a camera that did not stop sends on)."""
 _UNFILLED = frozenset({Aravis.BufferStatus.UNKNOWN, Aravis.BufferStatus.CLEARED, Aravis.BufferStatus.FILLING,
                        Aravis.BufferStatus.ABORTED})
 _SUCCESS = Aravis.BufferStatus.SUCCESS
@@ -189,9 +191,16 @@ class StreamReader:
         stream = self._stream
         assert stream is not None
         pop, push, put = stream.timeout_pop_buffer, stream.push_buffer, self._queue.put_frame
+        drain_end = 0.0
         while True:
-            running = not self._stopping.is_set()  # after stop: take what the stream still holds, then end
-            buffer = pop(_POP_TIMEOUT_US) if running else stream.try_pop_buffer()
+            # After stop: take what the stream still holds or is still receiving (frames the camera sent before
+            # its acquisition stopped), until it stays empty for a pop's timeout (at most _DRAIN_S), then end.
+            running = not self._stopping.is_set()
+            if not running:
+                drain_end = drain_end or time.monotonic() + _DRAIN_S
+                if time.monotonic() > drain_end:
+                    return False
+            buffer = pop(_POP_TIMEOUT_US)
             if buffer is None:
                 if not running:
                     return False
