@@ -11,7 +11,7 @@ from typing import Any
 
 from rich.console import Console
 
-from rigsync.cli.net_args import add_session_args, check_host, default_origin_ns, session_options
+from rigsync.cli.net_args import add_session_args, check_host, default_origin_ns, require_net, session_options
 from rigsync.core.errors import OptionError
 
 
@@ -35,6 +35,7 @@ def add_parser(sub: Any) -> None:
 
 
 def run_command(args: argparse.Namespace, console: Console) -> int:
+    require_net("rigsync.net.certs")
     from rigsync.net.certs import init_certs
     from rigsync.spec import load_rig
 
@@ -57,6 +58,7 @@ def run_command(args: argparse.Namespace, console: Console) -> int:
 
 
 def _run_agent(args: argparse.Namespace, console: Console) -> int:
+    require_net()
     from rigsync.net.agent import Agent
     from rigsync.plan import build_plan
     from rigsync.spec import load_rig

@@ -187,7 +187,9 @@ def _check_across_hosts(args: argparse.Namespace, rig: RigSpec) -> None:
 
 def _across_hosts(args: argparse.Namespace, rig: RigSpec, plan: Plan, stack: ExitStack) -> dict[str, Driver]:
     """The capture's drivers across hosts: a Zenoh session to the agents (closed last) and their devices."""
-    from rigsync.cli.net_args import session_options
+    from rigsync.cli.net_args import require_net, session_options
+
+    require_net()
     from rigsync.net.remote import open_capture_drivers
     from rigsync.net.zenoh_session import SessionOpenError, open_session
 

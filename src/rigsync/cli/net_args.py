@@ -5,11 +5,12 @@ bad value an :class:`OptionError` naming the option."""
 from __future__ import annotations
 
 import argparse
+import importlib
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rigsync.core.errors import FieldError, OptionError
+from rigsync.core.errors import FieldError, OptionError, RigsyncError
 
 if TYPE_CHECKING:
     from rigsync.net.zenoh_session import SessionOptions, TlsFiles
@@ -82,3 +83,11 @@ def check_host(args: argparse.Namespace, rig: RigSpec) -> str:
     if args.host not in hosts:
         raise OptionError("--host", args.host, f"not a host of {args.rig}", hosts)
     return str(args.host)
+
+
+def require_net(module: str = "rigsync.net.zenoh_session") -> None:
+    """The net extra is installed, or one line saying how to install it (never a traceback)."""
+    try:
+        importlib.import_module(module)
+    except ImportError as err:
+        raise RigsyncError(str(err)) from None

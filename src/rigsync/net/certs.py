@@ -21,13 +21,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
 from rigsync.core.errors import FieldError, RigsyncError
+
+try:
+    from cryptography import x509
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+except ImportError as _err:
+    raise ImportError(f"rigsync's certificates need the Python package 'cryptography', which is not installed "
+                      f"({_err}): pip install 'rigsync[net]'") from _err
 
 CA_CERT = "ca.pem"
 CA_KEY = "ca-key.pem"
