@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import rigsync.drivers.gige  # noqa: F401  (Aravis 0.8 asked for before bench_drivers imports it)
+import rigsync.drivers._aravis  # noqa: F401  (Aravis 0.8 asked for before bench_drivers imports it)
 from bench_drivers import fake_cameras, gige_bare_streaming, gige_devices, poll_for
 
 

@@ -1,5 +1,5 @@
-"""GigE Vision cameras through Aravis 0.8 (PyGObject): with :mod:`rigsync.drivers.gige_stream`, its streaming side,
-the only modules that import ``gi``.
+"""GigE Vision cameras through Aravis 0.8 (PyGObject, imported by :mod:`rigsync.drivers._aravis` alone for the
+driver's modules: this one, ``gige_config`` and its streaming side ``gige_stream``).
 
 The configuration from the plan (feature names, acquisition per role, read-back) is
 :mod:`rigsync.drivers.gige_config`; settings change only while the camera is stopped (seeds/003 "stop streaming
@@ -20,14 +20,11 @@ import threading
 import time
 from dataclasses import dataclass
 
-from rigsync.drivers.gige_stream import NAME, BufferCounts, Framing, StreamReader, discover
-
-from gi.repository import Aravis, GLib  # isort: skip (gige_stream asks for Aravis 0.8 first)
-
 from rigsync.catalog import get_model
 from rigsync.core.errors import DriverError
 from rigsync.core.frame import ClockDomain, Frame, FrameFlags
 from rigsync.core.intrinsics import Intrinsics
+from rigsync.drivers._aravis import Aravis, GLib
 from rigsync.drivers.base import (
     CaptureClock,
     Device,
@@ -50,6 +47,7 @@ from rigsync.drivers.gige_config import (
     read_acquisition,
 )
 from rigsync.drivers.gige_schedule import gate_ns, latch_now_ns, write_gate
+from rigsync.drivers.gige_stream import NAME, BufferCounts, Framing, StreamReader, discover
 from rigsync.drivers.gvcp_action import GVCP_PORT, ActionAckError, ActionCommand, send_action
 from rigsync.drivers.queue import FrameQueue
 from rigsync.plan.model import Plan, Role

@@ -23,12 +23,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from rigsync.drivers.gige_stream import NAME
-
-from gi.repository import Aravis, GLib  # isort: skip (gige_stream asks for Aravis 0.8 first)
-
 from rigsync.core.errors import DriverError
+from rigsync.drivers._aravis import Aravis, GLib
 from rigsync.drivers.base import DeviceConfig, StreamConfig
+from rigsync.drivers.gige_stream import NAME
 from rigsync.drivers.gvcp_action import ActionKeys
 from rigsync.plan.emit.genicam import ptp_frame_sync
 from rigsync.plan.model import Role

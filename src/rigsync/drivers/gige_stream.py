@@ -27,18 +27,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
-import gi
 import numpy as np
-
-try:
-    gi.require_version("Aravis", "0.8")
-except ValueError as err:  # PyGObject is there, Aravis's typelib is not: the registry names the install
-    raise ImportError(f"Aravis 0.8 typelib: {err}") from None
-from gi.repository import Aravis, GLib
 
 from rigsync.catalog.gige import GIGE_PTP_AREA_SCAN
 from rigsync.core.counter import CounterUnwrapper
 from rigsync.core.frame import ClockDomain, Frame, FrameFlags, TimestampSemantics
+from rigsync.drivers._aravis import Aravis, GLib
 from rigsync.drivers.base import DeviceEvent, DeviceInfo, EventKind, StreamConfig
 from rigsync.drivers.queue import FrameQueue
 
