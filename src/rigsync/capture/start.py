@@ -142,8 +142,8 @@ def start_devices(plan: Plan, devices: Mapping[str, Device], timing: Mapping[str
     ptp_start = scheduled
     tracker = None
     if ptp_start is None and ptp_groups:  # PTP cameras start together, start_delay_s after arming
-        delay = max(round(g.ptp_start_delay_s * 1e9) for g in ptp_groups)
-        ptp_start = -(-(now_rig + delay) // 1_000_000) * 1_000_000  # on a millisecond boundary
+        delay_ns = max(round(g.ptp_start_delay_s * 1e9) for g in ptp_groups)
+        ptp_start = -(-(now_rig + delay_ns) // 1_000_000) * 1_000_000  # on a millisecond boundary
     if scheduled is not None:
         tracker = StartTracker(scheduled, periods_ns)
         if scheduled <= now_rig:

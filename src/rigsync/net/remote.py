@@ -210,8 +210,8 @@ class RemoteDriver(Driver):
         if host != self.host or self._heartbeat is None:
             raise DriverError(self.name, None, f"host {host!r}'s clocks are not this agent's ({self.host})")
         beat, rx_mono_ns = self._heartbeat
-        since = time.monotonic_ns() - rx_mono_ns
-        return beat.realtime_ns + since, beat.monotonic_ns + since
+        since_ns = time.monotonic_ns() - rx_mono_ns
+        return beat.realtime_ns + since_ns, beat.monotonic_ns + since_ns
 
     def ptp_source(self, host: str) -> PtpSource | None:
         if host != self.host:
