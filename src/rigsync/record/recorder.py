@@ -44,9 +44,10 @@ from rigsync.record.mcap_writer import McapChunkWriter
 FRAMESETS_TOPIC = "/rigsync/framesets"
 TRUTH_TOPIC = "/rigsync/sim/truth"
 FRAMES_TOPIC = "/rigsync/frames"
+HOSTS_TOPIC = "/rigsync/hosts"
 _RESERVED_METADATA = ("rig_toml", "rig_path", "version")
 _SCHEMA_IDS = {sc.RAW_IMAGE_SCHEMA: 1, sc.CAMERA_CALIBRATION_SCHEMA: 2, sc.FRAMESET_SCHEMA: 3, sc.TRUTH_SCHEMA: 4,
-               sc.FRAME_SCHEMA: 5}
+               sc.FRAME_SCHEMA: 5, sc.HOST_STATUS_SCHEMA: 6}
 
 
 @dataclass(slots=True)
@@ -258,6 +259,13 @@ class Recorder:
         channel = self._json_channel(TRUTH_TOPIC, _SCHEMA_IDS[sc.TRUTH_SCHEMA])
         self._put_json(channel, truth.to_json(), truth.exposure_start_ns, truth.seq)
 
+    def write_host_status(self, host: str, payload: Mapping[str, Any], log_time_ns: int) -> None:
+        """Queue a host's status on ``/rigsync/hosts/<host>`` (JSON Schema ``rigsync.HostStatus``)."""
+        if not _name_ok(host):
+            raise RecordingError(self.path, f"host name {host!r} cannot be a topic level")
+        channel = self._json_channel(f"{HOSTS_TOPIC}/{host}", _SCHEMA_IDS[sc.HOST_STATUS_SCHEMA])
+        self._put_json(channel, payload, log_time_ns, 0)
+
     def write_json(self, topic: str, payload: Mapping[str, Any], log_time_ns: int) -> None:
         """Queue a JSON message on any other topic (schemaless channel, created on first use)."""
         if not topic.startswith("/") or topic in self._protobuf_topics:
@@ -393,8 +401,10 @@ def _schema(name: str) -> tuple[str, bytes]:
         return "jsonschema", sc.json_schema_bytes(sc.FRAMESET_JSON_SCHEMA)
     if name == sc.FRAME_SCHEMA:
         return "jsonschema", sc.json_schema_bytes(sc.FRAME_JSON_SCHEMA)
+    if name == sc.HOST_STATUS_SCHEMA:
+        return "jsonschema", sc.json_schema_bytes(sc.HOST_STATUS_JSON_SCHEMA)
     return "jsonschema", sc.json_schema_bytes(sc.TRUTH_JSON_SCHEMA)
 
 
-__all__ = ["FRAMESETS_TOPIC", "FRAMES_TOPIC", "TRUTH_TOPIC", "Compression", "Recorder", "RecorderConfig",
+__all__ = ["FRAMESETS_TOPIC", "FRAMES_TOPIC", "HOSTS_TOPIC", "TRUTH_TOPIC", "Compression", "Recorder", "RecorderConfig",
            "RecorderStats"]
