@@ -47,7 +47,9 @@ FRAMES_TOPIC = "/rigsync/frames"
 HOSTS_TOPIC = "/rigsync/hosts"
 _RESERVED_METADATA = ("rig_toml", "rig_path", "version")
 _SCHEMA_IDS = {sc.RAW_IMAGE_SCHEMA: 1, sc.CAMERA_CALIBRATION_SCHEMA: 2, sc.FRAMESET_SCHEMA: 3, sc.TRUTH_SCHEMA: 4,
-               sc.FRAME_SCHEMA: 5, sc.HOST_STATUS_SCHEMA: 6}
+               sc.FRAME_SCHEMA: 5}
+_LATER_SCHEMA_IDS = {sc.HOST_STATUS_SCHEMA: 6}
+"""Schemas written with their first channel (a capture on one host writes no host status: its file has none)."""
 
 
 @dataclass(slots=True)
@@ -128,6 +130,7 @@ class Recorder:
         self._streams: dict[tuple[str, str], _Stream] = {}
         self._json_channels: dict[str, int] = {}
         self._protobuf_topics: set[str] = set()
+        self._later_schemas: set[str] = set()  # (the writer thread's)
         self._next_channel = 1
         self._overruns = 0
         self._closed = False
@@ -263,7 +266,7 @@ class Recorder:
         """Queue a host's status on ``/rigsync/hosts/<host>`` (JSON Schema ``rigsync.HostStatus``)."""
         if not _name_ok(host):
             raise RecordingError(self.path, f"host name {host!r} cannot be a topic level")
-        channel = self._json_channel(f"{HOSTS_TOPIC}/{host}", _SCHEMA_IDS[sc.HOST_STATUS_SCHEMA])
+        channel = self._json_channel(f"{HOSTS_TOPIC}/{host}", _LATER_SCHEMA_IDS[sc.HOST_STATUS_SCHEMA])
         self._put_json(channel, payload, log_time_ns, 0)
 
     def write_json(self, topic: str, payload: Mapping[str, Any], log_time_ns: int) -> None:
@@ -354,6 +357,10 @@ class Recorder:
         elif isinstance(item, _Message):
             w.add_message(item.channel_id, item.log_time_ns, item.publish_time_ns, item.sequence, item.data)
         else:
+            later = next((name for name, i in _LATER_SCHEMA_IDS.items() if i == item.schema_id), None)
+            if later is not None and later not in self._later_schemas:
+                self._later_schemas.add(later)
+                w.add_schema(item.schema_id, later, *_schema(later))
             w.add_channel(*item)
 
     def _end_metadata(self, clocks: dict[str, str], stats: dict[str, str]) -> list[tuple[str, dict[str, str]]]:
