@@ -3,11 +3,9 @@ the agent's queue and counters as its heartbeat gave them) beside its PTP status
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
-from typing import Any
 
-from rich.console import Console
+from tests.cli.rendered import header, rows, text
 
 from rigsync.capture.options import CaptureResult
 from rigsync.capture.status import CaptureStatus
@@ -22,22 +20,6 @@ SYNC = (HostSyncStatus("a", HostRole.REFERENCE, None, SyncLevel.OK, "the rig's r
                        port_state=PortState.MASTER, offset_ns=0, bound_ns=0),
         HostSyncStatus("b", HostRole.PTP, PtpMode.DISCIPLINE, SyncLevel.WARN, "offset 6.0 us > warn level 5 us",
                        port_state=PortState.SLAVE, offset_ns=-6_000, mean_path_delay_ns=11_500, bound_ns=13_900))
-
-
-def _text(renderable: Any) -> str:
-    console = Console(file=io.StringIO(), width=250, color_system=None)
-    console.print(renderable)
-    return console.file.getvalue()  # type: ignore[attr-defined]
-
-
-def _rows(table: str) -> dict[str, list[str]]:
-    cells = [[c.strip() for c in line.split("│")[1:-1]] for line in table.splitlines() if line.startswith("│")]
-    return {c[0]: c[1:] for c in cells}
-
-
-def _header(table: str) -> list[str]:
-    line = next(line for line in table.splitlines() if line.startswith("┃"))
-    return [c.strip() for c in line.split("┃")[1:-1]]
 
 
 def _links() -> tuple[HostLink, ...]:
@@ -60,24 +42,24 @@ def test_the_live_hosts_table_shows_each_hosts_link_beside_its_ptp_status() -> N
     the agent's queue, spilled/dropped as its last heartbeat gave them, malformed messages; then its PTP status
     (a host without one shows dashes there)."""
     status = CaptureStatus(5.0, None, (), 0, 0, 0.0, 0.0, hosts=SYNC, links=_links())
-    table = _text(hosts_table(status))
-    assert _header(table) == ["host", "link", "frames/s", "MB/s", "queue", "spilled/dropped", "malformed", "clock",
+    table = text(hosts_table(status))
+    assert header(table) == ["host", "link", "frames/s", "MB/s", "queue", "spilled/dropped", "malformed", "clock",
                               "port", "offset", "bound", "level"]
-    rows = _rows(table)
-    assert rows["a"] == ["local", "60", "60.0", "-", "-", "-", "reference", "MASTER", "0 ns", "0 ns",
+    cells = rows(table)
+    assert cells["a"] == ["local", "60", "60.0", "-", "-", "-", "reference", "MASTER", "0 ns", "0 ns",
                          "ok the rig's reference clock"]
-    assert rows["b"] == ["up", "120", "30.0", "17 (51.2 MB)", "9/2", "3", "ptp (discipline)", "SLAVE", "-6000 ns",
+    assert cells["b"] == ["up", "120", "30.0", "17 (51.2 MB)", "9/2", "3", "ptp (discipline)", "SLAVE", "-6000 ns",
                          "13.9 us", "warn offset 6.0 us > warn level 5 us"]
-    assert rows["c"] == ["silent 3.2 s", "0", "0.0", "-", "-", "0", "-", "-", "-", "-", "-"]
-    assert rows["d"][:2] == ["never heard", "0"]
+    assert cells["c"] == ["silent 3.2 s", "0", "0.0", "-", "-", "0", "-", "-", "-", "-", "-"]
+    assert cells["d"][:2] == ["never heard", "0"]
 
 
 def test_a_capture_on_one_host_shows_what_it_showed_before() -> None:
     """No links: no hosts table for one host without PTP; with PTP hosts, the PTP columns only (path delay too)."""
     assert hosts_table(CaptureStatus(1.0, None, (), 0, 0, 0.0, 0.0, hosts=SYNC[:1])) is None
-    table = _text(hosts_table(CaptureStatus(1.0, None, (), 0, 0, 0.0, 0.0, hosts=SYNC)))
-    assert _header(table) == ["host", "clock", "port", "offset", "path delay", "bound", "level"]
-    assert _rows(table)["b"][3] == "11.5 us"
+    table = text(hosts_table(CaptureStatus(1.0, None, (), 0, 0, 0.0, 0.0, hosts=SYNC)))
+    assert header(table) == ["host", "clock", "port", "offset", "path delay", "bound", "level"]
+    assert rows(table)["b"][3] == "11.5 us"
 
 
 def _result(status: CaptureStatus) -> CaptureResult:
@@ -89,7 +71,7 @@ def test_the_summary_has_a_row_per_host_with_its_totals_agent_counters_and_clock
     """A capture across hosts: each host's row gives its link's totals and mean rates, a remote host's agent
     counters, queue and malformed count from its last heartbeat, and its clock level; on one host, no host row."""
     links = _links()
-    summary = _rows(_text(result_summary(_result(CaptureStatus(2.0, 2.0, (), 5, 5, 0.0, 0.0, hosts=SYNC,
+    summary = rows(text(result_summary(_result(CaptureStatus(2.0, 2.0, (), 5, 5, 0.0, 0.0, hosts=SYNC,
                                                                        links=links)))))
     assert summary["host a"] == ["local; 60 frames, 60.0 MB received (60.0 frames/s, 60.0 MB/s); clock ok: the "
                                  "rig's reference clock"]
@@ -98,5 +80,5 @@ def test_the_summary_has_a_row_per_host_with_its_totals_agent_counters_and_clock
                                  "warn level 5 us"]
     assert summary["host c"] == ["silent 3.2 s; 1 frames, 0.0 MB received (0.0 frames/s, 0.0 MB/s); no heartbeat; "
                                  "malformed 0"]
-    alone = _rows(_text(result_summary(_result(CaptureStatus(2.0, 2.0, (), 5, 5, 0.0, 0.0, hosts=SYNC[:1])))))
+    alone = rows(text(result_summary(_result(CaptureStatus(2.0, 2.0, (), 5, 5, 0.0, 0.0, hosts=SYNC[:1])))))
     assert not any(k.startswith("host") for k in alone)

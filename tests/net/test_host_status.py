@@ -3,7 +3,6 @@ capture in the test; what the capture shows of each host's link is what it recei
 
 from __future__ import annotations
 
-import io
 import json
 import time
 from collections import Counter
@@ -13,11 +12,11 @@ from typing import Any
 import pytest
 from foxglove_schemas_protobuf.RawImage_pb2 import RawImage
 from mcap.reader import make_reader
-from rich.console import Console
 from tests.capture.conftest import read_contract
 
 pytest.importorskip("zenoh")
 
+from tests.cli.rendered import rows, text
 from tests.net.test_agent import TWO_HOSTS, agent, client
 
 from rigsync.capture.session import CaptureOptions, CaptureSession
@@ -34,12 +33,6 @@ from rigsync.spec import load_rig
 HOSTS_OF = {"k0": "a", "k1": "b", "web": "b", "cam": "b"}
 
 
-def _text(renderable: Any) -> str:
-    console = Console(file=io.StringIO(), width=250, color_system=None)
-    console.print(renderable)
-    return console.file.getvalue()  # type: ignore[attr-defined]
-
-
 def _host_messages(out: Path) -> dict[str, list[dict[str, Any]]]:
     by_host: dict[str, list[dict[str, Any]]] = {}
     with out.open("rb") as f:
@@ -52,12 +45,6 @@ def _host_messages(out: Path) -> dict[str, list[dict[str, Any]]]:
         for _, channel, message in reader.iter_messages(topics=list(schemas)):
             by_host.setdefault(channel.topic.rsplit("/", 1)[1], []).append(json.loads(message.data))
     return by_host
-
-
-def _rows(table: str) -> dict[str, list[str]]:
-    """A rendered table's rows by their first cell: the other cells, stripped."""
-    cells = [[c.strip() for c in line.split("│")[1:-1]] for line in table.splitlines() if line.startswith("│")]
-    return {c[0]: c[1:] for c in cells}
 
 
 def _frame_sizes(out: Path) -> dict[tuple[str, str], tuple[int, int]]:
@@ -146,14 +133,14 @@ def test_status_summary_and_recording_show_each_hosts_link_as_received(tmp_path:
     assert checked >= 1
 
     live = next(s for s in reversed(statuses[:-1]) if s.links and s.links[1].frames_per_s > 0)
-    rows = _rows(_text(hosts_table(live)))
+    cells = rows(text(hosts_table(live)))
     la, lb = live.links
-    assert rows["a"][:6] == ["local", f"{la.frames_per_s:,.0f}", f"{la.mb_per_s:,.1f}", "-", "-", "-"]
-    assert rows["b"][:6] == ["up", f"{lb.frames_per_s:,.0f}", f"{lb.mb_per_s:,.1f}",
+    assert cells["a"][:6] == ["local", f"{la.frames_per_s:,.0f}", f"{la.mb_per_s:,.1f}", "-", "-", "-"]
+    assert cells["b"][:6] == ["up", f"{lb.frames_per_s:,.0f}", f"{lb.mb_per_s:,.1f}",
                              f"{lb.queue_depth:,} ({(lb.queue_bytes or 0) / 1e6:,.1f} MB)",
                              f"{lb.frames_spilled:,}/{lb.frames_dropped:,}", "0"]
-    assert rows["b"][6:8] == ["ptp (discipline)", "SLAVE"] and rows["a"][6:8] == ["reference", "MASTER"]
-    summary = _rows(_text(result_summary(result)))
+    assert cells["b"][6:8] == ["ptp (discipline)", "SLAVE"] and cells["a"][6:8] == ["reference", "MASTER"]
+    summary = rows(text(result_summary(result)))
     assert summary["host a"][0].startswith(f"local; {a.frames_received:,} frames, {a.bytes_received / 1e6:,.1f} MB "
                                            f"received ({a.mean_frames_per_s:,.1f} frames/s")
     assert summary["host b"][0].startswith(f"up; {b.frames_received:,} frames, {b.bytes_received / 1e6:,.1f} MB "
@@ -163,6 +150,6 @@ def test_status_summary_and_recording_show_each_hosts_link_as_received(tmp_path:
     b_ptp = next(h for h in rec.stats["hosts"] if h["host"] == "b")
     assert summary["host b"][0].endswith(f"; clock {b_ptp['level']}: {b_ptp['reason']}")
     with open_recording(out) as recording:
-        info = _text(info_tables(recording.summary(), recording.metadata)[-1])
+        info = text(info_tables(recording.summary(), recording.metadata)[-1])
     assert "host links (totals of the capture)" in info
-    assert _rows(info)["b"][:2] == ["up", f"{b.frames_received:,}"]
+    assert rows(info)["b"][:2] == ["up", f"{b.frames_received:,}"]

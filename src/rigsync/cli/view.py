@@ -69,12 +69,17 @@ def hosts_table(status: CaptureStatus) -> Table | None:
     ptp_columns = _JOINED_PTP_COLUMNS if status.links else _PTP_COLUMNS
     for col in ptp_columns:
         table.add_column(col, no_wrap=True)
+    for host, link, sync in _by_host(status):
+        ptp = dict(zip(_PTP_COLUMNS, _ptp_cells(sync), strict=True))
+        row(table, host, *(_link_cells(link) if status.links else ()), *(ptp[c] for c in ptp_columns))
+    return table
+
+
+def _by_host(status: CaptureStatus) -> list[tuple[str, HostLink | None, HostSyncStatus | None]]:
+    """Each host's link and PTP status (either may be absent): the links' hosts first, in their order."""
     links = {link.host: link for link in status.links}
     sync = {h.host: h for h in status.hosts}
-    for host in dict.fromkeys([*links, *sync]):
-        ptp = dict(zip(_PTP_COLUMNS, _ptp_cells(sync.get(host)), strict=True))
-        row(table, host, *(_link_cells(links.get(host)) if status.links else ()), *(ptp[c] for c in ptp_columns))
-    return table
+    return [(host, links.get(host), sync.get(host)) for host in dict.fromkeys([*links, *sync])]
 
 
 def _link_cells(link: HostLink | None) -> list[str | Text]:
@@ -174,13 +179,9 @@ def result_summary(result: CaptureResult) -> Table:
     if result.start_rig_ns is not None:
         late = ", ".join(f"{d} {ns / 1e6:.1f} ms" for d, ns in sorted(result.late.items()))
         row(table, "scheduled start", f"rig time {result.start_rig_ns} ns; late: {late or 'none'}")
-    links = {link.host: link for link in result.status.links}
-    sync = {h.host: h for h in result.status.hosts}
-    for host in dict.fromkeys([*links, *sync]):
-        h = sync.get(host)
+    for host, link, h in _by_host(result.status):
         ptp = f"{h.level.value}: {h.reason}" if h is not None and (
             h.role is HostRole.PTP or len(result.status.hosts) > 1) else None
-        link = links.get(host)
         if link is not None:
             row(table, f"host {host}", link_summary(link) + (f"; clock {ptp}" if ptp else ""))
         elif ptp is not None:
