@@ -61,11 +61,12 @@ def _frame_sizes(out: Path) -> dict[tuple[str, str], tuple[int, int]]:
     return sizes
 
 
-def test_status_summary_and_recording_show_each_hosts_link_as_received(tmp_path: Path) -> None:
+def test_status_summary_and_recording_show_each_hosts_link_as_received(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """Each host's link as received, by the recording: frames and bytes received = its recorded frames plus warm-up
     (bytes: b's frame messages on the wire, a's images); b's agent sent exactly those (its heartbeats), whose queue
-    and counters are shown; each recorded frames/s and MB/s lie between the counts of b's frames received in that
-    second, give or take 0.2 s; each host's PTP status is recorded with it; live table, summary and info show both."""
+    and counters are shown; each recorded frames/s and MB/s are the frames b's link counted in that second; each
+    host's PTP status is recorded with it; the live table, the summary and info show both hosts."""
     rig = load_rig(TWO_HOSTS)
     plan = build_plan(rig)
     origin = time.clock_gettime_ns(time.CLOCK_REALTIME)
@@ -75,6 +76,10 @@ def test_status_summary_and_recording_show_each_hosts_link_as_received(tmp_path:
         drivers = open_capture_drivers(rig, plan, session, "a", origin_realtime_ns=origin)
         links = remote_drivers(drivers)
         assert [r.host for r in links] == ["b"]
+        arrivals: list[tuple[int, int]] = []  # (rx_ns, bytes) of each frame message b's link counted, in order
+        count = links[0]._link.frame
+        monkeypatch.setattr(links[0]._link, "frame", lambda size, rx_ns: (arrivals.append((rx_ns, size)),
+                                                                           count(size, rx_ns)))
         options = CaptureOptions(out=out, seconds=3.0, force=True, status_interval_s=0.25)
         with CaptureSession(plan, options, drivers=drivers, links=links) as capture:
             result = capture.run(on_status=statuses.append)
@@ -84,7 +89,6 @@ def test_status_summary_and_recording_show_each_hosts_link_as_received(tmp_path:
         while links[0].link_status().heartbeats < beats + 2 and time.monotonic() < deadline:
             time.sleep(0.05)
         fresh = links[0].link_status()  # the agent's counters since the capture ended (two heartbeats later)
-        b_mono_ns = links[0].host_clocks("b")[1] - time.monotonic_ns()  # b's simulated monotonic clock minus a's
     assert result.error is None
 
     rec = read_contract(out)
@@ -107,10 +111,9 @@ def test_status_summary_and_recording_show_each_hosts_link_as_received(tmp_path:
     assert b.malformed == 0 and b.heartbeats >= 10
 
     messages = _host_messages(out)
-    assert messages["b"][-1] == {**b.to_json(), "mono_ns": messages["b"][-1]["mono_ns"],
-                                 "ptp": messages["b"][-1]["ptp"]}
-    assert json.loads(json.dumps(rec.stats["links"])) == [a.to_json(), b.to_json()]
-    assert 3 <= len(messages["b"]) <= 6  # about once a second over 3 s, plus the last
+    assert messages["b"][-1] == {**b.to_json(), "ptp": messages["b"][-1]["ptp"]}
+    assert rec.stats["links"] == [a.to_json(), b.to_json()]
+    assert len(messages["b"]) >= 2  # at the start, about once a second, and at the end
     for host in ("a", "b"):
         ptp = messages[host][-1]["ptp"]
         final_ptp = next(h for h in rec.stats["hosts"] if h["host"] == host)
@@ -118,22 +121,13 @@ def test_status_summary_and_recording_show_each_hosts_link_as_received(tmp_path:
             k: final_ptp[k] for k in ("role", "mode", "level", "port_state")}
     assert messages["b"][-1]["ptp"]["port_state"] == "SLAVE"
 
-    # The rate over each recorded second: b's frames the agent received from its devices in that second (their
-    # host_rx_ns on b's simulated clock, moved to a's), give or take the agent's poll and the transit (latency_ns).
-    rx = sorted((f["host_rx_ns"] - b_mono_ns, sizes[(f["device"], f["stream"])][1]) for f in rec.frames
-                if HOSTS_OF[f["device"]] == "b")
-    latency_ns = 200_000_000
-    checked = 0
-    for m in messages["b"][:-1]:
-        start_ns, end_ns = m["mono_ns"] - 1_000_000_000, m["mono_ns"]
-        if start_ns - latency_ns < rx[0][0]:
-            continue  # (the warm-up's frames are not recorded)
-        surely = [n for t, n in rx if start_ns < t <= end_ns - latency_ns]
-        maybe = [n for t, n in rx if start_ns - latency_ns < t <= end_ns]
-        assert len(surely) <= m["frames_per_s"] <= len(maybe), m
-        assert sum(surely) / 1e6 <= m["mb_per_s"] <= sum(maybe) / 1e6, m
-        checked += 1
-    assert checked >= 1
+    # Each recorded second's rates: exactly the frame messages b's link counted in that second.
+    assert sum(n for _, n in arrivals) == b.bytes_received and len(arrivals) == b.frames_received
+    assert b.receiving_s == (arrivals[-1][0] - arrivals[0][0]) / 1e9
+    for m in messages["b"]:
+        second = [n for t, n in arrivals if m["mono_ns"] - 1_000_000_000 < t <= m["mono_ns"]]
+        assert (m["frames_per_s"], m["mb_per_s"]) == (len(second), pytest.approx(sum(second) / 1e6, rel=1e-12)), m
+    assert any(m["frames_per_s"] > 0 for m in messages["b"])  # (not only empty seconds)
 
     live = next(s for s in reversed(statuses[:-1]) if s.links and s.links[1].frames_per_s > 0)
     cells = rows(text(hosts_table(live)))

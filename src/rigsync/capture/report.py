@@ -34,10 +34,10 @@ def recording_stats(stats: AlignerStats, warmup_frames: int, hosts: tuple[HostSy
     return out
 
 
-def host_status_json(link: HostLink, sync: HostSyncStatus | None, mono_ns: int) -> dict[str, object]:
-    """A ``/rigsync/hosts/<host>`` message: the host's link, the capture host's CLOCK_MONOTONIC ``mono_ns`` it was
-    read at, and the host's PTP status (``ptp``, null for a host the rig ties to nothing)."""
-    return {**link.to_json(), "mono_ns": mono_ns, "ptp": sync.to_json() if sync is not None else None}
+def host_status_json(link: HostLink, sync: HostSyncStatus | None) -> dict[str, object]:
+    """A ``/rigsync/hosts/<host>`` message: the host's link and its PTP status (``ptp``, null for a host the rig
+    ties to nothing)."""
+    return {**link.to_json(), "ptp": sync.to_json() if sync is not None else None}
 
 
 def clock_summaries(timebases: Mapping[str, DeviceTimebase]) -> dict[str, str]:

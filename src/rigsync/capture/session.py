@@ -448,10 +448,10 @@ class CaptureSession:
         if self._recorder is None or self._record_error is not None:
             return
         sync = {h.host: h for h in self.clocks.statuses()}
-        now, rig_ns = self.clock.now_ns(), self.clocks.rig_now()
+        rig_ns = self.clocks.rig_now()
         try:
             for link in links:
-                self._recorder.write_host_status(link.host, host_status_json(link, sync.get(link.host), now), rig_ns)
+                self._recorder.write_host_status(link.host, host_status_json(link, sync.get(link.host)), rig_ns)
         except RecordingError as err:
             self._record_error = str(err)
 

@@ -44,6 +44,8 @@ class HostLink:
     """One host's link at an instant (the live status, the summary and ``/rigsync/hosts/<host>``)."""
 
     host: str
+    mono_ns: int
+    """The receiver's time this status holds at (the capture host's CLOCK_MONOTONIC: ``status``'s ``now_ns``)."""
     state: LinkState
     silent_s: float | None
     """Seconds since the last frame or heartbeat from the host (None: never heard, or the local host)."""
@@ -73,7 +75,7 @@ class HostLink:
         return (self.bytes_received - self.first_frame_bytes) / 1e6 / self.receiving_s if self.receiving_s > 0 else 0.0
 
     def to_json(self) -> dict[str, object]:
-        return {"host": self.host, "state": self.state.value, "silent_s": self.silent_s,
+        return {"host": self.host, "mono_ns": self.mono_ns, "state": self.state.value, "silent_s": self.silent_s,
                 "frames_per_s": self.frames_per_s, "mb_per_s": self.mb_per_s,
                 "frames_received": self.frames_received, "bytes_received": self.bytes_received,
                 "receiving_s": self.receiving_s, "mean_frames_per_s": self.mean_frames_per_s,
@@ -147,7 +149,7 @@ class LinkStats:
         first, last = self._first_frame_rx_ns, self._last_frame_rx_ns
         beat = self._beat
         return HostLink(
-            host=self.host, state=state, silent_s=silent_s, frames_per_s=len(self._recent) / window_s,
+            host=self.host, mono_ns=now_ns, state=state, silent_s=silent_s, frames_per_s=len(self._recent) / window_s,
             mb_per_s=self._recent_bytes / 1e6 / window_s, frames_received=self._frames, bytes_received=self._bytes,
             receiving_s=(last - first) / 1e9 if first is not None and last is not None else 0.0,
             first_frame_bytes=self._first_frame_bytes,
