@@ -37,6 +37,15 @@ def test_rates_are_the_frames_and_bytes_of_the_last_window() -> None:
     assert (later.frames_received, later.bytes_received) == (31, 3_100_000)
 
 
+def test_what_is_kept_is_bounded_by_the_window_even_if_no_status_is_read() -> None:
+    """Ten minutes of 120 frames/s fed without reading the status keep only the last window's frames."""
+    link = LinkStats("b")
+    for i in range(120 * 600):
+        link.frame(1, i * S // 120)
+    assert len(link._recent) == 120
+    assert link.status(600 * S - S // 120).frames_per_s == 120.0
+
+
 def test_a_window_of_half_a_second_doubles_the_count() -> None:
     """frames/s is the window's count divided by the window: 10 frames in 0.5 s are 20 frames/s."""
     link = LinkStats("b", window_ns=S // 2)

@@ -124,6 +124,7 @@ class LinkStats:
             self._first_frame_rx_ns, self._first_frame_bytes = rx_ns, size_bytes
         self._last_frame_rx_ns = rx_ns
         self._heard(rx_ns)
+        self._prune(rx_ns)  # (bounded by the window even if no one reads the status)
 
     def heartbeat(self, beat: Heartbeat, rx_ns: int) -> None:
         """The agent's heartbeat, received at ``rx_ns``."""
@@ -134,10 +135,13 @@ class LinkStats:
     def _heard(self, rx_ns: int) -> None:
         self._last_rx_ns = rx_ns if self._last_rx_ns is None else max(self._last_rx_ns, rx_ns)
 
-    def status(self, now_ns: int, malformed: int = 0) -> HostLink:
-        """The link at ``now_ns``; ``malformed``: messages from the host that did not decode (the caller counts)."""
+    def _prune(self, now_ns: int) -> None:
         while self._recent and self._recent[0][0] <= now_ns - self.window_ns:
             self._recent_bytes -= self._recent.popleft()[1]
+
+    def status(self, now_ns: int, malformed: int = 0) -> HostLink:
+        """The link at ``now_ns``; ``malformed``: messages from the host that did not decode (the caller counts)."""
+        self._prune(now_ns)
         window_s = self.window_ns / 1e9
         silent_ns = None if self._last_rx_ns is None else max(now_ns - self._last_rx_ns, 0)
         if self._local:
