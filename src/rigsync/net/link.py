@@ -163,6 +163,6 @@ class LinkStats:
             frames_dropped=beat.frames_dropped if beat else None)
 
 
-def local_link(host: str, *, window_ns: int = WINDOW_NS) -> LinkStats:
+def local_link(host: str) -> LinkStats:
     """The capture's own host's row: its frames counted as they are read (bytes: the images' bytes)."""
-    return LinkStats(host, window_ns=window_ns, local=True)
+    return LinkStats(host, local=True)
