@@ -48,6 +48,8 @@ AGENTS = ("a1", "a2", "a3", "a4")
 RIG_NAME = "bench-e2e"
 FRAME_PERIOD_MS = 1000 / 30
 TICK_S = 1 / os.sysconf("SC_CLK_TCK")
+MIN_FRAMES = 30
+"""A capture that received fewer frames is reported as failed, without rates or latencies."""
 WARMUP_S = 0.5
 """Latency percentiles leave out the first frames: those received in this many seconds from the first."""
 
@@ -89,22 +91,43 @@ streams = [
 
 
 class CpuSampler:
-    """CPU ticks of some processes and of the whole machine, every 0.25 s, on a thread, with CLOCK_REALTIME."""
+    """CPU ticks of some processes, of their threads by kind, and of the whole machine, every 0.25 s on a thread,
+    stamped on CLOCK_REALTIME. A process's threads are grouped as ``main`` (its first thread: the capture loop),
+    ``python`` (other Python threads: the recorder's writer, the agent's poll loop) and Zenoh's Rust threads by name
+    (``rx``: receive, which runs the Python subscriber callbacks; ``tx``, ``net``, ``acc``, ``app``...)."""
 
     def __init__(self, pids: dict[str, int]) -> None:
         self.pids = pids
-        self.samples: list[tuple[int, dict[str, int], int]] = []  # realtime ns, ticks per process, machine busy
+        self.samples: list[tuple[int, dict[str, int]]] = []  # realtime ns, ticks per process, thread group, machine
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
     @staticmethod
-    def _ticks(pid: int) -> int:
+    def _stat(path: Path) -> tuple[str, int] | None:
+        """(command name, utime + stime ticks) of a /proc stat file (fields 2, 14 and 15 of proc(5))."""
         try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            head, _, rest = path.read_text().rpartition(")")
         except OSError:
-            return -1
-        return int(fields[11]) + int(fields[12])  # utime + stime (fields 14 and 15 of proc(5))
+            return None
+        fields = rest.split()
+        return head.partition("(")[2], int(fields[11]) + int(fields[12])
+
+    def _process(self, name: str, pid: int) -> dict[str, int]:
+        total = self._stat(Path(f"/proc/{pid}/stat"))
+        if total is None:
+            return {}
+        out = {name: total[1]}
+        for task in Path(f"/proc/{pid}/task").glob("*"):
+            stat = self._stat(task / "stat")
+            if stat is None:
+                continue
+            comm, ticks = stat
+            group = "main" if task.name == str(pid) else "python" if comm.startswith("python") else \
+                comm.rstrip("0123456789").rstrip("-")
+            key = f"{name}/{group}"
+            out[key] = out.get(key, 0) + ticks
+        return out
 
     @staticmethod
     def _machine_busy() -> int:
@@ -113,23 +136,24 @@ class CpuSampler:
 
     def _run(self) -> None:
         while not self._stop.wait(0.25):
-            self.samples.append((time.clock_gettime_ns(time.CLOCK_REALTIME),
-                                 {n: self._ticks(p) for n, p in self.pids.items()}, self._machine_busy()))
+            ticks = {"machine": self._machine_busy()}
+            for name, pid in self.pids.items():
+                ticks.update(self._process(name, pid))
+            self.samples.append((time.clock_gettime_ns(time.CLOCK_REALTIME), ticks))
 
     def close(self) -> None:
         self._stop.set()
         self._thread.join()
 
     def cores(self, begin_ns: int, end_ns: int) -> dict[str, float]:
-        """Cores used by each process (and ``machine``) between the samples nearest inside [begin, end]."""
+        """Cores used by each process, thread group (``process/group``) and the machine (``machine``) between the
+        first and last samples inside [begin, end] (a thread group whose threads ended in between counts 0)."""
         inside = [s for s in self.samples if begin_ns <= s[0] <= end_ns]
         if len(inside) < 2:
             return {}
-        (t0, p0, m0), (t1, p1, m1) = inside[0], inside[-1]
+        (t0, a), (t1, b) = inside[0], inside[-1]
         dt_s = (t1 - t0) / 1e9
-        out = {n: (p1[n] - p0[n]) * TICK_S / dt_s for n in self.pids if p0[n] >= 0 and p1[n] >= 0}
-        out["machine"] = (m1 - m0) * TICK_S / dt_s
-        return out
+        return {k: max(0, b[k] - a[k]) * TICK_S / dt_s for k in a.keys() & b.keys()}
 
 
 @dataclass
@@ -158,8 +182,9 @@ class Run:
         return sum(max(s) - min(s) + 1 - len(set(s)) for s in seqs.values())
 
     @property
-    def lost(self) -> int:
-        return sum(self.sent.values()) - self.received
+    def lost(self) -> int | None:
+        """Frames the agents sent that the capture did not receive (None if an agent's count is unknown)."""
+        return None if min(self.sent.values()) < 0 else sum(self.sent.values()) - self.received
 
     def window_s(self) -> float:
         return float(self.frames[-1]["rx_realtime_ns"] - self.frames[0]["rx_realtime_ns"]) / 1e9
@@ -181,10 +206,14 @@ class Run:
 
     def bound(self, cpus: int) -> str:
         """What bound this run, from the CPU use of the machine and of each process."""
-        procs = {n: c for n, c in self.cores.items() if n != "machine"}
+        procs = {n: c for n, c in self.cores.items() if n != "machine" and "/" not in n}
         busiest = max(procs, key=lambda n: procs[n]) if procs else "?"
+        threads = sorted(((k.partition("/")[2], c) for k, c in self.cores.items() if k.startswith(f"{busiest}/")),
+                         key=lambda kc: -kc[1])
         probe = self.probe_cpu_s / self.window_s()
-        use = ", ".join(f"{n} {c:.2f}" + (f" (probe {probe:.2f})" if n == "capture" else "") for n, c in procs.items())
+        use = ", ".join(f"{n} {c:.2f}" for n, c in procs.items())
+        use += f"; {busiest}'s threads: " + ", ".join(f"{g} {c:.2f}" for g, c in threads if c >= 0.01)
+        use += f" (the latency probe: {probe:.2f})"
         machine = self.cores.get("machine", 0.0)
         if machine >= 0.9 * cpus:
             what = (f"the machine's CPU ({machine:.2f} of {cpus} cores busy, {sum(procs.values()):.2f} of them this "
@@ -197,6 +226,16 @@ class Run:
             what = f"nothing saturated (machine {machine:.2f} of {cpus} cores)"
         failed = f"**the capture failed**: {self.failed}; " if self.failed else ""
         return f"{failed}{what}; cores per process: {use}"
+
+
+def _finish(proc: subprocess.Popen[str], timeout_s: float) -> tuple[str, str] | None:
+    """A process's (stdout, stderr) once it exits, or None if it does not within ``timeout_s`` (it is then killed)."""
+    try:
+        return proc.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        return None
 
 
 class Bench:
@@ -244,29 +283,31 @@ class Bench:
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             sampler = CpuSampler({n: p.pid for n, p in procs.items()})
             try:
-                _, err = procs["capture"].communicate(timeout=self.seconds + 120)
+                timeout_s = self.seconds + 120
+                _, err = _finish(procs["capture"], timeout_s) or ("", f"did not finish within {timeout_s:g} s")
             finally:
                 sampler.close()
                 out.unlink(missing_ok=True)
-            failed = None if procs["capture"].returncode == 0 else " ".join(err.split())[-400:]
+            failures = [] if procs["capture"].returncode == 0 else [" ".join(err.split())[-400:]]
             sent = {}
             for host in AGENTS[:agents]:
                 procs[host].terminate()
-                text, _ = procs[host].communicate(timeout=20)
+                text, _ = _finish(procs[host], 20) or ("", "")
                 m = re.search(r"(\d+) frames sent", text)
-                assert m is not None, f"agent {host} did not say how many frames it sent: {text}"
-                sent[host] = int(m.group(1))
+                sent[host] = int(m.group(1)) if m else -1
+                if m is None:
+                    failures.append(f"agent {host} did not exit within 20 s of SIGTERM (killed)")
         finally:
             for proc in procs.values():
                 stop(proc)
-        summary = json.loads(summary_path.read_text())
-        frames = summary["frames"]
-        assert frames, "the capture received no frame"
+        summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
+        frames = summary.get("frames", [])
         sizes: dict[str, Counter[int]] = {}
         for f in frames:
             sizes.setdefault(f["host"], Counter())[f["bytes"]] += 1
-        cores = sampler.cores(frames[0]["rx_realtime_ns"], frames[-1]["rx_realtime_ns"])
-        return Run(kind, sent, frames, summary["result"] or {}, cores, summary["probe_cpu_s"], sizes, failed)
+        cores = sampler.cores(frames[0]["rx_realtime_ns"], frames[-1]["rx_realtime_ns"]) if frames else {}
+        return Run(kind, sent, frames, summary.get("result") or {}, cores, summary.get("probe_cpu_s", 0.0), sizes,
+                   "; ".join(failures) or None)
 
     def plain_tcp(self, sizes: dict[str, Counter[int]]) -> float:
         """MB/s of the same messages over one plain TCP connection per agent host, all at once, to ``cap``."""
@@ -317,6 +358,9 @@ def throughput(bench: Bench, args: argparse.Namespace) -> None:
         for r in range(args.rounds):
             for kind in ("zenoh-tcp", "zenoh-tls"):
                 run = bench.capture(rig, 3, kind)
+                if run.received < MIN_FRAMES:
+                    print(f"| {width} | {r + 1} | {kind} | {_failed_row(run, 5)}", flush=True)
+                    continue
                 base = bench.plain_tcp(run.sizes)
                 fps, mbs = run.rate()
                 print(f"| {width} | {r + 1} | {kind} | {_counts(run)} | {fps:.0f} | {mbs:.0f} | {base:.0f} | "
@@ -324,8 +368,15 @@ def throughput(bench: Bench, args: argparse.Namespace) -> None:
 
 
 def _counts(run: Run) -> str:
-    gaps = run.gaps()
-    return f"{sum(run.sent.values())} | {run.received} ({run.lost}: {gaps}, {run.lost - gaps})"
+    gaps, lost = run.gaps(), run.lost
+    if lost is None:
+        return f"? | {run.received} (?: {gaps}, ?)"
+    return f"{sum(run.sent.values())} | {run.received} ({lost}: {gaps}, {lost - gaps})"
+
+
+def _failed_row(run: Run, cells: int) -> str:
+    """A table row for a capture that received too little to measure."""
+    return f"{_counts(run)} | {' | '.join(['-'] * cells)} | **the capture failed**: {run.failed} |"
 
 
 def light_latency(bench: Bench, args: argparse.Namespace) -> None:
@@ -336,8 +387,11 @@ def light_latency(bench: Bench, args: argparse.Namespace) -> None:
     print("| --- | --- | --- | --- | --- |")
     for kind in ("zenoh-tcp", "zenoh-tls"):
         run = bench.capture(rig, 3, kind)
-        print(f"| {kind} | {_counts(run)} | {_latency_cells(run)} | "
-              f"{run.drops() or 'none'} |", flush=True)
+        if run.received < MIN_FRAMES:
+            print(f"| {kind} | {_failed_row(run, 0)}", flush=True)
+            continue
+        failed = f"; **the capture failed**: {run.failed}" if run.failed else ""
+        print(f"| {kind} | {_counts(run)} | {_latency_cells(run)} | {run.drops() or 'none'}{failed} |", flush=True)
 
 
 def cameras(bench: Bench, args: argparse.Namespace) -> None:
@@ -350,8 +404,10 @@ def cameras(bench: Bench, args: argparse.Namespace) -> None:
     for n in args.counts:
         run = bench.capture(rig_text(4, n // 4, 320, (640, 480)), 4, "zenoh-tcp")
         ok = run.lost == 0 and not run.drops() and run.failed is None
-        result = run.result
-        complete = 100 * result["complete"] / max(result["framesets"], 1)
+        if run.received < MIN_FRAMES:
+            print(f"| {n} | {_failed_row(run, 5)}", flush=True)
+            break
+        complete = 100 * run.result.get("complete", 0) / max(run.result.get("framesets", 0), 1)
         print(f"| {n} | {_counts(run)} | {run.drops() or 'none'} | "
               f"{complete:.1f}% | {run.rate()[1]:.0f} | {_latency_cells(run)} | {'**pass**' if ok else 'fail'} | "
               f"{run.bound(args.cpus)} |", flush=True)
