@@ -12,14 +12,16 @@ and ``host_rx_ns`` (the agent host's simulated CLOCK_MONOTONIC when the frame wa
 host's clocks from the rig's seed), so the added latency is ``receive - true host receive`` in ns, exact up to the
 clock reads. The probe copies each payload once (Zenoh's ``to_bytes``) to read 79 header bytes; its CPU time is
 reported (``probe_cpu_s``). The capture's result (frames, framesets, drops by reason) is taken from
-``CaptureSession.run``.
+``CaptureSession.run``. A thread names the process's Python threads for the benchmark's per-thread CPU figures.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import resource
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -45,6 +47,17 @@ def true_rx_ns(host: SimHost, host_rx_ns: int, near_true_ns: int) -> int:
     for _ in range(3):
         t -= host.mono_ns(t) - host_rx_ns
     return t
+
+
+def label_threads(stop: threading.Event) -> None:
+    """Give this process's Python threads their names as OS thread names (``/proc/self/task/<tid>/comm``, what the
+    benchmark's CPU sampler groups by): ``zenoh-cb`` for Zenoh's callback threads, the thread's own name otherwise."""
+    while not stop.wait(0.5):
+        for t in threading.enumerate():
+            name = "zenoh-cb" if "pyo3" in t.name else t.name
+            if t.native_id is not None and t is not threading.main_thread():
+                with contextlib.suppress(OSError):
+                    Path(f"/proc/self/task/{t.native_id}/comm").write_text(name[:15])
 
 
 def main() -> None:
@@ -77,7 +90,10 @@ def main() -> None:
 
     remote_module.open_capture_drivers = open_with_probe
     session_module.CaptureSession.run = run_and_keep  # type: ignore[method-assign]
+    stop = threading.Event()
+    threading.Thread(target=label_threads, args=(stop,), daemon=True).start()
     status = rigsync_main(capture_args)
+    stop.set()
     usage = resource.getrusage(resource.RUSAGE_SELF)
 
     rig_path = Path(capture_args[next(i for i, a in enumerate(capture_args) if a.endswith(".toml"))])

@@ -27,6 +27,7 @@ import argparse
 import json
 import os
 import re
+import signal
 import statistics
 import subprocess
 import sys
@@ -97,9 +98,10 @@ streams = [
 
 class CpuSampler:
     """CPU ticks of some processes, of their threads by kind, and of the whole machine, every 0.25 s on a thread,
-    stamped on CLOCK_REALTIME. A process's threads are grouped as ``main`` (its first thread: the capture loop),
-    ``python`` (other Python threads: the recorder's writer, the agent's poll loop) and Zenoh's Rust threads by name
-    (``rx``: receive, which runs the Python subscriber callbacks; ``tx``, ``net``, ``acc``, ``app``...)."""
+    stamped on CLOCK_REALTIME. A process's threads are grouped by name: ``main`` (its first thread: the capture
+    loop), Zenoh's Rust threads (``rx`` receive, ``tx``, ``net``, ``acc``, ``app``...), in the capture the Python
+    threads its probe names (``zenoh-cb``: the subscriber callbacks, decoding; ``rigsync-recorde``: the writer), and
+    ``python`` for the other Python threads (in an agent: its poll loop, rendering and publishing)."""
 
     def __init__(self, pids: dict[str, int]) -> None:
         self.pids = pids
@@ -419,18 +421,20 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0, help="seconds of each capture")
     parser.add_argument("--rounds", type=int, default=2, help="throughput rounds (each: TCP then TLS)")
     parser.add_argument("--cameras", type=int, default=2, help="RGB-D cameras per agent in the throughput rig")
-    parser.add_argument("--widths", default="640,960,1280",
-                        help="render widths of the throughput rig's 16:9 streams, one rig each (the offered load)")
-    parser.add_argument("--counts", default="4,8,12,16,20,24,32,40",
-                        help="camera counts over 4 agents, multiples of 4, searched upward until one fails")
+    parser.add_argument("--widths", help="render widths of the throughput rig's 16:9 streams, one rig each (the "
+                                         "offered load; default 640,960,1280, --quick 640,1280)")
+    parser.add_argument("--counts", help="camera counts over 4 agents, multiples of 4, searched upward until one "
+                                         "fails (default 4,8,12,16,20,24,32,40, --quick 4,8)")
     parser.add_argument("--compression", choices=("none", "zstd", "lz4"), default="none",
                         help="the capture's recording (written to /dev/shm, deleted after each run)")
     parser.add_argument("--only", choices=("throughput", "latency", "cameras"), action="append",
                         help="run only these parts (repeatable; default: all)")
-    parser.add_argument("--quick", action="store_true", help="4 s captures, 1 round, widths 640,1280, counts 4,8")
+    parser.add_argument("--quick", action="store_true", help="4 s captures, 1 round, fewer widths and counts")
     args = parser.parse_args()
     if args.quick:
-        args.seconds, args.rounds, args.counts, args.widths = 4.0, 1, "4,8", "640,1280"
+        args.seconds, args.rounds = 4.0, 1
+    args.widths = args.widths or ("640,1280" if args.quick else "640,960,1280")
+    args.counts = args.counts or ("4,8" if args.quick else "4,8,12,16,20,24,32,40")
     args.counts = [int(c) for c in args.counts.split(",")]
     args.widths = [int(w) for w in args.widths.split(",")]
     if any(c <= 0 or c % 4 for c in args.counts):
@@ -439,6 +443,7 @@ def main() -> None:
     reason = skip_reason()
     if reason is not None:
         sys.exit(f"cannot run: {reason}")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # SIGTERM: the namespaces and processes are removed
     parts = args.only or ["throughput", "latency", "cameras"]
     load = os.getloadavg()
     print(f"bench_net_e2e: {args.cpus} cores, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at the start")
