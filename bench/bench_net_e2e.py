@@ -54,6 +54,8 @@ FRAME_PERIOD_MS = 1000 / 30
 TICK_S = 1 / os.sysconf("SC_CLK_TCK")
 COUNTS = "frames sent | received (lost on the way) | capture drops"
 LATENCY = "latency ms: p50 / p99 / p99 with warm-up / max"
+PYTHON_THREADS = ("main", "python", "zenoh-cb", "rigsync-recorde")
+"""Thread groups that run Python (one interpreter lock per process), as CpuSampler names them."""
 MIN_FRAMES = 30
 """A capture that received fewer frames is reported as failed, without rates or latencies."""
 WARMUP_S = 0.5
@@ -215,7 +217,10 @@ class Run:
         use += f"; {busiest}'s threads: " + ", ".join(f"{g} {c:.2f}" for g, c in threads if c >= 0.01)
         use += f" (the latency probe: {probe:.2f})"
         machine = self.cores.get("machine", 0.0)
-        if machine >= 0.9 * cpus:
+        python = sum(c for g, c in threads if g in PYTHON_THREADS)
+        if python >= 0.9:
+            what = f"{busiest}'s Python threads, which share one interpreter lock ({python:.2f} of a core)"
+        elif machine >= 0.9 * cpus:
             what = (f"the machine's CPU ({machine:.2f} of {cpus} cores busy, {sum(procs.values()):.2f} of them this "
                     f"run's; busiest: {busiest})")
         elif procs and procs[busiest] >= 0.9:
