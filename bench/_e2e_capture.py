@@ -12,7 +12,10 @@ and ``host_rx_ns`` (the agent host's simulated CLOCK_MONOTONIC when the frame wa
 host's clocks from the rig's seed), so the added latency is ``receive - true host receive`` in ns, exact up to the
 clock reads. The probe copies each payload once (Zenoh's ``to_bytes``) to read 79 header bytes; its CPU time is
 reported (``probe_cpu_s``). The capture's result (frames, framesets, drops by reason) is taken from
-``CaptureSession.run``. A thread names the process's Python threads for the benchmark's per-thread CPU figures.
+``CaptureSession.run``. The probe also reads the agents' truth (``@truth``: every frame their worlds delivered to
+a host, sent before the frame): ``missing`` lists the delivered frames that never arrived, and where each lies in its
+stream: before its first frame that arrived, inside, or after its last. A thread names the process's Python threads
+for the benchmark's per-thread CPU figures.
 """
 
 from __future__ import annotations
@@ -29,10 +32,12 @@ from typing import Any
 import rigsync.capture.session as session_module
 import rigsync.net.remote as remote_module
 from rigsync.cli.main import main as rigsync_main
+from rigsync.core.truth import FrameTruth
 from rigsync.drivers.sim._model import SIM_EPOCH_NS
 from rigsync.drivers.sim.hosts import SimHost
 from rigsync.drivers.sim.world import SimWorld
-from rigsync.net.keys import FrameKey, frames_selector, parse_key
+from rigsync.net import wire
+from rigsync.net.keys import Channel, FrameKey, channel_selector, frames_selector, parse_key
 from rigsync.net.wire import FRAME_HEADER
 from rigsync.plan import build_plan
 from rigsync.spec import load_rig
@@ -66,6 +71,12 @@ def main() -> None:
     received: list[tuple[str, int, int, int, int]] = []  # key, seq, host_rx_ns, rx_realtime_ns, bytes
     probe_s = [0.0]
     results: list[Any] = []
+    truths: list[FrameTruth] = []
+
+    def on_truth(sample: Any) -> None:
+        msg = wire.decode(sample.payload.to_bytes())
+        if isinstance(msg, FrameTruth) and msg.delivered:
+            truths.append(msg)
 
     def on_frame(sample: Any) -> None:
         rx_realtime_ns = time.clock_gettime_ns(time.CLOCK_REALTIME)
@@ -81,6 +92,7 @@ def main() -> None:
     def open_with_probe(rig: Any, plan: Any, session: Any, *args: Any, **kwargs: Any) -> Any:
         drivers = real_open(rig, plan, session, *args, **kwargs)
         session.declare_subscriber(frames_selector(rig.name), on_frame)
+        session.declare_subscriber(channel_selector(rig.name, Channel.TRUTH), on_truth)
         return drivers
 
     def run_and_keep(self: Any, *args: Any, **kwargs: Any) -> Any:
@@ -108,10 +120,22 @@ def main() -> None:
         sent_true_ns = true_rx_ns(world.hosts[parsed.host], host_rx_ns, rx_true_ns)
         frames.append({"host": parsed.host, "stream": f"{parsed.device}/{parsed.stream}", "seq": seq,
                        "rx_realtime_ns": rx_realtime_ns, "latency_ns": rx_true_ns - sent_true_ns, "bytes": size})
+    got = {(f["stream"], f["seq"]) for f in frames}
+    seqs: dict[str, list[int]] = {}
+    for f in frames:
+        seqs.setdefault(f["stream"], []).append(f["seq"])
+    missing = []
+    for t in truths:
+        key = f"{t.device}/{t.stream}"
+        if (key, t.seq) not in got:
+            first, last = min(seqs.get(key, [t.seq + 1])), max(seqs.get(key, [t.seq - 1]))
+            where = "before" if t.seq < first else "after" if t.seq > last else "inside"
+            missing.append({"stream": key, "seq": t.seq, "where": where})
     result = results[0] if results else None
     summary = {
         "status": status,
         "frames": frames,
+        "missing": missing,
         "result": None if result is None else {
             "frames": result.frames, "framesets": result.framesets, "complete": result.complete,
             "dropped": dict(result.dropped), "error": result.error, "duration_s": result.duration_s},

@@ -9,7 +9,9 @@ D435 RGB-D cameras, one host's share of the world each) and the real ``rigsync c
    publish in real time, so their MB/s is what the rig produces unless the path cannot carry it (frames lost);
    the plain stream's MB/s is what the link carries. Ratio = agents' MB/s / plain TCP MB/s (target >= 0.8).
    "Lost on the way": frames the agents counted as published (``rigsync agent``'s last line) that the capture never
-   received; "capture drops": the capture's own accounting (frames in no frameset, by reason).
+   received, and the frames the agents' truth says were delivered to their host that never reached the capture (and
+   where: before the first frame of their stream that did, inside, or after its last); "capture drops": the
+   capture's own accounting (frames in no frameset, by reason).
 2. Added latency: per frame, the capture's receive time minus the frame's true receive time at its agent's host
    (``bench/_e2e_capture.py``: every namespace reads the one kernel clock), p50/p99, under the throughput load and
    at a light load (one 320x240 RGB-D camera per agent); target p99 < 33.3 ms (one frame period at 30 fps).
@@ -52,7 +54,8 @@ AGENTS = ("a1", "a2", "a3", "a4")
 RIG_NAME = "bench-e2e"
 FRAME_PERIOD_MS = 1000 / 30
 TICK_S = 1 / os.sysconf("SC_CLK_TCK")
-COUNTS = "frames sent | received (lost on the way) | capture drops"
+COUNTS = ("frames sent | received (lost on the way: by the agents' count; by truth, and where: before a stream's "
+          "first frame received, inside, after its last) | capture drops")
 LATENCY = "latency ms: p50 / p99 / p99 with warm-up / max"
 PYTHON_THREADS = ("main", "python", "zenoh-cb", "rigsync-recorde")
 """Thread groups that run Python (one interpreter lock per process), as CpuSampler names them."""
@@ -178,6 +181,8 @@ class Run:
     sizes: dict[str, Counter[int]] = field(default_factory=dict)
     failed: str | None = None
     """The capture's error line if it failed (its frames until then are still counted)."""
+    missing: list[dict[str, Any]] = field(default_factory=list)
+    """Frames the agents' truth says were delivered to their host that never reached the capture."""
 
     @property
     def received(self) -> int:
@@ -312,7 +317,7 @@ class Bench:
             sizes.setdefault(f["host"], Counter())[f["bytes"]] += 1
         cores = sampler.cores(frames[0]["rx_realtime_ns"], frames[-1]["rx_realtime_ns"]) if frames else {}
         return Run(kind, sent, frames, summary.get("result") or {}, cores, summary.get("probe_cpu_s", 0.0), sizes,
-                   "; ".join(failures) or None)
+                   "; ".join(failures) or None, summary.get("missing", []))
 
     def plain_tcp(self, sizes: dict[str, Counter[int]]) -> float:
         """MB/s of the same messages over one plain TCP connection per agent host, all at once, to ``cap``."""
@@ -377,7 +382,9 @@ def _counts(run: Run) -> str:
     lost = "?" if run.lost is None else str(run.lost)
     sent = "?" if run.lost is None else str(sum(run.sent.values()))
     drops = ", ".join(f"{k} {v}" for k, v in sorted(run.drops().items())) or "none"
-    return f"{sent} | {run.received} ({lost}) | {drops}"
+    where = Counter(m["where"] for m in run.missing)
+    truth = f"{len(run.missing)}" + "".join(f", {where[w]} {w}" for w in ("before", "inside", "after") if where[w])
+    return f"{sent} | {run.received} ({lost}; {truth}) | {drops}"
 
 
 def _failed_row(run: Run, cells: int) -> str:
@@ -407,7 +414,7 @@ def cameras(bench: Bench, args: argparse.Namespace) -> None:
     best = 0
     for n in args.counts:
         run = bench.capture(rig_text(4, n // 4, 320, (640, 480)), 4, "zenoh-tcp")
-        ok = run.lost == 0 and not run.drops() and run.failed is None
+        ok = run.lost == 0 and not run.missing and not run.drops() and run.failed is None
         if run.received < MIN_FRAMES:
             print(f"| {n} | {_failed_row(run, 4)}", flush=True)
             break
