@@ -47,7 +47,7 @@ SEQ, HOST_RX = 10, 12  # FRAME_HEADER fields (after the 10 one-byte fields): seq
 
 def true_rx_ns(host: SimHost, host_rx_ns: int, near_true_ns: int) -> int:
     """The true time at which ``host``'s simulated CLOCK_MONOTONIC read ``host_rx_ns`` (its rate is within a few
-    hundred ppm of 1: two fixed-point steps from a nearby instant are exact to the ns)."""
+    hundred ppm of 1: three fixed-point steps from an instant seconds away are exact to the ns)."""
     t = near_true_ns
     for _ in range(3):
         t -= host.mono_ns(t) - host_rx_ns
@@ -74,9 +74,11 @@ def main() -> None:
     truths: list[FrameTruth] = []
 
     def on_truth(sample: Any) -> None:
+        t0 = time.thread_time()
         msg = wire.decode(sample.payload.to_bytes())
         if isinstance(msg, FrameTruth) and msg.delivered:
             truths.append(msg)
+        probe_s[0] += time.thread_time() - t0
 
     def on_frame(sample: Any) -> None:
         rx_realtime_ns = time.clock_gettime_ns(time.CLOCK_REALTIME)
