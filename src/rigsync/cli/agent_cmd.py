@@ -73,7 +73,8 @@ def _run_agent(args: argparse.Namespace, console: Console) -> int:
             devices = [d.id for d in rig.devices if d.host == args.host]
             console.print(f"agent of host {args.host} of {rig.name} ready: devices {', '.join(devices) or 'none'}; "
                           f"listening on {', '.join(args.listen) or 'nothing'}", highlight=False)
-            stop.wait()
+            while not stop.wait(0.5):  # timed: a signal the kernel gives another thread (Zenoh's) only flags
+                pass  # Python's handler to run on the main thread, which an untimed wait would never do
             console.print(f"agent of host {args.host} stopping: {agent.frames_sent} frames sent", highlight=False)
     finally:
         for s, handler in previous.items():
