@@ -1,7 +1,8 @@
 """A Zenoh (or plain TCP) peer in its own process, for the namespace tests and bench/bench_net.py.
 
 Child side (``python3 zpeer.py ROLE OPTIONS_JSON KEY``, run inside a host's namespace), driven by lines on stdin
-and answering with lines on stdout:
+and answering with lines on stdout. OPTIONS_JSON holds ``SessionOptions`` fields (``tls``: its ``TlsFiles`` paths;
+``scouting``: the interface name).
 
 - ``sub``: subscribes to KEY; prints ``rx <key> <seq> <tx_ns> <rx_ns> <bytes>`` per sample (``tx_ns``/``rx_ns``:
   CLOCK_MONOTONIC, shared by every namespace of the machine).
@@ -141,12 +142,14 @@ def _commands(send: Callable[[int, int], None], answer: Callable[[list[str]], st
 def _zenoh(role: str, options: dict[str, object], key: str) -> None:
     import zenoh
 
-    from rigsync.net.zenoh_session import SessionOptions, TlsFiles, open_session
+    from rigsync.net.zenoh_session import Scouting, SessionOptions, TlsFiles, open_session
 
     zenoh.init_log_from_env_or("warn")  # a refused TLS handshake is logged on stderr
     tls = options.pop("tls", None)
+    scouting = options.pop("scouting", None)  # the interface name
     opts = SessionOptions(**{k: tuple(v) if isinstance(v, list) else v for k, v in options.items()},  # type: ignore[arg-type]
-                          tls=TlsFiles(**{k: Path(v) for k, v in tls.items()}) if isinstance(tls, dict) else None)
+                          tls=TlsFiles(**{k: Path(v) for k, v in tls.items()}) if isinstance(tls, dict) else None,
+                          scouting=Scouting(str(scouting)) if scouting is not None else None)
     with open_session(opts) as session:
         if role == "sub":
             def on_sample(sample: zenoh.Sample) -> None:
