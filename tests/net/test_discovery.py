@@ -25,9 +25,9 @@ import rigsync.net.remote as remote_module
 from rigsync.cli.main import main
 from rigsync.core.errors import FieldError, RigFileError
 from rigsync.net.certs import RigCerts, init_certs
-from rigsync.net.discovery import agent_listen, capture_connect
+from rigsync.net.discovery import AgentNotFoundError, agent_listen, capture_connect, find_agents
 from rigsync.net.keys import frame_key
-from rigsync.net.zenoh_session import Scouting, SessionOptions, TlsFiles, build_config
+from rigsync.net.zenoh_session import Scouting, SessionOptions, TlsFiles, build_config, open_session
 from rigsync.spec import load_rig
 
 LOOPBACK = {"a": ["127.0.0.1"], "b": ["127.0.0.1"]}
@@ -222,3 +222,12 @@ def test_a_capture_finds_its_agent_by_scouting_and_no_peer_without_the_rigs_cert
     assert ledger.problems + check_stats(rec, ledger) == []
     devices = {f["device"] for f in rec.frames}
     assert devices == {"k0", "k1", "web", "cam"}, devices
+
+
+def test_find_agents_names_the_hosts_not_found_and_how_they_were_sought() -> None:
+    """With no agent reachable, a capture's search ends after its timeout naming each host and how it looked."""
+    rig = load_rig(TWO_HOSTS)
+    with open_session(SessionOptions()) as session, pytest.raises(AgentNotFoundError) as err:  # reaches no one
+        find_agents(session, rig, ["b"], how="by scouting on vb", timeout_s=1.0)
+    assert str(err.value) == (f"no agent of host(s) b found by scouting on vb within 1 s (is `rigsync agent "
+                              f"{rig.path} --host H` running there, on the same network options?)")
