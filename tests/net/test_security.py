@@ -179,3 +179,25 @@ def test_malformed_messages_from_an_authenticated_peer_are_each_counted_and_the_
         assert remote.malformed == len(messages) == 13
     assert result.error is None
     check_two_hosts_recording(out, controls)
+
+
+def test_a_host_key_other_users_can_read_is_refused(tmp_path: Path, certs: tuple[RigCerts, RigCerts],
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """A --tls folder whose host key has group or other permission bits is refused before any network use,
+    naming the folder, the key, its mode and the fix; with mode 0600 the same folder is accepted."""
+    rig_files, _ = certs
+    folder = tmp_path / "copied"
+    folder.mkdir()
+    for source in (rig_files.ca_cert, rig_files.host("b").cert, rig_files.host("b").key):
+        (folder / source.name).write_bytes(source.read_bytes())  # a careless copy: mode 0644 by the umask
+    key = folder / "b-key.pem"
+    key.chmod(0o640)
+    argv = ["agent", str(TWO_HOSTS), "--host", "b", "--listen", "tls/127.0.0.1:9", "--tls", str(folder),
+            "--discover", "auto"]
+    assert main(argv) == 2
+    assert " ".join(capsys.readouterr().err.split()) == (
+        f'error: --tls = "{folder}": b-key.pem can be read by other users of this host (mode 0640): any of them '
+        f"could join the rig as host b (allowed: the key readable by its owner only: chmod 600 {key})")
+    key.chmod(0o600)
+    assert main(argv) == 2  # past the key: the next option's error
+    assert "error: --discover" in capsys.readouterr().err

@@ -54,6 +54,12 @@ def tls_files(folder: Path, host: str) -> TlsFiles:
         raise OptionError("--tls", str(folder), f"has no {' or '.join(missing)} (host {host}'s files)",
                           "the folder `rigsync agent RIG --init-certs --out DIR` wrote, with ca.pem, "
                           f"{host}.pem and {host}-key.pem")
+    key = paths[2]
+    mode = key.stat().st_mode & 0o777
+    if mode & 0o077:
+        raise OptionError("--tls", str(folder), f"{key.name} can be read by other users of this host (mode "
+                          f"{mode:04o}): any of them could join the rig as host {host}",
+                          f"the key readable by its owner only: chmod 600 {key}")
     return TlsFiles(*paths)
 
 
