@@ -136,18 +136,44 @@ def test_bad_discovery_options_are_named(tmp_path: Path, capsys: pytest.CaptureF
 # ---- scouting between network namespaces ------------------------------------------------------------------------
 
 AGENT_PORT = 7447
+OTHER_NET = "oa"
+"""Host a's second interface, on another network (an office LAN): scouting on a's rig interface must not use it."""
+
+
+def _ip(*argv: str) -> str:
+    proc = subprocess.run(["ip", *argv], capture_output=True, text=True, check=False, timeout=20)
+    if proc.returncode != 0:
+        raise NetnsError(["ip", *argv], proc.stderr)
+    return proc.stdout
+
+
+def add_other_network(lan: Lan, host: str) -> None:
+    """A second multicast-capable interface in ``host``'s namespace (a veth whose peer sits, unbridged, in the hub
+    namespace, removed with it), IPv4 only, so that anything sent on it is ours to count."""
+    ns = lan.hosts[host].ns
+    _ip("link", "add", OTHER_NET, "netns", ns, "type", "veth", "peer", "name", "o" + host, "netns", lan.hub_ns)
+    _ip("netns", "exec", ns, "sysctl", "-qw", f"net.ipv6.conf.{OTHER_NET}.disable_ipv6=1")
+    _ip("-n", ns, "addr", "add", "10.232.0.1/24", "dev", OTHER_NET)
+    _ip("-n", ns, "link", "set", OTHER_NET, "up")
+    _ip("-n", lan.hub_ns, "link", "set", "o" + host, "up")
+
+
+def sent_packets(lan: Lan, host: str, iface: str) -> int:
+    return int(json.loads(_ip("-n", lan.hosts[host].ns, "-j", "-s", "link", "show", iface))[0]["stats64"]["tx"]
+               ["packets"])
 
 
 @pytest.fixture(scope="module")
 def lan(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Lan, RigCerts, RigCerts]]:
-    """Hosts a (the capture), b (the agent) and x (a stranger) on one bridge; the rig's certificates name a's and
-    b's addresses; x's certificate is from another CA."""
+    """Hosts a (the capture), b (the agent) and x (a stranger) on one bridge, a also on another network; the rig's
+    certificates name a's and b's addresses; x's certificate is from another CA."""
     reason = skip_reason()
     if reason is not None:
         pytest.skip(reason)
     tmp = tmp_path_factory.mktemp("scouting")
     try:
         with open_lan(["a", "b", "x"]) as lan:
+            add_other_network(lan, "a")
             address = {n: [h.address] for n, h in lan.hosts.items()}
             rig = init_certs("two-hosts", ["a", "b"], tmp / "rig", {"a": address["a"], "b": address["b"]})
             rogue = init_certs("two-hosts", ["x"], tmp / "rogue", {"x": address["x"]})
@@ -167,7 +193,8 @@ def test_a_capture_finds_its_agent_by_scouting_and_no_peer_without_the_rigs_cert
     each other: the capture finds the agent by scouting and records b's devices (the recording held to its truth
     channel). Host x scouts on the same LAN and publishes on b's webcam key from a plain TCP listener and from a
     TLS listener with another CA's certificate: a scouting peer without TLS does connect to x (so x is found),
-    but the capture never does: x has no peer and no subscriber matches its key while the capture runs."""
+    but the capture never does: x has no peer and no subscriber matches its key while the capture runs. Nothing
+    scouting on a's rig interface sends a single packet on a's other network."""
     net, rig_certs, rogue = lan
     tls_dir = rig_certs.ca_cert.parent
     addr = {h: net.hosts[h].address for h in net.hosts}
@@ -211,6 +238,7 @@ def test_a_capture_finds_its_agent_by_scouting_and_no_peer_without_the_rigs_cert
         for s in strangers:
             stop(s.proc)
     assert held_to_truth(out) == {"k0", "k1", "web", "cam"}
+    assert sent_packets(net, "a", OTHER_NET) == 0
 
 
 def test_find_agents_names_the_hosts_not_found_and_how_they_were_sought() -> None:
