@@ -146,7 +146,8 @@ def test_malformed_messages_from_an_authenticated_peer_are_each_counted_and_the_
     """During a two-host capture over mTLS, a peer holding the rig's credentials publishes 13 malformed messages
     on host b's frame, event and heartbeat keys (garbage, an unknown version, cut short, another stream's or host's,
     a kind of another channel, an undeclared stream): the capture counts exactly 13, and its recording is held to
-    its truth channel as without them."""
+    its truth channel as without them. The same messages from an authenticated peer linked to the agent only never
+    reach the capture (agents do not forward)."""
     rig_files, _ = certs
     rig = load_rig(TWO_HOSTS)
     plan = build_plan(rig)
@@ -155,7 +156,7 @@ def test_malformed_messages_from_an_authenticated_peer_are_each_counted_and_the_
     out = tmp_path / "two.mcap"
     with agent(TWO_HOSTS, "b", time.clock_gettime_ns(time.CLOCK_REALTIME), tls=rig_files.ca_cert.parent) as endpoint, \
             open_session(SessionOptions(connect=(endpoint, inject_endpoint), tls=tls_of(rig_files, "a"),
-                                        require_connect_ms=10_000)) as session:
+                                        require_connect_ms=10_000)) as session, ExitStack() as stack:
         drivers = open_capture_drivers(rig, plan, session, "a")
         remote = drivers["sim"]._remotes["b"]  # type: ignore[attr-defined]
         publishers = {key: inject.declare_publisher(key, congestion_control=zenoh.CongestionControl.BLOCK)
@@ -165,9 +166,15 @@ def test_malformed_messages_from_an_authenticated_peer_are_each_counted_and_the_
             time.sleep(0.02)
         assert all(p.matching_status.matching for p in publishers.values()), "the capture is not linked to the peer"
 
+        relay = stack.enter_context(open_session(SessionOptions(connect=(endpoint,), tls=tls_of(rig_files, "b"),
+                                                                require_connect_ms=10_000)))
+        relayed = {key: relay.declare_publisher(key, congestion_control=zenoh.CongestionControl.BLOCK)
+                   for key in publishers}
+
         def send() -> None:
             for key, payload in messages:
                 publishers[key].put(payload)
+                relayed[key].put(payload)
                 time.sleep(0.05)  # spread over the capture's first second
 
         sender = threading.Thread(target=send)
