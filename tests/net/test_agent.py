@@ -40,13 +40,15 @@ def free_port() -> int:
 
 
 @contextmanager
-def agent(rig_path: Path, host: str, origin_ns: int | None = None, tls: Path | None = None) -> Iterator[str]:
-    """``rigsync agent`` of ``host`` listening on a loopback port (its endpoint; TLS with the files in ``tls``),
-    stopped by pid with SIGTERM."""
-    endpoint = f"{'tcp' if tls is None else 'tls'}/127.0.0.1:{free_port()}"
-    extra = [*(["--origin", str(origin_ns)] if origin_ns is not None else []), *(["--tls", str(tls)] if tls else [])]
+def agent(rig_path: Path, host: str, origin_ns: int | None = None, tls: Path | None = None,
+          rig_endpoint: str | None = None) -> Iterator[str]:
+    """``rigsync agent`` of ``host`` listening on a loopback port (its endpoint; TLS with the files in ``tls``), or
+    without ``--listen`` where its rig file says (``rig_endpoint``), stopped by pid with SIGTERM."""
+    endpoint = rig_endpoint or f"{'tcp' if tls is None else 'tls'}/127.0.0.1:{free_port()}"
+    extra = [*(["--origin", str(origin_ns)] if origin_ns is not None else []), *(["--tls", str(tls)] if tls else []),
+             *(["--listen", endpoint] if rig_endpoint is None else [])]
     proc = subprocess.Popen([sys.executable, "-m", "rigsync.cli.main", "agent", str(rig_path), "--host", host,
-                             "--listen", endpoint, *extra],
+                             *extra],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None

@@ -1,7 +1,8 @@
 """A Zenoh (or plain TCP) peer in its own process, for the namespace tests and bench/bench_net.py.
 
 Child side (``python3 zpeer.py ROLE OPTIONS_JSON KEY``, run inside a host's namespace), driven by lines on stdin
-and answering with lines on stdout:
+and answering with lines on stdout. OPTIONS_JSON holds ``SessionOptions`` fields (``tls``: its ``TlsFiles`` paths;
+``scouting``: the interface name).
 
 - ``sub``: subscribes to KEY; prints ``rx <key> <seq> <tx_ns> <rx_ns> <bytes>`` per sample (``tx_ns``/``rx_ns``:
   CLOCK_MONOTONIC, shared by every namespace of the machine).
@@ -112,17 +113,23 @@ def _payload(seq: int, size: int) -> bytes:
 _out_lock = threading.Lock()
 
 
+def _say(line: str) -> None:
+    """One line on stdout in one write: Zenoh's log lines go to stdout too, and may not land inside it."""
+    with _out_lock:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
+
 def _print_rx(key: str, data: bytes | memoryview) -> None:
     rx_ns = time.monotonic_ns()
     seq, tx_ns = HEAD.unpack_from(data)
-    with _out_lock:  # whole lines, from any receiving thread
-        print(f"rx {key} {seq} {tx_ns} {rx_ns} {len(data)}", flush=True)
+    _say(f"rx {key} {seq} {tx_ns} {rx_ns} {len(data)}")  # whole lines, from any receiving thread
 
 
 def _commands(send: Callable[[int, int], None], answer: Callable[[list[str]], str | None]) -> None:
     """Serve stdin: ``send N SIZE [INTERVAL_S]`` (seq numbers continue across sends), or ``answer``'s commands."""
     seq = 0
-    print("ready", flush=True)
+    _say("ready")
     for line in sys.stdin:
         words = line.split()
         if words and words[0] == "send":
@@ -133,27 +140,29 @@ def _commands(send: Callable[[int, int], None], answer: Callable[[list[str]], st
                 seq += 1
                 if interval_s:
                     time.sleep(interval_s)
-            print(f"sent {n}", flush=True)
+            _say(f"sent {n}")
         elif words and (reply := answer(words)) is not None:
-            print(reply, flush=True)
+            _say(reply)
 
 
 def _zenoh(role: str, options: dict[str, object], key: str) -> None:
     import zenoh
 
-    from rigsync.net.zenoh_session import SessionOptions, TlsFiles, open_session
+    from rigsync.net.zenoh_session import Scouting, SessionOptions, TlsFiles, open_session
 
     zenoh.init_log_from_env_or("warn")  # a refused TLS handshake is logged on stderr
     tls = options.pop("tls", None)
+    scouting = options.pop("scouting", None)  # the interface name
     opts = SessionOptions(**{k: tuple(v) if isinstance(v, list) else v for k, v in options.items()},  # type: ignore[arg-type]
-                          tls=TlsFiles(**{k: Path(v) for k, v in tls.items()}) if isinstance(tls, dict) else None)
+                          tls=TlsFiles(**{k: Path(v) for k, v in tls.items()}) if isinstance(tls, dict) else None,
+                          scouting=Scouting(str(scouting)) if scouting is not None else None)
     with open_session(opts) as session:
         if role == "sub":
             def on_sample(sample: zenoh.Sample) -> None:
                 _print_rx(str(sample.key_expr), sample.payload.to_bytes())
 
             session.declare_subscriber(key, on_sample)
-            print("ready", flush=True)
+            _say("ready")
             sys.stdin.read()  # until the parent closes stdin or stops the process
             return
         pub = session.declare_publisher(key, congestion_control=zenoh.CongestionControl.BLOCK)
@@ -181,7 +190,7 @@ def _tcp(role: str, options: dict[str, object], key: str) -> None:
             _commands(lambda seq, size: conn.sendall(LEN.pack(size) + _payload(seq, size)), lambda _: None)
         return
     with socket.create_server(address("listen"), reuse_port=True) as server:
-        print("ready", flush=True)
+        _say("ready")
         while True:  # until stopped
             conn, _ = server.accept()
             threading.Thread(target=_tcp_receive, args=(conn, key), daemon=True).start()

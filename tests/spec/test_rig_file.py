@@ -318,3 +318,28 @@ def test_a_bad_recording_file_names_the_field_and_what_is_allowed(lines: str, pr
     """A recording on a driver that cannot play it, or a file that is no RealSense recording, is refused."""
     err = error(BASE + RS_DEVICE.replace("connection =", f"{lines}\nconnection ="))
     assert err.field == "devices[2].file" and problem in str(err)
+
+
+def test_a_hosts_agent_endpoint_loads_and_a_bad_one_is_named() -> None:
+    """``[[hosts]] agent``: a tcp/ or tls/ endpoint loads; another form, a port out of range, an address a capture
+    cannot connect to, a non-string or one endpoint on two hosts is an error naming the file, field, value and
+    the allowed forms."""
+    with_agent = BASE.replace('name = "h1"', 'name = "h1"\nagent = "tls/10.0.0.2:7447"')
+    assert loads_rig(with_agent, "rig.toml").hosts[0].agent == "tls/10.0.0.2:7447"
+    assert loads_rig(BASE, "rig.toml").hosts[0].agent is None
+    assert loads_rig(BASE.replace('name = "h1"', 'name = "h1"\nagent = "tcp/[fe80::1]:7447"'),
+                     "rig.toml").hosts[0].agent == "tcp/[fe80::1]:7447"
+    forms = "(allowed: tcp/<host>:<port> or tls/<host>:<port> (an IPv6 host in brackets), port 0-65535)"
+    for bad in ("udp/10.0.0.2:7447", "tls/10.0.0.2:70000", "10.0.0.2:7447", "tls/10.0.0.2"):
+        err = error(BASE.replace('name = "h1"', f'name = "h1"\nagent = "{bad}"'))
+        assert str(err) == f'rig.toml: hosts[0].agent = "{bad}": not a Zenoh endpoint rigsync uses {forms}'
+    err = error(BASE.replace('name = "h1"', 'name = "h1"\nagent = "tls/0.0.0.0:7447"'))
+    assert str(err) == ('rig.toml: hosts[0].agent = "tls/0.0.0.0:7447": every address of the host: a capture on '
+                        'another host cannot connect there (allowed: the address other hosts reach this host at, '
+                        'e.g. tls/10.0.0.2:7447)')
+    err = error(BASE.replace('name = "h1"', "name = \"h1\"\nagent = 7447"))
+    assert str(err) == "rig.toml: hosts[0].agent = 7447: expected a string, got an integer"
+    second = '[[hosts]]\nname = "h2"\nagent = "tls/10.0.0.2:7447"\n'
+    err = error(with_agent + second)
+    assert str(err) == ('rig.toml: hosts[1].agent = "tls/10.0.0.2:7447": also hosts[0]\'s agent endpoint '
+                        "(allowed: one agent endpoint per host (the address of that host))")

@@ -65,14 +65,15 @@ def _run_agent(args: argparse.Namespace, console: Console) -> int:
 
     rig = load_rig(args.rig)
     host = check_host(args, rig)
-    options = session_options(args, host)
+    options = session_options(args, host, rig=rig)
     stop = threading.Event()
     previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         with Agent(rig, build_plan(rig), args.host, options, origin_realtime_ns=default_origin_ns(args)) as agent:
             devices = [d.id for d in rig.devices if d.host == args.host]
             console.print(f"agent of host {args.host} of {rig.name} ready: devices {', '.join(devices) or 'none'}; "
-                          f"listening on {', '.join(args.listen) or 'nothing'}", highlight=False)
+                          f"listening on {', '.join(options.listen) or 'nothing'}"
+                          f"{f'; scouting on {args.discover}' if args.discover else ''}", highlight=False)
             while not stop.wait(0.5):  # timed: a signal the kernel gives another thread (Zenoh's) only flags
                 pass  # Python's handler to run on the main thread, which an untimed wait would never do
             console.print(f"agent of host {args.host} stopping: {agent.frames_sent} frames sent", highlight=False)

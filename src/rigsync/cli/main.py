@@ -171,7 +171,7 @@ def _check_across_hosts(args: argparse.Namespace, rig: RigSpec) -> None:
     from rigsync.cli.net_args import check_host
 
     if args.host is None:
-        for option in ("connect", "tls", "origin"):
+        for option in ("connect", "tls", "origin", "discover"):
             if getattr(args, option) not in (None, []):
                 raise OptionError(f"--{option}", None, "is for a capture across hosts", "with --host H")
         return
@@ -180,10 +180,11 @@ def _check_across_hosts(args: argparse.Namespace, rig: RigSpec) -> None:
         if getattr(args, option) not in (None, False):
             raise OptionError(f"--{option}", None, "the agents simulate in real time from the rig file's seed: a "
                               "capture across hosts (--host) cannot change that")
-    others = sorted({d.host for d in rig.devices} - {host})
-    if others and not args.connect:
-        raise OptionError("--connect", None, f"the devices of host(s) {', '.join(others)} come from their agents: "
-                          "give their endpoints", "tcp/ADDR:PORT or, with --tls, tls/ADDR:PORT (repeatable)")
+    unknown = sorted({d.host for d in rig.devices if rig.host(d.host).agent is None} - {host})
+    if unknown and not args.connect and args.discover is None:
+        raise OptionError("--connect", None, f"the devices of host(s) {', '.join(unknown)} come from their agents: "
+                          "give their endpoints", "tcp/ADDR:PORT or, with --tls, tls/ADDR:PORT (repeatable); an "
+                          "agent endpoint in the rig file ([[hosts]] agent = ...); or --discover IFACE")
 
 
 def _across_hosts(args: argparse.Namespace, rig: RigSpec, plan: Plan, stack: ExitStack) -> dict[str, Driver]:
@@ -191,18 +192,23 @@ def _across_hosts(args: argparse.Namespace, rig: RigSpec, plan: Plan, stack: Exi
     from rigsync.cli.net_args import require_net, session_options
 
     require_net()
+    from rigsync.net.discovery import agent_hosts, find_agents
     from rigsync.net.remote import open_capture_drivers
     from rigsync.net.zenoh_session import SessionOpenError, open_session
 
-    options = session_options(args, args.host, require_connect_ms=CONNECT_TIMEOUT_MS)
-    others = sorted({d.host for d in rig.devices} - {args.host})
+    options = session_options(args, args.host, rig=rig, require_connect_ms=CONNECT_TIMEOUT_MS)
+    others = agent_hosts(rig, args.host)
     try:
         session = stack.enter_context(open_session(options))
     except SessionOpenError as err:
         tls = " (with --tls: do both sides use files of one `rigsync agent RIG --init-certs` folder?)" if args.tls \
             else ""
         raise RigsyncError(f"the capture on host {args.host} cannot reach the agents of host(s) {', '.join(others)} "
-                           f"at {', '.join(args.connect)} within {CONNECT_TIMEOUT_MS / 1000:g} s{tls}: {err}") from None
+                           f"at {', '.join(options.connect)} within {CONNECT_TIMEOUT_MS / 1000:g} s{tls}: {err}"
+                           ) from None
+    how = " and ".join([*([f"at {', '.join(options.connect)}"] if options.connect else []),
+                        *([f"by scouting on {args.discover}"] if args.discover else [])])
+    find_agents(session, rig, others, how=how)
     return open_capture_drivers(rig, plan, session, args.host, origin_realtime_ns=args.origin)
 
 

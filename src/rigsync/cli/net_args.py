@@ -27,6 +27,10 @@ def add_session_args(p: argparse.ArgumentParser, *, listen: bool) -> None:
                             "tls/ADDR:PORT with --tls)")
     p.add_argument("--connect", action="append", default=[], metavar=ENDPOINT,
                    help="a Zenoh endpoint to connect to (repeatable; tls/ADDR:PORT with --tls)")
+    p.add_argument("--discover", metavar="IFACE",
+                   help="find the rig's other peers by Zenoh multicast scouting on this network interface only "
+                        "(the one the rig's hosts share; off by default: endpoints come from --connect or the rig "
+                        "file's [[hosts]] agent)")
     p.add_argument("--tls", type=Path, metavar="DIR",
                    help="mutual TLS with this host's files from `rigsync agent RIG --init-certs --out DIR`: "
                         "DIR/ca.pem, DIR/<host>.pem, DIR/<host>-key.pem (every endpoint then tls/...)")
@@ -50,21 +54,44 @@ def tls_files(folder: Path, host: str) -> TlsFiles:
         raise OptionError("--tls", str(folder), f"has no {' or '.join(missing)} (host {host}'s files)",
                           "the folder `rigsync agent RIG --init-certs --out DIR` wrote, with ca.pem, "
                           f"{host}.pem and {host}-key.pem")
+    key = paths[2]
+    mode = key.stat().st_mode & 0o777
+    if mode & 0o077:
+        raise OptionError("--tls", str(folder), f"{key.name} can be read by other users of this host (mode "
+                          f"{mode:04o}): any of them could join the rig as host {host}",
+                          f"the key readable by its owner only: chmod 600 {key}")
     return TlsFiles(*paths)
 
 
-def session_options(args: argparse.Namespace, host: str, *, require_connect_ms: int | None = None) -> SessionOptions:
-    """The session options of ``host`` from the command line; a bad endpoint names ``--listen`` or ``--connect``."""
-    from rigsync.net.zenoh_session import SessionOptions
+def session_options(args: argparse.Namespace, host: str, *, rig: RigSpec | None = None,
+                    require_connect_ms: int | None = None) -> SessionOptions:
+    """The session options of ``host`` from the command line; a bad endpoint names ``--listen`` or ``--connect``.
+    With ``rig``, endpoints not given come from its file (:mod:`rigsync.net.discovery`): an agent listens on its
+    host's ``agent`` endpoint, a capture connects to the other hosts'."""
+    from rigsync.net.discovery import agent_listen, capture_connect
+    from rigsync.net.zenoh_session import Scouting, SessionOptions
 
     tls = tls_files(args.tls, host) if args.tls is not None else None
+    agent = hasattr(args, "listen")  # the agent listens, the capture connects to its agents
     listen, connect = tuple(getattr(args, "listen", ())), tuple(args.connect)
+    if rig is not None and agent and not listen:
+        listen = agent_listen(rig, host, tls=tls is not None)
+    if rig is not None and not agent and not connect:
+        connect = capture_connect(rig, host, tls=tls is not None)
+    try:
+        scouting = Scouting(args.discover) if args.discover is not None else None
+    except FieldError as err:
+        raise OptionError("--discover", err.value, err.problem, err.allowed or None) from None
+    if scouting is not None and agent and not listen:
+        raise OptionError("--discover", args.discover, "scouting announces the endpoints the agent listens on, and "
+                          "it listens on none", f"with --listen ENDPOINT, or an agent endpoint for host {host} in "
+                          "the rig file")
     for option, endpoints in (("--listen", listen), ("--connect", connect)):
         for endpoint in endpoints:
             if tls is None and endpoint.startswith("tls/"):
                 raise OptionError(option, endpoint, "a TLS endpoint needs --tls DIR", "tcp/ADDR:PORT without --tls")
     try:
-        return SessionOptions(listen=listen, connect=connect, tls=tls,
+        return SessionOptions(listen=listen, connect=connect, tls=tls, scouting=scouting,
                               require_connect_ms=require_connect_ms if connect else None)
     except FieldError as err:
         option = "--" + err.field.partition("[")[0]

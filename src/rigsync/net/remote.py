@@ -18,6 +18,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 from rigsync.core.errors import DriverError, RigsyncError
@@ -52,6 +53,11 @@ SIM_CONTROL_LEAD_NS = 200_000_000
 before it happens (a query's round trip on one machine is ~1 ms; an agent's world runs at most a poll ahead)."""
 DRAIN_SLACK_NS = 300_000_000
 """After a simulated stop takes effect, how long its last frames may still be on their way."""
+
+
+_CHANNEL_KINDS: dict[Channel, type] = {Channel.EVENTS: DeviceEvent, Channel.PTP: PtpSample,
+                                       Channel.HEARTBEAT: Heartbeat, Channel.TRUTH: FrameTruth}
+"""The one message kind each channel a capture subscribes to carries."""
 
 
 class AgentRefusedError(RigsyncError):
@@ -94,10 +100,8 @@ class RemoteDriver(Driver):
         self._devices: dict[str, dict[str, Any]] = hello["devices"]
         self._subscribers = [
             session.declare_subscriber(frames_selector(rig.name, host), self._on_frame),
-            session.declare_subscriber(channel_selector(rig.name, Channel.EVENTS, host), self._on_message),
-            session.declare_subscriber(channel_selector(rig.name, Channel.PTP, host), self._on_message),
-            session.declare_subscriber(channel_selector(rig.name, Channel.HEARTBEAT, host), self._on_message),
-            session.declare_subscriber(channel_selector(rig.name, Channel.TRUTH, host), self._on_message)]
+            *(session.declare_subscriber(channel_selector(rig.name, channel, host), partial(self._on_message, kind))
+              for channel, kind in _CHANNEL_KINDS.items())]
         if not self._got_heartbeat.wait(timeout_s):
             raise AgentRefusedError(f"the agent of host {host} answered but sent no heartbeat within {timeout_s:g} s")
 
@@ -160,9 +164,13 @@ class RemoteDriver(Driver):
             self._items[stream.device].append(msg.frame)
             self._link.frame(len(sample.payload), time.monotonic_ns())
 
-    def _on_message(self, sample: Sample) -> None:
+    def _on_message(self, kind: type, sample: Sample) -> None:
+        """A message on one of the host's channels: of the channel's kind, or counted in ``malformed``."""
         msg = self._decode(sample)
         with self._lock:
+            if msg is not None and not isinstance(msg, kind):  # well-formed, but on another channel's key
+                self.malformed += 1
+                return
             if isinstance(msg, DeviceEvent) and msg.device in self._items:
                 self._items[msg.device].append(msg)
             elif isinstance(msg, PtpSample) and msg.host == self.host:

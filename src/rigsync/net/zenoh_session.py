@@ -6,7 +6,11 @@ Zenoh 1.x keys used (checked against zenoh 1.10's config, which refuses unknown 
 
 - ``mode``: ``peer`` (agents and the capture: each connects to the others), ``client`` or ``router``;
 - ``listen/endpoints``, ``connect/endpoints``: ``tcp/<host>:<port>`` or ``tls/<host>:<port>``;
-- ``scouting/multicast/enabled``: multicast discovery on the LAN (off unless asked: the rig names its endpoints);
+- ``scouting/multicast/{enabled, interface, address, ttl}``: multicast scouting (discovery of the other peers on
+  one LAN), off unless asked, and then only on the interface named (never Zenoh's ``auto``), on the link-local
+  group ``224.0.0.224:7446`` with TTL 1, so scouts never cross a router (:class:`Scouting`);
+- ``transport/link/protocols``: with TLS, ``["tls"]`` only: a peer found by scouting (or named by gossip) that
+  offers a plain ``tcp/`` locator is never connected to, so scouting opens no path around authentication;
 - ``transport/link/tls/{root_ca_certificate, listen_certificate, listen_private_key, connect_certificate,
   connect_private_key, enable_mtls, verify_name_on_connect}``: a peer both accepts and opens links, so it presents
   its own certificate on both sides; with ``enable_mtls`` the accepting side requires the other's certificate and
@@ -28,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from rigsync.core.endpoint import endpoint_protocol
 from rigsync.core.errors import FieldError, RigsyncError
 
 try:
@@ -43,9 +48,9 @@ Query = zenoh.Query
 
 Mode = Literal["peer", "client", "router"]
 MODES: tuple[Mode, ...] = ("peer", "client", "router")
-PROTOCOLS = ("tcp", "tls")
-_ENDPOINT = re.compile(r"^(?P<proto>[a-z]+)/(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.\-]+):(?P<port>\d{1,5})$")
-ENDPOINT_RULE = "tcp/<host>:<port> or tls/<host>:<port> (an IPv6 host in brackets), port 0-65535"
+SCOUTING_ADDRESS = "224.0.0.224:7446"
+"""Zenoh's multicast scouting group and port: 224.0.0.0/24 is link-local, never forwarded by a router."""
+_INTERFACE = re.compile(r"^[A-Za-z0-9_.\-]{1,15}$")
 
 
 class SessionConfigError(RigsyncError):
@@ -60,13 +65,6 @@ class SessionConfigError(RigsyncError):
 
 class SessionOpenError(RigsyncError):
     """Zenoh could not open the session (an endpoint cannot be listened on, a certificate cannot be read...)."""
-
-
-def _check_endpoint(field: str, endpoint: str) -> str:
-    m = _ENDPOINT.match(endpoint)
-    if m is None or m["proto"] not in PROTOCOLS or int(m["port"]) > 65535:
-        raise FieldError(field, endpoint, "not a Zenoh endpoint rigsync uses", ENDPOINT_RULE)
-    return m["proto"]
 
 
 @dataclass(frozen=True)
@@ -89,13 +87,36 @@ class TlsFiles:
 
 
 @dataclass(frozen=True)
+class Scouting:
+    """Multicast scouting on one network interface: this peer answers other peers' scouts and connects to the
+    peers it finds (their listening endpoints). Scouts go out on ``interface`` only, with TTL 1 to the link-local
+    group :data:`SCOUTING_ADDRESS`: they reach the hosts of that LAN segment and no further."""
+
+    interface: str
+    """A network interface name (``ip link``), or its IPv4 address: the one the rig's hosts share."""
+
+    def __post_init__(self) -> None:
+        if self.interface == "auto":
+            raise FieldError("scouting.interface", self.interface, "lets Zenoh choose the interface (it may be one "
+                             "that is not the rig's)", "the name of the interface the rig's hosts share, e.g. eth1")
+        if not _INTERFACE.match(self.interface):
+            raise FieldError("scouting.interface", self.interface, "not a network interface name",
+                             "1 to 15 letters, digits, '_', '-', '.' (ip link), or an IPv4 address")
+
+    def entries(self) -> list[tuple[str, object]]:
+        return [("scouting/multicast/interface", self.interface), ("scouting/multicast/address", SCOUTING_ADDRESS),
+                ("scouting/multicast/ttl", 1)]
+
+
+@dataclass(frozen=True)
 class SessionOptions:
     """How one process joins the rig's Zenoh network."""
 
     mode: Mode = "peer"
     listen: tuple[str, ...] = ()
     connect: tuple[str, ...] = ()
-    multicast_scouting: bool = False
+    scouting: Scouting | None = None
+    """Multicast scouting (None: off, the endpoints are named)."""
     tls: TlsFiles | None = None
     lease_ms: int | None = None
     """Close a link silent for this long (Zenoh's default: 10000 ms); None leaves Zenoh's default."""
@@ -107,7 +128,7 @@ class SessionOptions:
             raise FieldError("mode", self.mode, "not a Zenoh mode", MODES)
         for label, endpoints in (("listen", self.listen), ("connect", self.connect)):
             for i, endpoint in enumerate(endpoints):
-                proto = _check_endpoint(f"{label}[{i}]", endpoint)
+                proto = endpoint_protocol(f"{label}[{i}]", endpoint)
                 if self.tls is not None and proto != "tls":
                     raise FieldError(f"{label}[{i}]", endpoint, "a plain TCP endpoint next to TLS would let a "
                                      "peer without a certificate in", "tls/<host>:<port>")
@@ -123,7 +144,9 @@ class SessionOptions:
         """The Zenoh config entries, (key, JSON value), in the order they are set."""
         out: list[tuple[str, object]] = [("mode", self.mode), ("listen/endpoints", list(self.listen)),
                                          ("connect/endpoints", list(self.connect)),
-                                         ("scouting/multicast/enabled", self.multicast_scouting)]
+                                         ("scouting/multicast/enabled", self.scouting is not None)]
+        if self.scouting is not None:
+            out += self.scouting.entries()
         if self.lease_ms is not None:
             out.append(("transport/link/tx/lease", self.lease_ms))
         if self.require_connect_ms is not None:
@@ -134,7 +157,8 @@ class SessionOptions:
             out += [(tls + "root_ca_certificate", str(t.root_ca)),
                     (tls + "listen_certificate", str(t.cert)), (tls + "listen_private_key", str(t.key)),
                     (tls + "connect_certificate", str(t.cert)), (tls + "connect_private_key", str(t.key)),
-                    (tls + "enable_mtls", t.mutual), (tls + "verify_name_on_connect", t.verify_name)]
+                    (tls + "enable_mtls", t.mutual), (tls + "verify_name_on_connect", t.verify_name),
+                    ("transport/link/protocols", ["tls"])]
         return out
 
 

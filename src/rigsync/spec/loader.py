@@ -89,6 +89,11 @@ def loads_rig(text: str, path: str = "<rig>") -> RigSpec:
     if not hosts:
         raise RigFileError(name, "hosts", [], "a rig needs at least one [[hosts]] entry")
     _unique(top, "hosts", [h.name for h in hosts], "name")
+    agents = [h.agent for h in hosts]
+    for i, agent in enumerate(agents):
+        if agent is not None and agent in agents[:i]:
+            raise RigFileError(name, f"hosts[{i}].agent", agent, f"also hosts[{agents.index(agent)}]'s agent endpoint",
+                               "one agent endpoint per host (the address of that host)")
     triggers = tuple(_trigger(t) for t in top.tables("triggers", _TRIGGER_KEYS))
     _unique(top, "triggers", [t.name for t in triggers], "name")
 
@@ -152,7 +157,7 @@ def _sim(top: Table) -> SimSpec:
 
 
 _HOST_KEYS = ("name", "platform", "gpu_memory_mb", "zed_link_driver", "usb_controllers", "nics", "capture_cards",
-              "ptp_mode")
+              "ptp_mode", "agent")
 
 
 def _host(t: Table) -> HostSpec:
@@ -174,7 +179,7 @@ def _host(t: Table) -> HostSpec:
                    gpu_memory_mb=t.integer("gpu_memory_mb", None),
                    zed_link_driver=t.flag("zed_link_driver", False),
                    usb_controllers=controllers, nics=nics, capture_cards=cards,
-                   ptp_mode=t.choice("ptp_mode", PtpMode, None))
+                   ptp_mode=t.choice("ptp_mode", PtpMode, None), agent=t.text("agent", None))
 
 
 _TRIGGER_KEYS = ("name", "rate_hz", "level_v", "pulse_width_us", "drive_ma", "pattern", "drift_ppm")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from rigsync.core.endpoint import endpoint_protocol
 from rigsync.core.errors import FieldError
 from rigsync.core.frame import StreamKind
 from rigsync.core.geometry import Pose
@@ -102,9 +103,18 @@ class HostSpec:
     capture_cards: tuple[CaptureCard, ...] = ()
     ptp_mode: PtpMode | None = None
     """How this host uses PTP; None: its PTP group's mode."""
+    agent: str | None = None
+    """The Zenoh endpoint this host's ``rigsync agent`` listens on (``tls/10.0.0.2:7447``), which a capture on
+    another host connects to; None: given on the command line, or found by scouting."""
 
     def __post_init__(self) -> None:
         require(name_ok(self.name), "name", self.name, "not a valid name", NAME_RULE)
+        if self.agent is not None:
+            endpoint_protocol("agent", self.agent)
+            address = self.agent.split("/", 1)[1].rpartition(":")[0]
+            require(address not in ("0.0.0.0", "[::]"), "agent", self.agent,
+                    "every address of the host: a capture on another host cannot connect there",
+                    "the address other hosts reach this host at, e.g. tls/10.0.0.2:7447")
         require(self.name != "external", "name", self.name, "reserved for a PTP grandmaster outside the rig",
                  "any other name")
         lim.GPU_MEMORY_MB.check("gpu_memory_mb", self.gpu_memory_mb)
