@@ -31,6 +31,13 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--address", type=_address, action="append", default=[], metavar="HOST=IP",
                    help="an address of a host, written into its certificate (repeatable)")
     p.add_argument("--host", help="run the agent of this host of the rig (until SIGTERM or Ctrl-C)")
+    p.add_argument("--send-queue-mb", type=int, default=64, metavar="MB",
+                   help="the send queue's limit (MiB, default 64): frames it cannot take go to the spill file")
+    p.add_argument("--spill-dir", type=Path, default=Path("."), metavar="DIR",
+                   help="folder of the spill file <rig>-<host>-<UTC start>.spill.mcap, made when needed "
+                        "(default: the current folder)")
+    p.add_argument("--local-copy", action="store_true",
+                   help="write every frame, event, PTP sample and truth to the spill file too (for rigsync merge)")
     add_session_args(p, listen=True)
 
 
@@ -63,18 +70,28 @@ def _run_agent(args: argparse.Namespace, console: Console) -> int:
     from rigsync.plan import build_plan
     from rigsync.spec import load_rig
 
+    from rigsync.net.sender import SendQueueConfig
+
     rig = load_rig(args.rig)
     host = check_host(args, rig)
     options = session_options(args, host)
+    if not 1 <= args.send_queue_mb <= 65536:
+        raise OptionError("--send-queue-mb", args.send_queue_mb, "out of range", "1 to 65536 (MiB)")
+    if args.spill_dir.exists() and not args.spill_dir.is_dir():
+        raise OptionError("--spill-dir", str(args.spill_dir), "not a folder")
     stop = threading.Event()
     previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        with Agent(rig, build_plan(rig), args.host, options, origin_realtime_ns=default_origin_ns(args)) as agent:
+        with Agent(rig, build_plan(rig), args.host, options, origin_realtime_ns=default_origin_ns(args),
+                   send_queue=SendQueueConfig(limit_bytes=args.send_queue_mb << 20), spill_dir=args.spill_dir,
+                   local_copy=args.local_copy) as agent:
             devices = [d.id for d in rig.devices if d.host == args.host]
             console.print(f"agent of host {args.host} of {rig.name} ready: devices {', '.join(devices) or 'none'}; "
                           f"listening on {', '.join(args.listen) or 'nothing'}", highlight=False)
             stop.wait()
-            console.print(f"agent of host {args.host} stopping: {agent.frames_sent} frames sent", highlight=False)
+        spilled = f" ({agent.spill_path})" if agent.spill_path is not None else ""
+        console.print(f"agent of host {args.host} stopped: {agent.frames_sent} frames sent, {agent.frames_spilled} "
+                      f"spilled{spilled}, {agent.frames_dropped} dropped", highlight=False)
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)

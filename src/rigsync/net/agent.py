@@ -14,9 +14,13 @@ answered by one :class:`~rigsync.net.messages.Reply` (``ok``, or the error text)
   true time of the shared timeline - any device of the rig, its own or another host's, since every process's world
   must know every start to stay the one world (a hardware trigger on host a drives a camera on host b).
 
-A poll thread reads the devices every ``poll_s`` and publishes each frame on its frame key, events on ``@events``,
-PTP samples on ``@ptp``, and a heartbeat every ``heartbeat_s`` with the host's (realtime, monotonic) clocks read
-together and the send counters. An agent whose world is simulated also publishes the truth of its own host's frames
+A poll thread reads the devices every ``poll_s`` and queues each frame for its frame key, events for ``@events``,
+PTP samples for ``@ptp`` into a send queue bounded in bytes, drained into Zenoh by a sender thread with
+backpressure (:mod:`rigsync.net.sender`); a frame the queue cannot take goes to the agent's local spill file,
+and once the queue stays full (or always, with ``local_copy``) everything goes to the spill file as well
+(:mod:`rigsync.net.spill`). A heartbeat goes out every ``heartbeat_s`` (never queued behind the frames) with the
+host's (realtime, monotonic) clocks read together, the queue's depth and bytes, and the frames sent, spilled and
+dropped. An agent whose world is simulated also publishes the truth of its own host's frames
 on ``@truth`` (a :class:`~rigsync.core.truth.FrameTruth` each, as its world finalizes the frame: a delivered
 frame's truth goes out before the frame, on the same session). Device calls from the control queries and from the
 poll thread hold one lock.
@@ -25,8 +29,10 @@ poll thread hold one lock.
 from __future__ import annotations
 
 import hashlib
+import sys
 import threading
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import asdict
 from pathlib import Path
@@ -43,7 +49,15 @@ from rigsync.drivers.sim.driver import SimDriver
 from rigsync.net import wire
 from rigsync.net.keys import Channel, RigKeys, Verb, channel_key, control_selector, parse_key
 from rigsync.net.messages import FrameMessage, Heartbeat, Reply, Request
-from rigsync.net.zenoh_session import Query, SessionOptions, open_session
+from rigsync.net.sender import Outgoing, Sender, SendQueue, SendQueueConfig
+from rigsync.net.spill import HostStamper, SpillFile
+from rigsync.net.zenoh_session import (
+    Query,
+    SessionOptions,
+    declare_blocking_publisher,
+    declare_status_publisher,
+    open_session,
+)
 from rigsync.plan.model import Plan
 from rigsync.spec.model import RigSpec
 
@@ -73,7 +87,11 @@ class Agent:
     """One host's agent (a context manager: devices and the Zenoh session are closed on exit)."""
 
     def __init__(self, rig: RigSpec, plan: Plan, host: str, session_options: SessionOptions, *,
-                 origin_realtime_ns: int | None = None, poll_s: float = 0.005, heartbeat_s: float = 0.2) -> None:
+                 origin_realtime_ns: int | None = None, poll_s: float = 0.005, heartbeat_s: float = 0.2,
+                 send_queue: SendQueueConfig | None = None, spill_dir: Path | None = None,
+                 local_copy: bool = False, log: Callable[[str], None] | None = None) -> None:
+        """``spill_dir``: where the spill file is made when needed (None: no spill file; a frame the send queue
+        cannot take is then dropped, counted and named through ``log``, which defaults to stderr)."""
         rig.host(host)  # an unknown host is an error naming the rig's hosts
         self.rig, self.plan, self.host = rig, plan, host
         self.session_options = session_options
@@ -82,6 +100,17 @@ class Agent:
         self.keys = rig_keys(rig)
         self.rig_hash, self.plan_hash = rig_hash(rig), plan_hash(plan)
         self.frames_sent = 0
+        """Frames handed to the send queue."""
+        self.frames_spilled = 0
+        self.frames_dropped = 0
+        """Frames that reached neither the send queue nor the spill file (each named through ``log``)."""
+        self.send_queue = SendQueue(send_queue or SendQueueConfig())
+        self.spill_dir, self.local_copy = spill_dir, local_copy
+        self._copying = local_copy
+        self._log = log or (lambda line: print(line, file=sys.stderr, flush=True))
+        self._stamper: HostStamper | None = None
+        self._spill: SpillFile | None = None
+        self._sender: Sender | None = None
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._stack = ExitStack()
@@ -111,19 +140,29 @@ class Agent:
             self._devices[spec.id] = self._stack.enter_context(self._drivers[spec.driver].open(spec.serial))
         driver = self._clock_driver()
         self._ptp = driver.ptp_source(self.host) if driver is not None else None
+        if self.spill_dir is not None:
+            self._stamper = HostStamper(self.plan, self.host)
+            for device_id, device in self._devices.items():
+                self._stamper.add_device(device_id, device.timing())
+            self._spill = self._stack.enter_context(SpillFile(
+                self.plan, self.host, self.spill_dir, time.time_ns(),
+                lambda device, stream: self._devices[device].intrinsics(stream), log=self._log))
         session = self._stack.enter_context(open_session(self.session_options))
         for spec in own:
             for s in spec.streams:
                 key = self.keys.frame_key(spec.id, s.name)
-                self._publishers[key] = session.declare_publisher(key)
+                self._publishers[key] = declare_blocking_publisher(session, key)
         sim = self._drivers.get("sim")
-        channels = [Channel.EVENTS, Channel.PTP, Channel.HEARTBEAT, *([Channel.TRUTH] if sim is not None else [])]
+        channels = [Channel.EVENTS, Channel.PTP, *([Channel.TRUTH] if sim is not None else [])]
         for channel in channels:
             key = channel_key(self.rig.name, self.host, channel)
-            self._publishers[key] = session.declare_publisher(key)
+            self._publishers[key] = declare_blocking_publisher(session, key)
+        heartbeat_key = channel_key(self.rig.name, self.host, Channel.HEARTBEAT)
+        self._publishers[heartbeat_key] = declare_status_publisher(session, heartbeat_key)
+        self._sender = self._stack.enter_context(Sender(self.send_queue, self._put, name=f"rigsync-send-{self.host}"))
         if sim is not None:
             truth_key = channel_key(self.rig.name, self.host, Channel.TRUTH)
-            sim.send_truth_to(lambda truth: self._put(truth_key, wire.encode(truth)))
+            sim.send_truth_to(lambda truth: self._send_truth(truth_key, truth))
         session.declare_queryable(control_selector(self.rig.name, self.host), self._on_query)
         self._thread = threading.Thread(target=self._loop, name=f"rigsync-agent-{self.host}", daemon=True)
         self._thread.start()
@@ -136,6 +175,11 @@ class Agent:
         with self._lock:
             self._stack.close()  # devices, then the session (in reverse)
             self._devices.clear()
+
+    @property
+    def spill_path(self) -> Path | None:
+        """The spill file, if one was made."""
+        return self._spill.path if self._spill is not None and self._spill.made else None
 
     def _clock_driver(self) -> Driver | None:
         """The driver whose view of the host's clocks and PTP the agent reports (the simulator's, if it runs)."""
@@ -224,26 +268,68 @@ class Agent:
     def _put(self, key: str, payload: bytes) -> None:
         self._publishers[key].put(payload)
 
+    def _send(self, key: str, payload: bytes) -> bool:
+        """Queue a message for the network; False if the queue is full. Starts the local copy once the queue
+        stays full."""
+        queued = self.send_queue.offer(Outgoing(key, payload))
+        if not self._copying and self._spill is not None and self.send_queue.stays_full():
+            self._copying = True
+            self._log(f"agent {self.host}: the send queue stayed full for {self.send_queue.config.spill_after_s:g} s "
+                      f"({self.send_queue.nbytes / 1e6:.1f} MB): local copy to {self._spill.path} from now on")
+        return queued
+
+    def _send_truth(self, key: str, truth: Any) -> None:
+        if (not self._send(key, wire.encode(truth)) or self._copying) and self._spill is not None:
+            self._spill.write_truth(truth)
+
     def _publish_devices(self) -> None:
         events_key = channel_key(self.rig.name, self.host, Channel.EVENTS)
+        stamper = self._stamper
+        if stamper is not None:
+            driver = self._clock_driver()
+            if driver is not None:
+                stamper.add_clocks(*driver.host_clocks(self.host))
+        if self._ptp is not None:
+            for sample in self._ptp.poll():
+                record = stamper.add_ptp(sample) if stamper is not None else None
+                sent = self._send(channel_key(self.rig.name, self.host, Channel.PTP), wire.encode(sample))
+                if (not sent or self._copying) and self._spill is not None and record is not None:
+                    self._spill.write_ptp(record)
         for device in self._devices.values():
             for item in device.poll():
                 if isinstance(item, Frame):
-                    self._put(self.keys.frame_key(item.device, item.stream), wire.encode(FrameMessage(item)))
-                    self.frames_sent += 1
+                    self._frame(item)
                 elif isinstance(item, DeviceEvent):
-                    self._put(events_key, wire.encode(item))
-        if self._ptp is not None:
-            for sample in self._ptp.poll():
-                self._put(channel_key(self.rig.name, self.host, Channel.PTP), wire.encode(sample))
+                    sent = self._send(events_key, wire.encode(item))
+                    if (not sent or self._copying) and self._spill is not None and stamper is not None:
+                        self._spill.write_event(item, stamper.host.to_rig(item.host_ns, stamp=False).rig_ns)
+
+    def _frame(self, frame: Frame) -> None:
+        """Queue a frame for the network; spill it if the queue cannot take it (or the local copy is on); count
+        and name it if it reaches neither."""
+        stamped = self._stamper.stamp(frame) if self._stamper is not None else None
+        sent = self._send(self.keys.frame_key(frame.device, frame.stream), wire.encode(FrameMessage(frame)))
+        self.frames_sent += sent
+        if sent and not self._copying:
+            return
+        if self._spill is not None and stamped is not None:
+            if self._spill.write_frame(stamped, copy=sent):
+                self.frames_spilled += 1
+            elif not sent:
+                self.frames_dropped += 1
+        elif not sent:
+            self.frames_dropped += 1
+            self._log(f"agent {self.host}: frame {frame.device}/{frame.stream} seq {frame.seq} dropped: sent nowhere "
+                      "(the send queue is full and the agent has no spill folder)")
 
     def _publish_heartbeat(self, seq: int) -> None:
         driver = self._clock_driver()
         realtime_ns, monotonic_ns = driver.host_clocks(self.host) if driver is not None else (
             time.time_ns(), time.monotonic_ns())
         self._put(channel_key(self.rig.name, self.host, Channel.HEARTBEAT), wire.encode(Heartbeat(
-            AGENT_VERSION, self.rig_hash, self.plan_hash, self.host, seq, realtime_ns, monotonic_ns, queue_depth=0,
-            queue_bytes=0, frames_sent=self.frames_sent, frames_spilled=0, frames_dropped=0)))
+            AGENT_VERSION, self.rig_hash, self.plan_hash, self.host, seq, realtime_ns, monotonic_ns,
+            queue_depth=self.send_queue.depth, queue_bytes=self.send_queue.nbytes, frames_sent=self.frames_sent,
+            frames_spilled=self.frames_spilled, frames_dropped=self.frames_dropped)))
 
 
 def _timing_json(device: Device) -> dict[str, Any]:

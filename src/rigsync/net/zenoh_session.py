@@ -161,3 +161,20 @@ def open_session(options: SessionOptions) -> Iterator[zenoh.Session]:
                                f"connect {list(options.connect)}): {err}") from None
     with session:  # closes it
         yield session
+
+
+def declare_blocking_publisher(session: zenoh.Session, key: str) -> zenoh.Publisher:
+    """A reliable publisher whose ``put`` waits while the link is congested (``CongestionControl.BLOCK``).
+    Zenoh's default, ``DROP``, silently drops messages under congestion (checked: eclipse-zenoh 1.10.2's
+    ``declare_publisher`` defaults to ``CongestionControl.DROP``); waiting instead passes the backpressure on to the
+    agent's send queue (:mod:`rigsync.net.sender`). Zenoh closes a link on which a put stayed blocked for
+    ``transport/link/tx/queue/congestion_control/block/wait_before_close`` (5 s by default)."""
+    return session.declare_publisher(key, congestion_control=zenoh.CongestionControl.BLOCK,
+                                     reliability=zenoh.Reliability.RELIABLE)
+
+
+def declare_status_publisher(session: zenoh.Session, key: str) -> zenoh.Publisher:
+    """A publisher for small periodic messages where the next one replaces a lost one (heartbeats): it never
+    waits (``DROP``), on a priority above the data's, so it is not queued behind a congested link's frames."""
+    return session.declare_publisher(key, congestion_control=zenoh.CongestionControl.DROP,
+                                     priority=zenoh.Priority.INTERACTIVE_HIGH)
