@@ -40,7 +40,7 @@ from rigsync.core.frame import ClockDomain, Frame, FrameFlags, StampedFrame, Tim
 from rigsync.core.frameset import DropReason
 from rigsync.drivers.base import EventKind
 from rigsync.plan import build_plan
-from rigsync.record.reader import FrameStamp, Recording, open_recording
+from rigsync.record.reader import FrameStamp, RecordedImage, Recording, open_recording
 from rigsync.record.recorder import FRAMES_TOPIC, FRAMESETS_TOPIC, TRUTH_TOPIC, Recorder, RecorderConfig
 from rigsync.spec.loader import loads_rig
 from rigsync.timebase.steps import StepSchedule
@@ -48,6 +48,7 @@ from rigsync.timebase.steps import StepSchedule
 SPILL_HOST_KEY = "spill_host"
 """``rigsync`` metadata key of an agent's spill file (:mod:`rigsync.net.spill`): its host."""
 SPILL_EVENTS_TOPIC = "/rigsync/agent/events"
+"""Device events an agent spilled (JSON: device, kind, host_ns, stream, seq, count)."""
 STEPS_TOPIC = "/rigsync/steps"
 MERGE_KEY = "merge"
 """The ``rigsync.stats`` key of a merged recording's own accounting (a JSON object)."""
@@ -236,11 +237,25 @@ def _write(path: Path, inputs: list[_Input], plan: Any, chosen: dict[tuple[str, 
     return result
 
 
-def _images(inputs: list[_Input]) -> Iterator[tuple[int, Any]]:
+def _images(inputs: list[_Input]) -> Iterator[tuple[int, RecordedImage]]:
     for n, inp in enumerate(inputs):
         for info in inp.recording.streams:
             for image in inp.recording.images(info.device, info.stream):
                 yield n, image
+
+
+def stamped_frame(s: FrameStamp, image: RecordedImage) -> StampedFrame:
+    """A recorded frame as the recorder takes it (semantics, clock domain and latency are not recorded: the
+    stamp is already made)."""
+    flags = FrameFlags.NONE
+    for name in s.flags:
+        flags |= _FLAGS.get(name, FrameFlags.NONE)
+    time_flags = TimeFlags.NONE
+    for name in s.time_flags:
+        time_flags |= _TIME_FLAGS.get(name, TimeFlags.NONE)
+    frame = Frame(s.device, s.stream, s.seq, s.device_ts_ns, s.host_rx_ns, TimestampSemantics.START_OF_EXPOSURE,
+                  ClockDomain.HOST, 0, s.exposure_ns, image.image, image.encoding, flags)
+    return StampedFrame(frame, s.rig_time_ns, s.error_bound_ns, s.locked, time_flags)
 
 
 def _write_images(recorder: Recorder, inputs: list[_Input], chosen: dict[tuple[str, str, int], tuple[int, FrameStamp]],
@@ -252,16 +267,7 @@ def _write_images(recorder: Recorder, inputs: list[_Input], chosen: dict[tuple[s
         pick = chosen.get(key)
         if pick is None or pick[0] != n or key in written or key in gated:
             continue
-        s = pick[1]
-        flags = FrameFlags.NONE
-        for name in s.flags:
-            flags |= _FLAGS.get(name, FrameFlags.NONE)
-        time_flags = TimeFlags.NONE
-        for name in s.time_flags:
-            time_flags |= _TIME_FLAGS.get(name, TimeFlags.NONE)
-        frame = Frame(s.device, s.stream, s.seq, s.device_ts_ns, s.host_rx_ns, TimestampSemantics.START_OF_EXPOSURE,
-                      ClockDomain.HOST, 0, s.exposure_ns, image.image, image.encoding, flags)
-        stamped = StampedFrame(frame, s.rig_time_ns, s.error_bound_ns, s.locked, time_flags)
+        stamped = stamped_frame(pick[1], image)
         recorder.write_image(stamped)
         written[key] = stamped
     return written

@@ -67,10 +67,9 @@ def run_command(args: argparse.Namespace, console: Console) -> int:
 def _run_agent(args: argparse.Namespace, console: Console) -> int:
     require_net()
     from rigsync.net.agent import Agent
+    from rigsync.net.sender import SendQueueConfig
     from rigsync.plan import build_plan
     from rigsync.spec import load_rig
-
-    from rigsync.net.sender import SendQueueConfig
 
     rig = load_rig(args.rig)
     host = check_host(args, rig)

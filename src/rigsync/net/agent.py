@@ -32,6 +32,7 @@ import hashlib
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import asdict
@@ -43,7 +44,7 @@ from rigsync import __version__
 from rigsync.capture.streams import device_config
 from rigsync.core.errors import RigsyncError
 from rigsync.core.frame import Frame
-from rigsync.drivers.base import Device, DeviceEvent, Driver, PtpSource
+from rigsync.drivers.base import Device, DeviceEvent, Driver, EventKind, PtpSource
 from rigsync.drivers.factory import open_drivers
 from rigsync.drivers.sim.driver import SimDriver
 from rigsync.net import wire
@@ -108,6 +109,7 @@ class Agent:
         self.spill_dir, self.local_copy = spill_dir, local_copy
         self._copying = local_copy
         self._log = log or (lambda line: print(line, file=sys.stderr, flush=True))
+        self._drops: deque[DeviceEvent] = deque()  # overrun events of frames sent nowhere, not yet queued
         self._stamper: HostStamper | None = None
         self._spill: SpillFile | None = None
         self._sender: Sender | None = None
@@ -284,6 +286,8 @@ class Agent:
 
     def _publish_devices(self) -> None:
         events_key = channel_key(self.rig.name, self.host, Channel.EVENTS)
+        while self._drops and self._send(events_key, wire.encode(self._drops[0])):
+            self._drops.popleft()
         stamper = self._stamper
         if stamper is not None:
             driver = self._clock_driver()
@@ -316,11 +320,21 @@ class Agent:
             if self._spill.write_frame(stamped, copy=sent):
                 self.frames_spilled += 1
             elif not sent:
-                self.frames_dropped += 1
+                self._dropped(frame, stamped.rig_time_ns)
         elif not sent:
-            self.frames_dropped += 1
             self._log(f"agent {self.host}: frame {frame.device}/{frame.stream} seq {frame.seq} dropped: sent nowhere "
                       "(the send queue is full and the agent has no spill folder)")
+            self._dropped(frame, None)
+
+    def _dropped(self, frame: Frame, rig_ns: int | None) -> None:
+        """A frame sent nowhere: counted, and reported as an ``overrun`` event naming its stream and seq (to the
+        spill file if it still takes it, and to the capture as soon as the send queue has room), so that the
+        capture and ``rigsync merge`` count it as lost on the host, not on the device."""
+        self.frames_dropped += 1
+        event = DeviceEvent(frame.device, EventKind.OVERRUN, frame.host_rx_ns, frame.stream, 1, frame.seq)
+        self._drops.append(event)
+        if self._spill is not None and rig_ns is not None:
+            self._spill.write_event(event, rig_ns)
 
     def _publish_heartbeat(self, seq: int) -> None:
         driver = self._clock_driver()

@@ -23,6 +23,7 @@ from types import TracebackType
 from typing import Self
 
 from rigsync.capture.clocks import PtpRecord, host_config, step_policy
+from rigsync.capture.merge import SPILL_EVENTS_TOPIC, SPILL_HOST_KEY
 from rigsync.capture.streams import device_timebase, encoding
 from rigsync.core.errors import RecordingError
 from rigsync.core.frame import Frame, StampedFrame
@@ -36,9 +37,6 @@ from rigsync.timebase.host import HostTimebase
 from rigsync.timebase.stamper import DeviceTimebase
 from rigsync.timebase.steps import RigSteps
 
-EVENTS_TOPIC = "/rigsync/agent/events"
-"""Device events an agent spilled (JSON: device, kind, host_ns, stream, seq, count)."""
-SPILL_HOST_KEY = "spill_host"
 SPILL_PUT_TIMEOUT_S = 1.0
 """How long a frame waits for room in the spill recorder's queue before it is counted dropped."""
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -162,7 +160,7 @@ class SpillFile:
     def write_event(self, event: DeviceEvent, rig_ns: int) -> None:
         payload = {"device": event.device, "kind": event.kind.value, "host_ns": event.host_ns,
                    "stream": event.stream, "seq": event.seq, "count": event.count}
-        self._write(lambda r: r.write_json(EVENTS_TOPIC, payload, max(rig_ns, 0)))
+        self._write(lambda r: r.write_json(SPILL_EVENTS_TOPIC, payload, max(rig_ns, 0)))
 
     def _write(self, put: Callable[[Recorder], None]) -> None:
         recorder = self._open()
