@@ -79,7 +79,7 @@ def test_a_spill_folder_that_cannot_be_written_counts_and_names_each_frame_and_t
     blocker = tmp_path / "spill"
     blocker.write_text("not a folder")
     log: list[str] = []
-    agent = run_agent(blocker / "sub", 0.5, log)
-    assert agent.frames_sent > 10 and agent.frames_dropped == 0 and agent.frames_spilled == 0
+    agent = run_agent(blocker / "sub", 1.0, log)
+    assert agent.frames_sent >= 20 and agent.frames_dropped == 0 and agent.frames_spilled == 0
     assert agent.spill_path is None
     assert len(log) == 1 and log[0].startswith(f"agent b: spilling stopped: cannot make the spill file {blocker}")
