@@ -97,3 +97,17 @@ def test_bad_send_queue_settings_name_the_setting() -> None:
         SendQueueConfig(limit_bytes=1000)
     with pytest.raises(FieldError, match="spill_after_s"):
         SendQueueConfig(spill_after_s=-1)
+
+
+def test_the_messages_handed_over_last_are_kept_up_to_recent_bytes_for_the_local_copy() -> None:
+    """After six 256 KiB messages with spill copies were handed over, a 1 MiB window keeps the last four; with the
+    two still queued, the local copy would get messages 2 to 7 in order (a message without a copy is not kept)."""
+    q = SendQueue(SendQueueConfig(limit_bytes=4 * MIB, recent_bytes=MIB))
+    for i in range(8):
+        assert q.offer(Outgoing(f"k/{i}", bytes(256 << 10), local=i))
+    assert q.offer(Outgoing("k/none", bytes(4)))
+    for _ in range(6):
+        assert q.take(0) is not None
+        q.done()
+    assert [m.local for m in q.recent_and_queued()] == [2, 3, 4, 5, 6, 7, None]
+    assert [m.local for m in q.unsent()] == [6, 7, None]

@@ -43,7 +43,8 @@ from typing import Any, Self
 from rigsync import __version__
 from rigsync.capture.streams import device_config
 from rigsync.core.errors import RigsyncError
-from rigsync.core.frame import Frame
+from rigsync.core.frame import Frame, StampedFrame
+from rigsync.core.truth import FrameTruth
 from rigsync.drivers.base import Device, DeviceEvent, Driver, EventKind, PtpSource
 from rigsync.drivers.factory import open_drivers
 from rigsync.drivers.sim.driver import SimDriver
@@ -51,7 +52,7 @@ from rigsync.net import wire
 from rigsync.net.keys import Channel, RigKeys, Verb, channel_key, control_selector, parse_key
 from rigsync.net.messages import FrameMessage, Heartbeat, Reply, Request
 from rigsync.net.sender import Outgoing, Sender, SendQueue, SendQueueConfig
-from rigsync.net.spill import HostStamper, SpillFile
+from rigsync.net.spill import HostStamper, Local, SpillFile
 from rigsync.net.zenoh_session import (
     Query,
     SessionOptions,
@@ -161,6 +162,7 @@ class Agent:
             self._publishers[key] = declare_blocking_publisher(session, key)
         heartbeat_key = channel_key(self.rig.name, self.host, Channel.HEARTBEAT)
         self._publishers[heartbeat_key] = declare_status_publisher(session, heartbeat_key)
+        self._stack.callback(self._spill_unsent)  # after the sender's exit
         self._sender = self._stack.enter_context(Sender(self.send_queue, self._put, name=f"rigsync-send-{self.host}"))
         if sim is not None:
             truth_key = channel_key(self.rig.name, self.host, Channel.TRUTH)
@@ -270,23 +272,42 @@ class Agent:
     def _put(self, key: str, payload: bytes) -> None:
         self._publishers[key].put(payload)
 
-    def _send(self, key: str, payload: bytes) -> bool:
-        """Queue a message for the network; False if the queue is full. Starts the local copy once the queue
-        stays full."""
-        queued = self.send_queue.offer(Outgoing(key, payload))
+    def _send(self, key: str, payload: bytes, local: Local | None) -> bool:
+        """Queue a message for the network, with what the spill file would take of it (``local``); write that to
+        the spill file too if the queue refuses the message or the local copy is on. False if the queue refused
+        it. The local copy starts once the queue stays full: with the messages still queued and those sent
+        recently (a congested link may not deliver them), so that the spill file has everything from then on."""
         if not self._copying and self._spill is not None and self.send_queue.stays_full():
             self._copying = True
             self._log(f"agent {self.host}: the send queue stayed full for {self.send_queue.config.spill_after_s:g} s "
                       f"({self.send_queue.nbytes / 1e6:.1f} MB): local copy to {self._spill.path} from now on")
+            self._spill_all(self.send_queue.recent_and_queued())
+        queued = self.send_queue.offer(Outgoing(key, payload, local))
+        if local is not None and self._spill is not None and (self._copying or not queued):
+            if self._spill.write(local, copy=queued):
+                self.frames_spilled += isinstance(local, StampedFrame)
+            elif isinstance(local, StampedFrame) and not queued:
+                self._dropped(local.frame, local.rig_time_ns)
         return queued
 
-    def _send_truth(self, key: str, truth: Any) -> None:
-        if (not self._send(key, wire.encode(truth)) or self._copying) and self._spill is not None:
-            self._spill.write_truth(truth)
+    def _spill_all(self, items: list[Outgoing]) -> None:
+        """Copy messages already queued or handed over into the spill file."""
+        for item in items:
+            if self._spill is not None and item.local is not None and self._spill.write(item.local, copy=True):
+                self.frames_spilled += isinstance(item.local, StampedFrame)
+
+    def _spill_unsent(self) -> None:
+        """After the sender stopped: what it could not hand over in time goes to the spill file (unless the local
+        copy already has it)."""
+        if not self._copying:
+            self._spill_all(self.send_queue.unsent())
+
+    def _send_truth(self, key: str, truth: FrameTruth) -> None:
+        self._send(key, wire.encode(truth), truth)
 
     def _publish_devices(self) -> None:
         events_key = channel_key(self.rig.name, self.host, Channel.EVENTS)
-        while self._drops and self._send(events_key, wire.encode(self._drops[0])):
+        while self._drops and self._send(events_key, wire.encode(self._drops[0]), None):
             self._drops.popleft()
         stamper = self._stamper
         if stamper is not None:
@@ -296,32 +317,22 @@ class Agent:
         if self._ptp is not None:
             for sample in self._ptp.poll():
                 record = stamper.add_ptp(sample) if stamper is not None else None
-                sent = self._send(channel_key(self.rig.name, self.host, Channel.PTP), wire.encode(sample))
-                if (not sent or self._copying) and self._spill is not None and record is not None:
-                    self._spill.write_ptp(record)
+                self._send(channel_key(self.rig.name, self.host, Channel.PTP), wire.encode(sample), record)
         for device in self._devices.values():
             for item in device.poll():
                 if isinstance(item, Frame):
                     self._frame(item)
                 elif isinstance(item, DeviceEvent):
-                    sent = self._send(events_key, wire.encode(item))
-                    if (not sent or self._copying) and self._spill is not None and stamper is not None:
-                        self._spill.write_event(item, stamper.host.to_rig(item.host_ns, stamp=False).rig_ns)
+                    at = stamper.host.to_rig(item.host_ns, stamp=False).rig_ns if stamper is not None else None
+                    self._send(events_key, wire.encode(item), None if at is None else (item, at))
 
     def _frame(self, frame: Frame) -> None:
         """Queue a frame for the network; spill it if the queue cannot take it (or the local copy is on); count
         and name it if it reaches neither."""
         stamped = self._stamper.stamp(frame) if self._stamper is not None else None
-        sent = self._send(self.keys.frame_key(frame.device, frame.stream), wire.encode(FrameMessage(frame)))
+        sent = self._send(self.keys.frame_key(frame.device, frame.stream), wire.encode(FrameMessage(frame)), stamped)
         self.frames_sent += sent
-        if sent and not self._copying:
-            return
-        if self._spill is not None and stamped is not None:
-            if self._spill.write_frame(stamped, copy=sent):
-                self.frames_spilled += 1
-            elif not sent:
-                self._dropped(frame, stamped.rig_time_ns)
-        elif not sent:
+        if not sent and self._spill is None:
             self._log(f"agent {self.host}: frame {frame.device}/{frame.stream} seq {frame.seq} dropped: sent nowhere "
                       "(the send queue is full and the agent has no spill folder)")
             self._dropped(frame, None)

@@ -23,12 +23,13 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from rigsync.core.errors import FieldError
 
 DEFAULT_SEND_QUEUE_MB = 64
 DEFAULT_SPILL_AFTER_S = 0.5
+DEFAULT_RECENT_MB = 16
 
 
 @dataclass(frozen=True)
@@ -37,20 +38,27 @@ class SendQueueConfig:
 
     limit_bytes: int = DEFAULT_SEND_QUEUE_MB << 20
     spill_after_s: float = DEFAULT_SPILL_AFTER_S
+    recent_bytes: int = DEFAULT_RECENT_MB << 20
+    """The messages handed to the network most recently, kept up to this many bytes (of their encoded size): what
+    a congested link may still hold in its buffers (Zenoh's and the kernel's socket buffer, up to a few MB) when
+    the local copy starts."""
 
     def __post_init__(self) -> None:
         if self.limit_bytes < 1 << 20 or self.limit_bytes > 64 << 30:
             raise FieldError("send_queue_mb", self.limit_bytes / (1 << 20), "out of range", "1 to 65536 (MiB)")
+        if not 0 <= self.recent_bytes <= 64 << 30:
+            raise FieldError("recent_bytes", self.recent_bytes, "out of range", "0 to 64 GiB")
         if not 0 <= self.spill_after_s <= 3600:
             raise FieldError("spill_after_s", self.spill_after_s, "out of range", "0 to 3600 (s)")
 
 
 @dataclass(frozen=True, slots=True)
 class Outgoing:
-    """One message to publish: its key and bytes."""
+    """One message to publish: its key and bytes, and what the agent's spill file would take of it."""
 
     key: str
     payload: bytes
+    local: Any = None
 
 
 class SendQueue:
@@ -61,6 +69,8 @@ class SendQueue:
         self._clock = clock
         self._items: deque[Outgoing] = deque()
         self._bytes = 0
+        self._recent: deque[Outgoing] = deque()
+        self._recent_bytes = 0
         self._full_since_s: float | None = None
         self._closed = False
         self._cond = threading.Condition()
@@ -112,9 +122,24 @@ class SendQueue:
         with self._cond:
             item = self._items.popleft()
             self._bytes -= len(item.payload)
+            if item.local is not None and self.config.recent_bytes:
+                self._recent.append(item)
+                self._recent_bytes += len(item.payload)
+                while self._recent_bytes > self.config.recent_bytes:
+                    self._recent_bytes -= len(self._recent.popleft().payload)
             if self._bytes <= self.config.limit_bytes // 2:
                 self._full_since_s = None
             self._cond.notify_all()
+
+    def recent_and_queued(self) -> list[Outgoing]:
+        """The messages handed over most recently (up to ``recent_bytes``) and those still queued, oldest first."""
+        with self._cond:
+            return [*self._recent, *self._items]
+
+    def unsent(self) -> list[Outgoing]:
+        """The messages still queued (not handed over, or being handed over), oldest first."""
+        with self._cond:
+            return list(self._items)
 
     def close(self) -> None:
         """Refuse new messages; :meth:`take` returns what is left, then None."""

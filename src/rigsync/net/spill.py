@@ -39,6 +39,9 @@ from rigsync.timebase.steps import RigSteps
 
 SPILL_PUT_TIMEOUT_S = 1.0
 """How long a frame waits for room in the spill recorder's queue before it is counted dropped."""
+Local = StampedFrame | FrameTruth | PtpRecord | tuple[DeviceEvent, int]
+"""What the spill file takes of a message an agent sends: a stamped frame, a truth record, a PTP record, or a
+device event with its rig time."""
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -151,24 +154,37 @@ class SpillFile:
             self._log(f"agent {self.host}: frame {f.device}/{f.stream} seq {f.seq} dropped: sent nowhere ({why})")
         return ok
 
-    def write_truth(self, truth: FrameTruth) -> None:
-        self._write(lambda r: r.write_truth(truth))
+    def write(self, local: Local, *, copy: bool = False) -> bool:
+        """Write what an agent queued for the network (:data:`Local`); False if it could not be written (for a
+        frame: see :meth:`write_frame`)."""
+        if isinstance(local, StampedFrame):
+            return self.write_frame(local, copy=copy)
+        if isinstance(local, FrameTruth):
+            return self.write_truth(local)
+        if isinstance(local, PtpRecord):
+            return self.write_ptp(local)
+        return self.write_event(*local)
 
-    def write_ptp(self, record: PtpRecord) -> None:
-        self._write(lambda r: r.write_json(record.topic, record.to_json(), max(record.at.rig_ns, 0)))
+    def write_truth(self, truth: FrameTruth) -> bool:
+        return self._write(lambda r: r.write_truth(truth))
 
-    def write_event(self, event: DeviceEvent, rig_ns: int) -> None:
+    def write_ptp(self, record: PtpRecord) -> bool:
+        return self._write(lambda r: r.write_json(record.topic, record.to_json(), max(record.at.rig_ns, 0)))
+
+    def write_event(self, event: DeviceEvent, rig_ns: int) -> bool:
         payload = {"device": event.device, "kind": event.kind.value, "host_ns": event.host_ns,
                    "stream": event.stream, "seq": event.seq, "count": event.count}
-        self._write(lambda r: r.write_json(SPILL_EVENTS_TOPIC, payload, max(rig_ns, 0)))
+        return self._write(lambda r: r.write_json(SPILL_EVENTS_TOPIC, payload, max(rig_ns, 0)))
 
-    def _write(self, put: Callable[[Recorder], None]) -> None:
+    def _write(self, put: Callable[[Recorder], None]) -> bool:
         recorder = self._open()
         if recorder is not None:
             try:
                 put(recorder)
+                return True
             except RecordingError as err:
                 self._fail(str(err))
+        return False
 
     def close(self) -> None:
         recorder, self._recorder = self._recorder, None
