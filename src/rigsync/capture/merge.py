@@ -11,8 +11,10 @@ chunk). The merge:
 - recomputes every frameset over the union with the capture's own aligner and stream rules
   (:func:`~rigsync.capture.streams.align_stream`, on the base timeline of the central recording's step schedule)
   and writes the statistics as a capture does: in the merged file no frame is late (every input's frames are all
-  there), and a gap in a stream's frame counter is a ``device`` drop, except a frame an agent reported it could
-  neither send nor spill (its ``overrun`` event naming device, stream and seq), a ``host_overrun`` drop;
+  there; the sets after the first stream's last frame are left, as at the end of a capture, naming the streams
+  that ended ``stopped``), and a gap in a stream's frame counter is a ``device`` drop, except a frame an agent
+  reported it could neither send nor spill (its ``overrun`` event naming device, stream and seq), a
+  ``host_overrun`` drop;
 - keeps the truth, PTP samples, steps and other JSON topics of every input (truth and PTP samples once each);
 - writes its own accounting under ``merge`` in ``rigsync.stats``: each input (role, host, frames taken from it),
   the frames taken from each role and, per stream, every frame missing from the merged recording by seq:
@@ -52,6 +54,7 @@ SPILL_EVENTS_TOPIC = "/rigsync/agent/events"
 STEPS_TOPIC = "/rigsync/steps"
 MERGE_KEY = "merge"
 """The ``rigsync.stats`` key of a merged recording's own accounting (a JSON object)."""
+SEQ_MOD = 1 << 32
 ARRIVAL_LAG_NS = 100_000_000
 """Each frame is handed to the aligner as if it arrived this long after its stamp: every frame on time."""
 _FLAGS = {(f.name or "").lower(): f for f in FrameFlags if f}
@@ -262,11 +265,15 @@ def _write_images(recorder: Recorder, inputs: list[_Input], chosen: dict[tuple[s
                   gated: set[tuple[str, str, int]]) -> dict[tuple[str, str, int], StampedFrame]:
     """Write each chosen frame's image once (not the warm-up ones); the stamped frames written, by key."""
     written: dict[tuple[str, str, int], StampedFrame] = {}
+    # An image is found by its stamp (and its seq modulo 2^32, as MCAP records it): a spill file's images are not
+    # in seq order (frames the send queue refused come before the queued ones the local copy takes later), so the
+    # reader's unwrapping of the 32-bit sequence cannot be trusted there.
+    by_stamp = {(n, s.device, s.stream, s.seq % SEQ_MOD, s.rig_time_ns): key for key, (n, s) in chosen.items()}
     for n, image in _images(inputs):
-        key = (image.device, image.stream, image.seq)
-        pick = chosen.get(key)
-        if pick is None or pick[0] != n or key in written or key in gated:
+        key = by_stamp.get((n, image.device, image.stream, image.seq % SEQ_MOD, image.rig_time_ns))
+        if key is None or key in written or key in gated:
             continue
+        pick = chosen[key]
         stamped = stamped_frame(pick[1], image)
         recorder.write_image(stamped)
         written[key] = stamped
@@ -331,8 +338,15 @@ def _align(recorder: Recorder, aligner: Aligner[StampedFrame], streams: dict[str
             framesets += 1
             complete += not fs.missing
 
+    # Time stops when the first stream ends (its last frame): sets after it wait, as at the end of a capture, and
+    # leave at the flush naming the streams that ended ``stopped`` (devices stopped one after the other).
+    last_ref: dict[str, int] = {}
+    for ref, key, _, item in items:
+        if item is not None:
+            last_ref[key] = max(ref, last_ref.get(key, ref))
+    freeze_ns = min(last_ref.values(), default=0) + ARRIVAL_LAG_NS
     for ref, key, seq, item in sorted(items, key=lambda i: (i[0], i[1], i[2])):
-        arrival = ref + ARRIVAL_LAG_NS
+        arrival = min(ref + ARRIVAL_LAG_NS, freeze_ns)
         if item is None:
             emit(aligner.drop(key, seq, DropReason.WARMUP))
             continue

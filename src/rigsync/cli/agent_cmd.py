@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import signal
 import threading
 from pathlib import Path
@@ -13,6 +14,11 @@ from rich.console import Console
 
 from rigsync.cli.net_args import add_session_args, check_host, default_origin_ns, require_net, session_options
 from rigsync.core.errors import OptionError
+
+AGENT_SEND_BUFFER_BYTES = 256 << 10
+"""An agent's links' kernel send buffer: a congested link's backlog then waits in the agent's send queue (shown in
+its heartbeats, spilled when it stays full), not in the kernel (autotuned up to 4 MB: seconds on a slow link,
+before the agent's control replies and heartbeats)."""
 
 
 def _address(text: str) -> tuple[str, str]:
@@ -73,7 +79,7 @@ def _run_agent(args: argparse.Namespace, console: Console) -> int:
 
     rig = load_rig(args.rig)
     host = check_host(args, rig)
-    options = session_options(args, host)
+    options = dataclasses.replace(session_options(args, host), send_buffer_bytes=AGENT_SEND_BUFFER_BYTES)
     if not 1 <= args.send_queue_mb <= 65536:
         raise OptionError("--send-queue-mb", args.send_queue_mb, "out of range", "1 to 65536 (MiB)")
     if args.spill_dir.exists() and not args.spill_dir.is_dir():
