@@ -23,7 +23,8 @@ host's (realtime, monotonic) clocks read together, the queue's depth and bytes, 
 dropped. An agent whose world is simulated also publishes the truth of its own host's frames
 on ``@truth`` (a :class:`~rigsync.core.truth.FrameTruth` each, as its world finalizes the frame: a delivered
 frame's truth goes out before the frame, on the same session). Device calls from the control queries and from the
-poll thread hold one lock.
+poll thread hold one lock; the poll thread queues, stamps and spills what it collected after releasing it, so a
+control query never waits for the network or the disk.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from rigsync import __version__
 from rigsync.capture.streams import device_config
 from rigsync.core.errors import RigsyncError
 from rigsync.core.frame import Frame, StampedFrame
+from rigsync.core.ptp import PtpSample
 from rigsync.core.truth import FrameTruth
 from rigsync.drivers.base import Device, DeviceEvent, Driver, EventKind, PtpSource
 from rigsync.drivers.factory import open_drivers
@@ -110,6 +112,7 @@ class Agent:
         self.spill_dir, self.local_copy = spill_dir, local_copy
         self._copying = local_copy
         self._log = log or (lambda line: print(line, file=sys.stderr, flush=True))
+        self._outbox: list[Frame | DeviceEvent | PtpSample | FrameTruth] = []
         self._drops: deque[DeviceEvent] = deque()  # overrun events of frames sent nowhere, not yet queued
         self._stamper: HostStamper | None = None
         self._spill: SpillFile | None = None
@@ -165,8 +168,7 @@ class Agent:
         self._stack.callback(self._spill_unsent)  # after the sender's exit
         self._sender = self._stack.enter_context(Sender(self.send_queue, self._put, name=f"rigsync-send-{self.host}"))
         if sim is not None:
-            truth_key = channel_key(self.rig.name, self.host, Channel.TRUTH)
-            sim.send_truth_to(lambda truth: self._send_truth(truth_key, truth))
+            sim.send_truth_to(self._outbox_append)
         session.declare_queryable(control_selector(self.rig.name, self.host), self._on_query)
         self._thread = threading.Thread(target=self._loop, name=f"rigsync-agent-{self.host}", daemon=True)
         self._thread.start()
@@ -261,13 +263,28 @@ class Agent:
         next_heartbeat = time.monotonic()
         seq = 0
         while not self._stop.is_set():
-            with self._lock:
-                self._publish_devices()
-                if time.monotonic() >= next_heartbeat:
-                    next_heartbeat += self.heartbeat_s
-                    self._publish_heartbeat(seq)
-                    seq += 1
+            with self._lock:  # device calls only: control queries wait for these, never for the network or disk
+                self._collect()
+                batch, self._outbox = self._outbox, []
+                clocks = self._host_clocks()
+            self._publish(batch, clocks)
+            if time.monotonic() >= next_heartbeat:
+                next_heartbeat += self.heartbeat_s
+                self._publish_heartbeat(seq, clocks)
+                seq += 1
             self._stop.wait(self.poll_s)
+
+    def _host_clocks(self) -> tuple[int, int]:
+        driver = self._clock_driver()
+        return driver.host_clocks(self.host) if driver is not None else (time.time_ns(), time.monotonic_ns())
+
+    def _collect(self) -> None:
+        """What the devices and the host's PTP have delivered, in order, into the outbox (truth records, which the
+        simulated world hands over while it runs - in a poll or a control query - are put there as they come)."""
+        if self._ptp is not None:
+            self._outbox.extend(self._ptp.poll())
+        for device in self._devices.values():
+            self._outbox.extend(device.poll())
 
     def _put(self, key: str, payload: bytes) -> None:
         self._publishers[key].put(payload)
@@ -302,29 +319,24 @@ class Agent:
         if not self._copying:
             self._spill_all(self.send_queue.unsent())
 
-    def _send_truth(self, key: str, truth: FrameTruth) -> None:
-        self._send(key, wire.encode(truth), truth)
-
-    def _publish_devices(self) -> None:
+    def _publish(self, batch: list[Frame | DeviceEvent | PtpSample | FrameTruth], clocks: tuple[int, int]) -> None:
         events_key = channel_key(self.rig.name, self.host, Channel.EVENTS)
         while self._drops and self._send(events_key, wire.encode(self._drops[0]), None):
             self._drops.popleft()
         stamper = self._stamper
         if stamper is not None:
-            driver = self._clock_driver()
-            if driver is not None:
-                stamper.add_clocks(*driver.host_clocks(self.host))
-        if self._ptp is not None:
-            for sample in self._ptp.poll():
-                record = stamper.add_ptp(sample) if stamper is not None else None
-                self._send(channel_key(self.rig.name, self.host, Channel.PTP), wire.encode(sample), record)
-        for device in self._devices.values():
-            for item in device.poll():
-                if isinstance(item, Frame):
-                    self._frame(item)
-                elif isinstance(item, DeviceEvent):
-                    at = stamper.host.to_rig(item.host_ns, stamp=False).rig_ns if stamper is not None else None
-                    self._send(events_key, wire.encode(item), None if at is None else (item, at))
+            stamper.add_clocks(*clocks)
+        for item in batch:
+            if isinstance(item, Frame):
+                self._frame(item)
+            elif isinstance(item, FrameTruth):
+                self._send(channel_key(self.rig.name, self.host, Channel.TRUTH), wire.encode(item), item)
+            elif isinstance(item, PtpSample):
+                record = stamper.add_ptp(item) if stamper is not None else None
+                self._send(channel_key(self.rig.name, self.host, Channel.PTP), wire.encode(item), record)
+            else:
+                at = stamper.host.to_rig(item.host_ns, stamp=False).rig_ns if stamper is not None else None
+                self._send(events_key, wire.encode(item), None if at is None else (item, at))
 
     def _frame(self, frame: Frame) -> None:
         """Queue a frame for the network; spill it if the queue cannot take it (or the local copy is on); count
@@ -347,10 +359,11 @@ class Agent:
         if self._spill is not None and rig_ns is not None:
             self._spill.write_event(event, rig_ns)
 
-    def _publish_heartbeat(self, seq: int) -> None:
-        driver = self._clock_driver()
-        realtime_ns, monotonic_ns = driver.host_clocks(self.host) if driver is not None else (
-            time.time_ns(), time.monotonic_ns())
+    def _outbox_append(self, truth: FrameTruth) -> None:
+        self._outbox.append(truth)  # (called with the device lock held)
+
+    def _publish_heartbeat(self, seq: int, clocks: tuple[int, int]) -> None:
+        realtime_ns, monotonic_ns = clocks
         self._put(channel_key(self.rig.name, self.host, Channel.HEARTBEAT), wire.encode(Heartbeat(
             AGENT_VERSION, self.rig_hash, self.plan_hash, self.host, seq, realtime_ns, monotonic_ns,
             queue_depth=self.send_queue.depth, queue_bytes=self.send_queue.nbytes, frames_sent=self.frames_sent,
