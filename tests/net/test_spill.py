@@ -68,7 +68,7 @@ def test_a_local_copy_holds_every_frame_the_world_delivered_stamped_within_its_b
     errors = [abs(f.rig_time_ns - reference.ns(by_key[(f.device, f.stream, f.seq)].exposure_start_ns))
               for f in frames]
     assert all(e <= f.error_bound_ns for e, f in zip(errors, frames, strict=True))
-    assert (agent.frames_spilled, agent.frames_dropped) == (len(frames), 0)
+    assert (agent.output.frames_spilled, agent.output.frames_dropped) == (len(frames), 0)
     assert log == []
 
 
@@ -80,6 +80,6 @@ def test_a_spill_folder_that_cannot_be_written_counts_and_names_each_frame_and_t
     blocker.write_text("not a folder")
     log: list[str] = []
     agent = run_agent(blocker / "sub", 1.0, log)
-    assert agent.frames_sent >= 20 and agent.frames_dropped == 0 and agent.frames_spilled == 0
+    assert agent.output.frames_sent >= 20 and agent.output.frames_dropped == 0 and agent.output.frames_spilled == 0
     assert agent.spill_path is None
     assert len(log) == 1 and log[0].startswith(f"agent b: spilling stopped: cannot make the spill file {blocker}")

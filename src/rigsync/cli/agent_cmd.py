@@ -95,8 +95,9 @@ def _run_agent(args: argparse.Namespace, console: Console) -> int:
                           f"listening on {', '.join(args.listen) or 'nothing'}", highlight=False)
             stop.wait()
         spilled = f" ({agent.spill_path})" if agent.spill_path is not None else ""
-        console.print(f"agent of host {args.host} stopped: {agent.frames_sent} frames sent, {agent.frames_spilled} "
-                      f"spilled{spilled}, {agent.frames_dropped} dropped", highlight=False)
+        out = agent.output
+        console.print(f"agent of host {args.host} stopped: {out.frames_sent} frames sent, {out.frames_spilled} "
+                      f"spilled{spilled}, {out.frames_dropped} dropped", highlight=False)
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)

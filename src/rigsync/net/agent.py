@@ -18,13 +18,13 @@ A poll thread reads the devices every ``poll_s`` and queues each frame for its f
 PTP samples for ``@ptp`` into a send queue bounded in bytes, drained into Zenoh by a sender thread with
 backpressure (:mod:`rigsync.net.sender`); a frame the queue cannot take goes to the agent's local spill file,
 and once the queue stays full (or always, with ``local_copy``) everything goes to the spill file as well
-(:mod:`rigsync.net.spill`). A heartbeat goes out every ``heartbeat_s`` (never queued behind the frames) with the
-host's (realtime, monotonic) clocks read together, the queue's depth and bytes, and the frames sent, spilled and
-dropped. An agent whose world is simulated also publishes the truth of its own host's frames
-on ``@truth`` (a :class:`~rigsync.core.truth.FrameTruth` each, as its world finalizes the frame: a delivered
-frame's truth goes out before the frame, on the same session). Device calls from the control queries and from the
-poll thread hold one lock; the poll thread queues, stamps and spills what it collected after releasing it, so a
-control query never waits for the network or the disk.
+(:mod:`rigsync.net.spill`; both through :mod:`rigsync.net.output`). A heartbeat goes out every ``heartbeat_s``
+(never queued behind the frames) with the host's (realtime, monotonic) clocks read together, the queue's depth and
+bytes, and the frames sent, spilled and dropped. An agent whose world is simulated also publishes the truth of
+its own host's frames on ``@truth`` (a :class:`~rigsync.core.truth.FrameTruth` each, as its world finalizes the
+frame: a delivered frame's truth goes out before the frame, on the same session). Device calls from the control
+queries and from the poll thread hold one lock; the poll thread queues, stamps and spills what it collected after
+releasing it, so a control query never waits for the network or the disk.
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ import hashlib
 import sys
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import asdict
@@ -44,17 +43,16 @@ from typing import Any, Self
 from rigsync import __version__
 from rigsync.capture.streams import device_config
 from rigsync.core.errors import RigsyncError
-from rigsync.core.frame import Frame, StampedFrame
-from rigsync.core.ptp import PtpSample
 from rigsync.core.truth import FrameTruth
-from rigsync.drivers.base import Device, DeviceEvent, Driver, EventKind, PtpSource
+from rigsync.drivers.base import Device, Driver, PtpSource
 from rigsync.drivers.factory import open_drivers
 from rigsync.drivers.sim.driver import SimDriver
 from rigsync.net import wire
 from rigsync.net.keys import Channel, RigKeys, Verb, channel_key, control_selector, parse_key
-from rigsync.net.messages import FrameMessage, Heartbeat, Reply, Request
-from rigsync.net.sender import Outgoing, Sender, SendQueue, SendQueueConfig
-from rigsync.net.spill import HostStamper, Local, SpillFile
+from rigsync.net.messages import Heartbeat, Reply, Request
+from rigsync.net.output import AgentOutput, Item
+from rigsync.net.sender import Sender, SendQueue, SendQueueConfig
+from rigsync.net.spill import HostStamper, SpillFile
 from rigsync.net.zenoh_session import (
     Query,
     SessionOptions,
@@ -103,20 +101,13 @@ class Agent:
         self.poll_s, self.heartbeat_s = poll_s, heartbeat_s
         self.keys = rig_keys(rig)
         self.rig_hash, self.plan_hash = rig_hash(rig), plan_hash(plan)
-        self.frames_sent = 0
-        """Frames handed to the send queue."""
-        self.frames_spilled = 0
-        self.frames_dropped = 0
-        """Frames that reached neither the send queue nor the spill file (each named through ``log``)."""
-        self.send_queue = SendQueue(send_queue or SendQueueConfig())
-        self.spill_dir, self.local_copy = spill_dir, local_copy
-        self._copying = local_copy
+        self.spill_dir = spill_dir
         self._log = log or (lambda line: print(line, file=sys.stderr, flush=True))
-        self._outbox: list[Frame | DeviceEvent | PtpSample | FrameTruth] = []
-        self._drops: deque[DeviceEvent] = deque()  # overrun events of frames sent nowhere, not yet queued
-        self._stamper: HostStamper | None = None
+        self._outbox: list[Item] = []
         self._spill: SpillFile | None = None
-        self._sender: Sender | None = None
+        self.output = AgentOutput(rig.name, host, self.keys, SendQueue(send_queue or SendQueueConfig()),
+                                  local_copy=local_copy, log=self._log)
+        """The send queue, spill file and counters (:class:`~rigsync.net.output.AgentOutput`)."""
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._stack = ExitStack()
@@ -147,12 +138,13 @@ class Agent:
         driver = self._clock_driver()
         self._ptp = driver.ptp_source(self.host) if driver is not None else None
         if self.spill_dir is not None:
-            self._stamper = HostStamper(self.plan, self.host)
+            stamper = HostStamper(self.plan, self.host)
             for device_id, device in self._devices.items():
-                self._stamper.add_device(device_id, device.timing())
+                stamper.add_device(device_id, device.timing())
             self._spill = self._stack.enter_context(SpillFile(
                 self.plan, self.host, self.spill_dir, time.time_ns(),
                 lambda device, stream: self._devices[device].intrinsics(stream), log=self._log))
+            self.output.spill, self.output.stamper = self._spill, stamper
         session = self._stack.enter_context(open_session(self.session_options))
         for spec in own:
             for s in spec.streams:
@@ -165,8 +157,8 @@ class Agent:
             self._publishers[key] = declare_blocking_publisher(session, key)
         heartbeat_key = channel_key(self.rig.name, self.host, Channel.HEARTBEAT)
         self._publishers[heartbeat_key] = declare_status_publisher(session, heartbeat_key)
-        self._stack.callback(self._spill_unsent)  # after the sender's exit
-        self._sender = self._stack.enter_context(Sender(self.send_queue, self._put, name=f"rigsync-send-{self.host}"))
+        self._stack.callback(self.output.spill_unsent)  # after the sender's exit
+        self._stack.enter_context(Sender(self.output.queue, self._put, name=f"rigsync-send-{self.host}"))
         if sim is not None:
             sim.send_truth_to(self._outbox_append)
         session.declare_queryable(control_selector(self.rig.name, self.host), self._on_query)
@@ -267,7 +259,7 @@ class Agent:
                 self._collect()
                 batch, self._outbox = self._outbox, []
                 clocks = self._host_clocks()
-            self._publish(batch, clocks)
+            self.output.publish(batch, clocks)
             if time.monotonic() >= next_heartbeat:
                 next_heartbeat += self.heartbeat_s
                 self._publish_heartbeat(seq, clocks)
@@ -289,85 +281,16 @@ class Agent:
     def _put(self, key: str, payload: bytes) -> None:
         self._publishers[key].put(payload)
 
-    def _send(self, key: str, payload: bytes, local: Local | None) -> bool:
-        """Queue a message for the network, with what the spill file would take of it (``local``); write that to
-        the spill file too if the queue refuses the message or the local copy is on. False if the queue refused
-        it. The local copy starts once the queue stays full: with the messages still queued and those sent
-        recently (a congested link may not deliver them), so that the spill file has everything from then on."""
-        if not self._copying and self._spill is not None and self.send_queue.stays_full():
-            self._copying = True
-            self._log(f"agent {self.host}: the send queue stayed full for {self.send_queue.config.spill_after_s:g} s "
-                      f"({self.send_queue.nbytes / 1e6:.1f} MB): local copy to {self._spill.path} from now on")
-            self._spill_all(self.send_queue.recent_and_queued())
-        queued = self.send_queue.offer(Outgoing(key, payload, local))
-        if local is not None and self._spill is not None and (self._copying or not queued):
-            if self._spill.write(local, copy=queued):
-                self.frames_spilled += isinstance(local, StampedFrame)
-            elif isinstance(local, StampedFrame) and not queued:
-                self._dropped(local.frame, local.rig_time_ns)
-        return queued
-
-    def _spill_all(self, items: list[Outgoing]) -> None:
-        """Copy messages already queued or handed over into the spill file."""
-        for item in items:
-            if self._spill is not None and item.local is not None and self._spill.write(item.local, copy=True):
-                self.frames_spilled += isinstance(item.local, StampedFrame)
-
-    def _spill_unsent(self) -> None:
-        """After the sender stopped: what it could not hand over in time goes to the spill file (unless the local
-        copy already has it)."""
-        if not self._copying:
-            self._spill_all(self.send_queue.unsent())
-
-    def _publish(self, batch: list[Frame | DeviceEvent | PtpSample | FrameTruth], clocks: tuple[int, int]) -> None:
-        events_key = channel_key(self.rig.name, self.host, Channel.EVENTS)
-        while self._drops and self._send(events_key, wire.encode(self._drops[0]), None):
-            self._drops.popleft()
-        stamper = self._stamper
-        if stamper is not None:
-            stamper.add_clocks(*clocks)
-        for item in batch:
-            if isinstance(item, Frame):
-                self._frame(item)
-            elif isinstance(item, FrameTruth):
-                self._send(channel_key(self.rig.name, self.host, Channel.TRUTH), wire.encode(item), item)
-            elif isinstance(item, PtpSample):
-                record = stamper.add_ptp(item) if stamper is not None else None
-                self._send(channel_key(self.rig.name, self.host, Channel.PTP), wire.encode(item), record)
-            else:
-                at = stamper.host.to_rig(item.host_ns, stamp=False).rig_ns if stamper is not None else None
-                self._send(events_key, wire.encode(item), None if at is None else (item, at))
-
-    def _frame(self, frame: Frame) -> None:
-        """Queue a frame for the network; spill it if the queue cannot take it (or the local copy is on); count
-        and name it if it reaches neither."""
-        stamped = self._stamper.stamp(frame) if self._stamper is not None else None
-        sent = self._send(self.keys.frame_key(frame.device, frame.stream), wire.encode(FrameMessage(frame)), stamped)
-        self.frames_sent += sent
-        if not sent and self._spill is None:
-            self._log(f"agent {self.host}: frame {frame.device}/{frame.stream} seq {frame.seq} dropped: sent nowhere "
-                      "(the send queue is full and the agent has no spill folder)")
-            self._dropped(frame, None)
-
-    def _dropped(self, frame: Frame, rig_ns: int | None) -> None:
-        """A frame sent nowhere: counted, and reported as an ``overrun`` event naming its stream and seq (to the
-        spill file if it still takes it, and to the capture as soon as the send queue has room), so that the
-        capture and ``rigsync merge`` count it as lost on the host, not on the device."""
-        self.frames_dropped += 1
-        event = DeviceEvent(frame.device, EventKind.OVERRUN, frame.host_rx_ns, frame.stream, 1, frame.seq)
-        self._drops.append(event)
-        if self._spill is not None and rig_ns is not None:
-            self._spill.write_event(event, rig_ns)
-
     def _outbox_append(self, truth: FrameTruth) -> None:
-        self._outbox.append(truth)  # (called with the device lock held)
+        self._outbox.append(truth)  # (called with the device lock held, from a poll or a control query)
 
     def _publish_heartbeat(self, seq: int, clocks: tuple[int, int]) -> None:
         realtime_ns, monotonic_ns = clocks
+        out = self.output
         self._put(channel_key(self.rig.name, self.host, Channel.HEARTBEAT), wire.encode(Heartbeat(
             AGENT_VERSION, self.rig_hash, self.plan_hash, self.host, seq, realtime_ns, monotonic_ns,
-            queue_depth=self.send_queue.depth, queue_bytes=self.send_queue.nbytes, frames_sent=self.frames_sent,
-            frames_spilled=self.frames_spilled, frames_dropped=self.frames_dropped)))
+            queue_depth=out.queue.depth, queue_bytes=out.queue.nbytes, frames_sent=out.frames_sent,
+            frames_spilled=out.frames_spilled, frames_dropped=out.frames_dropped)))
 
 
 def _timing_json(device: Device) -> dict[str, Any]:
