@@ -1,7 +1,7 @@
 """An agent's spill file (``--local-copy``): host b's agent, driven on loopback, writes every frame its world
 delivered into a recording that rigsync's reader reads, each frame stamped in rig time as the capture stamps it
 (within its error bound of the true exposure), with the truth of exactly those frames; a spill folder that cannot
-be written is counted and named, and the agent goes on."""
+be written is logged once and the agent goes on."""
 
 from __future__ import annotations
 
@@ -72,7 +72,7 @@ def test_a_local_copy_holds_every_frame_the_world_delivered_stamped_within_its_b
     assert log == []
 
 
-def test_a_spill_folder_that_cannot_be_written_counts_and_names_each_frame_and_the_agent_goes_on(
+def test_a_spill_folder_that_cannot_be_written_is_logged_once_and_the_frames_still_go_to_the_network(
         tmp_path: Path) -> None:
     """A spill folder that is a file: the local copy fails; the frames still go to the network (they are not
     dropped), the failure is logged once, and the agent runs and stops cleanly."""

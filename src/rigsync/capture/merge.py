@@ -42,6 +42,7 @@ from rigsync.core.frame import ClockDomain, Frame, FrameFlags, StampedFrame, Tim
 from rigsync.core.frameset import DropReason
 from rigsync.drivers.base import EventKind
 from rigsync.plan import build_plan
+from rigsync.plan.model import Plan
 from rigsync.record.reader import FrameStamp, RecordedImage, Recording, open_recording
 from rigsync.record.recorder import FRAMES_TOPIC, FRAMESETS_TOPIC, TRUTH_TOPIC, Recorder, RecorderConfig
 from rigsync.spec.loader import loads_rig
@@ -202,9 +203,10 @@ def merge_recordings(out: Path, central: Path, spills: Sequence[Path], *, force:
         return result
 
 
-def _write(path: Path, inputs: list[_Input], plan: Any, chosen: dict[tuple[str, str, int], tuple[int, FrameStamp]],
+def _write(path: Path, inputs: list[_Input], plan: Plan, chosen: dict[tuple[str, str, int], tuple[int, FrameStamp]],
            gated: set[tuple[str, str, int]], schedule: StepSchedule,
            sent_nowhere: set[tuple[str, str, int]]) -> MergeResult:
+    """Write the merged recording to ``path``: streams, images, JSON topics, framesets, statistics."""
     rig = plan.rig
     central = inputs[0].recording
     meta = {k: v for k, v in central.metadata.get("rigsync", {}).items() if k not in ("rig_toml", "rig_path",
