@@ -14,6 +14,7 @@ pytest.importorskip("zenoh")
 
 from tests.net.test_agent import TWO_HOSTS, client, free_port
 
+from rigsync.cli.main import main
 from rigsync.drivers.sim.world import SimWorld
 from rigsync.net.agent import Agent
 from rigsync.net.remote import RemoteDriver
@@ -83,3 +84,16 @@ def test_a_spill_folder_that_cannot_be_written_is_logged_once_and_the_frames_sti
     assert agent.output.frames_sent >= 20 and agent.output.frames_dropped == 0 and agent.output.frames_spilled == 0
     assert agent.spill_path is None
     assert len(log) == 1 and log[0].startswith(f"agent b: spilling stopped: cannot make the spill file {blocker}")
+
+
+def test_bad_spill_options_of_the_agent_are_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A send queue limit out of range and a spill folder that is a file: each error names the option and the
+    value, exit 2, before the agent opens anything."""
+    file = tmp_path / "file"
+    file.write_text("")
+    base = ["agent", str(TWO_HOSTS), "--host", "b", "--listen", f"tcp/127.0.0.1:{free_port()}"]
+    assert main([*base, "--send-queue-mb", "0"]) == 2
+    assert " ".join(capsys.readouterr().err.split()) == (
+        "error: --send-queue-mb = 0: out of range (allowed: 1 to 65536 (MiB))")
+    assert main([*base, "--spill-dir", str(file)]) == 2
+    assert " ".join(capsys.readouterr().err.split()) == f'error: --spill-dir = "{file}": not a folder'
