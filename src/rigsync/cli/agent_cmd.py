@@ -15,7 +15,7 @@ from rich.console import Console
 from rigsync.cli.net_args import add_session_args, check_host, default_origin_ns, require_net, session_options
 from rigsync.core.errors import OptionError
 
-AGENT_SEND_BUFFER_BYTES = 256 << 10
+AGENT_SEND_BUFFER_BYTES = 128 << 10
 """An agent's links' kernel send buffer: a congested link's backlog then waits in the agent's send queue (shown in
 its heartbeats, spilled when it stays full), not in the kernel (autotuned up to 4 MB: seconds on a slow link,
 before the agent's control replies and heartbeats)."""

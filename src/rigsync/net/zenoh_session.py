@@ -195,3 +195,9 @@ def declare_status_publisher(session: zenoh.Session, key: str) -> zenoh.Publishe
     waits (``DROP``), on a priority above the data's, so it is not queued behind a congested link's frames."""
     return session.declare_publisher(key, congestion_control=zenoh.CongestionControl.DROP,
                                      priority=zenoh.Priority.INTERACTIVE_HIGH)
+
+
+def reply_first(query: zenoh.Query, payload: bytes) -> None:
+    """Answer a control query ahead of queued data: at a priority above the frames' (Zenoh sends each priority's
+    queue first), sent at once (``express``): a congested link's frames do not hold up the capture's control."""
+    query.reply(query.key_expr, payload, priority=zenoh.Priority.INTERACTIVE_HIGH, express=True)
