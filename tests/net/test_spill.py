@@ -5,6 +5,10 @@ be written is logged once and the agent goes on."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -97,3 +101,32 @@ def test_bad_spill_options_of_the_agent_are_named(tmp_path: Path, capsys: pytest
         "error: --send-queue-mb = 0: out of range (allowed: 1 to 65536 (MiB))")
     assert main([*base, "--spill-dir", str(file)]) == 2
     assert " ".join(capsys.readouterr().err.split()) == f'error: --spill-dir = "{file}": not a folder'
+
+
+def test_a_spill_file_of_an_agent_killed_keeps_its_complete_chunks(tmp_path: Path) -> None:
+    """``rigsync agent --local-copy`` SIGKILLed after 2 s of its webcam: its spill file is recovered by the reader,
+    holding the webcam's frames from seq 0 on without a gap (up to its last complete chunk, at most 0.5 s old), each
+    with its truth."""
+    rig = load_rig(TWO_HOSTS)
+    endpoint = f"tcp/127.0.0.1:{free_port()}"
+    proc = subprocess.Popen([sys.executable, "-m", "rigsync.cli.main", "agent", str(TWO_HOSTS), "--host", "b",
+                             "--listen", endpoint, "--local-copy", "--spill-dir", str(tmp_path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and "ready" in proc.stdout.readline()
+        with open_session(client(endpoint)) as session:
+            web = RemoteDriver(session, rig, build_plan(rig), "b").open("W0")
+            web.configure(None)  # type: ignore[arg-type]
+            web.start()
+            time.sleep(2.0)
+            os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.kill()
+        proc.communicate(timeout=30)
+    (spill,) = tmp_path.iterdir()
+    with open_recording(spill) as rec:
+        assert rec.recovered
+        seqs = sorted(f.seq for f in rec.frames())
+        truth = {t.seq for t in rec.truth() if t.delivered}
+    assert seqs == list(range(len(seqs))) and len(seqs) >= 30
+    assert set(seqs) <= truth
