@@ -59,7 +59,6 @@ from rigsync.net.zenoh_session import (
     declare_blocking_publisher,
     declare_status_publisher,
     open_session,
-    reply_first,
 )
 from rigsync.plan.model import Plan
 from rigsync.spec.model import RigSpec
@@ -203,7 +202,7 @@ class Agent:
             reply = Reply(verb, request_id, True, body=body)
         except (RigsyncError, ValueError, KeyError, TypeError) as err:
             reply = Reply(verb, request_id, False, error=f"agent {self.host}: {err}")
-        reply_first(query, wire.encode(reply))
+        query.reply(query.key_expr, wire.encode(reply))
 
     def _handle(self, request: Request) -> dict[str, Any]:
         body = request.body

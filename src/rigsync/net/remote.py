@@ -41,7 +41,7 @@ from rigsync.net import wire
 from rigsync.net.agent import plan_hash, rig_hash, rig_keys
 from rigsync.net.keys import Channel, Verb, channel_selector, control_key, frames_selector
 from rigsync.net.messages import FrameMessage, Heartbeat, Reply, Request
-from rigsync.net.zenoh_session import Sample, Session
+from rigsync.net.zenoh_session import Sample, Session, control_get
 from rigsync.plan.model import Plan
 from rigsync.spec.model import RigSpec
 
@@ -115,8 +115,8 @@ class RemoteDriver(Driver):
               timeout_s: float | None = None) -> dict[str, Any]:
         """Ask the agent; its reply's body, or :class:`DriverError` with the agent's error text."""
         request = Request(verb, next(self._ids), body or {})
-        replies = self._session.get(control_key(self.rig.name, self.host, verb), payload=wire.encode(request),
-                                    timeout=timeout_s or self._timeout_s)
+        replies = control_get(self._session, control_key(self.rig.name, self.host, verb), wire.encode(request),
+                              timeout_s or self._timeout_s)
         for answer in replies:
             if answer.ok is None:
                 continue

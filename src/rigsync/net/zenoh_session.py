@@ -197,7 +197,10 @@ def declare_status_publisher(session: zenoh.Session, key: str) -> zenoh.Publishe
                                      priority=zenoh.Priority.INTERACTIVE_HIGH)
 
 
-def reply_first(query: zenoh.Query, payload: bytes) -> None:
-    """Answer a control query ahead of queued data: at a priority above the frames' (Zenoh sends each priority's
-    queue first), sent at once (``express``): a congested link's frames do not hold up the capture's control."""
-    query.reply(query.key_expr, payload, priority=zenoh.Priority.INTERACTIVE_HIGH, express=True)
+
+def control_get(session: zenoh.Session, key: str, payload: bytes, timeout_s: float) -> zenoh.Handler[zenoh.Reply]:
+    """A control query ahead of queued data: at a priority above the frames' (Zenoh sends each priority's queue
+    first; the reply takes the query's priority), sent at once (``express``), so a congested link's frames do not
+    hold up the capture's control of its agents."""
+    return session.get(key, payload=payload, timeout=timeout_s, priority=zenoh.Priority.INTERACTIVE_HIGH,
+                       express=True)
