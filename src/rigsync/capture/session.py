@@ -17,6 +17,7 @@ from typing import Self
 
 from rigsync.align import Aligner, Frameset
 from rigsync.capture.clocks import RigClocks
+from rigsync.capture.framesets import frameset_record
 from rigsync.capture.options import CaptureOptions, CaptureResult, PlanError
 from rigsync.capture.pacing import Pacer
 from rigsync.capture.report import clock_summaries, dropped_by_reason, host_status_json, recording_stats
@@ -25,7 +26,7 @@ from rigsync.capture.status import CaptureStatus, StatusTracker
 from rigsync.capture.streams import align_stream, device_config, device_timebase, encoding, sync_groups
 from rigsync.core.errors import DriverError, RecordingError, RigsyncError
 from rigsync.core.frame import Frame, FrameFlags, StampedFrame
-from rigsync.core.frameset import DropReason, FramesetMember, FramesetMissing, FramesetRecord
+from rigsync.core.frameset import DropReason
 from rigsync.core.truth import FrameTruth
 from rigsync.drivers.base import CaptureClock, Device, DeviceEvent, DeviceTiming, Driver, EventKind, PtpSource
 from rigsync.drivers.factory import open_drivers
@@ -155,8 +156,9 @@ class CaptureSession:
         links = self._final_links if self._final_links is not None else self._host_links()
         try:
             recorder.close(clocks=clock_summaries(self._timebases),
-                           stats=recording_stats(self.aligner.stats, self._gated_frames, self.clocks.statuses(),
-                                                 self._start, links))
+                           stats={**recording_stats(self.aligner.stats, self._gated_frames, self.clocks.statuses(),
+                                                    self._start, links),
+                                  "recording_start_rig_ns": str(self._gate_ns)})
         except RecordingError as err:
             self._record_error = self._record_error or str(err)
         self._recorder = None
@@ -406,13 +408,9 @@ class CaptureSession:
         if not framesets or self._recorder is None:
             return
         for fs in framesets:
-            members = []
             by_group: dict[str, list[int]] = {}
             for e in fs.members:
-                f = e.payload.frame
-                members.append(FramesetMember(f.device, f.stream, f.seq, e.payload.rig_time_ns, f.device_ts_ns,
-                                              f.host_rx_ns, e.error_ns))
-                group = self._sync_group.get(f.key)
+                group = self._sync_group.get(e.payload.frame.key)
                 if group is not None:
                     by_group.setdefault(group, []).append(e.ref_ns)
             for e in fs.members:
@@ -422,14 +420,8 @@ class CaptureSession:
                 refs = by_group.get(group, []) if group is not None else []
                 centre = (min(refs) + max(refs)) // 2 if len(refs) > 1 else fs.rig_time_ns
                 self._tracker.skew(e.payload.frame.key, e.ref_ns - centre)
-            missing = tuple(FramesetMissing(key.split("/", 1)[0], key.split("/", 1)[1], reason)
-                            for key, reason in fs.missing)
-            # Matched on the base timeline; recorded on rig time (the spread too: they differ while a step slews).
-            rig_refs = [m.rig_time_ns - self._align_streams[f"{m.device}/{m.stream}"].offset_ns for m in members]
-            spread = max(rig_refs) - min(rig_refs) if rig_refs else 0
             try:
-                self._recorder.write_frameset(FramesetRecord(fs.frameset_id, self.clocks.rig_of_base(fs.rig_time_ns),
-                                                             spread, tuple(members), missing))
+                self._recorder.write_frameset(frameset_record(fs, self._align_streams, self.clocks.rig_of_base))
             except RecordingError as err:
                 self._record_error = str(err)
                 return

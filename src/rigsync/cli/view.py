@@ -268,4 +268,30 @@ def info_tables(summary: RecordingSummary, metadata: dict[str, dict[str, str]]) 
     if isinstance(late_ns, dict):
         late = ", ".join(f"{d} {_num(ns, '.1f', 1e6)} ms" for d, ns in sorted(late_ns.items())) or "none"
         row(head, "scheduled start", f"rig time {_field(start, 'rig_ns')} ns; late: {late}")
+    merge = _json(stats.get("merge"))
+    if isinstance(merge, dict):
+        tables.extend(_merge_table(merge))
     return tables
+
+
+def _merge_table(merge: dict[str, Any]) -> list[Table]:
+    """A merged recording (``rigsync merge``): its inputs, and the frames missing from it by stream and reason."""
+    table = Table(title="merged from", title_justify="left")
+    for col in ("input", "role", "host", "frames taken"):
+        table.add_column(col, no_wrap=True)
+    inputs = _field(merge, "inputs")
+    for i in inputs if isinstance(inputs, list) else []:
+        row(table, str(_field(i, "path")), str(_field(i, "role")), str(_field(i, "host") or "-"),
+            _num(_field(i, "frames"), ",.0f") + (" (recovered)" if _field(i, "recovered") is True else ""))
+    gone = Table(title="frames missing from the merged recording", title_justify="left")
+    for col in ("stream", "reason", "frames", "seq"):
+        gone.add_column(col)
+    missing = _field(merge, "missing")
+    for stream, reasons in sorted(missing.items()) if isinstance(missing, dict) else []:
+        for reason, seqs in sorted(reasons.items()) if isinstance(reasons, dict) else []:
+            if isinstance(seqs, list):
+                row(gone, str(stream), str(reason), str(len(seqs)),
+                    ", ".join(str(s) for s in seqs[:20]) + (" ..." if len(seqs) > 20 else ""))
+    if not gone.row_count:
+        row(gone, "-", "none", "0", "-")
+    return [table, gone]

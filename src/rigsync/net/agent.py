@@ -14,19 +14,26 @@ answered by one :class:`~rigsync.net.messages.Reply` (``ok``, or the error text)
   true time of the shared timeline - any device of the rig, its own or another host's, since every process's world
   must know every start to stay the one world (a hardware trigger on host a drives a camera on host b).
 
-A poll thread reads the devices every ``poll_s`` and publishes each frame on its frame key, events on ``@events``,
-PTP samples on ``@ptp``, and a heartbeat every ``heartbeat_s`` with the host's (realtime, monotonic) clocks read
-together and the send counters. An agent whose world is simulated also publishes the truth of its own host's frames
-on ``@truth`` (a :class:`~rigsync.core.truth.FrameTruth` each, as its world finalizes the frame: a delivered
-frame's truth goes out before the frame, on the same session). Device calls from the control queries and from the
-poll thread hold one lock.
+A poll thread reads the devices every ``poll_s`` and queues each frame for its frame key, events for ``@events``,
+PTP samples for ``@ptp`` into a send queue bounded in bytes, drained into Zenoh by a sender thread with
+backpressure (:mod:`rigsync.net.sender`); a frame the queue cannot take goes to the agent's local spill file,
+and once the queue stays full (or always, with ``local_copy``) everything goes to the spill file as well
+(:mod:`rigsync.net.spill`; both through :mod:`rigsync.net.output`). A heartbeat goes out every ``heartbeat_s``
+(never queued behind the frames) with the host's (realtime, monotonic) clocks read together, the queue's depth and
+bytes, and the frames sent, spilled and dropped. An agent whose world is simulated also publishes the truth of
+its own host's frames on ``@truth`` (a :class:`~rigsync.core.truth.FrameTruth` each, as its world finalizes the
+frame: a delivered frame's truth goes out before the frame, on the same session). Device calls from the control
+queries and from the poll thread hold one lock; the poll thread queues, stamps and spills what it collected after
+releasing it, so a control query never waits for the network or the disk.
 """
 
 from __future__ import annotations
 
 import hashlib
+import sys
 import threading
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import asdict
 from pathlib import Path
@@ -36,14 +43,23 @@ from typing import Any, Self
 from rigsync import __version__
 from rigsync.capture.streams import device_config
 from rigsync.core.errors import RigsyncError
-from rigsync.core.frame import Frame
-from rigsync.drivers.base import Device, DeviceEvent, Driver, PtpSource
+from rigsync.core.truth import FrameTruth
+from rigsync.drivers.base import Device, Driver, PtpSource
 from rigsync.drivers.factory import open_drivers
 from rigsync.drivers.sim.driver import SimDriver
 from rigsync.net import wire
 from rigsync.net.keys import Channel, RigKeys, Verb, channel_key, control_selector, parse_key
-from rigsync.net.messages import FrameMessage, Heartbeat, Reply, Request
-from rigsync.net.zenoh_session import Query, SessionOptions, open_session
+from rigsync.net.messages import Heartbeat, Reply, Request
+from rigsync.net.output import AgentOutput, Item
+from rigsync.net.sender import Sender, SendQueue, SendQueueConfig
+from rigsync.net.spill import HostStamper, SpillFile
+from rigsync.net.zenoh_session import (
+    Query,
+    SessionOptions,
+    declare_blocking_publisher,
+    declare_status_publisher,
+    open_session,
+)
 from rigsync.plan.model import Plan
 from rigsync.spec.model import RigSpec
 
@@ -73,7 +89,11 @@ class Agent:
     """One host's agent (a context manager: devices and the Zenoh session are closed on exit)."""
 
     def __init__(self, rig: RigSpec, plan: Plan, host: str, session_options: SessionOptions, *,
-                 origin_realtime_ns: int | None = None, poll_s: float = 0.005, heartbeat_s: float = 0.2) -> None:
+                 origin_realtime_ns: int | None = None, poll_s: float = 0.005, heartbeat_s: float = 0.2,
+                 send_queue: SendQueueConfig | None = None, spill_dir: Path | None = None,
+                 local_copy: bool = False, log: Callable[[str], None] | None = None) -> None:
+        """``spill_dir``: where the spill file is made when needed (None: no spill file; a frame the send queue
+        cannot take is then dropped, counted and named through ``log``, which defaults to stderr)."""
         rig.host(host)  # an unknown host is an error naming the rig's hosts
         self.rig, self.plan, self.host = rig, plan, host
         self.session_options = session_options
@@ -81,7 +101,13 @@ class Agent:
         self.poll_s, self.heartbeat_s = poll_s, heartbeat_s
         self.keys = rig_keys(rig)
         self.rig_hash, self.plan_hash = rig_hash(rig), plan_hash(plan)
-        self.frames_sent = 0
+        self.spill_dir = spill_dir
+        self._log = log or (lambda line: print(line, file=sys.stderr, flush=True))
+        self._outbox: list[Item] = []
+        self._spill: SpillFile | None = None
+        self.output = AgentOutput(rig.name, host, self.keys, SendQueue(send_queue or SendQueueConfig()),
+                                  local_copy=local_copy, log=self._log)
+        """The send queue, spill file and counters (:class:`~rigsync.net.output.AgentOutput`)."""
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._stack = ExitStack()
@@ -111,19 +137,30 @@ class Agent:
             self._devices[spec.id] = self._stack.enter_context(self._drivers[spec.driver].open(spec.serial))
         driver = self._clock_driver()
         self._ptp = driver.ptp_source(self.host) if driver is not None else None
+        if self.spill_dir is not None:
+            stamper = HostStamper(self.plan, self.host)
+            for device_id, device in self._devices.items():
+                stamper.add_device(device_id, device.timing())
+            self._spill = self._stack.enter_context(SpillFile(
+                self.plan, self.host, self.spill_dir, time.time_ns(),
+                lambda device, stream: self._devices[device].intrinsics(stream), log=self._log))
+            self.output.spill, self.output.stamper = self._spill, stamper
         session = self._stack.enter_context(open_session(self.session_options))
         for spec in own:
             for s in spec.streams:
                 key = self.keys.frame_key(spec.id, s.name)
-                self._publishers[key] = session.declare_publisher(key)
+                self._publishers[key] = declare_blocking_publisher(session, key)
         sim = self._drivers.get("sim")
-        channels = [Channel.EVENTS, Channel.PTP, Channel.HEARTBEAT, *([Channel.TRUTH] if sim is not None else [])]
+        channels = [Channel.EVENTS, Channel.PTP, *([Channel.TRUTH] if sim is not None else [])]
         for channel in channels:
             key = channel_key(self.rig.name, self.host, channel)
-            self._publishers[key] = session.declare_publisher(key)
+            self._publishers[key] = declare_blocking_publisher(session, key)
+        heartbeat_key = channel_key(self.rig.name, self.host, Channel.HEARTBEAT)
+        self._publishers[heartbeat_key] = declare_status_publisher(session, heartbeat_key)
+        self._stack.callback(self.output.spill_unsent)  # after the sender's exit
+        self._stack.enter_context(Sender(self.output.queue, self._put, name=f"rigsync-send-{self.host}"))
         if sim is not None:
-            truth_key = channel_key(self.rig.name, self.host, Channel.TRUTH)
-            sim.send_truth_to(lambda truth: self._put(truth_key, wire.encode(truth)))
+            sim.send_truth_to(self._outbox_append)
         session.declare_queryable(control_selector(self.rig.name, self.host), self._on_query)
         self._thread = threading.Thread(target=self._loop, name=f"rigsync-agent-{self.host}", daemon=True)
         self._thread.start()
@@ -136,6 +173,11 @@ class Agent:
         with self._lock:
             self._stack.close()  # devices, then the session (in reverse)
             self._devices.clear()
+
+    @property
+    def spill_path(self) -> Path | None:
+        """The spill file, if one was made."""
+        return self._spill.path if self._spill is not None and self._spill.made else None
 
     def _clock_driver(self) -> Driver | None:
         """The driver whose view of the host's clocks and PTP the agent reports (the simulator's, if it runs)."""
@@ -213,37 +255,42 @@ class Agent:
         next_heartbeat = time.monotonic()
         seq = 0
         while not self._stop.is_set():
-            with self._lock:
-                self._publish_devices()
-                if time.monotonic() >= next_heartbeat:
-                    next_heartbeat += self.heartbeat_s
-                    self._publish_heartbeat(seq)
-                    seq += 1
+            with self._lock:  # device calls only: control queries wait for these, never for the network or disk
+                self._collect()
+                batch, self._outbox = self._outbox, []
+                clocks = self._host_clocks()
+            self.output.publish(batch, clocks)
+            if time.monotonic() >= next_heartbeat:
+                next_heartbeat += self.heartbeat_s
+                self._publish_heartbeat(seq, clocks)
+                seq += 1
             self._stop.wait(self.poll_s)
+
+    def _host_clocks(self) -> tuple[int, int]:
+        driver = self._clock_driver()
+        return driver.host_clocks(self.host) if driver is not None else (time.time_ns(), time.monotonic_ns())
+
+    def _collect(self) -> None:
+        """What the devices and the host's PTP have delivered, in order, into the outbox (truth records, which the
+        simulated world hands over while it runs - in a poll or a control query - are put there as they come)."""
+        if self._ptp is not None:
+            self._outbox.extend(self._ptp.poll())
+        for device in self._devices.values():
+            self._outbox.extend(device.poll())
 
     def _put(self, key: str, payload: bytes) -> None:
         self._publishers[key].put(payload)
 
-    def _publish_devices(self) -> None:
-        events_key = channel_key(self.rig.name, self.host, Channel.EVENTS)
-        for device in self._devices.values():
-            for item in device.poll():
-                if isinstance(item, Frame):
-                    self._put(self.keys.frame_key(item.device, item.stream), wire.encode(FrameMessage(item)))
-                    self.frames_sent += 1
-                elif isinstance(item, DeviceEvent):
-                    self._put(events_key, wire.encode(item))
-        if self._ptp is not None:
-            for sample in self._ptp.poll():
-                self._put(channel_key(self.rig.name, self.host, Channel.PTP), wire.encode(sample))
+    def _outbox_append(self, truth: FrameTruth) -> None:
+        self._outbox.append(truth)  # (called with the device lock held, from a poll or a control query)
 
-    def _publish_heartbeat(self, seq: int) -> None:
-        driver = self._clock_driver()
-        realtime_ns, monotonic_ns = driver.host_clocks(self.host) if driver is not None else (
-            time.time_ns(), time.monotonic_ns())
+    def _publish_heartbeat(self, seq: int, clocks: tuple[int, int]) -> None:
+        realtime_ns, monotonic_ns = clocks
+        out = self.output
         self._put(channel_key(self.rig.name, self.host, Channel.HEARTBEAT), wire.encode(Heartbeat(
-            AGENT_VERSION, self.rig_hash, self.plan_hash, self.host, seq, realtime_ns, monotonic_ns, queue_depth=0,
-            queue_bytes=0, frames_sent=self.frames_sent, frames_spilled=0, frames_dropped=0)))
+            AGENT_VERSION, self.rig_hash, self.plan_hash, self.host, seq, realtime_ns, monotonic_ns,
+            queue_depth=out.queue.depth, queue_bytes=out.queue.nbytes, frames_sent=out.frames_sent,
+            frames_spilled=out.frames_spilled, frames_dropped=out.frames_dropped)))
 
 
 def _timing_json(device: Device) -> dict[str, Any]:

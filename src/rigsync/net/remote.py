@@ -43,7 +43,7 @@ from rigsync.net.agent import plan_hash, rig_hash, rig_keys
 from rigsync.net.keys import Channel, Verb, channel_selector, control_key, frames_selector
 from rigsync.net.link import HostLink, LinkStats
 from rigsync.net.messages import FrameMessage, Heartbeat, Reply, Request
-from rigsync.net.zenoh_session import Sample, Session
+from rigsync.net.zenoh_session import Sample, Session, control_get
 from rigsync.plan.model import Plan
 from rigsync.spec.model import RigSpec
 
@@ -121,8 +121,8 @@ class RemoteDriver(Driver):
               timeout_s: float | None = None) -> dict[str, Any]:
         """Ask the agent; its reply's body, or :class:`DriverError` with the agent's error text."""
         request = Request(verb, next(self._ids), body or {})
-        replies = self._session.get(control_key(self.rig.name, self.host, verb), payload=wire.encode(request),
-                                    timeout=timeout_s or self._timeout_s)
+        replies = control_get(self._session, control_key(self.rig.name, self.host, verb), wire.encode(request),
+                              timeout_s or self._timeout_s)
         for answer in replies:
             if answer.ok is None:
                 continue
@@ -352,10 +352,12 @@ class HostRouter(Driver):
         assert isinstance(self._local, SimDriver)
         world = self._local.world
         at_ns = max(self._local.clock().now_ns(), world.now_ns) + SIM_CONTROL_LEAD_NS
-        for remote in self._remotes.values():
-            remote.query(verb, {"device": device_id, "at_ns": at_ns})
+        # The local world first: an agent's reply can come late over a congested link (its queries travel the
+        # other way, uncongested), and the local world must not have passed at_ns when it takes the control.
         world.advance_to(self._local.clock().now_ns())
         (world.start_device if verb is Verb.START else world.stop_device)(device_id, at_ns=at_ns)
+        for remote in self._remotes.values():
+            remote.query(verb, {"device": device_id, "at_ns": at_ns})
         self.controls.append((verb, device_id, at_ns))
         return at_ns
 

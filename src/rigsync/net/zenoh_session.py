@@ -16,6 +16,13 @@ Zenoh 1.x keys used (checked against zenoh 1.10's config, which refuses unknown 
   its own certificate on both sides; with ``enable_mtls`` the accepting side requires the other's certificate and
   checks it against the rig's CA (``rigsync.net.certs``), as the connecting side checks the listener's;
 - ``transport/link/tx/lease``: how long (ms) a silent link is kept before it is closed;
+- ``transport/shared_memory/enabled``: off unless asked. Zenoh 1.x enables it by default, and then peers on one
+  machine - network namespaces included, since they share ``/dev/shm`` - pass every message over 3 KB through
+  shared memory and send only a descriptor over the link: the namespace tests and benchmarks would not carry the
+  frames over the network they model (checked: 685 frames crossed a 2 Mbit/s link in 162 KB);
+- ``transport/link/tcp/so_sndbuf``, ``transport/link/tls/so_sndbuf``: the links' kernel send buffer (bytes), which
+  also bounds the data in flight: kept small on an agent so that a congested link's backlog waits in rigsync's
+  own send queue (visible in its heartbeats) rather than in the kernel;
 - ``connect/exit_on_failure``, ``connect/timeout_ms``: make the open fail when no connect endpoint is reached.
 
 With TLS configured every endpoint must be ``tls/``: a plain ``tcp/`` listener next to it would let a peer without
@@ -122,6 +129,10 @@ class SessionOptions:
     """Close a link silent for this long (Zenoh's default: 10000 ms); None leaves Zenoh's default."""
     require_connect_ms: int | None = None
     """Fail the open when no connect endpoint is reached within this many ms (None: open anyway, keep trying)."""
+    shared_memory: bool = False
+    """Let peers on the same machine exchange large messages through shared memory instead of the link."""
+    send_buffer_bytes: int | None = None
+    """The links' kernel send buffer (``so_sndbuf``); None leaves the kernel's (autotuned up to a few MB)."""
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -136,6 +147,8 @@ class SessionOptions:
                     raise FieldError(f"{label}[{i}]", endpoint, "a TLS endpoint needs the TLS files (tls=...)")
         if self.lease_ms is not None and not 100 <= self.lease_ms <= 3_600_000:
             raise FieldError("lease_ms", self.lease_ms, "out of range", "100 to 3600000 (ms)")
+        if self.send_buffer_bytes is not None and not 4096 <= self.send_buffer_bytes <= 1 << 30:
+            raise FieldError("send_buffer_bytes", self.send_buffer_bytes, "out of range", "4096 to 2^30 (bytes)")
         if self.require_connect_ms is not None and not (self.connect and 1 <= self.require_connect_ms <= 3_600_000):
             raise FieldError("require_connect_ms", self.require_connect_ms, "needs connect endpoints and a timeout",
                              "1 to 3600000 (ms) with connect=...")
@@ -144,11 +157,15 @@ class SessionOptions:
         """The Zenoh config entries, (key, JSON value), in the order they are set."""
         out: list[tuple[str, object]] = [("mode", self.mode), ("listen/endpoints", list(self.listen)),
                                          ("connect/endpoints", list(self.connect)),
-                                         ("scouting/multicast/enabled", self.scouting is not None)]
+                                         ("scouting/multicast/enabled", self.scouting is not None),
+                                         ("transport/shared_memory/enabled", self.shared_memory)]
         if self.scouting is not None:
             out += self.scouting.entries()
         if self.lease_ms is not None:
             out.append(("transport/link/tx/lease", self.lease_ms))
+        if self.send_buffer_bytes is not None:
+            out += [("transport/link/tcp/so_sndbuf", self.send_buffer_bytes),
+                    ("transport/link/tls/so_sndbuf", self.send_buffer_bytes)]
         if self.require_connect_ms is not None:
             out += [("connect/exit_on_failure", True), ("connect/timeout_ms", self.require_connect_ms)]
         if self.tls is not None:
@@ -185,3 +202,29 @@ def open_session(options: SessionOptions) -> Iterator[zenoh.Session]:
                                f"connect {list(options.connect)}): {err}") from None
     with session:  # closes it
         yield session
+
+
+def declare_blocking_publisher(session: zenoh.Session, key: str) -> zenoh.Publisher:
+    """A reliable publisher whose ``put`` waits while the link is congested (``CongestionControl.BLOCK``).
+    Zenoh's default, ``DROP``, silently drops messages under congestion (checked: eclipse-zenoh 1.10.2's
+    ``declare_publisher`` defaults to ``CongestionControl.DROP``); waiting instead passes the backpressure on to the
+    agent's send queue (:mod:`rigsync.net.sender`). Zenoh closes a link on which a put stayed blocked for
+    ``transport/link/tx/queue/congestion_control/block/wait_before_close`` (5 s by default)."""
+    return session.declare_publisher(key, congestion_control=zenoh.CongestionControl.BLOCK,
+                                     reliability=zenoh.Reliability.RELIABLE)
+
+
+def declare_status_publisher(session: zenoh.Session, key: str) -> zenoh.Publisher:
+    """A publisher for small periodic messages where the next one replaces a lost one (heartbeats): it never
+    waits (``DROP``), on a priority above the data's, so it is not queued behind a congested link's frames."""
+    return session.declare_publisher(key, congestion_control=zenoh.CongestionControl.DROP,
+                                     priority=zenoh.Priority.INTERACTIVE_HIGH)
+
+
+
+def control_get(session: zenoh.Session, key: str, payload: bytes, timeout_s: float) -> zenoh.Handler[zenoh.Reply]:
+    """A control query ahead of queued data: at a priority above the frames' (Zenoh sends each priority's queue
+    first; the reply takes the query's priority), sent at once (``express``), so a congested link's frames do not
+    hold up the capture's control of its agents."""
+    return session.get(key, payload=payload, timeout=timeout_s, priority=zenoh.Priority.INTERACTIVE_HIGH,
+                       express=True)

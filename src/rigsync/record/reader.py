@@ -23,6 +23,7 @@ from types import TracebackType
 from typing import Any, Self
 
 import numpy as np
+from foxglove_schemas_protobuf.CameraCalibration_pb2 import CameraCalibration
 from foxglove_schemas_protobuf.RawImage_pb2 import RawImage
 from mcap.data_stream import ReadDataStream
 from mcap.reader import SeekingReader
@@ -30,6 +31,7 @@ from mcap.records import Channel, Chunk, Message
 
 from rigsync.core.errors import RecordingError
 from rigsync.core.frameset import FramesetRecord
+from rigsync.core.intrinsics import Intrinsics
 from rigsync.core.truth import FrameTruth
 from rigsync.record import schemas as sc
 from rigsync.record._scan import CORRUPT, chunk_messages, load_indexed, load_recovered, why
@@ -224,6 +226,19 @@ class Recording:
             with self._reading(f"a {topic} message"):
                 payload = json.loads(message.data)
             yield message.log_time, payload
+
+    def json_topics(self) -> list[str]:
+        """The topics of the file's JSON channels (the per-frame and frameset ones included), sorted."""
+        return sorted({ch.topic for ch in self._channels.values() if ch.message_encoding == "json"})
+
+    def intrinsics(self, device: str, stream: str) -> Intrinsics | None:
+        """A stream's intrinsics, from its first ``camera_info`` message (None if it has none)."""
+        for _, message in self._messages([f"/{device}/{stream}/camera_info"]):
+            with self._reading(f"the /{device}/{stream}/camera_info message at log time {message.log_time}"):
+                c = CameraCalibration.FromString(message.data)
+                return Intrinsics(width=c.width, height=c.height, fx=c.K[0], fy=c.K[4], cx=c.K[2], cy=c.K[5],
+                                  distortion_model=c.distortion_model, distortion=tuple(c.D))
+        return None
 
     def framesets(self) -> Iterator[FramesetRecord]:
         for _, payload in self.json_messages(FRAMESETS_TOPIC):
