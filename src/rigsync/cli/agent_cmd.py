@@ -31,6 +31,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--address", type=_address, action="append", default=[], metavar="HOST=IP",
                    help="an address of a host, written into its certificate (repeatable)")
     p.add_argument("--host", help="run the agent of this host of the rig (until SIGTERM or Ctrl-C)")
+    p.add_argument("--ptp-state", type=Path, metavar="DIR",
+                   help="the host's PTP state from linuxptp: the state folder of `rigsync ptp run --host H` on this "
+                        "host (its --state-dir); stamps real devices, is recorded as observed with simulated ones")
     add_session_args(p, listen=True)
 
 
@@ -61,15 +64,24 @@ def _run_agent(args: argparse.Namespace, console: Console) -> int:
     require_net()
     from rigsync.net.agent import Agent
     from rigsync.plan import build_plan
+    from rigsync.ptp.status import StateFileSource
+    from rigsync.ptp.supervisor import state_file
     from rigsync.spec import load_rig
 
     rig = load_rig(args.rig)
     host = check_host(args, rig)
     options = session_options(args, host)
+    linuxptp = None
+    if args.ptp_state is not None:
+        if not args.ptp_state.is_dir():
+            raise OptionError("--ptp-state", str(args.ptp_state), "not a folder",
+                              f"the --state-dir of `rigsync ptp run {args.rig} --host {host}`")
+        linuxptp = StateFileSource(state_file(args.ptp_state, host))
     stop = threading.Event()
     previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        with Agent(rig, build_plan(rig), args.host, options, origin_realtime_ns=default_origin_ns(args)) as agent:
+        with Agent(rig, build_plan(rig), args.host, options, origin_realtime_ns=default_origin_ns(args),
+                   linuxptp=linuxptp) as agent:
             devices = [d.id for d in rig.devices if d.host == args.host]
             console.print(f"agent of host {args.host} of {rig.name} ready: devices {', '.join(devices) or 'none'}; "
                           f"listening on {', '.join(args.listen) or 'nothing'}", highlight=False)

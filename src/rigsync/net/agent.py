@@ -9,13 +9,15 @@ answered by one :class:`~rigsync.net.messages.Reply` (``ok``, or the error text)
   :class:`~rigsync.drivers.base.DeviceInfo` and :class:`~rigsync.drivers.base.DeviceTiming`);
 - ``configure`` ``{device}``: the device's configuration from the plan (the capture's own
   :func:`~rigsync.capture.streams.device_config`); replies with its streams' intrinsics and its readback;
-- ``arm`` ``{device, start_rig_ns}``: replies ``{first_rig_ns}`` (None: cannot schedule);
+- ``arm`` ``{device, start_rig_ns}``: replies ``{first_rig_ns}`` (None: cannot schedule); a simulator agent also
+  arms another host's device, in its world (as ``start``/``stop`` with ``at_ns`` below);
 - ``start`` / ``stop`` ``{device, at_ns?}``: with ``at_ns``, a simulator agent starts or stops the device at that
   true time of the shared timeline - any device of the rig, its own or another host's, since every process's world
   must know every start to stay the one world (a hardware trigger on host a drives a camera on host b).
 
 A poll thread reads the devices every ``poll_s`` and publishes each frame on its frame key, events on ``@events``,
-PTP samples on ``@ptp``, and a heartbeat every ``heartbeat_s`` with the host's (realtime, monotonic) clocks read
+PTP samples on ``@ptp``, the host's real linuxptp readings on ``@linuxptp`` when they stamp nothing (see
+:mod:`rigsync.net.linuxptp`), and a heartbeat every ``heartbeat_s`` with the host's (realtime, monotonic) clocks read
 together and the send counters. An agent whose world is simulated also publishes the truth of its own host's frames
 on ``@truth`` (a :class:`~rigsync.core.truth.FrameTruth` each, as its world finalizes the frame: a delivered
 frame's truth goes out before the frame, on the same session). Device calls from the control queries and from the
@@ -73,7 +75,11 @@ class Agent:
     """One host's agent (a context manager: devices and the Zenoh session are closed on exit)."""
 
     def __init__(self, rig: RigSpec, plan: Plan, host: str, session_options: SessionOptions, *,
-                 origin_realtime_ns: int | None = None, poll_s: float = 0.005, heartbeat_s: float = 0.2) -> None:
+                 origin_realtime_ns: int | None = None, linuxptp: PtpSource | None = None, poll_s: float = 0.005,
+                 heartbeat_s: float = 0.2) -> None:
+        """``linuxptp``: the host's linuxptp readings (``--ptp-state``: the state file of ``rigsync ptp run``): the
+        host's PTP source for real devices; published on ``@linuxptp``, observed only, when the devices are
+        simulated (the simulator models the host's PTP that stamps them)."""
         rig.host(host)  # an unknown host is an error naming the rig's hosts
         self.rig, self.plan, self.host = rig, plan, host
         self.session_options = session_options
@@ -89,7 +95,9 @@ class Agent:
         self._devices: dict[str, Device] = {}
         self._thread: threading.Thread | None = None
         self._publishers: dict[str, Any] = {}
+        self._linuxptp = linuxptp
         self._ptp: PtpSource | None = None
+        self._linuxptp_channel = Channel.PTP
 
     def __enter__(self) -> Self:
         try:
@@ -111,13 +119,16 @@ class Agent:
             self._devices[spec.id] = self._stack.enter_context(self._drivers[spec.driver].open(spec.serial))
         driver = self._clock_driver()
         self._ptp = driver.ptp_source(self.host) if driver is not None else None
+        if self._ptp is not None and self._linuxptp is not None:
+            self._linuxptp_channel = Channel.LINUXPTP  # the simulator's model stamps: linuxptp is observed
         session = self._stack.enter_context(open_session(self.session_options))
         for spec in own:
             for s in spec.streams:
                 key = self.keys.frame_key(spec.id, s.name)
                 self._publishers[key] = session.declare_publisher(key)
         sim = self._drivers.get("sim")
-        channels = [Channel.EVENTS, Channel.PTP, Channel.HEARTBEAT, *([Channel.TRUTH] if sim is not None else [])]
+        channels = [Channel.EVENTS, Channel.PTP, Channel.HEARTBEAT, *([Channel.TRUTH] if sim is not None else []),
+                    *([Channel.LINUXPTP] if self._linuxptp_channel is Channel.LINUXPTP else [])]
         for channel in channels:
             key = channel_key(self.rig.name, self.host, channel)
             self._publishers[key] = session.declare_publisher(key)
@@ -177,7 +188,10 @@ class Agent:
                                    for s in self.rig.device(device_id).streams},
                     "readback": device.readback()}
         if request.verb is Verb.ARM:
-            return {"first_rig_ns": self._device(device_id).arm(int(body["start_rig_ns"]))}
+            start_rig_ns = int(body["start_rig_ns"])
+            if device_id in self._devices or not isinstance(self._drivers.get("sim"), SimDriver):
+                return {"first_rig_ns": self._device(device_id).arm(start_rig_ns)}
+            return {"first_rig_ns": self._sim_world(device_id).arm(device_id, start_rig_ns)}  # another host's
         at_ns = body.get("at_ns")
         if at_ns is not None:
             world = self._sim_world(device_id)
@@ -217,6 +231,7 @@ class Agent:
                 self._publish_devices()
                 if time.monotonic() >= next_heartbeat:
                     next_heartbeat += self.heartbeat_s
+                    self._publish_linuxptp()
                     self._publish_heartbeat(seq)
                     seq += 1
             self._stop.wait(self.poll_s)
@@ -236,6 +251,14 @@ class Agent:
         if self._ptp is not None:
             for sample in self._ptp.poll():
                 self._put(channel_key(self.rig.name, self.host, Channel.PTP), wire.encode(sample))
+
+    def _publish_linuxptp(self) -> None:
+        """The host's linuxptp readings, on ``@ptp`` or, observed only, ``@linuxptp`` (read with the heartbeat:
+        ``rigsync ptp run`` rewrites its state file at most a few times a second)."""
+        if self._linuxptp is not None:
+            key = channel_key(self.rig.name, self.host, self._linuxptp_channel)
+            for sample in self._linuxptp.poll():
+                self._put(key, wire.encode(sample))
 
     def _publish_heartbeat(self, seq: int) -> None:
         driver = self._clock_driver()
