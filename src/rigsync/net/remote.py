@@ -379,10 +379,10 @@ class HostRouter(Driver):
         assert isinstance(self._local, SimDriver)
         world = self._local.world
         at_ns = max(self._local.clock().now_ns(), world.now_ns) + SIM_CONTROL_LEAD_NS
+        world.advance_to(self._local.clock().now_ns())  # this world first: the agents' replies take time
+        (world.start_device if verb is Verb.START else world.stop_device)(device_id, at_ns=at_ns)
         for remote in self._remotes.values():
             remote.query(verb, {"device": device_id, "at_ns": at_ns})
-        world.advance_to(self._local.clock().now_ns())
-        (world.start_device if verb is Verb.START else world.stop_device)(device_id, at_ns=at_ns)
         self.controls.append((verb, device_id, at_ns))
         return at_ns
 
