@@ -77,7 +77,9 @@ def _supervise(lan: Lan, state_dir: Path, stack: ExitStack) -> dict[str, PtpSupe
     for host in HOSTS:
         config = supervisor_config(THREE_HOSTS, host, "observe", None, lan.hosts[host].ns, quiet)
         assert "free_running            1" in config.ptp4l_conf  # the machine's clock is never adjusted
-        extra = FAST + "logSyncInterval         -3\n"  # 8 Syncs a second: offsets within a second
+        # 8 Syncs a second (offsets within a second); a software transmit timestamp may take more than ptp4l's
+        # default 1 ms to come back on a loaded machine (the port would go FAULTY): wait up to 100 ms
+        extra = FAST + "logSyncInterval         -3\ntx_timestamp_timeout    100\n"
         if host in ASYMMETRY_NS:
             extra += f"delayAsymmetry          {ASYMMETRY_NS[host]}\n"
         running[host] = stack.enter_context(PtpSupervisor(
