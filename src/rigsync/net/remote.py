@@ -41,6 +41,7 @@ from rigsync.drivers.sim.driver import SimDriver
 from rigsync.net import wire
 from rigsync.net.agent import plan_hash, rig_hash, rig_keys
 from rigsync.net.keys import Channel, Verb, channel_selector, control_key, frames_selector
+from rigsync.net.link import HostLink, LinkStats
 from rigsync.net.linuxptp import linuxptp_record
 from rigsync.net.messages import FrameMessage, Heartbeat, Reply, Request
 from rigsync.net.zenoh_session import Sample, Session
@@ -79,6 +80,7 @@ class RemoteDriver(Driver):
         self._records_sink: Callable[[str, dict[str, Any]], None] | None = None
         self._heartbeat: tuple[Heartbeat, int] | None = None
         self._got_heartbeat = threading.Event()
+        self._link = LinkStats(host)
         self.malformed = 0
         """Messages received that did not decode, or came on a key of a stream the rig does not declare."""
         self._keys = rig_keys(rig)
@@ -161,6 +163,7 @@ class RemoteDriver(Driver):
             return
         with self._lock:
             self._items[stream.device].append(msg.frame)
+            self._link.frame(len(sample.payload), time.monotonic_ns())
 
     def _on_message(self, sample: Sample) -> None:
         msg = self._decode(sample)
@@ -173,6 +176,7 @@ class RemoteDriver(Driver):
                 self._truth[msg.device].append(msg)
             elif isinstance(msg, Heartbeat) and msg.host == self.host:
                 self._heartbeat = (msg, time.monotonic_ns())
+                self._link.heartbeat(msg, self._heartbeat[1])
                 self._got_heartbeat.set()
             elif msg is not None:
                 self.malformed += 1
@@ -184,6 +188,11 @@ class RemoteDriver(Driver):
                 self._linuxptp.append(msg)
             elif msg is not None:
                 self.malformed += 1
+
+    def link_status(self) -> HostLink:
+        """The link to this host now (:mod:`rigsync.net.link`)."""
+        with self._lock:
+            return self._link.status(time.monotonic_ns(), self.malformed)
 
     def take(self, device_id: str) -> list[Frame | DeviceEvent]:
         """What arrived of a device since the last call; its truth (which the agent sends before each frame) goes
@@ -461,6 +470,13 @@ def open_capture_drivers(rig: RigSpec, plan: Plan, session: Session, capture_hos
     local = open_drivers(rig, plan, hosts=[capture_host] if capture_host is not None else [],
                          origin_realtime_ns=origin_realtime_ns)
     return {name: HostRouter(rig, capture_host, driver, remotes) for name, driver in local.items()}
+
+
+def remote_drivers(drivers: Mapping[str, Driver]) -> list[RemoteDriver]:
+    """The agents' drivers behind a capture's drivers (:func:`open_capture_drivers`), one per remote host: the
+    capture's ``links`` (each host's link status)."""
+    return list({r.host: r for d in drivers.values() if isinstance(d, HostRouter)
+                 for r in d._remotes.values()}.values())
 
 
 def shared_origin_ns(remotes: Mapping[str, RemoteDriver], origin_realtime_ns: int | None) -> int | None:
