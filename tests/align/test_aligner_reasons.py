@@ -133,6 +133,24 @@ def test_warm_up_frames_teach_the_aligner_and_are_counted_apart() -> None:
     assert stats.frames == 5
 
 
+def test_a_set_at_the_recordings_start_does_not_list_a_stream_whose_frame_came_just_before_it() -> None:
+    """b runs 12 ms ahead of a; its frame for a's first recorded frame was stamped before the start (warm-up): the
+    first set lists no b (that frame is not part of the recording, nor in another set), later sets pair a and b."""
+    al = pair()
+    early = 12 * MS
+    al.drop("b", 0, DropReason.WARMUP, rig_time_ns=-early, arrival_ns=-early + 5 * MS)
+    out: list[Frameset[str]] = []
+    for k in range(6):
+        out += frame(al, "a", k, k)
+        if k > 0:
+            t = k * PERIOD - early
+            out += al.push("b", f"b{k}", seq=k, rig_time_ns=t, error_ns=1000, arrival_ns=t + 5 * MS)
+    out += al.flush()
+    assert reasons(out, "b") == {}
+    assert [len(fs.members) for fs in out][:3] == [1, 2, 2]
+    assert al.stats.streams["b"].missing == {}
+
+
 def test_sets_are_returned_in_order_once_their_reasons_are_known() -> None:
     """A set lacking b's lost frame 3 is decided within a period but returned when b's next frame shows the
     gap; the complete set after it is held so that sets come out in order."""

@@ -199,8 +199,10 @@ def account(rec: Any, offsets: dict[Key, int]) -> Ledger:
             either = [n for d, n, tol in near if d <= near[0][0] + 2 * max(tol, near[0][2])]
             n = next((m for m in either if missing[m].get(key) == expect and (m, key) not in claimed), near[0][1])
             got = missing[n].get(key)
-            if got is None and f.fate == "image" and f.epoch == epochs[0] and not delivered_before:
-                # The stream's first frame, late for a set that left before the stream started (a set lists only
+            if got is None and f.fate == "image" and f.epoch == epochs[0] and not any(
+                    g.delivered and g.fate != "warmup" for g in same if g.seq < f.seq):
+                # The stream's first frame (or its first after warm-up frames, under a scheduled start: none was
+                # recorded), late for a set that left before anything of the stream had arrived (a set lists only
                 # started streams as missing): no set can name it; the stats count its drop (late).
                 continue
             if got != expect or (n, key) in claimed:

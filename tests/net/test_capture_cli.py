@@ -106,7 +106,7 @@ def test_bad_options_of_a_capture_across_hosts_are_named(tmp_path: Path, certs: 
     assert _error(["capture", rig, "--host", "z", "--connect", tcp, *out], capsys) == (
         f"error: --host = \"z\": not a host of {rig} (allowed: a, b)")
     assert _error(["capture", rig, "--connect", tcp, *out], capsys) == (
-        "error: --connect: is for a capture across hosts (allowed: with --host H)")
+        "error: --connect: is for a capture across hosts (allowed: with --host H or --station)")
     assert _error(["capture", rig, "--host", "a", *out], capsys).startswith(
         "error: --connect: the devices of host(s) b come from their agents: give their endpoints")
     assert _error(["capture", rig, "--host", "a", "--connect", tcp, "--fast", "--seconds", "1", *out],

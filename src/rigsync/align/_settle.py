@@ -9,6 +9,8 @@ takes the reason of the stream's frame nearest the centre within half a cadence:
 * a frame lost on the way (counter gap) or in rigsync's queues (overrun, overflow): ``dropped``;
 * a frame that came after the set had left (late, or off its stream's period): ``not_received``;
 * a frame that is in another set: ``unmatched``;
+* only a frame from before the recording began (warm-up, or before a scheduled start): none, the slot is removed
+  (that moment's frame is not part of the recording, as for a stream that had not started);
 * none: before the first frame after a reconnect, ``disconnected``; after the last frame of a connection
   that ended, the end's reason (``disconnected``, ``stopped``, or ``not_received`` when the stream just fell
   silent for ``settle_ns``) if a frame was due there by the stream's period; otherwise the stream was not due
@@ -187,6 +189,7 @@ class Settler(Generic[T]):
         half = self._half
         best: Mark | None = None
         seen = False  # a frame of the stream near the centre that is not explained by a loss
+        before_recording = False  # ... or only by the recording's start (a warm-up frame)
         first = last = None
         for m in t.marks:
             ref = m.ref_ns
@@ -197,7 +200,9 @@ class Settler(Generic[T]):
             last = ref
             if abs(ref - centre) > half:
                 continue
-            if m.fate not in _CLAIMS:
+            if m.fate == DropReason.WARMUP:
+                before_recording = True
+            elif m.fate not in _CLAIMS:
                 seen = True
             elif not m.claimed and (best is None or abs(ref - centre) < abs(best.ref_ns - centre)):  # type: ignore[operator]
                 best = m
@@ -206,6 +211,8 @@ class Settler(Generic[T]):
             return _CLAIMS[best.fate]
         if seen:
             return MissingReason.UNMATCHED
+        if before_recording:
+            return None
         period = t.period
         if first is not None and centre < first and t.begun_by_reconnect:
             return MissingReason.DISCONNECTED if _due(first - centre, period, half) else None

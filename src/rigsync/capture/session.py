@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from rigsync.align import Aligner, Frameset
 from rigsync.capture.clocks import RigClocks
@@ -118,6 +118,7 @@ class CaptureSession:
         try:
             for driver in self._drivers.values():
                 driver.send_truth_to(self._write_truth)
+                driver.send_records_to(self._write_record)
             for device_id in self.plan.start_order:
                 spec = rig.device(device_id)
                 device = self._drivers[spec.driver].open(spec.serial)
@@ -167,6 +168,14 @@ class CaptureSession:
         if self._recorder is not None and self._record_error is None:
             try:
                 self._recorder.write_truth(truth)
+            except RecordingError as err:
+                self._record_error = str(err)
+
+    def _write_record(self, topic: str, payload: dict[str, Any]) -> None:
+        """A driver's observation (``Driver.send_records_to``), at the rig time of the current poll."""
+        if self._recorder is not None and self._record_error is None:
+            try:
+                self._recorder.write_json(topic, payload, self._poll_rig_ns)
             except RecordingError as err:
                 self._record_error = str(err)
 

@@ -160,9 +160,11 @@ def start_devices(plan: Plan, devices: Mapping[str, Device], timing: Mapping[str
                 elif first is not None and tracker is not None:
                     tracker.armed(device_id, first, 1_000_000)
     if scheduled is not None:
-        lead = max([plan.warmup_ns] + [t.startup_ns + STARTUP_MARGIN_NS for t in timing.values()])
-        wait_for_rig(scheduled - lead)
-        available = scheduled - clocks.rig_now()
+        # Started this early, every device has started up (its start-up, with a margin) and then delivered for the
+        # clock warm-up by the start: the warm-up counts from the first frames, not from the start command.
+        startup_ns = max((t.startup_ns + STARTUP_MARGIN_NS for t in timing.values()), default=0)
+        wait_for_rig(scheduled - plan.warmup_ns - startup_ns)
+        available = scheduled - clocks.rig_now() - startup_ns
         if available < plan.warmup_ns:
             warn(f"only {max(available, 0) / 1e9:.2f} s of the {plan.warmup_ns / 1e9:g} s warm-up fit before the "
                  "scheduled start: the first stamps may be unsettled")

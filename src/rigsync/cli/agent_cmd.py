@@ -44,6 +44,9 @@ def add_parser(sub: Any) -> None:
                         "(default: the current folder)")
     p.add_argument("--local-copy", action="store_true",
                    help="write every frame, event, PTP sample and truth to the spill file too (for rigsync merge)")
+    p.add_argument("--ptp-state", type=Path, metavar="DIR",
+                   help="the host's PTP state from linuxptp: the state folder of `rigsync ptp run --host H` on this "
+                        "host (its --state-dir); stamps real devices, is recorded as observed with simulated ones")
     add_session_args(p, listen=True)
 
 
@@ -75,6 +78,8 @@ def _run_agent(args: argparse.Namespace, console: Console) -> int:
     from rigsync.net.agent import Agent
     from rigsync.net.sender import SendQueueConfig
     from rigsync.plan import build_plan
+    from rigsync.ptp.status import StateFileSource
+    from rigsync.ptp.supervisor import state_file
     from rigsync.spec import load_rig
 
     rig = load_rig(args.rig)
@@ -84,12 +89,18 @@ def _run_agent(args: argparse.Namespace, console: Console) -> int:
         raise OptionError("--send-queue-mb", args.send_queue_mb, "out of range", "1 to 65536 (MiB)")
     if args.spill_dir.exists() and not args.spill_dir.is_dir():
         raise OptionError("--spill-dir", str(args.spill_dir), "not a folder")
+    linuxptp = None
+    if args.ptp_state is not None:
+        if not args.ptp_state.is_dir():
+            raise OptionError("--ptp-state", str(args.ptp_state), "not a folder",
+                              f"the --state-dir of `rigsync ptp run {args.rig} --host {host}`")
+        linuxptp = StateFileSource(state_file(args.ptp_state, host))
     stop = threading.Event()
     previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         with Agent(rig, build_plan(rig), args.host, options, origin_realtime_ns=default_origin_ns(args),
                    send_queue=SendQueueConfig(limit_bytes=args.send_queue_mb << 20), spill_dir=args.spill_dir,
-                   local_copy=args.local_copy) as agent:
+                   local_copy=args.local_copy, linuxptp=linuxptp) as agent:
             devices = [d.id for d in rig.devices if d.host == args.host]
             console.print(f"agent of host {args.host} of {rig.name} ready: devices {', '.join(devices) or 'none'}; "
                           f"listening on {', '.join(options.listen) or 'nothing'}"

@@ -63,6 +63,9 @@ def _parser() -> argparse.ArgumentParser:
                           "2026-11-21T10:00:00Z or epoch seconds; --seconds counts from it")
     cap.add_argument("--host", help="capture across hosts from this host of the rig: the other hosts' devices come "
                                     "from their `rigsync agent` (reached with --connect)")
+    cap.add_argument("--station", action="store_true",
+                     help="capture from a machine that is none of the rig's hosts: every device comes from its "
+                          "host's `rigsync agent` (reached with --connect)")
     from rigsync.cli.net_args import add_session_args
 
     add_session_args(cap, listen=False)
@@ -149,7 +152,7 @@ def _capture(args: argparse.Namespace, console: Console) -> int:
 
     # SIGINT/SIGTERM: stop and finish the file; a third one abandons it (see cli/stop_signals.py).
     with StopOnSignals(out, say, abandon=abandon) as signals, ExitStack() as stack:
-        drivers = _across_hosts(args, rig, plan, stack) if args.host is not None else None
+        drivers = _across_hosts(args, rig, plan, stack) if args.host is not None or args.station else None
         session = stack.enter_context(CaptureSession(plan, options, drivers=drivers, links=_links(drivers)))
         if args.quiet:
             result = session.run(stop=signals.stop)
@@ -171,12 +174,19 @@ def _check_across_hosts(args: argparse.Namespace, rig: RigSpec) -> None:
     """The options of a capture across hosts: given together, with a host of the rig and endpoints to its agents."""
     from rigsync.cli.net_args import check_host
 
-    if args.host is None:
+    if args.station:
+        if args.host is not None:
+            raise OptionError("--station", None, "is a capture on none of the rig's hosts: --host names one",
+                              "--station or --host H")
+        if args.tls is not None:
+            raise OptionError("--tls", str(args.tls), "a station has no certificate of its own (--init-certs makes "
+                              "the rig hosts')", "--host H on a host of the rig, or --station without --tls")
+    elif args.host is None:
         for option in ("connect", "tls", "origin", "discover"):
             if getattr(args, option) not in (None, []):
-                raise OptionError(f"--{option}", None, "is for a capture across hosts", "with --host H")
+                raise OptionError(f"--{option}", None, "is for a capture across hosts", "with --host H or --station")
         return
-    host = check_host(args, rig)
+    host = check_host(args, rig) if not args.station else None
     for option in ("fast", "seed"):
         if getattr(args, option) not in (None, False):
             raise OptionError(f"--{option}", None, "the agents simulate in real time from the rig file's seed: a "
@@ -197,14 +207,15 @@ def _across_hosts(args: argparse.Namespace, rig: RigSpec, plan: Plan, stack: Exi
     from rigsync.net.remote import open_capture_drivers
     from rigsync.net.zenoh_session import SessionOpenError, open_session
 
-    options = session_options(args, args.host, rig=rig, require_connect_ms=CONNECT_TIMEOUT_MS)
+    options = session_options(args, args.host or "station", rig=rig, require_connect_ms=CONNECT_TIMEOUT_MS)
     others = agent_hosts(rig, args.host)
+    where = f"host {args.host}" if args.host is not None else "the station"
     try:
         session = stack.enter_context(open_session(options))
     except SessionOpenError as err:
         tls = " (with --tls: do both sides use files of one `rigsync agent RIG --init-certs` folder?)" if args.tls \
             else ""
-        raise RigsyncError(f"the capture on host {args.host} cannot reach the agents of host(s) {', '.join(others)} "
+        raise RigsyncError(f"the capture on {where} cannot reach the agents of host(s) {', '.join(others)} "
                            f"at {', '.join(options.connect)} within {CONNECT_TIMEOUT_MS / 1000:g} s{tls}: {err}"
                            ) from None
     how = " and ".join([*([f"at {', '.join(options.connect)}"] if options.connect else []),

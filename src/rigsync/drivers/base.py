@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Any, Protocol, Self
 
 from rigsync.core.frame import ClockDomain, Frame, StreamKind
 from rigsync.core.intrinsics import Intrinsics
@@ -232,3 +232,9 @@ class Driver(ABC):
         """Hand the simulated truth of this driver's frames to ``sink``, on the thread that polls its devices (no
         later than the frame itself); False if the driver knows no truth (real devices)."""
         return False
+
+    def send_records_to(self, sink: Callable[[str, dict[str, Any]], None]) -> None:
+        """Hand ``sink`` what the driver observes besides frames, to be recorded as ``(topic, JSON object)`` at the
+        rig time of the poll that passes it on (a remote host's linuxptp state: :mod:`rigsync.net.linuxptp`); on the
+        thread that polls its devices. Most drivers observe nothing else."""
+        return None

@@ -9,18 +9,21 @@ answered by one :class:`~rigsync.net.messages.Reply` (``ok``, or the error text)
   :class:`~rigsync.drivers.base.DeviceInfo` and :class:`~rigsync.drivers.base.DeviceTiming`);
 - ``configure`` ``{device}``: the device's configuration from the plan (the capture's own
   :func:`~rigsync.capture.streams.device_config`); replies with its streams' intrinsics and its readback;
-- ``arm`` ``{device, start_rig_ns}``: replies ``{first_rig_ns}`` (None: cannot schedule);
+- ``arm`` ``{device, start_rig_ns}``: replies ``{first_rig_ns}`` (None: cannot schedule); a simulator agent also
+  arms another host's device, in its world (as ``start``/``stop`` with ``at_ns`` below);
 - ``start`` / ``stop`` ``{device, at_ns?}``: with ``at_ns``, a simulator agent starts or stops the device at that
   true time of the shared timeline - any device of the rig, its own or another host's, since every process's world
   must know every start to stay the one world (a hardware trigger on host a drives a camera on host b).
 
 A poll thread reads the devices every ``poll_s`` and queues each frame for its frame key, events for ``@events``,
-PTP samples for ``@ptp`` into a send queue bounded in bytes, drained into Zenoh by a sender thread with
+PTP samples for ``@ptp`` (the host's linuxptp readings, when they are its PTP: see
+:mod:`rigsync.net.linuxptp`) into a send queue bounded in bytes, drained into Zenoh by a sender thread with
 backpressure (:mod:`rigsync.net.sender`); a frame the queue cannot take goes to the agent's local spill file,
 and once the queue stays full (or always, with ``local_copy``) everything goes to the spill file as well
 (:mod:`rigsync.net.spill`; both through :mod:`rigsync.net.output`). A heartbeat goes out every ``heartbeat_s``
 (never queued behind the frames) with the host's (realtime, monotonic) clocks read together, the queue's depth and
-bytes, and the frames sent, spilled and dropped. An agent whose world is simulated also publishes the truth of
+bytes, and the frames sent, spilled and dropped. With simulated devices, the host's real linuxptp readings (if
+given) are observed only, on ``@linuxptp``. An agent whose world is simulated also publishes the truth of
 its own host's frames on ``@truth`` (a :class:`~rigsync.core.truth.FrameTruth` each, as its world finalizes the
 frame: a delivered frame's truth goes out before the frame, on the same session). Device calls from the control
 queries and from the poll thread hold one lock; the poll thread queues, stamps and spills what it collected after
@@ -43,6 +46,7 @@ from typing import Any, Self
 from rigsync import __version__
 from rigsync.capture.streams import device_config
 from rigsync.core.errors import RigsyncError
+from rigsync.core.ptp import PtpSample
 from rigsync.core.truth import FrameTruth
 from rigsync.drivers.base import Device, Driver, PtpSource
 from rigsync.drivers.factory import open_drivers
@@ -89,11 +93,15 @@ class Agent:
     """One host's agent (a context manager: devices and the Zenoh session are closed on exit)."""
 
     def __init__(self, rig: RigSpec, plan: Plan, host: str, session_options: SessionOptions, *,
-                 origin_realtime_ns: int | None = None, poll_s: float = 0.005, heartbeat_s: float = 0.2,
+                 origin_realtime_ns: int | None = None, linuxptp: PtpSource | None = None, poll_s: float = 0.005,
+                 heartbeat_s: float = 0.2,
                  send_queue: SendQueueConfig | None = None, spill_dir: Path | None = None,
                  local_copy: bool = False, log: Callable[[str], None] | None = None) -> None:
         """``spill_dir``: where the spill file is made when needed (None: no spill file; a frame the send queue
-        cannot take is then dropped, counted and named through ``log``, which defaults to stderr)."""
+        cannot take is then dropped, counted and named through ``log``, which defaults to stderr).
+        ``linuxptp``: the host's linuxptp readings (``--ptp-state``: the state file of ``rigsync ptp run``): the
+        host's PTP source for real devices; published on ``@linuxptp``, observed only, when the devices are
+        simulated (the simulator models the host's PTP that stamps them)."""
         rig.host(host)  # an unknown host is an error naming the rig's hosts
         self.rig, self.plan, self.host = rig, plan, host
         self.session_options = session_options
@@ -115,7 +123,10 @@ class Agent:
         self._devices: dict[str, Device] = {}
         self._thread: threading.Thread | None = None
         self._publishers: dict[str, Any] = {}
+        self._linuxptp = linuxptp
         self._ptp: PtpSource | None = None
+        self._linuxptp_observed = False
+        """True when a simulator models the host's PTP (it stamps): linuxptp is then observed only."""
 
     def __enter__(self) -> Self:
         try:
@@ -137,6 +148,7 @@ class Agent:
             self._devices[spec.id] = self._stack.enter_context(self._drivers[spec.driver].open(spec.serial))
         driver = self._clock_driver()
         self._ptp = driver.ptp_source(self.host) if driver is not None else None
+        self._linuxptp_observed = self._ptp is not None and self._linuxptp is not None
         if self.spill_dir is not None:
             stamper = HostStamper(self.plan, self.host)
             for device_id, device in self._devices.items():
@@ -155,8 +167,9 @@ class Agent:
         for channel in channels:
             key = channel_key(self.rig.name, self.host, channel)
             self._publishers[key] = declare_blocking_publisher(session, key)
-        heartbeat_key = channel_key(self.rig.name, self.host, Channel.HEARTBEAT)
-        self._publishers[heartbeat_key] = declare_status_publisher(session, heartbeat_key)
+        for channel in (Channel.HEARTBEAT, *([Channel.LINUXPTP] if self._linuxptp_observed else [])):
+            key = channel_key(self.rig.name, self.host, channel)
+            self._publishers[key] = declare_status_publisher(session, key)  # never queued behind frames
         self._stack.callback(self.output.spill_unsent)  # after the sender's exit
         self._stack.enter_context(Sender(self.output.queue, self._put, name=f"rigsync-send-{self.host}"))
         if sim is not None:
@@ -219,7 +232,10 @@ class Agent:
                                    for s in self.rig.device(device_id).streams},
                     "readback": device.readback()}
         if request.verb is Verb.ARM:
-            return {"first_rig_ns": self._device(device_id).arm(int(body["start_rig_ns"]))}
+            start_rig_ns = int(body["start_rig_ns"])
+            if device_id in self._devices or not isinstance(self._drivers.get("sim"), SimDriver):
+                return {"first_rig_ns": self._device(device_id).arm(start_rig_ns)}
+            return {"first_rig_ns": self._sim_world(device_id).arm(device_id, start_rig_ns)}  # another host's
         at_ns = body.get("at_ns")
         if at_ns is not None:
             world = self._sim_world(device_id)
@@ -259,8 +275,9 @@ class Agent:
                 self._collect()
                 batch, self._outbox = self._outbox, []
                 clocks = self._host_clocks()
-            self.output.publish(batch, clocks)
-            if time.monotonic() >= next_heartbeat:
+            heartbeat_due = time.monotonic() >= next_heartbeat
+            self.output.publish([*batch, *(self._poll_linuxptp() if heartbeat_due else [])], clocks)
+            if heartbeat_due:
                 next_heartbeat += self.heartbeat_s
                 self._publish_heartbeat(seq, clocks)
                 seq += 1
@@ -283,6 +300,20 @@ class Agent:
 
     def _outbox_append(self, truth: FrameTruth) -> None:
         self._outbox.append(truth)  # (called with the device lock held, from a poll or a control query)
+
+    def _poll_linuxptp(self) -> list[PtpSample]:
+        """The host's linuxptp readings (read with the heartbeat: ``rigsync ptp run`` rewrites its state file at
+        most a few times a second): its PTP samples, sent and spilled as the devices' items, when no simulator
+        models the host's PTP; else published on ``@linuxptp`` at once, observed only."""
+        if self._linuxptp is None:
+            return []
+        samples = self._linuxptp.poll()
+        if not self._linuxptp_observed:
+            return samples
+        key = channel_key(self.rig.name, self.host, Channel.LINUXPTP)
+        for sample in samples:
+            self._put(key, wire.encode(sample))
+        return []
 
     def _publish_heartbeat(self, seq: int, clocks: tuple[int, int]) -> None:
         realtime_ns, monotonic_ns = clocks

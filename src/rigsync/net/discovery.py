@@ -37,7 +37,7 @@ class AgentNotFoundError(RigsyncError):
     """No agent of some hosts answered: names them and how they were looked for."""
 
 
-def agent_hosts(rig: RigSpec, capture_host: str) -> list[str]:
+def agent_hosts(rig: RigSpec, capture_host: str | None) -> list[str]:
     """The hosts whose devices a capture on ``capture_host`` gets from their agents, in rig-file order."""
     with_devices = {d.host for d in rig.devices}
     return [h.name for h in rig.hosts if h.name in with_devices and h.name != capture_host]

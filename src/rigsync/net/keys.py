@@ -5,12 +5,18 @@ Every key lives under one rig prefix, ``rigsync/<rig>/<host>/...``:
 =====================================================  ===========================================================
 ``rigsync/<rig>/<host>/<device>/<stream>``             frames of one stream (:class:`rigsync.net.wire.FrameMessage`)
 ``rigsync/<rig>/<host>/@events``                       the host's device events (connect, disconnect, overrun)
-``rigsync/<rig>/<host>/@ptp``                          the host's PTP samples
+``rigsync/<rig>/<host>/@ptp``                          the host's PTP samples (those that stamp its frames)
+``rigsync/<rig>/<host>/@linuxptp``                     the host's linuxptp readings when they do not stamp (below)
 ``rigsync/<rig>/<host>/@heartbeat``                    the agent's heartbeats
 ``rigsync/<rig>/<host>/@status``                       the agent's status
 ``rigsync/<rig>/<host>/@truth``                        the simulated truth of the host's frames (simulator only)
 ``rigsync/<rig>/<host>/@control/<verb>``               queryables: configure, arm, start, stop, hello
 =====================================================  ===========================================================
+
+``@ptp`` carries the PTP samples the capture maps the host's clock with: linuxptp's (``rigsync agent --ptp-state``)
+for real devices, the simulator's model of the host's ptp4l for simulated ones. An agent of simulated devices on a
+host that also runs real linuxptp publishes those real readings on ``@linuxptp`` instead: they are recorded as
+observed, and stamp nothing (the simulated devices' clocks are the simulator's, not the machine's).
 
 Channel chunks start with ``@``: Zenoh makes such a chunk *verbatim*, matched only by the same chunk and never by
 ``*`` or ``**``. So ``rigsync/<rig>/*/*/*`` selects frames and nothing else, ``rigsync/<rig>/**`` selects frames
@@ -76,6 +82,7 @@ class Channel(StrEnum):
     HEARTBEAT = "@heartbeat"
     STATUS = "@status"
     TRUTH = "@truth"
+    LINUXPTP = "@linuxptp"
 
 
 CONTROL = "@control"

@@ -18,6 +18,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -42,6 +43,7 @@ from rigsync.net import wire
 from rigsync.net.agent import plan_hash, rig_hash, rig_keys
 from rigsync.net.keys import Channel, Verb, channel_selector, control_key, frames_selector
 from rigsync.net.link import HostLink, LinkStats
+from rigsync.net.linuxptp import linuxptp_record
 from rigsync.net.messages import FrameMessage, Heartbeat, Reply, Request
 from rigsync.net.zenoh_session import Sample, Session, control_get
 from rigsync.plan.model import Plan
@@ -80,6 +82,8 @@ class RemoteDriver(Driver):
         self._ptp: deque[PtpSample] = deque()
         self._truth: dict[str, deque[FrameTruth]] = {d: deque() for d in self._items}
         self._truth_sink: Callable[[FrameTruth], None] | None = None
+        self._linuxptp: deque[PtpSample] = deque()
+        self._records_sink: Callable[[str, dict[str, Any]], None] | None = None
         self._heartbeat: tuple[Heartbeat, int] | None = None
         self._got_heartbeat = threading.Event()
         self._link = LinkStats(host)
@@ -101,7 +105,8 @@ class RemoteDriver(Driver):
         self._subscribers = [
             session.declare_subscriber(frames_selector(rig.name, host), self._on_frame),
             *(session.declare_subscriber(channel_selector(rig.name, channel, host), partial(self._on_message, kind))
-              for channel, kind in _CHANNEL_KINDS.items())]
+              for channel, kind in _CHANNEL_KINDS.items()),
+            session.declare_subscriber(channel_selector(rig.name, Channel.LINUXPTP, host), self._on_linuxptp)]
         if not self._got_heartbeat.wait(timeout_s):
             raise AgentRefusedError(f"the agent of host {host} answered but sent no heartbeat within {timeout_s:g} s")
 
@@ -184,6 +189,14 @@ class RemoteDriver(Driver):
             elif msg is not None:
                 self.malformed += 1
 
+    def _on_linuxptp(self, sample: Sample) -> None:
+        msg = self._decode(sample)
+        with self._lock:
+            if isinstance(msg, PtpSample) and msg.host == self.host:
+                self._linuxptp.append(msg)
+            elif msg is not None:
+                self.malformed += 1
+
     def link_status(self) -> HostLink:
         """The link to this host now (:mod:`rigsync.net.link`)."""
         with self._lock:
@@ -191,15 +204,20 @@ class RemoteDriver(Driver):
 
     def take(self, device_id: str) -> list[Frame | DeviceEvent]:
         """What arrived of a device since the last call; its truth (which the agent sends before each frame) goes
-        to the truth sink first, on this thread."""
+        to the truth sink first, on this thread, and the host's observed linuxptp readings to the records sink."""
         with self._lock:
             items = list(self._items[device_id])
             self._items[device_id].clear()
             truth = list(self._truth[device_id])
             self._truth[device_id].clear()
+            observed = list(self._linuxptp)
+            self._linuxptp.clear()
         if self._truth_sink is not None:
             for t in truth:
                 self._truth_sink(t)
+        if self._records_sink is not None:
+            for reading in observed:
+                self._records_sink(*linuxptp_record(reading))
         return items
 
     def take_ptp(self) -> list[PtpSample]:
@@ -240,6 +258,10 @@ class RemoteDriver(Driver):
         agent runs no simulated device (it then sends none)."""
         self._truth_sink = sink
         return any(d["info"]["driver"] == "sim" for d in self._devices.values())
+
+    def send_records_to(self, sink: Callable[[str, dict[str, Any]], None]) -> None:
+        """The host's real linuxptp readings that stamp nothing (``@linuxptp``), as its devices are polled."""
+        self._records_sink = sink
 
 
 class _RemotePtp:
@@ -303,11 +325,13 @@ class RemoteDevice(Device):
 
 class HostRouter(Driver):
     """One driver name's devices across hosts: the capture host's through the local driver, the others' through
-    their :class:`RemoteDriver`; clocks and PTP routed by host. With a simulator on the shared timeline, every
-    start and stop is made :data:`SIM_CONTROL_LEAD_NS` ahead in every process's world (see
-    :mod:`rigsync.net.agent`); ``controls`` lists them, ``(verb, device, true ns)``."""
+    their :class:`RemoteDriver`; clocks and PTP routed by host (``local_host`` None: a station that is none of the
+    rig's hosts, every device through its agent). With a simulator on the shared timeline, every start and stop
+    is made :data:`SIM_CONTROL_LEAD_NS` ahead in every process's world, and every arm is made in every world too
+    (see :mod:`rigsync.net.agent`); ``controls`` lists the starts and stops, ``(verb, device, true ns)``."""
 
-    def __init__(self, rig: RigSpec, local_host: str, local: Driver, remotes: Mapping[str, RemoteDriver]) -> None:
+    def __init__(self, rig: RigSpec, local_host: str | None, local: Driver,
+                 remotes: Mapping[str, RemoteDriver]) -> None:
         self.name = local.name
         self.rig, self.local_host = rig, local_host
         self._local = local
@@ -347,6 +371,26 @@ class HostRouter(Driver):
         sent = [d.send_truth_to(sink) for d in (self._local, *self._remotes.values())]
         return any(sent)
 
+    def send_records_to(self, sink: Callable[[str, dict[str, Any]], None]) -> None:
+        for driver in (self._local, *self._remotes.values()):
+            driver.send_records_to(sink)
+
+    def sim_arm(self, device_id: str, device: Device, start_rig_ns: int) -> int | None:
+        """Arm a simulated PTP camera (``device``, on its own host) for ``start_rig_ns``, and every other world with
+        it: a world that did not know of the arm would start the camera's group on a schedule of its own."""
+        first = device.arm(start_rig_ns)
+        if first is None:
+            return None
+        owner = self.rig.device(device_id).host
+        for host, remote in self._remotes.items():
+            if host != owner:
+                remote.query(Verb.ARM, {"device": device_id, "start_rig_ns": start_rig_ns})
+        if owner != self.local_host:
+            assert isinstance(self._local, SimDriver)
+            self._local.world.advance_to(self._local.clock().now_ns())
+            self._local.world.arm(device_id, start_rig_ns)
+        return first
+
     def sim_control(self, verb: Verb, device_id: str) -> int:
         """Start or stop a simulated device in every world at one instant ahead; returns it (true ns)."""
         assert isinstance(self._local, SimDriver)
@@ -384,7 +428,7 @@ class _RoutedDevice(Device):
         return self._inner.readback()
 
     def arm(self, start_rig_ns: int) -> int | None:
-        return self._inner.arm(start_rig_ns)
+        return self._router.sim_arm(self._id, self._inner, start_rig_ns)
 
     def start(self) -> None:
         self._router.sim_control(Verb.START, self._id)
@@ -407,27 +451,34 @@ class _RoutedDevice(Device):
         return self._inner.intrinsics(stream)
 
     def timing(self) -> DeviceTiming:
-        return self._inner.timing()
+        """The device's timing; its start-up includes the lead a start takes to reach every world (a scheduled
+        start starts it that much earlier)."""
+        timing = self._inner.timing()
+        return replace(timing, startup_ns=timing.startup_ns + SIM_CONTROL_LEAD_NS)
 
     def close(self) -> None:
         self._inner.close()
 
 
-def open_capture_drivers(rig: RigSpec, plan: Plan, session: Session, capture_host: str, *,
+def open_capture_drivers(rig: RigSpec, plan: Plan, session: Session, capture_host: str | None, *,
                          origin_realtime_ns: int | None = None,
                          timeout_s: float = QUERY_TIMEOUT_S) -> dict[str, Driver]:
     """The drivers of a capture on ``capture_host`` of a rig spanning hosts: each driver name's local driver
     (the simulator on the shared timeline ``origin_realtime_ns``) routed with one :class:`RemoteDriver` per other
-    host that has devices (each checked: same rig file and plan). With simulated devices, every agent's timeline
-    must be the capture's: ``origin_realtime_ns`` None takes the agents' (all the same one)."""
+    host that has devices (each checked: same rig file and plan). ``capture_host`` None: a station that is none of
+    the rig's hosts, every host's devices through its agent (the local simulator emits no device, but its world
+    still gives the shared timeline and takes every start, stop and arm). With simulated devices, every agent's
+    timeline must be the capture's: ``origin_realtime_ns`` None takes the agents' (all the same one)."""
     from rigsync.drivers.factory import open_drivers
 
-    rig.host(capture_host)
+    if capture_host is not None:
+        rig.host(capture_host)
     remotes = {h: RemoteDriver(session, rig, plan, h, timeout_s=timeout_s)
                for h in dict.fromkeys(d.host for d in rig.devices) if h != capture_host}
     if any(d.driver == "sim" for d in rig.devices):
         origin_realtime_ns = shared_origin_ns(remotes, origin_realtime_ns)
-    local = open_drivers(rig, plan, hosts=[capture_host], origin_realtime_ns=origin_realtime_ns)
+    local = open_drivers(rig, plan, hosts=[capture_host] if capture_host is not None else [],
+                         origin_realtime_ns=origin_realtime_ns)
     return {name: HostRouter(rig, capture_host, driver, remotes) for name, driver in local.items()}
 
 
