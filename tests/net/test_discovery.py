@@ -117,7 +117,7 @@ def test_bad_discovery_options_are_named(tmp_path: Path, capsys: pytest.CaptureF
     assert _error(["capture", rig, "--host", "a", "--discover", "auto", *out], capsys).startswith(
         'error: --discover = "auto": lets Zenoh choose the interface')
     assert _error(["capture", rig, "--discover", "eth1", *out], capsys) == (
-        "error: --discover: is for a capture across hosts (allowed: with --host H)")
+        "error: --discover: is for a capture across hosts (allowed: with --host H or --station)")
     assert _error(["agent", rig, "--host", "b", "--discover", "vb"], capsys) == (
         'error: --discover = "vb": scouting announces the endpoints the agent listens on, and it listens on none '
         "(allowed: with --listen ENDPOINT, or an agent endpoint for host b in the rig file)")
