@@ -13,6 +13,7 @@ the heartbeat pair only places the host's monotonic clock against its own system
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import threading
 import time
@@ -21,7 +22,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from rigsync.core.errors import DriverError, RigsyncError
-from rigsync.core.frame import ClockDomain, Frame
+from rigsync.core.frame import ClockDomain, Frame, FrameFlags
 from rigsync.core.intrinsics import Intrinsics
 from rigsync.core.ptp import PtpSample
 from rigsync.core.truth import FrameTruth
@@ -33,6 +34,7 @@ from rigsync.drivers.base import (
     DeviceInfo,
     DeviceTiming,
     Driver,
+    EventKind,
     PtpSource,
     SystemClock,
 )
@@ -40,7 +42,9 @@ from rigsync.drivers.sim.driver import SimDriver
 from rigsync.net import wire
 from rigsync.net.agent import plan_hash, rig_hash, rig_keys
 from rigsync.net.keys import Channel, Verb, channel_selector, control_key, frames_selector
+from rigsync.net.liveness import SILENCE_TIMEOUT_NS, Change, Liveness, Transition
 from rigsync.net.messages import FrameMessage, Heartbeat, Reply, Request
+from rigsync.net.rejoin import HeldTruth
 from rigsync.net.zenoh_session import Sample, Session
 from rigsync.plan.model import Plan
 from rigsync.spec.model import RigSpec
@@ -58,13 +62,14 @@ class AgentRefusedError(RigsyncError):
 
 
 class RemoteDriver(Driver):
-    """One remote host's devices, through its agent."""
+    """One remote host's devices, through its agent; an agent silent for ``silence_s`` is reported disconnected
+    and rejoined when it is back (:mod:`rigsync.net.rejoin`)."""
 
     name = "remote"
 
     def __init__(self, session: Session, rig: RigSpec, plan: Plan, host: str, *,
-                 timeout_s: float = QUERY_TIMEOUT_S) -> None:
-        self.rig, self.host = rig, host
+                 timeout_s: float = QUERY_TIMEOUT_S, silence_s: float = SILENCE_TIMEOUT_NS / 1e9) -> None:
+        self.rig, self.plan, self.host = rig, plan, host
         self._session = session
         self._timeout_s = timeout_s
         self._ids = itertools.count(1)
@@ -78,17 +83,24 @@ class RemoteDriver(Driver):
         self.malformed = 0
         """Messages received that did not decode, or came on a key of a stream the rig does not declare."""
         self._keys = rig_keys(rig)
-        hello = self._hello()
-        want = {"rig_hash": rig_hash(rig), "plan_hash": plan_hash(plan)}
-        for field, what in (("rig_hash", f"rig file {rig.path}"), ("plan_hash", "plan")):
-            if hello.get(field) != want[field]:
-                raise AgentRefusedError(f"the agent of host {host} runs another {what}: its {field} is "
-                                   f"{hello.get(field)}, this capture's {want[field]} (run both from the same "
-                                   "rig file and rigsync version)")
+        self._liveness = Liveness(host, time.monotonic_ns(), round(silence_s * 1e9))
+        self._held = HeldTruth()
+        self._away = False  # its devices reported disconnected
+        self._last_rx_ns = time.monotonic_ns()  # the last frame or heartbeat received (the capture's clock)
+        self._flag_next: set[tuple[str, str]] = set()  # streams whose next frame comes after a reconnect
+        self._opened: dict[str, RemoteDevice] = {}
+        self._started: set[str] = set()  # devices started through RemoteDevice.start (not the simulator's)
+        self.on_restart: Callable[[RemoteDriver], None] | None = None
+        """Called when a restarted agent has rejoined and its devices are configured: restarts what was streaming
+        (:class:`HostRouter` sets it for the simulator; None: the devices started with ``start()`` again)."""
+        self.rejoin_error: str | None = None
+        """Why the latest restarted agent could not rejoin (its devices stay disconnected), None if it did."""
+        hello = self._checked_hello()
         self.agent_version = str(hello.get("agent_version"))
         origin = hello.get("origin_realtime_ns")
         self.origin_realtime_ns: int | None = None if origin is None else int(origin)
         """The agent's simulated world's shared timeline origin (CLOCK_REALTIME ns), None if it has none."""
+        self.instance = hello.get("instance")
         self._devices: dict[str, dict[str, Any]] = hello["devices"]
         self._subscribers = [
             session.declare_subscriber(frames_selector(rig.name, host), self._on_frame),
@@ -100,6 +112,17 @@ class RemoteDriver(Driver):
             raise AgentRefusedError(f"the agent of host {host} answered but sent no heartbeat within {timeout_s:g} s")
 
     # --- the network ----------------------------------------------------------------------------
+
+    def _checked_hello(self) -> dict[str, Any]:
+        """The agent's hello, refused unless it runs the capture's rig file and plan."""
+        hello = self._hello()
+        want = {"rig_hash": rig_hash(self.rig), "plan_hash": plan_hash(self.plan)}
+        for field, what in (("rig_hash", f"rig file {self.rig.path}"), ("plan_hash", "plan")):
+            if hello.get(field) != want[field]:
+                raise AgentRefusedError(f"the agent of host {self.host} runs another {what}: its {field} is "
+                                        f"{hello.get(field)}, this capture's {want[field]} (run both from the same "
+                                        "rig file and rigsync version)")
+        return hello
 
     def _hello(self) -> dict[str, Any]:
         """The agent's hello, asked again until ``timeout_s`` (a link just opened may not carry its queryable yet)."""
@@ -113,7 +136,11 @@ class RemoteDriver(Driver):
 
     def query(self, verb: Verb, body: dict[str, Any] | None = None, serial: str | None = None, *,
               timeout_s: float | None = None) -> dict[str, Any]:
-        """Ask the agent; its reply's body, or :class:`DriverError` with the agent's error text."""
+        """Ask the agent; its reply's body, or :class:`DriverError` with the agent's error text (at once, naming
+        the host, while the agent is silent)."""
+        if verb is not Verb.HELLO and self.silent:
+            raise DriverError(self.name, serial, f"host {self.host}'s agent is silent (no heartbeat for "
+                              f"{self._liveness.silent_for_s(time.monotonic_ns()):.1f} s): {verb} not sent")
         request = Request(verb, next(self._ids), body or {})
         replies = self._session.get(control_key(self.rig.name, self.host, verb), payload=wire.encode(request),
                                     timeout=timeout_s or self._timeout_s)
@@ -154,27 +181,44 @@ class RemoteDriver(Driver):
             with self._lock:
                 self.malformed += 1
             return
+        frame = msg.frame
         with self._lock:
-            self._items[stream.device].append(msg.frame)
+            self._last_rx_ns = time.monotonic_ns()
+            if (frame.device, frame.stream) in self._flag_next:
+                self._flag_next.discard((frame.device, frame.stream))
+                frame = dataclasses.replace(frame, flags=frame.flags | FrameFlags.AFTER_RECONNECT)
+            self._truth[frame.device].extend(self._held.release(frame.device, frame.stream, frame.seq))
+            self._items[frame.device].append(frame)
 
     def _on_message(self, sample: Sample) -> None:
         msg = self._decode(sample)
         with self._lock:
             if isinstance(msg, DeviceEvent) and msg.device in self._items:
+                if msg.kind is EventKind.OVERRUN and msg.stream is not None and msg.seq is not None:
+                    self._truth[msg.device].extend(self._held.release(msg.device, msg.stream, msg.seq + msg.count - 1))
+                elif msg.kind is not EventKind.OVERRUN:
+                    self._truth[msg.device].extend(self._held.restarted(msg.device))
                 self._items[msg.device].append(msg)
             elif isinstance(msg, PtpSample) and msg.host == self.host:
                 self._ptp.append(msg)
             elif isinstance(msg, FrameTruth) and msg.device in self._truth:
-                self._truth[msg.device].append(msg)
+                if msg.delivered:
+                    self._truth[msg.device].extend(self._held.hold(msg))  # (held until its frame comes)
+                else:
+                    self._truth[msg.device].append(msg)
             elif isinstance(msg, Heartbeat) and msg.host == self.host:
-                self._heartbeat = (msg, time.monotonic_ns())
+                now_ns = self._last_rx_ns = time.monotonic_ns()
+                self._heartbeat = (msg, now_ns)
+                self._liveness.heartbeat(msg.seq, now_ns)
                 self._got_heartbeat.set()
             elif msg is not None:
                 self.malformed += 1
 
     def take(self, device_id: str) -> list[Frame | DeviceEvent]:
         """What arrived of a device since the last call; its truth (which the agent sends before each frame) goes
-        to the truth sink first, on this thread."""
+        to the truth sink first, on this thread. First, the agent's liveness: a silence or a return is handled
+        here, on the capture's thread (:meth:`watch`)."""
+        self.watch()
         with self._lock:
             items = list(self._items[device_id])
             self._items[device_id].clear()
@@ -184,6 +228,81 @@ class RemoteDriver(Driver):
             for t in truth:
                 self._truth_sink(t)
         return items
+
+    # --- liveness (rigsync.net.rejoin) -----------------------------------------------------------
+
+    @property
+    def silent(self) -> bool:
+        """Whether the agent has been silent past the timeout (its devices reported disconnected)."""
+        return self._liveness.silent or self._liveness.silent_for_s(time.monotonic_ns()) * 1e9 > \
+            self._liveness.timeout_ns
+
+    def watch(self) -> None:
+        """Report a silence, a return or a restart of the agent as its devices' events (see the module doc of
+        :mod:`rigsync.net.rejoin`)."""
+        with self._lock:
+            change = self._liveness.check(time.monotonic_ns())
+        if change is None:
+            return
+        if change.change is not Change.RETURNED:  # silent, or restarted without a silence
+            self._gone(change)
+            if change.change is Change.SILENT:
+                return
+        try:
+            hello = self._checked_hello()
+            origin = hello.get("origin_realtime_ns")
+            if origin != self.origin_realtime_ns:
+                raise AgentRefusedError(f"the agent of host {self.host} came back on another simulated timeline: "
+                                        f"its origin is {origin} ns, this capture's {self.origin_realtime_ns} (start "
+                                        "it with the capture's --origin NS)")
+            same = hello.get("instance") == self.instance and change.change is Change.RETURNED
+            if not same:
+                self._rejoin()
+                self.instance = hello.get("instance")
+        except RigsyncError as err:
+            self.rejoin_error = f"host {self.host}'s agent could not rejoin: {err}"
+            return
+        self.rejoin_error = None
+        self._back(change.reason if same else f"host {self.host}'s agent restarted and rejoined "
+                                              f"({change.reason})")
+
+    def _host_mono_ns(self) -> int:
+        """The agent's host's monotonic clock now (its latest heartbeat's, moved on)."""
+        return self.host_clocks(self.host)[1]
+
+    def _gone(self, change: Transition) -> None:
+        """The agent is silent or was replaced: its devices disconnected, as of the last frame or heartbeat it sent
+        (its host's clock) when silent, as of now when replaced."""
+        if self._away:
+            return
+        self._away = True
+        assert self._heartbeat is not None
+        beat, rx_mono_ns = self._heartbeat
+        with self._lock:
+            host_ns = beat.monotonic_ns + self._last_rx_ns - rx_mono_ns if change.change is Change.SILENT \
+                else self._host_mono_ns()
+            for t in self._held.orphans():
+                self._truth[t.device].append(t)
+            for device_id, items in self._items.items():
+                items.append(DeviceEvent(device_id, EventKind.DISCONNECTED, host_ns, reason=change.reason))
+
+    def _rejoin(self) -> None:
+        """A new agent: its devices configured from the plan, and what was streaming started again."""
+        for device in self._opened.values():
+            device.configure(None)  # type: ignore[arg-type]  # (the agent configures from its own plan)
+        if self.on_restart is not None:
+            self.on_restart(self)
+        else:
+            for device_id in self._started:
+                self.query(Verb.START, {"device": device_id}, self._opened[device_id].info.serial)
+
+    def _back(self, reason: str) -> None:
+        self._away = False
+        host_ns = self._host_mono_ns()
+        with self._lock:
+            for device_id, items in self._items.items():
+                items.append(DeviceEvent(device_id, EventKind.RECONNECTED, host_ns, reason=reason))
+                self._flag_next.update((device_id, s.name) for s in self.rig.device(device_id).streams)
 
     def take_ptp(self) -> list[PtpSample]:
         with self._lock:
@@ -199,7 +318,8 @@ class RemoteDriver(Driver):
     def open(self, serial: str) -> RemoteDevice:
         for device_id, d in self._devices.items():
             if d["info"]["serial"] == serial:
-                return RemoteDevice(self, device_id, d)
+                device = self._opened[device_id] = RemoteDevice(self, device_id, d)
+                return device
         raise DriverError(self.name, serial, f"host {self.host}'s agent has no device with this serial",
                           ", ".join(d["info"]["serial"] for d in self._devices.values()) or "it has none")
 
@@ -264,8 +384,10 @@ class RemoteDevice(Device):
 
     def start(self, at_ns: int | None = None) -> None:
         self._query(Verb.START, **({} if at_ns is None else {"at_ns": at_ns}))
+        self._driver._started.add(self.device_id)
 
     def stop(self, at_ns: int | None = None) -> None:
+        self._driver._started.discard(self.device_id)
         self._query(Verb.STOP, **({} if at_ns is None else {"at_ns": at_ns}))
 
     def poll(self) -> list[Frame | DeviceEvent]:
@@ -296,6 +418,9 @@ class HostRouter(Driver):
         self._local = local
         self._remotes = dict(remotes)
         self.controls: list[tuple[Verb, str, int]] = []
+        if isinstance(local, SimDriver):
+            for remote in self._remotes.values():
+                remote.on_restart = self._rejoin
 
     def _driver_of(self, host: str) -> Driver:
         if host == self.local_host:
@@ -336,11 +461,25 @@ class HostRouter(Driver):
         world = self._local.world
         at_ns = max(self._local.clock().now_ns(), world.now_ns) + SIM_CONTROL_LEAD_NS
         for remote in self._remotes.values():
-            remote.query(verb, {"device": device_id, "at_ns": at_ns})
+            if not remote.silent:  # (a silent agent learns it when it rejoins)
+                remote.query(verb, {"device": device_id, "at_ns": at_ns})
         world.advance_to(self._local.clock().now_ns())
         (world.start_device if verb is Verb.START else world.stop_device)(device_id, at_ns=at_ns)
         self.controls.append((verb, device_id, at_ns))
         return at_ns
+
+    def _rejoin(self, remote: RemoteDriver) -> None:
+        """A restarted agent's world learns every start and stop of the other hosts' devices so far (as of their
+        instants); then its own devices that were streaming start again, at one instant ahead in every world
+        (a no-op in the worlds where they never stopped)."""
+        last: dict[str, Verb] = {}
+        for verb, device_id, at_ns in list(self.controls):
+            last[device_id] = verb
+            if self.rig.device(device_id).host != remote.host:
+                remote.query(verb, {"device": device_id, "at_ns": at_ns})
+        for device_id, verb in last.items():
+            if verb is Verb.START and self.rig.device(device_id).host == remote.host:
+                self.sim_control(Verb.START, device_id)
 
     def sim_now_ns(self) -> int:
         assert isinstance(self._local, SimDriver)

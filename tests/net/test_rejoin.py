@@ -1,0 +1,143 @@
+"""A dead agent and its return, with real processes: host b's ``rigsync agent`` killed with SIGKILL in the middle of
+a capture on host a, then started again; the recording held to the truth its worlds recorded."""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcap.reader import make_reader
+from tests.capture.conftest import account, check_stats, declared_offsets, read_contract
+from tests.net.test_agent import TWO_HOSTS, free_port
+
+pytest.importorskip("zenoh")
+
+from rigsync.capture.session import EVENTS_TOPIC, CaptureOptions, CaptureSession
+from rigsync.drivers.sim.world import SimWorld
+from rigsync.net.remote import open_capture_drivers
+from rigsync.net.zenoh_session import SessionOptions, open_session
+from rigsync.plan import build_plan
+from rigsync.spec import load_rig
+
+B_DEVICES = ("k1", "web", "cam")
+
+
+def start_agent(rig_path: Path, host: str, origin_ns: int, connect: str) -> subprocess.Popen[str]:
+    """``rigsync agent`` of ``host`` connecting to the capture's listener; returns once it says it is ready."""
+    proc = subprocess.Popen([sys.executable, "-m", "rigsync.cli.main", "agent", str(rig_path), "--host", host,
+                             "--connect", connect, "--origin", str(origin_ns)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    with selectors.DefaultSelector() as sel:
+        sel.register(proc.stdout, selectors.EVENT_READ)
+        ready = sel.select(timeout=30) and "ready" in proc.stdout.readline()
+    if not ready:
+        os.kill(proc.pid, signal.SIGKILL)
+        raise AssertionError(f"the agent did not start: {proc.communicate()[1]}")
+    return proc
+
+
+@contextmanager
+def agents() -> Iterator[list[subprocess.Popen[str]]]:
+    """The agent processes a test starts, each stopped by pid at the end (SIGKILL if still running)."""
+    procs: list[subprocess.Popen[str]] = []
+    try:
+        yield procs
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                os.kill(proc.pid, signal.SIGKILL)
+            proc.communicate()
+
+
+def events_of(path: Path) -> list[dict[str, Any]]:
+    with path.open("rb") as f:
+        return [json.loads(m.data) for _, _, m in make_reader(f).iter_messages(topics=[EVENTS_TOPIC])]
+
+
+def test_a_killed_agent_is_reported_disconnected_and_rejoins_when_started_again(tmp_path: Path) -> None:
+    """Agent b killed (SIGKILL) 1.5 s into a 9 s capture and started again 0.5 s later: each of b's devices has one
+    DISCONNECTED event naming host b and its silence (1.0-1.5 s, the timeout plus a poll), then one RECONNECTED
+    after the restart; host a's k0 never misses a frame its world delivered; b's frames resume (restarted counters)
+    with stamps true to their exposures, the first flagged after_reconnect; the whole recording is held to its truth
+    channel (every frame b's old agent had but never sent is lost ``disconnected``, and so named); every frameset
+    between b's last frame before the kill and its first after the restart lists each b stream ``disconnected``."""
+    rig = load_rig(TWO_HOSTS)
+    plan = build_plan(rig)
+    origin = time.clock_gettime_ns(time.CLOCK_REALTIME)
+    listen = f"tcp/127.0.0.1:{free_port()}"
+    out = tmp_path / "rejoin.mcap"
+    with agents() as procs, open_session(SessionOptions(listen=(listen,))) as session:
+        procs.append(start_agent(TWO_HOSTS, "b", origin, listen))
+        drivers = open_capture_drivers(rig, plan, session, "a", origin_realtime_ns=origin)
+        remote = drivers["sim"]._remotes["b"]  # type: ignore[attr-defined]
+        started = threading.Event()
+
+        def kill_and_restart() -> None:
+            started.wait()
+            time.sleep(1.5)
+            os.kill(procs[0].pid, signal.SIGKILL)
+            time.sleep(0.5)
+            procs.append(start_agent(TWO_HOSTS, "b", origin, listen))
+
+        chaos = threading.Thread(target=kill_and_restart)
+        chaos.start()
+        with CaptureSession(plan, CaptureOptions(out=out, seconds=9, force=True), drivers=drivers,
+                            frame_observer=lambda _: started.set()) as capture:
+            result = capture.run()
+        chaos.join()
+        assert remote.rejoin_error is None and remote.malformed == 0
+    assert procs[0].returncode == -signal.SIGKILL
+    assert result.error is None
+
+    events = events_of(out)
+    assert {e["device"] for e in events} == set(B_DEVICES)
+    for device in B_DEVICES:
+        mine = [e for e in events if e["device"] == device]
+        assert [e["kind"] for e in mine] == ["disconnected", "reconnected"], mine
+        gone, back = mine
+        assert gone["reason"].startswith("host b's agent is silent: no heartbeat for ")
+        silent_s = float(gone["reason"].split("for ")[1].split(" s")[0])
+        assert 1.0 <= silent_s <= 1.5 and gone["reason"].endswith(" s (timeout 1 s)")
+        assert back["reason"].startswith("host b's agent restarted and rejoined (host b's agent sends heartbeats "
+                                         "again after ")
+        assert back["rig_ns"] > gone["rig_ns"]
+
+    rec = read_contract(out)
+    ledger = account(rec, declared_offsets(rec.rig))
+    assert ledger.problems + check_stats(rec, ledger) == []
+    by_key: dict[tuple[str, str], list[Any]] = {}
+    for f in ledger.frames:
+        by_key.setdefault(f.key, []).append(f)
+    assert {f.fate for f in by_key[("k0", "color")]} <= {"member", "warmup"}  # host a: every frame recorded
+    reference = SimWorld(rig, plan).reference
+    offsets = declared_offsets(rec.rig)
+    for f in ledger.frames:
+        if f.recorded is not None:
+            true_start = f.ref_ns + offsets.get(f.key, 0)
+            assert abs(f.recorded["rig_time_ns"] - reference.ns(true_start)) <= f.recorded["error_bound_ns"], f
+    for key in [(d, s.name) for d in B_DEVICES for s in rig.device(d).streams]:
+        frames = by_key[key]
+        assert {f.epoch for f in frames} == {0, 1}, key  # two connections: before the kill, after the restart
+        after = [f for f in frames if f.epoch == 1 and f.recorded is not None]
+        assert len(after) >= (10 if key[0] != "cam" else 1), key  # b's frames resume
+        flagged = [f for f in frames if f.recorded is not None and "after_reconnect" in f.recorded["flags"]]
+        assert flagged == [min(after, key=lambda f: f.seq)], key
+        last_set = max(f.in_set for f in frames if f.epoch == 0 and f.in_set is not None)
+        first_set = min(f.in_set for f in after if f.in_set is not None)
+        between = rec.framesets[last_set + 1:first_set]
+        assert len(between) >= 30  # the restart takes more than a second, at 30 fps
+        for fs in between:  # (every b stream runs at the sets' 30 fps: due in each)
+            listed = {(m["device"], m["stream"]): m["reason"] for m in fs["missing"]}
+            assert listed.get(key) == "disconnected", (key, fs)
