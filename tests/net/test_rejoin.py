@@ -24,8 +24,10 @@ from tests.net.test_agent import TWO_HOSTS, free_port
 pytest.importorskip("zenoh")
 
 from rigsync.capture.session import EVENTS_TOPIC, CaptureOptions, CaptureSession
+from rigsync.core.errors import DriverError
+from rigsync.drivers.base import DeviceEvent, EventKind
 from rigsync.drivers.sim.world import SimWorld
-from rigsync.net.remote import open_capture_drivers
+from rigsync.net.remote import RemoteDriver, open_capture_drivers
 from rigsync.net.zenoh_session import SessionOptions, open_session
 from rigsync.plan import build_plan
 from rigsync.spec import load_rig
@@ -120,7 +122,7 @@ def test_a_killed_agent_is_reported_disconnected_and_rejoins_when_started_again(
     by_key: dict[tuple[str, str], list[Any]] = {}
     for f in ledger.frames:
         by_key.setdefault(f.key, []).append(f)
-    assert {f.fate for f in by_key[("k0", "color")]} <= {"member", "warmup"}  # host a: every frame recorded
+    assert {f.fate for f in by_key[("k0", "color")]} <= {"member", "image", "warmup"}  # host a: every frame recorded
     reference = SimWorld(rig, plan).reference
     offsets = declared_offsets(rec.rig)
     for f in ledger.frames:
@@ -141,3 +143,102 @@ def test_a_killed_agent_is_reported_disconnected_and_rejoins_when_started_again(
         for fs in between:  # (every b stream runs at the sets' 30 fps: due in each)
             listed = {(m["device"], m["stream"]): m["reason"] for m in fs["missing"]}
             assert listed.get(key) == "disconnected", (key, fs)
+
+
+def test_control_queries_to_a_silent_agent_fail_at_once_naming_the_host() -> None:
+    """Agent b killed: polling its webcam yields one DISCONNECTED event (reason: host b silent); a start then raises
+    at once - not sent, no reply waited for - naming host b and its silence."""
+    rig = load_rig(TWO_HOSTS)
+    listen = f"tcp/127.0.0.1:{free_port()}"
+    with agents() as procs, open_session(SessionOptions(listen=(listen,))) as session:
+        procs.append(start_agent(TWO_HOSTS, "b", time.clock_gettime_ns(time.CLOCK_REALTIME), listen))
+        remote = RemoteDriver(session, rig, build_plan(rig), "b")
+        device = remote.open("W0")
+        os.kill(procs[0].pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        events: list[Any] = []
+        while not events and time.monotonic() < deadline:  # (bounded: the timeout is 1 s)
+            events = [e for e in device.poll() if isinstance(e, DeviceEvent)]
+            time.sleep(0.05)
+        assert [(e.device, e.kind) for e in events] == [("web", EventKind.DISCONNECTED)]
+        assert events[0].reason.startswith("host b's agent is silent: no heartbeat for ")
+        silent = r"host b's agent is silent \(no heartbeat for \d+\.\d s\): start not sent"
+        with pytest.raises(DriverError, match=silent):
+            device.start()
+
+
+def only(rec: Any, devices: set[str]) -> Any:
+    """The recording as if the rig had only ``devices``: their truth, frames, statistics, and frameset entries."""
+    keep = lambda x: x["device"] in devices  # noqa: E731
+    rec.truth = [t for t in rec.truth if keep(t)]
+    rec.frames = [f for f in rec.frames if keep(f)]
+    rec.stats = {k: v for k, v in rec.stats.items() if k.split("/")[0] in devices}
+    rec.framesets = [{**fs, "members": list(filter(keep, fs["members"])), "missing": list(filter(keep, fs["missing"]))}
+                     for fs in rec.framesets]
+    rec.framesets = [fs for fs in rec.framesets if fs["members"]]
+    rec.rig["devices"] = [d for d in rec.rig["devices"] if d["id"] in devices]
+    rec.rig["sync"] = [g for g in rec.rig.get("sync", []) if all(m["device"] in devices for m in g["members"])]
+    return rec
+
+
+def test_a_partition_of_three_seconds_disconnects_host_b_and_the_capture_goes_on(tmp_path: Path) -> None:
+    """Host b's link down for 3 s (namespaces: ``ip link set ... down``) in the middle of a capture on host a: each of
+    b's devices is DISCONNECTED (host b silent past the 1 s timeout), then RECONNECTED when the same agent's
+    heartbeats come back (no restart); b's frames resume after it; host a's frames are held to their truth
+    throughout (every frame recorded, every frameset entry with its cause, the statistics reason by reason)."""
+    from tests.net.netns import NetnsError, open_lan, skip_reason, stop
+
+    reason = skip_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    origin = time.clock_gettime_ns(time.CLOCK_REALTIME)
+    out = tmp_path / "partition.mcap"
+    try:
+        lan_cm = open_lan(["a", "b"])
+        lan = lan_cm.__enter__()
+    except NetnsError as e:
+        pytest.skip(f"cannot create network namespaces here ({e})")
+    try:
+        endpoint = f"tcp/{lan.hosts['b'].address}:7447"
+        cli = [sys.executable, "-m", "rigsync.cli.main"]
+        agent = lan.popen("b", [*cli, "agent", str(TWO_HOSTS), "--host", "b", "--listen", endpoint,
+                                "--origin", str(origin)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert agent.stdout is not None
+        with selectors.DefaultSelector() as sel:
+            sel.register(agent.stdout, selectors.EVENT_READ)
+            assert sel.select(timeout=30) and "ready" in agent.stdout.readline()
+        capture = lan.popen("a", [*cli, "capture", str(TWO_HOSTS), "--host", "a", "--connect", endpoint,
+                                  "--origin", str(origin), "--seconds", "11", "--out", str(out), "--quiet",
+                                  "--force"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 60
+        while not (out.exists() and out.stat().st_size > 300_000):  # recording: the capture has started
+            assert capture.poll() is None and time.monotonic() < deadline, capture.communicate()
+            time.sleep(0.05)
+        lan.link("b", up=False)
+        time.sleep(3.0)  # the partition's length (not a wait for an outcome)
+        lan.link("b", up=True)
+        _, err = capture.communicate(timeout=60)
+        assert capture.returncode == 0, err
+        assert stop(agent) == 0
+    finally:
+        lan_cm.__exit__(None, None, None)
+
+    events = events_of(out)
+    assert {e["device"] for e in events} == set(B_DEVICES)
+    for device in B_DEVICES:
+        mine = [e for e in events if e["device"] == device]
+        assert [e["kind"] for e in mine] == ["disconnected", "reconnected"], mine
+        gone, back = mine
+        assert gone["reason"].startswith("host b's agent is silent: no heartbeat for ")
+        assert back["reason"].startswith("host b's agent sends heartbeats again after ")  # the same agent
+        away_s = float(back["reason"].split("after ")[1].split(" s")[0])
+        assert away_s >= 3.0  # at least the partition
+        assert back["rig_ns"] - gone["rig_ns"] >= 2e9
+    rec = read_contract(out)
+    for device in B_DEVICES:
+        back_ns = next(e["rig_ns"] for e in events if e["device"] == device and e["kind"] == "reconnected")
+        assert sum(1 for f in rec.frames if f["device"] == device and f["rig_time_ns"] > back_ns) >= 10, device
+    a = only(rec, {"k0"})
+    ledger = account(a, declared_offsets(a.rig))
+    assert ledger.problems + check_stats(a, ledger) == []
+    assert {f.fate for f in ledger.frames} <= {"member", "image", "warmup"}  # every k0 frame recorded
