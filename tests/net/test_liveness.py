@@ -31,10 +31,11 @@ def test_an_agent_beating_on_time_never_changes() -> None:
 
 
 def test_silent_exactly_past_the_timeout_once_naming_the_host_and_the_silence() -> None:
-    """The last heartbeat at 1.0 s: still alive at 2.0 s (the timeout itself), silent 1 ns later, reported once,
-    with the host, the silence and the timeout in the reason, and the last heartbeat's arrival."""
+    """The last heartbeat at 1.0 s: still alive at 2.0 s (the timeout itself), overdue and silent 1 ns later,
+    reported once, with the host, the silence and the timeout in the reason, and the last heartbeat's arrival."""
     live = Liveness("b", 0)
     beating(live, 0, 0, 1_000 * MS)
+    assert not live.overdue(1_000 * MS + SILENCE_TIMEOUT_NS) and live.overdue(1_000 * MS + SILENCE_TIMEOUT_NS + 1)
     assert live.check(1_000 * MS + SILENCE_TIMEOUT_NS) is None
     change = live.check(1_000 * MS + SILENCE_TIMEOUT_NS + 1)
     assert change is not None and change.change is Change.SILENT

@@ -88,6 +88,10 @@ class Liveness:
                   f"(timeout {self.timeout_ns / 1e9:g} s)")
         return Transition(Change.SILENT, reason, self._last_heard_ns)
 
+    def overdue(self, now_ns: int) -> bool:
+        """Whether the last heartbeat is older than the timeout (silent, even before :meth:`check` says so)."""
+        return now_ns - self._last_heard_ns > self.timeout_ns
+
     def silent_for_s(self, now_ns: int) -> float:
         """Seconds since the last heartbeat."""
         return (now_ns - self._last_heard_ns) / 1e9

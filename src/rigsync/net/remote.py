@@ -94,7 +94,10 @@ class RemoteDriver(Driver):
         """Called when a restarted agent has rejoined and its devices are configured: restarts what was streaming
         (:class:`HostRouter` sets it for the simulator; None: the devices started with ``start()`` again)."""
         self.rejoin_error: str | None = None
-        """Why the latest restarted agent could not rejoin (its devices stay disconnected), None if it did."""
+        """Why the agent back after a silence or a restart could not rejoin yet (its devices stay disconnected; it
+        is tried again every second), None if it did."""
+        self._returning: Transition | None = None  # a return not completed yet
+        self._retry_ns = 0
         hello = self._checked_hello()
         self.agent_version = str(hello.get("agent_version"))
         origin = hello.get("origin_realtime_ns")
@@ -233,21 +236,31 @@ class RemoteDriver(Driver):
 
     @property
     def silent(self) -> bool:
-        """Whether the agent has been silent past the timeout (its devices reported disconnected)."""
-        return self._liveness.silent or self._liveness.silent_for_s(time.monotonic_ns()) * 1e9 > \
-            self._liveness.timeout_ns
+        """Whether the agent has sent no heartbeat for longer than the timeout."""
+        return self._liveness.silent or self._liveness.overdue(time.monotonic_ns())
+
+    @property
+    def away(self) -> bool:
+        """Whether its devices are reported disconnected (silent, or back but not rejoined yet)."""
+        return self._away
 
     def watch(self) -> None:
         """Report a silence, a return or a restart of the agent as its devices' events (see the module doc of
-        :mod:`rigsync.net.rejoin`)."""
+        :mod:`rigsync.net.rejoin`). A return that could not be completed (no hello, a refused agent) is tried
+        again a second later."""
+        now_ns = time.monotonic_ns()
         with self._lock:
-            change = self._liveness.check(time.monotonic_ns())
-        if change is None:
-            return
-        if change.change is not Change.RETURNED:  # silent, or restarted without a silence
+            change = self._liveness.check(now_ns)
+        if change is not None and change.change is not Change.RETURNED:  # silent, or restarted without a silence
             self._gone(change)
+            self._returning = None
             if change.change is Change.SILENT:
                 return
+        if change is not None:
+            self._returning = change
+        elif self._returning is None or now_ns < self._retry_ns or self._liveness.silent:
+            return
+        change = self._returning
         try:
             hello = self._checked_hello()
             origin = hello.get("origin_realtime_ns")
@@ -256,13 +269,16 @@ class RemoteDriver(Driver):
                                         f"its origin is {origin} ns, this capture's {self.origin_realtime_ns} (start "
                                         "it with the capture's --origin NS)")
             same = hello.get("instance") == self.instance and change.change is Change.RETURNED
+            self._away = False  # (the restarted agent takes part in the controls from now)
             if not same:
                 self._rejoin()
                 self.instance = hello.get("instance")
         except RigsyncError as err:
+            self._away = True
             self.rejoin_error = f"host {self.host}'s agent could not rejoin: {err}"
+            self._retry_ns = time.monotonic_ns() + 1_000_000_000
             return
-        self.rejoin_error = None
+        self._returning = self.rejoin_error = None
         self._back(change.reason if same else f"host {self.host}'s agent restarted and rejoined "
                                               f"({change.reason})")
 
@@ -297,7 +313,6 @@ class RemoteDriver(Driver):
                 self.query(Verb.START, {"device": device_id}, self._opened[device_id].info.serial)
 
     def _back(self, reason: str) -> None:
-        self._away = False
         host_ns = self._host_mono_ns()
         with self._lock:
             for device_id, items in self._items.items():
@@ -461,7 +476,7 @@ class HostRouter(Driver):
         world = self._local.world
         at_ns = max(self._local.clock().now_ns(), world.now_ns) + SIM_CONTROL_LEAD_NS
         for remote in self._remotes.values():
-            if not remote.silent:  # (a silent agent learns it when it rejoins)
+            if not (remote.silent or remote.away):  # (it learns it when it rejoins)
                 remote.query(verb, {"device": device_id, "at_ns": at_ns})
         world.advance_to(self._local.clock().now_ns())
         (world.start_device if verb is Verb.START else world.stop_device)(device_id, at_ns=at_ns)
