@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import selectors
 import signal
 import subprocess
@@ -165,6 +166,34 @@ def test_control_queries_to_a_silent_agent_fail_at_once_naming_the_host() -> Non
         silent = r"host b's agent is silent \(no heartbeat for \d+\.\d s\): start not sent"
         with pytest.raises(DriverError, match=silent):
             device.start()
+
+
+def test_an_agent_restarted_on_another_rig_file_does_not_rejoin_and_says_why(tmp_path: Path) -> None:
+    """Agent b killed, then started again from a rig file one byte longer: it beats again but its devices stay
+    disconnected (no RECONNECTED event; ``away``: no simulated control is sent to it), and ``rejoin_error`` names the
+    host and both rig hashes."""
+    rig = load_rig(TWO_HOSTS)
+    other = tmp_path / "two_hosts.toml"
+    other.write_text(TWO_HOSTS.read_text() + "\n")
+    listen = f"tcp/127.0.0.1:{free_port()}"
+    origin = time.clock_gettime_ns(time.CLOCK_REALTIME)
+    with agents() as procs, open_session(SessionOptions(listen=(listen,))) as session:
+        procs.append(start_agent(TWO_HOSTS, "b", origin, listen))
+        remote = RemoteDriver(session, rig, build_plan(rig), "b")
+        device = remote.open("W0")
+        os.kill(procs[0].pid, signal.SIGKILL)
+        procs.append(start_agent(other, "b", origin, listen))
+        deadline = time.monotonic() + 20
+        events: list[Any] = []
+        while remote.rejoin_error is None and time.monotonic() < deadline:  # (bounded)
+            events += [e for e in device.poll() if isinstance(e, DeviceEvent)]
+            time.sleep(0.05)
+        events += [e for e in device.poll() if isinstance(e, DeviceEvent)]
+        assert [e.kind for e in events] == [EventKind.DISCONNECTED]
+        assert remote.away and not remote.silent
+        assert re.fullmatch(r"host b's agent could not rejoin: the agent of host b runs another rig file .*: its "
+                            r"rig_hash is [0-9a-f]{64}, this capture's [0-9a-f]{64} \(run both from the same rig file "
+                            r"and rigsync version\)", str(remote.rejoin_error))
 
 
 def only(rec: Any, devices: set[str]) -> Any:
