@@ -3,6 +3,7 @@ a capture on host a, then started again; the recording held to the truth its wor
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -69,6 +70,27 @@ def events_of(path: Path) -> list[dict[str, Any]]:
         return [json.loads(m.data) for _, _, m in make_reader(f).iter_messages(topics=[EVENTS_TOPIC])]
 
 
+def gone_and_back(path: Path) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
+    """The recording's device events: for each of b's devices exactly one DISCONNECTED (host b silent), then one
+    RECONNECTED; none of host a's. Returns the pair per device."""
+    events = events_of(path)
+    assert {e["device"] for e in events} == set(B_DEVICES)
+    pairs = {}
+    for device in B_DEVICES:
+        mine = [e for e in events if e["device"] == device]
+        assert [e["kind"] for e in mine] == ["disconnected", "reconnected"], mine
+        gone, back = mine
+        assert gone["reason"].startswith("host b's agent is silent: no heartbeat for ")
+        assert gone["reason"].endswith(" s (timeout 1 s)") and back["rig_ns"] > gone["rig_ns"]
+        pairs[device] = (gone, back)
+    return pairs
+
+
+def seconds_after(text: str, reason: str) -> float:
+    """The number of seconds ``reason`` gives after ``text``."""
+    return float(reason.split(text, 1)[1].split(" s", 1)[0])
+
+
 def test_a_killed_agent_is_reported_disconnected_and_rejoins_when_started_again(tmp_path: Path) -> None:
     """Agent b killed (SIGKILL) 1.5 s into a 9 s capture and started again 0.5 s later: each of b's devices has one
     DISCONNECTED event naming host b and its silence (1.0-1.5 s, the timeout plus a poll), then one RECONNECTED
@@ -104,18 +126,10 @@ def test_a_killed_agent_is_reported_disconnected_and_rejoins_when_started_again(
     assert procs[0].returncode == -signal.SIGKILL
     assert result.error is None
 
-    events = events_of(out)
-    assert {e["device"] for e in events} == set(B_DEVICES)
-    for device in B_DEVICES:
-        mine = [e for e in events if e["device"] == device]
-        assert [e["kind"] for e in mine] == ["disconnected", "reconnected"], mine
-        gone, back = mine
-        assert gone["reason"].startswith("host b's agent is silent: no heartbeat for ")
-        silent_s = float(gone["reason"].split("for ")[1].split(" s")[0])
-        assert 1.0 <= silent_s <= 1.5 and gone["reason"].endswith(" s (timeout 1 s)")
+    for gone, back in gone_and_back(out).values():
+        assert 1.0 <= seconds_after("no heartbeat for ", gone["reason"]) <= 1.5
         assert back["reason"].startswith("host b's agent restarted and rejoined (host b's agent sends heartbeats "
                                          "again after ")
-        assert back["rig_ns"] > gone["rig_ns"]
 
     rec = read_contract(out)
     ledger = account(rec, declared_offsets(rec.rig))
@@ -222,12 +236,11 @@ def test_a_partition_of_three_seconds_disconnects_host_b_and_the_capture_goes_on
         pytest.skip(reason)
     origin = time.clock_gettime_ns(time.CLOCK_REALTIME)
     out = tmp_path / "partition.mcap"
-    try:
-        lan_cm = open_lan(["a", "b"])
-        lan = lan_cm.__enter__()
-    except NetnsError as e:
-        pytest.skip(f"cannot create network namespaces here ({e})")
-    try:
+    with contextlib.ExitStack() as stack:
+        try:
+            lan = stack.enter_context(open_lan(["a", "b"]))
+        except NetnsError as e:
+            pytest.skip(f"cannot create network namespaces here ({e})")
         endpoint = f"tcp/{lan.hosts['b'].address}:7447"
         cli = [sys.executable, "-m", "rigsync.cli.main"]
         agent = lan.popen("b", [*cli, "agent", str(TWO_HOSTS), "--host", "b", "--listen", endpoint,
@@ -249,23 +262,15 @@ def test_a_partition_of_three_seconds_disconnects_host_b_and_the_capture_goes_on
         _, err = capture.communicate(timeout=60)
         assert capture.returncode == 0, err
         assert stop(agent) == 0
-    finally:
-        lan_cm.__exit__(None, None, None)
 
-    events = events_of(out)
-    assert {e["device"] for e in events} == set(B_DEVICES)
-    for device in B_DEVICES:
-        mine = [e for e in events if e["device"] == device]
-        assert [e["kind"] for e in mine] == ["disconnected", "reconnected"], mine
-        gone, back = mine
-        assert gone["reason"].startswith("host b's agent is silent: no heartbeat for ")
+    pairs = gone_and_back(out)
+    for gone, back in pairs.values():
         assert back["reason"].startswith("host b's agent sends heartbeats again after ")  # the same agent
-        away_s = float(back["reason"].split("after ")[1].split(" s")[0])
-        assert away_s >= 3.0  # at least the partition
+        assert seconds_after("again after ", back["reason"]) >= 3.0  # at least the partition
         assert back["rig_ns"] - gone["rig_ns"] >= 2e9
     rec = read_contract(out)
-    for device in B_DEVICES:
-        back_ns = next(e["rig_ns"] for e in events if e["device"] == device and e["kind"] == "reconnected")
+    for device, (_, back) in pairs.items():
+        back_ns = back["rig_ns"]
         assert sum(1 for f in rec.frames if f["device"] == device and f["rig_time_ns"] > back_ns) >= 10, device
     a = only(rec, {"k0"})
     ledger = account(a, declared_offsets(a.rig))
