@@ -19,8 +19,105 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
+from typing import Any, Protocol
 
+from rigsync.core.errors import RigsyncError
 from rigsync.core.truth import FrameTruth
+from rigsync.drivers.base import EventKind
+from rigsync.net.liveness import Change, Liveness, Transition
+
+RETURN_HELLO_S = 0.5
+"""How long the capture waits for the hello of an agent back after a silence (its loop waits meanwhile; then it goes
+on, and asks again :data:`RETRY_NS` later)."""
+RETRY_NS = 1_000_000_000
+
+
+class AgentLink(Protocol):
+    """What :class:`AgentWatch` needs of the capture's driver of an agent (a
+    :class:`~rigsync.net.remote.RemoteDriver`)."""
+
+    host: str
+
+    def checked_hello(self, within_s: float) -> dict[str, Any]:
+        """The agent's hello; a :class:`RigsyncError` if it runs another rig file or plan, or does not answer."""
+        ...
+
+    def post(self, kind: EventKind, host_ns: int, reason: str) -> None:
+        """One event of ``kind`` for each of the host's devices (DISCONNECTED: the truth still held is lost,
+        RECONNECTED: each stream's next frame is flagged ``AFTER_RECONNECT``)."""
+        ...
+
+    def restart_devices(self) -> None:
+        """A new agent: its devices configured from the plan, and what was streaming started again."""
+        ...
+
+    def host_mono_ns(self, last_heard: bool) -> int:
+        """The agent's host's monotonic clock now, or (``last_heard``) when the last frame or heartbeat received from
+        it was sent."""
+        ...
+
+
+class AgentWatch:
+    """One agent's silences, returns and restarts, turned into its devices' events on the capture's thread
+    (:meth:`watch` at each poll, with what :attr:`liveness` says); heartbeats go to :attr:`liveness` as they arrive
+    (the caller keeps the two apart with its lock)."""
+
+    def __init__(self, link: AgentLink, hello: dict[str, Any], liveness: Liveness) -> None:
+        self.link = link
+        self.liveness = liveness
+        self.instance = hello.get("instance")
+        self.origin_realtime_ns = hello.get("origin_realtime_ns")
+        self.away = False
+        """Whether the host's devices are reported disconnected (silent, or back but not rejoined yet)."""
+        self.rejoin_error: str | None = None
+        """Why the agent back after a silence or a restart could not rejoin yet (tried again every second), None
+        if it did."""
+        self._returning: Transition | None = None  # a return not completed yet
+        self._retry_ns = 0
+
+    def watch(self, change: Transition | None, now_ns: int) -> None:
+        """Report a silence, a return or a restart of the agent (``change``: the liveness's at ``now_ns``), or try
+        again a return that could not complete (see the module doc)."""
+        if change is not None and change.change is not Change.RETURNED:  # silent, or restarted without a silence
+            self._gone(change)
+            self._returning = None
+            if change.change is Change.SILENT:
+                return
+        if change is not None:
+            self._returning = change
+        elif self._returning is None or now_ns < self._retry_ns or self.liveness.silent:
+            return
+        change = self._returning
+        host = self.link.host
+        try:
+            hello = self.link.checked_hello(RETURN_HELLO_S)
+            origin = hello.get("origin_realtime_ns")
+            if origin != self.origin_realtime_ns:
+                raise RigsyncError(f"the agent of host {host} came back on another simulated timeline: its "
+                                   f"origin is {origin} ns, this capture's {self.origin_realtime_ns} (start it with "
+                                   "the capture's --origin NS)")
+            same = hello.get("instance") == self.instance and change.change is Change.RETURNED
+            self.away = False  # (the restarted agent takes part in the controls from now)
+            if not same:
+                self.link.restart_devices()
+                self.instance = hello.get("instance")
+        except RigsyncError as err:
+            self.away = True
+            self.rejoin_error = f"host {host}'s agent could not rejoin: {err}"
+            self._retry_ns = now_ns + RETRY_NS
+            return
+        self._returning = self.rejoin_error = None
+        reason = change.reason if same else f"host {host}'s agent restarted and rejoined ({change.reason})"
+        self.link.post(EventKind.RECONNECTED, self.link.host_mono_ns(last_heard=False), reason)
+
+    def _gone(self, change: Transition) -> None:
+        """Silent or replaced: the devices disconnected, as of the last thing heard from the agent when silent, as
+        of now when replaced."""
+        if self.away:
+            return
+        self.away = True
+        host_ns = self.link.host_mono_ns(last_heard=change.change is Change.SILENT)
+        self.link.post(EventKind.DISCONNECTED, host_ns, change.reason)
 
 
 class HeldTruth:

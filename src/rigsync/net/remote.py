@@ -42,9 +42,9 @@ from rigsync.drivers.sim.driver import SimDriver
 from rigsync.net import wire
 from rigsync.net.agent import plan_hash, rig_hash, rig_keys
 from rigsync.net.keys import Channel, Verb, channel_selector, control_key, frames_selector
-from rigsync.net.liveness import SILENCE_TIMEOUT_NS, Change, Liveness, Transition
+from rigsync.net.liveness import SILENCE_TIMEOUT_NS, Liveness
 from rigsync.net.messages import FrameMessage, Heartbeat, Reply, Request
-from rigsync.net.rejoin import HeldTruth
+from rigsync.net.rejoin import AgentWatch, HeldTruth
 from rigsync.net.zenoh_session import Sample, Session
 from rigsync.plan.model import Plan
 from rigsync.spec.model import RigSpec
@@ -83,9 +83,8 @@ class RemoteDriver(Driver):
         self.malformed = 0
         """Messages received that did not decode, or came on a key of a stream the rig does not declare."""
         self._keys = rig_keys(rig)
-        self._liveness = Liveness(host, time.monotonic_ns(), round(silence_s * 1e9))
+        liveness = Liveness(host, time.monotonic_ns(), round(silence_s * 1e9))
         self._held = HeldTruth()
-        self._away = False  # its devices reported disconnected
         self._last_rx_ns = time.monotonic_ns()  # the last frame or heartbeat received (the capture's clock)
         self._flag_next: set[tuple[str, str]] = set()  # streams whose next frame comes after a reconnect
         self._opened: dict[str, RemoteDevice] = {}
@@ -93,17 +92,12 @@ class RemoteDriver(Driver):
         self.on_restart: Callable[[RemoteDriver], None] | None = None
         """Called when a restarted agent has rejoined and its devices are configured: restarts what was streaming
         (:class:`HostRouter` sets it for the simulator; None: the devices started with ``start()`` again)."""
-        self.rejoin_error: str | None = None
-        """Why the agent back after a silence or a restart could not rejoin yet (its devices stay disconnected; it
-        is tried again every second), None if it did."""
-        self._returning: Transition | None = None  # a return not completed yet
-        self._retry_ns = 0
-        hello = self._checked_hello()
+        hello = self.checked_hello(timeout_s)
         self.agent_version = str(hello.get("agent_version"))
         origin = hello.get("origin_realtime_ns")
         self.origin_realtime_ns: int | None = None if origin is None else int(origin)
         """The agent's simulated world's shared timeline origin (CLOCK_REALTIME ns), None if it has none."""
-        self.instance = hello.get("instance")
+        self._watch = AgentWatch(self, hello, liveness)
         self._devices: dict[str, dict[str, Any]] = hello["devices"]
         self._subscribers = [
             session.declare_subscriber(frames_selector(rig.name, host), self._on_frame),
@@ -116,9 +110,9 @@ class RemoteDriver(Driver):
 
     # --- the network ----------------------------------------------------------------------------
 
-    def _checked_hello(self) -> dict[str, Any]:
-        """The agent's hello, refused unless it runs the capture's rig file and plan."""
-        hello = self._hello()
+    def checked_hello(self, within_s: float) -> dict[str, Any]:
+        """The agent's hello (asked until ``within_s``), refused unless it runs the capture's rig file and plan."""
+        hello = self._hello(within_s)
         want = {"rig_hash": rig_hash(self.rig), "plan_hash": plan_hash(self.plan)}
         for field, what in (("rig_hash", f"rig file {self.rig.path}"), ("plan_hash", "plan")):
             if hello.get(field) != want[field]:
@@ -127,12 +121,12 @@ class RemoteDriver(Driver):
                                         "rig file and rigsync version)")
         return hello
 
-    def _hello(self) -> dict[str, Any]:
-        """The agent's hello, asked again until ``timeout_s`` (a link just opened may not carry its queryable yet)."""
-        deadline = time.monotonic() + self._timeout_s
+    def _hello(self, within_s: float) -> dict[str, Any]:
+        """The agent's hello, asked again until ``within_s`` (a link just opened may not carry its queryable yet)."""
+        deadline = time.monotonic() + within_s
         while True:
             try:
-                return self.query(Verb.HELLO, timeout_s=min(0.5, self._timeout_s))
+                return self.query(Verb.HELLO, timeout_s=min(0.5, within_s))
             except AgentRefusedError:
                 if time.monotonic() >= deadline:
                     raise
@@ -143,7 +137,7 @@ class RemoteDriver(Driver):
         the host, while the agent is silent)."""
         if verb is not Verb.HELLO and self.silent:
             raise DriverError(self.name, serial, f"host {self.host}'s agent is silent (no heartbeat for "
-                              f"{self._liveness.silent_for_s(time.monotonic_ns()):.1f} s): {verb} not sent")
+                              f"{self._watch.liveness.silent_for_s(time.monotonic_ns()):.1f} s): {verb} not sent")
         request = Request(verb, next(self._ids), body or {})
         replies = self._session.get(control_key(self.rig.name, self.host, verb), payload=wire.encode(request),
                                     timeout=timeout_s or self._timeout_s)
@@ -212,7 +206,7 @@ class RemoteDriver(Driver):
             elif isinstance(msg, Heartbeat) and msg.host == self.host:
                 now_ns = self._last_rx_ns = time.monotonic_ns()
                 self._heartbeat = (msg, now_ns)
-                self._liveness.heartbeat(msg.seq, now_ns)
+                self._watch.liveness.heartbeat(msg.seq, now_ns)
                 self._got_heartbeat.set()
             elif msg is not None:
                 self.malformed += 1
@@ -237,73 +231,42 @@ class RemoteDriver(Driver):
     @property
     def silent(self) -> bool:
         """Whether the agent has sent no heartbeat for longer than the timeout."""
-        return self._liveness.silent or self._liveness.overdue(time.monotonic_ns())
+        return self._watch.liveness.silent or self._watch.liveness.overdue(time.monotonic_ns())
 
     @property
     def away(self) -> bool:
         """Whether its devices are reported disconnected (silent, or back but not rejoined yet)."""
-        return self._away
+        return self._watch.away
+
+    @property
+    def rejoin_error(self) -> str | None:
+        """Why the agent back after a silence or a restart could not rejoin yet (its devices stay disconnected; it
+        is tried again every second), None if it did."""
+        return self._watch.rejoin_error
 
     def watch(self) -> None:
-        """Report a silence, a return or a restart of the agent as its devices' events (see the module doc of
-        :mod:`rigsync.net.rejoin`). A return that could not be completed (no hello, a refused agent) is tried
-        again a second later."""
+        """Report a silence, a return or a restart of the agent as its devices' events (:mod:`rigsync.net.rejoin`)."""
         now_ns = time.monotonic_ns()
         with self._lock:
-            change = self._liveness.check(now_ns)
-        if change is not None and change.change is not Change.RETURNED:  # silent, or restarted without a silence
-            self._gone(change)
-            self._returning = None
-            if change.change is Change.SILENT:
-                return
-        if change is not None:
-            self._returning = change
-        elif self._returning is None or now_ns < self._retry_ns or self._liveness.silent:
-            return
-        change = self._returning
-        try:
-            hello = self._checked_hello()
-            origin = hello.get("origin_realtime_ns")
-            if origin != self.origin_realtime_ns:
-                raise AgentRefusedError(f"the agent of host {self.host} came back on another simulated timeline: "
-                                        f"its origin is {origin} ns, this capture's {self.origin_realtime_ns} (start "
-                                        "it with the capture's --origin NS)")
-            same = hello.get("instance") == self.instance and change.change is Change.RETURNED
-            self._away = False  # (the restarted agent takes part in the controls from now)
-            if not same:
-                self._rejoin()
-                self.instance = hello.get("instance")
-        except RigsyncError as err:
-            self._away = True
-            self.rejoin_error = f"host {self.host}'s agent could not rejoin: {err}"
-            self._retry_ns = time.monotonic_ns() + 1_000_000_000
-            return
-        self._returning = self.rejoin_error = None
-        self._back(change.reason if same else f"host {self.host}'s agent restarted and rejoined "
-                                              f"({change.reason})")
+            change = self._watch.liveness.check(now_ns)
+        self._watch.watch(change, now_ns)
 
-    def _host_mono_ns(self) -> int:
-        """The agent's host's monotonic clock now (its latest heartbeat's, moved on)."""
-        return self.host_clocks(self.host)[1]
-
-    def _gone(self, change: Transition) -> None:
-        """The agent is silent or was replaced: its devices disconnected, as of the last frame or heartbeat it sent
-        (its host's clock) when silent, as of now when replaced."""
-        if self._away:
-            return
-        self._away = True
+    def host_mono_ns(self, last_heard: bool) -> int:
         assert self._heartbeat is not None
         beat, rx_mono_ns = self._heartbeat
-        with self._lock:
-            host_ns = beat.monotonic_ns + self._last_rx_ns - rx_mono_ns if change.change is Change.SILENT \
-                else self._host_mono_ns()
-            for t in self._held.orphans():
-                self._truth[t.device].append(t)
-            for device_id, items in self._items.items():
-                items.append(DeviceEvent(device_id, EventKind.DISCONNECTED, host_ns, reason=change.reason))
+        return beat.monotonic_ns + (self._last_rx_ns if last_heard else time.monotonic_ns()) - rx_mono_ns
 
-    def _rejoin(self) -> None:
-        """A new agent: its devices configured from the plan, and what was streaming started again."""
+    def post(self, kind: EventKind, host_ns: int, reason: str) -> None:
+        with self._lock:
+            if kind is EventKind.DISCONNECTED:
+                for t in self._held.orphans():
+                    self._truth[t.device].append(t)
+            for device_id, items in self._items.items():
+                items.append(DeviceEvent(device_id, kind, host_ns, reason=reason))
+                if kind is EventKind.RECONNECTED:
+                    self._flag_next.update((device_id, s.name) for s in self.rig.device(device_id).streams)
+
+    def restart_devices(self) -> None:
         for device in self._opened.values():
             device.configure(None)  # type: ignore[arg-type]  # (the agent configures from its own plan)
         if self.on_restart is not None:
@@ -311,13 +274,6 @@ class RemoteDriver(Driver):
         else:
             for device_id in self._started:
                 self.query(Verb.START, {"device": device_id}, self._opened[device_id].info.serial)
-
-    def _back(self, reason: str) -> None:
-        host_ns = self._host_mono_ns()
-        with self._lock:
-            for device_id, items in self._items.items():
-                items.append(DeviceEvent(device_id, EventKind.RECONNECTED, host_ns, reason=reason))
-                self._flag_next.update((device_id, s.name) for s in self.rig.device(device_id).streams)
 
     def take_ptp(self) -> list[PtpSample]:
         with self._lock:
