@@ -27,6 +27,7 @@ pytest.importorskip("zenoh")
 
 from rigsync.capture.session import EVENTS_TOPIC, CaptureOptions, CaptureSession
 from rigsync.core.errors import DriverError
+from rigsync.core.frame import FrameFlags, StampedFrame
 from rigsync.drivers.base import DeviceEvent, EventKind
 from rigsync.drivers.sim.world import SimWorld
 from rigsync.net.remote import RemoteDriver, open_capture_drivers
@@ -92,8 +93,8 @@ def seconds_after(text: str, reason: str) -> float:
 
 
 def test_a_killed_agent_is_reported_disconnected_and_rejoins_when_started_again(tmp_path: Path) -> None:
-    """Agent b killed (SIGKILL) 1.5 s into a 9 s capture and started again 0.5 s later: each of b's devices has one
-    DISCONNECTED event naming host b and its silence (1.0-1.5 s, the timeout plus a poll), then one RECONNECTED
+    """Agent b killed (SIGKILL) 1.5 s into a capture and started again 0.5 s later: each of b's devices has one
+    DISCONNECTED event naming host b and its silence (1.0-2.0 s, the timeout plus a poll), then one RECONNECTED
     after the restart; host a's k0 never misses a frame its world delivered; b's frames resume (restarted counters)
     with stamps true to their exposures, the first flagged after_reconnect; the whole recording is held to its truth
     channel (every frame b's old agent had but never sent is lost ``disconnected``, and so named); every frameset
@@ -107,27 +108,46 @@ def test_a_killed_agent_is_reported_disconnected_and_rejoins_when_started_again(
         procs.append(start_agent(TWO_HOSTS, "b", origin, listen))
         drivers = open_capture_drivers(rig, plan, session, "a", origin_realtime_ns=origin)
         remote = drivers["sim"]._remotes["b"]  # type: ignore[attr-defined]
-        started = threading.Event()
+        started, stop = threading.Event(), threading.Event()
+        resumed: dict[str, int] = {}  # b's streams: frames since the first flagged after_reconnect
+
+        def observe(f: StampedFrame) -> None:
+            started.set()
+            key = f.frame.key
+            if key in resumed or f.frame.flags & FrameFlags.AFTER_RECONNECT:
+                resumed[key] = resumed.get(key, 0) + 1
 
         def kill_and_restart() -> None:
-            started.wait()
-            time.sleep(1.5)
-            os.kill(procs[0].pid, signal.SIGKILL)
-            time.sleep(0.5)
-            procs.append(start_agent(TWO_HOSTS, "b", origin, listen))
+            """Kill b 1.5 s into the capture, start it again 0.5 s later, stop the capture once each of b's streams
+            has 10 frames after the rejoin (a bounded wait on what the capture received: 60 s)."""
+            try:
+                started.wait()
+                time.sleep(1.5)
+                os.kill(procs[0].pid, signal.SIGKILL)
+                time.sleep(0.5)
+                procs.append(start_agent(TWO_HOSTS, "b", origin, listen))
+                deadline = time.monotonic() + 60
+                while len(resumed) < len(b_streams) or min(resumed.values()) < 10:
+                    if time.monotonic() > deadline:
+                        return
+                    time.sleep(0.1)
+            finally:
+                stop.set()
 
+        b_streams = [f"{d}/{s.name}" for d in B_DEVICES for s in rig.device(d).streams]
         chaos = threading.Thread(target=kill_and_restart)
         chaos.start()
-        with CaptureSession(plan, CaptureOptions(out=out, seconds=9, force=True), drivers=drivers,
-                            frame_observer=lambda _: started.set()) as capture:
-            result = capture.run()
+        with CaptureSession(plan, CaptureOptions(out=out, seconds=120, force=True), drivers=drivers,
+                            frame_observer=observe) as capture:
+            result = capture.run(stop=stop)
         chaos.join()
+        assert sorted(resumed) == sorted(b_streams) and min(resumed.values()) >= 10, resumed
         assert remote.rejoin_error is None and remote.malformed == 0
     assert procs[0].returncode == -signal.SIGKILL
     assert result.error is None
 
     for gone, back in gone_and_back(out).values():
-        assert 1.0 <= seconds_after("no heartbeat for ", gone["reason"]) <= 1.5
+        assert 1.0 <= seconds_after("no heartbeat for ", gone["reason"]) <= 2.0  # (below the aligner's settle_ns)
         assert back["reason"].startswith("host b's agent restarted and rejoined (host b's agent sends heartbeats "
                                          "again after ")
 
@@ -148,7 +168,6 @@ def test_a_killed_agent_is_reported_disconnected_and_rejoins_when_started_again(
         frames = by_key[key]
         assert {f.epoch for f in frames} == {0, 1}, key  # two connections: before the kill, after the restart
         after = [f for f in frames if f.epoch == 1 and f.recorded is not None]
-        assert len(after) >= (10 if key[0] != "cam" else 1), key  # b's frames resume
         flagged = [f for f in frames if f.recorded is not None and "after_reconnect" in f.recorded["flags"]]
         assert flagged == [min(after, key=lambda f: f.seq)], key
         last_set = max(f.in_set for f in frames if f.epoch == 0 and f.in_set is not None)
@@ -218,7 +237,7 @@ def only(rec: Any, devices: set[str]) -> Any:
     rec.stats = {k: v for k, v in rec.stats.items() if k.split("/")[0] in devices}
     rec.framesets = [{**fs, "members": list(filter(keep, fs["members"])), "missing": list(filter(keep, fs["missing"]))}
                      for fs in rec.framesets]
-    rec.framesets = [fs for fs in rec.framesets if fs["members"]]
+    rec.framesets = [fs for fs in rec.framesets if fs["members"] or fs["missing"]]
     rec.rig["devices"] = [d for d in rec.rig["devices"] if d["id"] in devices]
     rec.rig["sync"] = [g for g in rec.rig.get("sync", []) if all(m["device"] in devices for m in g["members"])]
     return rec
