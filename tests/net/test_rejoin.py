@@ -170,9 +170,12 @@ def test_a_killed_agent_is_reported_disconnected_and_rejoins_when_started_again(
         after = [f for f in frames if f.epoch == 1 and f.recorded is not None]
         flagged = [f for f in frames if f.recorded is not None and "after_reconnect" in f.recorded["flags"]]
         assert flagged == [min(after, key=lambda f: f.seq)], key
-        last_set = max(f.in_set for f in frames if f.epoch == 0 and f.in_set is not None)
-        first_set = min(f.in_set for f in after if f.in_set is not None)
-        between = rec.framesets[last_set + 1:first_set]
+        # The sets centred more than half a period after b's last frame before the kill and before its first after
+        # the restart (a set nearer one of them is that frame's, which may have come late: not_received).
+        half_ns = rig.device(key[0]).stream(key[1]).period_ns // 2
+        last_ns = max(f.recorded["rig_time_ns"] for f in frames if f.epoch == 0 and f.recorded is not None)
+        first_ns = min(f.recorded["rig_time_ns"] for f in after)
+        between = [fs for fs in rec.framesets if last_ns + half_ns < fs["rig_time_ns"] < first_ns - half_ns]
         assert len(between) >= 30  # the restart takes more than a second, at 30 fps
         for fs in between:  # (every b stream runs at the sets' 30 fps: due in each)
             listed = {(m["device"], m["stream"]): m["reason"] for m in fs["missing"]}
