@@ -3,6 +3,7 @@ of host b (``rigsync agent``) on loopback over mutual TLS; bad values named by t
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
@@ -34,7 +35,7 @@ def test_cli_capture_across_two_hosts_over_mutual_tls_records_host_bs_frames_as_
         tmp_path: Path, certs: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     """The capture command on host a, linked over mTLS to host b's agent (started without --origin: the capture
     takes the agent's), exits 0 with one recording holding k1's frames from b, contiguous and true to the world,
-    and framesets pairing k0 and k1 frames of the same trigger."""
+    and framesets pairing k0 and k1 frames of the same trigger; the summary shows host b's link."""
     opened: list[dict[str, Any]] = []
     real = remote_module.open_capture_drivers
 
@@ -52,6 +53,8 @@ def test_cli_capture_across_two_hosts_over_mutual_tls_records_host_bs_frames_as_
     assert status == 0, capsys.readouterr()
     router = opened[0]["sim"]
     assert router._remotes["b"].malformed == 0
+    received = router._remotes["b"].link_status().frames_received
+    assert re.search(rf"│ host b +│ up; {received:,} frames, ", capsys.readouterr().out)  # the summary's host row
     check_two_hosts_recording(out, list(router.controls), min_frames=35)
 
 

@@ -9,17 +9,20 @@ from collections.abc import Mapping
 from rigsync.align import AlignerStats
 from rigsync.capture.start import StartTracker
 from rigsync.core.frameset import DropReason
+from rigsync.net.link import HostLink
 from rigsync.timebase.host import HostSyncStatus
 from rigsync.timebase.stamper import DeviceTimebase
 
 
 def recording_stats(stats: AlignerStats, warmup_frames: int, hosts: tuple[HostSyncStatus, ...],
-                    start: StartTracker | None) -> dict[str, str]:
-    """``rigsync.stats``: framesets, warm-up frames, hosts' PTP status, the scheduled start and per stream its
-    frames, matches, drops and missing entries by reason (JSON strings)."""
+                    start: StartTracker | None, links: tuple[HostLink, ...] = ()) -> dict[str, str]:
+    """``rigsync.stats``: framesets, warm-up frames, hosts' PTP status, a capture across hosts' final host links,
+    the scheduled start and per stream its frames, matches, drops and missing entries by reason (JSON strings)."""
     out = {"framesets": str(stats.framesets), "complete": str(stats.complete),
            "warmup_frames_discarded": str(warmup_frames),
            "hosts": json.dumps([h.to_json() for h in hosts])}
+    if links:
+        out["links"] = json.dumps([link.to_json() for link in links])
     if start is not None:
         out["scheduled_start"] = json.dumps({"rig_ns": start.start_ns, "late_ns": start.late_ns})
     for key, st in stats.streams.items():
@@ -29,6 +32,12 @@ def recording_stats(stats: AlignerStats, warmup_frames: int, hosts: tuple[HostSy
             "missing": {r.value: n for r, n in st.missing.items()},
         })
     return out
+
+
+def host_status_json(link: HostLink, sync: HostSyncStatus | None) -> dict[str, object]:
+    """A ``/rigsync/hosts/<host>`` message: the host's link and its PTP status (``ptp``, null for a host the rig
+    ties to nothing)."""
+    return {**link.to_json(), "ptp": sync.to_json() if sync is not None else None}
 
 
 def clock_summaries(timebases: Mapping[str, DeviceTimebase]) -> dict[str, str]:

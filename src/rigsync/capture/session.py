@@ -11,7 +11,7 @@ import dataclasses
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Self
 
@@ -19,7 +19,7 @@ from rigsync.align import Aligner, Frameset
 from rigsync.capture.clocks import RigClocks
 from rigsync.capture.options import CaptureOptions, CaptureResult, PlanError
 from rigsync.capture.pacing import Pacer
-from rigsync.capture.report import clock_summaries, dropped_by_reason, recording_stats
+from rigsync.capture.report import clock_summaries, dropped_by_reason, host_status_json, recording_stats
 from rigsync.capture.start import StartTracker, start_devices
 from rigsync.capture.status import CaptureStatus, StatusTracker
 from rigsync.capture.streams import align_stream, device_config, device_timebase, encoding, sync_groups
@@ -29,6 +29,7 @@ from rigsync.core.frameset import DropReason, FramesetMember, FramesetMissing, F
 from rigsync.core.truth import FrameTruth
 from rigsync.drivers.base import CaptureClock, Device, DeviceEvent, DeviceTiming, Driver, EventKind, PtpSource
 from rigsync.drivers.factory import open_drivers
+from rigsync.net.link import HostLink, LinkSource, LinkStats, local_link
 from rigsync.plan.model import Plan
 from rigsync.record.recorder import Recorder, RecorderConfig
 from rigsync.timebase.stamper import DeviceTimebase
@@ -37,15 +38,20 @@ DRAIN_NS = 1_000_000_000
 """After stopping the devices, how long the capture still takes the frames they deliver."""
 EVENTS_TOPIC = "/rigsync/events"
 """Devices' disconnects and reconnects, as the capture learned of them."""
+HOSTS_RECORD_NS = 1_000_000_000
+"""A capture across hosts records each host's status (``/rigsync/hosts/<host>``) this often (capture clock)."""
 _NO_FRAME_FLAGS = FrameFlags.NONE  # testing a flag runs Python code in enum: a frame with none skips it
 
 
 class CaptureSession:
-    """One capture of a planned rig. Use as a context manager, then :meth:`run`."""
+    """One capture of a planned rig. Use as a context manager, then :meth:`run`. A capture across hosts passes its
+    agents' ``links`` (:func:`rigsync.net.remote.remote_drivers`): the status, summary and recording then show
+    every host's link, the capture's own host's as ``local``."""
 
     def __init__(self, plan: Plan, options: CaptureOptions, *, drivers: dict[str, Driver] | None = None,
                  ptp_sources: dict[str, PtpSource] | None = None,
-                 frame_observer: Callable[[StampedFrame], None] | None = None) -> None:
+                 frame_observer: Callable[[StampedFrame], None] | None = None,
+                 links: Sequence[LinkSource] = ()) -> None:
         if plan.errors and not options.force:
             raise PlanError(plan)
         self.plan = plan
@@ -62,6 +68,12 @@ class CaptureSession:
         self.clocks = RigClocks(plan, driver, ptp_sources, state_dir=options.ptp_state_dir)
         self._host_of = {d.id: d.host for d in self.rig.devices}
         self._observer = frame_observer
+        self._links = {link.host: link for link in links}
+        self._local_links: dict[str, LinkStats] = {
+            h: local_link(h) for h in dict.fromkeys(d.host for d in self.rig.devices) if h not in self._links
+        } if self._links else {}
+        self._next_hosts_record_ns = 0
+        self._final_links: tuple[HostLink, ...] | None = None
         self._devices: dict[str, Device] = {}
         self._timebases: dict[str, DeviceTimebase] = {}
         self._timing: dict[str, DeviceTiming] = {}
@@ -142,10 +154,11 @@ class CaptureSession:
         recorder = self._recorder
         if recorder is None:
             return
+        links = self._final_links if self._final_links is not None else self._host_links()
         try:
             recorder.close(clocks=clock_summaries(self._timebases),
                            stats=recording_stats(self.aligner.stats, self._gated_frames, self.clocks.statuses(),
-                                                 self._start))
+                                                 self._start, links))
         except RecordingError as err:
             self._record_error = self._record_error or str(err)
         self._recorder = None
@@ -184,6 +197,9 @@ class CaptureSession:
                 self._emit(self.aligner.advance(self._poll_base_ns))
                 if self._recorder.error is not None or self._record_error is not None:
                     break
+                if self._links and now >= self._next_hosts_record_ns:
+                    self._next_hosts_record_ns = now + HOSTS_RECORD_NS
+                    self._record_hosts(self._host_links())
                 if on_status is not None and time.monotonic() >= next_status:
                     next_status = time.monotonic() + self.options.status_interval_s
                     on_status(self.status(now - t0))
@@ -201,6 +217,9 @@ class CaptureSession:
         self._drain(stop)
         self._emit(self.aligner.flush())
         status = self.status(elapsed)
+        if self._links:
+            self._final_links = status.links
+            self._record_hosts(status.links)
         self._close_recorder()
         if self._record_error is not None:
             error = f"recording stopped: {self._record_error} (the file holds everything written before)"
@@ -327,6 +346,9 @@ class CaptureSession:
     def _frame(self, f: Frame, rx_rig_ns: int) -> None:
         """A frame that reached its host at ``rx_rig_ns`` (rig time)."""
         key = f.key
+        local = self._local_links.get(self._host_of[f.device]) if self._local_links else None
+        if local is not None:
+            local.frame(f.image.nbytes if f.image is not None else 0, self._poll_clock_ns)
         stamp = self._timebases[f.device].stamp(f, self._periods[key])
         locked = stamp.locked
         stamped = StampedFrame(f, stamp.start_ns, stamp.error_bound_ns, locked, stamp.flags)
@@ -433,6 +455,25 @@ class CaptureSession:
 
     # --- reporting ------------------------------------------------------------------------------
 
+    def _host_links(self) -> tuple[HostLink, ...]:
+        """Each host's link now, in the rig's host order (none for a capture on one host)."""
+        now = self.clock.now_ns()
+        rows = {h: link.status(now) for h, link in self._local_links.items()}
+        rows.update((h, source.link_status()) for h, source in self._links.items())
+        return tuple(rows[h] for h in dict.fromkeys(d.host for d in self.rig.devices) if h in rows)
+
+    def _record_hosts(self, links: tuple[HostLink, ...]) -> None:
+        """``/rigsync/hosts/<host>``: each host's link and PTP status now."""
+        if self._recorder is None or self._record_error is not None:
+            return
+        sync = {h.host: h for h in self.clocks.statuses()}
+        rig_ns = self.clocks.rig_now()
+        try:
+            for link in links:
+                self._recorder.write_host_status(link.host, host_status_json(link, sync.get(link.host)), rig_ns)
+        except RecordingError as err:
+            self._record_error = str(err)
+
     def status(self, elapsed_ns: int) -> CaptureStatus:
         rec = self._recorder.stats if self._recorder is not None else None
         stats = self.aligner.stats
@@ -443,7 +484,7 @@ class CaptureSession:
             framesets=stats.framesets, complete=stats.complete,
             written_mb=(rec.bytes_written / 1e6) if rec else 0.0,
             recorder_queue_mb=(rec.queue_high_water_bytes / 1e6) if rec else 0.0,
-            warnings=tuple(self._warnings[-5:]), hosts=hosts,
+            warnings=tuple(self._warnings[-5:]), hosts=hosts, links=self._host_links(),
         )
 
 

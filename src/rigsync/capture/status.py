@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from rigsync.align import AlignerStats
 from rigsync.core.frame import TimeFlags
 from rigsync.core.frameset import DropReason
+from rigsync.net.link import HostLink
 from rigsync.timebase.host import HostSyncStatus
 
 
@@ -40,6 +41,8 @@ class CaptureStatus:
     warnings: tuple[str, ...] = ()
     hosts: tuple[HostSyncStatus, ...] = ()
     """Each host's tie to the rig reference (PTP state, offset, level)."""
+    links: tuple[HostLink, ...] = ()
+    """A capture across hosts: each host's link (the capture's own host ``local``), in the rig's host order."""
 
 
 @dataclass

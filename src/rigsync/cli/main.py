@@ -22,6 +22,7 @@ from rigsync.core.errors import OptionError, RigsyncError
 
 if TYPE_CHECKING:
     from rigsync.drivers.base import Driver
+    from rigsync.net.remote import RemoteDriver
     from rigsync.plan.model import Plan
     from rigsync.spec.model import RigSpec
 
@@ -148,7 +149,7 @@ def _capture(args: argparse.Namespace, console: Console) -> int:
     # SIGINT/SIGTERM: stop and finish the file; a third one abandons it (see cli/stop_signals.py).
     with StopOnSignals(out, say, abandon=abandon) as signals, ExitStack() as stack:
         drivers = _across_hosts(args, rig, plan, stack) if args.host is not None else None
-        session = stack.enter_context(CaptureSession(plan, options, drivers=drivers))
+        session = stack.enter_context(CaptureSession(plan, options, drivers=drivers, links=_links(drivers)))
         if args.quiet:
             result = session.run(stop=signals.stop)
         else:
@@ -203,6 +204,15 @@ def _across_hosts(args: argparse.Namespace, rig: RigSpec, plan: Plan, stack: Exi
         raise RigsyncError(f"the capture on host {args.host} cannot reach the agents of host(s) {', '.join(others)} "
                            f"at {', '.join(args.connect)} within {CONNECT_TIMEOUT_MS / 1000:g} s{tls}: {err}") from None
     return open_capture_drivers(rig, plan, session, args.host, origin_realtime_ns=args.origin)
+
+
+def _links(drivers: dict[str, Driver] | None) -> list[RemoteDriver]:
+    """A capture across hosts' agents, whose links the status, summary and recording show."""
+    if drivers is None:
+        return []
+    from rigsync.net.remote import remote_drivers
+
+    return remote_drivers(drivers)
 
 
 def _file_name(name: str) -> str:

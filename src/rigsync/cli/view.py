@@ -15,7 +15,9 @@ from rigsync.capture.status import CaptureStatus, StreamStatus
 from rigsync.cli.plain import row, styled
 from rigsync.core.frame import TimeFlags
 from rigsync.core.ptp import HostRole, SyncLevel
+from rigsync.net.link import HostLink, LinkState
 from rigsync.record.reader import RecordingSummary
+from rigsync.timebase.host import HostSyncStatus
 
 
 def _us(value: float | None) -> str:
@@ -49,19 +51,79 @@ def _clock_state(s: StreamStatus) -> Text:
     return Text("locked") if s.locked else styled("acquiring", "yellow")
 
 
+_LINK_COLUMNS = ("link", "frames/s", "MB/s", "queue", "spilled/dropped", "malformed")
+_PTP_COLUMNS = ("clock", "port", "offset", "path delay", "bound", "level")
+_JOINED_PTP_COLUMNS = ("clock", "port", "offset", "bound", "level")  # (a narrower table beside the links)
+_LEVEL_COLOURS = {SyncLevel.OK: "green", SyncLevel.WARN: "yellow", SyncLevel.ERROR: "red"}
+
+
 def hosts_table(status: CaptureStatus) -> Table | None:
-    """Each host's tie to the rig reference (the Emergent Status view: state, offset, level)."""
-    if len(status.hosts) < 2 and not any(h.role is HostRole.PTP for h in status.hosts):
+    """Each host's tie to the rig reference (the Emergent Status view: state, offset, level) and, in a capture
+    across hosts, its link (state, rates over the last second, the agent's send queue and counters)."""
+    if not status.links and len(status.hosts) < 2 and not any(h.role is HostRole.PTP for h in status.hosts):
         return None
     table = Table(title="hosts", title_justify="left", expand=False)
-    for col in ("host", "clock", "port", "offset", "path delay", "bound", "level"):
+    table.add_column("host", no_wrap=True)
+    for col in _LINK_COLUMNS if status.links else ():
+        table.add_column(col, no_wrap=True, justify="left" if col == "link" else "right")
+    ptp_columns = _JOINED_PTP_COLUMNS if status.links else _PTP_COLUMNS
+    for col in ptp_columns:
         table.add_column(col, no_wrap=True)
-    for h in status.hosts:
-        clock = h.role.value + (f" ({h.mode.value})" if h.mode else "")
-        colour = {SyncLevel.OK: "green", SyncLevel.WARN: "yellow", SyncLevel.ERROR: "red"}[h.level]
-        row(table, h.host, clock, h.port_state.value if h.port_state else "-", _ns(h.offset_ns),
-            _ns(h.mean_path_delay_ns), _ns(h.bound_ns), Text.assemble((h.level.value, colour), f" {h.reason}"))
+    for host, link, sync in _by_host(status):
+        ptp = dict(zip(_PTP_COLUMNS, _ptp_cells(sync), strict=True))
+        row(table, host, *(_link_cells(link) if status.links else ()), *(ptp[c] for c in ptp_columns))
     return table
+
+
+def _by_host(status: CaptureStatus) -> list[tuple[str, HostLink | None, HostSyncStatus | None]]:
+    """Each host's link and PTP status (either may be absent): the links' hosts first, in their order."""
+    links = {link.host: link for link in status.links}
+    sync = {h.host: h for h in status.hosts}
+    return [(host, links.get(host), sync.get(host)) for host in dict.fromkeys([*links, *sync])]
+
+
+def _link_cells(link: HostLink | None) -> list[str | Text]:
+    if link is None:
+        return ["-"] * len(_LINK_COLUMNS)
+    local = link.state is LinkState.LOCAL
+    spilled_dropped = "-" if link.frames_spilled is None else f"{link.frames_spilled:,}/{link.frames_dropped or 0:,}"
+    return [link_state(link), f"{link.frames_per_s:,.0f}", f"{link.mb_per_s:,.1f}", _queue(link), spilled_dropped,
+            "-" if local else f"{link.malformed:,}"]
+
+
+def _ptp_cells(h: HostSyncStatus | None) -> list[str | Text]:
+    if h is None:
+        return ["-"] * len(_PTP_COLUMNS)
+    clock = h.role.value + (f" ({h.mode.value})" if h.mode else "")
+    return [clock, h.port_state.value if h.port_state else "-", _ns(h.offset_ns), _ns(h.mean_path_delay_ns),
+            _ns(h.bound_ns), Text.assemble((h.level.value, _LEVEL_COLOURS[h.level]), f" {h.reason}")]
+
+
+def link_state(link: HostLink) -> Text:
+    """``up``, ``local``, ``never heard`` or ``silent 3.2 s`` (red when not up)."""
+    if link.state is LinkState.SILENT:
+        return styled(f"silent {link.silent_s or 0.0:.1f} s", "red")
+    if link.state is LinkState.NEVER:
+        return styled("never heard", "red")
+    return Text(link.state.value)
+
+
+def _queue(link: HostLink) -> str:
+    if link.queue_depth is None:
+        return "-"
+    return f"{link.queue_depth:,} ({(link.queue_bytes or 0) / 1e6:,.1f} MB)"
+
+
+def link_summary(link: HostLink) -> str:
+    """A host's link over the capture, in the summary: totals, mean rates, the agent's last counters."""
+    text = (f"{link.frames_received:,} frames, {link.bytes_received / 1e6:,.1f} MB received "
+            f"({link.mean_frames_per_s:,.1f} frames/s, {link.mean_mb_per_s:,.1f} MB/s)")
+    if link.state is LinkState.LOCAL:
+        return f"local; {text}"
+    agent = ("no heartbeat" if link.frames_sent is None else
+             f"agent sent {link.frames_sent:,}, spilled {link.frames_spilled:,}, dropped {link.frames_dropped:,}, "
+             f"queue {_queue(link)}")
+    return f"{link_state(link).plain}; {text}; {agent}; malformed {link.malformed:,}"
 
 
 def _ns(value: int | None) -> str:
@@ -117,9 +179,13 @@ def result_summary(result: CaptureResult) -> Table:
     if result.start_rig_ns is not None:
         late = ", ".join(f"{d} {ns / 1e6:.1f} ms" for d, ns in sorted(result.late.items()))
         row(table, "scheduled start", f"rig time {result.start_rig_ns} ns; late: {late or 'none'}")
-    for h in result.status.hosts:
-        if h.role is HostRole.PTP or len(result.status.hosts) > 1:
-            row(table, f"host {h.host}", f"{h.level.value}: {h.reason}")
+    for host, link, h in _by_host(result.status):
+        ptp = f"{h.level.value}: {h.reason}" if h is not None and (
+            h.role is HostRole.PTP or len(result.status.hosts) > 1) else None
+        if link is not None:
+            row(table, f"host {host}", link_summary(link) + (f"; clock {ptp}" if ptp else ""))
+        elif ptp is not None:
+            row(table, f"host {host}", ptp)
     if result.error:
         row(table, styled("error", "red"), result.error)
     return table
@@ -186,6 +252,17 @@ def info_tables(summary: RecordingSummary, metadata: dict[str, dict[str, str]]) 
                 _ns(offset) if isinstance(offset, int) else "-", _ns(bound) if isinstance(bound, int) else "-",
                 str(steps) if isinstance(steps, int) else "0", f"{_field(h, 'level')}: {_field(h, 'reason')}")
         tables.append(hosts)
+    links_json = _json(stats.get("links"))
+    if isinstance(links_json, list):
+        links = Table(title="host links (totals of the capture)", title_justify="left")
+        for col in ("host", "link", "frames", "MB", "frames/s", "MB/s", "sent", "spilled", "dropped", "malformed"):
+            links.add_column(col, no_wrap=True)
+        for h in links_json:
+            row(links, str(_field(h, "host")), str(_field(h, "state")), _num(_field(h, "frames_received"), ",.0f"),
+                _num(_field(h, "bytes_received"), ",.1f", 1e6), _num(_field(h, "mean_frames_per_s"), ",.1f"),
+                _num(_field(h, "mean_mb_per_s"), ",.1f"),
+                *(_num(_field(h, k), ",.0f") for k in ("frames_sent", "frames_spilled", "frames_dropped", "malformed")))
+        tables.append(links)
     start = _json(stats.get("scheduled_start"))
     late_ns = _field(start, "late_ns")
     if isinstance(late_ns, dict):

@@ -42,6 +42,7 @@ from rigsync.drivers.sim.driver import SimDriver
 from rigsync.net import wire
 from rigsync.net.agent import plan_hash, rig_hash, rig_keys
 from rigsync.net.keys import Channel, Verb, channel_selector, control_key, frames_selector
+from rigsync.net.link import HostLink, LinkStats
 from rigsync.net.liveness import SILENCE_TIMEOUT_NS, Liveness
 from rigsync.net.messages import FrameMessage, Heartbeat, Reply, Request
 from rigsync.net.rejoin import AgentWatch, HeldTruth
@@ -80,6 +81,7 @@ class RemoteDriver(Driver):
         self._truth_sink: Callable[[FrameTruth], None] | None = None
         self._heartbeat: tuple[Heartbeat, int] | None = None
         self._got_heartbeat = threading.Event()
+        self._link = LinkStats(host)
         self.malformed = 0
         """Messages received that did not decode, or came on a key of a stream the rig does not declare."""
         self._keys = rig_keys(rig)
@@ -186,6 +188,7 @@ class RemoteDriver(Driver):
                 frame = dataclasses.replace(frame, flags=frame.flags | FrameFlags.AFTER_RECONNECT)
             self._truth[frame.device].extend(self._held.release(frame.device, frame.stream, frame.seq))
             self._items[frame.device].append(frame)
+            self._link.frame(len(sample.payload), self._last_rx_ns)
 
     def _on_message(self, sample: Sample) -> None:
         msg = self._decode(sample)
@@ -206,10 +209,16 @@ class RemoteDriver(Driver):
             elif isinstance(msg, Heartbeat) and msg.host == self.host:
                 now_ns = self._last_rx_ns = time.monotonic_ns()
                 self._heartbeat = (msg, now_ns)
+                self._link.heartbeat(msg, now_ns)
                 self._watch.liveness.heartbeat(msg.seq, now_ns)
                 self._got_heartbeat.set()
             elif msg is not None:
                 self.malformed += 1
+
+    def link_status(self) -> HostLink:
+        """The link to this host now (:mod:`rigsync.net.link`)."""
+        with self._lock:
+            return self._link.status(time.monotonic_ns(), self.malformed)
 
     def take(self, device_id: str) -> list[Frame | DeviceEvent]:
         """What arrived of a device since the last call; its truth (which the agent sends before each frame) goes
@@ -520,6 +529,13 @@ def open_capture_drivers(rig: RigSpec, plan: Plan, session: Session, capture_hos
         origin_realtime_ns = shared_origin_ns(remotes, origin_realtime_ns)
     local = open_drivers(rig, plan, hosts=[capture_host], origin_realtime_ns=origin_realtime_ns)
     return {name: HostRouter(rig, capture_host, driver, remotes) for name, driver in local.items()}
+
+
+def remote_drivers(drivers: Mapping[str, Driver]) -> list[RemoteDriver]:
+    """The agents' drivers behind a capture's drivers (:func:`open_capture_drivers`), one per remote host: the
+    capture's ``links`` (each host's link status)."""
+    return list({r.host: r for d in drivers.values() if isinstance(d, HostRouter)
+                 for r in d._remotes.values()}.values())
 
 
 def shared_origin_ns(remotes: Mapping[str, RemoteDriver], origin_realtime_ns: int | None) -> int | None:

@@ -44,9 +44,12 @@ from rigsync.record.mcap_writer import McapChunkWriter
 FRAMESETS_TOPIC = "/rigsync/framesets"
 TRUTH_TOPIC = "/rigsync/sim/truth"
 FRAMES_TOPIC = "/rigsync/frames"
+HOSTS_TOPIC = "/rigsync/hosts"
 _RESERVED_METADATA = ("rig_toml", "rig_path", "version")
 _SCHEMA_IDS = {sc.RAW_IMAGE_SCHEMA: 1, sc.CAMERA_CALIBRATION_SCHEMA: 2, sc.FRAMESET_SCHEMA: 3, sc.TRUTH_SCHEMA: 4,
                sc.FRAME_SCHEMA: 5}
+_LATER_SCHEMA_IDS = {sc.HOST_STATUS_SCHEMA: 6}
+"""Schemas written with their first channel (a capture on one host writes no host status: its file has none)."""
 
 
 @dataclass(slots=True)
@@ -127,6 +130,7 @@ class Recorder:
         self._streams: dict[tuple[str, str], _Stream] = {}
         self._json_channels: dict[str, int] = {}
         self._protobuf_topics: set[str] = set()
+        self._later_schemas: set[str] = set()  # (the writer thread's)
         self._next_channel = 1
         self._overruns = 0
         self._closed = False
@@ -258,6 +262,13 @@ class Recorder:
         channel = self._json_channel(TRUTH_TOPIC, _SCHEMA_IDS[sc.TRUTH_SCHEMA])
         self._put_json(channel, truth.to_json(), truth.exposure_start_ns, truth.seq)
 
+    def write_host_status(self, host: str, payload: Mapping[str, Any], log_time_ns: int) -> None:
+        """Queue a host's status on ``/rigsync/hosts/<host>`` (JSON Schema ``rigsync.HostStatus``)."""
+        if not _name_ok(host):
+            raise RecordingError(self.path, f"host name {host!r} cannot be a topic level")
+        channel = self._json_channel(f"{HOSTS_TOPIC}/{host}", _LATER_SCHEMA_IDS[sc.HOST_STATUS_SCHEMA])
+        self._put_json(channel, payload, log_time_ns, 0)
+
     def write_json(self, topic: str, payload: Mapping[str, Any], log_time_ns: int) -> None:
         """Queue a JSON message on any other topic (schemaless channel, created on first use)."""
         if not topic.startswith("/") or topic in self._protobuf_topics:
@@ -346,6 +357,10 @@ class Recorder:
         elif isinstance(item, _Message):
             w.add_message(item.channel_id, item.log_time_ns, item.publish_time_ns, item.sequence, item.data)
         else:
+            later = next((name for name, i in _LATER_SCHEMA_IDS.items() if i == item.schema_id), None)
+            if later is not None and later not in self._later_schemas:
+                self._later_schemas.add(later)
+                w.add_schema(item.schema_id, later, *_schema(later))
             w.add_channel(*item)
 
     def _end_metadata(self, clocks: dict[str, str], stats: dict[str, str]) -> list[tuple[str, dict[str, str]]]:
@@ -393,8 +408,10 @@ def _schema(name: str) -> tuple[str, bytes]:
         return "jsonschema", sc.json_schema_bytes(sc.FRAMESET_JSON_SCHEMA)
     if name == sc.FRAME_SCHEMA:
         return "jsonschema", sc.json_schema_bytes(sc.FRAME_JSON_SCHEMA)
+    if name == sc.HOST_STATUS_SCHEMA:
+        return "jsonschema", sc.json_schema_bytes(sc.HOST_STATUS_JSON_SCHEMA)
     return "jsonschema", sc.json_schema_bytes(sc.TRUTH_JSON_SCHEMA)
 
 
-__all__ = ["FRAMESETS_TOPIC", "FRAMES_TOPIC", "TRUTH_TOPIC", "Compression", "Recorder", "RecorderConfig",
+__all__ = ["FRAMESETS_TOPIC", "FRAMES_TOPIC", "HOSTS_TOPIC", "TRUTH_TOPIC", "Compression", "Recorder", "RecorderConfig",
            "RecorderStats"]

@@ -27,6 +27,7 @@ CAMERA_CALIBRATION_SCHEMA: Final = "foxglove.CameraCalibration"
 FRAMESET_SCHEMA: Final = "rigsync.Frameset"
 TRUTH_SCHEMA: Final = "rigsync.FrameTruth"
 FRAME_SCHEMA: Final = "rigsync.Frame"
+HOST_STATUS_SCHEMA: Final = "rigsync.HostStatus"
 
 _DATA_TAG: Final = bytes([(6 << 3) | 2])  # RawImage.data: field 6, wire type 2 (length-delimited)
 
@@ -256,6 +257,41 @@ TRUTH_JSON_SCHEMA: Final[dict[str, Any]] = {
             "trigger_id": {"type": ["string", "null"]},
             "delivered": {"type": "boolean"},
             "lost": {"type": ["string", "null"]},
+        }
+    ),
+}
+
+
+_NUM: Final = {"type": "number"}
+_OPT_INT: Final = {"type": ["integer", "null"]}
+
+HOST_STATUS_JSON_SCHEMA: Final[dict[str, Any]] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": HOST_STATUS_SCHEMA,
+    "description": "A host of a capture across hosts, about once a second: its link as the capture sees it (frames "
+                   "and bytes received, rates over the last second, the agent's send queue and counters from its "
+                   "latest heartbeat) and its PTP status.",
+    **_obj(
+        {
+            "host": _STR,
+            "state": {"type": "string", "enum": ["up", "silent", "never", "local"]},
+            "silent_s": {"type": ["number", "null"]},
+            "frames_per_s": _NUM,
+            "mb_per_s": _NUM,
+            "frames_received": _INT,
+            "bytes_received": _INT,
+            "receiving_s": _NUM,
+            "mean_frames_per_s": _NUM,
+            "mean_mb_per_s": _NUM,
+            "malformed": _INT,
+            "heartbeats": _INT,
+            "queue_depth": _OPT_INT,
+            "queue_bytes": _OPT_INT,
+            "frames_sent": _OPT_INT,
+            "frames_spilled": _OPT_INT,
+            "frames_dropped": _OPT_INT,
+            "mono_ns": _INT,
+            "ptp": {"type": ["object", "null"]},
         }
     ),
 }
