@@ -37,6 +37,8 @@ from rigsync.timebase.stamper import DeviceTimebase
 
 DRAIN_NS = 1_000_000_000
 """After stopping the devices, how long the capture still takes the frames they deliver."""
+EVENTS_TOPIC = "/rigsync/events"
+"""Devices' disconnects and reconnects, as the capture learned of them."""
 HOSTS_RECORD_NS = 1_000_000_000
 """A capture across hosts records each host's status (``/rigsync/hosts/<host>``) this often (capture clock)."""
 _NO_FRAME_FLAGS = FrameFlags.NONE  # testing a flag runs Python code in enum: a frame with none skips it
@@ -219,7 +221,10 @@ class CaptureSession:
         elapsed = max(clock.now_ns() - t0, 0)
         for device_id in reversed(self.plan.start_order):
             if device_id not in self._failed:
-                self._devices[device_id].stop()
+                try:
+                    self._devices[device_id].stop()
+                except DriverError as err:  # (a remote host's agent gone silent): the others still stop
+                    self._warnings.append(f"stopping {device_id}: {err}")
         self._drain(stop)
         self._emit(self.aligner.flush())
         status = self.status(elapsed)
@@ -393,14 +398,18 @@ class CaptureSession:
 
     def _event(self, event: DeviceEvent) -> None:
         if event.kind is EventKind.DISCONNECTED:
-            self._warnings.append(f"{event.device} disconnected")
-            self._device_gone(event.device, self._rig_ns(event.device, event.host_ns))
+            rig_ns = self._rig_ns(event.device, event.host_ns)
+            self._warnings.append(f"{event.device} disconnected{f': {event.reason}' if event.reason else ''}")
+            self._record_event(event, rig_ns)
+            self._device_gone(event.device, rig_ns)
         elif event.kind is EventKind.RECONNECTED:
-            self._warnings.append(f"{event.device} reconnected (its clock restarted)")
+            rig_ns = self._rig_ns(event.device, event.host_ns)
+            self._warnings.append(f"{event.device} reconnected (its clock restarted)"
+                                  f"{f': {event.reason}' if event.reason else ''}")
+            self._record_event(event, rig_ns)
             self._timebases[event.device].reset()
             for s in self.rig.device(event.device).streams:
-                self._emit(self.aligner.set_connected(f"{event.device}/{s.name}", True, self.clocks.base_ns(
-                    self._rig_ns(event.device, event.host_ns))))
+                self._emit(self.aligner.set_connected(f"{event.device}/{s.name}", True, self.clocks.base_ns(rig_ns)))
         elif event.kind is EventKind.OVERRUN:
             self._overrun_count += event.count
             if event.stream is not None and event.seq is not None:
@@ -408,6 +417,16 @@ class CaptureSession:
                     self._emit(self.aligner.drop(f"{event.device}/{event.stream}", seq, DropReason.HOST_OVERRUN))
             elif event.stream is not None:
                 self._tracker.overrun(f"{event.device}/{event.stream}", event.count)
+
+    def _record_event(self, event: DeviceEvent, rig_ns: int) -> None:
+        """A device's disconnect or reconnect on ``/rigsync/events`` (docs/recording.md)."""
+        if self._recorder is not None and self._record_error is None:
+            try:
+                self._recorder.write_json(EVENTS_TOPIC, {"device": event.device, "kind": event.kind.value,
+                                                         "rig_ns": rig_ns, "host_ns": event.host_ns,
+                                                         "reason": event.reason}, rig_ns)
+            except RecordingError as err:
+                self._record_error = str(err)
 
     def _device_gone(self, device_id: str, rig_ns: int) -> None:
         for s in self.rig.device(device_id).streams:

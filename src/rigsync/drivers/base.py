@@ -108,6 +108,8 @@ class DeviceEvent:
     stream: str | None = None
     count: int = 0
     seq: int | None = None
+    reason: str = ""
+    """Why, when the driver knows more than the kind (a remote host's agent silent, and for how long)."""
 
 
 class PtpSource(Protocol):

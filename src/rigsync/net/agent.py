@@ -5,15 +5,16 @@ Control queryables on ``rigsync/<rig>/<host>/@control/<verb>``, each request a :
 answered by one :class:`~rigsync.net.messages.Reply` (``ok``, or the error text):
 
 - ``hello``: agent version, rig hash (sha256 of the rig file's bytes), plan hash, host, the simulator's shared
-  timeline origin (``origin_realtime_ns``, None if not on one), and its devices (their
-  :class:`~rigsync.drivers.base.DeviceInfo` and :class:`~rigsync.drivers.base.DeviceTiming`);
+  timeline origin (``origin_realtime_ns``, None if not on one), ``instance`` (this run's random id), and its
+  devices (their :class:`~rigsync.drivers.base.DeviceInfo` and :class:`~rigsync.drivers.base.DeviceTiming`);
 - ``configure`` ``{device}``: the device's configuration from the plan (the capture's own
   :func:`~rigsync.capture.streams.device_config`); replies with its streams' intrinsics and its readback;
 - ``arm`` ``{device, start_rig_ns}``: replies ``{first_rig_ns}`` (None: cannot schedule); a simulator agent also
   arms another host's device, in its world (as ``start``/``stop`` with ``at_ns`` below);
 - ``start`` / ``stop`` ``{device, at_ns?}``: with ``at_ns``, a simulator agent starts or stops the device at that
   true time of the shared timeline - any device of the rig, its own or another host's, since every process's world
-  must know every start to stay the one world (a hardware trigger on host a drives a camera on host b).
+  must know every start to stay the one world (a hardware trigger on host a drives a camera on host b). Another
+  host's device at a past instant is learned as of then (a restarted agent told what happened before it).
 
 A poll thread reads the devices every ``poll_s`` and queues each frame for its frame key, events for ``@events``,
 PTP samples for ``@ptp`` (the host's linuxptp readings, when they are its PTP: see
@@ -36,6 +37,7 @@ import hashlib
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import asdict
@@ -116,6 +118,8 @@ class Agent:
         self.output = AgentOutput(rig.name, host, self.keys, SendQueue(send_queue or SendQueueConfig()),
                                   local_copy=local_copy, log=self._log)
         """The send queue, spill file and counters (:class:`~rigsync.net.output.AgentOutput`)."""
+        self.instance = uuid.uuid4().hex
+        """This run of the agent (in its hello): a capture tells a restarted agent from one that was cut off."""
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._stack = ExitStack()
@@ -221,7 +225,7 @@ class Agent:
         body = request.body
         if request.verb is Verb.HELLO:
             return {"agent_version": AGENT_VERSION, "rig_hash": self.rig_hash, "plan_hash": self.plan_hash,
-                    "host": self.host, "origin_realtime_ns": self.origin_realtime_ns,
+                    "host": self.host, "origin_realtime_ns": self.origin_realtime_ns, "instance": self.instance,
                     "devices": {i: {"info": asdict(d.info), "timing": _timing_json(d)}
                                 for i, d in self._devices.items()}}
         device_id = str(body.get("device"))
@@ -239,7 +243,9 @@ class Agent:
         at_ns = body.get("at_ns")
         if at_ns is not None:
             world = self._sim_world(device_id)
-            if request.verb is Verb.START:
+            if self.rig.device(device_id).host != self.host:  # (a past one: learned, see SimWorld.learn)
+                world.learn(device_id, request.verb is Verb.START, int(at_ns))
+            elif request.verb is Verb.START:
                 world.start_device(device_id, at_ns=int(at_ns))
             else:
                 world.stop_device(device_id, at_ns=int(at_ns))

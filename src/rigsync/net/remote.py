@@ -13,6 +13,7 @@ the heartbeat pair only places the host's monotonic clock against its own system
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import threading
 import time
@@ -23,7 +24,7 @@ from functools import partial
 from typing import Any
 
 from rigsync.core.errors import DriverError, RigsyncError
-from rigsync.core.frame import ClockDomain, Frame
+from rigsync.core.frame import ClockDomain, Frame, FrameFlags
 from rigsync.core.intrinsics import Intrinsics
 from rigsync.core.ptp import PtpSample
 from rigsync.core.truth import FrameTruth
@@ -35,6 +36,7 @@ from rigsync.drivers.base import (
     DeviceInfo,
     DeviceTiming,
     Driver,
+    EventKind,
     PtpSource,
     SystemClock,
 )
@@ -44,7 +46,9 @@ from rigsync.net.agent import plan_hash, rig_hash, rig_keys
 from rigsync.net.keys import Channel, Verb, channel_selector, control_key, frames_selector
 from rigsync.net.link import HostLink, LinkStats
 from rigsync.net.linuxptp import linuxptp_record
+from rigsync.net.liveness import SILENCE_TIMEOUT_NS, Liveness
 from rigsync.net.messages import FrameMessage, Heartbeat, Reply, Request
+from rigsync.net.rejoin import AgentWatch, HeldTruth
 from rigsync.net.zenoh_session import Sample, Session, control_get
 from rigsync.plan.model import Plan
 from rigsync.spec.model import RigSpec
@@ -67,13 +71,14 @@ class AgentRefusedError(RigsyncError):
 
 
 class RemoteDriver(Driver):
-    """One remote host's devices, through its agent."""
+    """One remote host's devices, through its agent; an agent silent for ``silence_s`` is reported disconnected
+    and rejoined when it is back (:mod:`rigsync.net.rejoin`)."""
 
     name = "remote"
 
     def __init__(self, session: Session, rig: RigSpec, plan: Plan, host: str, *,
-                 timeout_s: float = QUERY_TIMEOUT_S) -> None:
-        self.rig, self.host = rig, host
+                 timeout_s: float = QUERY_TIMEOUT_S, silence_s: float = SILENCE_TIMEOUT_NS / 1e9) -> None:
+        self.rig, self.plan, self.host = rig, plan, host
         self._session = session
         self._timeout_s = timeout_s
         self._ids = itertools.count(1)
@@ -90,17 +95,21 @@ class RemoteDriver(Driver):
         self.malformed = 0
         """Messages received that did not decode, or came on a key of a stream the rig does not declare."""
         self._keys = rig_keys(rig)
-        hello = self._hello()
-        want = {"rig_hash": rig_hash(rig), "plan_hash": plan_hash(plan)}
-        for field, what in (("rig_hash", f"rig file {rig.path}"), ("plan_hash", "plan")):
-            if hello.get(field) != want[field]:
-                raise AgentRefusedError(f"the agent of host {host} runs another {what}: its {field} is "
-                                   f"{hello.get(field)}, this capture's {want[field]} (run both from the same "
-                                   "rig file and rigsync version)")
+        liveness = Liveness(host, time.monotonic_ns(), round(silence_s * 1e9))
+        self._held = HeldTruth()
+        self._last_rx_ns = time.monotonic_ns()  # the last frame or heartbeat received (the capture's clock)
+        self._flag_next: set[tuple[str, str]] = set()  # streams whose next frame comes after a reconnect
+        self._opened: dict[str, RemoteDevice] = {}
+        self._started: set[str] = set()  # devices started through RemoteDevice.start (not the simulator's)
+        self.on_restart: Callable[[RemoteDriver], None] | None = None
+        """Called when a restarted agent has rejoined and its devices are configured: restarts what was streaming
+        (:class:`HostRouter` sets it for the simulator; None: the devices started with ``start()`` again)."""
+        hello = self.checked_hello(timeout_s)
         self.agent_version = str(hello.get("agent_version"))
         origin = hello.get("origin_realtime_ns")
         self.origin_realtime_ns: int | None = None if origin is None else int(origin)
         """The agent's simulated world's shared timeline origin (CLOCK_REALTIME ns), None if it has none."""
+        self._watch = AgentWatch(self, hello, liveness)
         self._devices: dict[str, dict[str, Any]] = hello["devices"]
         self._subscribers = [
             session.declare_subscriber(frames_selector(rig.name, host), self._on_frame),
@@ -112,19 +121,34 @@ class RemoteDriver(Driver):
 
     # --- the network ----------------------------------------------------------------------------
 
-    def _hello(self) -> dict[str, Any]:
-        """The agent's hello, asked again until ``timeout_s`` (a link just opened may not carry its queryable yet)."""
-        deadline = time.monotonic() + self._timeout_s
+    def checked_hello(self, within_s: float) -> dict[str, Any]:
+        """The agent's hello (asked until ``within_s``), refused unless it runs the capture's rig file and plan."""
+        hello = self._hello(within_s)
+        want = {"rig_hash": rig_hash(self.rig), "plan_hash": plan_hash(self.plan)}
+        for field, what in (("rig_hash", f"rig file {self.rig.path}"), ("plan_hash", "plan")):
+            if hello.get(field) != want[field]:
+                raise AgentRefusedError(f"the agent of host {self.host} runs another {what}: its {field} is "
+                                        f"{hello.get(field)}, this capture's {want[field]} (run both from the same "
+                                        "rig file and rigsync version)")
+        return hello
+
+    def _hello(self, within_s: float) -> dict[str, Any]:
+        """The agent's hello, asked again until ``within_s`` (a link just opened may not carry its queryable yet)."""
+        deadline = time.monotonic() + within_s
         while True:
             try:
-                return self.query(Verb.HELLO, timeout_s=min(0.5, self._timeout_s))
+                return self.query(Verb.HELLO, timeout_s=min(0.5, within_s))
             except AgentRefusedError:
                 if time.monotonic() >= deadline:
                     raise
 
     def query(self, verb: Verb, body: dict[str, Any] | None = None, serial: str | None = None, *,
               timeout_s: float | None = None) -> dict[str, Any]:
-        """Ask the agent; its reply's body, or :class:`DriverError` with the agent's error text."""
+        """Ask the agent; its reply's body, or :class:`DriverError` with the agent's error text (at once, naming
+        the host, while the agent is silent)."""
+        if verb is not Verb.HELLO and self.silent:
+            raise DriverError(self.name, serial, f"host {self.host}'s agent is silent (no heartbeat for "
+                              f"{self._watch.liveness.silent_for_s(time.monotonic_ns()):.1f} s): {verb} not sent")
         request = Request(verb, next(self._ids), body or {})
         replies = control_get(self._session, control_key(self.rig.name, self.host, verb), wire.encode(request),
                               timeout_s or self._timeout_s)
@@ -165,9 +189,15 @@ class RemoteDriver(Driver):
             with self._lock:
                 self.malformed += 1
             return
+        frame = msg.frame
         with self._lock:
-            self._items[stream.device].append(msg.frame)
-            self._link.frame(len(sample.payload), time.monotonic_ns())
+            self._last_rx_ns = time.monotonic_ns()
+            if (frame.device, frame.stream) in self._flag_next:
+                self._flag_next.discard((frame.device, frame.stream))
+                frame = dataclasses.replace(frame, flags=frame.flags | FrameFlags.AFTER_RECONNECT)
+            self._truth[frame.device].extend(self._held.release(frame.device, frame.stream, frame.seq))
+            self._items[frame.device].append(frame)
+            self._link.frame(len(sample.payload), self._last_rx_ns)
 
     def _on_message(self, kind: type, sample: Sample) -> None:
         """A message on one of the host's channels: of the channel's kind, or counted in ``malformed``."""
@@ -177,14 +207,23 @@ class RemoteDriver(Driver):
                 self.malformed += 1
                 return
             if isinstance(msg, DeviceEvent) and msg.device in self._items:
+                if msg.kind is EventKind.OVERRUN and msg.stream is not None and msg.seq is not None:
+                    self._truth[msg.device].extend(self._held.release(msg.device, msg.stream, msg.seq + msg.count - 1))
+                elif msg.kind is not EventKind.OVERRUN:
+                    self._truth[msg.device].extend(self._held.restarted(msg.device))
                 self._items[msg.device].append(msg)
             elif isinstance(msg, PtpSample) and msg.host == self.host:
                 self._ptp.append(msg)
             elif isinstance(msg, FrameTruth) and msg.device in self._truth:
-                self._truth[msg.device].append(msg)
+                if msg.delivered:
+                    self._truth[msg.device].extend(self._held.hold(msg))  # (held until its frame comes)
+                else:
+                    self._truth[msg.device].append(msg)
             elif isinstance(msg, Heartbeat) and msg.host == self.host:
-                self._heartbeat = (msg, time.monotonic_ns())
-                self._link.heartbeat(msg, self._heartbeat[1])
+                now_ns = self._last_rx_ns = time.monotonic_ns()
+                self._heartbeat = (msg, now_ns)
+                self._link.heartbeat(msg, now_ns)
+                self._watch.liveness.heartbeat(msg.seq, now_ns)
                 self._got_heartbeat.set()
             elif msg is not None:
                 self.malformed += 1
@@ -204,7 +243,10 @@ class RemoteDriver(Driver):
 
     def take(self, device_id: str) -> list[Frame | DeviceEvent]:
         """What arrived of a device since the last call; its truth (which the agent sends before each frame) goes
-        to the truth sink first, on this thread, and the host's observed linuxptp readings to the records sink."""
+        to the truth sink first, on this thread, and the host's observed linuxptp readings to the records sink.
+        First, the agent's liveness: a silence or a return is handled here, on the capture's thread
+        (:meth:`watch`)."""
+        self.watch()
         with self._lock:
             items = list(self._items[device_id])
             self._items[device_id].clear()
@@ -220,6 +262,55 @@ class RemoteDriver(Driver):
                 self._records_sink(*linuxptp_record(reading))
         return items
 
+    # --- liveness (rigsync.net.rejoin) -----------------------------------------------------------
+
+    @property
+    def silent(self) -> bool:
+        """Whether the agent has sent no heartbeat for longer than the timeout."""
+        return self._watch.liveness.silent or self._watch.liveness.overdue(time.monotonic_ns())
+
+    @property
+    def away(self) -> bool:
+        """Whether its devices are reported disconnected (silent, or back but not rejoined yet)."""
+        return self._watch.away
+
+    @property
+    def rejoin_error(self) -> str | None:
+        """Why the agent back after a silence or a restart could not rejoin yet (its devices stay disconnected; it
+        is tried again every second), None if it did."""
+        return self._watch.rejoin_error
+
+    def watch(self) -> None:
+        """Report a silence, a return or a restart of the agent as its devices' events (:mod:`rigsync.net.rejoin`)."""
+        now_ns = time.monotonic_ns()
+        with self._lock:
+            change = self._watch.liveness.check(now_ns)
+        self._watch.watch(change, now_ns)
+
+    def host_mono_ns(self, last_heard: bool) -> int:
+        assert self._heartbeat is not None
+        beat, rx_mono_ns = self._heartbeat
+        return beat.monotonic_ns + (self._last_rx_ns if last_heard else time.monotonic_ns()) - rx_mono_ns
+
+    def post(self, kind: EventKind, host_ns: int, reason: str) -> None:
+        with self._lock:
+            if kind is EventKind.DISCONNECTED:
+                for t in self._held.orphans():
+                    self._truth[t.device].append(t)
+            for device_id, items in self._items.items():
+                items.append(DeviceEvent(device_id, kind, host_ns, reason=reason))
+                if kind is EventKind.RECONNECTED:
+                    self._flag_next.update((device_id, s.name) for s in self.rig.device(device_id).streams)
+
+    def restart_devices(self) -> None:
+        for device in self._opened.values():
+            device.configure(None)  # type: ignore[arg-type]  # (the agent configures from its own plan)
+        if self.on_restart is not None:
+            self.on_restart(self)
+        else:
+            for device_id in self._started:
+                self.query(Verb.START, {"device": device_id}, self._opened[device_id].info.serial)
+
     def take_ptp(self) -> list[PtpSample]:
         with self._lock:
             samples = list(self._ptp)
@@ -234,7 +325,8 @@ class RemoteDriver(Driver):
     def open(self, serial: str) -> RemoteDevice:
         for device_id, d in self._devices.items():
             if d["info"]["serial"] == serial:
-                return RemoteDevice(self, device_id, d)
+                device = self._opened[device_id] = RemoteDevice(self, device_id, d)
+                return device
         raise DriverError(self.name, serial, f"host {self.host}'s agent has no device with this serial",
                           ", ".join(d["info"]["serial"] for d in self._devices.values()) or "it has none")
 
@@ -303,8 +395,10 @@ class RemoteDevice(Device):
 
     def start(self, at_ns: int | None = None) -> None:
         self._query(Verb.START, **({} if at_ns is None else {"at_ns": at_ns}))
+        self._driver._started.add(self.device_id)
 
     def stop(self, at_ns: int | None = None) -> None:
+        self._driver._started.discard(self.device_id)
         self._query(Verb.STOP, **({} if at_ns is None else {"at_ns": at_ns}))
 
     def poll(self) -> list[Frame | DeviceEvent]:
@@ -337,6 +431,9 @@ class HostRouter(Driver):
         self._local = local
         self._remotes = dict(remotes)
         self.controls: list[tuple[Verb, str, int]] = []
+        if isinstance(local, SimDriver):
+            for remote in self._remotes.values():
+                remote.on_restart = self._rejoin
 
     def _driver_of(self, host: str) -> Driver:
         if host == self.local_host:
@@ -401,9 +498,23 @@ class HostRouter(Driver):
         world.advance_to(self._local.clock().now_ns())
         (world.start_device if verb is Verb.START else world.stop_device)(device_id, at_ns=at_ns)
         for remote in self._remotes.values():
-            remote.query(verb, {"device": device_id, "at_ns": at_ns})
+            if not (remote.silent or remote.away):  # (it learns it when it rejoins)
+                remote.query(verb, {"device": device_id, "at_ns": at_ns})
         self.controls.append((verb, device_id, at_ns))
         return at_ns
+
+    def _rejoin(self, remote: RemoteDriver) -> None:
+        """A restarted agent's world learns every start and stop of the other hosts' devices so far (as of their
+        instants); then its own devices that were streaming start again, at one instant ahead in every world
+        (a no-op in the worlds where they never stopped)."""
+        last: dict[str, Verb] = {}
+        for verb, device_id, at_ns in list(self.controls):
+            last[device_id] = verb
+            if self.rig.device(device_id).host != remote.host:
+                remote.query(verb, {"device": device_id, "at_ns": at_ns})
+        for device_id, verb in last.items():
+            if verb is Verb.START and self.rig.device(device_id).host == remote.host:
+                self.sim_control(Verb.START, device_id)
 
     def sim_now_ns(self) -> int:
         assert isinstance(self._local, SimDriver)

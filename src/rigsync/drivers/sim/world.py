@@ -212,6 +212,24 @@ class SimWorld:
         dev.begin_ns = dev.armed_ns if dev.armed_ns is not None else self.now_ns + STARTUP_NS
         self._triggers.started(dev, self.now_ns)
 
+    def learn(self, device_id: str, start: bool, at_ns: int) -> None:
+        """A start or stop another process made at true time ``at_ns``, applied as of then even if this world has
+        simulated past it (a restarted agent learning what happened before it): for a device this world does not
+        emit, whose trigger pulses and laser couple to the emitted ones. Exact while no emitted device runs
+        meanwhile (a restarted agent's devices start after it learned everything)."""
+        dev = self._by_id[device_id]
+        if self.emits(dev):
+            raise RigsyncError(f"{device_id} is emitted by this world: its past cannot be changed")
+        if at_ns >= self.now_ns:
+            (self.start_device if start else self.stop_device)(device_id, at_ns=at_ns)
+            return
+        self.advance_to(at_ns)  # the learned past up to then (the world's time stays where it was)
+        now, self.now_ns = self.now_ns, at_ns
+        try:
+            (self.start_device if start else self.stop_device)(device_id)
+        finally:
+            self.now_ns = now
+
     def stop_device(self, device_id: str, *, at_ns: int | None = None) -> None:
         """Stop streaming now, or at true time ``at_ns`` (as :meth:`start_device`)."""
         if not self._control(device_id, False, at_ns):
