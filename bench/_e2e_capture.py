@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import rigsync.capture.session as session_module
-import rigsync.net.remote as remote_module
+import rigsync.net.router as router_module
 from rigsync.cli.main import main as rigsync_main
 from rigsync.core.truth import FrameTruth
 from rigsync.drivers.sim._model import SIM_EPOCH_NS
@@ -88,7 +88,7 @@ def main() -> None:
         received.append((str(sample.key_expr), head[SEQ], head[HOST_RX], rx_realtime_ns, len(data)))
         probe_s[0] += time.thread_time() - t0
 
-    real_open = remote_module.open_capture_drivers
+    real_open = router_module.open_capture_drivers
     real_run = session_module.CaptureSession.run
 
     def open_with_probe(rig: Any, plan: Any, session: Any, *args: Any, **kwargs: Any) -> Any:
@@ -102,7 +102,7 @@ def main() -> None:
         results.append(result)
         return result
 
-    remote_module.open_capture_drivers = open_with_probe
+    router_module.open_capture_drivers = open_with_probe
     session_module.CaptureSession.run = run_and_keep  # type: ignore[method-assign]
     stop = threading.Event()
     threading.Thread(target=label_threads, args=(stop,), daemon=True).start()

@@ -380,3 +380,18 @@ def test_every_frame_of_a_driver_overrun_is_counted_as_one(tmp_path: Path, monke
     with open_recording(out) as rec:
         missing = [m.reason for fs in rec.framesets() for m in fs.missing if m.device == "k1"]
     assert missing == [MissingReason.DROPPED] * 3
+
+
+def test_what_a_driver_has_to_say_is_in_the_capture_warnings_once(tmp_path: Path) -> None:
+    """A driver's warnings (Driver.take_warnings: a remote world that took a control late) reach the capture's
+    warnings, each once, though the session asks the driver again and again."""
+    rig = load_rig(Path(__file__).parents[2] / "examples" / "studio.toml")
+    plan = build_plan(rig)
+    drivers = open_drivers(rig, plan, fast=True)
+    said = ["host b's world took the stop of k1 300 ms after its instant"]
+    for driver in drivers.values():
+        driver.take_warnings = lambda: [said.pop()] if said else []  # type: ignore[method-assign]
+    options = CaptureOptions(out=tmp_path / "w.mcap", seconds=1.0, fast=True, force=True)
+    with CaptureSession(plan, options, drivers=drivers) as session:
+        result = session.run()
+    assert result.warnings.count("host b's world took the stop of k1 300 ms after its instant") == 1

@@ -23,9 +23,12 @@ from tests.capture.conftest import account, check_stats, declared_offsets, read_
 pytest.importorskip("zenoh")
 
 from rigsync.capture.session import CaptureOptions, CaptureSession
+from rigsync.core.frame import Frame
+from rigsync.drivers.sim.driver import SIM_EPOCH_NS
 from rigsync.drivers.sim.world import SimWorld
 from rigsync.net.keys import Verb, frame_key
-from rigsync.net.remote import AgentRefusedError, RemoteDriver, open_capture_drivers
+from rigsync.net.remote import AgentRefusedError, RemoteDriver
+from rigsync.net.router import open_capture_drivers
 from rigsync.net.zenoh_session import SessionOptions, open_session
 from rigsync.plan import build_plan
 from rigsync.spec import load_rig
@@ -165,3 +168,29 @@ def test_a_malformed_message_on_a_frame_key_is_counted_and_ignored() -> None:
         device.stop()
         assert remote.malformed == 2
         assert len(frames) >= 5 and {f.device for f in frames} == {"web"}
+
+
+def test_a_control_that_comes_after_its_instant_applies_late_and_says_by_how_much() -> None:
+    """A start, then a stop, of the agent's own device at a true time its world has already simulated past (a
+    loaded machine's late query) is no error: the agent applies it now and replies how late (within 0.5 s of the
+    1 s it was given in the past); frames flow after the start."""
+    rig = load_rig(TWO_HOSTS)
+    origin = time.clock_gettime_ns(time.CLOCK_REALTIME)
+    with agent(TWO_HOSTS, "b", origin) as endpoint, open_session(client(endpoint)) as session:
+        remote = RemoteDriver(session, rig, build_plan(rig), "b")
+        device = remote.open("W0")
+        device.configure(None)  # type: ignore[arg-type]  # the agent configures from its own plan
+
+        def past_ns() -> int:
+            return SIM_EPOCH_NS + time.clock_gettime_ns(time.CLOCK_REALTIME) - origin - 1_000_000_000
+
+        late_ns = remote.query(Verb.START, {"device": "web", "at_ns": past_ns()})["late_ns"]
+        assert 1_000_000_000 <= late_ns < 1_500_000_000
+        deadline = time.monotonic() + 10
+        frames: list[object] = []
+        while len(frames) < 5 and time.monotonic() < deadline:
+            frames += [f for f in device.poll() if isinstance(f, Frame)]
+            time.sleep(0.05)
+        assert len(frames) >= 5
+        late_ns = remote.query(Verb.STOP, {"device": "web", "at_ns": past_ns()})["late_ns"]
+        assert 1_000_000_000 <= late_ns < 1_500_000_000

@@ -16,7 +16,7 @@ pytest.importorskip("zenoh")
 
 from tests.net.test_agent import TWO_HOSTS, agent, check_two_hosts_recording, free_port
 
-import rigsync.net.remote as remote_module
+import rigsync.net.router as router_module
 from rigsync.cli.main import main
 from rigsync.net.certs import init_certs
 
@@ -37,14 +37,14 @@ def test_cli_capture_across_two_hosts_over_mutual_tls_records_host_bs_frames_as_
     takes the agent's), exits 0 with one recording holding k1's frames from b, contiguous and true to the world,
     and framesets pairing k0 and k1 frames of the same trigger; the summary shows host b's link."""
     opened: list[dict[str, Any]] = []
-    real = remote_module.open_capture_drivers
+    real = router_module.open_capture_drivers
 
     def spy(*args: Any, **kwargs: Any) -> Any:
         drivers = real(*args, **kwargs)
         opened.append(drivers)
         return drivers
 
-    monkeypatch.setattr(remote_module, "open_capture_drivers", spy)
+    monkeypatch.setattr(router_module, "open_capture_drivers", spy)
     out = tmp_path / "two.mcap"
     with agent(TWO_HOSTS, "b", tls=certs) as endpoint:
         assert endpoint.startswith("tls/")

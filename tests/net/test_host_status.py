@@ -23,7 +23,7 @@ from rigsync.capture.session import CaptureOptions, CaptureSession
 from rigsync.capture.status import CaptureStatus
 from rigsync.cli.view import hosts_table, info_tables, result_summary
 from rigsync.net.link import LinkState
-from rigsync.net.remote import open_capture_drivers, remote_drivers
+from rigsync.net.router import open_capture_drivers, remote_drivers
 from rigsync.net.wire import FRAME_HEADER
 from rigsync.net.zenoh_session import open_session
 from rigsync.plan import build_plan

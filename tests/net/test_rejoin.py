@@ -30,7 +30,8 @@ from rigsync.core.errors import DriverError
 from rigsync.core.frame import FrameFlags, StampedFrame
 from rigsync.drivers.base import DeviceEvent, EventKind
 from rigsync.drivers.sim.world import SimWorld
-from rigsync.net.remote import RemoteDriver, open_capture_drivers
+from rigsync.net.remote import RemoteDriver
+from rigsync.net.router import open_capture_drivers
 from rigsync.net.zenoh_session import SessionOptions, open_session
 from rigsync.plan import build_plan
 from rigsync.spec import load_rig

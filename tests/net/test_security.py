@@ -25,7 +25,8 @@ from rigsync.net import wire
 from rigsync.net.certs import RigCerts, init_certs
 from rigsync.net.keys import Channel, Verb, channel_key, control_key, frame_key
 from rigsync.net.messages import FrameMessage, Heartbeat
-from rigsync.net.remote import RemoteDriver, open_capture_drivers
+from rigsync.net.remote import RemoteDriver
+from rigsync.net.router import open_capture_drivers
 from rigsync.net.zenoh_session import Session, SessionOptions, TlsFiles, build_config, open_session
 from rigsync.plan import build_plan
 from rigsync.spec import load_rig

@@ -46,7 +46,7 @@ _NO_FRAME_FLAGS = FrameFlags.NONE  # testing a flag runs Python code in enum: a 
 
 class CaptureSession:
     """One capture of a planned rig. Use as a context manager, then :meth:`run`. A capture across hosts passes its
-    agents' ``links`` (:func:`rigsync.net.remote.remote_drivers`): the status, summary and recording then show
+    agents' ``links`` (:func:`rigsync.net.router.remote_drivers`): the status, summary and recording then show
     every host's link, the capture's own host's as ``local``."""
 
     def __init__(self, plan: Plan, options: CaptureOptions, *, drivers: dict[str, Driver] | None = None,
@@ -237,6 +237,7 @@ class CaptureSession:
         if self._overrun_count:
             self._warnings.append(f"{self._overrun_count} frames were overwritten in driver queues before rigsync "
                                   "read them (the capture host is too slow for this rig)")
+        self._take_driver_warnings()
         if self._start is not None:
             self._warnings.extend(self._start.messages())
         ptp_start = self._ptp_start_ns if self.options.start_at is None else None  # (a scheduled start: stopped)
@@ -327,8 +328,13 @@ class CaptureSession:
         if records or now >= self._next_level_check:
             self._next_level_check = now + 500_000_000
             self._warnings.extend(self.clocks.changes(self.clocks.statuses()))
+            self._take_driver_warnings()
         self._poll_rig_ns, self._poll_clock_ns = self.clocks.rig_now(), now
         self._poll_base_ns = self.clocks.base_ns(self._poll_rig_ns)
+
+    def _take_driver_warnings(self) -> None:
+        for driver in self._drivers.values():
+            self._warnings.extend(driver.take_warnings())
 
     def _poll_all(self) -> None:
         self._poll_clocks()

@@ -204,7 +204,7 @@ def _across_hosts(args: argparse.Namespace, rig: RigSpec, plan: Plan, stack: Exi
 
     require_net()
     from rigsync.net.discovery import agent_hosts, find_agents
-    from rigsync.net.remote import open_capture_drivers
+    from rigsync.net.router import open_capture_drivers
     from rigsync.net.zenoh_session import SessionOpenError, open_session
 
     options = session_options(args, args.host or "station", rig=rig, require_connect_ms=CONNECT_TIMEOUT_MS)
@@ -228,7 +228,7 @@ def _links(drivers: dict[str, Driver] | None) -> list[RemoteDriver]:
     """A capture across hosts' agents, whose links the status, summary and recording show."""
     if drivers is None:
         return []
-    from rigsync.net.remote import remote_drivers
+    from rigsync.net.router import remote_drivers
 
     return remote_drivers(drivers)
 

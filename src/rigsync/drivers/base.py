@@ -235,6 +235,11 @@ class Driver(ABC):
         later than the frame itself); False if the driver knows no truth (real devices)."""
         return False
 
+    def take_warnings(self) -> list[str]:
+        """What the driver has to say to the capture's user since the last call (each once; the capture shows and
+        keeps them with its warnings): most drivers say nothing here."""
+        return []
+
     def send_records_to(self, sink: Callable[[str, dict[str, Any]], None]) -> None:
         """Hand ``sink`` what the driver observes besides frames, to be recorded as ``(topic, JSON object)`` at the
         rig time of the poll that passes it on (a remote host's linuxptp state: :mod:`rigsync.net.linuxptp`); on the

@@ -245,10 +245,11 @@ class Agent:
             world = self._sim_world(device_id)
             if self.rig.device(device_id).host != self.host:  # (a past one: learned, see SimWorld.learn)
                 world.learn(device_id, request.verb is Verb.START, int(at_ns))
-            elif request.verb is Verb.START:
-                world.start_device(device_id, at_ns=int(at_ns))
-            else:
-                world.stop_device(device_id, at_ns=int(at_ns))
+            else:  # its own device: a control that comes after its instant (a loaded machine) applies now, late
+                late_ns = max(world.now_ns - int(at_ns), 0)
+                control = world.start_device if request.verb is Verb.START else world.stop_device
+                control(device_id, at_ns=int(at_ns) if late_ns == 0 else None)
+                return {"late_ns": late_ns}
         elif request.verb is Verb.START:
             self._device(device_id).start()
         else:
