@@ -3,6 +3,7 @@ fails, a late one is a warning for the capture, and the lead grows with the cont
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -80,3 +81,18 @@ def test_the_lead_grows_to_four_round_trips_when_controls_are_slow() -> None:
     now = max(r.sim_now_ns(), world.now_ns)
     third = r.sim_control(Verb.START, "cam")
     assert 4 * 80_000_000 <= third - now < 4 * 130_000_000
+
+
+def test_the_agents_are_told_at_once_not_one_after_another() -> None:
+    """Both agents' queries are in flight together (each waits at a barrier for the other: told one after the
+    other, the first would wait alone and the barrier break), so one slow agent delays no other."""
+    barrier = threading.Barrier(2, timeout=5)
+
+    class Meeting(FakeRemote):
+        def query(self, verb: Verb, body: dict[str, Any]) -> dict[str, Any]:
+            barrier.wait()
+            return super().query(verb, body)
+
+    kin, vis = Meeting("kin"), Meeting("vis")
+    router(kin=kin, vis=vis).sim_control(Verb.START, "zed")
+    assert len(kin.asked) == len(vis.asked) == 1

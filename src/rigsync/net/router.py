@@ -3,8 +3,10 @@ and with the simulator on the shared timeline, every start, stop and arm made in
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
@@ -33,6 +35,8 @@ from rigsync.spec.model import RigSpec
 SIM_CONTROL_LEAD_NS = 200_000_000
 """A simulated start or stop is made this far ahead on the shared timeline, so every process's world gets it
 before it happens (a query's round trip on one machine is ~1 ms; an agent's world runs at most a poll ahead)."""
+MAX_CONTROL_LEAD_NS = 2_000_000_000
+"""The lead never grows past this (a control that takes longer is applied late by the agent, and said)."""
 DRAIN_SLACK_NS = 300_000_000
 """After a simulated stop takes effect, how long its last frames may still be on their way."""
 
@@ -52,6 +56,7 @@ class HostRouter(Driver):
         self._remotes = dict(remotes)
         self.controls: list[tuple[Verb, str, int]] = []
         self._round_trip_ns = 0
+        self._lock = threading.Lock()
         self._warnings: list[str] = []
         if isinstance(local, SimDriver):
             for remote in self._remotes.values():
@@ -120,30 +125,35 @@ class HostRouter(Driver):
         world.advance_to(self._local.clock().now_ns())
         (world.start_device if verb is Verb.START else world.stop_device)(device_id, at_ns=at_ns)
         self.controls.append((verb, device_id, at_ns))
-        errors: list[str] = []
-        for remote in self._remotes.values():  # every agent told, whichever fails
-            if remote.silent or remote.away:  # (it learns it when it rejoins)
-                continue
-            sent_ns = time.monotonic_ns()
-            try:
-                late_ns = int(remote.query(verb, {"device": device_id, "at_ns": at_ns}).get("late_ns", 0))
-            except DriverError as err:
-                errors.append(str(err))
-                continue
-            self._round_trip_ns = max(self._round_trip_ns * 7 // 8, time.monotonic_ns() - sent_ns)
-            if late_ns > 0:
-                self._warnings.append(
-                    f"host {remote.host}'s world took the {verb} of {device_id} {late_ns / 1e6:.0f} ms after its "
-                    f"instant (the control came late: the machine or the network is loaded); its frames around it "
-                    "may not match the other worlds'")
+        told = [r for r in self._remotes.values() if not (r.silent or r.away)]  # (the others learn it on rejoining)
+        with ThreadPoolExecutor(max_workers=max(len(told), 1)) as pool:  # all at once: one slow agent delays none
+            answers = list(pool.map(lambda r: self._tell(r, verb, {"device": device_id, "at_ns": at_ns}), told))
+        errors = [a for a in answers if a is not None]
         if errors:
             raise DriverError(self.name, None, "; ".join(errors))
         return at_ns
 
+    def _tell(self, remote: RemoteDriver, verb: Verb, body: dict[str, Any]) -> str | None:
+        """One agent told a simulated control: None, or the error naming its host; a late one is a warning."""
+        sent_ns = time.monotonic_ns()
+        try:
+            late_ns = int(remote.query(verb, body).get("late_ns", 0))
+        except DriverError as err:
+            return str(err)
+        with self._lock:
+            self._round_trip_ns = max(self._round_trip_ns * 7 // 8, time.monotonic_ns() - sent_ns)
+            if late_ns > 0:
+                self._warnings.append(
+                    f"host {remote.host}'s world took the {verb} of {body['device']} {late_ns / 1e6:.0f} ms after "
+                    "its instant (the control came late: the machine or the network is loaded); its frames around "
+                    "it may not match the other worlds'")
+        return None
+
     def _lead_ns(self) -> int:
         """How far ahead a simulated start or stop is made: :data:`SIM_CONTROL_LEAD_NS`, or four control round
-        trips (slowest recent, decaying) when they take longer (a loaded machine)."""
-        return max(SIM_CONTROL_LEAD_NS, 4 * self._round_trip_ns)
+        trips (slowest recent, decaying) when they take longer (a loaded machine), at most
+        :data:`MAX_CONTROL_LEAD_NS`."""
+        return min(max(SIM_CONTROL_LEAD_NS, 4 * self._round_trip_ns), MAX_CONTROL_LEAD_NS)
 
     def take_warnings(self) -> list[str]:
         warnings, self._warnings = self._warnings, []
