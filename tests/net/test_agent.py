@@ -14,6 +14,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -194,3 +195,32 @@ def test_a_control_that_comes_after_its_instant_applies_late_and_says_by_how_muc
         assert len(frames) >= 5
         late_ns = remote.query(Verb.STOP, {"device": "web", "at_ns": past_ns()})["late_ns"]
         assert 1_000_000_000 <= late_ns < 1_500_000_000
+
+
+def test_an_agent_busy_in_a_control_query_for_longer_than_the_silence_timeout_still_sends_heartbeats() -> None:
+    """While a control query holds the agent's devices for 1.6 s (longer than the capture's 1 s silence timeout: a
+    simulated 1280 px view rendered inside ``configure``), its heartbeats go on from the clocks' last reading moved
+    on: the capture never counts it silent, and the heartbeats' clock pairs keep advancing with the kernel's."""
+    from rigsync.net.agent import Agent
+
+    rig = load_rig(TWO_HOSTS)
+    plan = build_plan(rig)
+    endpoint = f"tcp/127.0.0.1:{free_port()}"
+    with Agent(rig, plan, "b", SessionOptions(listen=(endpoint,)),
+               origin_realtime_ns=time.clock_gettime_ns(time.CLOCK_REALTIME)) as running, \
+            open_session(client(endpoint)) as session:
+        remote = RemoteDriver(session, rig, plan, "b")
+        beats: list[int] = []
+        monotonic: list[int] = []
+        with running._lock:  # what a long control query does
+            t_end = time.monotonic() + 1.6
+            while time.monotonic() < t_end:
+                assert not remote.silent
+                heartbeat = remote._heartbeat
+                assert heartbeat is not None
+                if not beats or heartbeat[0].seq != beats[-1]:
+                    beats.append(heartbeat[0].seq)
+                    monotonic.append(heartbeat[0].monotonic_ns)
+                time.sleep(0.05)
+        assert len(beats) >= 6  # one every 0.2 s throughout
+        assert all(b > a for a, b in pairwise(monotonic))

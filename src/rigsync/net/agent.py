@@ -277,11 +277,23 @@ class Agent:
     def _loop(self) -> None:
         next_heartbeat = time.monotonic()
         seq = 0
+        clocks_read: tuple[tuple[int, int], int] | None = None  # (the host's clocks, CLOCK_MONOTONIC when read)
         while not self._stop.is_set():
-            with self._lock:  # device calls only: control queries wait for these, never for the network or disk
-                self._collect()
-                batch, self._outbox = self._outbox, []
-                clocks = self._host_clocks()
+            # device calls only: control queries wait for these, never for the network or disk
+            if self._lock.acquire(timeout=self.heartbeat_s):
+                try:
+                    self._collect()
+                    batch, self._outbox = self._outbox, []
+                    clocks = self._host_clocks()
+                finally:
+                    self._lock.release()
+                clocks_read = (clocks, time.monotonic_ns())
+            elif clocks_read is not None:  # a control query holds the devices (a simulated view being rendered
+                (realtime_ns, monotonic_ns), read_ns = clocks_read  # for seconds): the heartbeats go on, the
+                since_ns = time.monotonic_ns() - read_ns  # clocks moved on from their last reading
+                batch, clocks = [], (realtime_ns + since_ns, monotonic_ns + since_ns)
+            else:
+                continue
             heartbeat_due = time.monotonic() >= next_heartbeat
             self.output.publish([*batch, *(self._poll_linuxptp() if heartbeat_due else [])], clocks)
             if heartbeat_due:
