@@ -126,6 +126,12 @@ def check_two_hosts_recording(out: Path, controls: list[tuple[Verb, str, int]], 
     for key in truth:  # (the PTP camera starts start_delay_s after the others)
         want = min_frames // 2 if key[0] == "cam" else min_frames
         assert sum(1 for f in rec.frames if (f["device"], f["stream"]) == key) >= want, key
+    assert_kinects_paired(rec, by_key, min_frames)
+
+
+def assert_kinects_paired(rec: Any, by_key: dict[tuple[str, str, int], dict[str, Any]], min_frames: int) -> None:
+    """At least ``min_frames`` framesets pair a k0 and a k1 color frame, always of the same trigger (``by_key``:
+    each frame's truth by device, stream and seq)."""
     paired = 0
     for fs in rec.framesets:
         triggers = {m["device"]: by_key[(m["device"], m["stream"], m["seq"])]["trigger_id"] for m in fs["members"]

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.capture.conftest import account, check_stats, declared_offsets, read_contract
+from tests.net.test_agent import assert_kinects_paired
 
 from rigsync.drivers.sim.world import SimWorld
 from rigsync.plan import build_plan
@@ -59,12 +60,5 @@ def check_three_hosts_recording(out: Path, min_frames: int) -> int:
             assert true_rig_ns(*key, first["seq"] - 1) < start_ns + bound, key
     cam = min(t["seq"] for t in truth[("cam", "color")])
     assert cam == 0 and abs(true_rig_ns("cam", "color", 0) - start_ns) < 1_000  # armed: exposed at the start
-    paired = 0
-    for fs in rec.framesets:
-        triggers = {m["device"]: by_key[(m["device"], m["stream"], m["seq"])]["trigger_id"] for m in fs["members"]
-                    if m["device"] in ("k0", "k1") and m["stream"] == "color"}
-        if len(triggers) == 2:
-            assert triggers["k0"] == triggers["k1"] and triggers["k0"] is not None
-            paired += 1
-    assert paired >= min_frames
+    assert_kinects_paired(rec, by_key, min_frames)
     return start_ns
