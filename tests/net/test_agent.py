@@ -55,11 +55,8 @@ def agent(rig_path: Path, host: str, origin_ns: int | None = None, tls: Path | N
                              *extra],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        assert proc.stdout is not None
-        with selectors.DefaultSelector() as sel:
-            sel.register(proc.stdout, selectors.EVENT_READ)
-            ready = sel.select(timeout=30) and "ready" in proc.stdout.readline()
-        assert ready, f"the agent did not start: {proc.poll()} {proc.stderr.read() if proc.poll() is not None else ''}"
+        assert says_ready(proc), \
+            f"the agent did not start: {proc.poll()} {proc.stderr.read() if proc.poll() is not None else ''}"
         yield endpoint
     finally:
         if proc.poll() is None:
@@ -71,6 +68,15 @@ def agent(rig_path: Path, host: str, origin_ns: int | None = None, tls: Path | N
             proc.communicate()
             raise
         assert proc.returncode == 0, err
+
+
+def says_ready(proc: subprocess.Popen[Any], timeout_s: float = 30) -> bool:
+    """Whether ``rigsync agent`` (its stdout a pipe) printed its ready line within ``timeout_s``."""
+    assert proc.stdout is not None
+    with selectors.DefaultSelector() as sel:
+        sel.register(proc.stdout, selectors.EVENT_READ)
+        line = proc.stdout.readline() if sel.select(timeout=timeout_s) else ""
+    return "ready" in (line.decode() if isinstance(line, bytes) else line)
 
 
 def client(endpoint: str) -> SessionOptions:

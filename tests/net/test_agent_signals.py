@@ -6,7 +6,6 @@ from __future__ import annotations
 import ctypes
 import os
 import platform
-import selectors
 import signal
 import subprocess
 import sys
@@ -16,7 +15,7 @@ import pytest
 
 pytest.importorskip("zenoh")
 
-from tests.net.test_agent import TWO_HOSTS, free_port
+from tests.net.test_agent import TWO_HOSTS, free_port, says_ready
 
 SYS_TGKILL = {"x86_64": 234, "aarch64": 131}.get(platform.machine())
 
@@ -36,10 +35,7 @@ def test_the_agent_stops_when_sigterm_lands_on_a_thread_other_than_the_main_one(
                              "--listen", f"tcp/127.0.0.1:{free_port()}"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        assert proc.stdout is not None
-        with selectors.DefaultSelector() as sel:
-            sel.register(proc.stdout, selectors.EVENT_READ)
-            assert sel.select(timeout=30) and "ready" in proc.stdout.readline(), proc.poll()
+        assert says_ready(proc), proc.poll()
         threads = {int(t.name): (t / "comm").read_text().strip() for t in Path(f"/proc/{proc.pid}/task").iterdir()}
         zenoh = [tid for tid, name in threads.items() if tid != proc.pid and not name.startswith("python")]
         assert zenoh, threads

@@ -7,7 +7,6 @@ import contextlib
 import json
 import os
 import re
-import selectors
 import signal
 import subprocess
 import sys
@@ -21,7 +20,7 @@ from typing import Any
 import pytest
 from mcap.reader import make_reader
 from tests.capture.conftest import account, check_stats, declared_offsets, read_contract
-from tests.net.test_agent import TWO_HOSTS, free_port
+from tests.net.test_agent import TWO_HOSTS, free_port, says_ready
 
 pytest.importorskip("zenoh")
 
@@ -44,11 +43,7 @@ def start_agent(rig_path: Path, host: str, origin_ns: int, connect: str) -> subp
     proc = subprocess.Popen([sys.executable, "-m", "rigsync.cli.main", "agent", str(rig_path), "--host", host,
                              "--connect", connect, "--origin", str(origin_ns)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    with selectors.DefaultSelector() as sel:
-        sel.register(proc.stdout, selectors.EVENT_READ)
-        ready = sel.select(timeout=30) and "ready" in proc.stdout.readline()
-    if not ready:
+    if not says_ready(proc):
         os.kill(proc.pid, signal.SIGKILL)
         raise AssertionError(f"the agent did not start: {proc.communicate()[1]}")
     return proc
@@ -268,10 +263,7 @@ def test_a_partition_of_three_seconds_disconnects_host_b_and_the_capture_goes_on
         cli = [sys.executable, "-m", "rigsync.cli.main"]
         agent = lan.popen("b", [*cli, "agent", str(TWO_HOSTS), "--host", "b", "--listen", endpoint,
                                 "--origin", str(origin)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        assert agent.stdout is not None
-        with selectors.DefaultSelector() as sel:
-            sel.register(agent.stdout, selectors.EVENT_READ)
-            assert sel.select(timeout=30) and "ready" in agent.stdout.readline()
+        assert says_ready(agent)
         capture = lan.popen("a", [*cli, "capture", str(TWO_HOSTS), "--host", "a", "--connect", endpoint,
                                   "--origin", str(origin), "--seconds", "11", "--out", str(out), "--quiet",
                                   "--force"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)

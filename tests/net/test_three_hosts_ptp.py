@@ -15,7 +15,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import selectors
 import subprocess
 import sys
 import threading
@@ -32,6 +31,7 @@ pytest.importorskip("zenoh")
 from mcap.reader import make_reader
 from rich.console import Console
 from tests.net.netns import Lan, NetnsError, open_lan, skip_reason, stop
+from tests.net.test_agent import says_ready
 from tests.net.three_hosts import HOSTS, THREE_HOSTS, check_three_hosts_recording
 from tests.ptp.conftest import FAST
 
@@ -106,11 +106,7 @@ def _agent(lan: Lan, host: str, origin_ns: int, state_dir: Path, stack: ExitStac
                             "--listen", endpoint, "--origin", str(origin_ns), "--ptp-state", str(state_dir)],
                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     stack.callback(lambda: stop(proc))
-    assert proc.stdout is not None
-    with selectors.DefaultSelector() as sel:
-        sel.register(proc.stdout, selectors.EVENT_READ)
-        ready = sel.select(timeout=60) and "ready" in proc.stdout.readline()
-    assert ready, f"the agent of {host} did not start: {proc.poll()}"
+    assert says_ready(proc, 60), f"the agent of {host} did not start: {proc.poll()}"
     return endpoint
 
 

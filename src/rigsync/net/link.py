@@ -24,10 +24,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+from rigsync.net.liveness import SILENCE_TIMEOUT_NS
 from rigsync.net.messages import Heartbeat
 
 WINDOW_NS = 1_000_000_000
-SILENT_AFTER_NS = 1_000_000_000
+SILENT_AFTER_NS = SILENCE_TIMEOUT_NS
+"""The link shows ``silent`` after the same time the capture takes an agent for silent (:mod:`rigsync.net.liveness`)."""
 
 
 class LinkState(StrEnum):
