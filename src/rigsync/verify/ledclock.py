@@ -1,0 +1,244 @@
+"""``rigsync verify --ledclock``: the proof of sync from the images of an LED clock every camera sees.
+
+Every colour and IR image is searched for the board and decoded (:mod:`ledclock_stream`): its exposure's
+start, duration and rolling-shutter line time on **board time**, the board's own crystal. One robust line maps
+board time to rig time over every decoded frame of every stream (:mod:`ledclock_fit`). Then:
+
+* **image skew**: per frameset and sync group, the spread of the members' starts measured from the images,
+  each mapped to rig time, with the declared delays removed as the frameset's own spread removes them, held
+  to ``max_image_skew_us``; shown against the spread of the same members' stamps;
+* **stamp error**: each frame's stamp minus the line at its decoded start, p99 per stream held to
+  ``max_stamp_error_us``; and whether each stamp lies within its own ``error_bound_ns`` (up to the one
+  constant common to every camera, which an independent board clock cannot observe);
+* exposure durations and rolling-shutter readout times, as facts;
+* frames that do not show a decodable board, counted by reason per stream, never guessed.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from rigsync.boards.ledclock import LedClockBoard
+from rigsync.core.frame import StreamKind
+from rigsync.plan import build_plan
+from rigsync.record.reader import Recording
+from rigsync.spec import loads_rig
+from rigsync.verify.ledclock_decode import MAX_START_SIGMA_NS
+from rigsync.verify.ledclock_find import IMAGE_ENCODINGS
+from rigsync.verify.ledclock_fit import BoardFit, best_common_offset, fit_board_time, unwrap_board
+from rigsync.verify.ledclock_stream import StreamDecode, decode_stream
+from rigsync.verify.result import Check, Plot, Section, Series, Status
+
+__all__ = ["LedClockLimits", "LedClockResult", "StandInLimits", "decode_recording", "verify_ledclock"]
+
+F64 = npt.NDArray[np.float64]
+MAX_BOUND_MISS = 0.01
+"""Share of a stream's decoded frames allowed outside their stamp's bound (decoding outliers)."""
+
+
+class LedClockLimits(Protocol):
+    """What the LED clock is held to (``rigsync.verify.limits.VerifyLimits`` has these fields)."""
+
+    @property
+    def max_image_skew_us(self) -> float: ...
+
+    @property
+    def max_stamp_error_us(self) -> float: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StandInLimits:
+    """A stand-in for ``VerifyLimits`` until helper "stamps" provides it."""
+
+    max_image_skew_us: float = 100.0
+    max_stamp_error_us: float = 100.0
+
+
+@dataclass(frozen=True)
+class LedClockResult:
+    """Everything decoded from one recording, mapped to rig time."""
+
+    streams: dict[str, StreamDecode]
+    fit: BoardFit | None
+    frames: dict[tuple[str, int], tuple[int, int]]
+    """(stream, seq) -> (rig_time_ns, error_bound_ns) of every recorded frame."""
+    origin_ns: int
+    """Rig time of the recording's first frame: mapped times are relative to it (floats keep ns there)."""
+    mapped_ns: dict[tuple[str, int], float]
+    """(stream, seq) -> decoded exposure start, mapped to rig time, minus ``origin_ns``."""
+    offsets_ns: dict[str, int]
+    """Declared delay of each synced stream."""
+    groups: dict[str, str]
+    """Synced stream -> its sync group."""
+
+
+def _rig_streams(rec: Recording) -> tuple[dict[str, int], dict[str, str]]:
+    """Each synced stream's declared delay and sync group, from the rig file in the recording."""
+    offsets: dict[str, int] = {}
+    groups: dict[str, str] = {}
+    if not rec.rig_toml:
+        return offsets, groups
+    plan = build_plan(loads_rig(rec.rig_toml, "<recording rig>"))
+    for device in plan.rig.devices:
+        dp = plan.device(device.id)
+        for stream in device.streams:
+            if stream.name in dp.synced_streams and dp.group is not None:
+                key = f"{device.id}/{stream.name}"
+                offsets[key] = dp.delay_ns + (dp.depth_delay_ns if stream.kind is not StreamKind.COLOR else 0)
+                groups[key] = dp.group
+    return offsets, groups
+
+
+def decode_recording(rec: Recording, board: LedClockBoard) -> LedClockResult:
+    """Decode every colour/IR stream and map the starts to rig time."""
+    streams = {}
+    for info in rec.streams:
+        if info.encoding in IMAGE_ENCODINGS:
+            key = f"{info.device}/{info.stream}"
+            streams[key] = decode_stream(key, rec.images(info.device, info.stream), board)
+    frames = {(f"{f.device}/{f.stream}", f.seq): (f.rig_time_ns, f.error_bound_ns) for f in rec.frames()}
+    keys = [(k, seq) for k, s in streams.items() for seq in s.decoded if (k, seq) in frames]
+    fit = None
+    mapped: dict[tuple[str, int], float] = {}
+    origin = min((t for t, _ in frames.values()), default=0)
+    if keys:
+        rig = np.array([frames[k][0] - origin for k in keys], dtype=np.float64)
+        raw = np.array([streams[k].decoded[seq].start_ns for k, seq in keys])
+        board_ns = unwrap_board(raw, rig, float(board.counter.wrap_ns))
+        fit = fit_board_time(board_ns, rig)
+        mapped = dict(zip(keys, fit.rig_ns(board_ns).tolist(), strict=True))
+    offsets, groups = _rig_streams(rec)
+    return LedClockResult(streams, fit, frames, origin, mapped, offsets, groups)
+
+
+def _pct(values: F64, q: float) -> float:
+    return float(np.percentile(values, q)) if values.size else float("nan")
+
+
+def _series_x(since_origin_ns: F64) -> tuple[float, ...]:
+    return tuple((since_origin_ns / 1e9).tolist())
+
+
+def _stamp_checks(r: LedClockResult, limits: LedClockLimits) -> tuple[list[Check], Plot]:
+    keys = list(r.mapped_ns)
+    err = np.array([r.frames[k][0] - r.origin_ns - r.mapped_ns[k] for k in keys])
+    sigma = np.array([r.streams[k[0]].decoded[k[1]].start_sigma_ns for k in keys])
+    bound = np.array([r.frames[k][1] for k in keys], dtype=np.float64)
+    fit_sigma = r.fit.residual_sigma_ns if r.fit is not None else 0.0
+    common, within = best_common_offset(err, bound + 3 * sigma + fit_sigma)
+    checks, series = [], []
+    method = ("stamp minus the board-time line at the frame's decoded exposure start (one robust line over every "
+              "decoded frame of every stream); a constant common to every camera is not observable with an "
+              "independent board clock, so errors are relative to the rig's cameras as a whole")
+    by_stream: dict[str, list[int]] = defaultdict(list)
+    for n, (key, _) in enumerate(keys):
+        by_stream[key].append(n)
+    for key, idx in sorted(by_stream.items()):
+        e = err[idx]
+        device = key.split("/", 1)[0]
+        p99 = _pct(np.abs(e), 99) / 1000
+        ok = p99 <= limits.max_stamp_error_us
+        checks.append(Check(
+            "LEDCLOCK-STAMP-ERROR", "stamp error against the LED clock", key, Status.PASS if ok else Status.FAIL,
+            p99, limits.max_stamp_error_us, "us",
+            f"p99 |stamp error| {p99:.1f} us over {len(idx)} decoded frames (p50 {_pct(e, 50) / 1000:+.1f} us)",
+            method, () if ok else (device,)))
+        missed = float(np.count_nonzero(~within[idx])) / len(idx)
+        ok = missed <= MAX_BOUND_MISS
+        checks.append(Check(
+            "LEDCLOCK-STAMP-BOUND", "stamps within their error bound", key, Status.PASS if ok else Status.FAIL,
+            100 * missed, 100 * MAX_BOUND_MISS, "%",
+            f"{np.count_nonzero(~within[idx])} of {len(idx)} frames' stamps are farther from the LED clock than "
+            f"their error_bound_ns (+ 3 sigma of the decode)",
+            "|stamp error - c| <= error_bound_ns + 3 decode sigmas + the line's residual sigma, with c the one "
+            f"constant common to every camera that fits the most frames (here {common / 1000:+.1f} us)",
+            () if ok else (device,)))
+        times = np.array([r.frames[keys[n]][0] - r.origin_ns for n in idx], dtype=np.float64)
+        series.append(Series(key, _series_x(times), tuple((e / 1000).tolist())))
+    plot = Plot("ledclock-stamp-error", "Stamp error against the LED clock, per stream", "points",
+                "rig time (s)", "stamp - LED clock (us)", tuple(series), method)
+    return checks, plot
+
+
+def _skews(r: LedClockResult, rec: Recording) -> dict[str, list[tuple[float, float, float, tuple[str, ...]]]]:
+    """Per sync group: (rig time, image skew ns, stamp skew ns, members) for each frameset with 2+ decoded."""
+    out: dict[str, list[tuple[float, float, float, tuple[str, ...]]]] = defaultdict(list)
+    for fs in rec.framesets():
+        per_group: dict[str, list[tuple[str, float, float]]] = defaultdict(list)
+        for m in fs.members:
+            key = f"{m.device}/{m.stream}"
+            group = r.groups.get(key)
+            at = r.mapped_ns.get((key, m.seq))
+            if group is None or at is None:
+                continue
+            off = r.offsets_ns.get(key, 0)
+            per_group[group].append((key, at - off, float(m.rig_time_ns - r.origin_ns - off)))
+        for group, members in per_group.items():
+            if len(members) >= 2:
+                img = np.array([m[1] for m in members])
+                stamp = np.array([m[2] for m in members])
+                # The member farthest from the others' median is named on failure.
+                far = members[int(np.argmax(np.abs(img - np.median(img))))][0]
+                out[group].append((float(fs.rig_time_ns - r.origin_ns), float(np.ptp(img)), float(np.ptp(stamp)), (far,)))
+    return out
+
+
+def verify_ledclock(rec: Recording, board: LedClockBoard, limits: LedClockLimits) -> Section:
+    """The LED clock's section of the verdict (see the module docstring)."""
+    r = decode_recording(rec, board)
+    facts: list[tuple[str, str]] = []
+    checks: list[Check] = []
+    plots: list[Plot] = []
+    for key, s in sorted(r.streams.items()):
+        reasons = ", ".join(f"{n} {why}" for why, n in s.reasons().items()) or "none"
+        durations = [d.duration_ns for d in s.decoded.values()]
+        facts.append((f"{key}: frames decoded", f"{len(s.decoded)} of {len(s.decoded) + len(s.failed)}"
+                                                 f" (not decoded: {reasons})"))
+        if durations:
+            facts.append((f"{key}: exposure", f"{np.median(durations) / 1000:.1f} us median"
+                                              f" ({np.min(durations) / 1000:.1f}-{np.max(durations) / 1000:.1f})"))
+            facts.append((f"{key}: readout", f"{s.line_ns * s.height / 1e6:.3f} ms"
+                                             f" (line {s.line_ns / 1000:.3f} us x {s.height} rows)"))
+    if r.fit is None:
+        checks.append(Check("LEDCLOCK-SEEN", "LED clock decoded", "rig", Status.SKIP, 0.0, None, "frames",
+                            "no image showed a decodable LED clock", "board search and decode in every colour/IR "
+                            "image"))
+        return Section("ledclock", tuple(checks), (), tuple(facts))
+    facts.append(("board clock", f"{r.fit.board_ppm:+.2f} ppm against rig time; line residual "
+                                 f"{r.fit.residual_sigma_ns / 1000:.2f} us (robust sigma), "
+                                 f"{int(np.count_nonzero(~r.fit.inliers))} outliers left out"))
+    stamp_checks, stamp_plot = _stamp_checks(r, limits)
+    checks += stamp_checks
+    skew_method = ("per frameset, the spread (max - min) of the group's members' exposure starts decoded from the "
+                   "LED clock and mapped to rig time, each member's declared delay removed")
+    scatter, over_time = [], []
+    for group, rows in sorted(_skews(r, rec).items()):
+        img = np.array([row[1] for row in rows])
+        stamp = np.array([row[2] for row in rows])
+        p50, p99, top = (_pct(img, q) / 1000 for q in (50, 99, 100))
+        ok = p99 <= limits.max_image_skew_us
+        worst = [row[3][0].split("/", 1)[0] for row in rows if row[1] / 1000 > limits.max_image_skew_us]
+        devices = tuple(sorted(set(worst), key=worst.count, reverse=True))
+        checks.append(Check(
+            "LEDCLOCK-SKEW", "image-measured skew", f"group {group}", Status.PASS if ok else Status.FAIL,
+            p99, limits.max_image_skew_us, "us",
+            f"p50 {p50:.1f} us, p99 {p99:.1f} us, max {top:.1f} us over {len(rows)} framesets"
+            + ("" if ok else f"; farthest from the others: {', '.join(devices)}"),
+            skew_method, () if ok else devices))
+        scatter.append(Series(group, tuple((stamp / 1000).tolist()), tuple((img / 1000).tolist())))
+        over_time.append(Series(group, _series_x(np.array([row[0] for row in rows])),
+                                tuple((img / 1000).tolist())))
+    if scatter:
+        plots.append(Plot("ledclock-skew-vs-stamps", "Skew measured from the images against the stamps' skew",
+                          "scatter", "stamped skew (us)", "image-measured skew (us)", tuple(scatter), skew_method))
+        plots.append(Plot("ledclock-skew-over-time", "Image-measured skew over time, per sync group", "points",
+                          "rig time (s)", "skew (us)", tuple(over_time), skew_method))
+    plots.append(stamp_plot)
+    facts.append(("decode", f"frames with a start uncertain by more than {MAX_START_SIGMA_NS / 1000:.0f} us "
+                            "are not decoded"))
+    return Section("ledclock", tuple(checks), tuple(plots), tuple(facts))

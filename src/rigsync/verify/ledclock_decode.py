@@ -1,0 +1,331 @@
+"""Decode one image of the LED clock: the exposure's start and duration on board time, to a microsecond.
+
+1. **Coarse**, from the rows whose cycle is longer than the exposure: each such row shows one lit streak,
+   whose circular centroid is the exposure's middle modulo the row's cycle; descending from the slowest row
+   to the finest, each row refines the previous one's estimate (its cycle covers the previous one's
+   uncertainty). With a rolling shutter each row is seen at its own image line, shifted by ``y * line_ns``;
+   ``line_ns`` is searched on a grid (once per stream, then carried from frame to frame).
+2. **Fine**: a least-squares fit (Levenberg-Marquardt) of the whole model of
+   :mod:`rigsync.verify.ledclock_model` (start, duration, line_ns, dark, one level per row) to every
+   (LED, image row) sample: the partial brightness of each streak's first and last LED places its ends within
+   a step, and rows that wrap a few times (LEDs lit k or k+1 times) add their ends too. Saturated samples are
+   censored (they only say the model is at least the saturation level). The start's uncertainty comes from
+   the fit's covariance.
+3. **Absolute**: the rows give the start modulo the slowest row's cycle; the Gray-coded counter, read against
+   the fitted window (a bit that changes during the exposure shows the fraction after the change), gives the
+   cycle count.
+
+A frame that cannot be decoded gets a reason (:class:`Undecodable`), never a guess.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+import numpy as np
+import numpy.typing as npt
+
+from rigsync.boards.ledclock import LedClockBoard
+from rigsync.verify.ledclock_model import LedSamples, counter_lit, row_samples_model
+
+__all__ = ["Decoded", "Undecodable", "decode_frame"]
+
+F64 = npt.NDArray[np.float64]
+
+MAX_START_SIGMA_NS = 20_000.0
+"""A start less certain than this (one sigma) is not a decode."""
+
+
+class Undecodable(StrEnum):
+    """Why a frame showing no usable LED clock was not decoded (``not_in_view``/``occluded``: by the finder)."""
+
+    NOT_IN_VIEW = "not_in_view"
+    OCCLUDED = "occluded"
+    NO_CONTRAST = "no_contrast"
+    SATURATED = "saturated"
+    EXPOSURE_TOO_LONG = "exposure_too_long"
+    AMBIGUOUS_COUNTER = "ambiguous_counter"
+    BAD_FIT = "bad_fit"
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    """One image's exposure on board time."""
+
+    start_ns: float
+    """Board time at which image row 0's exposure started (modulo the counter's wrap)."""
+    duration_ns: float
+    line_ns: float
+    """Rolling shutter: delay between consecutive image rows' windows (~0 for a global shutter)."""
+    start_sigma_ns: float
+    duration_sigma_ns: float
+    rms: float
+    """Residual of the fit (pixel value units, per pixel)."""
+    line_var: float = 0.0
+    """Variance of ``line_ns`` (0: fixed)."""
+    start_line_cov: float = 0.0
+    """Covariance of ``start_ns`` and ``line_ns``: a frame's line time is uncertain, the sensor's is not, and
+    :meth:`with_line` moves the start to a better known one."""
+
+    def with_line(self, line_ns: float) -> Decoded:
+        """The start and its uncertainty given the line time (the fit's Gaussian, conditioned on it)."""
+        if self.line_var <= 0.0 or not np.isfinite(self.line_var):
+            return self
+        k = self.start_line_cov / self.line_var
+        var = max(self.start_sigma_ns ** 2 - k * self.start_line_cov, 0.0)
+        return Decoded(self.start_ns - k * (self.line_ns - line_ns), self.duration_ns, line_ns, float(np.sqrt(var)),
+                       self.duration_sigma_ns, self.rms)
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    reason: Undecodable
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Frame:
+    """One image's samples, with what is known of the board's rows."""
+
+    board: LedClockBoard
+    s: LedSamples
+    v: F64
+    saturated: npt.NDArray[np.bool_]
+    saturation: float
+    noise: float
+    """Pixel noise (one pixel, one sigma), from the dark LEDs of the slowest row."""
+
+
+def _led_means(board: LedClockBoard, s: LedSamples, v: F64) -> tuple[list[F64], list[F64], F64, F64]:
+    """Per board row, each LED's mean value and mean image row; and the counter's."""
+    n_rows = len(board.rows)
+    sizes = [r.leds for r in board.rows] + [board.counter.bits]
+    offsets = np.concatenate([[0], np.cumsum(sizes)])
+    idx = offsets[s.row] + s.led
+    total = float(offsets[-1])
+    w = np.bincount(idx, s.weight, minlength=int(total))
+    value = np.bincount(idx, s.weight * v, minlength=int(total)) / np.maximum(w, 1e-9)
+    y = np.bincount(idx, s.weight * s.y, minlength=int(total)) / np.maximum(w, 1e-9)
+    values = [value[offsets[r]:offsets[r + 1]] for r in range(n_rows + 1)]
+    ys = [y[offsets[r]:offsets[r + 1]] for r in range(n_rows + 1)]
+    return values[:n_rows], ys[:n_rows], values[n_rows], ys[n_rows]
+
+
+def _wrap(x: float, period: float) -> float:
+    return (x + period / 2) % period - period / 2
+
+
+def _coarse(board: LedClockBoard, a: list[F64], ys: list[F64], line_ns: float, noise: float
+            ) -> tuple[float, float, int] | None:
+    """(start of row 0's window modulo the slowest cycle, duration, finest row used) from the streaks."""
+    mid: float | None = None
+    finest = -1
+    for r in range(len(board.rows) - 1, -1, -1):
+        row = board.rows[r]
+        lit = np.clip(a[r], 0.0, None)
+        top = float(lit.max())
+        if top < 5 * noise or float(lit.min()) > 0.25 * top:
+            break  # dark, or every LED lit: the row wraps within the exposure
+        theta = 2 * np.pi * (np.arange(row.leds) + 0.5) / row.leds
+        z = complex(np.sum(lit * np.exp(1j * theta)))
+        phase = (np.angle(z) / (2 * np.pi)) % 1.0 * row.cycle_ns
+        at = phase - line_ns * float(np.sum(lit * ys[r]) / np.sum(lit))
+        mid = at % row.cycle_ns if mid is None else mid + _wrap(at - mid, row.cycle_ns)
+        finest = r
+    if mid is None:
+        return None
+    lit = np.clip(a[finest], 0.0, None)
+    duration = board.rows[finest].step_ns * float(lit.sum() / lit.max())
+    return mid - duration / 2, duration, finest
+
+
+class _Fit:
+    """Levenberg-Marquardt on (start, duration, line, dark, levels) over the samples of some rows."""
+
+    def __init__(self, f: _Frame, rows: npt.NDArray[np.bool_], fit_line: bool) -> None:
+        self.f = f
+        self.use = np.append(rows, False)[f.s.row]
+        self.fit_line = fit_line
+        self.n_rows = len(f.board.rows)
+
+    def _eval(self, x: F64) -> tuple[F64, F64]:
+        f, s = self.f, self.f.s
+        frac, d0, d1 = row_samples_model(f.board, s, float(x[0]), float(x[1]), float(x[2]))
+        level = x[4 + s.row.clip(0, self.n_rows - 1)]
+        model = x[3] + level * frac
+        jac = np.zeros((s.size, x.size))
+        jac[:, 0] = level * (d0 + d1)
+        jac[:, 1] = level * d1
+        jac[:, 2] = level * (d0 + d1) * s.y if self.fit_line else 0.0
+        jac[:, 3] = 1.0
+        jac[np.arange(s.size), 4 + s.row.clip(0, self.n_rows - 1)] = frac
+        r = model - f.v
+        cap = f.saturation
+        over = f.saturated & (model >= cap)
+        r = np.where(f.saturated, np.minimum(model - cap, 0.0), r)
+        jac[over] = 0.0
+        r = np.where(self.use, r, 0.0)
+        jac[~self.use] = 0.0
+        return r * np.sqrt(f.s.weight), jac * np.sqrt(f.s.weight)[:, None]
+
+    def levels(self, x: F64) -> F64:
+        """Dark and levels by linear least squares for the window in ``x``."""
+        f, s = self.f, self.f.s
+        frac, _, _ = row_samples_model(f.board, s, float(x[0]), float(x[1]), float(x[2]))
+        ok = self.use & ~f.saturated
+        a = np.zeros((s.size, 1 + self.n_rows))
+        a[:, 0] = 1.0
+        a[np.arange(s.size), 1 + s.row.clip(0, self.n_rows - 1)] = frac
+        sw = np.sqrt(s.weight[ok])[:, None]
+        sol, *_ = np.linalg.lstsq(a[ok] * sw, f.v[ok] * sw[:, 0], rcond=None)
+        out = x.copy()
+        out[3:] = sol
+        return out
+
+    def cost(self, x: F64) -> float:
+        r, _ = self._eval(x)
+        return float(r @ r)
+
+    def run(self, x: F64, iterations: int = 40) -> tuple[F64, F64, float]:
+        """The fitted parameters, their covariance and the residual per pixel."""
+        r, j = self._eval(x)
+        cost = float(r @ r)
+        lam = 1e-3
+        free = np.ones(x.size, dtype=bool)
+        for _ in range(iterations):
+            free = np.any(j != 0.0, axis=0)
+            jf = j[:, free]
+            a = jf.T @ jf
+            g = jf.T @ r
+            step = np.linalg.solve(a + lam * np.diag(np.diag(a) + 1e-12), -g) if free.any() else g * 0
+            trial = x.copy()
+            trial[free] += step
+            trial[1] = max(trial[1], 1.0)
+            r2, j2 = self._eval(trial)
+            cost2 = float(r2 @ r2)
+            if cost2 <= cost:
+                done = abs(trial[0] - x[0]) < 0.01 and abs(trial[1] - x[1]) < 0.01 and cost - cost2 <= 1e-9 * cost
+                x, r, j, cost = trial, r2, j2, cost2
+                lam = max(lam / 10, 1e-9)
+                if done:
+                    break
+            else:
+                lam *= 10
+                if lam > 1e8:
+                    break
+        used = int(np.count_nonzero(self.use))
+        dof = max(used - int(np.count_nonzero(free)), 1)
+        sigma2 = cost / dof
+        free = np.any(j != 0.0, axis=0)
+        jf = j[:, free]
+        cov = np.full((x.size, x.size), np.inf)
+        try:
+            cov_f = np.linalg.inv(jf.T @ jf) * sigma2
+            cov[np.ix_(free, free)] = cov_f
+        except np.linalg.LinAlgError:
+            pass
+        return x, cov, float(np.sqrt(sigma2))
+
+
+def _counter_count(f: _Frame, x: F64, c: F64, yc: F64) -> tuple[float, bool]:
+    """The absolute start: the rows give it modulo the slowest cycle, the counter counts the cycles."""
+    board = f.board
+    cycle = float(board.rows[-1].cycle_ns)
+    unit = float(board.counter.unit_ns)
+    wrap = float(board.counter.wrap_ns)
+    start, duration, line, dark = float(x[0]), float(x[1]), float(x[2]), float(x[3])
+    level = float(np.mean(x[4:]))
+    bits = np.arange(board.counter.bits)
+    on = (c - dark) > 0.5 * level
+    u = 0
+    for b in on:
+        u = (u << 1) | int(b)
+    read = board.counter.decode(u)
+    mid = start % cycle + line * float(np.mean(yc)) + duration / 2
+    lo = int(np.floor(((read - 1) * unit - mid) / cycle))
+    hi = int(np.ceil(((read + 2) * unit - mid) / cycle))
+    scores = []
+    for n in range(lo, hi + 1):
+        t0 = start % cycle + n * cycle + line * yc
+        if np.any(t0 < 0):
+            continue
+        lit, _, _ = counter_lit(board, bits, t0, t0 + duration)
+        pred = lit / duration
+        fitted = float(np.clip(float(pred @ (c - dark)) / max(float(pred @ pred), 1e-12), 0.5 * level, 2 * level))
+        scores.append((float(np.max(np.abs(c - dark - fitted * pred))), (start % cycle + n * cycle) % wrap, fitted))
+    if not scores:
+        return 0.0, False
+    scores.sort()
+    best, value, fitted = scores[0]
+    clear = best < 0.3 * fitted and (len(scores) == 1 or scores[1][0] >= 0.3 * fitted)
+    return value, clear
+
+
+def _coarse_cost(f: _Frame, rel: list[F64], ys: list[F64], line: float, noise: float, dark: float) -> float:
+    """How well the coarse window for ``line`` fits, after a few iterations (to pick a line time)."""
+    coarse = _coarse(f.board, rel, ys, line, noise)
+    if coarse is None:
+        return np.inf
+    start, duration, finest = coarse
+    fit = _Fit(f, np.arange(len(f.board.rows)) >= finest, fit_line=False)
+    x = fit.levels(np.concatenate([[start, duration, line, dark], np.zeros(len(f.board.rows))]))
+    return fit.cost(fit.run(x, iterations=4)[0]) / max(float(np.count_nonzero(fit.use)), 1.0)
+
+
+def decode_frame(board: LedClockBoard, s: LedSamples, v: F64, saturation: float,
+                 line_guess_ns: float | None, line_max_ns: float) -> Decoded | Failed:
+    """Decode one image's samples ``v`` (see the module docstring). ``line_guess_ns`` None searches the
+    rolling-shutter line time on a grid from 0 to ``line_max_ns``."""
+    a, ys, c, yc = _led_means(board, s, v)
+    slow = a[-1]
+    dark0 = float(np.median(slow))
+    slowest = s.row == len(board.rows) - 1
+    dev = (v[slowest] - np.median(v[slowest])) * np.sqrt(s.weight[slowest])
+    noise = max(1.4826 * float(np.median(np.abs(dev))), 0.5)
+    led_noise = noise / np.sqrt(max(float(np.median(s.weight)), 1.0))
+    saturated = v >= saturation - 3 * led_noise
+    f = _Frame(board, s, v, saturated, saturation - 3 * led_noise, noise)
+    rel = [x - dark0 for x in a]
+    if max(float(np.max(x)) for x in rel) < 8 * led_noise:
+        return Failed(Undecodable.NO_CONTRAST, "no LED is brighter than the noise")
+    if line_guess_ns is None:  # a global shutter, or the best line time of a grid
+        span = float(s.y.max() - s.y.min()) or 1.0
+        grid = np.arange(0.0, line_max_ns + 1e-9, max(100_000.0 / span, 200.0))
+        best_line = min(grid, key=lambda line: _coarse_cost(f, rel, ys, float(line), led_noise, dark0))
+        tries = [decode_frame(board, s, v, saturation, guess, line_max_ns) for guess in (0.0, float(best_line))]
+        done = [d for d in tries if isinstance(d, Decoded)]
+        return min(done, key=lambda d: d.rms) if done else tries[0]
+    coarse = _coarse(board, rel, ys, line_guess_ns, led_noise)
+    if coarse is None:
+        return Failed(Undecodable.NO_CONTRAST, "no row shows a streak")
+    start, duration, finest = coarse
+    x = np.concatenate([[start, duration, line_guess_ns, dark0], np.zeros(len(board.rows))])
+    x = _Fit(f, np.arange(len(board.rows)) >= finest, fit_line=False).levels(x)
+    if x[1] > board.rows[-1].cycle_ns / 2:
+        return Failed(Undecodable.EXPOSURE_TOO_LONG,
+                      f"exposure ~{x[1] / 1e6:.1f} ms: longer than half the slowest row's cycle")
+    rolling = line_guess_ns != 0.0
+    x, _, _ = _Fit(f, np.arange(len(board.rows)) >= finest, rolling).run(x)
+    # Every row with samples below saturation: rows that wrap while unsaturated add their ends.
+    usable = np.array([np.count_nonzero(~saturated[s.row == r]) > 0.2 * np.count_nonzero(s.row == r)
+                       for r in range(len(board.rows))])
+    # A rolling shutter's neighbouring lines blur together: rows stepping within a few lines are left out.
+    sharp = np.array([r.step_ns >= 4 * abs(float(x[2])) for r in board.rows])
+    fit = _Fit(f, (usable & sharp) | (np.arange(len(board.rows)) >= finest), rolling)
+    x, cov, rms = fit.run(fit.levels(x))
+    start_sigma = float(np.sqrt(cov[0, 0]))
+    lit = np.clip(row_samples_model(board, s, float(x[0]), float(x[1]), float(x[2]))[0], 0, None) > 0.05
+    if not np.isfinite(start_sigma) or start_sigma > MAX_START_SIGMA_NS:
+        if np.count_nonzero(saturated & lit) > 0.5 * max(int(np.count_nonzero(lit)), 1):
+            return Failed(Undecodable.SATURATED, "the lit LEDs are saturated: the streaks' ends cannot be placed")
+        return Failed(Undecodable.BAD_FIT, f"start uncertain by {start_sigma / 1000:.1f} us")
+    level = float(np.median(x[4:]))
+    if rms > 5 * noise + 0.1 * level:
+        return Failed(Undecodable.BAD_FIT, f"the LEDs do not fit the model (residual {rms:.1f}, noise {noise:.1f})")
+    start, clear = _counter_count(f, x, c, yc)
+    if not clear:
+        return Failed(Undecodable.AMBIGUOUS_COUNTER, "the counter's bits match no count consistently")
+    return Decoded(start_ns=start, duration_ns=float(x[1]), line_ns=float(x[2]), start_sigma_ns=start_sigma,
+                   duration_sigma_ns=float(np.sqrt(cov[1, 1])), rms=rms,
+                   line_var=float(cov[2, 2]) if rolling else 0.0, start_line_cov=float(cov[0, 2]) if rolling else 0.0)

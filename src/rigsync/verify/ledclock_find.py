@@ -1,0 +1,185 @@
+"""Find the LED clock board in a stream's images and say which pixels to read.
+
+Markers: :class:`cv2.aruco.ArucoDetector` with the board's dictionary, keeping only the board's four ids;
+their corners give a homography from the face (mm) to the image. Cameras in a rig are static, so a stream
+keeps one homography, from the median of each marker corner over the frames where markers were found; every
+frame is then checked against it (the markers' black and white cells where the homography puts them) before
+it is read, and a frame that fails is searched again on its own (the board moved) or counted as not showing
+the board. :class:`SamplingPlan` lists, per LED and image row, the pixels inside the LED's disc, so a frame is
+read with one gather and one ``bincount``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from rigsync.boards.ledclock import LedClockBoard
+from rigsync.verify.ledclock_model import LedSamples
+
+__all__ = ["MarkerFinder", "SamplingPlan", "image_plane", "sampling_plan"]
+
+F64 = npt.NDArray[np.float64]
+IMAGE_ENCODINGS = ("rgb8", "bgr8", "rgba8", "bgra8", "mono8", "8UC1", "mono16", "yuyv", "uyvy")
+"""Encodings read for the LED clock (depth, ``16UC1`` and ``32FC1``, is not)."""
+
+_SAMPLE_RADIUS = 0.6
+"""Part of the LED's radius whose pixels are read (its rim blurs into the face)."""
+_MIN_MARKER_SCORE = 0.6
+"""Correlation of the markers' cells with their printed pattern for the board to count as there."""
+
+
+def image_plane(image: npt.NDArray[np.generic], encoding: str, channel: int | None) -> npt.NDArray[np.generic]:
+    """The one plane the LEDs are read in: a colour channel (``channel``), the luma of YUV, or the image."""
+    if image.ndim == 2:
+        return image
+    if encoding in ("yuyv", "uyvy"):
+        return image[..., 0 if encoding == "yuyv" else 1]
+    return image[..., channel if channel is not None else 0]
+
+
+def luminance(image: npt.NDArray[np.generic], encoding: str) -> npt.NDArray[np.uint8]:
+    """An 8-bit grey image for the marker detector."""
+    if encoding in ("yuyv", "uyvy"):
+        grey = image_plane(image, encoding, None)
+    elif image.ndim == 3:
+        grey = image[..., :3].mean(axis=2)
+    else:
+        grey = image
+    if grey.dtype != np.uint8:
+        top = float(np.max(grey)) or 1.0
+        grey = grey.astype(np.float32) * (255.0 / top)
+    return np.asarray(grey, dtype=np.uint8)
+
+
+class MarkerFinder:
+    """Detects the board's four markers in grey images (ids of other boards are ignored)."""
+
+    def __init__(self, board: LedClockBoard) -> None:
+        m = board.markers
+        dictionary = cv2.aruco.getPredefinedDictionary(getattr(cv2.aruco, m.dictionary))
+        self._detector = cv2.aruco.ArucoDetector(dictionary, cv2.aruco.DetectorParameters())
+        self._face = m.corners_mm(board.width_mm, board.height_mm)
+        self._ids = m.ids
+
+    def corners(self, grey: npt.NDArray[np.uint8]) -> dict[int, F64]:
+        """Image corners (4, 2) of each of the board's markers found."""
+        corners, ids, _ = self._detector.detectMarkers(grey)
+        found: dict[int, F64] = {}
+        if ids is None:
+            return found
+        for c, i in zip(corners, ids.ravel(), strict=True):
+            if int(i) in self._ids and int(i) not in found:
+                found[int(i)] = np.asarray(c, dtype=np.float64).reshape(4, 2)
+        return found
+
+    def homography(self, detections: Sequence[dict[int, F64]]) -> F64 | None:
+        """Face (mm) -> image from the median of each corner over ``detections`` (at least two markers)."""
+        face, image = [], []
+        for marker in self._ids:
+            seen = [d[marker] for d in detections if marker in d]
+            if seen:
+                face.append(self._face[marker])
+                image.append(np.median(np.stack(seen), axis=0))
+        if len(face) < 2:
+            return None
+        h, _ = cv2.findHomography(np.concatenate(face), np.concatenate(image), 0)
+        return None if h is None else np.asarray(h, dtype=np.float64)
+
+
+@dataclass(frozen=True, slots=True)
+class SamplingPlan:
+    """The pixels a stream's frames are read at, under one homography."""
+
+    homography: F64
+    samples: LedSamples
+    pixel: npt.NDArray[np.intp]
+    """Flat index of every pixel read for an LED."""
+    group: npt.NDArray[np.intp]
+    """The sample each of those pixels belongs to."""
+    cell_pixel: npt.NDArray[np.intp]
+    """Centres of the markers' cells."""
+    cell_white: F64
+    """1 where the printed cell is white, 0 where black."""
+
+    def led_values(self, plane: npt.NDArray[np.generic]) -> F64:
+        """Each sample's mean pixel value."""
+        values = plane.reshape(-1)[self.pixel].astype(np.float64)
+        return np.bincount(self.group, values, minlength=self.samples.size) / self.samples.weight
+
+    def marker_score(self, grey: npt.NDArray[np.generic]) -> float:
+        """Correlation of the markers' cells with their printed pattern (1: as printed, ~0: not there)."""
+        v = grey.reshape(-1)[self.cell_pixel].astype(np.float64)
+        if np.std(v) == 0.0:
+            return 0.0
+        return float(np.corrcoef(v, self.cell_white)[0, 1])
+
+    def shows_board(self, grey: npt.NDArray[np.generic]) -> bool:
+        return self.marker_score(grey) >= _MIN_MARKER_SCORE
+
+
+def _apply(h: F64, x: F64, y: F64) -> tuple[F64, F64]:
+    p = h @ np.stack([x, y, np.ones_like(x)])
+    return p[0] / p[2], p[1] / p[2]
+
+
+def _cells(board: LedClockBoard) -> tuple[F64, F64, F64]:
+    """Face centres of every marker cell (6 x 6 with the border) and whether it is printed white."""
+    m = board.markers
+    dictionary = cv2.aruco.getPredefinedDictionary(getattr(cv2.aruco, m.dictionary))
+    n = dictionary.markerSize + 2
+    xs, ys, white = [], [], []
+    for marker, corners in m.corners_mm(board.width_mm, board.height_mm).items():
+        pattern = cv2.aruco.generateImageMarker(dictionary, marker, n)
+        cy, cx = np.mgrid[0:n, 0:n]
+        xs.append(corners[0, 0] + (cx.ravel() + 0.5) * m.size_mm / n)
+        ys.append(corners[0, 1] + (cy.ravel() + 0.5) * m.size_mm / n)
+        white.append(pattern.ravel() > 127)
+    return np.concatenate(xs), np.concatenate(ys), np.concatenate(white).astype(np.float64)
+
+
+def sampling_plan(board: LedClockBoard, homography: F64, height: int, width: int) -> SamplingPlan | None:
+    """Which pixels to read, or None when an LED or marker falls outside the image."""
+    layout = board.layout()
+    inverse = np.asarray(np.linalg.inv(homography), dtype=np.float64)
+    cx, cy = _apply(homography, layout.x_mm, layout.y_mm)
+    # Pixels per mm around each LED, from where a point 1 mm away lands.
+    ex, ey = _apply(homography, layout.x_mm + 1.0, layout.y_mm)
+    scale = np.hypot(ex - cx, ey - cy)
+    radius_mm = board.led_diameter_mm / 2 * _SAMPLE_RADIUS
+    reach = np.ceil(radius_mm * scale * 1.5 + 1).astype(int)
+    if np.any(cx - reach < 0) or np.any(cy - reach < 0) or np.any(cx + reach >= width) or np.any(
+            cy + reach >= height):
+        return None
+    pixels, rows, leds, ys = [], [], [], []
+    for k in range(layout.x_mm.size):
+        gy, gx = np.mgrid[int(cy[k]) - reach[k]:int(cy[k]) + reach[k] + 1,
+                          int(cx[k]) - reach[k]:int(cx[k]) + reach[k] + 1]
+        fx, fy = _apply(inverse, gx.ravel().astype(np.float64), gy.ravel().astype(np.float64))
+        inside = np.hypot(fx - layout.x_mm[k], fy - layout.y_mm[k]) <= radius_mm
+        if not inside.any():  # an LED smaller than a pixel: its nearest pixel
+            inside = np.zeros(gx.size, dtype=bool)
+            inside[np.argmin(np.hypot(gx.ravel() - cx[k], gy.ravel() - cy[k]))] = True
+        px, py = gx.ravel()[inside], gy.ravel()[inside]
+        for line in np.unique(py):
+            sel = px[py == line]
+            pixels.append(line * width + sel)
+            rows.append(layout.row[k])
+            leds.append(layout.led[k])
+            ys.append(line)
+    counts = np.array([p.size for p in pixels], dtype=np.float64)
+    samples = LedSamples(row=np.array(rows, dtype=np.intp), led=np.array(leds, dtype=np.intp),
+                         y=np.array(ys, dtype=np.float64), weight=counts)
+    mx, my, white = _cells(board)
+    ux, uy = _apply(homography, mx, my)
+    if np.any(ux < 0) or np.any(uy < 0) or np.any(ux > width - 1) or np.any(uy > height - 1):
+        return None
+    cells = np.round(uy).astype(np.intp) * width + np.round(ux).astype(np.intp)
+    return SamplingPlan(
+        homography=homography, samples=samples, pixel=np.concatenate(pixels).astype(np.intp),
+        group=np.repeat(np.arange(len(pixels)), counts.astype(np.intp)).astype(np.intp),
+        cell_pixel=cells, cell_white=white)

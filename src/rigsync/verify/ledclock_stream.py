@@ -1,0 +1,108 @@
+"""Read one stream of a recording for the LED clock: find the board, decode every frame that shows it.
+
+The board is searched for in each frame until markers have been found in a few (``_DETECTIONS``): the
+stream's homography is the median of those; later frames are checked against it (the markers' cells) and
+searched again only when the check fails. The rolling-shutter line time is searched on a grid in the first
+decodable frame, then carried from frame to frame, and at the end every start is moved to the stream's line
+time (the weighted mean over its frames: a sensor's line time does not change).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from rigsync.boards.ledclock import LedClockBoard
+from rigsync.record.reader import RecordedImage
+from rigsync.verify.ledclock_decode import Decoded, Failed, Undecodable, decode_frame
+from rigsync.verify.ledclock_find import MarkerFinder, SamplingPlan, image_plane, luminance, sampling_plan
+
+__all__ = ["StreamDecode", "decode_stream"]
+
+_DETECTIONS = 5
+"""Frames whose detected markers make the stream's homography."""
+
+
+@dataclass
+class StreamDecode:
+    """What one stream's images showed of the board."""
+
+    key: str
+    decoded: dict[int, Decoded] = field(default_factory=dict)
+    """By frame seq."""
+    failed: dict[int, Failed] = field(default_factory=dict)
+    line_ns: float = 0.0
+    """The stream's rolling-shutter line time (0: global shutter)."""
+    height: int = 0
+
+    def reasons(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for f in self.failed.values():
+            out[f.reason.value] = out.get(f.reason.value, 0) + 1
+        return dict(sorted(out.items()))
+
+
+def _channel(plan: SamplingPlan, image: npt.NDArray[np.generic], encoding: str) -> int | None:
+    """The colour channel in which the LEDs vary most."""
+    if image.ndim == 2 or encoding in ("yuyv", "uyvy"):
+        return None
+    spread = [float(np.ptp(plan.led_values(image[..., c]))) for c in range(min(image.shape[2], 3))]
+    return int(np.argmax(spread))
+
+
+def _saturation(image: npt.NDArray[np.generic]) -> float:
+    return float(np.iinfo(image.dtype.str).max) if np.issubdtype(image.dtype, np.integer) else np.inf
+
+
+def decode_stream(key: str, images: Iterable[RecordedImage], board: LedClockBoard,
+                  line_max_ns: float = 60_000.0) -> StreamDecode:
+    """Every frame of one stream, decoded or with the reason it was not."""
+    out = StreamDecode(key)
+    finder = MarkerFinder(board)
+    detections: list[dict[int, npt.NDArray[np.float64]]] = []
+    plan: SamplingPlan | None = None
+    channel: int | None = None
+    line_guess: float | None = None
+    lines: list[tuple[float, float]] = []
+    for img in images:
+        image = img.image
+        out.height = image.shape[0]
+        grey = luminance(image, img.encoding)
+        if plan is None or len(detections) < _DETECTIONS or not plan.shows_board(grey):
+            found = finder.corners(grey)
+            if len(found) >= 2:
+                detections = ([*detections, found] if plan is None or plan.shows_board(grey)
+                              else [found])[-_DETECTIONS:]
+                h = finder.homography(detections)
+                plan = sampling_plan(board, h, image.shape[0], image.shape[1]) if h is not None else None
+                if plan is not None and channel is None:
+                    channel = _channel(plan, image, img.encoding)
+        if plan is None:
+            out.failed[img.seq] = Failed(Undecodable.NOT_IN_VIEW, "the board's markers were not found")
+            continue
+        if not plan.shows_board(grey):
+            out.failed[img.seq] = Failed(Undecodable.OCCLUDED, "the markers are not where the board was seen")
+            continue
+        values = plan.led_values(image_plane(image, img.encoding, channel))
+        result = decode_frame(board, plan.samples, values, _saturation(image), line_guess, line_max_ns)
+        if isinstance(result, Failed):
+            out.failed[img.seq] = result
+            continue
+        out.decoded[img.seq] = result
+        if result.line_var > 0:
+            lines.append((result.line_ns, result.line_var))
+            line_guess = float(np.median([ln for ln, _ in lines]))
+        elif line_guess is None:
+            line_guess = 0.0
+    if lines:
+        values_ns = np.array([ln for ln, _ in lines])
+        weights = 1.0 / np.array([max(var, 1e-6) for _, var in lines])
+        median = float(np.median(values_ns))
+        spread = 1.4826 * float(np.median(np.abs(values_ns - median))) + 1.0
+        ok = np.abs(values_ns - median) <= 5 * spread
+        out.line_ns = float(np.sum(values_ns[ok] * weights[ok]) / np.sum(weights[ok]))
+        out.decoded = {seq: d.with_line(out.line_ns) for seq, d in out.decoded.items()}
+    return out

@@ -1,0 +1,94 @@
+"""The LED clock decoder on synthetic images drawn from the board model (tests/verify/conftest.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rigsync.boards.ledclock import LedClockBoard
+from rigsync.record.reader import RecordedImage
+from rigsync.verify.ledclock_decode import Undecodable
+from rigsync.verify.ledclock_fit import best_common_offset, fit_board_time, unwrap_board
+from rigsync.verify.ledclock_stream import StreamDecode, decode_stream
+
+from .conftest import Scene, board_homography, render
+
+PERIOD_NS = 33_333_333
+
+
+def _wrapped(err: float, wrap: int) -> float:
+    return (err + wrap / 2) % wrap - wrap / 2
+
+
+def _stream(board: LedClockBoard, scene: Scene, starts: list[int], duration_ns: int, line_ns: float,
+            seed: int, occluded: tuple[int, ...] = (), blank: tuple[int, ...] = ()) -> StreamDecode:
+    rng = np.random.default_rng(seed)
+    images = []
+    for seq, start in enumerate(starts):
+        img = render(board, scene, start, duration_ns, line_ns, rng, occlude=seq in occluded)
+        if seq in blank:
+            img = np.full_like(img, 90)
+        images.append(RecordedImage("cam", "color", seq, 0, 0, img, "mono8"))
+    return decode_stream("cam/color", images, board)
+
+
+@pytest.fixture(scope="module")
+def starts() -> list[int]:
+    t0 = 3_000_000_123_457  # beyond one wrap of the reference board's counter
+    return [t0 + n * PERIOD_NS + 777 * n * n for n in range(8)]
+
+
+def test_global_shutter_start_and_duration_to_a_microsecond(board: LedClockBoard, starts: list[int]) -> None:
+    """A global-shutter exposure of 500 us: start (modulo the counter's wrap) and duration within 2 us."""
+    result = _stream(board, Scene(board_homography()), starts, 500_000, 0.0, seed=1)
+    assert sorted(result.decoded) == list(range(len(starts)))
+    wrap = board.counter.wrap_ns
+    errors = [_wrapped(result.decoded[n].start_ns - s, wrap) for n, s in enumerate(starts)]
+    assert max(abs(e) for e in errors) < 2_000
+    assert all(abs(d.duration_ns - 500_000) < 2_000 for d in result.decoded.values())
+    assert result.line_ns == 0.0
+    # The claimed uncertainty is not needlessly loose.
+    assert all(d.start_sigma_ns < 1_000 for d in result.decoded.values())
+
+
+def test_rolling_shutter_line_time_and_row_zero_start(board: LedClockBoard, starts: list[int]) -> None:
+    """A rolling shutter (20 us per line, 500 us exposure): the line time within 0.5 % and row 0's start
+    within 10 us, though the board starts 60 lines down."""
+    result = _stream(board, Scene(board_homography()), starts, 500_000, 20_000.0, seed=2)
+    assert len(result.decoded) == len(starts)
+    assert result.line_ns == pytest.approx(20_000.0, rel=0.005)
+    wrap = board.counter.wrap_ns
+    errors = [_wrapped(result.decoded[n].start_ns - s, wrap) for n, s in enumerate(starts)]
+    assert max(abs(e) for e in errors) < 10_000
+
+
+def test_frames_without_the_board_are_counted_by_reason(board: LedClockBoard, starts: list[int]) -> None:
+    """A frame with the board hidden and one before the board was ever seen are not decoded, by reason."""
+    result = _stream(board, Scene(board_homography()), starts[:4], 500_000, 0.0, seed=3, occluded=(2,),
+                     blank=(0,))
+    assert result.failed[0].reason is Undecodable.NOT_IN_VIEW
+    assert result.failed[2].reason is Undecodable.OCCLUDED
+    assert sorted(result.decoded) == [1, 3]
+
+
+def test_board_fit_recovers_drift_and_flags_a_bad_stamp() -> None:
+    """The line through (board, stamp) recovers a 25 ppm crystal, and a 50 us stamp error stands out."""
+    rng = np.random.default_rng(4)
+    true_ns = np.arange(300) * float(PERIOD_NS)
+    board_ns = 7e11 + true_ns * (1 + 25e-6) + rng.normal(0, 300, true_ns.size)
+    rig_ns = np.asarray(5e9 + true_ns, dtype=np.float64)  # since the recording's first frame
+    rig_ns[100] += 50_000
+    fit = fit_board_time(board_ns, rig_ns)
+    assert fit.board_ppm == pytest.approx(25.0, abs=0.5)
+    assert not fit.inliers[100] and np.count_nonzero(~fit.inliers) == 1
+    err = rig_ns - fit.rig_ns(board_ns)
+    c, within = best_common_offset(err, np.full(err.size, 2_000.0))
+    assert abs(c) < 2_000 and np.flatnonzero(~within).tolist() == [100]
+
+
+def test_unwrap_board_across_the_counter_wrap() -> None:
+    """Board times that wrap during the recording come out continuous."""
+    wrap = 1e9
+    rig = np.arange(10, dtype=np.float64) * 0.05e9
+    true = 0.9e9 + rig
+    assert np.allclose(unwrap_board(true % wrap, rig, wrap), true)
