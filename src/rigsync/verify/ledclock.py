@@ -184,7 +184,8 @@ def _skews(r: LedClockResult, rec: Recording) -> dict[str, list[tuple[float, flo
                 stamp = np.array([m[2] for m in members])
                 # The member farthest from the others' median is named on failure.
                 far = members[int(np.argmax(np.abs(img - np.median(img))))][0]
-                out[group].append((float(fs.rig_time_ns - r.origin_ns), float(np.ptp(img)), float(np.ptp(stamp)), (far,)))
+                at_ns = float(fs.rig_time_ns - r.origin_ns)
+                out[group].append((at_ns, float(np.ptp(img)), float(np.ptp(stamp)), (far,)))
     return out
 
 
