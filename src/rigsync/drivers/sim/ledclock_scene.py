@@ -87,7 +87,7 @@ class LedClock:
         offset_s = spec.offset_s if spec.offset_s is not None else rng.uniform(10.0, 1000.0)
         center = spec.center if spec.center is not None else (
             0.0, 0.0, charuco_bottom_z_m - GAP_M - board.height_mm / 2000)
-        return cls(board, center, spec.faces, epoch_ns, round(offset_s * 1e9), drift_ppm * 1e-6, spec.noise)
+        return cls(board, center, spec.faces, epoch_ns, round(offset_s * 1e9), drift_ppm / 1e6, spec.noise)
 
     # -- the clock -----------------------------------------------------------------------------------
 
