@@ -24,6 +24,11 @@ render_width = 64
 max_drift_ppm = 50
 ptp_running_s = 60
 
+[sim.ledclock]
+drift_ppm = 10
+offset_s = 100
+noise = 1
+
 [[hosts]]
 name = "h1"
 gpu_memory_mb = 8000

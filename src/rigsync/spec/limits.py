@@ -14,6 +14,9 @@ __all__ = ["FIELDS", "SEED", "Limits"]
 RENDER_WIDTH = Limits(16, 4096, "pixels")
 MAX_DRIFT_PPM = Limits(0, 1000, "ppm")
 PTP_RUNNING_S = Limits(0, 3600, "s")
+LEDCLOCK_OFFSET_S = Limits(0, 1e6, "s")
+LEDCLOCK_NOISE = Limits(0, 50, "levels of 255")
+LEDCLOCK_CENTER_M = Limits(-100, 100, "m")
 # [[hosts]]
 GPU_MEMORY_MB = Limits(0, 1_048_576, "MB")
 USB_CAPACITY_MB_S = Limits(0, 100_000, "MB/s", lo_open=True)
@@ -48,6 +51,9 @@ FIELDS: dict[str, Limits] = {
     "sim.render_width": RENDER_WIDTH,
     "sim.max_drift_ppm": MAX_DRIFT_PPM,
     "sim.ptp_running_s": PTP_RUNNING_S,
+    "sim.ledclock.drift_ppm": DRIFT_PPM,
+    "sim.ledclock.offset_s": LEDCLOCK_OFFSET_S,
+    "sim.ledclock.noise": LEDCLOCK_NOISE,
     "hosts.gpu_memory_mb": GPU_MEMORY_MB,
     "hosts.usb_controllers.capacity_mb_s": USB_CAPACITY_MB_S,
     "hosts.nics.speed_gbps": NIC_SPEED_GBPS,

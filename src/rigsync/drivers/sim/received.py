@@ -6,7 +6,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from rigsync.catalog.base import DepthTech
+from rigsync.catalog.base import DepthTech, Shutter
 from rigsync.core.counter import CounterUnwrapper
 from rigsync.core.frame import ClockDomain, Frame, FrameFlags, StreamKind, TimestampSemantics
 from rigsync.drivers.sim._model import DeviceSim, Pending, StreamSim, nominal_latency_ns
@@ -31,7 +31,8 @@ class ReceivedFrames:
             dev = stream.device
             view = self.scene.view(dev.pose, stream.intrinsics)
             ir_dots = stream.spec.kind is StreamKind.IR and dev.model.depth_tech is DepthTech.ACTIVE_STEREO
-            stream.renderer = self.scene.renderer(view, stream.spec.kind, stream.render_encoding, ir_dots=ir_dots)
+            stream.renderer = self.scene.renderer(view, stream.spec.kind, stream.render_encoding, ir_dots=ir_dots,
+                                                  camera=dev.index)
         return stream.renderer
 
     def frame(self, p: Pending) -> Frame:
@@ -47,7 +48,8 @@ class ReceivedFrames:
             device_ts = self._unwrap[dev.spec.id].unwrap(raw) * clock.tick_ns
         renderer = self.renderer(stream)
         needs_rng = bool(p.flags & (FrameFlags.CORRUPT | FrameFlags.INTERFERED))
-        image = renderer.render(p.start_ns, interfered=bool(p.flags & FrameFlags.INTERFERED),
+        image = renderer.render(p.start_ns, exposure_end_ns=p.end_ns, line_ns=line_ns(stream),
+                                interfered=bool(p.flags & FrameFlags.INTERFERED),
                                        corrupt=bool(p.flags & FrameFlags.CORRUPT),
                                        rng=dev.render_rng if needs_rng else None)
         if stream.render_encoding != stream.encoding:  # a monochrome colour camera
@@ -59,3 +61,12 @@ class ReceivedFrames:
                      host_rx_ns=host_rx, semantics=stream.semantics, domain=dev.domain,
                      min_latency_ns=nominal_latency_ns(stream, exposure), exposure_ns=exposure, image=image,
                      encoding=stream.encoding, flags=p.flags)
+
+
+def line_ns(stream: StreamSim) -> float:
+    """Delay between the starts of two adjacent rendered rows: the readout spread over the rendered rows for a
+    rolling shutter (row 0 starts at the frame's exposure start), 0 for a global shutter."""
+    model = stream.device.model
+    if model.shutter_for(stream.spec.kind) is not Shutter.ROLLING:
+        return 0.0
+    return model.readout_ns / stream.render_size[1]
