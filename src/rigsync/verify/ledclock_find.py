@@ -11,6 +11,7 @@ read with one gather and one ``bincount``.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -29,6 +30,8 @@ IMAGE_ENCODINGS = ("rgb8", "bgr8", "rgba8", "bgra8", "mono8", "8UC1", "mono16", 
 
 _SAMPLE_RADIUS = 0.6
 """Part of the LED's radius whose pixels are read (its rim blurs into the face)."""
+_PLANE_PX = 3.0
+"""Markers whose corners a homography from the face places farther than this are not on one face."""
 _MIN_MARKER_SCORE = 0.6
 """Correlation of the markers' cells with their printed pattern for the board to count as there."""
 
@@ -67,15 +70,41 @@ class MarkerFinder:
         self._ids = m.ids
 
     def corners(self, grey: npt.NDArray[np.uint8]) -> dict[int, F64]:
-        """Image corners (4, 2) of each of the board's markers found."""
+        """Image corners (4, 2) of each of the board's markers found, all on one face.
+
+        Several boards with the same ids may be in view (the faces of a lantern): of the ways to take at most
+        one marker per id that lie on one plane (reprojection within ``_PLANE_PX``), the one covering the
+        most image area wins, so a stream keeps reading the face it sees best."""
         corners, ids, _ = self._detector.detectMarkers(grey)
-        found: dict[int, F64] = {}
+        seen: dict[int, list[F64]] = {}
         if ids is None:
-            return found
+            return {}
         for c, i in zip(corners, ids.ravel(), strict=True):
-            if int(i) in self._ids and int(i) not in found:
-                found[int(i)] = np.asarray(c, dtype=np.float64).reshape(4, 2)
-        return found
+            if int(i) in self._ids:
+                seen.setdefault(int(i), []).append(np.asarray(c, dtype=np.float64).reshape(4, 2))
+        if all(len(v) == 1 for v in seen.values()):
+            return {i: v[0] for i, v in seen.items()}
+        best: tuple[float, dict[int, F64]] = (-1.0, {})
+        options = [[(i, c) for c in v] + [None] for i, v in seen.items()]
+        for pick in itertools.product(*options):
+            chosen = {p[0]: p[1] for p in pick if p is not None}
+            if len(chosen) < min(2, len(seen)):
+                continue
+            area = sum(float(cv2.contourArea(c.astype(np.float32))) for c in chosen.values())
+            if area > best[0] and self._planar(chosen):
+                best = (area, chosen)
+        return best[1]
+
+    def _planar(self, chosen: dict[int, F64]) -> bool:
+        if len(chosen) < 2:
+            return True
+        face = np.concatenate([self._face[i] for i in chosen])
+        image = np.concatenate(list(chosen.values()))
+        h, _ = cv2.findHomography(face, image, 0)
+        if h is None:
+            return False
+        x, y = _apply(np.asarray(h, dtype=np.float64), face[:, 0], face[:, 1])
+        return float(np.max(np.hypot(x - image[:, 0], y - image[:, 1]))) <= _PLANE_PX
 
     def homography(self, detections: Sequence[dict[int, F64]]) -> F64 | None:
         """Face (mm) -> image from the median of each corner over ``detections`` (at least two markers)."""
