@@ -34,7 +34,8 @@ from rigsync.verify.ledclock_fit import BoardFit, best_common_offset, fit_board_
 from rigsync.verify.ledclock_stream import StreamDecode, decode_stream
 from rigsync.verify.result import Check, Plot, Section, Series, Status
 
-__all__ = ["LedClockLimits", "LedClockResult", "StandInLimits", "decode_recording", "verify_ledclock"]
+__all__ = ["LedClockLimits", "LedClockResult", "StandInLimits", "decode_recording", "ledclock_section",
+           "verify_ledclock"]
 
 F64 = npt.NDArray[np.float64]
 MAX_BOUND_MISS = 0.01
@@ -191,7 +192,11 @@ def _skews(r: LedClockResult, rec: Recording) -> dict[str, list[tuple[float, flo
 
 def verify_ledclock(rec: Recording, board: LedClockBoard, limits: LedClockLimits) -> Section:
     """The LED clock's section of the verdict (see the module docstring)."""
-    r = decode_recording(rec, board)
+    return ledclock_section(decode_recording(rec, board), rec, limits)
+
+
+def ledclock_section(r: LedClockResult, rec: Recording, limits: LedClockLimits) -> Section:
+    """The checks, plots and facts of what :func:`decode_recording` found in ``rec``."""
     facts: list[tuple[str, str]] = []
     checks: list[Check] = []
     plots: list[Plot] = []

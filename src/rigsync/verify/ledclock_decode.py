@@ -9,7 +9,7 @@
    :mod:`rigsync.verify.ledclock_model` (start, duration, line_ns, dark, one level per row) to every
    (LED, image row) sample: the partial brightness of each streak's first and last LED places its ends within
    a step, and rows that wrap a few times (LEDs lit k or k+1 times) add their ends too. Saturated samples are
-   censored (they only say the model is at least the saturation level). The start's uncertainty comes from
+   censored (a clipped pixel says only that the true value is at least the one seen). The start's uncertainty comes from
    the fit's covariance.
 3. **Absolute**: the rows give the start modulo the slowest row's cycle; the Gray-coded counter, read against
    the fitted window (a bit that changes during the exposure shows the fraction after the change), gives the
@@ -20,6 +20,7 @@ A frame that cannot be decoded gets a reason (:class:`Undecodable`), never a gue
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -35,6 +36,10 @@ F64 = npt.NDArray[np.float64]
 
 MAX_START_SIGMA_NS = 20_000.0
 """A start less certain than this (one sigma) is not a decode."""
+
+
+MIN_LINE_NS = 200.0
+"""Shortest line time read as a rolling shutter (a 1 ms readout over 5,000 rows)."""
 
 
 class Undecodable(StrEnum):
@@ -62,6 +67,9 @@ class Decoded:
     duration_sigma_ns: float
     rms: float
     """Residual of the fit (pixel value units, per pixel)."""
+    dark: float = 0.0
+    levels: tuple[float, ...] = ()
+    """Fitted brightness of one full step, per board row (0 for rows the fit did not use)."""
     line_var: float = 0.0
     """Variance of ``line_ns`` (0: fixed)."""
     start_line_cov: float = 0.0
@@ -75,7 +83,7 @@ class Decoded:
         k = self.start_line_cov / self.line_var
         var = max(self.start_sigma_ns ** 2 - k * self.start_line_cov, 0.0)
         return Decoded(self.start_ns - k * (self.line_ns - line_ns), self.duration_ns, line_ns, float(np.sqrt(var)),
-                       self.duration_sigma_ns, self.rms)
+                       self.duration_sigma_ns, self.rms, self.dark, self.levels)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +100,7 @@ class _Frame:
     s: LedSamples
     v: F64
     saturated: npt.NDArray[np.bool_]
-    saturation: float
+    """Samples with a clipped pixel: their true value is at least the one seen."""
     noise: float
     """Pixel noise (one pixel, one sigma), from the dark LEDs of the slowest row."""
 
@@ -125,8 +133,11 @@ def _coarse(board: LedClockBoard, a: list[F64], ys: list[F64], line_ns: float, n
         row = board.rows[r]
         lit = np.clip(a[r], 0.0, None)
         top = float(lit.max())
-        if top < 5 * noise or float(lit.min()) > 0.25 * top:
+        # The row's own dark LEDs say how far an unlit one strays (pixel noise and how each LED falls on pixels).
+        spread = 1.4826 * float(np.median(np.abs(a[r] - np.median(a[r]))))
+        if top < max(4 * spread, 2 * noise) or float(lit.min()) > 0.25 * top:
             break  # dark, or every LED lit: the row wraps within the exposure
+        lit = np.where(lit > 2 * spread, lit, 0.0)
         theta = 2 * np.pi * (np.arange(row.leds) + 0.5) / row.leds
         z = complex(np.sum(lit * np.exp(1j * theta)))
         phase = (np.angle(z) / (2 * np.pi)) % 1.0 * row.cycle_ns
@@ -149,6 +160,9 @@ class _Fit:
         self.fit_line = fit_line
         self.n_rows = len(f.board.rows)
 
+    def rows_used(self) -> npt.NDArray[np.bool_]:
+        return np.isin(np.arange(self.n_rows), self.f.s.row[self.use])
+
     def _eval(self, x: F64) -> tuple[F64, F64]:
         f, s = self.f, self.f.s
         frac, d0, d1 = row_samples_model(f.board, s, float(x[0]), float(x[1]), float(x[2]))
@@ -161,9 +175,8 @@ class _Fit:
         jac[:, 3] = 1.0
         jac[np.arange(s.size), 4 + s.row.clip(0, self.n_rows - 1)] = frac
         r = model - f.v
-        cap = f.saturation
-        over = f.saturated & (model >= cap)
-        r = np.where(f.saturated, np.minimum(model - cap, 0.0), r)
+        over = f.saturated & (model >= f.v)
+        r = np.where(f.saturated, np.minimum(r, 0.0), r)
         jac[over] = 0.0
         r = np.where(self.use, r, 0.0)
         jac[~self.use] = 0.0
@@ -228,14 +241,13 @@ class _Fit:
         return x, cov, float(np.sqrt(sigma2))
 
 
-def _counter_count(f: _Frame, x: F64, c: F64, yc: F64) -> tuple[float, bool]:
+def _counter_count(f: _Frame, x: F64, level: float, c: F64, yc: F64) -> tuple[float, bool]:
     """The absolute start: the rows give it modulo the slowest cycle, the counter counts the cycles."""
     board = f.board
     cycle = float(board.rows[-1].cycle_ns)
     unit = float(board.counter.unit_ns)
     wrap = float(board.counter.wrap_ns)
     start, duration, line, dark = float(x[0]), float(x[1]), float(x[2]), float(x[3])
-    level = float(np.mean(x[4:]))
     bits = np.arange(board.counter.bits)
     on = (c - dark) > 0.5 * level
     u = 0
@@ -262,6 +274,16 @@ def _counter_count(f: _Frame, x: F64, c: F64, yc: F64) -> tuple[float, bool]:
     return value, clear
 
 
+def _starts(size: int, step: float) -> list[F64]:
+    """Shifts of the start (and, opposite, of the duration) the first fit begins from."""
+    out = []
+    for k in (0.0, -0.5, 0.5, -1.0, 1.0):
+        shift = np.zeros(size)
+        shift[0], shift[1] = k * step, -k * step
+        out.append(shift)
+    return out
+
+
 def _coarse_cost(f: _Frame, rel: list[F64], ys: list[F64], line: float, noise: float, dark: float) -> float:
     """How well the coarse window for ``line`` fits, after a few iterations (to pick a line time)."""
     coarse = _coarse(f.board, rel, ys, line, noise)
@@ -273,10 +295,11 @@ def _coarse_cost(f: _Frame, rel: list[F64], ys: list[F64], line: float, noise: f
     return fit.cost(fit.run(x, iterations=4)[0]) / max(float(np.count_nonzero(fit.use)), 1.0)
 
 
-def decode_frame(board: LedClockBoard, s: LedSamples, v: F64, saturation: float,
+def decode_frame(board: LedClockBoard, s: LedSamples, v: F64, saturated: npt.NDArray[np.bool_],
                  line_guess_ns: float | None, line_max_ns: float) -> Decoded | Failed:
-    """Decode one image's samples ``v`` (see the module docstring). ``line_guess_ns`` None searches the
-    rolling-shutter line time on a grid from 0 to ``line_max_ns``."""
+    """Decode one image's samples ``v`` (``saturated``: those with a clipped pixel; see the module
+    docstring). ``line_guess_ns`` None searches the rolling-shutter line time on a grid from 0 to
+    ``line_max_ns``."""
     a, ys, c, yc = _led_means(board, s, v)
     slow = a[-1]
     dark0 = float(np.median(slow))
@@ -284,8 +307,7 @@ def decode_frame(board: LedClockBoard, s: LedSamples, v: F64, saturation: float,
     dev = (v[slowest] - np.median(v[slowest])) * np.sqrt(s.weight[slowest])
     noise = max(1.4826 * float(np.median(np.abs(dev))), 0.5)
     led_noise = noise / np.sqrt(max(float(np.median(s.weight)), 1.0))
-    saturated = v >= saturation - 3 * led_noise
-    f = _Frame(board, s, v, saturated, saturation - 3 * led_noise, noise)
+    f = _Frame(board, s, v, saturated, noise)
     rel = [x - dark0 for x in a]
     if max(float(np.max(x)) for x in rel) < 8 * led_noise:
         return Failed(Undecodable.NO_CONTRAST, "no LED is brighter than the noise")
@@ -293,9 +315,13 @@ def decode_frame(board: LedClockBoard, s: LedSamples, v: F64, saturation: float,
         span = float(s.y.max() - s.y.min()) or 1.0
         grid = np.arange(0.0, line_max_ns + 1e-9, max(100_000.0 / span, 200.0))
         best_line = min(grid, key=lambda line: _coarse_cost(f, rel, ys, float(line), led_noise, dark0))
-        tries = [decode_frame(board, s, v, saturation, guess, line_max_ns) for guess in (0.0, float(best_line))]
-        done = [d for d in tries if isinstance(d, Decoded)]
-        return min(done, key=lambda d: d.rms) if done else tries[0]
+        fixed = decode_frame(board, s, v, saturated, 0.0, line_max_ns)
+        free = decode_frame(board, s, v, saturated, float(best_line), line_max_ns)
+        # A rolling shutter only when the line time is clearly there: a free line always fits a little better.
+        if isinstance(free, Decoded) and free.line_ns > max(5 * np.sqrt(free.line_var), MIN_LINE_NS) and (
+                not isinstance(fixed, Decoded) or free.rms < fixed.rms):
+            return free
+        return fixed
     coarse = _coarse(board, rel, ys, line_guess_ns, led_noise)
     if coarse is None:
         return Failed(Undecodable.NO_CONTRAST, "no row shows a streak")
@@ -306,7 +332,12 @@ def decode_frame(board: LedClockBoard, s: LedSamples, v: F64, saturation: float,
         return Failed(Undecodable.EXPOSURE_TOO_LONG,
                       f"exposure ~{x[1] / 1e6:.1f} ms: longer than half the slowest row's cycle")
     rolling = line_guess_ns != 0.0
-    x, _, _ = _Fit(f, np.arange(len(board.rows)) >= finest, rolling).run(x)
+    # The model is piecewise linear: a start that crossed an LED's edge no longer sees that LED pull it back.
+    # The streak's centroid is good to a fraction of a step; the fit starts from it and from either side.
+    first = _Fit(f, np.arange(len(board.rows)) >= finest, rolling)
+    step = board.rows[finest].step_ns
+    runs = [first.run(x + shift) for shift in _starts(x.size, step)]
+    x = min(runs, key=lambda run: first.cost(run[0]))[0]
     # Every row with samples below saturation: rows that wrap while unsaturated add their ends.
     usable = np.array([np.count_nonzero(~saturated[s.row == r]) > 0.2 * np.count_nonzero(s.row == r)
                        for r in range(len(board.rows))])
@@ -314,18 +345,23 @@ def decode_frame(board: LedClockBoard, s: LedSamples, v: F64, saturation: float,
     sharp = np.array([r.step_ns >= 4 * abs(float(x[2])) for r in board.rows])
     fit = _Fit(f, (usable & sharp) | (np.arange(len(board.rows)) >= finest), rolling)
     x, cov, rms = fit.run(fit.levels(x))
-    start_sigma = float(np.sqrt(cov[0, 0]))
+    decoded = Decoded(start_ns=float(x[0]), duration_ns=float(x[1]), line_ns=float(x[2]),
+                      start_sigma_ns=float(np.sqrt(max(cov[0, 0], 0.0))), duration_sigma_ns=float(np.sqrt(cov[1, 1])),
+                      rms=rms, dark=float(x[3]),
+                      levels=tuple(float(v) if u else 0.0 for v, u in zip(x[4:], fit.rows_used(), strict=True)),
+                      line_var=float(cov[2, 2]) if rolling else 0.0,
+                      start_line_cov=float(cov[0, 2]) if rolling else 0.0)
+    # Judged at the stream's line time: a frame's own line time is uncertain, extrapolated to row 0.
+    start_sigma = decoded.with_line(decoded.line_ns).start_sigma_ns
     lit = np.clip(row_samples_model(board, s, float(x[0]), float(x[1]), float(x[2]))[0], 0, None) > 0.05
     if not np.isfinite(start_sigma) or start_sigma > MAX_START_SIGMA_NS:
         if np.count_nonzero(saturated & lit) > 0.5 * max(int(np.count_nonzero(lit)), 1):
             return Failed(Undecodable.SATURATED, "the lit LEDs are saturated: the streaks' ends cannot be placed")
         return Failed(Undecodable.BAD_FIT, f"start uncertain by {start_sigma / 1000:.1f} us")
-    level = float(np.median(x[4:]))
+    level = float(np.median(x[4:][fit.rows_used()]))
     if rms > 5 * noise + 0.1 * level:
         return Failed(Undecodable.BAD_FIT, f"the LEDs do not fit the model (residual {rms:.1f}, noise {noise:.1f})")
-    start, clear = _counter_count(f, x, c, yc)
+    start, clear = _counter_count(f, x, level, c, yc)
     if not clear:
         return Failed(Undecodable.AMBIGUOUS_COUNTER, "the counter's bits match no count consistently")
-    return Decoded(start_ns=start, duration_ns=float(x[1]), line_ns=float(x[2]), start_sigma_ns=start_sigma,
-                   duration_sigma_ns=float(np.sqrt(cov[1, 1])), rms=rms,
-                   line_var=float(cov[2, 2]) if rolling else 0.0, start_line_cov=float(cov[0, 2]) if rolling else 0.0)
+    return dataclasses.replace(decoded, start_ns=start)

@@ -135,10 +135,13 @@ class SamplingPlan:
     cell_white: F64
     """1 where the printed cell is white, 0 where black."""
 
-    def led_values(self, plane: npt.NDArray[np.generic]) -> F64:
-        """Each sample's mean pixel value."""
+    def led_values(self, plane: npt.NDArray[np.generic], saturation: float) -> tuple[F64, npt.NDArray[np.bool_]]:
+        """Each sample's mean pixel value, and whether any of its pixels reached ``saturation`` (its true
+        value is then only known to be at least the mean)."""
         values = plane.reshape(-1)[self.pixel].astype(np.float64)
-        return np.bincount(self.group, values, minlength=self.samples.size) / self.samples.weight
+        mean = np.bincount(self.group, values, minlength=self.samples.size) / self.samples.weight
+        clipped = np.bincount(self.group, values >= saturation, minlength=self.samples.size) > 0
+        return mean, clipped
 
     def marker_score(self, grey: npt.NDArray[np.generic]) -> float:
         """Correlation of the markers' cells with their printed pattern (1: as printed, ~0: not there)."""

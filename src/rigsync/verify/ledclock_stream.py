@@ -19,11 +19,16 @@ from rigsync.boards.ledclock import LedClockBoard
 from rigsync.record.reader import RecordedImage
 from rigsync.verify.ledclock_decode import Decoded, Failed, Undecodable, decode_frame
 from rigsync.verify.ledclock_find import MarkerFinder, SamplingPlan, image_plane, luminance, sampling_plan
+from rigsync.verify.ledclock_flat import flatten, led_gains
 
 __all__ = ["StreamDecode", "decode_stream"]
 
+F64 = npt.NDArray[np.float64]
+
 _DETECTIONS = 5
 """Frames whose detected markers make the stream's homography."""
+_LINE_SEARCHES = 3
+"""Frames the line time is searched in before the stream is read as a global shutter."""
 
 
 @dataclass
@@ -49,12 +54,31 @@ def _channel(plan: SamplingPlan, image: npt.NDArray[np.generic], encoding: str) 
     """The colour channel in which the LEDs vary most."""
     if image.ndim == 2 or encoding in ("yuyv", "uyvy"):
         return None
-    spread = [float(np.ptp(plan.led_values(image[..., c]))) for c in range(min(image.shape[2], 3))]
+    spread = [float(np.ptp(plan.led_values(image[..., c], np.inf)[0])) for c in range(min(image.shape[2], 3))]
     return int(np.argmax(spread))
 
 
 def _saturation(image: npt.NDArray[np.generic]) -> float:
     return float(np.iinfo(image.dtype.str).max) if np.issubdtype(image.dtype, np.integer) else np.inf
+
+
+def _second_pass(out: StreamDecode, board: LedClockBoard, plan: SamplingPlan,
+                 read: list[tuple[int, SamplingPlan, F64, npt.NDArray[np.bool_]]], line_ns: float,
+                 line_max_ns: float) -> None:
+    """Decode again the frames read with the stream's last plan, each LED's brightness flattened
+    (:mod:`ledclock_flat`) and the line time found in the first pass."""
+    mine = [(seq, v, c) for seq, p, v, c in read if p is plan]
+    gains = led_gains(board, plan.samples, [(v, c, out.decoded[seq]) for seq, v, c in mine if seq in out.decoded])
+    dark = float(np.median([d.dark for d in out.decoded.values()]))
+    for seq, values, clipped in mine:
+        result = decode_frame(board, plan.samples, flatten(values, clipped, gains, dark), clipped, line_ns,
+                              line_max_ns)
+        if isinstance(result, Failed):
+            out.decoded.pop(seq, None)
+            out.failed[seq] = result
+        else:
+            out.failed.pop(seq, None)
+            out.decoded[seq] = result
 
 
 def decode_stream(key: str, images: Iterable[RecordedImage], board: LedClockBoard,
@@ -67,6 +91,8 @@ def decode_stream(key: str, images: Iterable[RecordedImage], board: LedClockBoar
     channel: int | None = None
     line_guess: float | None = None
     lines: list[tuple[float, float]] = []
+    searches = 0
+    read: list[tuple[int, SamplingPlan, F64, npt.NDArray[np.bool_]]] = []
     for img in images:
         image = img.image
         out.height = image.shape[0]
@@ -86,8 +112,13 @@ def decode_stream(key: str, images: Iterable[RecordedImage], board: LedClockBoar
         if not plan.shows_board(grey):
             out.failed[img.seq] = Failed(Undecodable.OCCLUDED, "the markers are not where the board was seen")
             continue
-        values = plan.led_values(image_plane(image, img.encoding, channel))
-        result = decode_frame(board, plan.samples, values, _saturation(image), line_guess, line_max_ns)
+        values, clipped = plan.led_values(image_plane(image, img.encoding, channel), _saturation(image))
+        read.append((img.seq, plan, values, clipped))
+        result = decode_frame(board, plan.samples, values, clipped, line_guess, line_max_ns)
+        if line_guess is None:
+            searches += 1
+            if searches >= _LINE_SEARCHES:
+                line_guess = 0.0
         if isinstance(result, Failed):
             out.failed[img.seq] = result
             continue
@@ -97,6 +128,9 @@ def decode_stream(key: str, images: Iterable[RecordedImage], board: LedClockBoar
             line_guess = float(np.median([ln for ln, _ in lines]))
         elif line_guess is None:
             line_guess = 0.0
+    if plan is not None and out.decoded:
+        _second_pass(out, board, plan, read, line_guess or 0.0, line_max_ns)
+    lines = [(d.line_ns, d.line_var) for d in out.decoded.values() if d.line_var > 0]
     if lines:
         values_ns = np.array([ln for ln, _ in lines])
         weights = 1.0 / np.array([max(var, 1e-6) for _, var in lines])
