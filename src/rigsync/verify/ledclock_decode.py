@@ -296,10 +296,10 @@ def _coarse_cost(f: _Frame, rel: list[F64], ys: list[F64], line: float, noise: f
 
 
 def decode_frame(board: LedClockBoard, s: LedSamples, v: F64, saturated: npt.NDArray[np.bool_],
-                 line_guess_ns: float | None, line_max_ns: float) -> Decoded | Failed:
+                 line_guess_ns: float | None, line_max_ns: float, init: Decoded | None = None) -> Decoded | Failed:
     """Decode one image's samples ``v`` (``saturated``: those with a clipped pixel; see the module
     docstring). ``line_guess_ns`` None searches the rolling-shutter line time on a grid from 0 to
-    ``line_max_ns``."""
+    ``line_max_ns``. ``init``: a decode of the same frame to start the fine fit from (no coarse search)."""
     a, ys, c, yc = _led_means(board, s, v)
     slow = a[-1]
     dark0 = float(np.median(slow))
@@ -326,6 +326,8 @@ def decode_frame(board: LedClockBoard, s: LedSamples, v: F64, saturated: npt.NDA
     if coarse is None:
         return Failed(Undecodable.NO_CONTRAST, "no row shows a streak")
     start, duration, finest = coarse
+    if init is not None:
+        start, duration = init.start_ns % board.rows[-1].cycle_ns, init.duration_ns
     x = np.concatenate([[start, duration, line_guess_ns, dark0], np.zeros(len(board.rows))])
     x = _Fit(f, np.arange(len(board.rows)) >= finest, fit_line=False).levels(x)
     if x[1] > board.rows[-1].cycle_ns / 2:
@@ -336,8 +338,9 @@ def decode_frame(board: LedClockBoard, s: LedSamples, v: F64, saturated: npt.NDA
     # The streak's centroid is good to a fraction of a step; the fit starts from it and from either side.
     first = _Fit(f, np.arange(len(board.rows)) >= finest, rolling)
     step = board.rows[finest].step_ns
-    runs = [first.run(x + shift) for shift in _starts(x.size, step)]
-    x = min(runs, key=lambda run: first.cost(run[0]))[0]
+    if init is None:
+        runs = [first.run(x + shift, iterations=6)[0] for shift in _starts(x.size, step)]
+        x = first.run(min(runs, key=first.cost))[0]
     # Every row with samples below saturation: rows that wrap while unsaturated add their ends.
     usable = np.array([np.count_nonzero(~saturated[s.row == r]) > 0.2 * np.count_nonzero(s.row == r)
                        for r in range(len(board.rows))])

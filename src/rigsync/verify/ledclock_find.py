@@ -50,7 +50,7 @@ def luminance(image: npt.NDArray[np.generic], encoding: str) -> npt.NDArray[np.u
     if encoding in ("yuyv", "uyvy"):
         grey = image_plane(image, encoding, None)
     elif image.ndim == 3:
-        grey = image[..., :3].mean(axis=2)
+        grey = cv2.cvtColor(np.ascontiguousarray(image[..., :3]), cv2.COLOR_RGB2GRAY)
     else:
         grey = image
     if grey.dtype != np.uint8:
@@ -143,15 +143,16 @@ class SamplingPlan:
         clipped = np.bincount(self.group, values >= saturation, minlength=self.samples.size) > 0
         return mean, clipped
 
-    def marker_score(self, grey: npt.NDArray[np.generic]) -> float:
-        """Correlation of the markers' cells with their printed pattern (1: as printed, ~0: not there)."""
-        v = grey.reshape(-1)[self.cell_pixel].astype(np.float64)
+    def marker_score(self, plane: npt.NDArray[np.generic]) -> float:
+        """Correlation of the markers' cells with their printed pattern (1: as printed, ~0: not there), read
+        in one plane of the image (only the cells' pixels are read)."""
+        v = plane.reshape(-1)[self.cell_pixel].astype(np.float64)
         if np.std(v) == 0.0:
             return 0.0
         return float(np.corrcoef(v, self.cell_white)[0, 1])
 
-    def shows_board(self, grey: npt.NDArray[np.generic]) -> bool:
-        return self.marker_score(grey) >= _MIN_MARKER_SCORE
+    def shows_board(self, plane: npt.NDArray[np.generic]) -> bool:
+        return self.marker_score(plane) >= _MIN_MARKER_SCORE
 
 
 def _apply(h: F64, x: F64, y: F64) -> tuple[F64, F64]:

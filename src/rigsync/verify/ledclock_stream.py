@@ -71,8 +71,9 @@ def _second_pass(out: StreamDecode, board: LedClockBoard, plan: SamplingPlan,
     gains = led_gains(board, plan.samples, [(v, c, out.decoded[seq]) for seq, v, c in mine if seq in out.decoded])
     dark = float(np.median([d.dark for d in out.decoded.values()]))
     for seq, values, clipped in mine:
-        result = decode_frame(board, plan.samples, flatten(values, clipped, gains, dark), clipped, line_ns,
-                              line_max_ns)
+        first = out.decoded.get(seq)
+        result = decode_frame(board, plan.samples, flatten(values, clipped, gains, dark), clipped,
+                              first.line_ns if first is not None else line_ns, line_max_ns, first)
         if isinstance(result, Failed):
             out.decoded.pop(seq, None)
             out.failed[seq] = result
@@ -96,11 +97,12 @@ def decode_stream(key: str, images: Iterable[RecordedImage], board: LedClockBoar
     for img in images:
         image = img.image
         out.height = image.shape[0]
-        grey = luminance(image, img.encoding)
-        if plan is None or len(detections) < _DETECTIONS or not plan.shows_board(grey):
-            found = finder.corners(grey)
+        # The markers' cells are read in the first plane (grey, luma or one colour): black and white in all.
+        first = image_plane(image, img.encoding, 0)
+        if plan is None or len(detections) < _DETECTIONS or not plan.shows_board(first):
+            found = finder.corners(luminance(image, img.encoding))
             if len(found) >= 2:
-                detections = ([*detections, found] if plan is None or plan.shows_board(grey)
+                detections = ([*detections, found] if plan is None or plan.shows_board(first)
                               else [found])[-_DETECTIONS:]
                 h = finder.homography(detections)
                 plan = sampling_plan(board, h, image.shape[0], image.shape[1]) if h is not None else None
@@ -109,7 +111,7 @@ def decode_stream(key: str, images: Iterable[RecordedImage], board: LedClockBoar
         if plan is None:
             out.failed[img.seq] = Failed(Undecodable.NOT_IN_VIEW, "the board's markers were not found")
             continue
-        if not plan.shows_board(grey):
+        if not plan.shows_board(first):
             out.failed[img.seq] = Failed(Undecodable.OCCLUDED, "the markers are not where the board was seen")
             continue
         values, clipped = plan.led_values(image_plane(image, img.encoding, channel), _saturation(image))
