@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -88,17 +89,20 @@ def test_ptp_rig_image_skew_matches_the_true_skew(ptp_capture: Path, ptp_decoded
     assert np.percentile(np.abs(errors), 99) < 20_000
 
 
-def test_ptp_rig_section_passes_and_a_tight_limit_names_devices(ptp_capture: Path,
-                                                                  ptp_decoded: LedClockResult) -> None:
-    """The section passes at 50 us; held to 0.1 us, the skew check fails and names a camera of the group."""
+def test_ptp_rig_section_passes_and_a_skew_beyond_the_limit_fails(ptp_capture: Path,
+                                                                    ptp_decoded: LedClockResult) -> None:
+    """The section passes at 50 us; with cam-1 declared 200 us late (which it is not), its image skew is
+    ~200 us and the skew check fails, naming a camera of the group."""
+    limits = StandInLimits(max_image_skew_us=50, max_stamp_error_us=50)
     with open_recording(ptp_capture) as rec:
-        ok = ledclock_section(ptp_decoded, rec, StandInLimits(max_image_skew_us=50, max_stamp_error_us=50))
-        tight = ledclock_section(ptp_decoded, rec, StandInLimits(max_image_skew_us=0.1, max_stamp_error_us=50))
+        ok = ledclock_section(ptp_decoded, rec, limits)
+        skewed = ledclock_section(dataclasses.replace(ptp_decoded, offsets_ns={"cam-1/color": 200_000}), rec, limits)
     assert {c.id for c in ok.checks} == {"LEDCLOCK-SKEW", "LEDCLOCK-STAMP-ERROR", "LEDCLOCK-STAMP-BOUND"}
     assert all(c.status is Status.PASS for c in ok.checks), [c.detail for c in ok.checks if c.status is not Status.PASS]
-    skew = next(c for c in tight.checks if c.id == "LEDCLOCK-SKEW")
-    assert skew.status is Status.FAIL and set(skew.devices) <= {"cam-0", "cam-1"} and skew.devices
     assert {p.key for p in ok.plots} == {"ledclock-skew-vs-stamps", "ledclock-skew-over-time", "ledclock-stamp-error"}
+    skew = next(c for c in skewed.checks if c.id == "LEDCLOCK-SKEW")
+    assert skew.status is Status.FAIL and skew.value is not None and 190 < skew.value < 210
+    assert skew.devices and set(skew.devices) <= {"cam-0", "cam-1"}
 
 
 def test_board_truth_is_recorded(ptp_capture: Path) -> None:

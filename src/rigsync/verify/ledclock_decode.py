@@ -76,12 +76,13 @@ class Decoded:
     """Covariance of ``start_ns`` and ``line_ns``: a frame's line time is uncertain, the sensor's is not, and
     :meth:`with_line` moves the start to a better known one."""
 
-    def with_line(self, line_ns: float) -> Decoded:
-        """The start and its uncertainty given the line time (the fit's Gaussian, conditioned on it)."""
+    def with_line(self, line_ns: float, line_var: float = 0.0) -> Decoded:
+        """The start and its uncertainty given the line time and its variance (the fit's Gaussian, conditioned
+        on the line time, plus what the line time's own uncertainty makes of row 0's start)."""
         if self.line_var <= 0.0 or not np.isfinite(self.line_var):
             return self
         k = self.start_line_cov / self.line_var
-        var = max(self.start_sigma_ns ** 2 - k * self.start_line_cov, 0.0)
+        var = max(self.start_sigma_ns ** 2 - k * self.start_line_cov, 0.0) + k * k * line_var
         return Decoded(self.start_ns - k * (self.line_ns - line_ns), self.duration_ns, line_ns, float(np.sqrt(var)),
                        self.duration_sigma_ns, self.rms, self.dark, self.levels)
 

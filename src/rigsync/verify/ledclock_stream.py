@@ -41,6 +41,8 @@ class StreamDecode:
     failed: dict[int, Failed] = field(default_factory=dict)
     line_ns: float = 0.0
     """The stream's rolling-shutter line time (0: global shutter)."""
+    line_sigma_ns: float = 0.0
+    """Its uncertainty (one sigma): row 0's start is extrapolated from the rows the board covers with it."""
     height: int = 0
 
     def reasons(self) -> dict[str, int]:
@@ -140,5 +142,8 @@ def decode_stream(key: str, images: Iterable[RecordedImage], board: LedClockBoar
         spread = 1.4826 * float(np.median(np.abs(values_ns - median))) + 1.0
         ok = np.abs(values_ns - median) <= 5 * spread
         out.line_ns = float(np.sum(values_ns[ok] * weights[ok]) / np.sum(weights[ok]))
-        out.decoded = {seq: d.with_line(out.line_ns) for seq, d in out.decoded.items()}
+        n = int(np.count_nonzero(ok))
+        scatter = float(np.var(values_ns[ok], ddof=1)) / n if n > 1 else np.inf
+        out.line_sigma_ns = float(np.sqrt(max(1.0 / float(np.sum(weights[ok])), scatter)))
+        out.decoded = {seq: d.with_line(out.line_ns, out.line_sigma_ns ** 2) for seq, d in out.decoded.items()}
     return out
