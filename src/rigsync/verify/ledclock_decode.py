@@ -89,6 +89,8 @@ class Decoded:
 
 @dataclass(frozen=True, slots=True)
 class Failed:
+    """A frame not decoded, and why."""
+
     reason: Undecodable
     detail: str
 
@@ -102,8 +104,6 @@ class _Frame:
     v: F64
     saturated: npt.NDArray[np.bool_]
     """Samples with a clipped pixel: their true value is at least the one seen."""
-    noise: float
-    """Pixel noise (one pixel, one sigma), from the dark LEDs of the slowest row."""
 
 
 def _led_means(board: LedClockBoard, s: LedSamples, v: F64) -> tuple[list[F64], list[F64], F64, F64]:
@@ -308,7 +308,7 @@ def decode_frame(board: LedClockBoard, s: LedSamples, v: F64, saturated: npt.NDA
     dev = (v[slowest] - np.median(v[slowest])) * np.sqrt(s.weight[slowest])
     noise = max(1.4826 * float(np.median(np.abs(dev))), 0.5)
     led_noise = noise / np.sqrt(max(float(np.median(s.weight)), 1.0))
-    f = _Frame(board, s, v, saturated, noise)
+    f = _Frame(board, s, v, saturated)
     rel = [x - dark0 for x in a]
     if max(float(np.max(x)) for x in rel) < 8 * led_noise:
         return Failed(Undecodable.NO_CONTRAST, "no LED is brighter than the noise")

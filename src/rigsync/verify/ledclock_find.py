@@ -22,7 +22,7 @@ import numpy.typing as npt
 from rigsync.boards.ledclock import LedClockBoard
 from rigsync.verify.ledclock_model import LedSamples
 
-__all__ = ["MarkerFinder", "SamplingPlan", "image_plane", "sampling_plan"]
+__all__ = ["IMAGE_ENCODINGS", "MarkerFinder", "SamplingPlan", "image_plane", "luminance", "sampling_plan"]
 
 F64 = npt.NDArray[np.float64]
 IMAGE_ENCODINGS = ("rgb8", "bgr8", "rgba8", "bgra8", "mono8", "8UC1", "mono16", "yuyv", "uyvy")

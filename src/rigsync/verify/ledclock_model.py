@@ -17,7 +17,7 @@ import numpy.typing as npt
 
 from rigsync.boards.ledclock import LedClockBoard
 
-__all__ = ["LedSamples", "ModelParams", "counter_lit", "row_lit", "row_samples_model"]
+__all__ = ["LedSamples", "counter_lit", "row_lit", "row_samples_model"]
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -39,20 +39,6 @@ class LedSamples:
     @property
     def size(self) -> int:
         return int(self.row.size)
-
-
-@dataclass(frozen=True, slots=True)
-class ModelParams:
-    """An exposure on board time and the LEDs' appearance in one image."""
-
-    t0_ns: float
-    """Board time at which image row 0's exposure starts."""
-    duration_ns: float
-    line_ns: float
-    """Delay of each image row's window after the previous row's (0: global shutter)."""
-    dark: float
-    levels: tuple[float, ...]
-    """One per board row, then the counter's."""
 
 
 def _row_lit_before(step: F64, cycle: F64, led: F64, t: F64) -> tuple[F64, F64]:
