@@ -1,5 +1,6 @@
-"""Synthetic images of the LED clock for the decoder's tests: the face drawn from the board model for a given
-exposure window (per image row for a rolling shutter), warped into a camera image, blurred, with noise."""
+"""Synthetic images of the LED clock for the decoder's tests: the face drawn from the board model, warped into a
+camera image and blurred; each LED's light blurred where it lands and integrated by each pixel over its own
+row's exposure window (a rolling shutter: one window per row); noise."""
 
 from __future__ import annotations
 
@@ -67,12 +68,13 @@ def render(board: LedClockBoard, scene: Scene, start_ns: int, duration_ns: int, 
     lit = board.lit_ns(t0, t0 + duration_ns).astype(np.float64)  # (rows, leds)
     norm = np.array([r.step_ns for r in board.rows] + [duration_ns], dtype=np.float64)[layout.row]
     gains = np.array([*(scene.level * g for g in scene.row_gain), scene.counter_level])[layout.row]
-    value = scene.dark + gains * lit / norm
+    light = gains * lit / norm  # what each LED adds in each image row's window
     inv = np.linalg.inv(scene.homography)
     gy, gx = np.mgrid[0:scene.height, 0:scene.width]
     p = inv @ np.stack([gx.ravel(), gy.ravel(), np.ones(gx.size)])
     fx, fy = p[0] / p[2], p[1] / p[2]
     r = board.led_diameter_mm / 2
+    which = np.full(gx.size, -1)
     first = 0
     lines: list[LedRow | GrayCounter] = [*board.rows, board.counter]
     for line in lines:
@@ -80,15 +82,28 @@ def render(board: LedClockBoard, scene: Scene, start_ns: int, duration_ns: int, 
         near = np.flatnonzero(np.abs(fy - line.y_mm) <= r)
         i = np.clip(np.round((fx[near] - line.x_mm) / line.pitch_mm), 0, n - 1).astype(int)
         inside = np.hypot(fx[near] - line.x_mm - i * line.pitch_mm, fy[near] - line.y_mm) <= r
-        pix = near[inside]
-        img.ravel()[pix] = value[pix // scene.width, first + i[inside]]
+        which[near[inside]] = first + i[inside]
         first += n
+    img.ravel()[which >= 0] = scene.dark
+    if scene.blur_px > 0:
+        img = np.asarray(cv2.GaussianBlur(img, (0, 0), scene.blur_px), dtype=np.float64)
+    # The lens blurs where an LED's light lands; each pixel integrates it over its own row's window.
+    which = which.reshape(scene.height, scene.width)
+    pad = 4
+    for j in range(layout.x_mm.size):
+        ys_j, xs_j = np.nonzero(which == j)
+        if ys_j.size == 0:
+            continue
+        y0, y1 = max(ys_j.min() - pad, 0), min(ys_j.max() + pad + 1, scene.height)
+        x0, x1 = max(xs_j.min() - pad, 0), min(xs_j.max() + pad + 1, scene.width)
+        cover = (which[y0:y1, x0:x1] == j).astype(np.float64)
+        if scene.blur_px > 0:
+            cover = np.asarray(cv2.GaussianBlur(cover, (0, 0), scene.blur_px), dtype=np.float64)
+        img[y0:y1, x0:x1] += cover * light[y0:y1, j][:, None]
     if occlude:
         p = scene.homography @ np.array([[0.0, board.width_mm], [0.0, board.height_mm], [1.0, 1.0]])
         (x0, x1), (y0, y1) = p[0] / p[2], p[1] / p[2]
         cv2.rectangle(img, (int(x0) - 5, int(y0) - 5), (int(x1) + 5, int(y1) + 5), 60.0, -1)  # a person passing
-    if scene.blur_px > 0:
-        img = np.asarray(cv2.GaussianBlur(img, (0, 0), scene.blur_px), dtype=np.float64)
     img += rng.normal(0.0, scene.noise, img.shape)
     return np.clip(np.round(img), 0, 255).astype(np.uint8)
 

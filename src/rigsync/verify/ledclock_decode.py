@@ -345,9 +345,7 @@ def decode_frame(board: LedClockBoard, s: LedSamples, v: F64, saturated: npt.NDA
     # Every row with samples below saturation: rows that wrap while unsaturated add their ends.
     usable = np.array([np.count_nonzero(~saturated[s.row == r]) > 0.2 * np.count_nonzero(s.row == r)
                        for r in range(len(board.rows))])
-    # A rolling shutter's neighbouring lines blur together: rows stepping within a few lines are left out.
-    sharp = np.array([r.step_ns >= 4 * abs(float(x[2])) for r in board.rows])
-    fit = _Fit(f, (usable & sharp) | (np.arange(len(board.rows)) >= finest), rolling)
+    fit = _Fit(f, usable | (np.arange(len(board.rows)) >= finest), rolling)
     x, cov, rms = fit.run(fit.levels(x))
     decoded = Decoded(start_ns=float(x[0]), duration_ns=float(x[1]), line_ns=float(x[2]),
                       start_sigma_ns=float(np.sqrt(max(cov[0, 0], 0.0))), duration_sigma_ns=float(np.sqrt(cov[1, 1])),
