@@ -219,7 +219,7 @@ class _Fit:
             r2, j2 = self._eval(trial)
             cost2 = float(r2 @ r2)
             if cost2 <= cost:
-                done = abs(trial[0] - x[0]) < 0.01 and abs(trial[1] - x[1]) < 0.01 and cost - cost2 <= 1e-9 * cost
+                done = abs(trial[0] - x[0]) < 0.5 and abs(trial[1] - x[1]) < 0.5 and cost - cost2 <= 1e-6 * cost
                 x, r, j, cost = trial, r2, j2, cost2
                 lam = max(lam / 10, 1e-9)
                 if done:
