@@ -35,6 +35,7 @@ from rigsync.spec.model import (
     Timestamping,
     UsbController,
 )
+from rigsync.spec.verify import VERIFY_KEYS, VerifyConfig, VerifySpec
 from rigsync.spec.sync import (
     FaultKind,
     FaultSpec,
@@ -47,7 +48,7 @@ from rigsync.spec.sync import (
     TriggerSpec,
 )
 
-_TOP = ("rig", "sim", "hosts", "devices", "sync", "triggers", "faults")
+_TOP = ("rig", "sim", "hosts", "devices", "sync", "triggers", "faults", "verify")
 _CONNECTION_FORMS = {
     LinkKind.USB: "usb:<controller>",
     LinkKind.GMSL: "gmsl:<card>:<port>",
@@ -110,6 +111,8 @@ def loads_rig(text: str, path: str = "<rig>") -> RigSpec:
     groups = tuple(_group(t) for t in group_tables)
     _unique(top, "sync", [g.name for g in groups], "name")
     _check_groups(group_tables, groups, devices, hosts, triggers)
+    verify = VerifyConfig(_verify(top), tuple((g.name, _verify(t)) for g, t in zip(groups, group_tables, strict=True)
+                                              if t.has("verify")))
 
     fault_tables = top.tables("faults", ("device", "host", "kind", "at_s", "duration_s", "step_ms"))
     faults = tuple(
@@ -129,7 +132,7 @@ def loads_rig(text: str, path: str = "<rig>") -> RigSpec:
             raise table.error("host", fault.host, "takes part in no PTP group: it has no PTP lock to lose",
                               sorted(_ptp_host_names(groups, devices)) or "no host runs PTP")
     return RigSpec(name=rig_name, path=path, text=text, hosts=hosts, devices=devices, sync_groups=groups,
-                   triggers=triggers, faults=faults, sim=sim, description=description)
+                   triggers=triggers, faults=faults, sim=sim, description=description, verify=verify)
 
 
 def _ptp_host_names(groups: tuple[SyncGroupSpec, ...], devices: tuple[DeviceSpec, ...]) -> set[str]:
@@ -145,6 +148,14 @@ def _ptp_host_names(groups: tuple[SyncGroupSpec, ...], devices: tuple[DeviceSpec
 
 
 # --- tables -------------------------------------------------------------------------------------
+
+def _verify(parent: Table) -> VerifySpec:
+    """A ``[verify]`` table (rig-wide, or a sync group's ``verify``); every key optional."""
+    t = parent.table("verify", VERIFY_KEYS)
+    if t is None:
+        return VerifySpec()
+    return t.build(VerifySpec, **{key: t.number(key, None) for key in VERIFY_KEYS})
+
 
 def _sim(top: Table) -> SimSpec:
     t = top.table("sim", ("seed", "render_width", "max_drift_ppm", "ptp_running_s"))
@@ -280,7 +291,7 @@ def _stream(t: Table, model: CameraModel) -> StreamSpec:
                    pixel_format=fmt, exposure_us=exposure_us)
 
 
-_GROUP_KEYS = ("name", "method", "topology", "source", "members", "burst", "stagger_us", "ptp")
+_GROUP_KEYS = ("name", "method", "topology", "source", "members", "burst", "stagger_us", "ptp", "verify")
 
 
 def _group(t: Table) -> SyncGroupSpec:
