@@ -35,7 +35,6 @@ from rigsync.spec.model import (
     Timestamping,
     UsbController,
 )
-from rigsync.spec.verify import VERIFY_KEYS, VerifyConfig, VerifySpec
 from rigsync.spec.sync import (
     FaultKind,
     FaultSpec,
@@ -47,6 +46,7 @@ from rigsync.spec.sync import (
     TriggerPattern,
     TriggerSpec,
 )
+from rigsync.spec.verify import VERIFY_KEYS, VerifyConfig, VerifySpec
 
 _TOP = ("rig", "sim", "hosts", "devices", "sync", "triggers", "faults", "verify")
 _CONNECTION_FORMS = {
