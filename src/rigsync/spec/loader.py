@@ -128,11 +128,20 @@ def loads_rig(text: str, path: str = "<rig>") -> RigSpec:
             raise table.error("device", fault.device, "no such device", ids)
         if fault.host is not None and fault.host not in host_names:
             raise table.error("host", fault.host, "no such host", host_names)
+        if fault.kind is FaultKind.TRIGGER_LOSS and fault.device not in _triggered(groups):
+            raise table.error("device", fault.device, "takes no trigger: it has no sync input to lose",
+                              sorted(_triggered(groups)) or "no device takes a trigger")
         if fault.kind is FaultKind.PTP_LOSS and fault.host not in _ptp_host_names(groups, devices):
             raise table.error("host", fault.host, "takes part in no PTP group: it has no PTP lock to lose",
                               sorted(_ptp_host_names(groups, devices)) or "no host runs PTP")
     return RigSpec(name=rig_name, path=path, text=text, hosts=hosts, devices=devices, sync_groups=groups,
                    triggers=triggers, faults=faults, sim=sim, description=description, verify=verify)
+
+
+def _triggered(groups: tuple[SyncGroupSpec, ...]) -> set[str]:
+    """Devices with a sync input in use: the members of hardware and Genlock groups but a group's source device."""
+    return {m.device for g in groups if g.method in (SyncMethod.HARDWARE, SyncMethod.GENLOCK)
+            for m in g.members if g.source is None or g.source.device != m.device}
 
 
 def _ptp_host_names(groups: tuple[SyncGroupSpec, ...], devices: tuple[DeviceSpec, ...]) -> set[str]:

@@ -12,15 +12,26 @@ from rigsync.verify.limits import VerifyLimits
 from rigsync.verify.load import StampData, StreamStamps
 from rigsync.verify.result import Check, Plot, Series
 
+UNNAMED = "absent, not named"
+"""A frame of a one-frame-per-trigger group's stream absent from a frameset holding the group's other streams,
+which the frameset does not name missing (a short silence: the aligner names a silent stream after 2 s)."""
 
-def _due(data: StampData, s: StreamStamps) -> tuple[np.ndarray, np.ndarray]:
-    """(frameset indices where the stream was due, whether it was missing there), in set order."""
-    held = data.framesets.members.get(s.key, (np.array([], dtype=np.int64),) * 3)[0]
-    gone = np.array([i for i, _ in data.framesets.missing.get(s.key, [])], dtype=np.int64)
-    idx = np.concatenate([held, gone])
-    missing = np.concatenate([np.zeros(len(held), bool), np.ones(len(gone), bool)])
-    order = np.argsort(idx, kind="stable")
-    return idx[order], missing[order]
+
+def _held(data: StampData, key: str) -> np.ndarray:
+    return data.framesets.members.get(key, (np.array([], dtype=np.int64),) * 3)[0]
+
+
+def _due(data: StampData, s: StreamStamps) -> tuple[np.ndarray, np.ndarray, int]:
+    """(frameset indices where the stream was due, whether it was missing there, how many of those the sets did
+    not name), in set order. Due: the sets holding it or naming it missing, and, in a group taking one frame per
+    trigger, every set holding another of the group's streams."""
+    held = _held(data, s.key)
+    named = np.array([i for i, _ in data.framesets.missing.get(s.key, [])], dtype=np.int64)
+    due = np.union1d(held, named)
+    if data.one_per_trigger(s.group):
+        due = np.union1d(due, np.concatenate([_held(data, o.key) for o in data.group_streams(s.group)]))
+    missing = ~np.isin(due, held)
+    return due, missing, int(missing.sum()) - len(named)
 
 
 def _by_device(data: StampData) -> dict[str, list[StreamStamps]]:
@@ -43,8 +54,10 @@ def drop_checks(data: StampData, limits: VerifyLimits) -> tuple[list[Check], lis
     device; the drops timeline."""
     checks: list[Check] = []
     marks: list[Series] = []
-    method = ("framesets naming the device's streams missing, over the framesets each was due in (held or named "
-              "missing), all its streams together; reasons as the framesets give them")
+    method = ("framesets missing the device's streams over the framesets each was due in (held, named missing, "
+              "or, in a group taking one frame per trigger, holding another of the group's streams), all its streams "
+              f"together; reasons as the framesets name them ({UNNAMED!r}: a set of its group without it that names "
+              "nothing)")
     gap_method = "per stream, the longest run of consecutive framesets (of those it was due in) naming it missing"
     for device, streams in _by_device(data).items():
         lim = limits.device(device)
@@ -53,10 +66,12 @@ def drop_checks(data: StampData, limits: VerifyLimits) -> tuple[list[Check], lis
         gaps: dict[str, int] = {}
         times = []
         for s in streams:
-            idx, gone = _due(data, s)
+            idx, gone, unnamed = _due(data, s)
             due += len(idx)
             missing += int(gone.sum())
             reasons.update(r for _, r in data.framesets.missing.get(s.key, []))
+            if unnamed:
+                reasons[UNNAMED] += unnamed
             gaps[s.key] = _longest_run(gone)
             times.append(data.framesets.rig_time_ns[idx[gone]])
         if not due:

@@ -23,6 +23,7 @@ from rigsync.record import Recording
 from rigsync.spec import loads_rig
 from rigsync.verify.limits import FREE_RUNNING
 
+ONE_PER_TRIGGER = ("hardware", "genlock", "ptp")
 TIME_FLAGS = ("acquiring", "slewing", "host_unsynced", "ptp_unlocked", "ptp_warn", "ptp_error")
 
 
@@ -107,6 +108,16 @@ class StampData:
 
     def group_streams(self, group: str) -> list[StreamStamps]:
         return [s for s in self.streams.values() if s.group == group]
+
+    def one_per_trigger(self, group: str) -> bool:
+        """Whether every stream the group syncs takes one frame per trigger of a steady trigger (a hardware,
+        Genlock or PTP group at one rate, no bursts): then each of its framesets is due a frame of every one."""
+        if group == FREE_RUNNING:
+            return False
+        g = self.plan.group(group)
+        streams = self.group_streams(group)
+        return (g.method.value in ONE_PER_TRIGGER and not g.random_triggers and bool(streams)
+                and len({s.period_ns for s in streams}) == 1 and all(s.burst == 1 for s in streams))
 
 
 def rig_plan(rec: Recording) -> Plan:

@@ -96,9 +96,10 @@ def frame_number_check(data: StampData, limits: GroupLimits) -> list[Check]:
     if len(streams) < 2:
         return [skipped("FRAME-NUMBER", "frame numbers aligned", subject, "framesets", "fewer than two streams "
                         "recorded", method)]
-    if len({s.period_ns for s in streams}) > 1 or any(s.burst > 1 for s in streams):
+    if not data.one_per_trigger(limits.group):
         return [skipped("FRAME-NUMBER", "frame numbers aligned", subject, "framesets", "its streams do not all take "
-                        "one frame per trigger at one rate (bursts, or several rates): frame numbers cannot align",
+                        "one frame per trigger at one rate (bursts, several rates or random triggers): frame numbers "
+                        "cannot align",
                         method)]
     fs = data.framesets
     seqs = np.full((len(fs), len(streams)), -1, dtype=np.int64)
