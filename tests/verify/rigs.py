@@ -96,3 +96,49 @@ def capture(text: str, out: Path, seconds: float, *, force: bool = False) -> Pat
 def fault(kind: str, at_s: float, duration_s: float, **target: str) -> str:
     where = "".join(f'{k} = "{v}"\n' for k, v in target.items())
     return f'\n[[faults]]\nkind = "{kind}"\nat_s = {at_s}\nduration_s = {duration_s}\n{where}'
+
+TWO_HOSTS_PTP = """
+[sim]
+render_width = 32
+seed = 11
+
+[[hosts]]
+name = "gm"
+nics = [{ name = "eth0", timestamping = "hardware" }]
+
+[[hosts]]
+name = "b"
+usb_controllers = [{ name = "u0" }]
+nics = [{ name = "eth0", timestamping = "hardware" }]
+
+[[devices]]
+id = "cam-gm"
+model = "gige-ptp-area-scan"
+serial = "EVT-1"
+host = "gm"
+connection = "eth:eth0"
+streams = [{ kind = "color", width = 1920, height = 1200, fps = 30, format = "bayer_rggb8", exposure_us = 2000 }]
+
+[[devices]]
+id = "cam-b"
+model = "gige-ptp-area-scan"
+serial = "EVT-2"
+host = "b"
+connection = "eth:eth0"
+streams = [{ kind = "color", width = 1920, height = 1200, fps = 30, format = "bayer_rggb8", exposure_us = 2000 }]
+
+[[devices]]
+id = "web-b"
+model = "uvc-webcam"
+serial = "WEB-1"
+host = "b"
+connection = "usb:u0"
+streams = [{ kind = "color", width = 640, height = 480, fps = 30 }]
+
+[[sync]]
+name = "lan"
+method = "ptp"
+members = [{ device = "cam-gm" }, { device = "cam-b" }]
+[sync.ptp]
+grandmaster = "gm"
+"""

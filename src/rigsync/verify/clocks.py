@@ -8,6 +8,8 @@ import itertools
 
 import numpy as np
 
+from rigsync.catalog import get_model
+from rigsync.core.frame import ClockDomain
 from rigsync.verify._judge import against, series, skipped
 from rigsync.verify.limits import VerifyLimits
 from rigsync.verify.load import StampData, StreamStamps
@@ -54,6 +56,11 @@ def drift_checks(data: StampData, limits: VerifyLimits) -> tuple[list[Check], li
                    f"{MIN_SPAN_S:g} s: max minus min")
     for device in _devices(data):
         lim = limits.device(device)
+        if get_model(data.plan.rig.device(device).model).clock.domain is ClockDomain.HOST:
+            why = "no clock of its own: its timestamps are its host's receive times"
+            checks += [skipped("DRIFT", "clock drift", device, "ppm", why, method),
+                       skipped("DRIFT-STABILITY", "clock drift stability", device, "ppm", why, span_method)]
+            continue
         s = _clock_stream([x for x in data.streams.values() if x.device == device])
         segs = [] if s is None else [seg for seg in _segments(s) if len(seg) >= MIN_FIT_FRAMES]
         if s is None or not segs:

@@ -12,6 +12,8 @@ from rigsync.verify.limits import VerifyLimits
 from rigsync.verify.load import StampData, StreamStamps
 from rigsync.verify.result import Check, Plot, Series
 
+STOPPED = "stopped"
+"""A frame the capture's end cut off: not a frame the rig failed to deliver (left out of the figures)."""
 UNNAMED = "absent, not named"
 """A frame of a one-frame-per-trigger group's stream absent from a frameset holding the group's other streams,
 which the frameset does not name missing (a short silence: the aligner names a silent stream after 2 s)."""
@@ -26,10 +28,12 @@ def _due(data: StampData, s: StreamStamps) -> tuple[np.ndarray, np.ndarray, int]
     not name), in set order. Due: the sets holding it or naming it missing, and, in a group taking one frame per
     trigger, every set holding another of the group's streams."""
     held = _held(data, s.key)
-    named = np.array([i for i, _ in data.framesets.missing.get(s.key, [])], dtype=np.int64)
+    named = np.array([i for i, r in data.framesets.missing.get(s.key, []) if r != STOPPED], dtype=np.int64)
     due = np.union1d(held, named)
     if data.one_per_trigger(s.group):
         due = np.union1d(due, np.concatenate([_held(data, o.key) for o in data.group_streams(s.group)]))
+    stopped = [i for i, r in data.framesets.missing.get(s.key, []) if r == STOPPED]
+    due = np.setdiff1d(due, stopped)
     missing = ~np.isin(due, held)
     return due, missing, int(missing.sum()) - len(named)
 
@@ -57,7 +61,7 @@ def drop_checks(data: StampData, limits: VerifyLimits) -> tuple[list[Check], lis
     method = ("framesets missing the device's streams over the framesets each was due in (held, named missing, "
               "or, in a group taking one frame per trigger, holding another of the group's streams), all its streams "
               f"together; reasons as the framesets name them ({UNNAMED!r}: a set of its group without it that names "
-              "nothing)")
+              "nothing); the sets cut off by the capture's end ('stopped') are not counted")
     gap_method = "per stream, the longest run of consecutive framesets (of those it was due in) naming it missing"
     for device, streams in _by_device(data).items():
         lim = limits.device(device)

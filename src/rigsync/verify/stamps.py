@@ -48,7 +48,11 @@ def _facts(data: StampData) -> tuple[tuple[str, str], ...]:
     for g in data.plan.groups:
         streams = data.group_streams(g.name)
         if streams:
-            centres.append(np.nanmedian(group_times(data, streams), axis=1))
+            table = group_times(data, streams)
+            held = ~np.isnan(table).all(axis=1)
+            centre = np.full(len(table), np.nan)
+            centre[held] = np.nanmedian(table[held], axis=1)
+            centres.append(centre)
     if len(centres) > 1:
         spread = np.array(centres)
         ok = (~np.isnan(spread)).sum(axis=0) >= 2
