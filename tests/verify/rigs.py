@@ -88,7 +88,7 @@ def capture(text: str, out: Path, seconds: float, *, force: bool = False) -> Pat
     """Capture ``text`` for ``seconds`` on the virtual clock into ``out``."""
     plan = build_plan(loads_rig(text, str(out.with_suffix(".toml"))))
     assert force or not plan.errors, plan.errors
-    with CaptureSession(plan, CaptureOptions(out=out, seconds=seconds, fast=True)) as session:
+    with CaptureSession(plan, CaptureOptions(out=out, seconds=seconds, fast=True, force=force)) as session:
         session.run()
     return out
 

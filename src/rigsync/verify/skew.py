@@ -31,14 +31,16 @@ def group_times(data: StampData, streams: list[StreamStamps]) -> np.ndarray:
     return table
 
 
-def _skews(table: np.ndarray, triggered: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(set indices measured, skew ns, column of the member farthest off) per frameset."""
+def _skews(table: np.ndarray, triggered: bool, source: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(set indices measured, skew ns, column of the member farthest off) per frameset. Between members equally
+    far off (two members always are), the one that is not the group's trigger source (``source``: bool per
+    column) is named: its frames follow the source's, not the other way round."""
     present = (~np.isnan(table)).sum(axis=1)
     rows = np.flatnonzero(present >= (2 if triggered else 1))
     t = table[rows]
     if triggered:
         skew = np.nanmax(t, axis=1) - np.nanmin(t, axis=1)
-        off = np.abs(t - np.nanmedian(t, axis=1, keepdims=True))
+        off = np.abs(t - np.nanmedian(t, axis=1, keepdims=True)) - 0.5 * source
     else:
         off = np.abs(t)
         skew = np.nanmax(off, axis=1)
@@ -58,7 +60,8 @@ def skew_checks(data: StampData, limits: GroupLimits) -> tuple[list[Check], list
     method = f"{how}; p50/p99/max over the framesets holding {'two or more' if triggered else 'any'} of them"
     if not streams:
         return [], []
-    rows, skew, worst = _skews(group_times(data, streams), triggered)
+    src = data.plan.group(group).source if group != FREE_RUNNING else None
+    rows, skew, worst = _skews(group_times(data, streams), triggered, np.array([s.device == src for s in streams]))
     if not len(rows):
         return [skipped("SKEW", "inter-camera skew", subject, "us",
                         "no frameset holds two of the group's streams" if triggered else "no frameset holds them",
