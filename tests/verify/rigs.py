@@ -142,3 +142,37 @@ members = [{ device = "cam-gm" }, { device = "cam-b" }]
 [sync.ptp]
 grandmaster = "gm"
 """
+
+ORBBEC = """
+[sim]
+render_width = 32
+seed = 21
+
+[[hosts]]
+name = "h"
+
+[[devices]]
+id = "primary"
+model = "orbbec-femto-bolt"
+serial = "CP1"
+host = "h"
+connection = "usb:c0"
+streams = [{ kind = "color", width = 1920, height = 1080, fps = 30, format = "mjpeg", exposure_us = 10000 },
+           { kind = "depth", width = 640, height = 576, fps = 30 }]
+
+[[devices]]
+id = "secondary"
+model = "orbbec-femto-bolt"
+serial = "CP2"
+host = "h"
+connection = "usb:c1"
+streams = [{ kind = "color", width = 1920, height = 1080, fps = 30, format = "mjpeg", exposure_us = 10000 },
+           { kind = "depth", width = 640, height = 576, fps = 30 }]
+
+[[sync]]
+name = "bolts"
+method = "hardware"
+topology = "daisy-chain"
+source = { device = "primary" }
+members = [{ device = "primary" }, { device = "secondary", depth_delay_us = 160 }]
+"""

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tests.verify.rigs import GENLOCK
+from tests.verify.rigs import GENLOCK, ORBBEC, capture
 
 from rigsync.record import open_recording
 from rigsync.spec import loads_rig
@@ -157,3 +157,20 @@ def test_no_frame_skips_frame_number_for_bursts_and_stamps_load_per_stream(genlo
     assert {k: (s.group, s.period_ns, len(s.seq) > 300) for k, s in data.streams.items()} == {
         "rs-master/depth": ("gl", 33_333_333, True), "rs-a/depth": ("gl", 33_333_333, True),
         "rs-b/depth": ("gl", 33_333_333, True)}
+
+
+def test_orbbec_primary_vs_secondary_timestamps(folder: Path) -> None:
+    """seeds/002's check: each SECONDARY stream's stamp against the PRIMARY's of the same kind, set by set, the
+    declared depth delay removed; the figure is the largest difference, recomputed here, and passes 100 us."""
+    path = capture(ORBBEC, folder / "orbbec.mcap", 3)
+    check = _by(verify_recording(path), "SEEDS-002")["group bolts"]
+    with open_recording(path) as rec:
+        diffs = []
+        for fs in rec.framesets():
+            t = {(m.device, m.stream): m.rig_time_ns for m in fs.members}
+            for kind, delay in (("color", 0), ("depth", 160_000)):
+                if ("primary", kind) in t and ("secondary", kind) in t:
+                    diffs.append(abs(t[("secondary", kind)] - delay - t[("primary", kind)]))
+    assert check.status is Status.PASS
+    assert check.value == pytest.approx(max(diffs) / 1e3, abs=1e-3)
+    assert check.detail.startswith("primary (PRIMARY) vs secondary ")

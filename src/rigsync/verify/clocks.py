@@ -57,7 +57,7 @@ def drift_checks(data: StampData, limits: VerifyLimits) -> tuple[list[Check], li
     for device in _devices(data):
         lim = limits.device(device)
         if get_model(data.plan.rig.device(device).model).clock.domain is ClockDomain.HOST:
-            why = "no clock of its own: its timestamps are its host's receive times"
+            why = "no clock of its own: its timestamps are taken on its host's clock"
             checks += [skipped("DRIFT", "clock drift", device, "ppm", why, method),
                        skipped("DRIFT-STABILITY", "clock drift stability", device, "ppm", why, span_method)]
             continue

@@ -123,7 +123,7 @@ class StampData:
 def rig_plan(rec: Recording) -> Plan:
     """The plan of the rig the recording embeds."""
     if not rec.rig_toml:
-        raise RecordingError(rec.path, "holds no rig file (rigsync metadata rig_toml is empty): give --rig")
+        raise RecordingError(rec.path, "holds no rig file (its rigsync metadata has no rig_toml): give it with --rig")
     return build_plan(loads_rig(rec.rig_toml, rec.metadata.get("rigsync", {}).get("rig_path") or "<embedded rig>"))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rigsync.plan import build_plan
 from rigsync.plan.model import Plan
 from rigsync.record import open_recording
 from rigsync.spec.model import RigSpec
@@ -25,9 +26,9 @@ def check_same_devices(recorded: RigSpec, given: RigSpec) -> None:
 
 def verify_recording(path: str | Path, rig: RigSpec | None = None) -> Verdict:
     """Verify one recording from its stamps; ``rig``: a rig file whose ``[verify]`` limits replace the recording's
-    own (its devices must be the recording's)."""
+    own (its devices must be the recording's; a recording that embeds no rig file is read as of this one)."""
     with open_recording(path) as rec:
-        plan = rig_plan(rec)
+        plan = build_plan(rig) if rig is not None and not rec.rig_toml else rig_plan(rec)
         if rig is not None:
             check_same_devices(plan.rig, rig)
         limits = VerifyLimits.from_plan(plan, rig.verify if rig is not None else None)
