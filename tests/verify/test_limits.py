@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from tests.verify.rigs import GENLOCK, TWO_HOSTS_PTP
 
 from rigsync.core.errors import RigFileError
 from rigsync.plan import build_plan
+from rigsync.record import open_recording
 from rigsync.spec import loads_rig
 from rigsync.verify.limits import FREE_RUNNING, VerifyLimits
 
@@ -73,3 +76,11 @@ def test_bad_group_verify_is_refused_at_its_path() -> None:
     """A group's verify is checked the same way, at sync[i].verify."""
     with pytest.raises(RigFileError, match=r"^r\.toml: sync\[0\]\.verify\.max_image_skew_us = 0\.0: out of range"):
         loads_rig(GENLOCK.replace('name = "gl"', 'name = "gl"\nverify = { max_image_skew_us = 0 }'), "r.toml")
+
+
+def test_limits_of_a_recording_come_from_its_embedded_rig(genlock_lost: Path) -> None:
+    """VerifyLimits.of_recording reads the rig file the recording embeds: its groups and their methods."""
+    with open_recording(genlock_lost) as rec:
+        limits = VerifyLimits.of_recording(rec)
+    assert [(g.group, g.method) for g in limits.groups] == [("gl", "genlock"), (FREE_RUNNING, FREE_RUNNING)]
+    assert limits.device("rs-a").group == "gl"

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from rigsync.plan.model import Plan
+    from rigsync.record import Recording
 
 __all__ = ["FREE_RUNNING", "GroupLimits", "VerifyLimits"]
 
@@ -113,6 +114,13 @@ class VerifyLimits:
         groups[FREE_RUNNING] = (FREE_RUNNING, max(free, default=33_333_333) / 1000, 10.0)
         members = {m.device: g.name for g in rig.sync_groups for m in g.members}
         return cls(config if config is not None else rig.verify, groups, members)
+
+    @classmethod
+    def of_recording(cls, rec: Recording) -> VerifyLimits:
+        """The limits of the rig a recording embeds (its ``[verify]`` tables and its groups' methods)."""
+        from rigsync.verify.load import rig_plan
+
+        return cls.from_plan(rig_plan(rec))
 
     def _resolve(self, name: str, method: str, own: VerifySpec, period_us: float,
                  ptp_error_us: float) -> GroupLimits:
