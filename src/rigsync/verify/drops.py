@@ -65,7 +65,7 @@ def drop_checks(data: StampData, limits: VerifyLimits) -> tuple[list[Check], lis
     gap_method = "per stream, the longest run of consecutive framesets (of those it was due in) naming it missing"
     for device, streams in _by_device(data).items():
         lim = limits.device(device)
-        due = missing = 0
+        due = missing = cut = 0
         reasons: Counter[str] = Counter()
         gaps: dict[str, int] = {}
         times = []
@@ -73,7 +73,8 @@ def drop_checks(data: StampData, limits: VerifyLimits) -> tuple[list[Check], lis
             idx, gone, unnamed = _due(data, s)
             due += len(idx)
             missing += int(gone.sum())
-            reasons.update(r for _, r in data.framesets.missing.get(s.key, []))
+            reasons.update(r for _, r in data.framesets.missing.get(s.key, []) if r != STOPPED)
+            cut += sum(1 for _, r in data.framesets.missing.get(s.key, []) if r == STOPPED)
             if unnamed:
                 reasons[UNNAMED] += unnamed
             gaps[s.key] = _longest_run(gone)
@@ -91,7 +92,9 @@ def drop_checks(data: StampData, limits: VerifyLimits) -> tuple[list[Check], lis
         extra = ", ".join(f"{r} {n}" for r, n in dropped.most_common())
         checks.append(against("DROPS", "frames missing", device, missing / due, lim.max_drop_rate, "fraction",
                               f"{missing} of {due} due frames missing ({why})"
-                              + (f"; frames in no frameset: {extra}" if extra else ""), method, [device]))
+                              + (f"; frames in no frameset: {extra}" if extra else "")
+                              + (f"; {cut} cut off by the capture's end (not counted)" if cut else ""), method,
+                              [device]))
         worst = max(gaps, key=lambda k: gaps[k])
         checks.append(against("GAP", "longest gap", device, gaps[worst], lim.max_gap_frames, "frames",
                               f"{gaps[worst]} consecutive framesets without {worst}", gap_method, [device]))
