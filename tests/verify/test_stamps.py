@@ -174,3 +174,21 @@ def test_orbbec_primary_vs_secondary_timestamps(folder: Path) -> None:
     assert check.status is Status.PASS
     assert check.value == pytest.approx(max(diffs) / 1e3, abs=1e-3)
     assert check.detail.startswith("primary (PRIMARY) vs secondary ")
+
+
+def test_plots_hold_the_figures_per_group_device_and_host(genlock_lost: Path, ptp_lost: Path) -> None:
+    """The section's plots: skew histogram and skew over time per group, drift per device (one fit when the
+    recording is too short for spans), bounds per device, drops on a timeline (rs-a's 15 missing frames), PTP
+    offsets per host."""
+    with open_recording(genlock_lost) as rec:
+        plots = {p.key: p for p in verify_stamps(rec, VerifyLimits.of_recording(rec)).plots}
+    assert set(plots) == {"skew-histogram-gl", "skew-over-time-gl", "drift", "bounds", "drops"}
+    assert {s.label for s in plots["drift"].series} == {"rs-master", "rs-a", "rs-b"}
+    assert all(len(s.x) == 1 for s in plots["drift"].series)
+    drops = {s.label: s for s in plots["drops"].series}
+    assert set(drops) == {"rs-a"} and len(drops["rs-a"].x) == 15
+    assert drops["rs-a"].x[-1] - drops["rs-a"].x[0] == pytest.approx(14 / 30, abs=1e-3)  # 15 sets in a row
+    assert len(plots["skew-histogram-gl"].series[0].y) == len(plots["skew-over-time-gl"].series[0].x)
+    with open_recording(ptp_lost) as rec:
+        ptp = {p.key: p for p in verify_stamps(rec, VerifyLimits.of_recording(rec)).plots}["ptp-offsets"]
+    assert {s.label for s in ptp.series} == {"gm", "b"}
