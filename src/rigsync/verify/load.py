@@ -17,12 +17,15 @@ import numpy as np
 
 from rigsync.core.errors import RecordingError
 from rigsync.core.frame import StreamKind
+from rigsync.core.frameset import FramesetRecord
 from rigsync.plan import build_plan
 from rigsync.plan.model import Plan
-from rigsync.record import Recording
+from rigsync.record import FRAMES_TOPIC, FRAMESETS_TOPIC, Recording
 from rigsync.spec import loads_rig
 from rigsync.verify.limits import FREE_RUNNING
 
+EVENTS_TOPIC = "/rigsync/events"
+PTP_PREFIX = "/rigsync/ptp/"
 ONE_PER_TRIGGER = ("hardware", "genlock", "ptp")
 TIME_FLAGS = ("acquiring", "slewing", "host_unsynced", "ptp_unlocked", "ptp_warn", "ptp_error")
 
@@ -144,32 +147,49 @@ def _stream_layout(plan: Plan) -> dict[str, tuple[str, int, int, int]]:
 
 
 def load_stamps(rec: Recording, plan: Plan | None = None) -> StampData:
-    """Read the stamps of ``rec`` (its embedded rig's plan unless ``plan`` is given)."""
+    """Read the stamps of ``rec`` (its embedded rig's plan unless ``plan`` is given), in one pass over the file."""
     plan = plan if plan is not None else rig_plan(rec)
-    layout = _stream_layout(plan)
     rows: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
-    for f in rec.frames():
-        rows[f"{f.device}/{f.stream}"].append((f.seq, f.rig_time_ns, f.error_bound_ns, f.device_ts_ns, f.locked,
-                                               "after_reconnect" in f.flags, f.time_flags))
+    framesets: list[FramesetRecord] = []
+    ptp: dict[str, list[tuple[int, dict[str, Any]]]] = defaultdict(list)
+    events: list[DeviceEvent] = []
+    topics = [FRAMES_TOPIC, FRAMESETS_TOPIC, EVENTS_TOPIC, *(t for t in rec.json_topics() if t.startswith(PTP_PREFIX))]
+    for topic, log_ns, p in rec.json_messages_of(topics):
+        if topic == FRAMES_TOPIC:
+            f = rec.frame_stamp(p)
+            rows[f"{f.device}/{f.stream}"].append((f.seq, f.rig_time_ns, f.error_bound_ns, f.device_ts_ns, f.locked,
+                                                   "after_reconnect" in f.flags, f.time_flags))
+        elif topic == FRAMESETS_TOPIC:
+            framesets.append(_frameset(rec, p))
+        elif topic == EVENTS_TOPIC:
+            events.append(DeviceEvent(str(p.get("device")), str(p.get("kind")), int(p.get("rig_ns", log_ns)),
+                                      str(p.get("reason", ""))))
+        else:
+            ptp[topic.removeprefix(PTP_PREFIX)].append((log_ns, p))
+    streams = _streams(plan, rows)
+    sets = _framesets(framesets)
+    stats = {k: _json(v) for k, v in rec.metadata.get("rigsync.stats", {}).items()}
+    start = stats.get("recording_start_rig_ns")
+    if not isinstance(start, int):
+        firsts = [s.rig_time_ns[0] for s in streams.values() if len(s.rig_time_ns)]
+        start = int(sets.rig_time_ns[0]) if len(sets) else int(min(firsts, default=0))
+    return StampData(rec.path, plan, streams, sets, {h: _ptp(h, samples) for h, samples in ptp.items()},
+                     tuple(events), stats, start)
+
+
+def _streams(plan: Plan, rows: dict[str, list[tuple[Any, ...]]]) -> dict[str, StreamStamps]:
     streams = {}
-    for key, (group, offset, period, burst) in layout.items():
+    for key, (group, offset, period, burst) in _stream_layout(plan).items():
         device, stream = key.split("/", 1)
         r = rows.get(key, [])
         cols = list(zip(*r, strict=True)) if r else [()] * 7
-        flags = cols[6]
         streams[key] = StreamStamps(
             device, stream, group, offset, period, burst,
             seq=np.array(cols[0], dtype=np.int64), rig_time_ns=np.array(cols[1], dtype=np.int64),
             error_bound_ns=np.array(cols[2], dtype=np.int64), device_ts_ns=np.array(cols[3], dtype=np.int64),
             locked=np.array(cols[4], dtype=bool), after_reconnect=np.array(cols[5], dtype=bool),
-            time_flags={name: np.array([name in fl for fl in flags], dtype=bool) for name in TIME_FLAGS})
-    framesets = _framesets(rec)
-    stats = {k: _json(v) for k, v in rec.metadata.get("rigsync.stats", {}).items()}
-    start = stats.get("recording_start_rig_ns")
-    if not isinstance(start, int):
-        firsts = [s.rig_time_ns[0] for s in streams.values() if len(s.rig_time_ns)]
-        start = int(framesets.rig_time_ns[0]) if len(framesets) else int(min(firsts, default=0))
-    return StampData(rec.path, plan, streams, framesets, _ptp(rec), _events(rec), stats, start)
+            time_flags={name: np.array([name in fl for fl in cols[6]], dtype=bool) for name in TIME_FLAGS})
+    return streams
 
 
 def _json(text: str) -> Any:
@@ -179,37 +199,28 @@ def _json(text: str) -> Any:
         return text
 
 
-def _framesets(rec: Recording) -> Framesets:
-    times: list[int] = []
+def _frameset(rec: Recording, payload: dict[str, Any]) -> FramesetRecord:
+    try:
+        return FramesetRecord.from_json(payload)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise RecordingError(rec.path, f"a {FRAMESETS_TOPIC} message is not a frameset ({exc!r})") from exc
+
+
+def _framesets(records: list[FramesetRecord]) -> Framesets:
     members: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
     missing: dict[str, list[tuple[int, str]]] = defaultdict(list)
-    for i, fs in enumerate(rec.framesets()):
-        times.append(fs.rig_time_ns)
+    for i, fs in enumerate(records):
         for m in fs.members:
             members[f"{m.device}/{m.stream}"].append((i, m.rig_time_ns, m.seq))
         for x in fs.missing:
             missing[f"{x.device}/{x.stream}"].append((i, x.reason.value))
     arrays = {k: tuple(np.array(c, dtype=np.int64) for c in zip(*v, strict=True)) for k, v in members.items()}
-    return Framesets(np.array(times, dtype=np.int64), arrays, dict(missing))  # type: ignore[arg-type]
+    times = np.array([fs.rig_time_ns for fs in records], dtype=np.int64)
+    return Framesets(times, arrays, dict(missing))  # type: ignore[arg-type]
 
 
-def _ptp(rec: Recording) -> dict[str, PtpTrace]:
-    out = {}
-    for topic in rec.json_topics():
-        if not topic.startswith("/rigsync/ptp/"):
-            continue
-        host = topic.removeprefix("/rigsync/ptp/")
-        rig_ns, offset, state, level = [], [], [], []
-        for log_ns, p in rec.json_messages(topic):
-            rig_ns.append(int(p.get("rig_ns", log_ns)))
-            offset.append(np.nan if p.get("offset_ns") is None else float(p["offset_ns"]))
-            state.append(str(p.get("port_state")))
-            level.append(str(p.get("level")))
-        out[host] = PtpTrace(host, np.array(rig_ns, dtype=np.int64), np.array(offset, dtype=np.float64),
-                             tuple(state), tuple(level))
-    return out
-
-
-def _events(rec: Recording) -> tuple[DeviceEvent, ...]:
-    return tuple(DeviceEvent(str(p.get("device")), str(p.get("kind")), int(p.get("rig_ns", t)),
-                             str(p.get("reason", ""))) for t, p in rec.json_messages("/rigsync/events"))
+def _ptp(host: str, samples: list[tuple[int, dict[str, Any]]]) -> PtpTrace:
+    return PtpTrace(host, np.array([int(p.get("rig_ns", t)) for t, p in samples], dtype=np.int64),
+                    np.array([np.nan if p.get("offset_ns") is None else float(p["offset_ns"]) for _, p in samples],
+                             dtype=np.float64),
+                    tuple(str(p.get("port_state")) for _, p in samples), tuple(str(p.get("level")) for _, p in samples))
