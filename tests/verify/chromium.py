@@ -59,18 +59,21 @@ class Chromium:
     def __enter__(self) -> Chromium:
         to_child, from_parent = os.pipe()  # Chromium reads commands on its fd 3
         to_parent, from_child = os.pipe()  # and writes replies and events on its fd 4
-        # Moved above 10 so that putting them at 3 and 4 in the child cannot overwrite one with the other.
-        high_read, high_write = fcntl.fcntl(to_child, fcntl.F_DUPFD, 10), fcntl.fcntl(from_child, fcntl.F_DUPFD, 10)
+        # Copies above 10 (closed on exec) that the child puts at 3 and 4: neither can overwrite the other. The
+        # child closes no other descriptor (close_fds=False: pass_fds would need 3 and 4 open in this process), and
+        # Python opens none inheritable, so Chromium gets only these two beyond its standard streams.
+        high_read = fcntl.fcntl(to_child, fcntl.F_DUPFD_CLOEXEC, 10)
+        high_write = fcntl.fcntl(from_child, fcntl.F_DUPFD_CLOEXEC, 10)
 
         def in_child() -> None:
-            os.dup2(high_read, 3)
+            os.dup2(high_read, 3)  # dup2 leaves the copy open across exec
             os.dup2(high_write, 4)
 
         args = [self._executable, *FLAGS, f"--user-data-dir={self._profile_dir}", "about:blank"]
         if os.geteuid() == 0:
             args.insert(1, "--no-sandbox")  # Chromium refuses to run as root with its sandbox
         with self._log_path.open("wb") as log:
-            self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=log, pass_fds=(3, 4),
+            self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=log, close_fds=False,
                                             preexec_fn=in_child,  # noqa: PLW1509 (two dup2 calls, no lock)
                                             start_new_session=True)
         for fd in (to_child, from_child, high_read, high_write):
