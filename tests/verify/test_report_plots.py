@@ -98,9 +98,13 @@ def test_svgs_of_two_plots_share_no_id() -> None:
     assert svg.startswith("<svg") and svg.endswith("</svg>")
 
 
-def test_long_point_series_are_rasterized_in_the_svg() -> None:
-    """A points series past 5,000 values becomes one embedded image, not thousands of SVG markers."""
-    n = 6_000
-    dense = Series("cam-a", tuple(i / 30 for i in range(n)), tuple(float(i % 7) for i in range(n)))
-    svg = svg_markup(_plot("points", dense))
-    assert svg.count("<image") == 1 and 'xlink:href="data:image/png;base64,' in svg and svg.count("<use") < 100
+def test_dense_point_plots_are_rasterized_in_the_svg() -> None:
+    """Points past 2,000 in a plot become embedded images, not thousands of SVG markers; fewer stay vector."""
+    def plot(n: int) -> Plot:
+        return _plot("points", *(Series(f"cam-{k}", tuple(i / 30 for i in range(n)), tuple(float(i % 7 + k)
+                                                                                           for i in range(n)))
+                                 for k in range(3)))
+
+    dense, sparse = svg_markup(plot(700)), svg_markup(plot(600))
+    assert dense.count("<image") >= 1 and 'xlink:href="data:image/png;base64,' in dense and dense.count("<use") < 100
+    assert "<image" not in sparse and sparse.count("<use") > 1_800

@@ -24,9 +24,11 @@ __all__ = ["draw", "save_png", "svg_markup"]
 FIGSIZE_IN = (10.0, 4.5)
 PNG_DPI = 100
 """``--png`` images are 1000 x 450 pixels."""
-_RASTER_POINTS = 5_000
-"""Points or scatter series longer than this are drawn as an image inside the SVG (markers one by one would make
-the page megabytes long; lines are simplified by matplotlib instead)."""
+_RASTER_POINTS = 2_000
+"""A points or scatter plot of more values than this (all series together) has its markers drawn as one image
+inside the SVG, at ``_RASTER_DPI``: one SVG element per marker would make a minute's skew plot over a megabyte.
+Axes, text and lines stay vector."""
+_RASTER_DPI = 150
 _MAX_BINS = 80
 _MARK_COLOUR = "#c0392b"
 _SVG_METADATA = {"Date": None, "Creator": None, "Format": None, "Type": None}
@@ -44,9 +46,9 @@ def _finite(values: Sequence[float]) -> np.ndarray[tuple[int], np.dtype[np.float
     return finite
 
 
-def _line(ax: Axes, s: Series, *, points: bool) -> None:
+def _line(ax: Axes, s: Series, *, points: bool, raster: bool) -> None:
     style = {"marker": ".", "linestyle": "none", "markersize": 4} if points else {"linewidth": 1.4}
-    ax.plot(s.x, s.y, label=_text(s.label), rasterized=points and len(s.x) > _RASTER_POINTS, **style)
+    ax.plot(s.x, s.y, label=_text(s.label), rasterized=raster, **style)
 
 
 def _histogram(ax: Axes, series: Sequence[Series]) -> None:
@@ -75,10 +77,10 @@ def _events(ax: Axes, series: Sequence[Series]) -> None:
     ax.set_ylim(-0.6, len(series) - 0.4)
 
 
-def _scatter(ax: Axes, series: Sequence[Series]) -> None:
+def _scatter(ax: Axes, series: Sequence[Series], *, raster: bool) -> None:
     """y against x, with the line y = x (where a perfect measurement would put every point)."""
     for s in series:
-        ax.scatter(s.x, s.y, s=10, label=_text(s.label), rasterized=len(s.x) > _RASTER_POINTS)
+        ax.scatter(s.x, s.y, s=10, label=_text(s.label), rasterized=raster)
     every = np.concatenate([_finite(s.x) for s in series] + [_finite(s.y) for s in series])
     if every.size:
         lo, hi = float(every.min()), float(every.max())
@@ -102,9 +104,10 @@ def draw(plot: Plot, *, duration_s: float | None = None, marks: Sequence[tuple[f
     ax.set_ylabel(_text(plot.y_label))
     ax.grid(True, color="#dddddd", linewidth=0.6)
     ax.set_axisbelow(True)
+    raster = plot.kind in ("points", "scatter") and sum(len(s.x) for s in plot.series) > _RASTER_POINTS
     if plot.kind in ("line", "points"):
         for s in plot.series:
-            _line(ax, s, points=plot.kind == "points")
+            _line(ax, s, points=plot.kind == "points", raster=raster)
     elif plot.kind == "histogram":
         _histogram(ax, plot.series)
     elif plot.kind == "events":
@@ -112,7 +115,7 @@ def draw(plot: Plot, *, duration_s: float | None = None, marks: Sequence[tuple[f
         if duration_s is not None and duration_s > 0:
             ax.set_xlim(0.0, duration_s)
     else:
-        _scatter(ax, plot.series)
+        _scatter(ax, plot.series, raster=raster)
     if not _has_data(plot):
         ax.text(0.5, 0.5, "no data", transform=ax.transAxes, ha="center", va="center", color="#777777")
     for x, label in marks:
@@ -131,7 +134,7 @@ def svg_markup(plot: Plot, *, duration_s: float | None = None) -> str:
     fig = draw(plot, duration_s=duration_s)
     out = io.StringIO()
     with matplotlib.rc_context({"svg.hashsalt": plot.key, "svg.fonttype": "none"}):
-        fig.savefig(out, format="svg", metadata=_SVG_METADATA)
+        fig.savefig(out, format="svg", dpi=_RASTER_DPI, metadata=_SVG_METADATA)
     text = out.getvalue()
     text = text[text.index("<svg"):]
     referenced = set(re.findall(r'#([^\s"\')]+)', text))
