@@ -25,6 +25,8 @@ _DOM = """(() => {
     overall: document.querySelector('#verdict .overall').textContent,
     checks: [...document.querySelectorAll('#checks tbody tr')].filter(r => r.querySelector('td'))
               .map(r => [...r.cells].map(c => c.textContent)),
+    sections: [...document.querySelectorAll('#checks tbody')]
+                .map(b => [...b.querySelectorAll('td.status')].map(c => c.textContent)),
     plots: [...document.querySelectorAll('#plots figure')].map(f => ({
       id: f.id, kind: f.dataset.kind,
       title: svgOf(f) ? document.getElementById(svgOf(f).getAttribute('aria-labelledby').split(' ')[0]).textContent
@@ -74,7 +76,11 @@ def _shows_everything(browser: Chromium, verdict: Verdict, where: Path, artifact
     assert errors == [] and outside == []
     assert dom["order"] == ["verdict", "plots", "rig", "methods"]
     assert dom["overall"] == ("PASS" if verdict.passed else "FAIL")
-    assert [(r[0], r[1], r[2]) for r in dom["checks"]] == [(c.status.value, c.title, c.subject) for c in verdict.checks]
+    rows = sorted((c.status.value, c.title, c.subject) for c in verdict.checks)
+    assert sorted((r[0], r[1], r[2]) for r in dom["checks"]) == rows
+    order = ["fail", "warn", "pass", "skip"]
+    for section in dom["sections"]:  # failures first in each method's rows
+        assert section == sorted(section, key=order.index)
     plots = [p for s in verdict.sections for p in s.plots]
     shown = dom["plots"]
     assert [(f["id"], f["kind"], f["title"]) for f in shown] == [(f"plot-{p.key}", p.kind, p.title) for p in plots]

@@ -65,6 +65,14 @@ def _check_row(c: Check) -> str:
             f'</td><td>{escape(c.detail)}</td><td>{", ".join(_nowrap(d) for d in c.devices)}</td></tr>')
 
 
+_ORDER = {Status.FAIL: 0, Status.WARN: 1, Status.PASS: 2, Status.SKIP: 3}
+
+
+def _failures_first(checks: Iterable[Check]) -> list[Check]:
+    """Failures, then warnings, passes and skips; each in the order its method gave them."""
+    return sorted(checks, key=lambda c: _ORDER[c.status])
+
+
 def _verdict(v: Verdict) -> str:
     checks = v.checks
     counts = {s: sum(c.status is s for c in checks) for s in Status}
@@ -78,13 +86,14 @@ def _verdict(v: Verdict) -> str:
             '<th scope="col">figure</th><th scope="col">limit</th><th scope="col">detail</th>'
             '<th scope="col">devices</th></tr></thead>')
     bodies = "".join(f'<tbody><tr><th colspan="7" scope="rowgroup">{escape(s.name)}</th></tr>'
-                     + "".join(_check_row(c) for c in s.checks) + "</tbody>" for s in v.sections if s.checks)
+                     + "".join(_check_row(c) for c in _failures_first(s.checks)) + "</tbody>"
+                     for s in v.sections if s.checks)
     facts = "".join(f"<h3>Found by {escape(s.name)}</h3><dl class=\"facts\">"
                     + "".join(f"<dt>{escape(k)}</dt><dd>{escape(val)}</dd>" for k, val in s.facts) + "</dl>"
                     for s in v.sections if s.facts)
     return (f'<section id="verdict" aria-labelledby="verdict-h"><h2 id="verdict-h">Verdict</h2>'
             f'<p class="overall {word.lower()}" role="status">{word}</p><p>{escape(summary)}</p>{offending}'
-            f'<table id="checks"><caption>Every check, in the order each method ran them</caption>{head}{bodies}'
+            f'<table id="checks"><caption>Every check of each method, failures first</caption>{head}{bodies}'
             f"</table>{facts}</section>")
 
 
