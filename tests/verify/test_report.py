@@ -129,8 +129,12 @@ def test_bad_plot_keys_are_refused_naming_the_key(tmp_path: Path, key: str, prob
     assert not (tmp_path / "pngs").exists()
 
 
-def test_unwritable_report_path_names_the_file(tmp_path: Path) -> None:
-    """Writing the report into a missing folder is a RigsyncError naming the path, not a traceback."""
+def test_unwritable_paths_name_the_file(tmp_path: Path) -> None:
+    """A report into a missing folder, or PNGs under a file, is a RigsyncError naming the path, not a traceback."""
     target = tmp_path / "missing" / "report.html"
-    with pytest.raises(RigsyncError, match=re.escape(f"{target}: cannot write the report")):
+    with pytest.raises(RigsyncError, match=re.escape(f"{target}: cannot write the report (No such file")):
         write_report(passing_verdict(), target)
+    (tmp_path / "file").write_text("")
+    with pytest.raises(RigsyncError, match=re.escape(f"{tmp_path / 'file' / 'pngs'}/skew-histogram-kinects.png: "
+                                                     "cannot write the plot")):
+        write_pngs(passing_verdict(), tmp_path / "file" / "pngs")

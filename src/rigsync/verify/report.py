@@ -41,14 +41,13 @@ def write_report(verdict: Verdict, path: Path | str, *, generated: str | None = 
 
 
 def write_pngs(verdict: Verdict, directory: Path | str) -> list[Path]:
-    """Write one PNG per plot, ``<plot.key>.png``, into ``directory`` (created); return their paths in order."""
+    """Write one PNG per plot, ``<plot.key>.png``, into ``directory`` (created); return their paths in order.
+
+    Keys are checked before anything is written (ValueError); a file that cannot be written is a RigsyncError."""
     directory = Path(directory)
     written = []
     for p in _plots(verdict):
         out = directory / f"{p.key}.png"
-        try:
-            save_png(p, out, duration_s=verdict.duration_s)
-        except OSError as e:
-            raise RigsyncError(f"{out}: cannot write the plot ({e.strerror or e})") from e
+        save_png(p, out, duration_s=verdict.duration_s)
         written.append(out)
     return written

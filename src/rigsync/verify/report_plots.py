@@ -17,6 +17,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from rigsync.core.errors import RigsyncError
 from rigsync.verify.result import Plot, Series
 
 __all__ = ["draw", "save_png", "svg_markup"]
@@ -143,6 +144,10 @@ def svg_markup(plot: Plot, *, duration_s: float | None = None) -> str:
 
 def save_png(plot: Plot, path: Path, *, duration_s: float | None = None,
              marks: Sequence[tuple[float, str]] = ()) -> None:
-    """Write the plot as a PNG (``FIGSIZE_IN`` at ``PNG_DPI``), creating the folder."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    draw(plot, duration_s=duration_s, marks=marks).savefig(path, format="png", dpi=PNG_DPI, metadata=_PNG_METADATA)
+    """Write the plot as a PNG (``FIGSIZE_IN`` at ``PNG_DPI``), creating the folder; a RigsyncError names the file."""
+    figure = draw(plot, duration_s=duration_s, marks=marks)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        figure.savefig(path, format="png", dpi=PNG_DPI, metadata=_PNG_METADATA)
+    except OSError as e:
+        raise RigsyncError(f"{path}: cannot write the plot ({e.strerror or e})") from e
