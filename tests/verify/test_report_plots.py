@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import numpy as np
+import pytest
 from matplotlib.collections import EventCollection, LineCollection, PathCollection
 
 from rigsync.verify.report_plots import draw, svg_markup
@@ -47,7 +48,7 @@ def test_histogram_counts_every_finite_value_on_shared_bins() -> None:
 
 
 def test_events_are_lanes_of_marks_over_the_whole_recording() -> None:
-    """events with y = 0: one lane per series, marks at each event's time, the x axis spanning the recording."""
+    """events with y = 0: a lane per series, marks at event times, x spanning the recording and every event."""
     drops = Series("rs-right", (4.2, 7.9), (0.0, 0.0))
     none = Series("zed", (), ())
     ax = draw(_plot("events", drops, none), duration_s=60.0).axes[0]
@@ -55,7 +56,9 @@ def test_events_are_lanes_of_marks_over_the_whole_recording() -> None:
     assert [tuple(c.get_positions()) for c in lanes] == [(4.2, 7.9), ()]
     assert [c.get_lineoffset() for c in lanes] == [0.0, 1.0]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["rs-right", "zed"]
-    assert ax.get_xlim() == (0.0, 60.0)
+    assert ax.get_xlim() == (-0.6, 60.6)  # the recording, with a 1 % margin
+    late = Series("webcam", (-0.5, 10.2), (0.0, 0.0))  # before the first and after the last frameset
+    assert draw(_plot("events", late), duration_s=10.0).axes[0].get_xlim() == pytest.approx((-0.607, 10.307))
 
 
 def test_events_with_levels_are_stems_of_that_height() -> None:

@@ -78,6 +78,17 @@ def _events(ax: Axes, series: Sequence[Series]) -> None:
     ax.set_ylim(-0.6, len(series) - 0.4)
 
 
+def _span(ax: Axes, series: Sequence[Series], duration_s: float) -> None:
+    """The x axis over the whole recording, widened to any event outside it (the recording's duration is its
+    first to last frameset: a drop at its very end, or an event before its start, lies outside), with a margin so
+    that a mark at either end does not hide in the frame."""
+    times = np.concatenate([_finite(s.x) for s in series]) if series else np.empty(0)
+    lo = min(0.0, float(times.min())) if times.size else 0.0
+    hi = max(duration_s, float(times.max())) if times.size else duration_s
+    margin = (hi - lo) * 0.01
+    ax.set_xlim(lo - margin, hi + margin)
+
+
 def _scatter(ax: Axes, series: Sequence[Series], *, raster: bool) -> None:
     """y against x, with the line y = x (where a perfect measurement would put every point)."""
     for s in series:
@@ -95,8 +106,8 @@ def _has_data(plot: Plot) -> bool:
 def draw(plot: Plot, *, duration_s: float | None = None, marks: Sequence[tuple[float, str]] = ()) -> Figure:
     """The plot as a matplotlib figure: its series, title, axis labels and legend.
 
-    ``duration_s`` spans an events timeline over the whole recording (0 to the duration, so that a drop shows
-    where in the recording it happened); ``marks`` are labelled vertical lines at x (a clock step...).
+    ``duration_s`` spans an events timeline over the whole recording (0 to the duration at least, so that a drop
+    shows where in the recording it happened); ``marks`` are labelled vertical lines at x (a clock step...).
     """
     fig = Figure(figsize=FIGSIZE_IN, layout="constrained")
     ax = fig.add_subplot()
@@ -114,7 +125,7 @@ def draw(plot: Plot, *, duration_s: float | None = None, marks: Sequence[tuple[f
     elif plot.kind == "events":
         _events(ax, plot.series)
         if duration_s is not None and duration_s > 0:
-            ax.set_xlim(0.0, duration_s)
+            _span(ax, plot.series, duration_s)
     else:
         _scatter(ax, plot.series, raster=raster)
     if not _has_data(plot):
