@@ -1,17 +1,16 @@
-"""The LED clock decoder on synthetic images drawn from the board model (tests/verify/conftest.py)."""
+"""The LED clock decoder on synthetic images drawn from the board model (tests/verify/ledclock_render.py)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from tests.verify.ledclock_render import Scene, board_homography, render
 
-from rigsync.boards.ledclock import LedClockBoard
+from rigsync.boards.ledclock import LedClockBoard, default_board
 from rigsync.record.reader import RecordedImage
 from rigsync.verify.ledclock_decode import Undecodable
 from rigsync.verify.ledclock_fit import best_common_offset, fit_board_time, unwrap_board
 from rigsync.verify.ledclock_stream import StreamDecode, decode_stream
-
-from .conftest import Scene, board_homography, render
 
 PERIOD_NS = 33_333_333
 
@@ -30,6 +29,11 @@ def _stream(board: LedClockBoard, scene: Scene, starts: list[int], duration_ns: 
             img = np.full_like(img, 90)
         images.append(RecordedImage("cam", "color", seq, 0, 0, img, "mono8"))
     return decode_stream("cam/color", images, board)
+
+
+@pytest.fixture(scope="module")
+def board() -> LedClockBoard:
+    return default_board()
 
 
 @pytest.fixture(scope="module")

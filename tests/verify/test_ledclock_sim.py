@@ -15,7 +15,8 @@ from rigsync.drivers.sim.ledclock_scene import LEDCLOCK_TRUTH_TOPIC
 from rigsync.plan import build_plan
 from rigsync.record import open_recording
 from rigsync.spec import loads_rig
-from rigsync.verify.ledclock import LedClockResult, StandInLimits, decode_recording, ledclock_section
+from rigsync.verify.ledclock import LedClockResult, decode_recording, ledclock_section
+from rigsync.verify.limits import VerifyLimits
 from rigsync.verify.result import Status
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
@@ -91,10 +92,10 @@ def test_ptp_rig_image_skew_matches_the_true_skew(ptp_capture: Path, ptp_decoded
 
 def test_ptp_rig_section_passes_and_a_skew_beyond_the_limit_fails(ptp_capture: Path,
                                                                     ptp_decoded: LedClockResult) -> None:
-    """The section passes at 50 us; with cam-1 declared 200 us late (which it is not), its image skew is
-    ~200 us and the skew check fails, naming a camera of the group."""
-    limits = StandInLimits(max_image_skew_us=50, max_stamp_error_us=50)
+    """The section passes at the rig's default limits (its PTP group's 10 us); with cam-1 declared 200 us late
+    (which it is not), its image skew is ~200 us and the skew check fails, naming a camera of the group."""
     with open_recording(ptp_capture) as rec:
+        limits = VerifyLimits.of_recording(rec)
         ok = ledclock_section(ptp_decoded, rec, limits)
         skewed = ledclock_section(dataclasses.replace(ptp_decoded, offsets_ns={"cam-1/color": 200_000}), rec, limits)
     assert {c.id for c in ok.checks} == {"LEDCLOCK-SKEW", "LEDCLOCK-STAMP-ERROR", "LEDCLOCK-STAMP-BOUND"}

@@ -18,46 +18,25 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 from rigsync.boards.ledclock import LedClockBoard
-from rigsync.core.frame import StreamKind
-from rigsync.plan import build_plan
 from rigsync.record.reader import Recording
-from rigsync.spec import loads_rig
 from rigsync.verify.ledclock_decode import MAX_START_SIGMA_NS
 from rigsync.verify.ledclock_find import IMAGE_ENCODINGS
 from rigsync.verify.ledclock_fit import BoardFit, best_common_offset, fit_board_time, unwrap_board
 from rigsync.verify.ledclock_stream import StreamDecode, decode_stream
+from rigsync.verify.limits import VerifyLimits
+from rigsync.verify.load import _stream_layout, rig_plan
 from rigsync.verify.result import Check, Plot, Section, Series, Status
 
-__all__ = ["LedClockLimits", "LedClockResult", "StandInLimits", "decode_recording", "ledclock_section",
-           "verify_ledclock"]
+__all__ = ["LedClockResult", "decode_recording", "ledclock_section", "verify_ledclock"]
 
 F64 = npt.NDArray[np.float64]
 MAX_BOUND_MISS = 0.01
 """Share of a stream's decoded frames allowed outside their stamp's bound (decoding outliers)."""
-
-
-class LedClockLimits(Protocol):
-    """What the LED clock is held to (``rigsync.verify.limits.VerifyLimits`` has these fields)."""
-
-    @property
-    def max_image_skew_us(self) -> float: ...
-
-    @property
-    def max_stamp_error_us(self) -> float: ...
-
-
-@dataclass(frozen=True, slots=True)
-class StandInLimits:
-    """A stand-in for ``VerifyLimits`` until helper "stamps" provides it."""
-
-    max_image_skew_us: float = 100.0
-    max_stamp_error_us: float = 100.0
 
 
 @dataclass(frozen=True)
@@ -73,26 +52,9 @@ class LedClockResult:
     mapped_ns: dict[tuple[str, int], float]
     """(stream, seq) -> decoded exposure start, mapped to rig time, minus ``origin_ns``."""
     offsets_ns: dict[str, int]
-    """Declared delay of each synced stream."""
+    """Declared delay of each stream (0 for a stream no group syncs)."""
     groups: dict[str, str]
-    """Synced stream -> its sync group."""
-
-
-def _rig_streams(rec: Recording) -> tuple[dict[str, int], dict[str, str]]:
-    """Each synced stream's declared delay and sync group, from the rig file in the recording."""
-    offsets: dict[str, int] = {}
-    groups: dict[str, str] = {}
-    if not rec.rig_toml:
-        return offsets, groups
-    plan = build_plan(loads_rig(rec.rig_toml, "<recording rig>"))
-    for device in plan.rig.devices:
-        dp = plan.device(device.id)
-        for stream in device.streams:
-            if stream.name in dp.synced_streams and dp.group is not None:
-                key = f"{device.id}/{stream.name}"
-                offsets[key] = dp.delay_ns + (dp.depth_delay_ns if stream.kind is not StreamKind.COLOR else 0)
-                groups[key] = dp.group
-    return offsets, groups
+    """Stream -> its sync group (``FREE_RUNNING`` for the streams no group syncs)."""
 
 
 def decode_recording(rec: Recording, board: LedClockBoard) -> LedClockResult:
@@ -113,7 +75,9 @@ def decode_recording(rec: Recording, board: LedClockBoard) -> LedClockResult:
         board_ns = unwrap_board(raw, rig, float(board.counter.wrap_ns))
         fit = fit_board_time(board_ns, rig)
         mapped = dict(zip(keys, fit.rig_ns(board_ns).tolist(), strict=True))
-    offsets, groups = _rig_streams(rec)
+    layout = _stream_layout(rig_plan(rec))
+    offsets = {key: row[1] for key, row in layout.items()}
+    groups = {key: row[0] for key, row in layout.items()}
     return LedClockResult(streams, fit, frames, origin, mapped, offsets, groups)
 
 
@@ -125,7 +89,7 @@ def _series_x(since_origin_ns: F64) -> tuple[float, ...]:
     return tuple((since_origin_ns / 1e9).tolist())
 
 
-def _stamp_checks(r: LedClockResult, limits: LedClockLimits) -> tuple[list[Check], Plot]:
+def _stamp_checks(r: LedClockResult, limits: VerifyLimits) -> tuple[list[Check], Plot]:
     keys = list(r.mapped_ns)
     err = np.array([r.frames[k][0] - r.origin_ns - r.mapped_ns[k] for k in keys])
     sigma = np.array([r.streams[k[0]].decoded[k[1]].start_sigma_ns for k in keys])
@@ -143,10 +107,11 @@ def _stamp_checks(r: LedClockResult, limits: LedClockLimits) -> tuple[list[Check
         e = err[idx]
         device = key.split("/", 1)[0]
         p99 = _pct(np.abs(e), 99) / 1000
-        ok = p99 <= limits.max_stamp_error_us
+        limit = limits.device(device).max_stamp_error_us
+        ok = p99 <= limit
         checks.append(Check(
             "LEDCLOCK-STAMP-ERROR", "stamp error against the LED clock", key, Status.PASS if ok else Status.FAIL,
-            p99, limits.max_stamp_error_us, "us",
+            p99, limit, "us",
             f"p99 |stamp error| {p99:.1f} us over {len(idx)} decoded frames (p50 {_pct(e, 50) / 1000:+.1f} us)",
             method, () if ok else (device,)))
         missed = float(np.count_nonzero(~within[idx])) / len(idx)
@@ -197,12 +162,12 @@ def _skews(r: LedClockResult, rec: Recording) -> dict[str, list[_SkewRow]]:
     return out
 
 
-def verify_ledclock(rec: Recording, board: LedClockBoard, limits: LedClockLimits) -> Section:
+def verify_ledclock(rec: Recording, board: LedClockBoard, limits: VerifyLimits) -> Section:
     """The LED clock's section of the verdict (see the module docstring)."""
     return ledclock_section(decode_recording(rec, board), rec, limits)
 
 
-def ledclock_section(r: LedClockResult, rec: Recording, limits: LedClockLimits) -> Section:
+def ledclock_section(r: LedClockResult, rec: Recording, limits: VerifyLimits) -> Section:
     """The checks, plots and facts of what :func:`decode_recording` found in ``rec``."""
     facts: list[tuple[str, str]] = []
     checks: list[Check] = []
@@ -236,7 +201,7 @@ def ledclock_section(r: LedClockResult, rec: Recording, limits: LedClockLimits) 
         stamp = np.array([row[2] for row in rows])
         p50, p99, top = (_pct(img, q) / 1000 for q in (50, 99, 100))
         sigma = _pct(np.array([row[3] for row in rows]), 50) / 1000
-        limit = limits.max_image_skew_us
+        limit = limits.group(group).max_image_skew_us
         # Beyond the limit by more than three sigmas of the decode: a failure; within them: the images cannot tell.
         status = Status.PASS if p99 <= limit else Status.FAIL if p99 - 3 * sigma > limit else Status.WARN
         worst = [row[4].split("/", 1)[0] for row in rows if row[1] / 1000 > limit]
