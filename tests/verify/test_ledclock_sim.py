@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -110,3 +113,24 @@ def test_board_truth_is_recorded(ptp_capture: Path) -> None:
     """The simulator records its board clock (the test's ground truth for board time, never read by verify)."""
     with open_recording(ptp_capture) as rec:
         assert [m for _, m in rec.json_messages(LEDCLOCK_TRUTH_TOPIC)]
+
+
+def test_cli_verify_ledclock_json(ptp_capture: Path) -> None:
+    """``rigsync verify REC --ledclock --json`` adds the LED clock's checks and facts, and passes (exit 0)."""
+    done = subprocess.run([sys.executable, "-m", "rigsync.cli.main", "verify", str(ptp_capture), "--ledclock",
+                           "--json"], check=False, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    verdict = json.loads(done.stdout)
+    ids = {c["id"] for c in verdict["checks"]}
+    assert {"LEDCLOCK-SKEW", "LEDCLOCK-STAMP-ERROR", "LEDCLOCK-STAMP-BOUND"} <= ids
+    assert "cam-0/color: frames decoded" in verdict["facts"]["ledclock"]
+
+
+def test_cli_verify_ledclock_bad_board_file(ptp_capture: Path, tmp_path: Path) -> None:
+    """A board file that is not one: exit 2, the message names the file and the field, no traceback."""
+    bad = tmp_path / "board.toml"
+    bad.write_text("[board]\nname = 3\n")
+    done = subprocess.run([sys.executable, "-m", "rigsync.cli.main", "verify", str(ptp_capture), "--ledclock",
+                           str(bad)], check=False, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert str(bad) in done.stderr + done.stdout and "Traceback" not in done.stderr

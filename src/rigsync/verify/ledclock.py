@@ -23,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rigsync.boards.ledclock import LedClockBoard
+from rigsync.plan.model import Plan
 from rigsync.record.reader import Recording
 from rigsync.verify.ledclock_decode import MAX_START_SIGMA_NS
 from rigsync.verify.ledclock_find import IMAGE_ENCODINGS
@@ -57,8 +58,9 @@ class LedClockResult:
     """Stream -> its sync group (``FREE_RUNNING`` for the streams no group syncs)."""
 
 
-def decode_recording(rec: Recording, board: LedClockBoard) -> LedClockResult:
-    """Decode every colour/IR stream and map the starts to rig time."""
+def decode_recording(rec: Recording, board: LedClockBoard, plan: Plan | None = None) -> LedClockResult:
+    """Decode every colour/IR stream and map the starts to rig time (``plan``: the rig's, else the one the
+    recording embeds)."""
     streams = {}
     for info in rec.streams:
         if info.encoding in IMAGE_ENCODINGS:
@@ -75,7 +77,7 @@ def decode_recording(rec: Recording, board: LedClockBoard) -> LedClockResult:
         board_ns = unwrap_board(raw, rig, float(board.counter.wrap_ns))
         fit = fit_board_time(board_ns, rig)
         mapped = dict(zip(keys, fit.rig_ns(board_ns).tolist(), strict=True))
-    layout = _stream_layout(rig_plan(rec))
+    layout = _stream_layout(plan if plan is not None else rig_plan(rec))
     offsets = {key: row[1] for key, row in layout.items()}
     groups = {key: row[0] for key, row in layout.items()}
     return LedClockResult(streams, fit, frames, origin, mapped, offsets, groups)
@@ -162,9 +164,9 @@ def _skews(r: LedClockResult, rec: Recording) -> dict[str, list[_SkewRow]]:
     return out
 
 
-def verify_ledclock(rec: Recording, board: LedClockBoard, limits: VerifyLimits) -> Section:
+def verify_ledclock(rec: Recording, board: LedClockBoard, limits: VerifyLimits, plan: Plan | None = None) -> Section:
     """The LED clock's section of the verdict (see the module docstring)."""
-    return ledclock_section(decode_recording(rec, board), rec, limits)
+    return ledclock_section(decode_recording(rec, board, plan), rec, limits)
 
 
 def ledclock_section(r: LedClockResult, rec: Recording, limits: VerifyLimits) -> Section:

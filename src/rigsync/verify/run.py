@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rigsync.boards.ledclock import LedClockBoard
 from rigsync.plan import build_plan
 from rigsync.plan.model import Plan
 from rigsync.record import open_recording
 from rigsync.spec.model import RigSpec
+from rigsync.verify.ledclock import verify_ledclock
 from rigsync.verify.limits import VerifyLimits
 from rigsync.verify.load import load_stamps, rig_plan
-from rigsync.verify.result import Verdict
+from rigsync.verify.result import Section, Verdict
 from rigsync.verify.stamps import verify_stamps
 
 
@@ -24,16 +26,19 @@ def check_same_devices(recorded: RigSpec, given: RigSpec) -> None:
                           f"a rig file of devices {', '.join(a)}")
 
 
-def verify_recording(path: str | Path, rig: RigSpec | None = None) -> Verdict:
+def verify_recording(path: str | Path, rig: RigSpec | None = None, ledclock: LedClockBoard | None = None) -> Verdict:
     """Verify one recording from its stamps; ``rig``: a rig file whose ``[verify]`` limits replace the recording's
-    own (its devices must be the recording's; a recording that embeds no rig file is read as of this one)."""
+    own (its devices must be the recording's; a recording that embeds no rig file is read as of this one);
+    ``ledclock``: also from the images of that LED clock board."""
     with open_recording(path) as rec:
         plan = build_plan(rig) if rig is not None and not rec.rig_toml else rig_plan(rec)
         if rig is not None:
             check_same_devices(plan.rig, rig)
         limits = VerifyLimits.from_plan(plan, rig.verify if rig is not None else None)
         data = load_stamps(rec, plan)
-        sections = (verify_stamps(rec, limits, data),)
+        sections: tuple[Section, ...] = (verify_stamps(rec, limits, data),)
+        if ledclock is not None:
+            sections += (verify_ledclock(rec, ledclock, limits, plan),)
         duration_s = float(data.framesets.rig_time_ns[-1] - data.framesets.rig_time_ns[0]) / 1e9 \
             if len(data.framesets) > 1 else 0.0
     return Verdict(str(path), plan.rig.name, duration_s, sections, rig_summary(plan))
