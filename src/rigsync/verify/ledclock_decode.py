@@ -278,7 +278,7 @@ def _counter_count(f: _Frame, x: F64, level: float, c: F64, yc: F64) -> tuple[fl
 def _starts(size: int, step: float) -> list[F64]:
     """Shifts of the start (and, opposite, of the duration) the first fit begins from."""
     out = []
-    for k in (0.0, -0.5, 0.5, -1.0, 1.0):
+    for k in (0.0, -0.5, 0.5):
         shift = np.zeros(size)
         shift[0], shift[1] = k * step, -k * step
         out.append(shift)
