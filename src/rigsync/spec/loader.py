@@ -152,7 +152,8 @@ def _sim(top: Table) -> SimSpec:
     if t is None:
         return SimSpec()
     d = SimSpec()
-    flashes = tuple(f.build(SimFlashSpec, at_s=f.number("at_s"), duration_us=f.number("duration_us", SimFlashSpec.duration_us),
+    flashes = tuple(f.build(SimFlashSpec, at_s=f.number("at_s"),
+                            duration_us=f.number("duration_us", SimFlashSpec.duration_us),
                             gain=f.number("gain", SimFlashSpec.gain))
                     for f in t.tables("flashes", ("at_s", "duration_us", "gain")))
     return t.build(SimSpec, seed=t.integer("seed", d.seed), render_width=t.integer("render_width", d.render_width),

@@ -2,7 +2,7 @@
 
 Each colour or IR pixel integrates the flash's light over its own exposure window: a global-shutter frame has
 one window, ``[exposure_start_ns, exposure_end_ns]``; a rolling-shutter frame one per image row, row ``y``'s
-starting ``y * line_ns`` after row 0's (``line_ns`` = the sensor's readout time / the image's height;
+starting ``y * line_ns`` after row 0's (``rigsync.catalog.rows.line_ns``: the readout time / the image's height;
 ``exposure_start_ns`` in the truth is row 0's). A pixel whose window holds all of a flash gains the flash's
 ``gain`` grey levels (of 255; a 16-bit image 257 times as many), one holding a fraction of it that fraction
 (the light is constant while the flash lasts), clipped at full scale. Depth is not affected.
@@ -18,19 +18,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from rigsync.catalog.base import CameraModel, Shutter
-from rigsync.core.frame import StreamKind
 from rigsync.spec.model import SimFlashSpec
 
-__all__ = ["FlashLight", "line_ns"]
-
-
-def line_ns(model: CameraModel, kind: StreamKind, height: int) -> float:
-    """Delay between the exposure starts of consecutive rows of an image ``height`` rows high: the readout
-    time spread over the rows for a rolling shutter, 0 for a global shutter."""
-    if model.shutter_for(kind) is not Shutter.ROLLING:
-        return 0.0
-    return model.readout_ns / height
+__all__ = ["FlashLight"]
 
 
 class FlashLight:

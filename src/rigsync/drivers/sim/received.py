@@ -9,11 +9,12 @@ import cv2
 import numpy as np
 
 from rigsync.catalog.base import DepthTech
+from rigsync.catalog.rows import line_ns
 from rigsync.core.counter import CounterUnwrapper
 from rigsync.core.frame import ClockDomain, Frame, FrameFlags, StreamKind, TimestampSemantics
 from rigsync.drivers.sim._model import SIM_EPOCH_NS, DeviceSim, Pending, StreamSim, nominal_latency_ns
 from rigsync.drivers.sim.clocks import ticks
-from rigsync.drivers.sim.flash import FlashLight, line_ns
+from rigsync.drivers.sim.flash import FlashLight
 from rigsync.drivers.sim.scene import Scene, ViewRenderer
 from rigsync.spec.model import SimFlashSpec
 
