@@ -32,11 +32,13 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 F64 = npt.NDArray[np.float64]
+F32 = npt.NDArray[np.float32]
 
 RISE_FLOOR = 5.0
 """Smallest rise (grey levels of 255) that counts as a flash, whatever the noise."""
@@ -53,34 +55,32 @@ CLIPPED = 254.0
 """Grey level (of 255) from which a pixel counts as clipped."""
 
 
-def grey(image: npt.NDArray[np.generic]) -> F64:
+def grey(image: npt.NDArray[Any]) -> F32:
     """An image as grey levels of 255 (colour channels averaged, alpha ignored; 16-bit scaled down), NaN
     where a channel is clipped (at ``CLIPPED`` or above: a flash cannot brighten it further)."""
-    a = image.astype(np.float64)
-    if image.dtype == np.uint16:
-        a /= 257.0
-    if a.ndim == 3:
-        a = a[:, :, :3]
-        clipped = a.max(axis=2) >= CLIPPED
-        a = a.mean(axis=2)
+    scale = 257.0 if image.dtype == np.uint16 else 1.0
+    if image.ndim == 3:  # channel by channel: numpy reduces a short last axis slowly
+        r, g, b = (image[:, :, c] for c in range(3))
+        clipped = np.maximum(np.maximum(r, g), b) >= CLIPPED * scale
+        a = (r.astype(np.float32) + g + b) * np.float32(1.0 / (3.0 * scale))
     else:
-        clipped = a >= CLIPPED
+        clipped = image >= CLIPPED * scale
+        a = image.astype(np.float32) * np.float32(1.0 / scale)
     a[clipped] = np.nan
-    return a
+    return np.asarray(a, dtype=np.float32)
 
 
-def row_rise(image: F64, base: F64) -> F64:
+def row_rise(image: F32, base: F32) -> F64:
     """Per row, the median of ``image - base`` (both from :func:`grey`) over the pixels clipped in neither
     (NaN for a row with fewer than ``MIN_PIXELS`` of them)."""
-    diff = image - base
-    ok = ~np.isnan(diff)
-    if ok.all():
-        return np.asarray(np.median(diff, axis=1))
-    rows = np.full(image.shape[0], np.nan)
-    enough = ok.sum(axis=1) >= MIN_PIXELS
-    if enough.any():
-        rows[enough] = np.nanmedian(diff[enough], axis=1)
-    return rows
+    diff = np.sort(image - base, axis=1)  # NaN sorts last
+    valid = np.count_nonzero(~np.isnan(diff), axis=1)
+    rows = np.arange(diff.shape[0])
+    lo = diff[rows, np.maximum(valid - 1, 0) // 2]
+    hi = diff[rows, np.minimum(valid // 2, diff.shape[1] - 1)]
+    median = np.asarray(np.where(valid % 2 == 1, lo, (lo + hi) / 2), dtype=np.float64)
+    median[valid < MIN_PIXELS] = np.nan
+    return median
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +91,7 @@ class FrameImage:
     rig_time_ns: int
     """Rig time of the start of exposure (of row 0 for a rolling shutter)."""
     exposure_ns: int | None
-    grey: F64
+    grey: F32
     """The image in grey levels of 255 (:func:`grey`)."""
     usable: bool = True
     """False for a frame flagged corrupt: treated as missing."""
@@ -159,7 +159,7 @@ class FlashDetector:
     """The stream's frame interval (for the frame-level uncertainty)."""
     sightings: list[Sighting] = field(default_factory=list)
     misses: list[Miss] = field(default_factory=list)
-    _base: F64 | None = None
+    _base: F32 | None = None
     """The last unlit frame."""
     _scores: deque[float] = field(default_factory=lambda: deque(maxlen=SCORE_FRAMES))
     _prev: tuple[FrameImage, F64] | None = None

@@ -41,8 +41,8 @@ from rigsync.spec import loads_rig
 from rigsync.verify._flash_detect import FlashDetector, FrameImage, Miss, Sighting, grey
 from rigsync.verify.result import Check, Plot, Section, Series, Status
 
-__all__ = ["FLASH_GAP_NS", "Flash", "FlashLimits", "FlashStream", "ImageSkewLimit", "judge_spread", "measure_flashes",
-           "verify_flash"]
+__all__ = ["FLASH_GAP_NS", "Flash", "FlashLimits", "FlashMeasurement", "FlashStream", "ImageSkewLimit", "flash_section",
+           "judge_spread", "measure_flashes", "verify_flash"]
 
 FLASH_GAP_NS = 100_000_000
 """Sightings further apart than this are different flashes (flashes must be at least twice this apart)."""
@@ -93,9 +93,20 @@ class Flash:
     """Every other stream searched, with the reason."""
 
 
-def measure_flashes(rec: Recording) -> tuple[list[FlashStream], list[Flash], dict[str, list[FrameStamp]]]:
-    """Every colour and IR stream searched, the flashes found (with each stream's sighting or the reason it
-    has none), and the recording's frame stamps by stream."""
+@dataclass(frozen=True, slots=True)
+class FlashMeasurement:
+    """What the images of a recording say about its flashes."""
+
+    streams: tuple[FlashStream, ...]
+    """Every colour and IR stream searched."""
+    flashes: tuple[Flash, ...]
+    """Each flash found, with each stream's sighting or the reason it has none."""
+    start_ns: int
+    """Rig time of the recording's start (the plots' zero)."""
+
+
+def measure_flashes(rec: Recording) -> FlashMeasurement:
+    """Search every colour and IR stream of ``rec`` for flashes and place each in time."""
     rig = loads_rig(rec.rig_toml, rec.metadata.get("rigsync", {}).get("rig_path", "<rig>"))
     plan = build_plan(rig)
     groups = sync_groups(plan)
@@ -120,13 +131,17 @@ def measure_flashes(rec: Recording) -> tuple[list[FlashStream], list[Flash], dic
         streams.append(stream)
         by_seq = {s.seq: s for s in stamps[key]}
         found[key] = _detect(rec, info.device, info.stream, stream, by_seq)
-    return streams, _flashes(found, streams, stamps), stamps
+    return FlashMeasurement(tuple(streams), tuple(_flashes(found, streams, stamps)), _recording_start(rec, stamps))
 
 
 def verify_flash(rec: Recording, limits: ImageSkewLimit) -> Section:
     """Find every flash in the recording's colour and IR images and judge the cameras by it."""
-    streams, flashes, stamps = measure_flashes(rec)
-    start_ns = _recording_start(rec, stamps)
+    return flash_section(measure_flashes(rec), limits)
+
+
+def flash_section(measured: FlashMeasurement, limits: ImageSkewLimit) -> Section:
+    """The checks, plot and facts of what :func:`measure_flashes` found, against ``limits``."""
+    streams, flashes, start_ns = list(measured.streams), list(measured.flashes), measured.start_ns
     limit_ns = limits.max_image_skew_us * 1000
     checks: list[Check] = []
     for flash in flashes:
