@@ -48,6 +48,8 @@ FLASH_GAP_NS = 100_000_000
 """Sightings further apart than this are different flashes (flashes must be at least twice this apart)."""
 IMAGE_ENCODINGS_SKIPPED = ("16UC1", "32FC1")
 """Depth images: a flash does not show in them."""
+EXPOSE_TOGETHER = (SyncMethod.HARDWARE, SyncMethod.GENLOCK, SyncMethod.PTP)
+"""Sync methods whose cameras expose together (their exposure skew is judged)."""
 
 
 class ImageSkewLimit(Protocol):
@@ -71,6 +73,7 @@ class FlashStream:
     key: str
     """``<device>/<stream>``."""
     device: str
+    stream: str
     group: str | None
     synced_group: bool
     """In a group whose cameras expose together (hardware, Genlock, PTP)."""
@@ -114,7 +117,6 @@ def measure_flashes(rec: Recording) -> FlashMeasurement:
     for s in rec.frames():
         stamps[f"{s.device}/{s.stream}"].append(s)
     streams: list[FlashStream] = []
-    found: dict[str, tuple[list[Sighting], list[Miss]]] = {}
     for info in rec.streams:
         device = rig.device(info.device)
         spec = device.stream(info.stream)
@@ -123,14 +125,11 @@ def measure_flashes(rec: Recording) -> FlashMeasurement:
         key = f"{info.device}/{info.stream}"
         group = groups.get(key)
         method = plan.group(group).method if group is not None else None
-        stream = FlashStream(key, info.device, group, method in (SyncMethod.HARDWARE, SyncMethod.GENLOCK,
-                                                                 SyncMethod.PTP),
-                             align_stream(plan, device, spec).offset_ns,
-                             round(1e9 / frame_rate(plan, device, spec)),
-                             line_ns(get_model(device.model), spec.kind, info.height))
-        streams.append(stream)
-        by_seq = {s.seq: s for s in stamps[key]}
-        found[key] = _detect(rec, info.device, info.stream, stream, by_seq)
+        streams.append(FlashStream(key, info.device, info.stream, group, method in EXPOSE_TOGETHER,
+                                   align_stream(plan, device, spec).offset_ns,
+                                   round(1e9 / frame_rate(plan, device, spec)),
+                                   line_ns(get_model(device.model), spec.kind, info.height)))
+    found = _detect(rec, streams, stamps)
     return FlashMeasurement(tuple(streams), tuple(_flashes(found, streams, stamps)), _recording_start(rec, stamps))
 
 
@@ -163,15 +162,18 @@ def flash_section(measured: FlashMeasurement, limits: ImageSkewLimit) -> Section
                    tuple(facts))
 
 
-def _detect(rec: Recording, device: str, stream_name: str, stream: FlashStream,
-            by_seq: dict[int, FrameStamp]) -> tuple[list[Sighting], list[Miss]]:
-    detector = FlashDetector(stream.line_ns, stream.period_ns)
-    for image in rec.images(device, stream_name):
-        stamp = by_seq.get(image.seq)
+def _detect(rec: Recording, streams: list[FlashStream],
+            stamps: dict[str, list[FrameStamp]]) -> dict[str, tuple[list[Sighting], list[Miss]]]:
+    """Each stream's sightings and misses, from one pass over the recording's images."""
+    detectors = {s.key: FlashDetector(s.line_ns, s.period_ns) for s in streams}
+    by_seq = {s.key: {f.seq: f for f in stamps.get(s.key, [])} for s in streams}
+    for image in rec.images_of((s.device, s.stream) for s in streams):
+        key = f"{image.device}/{image.stream}"
+        stamp = by_seq[key].get(image.seq)
         usable = stamp is not None and "corrupt" not in stamp.flags
-        detector.add(FrameImage(image.seq, image.rig_time_ns, stamp.exposure_ns if stamp is not None else None,
-                                grey(image.image), usable))
-    return detector.finish()
+        detectors[key].add(FrameImage(image.seq, image.rig_time_ns,
+                                      stamp.exposure_ns if stamp is not None else None, grey(image.image), usable))
+    return {key: detector.finish() for key, detector in detectors.items()}
 
 
 def _flashes(found: dict[str, tuple[list[Sighting], list[Miss]]], streams: list[FlashStream],
