@@ -23,6 +23,7 @@ devices whose instants lie farthest from the others (those left out to bring the
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -30,14 +31,15 @@ from typing import Protocol
 
 import numpy as np
 
-from rigsync.capture.streams import align_stream, frame_rate, sync_groups
 from rigsync.catalog import get_model
 from rigsync.catalog.rows import line_ns
 from rigsync.core.frame import StreamKind
 from rigsync.core.sync import SyncMethod
 from rigsync.plan import build_plan
+from rigsync.plan.model import Plan
 from rigsync.record.reader import FrameStamp, Recording
 from rigsync.spec import loads_rig
+from rigsync.spec.model import DeviceSpec, StreamSpec
 from rigsync.verify._flash_detect import FlashDetector, FrameImage, Miss, Sighting, grey
 from rigsync.verify.result import Check, Plot, Section, Series, Status
 
@@ -112,7 +114,6 @@ def measure_flashes(rec: Recording) -> FlashMeasurement:
     """Search every colour and IR stream of ``rec`` for flashes and place each in time."""
     rig = loads_rig(rec.rig_toml, rec.metadata.get("rigsync", {}).get("rig_path", "<rig>"))
     plan = build_plan(rig)
-    groups = sync_groups(plan)
     stamps: dict[str, list[FrameStamp]] = defaultdict(list)
     for s in rec.frames():
         stamps[f"{s.device}/{s.stream}"].append(s)
@@ -123,14 +124,28 @@ def measure_flashes(rec: Recording) -> FlashMeasurement:
         if spec.kind is StreamKind.DEPTH or info.encoding in IMAGE_ENCODINGS_SKIPPED:
             continue
         key = f"{info.device}/{info.stream}"
-        group = groups.get(key)
-        method = plan.group(group).method if group is not None else None
-        streams.append(FlashStream(key, info.device, info.stream, group, method in EXPOSE_TOGETHER,
-                                   align_stream(plan, device, spec).offset_ns,
-                                   round(1e9 / frame_rate(plan, device, spec)),
-                                   line_ns(get_model(device.model), spec.kind, info.height)))
+        group, together, delay_ns = _sync(plan, device, spec)
+        streams.append(FlashStream(key, info.device, info.stream, group, together, delay_ns,
+                                   _period_ns(stamps[key], spec), line_ns(get_model(device.model), spec.kind,
+                                                                          info.height)))
     found = _detect(rec, streams, stamps)
     return FlashMeasurement(tuple(streams), tuple(_flashes(found, streams, stamps)), _recording_start(rec, stamps))
+
+
+def _sync(plan: Plan, device: DeviceSpec, spec: StreamSpec) -> tuple[str | None, bool, int]:
+    """The stream's sync group (None if it is aligned by timestamp only), whether that group's cameras
+    expose together, and the capture delay the plan declares for it (as the aligner removes it)."""
+    dp = plan.device(device.id)
+    if dp.group is None or spec.name not in dp.synced_streams:
+        return None, False, 0
+    delay_ns = dp.delay_ns + (dp.depth_delay_ns if spec.kind is not StreamKind.COLOR else 0)
+    return dp.group, plan.group(dp.group).method in EXPOSE_TOGETHER, delay_ns
+
+
+def _period_ns(stamps: list[FrameStamp], spec: StreamSpec) -> int:
+    """The stream's frame interval as recorded (median step between consecutive frames), else its rate's."""
+    steps = [b.rig_time_ns - a.rig_time_ns for a, b in itertools.pairwise(stamps) if b.seq == a.seq + 1]
+    return int(np.median(steps)) if steps else spec.period_ns
 
 
 def verify_flash(rec: Recording, limits: ImageSkewLimit) -> Section:
