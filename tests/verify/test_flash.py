@@ -14,7 +14,15 @@ from rigsync.drivers.sim._model import SIM_EPOCH_NS
 from rigsync.plan import build_plan
 from rigsync.record import open_recording
 from rigsync.spec import load_rig
-from rigsync.verify.flash import Flash, FlashLimits, FlashStream, flash_section, judge_spread, measure_flashes
+from rigsync.verify.flash import (
+    Flash,
+    FlashLimits,
+    FlashMeasurement,
+    FlashStream,
+    flash_section,
+    judge_spread,
+    measure_flashes,
+)
 from rigsync.verify.result import Check, Section, Status
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
@@ -187,3 +195,24 @@ def test_judging_names_the_camera_whose_instant_disagrees() -> None:
     assert judge_spread({k: v for k, v in values.items() if k != "c/color"}, 100_000)[0] is Status.PASS
     assert judge_spread({"a/color": (0, 60_000), "b/color": (50_000, 60_000)}, 100_000) == (
         Status.WARN, 50_000.0, 120_000.0, ())
+
+
+def test_the_plot_shows_each_cameras_instant_per_flash(star: Captured) -> None:
+    """The section's plot has one series per stream that placed a flash: at each flash, its instant less the
+    flash's median, in microseconds."""
+    (plot,) = star.section.plots
+    assert plot.key == "flash-instants" and plot.kind == "points"
+    series = {s.label: s for s in plot.series}
+    placed = {k for f in star.flashes for k in f.seen}
+    assert set(series) == placed == {"kinect-master/color", "kinect-sub1/color", "kinect-sub2/color"}
+    sub2 = series["kinect-sub2/color"]
+    assert len(sub2.x) == 1  # it lost flash 2
+    flash = star.flashes[0]
+    assert sub2.y[0] == (flash.seen["kinect-sub2/color"].instant_rig_ns - flash.instant_ns) / 1000
+
+
+def test_no_flash_is_a_skip_not_a_pass() -> None:
+    """A recording where no stream saw a flash gives one skipped check saying so, and no plot."""
+    section = flash_section(FlashMeasurement((), (), 0), LIMITS)
+    assert [(c.id, c.status) for c in section.checks] == [("FLASH-SEEN", Status.SKIP)]
+    assert "no flash found" in section.checks[0].detail and section.plots == ()
