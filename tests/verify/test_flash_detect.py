@@ -84,3 +84,14 @@ def test_a_light_switched_on_is_not_a_flash() -> None:
     assert [m.reason for m in detector.misses] == ["brightness stayed up for over 30 frames (a light, not a flash)"]
     assert len(detector.sightings) == 1
     assert abs(detector.sightings[0].instant_rig_ns - (flash_at + 500_000)) <= LINE_NS
+
+
+def test_a_flash_after_a_damaged_frame_is_reported_not_placed() -> None:
+    """A frame flagged corrupt just before the first lit one may hold the onset: a miss saying so."""
+    at = 40 * PERIOD_NS + 12_000_000
+    items = [FrameImage(f.seq, f.rig_time_ns, f.exposure_ns, f.grey, usable=f.seq != 39)
+             for f in frames(80, (at, 1_000_000, 60.0))]
+    detector = detect(items)
+    assert detector.sightings == []
+    assert [m.reason for m in detector.misses] == [
+        "the frame before the first lit frame is damaged: the onset may be in it"]

@@ -170,13 +170,13 @@ class FlashDetector:
         if not frame.usable:
             if self._event is not None and self._event.broken is None:
                 self._event.broken = f"frame {frame.seq} during the flash is damaged (flagged corrupt)"
-            self._prev = None
+            self._prev, self._prev_seq = None, frame.seq
             return
         gap = self._prev_seq is not None and frame.seq != self._prev_seq + 1
         missing = f"frames {self._prev_seq + 1}-{frame.seq - 1}" if self._prev_seq is not None else ""
         self._prev_seq = frame.seq
         if self._base is None:
-            self._base = frame.grey
+            self._base, self._prev = frame.grey, (frame, np.zeros(frame.grey.shape[0]))
             return
         d = row_rise(frame.grey, self._base)
         score = _max(_smooth3(d))
@@ -200,7 +200,7 @@ class FlashDetector:
                 self._event.broken = (f"{missing} just before the first lit frame are missing: the onset may be "
                                       "in them")
             elif self._prev is None:
-                self._event.broken = "the frame before the first lit frame is missing or damaged"
+                self._event.broken = "the frame before the first lit frame is damaged: the onset may be in it"
             return
         self._base = frame.grey
         self._scores.append(score)
@@ -222,7 +222,8 @@ class FlashDetector:
 
     def _close(self, after: tuple[FrameImage, F64] | None) -> None:
         event, self._event = self._event, None
-        assert event is not None
+        if event is None:
+            return
         first = event.frames[0][0]
         if event.broken is not None:
             self.misses.append(Miss(first.rig_time_ns, event.broken))
