@@ -14,6 +14,9 @@ __all__ = ["FIELDS", "SEED", "Limits"]
 RENDER_WIDTH = Limits(16, 4096, "pixels")
 MAX_DRIFT_PPM = Limits(0, 1000, "ppm")
 PTP_RUNNING_S = Limits(0, 3600, "s")
+FLASH_AT_S = Limits(0, 1_000_000, "s")
+FLASH_DURATION_US = Limits(0, 10_000_000, "us", lo_open=True)
+FLASH_GAIN = Limits(0, 255, "grey levels", lo_open=True)
 # [[hosts]]
 GPU_MEMORY_MB = Limits(0, 1_048_576, "MB")
 USB_CAPACITY_MB_S = Limits(0, 100_000, "MB/s", lo_open=True)
@@ -59,6 +62,9 @@ FIELDS: dict[str, Limits] = {
     "sim.render_width": RENDER_WIDTH,
     "sim.max_drift_ppm": MAX_DRIFT_PPM,
     "sim.ptp_running_s": PTP_RUNNING_S,
+    "sim.flashes.at_s": FLASH_AT_S,
+    "sim.flashes.duration_us": FLASH_DURATION_US,
+    "sim.flashes.gain": FLASH_GAIN,
     "hosts.gpu_memory_mb": GPU_MEMORY_MB,
     "hosts.usb_controllers.capacity_mb_s": USB_CAPACITY_MB_S,
     "hosts.nics.speed_gbps": NIC_SPEED_GBPS,

@@ -30,6 +30,7 @@ from rigsync.spec.model import (
     NicKind,
     Platform,
     RigSpec,
+    SimFlashSpec,
     SimSpec,
     StreamSpec,
     Timestamping,
@@ -167,13 +168,17 @@ def _verify(parent: Table) -> VerifySpec:
 
 
 def _sim(top: Table) -> SimSpec:
-    t = top.table("sim", ("seed", "render_width", "max_drift_ppm", "ptp_running_s"))
+    t = top.table("sim", ("seed", "render_width", "max_drift_ppm", "ptp_running_s", "flashes"))
     if t is None:
         return SimSpec()
     d = SimSpec()
+    flashes = tuple(f.build(SimFlashSpec, at_s=f.number("at_s"),
+                            duration_us=f.number("duration_us", SimFlashSpec.duration_us),
+                            gain=f.number("gain", SimFlashSpec.gain))
+                    for f in t.tables("flashes", ("at_s", "duration_us", "gain")))
     return t.build(SimSpec, seed=t.integer("seed", d.seed), render_width=t.integer("render_width", d.render_width),
                    max_drift_ppm=t.number("max_drift_ppm", d.max_drift_ppm),
-                   ptp_running_s=t.number("ptp_running_s", d.ptp_running_s))
+                   ptp_running_s=t.number("ptp_running_s", d.ptp_running_s), flashes=flashes)
 
 
 _HOST_KEYS = ("name", "platform", "gpu_memory_mb", "zed_link_driver", "usb_controllers", "nics", "capture_cards",

@@ -3,22 +3,28 @@ does, restarting with the device) or by the host's clock, with their image rende
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import cv2
 import numpy as np
 
 from rigsync.catalog.base import DepthTech
+from rigsync.catalog.rows import line_ns
 from rigsync.core.counter import CounterUnwrapper
 from rigsync.core.frame import ClockDomain, Frame, FrameFlags, StreamKind, TimestampSemantics
-from rigsync.drivers.sim._model import DeviceSim, Pending, StreamSim, nominal_latency_ns
+from rigsync.drivers.sim._model import SIM_EPOCH_NS, DeviceSim, Pending, StreamSim, nominal_latency_ns
 from rigsync.drivers.sim.clocks import ticks
+from rigsync.drivers.sim.flash import FlashLight
 from rigsync.drivers.sim.scene import Scene, ViewRenderer
+from rigsync.spec.model import SimFlashSpec
 
 
 class ReceivedFrames:
     """Makes the :class:`~rigsync.core.frame.Frame` of each delivered exposure."""
 
-    def __init__(self, scene: Scene, devices: list[DeviceSim]) -> None:
+    def __init__(self, scene: Scene, devices: list[DeviceSim], flashes: Sequence[SimFlashSpec] = ()) -> None:
         self.scene = scene
+        self._flash = FlashLight(flashes, SIM_EPOCH_NS)
         self._unwrap = {d.spec.id: CounterUnwrapper(d.model.clock.width_bits) for d in devices}
 
     def restart(self, device_id: str) -> None:
@@ -50,6 +56,9 @@ class ReceivedFrames:
         image = renderer.render(p.start_ns, interfered=bool(p.flags & FrameFlags.INTERFERED),
                                        corrupt=bool(p.flags & FrameFlags.CORRUPT),
                                        rng=dev.render_rng if needs_rng else None)
+        if self._flash and stream.spec.kind is not StreamKind.DEPTH:
+            image = self._flash.light(image, p.start_ns, p.end_ns,
+                                      line_ns(dev.model, stream.spec.kind, image.shape[0]))
         if stream.render_encoding != stream.encoding:  # a monochrome colour camera
             image = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
             if stream.encoding == "mono16":
