@@ -20,7 +20,8 @@ from rigsync.capture import CaptureOptions, CaptureSession
 from rigsync.plan import build_plan
 from rigsync.record import open_recording
 from rigsync.spec import load_rig
-from rigsync.verify.flash import FlashLimits, verify_flash
+from rigsync.verify.flash import verify_flash
+from rigsync.verify.limits import VerifyLimits
 
 
 def main() -> None:
@@ -47,7 +48,7 @@ def main() -> None:
             best_wall = best_cpu = float("inf")
             for _ in range(args.runs):
                 wall, cpu = time.perf_counter(), time.process_time()
-                section = verify_flash(rec, FlashLimits())
+                section = verify_flash(rec, VerifyLimits.of_recording(rec))
                 best_wall = min(best_wall, time.perf_counter() - wall)
                 best_cpu = min(best_cpu, time.process_time() - cpu)
     placed = sum(c.value or 0 for c in section.checks if c.id == "FLASH-SEEN")

@@ -25,9 +25,8 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Protocol
 
 import numpy as np
 
@@ -41,10 +40,11 @@ from rigsync.record.reader import FrameStamp, Recording
 from rigsync.spec import loads_rig
 from rigsync.spec.model import DeviceSpec, StreamSpec
 from rigsync.verify._flash_detect import FlashDetector, FrameImage, Miss, Sighting, grey
+from rigsync.verify.limits import VerifyLimits
 from rigsync.verify.result import Check, Plot, Section, Series, Status
 
-__all__ = ["FLASH_GAP_NS", "Flash", "FlashLimits", "FlashMeasurement", "FlashStream", "ImageSkewLimit", "flash_section",
-           "judge_spread", "measure_flashes", "verify_flash"]
+__all__ = ["FLASH_GAP_NS", "Flash", "FlashMeasurement", "FlashStream", "ImageSkewLimit", "flash_section",
+           "image_skew_limit", "judge_spread", "measure_flashes", "verify_flash"]
 
 FLASH_GAP_NS = 100_000_000
 """Sightings further apart than this are different flashes (flashes must be at least twice this apart)."""
@@ -54,18 +54,14 @@ EXPOSE_TOGETHER = (SyncMethod.HARDWARE, SyncMethod.GENLOCK, SyncMethod.PTP)
 """Sync methods whose cameras expose together (their exposure skew is judged)."""
 
 
-class ImageSkewLimit(Protocol):
-    """What ``verify_flash`` needs of the limits (``rigsync.verify.limits.VerifyLimits`` has it)."""
-
-    @property
-    def max_image_skew_us(self) -> float: ...
+ImageSkewLimit = Callable[[str | None], float]
+"""The image-skew limit in microseconds of a sync group (None: the whole rig), e.g. :func:`image_skew_limit`."""
 
 
-@dataclass(frozen=True, slots=True)
-class FlashLimits:
-    """A stand-in for ``VerifyLimits`` with the one figure the flash method needs."""
-
-    max_image_skew_us: float = 100.0
+def image_skew_limit(limits: VerifyLimits) -> ImageSkewLimit:
+    """A group's ``max_image_skew_us``; the rig's is the loosest of its groups' (they hold different cameras)."""
+    return lambda group: (limits.group(group).max_image_skew_us if group is not None
+                          else max(g.max_image_skew_us for g in limits.groups))
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,15 +144,14 @@ def _period_ns(stamps: list[FrameStamp], spec: StreamSpec) -> int:
     return int(np.median(steps)) if steps else spec.period_ns
 
 
-def verify_flash(rec: Recording, limits: ImageSkewLimit) -> Section:
+def verify_flash(rec: Recording, limits: VerifyLimits) -> Section:
     """Find every flash in the recording's colour and IR images and judge the cameras by it."""
-    return flash_section(measure_flashes(rec), limits)
+    return flash_section(measure_flashes(rec), image_skew_limit(limits))
 
 
-def flash_section(measured: FlashMeasurement, limits: ImageSkewLimit) -> Section:
-    """The checks, plot and facts of what :func:`measure_flashes` found, against ``limits``."""
+def flash_section(measured: FlashMeasurement, limit_us: ImageSkewLimit) -> Section:
+    """The checks, plot and facts of what :func:`measure_flashes` found, against each group's ``limit_us``."""
     streams, flashes, start_ns = list(measured.streams), list(measured.flashes), measured.start_ns
-    limit_ns = limits.max_image_skew_us * 1000
     checks: list[Check] = []
     for flash in flashes:
         checks.append(_seen_check(flash, streams, start_ns))
@@ -166,6 +161,7 @@ def flash_section(measured: FlashMeasurement, limits: ImageSkewLimit) -> Section
     else:
         for group in [*sorted({s.group for s in streams if s.group is not None}), None]:
             members = [s for s in streams if group is None or s.group == group]
+            limit_ns = limit_us(group) * 1000
             checks.append(_spread_check("FLASH-INSTANT", group, members, flashes, limit_ns, skew=False))
             if group is not None and all(s.synced_group for s in members):
                 checks.append(_spread_check("FLASH-SKEW", group, members, flashes, limit_ns, skew=True))
