@@ -124,6 +124,26 @@ def _lit_measured(r: ViewRenderer, base: npt.NDArray[Any], img: npt.NDArray[Any]
     return added / (r.leds.gain * fp.weight[e] * LEVEL_STEP) * steps[led]
 
 
+def test_a_window_across_a_counter_step_blurs_the_changing_bits() -> None:
+    """An exposure across a step of the Gray counter matches the prediction too: the bit that changes is lit
+    for the part of the exposure it was on, the others for all or none of it."""
+    r = _renderer()
+    assert r.leds is not None
+    unit = r.leds.clock.board.counter.unit_ns
+    b0 = int(_board_ns(np.array([START_NS]))[0])
+    start = START_NS + (unit - b0 % unit) - 1_000_000  # 1 ms before the counter steps (drift: ~1 ns off)
+    base = r.render(start)
+    end = start + 3_000_000
+    img = r.render(start, exposure_end_ns=end)
+    got, want = _led_pixels(r, img), _predicted(r, base, start, end, 0.0)
+    assert np.max(np.abs(got - want)) <= 1
+    lit = r.leds.clock.board.lit_ns(_board_ns(np.array([start])), _board_ns(np.array([end])))[0]
+    counter = lit[-r.leds.clock.board.counter.bits:]
+    full = int(_board_ns(np.array([end]))[0] - _board_ns(np.array([start]))[0])  # 3 ms x (1 + drift)
+    partial = counter[(counter > 0) & (counter < full)]
+    assert partial.size == 1 and min(abs(partial[0] - 1_000_000), abs(partial[0] - 2_000_000)) < 2_000
+
+
 def test_streak_ends_follow_the_exposure_start_at_sub_step_precision() -> None:
     """Moving the exposure start by a quarter of a 640 us step moves the lit time of the streak's first LED by
     that much (read back from the image within 1 level, ~12 us), and no other LED of the row changes."""
