@@ -50,8 +50,7 @@ class ReceivedFrames:
         needs_rng = bool(p.flags & (FrameFlags.CORRUPT | FrameFlags.INTERFERED))
         image = renderer.render(p.start_ns, exposure_end_ns=p.end_ns, line_ns=line_ns(stream),
                                 interfered=bool(p.flags & FrameFlags.INTERFERED),
-                                       corrupt=bool(p.flags & FrameFlags.CORRUPT),
-                                       rng=dev.render_rng if needs_rng else None)
+                                corrupt=bool(p.flags & FrameFlags.CORRUPT), rng=dev.render_rng if needs_rng else None)
         if stream.render_encoding != stream.encoding:  # a monochrome colour camera
             image = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
             if stream.encoding == "mono16":
