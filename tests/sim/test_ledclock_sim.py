@@ -15,12 +15,13 @@ import pytest
 from rigsync.boards.ledclock import default_board
 from rigsync.capture import CaptureOptions, CaptureSession
 from rigsync.core.errors import RigFileError
-from rigsync.core.frame import StreamKind
+from rigsync.core.frame import Frame, StreamKind
 from rigsync.core.geometry import Pose
 from rigsync.core.intrinsics import Intrinsics
 from rigsync.drivers.sim._model import SIM_EPOCH_NS
 from rigsync.drivers.sim.ledclock_render import LEVEL_COUNTER, LEVEL_STEP
 from rigsync.drivers.sim.ledclock_scene import LEDCLOCK_TRUTH_TOPIC, LedClock
+from rigsync.drivers.sim.received import line_ns
 from rigsync.drivers.sim.scene import Scene, SceneConfig, ViewRenderer
 from rigsync.drivers.sim.world import SimWorld
 from rigsync.plan import build_plan
@@ -316,3 +317,29 @@ def test_a_bad_board_file_is_refused_naming_its_field(tmp_path: Path) -> None:
     (tmp_path / "b.toml").write_text(board.replace("leds = 1", "leds = 20").replace("ledclock-a", "mine"))
     spec = load_rig(rig).sim.ledclock
     assert spec is not None and spec.board == str(tmp_path / "b.toml")
+
+
+def test_delivered_frames_are_rendered_over_their_true_rows_windows() -> None:
+    """Each frame the world delivers shows the LEDs over its truth window: a rolling-shutter Kinect colour frame
+    with rows readout / height apart, its global-shutter IR frame with one window."""
+    rig = loads_rig(_rig("[sim.ledclock]\nnoise = 0", "kinect_star"), "r.toml")
+    world = SimWorld(rig, build_plan(rig))
+    truth: dict[tuple[str, str, int], tuple[int, int]] = {}
+    world.truth_sink = lambda t: truth.__setitem__((t.device, t.stream, t.seq), (t.exposure_start_ns,
+                                                                                  t.exposure_end_ns))
+    for device_id in world.plan.start_order:
+        world.start_device(device_id)
+    world.advance_to(world.now_ns + 400_000_000)
+    frames = [f for f in world.take("kinect-master") if isinstance(f, Frame)]
+    seen = set()
+    for frame in frames:
+        stream = next(s for s in world.device("kinect-master").streams if s.spec.name == frame.stream)
+        if stream.spec.kind is StreamKind.DEPTH:
+            continue
+        renderer = world._received.renderer(stream)
+        start, end = truth[("kinect-master", frame.stream, frame.seq)]
+        rows = 16_000_000 / renderer.shape[0] if stream.spec.kind is StreamKind.COLOR else 0.0
+        assert line_ns(stream) == rows
+        assert np.array_equal(frame.image, renderer.render(start, exposure_end_ns=end, line_ns=rows))
+        seen.add(frame.stream)
+    assert seen == {"color", "ir"}
