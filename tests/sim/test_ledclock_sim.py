@@ -26,7 +26,7 @@ from rigsync.drivers.sim.scene import Scene, SceneConfig, ViewRenderer
 from rigsync.drivers.sim.world import SimWorld
 from rigsync.plan import build_plan
 from rigsync.record.reader import open_recording
-from rigsync.spec import loads_rig
+from rigsync.spec import load_rig, loads_rig
 from rigsync.spec.model import LEDCLOCK_FACES
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
@@ -54,13 +54,13 @@ def _board_ns(true_ns: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     return np.array([OFFSET_NS + x + round(x * 25 / 1_000_000) for x in t], dtype=np.int64)
 
 
-def _predicted(r: ViewRenderer, base: npt.NDArray[Any], start: int, end: int, line_ns: float) -> npt.NDArray[Any]:
+def _predicted(r: ViewRenderer, base: npt.NDArray[Any], start: int, end: int, line: float) -> npt.NDArray[Any]:
     """Each LED pixel (first channel) as the board's definition predicts it: the static image plus every LED's
     weight x level x lit time / its row's step (counter: / the exposure), lit time from ``lit_ns`` over the
     pixel row's window in board time, times the camera's gain."""
     assert r.leds is not None
     fp, board = r.leds.leds, r.leds.clock.board
-    row_start = start + np.rint(fp.rows * line_ns).astype(np.int64)
+    row_start = start + np.rint(fp.rows * line).astype(np.int64)
     lit = board.lit_ns(_board_ns(row_start), _board_ns(row_start + (end - start)))
     layout = board.layout()
     norm = np.array([row.step_ns for row in board.rows] + [end - start], dtype=np.float64)[layout.row]
@@ -309,8 +309,6 @@ def test_a_bad_board_file_is_refused_naming_its_field(tmp_path: Path) -> None:
     (tmp_path / "b.toml").write_text(board)
     rig = tmp_path / "rig.toml"
     rig.write_text(_rig('[sim.ledclock]\nboard = "b.toml"'))
-    from rigsync.spec import load_rig
-
     with pytest.raises(RigFileError) as info:
         load_rig(rig)
     assert info.value.field == "rows[0].leds" and "b.toml" in str(info.value)
