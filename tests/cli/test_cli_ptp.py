@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pytest
 
 from rigsync.cli.main import main
@@ -55,14 +56,17 @@ def test_ptp_status_shows_levels_and_silent_supervisors(tmp_path: Path, capsys: 
 
 
 def test_clock_test_on_the_simulator_draws_the_curve(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """seeds/000's test: CURRENT - IMAGE jumps by the 1 s step, holds, decays at the slew rate, returns; a PNG."""
+    """seeds/000's test: CURRENT - IMAGE jumps by the 1 s step, holds, decays, returns; a PNG marking step and slew."""
     png = tmp_path / "ct.png"
     assert main(["clock-test", "--seconds", "20", "--at", "3", "--png", str(png), "--every", "5"]) == 0
     out = capsys.readouterr().out
     assert "never back (0 backward steps)" in out and "the step showed as 10" in out
     assert "held by the rig's schedule until 3." in out and "s after the step" in out
     image = cv2.imread(str(png))
-    assert image is not None and image.shape[1] == 1000
+    assert image is not None and image.shape[:2] == (450, 1000)
+    mark_bgr = np.array([0x2B, 0x39, 0xC0])  # the clock-step and slew-start marks: dashed lines in their colour
+    columns = np.flatnonzero((np.abs(image.astype(int) - mark_bgr).sum(axis=2) < 30).sum(axis=0) > 50)
+    assert len(columns) >= 2 and columns.max() - columns.min() > 50  # two vertical lines, apart
 
 
 def test_capture_start_at_records_from_the_start_time(tmp_path: Path) -> None:

@@ -69,6 +69,16 @@ source = { trigger = "gen" }
 burst = 1
 stagger_us = 0
 members = [{ device = "k0", delay_us = 0, depth_delay_us = 0, cable_m = 2 }]
+[sync.verify]
+max_skew_us = 100
+max_drop_rate = 0.01
+max_bound_us = 100
+max_drift_ppm = 100
+max_drift_change_ppm = 5
+max_rate_jitter_us = 100
+max_gap_frames = 10
+max_image_skew_us = 100
+max_stamp_error_us = 100
 
 [[sync]]
 name = "net"
@@ -93,6 +103,17 @@ host = "h1"
 kind = "clock-step"
 at_s = 1
 step_ms = 100
+
+[verify]
+max_skew_us = 100
+max_drop_rate = 0.01
+max_bound_us = 100
+max_drift_ppm = 100
+max_drift_change_ppm = 5
+max_rate_jitter_us = 100
+max_gap_frames = 10
+max_image_skew_us = 100
+max_stamp_error_us = 100
 """
 
 

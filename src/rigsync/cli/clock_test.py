@@ -50,7 +50,8 @@ def _at_s(text: str) -> float:
 
 def run_command(args: argparse.Namespace, console: Console) -> int:
     from rigsync.capture.clocktest import sim_clock_test
-    from rigsync.cli.plot import line_plot
+    from rigsync.verify.report_plots import save_png
+    from rigsync.verify.result import Plot, Series
 
     next_print = [0.0]
 
@@ -87,8 +88,11 @@ def run_command(args: argparse.Namespace, console: Console) -> int:
     marks = [(result.step_at_s, "clock step")] if result.step_at_s is not None else []
     if result.step_at_s is not None and result.hold_s is not None:
         marks.append((result.step_at_s + result.hold_s, "slew starts"))
-    line_plot(args.png, [r.t_s for r in result.rows], [r.current_minus_image_ns / 1e6 for r in result.rows],
-              title=result.title[:110], x_label="time (s)", y_label="CURRENT - IMAGE (ms)", marks=marks)
+    curve = Series("CURRENT - IMAGE", tuple(r.t_s for r in result.rows),
+                   tuple(r.current_minus_image_ns / 1e6 for r in result.rows))
+    save_png(Plot("clock-test", result.title[:110], "line", "time (s)", "CURRENT - IMAGE (ms)", (curve,),
+                  "The host's clock when each frame was grabbed (CURRENT) minus the frame's rig-time stamp (IMAGE)."),
+             args.png, marks=marks)
     console.print(Text(f"wrote {args.png}"), highlight=False)
     return 0 if result.backwards == 0 else 1
 

@@ -227,6 +227,13 @@ class Recording:
                 payload = json.loads(message.data)
             yield message.log_time, payload
 
+    def json_messages_of(self, topics: Iterable[str]) -> Iterator[tuple[str, int, dict[str, Any]]]:
+        """``(topic, log_time_ns, payload)`` of several JSON topics in one pass over the file, in file order."""
+        for channel, message in self._messages(topics):
+            with self._reading(f"a {channel.topic} message"):
+                payload = json.loads(message.data)
+            yield channel.topic, message.log_time, payload
+
     def json_topics(self) -> list[str]:
         """The topics of the file's JSON channels (the per-frame and frameset ones included), sorted."""
         return sorted({ch.topic for ch in self._channels.values() if ch.message_encoding == "json"})
@@ -249,12 +256,14 @@ class Recording:
     def frames(self) -> Iterator[FrameStamp]:
         """Every recorded frame's stamps and flags (``/rigsync/frames``), in file order."""
         for _, p in self.json_messages(FRAMES_TOPIC):
-            with self._reading(f"a {FRAMES_TOPIC} message"):
-                stamp = FrameStamp(p["device"], p["stream"], int(p["seq"]), int(p["rig_time_ns"]),
-                                   int(p["error_bound_ns"]), bool(p["locked"]), int(p["device_ts_ns"]),
-                                   int(p["host_rx_ns"]), p["exposure_ns"], tuple(p["flags"]),
-                                   tuple(p.get("time_flags", ())))
-            yield stamp
+            yield self.frame_stamp(p)
+
+    def frame_stamp(self, p: dict[str, Any]) -> FrameStamp:
+        """A ``/rigsync/frames`` payload as a :class:`FrameStamp`."""
+        with self._reading(f"a {FRAMES_TOPIC} message"):
+            return FrameStamp(p["device"], p["stream"], int(p["seq"]), int(p["rig_time_ns"]), int(p["error_bound_ns"]),
+                              bool(p["locked"]), int(p["device_ts_ns"]), int(p["host_rx_ns"]), p["exposure_ns"],
+                              tuple(p["flags"]), tuple(p.get("time_flags", ())))
 
     def truth(self) -> Iterator[FrameTruth]:
         for _, payload in self.json_messages(TRUTH_TOPIC):

@@ -41,6 +41,17 @@ PTP_DOMAIN = Limits(0, 255)
 LOG_SYNC_INTERVAL = Limits(-7, 4, "(Sync every 2^n s)")
 OFFSET_NS = Limits(0, 1_000_000_000, "ns", lo_open=True)
 START_DELAY_S = Limits(0, 600, "s")
+# [verify] and [[sync]] verify
+VERIFY_US = Limits(0, 1e9, "us", lo_open=True)
+VERIFY_RATE = Limits(0, 1)
+VERIFY_PPM = Limits(0, 1e6, "ppm")
+VERIFY_FRAMES = Limits(0, 1e9, "frames")
+VERIFY_FIELDS: dict[str, Limits] = {
+    "max_skew_us": VERIFY_US, "max_drop_rate": VERIFY_RATE, "max_bound_us": VERIFY_US, "max_drift_ppm": VERIFY_PPM,
+    "max_drift_change_ppm": VERIFY_PPM, "max_rate_jitter_us": VERIFY_US, "max_gap_frames": VERIFY_FRAMES,
+    "max_image_skew_us": VERIFY_US, "max_stamp_error_us": VERIFY_US,
+}
+"""Every key of a ``[verify]`` table (and of a sync group's ``verify``), with its range."""
 # [[faults]]
 FAULT_AT_S = Limits(0, 1_000_000, "s")
 FAULT_DURATION_S = Limits(0, 1_000_000, "s", lo_open=True)
@@ -78,6 +89,7 @@ FIELDS: dict[str, Limits] = {
     "sync.ptp.offset_warn_ns": OFFSET_NS,
     "sync.ptp.offset_error_ns": OFFSET_NS,
     "sync.ptp.start_delay_s": START_DELAY_S,
+    **{f"{table}.{key}": limits for table in ("verify", "sync.verify") for key, limits in VERIFY_FIELDS.items()},
     "faults.at_s": FAULT_AT_S,
     "faults.duration_s": FAULT_DURATION_S,
     "faults.step_ms": STEP_MS,

@@ -47,8 +47,9 @@ from rigsync.spec.sync import (
     TriggerPattern,
     TriggerSpec,
 )
+from rigsync.spec.verify import VERIFY_KEYS, VerifyConfig, VerifySpec
 
-_TOP = ("rig", "sim", "hosts", "devices", "sync", "triggers", "faults")
+_TOP = ("rig", "sim", "hosts", "devices", "sync", "triggers", "faults", "verify")
 _CONNECTION_FORMS = {
     LinkKind.USB: "usb:<controller>",
     LinkKind.GMSL: "gmsl:<card>:<port>",
@@ -111,6 +112,8 @@ def loads_rig(text: str, path: str = "<rig>") -> RigSpec:
     groups = tuple(_group(t) for t in group_tables)
     _unique(top, "sync", [g.name for g in groups], "name")
     _check_groups(group_tables, groups, devices, hosts, triggers)
+    verify = VerifyConfig(_verify(top), tuple((g.name, _verify(t)) for g, t in zip(groups, group_tables, strict=True)
+                                              if t.has("verify")))
 
     fault_tables = top.tables("faults", ("device", "host", "kind", "at_s", "duration_s", "step_ms"))
     faults = tuple(
@@ -126,11 +129,20 @@ def loads_rig(text: str, path: str = "<rig>") -> RigSpec:
             raise table.error("device", fault.device, "no such device", ids)
         if fault.host is not None and fault.host not in host_names:
             raise table.error("host", fault.host, "no such host", host_names)
+        if fault.kind is FaultKind.TRIGGER_LOSS and fault.device not in _triggered(groups):
+            raise table.error("device", fault.device, "takes no trigger: it has no sync input to lose",
+                              sorted(_triggered(groups)) or "no device takes a trigger")
         if fault.kind is FaultKind.PTP_LOSS and fault.host not in _ptp_host_names(groups, devices):
             raise table.error("host", fault.host, "takes part in no PTP group: it has no PTP lock to lose",
                               sorted(_ptp_host_names(groups, devices)) or "no host runs PTP")
     return RigSpec(name=rig_name, path=path, text=text, hosts=hosts, devices=devices, sync_groups=groups,
-                   triggers=triggers, faults=faults, sim=sim, description=description)
+                   triggers=triggers, faults=faults, sim=sim, description=description, verify=verify)
+
+
+def _triggered(groups: tuple[SyncGroupSpec, ...]) -> set[str]:
+    """Devices with a sync input in use: the members of hardware and Genlock groups but a group's source device."""
+    return {m.device for g in groups if g.method in (SyncMethod.HARDWARE, SyncMethod.GENLOCK)
+            for m in g.members if g.source is None or g.source.device != m.device}
 
 
 def _ptp_host_names(groups: tuple[SyncGroupSpec, ...], devices: tuple[DeviceSpec, ...]) -> set[str]:
@@ -146,6 +158,14 @@ def _ptp_host_names(groups: tuple[SyncGroupSpec, ...], devices: tuple[DeviceSpec
 
 
 # --- tables -------------------------------------------------------------------------------------
+
+def _verify(parent: Table) -> VerifySpec:
+    """A ``[verify]`` table (rig-wide, or a sync group's ``verify``); every key optional."""
+    t = parent.table("verify", VERIFY_KEYS)
+    if t is None:
+        return VerifySpec()
+    return t.build(VerifySpec, **{key: t.number(key, None) for key in VERIFY_KEYS})
+
 
 def _sim(top: Table, folder: Path) -> SimSpec:
     t = top.table("sim", ("seed", "render_width", "max_drift_ppm", "ptp_running_s", "ledclock"))
@@ -304,7 +324,7 @@ def _stream(t: Table, model: CameraModel) -> StreamSpec:
                    pixel_format=fmt, exposure_us=exposure_us)
 
 
-_GROUP_KEYS = ("name", "method", "topology", "source", "members", "burst", "stagger_us", "ptp")
+_GROUP_KEYS = ("name", "method", "topology", "source", "members", "burst", "stagger_us", "ptp", "verify")
 
 
 def _group(t: Table) -> SyncGroupSpec:

@@ -20,6 +20,7 @@ from rigsync.core.units import period_ns
 from rigsync.spec import limits as lim
 from rigsync.spec._check import NAME_RULE, SERIAL_RULE, name_ok, require, serial_ok
 from rigsync.spec.sync import FaultSpec, SyncGroupSpec, TriggerSpec
+from rigsync.spec.verify import VerifyConfig
 
 DRIVER_NAMES = ("sim", "realsense", "gige", "orbbec", "kinect", "zed", "uvc")
 """Drivers a device may name: the simulator and one per vendor SDK (rigsync.drivers.registry)."""
@@ -315,6 +316,8 @@ class RigSpec:
     faults: tuple[FaultSpec, ...] = ()
     sim: SimSpec = field(default_factory=SimSpec)
     description: str = ""
+    verify: VerifyConfig = field(default_factory=VerifyConfig)
+    """What ``rigsync verify`` holds a recording of this rig to (``[verify]`` and each group's ``verify``)."""
 
     def device(self, device_id: str) -> DeviceSpec:
         for d in self.devices:

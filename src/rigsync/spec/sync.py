@@ -27,6 +27,10 @@ class FaultKind(StrEnum):
     PTP reference itself, the test of seeds/000)."""
     PTP_LOSS = "ptp-loss"
     """A host loses its PTP master for ``duration_s`` (cable pulled, switch down): holdover, then relock."""
+    TRIGGER_LOSS = "trigger-loss"
+    """A triggered device's sync input gets no pulses for ``duration_s`` (cable pulled, connector loose): it does
+    what its vendor documents for its role (a Genlock camera or a Kinect subordinate waits, a RealSense slave fires
+    on its own), and so do the devices it re-drives in a daisy chain."""
 
     @property
     def on_host(self) -> bool:

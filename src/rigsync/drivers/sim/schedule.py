@@ -24,10 +24,11 @@ from rigsync.drivers.sim.triggers import (
     rate_locked,
     readout_aligned,
     triggered,
+    without_lost_triggers,
 )
 from rigsync.plan.model import Plan, Role
 from rigsync.spec.model import RigSpec
-from rigsync.spec.sync import TriggerPattern
+from rigsync.spec.sync import FaultKind, TriggerPattern
 
 CABLE_NS = 15
 """Trigger propagation on a 3 m cable (5 ns/m)."""
@@ -70,7 +71,35 @@ class Schedules:
 
     def shots(self, stream: StreamSim, begin_ns: int) -> Iterator[Shot] | object | None:
         """The stream's exposure schedule, as the hardware would follow the plan: None when it waits for a
-        trigger that never comes, ``PARK`` while its group's trigger source has not started."""
+        trigger that never comes, ``PARK`` while its group's trigger source has not started. While its sync input
+        has lost the trigger (a ``trigger-loss`` fault of the device or of one re-driving it), a triggered stream
+        takes no trigger: it waits, or fires on its own clock where its vendor says so."""
+        shots = self._shots(stream, begin_ns)
+        if shots is None or shots is PARK:
+            return shots
+        dev = stream.device
+        plan = dev.plan
+        fires_own = (plan.role is Role.SUBORDINATE and dev.model.vendor is Vendor.INTEL) or \
+            plan.vendor_role == "SECONDARY_SYNCED"
+        period = stream.spec.period_ns
+
+        def own(from_ns: int) -> Iterator[Shot]:
+            return free_run(dev.crystal, period, dev.crystal.device_ns(from_ns), from_ns)
+
+        return without_lost_triggers(shots, self._losses(dev), own if fires_own else None)  # type: ignore[arg-type]
+
+    def _losses(self, dev: DeviceSim) -> Callable[[], list[tuple[int, int]]]:
+        """The true-time windows in which ``dev``'s sync input gets no pulse: its own trigger-loss faults and
+        those of every device re-driving its trigger (a daisy chain), read when asked (faults can be injected)."""
+        chain: list[DeviceSim] = []
+        d: DeviceSim | None = dev
+        while d is not None and d not in chain:
+            chain.append(d)
+            link = d.plan.trigger
+            d = self._by_id.get(link.source) if link is not None else None
+        return lambda: [(b, e) for x in chain for kind, b, e in x.faults if kind is FaultKind.TRIGGER_LOSS]
+
+    def _shots(self, stream: StreamSim, begin_ns: int) -> Iterator[Shot] | object | None:
         dev = stream.device
         plan = dev.plan
         period = stream.spec.period_ns

@@ -13,6 +13,10 @@ receives, or its own crystal when it free-runs, into exposure start times:
   of the native mode" (seeds/004) -- extended here to the burst's length plus one frame;
 * slave (RealSense modes 2/3): "Readout (not capture) starts with Trigger": exposure ends at the trigger;
 * PTP: the scheduled time on the camera's PTP-disciplined clock (with its residual offset).
+
+A sync input that loses its trigger (``trigger-loss``) takes none of the pulses meant for it: a Genlock camera
+"will wait indefinitely for a trigger" (seeds/004), a Kinect subordinate shows nothing "until the subordinate
+device receives a sync signal" (seeds/001), while a RealSense slave "will fire on its own" (seeds/004).
 """
 
 from __future__ import annotations
@@ -181,3 +185,22 @@ def readout_aligned(
         t = source.time(k) + offset_ns
         yield Shot(t - exposure_of(t) + jitter(), k)
         k += 1
+
+
+def without_lost_triggers(shots: Iterator[Shot], lost: Callable[[], list[tuple[int, int]]],
+                          own: Callable[[int], Iterator[Shot]] | None) -> Iterator[Shot]:
+    """``shots`` but the triggered ones starting inside a window of ``lost()`` (true-time ``[begin, end)``): none
+    in their place (the input waits), or, with ``own``, the camera's own free-running shots from the window's
+    start to its end."""
+    done: set[tuple[int, int]] = set()
+    for shot in shots:
+        window = next(((b, e) for b, e in lost() if b <= shot.start_ns < e), None)
+        if window is None or shot.trigger is None:
+            yield shot
+            continue
+        if own is not None and window not in done:
+            done.add(window)
+            for free in own(window[0]):
+                if free.start_ns >= window[1]:
+                    break
+                yield free
