@@ -25,6 +25,11 @@ max_drift_ppm = 50
 ptp_running_s = 60
 flashes = [{ at_s = 1, duration_us = 1000, gain = 80 }]
 
+[sim.ledclock]
+drift_ppm = 10
+offset_s = 100
+noise = 1
+
 [[hosts]]
 name = "h1"
 gpu_memory_mb = 8000

@@ -17,6 +17,9 @@ PTP_RUNNING_S = Limits(0, 3600, "s")
 FLASH_AT_S = Limits(0, 1_000_000, "s")
 FLASH_DURATION_US = Limits(0, 10_000_000, "us", lo_open=True)
 FLASH_GAIN = Limits(0, 255, "grey levels", lo_open=True)
+LEDCLOCK_OFFSET_S = Limits(0, 1e6, "s")
+LEDCLOCK_NOISE = Limits(0, 50, "levels of 255")
+LEDCLOCK_CENTER_M = Limits(-100, 100, "m")
 # [[hosts]]
 GPU_MEMORY_MB = Limits(0, 1_048_576, "MB")
 USB_CAPACITY_MB_S = Limits(0, 100_000, "MB/s", lo_open=True)
@@ -65,6 +68,9 @@ FIELDS: dict[str, Limits] = {
     "sim.flashes.at_s": FLASH_AT_S,
     "sim.flashes.duration_us": FLASH_DURATION_US,
     "sim.flashes.gain": FLASH_GAIN,
+    "sim.ledclock.drift_ppm": DRIFT_PPM,
+    "sim.ledclock.offset_s": LEDCLOCK_OFFSET_S,
+    "sim.ledclock.noise": LEDCLOCK_NOISE,
     "hosts.gpu_memory_mb": GPU_MEMORY_MB,
     "hosts.usb_controllers.capacity_mb_s": USB_CAPACITY_MB_S,
     "hosts.nics.speed_gbps": NIC_SPEED_GBPS,

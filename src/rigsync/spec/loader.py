@@ -26,6 +26,7 @@ from rigsync.spec.model import (
     DeviceSimSpec,
     DeviceSpec,
     HostSpec,
+    LedClockSimSpec,
     Nic,
     NicKind,
     Platform,
@@ -86,7 +87,7 @@ def loads_rig(text: str, path: str = "<rig>") -> RigSpec:
     rig = top.table("rig", ("name", "description"))
     rig_name = rig.text("name", Path(path).stem) if rig else Path(path).stem
     description = rig.text("description", "") if rig else ""
-    sim = _sim(top)
+    sim = _sim(top, Path(path).parent)
     hosts = tuple(_host(t) for t in top.tables("hosts", _HOST_KEYS))
     if not hosts:
         raise RigFileError(name, "hosts", [], "a rig needs at least one [[hosts]] entry")
@@ -167,8 +168,8 @@ def _verify(parent: Table) -> VerifySpec:
     return t.build(VerifySpec, **{key: t.number(key, None) for key in VERIFY_KEYS})
 
 
-def _sim(top: Table) -> SimSpec:
-    t = top.table("sim", ("seed", "render_width", "max_drift_ppm", "ptp_running_s", "flashes"))
+def _sim(top: Table, folder: Path) -> SimSpec:
+    t = top.table("sim", ("seed", "render_width", "max_drift_ppm", "ptp_running_s", "flashes", "ledclock"))
     if t is None:
         return SimSpec()
     d = SimSpec()
@@ -178,7 +179,31 @@ def _sim(top: Table) -> SimSpec:
                     for f in t.tables("flashes", ("at_s", "duration_us", "gain")))
     return t.build(SimSpec, seed=t.integer("seed", d.seed), render_width=t.integer("render_width", d.render_width),
                    max_drift_ppm=t.number("max_drift_ppm", d.max_drift_ppm),
-                   ptp_running_s=t.number("ptp_running_s", d.ptp_running_s), flashes=flashes)
+                   ptp_running_s=t.number("ptp_running_s", d.ptp_running_s), flashes=flashes,
+                   ledclock=_ledclock(t, folder))
+
+
+def _ledclock(sim: Table, folder: Path) -> LedClockSimSpec | None:
+    """``ledclock = true`` (the defaults), ``false`` or absent (none), or a ``[sim.ledclock]`` table."""
+    value = sim.data.get("ledclock", False)
+    if isinstance(value, bool):
+        return LedClockSimSpec() if value else None
+    t = sim.table("ledclock", ("board", "center", "faces", "drift_ppm", "offset_s", "noise"))
+    assert t is not None  # present, and not a boolean: a table or a type error
+    d = LedClockSimSpec()
+    board = t.text("board", None)
+    if board is not None:
+        from rigsync.boards.ledclock import load_board  # the board model reads files with the spec's tables
+
+        resolved = folder / board
+        if not resolved.is_file():
+            raise t.error("board", board, f"no such board file ({resolved})", "a board file such as "
+                          "boards/ledclock.toml, relative to the rig file")
+        load_board(resolved)  # its errors name the board file and its field
+        board = str(resolved)
+    return t.build(LedClockSimSpec, board=board, center=t.vec3("center", None), faces=t.str_list("faces", d.faces),
+                   drift_ppm=t.number("drift_ppm", None), offset_s=t.number("offset_s", None),
+                   noise=t.number("noise", d.noise))
 
 
 _HOST_KEYS = ("name", "platform", "gpu_memory_mb", "zed_link_driver", "usb_controllers", "nics", "capture_cards",

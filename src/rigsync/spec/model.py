@@ -253,6 +253,39 @@ class DeviceSpec:
         raise KeyError(f"device {self.id} has no stream {name!r}")
 
 
+LEDCLOCK_FACES = ("-y", "+x", "+y", "-x")
+"""The side faces of the LED clock lantern, by the direction each looks towards."""
+
+
+@dataclass(frozen=True)
+class LedClockSimSpec:
+    """The LED clock the simulator shows (``[sim.ledclock]``): a lantern, one board on each chosen side face of a
+    box, every board driven by one crystal (:mod:`rigsync.drivers.sim.ledclock_scene`)."""
+
+    board: str | None = None
+    """Board file (resolved against the rig file's folder); None: the reference design ``boards/ledclock.toml``."""
+    center: tuple[float, float, float] | None = None
+    """World position of the lantern's centre, metres; None: on the Z axis under the ChArUco board."""
+    faces: tuple[str, ...] = LEDCLOCK_FACES
+    drift_ppm: float | None = None
+    """The board crystal's frequency error; None: drawn from the seed within the board's ``crystal_ppm``."""
+    offset_s: float | None = None
+    """Board time when the simulation starts (true time 0); None: drawn from the seed."""
+    noise: float = 1.0
+    """Sensor noise (standard deviation, levels of 255) on the pixels the LEDs light."""
+
+    def __post_init__(self) -> None:
+        if self.center is not None:
+            for c in self.center:
+                lim.LEDCLOCK_CENTER_M.check("center", c)
+        require(len(self.faces) > 0 and len(set(self.faces)) == len(self.faces)
+                and all(f in LEDCLOCK_FACES for f in self.faces), "faces", list(self.faces),
+                "needs one or more different side faces", LEDCLOCK_FACES)
+        lim.DRIFT_PPM.check("drift_ppm", self.drift_ppm)
+        lim.LEDCLOCK_OFFSET_S.check("offset_s", self.offset_s)
+        lim.LEDCLOCK_NOISE.check("noise", self.noise)
+
+
 @dataclass(frozen=True)
 class SimFlashSpec:
     """A flash (a photo flash, an LED blink) lighting the whole simulated scene: every colour and IR camera
@@ -281,6 +314,8 @@ class SimSpec:
     """How long every host's ptp4l has run when the simulation starts (0: it starts with it, to watch it lock)."""
     flashes: tuple[SimFlashSpec, ...] = ()
     """Flashes every camera sees (none by default)."""
+    ledclock: LedClockSimSpec | None = None
+    """The LED clock in the scene (``[sim.ledclock]``, or ``ledclock = true`` for the defaults); None: none."""
 
     def __post_init__(self) -> None:
         lim.SEED.check("seed", self.seed)

@@ -8,7 +8,9 @@ Layout (world frame, metres, Z up), all centred on the Z axis:
   printed so it reads correctly from its own side;
 * a box resting just above the board whose four side faces (facing -Y, +X, +Y, -X) each carry the
   timecode panel: a dark frame with 8 x 4 cells, bit ``i`` at row ``i // 8``, column ``i % 8`` as seen from
-  outside the face (bit 0 = most significant, top left).
+  outside the face (bit 0 = most significant, top left);
+* with an LED clock (``[sim.ledclock]``), its lantern: a box under the board, boards on its side faces
+  (:mod:`rigsync.drivers.sim.ledclock_scene`).
 
 Per view, :meth:`World.raster` ray-casts every pixel once (colour and IR supersampled, depth from the pixel
 centre) and records which pixels show which timecode cell, so rendering a frame only copies and paints.
@@ -23,10 +25,13 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from rigsync.drivers.sim import ledclock_scene
 from rigsync.drivers.sim._scene_geometry import F64, CameraView, Hits, Rect, cast
+from rigsync.drivers.sim.ledclock_render import LedFootprint, footprint
 from rigsync.drivers.sim.timecode import TIMECODE_BITS
 
 if TYPE_CHECKING:
+    from rigsync.drivers.sim.ledclock_scene import LedClock
     from rigsync.drivers.sim.scene import SceneConfig
 
 F32 = npt.NDArray[np.float32]
@@ -80,13 +85,16 @@ class Raster:
     """For each of ``cell_pix``: the cell's index in ``timecode.encode`` order (0 = first, most significant)."""
     face_samples: tuple[npt.NDArray[np.intp], ...]
     """Per readable panel face (best facing first): the flat pixel index sampling each of the 32 cells."""
+    leds: LedFootprint | None = None
+    """Where the LED clock's LEDs fall (None without an LED clock)."""
 
 
 class World:
     """The static geometry and textures built from a :class:`SceneConfig`."""
 
-    def __init__(self, config: SceneConfig) -> None:
+    def __init__(self, config: SceneConfig, ledclock: LedClock | None = None) -> None:
         self.config = config
+        self.ledclock = ledclock
         cols, rows = config.board_squares
         sq, margin = config.board_square_m, config.board_margin_m
         self.board_width_m = cols * sq + 2 * margin
@@ -108,6 +116,10 @@ class World:
             Rect.make((-hw, hw, zt), (1, 0, 0), (0, -1, 0), 2 * hw, 2 * hw),  # box top
             Rect.make((-hw, -hw, zb), (1, 0, 0), (0, 1, 0), 2 * hw, 2 * hw),  # box bottom
         ]
+        self._lantern: dict[int, bool] = {}  # rect index -> carries a board
+        for rect, board in ledclock.rects() if ledclock is not None else ():
+            self._lantern[len(self.rects)] = board
+            self.rects.append(rect)
         self._shades = [_shade(r.normal) for r in self.rects]
         self.dictionary = cv2.aruco.getPredefinedDictionary(getattr(cv2.aruco, config.board_dictionary))
         n_markers = (cols * rows) // 2
@@ -212,6 +224,14 @@ class World:
             m = idx == face
             rgb[m] = BOX_COLOR * self._shades[face]
             albedo[m] = float(BOX_COLOR.mean())
+        for face, board in self._lantern.items():
+            m = idx == face
+            if m.any():
+                assert self.ledclock is not None  # lantern faces exist only with it
+                g = (self.ledclock.face_grey(s[m], t[m]) if board
+                     else np.full(int(m.sum()), ledclock_scene.BOX_LEVEL, dtype=np.float32))
+                rgb[m] = (g * self._shades[face])[:, None]
+                albedo[m] = g
 
         rng_m = np.where(miss, np.inf, hits.depth_m * norm)
         with np.errstate(divide="ignore"):
@@ -256,6 +276,10 @@ class World:
         valid = np.isfinite(depth)
         depth_mm = np.where(valid, np.clip(np.rint(np.where(valid, depth, 0.0) * 1000.0), 1, 65535), 0)
         cell_pix, cell_bit, samples = self._cells(centre)
+        leds = None
+        if self.ledclock is not None:
+            faces = {i: self.rects[i] for i, board in self._lantern.items() if board}
+            leds = footprint(self.ledclock, view, centre, faces)
         return Raster(
             rgb=rgb8,
             ir=ir8,
@@ -264,6 +288,7 @@ class World:
             cell_pix=cell_pix,
             cell_bit=cell_bit,
             face_samples=samples,
+            leds=leds,
         )
 
     def _cells(

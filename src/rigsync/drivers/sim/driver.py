@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 from rigsync.core.errors import DriverError
 from rigsync.core.frame import Frame
@@ -195,6 +196,10 @@ class SimDriver(Driver):
         """The world's truth of the frames of the hosts it emits, as it finalizes them (while a device is polled)."""
         self.world.truth_sink = sink
         return True
+
+    def send_records_to(self, sink: Callable[[str, dict[str, Any]], None]) -> None:
+        """The LED clock's truth (``/rigsync/sim/ledclock``), once, on the first poll, if the scene has one."""
+        self.world.record_sink = sink
 
 
 class _SimPtpSource:

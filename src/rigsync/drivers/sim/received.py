@@ -37,7 +37,8 @@ class ReceivedFrames:
             dev = stream.device
             view = self.scene.view(dev.pose, stream.intrinsics)
             ir_dots = stream.spec.kind is StreamKind.IR and dev.model.depth_tech is DepthTech.ACTIVE_STEREO
-            stream.renderer = self.scene.renderer(view, stream.spec.kind, stream.render_encoding, ir_dots=ir_dots)
+            stream.renderer = self.scene.renderer(view, stream.spec.kind, stream.render_encoding, ir_dots=ir_dots,
+                                                  camera=dev.index)
         return stream.renderer
 
     def frame(self, p: Pending) -> Frame:
@@ -53,12 +54,12 @@ class ReceivedFrames:
             device_ts = self._unwrap[dev.spec.id].unwrap(raw) * clock.tick_ns
         renderer = self.renderer(stream)
         needs_rng = bool(p.flags & (FrameFlags.CORRUPT | FrameFlags.INTERFERED))
-        image = renderer.render(p.start_ns, interfered=bool(p.flags & FrameFlags.INTERFERED),
-                                       corrupt=bool(p.flags & FrameFlags.CORRUPT),
-                                       rng=dev.render_rng if needs_rng else None)
+        line = stream_line_ns(stream)
+        image = renderer.render(p.start_ns, exposure_end_ns=p.end_ns, line_ns=line,
+                                interfered=bool(p.flags & FrameFlags.INTERFERED),
+                                corrupt=bool(p.flags & FrameFlags.CORRUPT), rng=dev.render_rng if needs_rng else None)
         if self._flash and stream.spec.kind is not StreamKind.DEPTH:
-            image = self._flash.light(image, p.start_ns, p.end_ns,
-                                      line_ns(dev.model, stream.spec.kind, image.shape[0]))
+            image = self._flash.light(image, p.start_ns, p.end_ns, line)
         if stream.render_encoding != stream.encoding:  # a monochrome colour camera
             image = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
             if stream.encoding == "mono16":
@@ -68,3 +69,8 @@ class ReceivedFrames:
                      host_rx_ns=host_rx, semantics=stream.semantics, domain=dev.domain,
                      min_latency_ns=nominal_latency_ns(stream, exposure), exposure_ns=exposure, image=image,
                      encoding=stream.encoding, flags=p.flags)
+
+
+def stream_line_ns(stream: StreamSim) -> float:
+    """The rendered rows' line time of a stream (:func:`rigsync.catalog.rows.line_ns` at its render height)."""
+    return line_ns(stream.device.model, stream.spec.kind, stream.render_size[1])

@@ -4,7 +4,9 @@ One static world (see :mod:`rigsync.drivers.sim._scene_world` for the layout: te
 ChArUco board at the centre, a box above it with a timecode panel on each side face) plus a sphere orbiting
 the centre on a known trajectory. Cameras anywhere on a ring of radius ~1.5-4 m at height ~0.5-2.5 m
 looking at (0, 0, ~1) see the board (front or back), at least one panel face and, most of the time, the
-sphere. Everything is deterministic from ``SceneConfig.seed``; there is no global state and no I/O.
+sphere. Everything is deterministic from ``SceneConfig.seed``; there is no global state and no I/O. With an
+LED clock (:mod:`rigsync.drivers.sim.ledclock_scene`), its lantern stands under the board and colour and IR
+frames show its LEDs integrated over each row's exposure (:mod:`rigsync.drivers.sim.ledclock_render`).
 
 Speed: :meth:`Scene.renderer` precomputes everything static for a view (colour, depth and IR background
 images, the pixels of every timecode cell); :meth:`ViewRenderer.render` copies the background and paints
@@ -37,6 +39,8 @@ from rigsync.drivers.sim._scene_world import (
     Raster,
     World,
 )
+from rigsync.drivers.sim.ledclock_render import LedPainter
+from rigsync.drivers.sim.ledclock_scene import LedClock
 from rigsync.drivers.sim.timecode import TIMECODE_BITS, TIMECODE_UNIT_NS, decode_word, gray_word
 
 __all__ = ["BoardSide", "CameraView", "Scene", "SceneConfig", "ViewRenderer", "read_timecode"]
@@ -133,9 +137,10 @@ class Scene:
     depth and IR renderers share one ray cast; the cache lives as long as the scene.
     """
 
-    def __init__(self, config: SceneConfig | None = None) -> None:
+    def __init__(self, config: SceneConfig | None = None, ledclock: LedClock | None = None) -> None:
         self.config = config if config is not None else SceneConfig()
-        self._world = World(self.config)
+        self.ledclock = ledclock
+        self._world = World(self.config, ledclock)
         phases = np.random.default_rng([self.config.seed, 0x0B1]).random(2)
         self._orbit_phase_ns = int(phases[0] * self.config.object_orbit_period_ns)
         self._bob_phase_ns = int(phases[1] * self.config.object_bob_period_ns)
@@ -168,19 +173,25 @@ class Scene:
         """A camera at ``pose`` with ``intrinsics`` (ideal pinhole: distortion must be zero)."""
         return CameraView.from_pose(pose, intrinsics)
 
-    def renderer(self, view: CameraView, kind: StreamKind, encoding: str, *, ir_dots: bool = False) -> ViewRenderer:
-        """A renderer of one stream of one view; ``ir_dots`` adds an active-stereo projector pattern to IR."""
+    def raster(self, view: CameraView) -> Raster:
+        """The static precomputation of a view (cached)."""
+        key = (view.pose, view.intrinsics)
+        raster = self._rasters.get(key)
+        if raster is None:
+            raster = self._rasters[key] = self._world.raster(view)
+        return raster
+
+    def renderer(self, view: CameraView, kind: StreamKind, encoding: str, *, ir_dots: bool = False,
+                 camera: int = 0) -> ViewRenderer:
+        """A renderer of one stream of one view; ``ir_dots`` adds an active-stereo projector pattern to IR;
+        ``camera`` (the device's index) seeds the camera's own LED gain and sensor noise."""
         kind = StreamKind(kind)
         allowed = ENCODINGS[kind]
         if encoding not in allowed:
             raise ValueError(f"cannot render {kind.value} as {encoding!r} (allowed: {', '.join(allowed)})")
         if ir_dots and kind is not StreamKind.IR:
             raise ValueError(f"ir_dots applies to ir streams only, not {kind.value}")
-        key = (view.pose, view.intrinsics)
-        raster = self._rasters.get(key)
-        if raster is None:
-            raster = self._rasters[key] = self._world.raster(view)
-        return ViewRenderer(self, view, raster, kind, encoding, ir_dots=ir_dots)
+        return ViewRenderer(self, view, self.raster(view), kind, encoding, ir_dots=ir_dots, camera=camera)
 
 
 def _dots(seed: int, raster: Raster) -> npt.NDArray[np.float32]:
@@ -199,7 +210,8 @@ class ViewRenderer:
     """Renders one stream (kind + encoding) of one view. Make it with :meth:`Scene.renderer`."""
 
     def __init__(
-        self, scene: Scene, view: CameraView, raster: Raster, kind: StreamKind, encoding: str, *, ir_dots: bool
+        self, scene: Scene, view: CameraView, raster: Raster, kind: StreamKind, encoding: str, *, ir_dots: bool,
+        camera: int = 0,
     ) -> None:
         self.scene = scene
         self.view = view
@@ -260,6 +272,12 @@ class ViewRenderer:
         self._cell_levels = np.asarray(levels or (0, 0), dtype=self._base.dtype)
         fills = [tuple(fill[c] for c in channels) for fill in (effects.GREEN_RGB, effects.PURPLE_RGB)]
         self._corrupt_fill = [(*f, 255) for f in fills] if stride == 4 else fills
+        self.leds: LedPainter | None = None
+        if scene.ledclock is not None and raster.leds is not None and kind is not StreamKind.DEPTH:
+            seed = [scene.config.seed, 0x1ED, camera]
+            gain = float(np.random.default_rng(seed).uniform(0.8, 1.2))
+            self.leds = LedPainter(scene.ledclock, raster.leds, gain=gain, scale=self._scale,
+                                   noise_seed=[*seed, list(StreamKind).index(kind)])
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -270,6 +288,8 @@ class ViewRenderer:
         self,
         exposure_start_ns: int,
         *,
+        exposure_end_ns: int | None = None,
+        line_ns: float = 0.0,
         interfered: bool = False,
         corrupt: bool = False,
         rng: np.random.Generator | None = None,
@@ -277,9 +297,12 @@ class ViewRenderer:
         """A new image of the scene for an exposure starting at true time ``exposure_start_ns``.
 
         The sphere is drawn where it is at ``exposure_start_ns`` and the panel shows
-        ``timecode.encode(exposure_start_ns)`` (it latches at the start of exposure). ``interfered`` adds ToF
-        multi-camera interference (depth and IR only; colour is unaffected), ``corrupt`` adds USB transport
-        damage (tearing, green/purple band); both draw from ``rng``, which they require.
+        ``timecode.encode(exposure_start_ns)`` (it latches at the start of exposure). The LED clock's LEDs (if
+        the scene has one) are integrated over ``[exposure_start_ns, exposure_end_ns]`` (None: the start, an
+        empty window), row ``y`` of a rolling shutter ``y * line_ns`` later (0: a global shutter).
+        ``interfered`` adds ToF multi-camera interference (depth and IR only; colour is unaffected),
+        ``corrupt`` adds USB transport damage (tearing, green/purple band); both draw from ``rng``, which they
+        require.
         """
         if (interfered or corrupt) and rng is None:
             raise ValueError("interfered or corrupt rendering needs rng (a numpy Generator) for determinism")
@@ -288,6 +311,9 @@ class ViewRenderer:
             word = gray_word(exposure_start_ns).to_bytes(TIMECODE_BITS // 8, "big")
             bits = np.unpackbits(np.frombuffer(word, dtype=np.uint8))
             img.reshape(-1)[self._cell_idx] = self._cell_levels[bits][self._cell_bit]
+        if self.leds is not None:
+            end = exposure_start_ns if exposure_end_ns is None else exposure_end_ns
+            self.leds.paint(img, exposure_start_ns, end, line_ns)
         self._paint_object(img, exposure_start_ns)
         if rng is not None:
             if interfered and self.kind is not StreamKind.COLOR:

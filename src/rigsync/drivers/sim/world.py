@@ -23,6 +23,7 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections.abc import Callable, Collection
+from typing import Any
 
 import numpy as np
 
@@ -47,6 +48,7 @@ from rigsync.drivers.sim.clocks import CrystalClock, CrystalParams
 from rigsync.drivers.sim.exposure import LightModel
 from rigsync.drivers.sim.hosts import Reference, SimHost, host_clock_spec
 from rigsync.drivers.sim.interference import LaserRegistry
+from rigsync.drivers.sim.ledclock_scene import LEDCLOCK_TRUTH_TOPIC, LedClock, charuco_bottom_z_m
 from rigsync.drivers.sim.received import ReceivedFrames
 from rigsync.drivers.sim.scene import Scene, SceneConfig
 from rigsync.drivers.sim.schedule import Schedules
@@ -79,7 +81,13 @@ class SimWorld:
         self.plan = plan
         self.seed = rig.sim.seed if seed is None else seed
         rng = np.random.default_rng([self.seed, 0xC0C0])
-        self.scene = Scene(SceneConfig(seed=self.seed))
+        config = SceneConfig(seed=self.seed)
+        ledclock = None
+        if rig.sim.ledclock is not None:
+            bottom = charuco_bottom_z_m(config.board_center_z_m, config.board_squares[1], config.board_square_m,
+                                        config.board_margin_m)
+            ledclock = LedClock.from_spec(rig.sim.ledclock, self.seed, bottom, SIM_EPOCH_NS)
+        self.scene = Scene(config, ledclock)
         light = LightModel(phase=float(rng.uniform(0, 6.28)))
         self.reference = Reference()
         self.hosts: dict[str, SimHost] = {}
@@ -99,6 +107,8 @@ class SimWorld:
         self._by_id = {d.spec.id: d for d in self.devices}
         self.now_ns = SIM_EPOCH_NS
         self.truth_sink: Callable[[FrameTruth], None] | None = None
+        self.record_sink: Callable[[str, dict[str, Any]], None] | None = None
+        """Gets the LED clock's truth once (``/rigsync/sim/ledclock``), on the first poll of a device."""
         # Pending events, one heap per kind, ordered by (true time, insertion order).
         self._gen: list[tuple[int, int, StreamSim, int]] = []
         self._faults: list[tuple[int, int, DeviceSim, FaultKind, bool]] = []
@@ -403,6 +413,9 @@ class SimWorld:
     def take(self, device_id: str) -> list[Frame | DeviceEvent]:
         """Everything delivered to a device's host queue, oldest first; frames are rendered now."""
         dev = self._own_device(device_id)
+        if self.record_sink is not None and self.scene.ledclock is not None:
+            self.record_sink(LEDCLOCK_TRUTH_TOPIC, self.scene.ledclock.truth())
+            self.record_sink = None
         items: list[Frame | DeviceEvent] = []
         host_now = dev.host_clock.mono_ns(self.now_ns)
         for lost in self._overruns.pop(device_id, []):
