@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from rigsync.core.errors import RigFileError
+from rigsync.core.errors import MISSING, RigFileError
 from rigsync.spec._table import Table
 
 __all__ = [
@@ -84,8 +84,10 @@ class LedRow:
         return np.asarray(whole * self.step_ns + np.clip(phase - i * self.step_ns, 0, self.step_ns), dtype=np.int64)
 
     def lit_ns(self, led: npt.ArrayLike, start_ns: npt.ArrayLike, end_ns: npt.ArrayLike) -> I64:
-        """How long LED ``led`` is lit within ``[start_ns, end_ns]`` of board time (numpy broadcasting)."""
-        return self.lit_before(led, end_ns) - self.lit_before(led, start_ns)
+        """How long LED ``led`` is lit within ``[start_ns, end_ns]`` of board time (numpy broadcasting; an empty
+        window, ``end_ns <= start_ns``, gives 0)."""
+        t0 = np.asarray(start_ns, dtype=np.int64)
+        return self.lit_before(led, np.maximum(np.asarray(end_ns, dtype=np.int64), t0)) - self.lit_before(led, t0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +229,13 @@ class LedClockBoard:
         for k in np.flatnonzero(~inside)[:1]:
             _require(False, f, self._led_field(int(layout.row[k])), (float(layout.x_mm[k]), float(layout.y_mm[k])),
                      f"LED {int(layout.led[k])} is off the board", f"within {self.width_mm} x {self.height_mm} mm")
+        gap = np.hypot(layout.x_mm[:, None] - layout.x_mm, layout.y_mm[:, None] - layout.y_mm)
+        for k, other in np.argwhere(np.triu(gap < self.led_diameter_mm, k=1))[:1]:
+            _require(False, f, self._led_field(int(layout.row[other])),
+                     (float(layout.x_mm[other]), float(layout.y_mm[other])),
+                     f"LED {int(layout.led[other])} overlaps LED {int(layout.led[k])} of "
+                     f"{self._led_field(int(layout.row[k]))}",
+                     f"LED centres at least led_diameter_mm ({self.led_diameter_mm}) apart")
         for corners in m.corners_mm(self.width_mm, self.height_mm).values():
             (x0, y0), (x1, y1) = corners[0] - r, corners[2] + r
             hit = (layout.x_mm > x0) & (layout.x_mm < x1) & (layout.y_mm > y0) & (layout.y_mm < y1)
@@ -261,6 +270,15 @@ class LedClockBoard:
         return np.concatenate([np.broadcast_to(p, np.broadcast(t0, t1, p).shape) for p in parts], axis=-1)
 
 
+_KEYS = {
+    "board": ("name", "width_mm", "height_mm", "led_diameter_mm", "crystal_hz", "crystal_ppm"),
+    "markers": ("dictionary", "ids", "size_mm", "margin_mm"),
+    "rows": ("step_us", "leds", "x_mm", "y_mm", "pitch_mm"),
+    "counter": ("bits", "unit_us", "x_mm", "y_mm", "pitch_mm"),
+}
+"""The keys each table of a board file may hold (all of them required)."""
+
+
 def _row(t: Table) -> LedRow:
     return LedRow(step_ns=_us_to_ns(t, "step_us"), leds=t.integer("leds"), x_mm=t.number("x_mm"),
                   y_mm=t.number("y_mm"), pitch_mm=t.number("pitch_mm"))
@@ -269,7 +287,7 @@ def _row(t: Table) -> LedRow:
 def _us_to_ns(t: Table, key: str) -> int:
     value = float(t.number(key))
     ns = round(value * 1000)
-    if ns <= 0 or abs(ns - value * 1000) > 1e-6 * max(1.0, abs(value) * 1000):
+    if ns <= 0 or abs(ns - value * 1000) > 1e-12 * max(1.0, abs(value) * 1000):  # float rounding only
         raise t.error(key, value, "must be a positive whole number of nanoseconds", "> 0, in steps of 0.001 us")
     return ns
 
@@ -281,14 +299,13 @@ def loads_board(text: str, path: str = "<board>") -> LedClockBoard:
     except tomllib.TOMLDecodeError as exc:
         raise RigFileError(path, "", None, f"not valid TOML: {exc}") from None
     top = Table(path, "", data, ("board", "markers", "rows", "counter"))
-    board = top.table("board", ("name", "width_mm", "height_mm", "led_diameter_mm", "crystal_hz", "crystal_ppm"))
-    markers = top.table("markers", ("dictionary", "ids", "size_mm", "margin_mm"))
-    counter = top.table("counter", ("bits", "unit_us", "x_mm", "y_mm", "pitch_mm"))
+    board, markers, counter = (top.table(key, _KEYS[key]) for key in ("board", "markers", "counter"))
     for key, table in (("board", board), ("markers", markers), ("counter", counter)):
         if table is None:
-            raise RigFileError(path, key, None, "required table missing")
+            raise RigFileError(path, key, MISSING, "required table missing",
+                               f"a [{key}] table with {', '.join(_KEYS[key])}")
     assert board is not None and markers is not None and counter is not None  # checked just above
-    ids = markers._get("ids", None)
+    ids = markers._get("ids", MISSING)  # MISSING: required
     if not (isinstance(ids, list) and len(ids) == 4 and all(isinstance(i, int) and not isinstance(i, bool)
                                                             for i in ids)):
         raise markers.error("ids", ids, "needs four marker ids", "top-left, top-right, bottom-right, bottom-left")
@@ -301,7 +318,7 @@ def loads_board(text: str, path: str = "<board>") -> LedClockBoard:
         crystal_ppm=board.number("crystal_ppm"),
         markers=Markers(dictionary=markers.text("dictionary"), ids=(ids[0], ids[1], ids[2], ids[3]),
                         size_mm=markers.number("size_mm"), margin_mm=markers.number("margin_mm")),
-        rows=tuple(_row(t) for t in top.tables("rows", ("step_us", "leds", "x_mm", "y_mm", "pitch_mm"))),
+        rows=tuple(_row(t) for t in top.tables("rows", _KEYS["rows"])),
         counter=GrayCounter(bits=counter.integer("bits"), unit_ns=_us_to_ns(counter, "unit_us"),
                             x_mm=counter.number("x_mm"), y_mm=counter.number("y_mm"),
                             pitch_mm=counter.number("pitch_mm")),
