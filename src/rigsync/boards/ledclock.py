@@ -207,8 +207,13 @@ class LedClockBoard:
             _require(row.leds >= 2, f, f"rows[{n}].leds", row.leds, "a row needs at least 2 LEDs")
             _require(row.pitch_mm >= self.led_diameter_mm, f, f"rows[{n}].pitch_mm", row.pitch_mm,
                      "LEDs would overlap", f">= led_diameter_mm ({self.led_diameter_mm})")
+            fit = int((self.width_mm - self.led_diameter_mm) // row.pitch_mm) + 1
+            _require(row.leds <= fit, f, f"rows[{n}].leds", row.leds,
+                     f"{row.leds} LEDs {row.pitch_mm} mm apart do not fit across the board", f"at most {fit}")
         c = self.counter
         _require(1 <= c.bits <= 48, f, "counter.bits", c.bits, "out of range", "1 to 48")
+        _require(c.pitch_mm >= self.led_diameter_mm, f, "counter.pitch_mm", c.pitch_mm,
+                 "LEDs would overlap", f">= led_diameter_mm ({self.led_diameter_mm})")
         _require(c.unit_ns > 0, f, "counter.unit_us", c.unit_ns / 1000, "must be > 0")
         _require(c.unit_ns % self.rows[-1].cycle_ns == 0 or c.unit_ns <= self.rows[-1].cycle_ns, f,
                  "counter.unit_us", c.unit_ns / 1000,
@@ -220,8 +225,10 @@ class LedClockBoard:
         size = cv2.aruco.getPredefinedDictionary(getattr(cv2.aruco, m.dictionary)).bytesList.shape[0]
         _require(len(set(m.ids)) == 4 and all(0 <= i < size for i in m.ids), f, "markers.ids", list(m.ids),
                  f"needs four different ids of {m.dictionary}", f"0 to {size - 1}")
-        _require(m.size_mm > 0 and m.margin_mm >= 0 and 2 * (m.size_mm + m.margin_mm) <= min(
-            self.width_mm, self.height_mm), f, "markers.size_mm", m.size_mm, "the markers do not fit on the board")
+        _require(m.margin_mm >= 0, f, "markers.margin_mm", m.margin_mm, "must be >= 0")
+        room = min(self.width_mm, self.height_mm) / 2 - m.margin_mm
+        _require(0 < m.size_mm <= room, f, "markers.size_mm", m.size_mm, "the markers do not fit on the board",
+                 f"> 0 and at most {room:g} (half the board's shorter side less margin_mm)")
         layout = self.layout()
         r = self.led_diameter_mm / 2
         inside = ((layout.x_mm - r >= 0) & (layout.x_mm + r <= self.width_mm)
@@ -229,13 +236,7 @@ class LedClockBoard:
         for k in np.flatnonzero(~inside)[:1]:
             _require(False, f, self._led_field(int(layout.row[k])), (float(layout.x_mm[k]), float(layout.y_mm[k])),
                      f"LED {int(layout.led[k])} is off the board", f"within {self.width_mm} x {self.height_mm} mm")
-        gap = np.hypot(layout.x_mm[:, None] - layout.x_mm, layout.y_mm[:, None] - layout.y_mm)
-        for k, other in np.argwhere(np.triu(gap < self.led_diameter_mm, k=1))[:1]:
-            _require(False, f, self._led_field(int(layout.row[other])),
-                     (float(layout.x_mm[other]), float(layout.y_mm[other])),
-                     f"LED {int(layout.led[other])} overlaps LED {int(layout.led[k])} of "
-                     f"{self._led_field(int(layout.row[k]))}",
-                     f"LED centres at least led_diameter_mm ({self.led_diameter_mm}) apart")
+        self._check_overlaps()
         for corners in m.corners_mm(self.width_mm, self.height_mm).values():
             (x0, y0), (x1, y1) = corners[0] - r, corners[2] + r
             hit = (layout.x_mm > x0) & (layout.x_mm < x1) & (layout.y_mm > y0) & (layout.y_mm < y1)
@@ -243,6 +244,24 @@ class LedClockBoard:
                 _require(False, f, self._led_field(int(layout.row[k])),
                          (float(layout.x_mm[k]), float(layout.y_mm[k])),
                          f"LED {int(layout.led[k])} lies on a marker", "LEDs clear of the four markers")
+
+    def _check_overlaps(self) -> None:
+        """LEDs of different rows (or a row and the counter) at least ``led_diameter_mm`` apart; each line of
+        LEDs is evenly spaced, so the LED nearest to a point is found arithmetically (no all-pairs matrix)."""
+        d = self.led_diameter_mm
+        lines = [(f"rows[{n}]", r.x_mm, r.y_mm, r.pitch_mm, r.leds) for n, r in enumerate(self.rows)]
+        c = self.counter
+        lines.append(("counter", c.x_mm, c.y_mm, c.pitch_mm, c.bits))
+        for b, (field, xb, yb, pb, nb) in enumerate(lines):
+            xs = xb + pb * np.arange(nb)
+            for other, xa, ya, pa, na in lines[:b]:
+                if abs(ya - yb) >= d:
+                    continue
+                near = np.clip(np.rint((xs - xa) / pa), 0, na - 1)
+                for k in np.flatnonzero(np.hypot(xs - (xa + pa * near), yb - ya) < d)[:1]:
+                    _require(False, self.path, field, (float(xs[k]), yb),
+                             f"LED {k} overlaps LED {int(near[k])} of {other}",
+                             f"LED centres at least led_diameter_mm ({d}) apart")
 
     def _led_field(self, row: int) -> str:
         return "counter" if row == len(self.rows) else f"rows[{row}]"
