@@ -81,7 +81,8 @@ static void clear_ring(uint8_t clk, uint8_t data, uint8_t leds)
     PORTD |= _BV(data);
 }
 
-/* The tick that just began was latched from `state`; prepare the next one. */
+/* The tick that just began was latched from `state`; prepare the next one. (TOV1 is set at TOP, one cycle
+ * before the latch rises at BOTTOM; the first shift comes dozens of cycles later.) */
 ISR(TIMER1_OVF_vect)
 {
     lc_advance(&state);
