@@ -133,6 +133,33 @@ def test_counter_is_a_gray_code(board: LedClockBoard) -> None:
     assert np.flatnonzero(on).tolist() == [13, 14, 15]
 
 
+def test_streak_ends_give_exposure_start_and_end(board: LedClockBoard) -> None:
+    """docs/ledclock.md's formula holds: in every row whose cycle exceeds the exposure (by two steps), the end LEDs'
+    lit fractions of a full step give the exposure's start and end exactly, modulo the row's cycle (an exposure
+    within one step shows only its duration)."""
+    layout = board.layout()
+    rng = np.random.default_rng(7)
+    starts = rng.integers(0, 10 * board.rows[-1].cycle_ns, 200)
+    ends = starts + np.concatenate([rng.integers(1, 30_000, 100), rng.integers(1, 40_000_000, 100)])
+    checked: list[int] = []
+    for start, end, lit in zip(starts.tolist(), ends.tolist(), board.lit_ns(starts, ends), strict=True):
+        for r, row in enumerate(board.rows):
+            if row.cycle_ns < end - start + 2 * row.step_ns:  # a dark LED shows where the streak starts
+                continue
+            on = lit[layout.row == r]
+            dark = int(np.flatnonzero(on == 0)[0])
+            run = [(dark + k) % row.leds for k in range(1, row.leds) if on[(dark + k) % row.leds] > 0]
+            first, last = run[0], run[-1]
+            if len(run) == 1:  # within one step: only the duration shows
+                assert on[first] == end - start
+                continue
+            s = (first + 1) * row.step_ns - int(on[first])
+            e = last * row.step_ns + int(on[last])
+            assert (s - start) % row.cycle_ns == 0 and (e - end) % row.cycle_ns == 0
+            checked.append(r)
+    assert len(checked) > 250 and set(checked) == set(range(len(board.rows)))
+
+
 def _replace(old: str, new: str) -> str:
     assert old in REFERENCE, old
     return REFERENCE.replace(old, new, 1)
