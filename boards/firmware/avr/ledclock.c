@@ -11,7 +11,7 @@
  * overrun LED (PB5, Nano D13) lights and stays lit: the board's time is then wrong until reset.
  *
  * Other pins: row 0 ring data PD4 (D4), row 1 ring data PD2 (D2) (the firmware empties and seeds the rings
- * through them, then leaves them as inputs: each ring's last output feeds its data input through a 10 kOhm resistor);
+ * through them, then leaves them as inputs: each ring's last output feeds its data input through 10 kOhm);
  * 74HC595 serial data PB0 (D8), shift clock PB4 (D12).
  */
 #include <avr/interrupt.h>
@@ -115,6 +115,7 @@ int main(void)
     TCCR0B = _BV(FOC0B);
     TCCR2A = _BV(COM2B1) | _BV(COM2B0);
     TCCR2B = _BV(FOC2B);
+    TCCR1B = 0; /* normal mode, stopped (whatever a bootloader left) */
     TCCR1A = _BV(COM1A1) | _BV(COM1A0);
     TCCR1C = _BV(FOC1A);
     PORTD &= (uint8_t)~(_BV(ROW0_DATA) | _BV(ROW1_DATA));

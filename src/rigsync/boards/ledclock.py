@@ -324,7 +324,7 @@ def loads_board(text: str, path: str = "<board>") -> LedClockBoard:
             raise RigFileError(path, key, MISSING, "required table missing",
                                f"a [{key}] table with {', '.join(_KEYS[key])}")
     assert board is not None and markers is not None and counter is not None  # checked just above
-    ids = markers._get("ids", MISSING)  # MISSING: required
+    ids = markers._get("ids", MISSING)  # absent: "required"
     if not (isinstance(ids, list) and len(ids) == 4 and all(isinstance(i, int) and not isinstance(i, bool)
                                                             for i in ids)):
         raise markers.error("ids", ids, "needs four marker ids", "top-left, top-right, bottom-right, bottom-left")
