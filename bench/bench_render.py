@@ -2,6 +2,10 @@
 
 Run: ``python bench/bench_render.py [--seconds 1.0] [--width 320 --height 240]``
 
+The ``+ledclock`` cases render the same view of a scene with the LED clock (``[sim] ledclock = true``), its
+LEDs integrated over a 4 ms exposure (global shutter, then rolling with a 16 ms readout); ``x plain`` is their
+time against the same encoding without it, measured in the same run.
+
 The capture benchmark needs ~1920 renders per second (32 RGB-D cameras at 30 fps) on one core alongside
 everything else, so a colour or depth render must stay well under 0.3 ms. The baseline is ``numpy.copy`` of
 an array of the rendered image's shape and dtype, measured in the same run: the floor any render pays, since
@@ -19,10 +23,13 @@ import numpy as np
 from numpy.random import Generator
 from numpy.typing import NDArray
 
+from rigsync.boards.ledclock import default_board
 from rigsync.core.frame import StreamKind
 from rigsync.core.geometry import Pose
 from rigsync.core.intrinsics import Intrinsics
+from rigsync.drivers.sim.ledclock_scene import LedClock
 from rigsync.drivers.sim.scene import Scene, SceneConfig, ViewRenderer
+from rigsync.spec.model import LEDCLOCK_FACES
 
 
 def rate(fn: Callable[[int], object], seconds: float) -> float:
@@ -48,8 +55,11 @@ def main() -> None:
     args = parser.parse_args()
 
     scene = Scene(SceneConfig(seed=0))
+    lantern = Scene(SceneConfig(seed=0), LedClock(default_board(), (0.0, 0.0, 0.49), LEDCLOCK_FACES, 0,
+                                                  10**11, 2e-5))
     view = scene.view(Pose((0.0, -2.0, 1.2), (0.0, 0.0, 1.0)), Intrinsics.from_hfov(args.width, args.height, 70.0))
     step_ns = scene.config.object_orbit_period_ns // 997  # sweeps the orbit, never repeating a frame exactly
+    rolling = 16_000_000 / args.height
     cases: list[tuple[str, StreamKind, bool, dict[str, bool]]] = [
         ("rgb8", StreamKind.COLOR, False, {}),
         ("16UC1", StreamKind.DEPTH, False, {}),
@@ -57,26 +67,38 @@ def main() -> None:
         ("mono8 +dots", StreamKind.IR, True, {}),
         ("16UC1 interfered", StreamKind.DEPTH, False, {"interfered": True}),
         ("rgb8 corrupt", StreamKind.COLOR, False, {"corrupt": True}),
+        ("rgb8 +ledclock", StreamKind.COLOR, False, {}),
+        ("rgb8 +ledclock rs", StreamKind.COLOR, False, {}),
+        ("mono8 +ledclock", StreamKind.IR, False, {}),
     ]
     print(f"{args.width}x{args.height}, {args.seconds:.1f} s per case, numpy {np.__version__}")
-    print(f"{'case':<18} {'renders/s':>10} {'us/render':>10} {'copies/s':>10} {'us/copy':>8} {'x copy':>7}")
+    print(f"{'case':<18} {'renders/s':>10} {'us/render':>10} {'copies/s':>10} {'us/copy':>8} {'x copy':>7}"
+          f" {'x plain':>7}")
+    plain: dict[str, float] = {}
     for name, kind, dots, flags in cases:
         encoding = name.split()[0]
-        renderer = scene.renderer(view, kind, encoding, ir_dots=dots)
+        led = "+ledclock" in name
+        renderer = (lantern if led else scene).renderer(view, kind, encoding, ir_dots=dots)
         rng = np.random.default_rng(0) if flags else None
         image = renderer.render(0)
+        line_ns = rolling if name.endswith(" rs") else 0.0
 
-        def render(i: int, r: ViewRenderer = renderer, g: Generator | None = rng, f: dict[str, bool] = flags) -> object:
-            return r.render(i * step_ns, rng=g, **f)
+        def render(i: int, r: ViewRenderer = renderer, g: Generator | None = rng, f: dict[str, bool] = flags,
+                   line: float = line_ns) -> object:
+            t = i * step_ns
+            return r.render(t, exposure_end_ns=t + 4_000_000, line_ns=line, rng=g, **f)
 
         def copy(_i: int, a: NDArray[Any] = image) -> object:
             return np.copy(a)
 
         renders = rate(render, args.seconds)
         copies = rate(copy, args.seconds)
+        if not flags and not dots and not led:
+            plain[encoding] = renders
+        ratio = f"{plain[encoding] / renders:>7.1f}" if led else ""
         print(
             f"{name:<18} {renders:>10.0f} {1e6 / renders:>10.1f} {copies:>10.0f} {1e6 / copies:>8.1f}"
-            f" {copies / renders:>7.1f}"
+            f" {copies / renders:>7.1f} {ratio}"
         )
 
 

@@ -15,17 +15,18 @@ import pytest
 from rigsync.boards.ledclock import default_board
 from rigsync.capture import CaptureOptions, CaptureSession
 from rigsync.core.errors import RigFileError
-from rigsync.core.frame import StreamKind
+from rigsync.core.frame import Frame, StreamKind
 from rigsync.core.geometry import Pose
 from rigsync.core.intrinsics import Intrinsics
 from rigsync.drivers.sim._model import SIM_EPOCH_NS
 from rigsync.drivers.sim.ledclock_render import LEVEL_COUNTER, LEVEL_STEP
 from rigsync.drivers.sim.ledclock_scene import LEDCLOCK_TRUTH_TOPIC, LedClock
+from rigsync.drivers.sim.received import stream_line_ns
 from rigsync.drivers.sim.scene import Scene, SceneConfig, ViewRenderer
 from rigsync.drivers.sim.world import SimWorld
 from rigsync.plan import build_plan
 from rigsync.record.reader import open_recording
-from rigsync.spec import loads_rig
+from rigsync.spec import load_rig, loads_rig
 from rigsync.spec.model import LEDCLOCK_FACES
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
@@ -53,13 +54,13 @@ def _board_ns(true_ns: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     return np.array([OFFSET_NS + x + round(x * 25 / 1_000_000) for x in t], dtype=np.int64)
 
 
-def _predicted(r: ViewRenderer, base: npt.NDArray[Any], start: int, end: int, line_ns: float) -> npt.NDArray[Any]:
+def _predicted(r: ViewRenderer, base: npt.NDArray[Any], start: int, end: int, line: float) -> npt.NDArray[Any]:
     """Each LED pixel (first channel) as the board's definition predicts it: the static image plus every LED's
     weight x level x lit time / its row's step (counter: / the exposure), lit time from ``lit_ns`` over the
     pixel row's window in board time, times the camera's gain."""
     assert r.leds is not None
     fp, board = r.leds.leds, r.leds.clock.board
-    row_start = start + np.rint(fp.rows * line_ns).astype(np.int64)
+    row_start = start + np.rint(fp.rows * line).astype(np.int64)
     lit = board.lit_ns(_board_ns(row_start), _board_ns(row_start + (end - start)))
     layout = board.layout()
     norm = np.array([row.step_ns for row in board.rows] + [end - start], dtype=np.float64)[layout.row]
@@ -122,6 +123,26 @@ def _lit_measured(r: ViewRenderer, base: npt.NDArray[Any], img: npt.NDArray[Any]
     pixel = fp.pix[fp.pixel[e]]
     added = float(img.reshape(-1, 3)[pixel, 0]) - float(base.reshape(-1, 3)[pixel, 0]) - stray
     return added / (r.leds.gain * fp.weight[e] * LEVEL_STEP) * steps[led]
+
+
+def test_a_window_across_a_counter_step_blurs_the_changing_bits() -> None:
+    """An exposure across a step of the Gray counter matches the prediction too: the bit that changes is lit
+    for the part of the exposure it was on, the others for all or none of it."""
+    r = _renderer()
+    assert r.leds is not None
+    unit = r.leds.clock.board.counter.unit_ns
+    b0 = int(_board_ns(np.array([START_NS]))[0])
+    start = START_NS + (unit - b0 % unit) - 1_000_000  # 1 ms before the counter steps (drift: ~1 ns off)
+    base = r.render(start)
+    end = start + 3_000_000
+    img = r.render(start, exposure_end_ns=end)
+    got, want = _led_pixels(r, img), _predicted(r, base, start, end, 0.0)
+    assert np.max(np.abs(got - want)) <= 1
+    lit = r.leds.clock.board.lit_ns(_board_ns(np.array([start])), _board_ns(np.array([end])))[0]
+    counter = lit[-r.leds.clock.board.counter.bits:]
+    full = int(_board_ns(np.array([end]))[0] - _board_ns(np.array([start]))[0])  # 3 ms x (1 + drift)
+    partial = counter[(counter > 0) & (counter < full)]
+    assert partial.size == 1 and min(abs(partial[0] - 1_000_000), abs(partial[0] - 2_000_000)) < 2_000
 
 
 def test_streak_ends_follow_the_exposure_start_at_sub_step_precision() -> None:
@@ -288,11 +309,35 @@ def test_a_bad_board_file_is_refused_naming_its_field(tmp_path: Path) -> None:
     (tmp_path / "b.toml").write_text(board)
     rig = tmp_path / "rig.toml"
     rig.write_text(_rig('[sim.ledclock]\nboard = "b.toml"'))
-    from rigsync.spec import load_rig
-
     with pytest.raises(RigFileError) as info:
         load_rig(rig)
     assert info.value.field == "rows[0].leds" and "b.toml" in str(info.value)
     (tmp_path / "b.toml").write_text(board.replace("leds = 1", "leds = 20").replace("ledclock-a", "mine"))
     spec = load_rig(rig).sim.ledclock
     assert spec is not None and spec.board == str(tmp_path / "b.toml")
+
+
+def test_delivered_frames_are_rendered_over_their_true_rows_windows() -> None:
+    """Each frame the world delivers shows the LEDs over its truth window: a rolling-shutter Kinect colour frame
+    with rows readout / height apart, its global-shutter IR frame with one window."""
+    rig = loads_rig(_rig("[sim.ledclock]\nnoise = 0", "kinect_star"), "r.toml")
+    world = SimWorld(rig, build_plan(rig))
+    truth: dict[tuple[str, str, int], tuple[int, int]] = {}
+    world.truth_sink = lambda t: truth.__setitem__((t.device, t.stream, t.seq), (t.exposure_start_ns,
+                                                                                  t.exposure_end_ns))
+    for device_id in world.plan.start_order:
+        world.start_device(device_id)
+    world.advance_to(world.now_ns + 400_000_000)
+    frames = [f for f in world.take("kinect-master") if isinstance(f, Frame)]
+    seen = set()
+    for frame in frames:
+        stream = next(s for s in world.device("kinect-master").streams if s.spec.name == frame.stream)
+        if stream.spec.kind is StreamKind.DEPTH:
+            continue
+        renderer = world._received.renderer(stream)
+        start, end = truth[("kinect-master", frame.stream, frame.seq)]
+        rows = 16_000_000 / renderer.shape[0] if stream.spec.kind is StreamKind.COLOR else 0.0
+        assert stream_line_ns(stream) == rows
+        assert np.array_equal(frame.image, renderer.render(start, exposure_end_ns=end, line_ns=rows))
+        seen.add(frame.stream)
+    assert seen == {"color", "ir"}

@@ -23,6 +23,7 @@ seed = 3
 render_width = 64
 max_drift_ppm = 50
 ptp_running_s = 60
+flashes = [{ at_s = 1, duration_us = 1000, gain = 80 }]
 
 [sim.ledclock]
 drift_ppm = 10
@@ -134,7 +135,8 @@ def _path(key: str) -> tuple[tuple[str | int, ...], str]:
     for i, part in enumerate(parts):
         path.append(part)
         shown += ("." if shown else "") + part
-        if part in ("hosts", "triggers", "devices", "sync", "faults", "usb_controllers", "nics", "members") and \
+        if part in ("hosts", "triggers", "devices", "sync", "faults", "usb_controllers", "nics", "members",
+                    "flashes") and \
                 i < len(parts) - 1:
             path.append(0)
             shown += "[0]"

@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from rigsync.core.errors import RigFileError
+from rigsync.core.errors import MISSING, RigFileError
 from rigsync.spec._table import Table
 
 __all__ = [
@@ -84,8 +84,10 @@ class LedRow:
         return np.asarray(whole * self.step_ns + np.clip(phase - i * self.step_ns, 0, self.step_ns), dtype=np.int64)
 
     def lit_ns(self, led: npt.ArrayLike, start_ns: npt.ArrayLike, end_ns: npt.ArrayLike) -> I64:
-        """How long LED ``led`` is lit within ``[start_ns, end_ns]`` of board time (numpy broadcasting)."""
-        return self.lit_before(led, end_ns) - self.lit_before(led, start_ns)
+        """How long LED ``led`` is lit within ``[start_ns, end_ns]`` of board time (numpy broadcasting; an empty
+        window, ``end_ns <= start_ns``, gives 0)."""
+        t0 = np.asarray(start_ns, dtype=np.int64)
+        return self.lit_before(led, np.maximum(np.asarray(end_ns, dtype=np.int64), t0)) - self.lit_before(led, t0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,8 +207,13 @@ class LedClockBoard:
             _require(row.leds >= 2, f, f"rows[{n}].leds", row.leds, "a row needs at least 2 LEDs")
             _require(row.pitch_mm >= self.led_diameter_mm, f, f"rows[{n}].pitch_mm", row.pitch_mm,
                      "LEDs would overlap", f">= led_diameter_mm ({self.led_diameter_mm})")
+            fit = int((self.width_mm - self.led_diameter_mm) // row.pitch_mm) + 1
+            _require(row.leds <= fit, f, f"rows[{n}].leds", row.leds,
+                     f"{row.leds} LEDs {row.pitch_mm} mm apart do not fit across the board", f"at most {fit}")
         c = self.counter
         _require(1 <= c.bits <= 48, f, "counter.bits", c.bits, "out of range", "1 to 48")
+        _require(c.pitch_mm >= self.led_diameter_mm, f, "counter.pitch_mm", c.pitch_mm,
+                 "LEDs would overlap", f">= led_diameter_mm ({self.led_diameter_mm})")
         _require(c.unit_ns > 0, f, "counter.unit_us", c.unit_ns / 1000, "must be > 0")
         _require(c.unit_ns % self.rows[-1].cycle_ns == 0 or c.unit_ns <= self.rows[-1].cycle_ns, f,
                  "counter.unit_us", c.unit_ns / 1000,
@@ -218,8 +225,10 @@ class LedClockBoard:
         size = cv2.aruco.getPredefinedDictionary(getattr(cv2.aruco, m.dictionary)).bytesList.shape[0]
         _require(len(set(m.ids)) == 4 and all(0 <= i < size for i in m.ids), f, "markers.ids", list(m.ids),
                  f"needs four different ids of {m.dictionary}", f"0 to {size - 1}")
-        _require(m.size_mm > 0 and m.margin_mm >= 0 and 2 * (m.size_mm + m.margin_mm) <= min(
-            self.width_mm, self.height_mm), f, "markers.size_mm", m.size_mm, "the markers do not fit on the board")
+        _require(m.margin_mm >= 0, f, "markers.margin_mm", m.margin_mm, "must be >= 0")
+        room = min(self.width_mm, self.height_mm) / 2 - m.margin_mm
+        _require(0 < m.size_mm <= room, f, "markers.size_mm", m.size_mm, "the markers do not fit on the board",
+                 f"> 0 and at most {room:g} (half the board's shorter side less margin_mm)")
         layout = self.layout()
         r = self.led_diameter_mm / 2
         inside = ((layout.x_mm - r >= 0) & (layout.x_mm + r <= self.width_mm)
@@ -227,6 +236,7 @@ class LedClockBoard:
         for k in np.flatnonzero(~inside)[:1]:
             _require(False, f, self._led_field(int(layout.row[k])), (float(layout.x_mm[k]), float(layout.y_mm[k])),
                      f"LED {int(layout.led[k])} is off the board", f"within {self.width_mm} x {self.height_mm} mm")
+        self._check_overlaps()
         for corners in m.corners_mm(self.width_mm, self.height_mm).values():
             (x0, y0), (x1, y1) = corners[0] - r, corners[2] + r
             hit = (layout.x_mm > x0) & (layout.x_mm < x1) & (layout.y_mm > y0) & (layout.y_mm < y1)
@@ -234,6 +244,24 @@ class LedClockBoard:
                 _require(False, f, self._led_field(int(layout.row[k])),
                          (float(layout.x_mm[k]), float(layout.y_mm[k])),
                          f"LED {int(layout.led[k])} lies on a marker", "LEDs clear of the four markers")
+
+    def _check_overlaps(self) -> None:
+        """LEDs of different rows (or a row and the counter) at least ``led_diameter_mm`` apart; each line of
+        LEDs is evenly spaced, so the LED nearest to a point is found arithmetically (no all-pairs matrix)."""
+        d = self.led_diameter_mm
+        lines = [(f"rows[{n}]", r.x_mm, r.y_mm, r.pitch_mm, r.leds) for n, r in enumerate(self.rows)]
+        c = self.counter
+        lines.append(("counter", c.x_mm, c.y_mm, c.pitch_mm, c.bits))
+        for b, (field, xb, yb, pb, nb) in enumerate(lines):
+            xs = xb + pb * np.arange(nb)
+            for other, xa, ya, pa, na in lines[:b]:
+                if abs(ya - yb) >= d:
+                    continue
+                near = np.clip(np.rint((xs - xa) / pa), 0, na - 1)
+                for k in np.flatnonzero(np.hypot(xs - (xa + pa * near), yb - ya) < d)[:1]:
+                    _require(False, self.path, field, (float(xs[k]), yb),
+                             f"LED {k} overlaps LED {int(near[k])} of {other}",
+                             f"LED centres at least led_diameter_mm ({d}) apart")
 
     def _led_field(self, row: int) -> str:
         return "counter" if row == len(self.rows) else f"rows[{row}]"
@@ -261,6 +289,15 @@ class LedClockBoard:
         return np.concatenate([np.broadcast_to(p, np.broadcast(t0, t1, p).shape) for p in parts], axis=-1)
 
 
+_KEYS = {
+    "board": ("name", "width_mm", "height_mm", "led_diameter_mm", "crystal_hz", "crystal_ppm"),
+    "markers": ("dictionary", "ids", "size_mm", "margin_mm"),
+    "rows": ("step_us", "leds", "x_mm", "y_mm", "pitch_mm"),
+    "counter": ("bits", "unit_us", "x_mm", "y_mm", "pitch_mm"),
+}
+"""The keys each table of a board file may hold (all of them required)."""
+
+
 def _row(t: Table) -> LedRow:
     return LedRow(step_ns=_us_to_ns(t, "step_us"), leds=t.integer("leds"), x_mm=t.number("x_mm"),
                   y_mm=t.number("y_mm"), pitch_mm=t.number("pitch_mm"))
@@ -269,7 +306,7 @@ def _row(t: Table) -> LedRow:
 def _us_to_ns(t: Table, key: str) -> int:
     value = float(t.number(key))
     ns = round(value * 1000)
-    if ns <= 0 or abs(ns - value * 1000) > 1e-6 * max(1.0, abs(value) * 1000):
+    if ns <= 0 or abs(ns - value * 1000) > 1e-12 * max(1.0, abs(value) * 1000):  # float rounding only
         raise t.error(key, value, "must be a positive whole number of nanoseconds", "> 0, in steps of 0.001 us")
     return ns
 
@@ -281,14 +318,13 @@ def loads_board(text: str, path: str = "<board>") -> LedClockBoard:
     except tomllib.TOMLDecodeError as exc:
         raise RigFileError(path, "", None, f"not valid TOML: {exc}") from None
     top = Table(path, "", data, ("board", "markers", "rows", "counter"))
-    board = top.table("board", ("name", "width_mm", "height_mm", "led_diameter_mm", "crystal_hz", "crystal_ppm"))
-    markers = top.table("markers", ("dictionary", "ids", "size_mm", "margin_mm"))
-    counter = top.table("counter", ("bits", "unit_us", "x_mm", "y_mm", "pitch_mm"))
+    board, markers, counter = (top.table(key, _KEYS[key]) for key in ("board", "markers", "counter"))
     for key, table in (("board", board), ("markers", markers), ("counter", counter)):
         if table is None:
-            raise RigFileError(path, key, None, "required table missing")
+            raise RigFileError(path, key, MISSING, "required table missing",
+                               f"a [{key}] table with {', '.join(_KEYS[key])}")
     assert board is not None and markers is not None and counter is not None  # checked just above
-    ids = markers._get("ids", None)
+    ids = markers._get("ids", MISSING)  # absent: "required"
     if not (isinstance(ids, list) and len(ids) == 4 and all(isinstance(i, int) and not isinstance(i, bool)
                                                             for i in ids)):
         raise markers.error("ids", ids, "needs four marker ids", "top-left, top-right, bottom-right, bottom-left")
@@ -301,7 +337,7 @@ def loads_board(text: str, path: str = "<board>") -> LedClockBoard:
         crystal_ppm=board.number("crystal_ppm"),
         markers=Markers(dictionary=markers.text("dictionary"), ids=(ids[0], ids[1], ids[2], ids[3]),
                         size_mm=markers.number("size_mm"), margin_mm=markers.number("margin_mm")),
-        rows=tuple(_row(t) for t in top.tables("rows", ("step_us", "leds", "x_mm", "y_mm", "pitch_mm"))),
+        rows=tuple(_row(t) for t in top.tables("rows", _KEYS["rows"])),
         counter=GrayCounter(bits=counter.integer("bits"), unit_ns=_us_to_ns(counter, "unit_us"),
                             x_mm=counter.number("x_mm"), y_mm=counter.number("y_mm"),
                             pitch_mm=counter.number("pitch_mm")),

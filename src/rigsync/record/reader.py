@@ -293,13 +293,19 @@ class Recording:
 
     def images(self, device: str, stream: str) -> Iterator[RecordedImage]:
         """The images of one stream in file order (= capture order)."""
-        info = self._stream(device, stream)
-        base, last = 0, -1
-        for _, message in self._messages([info.topic]):
-            if message.sequence < last:
-                base += _SEQ_MOD
-            last = message.sequence
-            yield self._decode(info, message, base + message.sequence)
+        return self.images_of([(device, stream)])
+
+    def images_of(self, streams: Iterable[tuple[str, str]]) -> Iterator[RecordedImage]:
+        """The images of several ``(device, stream)`` in one pass over the file, in file order (each stream's
+        in capture order)."""
+        infos = {info.topic: info for info in (self._stream(d, s) for d, s in streams)}
+        base, last = dict.fromkeys(infos, 0), dict.fromkeys(infos, -1)
+        for channel, message in self._messages(infos):
+            topic = channel.topic
+            if message.sequence < last[topic]:
+                base[topic] += _SEQ_MOD
+            last[topic] = message.sequence
+            yield self._decode(infos[topic], message, base[topic] + message.sequence)
 
     def framesets_with_images(
         self, max_pending_per_stream: int = 256

@@ -14,6 +14,9 @@ __all__ = ["FIELDS", "SEED", "Limits"]
 RENDER_WIDTH = Limits(16, 4096, "pixels")
 MAX_DRIFT_PPM = Limits(0, 1000, "ppm")
 PTP_RUNNING_S = Limits(0, 3600, "s")
+FLASH_AT_S = Limits(0, 1_000_000, "s")
+FLASH_DURATION_US = Limits(0, 10_000_000, "us", lo_open=True)
+FLASH_GAIN = Limits(0, 255, "grey levels", lo_open=True)
 LEDCLOCK_OFFSET_S = Limits(0, 1e6, "s")
 LEDCLOCK_NOISE = Limits(0, 50, "levels of 255")
 LEDCLOCK_CENTER_M = Limits(-100, 100, "m")
@@ -62,6 +65,9 @@ FIELDS: dict[str, Limits] = {
     "sim.render_width": RENDER_WIDTH,
     "sim.max_drift_ppm": MAX_DRIFT_PPM,
     "sim.ptp_running_s": PTP_RUNNING_S,
+    "sim.flashes.at_s": FLASH_AT_S,
+    "sim.flashes.duration_us": FLASH_DURATION_US,
+    "sim.flashes.gain": FLASH_GAIN,
     "sim.ledclock.drift_ppm": DRIFT_PPM,
     "sim.ledclock.offset_s": LEDCLOCK_OFFSET_S,
     "sim.ledclock.noise": LEDCLOCK_NOISE,

@@ -31,6 +31,7 @@ from rigsync.spec.model import (
     NicKind,
     Platform,
     RigSpec,
+    SimFlashSpec,
     SimSpec,
     StreamSpec,
     Timestamping,
@@ -168,13 +169,18 @@ def _verify(parent: Table) -> VerifySpec:
 
 
 def _sim(top: Table, folder: Path) -> SimSpec:
-    t = top.table("sim", ("seed", "render_width", "max_drift_ppm", "ptp_running_s", "ledclock"))
+    t = top.table("sim", ("seed", "render_width", "max_drift_ppm", "ptp_running_s", "flashes", "ledclock"))
     if t is None:
         return SimSpec()
     d = SimSpec()
+    flashes = tuple(f.build(SimFlashSpec, at_s=f.number("at_s"),
+                            duration_us=f.number("duration_us", SimFlashSpec.duration_us),
+                            gain=f.number("gain", SimFlashSpec.gain))
+                    for f in t.tables("flashes", ("at_s", "duration_us", "gain")))
     return t.build(SimSpec, seed=t.integer("seed", d.seed), render_width=t.integer("render_width", d.render_width),
                    max_drift_ppm=t.number("max_drift_ppm", d.max_drift_ppm),
-                   ptp_running_s=t.number("ptp_running_s", d.ptp_running_s), ledclock=_ledclock(t, folder))
+                   ptp_running_s=t.number("ptp_running_s", d.ptp_running_s), flashes=flashes,
+                   ledclock=_ledclock(t, folder))
 
 
 def _ledclock(sim: Table, folder: Path) -> LedClockSimSpec | None:

@@ -287,6 +287,24 @@ class LedClockSimSpec:
 
 
 @dataclass(frozen=True)
+class SimFlashSpec:
+    """A flash (a photo flash, an LED blink) lighting the whole simulated scene: every colour and IR camera
+    integrates its light over each row's exposure window (see ``rigsync.drivers.sim.flash``)."""
+
+    at_s: float
+    """When it starts: seconds of true time after the simulation starts."""
+    duration_us: float = 1000.0
+    gain: float = 80.0
+    """Grey levels (of 255) the whole flash adds to a pixel that integrates all of it (a pixel whose exposure
+    window holds a fraction of the flash gets that fraction)."""
+
+    def __post_init__(self) -> None:
+        lim.FLASH_AT_S.check("at_s", self.at_s)
+        lim.FLASH_DURATION_US.check("duration_us", self.duration_us)
+        lim.FLASH_GAIN.check("gain", self.gain)
+
+
+@dataclass(frozen=True)
 class SimSpec:
     seed: int = 0
     render_width: int = 320
@@ -294,6 +312,8 @@ class SimSpec:
     max_drift_ppm: float = 50.0
     ptp_running_s: float = 60.0
     """How long every host's ptp4l has run when the simulation starts (0: it starts with it, to watch it lock)."""
+    flashes: tuple[SimFlashSpec, ...] = ()
+    """Flashes every camera sees (none by default)."""
     ledclock: LedClockSimSpec | None = None
     """The LED clock in the scene (``[sim.ledclock]``, or ``ledclock = true`` for the defaults); None: none."""
 

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from rigsync.boards.ledclock import LedClockBoard
 from rigsync.drivers.sim._scene_geometry import CameraView, Hits, Rect
 from rigsync.drivers.sim.ledclock_scene import LedClock
 
@@ -141,6 +142,40 @@ def footprint(clock: LedClock, view: CameraView, centre: Hits, faces: dict[int, 
                         led.astype(np.intp), weight.astype(np.float64))
 
 
+class _Lit:
+    """:meth:`LedClockBoard.lit_ns` of every LED over windows of board time, computed in a few array operations
+    (the board's per-row, per-bit loops cost milliseconds a frame); equal to it (the tests check)."""
+
+    def __init__(self, board: LedClockBoard) -> None:
+        self.board = board
+        layout = board.layout()
+        self.rows = np.flatnonzero(layout.row < len(board.rows))
+        on_row = layout.row[self.rows]
+        self.step = np.array([r.step_ns for r in board.rows], dtype=np.int64)[on_row]
+        self.cycle = np.array([r.cycle_ns for r in board.rows], dtype=np.int64)[on_row]
+        self.offset = layout.led[self.rows].astype(np.int64) * self.step
+        self.bits = np.flatnonzero(layout.row == len(board.rows))
+        self.shift = board.counter.bits - 1 - layout.led[self.bits].astype(np.int64)
+
+    def _before(self, t: I64) -> I64:
+        t = np.maximum(t, 0)[:, None]
+        whole, phase = np.divmod(t, self.cycle)
+        return np.asarray(whole * self.step + np.clip(phase - self.offset, 0, self.step), dtype=np.int64)
+
+    def __call__(self, start_ns: I64, end_ns: I64) -> I64:
+        """(windows, LEDs) lit time in layout order, for windows ``[start_ns, end_ns]`` (1-D, board time)."""
+        counter = self.board.counter
+        first = np.maximum(start_ns, 0) // counter.unit_ns
+        if np.any(first != np.maximum(end_ns, start_ns) // counter.unit_ns):
+            return self.board.lit_ns(start_ns, end_ns)  # a window across a count: the board's own loop
+        lit = np.empty((start_ns.size, self.rows.size + self.bits.size), dtype=np.int64)
+        lit[:, self.rows] = self._before(end_ns) - self._before(start_ns)
+        units = first & ((1 << counter.bits) - 1)
+        on = ((units ^ (units >> 1))[:, None] >> self.shift) & 1
+        lit[:, self.bits] = on * (np.maximum(end_ns, np.maximum(start_ns, 0)) - np.maximum(start_ns, 0))[:, None]
+        return lit
+
+
 class LedPainter:
     """Adds the LEDs' light to the frames of one stream (one view, one encoding)."""
 
@@ -154,18 +189,23 @@ class LedPainter:
         steps = np.array([r.step_ns for r in board.rows] + [1], dtype=np.float64)[layout.row]
         self._per_ns = np.where(counter, 0.0, LEVEL_STEP / steps)
         self._counter = counter
+        self._lit = _Lit(board)
 
     def emission(self, exposure_start_ns: int, exposure_end_ns: int, line_ns: float) -> npt.NDArray[np.float64]:
         """Light added to each of ``leds.pix`` (levels of 255, before gain, noise and clipping)."""
         leds = self.leds
-        start = exposure_start_ns + np.rint(leds.rows * line_ns).astype(np.int64)
         duration = exposure_end_ns - exposure_start_ns
-        b0 = self.clock.board_ns(start)
-        lit = self.clock.board.lit_ns(b0, self.clock.board_ns(start + duration))
-        per_ns = np.broadcast_to(self._per_ns, lit.shape).copy()
+        if line_ns == 0:  # a global shutter: one window for every row
+            start = np.array([exposure_start_ns], dtype=np.int64)
+            row = np.zeros_like(leds.row)
+        else:
+            start = exposure_start_ns + np.rint(leds.rows * line_ns).astype(np.int64)
+            row = leds.row
+        lit = self._lit(self.clock.board_ns(start), self.clock.board_ns(start + duration))
+        per_ns = self._per_ns.copy()
         if duration > 0:
-            per_ns[:, self._counter] = LEVEL_COUNTER / duration
-        light = per_ns[leds.row, leds.led] * lit[leds.row, leds.led] * leds.weight
+            per_ns[self._counter] = LEVEL_COUNTER / duration
+        light = per_ns[leds.led] * lit[row, leds.led] * leds.weight
         return np.bincount(leds.pixel, weights=light, minlength=leds.pix.size).astype(np.float64)
 
     def paint(self, img: npt.NDArray[Any], exposure_start_ns: int, exposure_end_ns: int, line_ns: float) -> None:

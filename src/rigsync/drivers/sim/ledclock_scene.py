@@ -41,8 +41,8 @@ DARK_LEVEL = 15.0
 """The dark strips under the LEDs, and an unlit LED."""
 STRIP_MARGIN = 0.25
 """A row's dark strip reaches this fraction of an LED's diameter beyond its LEDs' edges."""
-BOX_LEVEL = 90.0
-"""Top, bottom and board-less side faces of the lantern."""
+BOX_LEVEL = WHITE_LEVEL
+"""Top, bottom and board-less side faces of the lantern: white, a quiet zone around the markers at the edges."""
 GAP_M = 0.01
 """Between the lantern's top and the ChArUco board's bottom edge."""
 

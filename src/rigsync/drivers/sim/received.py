@@ -3,22 +3,28 @@ does, restarting with the device) or by the host's clock, with their image rende
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import cv2
 import numpy as np
 
-from rigsync.catalog.base import DepthTech, Shutter
+from rigsync.catalog.base import DepthTech
+from rigsync.catalog.rows import line_ns
 from rigsync.core.counter import CounterUnwrapper
 from rigsync.core.frame import ClockDomain, Frame, FrameFlags, StreamKind, TimestampSemantics
-from rigsync.drivers.sim._model import DeviceSim, Pending, StreamSim, nominal_latency_ns
+from rigsync.drivers.sim._model import SIM_EPOCH_NS, DeviceSim, Pending, StreamSim, nominal_latency_ns
 from rigsync.drivers.sim.clocks import ticks
+from rigsync.drivers.sim.flash import FlashLight
 from rigsync.drivers.sim.scene import Scene, ViewRenderer
+from rigsync.spec.model import SimFlashSpec
 
 
 class ReceivedFrames:
     """Makes the :class:`~rigsync.core.frame.Frame` of each delivered exposure."""
 
-    def __init__(self, scene: Scene, devices: list[DeviceSim]) -> None:
+    def __init__(self, scene: Scene, devices: list[DeviceSim], flashes: Sequence[SimFlashSpec] = ()) -> None:
         self.scene = scene
+        self._flash = FlashLight(flashes, SIM_EPOCH_NS)
         self._unwrap = {d.spec.id: CounterUnwrapper(d.model.clock.width_bits) for d in devices}
 
     def restart(self, device_id: str) -> None:
@@ -48,10 +54,12 @@ class ReceivedFrames:
             device_ts = self._unwrap[dev.spec.id].unwrap(raw) * clock.tick_ns
         renderer = self.renderer(stream)
         needs_rng = bool(p.flags & (FrameFlags.CORRUPT | FrameFlags.INTERFERED))
-        image = renderer.render(p.start_ns, exposure_end_ns=p.end_ns, line_ns=line_ns(stream),
+        line = stream_line_ns(stream)
+        image = renderer.render(p.start_ns, exposure_end_ns=p.end_ns, line_ns=line,
                                 interfered=bool(p.flags & FrameFlags.INTERFERED),
-                                       corrupt=bool(p.flags & FrameFlags.CORRUPT),
-                                       rng=dev.render_rng if needs_rng else None)
+                                corrupt=bool(p.flags & FrameFlags.CORRUPT), rng=dev.render_rng if needs_rng else None)
+        if self._flash and stream.spec.kind is not StreamKind.DEPTH:
+            image = self._flash.light(image, p.start_ns, p.end_ns, line)
         if stream.render_encoding != stream.encoding:  # a monochrome colour camera
             image = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
             if stream.encoding == "mono16":
@@ -63,10 +71,6 @@ class ReceivedFrames:
                      encoding=stream.encoding, flags=p.flags)
 
 
-def line_ns(stream: StreamSim) -> float:
-    """Delay between the starts of two adjacent rendered rows: the readout spread over the rendered rows for a
-    rolling shutter (row 0 starts at the frame's exposure start), 0 for a global shutter."""
-    model = stream.device.model
-    if model.shutter_for(stream.spec.kind) is not Shutter.ROLLING:
-        return 0.0
-    return model.readout_ns / stream.render_size[1]
+def stream_line_ns(stream: StreamSim) -> float:
+    """The rendered rows' line time of a stream (:func:`rigsync.catalog.rows.line_ns` at its render height)."""
+    return line_ns(stream.device.model, stream.spec.kind, stream.render_size[1])

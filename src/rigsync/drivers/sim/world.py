@@ -119,7 +119,7 @@ class SimWorld:
         self._lasers = LaserRegistry()
         self._overlap = views_overlap([d.pose for d in self.devices],
                                       [d.model.hfov_for(StreamKind.DEPTH) for d in self.devices])
-        self._received = ReceivedFrames(self.scene, self.devices)
+        self._received = ReceivedFrames(self.scene, self.devices, rig.sim.flashes)
         self._overruns: dict[str, list[Pending]] = {}
         self._triggers = GroupTriggers(rig, plan, Schedules(rig, plan, self._by_id, self.seed, rng), self._by_id,
                                        self._schedule_next)
