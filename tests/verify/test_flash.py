@@ -3,6 +3,9 @@ claims, cameras that missed it counted with the true reason, and a mis-synced ca
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 from statistics import median
 
@@ -38,7 +41,7 @@ class Captured:
     def __init__(self, tmp: Path, name: str, text: str, seconds: float) -> None:
         rig_path = tmp / f"{name}.toml"
         rig_path.write_text(text)
-        out = tmp / f"{name}.mcap"
+        out = self.path = tmp / f"{name}.mcap"
         with CaptureSession(build_plan(load_rig(rig_path)), CaptureOptions(out=out, seconds=seconds, fast=True,
                                                                            force=True)) as session:
             session.run()
@@ -216,3 +219,16 @@ def test_no_flash_is_a_skip_not_a_pass() -> None:
     section = flash_section(FlashMeasurement((), (), 0), LIMITS)
     assert [(c.id, c.status) for c in section.checks] == [("FLASH-SEEN", Status.SKIP)]
     assert "no flash found" in section.checks[0].detail and section.plots == ()
+
+
+def test_the_command_verifies_with_the_flash_and_fails_naming_the_camera_out_of_step(star: Captured) -> None:
+    """``rigsync verify --flash --json`` adds the flash section to the stamps' and exits 1, the flash's skew
+    check failing on kinect-sub1 exactly as ``verify_flash`` judges it."""
+    done = subprocess.run([sys.executable, "-m", "rigsync.cli.main", "verify", str(star.path), "--flash", "--json"],
+                          capture_output=True, text=True, check=False, timeout=120)
+    assert done.returncode == 1, done.stderr
+    verdict = json.loads(done.stdout)
+    assert {"stamps", "flash"} <= set(verdict["facts"])
+    flash_checks = [c for c in verdict["checks"] if c["id"] == "FLASH-SKEW" and c["subject"] == "group star"]
+    assert len(flash_checks) == 1 and flash_checks[0]["status"] == "fail"
+    assert flash_checks[0]["devices"] == ["kinect-sub1"]

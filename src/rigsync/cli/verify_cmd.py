@@ -17,8 +17,8 @@ from rigsync.verify.result import Check, Status, Verdict
 
 _STYLE = {Status.FAIL: "red bold", Status.WARN: "yellow", Status.PASS: "green", Status.SKIP: "dim"}
 _ORDER = {Status.FAIL: 0, Status.WARN: 1, Status.PASS: 2, Status.SKIP: 3}
-PENDING = ("flash",)
-"""Options of methods not merged on this branch yet: accepted, and said to be unavailable."""
+DEFAULT_BOARD = "(the reference board)"
+"""``--ledclock`` without a file: the reference design, boards/ledclock.toml."""
 
 
 def add_parser(sub: Any) -> None:
@@ -28,7 +28,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--rig", type=Path, help="take the [verify] limits from this rig file (its devices must be the "
                                             "recording's) instead of the rig file the recording embeds")
     p.add_argument("--json", action="store_true", help="print the verdict as JSON (for CI)")
-    p.add_argument("--ledclock", nargs="?", const="default", metavar="BOARD",
+    p.add_argument("--ledclock", nargs="?", const=DEFAULT_BOARD, metavar="BOARD",
                    help="also measure from the images of an LED clock board (default board, or a board file)")
     p.add_argument("--flash", action="store_true", help="also measure from a flash every camera saw")
     p.add_argument("--report", type=Path, metavar="FILE.html", help="write a self-contained HTML report")
@@ -42,12 +42,10 @@ def run_command(args: argparse.Namespace, console: Console) -> int:
     from rigsync.verify.run import verify_recording
 
     rig = load_rig(args.rig) if args.rig is not None else None
-    for name in PENDING:
-        if getattr(args, name) not in (None, False):
-            Console(stderr=True).print(Text(f"rigsync verify: --{name} is not available yet; verifying the stamps"))
-    board = None if args.ledclock is None else default_board() if args.ledclock == "default" else load_board(
-        args.ledclock)
-    verdict = verify_recording(args.recording, rig, board)
+    board = None
+    if args.ledclock is not None:
+        board = default_board() if args.ledclock == DEFAULT_BOARD else load_board(args.ledclock)
+    verdict = verify_recording(args.recording, rig, ledclock=board, flash=args.flash)
     if args.report is not None:
         write_report(verdict, args.report)
     if args.png is not None:

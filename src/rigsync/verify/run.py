@@ -9,6 +9,7 @@ from rigsync.plan import build_plan
 from rigsync.plan.model import Plan
 from rigsync.record import open_recording
 from rigsync.spec.model import RigSpec
+from rigsync.verify.flash import verify_flash
 from rigsync.verify.ledclock import verify_ledclock
 from rigsync.verify.limits import VerifyLimits
 from rigsync.verify.load import load_stamps, rig_plan
@@ -26,10 +27,11 @@ def check_same_devices(recorded: RigSpec, given: RigSpec) -> None:
                           f"a rig file of devices {', '.join(a)}")
 
 
-def verify_recording(path: str | Path, rig: RigSpec | None = None, ledclock: LedClockBoard | None = None) -> Verdict:
+def verify_recording(path: str | Path, rig: RigSpec | None = None, *, ledclock: LedClockBoard | None = None,
+                     flash: bool = False) -> Verdict:
     """Verify one recording from its stamps; ``rig``: a rig file whose ``[verify]`` limits replace the recording's
     own (its devices must be the recording's; a recording that embeds no rig file is read as of this one);
-    ``ledclock``: also from the images of that LED clock board."""
+    ``ledclock``: also from the images of that LED clock board; ``flash``: also from a flash every camera saw."""
     with open_recording(path) as rec:
         plan = build_plan(rig) if rig is not None and not rec.rig_toml else rig_plan(rec)
         if rig is not None:
@@ -39,6 +41,8 @@ def verify_recording(path: str | Path, rig: RigSpec | None = None, ledclock: Led
         sections: tuple[Section, ...] = (verify_stamps(rec, limits, data),)
         if ledclock is not None:
             sections += (verify_ledclock(rec, ledclock, limits, plan),)
+        if flash:
+            sections += (verify_flash(rec, limits),)
         duration_s = float(data.framesets.rig_time_ns[-1] - data.framesets.rig_time_ns[0]) / 1e9 \
             if len(data.framesets) > 1 else 0.0
     return Verdict(str(path), plan.rig.name, duration_s, sections, rig_summary(plan))
