@@ -42,7 +42,7 @@ def studio_with_ledclock(width: int, exposure_us: int) -> str:
     lines = text.splitlines(keepends=True)
     for n, line in enumerate(lines):
         if 'kind = "color"' in line and "exposure_us" not in line:
-            trial = lines[:n] + [line.replace(" }", f", exposure_us = {exposure_us} }}", 1)] + lines[n + 1:]
+            trial = [*lines[:n], line.replace(" }", f", exposure_us = {exposure_us} }}", 1), *lines[n + 1:]]
             try:
                 loads_rig("".join(trial), str(STUDIO))
             except RigsyncError:

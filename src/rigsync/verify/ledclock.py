@@ -28,7 +28,8 @@ from rigsync.record.reader import Recording
 from rigsync.verify.ledclock_decode import MAX_START_SIGMA_NS
 from rigsync.verify.ledclock_find import IMAGE_ENCODINGS
 from rigsync.verify.ledclock_fit import BoardFit, best_common_offset, fit_board_time, unwrap_board
-from rigsync.verify.ledclock_stream import StreamDecode, decode_stream
+from rigsync.verify.ledclock_read import decode_streams
+from rigsync.verify.ledclock_stream import StreamDecode
 from rigsync.verify.limits import VerifyLimits
 from rigsync.verify.load import _stream_layout, rig_plan
 from rigsync.verify.result import Check, Plot, Section, Series, Status
@@ -58,14 +59,12 @@ class LedClockResult:
     """Stream -> its sync group (``FREE_RUNNING`` for the streams no group syncs)."""
 
 
-def decode_recording(rec: Recording, board: LedClockBoard, plan: Plan | None = None) -> LedClockResult:
+def decode_recording(rec: Recording, board: LedClockBoard, plan: Plan | None = None,
+                     workers: int | None = None) -> LedClockResult:
     """Decode every colour/IR stream and map the starts to rig time (``plan``: the rig's, else the one the
-    recording embeds)."""
-    streams = {}
-    for info in rec.streams:
-        if info.encoding in IMAGE_ENCODINGS:
-            key = f"{info.device}/{info.stream}"
-            streams[key] = decode_stream(key, rec.images(info.device, info.stream), board)
+    recording embeds; ``workers``: processes decoding the streams, default one per core)."""
+    image_keys = [f"{info.device}/{info.stream}" for info in rec.streams if info.encoding in IMAGE_ENCODINGS]
+    streams = decode_streams(rec.path, image_keys, board, workers)
     frames = {(f"{f.device}/{f.stream}", f.seq): (f.rig_time_ns, f.error_bound_ns) for f in rec.frames()}
     keys = [(k, seq) for k, s in streams.items() for seq in s.decoded if (k, seq) in frames]
     fit = None

@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rigsync.boards.ledclock import LedClockBoard
-from rigsync.verify.ledclock_model import LedSamples, counter_lit, row_samples_model
+from rigsync.verify.ledclock_model import LedSamples, SampleModel, counter_lit
 
 __all__ = ["Decoded", "Undecodable", "decode_frame"]
 
@@ -104,6 +104,7 @@ class _Frame:
     v: F64
     saturated: npt.NDArray[np.bool_]
     """Samples with a clipped pixel: their true value is at least the one seen."""
+    model: SampleModel
 
 
 def _led_means(board: LedClockBoard, s: LedSamples, v: F64) -> tuple[list[F64], list[F64], F64, F64]:
@@ -160,37 +161,44 @@ class _Fit:
         self.use = np.append(rows, False)[f.s.row]
         self.fit_line = fit_line
         self.n_rows = len(f.board.rows)
+        s = f.s
+        self.level_of = 4 + s.row.clip(0, self.n_rows - 1)
+        self.onehot = np.zeros((s.size, self.n_rows))
+        self.onehot[np.arange(s.size), self.level_of - 4] = 1.0
+        self.sw = np.sqrt(s.weight) * self.use  # 0 for the samples of rows not fitted
 
     def rows_used(self) -> npt.NDArray[np.bool_]:
         return np.isin(np.arange(self.n_rows), self.f.s.row[self.use])
 
+    def _residual(self, x: F64) -> tuple[F64, F64, F64, F64]:
+        """Weighted residuals, and the model's ``frac``, ``d0``, ``d1`` at ``x``."""
+        f = self.f
+        frac, d0, d1 = f.model(float(x[0]), float(x[1]), float(x[2]))
+        r = x[3] + x[self.level_of] * frac - f.v
+        r = np.where(f.saturated, np.minimum(r, 0.0), r)
+        return r * self.sw, frac, d0, d1
+
     def _eval(self, x: F64) -> tuple[F64, F64]:
-        f, s = self.f, self.f.s
-        frac, d0, d1 = row_samples_model(f.board, s, float(x[0]), float(x[1]), float(x[2]))
-        level = x[4 + s.row.clip(0, self.n_rows - 1)]
-        model = x[3] + level * frac
-        jac = np.zeros((s.size, x.size))
+        r, frac, d0, d1 = self._residual(x)
+        level = x[self.level_of]
+        jac = np.empty((frac.size, x.size))
         jac[:, 0] = level * (d0 + d1)
         jac[:, 1] = level * d1
-        jac[:, 2] = level * (d0 + d1) * s.y if self.fit_line else 0.0
+        jac[:, 2] = jac[:, 0] * self.f.s.y if self.fit_line else 0.0
         jac[:, 3] = 1.0
-        jac[np.arange(s.size), 4 + s.row.clip(0, self.n_rows - 1)] = frac
-        r = model - f.v
-        over = f.saturated & (model >= f.v)
-        r = np.where(f.saturated, np.minimum(r, 0.0), r)
-        jac[over] = 0.0
-        r = np.where(self.use, r, 0.0)
-        jac[~self.use] = 0.0
-        return r * np.sqrt(f.s.weight), jac * np.sqrt(f.s.weight)[:, None]
+        jac[:, 4:] = self.onehot * frac[:, None]
+        # A clipped sample the model puts at or above its value pulls nowhere (it is only a lower bound).
+        over = self.f.saturated & (r >= 0.0)
+        return r, jac * np.where(over, 0.0, self.sw)[:, None]
 
     def levels(self, x: F64) -> F64:
         """Dark and levels by linear least squares for the window in ``x``."""
         f, s = self.f, self.f.s
-        frac, _, _ = row_samples_model(f.board, s, float(x[0]), float(x[1]), float(x[2]))
+        frac, _, _ = f.model(float(x[0]), float(x[1]), float(x[2]))
         ok = self.use & ~f.saturated
-        a = np.zeros((s.size, 1 + self.n_rows))
+        a = np.empty((s.size, 1 + self.n_rows))
         a[:, 0] = 1.0
-        a[np.arange(s.size), 1 + s.row.clip(0, self.n_rows - 1)] = frac
+        a[:, 1:] = self.onehot * frac[:, None]
         sw = np.sqrt(s.weight[ok])[:, None]
         sol, *_ = np.linalg.lstsq(a[ok] * sw, f.v[ok] * sw[:, 0], rcond=None)
         out = x.copy()
@@ -198,7 +206,7 @@ class _Fit:
         return out
 
     def cost(self, x: F64) -> float:
-        r, _ = self._eval(x)
+        r = self._residual(x)[0]
         return float(r @ r)
 
     def run(self, x: F64, iterations: int = 40) -> tuple[F64, F64, float]:
@@ -308,7 +316,7 @@ def decode_frame(board: LedClockBoard, s: LedSamples, v: F64, saturated: npt.NDA
     dev = (v[slowest] - np.median(v[slowest])) * np.sqrt(s.weight[slowest])
     noise = max(1.4826 * float(np.median(np.abs(dev))), 0.5)
     led_noise = noise / np.sqrt(max(float(np.median(s.weight)), 1.0))
-    f = _Frame(board, s, v, saturated)
+    f = _Frame(board, s, v, saturated, SampleModel(board, s))
     rel = [x - dark0 for x in a]
     if max(float(np.max(x)) for x in rel) < 8 * led_noise:
         return Failed(Undecodable.NO_CONTRAST, "no LED is brighter than the noise")
@@ -355,7 +363,7 @@ def decode_frame(board: LedClockBoard, s: LedSamples, v: F64, saturated: npt.NDA
                       start_line_cov=float(cov[0, 2]) if rolling else 0.0)
     # Judged at the stream's line time: a frame's own line time is uncertain, extrapolated to row 0.
     start_sigma = decoded.with_line(decoded.line_ns).start_sigma_ns
-    lit = np.clip(row_samples_model(board, s, float(x[0]), float(x[1]), float(x[2]))[0], 0, None) > 0.05
+    lit = f.model(float(x[0]), float(x[1]), float(x[2]))[0] > 0.05
     if not np.isfinite(start_sigma) or start_sigma > MAX_START_SIGMA_NS:
         if np.count_nonzero(saturated & lit) > 0.5 * max(int(np.count_nonzero(lit)), 1):
             return Failed(Undecodable.SATURATED, "the lit LEDs are saturated: the streaks' ends cannot be placed")

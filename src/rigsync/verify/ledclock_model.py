@@ -17,7 +17,7 @@ import numpy.typing as npt
 
 from rigsync.boards.ledclock import LedClockBoard
 
-__all__ = ["LedSamples", "counter_lit", "row_lit", "row_samples_model"]
+__all__ = ["LedSamples", "SampleModel", "counter_lit", "row_samples_model"]
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -41,21 +41,6 @@ class LedSamples:
         return int(self.row.size)
 
 
-def _row_lit_before(step: F64, cycle: F64, led: F64, t: F64) -> tuple[F64, F64]:
-    """Lit time of each row LED from board time 0 to ``t``, and whether it is lit at ``t``."""
-    t = np.maximum(t, 0.0)
-    whole = np.floor(t / cycle)
-    phase = t - whole * cycle - led * step
-    return whole * step + np.clip(phase, 0.0, step), ((phase >= 0) & (phase < step)).astype(np.float64)
-
-
-def row_lit(step: F64, cycle: F64, led: F64, t0: F64, t1: F64) -> tuple[F64, F64, F64]:
-    """Lit time of row LEDs within ``[t0, t1]``, and its derivatives by ``t0`` and ``t1``."""
-    a, on0 = _row_lit_before(step, cycle, led, t0)
-    b, on1 = _row_lit_before(step, cycle, led, t1)
-    return b - a, -on0, on1
-
-
 def counter_lit(board: LedClockBoard, bit: I64, t0: F64, t1: F64) -> tuple[F64, F64, F64]:
     """Lit time of counter LEDs within ``[t0, t1]`` (shorter than one counter unit), with derivatives."""
     c = board.counter
@@ -76,16 +61,34 @@ def counter_lit(board: LedClockBoard, bit: I64, t0: F64, t1: F64) -> tuple[F64, 
     return on0 * first + on1 * second, -on0, at_end
 
 
+class SampleModel:
+    """:func:`row_samples_model` for one stream's samples, with what depends only on them computed once (a fit
+    evaluates the model tens of times per frame)."""
+
+    def __init__(self, board: LedClockBoard, s: LedSamples) -> None:
+        counter = s.row == len(board.rows)
+        steps = np.array([r.step_ns for r in board.rows] + [1.0], dtype=np.float64)
+        cycles = np.array([r.cycle_ns for r in board.rows] + [2.0], dtype=np.float64)
+        self.y = s.y
+        self.step, self.cycle = steps[s.row], cycles[s.row]
+        self.offset = s.led.astype(np.float64) * self.step
+        self.keep = np.where(counter, 0.0, 1.0 / self.step)
+
+    def _before(self, t: F64) -> tuple[F64, npt.NDArray[np.bool_]]:
+        t = np.maximum(t, 0.0)
+        whole = np.floor(t / self.cycle)
+        phase = t - whole * self.cycle - self.offset
+        return whole * self.step + np.minimum(np.maximum(phase, 0.0), self.step), (phase >= 0) & (phase < self.step)
+
+    def __call__(self, t0_ns: float, duration_ns: float, line_ns: float) -> tuple[F64, F64, F64]:
+        start = t0_ns + self.y * line_ns
+        a, on0 = self._before(start)
+        b, on1 = self._before(start + duration_ns)
+        return (b - a) * self.keep, np.where(on0, -self.keep, 0.0), np.where(on1, self.keep, 0.0)
+
+
 def row_samples_model(board: LedClockBoard, s: LedSamples, t0_ns: float, duration_ns: float,
                       line_ns: float) -> tuple[F64, F64, F64]:
     """For row samples (0 for counter samples): ``lit / step`` and its derivatives by ``t0`` and by ``t1``
     (each divided by the step), for the window of each sample's image row."""
-    steps = np.array([r.step_ns for r in board.rows] + [np.inf], dtype=np.float64)
-    cycles = np.array([r.cycle_ns for r in board.rows] + [np.inf], dtype=np.float64)
-    step, cycle = steps[s.row], cycles[s.row]
-    start = t0_ns + s.y * line_ns
-    counter = s.row == len(board.rows)
-    step, cycle = np.where(counter, 1.0, step), np.where(counter, 2.0, cycle)
-    lit, d0, d1 = row_lit(step, cycle, s.led.astype(np.float64), start, start + duration_ns)
-    keep = np.where(counter, 0.0, 1.0 / step)
-    return lit * keep, d0 * keep, d1 * keep
+    return SampleModel(board, s)(t0_ns, duration_ns, line_ns)
