@@ -11,6 +11,7 @@ read with one gather and one ``bincount``.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -160,6 +161,7 @@ def _apply(h: F64, x: F64, y: F64) -> tuple[F64, F64]:
     return p[0] / p[2], p[1] / p[2]
 
 
+@functools.lru_cache(maxsize=4)
 def _cells(board: LedClockBoard) -> tuple[F64, F64, F64]:
     """Face centres of every marker cell (6 x 6 with the border) and whether it is printed white."""
     m = board.markers
@@ -188,31 +190,33 @@ def sampling_plan(board: LedClockBoard, homography: F64, height: int, width: int
     if np.any(cx - reach < 0) or np.any(cy - reach < 0) or np.any(cx + reach >= width) or np.any(
             cy + reach >= height):
         return None
-    pixels, rows, leds, ys = [], [], [], []
-    for k in range(layout.x_mm.size):
-        gy, gx = np.mgrid[int(cy[k]) - reach[k]:int(cy[k]) + reach[k] + 1,
-                          int(cx[k]) - reach[k]:int(cx[k]) + reach[k] + 1]
-        fx, fy = _apply(inverse, gx.ravel().astype(np.float64), gy.ravel().astype(np.float64))
-        inside = np.hypot(fx - layout.x_mm[k], fy - layout.y_mm[k]) <= radius_mm
-        if not inside.any():  # an LED smaller than a pixel: its nearest pixel
-            inside = np.zeros(gx.size, dtype=bool)
-            inside[np.argmin(np.hypot(gx.ravel() - cx[k], gy.ravel() - cy[k]))] = True
-        px, py = gx.ravel()[inside], gy.ravel()[inside]
-        for line in np.unique(py):
-            sel = px[py == line]
-            pixels.append(line * width + sel)
-            rows.append(layout.row[k])
-            leds.append(layout.led[k])
-            ys.append(line)
-    counts = np.array([p.size for p in pixels], dtype=np.float64)
-    samples = LedSamples(row=np.array(rows, dtype=np.intp), led=np.array(leds, dtype=np.intp),
-                         y=np.array(ys, dtype=np.float64), weight=counts)
+    # Every LED's box of pixels at once (each LED's own reach masks the common one), row-major like an image.
+    d = np.arange(-int(reach.max()), int(reach.max()) + 1)
+    dy, dx = (g.ravel() for g in np.meshgrid(d, d, indexing="ij"))
+    own = (np.abs(dy)[None, :] <= reach[:, None]) & (np.abs(dx)[None, :] <= reach[:, None])
+    gy = cy.astype(int)[:, None] + dy[None, :]
+    gx = cx.astype(int)[:, None] + dx[None, :]
+    fx, fy = _apply(inverse, gx.ravel().astype(np.float64), gy.ravel().astype(np.float64))
+    inside = own & (np.hypot(fx.reshape(gx.shape) - layout.x_mm[:, None],
+                             fy.reshape(gy.shape) - layout.y_mm[:, None]) <= radius_mm)
+    for k in np.flatnonzero(~inside.any(axis=1)):  # an LED smaller than a pixel: its nearest pixel
+        inside[k, np.argmin(np.where(own[k], np.hypot(gx[k] - cx[k], gy[k] - cy[k]), np.inf))] = True
+    led_of, at = np.nonzero(inside)  # by LED, then image row, then column
+    py, px = gy[led_of, at], gx[led_of, at]
+    # One sample per (LED, image row): its pixels are consecutive.
+    first = np.ones(led_of.size, dtype=bool)
+    first[1:] = (led_of[1:] != led_of[:-1]) | (py[1:] != py[:-1])
+    starts = np.flatnonzero(first)
+    counts = np.diff(np.append(starts, led_of.size)).astype(np.float64)
+    samples = LedSamples(row=np.asarray(layout.row, dtype=np.intp)[led_of[starts]],
+                         led=np.asarray(layout.led, dtype=np.intp)[led_of[starts]],
+                         y=py[starts].astype(np.float64), weight=counts)
     mx, my, white = _cells(board)
     ux, uy = _apply(homography, mx, my)
     if np.any(ux < 0) or np.any(uy < 0) or np.any(ux > width - 1) or np.any(uy > height - 1):
         return None
     cells = np.round(uy).astype(np.intp) * width + np.round(ux).astype(np.intp)
     return SamplingPlan(
-        homography=homography, samples=samples, pixel=np.concatenate(pixels).astype(np.intp),
-        group=np.repeat(np.arange(len(pixels)), counts.astype(np.intp)).astype(np.intp),
+        homography=homography, samples=samples, pixel=(py * width + px).astype(np.intp),
+        group=(np.cumsum(first) - 1).astype(np.intp),
         cell_pixel=cells, cell_white=white)
