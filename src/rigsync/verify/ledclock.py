@@ -17,6 +17,7 @@ board time to rig time over every decoded frame of every stream (:mod:`ledclock_
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,7 +32,7 @@ from rigsync.verify.ledclock_fit import BoardFit, best_common_offset, fit_board_
 from rigsync.verify.ledclock_read import decode_streams
 from rigsync.verify.ledclock_stream import StreamDecode
 from rigsync.verify.limits import VerifyLimits
-from rigsync.verify.load import _stream_layout, rig_plan
+from rigsync.verify.load import StampData, _stream_layout, rig_plan
 from rigsync.verify.result import Check, Plot, Section, Series, Status
 
 __all__ = ["LedClockResult", "decode_recording", "ledclock_section", "verify_ledclock"]
@@ -60,12 +61,18 @@ class LedClockResult:
 
 
 def decode_recording(rec: Recording, board: LedClockBoard, plan: Plan | None = None,
-                     workers: int | None = None) -> LedClockResult:
+                     workers: int | None = None, stamps: StampData | None = None) -> LedClockResult:
     """Decode every colour/IR stream and map the starts to rig time (``plan``: the rig's, else the one the
-    recording embeds; ``workers``: processes decoding the streams, default one per core)."""
+    recording embeds; ``workers``: processes decoding the streams, default one per core; ``stamps``: the
+    recording's, if already read: the file is then not read again for them)."""
     image_keys = [f"{info.device}/{info.stream}" for info in rec.streams if info.encoding in IMAGE_ENCODINGS]
     streams = decode_streams(rec.path, image_keys, board, workers)
-    frames = {(f"{f.device}/{f.stream}", f.seq): (f.rig_time_ns, f.error_bound_ns) for f in rec.frames()}
+    if stamps is not None:
+        frames = {(key, seq): (rig, bound) for key, st in stamps.streams.items()
+                  for seq, rig, bound in zip(st.seq.tolist(), st.rig_time_ns.tolist(), st.error_bound_ns.tolist(),
+                                             strict=True)}
+    else:
+        frames = {(f"{f.device}/{f.stream}", f.seq): (f.rig_time_ns, f.error_bound_ns) for f in rec.frames()}
     keys = [(k, seq) for k, s in streams.items() for seq in s.decoded if (k, seq) in frames]
     fit = None
     mapped: dict[tuple[str, int], float] = {}
@@ -145,21 +152,33 @@ def _stamp_checks(r: LedClockResult, limits: VerifyLimits) -> tuple[list[Check],
 _SkewRow = tuple[float, float, float, float, str]
 
 
-def _skews(r: LedClockResult, rec: Recording) -> dict[str, list[_SkewRow]]:
+def _members(rec: Recording, stamps: StampData | None) -> Iterator[tuple[int, list[tuple[str, int, int]]]]:
+    """Each frameset's rig time and its members' (stream, seq, rig_time_ns): from ``stamps`` if read already."""
+    if stamps is None:
+        for fs in rec.framesets():
+            yield fs.rig_time_ns, [(f"{m.device}/{m.stream}", m.seq, m.rig_time_ns) for m in fs.members]
+        return
+    sets: list[list[tuple[str, int, int]]] = [[] for _ in range(len(stamps.framesets))]
+    for key, (index, rig, seq) in stamps.framesets.members.items():
+        for i, t, q in zip(index.tolist(), rig.tolist(), seq.tolist(), strict=True):
+            sets[i].append((key, q, t))
+    yield from zip(stamps.framesets.rig_time_ns.tolist(), sets, strict=True)
+
+
+def _skews(r: LedClockResult, rec: Recording, stamps: StampData | None) -> dict[str, list[_SkewRow]]:
     """Per sync group, for each frameset with 2+ decoded members: (rig time, image skew, stamp skew, the image
     skew's uncertainty (one sigma of the two extreme members' starts), the member farthest from the others)."""
     out: dict[str, list[_SkewRow]] = defaultdict(list)
-    for fs in rec.framesets():
+    for fs_rig_ns, members_of in _members(rec, stamps):
         per_group: dict[str, list[tuple[str, float, float, float]]] = defaultdict(list)
-        for m in fs.members:
-            key = f"{m.device}/{m.stream}"
+        for key, seq, rig_ns in members_of:
             group = r.groups.get(key)
-            at = r.mapped_ns.get((key, m.seq))
+            at = r.mapped_ns.get((key, seq))
             if group is None or at is None:
                 continue
             off = r.offsets_ns.get(key, 0)
-            sigma = r.streams[key].decoded[m.seq].start_sigma_ns
-            per_group[group].append((key, at - off, float(m.rig_time_ns - r.origin_ns - off), sigma))
+            sigma = r.streams[key].decoded[seq].start_sigma_ns
+            per_group[group].append((key, at - off, float(rig_ns - r.origin_ns - off), sigma))
         for group, members in per_group.items():
             if len(members) >= 2:
                 img = np.array([m[1] for m in members])
@@ -167,19 +186,22 @@ def _skews(r: LedClockResult, rec: Recording) -> dict[str, list[_SkewRow]]:
                 # The member farthest from the others' median is named on failure.
                 far = members[int(np.argmax(np.abs(img - np.median(img))))][0]
                 lo, hi = members[int(np.argmin(img))], members[int(np.argmax(img))]
-                at_ns = float(fs.rig_time_ns - r.origin_ns)
+                at_ns = float(fs_rig_ns - r.origin_ns)
                 out[group].append((at_ns, float(np.ptp(img)), float(np.ptp(stamp)), float(np.hypot(lo[3], hi[3])),
                                    far))
     return out
 
 
-def verify_ledclock(rec: Recording, board: LedClockBoard, limits: VerifyLimits, plan: Plan | None = None) -> Section:
-    """The LED clock's section of the verdict (see the module docstring)."""
-    return ledclock_section(decode_recording(rec, board, plan), rec, limits)
+def verify_ledclock(rec: Recording, board: LedClockBoard, limits: VerifyLimits, plan: Plan | None = None,
+                    stamps: StampData | None = None) -> Section:
+    """The LED clock's section of the verdict (see the module docstring; ``stamps``: the recording's, if read)."""
+    return ledclock_section(decode_recording(rec, board, plan, stamps=stamps), rec, limits, stamps)
 
 
-def ledclock_section(r: LedClockResult, rec: Recording, limits: VerifyLimits) -> Section:
-    """The checks, plots and facts of what :func:`decode_recording` found in ``rec``."""
+def ledclock_section(r: LedClockResult, rec: Recording, limits: VerifyLimits,
+                     stamps: StampData | None = None) -> Section:
+    """The checks, plots and facts of what :func:`decode_recording` found in ``rec`` (``stamps``: its stamps,
+    if read already)."""
     facts: list[tuple[str, str]] = []
     checks: list[Check] = []
     plots: list[Plot] = []
@@ -207,7 +229,7 @@ def ledclock_section(r: LedClockResult, rec: Recording, limits: VerifyLimits) ->
     skew_method = ("per frameset, the spread (max - min) of the group's members' exposure starts decoded from the "
                    "LED clock and mapped to rig time, each member's declared delay removed")
     scatter, over_time = [], []
-    for group, rows in sorted(_skews(r, rec).items()):
+    for group, rows in sorted(_skews(r, rec, stamps).items()):
         img = np.array([row[1] for row in rows])
         stamp = np.array([row[2] for row in rows])
         p50, p99, top = (_pct(img, q) / 1000 for q in (50, 99, 100))

@@ -40,7 +40,7 @@ def verify_recording(path: str | Path, rig: RigSpec | None = None, *, ledclock: 
         data = load_stamps(rec, plan)
         sections: tuple[Section, ...] = (verify_stamps(rec, limits, data),)
         if ledclock is not None:
-            sections += (verify_ledclock(rec, ledclock, limits, plan),)
+            sections += (verify_ledclock(rec, ledclock, limits, plan, data),)
         if flash:
             sections += (verify_flash(rec, limits),)
         duration_s = float(data.framesets.rig_time_ns[-1] - data.framesets.rig_time_ns[0]) / 1e9 \
