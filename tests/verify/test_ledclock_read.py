@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
+from tests.verify.test_ledclock_sim import _rig
 
 from rigsync.boards.ledclock import LedClockBoard, default_board
 from rigsync.capture import CaptureOptions, CaptureSession
@@ -15,7 +16,6 @@ from rigsync.spec import loads_rig
 from rigsync.verify import ledclock_read
 from rigsync.verify.ledclock_read import decode_streams
 from rigsync.verify.ledclock_stream import StreamDecode
-from tests.verify.test_ledclock_sim import _rig
 
 KEYS = ["cam-0/color", "cam-1/color", "cam-2/color"]
 
