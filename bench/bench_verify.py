@@ -57,7 +57,7 @@ def _verify(path: Path, *extra: str) -> tuple[float, dict[str, object]]:
     done = subprocess.run([sys.executable, "-m", "rigsync.cli.main", "verify", str(path), "--json", *extra],
                           capture_output=True, text=True, env=os.environ.copy(), check=False)
     wall = time.perf_counter() - t0
-    if done.returncode not in (0, 1):
+    if done.returncode not in (0, 1) or not done.stdout.strip():
         sys.exit(f"rigsync verify failed ({done.returncode}): {done.stderr[-2000:]}")
     return wall, json.loads(done.stdout)
 
