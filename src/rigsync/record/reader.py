@@ -208,10 +208,22 @@ class Recording:
         if not wanted:
             return
         with open(self.path, "rb") as f, self._reading("a chunk"):
-            if not self.recovered:
+            summary = None if self.recovered else SeekingReader(f).get_summary()
+            if not self.recovered and (summary is None or not summary.chunk_indexes):
                 topic_list = sorted({self._channels[c].topic for c in wanted})
                 for _, channel, message in SeekingReader(f).iter_messages(topic_list, log_time_order=False):
                     yield channel, message
+                return
+            if summary is not None:
+                # One chunk at a time, in file order (mcap's iter_messages without log-time order reads every
+                # chunk before it yields a message: the whole file in memory); chunks without them skipped.
+                for index in sorted(summary.chunk_indexes, key=lambda c: c.chunk_start_offset):
+                    if index.message_index_offsets and not wanted & index.message_index_offsets.keys():
+                        continue
+                    f.seek(index.chunk_start_offset + 9)
+                    for message in chunk_messages(Chunk.read(ReadDataStream(f))):
+                        if message.channel_id in wanted:
+                            yield self._channels[message.channel_id], message
                 return
             for offset, length in self._contents.chunks:
                 f.seek(offset + 9)
