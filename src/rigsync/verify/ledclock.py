@@ -195,6 +195,11 @@ def ledclock_section(r: LedClockResult, rec: Recording, limits: VerifyLimits) ->
             facts.append((f"{key}: readout", f"{s.line_ns * s.height / 1e6:.3f} +- "
                                              f"{s.line_sigma_ns * s.height / 1e6:.3f} ms (line "
                                              f"{s.line_ns / 1000:.4f} us x {s.height} rows; 0: global shutter)"))
+            if s.line_ns > 0:
+                facts.append((f"{key}: row 0's start", f"+- {s.row0_sigma_ns / 1000:.1f} us common to every frame "
+                                                        f"(the line time's uncertainty over the {s.lever_rows:.0f} "
+                                                        "rows between row 0 and the board; shrinks with the frames "
+                                                        "decoded)"))
     if r.fit is None:
         checks.append(Check("LEDCLOCK-SEEN", "LED clock decoded", "rig", Status.SKIP, 0.0, None, "frames",
                             "no image showed a decodable LED clock", "board search and decode in every colour/IR "

@@ -21,7 +21,7 @@ from rigsync.verify.ledclock_decode import Decoded, Failed, Undecodable, decode_
 from rigsync.verify.ledclock_find import MarkerFinder, SamplingPlan, image_plane, luminance, sampling_plan
 from rigsync.verify.ledclock_flat import flatten, led_gains
 
-__all__ = ["StreamDecode", "decode_stream"]
+__all__ = ["StreamDecode", "decode_stream", "joint_line"]
 
 F64 = npt.NDArray[np.float64]
 
@@ -44,6 +44,14 @@ class StreamDecode:
     line_sigma_ns: float = 0.0
     """Its uncertainty (one sigma): row 0's start is extrapolated from the rows the board covers with it."""
     height: int = 0
+    lever_rows: float = 0.0
+    """Image rows between row 0 and the board (as the fit weighs them): row 0's start is extrapolated over them,
+    so ``line_sigma_ns * lever_rows`` is an error common to every frame of the stream (:attr:`row0_sigma_ns`)."""
+
+    @property
+    def row0_sigma_ns(self) -> float:
+        """Uncertainty (one sigma) of row 0's start common to every frame: the line time's, over the lever."""
+        return self.line_sigma_ns * abs(self.lever_rows)
 
     def reasons(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -134,16 +142,51 @@ def decode_stream(key: str, images: Iterable[RecordedImage], board: LedClockBoar
             line_guess = 0.0
     if plan is not None and out.decoded:
         _second_pass(out, board, plan, read, line_guess or 0.0, line_max_ns)
-    lines = [(d.line_ns, d.line_var) for d in out.decoded.values() if d.line_var > 0]
-    if lines:
-        values_ns = np.array([ln for ln, _ in lines])
-        weights = 1.0 / np.array([max(var, 1e-6) for _, var in lines])
-        median = float(np.median(values_ns))
-        spread = 1.4826 * float(np.median(np.abs(values_ns - median))) + 1.0
-        ok = np.abs(values_ns - median) <= 5 * spread
-        out.line_ns = float(np.sum(values_ns[ok] * weights[ok]) / np.sum(weights[ok]))
-        n = int(np.count_nonzero(ok))
-        scatter = float(np.var(values_ns[ok], ddof=1)) / n if n > 1 else np.inf
-        out.line_sigma_ns = float(np.sqrt(max(1.0 / float(np.sum(weights[ok])), scatter)))
+    rolling = [d for d in out.decoded.values() if d.line_var > 0]
+    if rolling:
+        out.line_ns, out.line_sigma_ns = joint_line(np.array([d.line_ns for d in rolling]),
+                                                    np.sqrt([d.line_var for d in rolling]))
+        # How far above the board row 0 is, in rows (the start's regression on the line time, ~ -the board's row).
+        out.lever_rows = float(np.median([-d.start_line_cov / d.line_var for d in rolling]))
         out.decoded = {seq: d.with_line(out.line_ns, out.line_sigma_ns ** 2) for seq, d in out.decoded.items()}
     return out
+
+
+def joint_line(lines_ns: F64, sigmas_ns: F64, huber: float = 2.0, reject: float = 5.0) -> tuple[float, float]:
+    """The stream's one line time from every frame's own fit, and its uncertainty (one sigma).
+
+    Each frame's fit has its own start, duration and levels and shares the line time with the others, so the
+    joint least-squares fit over all frames' samples is, to first order, the mean of the frames' line times
+    weighted by their fits' inverse variances (each frame's start profiled out). The frames' fits claim less
+    than they scatter (the model is piecewise linear: a streak end near an LED's edge), so each frame's variance
+    gets one excess common to the stream (``tau``, estimated from the scatter as in a random-effects mean).
+    Robust: Huber weights on the residuals in sigmas, frames beyond ``reject`` robust sigmas left out; the
+    variance is never below what the residuals' spread says."""
+    sig2 = np.maximum(sigmas_ns, 1e-3) ** 2
+    keep = np.ones(lines_ns.size, dtype=bool)
+    line, tau2 = float(np.median(lines_ns)), 0.0
+    w = np.zeros(lines_ns.size)
+    for _ in range(30):
+        v = sig2 + tau2
+        z = (lines_ns - line) / np.sqrt(v)
+        mad = 1.4826 * float(np.median(np.abs(z[keep]))) if np.count_nonzero(keep) > 2 else 1.0
+        keep = np.abs(z) <= reject * max(mad, 1.0)
+        w = np.where(keep, np.minimum(1.0, huber / np.maximum(np.abs(z), 1e-12)), 0.0) / v
+        new = float(np.sum(w * lines_ns) / np.sum(w))
+        # Excess variance (DerSimonian-Laird) of the frames kept, around the fixed-effect mean.
+        wk = 1.0 / sig2[keep]
+        n = int(np.count_nonzero(keep))
+        if n > 1:
+            fixed = float(np.sum(wk * lines_ns[keep]) / np.sum(wk))
+            q = float(np.sum(wk * (lines_ns[keep] - fixed) ** 2))
+            tau2_new = max(0.0, (q - (n - 1)) / (float(np.sum(wk)) - float(np.sum(wk ** 2)) / float(np.sum(wk))))
+        else:
+            tau2_new = tau2
+        if abs(new - line) < 1e-6 and abs(tau2_new - tau2) <= 1e-6 * max(tau2, 1.0):
+            line = new
+            break
+        line, tau2 = new, tau2_new
+    n = int(np.count_nonzero(keep))
+    z = (lines_ns[keep] - line) / np.sqrt(sig2[keep] + tau2)
+    chi2 = float(np.sum(z ** 2)) / (n - 1) if n > 1 else 1.0
+    return line, float(np.sqrt(max(chi2, 1.0) / np.sum(w)))

@@ -1,0 +1,125 @@
+"""``verify --ledclock`` on rolling shutters (simulator, LED clock in view): the line time and row 0's start
+against the truth, within what the decoder claims."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rigsync.boards.ledclock import default_board
+from rigsync.capture import CaptureOptions, CaptureSession
+from rigsync.catalog import get_model
+from rigsync.plan import build_plan
+from rigsync.record import open_recording
+from rigsync.spec import loads_rig
+from rigsync.verify.ledclock import LedClockResult, decode_recording
+from rigsync.verify.ledclock_stream import joint_line
+
+EXAMPLES = Path(__file__).parents[2] / "examples"
+EXPOSURE_US = 1000
+
+
+def _colour_rig(example: str, width: int) -> str:
+    """The example with the LED clock on, rendered ``width`` wide, colour streams only at 1 ms manual exposure."""
+    text = (EXAMPLES / example).read_text()
+    text = text.replace("[sim]\n", f"[sim]\nrender_width = {width}\nledclock = true\n", 1)
+    text = re.sub(r'\n  \{ kind = "(depth|ir)"[^\n]*', "", text)
+    text = re.sub(r"exposure_us = \d+", f"exposure_us = {EXPOSURE_US}", text)
+    return re.sub(r'(\{ kind = "color"(?:(?!exposure_us)[^}\n])*?) \}', rf"\1, exposure_us = {EXPOSURE_US} }}", text)
+
+
+def _decode(example: str, out: Path, seconds: float) -> tuple[LedClockResult, dict[tuple[str, int], int],
+                                                               list[list[tuple[str, int]]], dict[str, float]]:
+    rig = loads_rig(_colour_rig(example, 1920), example)
+    with CaptureSession(build_plan(rig), CaptureOptions(out=out, seconds=seconds, fast=True)) as session:
+        session.run()
+    readout = {f"{d.id}/color": get_model(d.model).readout_ns for d in rig.devices}
+    with open_recording(out) as rec:
+        truth = {(f"{t.device}/{t.stream}", t.seq): t.exposure_start_ns for t in rec.truth()}
+        result = decode_recording(rec, default_board())
+        framesets = [[(f"{m.device}/{m.stream}", m.seq) for m in fs.members] for fs in rec.framesets()]
+    return result, truth, framesets, readout
+
+
+@pytest.fixture(scope="module", params=["kinect_star.toml", "zed2i_usb_three.toml"])
+def rolling(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """A hardware-triggered (Kinect star) and a free-running (ZED 2i over USB) rolling-shutter capture."""
+    return _decode(request.param, tmp_path_factory.mktemp("rolling") / "cap.mcap", 0.8)
+
+
+def _stream_errors(r: LedClockResult, truth: dict[tuple[str, int], int]) -> dict[str, np.ndarray]:
+    """Per stream, row 0's image-measured start minus the truth, less the one line common to every camera
+    (the board-to-rig map fitted from the stamps is not the image's error: with a USB camera's stamps it tilts)."""
+    keys = list(r.mapped_ns)
+    mapped = np.array([r.mapped_ns[k] for k in keys])
+    true = np.array([truth[k] - r.origin_ns for k in keys], dtype=np.float64)
+    rate, offset = np.polyfit(mapped, true, 1)
+    diff = mapped - (true - offset) / rate
+    diff -= np.median(diff)
+    return {s: diff[[n for n, k in enumerate(keys) if k[0] == s]] for s in r.streams}
+
+
+def test_readout_within_its_uncertainty_of_the_catalog(rolling) -> None:  # type: ignore[no-untyped-def]
+    """Each rolling stream's readout (line time x height) is within 3 stated sigmas of the catalog's, and the
+    stated sigma is below 5 % of the readout (not needlessly loose)."""
+    r, _, _, readout = rolling
+    for key, s in r.streams.items():
+        assert len(s.decoded) >= 8, (key, s.reasons())
+        measured, sigma = s.line_ns * s.height, s.line_sigma_ns * s.height
+        assert abs(measured - readout[key]) <= 3 * sigma, (key, measured, sigma)
+        assert 0 < sigma < 0.05 * readout[key]
+
+
+def test_row_zero_start_within_the_stated_uncertainty(rolling) -> None:  # type: ignore[no-untyped-def]
+    """Row 0's start against the truth: each stream's common error within 3 of its stated sigmas (the line
+    time's, common to its frames, with the others' in quadrature), and 90 % of the frames about it within 3 stated
+    sigmas."""
+    r, truth, _, _ = rolling
+    errors = _stream_errors(r, truth)
+    sigmas = {k: s.row0_sigma_ns for k, s in r.streams.items()}
+    for key, e in errors.items():
+        common = float(np.median(e))
+        others = [v for k, v in sigmas.items() if k != key]
+        allowed = 3 * float(np.hypot(sigmas[key], np.median(others))) + 2_000
+        assert abs(common) <= allowed, (key, common, sigmas)
+        # Frame to frame, about the stream's constant: within 3 of the frames' stated sigma.
+        stated = np.median([d.start_sigma_ns for d in r.streams[key].decoded.values()])
+        assert np.mean(np.abs(e - common) <= 3 * stated + 2_000) >= 0.9, (key, e - common, stated)
+        assert sigmas[key] > 0
+
+
+def test_image_skew_error_within_the_stated_uncertainty(rolling) -> None:  # type: ignore[no-untyped-def]
+    """The image-measured skew minus the true skew, per frameset, within 3 stated sigmas of the members' row 0
+    starts for 90 % of the framesets."""
+    r, truth, framesets, _ = rolling
+    inside = []
+    for members in framesets:
+        keys = [k for k in members if k in r.mapped_ns]
+        if len(keys) < 2:
+            continue
+        image = [r.mapped_ns[k] for k in keys]
+        true = [truth[k] - r.origin_ns for k in keys]
+        lo, hi = keys[int(np.argmin(image))], keys[int(np.argmax(image))]
+        sigma = float(np.hypot(r.streams[lo[0]].decoded[lo[1]].start_sigma_ns,
+                               r.streams[hi[0]].decoded[hi[1]].start_sigma_ns))
+        inside.append(abs(np.ptp(image) - np.ptp(true)) <= 3 * sigma + 2_000)
+    assert len(inside) >= 8
+    assert np.mean(inside) >= 0.9
+
+
+def test_joint_line_is_robust_and_honest() -> None:
+    """The stream's line time from frames whose fits claim less than they scatter, with one far outlier: the
+    estimate is within its stated sigma's 3 of the truth, the outlier does not move it, and the sigma covers
+    the scatter (not the fits' optimistic claims) without being looser than the frames' spread allows."""
+    rng = np.random.default_rng(7)
+    claimed = rng.uniform(50.0, 300.0, 200)
+    lines = 14_815.0 + rng.normal(0.0, np.hypot(claimed, 250.0))
+    lines[3] = 13_000.0
+    line, sigma = joint_line(lines, claimed)
+    assert abs(line - 14_815.0) <= 3 * sigma
+    naive = float(np.sqrt(1.0 / np.sum(1.0 / claimed ** 2)))
+    assert sigma > 2 * naive  # the fits' own claims would be too optimistic
+    assert sigma < 2 * float(np.std(lines[lines > 14_000])) / np.sqrt(lines.size)
