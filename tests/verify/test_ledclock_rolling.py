@@ -67,7 +67,7 @@ def test_readout_within_its_uncertainty_of_the_catalog(rolling) -> None:  # type
     stated sigma is below 5 % of the readout (not needlessly loose)."""
     r, _, _, readout = rolling
     for key, s in r.streams.items():
-        assert len(s.decoded) >= 8, (key, s.reasons())
+        assert len(s.decoded) >= 5, (key, s.reasons())
         measured, sigma = s.line_ns * s.height, s.line_sigma_ns * s.height
         assert abs(measured - readout[key]) <= 3 * sigma, (key, measured, sigma)
         assert 0 < sigma < 0.05 * readout[key]
@@ -118,7 +118,8 @@ def test_joint_line_is_robust_and_honest() -> None:
     claimed = rng.uniform(50.0, 300.0, 200)
     lines = 14_815.0 + rng.normal(0.0, np.hypot(claimed, 250.0))
     lines[3] = 13_000.0
-    line, sigma = joint_line(lines, claimed)
+    line, sigma, kept = joint_line(lines, claimed)
+    assert np.flatnonzero(~kept).tolist() == [3]
     assert abs(line - 14_815.0) <= 3 * sigma
     naive = float(np.sqrt(1.0 / np.sum(1.0 / claimed ** 2)))
     assert sigma > 2 * naive  # the fits' own claims would be too optimistic

@@ -21,7 +21,7 @@ from rigsync.verify.ledclock_decode import Decoded, Failed, Undecodable, decode_
 from rigsync.verify.ledclock_find import MarkerFinder, SamplingPlan, image_plane, luminance, sampling_plan
 from rigsync.verify.ledclock_flat import flatten, led_gains
 
-__all__ = ["StreamDecode", "decode_stream", "joint_line"]
+__all__ = ["StreamDecode", "decode_stream", "joint_line", "pool_lines"]
 
 F64 = npt.NDArray[np.float64]
 
@@ -47,6 +47,20 @@ class StreamDecode:
     lever_rows: float = 0.0
     """Image rows between row 0 and the board (as the fit weighs them): row 0's start is extrapolated over them,
     so ``line_sigma_ns * lever_rows`` is an error common to every frame of the stream (:attr:`row0_sigma_ns`)."""
+
+    fits: dict[int, Decoded] = field(default_factory=dict)
+    """By frame seq, each frame's own fit (its own line time): ``decoded`` is these moved to ``line_ns``."""
+    own_line: tuple[float, float] = (0.0, 0.0)
+    """The stream's line time and sigma from its own frames alone (before any pooling with other streams)."""
+    pooled: int = 1
+    """Streams (of one sensor mode) whose frames made ``line_ns``: 1, its own."""
+
+    def use_line(self, line_ns: float, line_sigma_ns: float) -> None:
+        """Give the stream its line time (and sigma): every start is moved to it."""
+        if self.own_line == (0.0, 0.0):
+            self.own_line = (line_ns, line_sigma_ns)
+        self.line_ns, self.line_sigma_ns = line_ns, line_sigma_ns
+        self.decoded = {seq: d.with_line(line_ns, line_sigma_ns ** 2) for seq, d in self.fits.items()}
 
     @property
     def row0_sigma_ns(self) -> float:
@@ -90,6 +104,40 @@ def _second_pass(out: StreamDecode, board: LedClockBoard, plan: SamplingPlan,
         else:
             out.failed.pop(seq, None)
             out.decoded[seq] = result
+
+
+_NEIGHBOURS = 3
+"""Decoded frames either side a frame is compared with (a median of seven: an exposure's step passes)."""
+_DURATION_SIGMAS = 5.0
+_RMS_RATIO = 1.3
+
+
+def _reject_inconsistent(out: StreamDecode) -> None:
+    """Frames whose fit disagrees with their neighbours' are not decodes: an exposure far from the median of the
+    frames around it (beyond ``_DURATION_SIGMAS`` of its own sigma and their spread: the fit took the wrong end
+    of a streak), or a residual above theirs by ``_RMS_RATIO - 1`` of it and by ``_DURATION_SIGMAS`` of their
+    spread (the LEDs do not fit the model as in the others)."""
+    seqs = sorted(out.decoded)
+    dur = np.array([out.decoded[q].duration_ns for q in seqs])
+    rms = np.array([out.decoded[q].rms for q in seqs])
+    for n, seq in enumerate(seqs):
+        near = slice(max(n - _NEIGHBOURS, 0), n + _NEIGHBOURS + 1)
+        if dur[near].size < 2 * _NEIGHBOURS + 1:
+            near = slice(0, 2 * _NEIGHBOURS + 1) if n < _NEIGHBOURS else slice(-2 * _NEIGHBOURS - 1, None)
+        d = out.decoded[seq]
+        median = float(np.median(dur[near]))
+        spread = 1.4826 * float(np.median(np.abs(dur[near] - median)))
+        if abs(d.duration_ns - median) > _DURATION_SIGMAS * np.hypot(d.duration_sigma_ns, spread):
+            why = (f"exposure {d.duration_ns / 1000:.1f} us where the frames around it show "
+                   f"{median / 1000:.1f} us: a streak end taken for another")
+        elif d.rms > (typical := float(np.median(rms[near]))) + max(
+                (_RMS_RATIO - 1) * typical, _DURATION_SIGMAS * 1.4826 * float(np.median(np.abs(rms[near] - typical)))):
+            why = f"residual {d.rms:.1f} where the frames around it show {typical:.1f}: the LEDs do not fit the model"
+        else:
+            continue
+        out.failed[seq] = Failed(Undecodable.BAD_FIT, why)
+    for seq in out.failed:
+        out.decoded.pop(seq, None)
 
 
 def decode_stream(key: str, images: Iterable[RecordedImage], board: LedClockBoard,
@@ -142,18 +190,29 @@ def decode_stream(key: str, images: Iterable[RecordedImage], board: LedClockBoar
             line_guess = 0.0
     if plan is not None and out.decoded:
         _second_pass(out, board, plan, read, line_guess or 0.0, line_max_ns)
-    rolling = [d for d in out.decoded.values() if d.line_var > 0]
+    _reject_inconsistent(out)
+    rolling = {seq: d for seq, d in out.decoded.items() if d.line_var > 0}
     if rolling:
-        out.line_ns, out.line_sigma_ns = joint_line(np.array([d.line_ns for d in rolling]),
-                                                    np.sqrt([d.line_var for d in rolling]))
+        line, sigma, kept = joint_line(np.array([d.line_ns for d in rolling.values()]),
+                                       np.sqrt([d.line_var for d in rolling.values()]))
+        for seq, ok in zip(rolling, kept, strict=True):
+            if not ok:  # a sensor's line time does not change: the fit of this frame is wrong
+                out.failed[seq] = Failed(Undecodable.BAD_FIT, f"its rows shift as a line time of "
+                                         f"{rolling[seq].line_ns / 1000:.3f} us, the stream's is {line / 1000:.3f} us")
+                del out.decoded[seq]
         # How far above the board row 0 is, in rows (the start's regression on the line time, ~ -the board's row).
-        out.lever_rows = float(np.median([-d.start_line_cov / d.line_var for d in rolling]))
-        out.decoded = {seq: d.with_line(out.line_ns, out.line_sigma_ns ** 2) for seq, d in out.decoded.items()}
+        out.lever_rows = float(np.median([-d.start_line_cov / d.line_var for d in rolling.values()]))
+        out.fits = dict(out.decoded)
+        out.use_line(line, sigma)
+    else:
+        out.fits = dict(out.decoded)
     return out
 
 
-def joint_line(lines_ns: F64, sigmas_ns: F64, huber: float = 2.0, reject: float = 5.0) -> tuple[float, float]:
-    """The stream's one line time from every frame's own fit, and its uncertainty (one sigma).
+def joint_line(lines_ns: F64, sigmas_ns: F64, huber: float = 2.0, reject: float = 5.0
+               ) -> tuple[float, float, npt.NDArray[np.bool_]]:
+    """The stream's one line time from every frame's own fit, its uncertainty (one sigma), and which frames
+    agree with it.
 
     Each frame's fit has its own start, duration and levels and shares the line time with the others, so the
     joint least-squares fit over all frames' samples is, to first order, the mean of the frames' line times
@@ -189,4 +248,25 @@ def joint_line(lines_ns: F64, sigmas_ns: F64, huber: float = 2.0, reject: float 
     n = int(np.count_nonzero(keep))
     z = (lines_ns[keep] - line) / np.sqrt(sig2[keep] + tau2)
     chi2 = float(np.sum(z ** 2)) / (n - 1) if n > 1 else 1.0
-    return line, float(np.sqrt(max(chi2, 1.0) / np.sum(w)))
+    return line, float(np.sqrt(max(chi2, 1.0) / np.sum(w))), keep
+
+
+def pool_lines(streams: list[StreamDecode], agree_sigmas: float = 3.0) -> bool:
+    """Give streams of one sensor mode (model, stream, size, rate: one line time) the line time of all of them,
+    when their own estimates agree (each within ``agree_sigmas`` of the pooled one, its own and the pooled
+    sigma in quadrature); returns whether they were pooled. The pooled sigma is scaled up by the streams'
+    scatter when they scatter more than their sigmas say (never down)."""
+    own = [s for s in streams if s.own_line[1] > 0]
+    if len(own) < 2:
+        return False
+    lines = np.array([s.own_line[0] for s in own])
+    w = 1.0 / np.array([s.own_line[1] for s in own]) ** 2
+    line = float(np.sum(w * lines) / np.sum(w))
+    chi2 = float(np.sum(w * (lines - line) ** 2)) / (len(own) - 1)
+    sigma = float(np.sqrt(max(chi2, 1.0) / np.sum(w)))
+    if np.any(np.abs(lines - line) > agree_sigmas * np.hypot(1.0 / np.sqrt(w), sigma)):
+        return False
+    for s in own:
+        s.use_line(line, sigma)
+        s.pooled = len(own)
+    return True
