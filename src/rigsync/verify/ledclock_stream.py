@@ -57,8 +57,6 @@ class StreamDecode:
 
     def use_line(self, line_ns: float, line_sigma_ns: float) -> None:
         """Give the stream its line time (and sigma): every start is moved to it."""
-        if self.own_line == (0.0, 0.0):
-            self.own_line = (line_ns, line_sigma_ns)
         self.line_ns, self.line_sigma_ns = line_ns, line_sigma_ns
         self.decoded = {seq: d.with_line(line_ns, line_sigma_ns ** 2) for seq, d in self.fits.items()}
 
@@ -203,6 +201,7 @@ def decode_stream(key: str, images: Iterable[RecordedImage], board: LedClockBoar
         # How far above the board row 0 is, in rows (the start's regression on the line time, ~ -the board's row).
         out.lever_rows = float(np.median([-d.start_line_cov / d.line_var for d in rolling.values()]))
         out.fits = dict(out.decoded)
+        out.own_line = (line, sigma)
         out.use_line(line, sigma)
     else:
         out.fits = dict(out.decoded)
@@ -253,9 +252,9 @@ def joint_line(lines_ns: F64, sigmas_ns: F64, huber: float = 2.0, reject: float 
 
 def pool_lines(streams: list[StreamDecode], agree_sigmas: float = 3.0) -> bool:
     """Give streams of one sensor mode (model, stream, size, rate: one line time) the line time of all of them,
-    when their own estimates agree (each within ``agree_sigmas`` of the pooled one, its own and the pooled
-    sigma in quadrature); returns whether they were pooled. The pooled sigma is scaled up by the streams'
-    scatter when they scatter more than their sigmas say (never down)."""
+    when their own estimates agree (each within ``agree_sigmas`` of its own sigma of the pooled one); returns
+    whether they were pooled. The pooled sigma is scaled up by the streams' scatter when they scatter more
+    than their sigmas say (never down)."""
     own = [s for s in streams if s.own_line[1] > 0]
     if len(own) < 2:
         return False
@@ -264,7 +263,7 @@ def pool_lines(streams: list[StreamDecode], agree_sigmas: float = 3.0) -> bool:
     line = float(np.sum(w * lines) / np.sum(w))
     chi2 = float(np.sum(w * (lines - line) ** 2)) / (len(own) - 1)
     sigma = float(np.sqrt(max(chi2, 1.0) / np.sum(w)))
-    if np.any(np.abs(lines - line) > agree_sigmas * np.hypot(1.0 / np.sqrt(w), sigma)):
+    if np.any(np.abs(lines - line) * np.sqrt(w) > agree_sigmas):
         return False
     for s in own:
         s.use_line(line, sigma)
