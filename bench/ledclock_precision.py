@@ -23,7 +23,7 @@ from rigsync.catalog import get_model
 from rigsync.plan import build_plan
 from rigsync.record import open_recording
 from rigsync.spec import loads_rig
-from rigsync.verify.ledclock import decode_recording
+from rigsync.verify.ledclock import LedClockResult, decode_recording
 from rigsync.verify.ledclock_fit import fit_board_time
 
 EXAMPLES = Path(__file__).parents[1] / "examples"
@@ -38,6 +38,25 @@ def colour_rig(example: str, width: int, exposure_us: int) -> str:
     return re.sub(r'(\{ kind = "color"(?:(?!exposure_us)[^}\n])*?) \}', rf"\1, exposure_us = {exposure_us} }}", text)
 
 
+Decoded = tuple[LedClockResult, dict[tuple[str, int], int], list[list[tuple[str, int]]], dict[str, int]]
+"""What the images said, the truth's exposure starts, the framesets' members, each stream's catalog readout."""
+
+
+def capture_and_decode(example: str, seconds: float, out: Path, width: int = 1920, exposure_us: int = 1000
+                       ) -> Decoded:
+    """Capture the example with the LED clock (:func:`colour_rig`) to ``out`` (unless it exists) and decode it."""
+    rig = loads_rig(colour_rig(example, width, exposure_us), example)
+    if not out.exists():
+        with CaptureSession(build_plan(rig), CaptureOptions(out=out, seconds=seconds, fast=True)) as session:
+            session.run()
+    readout = {f"{d.id}/color": get_model(d.model).readout_ns for d in rig.devices}
+    with open_recording(out) as rec:
+        truth = {(f"{t.device}/{t.stream}", t.seq): t.exposure_start_ns for t in rec.truth()}
+        result = decode_recording(rec, default_board())
+        framesets = [[(f"{m.device}/{m.stream}", m.seq) for m in fs.members] for fs in rec.framesets()]
+    return result, truth, framesets, readout
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("example")
@@ -46,16 +65,8 @@ def main() -> None:
     ap.add_argument("--exposure-us", type=int, default=1000)
     ap.add_argument("--out", type=Path)
     a = ap.parse_args()
-    rig = loads_rig(colour_rig(a.example, a.width, a.exposure_us), a.example)
     out = a.out or Path(tempfile.mkdtemp()) / "ledclock.mcap"
-    if not out.exists():
-        with CaptureSession(build_plan(rig), CaptureOptions(out=out, seconds=a.seconds, fast=True)) as session:
-            session.run()
-    readout = {f"{d.id}/color": get_model(d.model).readout_ns for d in rig.devices}
-    with open_recording(out) as rec:
-        truth = {(f"{t.device}/{t.stream}", t.seq): t.exposure_start_ns for t in rec.truth()}
-        r = decode_recording(rec, default_board())
-        framesets = [[(f"{m.device}/{m.stream}", m.seq) for m in fs.members] for fs in rec.framesets()]
+    r, truth, framesets, readout = capture_and_decode(a.example, a.seconds, out, a.width, a.exposure_us)
     keys = list(r.mapped_ns)
     mapped = np.array([r.mapped_ns[k] for k in keys])
     true = np.array([truth[k] - r.origin_ns for k in keys], dtype=np.float64)

@@ -3,45 +3,26 @@ against the truth, within what the decoder claims."""
 
 from __future__ import annotations
 
-import re
+import importlib.util
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from rigsync.boards.ledclock import default_board
-from rigsync.capture import CaptureOptions, CaptureSession
-from rigsync.catalog import get_model
-from rigsync.plan import build_plan
-from rigsync.record import open_recording
-from rigsync.spec import loads_rig
-from rigsync.verify.ledclock import LedClockResult, decode_recording
+from rigsync.verify.ledclock import LedClockResult
 from rigsync.verify.ledclock_stream import joint_line
 
-EXAMPLES = Path(__file__).parents[2] / "examples"
-EXPOSURE_US = 1000
+BENCH = Path(__file__).parents[2] / "bench" / "ledclock_precision.py"
+"""The precision benchmark's capture and decode (the figures of docs/ledclock-decode.md), reused here."""
 
 
-def _colour_rig(example: str, width: int) -> str:
-    """The example with the LED clock on, rendered ``width`` wide, colour streams only at 1 ms manual exposure."""
-    text = (EXAMPLES / example).read_text()
-    text = text.replace("[sim]\n", f"[sim]\nrender_width = {width}\nledclock = true\n", 1)
-    text = re.sub(r'\n  \{ kind = "(depth|ir)"[^\n]*', "", text)
-    text = re.sub(r"exposure_us = \d+", f"exposure_us = {EXPOSURE_US}", text)
-    return re.sub(r'(\{ kind = "color"(?:(?!exposure_us)[^}\n])*?) \}', rf"\1, exposure_us = {EXPOSURE_US} }}", text)
-
-
-def _decode(example: str, out: Path, seconds: float) -> tuple[LedClockResult, dict[tuple[str, int], int],
-                                                               list[list[tuple[str, int]]], dict[str, float]]:
-    rig = loads_rig(_colour_rig(example, 1920), example)
-    with CaptureSession(build_plan(rig), CaptureOptions(out=out, seconds=seconds, fast=True)) as session:
-        session.run()
-    readout = {f"{d.id}/color": get_model(d.model).readout_ns for d in rig.devices}
-    with open_recording(out) as rec:
-        truth = {(f"{t.device}/{t.stream}", t.seq): t.exposure_start_ns for t in rec.truth()}
-        result = decode_recording(rec, default_board())
-        framesets = [[(f"{m.device}/{m.stream}", m.seq) for m in fs.members] for fs in rec.framesets()]
-    return result, truth, framesets, readout
+def _decode(example: str, out: Path, seconds: float):  # type: ignore[no-untyped-def]
+    """Capture ``example`` with the LED clock (1920 px, colour only, 1 ms manual exposure) and decode it."""
+    spec = importlib.util.spec_from_file_location("ledclock_precision", BENCH)
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    return bench.capture_and_decode(example, seconds, out)
 
 
 @pytest.fixture(scope="module")

@@ -3,8 +3,11 @@
 The board is searched for in each frame until markers have been found in a few (``_DETECTIONS``): the
 stream's homography is the median of those; later frames are checked against it (the markers' cells) and
 searched again only when the check fails. The rolling-shutter line time is searched on a grid in the first
-decodable frame, then carried from frame to frame, and at the end every start is moved to the stream's line
-time (the weighted mean over its frames: a sensor's line time does not change).
+decodable frame, then carried from frame to frame. A sensor's line time does not change: frames that disagree
+with their neighbours (exposure, residual) or with the stream's line time are not decodes, the stream gets one
+line time from all its frames (:func:`joint_line`; :func:`pool_lines` for streams of one sensor mode), and every
+start is moved to it. Row 0's start is extrapolated over the rows between row 0 and the board with it: its error
+is common to every frame of the stream (:attr:`StreamDecode.row0_sigma_ns`).
 """
 
 from __future__ import annotations
@@ -107,7 +110,9 @@ def _second_pass(out: StreamDecode, board: LedClockBoard, plan: SamplingPlan,
 _NEIGHBOURS = 3
 """Decoded frames either side a frame is compared with (a median of seven: an exposure's step passes)."""
 _DURATION_SIGMAS = 5.0
+"""An exposure (or residual) this many sigmas from the frames around it is not a decode."""
 _RMS_RATIO = 1.3
+"""A residual must also be this many times the frames' around it."""
 
 
 def _reject_inconsistent(out: StreamDecode) -> None:
