@@ -10,7 +10,7 @@ from rigsync.boards.ledclock import LedClockBoard, default_board
 from rigsync.record.reader import RecordedImage
 from rigsync.verify.ledclock_decode import Undecodable
 from rigsync.verify.ledclock_fit import best_common_offset, fit_board_time, unwrap_board
-from rigsync.verify.ledclock_stream import StreamDecode, decode_stream
+from rigsync.verify.ledclock_stream import StreamDecode, decode_stream, pool_lines
 
 PERIOD_NS = 33_333_333
 
@@ -96,3 +96,30 @@ def test_unwrap_board_across_the_counter_wrap() -> None:
     rig = np.arange(10, dtype=np.float64) * 0.05e9
     true = 0.9e9 + rig
     assert np.allclose(unwrap_board(true % wrap, rig, wrap), true)
+
+
+def test_board_fit_survives_a_counter_misread_by_seconds() -> None:
+    """A few frames whose board time was misread by minutes do not tilt the line: they are its only outliers,
+    and the crystal's rate is still recovered."""
+    true_ns = np.arange(200) * float(PERIOD_NS)
+    board_ns = 7e11 + true_ns * (1 + 20e-6)
+    board_ns[[50, 51, 120]] += np.array([-116e9, -430e9, 46e9])
+    fit = fit_board_time(board_ns, true_ns)
+    assert fit.board_ppm == pytest.approx(20.0, abs=0.5)
+    assert np.flatnonzero(~fit.inliers).tolist() == [50, 51, 120]
+
+
+def test_line_time_pooled_only_when_streams_agree() -> None:
+    """Streams of one sensor mode get one line time (weighted, sigma smaller than any one's) when they agree;
+    a stream 10 sigma away keeps its own, and so do the others."""
+    def stream(line: float, sigma: float) -> StreamDecode:
+        s = StreamDecode("cam/color")
+        s.own_line = (line, sigma)
+        return s
+    agree = [stream(14_830.0, 30.0), stream(14_812.0, 10.0), stream(14_815.0, 5.0)]
+    assert pool_lines(agree)
+    assert all(s.pooled == 3 and s.line_ns == agree[0].line_ns for s in agree)
+    assert abs(agree[0].line_ns - 14_815.0) < 5.0 and agree[0].line_sigma_ns < 5.0
+    apart = [stream(14_915.0, 10.0), stream(14_815.0, 5.0)]
+    assert not pool_lines(apart)
+    assert all(s.pooled == 1 and s.line_ns == 0.0 for s in apart)

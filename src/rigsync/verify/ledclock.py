@@ -28,7 +28,7 @@ from rigsync.record.reader import Recording
 from rigsync.verify.ledclock_decode import MAX_START_SIGMA_NS
 from rigsync.verify.ledclock_find import IMAGE_ENCODINGS
 from rigsync.verify.ledclock_fit import BoardFit, best_common_offset, fit_board_time, unwrap_board
-from rigsync.verify.ledclock_stream import StreamDecode, decode_stream
+from rigsync.verify.ledclock_stream import StreamDecode, decode_stream, pool_lines
 from rigsync.verify.limits import VerifyLimits
 from rigsync.verify.load import _stream_layout, rig_plan
 from rigsync.verify.result import Check, Plot, Section, Series, Status
@@ -66,6 +66,9 @@ def decode_recording(rec: Recording, board: LedClockBoard, plan: Plan | None = N
         if info.encoding in IMAGE_ENCODINGS:
             key = f"{info.device}/{info.stream}"
             streams[key] = decode_stream(key, rec.images(info.device, info.stream), board)
+    plan = plan if plan is not None else rig_plan(rec)
+    for group in _same_sensor(plan, streams).values():
+        pool_lines(group)
     frames = {(f"{f.device}/{f.stream}", f.seq): (f.rig_time_ns, f.error_bound_ns) for f in rec.frames()}
     keys = [(k, seq) for k, s in streams.items() for seq in s.decoded if (k, seq) in frames]
     fit = None
@@ -77,10 +80,21 @@ def decode_recording(rec: Recording, board: LedClockBoard, plan: Plan | None = N
         board_ns = unwrap_board(raw, rig, float(board.counter.wrap_ns))
         fit = fit_board_time(board_ns, rig)
         mapped = dict(zip(keys, fit.rig_ns(board_ns).tolist(), strict=True))
-    layout = _stream_layout(plan if plan is not None else rig_plan(rec))
+    layout = _stream_layout(plan)
     offsets = {key: row[1] for key, row in layout.items()}
     groups = {key: row[0] for key, row in layout.items()}
     return LedClockResult(streams, fit, frames, origin, mapped, offsets, groups)
+
+
+def _same_sensor(plan: Plan, streams: dict[str, StreamDecode]) -> dict[tuple[object, ...], list[StreamDecode]]:
+    """The decoded streams by sensor mode (camera model, stream, width, height, rate): one line time each."""
+    out: dict[tuple[object, ...], list[StreamDecode]] = defaultdict(list)
+    for device in plan.rig.devices:
+        for s in device.streams:
+            key = f"{device.id}/{s.name}"
+            if key in streams:
+                out[(device.model, s.name, s.width, s.height, s.fps)].append(streams[key])
+    return out
 
 
 _CANNOT_TELL = ("; over the limit by less than 3 decode sigmas: the images cannot tell (a rolling shutter's row 0 "
@@ -194,7 +208,16 @@ def ledclock_section(r: LedClockResult, rec: Recording, limits: VerifyLimits) ->
                                               f" ({np.min(durations) / 1000:.1f}-{np.max(durations) / 1000:.1f})"))
             facts.append((f"{key}: readout", f"{s.line_ns * s.height / 1e6:.3f} +- "
                                              f"{s.line_sigma_ns * s.height / 1e6:.3f} ms (line "
-                                             f"{s.line_ns / 1000:.4f} us x {s.height} rows; 0: global shutter)"))
+                                             f"{s.line_ns / 1000:.4f} us x {s.height} rows; 0: global shutter"
+                                             + (f"; one line time for the {s.pooled} streams of this sensor mode, "
+                                                f"this one's own {s.own_line[0] * s.height / 1e6:.3f} +- "
+                                                f"{s.own_line[1] * s.height / 1e6:.3f} ms" if s.pooled > 1 else "")
+                                             + ")"))
+            if s.line_ns > 0:
+                facts.append((f"{key}: row 0's start", f"+- {s.row0_sigma_ns / 1000:.1f} us common to every frame "
+                                                        f"(the line time's uncertainty over the {s.lever_rows:.0f} "
+                                                        "rows between row 0 and the board; shrinks with the frames "
+                                                        "decoded)"))
     if r.fit is None:
         checks.append(Check("LEDCLOCK-SEEN", "LED clock decoded", "rig", Status.SKIP, 0.0, None, "frames",
                             "no image showed a decodable LED clock", "board search and decode in every colour/IR "
