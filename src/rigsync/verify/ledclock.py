@@ -66,7 +66,11 @@ def decode_recording(rec: Recording, board: LedClockBoard, plan: Plan | None = N
         if info.encoding in IMAGE_ENCODINGS:
             key = f"{info.device}/{info.stream}"
             streams[key] = decode_stream(key, rec.images(info.device, info.stream), board)
-    frames = {(f"{f.device}/{f.stream}", f.seq): (f.rig_time_ns, f.error_bound_ns) for f in rec.frames()}
+    frames, locked = {}, set()
+    for f in rec.frames():
+        frames[(f"{f.device}/{f.stream}", f.seq)] = (f.rig_time_ns, f.error_bound_ns)
+        if f.locked and not f.time_flags:
+            locked.add((f"{f.device}/{f.stream}", f.seq))
     keys = [(k, seq) for k, s in streams.items() for seq in s.decoded if (k, seq) in frames]
     fit = None
     mapped: dict[tuple[str, int], float] = {}
@@ -75,7 +79,12 @@ def decode_recording(rec: Recording, board: LedClockBoard, plan: Plan | None = N
         rig = np.array([frames[k][0] - origin for k in keys], dtype=np.float64)
         raw = np.array([streams[k].decoded[seq].start_ns for k, seq in keys])
         board_ns = unwrap_board(raw, rig, float(board.counter.wrap_ns))
-        fit = fit_board_time(board_ns, rig)
+        # The line through the frames whose stamps are tied to the rig's reference: a host whose clock is not
+        # (no PTP, say) would pull it; every frame when too few are.
+        tied = np.array([k in locked for k in keys])
+        if np.count_nonzero(tied) < max(2, tied.size // 4):
+            tied[:] = True
+        fit = fit_board_time(board_ns[tied], rig[tied])
         mapped = dict(zip(keys, fit.rig_ns(board_ns).tolist(), strict=True))
     layout = _stream_layout(plan if plan is not None else rig_plan(rec))
     offsets = {key: row[1] for key, row in layout.items()}
@@ -202,7 +211,8 @@ def ledclock_section(r: LedClockResult, rec: Recording, limits: VerifyLimits) ->
         return Section("ledclock", tuple(checks), (), tuple(facts))
     facts.append(("board clock", f"{r.fit.board_ppm:+.2f} ppm against rig time; line residual "
                                  f"{r.fit.residual_sigma_ns / 1000:.2f} us (robust sigma), "
-                                 f"{int(np.count_nonzero(~r.fit.inliers))} outliers left out"))
+                                 f"{int(np.count_nonzero(~r.fit.inliers))} outliers left out of the {r.fit.inliers.size} frames "
+                                 "it was fitted to (those whose stamps are tied to the reference, if enough)"))
     stamp_checks, stamp_plot = _stamp_checks(r, limits)
     checks += stamp_checks
     skew_method = ("per frameset, the spread (max - min) of the group's members' exposure starts decoded from the "
