@@ -152,12 +152,13 @@ def _stamp_checks(r: LedClockResult, limits: VerifyLimits) -> tuple[list[Check],
     return checks, plot
 
 
-_SkewRow = tuple[float, float, float, float, str]
+_SkewRow = tuple[float, float, float, float, str, int]
 
 
 def _skews(r: LedClockResult, rec: Recording) -> dict[str, list[_SkewRow]]:
     """Per sync group, for each frameset with 2+ decoded members: (rig time, image skew, stamp skew, the image
-    skew's uncertainty (one sigma of the two extreme members' starts), the member farthest from the others)."""
+    skew's uncertainty (one sigma of the two extreme members' starts), the member farthest from the others, how
+    many members were decoded)."""
     out: dict[str, list[_SkewRow]] = defaultdict(list)
     for fs in rec.framesets():
         per_group: dict[str, list[tuple[str, float, float, float]]] = defaultdict(list)
@@ -179,7 +180,7 @@ def _skews(r: LedClockResult, rec: Recording) -> dict[str, list[_SkewRow]]:
                 lo, hi = members[int(np.argmin(img))], members[int(np.argmax(img))]
                 at_ns = float(fs.rig_time_ns - r.origin_ns)
                 out[group].append((at_ns, float(np.ptp(img)), float(np.ptp(stamp)), float(np.hypot(lo[3], hi[3])),
-                                   far))
+                                   far, len(members)))
     return out
 
 
@@ -211,8 +212,9 @@ def ledclock_section(r: LedClockResult, rec: Recording, limits: VerifyLimits) ->
         return Section("ledclock", tuple(checks), (), tuple(facts))
     facts.append(("board clock", f"{r.fit.board_ppm:+.2f} ppm against rig time; line residual "
                                  f"{r.fit.residual_sigma_ns / 1000:.2f} us (robust sigma), "
-                                 f"{int(np.count_nonzero(~r.fit.inliers))} outliers left out of the {r.fit.inliers.size} frames "
-                                 "it was fitted to (those whose stamps are tied to the reference, if enough)"))
+                                 f"{int(np.count_nonzero(~r.fit.inliers))} outliers left out of the "
+                                 f"{r.fit.inliers.size} frames it was fitted to (those whose stamps are tied to the "
+                                 "reference, if enough)"))
     stamp_checks, stamp_plot = _stamp_checks(r, limits)
     checks += stamp_checks
     skew_method = ("per frameset, the spread (max - min) of the group's members' exposure starts decoded from the "
@@ -225,7 +227,10 @@ def ledclock_section(r: LedClockResult, rec: Recording, limits: VerifyLimits) ->
         sigma = _pct(np.array([row[3] for row in rows]), 50) / 1000
         limit = limits.group(group).max_image_skew_us
         status = _against(p99, limit, sigma)
-        worst = [row[4].split("/", 1)[0] for row in rows if row[1] / 1000 > limit]
+        over = [row for row in rows if row[1] / 1000 > limit]
+        # Two members cannot tell which of them is off: a third can, so framesets with three or more name it.
+        over = [row for row in over if row[5] >= 3] or over
+        worst = [row[4].split("/", 1)[0] for row in over]
         devices = tuple(sorted(set(worst), key=worst.count, reverse=True))
         detail = (f"p50 {p50:.1f} us, p99 {p99:.1f} us, max {top:.1f} us over {len(rows)} framesets "
                   f"(each measured to +-{sigma:.1f} us, one sigma)")
