@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 from tests.verify.ledclock_render import Scene, board_homography, render
@@ -123,3 +124,28 @@ def test_line_time_pooled_only_when_streams_agree() -> None:
     apart = [stream(14_915.0, 10.0), stream(14_815.0, 5.0)]
     assert not pool_lines(apart)
     assert all(s.pooled == 1 and s.line_ns == 0.0 for s in apart)
+
+
+def test_a_lit_counter_led_partly_hidden_is_not_read_as_dark(board: LedClockBoard, starts: list[int]) -> None:
+    """A lit counter LED dimmed to a fifth (something passing in front of it) makes the frame's count
+    ambiguous, not a count off by that bit (seconds to minutes); the other frames decode as before."""
+    scene = Scene(board_homography())
+    rng = np.random.default_rng(5)
+    c = board.counter
+    images = []
+    for seq, start in enumerate(starts[:4]):
+        img = render(board, scene, start, 500_000, 0.0, rng).astype(np.float64)
+        if seq == 2:
+            count = (start // c.unit_ns) % (1 << c.bits)
+            gray = count ^ (count >> 1)
+            bit = next(b for b in range(c.bits) if (gray >> (c.bits - 1 - b)) & 1)  # the first lit LED
+            p = scene.homography @ np.array([c.x_mm + bit * c.pitch_mm, c.y_mm, 1.0])
+            disc = np.zeros(img.shape, dtype=np.uint8)
+            cv2.circle(disc, (round(p[0] / p[2]), round(p[1] / p[2])), round(board.led_diameter_mm * 0.4) + 3, 1, -1)
+            img = np.where(disc > 0, scene.dark + 0.2 * (img - scene.dark), img)
+        images.append(RecordedImage("cam", "color", seq, 0, 0, np.round(img).astype(np.uint8), "mono8"))
+    result = decode_stream("cam/color", images, board)
+    assert result.failed[2].reason is Undecodable.AMBIGUOUS_COUNTER
+    wrap = board.counter.wrap_ns
+    assert sorted(result.decoded) == [0, 1, 3]
+    assert all(abs(_wrapped(result.decoded[n].start_ns - starts[n], wrap)) < 2_000 for n in (0, 1, 3))

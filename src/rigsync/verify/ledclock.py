@@ -69,7 +69,11 @@ def decode_recording(rec: Recording, board: LedClockBoard, plan: Plan | None = N
     plan = plan if plan is not None else rig_plan(rec)
     for group in _same_sensor(plan, streams).values():
         pool_lines(group)
-    frames = {(f"{f.device}/{f.stream}", f.seq): (f.rig_time_ns, f.error_bound_ns) for f in rec.frames()}
+    frames, locked = {}, set()
+    for f in rec.frames():
+        frames[(f"{f.device}/{f.stream}", f.seq)] = (f.rig_time_ns, f.error_bound_ns)
+        if f.locked and not f.time_flags:
+            locked.add((f"{f.device}/{f.stream}", f.seq))
     keys = [(k, seq) for k, s in streams.items() for seq in s.decoded if (k, seq) in frames]
     fit = None
     mapped: dict[tuple[str, int], float] = {}
@@ -78,7 +82,12 @@ def decode_recording(rec: Recording, board: LedClockBoard, plan: Plan | None = N
         rig = np.array([frames[k][0] - origin for k in keys], dtype=np.float64)
         raw = np.array([streams[k].decoded[seq].start_ns for k, seq in keys])
         board_ns = unwrap_board(raw, rig, float(board.counter.wrap_ns))
-        fit = fit_board_time(board_ns, rig)
+        # The line through the frames whose stamps are tied to the rig's reference: a host whose clock is not
+        # (no PTP, say) would pull it; every frame when too few are.
+        tied = np.array([k in locked for k in keys])
+        if np.count_nonzero(tied) < max(2, tied.size // 4):
+            tied[:] = True
+        fit = fit_board_time(board_ns[tied], rig[tied])
         mapped = dict(zip(keys, fit.rig_ns(board_ns).tolist(), strict=True))
     layout = _stream_layout(plan)
     offsets = {key: row[1] for key, row in layout.items()}
@@ -157,12 +166,13 @@ def _stamp_checks(r: LedClockResult, limits: VerifyLimits) -> tuple[list[Check],
     return checks, plot
 
 
-_SkewRow = tuple[float, float, float, float, str]
+_SkewRow = tuple[float, float, float, float, str, int]
 
 
 def _skews(r: LedClockResult, rec: Recording) -> dict[str, list[_SkewRow]]:
     """Per sync group, for each frameset with 2+ decoded members: (rig time, image skew, stamp skew, the image
-    skew's uncertainty (one sigma of the two extreme members' starts), the member farthest from the others)."""
+    skew's uncertainty (one sigma of the two extreme members' starts), the member farthest from the others, how
+    many members were decoded)."""
     out: dict[str, list[_SkewRow]] = defaultdict(list)
     for fs in rec.framesets():
         per_group: dict[str, list[tuple[str, float, float, float]]] = defaultdict(list)
@@ -184,7 +194,7 @@ def _skews(r: LedClockResult, rec: Recording) -> dict[str, list[_SkewRow]]:
                 lo, hi = members[int(np.argmin(img))], members[int(np.argmax(img))]
                 at_ns = float(fs.rig_time_ns - r.origin_ns)
                 out[group].append((at_ns, float(np.ptp(img)), float(np.ptp(stamp)), float(np.hypot(lo[3], hi[3])),
-                                   far))
+                                   far, len(members)))
     return out
 
 
@@ -225,7 +235,9 @@ def ledclock_section(r: LedClockResult, rec: Recording, limits: VerifyLimits) ->
         return Section("ledclock", tuple(checks), (), tuple(facts))
     facts.append(("board clock", f"{r.fit.board_ppm:+.2f} ppm against rig time; line residual "
                                  f"{r.fit.residual_sigma_ns / 1000:.2f} us (robust sigma), "
-                                 f"{int(np.count_nonzero(~r.fit.inliers))} outliers left out"))
+                                 f"{int(np.count_nonzero(~r.fit.inliers))} outliers left out of the "
+                                 f"{r.fit.inliers.size} frames it was fitted to (those whose stamps are tied to the "
+                                 "reference, if enough)"))
     stamp_checks, stamp_plot = _stamp_checks(r, limits)
     checks += stamp_checks
     skew_method = ("per frameset, the spread (max - min) of the group's members' exposure starts decoded from the "
@@ -238,7 +250,10 @@ def ledclock_section(r: LedClockResult, rec: Recording, limits: VerifyLimits) ->
         sigma = _pct(np.array([row[3] for row in rows]), 50) / 1000
         limit = limits.group(group).max_image_skew_us
         status = _against(p99, limit, sigma)
-        worst = [row[4].split("/", 1)[0] for row in rows if row[1] / 1000 > limit]
+        over = [row for row in rows if row[1] / 1000 > limit]
+        # Two members cannot tell which of them is off: a third can, so framesets with three or more name it.
+        over = [row for row in over if row[5] >= 3] or over
+        worst = [row[4].split("/", 1)[0] for row in over]
         devices = tuple(sorted(set(worst), key=worst.count, reverse=True))
         detail = (f"p50 {p50:.1f} us, p99 {p99:.1f} us, max {top:.1f} us over {len(rows)} framesets "
                   f"(each measured to +-{sigma:.1f} us, one sigma)")
