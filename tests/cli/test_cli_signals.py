@@ -4,21 +4,9 @@ the process was started with ignored stays ignored."""
 from __future__ import annotations
 
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 from rigsync.cli.stop_signals import StopOnSignals
-
-
-@pytest.fixture(autouse=True)
-def _sigint_handled() -> Iterator[None]:
-    """Each test starts with Python's own SIGINT handler, as an interactive run does (a background job of a
-    non-interactive shell starts with SIGINT ignored, which these tests set up themselves where they mean it)."""
-    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
-    yield
-    signal.signal(signal.SIGINT, inherited)
 
 
 def test_first_signal_stops_second_warns_third_abandons() -> None:

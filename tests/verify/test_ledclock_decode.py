@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 from tests.verify.ledclock_render import Scene, board_homography, render
@@ -10,7 +11,7 @@ from rigsync.boards.ledclock import LedClockBoard, default_board
 from rigsync.record.reader import RecordedImage
 from rigsync.verify.ledclock_decode import Undecodable
 from rigsync.verify.ledclock_fit import best_common_offset, fit_board_time, unwrap_board
-from rigsync.verify.ledclock_stream import StreamDecode, decode_stream
+from rigsync.verify.ledclock_stream import StreamDecode, decode_stream, pool_lines
 
 PERIOD_NS = 33_333_333
 
@@ -96,3 +97,55 @@ def test_unwrap_board_across_the_counter_wrap() -> None:
     rig = np.arange(10, dtype=np.float64) * 0.05e9
     true = 0.9e9 + rig
     assert np.allclose(unwrap_board(true % wrap, rig, wrap), true)
+
+
+def test_board_fit_survives_a_counter_misread_by_seconds() -> None:
+    """A few frames whose board time was misread by minutes do not tilt the line: they are its only outliers,
+    and the crystal's rate is still recovered."""
+    true_ns = np.arange(200) * float(PERIOD_NS)
+    board_ns = 7e11 + true_ns * (1 + 20e-6)
+    board_ns[[50, 51, 120]] += np.array([-116e9, -430e9, 46e9])
+    fit = fit_board_time(board_ns, true_ns)
+    assert fit.board_ppm == pytest.approx(20.0, abs=0.5)
+    assert np.flatnonzero(~fit.inliers).tolist() == [50, 51, 120]
+
+
+def test_line_time_pooled_only_when_streams_agree() -> None:
+    """Streams of one sensor mode get one line time (weighted, sigma smaller than any one's) when they agree;
+    a stream 10 sigma away keeps its own, and so do the others."""
+    def stream(line: float, sigma: float) -> StreamDecode:
+        s = StreamDecode("cam/color")
+        s.own_line = (line, sigma)
+        return s
+    agree = [stream(14_830.0, 30.0), stream(14_812.0, 10.0), stream(14_815.0, 5.0)]
+    assert pool_lines(agree)
+    assert all(s.pooled == 3 and s.line_ns == agree[0].line_ns for s in agree)
+    assert abs(agree[0].line_ns - 14_815.0) < 5.0 and agree[0].line_sigma_ns < 5.0
+    apart = [stream(14_915.0, 10.0), stream(14_815.0, 5.0)]
+    assert not pool_lines(apart)
+    assert all(s.pooled == 1 and s.line_ns == 0.0 for s in apart)
+
+
+def test_a_lit_counter_led_partly_hidden_is_not_read_as_dark(board: LedClockBoard, starts: list[int]) -> None:
+    """A lit counter LED dimmed to a fifth (something passing in front of it) makes the frame's count
+    ambiguous, not a count off by that bit (seconds to minutes); the other frames decode as before."""
+    scene = Scene(board_homography())
+    rng = np.random.default_rng(5)
+    c = board.counter
+    images = []
+    for seq, start in enumerate(starts[:4]):
+        img = render(board, scene, start, 500_000, 0.0, rng).astype(np.float64)
+        if seq == 2:
+            count = (start // c.unit_ns) % (1 << c.bits)
+            gray = count ^ (count >> 1)
+            bit = next(b for b in range(c.bits) if (gray >> (c.bits - 1 - b)) & 1)  # the first lit LED
+            p = scene.homography @ np.array([c.x_mm + bit * c.pitch_mm, c.y_mm, 1.0])
+            disc = np.zeros(img.shape, dtype=np.uint8)
+            cv2.circle(disc, (round(p[0] / p[2]), round(p[1] / p[2])), round(board.led_diameter_mm * 0.4) + 3, 1, -1)
+            img = np.where(disc > 0, scene.dark + 0.2 * (img - scene.dark), img)
+        images.append(RecordedImage("cam", "color", seq, 0, 0, np.round(img).astype(np.uint8), "mono8"))
+    result = decode_stream("cam/color", images, board)
+    assert result.failed[2].reason is Undecodable.AMBIGUOUS_COUNTER
+    wrap = board.counter.wrap_ns
+    assert sorted(result.decoded) == [0, 1, 3]
+    assert all(abs(_wrapped(result.decoded[n].start_ns - starts[n], wrap)) < 2_000 for n in (0, 1, 3))

@@ -252,12 +252,13 @@ def _device(t: Table) -> DeviceSpec:
     pose_t = t.table("pose", ("position", "look_at", "up"))
     pose = _pose(pose_t) if pose_t is not None else None
     streams = tuple(_stream(s, model) for s in t.tables("streams", _STREAM_KEYS))
-    sim_t = t.table("sim", ("drift_ppm", "clock_start_s", "drop_rate"))
+    sim_t = t.table("sim", ("drift_ppm", "clock_start_s", "drop_rate", "ir_projector"))
     sim = DeviceSimSpec()
     if sim_t is not None:
         sim = sim_t.build(DeviceSimSpec, drift_ppm=sim_t.number("drift_ppm", None),
                           clock_start_s=sim_t.number("clock_start_s", None),
-                          drop_rate=sim_t.number("drop_rate", 0.0))
+                          drop_rate=sim_t.number("drop_rate", 0.0),
+                          ir_projector=sim_t.flag("ir_projector", True))
     connection_text = t.text("connection")
     connection = t.build(Connection.parse, text=connection_text)
     if connection.kind is not model.link:

@@ -208,6 +208,9 @@ class DeviceSimSpec:
     """Device counter value at simulation start, in seconds (to exercise counter wraps)."""
     drop_rate: float = 0.0
     """Probability that any one frame is lost on the link."""
+    ir_projector: bool = True
+    """An active-stereo camera's projector dots on its IR images (False: as with the emitter off, e.g. to film
+    the LED clock)."""
 
     def __post_init__(self) -> None:
         lim.DRIFT_PPM.check("drift_ppm", self.drift_ppm)

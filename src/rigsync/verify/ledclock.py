@@ -30,9 +30,9 @@ from rigsync.verify.ledclock_decode import MAX_START_SIGMA_NS
 from rigsync.verify.ledclock_find import IMAGE_ENCODINGS
 from rigsync.verify.ledclock_fit import BoardFit, best_common_offset, fit_board_time, unwrap_board
 from rigsync.verify.ledclock_read import decode_streams
-from rigsync.verify.ledclock_stream import StreamDecode
+from rigsync.verify.ledclock_stream import StreamDecode, pool_lines
 from rigsync.verify.limits import VerifyLimits
-from rigsync.verify.load import StampData, _stream_layout, rig_plan
+from rigsync.verify.load import TIME_FLAGS, StampData, _stream_layout, rig_plan
 from rigsync.verify.result import Check, Plot, Section, Series, Status
 
 __all__ = ["LedClockResult", "decode_recording", "ledclock_section", "verify_ledclock"]
@@ -67,12 +67,23 @@ def decode_recording(rec: Recording, board: LedClockBoard, plan: Plan | None = N
     recording's, if already read: the file is then not read again for them)."""
     image_keys = [f"{info.device}/{info.stream}" for info in rec.streams if info.encoding in IMAGE_ENCODINGS]
     streams = decode_streams(rec.path, image_keys, board, workers)
+    plan = plan if plan is not None else rig_plan(rec)
+    for group in _same_sensor(plan, streams).values():
+        pool_lines(group)
+    frames, locked = {}, set()
     if stamps is not None:
-        frames = {(key, seq): (rig, bound) for key, st in stamps.streams.items()
-                  for seq, rig, bound in zip(st.seq.tolist(), st.rig_time_ns.tolist(), st.error_bound_ns.tolist(),
-                                             strict=True)}
+        for key, st in stamps.streams.items():
+            tied = st.locked & ~np.any([st.time_flags[name] for name in TIME_FLAGS], axis=0)
+            for seq, rig, bound, ok in zip(st.seq.tolist(), st.rig_time_ns.tolist(), st.error_bound_ns.tolist(),
+                                           tied.tolist(), strict=True):
+                frames[(key, seq)] = (rig, bound)
+                if ok:
+                    locked.add((key, seq))
     else:
-        frames = {(f"{f.device}/{f.stream}", f.seq): (f.rig_time_ns, f.error_bound_ns) for f in rec.frames()}
+        for f in rec.frames():
+            frames[(f"{f.device}/{f.stream}", f.seq)] = (f.rig_time_ns, f.error_bound_ns)
+            if f.locked and not f.time_flags:
+                locked.add((f"{f.device}/{f.stream}", f.seq))
     keys = [(k, seq) for k, s in streams.items() for seq in s.decoded if (k, seq) in frames]
     fit = None
     mapped: dict[tuple[str, int], float] = {}
@@ -81,12 +92,28 @@ def decode_recording(rec: Recording, board: LedClockBoard, plan: Plan | None = N
         rig = np.array([frames[k][0] - origin for k in keys], dtype=np.float64)
         raw = np.array([streams[k].decoded[seq].start_ns for k, seq in keys])
         board_ns = unwrap_board(raw, rig, float(board.counter.wrap_ns))
-        fit = fit_board_time(board_ns, rig)
+        # The line through the frames whose stamps are tied to the rig's reference: a host whose clock is not
+        # (no PTP, say) would pull it; every frame when too few are.
+        tied = np.array([k in locked for k in keys])
+        if np.count_nonzero(tied) < max(2, tied.size // 4):
+            tied[:] = True
+        fit = fit_board_time(board_ns[tied], rig[tied])
         mapped = dict(zip(keys, fit.rig_ns(board_ns).tolist(), strict=True))
-    layout = _stream_layout(plan if plan is not None else rig_plan(rec))
+    layout = _stream_layout(plan)
     offsets = {key: row[1] for key, row in layout.items()}
     groups = {key: row[0] for key, row in layout.items()}
     return LedClockResult(streams, fit, frames, origin, mapped, offsets, groups)
+
+
+def _same_sensor(plan: Plan, streams: dict[str, StreamDecode]) -> dict[tuple[object, ...], list[StreamDecode]]:
+    """The decoded streams by sensor mode (camera model, stream, width, height, rate): one line time each."""
+    out: dict[tuple[object, ...], list[StreamDecode]] = defaultdict(list)
+    for device in plan.rig.devices:
+        for s in device.streams:
+            key = f"{device.id}/{s.name}"
+            if key in streams:
+                out[(device.model, s.name, s.width, s.height, s.fps)].append(streams[key])
+    return out
 
 
 _CANNOT_TELL = ("; over the limit by less than 3 decode sigmas: the images cannot tell (a rolling shutter's row 0 "
@@ -149,7 +176,7 @@ def _stamp_checks(r: LedClockResult, limits: VerifyLimits) -> tuple[list[Check],
     return checks, plot
 
 
-_SkewRow = tuple[float, float, float, float, str]
+_SkewRow = tuple[float, float, float, float, str, int]
 
 
 def _members(rec: Recording, stamps: StampData | None) -> Iterator[tuple[int, list[tuple[str, int, int]]]]:
@@ -167,7 +194,8 @@ def _members(rec: Recording, stamps: StampData | None) -> Iterator[tuple[int, li
 
 def _skews(r: LedClockResult, rec: Recording, stamps: StampData | None) -> dict[str, list[_SkewRow]]:
     """Per sync group, for each frameset with 2+ decoded members: (rig time, image skew, stamp skew, the image
-    skew's uncertainty (one sigma of the two extreme members' starts), the member farthest from the others)."""
+    skew's uncertainty (one sigma of the two extreme members' starts), the member farthest from the others, how
+    many members were decoded)."""
     out: dict[str, list[_SkewRow]] = defaultdict(list)
     for fs_rig_ns, members_of in _members(rec, stamps):
         per_group: dict[str, list[tuple[str, float, float, float]]] = defaultdict(list)
@@ -188,7 +216,7 @@ def _skews(r: LedClockResult, rec: Recording, stamps: StampData | None) -> dict[
                 lo, hi = members[int(np.argmin(img))], members[int(np.argmax(img))]
                 at_ns = float(fs_rig_ns - r.origin_ns)
                 out[group].append((at_ns, float(np.ptp(img)), float(np.ptp(stamp)), float(np.hypot(lo[3], hi[3])),
-                                   far))
+                                   far, len(members)))
     return out
 
 
@@ -215,7 +243,16 @@ def ledclock_section(r: LedClockResult, rec: Recording, limits: VerifyLimits,
                                               f" ({np.min(durations) / 1000:.1f}-{np.max(durations) / 1000:.1f})"))
             facts.append((f"{key}: readout", f"{s.line_ns * s.height / 1e6:.3f} +- "
                                              f"{s.line_sigma_ns * s.height / 1e6:.3f} ms (line "
-                                             f"{s.line_ns / 1000:.4f} us x {s.height} rows; 0: global shutter)"))
+                                             f"{s.line_ns / 1000:.4f} us x {s.height} rows; 0: global shutter"
+                                             + (f"; one line time for the {s.pooled} streams of this sensor mode, "
+                                                f"this one's own {s.own_line[0] * s.height / 1e6:.3f} +- "
+                                                f"{s.own_line[1] * s.height / 1e6:.3f} ms" if s.pooled > 1 else "")
+                                             + ")"))
+            if s.line_ns > 0:
+                facts.append((f"{key}: row 0's start", f"+- {s.row0_sigma_ns / 1000:.1f} us common to every frame "
+                                                        f"(the line time's uncertainty over the {s.lever_rows:.0f} "
+                                                        "rows between row 0 and the board; shrinks with the frames "
+                                                        "decoded)"))
     if r.fit is None:
         checks.append(Check("LEDCLOCK-SEEN", "LED clock decoded", "rig", Status.SKIP, 0.0, None, "frames",
                             "no image showed a decodable LED clock", "board search and decode in every colour/IR "
@@ -223,7 +260,9 @@ def ledclock_section(r: LedClockResult, rec: Recording, limits: VerifyLimits,
         return Section("ledclock", tuple(checks), (), tuple(facts))
     facts.append(("board clock", f"{r.fit.board_ppm:+.2f} ppm against rig time; line residual "
                                  f"{r.fit.residual_sigma_ns / 1000:.2f} us (robust sigma), "
-                                 f"{int(np.count_nonzero(~r.fit.inliers))} outliers left out"))
+                                 f"{int(np.count_nonzero(~r.fit.inliers))} outliers left out of the "
+                                 f"{r.fit.inliers.size} frames it was fitted to (those whose stamps are tied to the "
+                                 "reference, if enough)"))
     stamp_checks, stamp_plot = _stamp_checks(r, limits)
     checks += stamp_checks
     skew_method = ("per frameset, the spread (max - min) of the group's members' exposure starts decoded from the "
@@ -236,7 +275,10 @@ def ledclock_section(r: LedClockResult, rec: Recording, limits: VerifyLimits,
         sigma = _pct(np.array([row[3] for row in rows]), 50) / 1000
         limit = limits.group(group).max_image_skew_us
         status = _against(p99, limit, sigma)
-        worst = [row[4].split("/", 1)[0] for row in rows if row[1] / 1000 > limit]
+        over = [row for row in rows if row[1] / 1000 > limit]
+        # Two members cannot tell which of them is off: a third can, so framesets with three or more name it.
+        over = [row for row in over if row[5] >= 3] or over
+        worst = [row[4].split("/", 1)[0] for row in over]
         devices = tuple(sorted(set(worst), key=worst.count, reverse=True))
         detail = (f"p50 {p50:.1f} us, p99 {p99:.1f} us, max {top:.1f} us over {len(rows)} framesets "
                   f"(each measured to +-{sigma:.1f} us, one sigma)")

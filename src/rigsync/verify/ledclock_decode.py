@@ -250,6 +250,12 @@ class _Fit:
         return x, cov, float(np.sqrt(sigma2))
 
 
+_COUNTER_LIT_TOLERANCE = 0.3
+"""How far a lit counter LED may read from the fitted level, as a fraction of it (flat field, noise)."""
+_COUNTER_DARK_TOLERANCE = 0.1
+"""How far above the dark level a dark counter LED may read, as a fraction of the lit level."""
+
+
 def _counter_count(f: _Frame, x: F64, level: float, c: F64, yc: F64) -> tuple[float, bool]:
     """The absolute start: the rows give it modulo the slowest cycle, the counter counts the cycles."""
     board = f.board
@@ -274,12 +280,16 @@ def _counter_count(f: _Frame, x: F64, level: float, c: F64, yc: F64) -> tuple[fl
         lit, _, _ = counter_lit(board, bits, t0, t0 + duration)
         pred = lit / duration
         fitted = float(np.clip(float(pred @ (c - dark)) / max(float(pred @ pred), 1e-12), 0.5 * level, 2 * level))
-        scores.append((float(np.max(np.abs(c - dark - fitted * pred))), (start % cycle + n * cycle) % wrap, fitted))
+        # Each LED's miss in units of what it may miss by: a lit LED varies with the flat field, a dark one
+        # does not (a lit LED partly hidden, e.g. by a passing object, must not read as a dark one).
+        tolerance = np.where(pred > 0, _COUNTER_LIT_TOLERANCE, _COUNTER_DARK_TOLERANCE) * fitted
+        scores.append((float(np.max(np.abs(c - dark - fitted * pred) / tolerance)),
+                       (start % cycle + n * cycle) % wrap))
     if not scores:
         return 0.0, False
     scores.sort()
-    best, value, fitted = scores[0]
-    clear = best < 0.3 * fitted and (len(scores) == 1 or scores[1][0] >= 0.3 * fitted)
+    best, value = scores[0]
+    clear = best < 1.0 and (len(scores) == 1 or scores[1][0] >= 1.0)
     return value, clear
 
 

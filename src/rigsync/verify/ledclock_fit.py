@@ -53,7 +53,11 @@ def fit_board_time(board_ns: F64, rig_ns: F64, rounds: int = 5) -> BoardFit:
     """The line through (board time, stamp), refitted without outliers (> 5 robust sigmas, at least 1 us)."""
     ref = float(np.median(board_ns))
     x = board_ns - ref
-    keep = np.ones(x.size, dtype=bool)
+    # The board's crystal runs at ~1 (tens of ppm): a first cut at rate 1 keeps a frame whose board time was
+    # misread by seconds from tilting the first line beyond what the rounds can undo.
+    lag = rig_ns - x
+    spread = 1.4826 * float(np.median(np.abs(lag - np.median(lag))))
+    keep = np.abs(lag - np.median(lag)) <= max(10 * spread, 1_000_000.0)
     offset, rate, sigma = float(np.median(rig_ns)), 1.0, 0.0
     for _ in range(rounds):
         if np.count_nonzero(keep) >= 2 and np.ptp(x[keep]) > 0:

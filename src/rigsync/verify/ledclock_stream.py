@@ -3,8 +3,11 @@
 The board is searched for in each frame until markers have been found in a few (``_DETECTIONS``): the
 stream's homography is the median of those; later frames are checked against it (the markers' cells) and
 searched again only when the check fails. The rolling-shutter line time is searched on a grid in the first
-decodable frame, then carried from frame to frame, and at the end every start is moved to the stream's line
-time (the weighted mean over its frames: a sensor's line time does not change).
+decodable frame, then carried from frame to frame. A sensor's line time does not change: frames that disagree
+with their neighbours (exposure, residual) or with the stream's line time are not decodes, the stream gets one
+line time from all its frames (:func:`joint_line`; :func:`pool_lines` for streams of one sensor mode), and every
+start is moved to it. Row 0's start is extrapolated over the rows between row 0 and the board with it: its error
+is common to every frame of the stream (:attr:`StreamDecode.row0_sigma_ns`).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from rigsync.verify.ledclock_decode import Decoded, Failed, Undecodable, decode_
 from rigsync.verify.ledclock_find import MarkerFinder, SamplingPlan, image_plane, luminance, sampling_plan
 from rigsync.verify.ledclock_flat import flatten, led_gains
 
-__all__ = ["StreamDecode", "decode_stream"]
+__all__ = ["StreamDecode", "decode_stream", "joint_line", "pool_lines"]
 
 F64 = npt.NDArray[np.float64]
 
@@ -44,6 +47,26 @@ class StreamDecode:
     line_sigma_ns: float = 0.0
     """Its uncertainty (one sigma): row 0's start is extrapolated from the rows the board covers with it."""
     height: int = 0
+    lever_rows: float = 0.0
+    """Image rows between row 0 and the board (as the fit weighs them): row 0's start is extrapolated over them,
+    so ``line_sigma_ns * lever_rows`` is an error common to every frame of the stream (:attr:`row0_sigma_ns`)."""
+
+    fits: dict[int, Decoded] = field(default_factory=dict)
+    """By frame seq, each frame's own fit (its own line time): ``decoded`` is these moved to ``line_ns``."""
+    own_line: tuple[float, float] = (0.0, 0.0)
+    """The stream's line time and sigma from its own frames alone (before any pooling with other streams)."""
+    pooled: int = 1
+    """Streams (of one sensor mode) whose frames made ``line_ns``: 1, its own."""
+
+    def use_line(self, line_ns: float, line_sigma_ns: float) -> None:
+        """Give the stream its line time (and sigma): every start is moved to it."""
+        self.line_ns, self.line_sigma_ns = line_ns, line_sigma_ns
+        self.decoded = {seq: d.with_line(line_ns, line_sigma_ns ** 2) for seq, d in self.fits.items()}
+
+    @property
+    def row0_sigma_ns(self) -> float:
+        """Uncertainty (one sigma) of row 0's start common to every frame: the line time's, over the lever."""
+        return self.line_sigma_ns * abs(self.lever_rows)
 
     def reasons(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -82,6 +105,42 @@ def _second_pass(out: StreamDecode, board: LedClockBoard, plan: SamplingPlan,
         else:
             out.failed.pop(seq, None)
             out.decoded[seq] = result
+
+
+_NEIGHBOURS = 3
+"""Decoded frames either side a frame is compared with (a median of seven: an exposure's step passes)."""
+_DURATION_SIGMAS = 5.0
+"""An exposure (or residual) this many sigmas from the frames around it is not a decode."""
+_RMS_RATIO = 1.3
+"""A residual must also be this many times the frames' around it."""
+
+
+def _reject_inconsistent(out: StreamDecode) -> None:
+    """Frames whose fit disagrees with their neighbours' are not decodes: an exposure far from the median of the
+    frames around it (beyond ``_DURATION_SIGMAS`` of its own sigma and their spread: the fit took the wrong end
+    of a streak), or a residual above theirs by ``_RMS_RATIO - 1`` of it and by ``_DURATION_SIGMAS`` of their
+    spread (the LEDs do not fit the model as in the others)."""
+    seqs = sorted(out.decoded)
+    dur = np.array([out.decoded[q].duration_ns for q in seqs])
+    rms = np.array([out.decoded[q].rms for q in seqs])
+    for n, seq in enumerate(seqs):
+        near = slice(max(n - _NEIGHBOURS, 0), n + _NEIGHBOURS + 1)
+        if dur[near].size < 2 * _NEIGHBOURS + 1:
+            near = slice(0, 2 * _NEIGHBOURS + 1) if n < _NEIGHBOURS else slice(-2 * _NEIGHBOURS - 1, None)
+        d = out.decoded[seq]
+        median = float(np.median(dur[near]))
+        spread = 1.4826 * float(np.median(np.abs(dur[near] - median)))
+        if abs(d.duration_ns - median) > _DURATION_SIGMAS * np.hypot(d.duration_sigma_ns, spread):
+            why = (f"exposure {d.duration_ns / 1000:.1f} us where the frames around it show "
+                   f"{median / 1000:.1f} us: a streak end taken for another")
+        elif d.rms > (typical := float(np.median(rms[near]))) + max(
+                (_RMS_RATIO - 1) * typical, _DURATION_SIGMAS * 1.4826 * float(np.median(np.abs(rms[near] - typical)))):
+            why = f"residual {d.rms:.1f} where the frames around it show {typical:.1f}: the LEDs do not fit the model"
+        else:
+            continue
+        out.failed[seq] = Failed(Undecodable.BAD_FIT, why)
+    for seq in out.failed:
+        out.decoded.pop(seq, None)
 
 
 def decode_stream(key: str, images: Iterable[RecordedImage], board: LedClockBoard,
@@ -134,16 +193,84 @@ def decode_stream(key: str, images: Iterable[RecordedImage], board: LedClockBoar
             line_guess = 0.0
     if plan is not None and out.decoded:
         _second_pass(out, board, plan, read, line_guess or 0.0, line_max_ns)
-    lines = [(d.line_ns, d.line_var) for d in out.decoded.values() if d.line_var > 0]
-    if lines:
-        values_ns = np.array([ln for ln, _ in lines])
-        weights = 1.0 / np.array([max(var, 1e-6) for _, var in lines])
-        median = float(np.median(values_ns))
-        spread = 1.4826 * float(np.median(np.abs(values_ns - median))) + 1.0
-        ok = np.abs(values_ns - median) <= 5 * spread
-        out.line_ns = float(np.sum(values_ns[ok] * weights[ok]) / np.sum(weights[ok]))
-        n = int(np.count_nonzero(ok))
-        scatter = float(np.var(values_ns[ok], ddof=1)) / n if n > 1 else np.inf
-        out.line_sigma_ns = float(np.sqrt(max(1.0 / float(np.sum(weights[ok])), scatter)))
-        out.decoded = {seq: d.with_line(out.line_ns, out.line_sigma_ns ** 2) for seq, d in out.decoded.items()}
+    _reject_inconsistent(out)
+    rolling = {seq: d for seq, d in out.decoded.items() if d.line_var > 0}
+    if rolling:
+        line, sigma, kept = joint_line(np.array([d.line_ns for d in rolling.values()]),
+                                       np.sqrt([d.line_var for d in rolling.values()]))
+        for seq, ok in zip(rolling, kept, strict=True):
+            if not ok:  # a sensor's line time does not change: the fit of this frame is wrong
+                out.failed[seq] = Failed(Undecodable.BAD_FIT, f"its rows shift as a line time of "
+                                         f"{rolling[seq].line_ns / 1000:.3f} us, the stream's is {line / 1000:.3f} us")
+                del out.decoded[seq]
+        # How far above the board row 0 is, in rows (the start's regression on the line time, ~ -the board's row).
+        out.lever_rows = float(np.median([-d.start_line_cov / d.line_var for d in rolling.values()]))
+        out.fits = dict(out.decoded)
+        out.own_line = (line, sigma)
+        out.use_line(line, sigma)
+    else:
+        out.fits = dict(out.decoded)
     return out
+
+
+def joint_line(lines_ns: F64, sigmas_ns: F64, huber: float = 2.0, reject: float = 5.0
+               ) -> tuple[float, float, npt.NDArray[np.bool_]]:
+    """The stream's one line time from every frame's own fit, its uncertainty (one sigma), and which frames
+    agree with it.
+
+    Each frame's fit has its own start, duration and levels and shares the line time with the others, so the
+    joint least-squares fit over all frames' samples is, to first order, the mean of the frames' line times
+    weighted by their fits' inverse variances (each frame's start profiled out). The frames' fits claim less
+    than they scatter (the model is piecewise linear: a streak end near an LED's edge), so each frame's variance
+    gets one excess common to the stream (``tau``, estimated from the scatter as in a random-effects mean).
+    Robust: Huber weights on the residuals in sigmas, frames beyond ``reject`` robust sigmas left out; the
+    variance is never below what the residuals' spread says."""
+    sig2 = np.maximum(sigmas_ns, 1e-3) ** 2
+    keep = np.ones(lines_ns.size, dtype=bool)
+    line, tau2 = float(np.median(lines_ns)), 0.0
+    w = np.zeros(lines_ns.size)
+    for _ in range(30):
+        v = sig2 + tau2
+        z = (lines_ns - line) / np.sqrt(v)
+        mad = 1.4826 * float(np.median(np.abs(z[keep]))) if np.count_nonzero(keep) > 2 else 1.0
+        keep = np.abs(z) <= reject * max(mad, 1.0)
+        w = np.where(keep, np.minimum(1.0, huber / np.maximum(np.abs(z), 1e-12)), 0.0) / v
+        new = float(np.sum(w * lines_ns) / np.sum(w))
+        # Excess variance (DerSimonian-Laird) of the frames kept, around the fixed-effect mean.
+        wk = 1.0 / sig2[keep]
+        n = int(np.count_nonzero(keep))
+        if n > 1:
+            fixed = float(np.sum(wk * lines_ns[keep]) / np.sum(wk))
+            q = float(np.sum(wk * (lines_ns[keep] - fixed) ** 2))
+            tau2_new = max(0.0, (q - (n - 1)) / (float(np.sum(wk)) - float(np.sum(wk ** 2)) / float(np.sum(wk))))
+        else:
+            tau2_new = tau2
+        if abs(new - line) < 1e-6 and abs(tau2_new - tau2) <= 1e-6 * max(tau2, 1.0):
+            line = new
+            break
+        line, tau2 = new, tau2_new
+    n = int(np.count_nonzero(keep))
+    z = (lines_ns[keep] - line) / np.sqrt(sig2[keep] + tau2)
+    chi2 = float(np.sum(z ** 2)) / (n - 1) if n > 1 else 1.0
+    return line, float(np.sqrt(max(chi2, 1.0) / np.sum(w))), keep
+
+
+def pool_lines(streams: list[StreamDecode], agree_sigmas: float = 3.0) -> bool:
+    """Give streams of one sensor mode (model, stream, size, rate: one line time) the line time of all of them,
+    when their own estimates agree (each within ``agree_sigmas`` of its own sigma of the pooled one); returns
+    whether they were pooled. The pooled sigma is scaled up by the streams' scatter when they scatter more
+    than their sigmas say (never down)."""
+    own = [s for s in streams if s.own_line[1] > 0]
+    if len(own) < 2:
+        return False
+    lines = np.array([s.own_line[0] for s in own])
+    w = 1.0 / np.array([s.own_line[1] for s in own]) ** 2
+    line = float(np.sum(w * lines) / np.sum(w))
+    chi2 = float(np.sum(w * (lines - line) ** 2)) / (len(own) - 1)
+    sigma = float(np.sqrt(max(chi2, 1.0) / np.sum(w)))
+    if np.any(np.abs(lines - line) * np.sqrt(w) > agree_sigmas):
+        return False
+    for s in own:
+        s.use_line(line, sigma)
+        s.pooled = len(own)
+    return True

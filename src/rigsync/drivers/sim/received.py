@@ -36,7 +36,8 @@ class ReceivedFrames:
         if stream.renderer is None:
             dev = stream.device
             view = self.scene.view(dev.pose, stream.intrinsics)
-            ir_dots = stream.spec.kind is StreamKind.IR and dev.model.depth_tech is DepthTech.ACTIVE_STEREO
+            ir_dots = (stream.spec.kind is StreamKind.IR and dev.model.depth_tech is DepthTech.ACTIVE_STEREO
+                       and dev.spec.sim.ir_projector)
             stream.renderer = self.scene.renderer(view, stream.spec.kind, stream.render_encoding, ir_dots=ir_dots,
                                                   camera=dev.index)
         return stream.renderer
