@@ -18,6 +18,7 @@ from rigsync.core.geometry import Pose
 from rigsync.core.ptp import PtpMode
 from rigsync.core.sync import LinkKind, SyncMethod, Topology
 from rigsync.spec import limits as lim
+from rigsync.spec._sim_table import sim_table
 from rigsync.spec._source import decode, parse_toml
 from rigsync.spec._table import Table
 from rigsync.spec.model import (
@@ -26,13 +27,10 @@ from rigsync.spec.model import (
     DeviceSimSpec,
     DeviceSpec,
     HostSpec,
-    LedClockSimSpec,
     Nic,
     NicKind,
     Platform,
     RigSpec,
-    SimFlashSpec,
-    SimSpec,
     StreamSpec,
     Timestamping,
     UsbController,
@@ -87,7 +85,7 @@ def loads_rig(text: str, path: str = "<rig>") -> RigSpec:
     rig = top.table("rig", ("name", "description"))
     rig_name = rig.text("name", Path(path).stem) if rig else Path(path).stem
     description = rig.text("description", "") if rig else ""
-    sim = _sim(top, Path(path).parent)
+    sim = sim_table(top, Path(path).parent)
     hosts = tuple(_host(t) for t in top.tables("hosts", _HOST_KEYS))
     if not hosts:
         raise RigFileError(name, "hosts", [], "a rig needs at least one [[hosts]] entry")
@@ -166,44 +164,6 @@ def _verify(parent: Table) -> VerifySpec:
     if t is None:
         return VerifySpec()
     return t.build(VerifySpec, **{key: t.number(key, None) for key in VERIFY_KEYS})
-
-
-def _sim(top: Table, folder: Path) -> SimSpec:
-    t = top.table("sim", ("seed", "render_width", "max_drift_ppm", "ptp_running_s", "flashes", "ledclock"))
-    if t is None:
-        return SimSpec()
-    d = SimSpec()
-    flashes = tuple(f.build(SimFlashSpec, at_s=f.number("at_s"),
-                            duration_us=f.number("duration_us", SimFlashSpec.duration_us),
-                            gain=f.number("gain", SimFlashSpec.gain))
-                    for f in t.tables("flashes", ("at_s", "duration_us", "gain")))
-    return t.build(SimSpec, seed=t.integer("seed", d.seed), render_width=t.integer("render_width", d.render_width),
-                   max_drift_ppm=t.number("max_drift_ppm", d.max_drift_ppm),
-                   ptp_running_s=t.number("ptp_running_s", d.ptp_running_s), flashes=flashes,
-                   ledclock=_ledclock(t, folder))
-
-
-def _ledclock(sim: Table, folder: Path) -> LedClockSimSpec | None:
-    """``ledclock = true`` (the defaults), ``false`` or absent (none), or a ``[sim.ledclock]`` table."""
-    value = sim.data.get("ledclock", False)
-    if isinstance(value, bool):
-        return LedClockSimSpec() if value else None
-    t = sim.table("ledclock", ("board", "center", "faces", "drift_ppm", "offset_s", "noise"))
-    assert t is not None  # present, and not a boolean: a table or a type error
-    d = LedClockSimSpec()
-    board = t.text("board", None)
-    if board is not None:
-        from rigsync.boards.ledclock import load_board  # the board model reads files with the spec's tables
-
-        resolved = folder / board
-        if not resolved.is_file():
-            raise t.error("board", board, f"no such board file ({resolved})", "a board file such as "
-                          "boards/ledclock.toml, relative to the rig file")
-        load_board(resolved)  # its errors name the board file and its field
-        board = str(resolved)
-    return t.build(LedClockSimSpec, board=board, center=t.vec3("center", None), faces=t.str_list("faces", d.faces),
-                   drift_ppm=t.number("drift_ppm", None), offset_s=t.number("offset_s", None),
-                   noise=t.number("noise", d.noise))
 
 
 _HOST_KEYS = ("name", "platform", "gpu_memory_mb", "zed_link_driver", "usb_controllers", "nics", "capture_cards",
