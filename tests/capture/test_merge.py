@@ -5,6 +5,7 @@ recomputed as the capture made them; frames in no input are named with their rea
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from collections.abc import Callable
@@ -47,9 +48,10 @@ def whole(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def central_without(whole: Path, out: Path, keep: Keep) -> Path:
+def central_without(whole: Path, out: Path, keep: Keep, orphaned: Keep | None = None) -> Path:
     """A copy of ``whole`` holding only the frames ``keep`` accepts (with every truth record and the statistics
-    the merge reads); its framesets are left out (the merge recomputes them)."""
+    the merge reads); its framesets are left out (the merge recomputes them). The truth of the frames
+    ``orphaned`` accepts says lost ``disconnected``, as a capture writes it when their agent fell silent first."""
     with open_recording(whole) as rec, Recorder(out, RecorderConfig(put_timeout_s=math.inf), rig_toml=rec.rig_toml,
                                                 rig_path=str(TWO_HOSTS)) as recorder:
         stamps = {(s.device, s.stream, s.seq): s for s in rec.frames()}
@@ -62,14 +64,18 @@ def central_without(whole: Path, out: Path, keep: Keep) -> Path:
                 if keep(stamp):
                     recorder.write_image(stamped_frame(stamp, image))
         for truth in rec.truth():
-            recorder.write_truth(truth)
+            stamp = stamps.get((truth.device, truth.stream, truth.seq))
+            lost = orphaned is not None and stamp is not None and orphaned(stamp)
+            recorder.write_truth(dataclasses.replace(truth, delivered=False, lost="disconnected") if lost else truth)
         stats = rec.metadata["rigsync.stats"]
         recorder.close(stats={k: v for k, v in stats.items() if k != "recorder"})
     return out
 
 
-def spill_of(whole: Path, folder: Path, keep: Keep, events: tuple[DeviceEvent, ...] = ()) -> Path:
-    """Host b's spill file as its agent writes it, holding the frames of ``whole`` that ``keep`` accepts."""
+def spill_of(whole: Path, folder: Path, keep: Keep, events: tuple[DeviceEvent, ...] = (),
+             truth: bool = False) -> Path:
+    """Host b's spill file as its agent writes it, holding the frames of ``whole`` that ``keep`` accepts (and,
+    with ``truth``, their truth records)."""
     plan = build_plan(load_rig(TWO_HOSTS))
     with open_recording(whole) as rec, SpillFile(plan, "b", folder, 1_700_000_000_000_000_000,
                                                  lambda d, s: _intrinsics(rec, d, s)) as spill:
@@ -79,6 +85,10 @@ def spill_of(whole: Path, folder: Path, keep: Keep, events: tuple[DeviceEvent, .
                 stamp = stamps[(image.device, image.stream, image.seq)]
                 if keep(stamp):
                     assert spill.write_frame(stamped_frame(stamp, image))
+        for t in rec.truth() if truth else ():
+            stamp = stamps.get((t.device, t.stream, t.seq))
+            if stamp is not None and keep(stamp):
+                assert spill.write_truth(t)
         for event in events:
             spill.write_event(event, 1)
     assert spill.path.name == "two-hosts-b-20231114T221320Z.spill.mcap"
@@ -131,6 +141,22 @@ def test_a_central_recording_with_a_gap_and_the_agents_spill_file_merge_into_the
     accounting = merged.stats["merge"]
     assert accounting["frames"] == {"central": len(original.frames) - cut, "spill": cut}
     assert [(i["role"], i["host"]) for i in accounting["inputs"]] == [("central", None), ("spill", "b")]
+
+
+def test_the_agents_truth_of_frames_the_capture_called_lost_wins(whole: Path, tmp_path: Path) -> None:
+    """Frames whose agent fell silent before sending them: the central recording's truth calls them lost
+    ``disconnected``, the agent spilled them with its own truth (delivered). The merged truth says delivered, once
+    per frame, and the merged file passes the truth checker."""
+    central = central_without(whole, tmp_path / "central.mcap", lambda s: not in_cut(s), orphaned=in_cut)
+    spill = spill_of(whole, tmp_path, in_spill, truth=True)
+    merge_recordings(tmp_path / "merged.mcap", central, [spill])
+    with open_recording(central) as rec:
+        assert sum(1 for t in rec.truth() if t.lost == "disconnected") > 50
+    with open_recording(tmp_path / "merged.mcap") as rec:
+        truths = [(t.device, t.stream, t.seq, t.delivered) for t in rec.truth()]
+    assert len(truths) == len({t[:3] for t in truths})
+    assert all(d for dev, _, seq, d in truths if dev in B_DEVICES and seq in CUT)
+    assert held_to_truth(tmp_path / "merged.mcap").problems == []
 
 
 def test_frames_in_no_input_are_named_with_their_reason(whole: Path, tmp_path: Path) -> None:

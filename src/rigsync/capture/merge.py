@@ -15,7 +15,9 @@ chunk). The merge:
   that ended ``stopped``), and a gap in a stream's frame counter is a ``device`` drop, except a frame an agent
   reported it could neither send nor spill (its ``overrun`` event naming device, stream and seq), a
   ``host_overrun`` drop;
-- keeps the truth, PTP samples, steps and other JSON topics of every input (truth and PTP samples once each);
+- keeps the truth, PTP samples, steps and other JSON topics of every input (truth and PTP samples once each; of
+  two truths of one frame, the agent's ``delivered`` wins over the capture's ``disconnected``: its agent fell
+  silent before sending the frame, which is in the spill file);
 - writes its own accounting under ``merge`` in ``rigsync.stats``: each input (role, host, frames taken from it),
   the frames taken from each role and, per stream, every frame missing from the merged recording by seq:
   ``sent_nowhere`` (the agent reported it reached neither the network nor its disk) or ``not_in_any_input`` (a
@@ -40,6 +42,7 @@ from rigsync.capture.streams import align_stream, encoding
 from rigsync.core.errors import RecordingError, RigsyncError
 from rigsync.core.frame import ClockDomain, Frame, FrameFlags, StampedFrame, TimeFlags, TimestampSemantics
 from rigsync.core.frameset import DropReason
+from rigsync.core.truth import FrameTruth
 from rigsync.drivers.base import EventKind
 from rigsync.plan import build_plan
 from rigsync.plan.model import Plan
@@ -285,15 +288,19 @@ def _write_images(recorder: Recorder, inputs: list[_Input], chosen: dict[tuple[s
 def _copy_json(recorder: Recorder, inputs: list[_Input]) -> None:
     """Truth (once per frame), PTP samples (once per sample), the central recording's steps and every input's
     other JSON topics."""
-    seen_truth: set[tuple[str, str, int, int]] = set()
+    truths: dict[tuple[str, str, int, int], FrameTruth] = {}
+    for inp in inputs:
+        for truth in inp.recording.truth():
+            key = (truth.device, truth.stream, truth.seq, truth.exposure_start_ns)
+            # The central recording calls a frame whose agent fell silent before sending it lost ``disconnected``;
+            # the agent's own truth in its spill file says it was delivered (and its frame is in that file).
+            if key not in truths or (truth.delivered and not truths[key].delivered):
+                truths[key] = truth
+    for truth in truths.values():
+        recorder.write_truth(truth)
     seen_ptp: set[tuple[str, int]] = set()
     for n, inp in enumerate(inputs):
         rec = inp.recording
-        for truth in rec.truth():
-            key = (truth.device, truth.stream, truth.seq, truth.exposure_start_ns)
-            if key not in seen_truth:
-                seen_truth.add(key)
-                recorder.write_truth(truth)
         for topic in rec.json_topics():
             if topic in _SKIP_TOPICS and not (topic == STEPS_TOPIC and n == 0):
                 continue
