@@ -394,10 +394,6 @@ class CaptureSession:
         self._tracker.frame(key, arrival, stamp.error_bound_ns, locked, stamp.flags)
         if self._recorder is None or self._record_error is not None:
             return
-        if f.image is None:  # damaged past decoding (a GigE frame missing packets): counted, nothing to record
-            self._emit(self.aligner.drop(key, f.seq, DropReason.CORRUPT, rig_time_ns=base(stamped.rig_time_ns),
-                                         error_ns=stamp.error_bound_ns, arrival_ns=base(arrival)))
-            return
         try:
             recorded = self._recorder.write_image(stamped)
         except RecordingError as err:
