@@ -34,13 +34,12 @@ from rigsync.catalog import get_model
 from rigsync.catalog.rows import line_ns
 from rigsync.core.frame import StreamKind
 from rigsync.core.sync import SyncMethod
-from rigsync.plan import build_plan
 from rigsync.plan.model import Plan
 from rigsync.record.reader import FrameStamp, Recording
-from rigsync.spec import loads_rig
 from rigsync.spec.model import DeviceSpec, StreamSpec
 from rigsync.verify._flash_detect import FlashDetector, FrameImage, Miss, Sighting, grey
 from rigsync.verify.limits import VerifyLimits
+from rigsync.verify.load import rig_plan
 from rigsync.verify.result import Check, Plot, Section, Series, Status
 
 __all__ = ["FLASH_GAP_NS", "Flash", "FlashMeasurement", "FlashStream", "ImageSkewLimit", "flash_section",
@@ -106,10 +105,11 @@ class FlashMeasurement:
     """Rig time of the recording's start (the plots' zero)."""
 
 
-def measure_flashes(rec: Recording) -> FlashMeasurement:
-    """Search every colour and IR stream of ``rec`` for flashes and place each in time."""
-    rig = loads_rig(rec.rig_toml, rec.metadata.get("rigsync", {}).get("rig_path", "<rig>"))
-    plan = build_plan(rig)
+def measure_flashes(rec: Recording, plan: Plan | None = None) -> FlashMeasurement:
+    """Search every colour and IR stream of ``rec`` for flashes and place each in time (``plan``: the rig's, else
+    the one the recording embeds)."""
+    plan = plan if plan is not None else rig_plan(rec)
+    rig = plan.rig
     stamps: dict[str, list[FrameStamp]] = defaultdict(list)
     for s in rec.frames():
         stamps[f"{s.device}/{s.stream}"].append(s)
@@ -144,9 +144,9 @@ def _period_ns(stamps: list[FrameStamp], spec: StreamSpec) -> int:
     return int(np.median(steps)) if steps else spec.period_ns
 
 
-def verify_flash(rec: Recording, limits: VerifyLimits) -> Section:
+def verify_flash(rec: Recording, limits: VerifyLimits, plan: Plan | None = None) -> Section:
     """Find every flash in the recording's colour and IR images and judge the cameras by it."""
-    return flash_section(measure_flashes(rec), image_skew_limit(limits))
+    return flash_section(measure_flashes(rec, plan), image_skew_limit(limits))
 
 
 def flash_section(measured: FlashMeasurement, limit_us: ImageSkewLimit) -> Section:

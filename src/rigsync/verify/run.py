@@ -42,7 +42,7 @@ def verify_recording(path: str | Path, rig: RigSpec | None = None, *, ledclock: 
         if ledclock is not None:
             sections += (verify_ledclock(rec, ledclock, limits, plan, data),)
         if flash:
-            sections += (verify_flash(rec, limits),)
+            sections += (verify_flash(rec, limits, plan),)
         duration_s = float(data.framesets.rig_time_ns[-1] - data.framesets.rig_time_ns[0]) / 1e9 \
             if len(data.framesets) > 1 else 0.0
     return Verdict(str(path), plan.rig.name, duration_s, sections, rig_summary(plan))
