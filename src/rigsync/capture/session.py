@@ -394,19 +394,24 @@ class CaptureSession:
         self._tracker.frame(key, arrival, stamp.error_bound_ns, locked, stamp.flags)
         if self._recorder is None or self._record_error is not None:
             return
-        try:
-            recorded = self._recorder.write_image(stamped)
-        except RecordingError as err:
-            self._record_error = str(err)
-            return
-        if not recorded:  # the recorder's queue stayed full: no frameset may name this frame
-            self._emit(self.aligner.drop(key, f.seq, DropReason.RECORDER_OVERRUN,
-                                         rig_time_ns=base(stamped.rig_time_ns), error_ns=stamp.error_bound_ns,
-                                         arrival_ns=base(arrival)))
-            return
+        # A frame damaged past decoding (a GigE frame missing packets) comes without an image: nothing to record.
+        # It still goes to the aligner as a corrupt frame, like a damaged one with its image: left out of its set,
+        # which names it ``corrupt``, and counted a ``corrupt`` drop.
+        if f.image is not None:
+            try:
+                recorded = self._recorder.write_image(stamped)
+            except RecordingError as err:
+                self._record_error = str(err)
+                return
+            if not recorded:  # the recorder's queue stayed full: no frameset may name this frame
+                self._emit(self.aligner.drop(key, f.seq, DropReason.RECORDER_OVERRUN,
+                                             rig_time_ns=base(stamped.rig_time_ns), error_ns=stamp.error_bound_ns,
+                                             arrival_ns=base(arrival)))
+                return
         self._emit(self.aligner.push(key, stamped, seq=f.seq, rig_time_ns=base(stamped.rig_time_ns),
                                      error_ns=stamp.error_bound_ns, arrival_ns=base(arrival),
-                                     corrupt=f.flags is not _NO_FRAME_FLAGS and bool(f.flags & FrameFlags.CORRUPT),
+                                     corrupt=f.image is None or (f.flags is not _NO_FRAME_FLAGS
+                                                                 and bool(f.flags & FrameFlags.CORRUPT)),
                                      locked=locked))
 
     def _event(self, event: DeviceEvent) -> None:
