@@ -150,8 +150,8 @@ class AgentWatch:
 
 
 class _Ask:
-    """One ask of an agent's hello, on a daemon thread (it ends within :data:`RETURN_HELLO_S` of the link's query
-    timeout); :attr:`answer` is None until it is done."""
+    """One ask of an agent's hello, on a daemon thread that ends with the ask (within about :data:`RETURN_HELLO_S`);
+    :attr:`answer` is None until it is done."""
 
     def __init__(self, link: AgentLink) -> None:
         self.answer: dict[str, Any] | RigsyncError | None = None
