@@ -3,6 +3,7 @@ SIGKILL."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import queue
 import signal
@@ -19,7 +20,7 @@ import pytest
 from rigsync.capture import CaptureOptions, CaptureSession
 from rigsync.cli.main import main
 from rigsync.core.errors import DriverError
-from rigsync.core.frame import Frame
+from rigsync.core.frame import Frame, FrameFlags
 from rigsync.core.frameset import MissingReason
 from rigsync.drivers.base import DeviceEvent, EventKind
 from rigsync.drivers.factory import open_drivers
@@ -136,6 +137,44 @@ def test_a_failing_device_does_not_end_the_capture(tmp_path: Path, monkeypatch: 
         assert not rec.recovered
         counts = {(s.device, s.stream): s.message_count for s in rec.streams}
     assert counts[("k0", "color")] > 50 > counts[("k1", "color")]
+
+
+def test_a_frame_that_arrives_without_its_image_is_named_corrupt_and_the_recording_goes_on(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, contract: SimpleNamespace) -> None:
+    """A driver's frame with no image mid-capture (a GigE frame missing packets is delivered CORRUPT without one):
+    the recording goes on; the frame is not recorded, is a ``corrupt`` drop of its stream, and the frameset at its
+    true exposure names the stream ``corrupt``; every other frame of k1 after the warm-up is a member of a set."""
+    rig = loads_rig(TWO_KINECTS, "t.toml")
+    drivers = open_drivers(rig, build_plan(rig), fast=True)
+    original = SimDevice.poll
+    emptied: list[int] = []
+
+    def damaged(self: SimDevice) -> list[object]:
+        items = original(self)
+        for i, item in enumerate(items):
+            if isinstance(item, Frame) and item.device == "k1" and item.seq % 10 == 5:
+                items[i] = dataclasses.replace(item, image=None, flags=item.flags | FrameFlags.CORRUPT)
+                emptied.append(item.seq)
+        return items  # type: ignore[return-value]
+
+    monkeypatch.setattr(SimDevice, "poll", damaged)
+    out = tmp_path / "e.mcap"
+    with CaptureSession(build_plan(rig), CaptureOptions(out=out, seconds=3.0, fast=True), drivers=drivers) as s:
+        result = s.run()
+    assert result.error is None and not result.interrupted
+    rec = contract.read(out)
+    recorded = {f["seq"] for f in rec.frames if f["device"] == "k1"}
+    after_warmup = [q for q in emptied if q > min(recorded)]  # (earlier ones came in the warm-up: counted so)
+    assert len(after_warmup) > 5 and not recorded & set(emptied)
+    stats = rec.stats["k1/color"]
+    assert stats["dropped"]["corrupt"] == stats["missing"]["corrupt"] == len(after_warmup)
+    assert stats["frames"] == stats["matched"] + len(after_warmup) == len(recorded) + len(after_warmup)
+    truth = rec.truth_by_seq()
+    half_ns = 1e9 / 30 / 2
+    for seq in after_warmup:
+        exposure_ns = truth[("k1", "color", seq)]["exposure_start_ns"]
+        [fs] = [fs for fs in rec.framesets if abs(fs["rig_time_ns"] - exposure_ns) < half_ns]
+        assert {m["device"]: m["reason"] for m in fs["missing"]}["k1"] == "corrupt", fs
 
 
 def test_stop_request_leaves_a_complete_file(tmp_path: Path) -> None:

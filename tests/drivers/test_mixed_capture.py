@@ -153,14 +153,15 @@ def test_framesets_are_formed_with_members_within_one_window(take: Path) -> None
     """Framesets come in id order and rig time; no stream twice in a set; each set's centre lies among its
     members, its spread is their spread (no declared delays) and no wider than the slowest member's period (the
     window of the set's first frame is at most its stream's period); members are frames recorded on
-    /rigsync/frames; every missing entry has a documented reason."""
+    /rigsync/frames; every missing entry has a documented reason; each GigE camera's frames join sets of the webcam
+    and a RealSense camera."""
     fps = {key: 30.0 for key in stream_keys()} | {(d, "color"): float(GIGE_FPS) for d in GIGE}
     with open_recording(take) as rec:
         sets = list(rec.framesets())
         recorded = {(f.device, f.stream, f.seq, f.rig_time_ns) for f in rec.frames()}
     assert [s.frameset_id for s in sets] == list(range(len(sets)))
     assert all(b.rig_time_ns > a.rig_time_ns for a, b in itertools.pairwise(sets))
-    complete = 0
+    joined: Counter[str] = Counter()  # per GigE camera: sets holding it, the webcam and a RealSense camera
     for s in sets:
         keys = [(m.device, m.stream) for m in s.members]
         assert len(keys) == len(set(keys)), s
@@ -169,14 +170,19 @@ def test_framesets_are_formed_with_members_within_one_window(take: Path) -> None
         assert s.spread_ns <= max(period_ns(fps[k]) for k in keys), s
         assert all((m.device, m.stream, m.seq, m.rig_time_ns) in recorded for m in s.members), s
         assert {m.reason.value for m in s.missing} <= MISSING, s
-        complete += not s.missing and len(keys) == len(fps)
-    assert complete > 0  # every stream, GigE's slower ones included, met in one set
+        devices = {d for d, _ in keys}
+        if "webcam" in devices and devices & set(REALSENSE):
+            joined.update(devices & set(GIGE))
+    # Each slower GigE camera's frames join the 30 fps sources' sets. (Not a set of all nine streams: every source
+    # runs free, and two of them may stay more than a set's window apart for the whole capture.)
+    assert set(joined) == set(GIGE), joined
 
 
 def test_every_recorded_frame_is_a_member_or_a_named_drop(take: Path) -> None:
     """Per stream, the statistics account for every recorded frame: frames = matched + the named reasons a frame
     is in no frameset; matched is the stream's count of frameset memberships, each frame a member once; corrupt
-    frames are the ones flagged so; a gap in the frame numbers is counted as lost on the device or in the host's
+    frames are the ones flagged so, and a GigE camera's frames that came without their image (counted, not
+    recorded); a gap in the frame numbers is counted as lost on the device or in the host's
     queue (a loaded host may lose a frame: it must be named, not silent)."""
     with open_recording(take) as rec:
         stats = {k: json.loads(v) for k, v in rec.metadata["rigsync.stats"].items()}
@@ -192,12 +198,13 @@ def test_every_recorded_frame_is_a_member_or_a_named_drop(take: Path) -> None:
         st = stats[f"{key[0]}/{key[1]}"]
         assert set(st["dropped"]) <= {*LOOSE, "warmup", "device", "host_overrun"}, (key, st)
         dropped = Counter(st["dropped"])
-        assert st["frames"] == len(seqs[key]) > 0, (key, st)
+        imageless = dropped["corrupt"] - corrupt[key]  # GigE frames that lost packets: counted, nothing recorded
+        assert imageless == 0 or (imageless > 0 and key[0] in GIGE), (key, st)
+        assert st["frames"] == len(seqs[key]) + imageless and seqs[key], (key, st)
         assert st["matched"] == per_stream[key], (key, st)
         assert st["frames"] == st["matched"] + sum(dropped[r] for r in LOOSE), (key, st)
-        assert dropped["corrupt"] == corrupt[key], (key, st)
         gaps = sum(b - a - 1 for a, b in itertools.pairwise(sorted(seqs[key])))
-        assert gaps <= dropped["device"] + dropped["host_overrun"], (key, st, gaps)
+        assert gaps <= dropped["device"] + dropped["host_overrun"] + imageless, (key, st, gaps)
 
 
 def test_vendor_drivers_share_the_system_clock_and_a_simulated_one_is_refused(tmp_path: Path) -> None:

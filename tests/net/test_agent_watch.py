@@ -3,6 +3,7 @@ fake driver and a fake clock."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from rigsync.core.errors import RigsyncError
@@ -24,9 +25,13 @@ class FakeLink:
         self.posted: list[tuple[EventKind, int, str]] = []
         self.restarts = 0
         self.hellos = 0
+        self.answer = threading.Event()
+        """Set: hellos are answered at once; clear: held back until it is set."""
+        self.answer.set()
 
     def checked_hello(self, within_s: float) -> dict[str, Any]:
         self.hellos += 1
+        assert self.answer.wait(5)  # (bounded: a test that holds the answer back releases it)
         if isinstance(self.hello, RigsyncError):
             raise self.hello
         return self.hello
@@ -52,7 +57,13 @@ class Run:
         self.watch.liveness.heartbeat(seq, at_ms * MS)
 
     def poll(self, at_ms: int) -> None:
+        """The capture's poll at ``at_ms``; a hello it asked is answered (its thread joined) and taken at once."""
         self.watch.watch(self.watch.liveness.check(at_ms * MS), at_ms * MS)
+        asking = self.watch.asking
+        if asking is not None:
+            asking.join(5)
+            assert not asking.is_alive()
+            self.watch.watch(None, at_ms * MS)
 
 
 def test_silence_then_the_same_agent_back_is_one_disconnect_and_one_reconnect() -> None:
@@ -133,3 +144,26 @@ def test_an_agent_back_on_another_timeline_is_refused_naming_both_origins() -> N
                                       f"simulated timeline: its origin is {ORIGIN + 5} ns, this capture's {ORIGIN} "
                                       "(start it with the capture's --origin NS)")
     assert run.link.restarts == 0
+
+
+def test_the_capture_loop_does_not_wait_for_a_returning_agents_hello() -> None:
+    """A returning agent whose hello has not been answered yet: each poll returns at once, the devices stay away
+    (no RECONNECTED), no second hello is asked within the retry interval; once it is answered, the next poll
+    reconnects them."""
+    run = Run()
+    run.beat(0, 0)
+    run.poll(1_100)
+    run.link.answer.clear()
+    run.beat(1, 4_000)
+    run.watch.watch(run.watch.liveness.check(4_000 * MS), 4_000 * MS)  # returns with the hello unanswered
+    asking = run.watch.asking
+    assert asking is not None and asking.is_alive()
+    run.watch.watch(None, 4_500 * MS)
+    assert [k for k, _, _ in run.link.posted] == [EventKind.DISCONNECTED] and run.watch.away
+    assert run.link.hellos == 1 and run.watch.asking is asking
+    run.link.answer.set()
+    asking.join(5)
+    run.watch.watch(None, 4_600 * MS)
+    assert run.link.posted[1:] == [(EventKind.RECONNECTED, 999,
+                                    "host b's agent sends heartbeats again after 4.0 s of silence")]
+    assert not run.watch.away and run.watch.asking is None and run.link.hellos == 1

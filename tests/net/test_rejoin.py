@@ -229,8 +229,17 @@ def test_an_agent_restarted_on_another_rig_file_does_not_rejoin_and_says_why(tmp
 
 
 def only(rec: Any, devices: set[str]) -> Any:
-    """The recording as if the rig had only ``devices``: their truth, frames, statistics, and frameset entries."""
+    """The recording as if the rig had only ``devices``: their truth, frames, statistics, and frameset entries. A set
+    none of whose members is kept keeps their centre (``centre_ns``: their stamps less their declared offsets, within
+    ``centre_bound_ns``, their largest error bound), which tells which frame of ``devices`` its missing entries are
+    about."""
     keep = lambda x: x["device"] in devices  # noqa: E731
+    offsets = declared_offsets(rec.rig)
+    for fs in rec.framesets:
+        if fs["members"] and not any(map(keep, fs["members"])):
+            refs = [m["rig_time_ns"] - offsets.get((m["device"], m["stream"]), 0) for m in fs["members"]]
+            fs["centre_ns"] = (min(refs) + max(refs)) / 2
+            fs["centre_bound_ns"] = max(m["error_bound_ns"] for m in fs["members"])
     rec.truth = [t for t in rec.truth if keep(t)]
     rec.frames = [f for f in rec.frames if keep(f)]
     rec.stats = {k: v for k, v in rec.stats.items() if k.split("/")[0] in devices}

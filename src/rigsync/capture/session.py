@@ -15,9 +15,9 @@ from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any, Self
 
-from rigsync.align import Aligner, AlignerConfig, Frameset
+from rigsync.align import Aligner, AlignerConfig
 from rigsync.capture.clocks import RigClocks
-from rigsync.capture.framesets import frameset_record
+from rigsync.capture.intake import EVENTS_TOPIC, CaptureIntake
 from rigsync.capture.options import CaptureOptions, CaptureResult, PlanError
 from rigsync.capture.pacing import Pacer
 from rigsync.capture.report import clock_summaries, dropped_by_reason, host_status_json, recording_stats
@@ -25,10 +25,9 @@ from rigsync.capture.start import StartTracker, start_devices
 from rigsync.capture.status import CaptureStatus, StatusTracker
 from rigsync.capture.streams import align_stream, device_config, device_timebase, encoding, sync_groups
 from rigsync.core.errors import DriverError, RecordingError, RigsyncError
-from rigsync.core.frame import Frame, FrameFlags, StampedFrame
-from rigsync.core.frameset import DropReason
+from rigsync.core.frame import StampedFrame
 from rigsync.core.truth import FrameTruth
-from rigsync.drivers.base import CaptureClock, Device, DeviceEvent, DeviceTiming, Driver, EventKind, PtpSource
+from rigsync.drivers.base import CaptureClock, Device, DeviceTiming, Driver, PtpSource
 from rigsync.drivers.factory import open_drivers
 from rigsync.net.link import HostLink, LinkSource, LinkStats, local_link
 from rigsync.plan.model import Plan
@@ -37,11 +36,8 @@ from rigsync.timebase.stamper import DeviceTimebase
 
 DRAIN_NS = 1_000_000_000
 """After stopping the devices, how long the capture still takes the frames they deliver."""
-EVENTS_TOPIC = "/rigsync/events"
-"""Devices' disconnects and reconnects, as the capture learned of them."""
 HOSTS_RECORD_NS = 1_000_000_000
 """A capture across hosts records each host's status (``/rigsync/hosts/<host>``) this often (capture clock)."""
-_NO_FRAME_FLAGS = FrameFlags.NONE  # testing a flag runs Python code in enum: a frame with none skips it
 
 
 ACROSS_HOSTS_LATENESS_FLOOR_NS = 20_000_000
@@ -50,7 +46,7 @@ frame late (the aligner's ``lateness_floor_ns``; 1 ms on one host): a network's 
 bus's (bench_net_e2e: p99 18 ms, max 48 ms for 320x240 RGB-D cameras over 4 agents)."""
 
 
-class CaptureSession:
+class CaptureSession(CaptureIntake):
     """One capture of a planned rig. Use as a context manager, then :meth:`run`. A capture across hosts passes its
     agents' ``links`` (:func:`rigsync.net.router.remote_drivers`): the status, summary and recording then show
     every host's link, the capture's own host's as ``local``."""
@@ -318,155 +314,6 @@ class CaptureSession:
                 return
             clock.wait_until(max(min(ready), now + 1))
 
-    def _rig_ns(self, device_id: str, mono_ns: int) -> int:
-        """A device's host's monotonic clock -> rig clock."""
-        return self.clocks.to_rig(self._host_of[device_id], mono_ns).rig_ns
-
-    def _poll_clocks(self) -> None:
-        """Read the hosts' clocks and PTP state; record the PTP samples; report level changes."""
-        records = self.clocks.poll()
-        for record in records:
-            if self._recorder is not None and self._record_error is None:
-                try:
-                    self._recorder.write_json(record.topic, record.to_json(), record.at.rig_ns)
-                except RecordingError as err:
-                    self._record_error = str(err)
-        now = self.clock.now_ns()
-        if records or now >= self._next_level_check:
-            self._next_level_check = now + 500_000_000
-            self._warnings.extend(self.clocks.changes(self.clocks.statuses()))
-            self._take_driver_warnings()
-        self._poll_rig_ns, self._poll_clock_ns = self.clocks.rig_now(), now
-        self._poll_base_ns = self.clocks.base_ns(self._poll_rig_ns)
-
-    def _take_driver_warnings(self) -> None:
-        for driver in self._drivers.values():
-            self._warnings.extend(driver.take_warnings())
-
-    def _poll_all(self) -> None:
-        self._poll_clocks()
-        items: list[Frame | DeviceEvent] = []
-        for device_id, device in self._devices.items():
-            if device_id in self._failed:
-                continue
-            try:
-                items.extend(device.poll())
-            except DriverError as err:  # one failing device must not end the capture
-                self._failed[device_id] = str(err)
-                self._warnings.append(f"{device_id} failed and was dropped from the capture: {err}")
-                self._device_gone(device_id, self._poll_rig_ns)
-        # Hosts' monotonic clocks start at boot: order what arrived on the rig clock. A driver reports a queue
-        # overrun when it is read, but the frames it lost came before every frame of that read: first.
-        order = sorted((not (isinstance(item, DeviceEvent) and item.kind is EventKind.OVERRUN),
-                        self._rig_ns(item.device, item.host_rx_ns if isinstance(item, Frame) else item.host_ns), n)
-                       for n, item in enumerate(items))
-        for _, rx_rig_ns, n in order:
-            item = items[n]
-            if isinstance(item, Frame):
-                self._frame(item, rx_rig_ns)
-            else:
-                self._event(item)
-
-    def _frame(self, f: Frame, rx_rig_ns: int) -> None:
-        """A frame that reached its host at ``rx_rig_ns`` (rig time)."""
-        key = f.key
-        local = self._local_links.get(self._host_of[f.device]) if self._local_links else None
-        if local is not None:
-            local.frame(f.image.nbytes if f.image is not None else 0, self._poll_clock_ns)
-        stamp = self._timebases[f.device].stamp(f, self._periods[key])
-        locked = stamp.locked
-        stamped = StampedFrame(f, stamp.start_ns, stamp.error_bound_ns, locked, stamp.flags)
-        arrival = max(rx_rig_ns, self._poll_rig_ns)
-        base = self.clocks.base_ns  # the aligner works on the base timeline (rig time without a step's hold)
-        # A scheduled start records what may be exposed at or after it, to within each stamp's bound (a PTP
-        # camera armed for the start stamps its first frame a few ns either side of it).
-        if stamped.rig_time_ns + (stamp.error_bound_ns if self._start is not None else 0) < self._gate_ns:
-            # Warm-up or before the scheduled start: the clocks and the aligner learn, the recording does not;
-            # counted per stream (``warmup``), so that every frame a device delivered is accounted for.
-            self._gated_frames += 1
-            self._emit(self.aligner.drop(key, f.seq, DropReason.WARMUP, rig_time_ns=base(stamped.rig_time_ns),
-                                         error_ns=stamp.error_bound_ns, arrival_ns=base(arrival)))
-            return
-        if self._start is not None:
-            self._start.frame(key, stamped.rig_time_ns, stamp.error_bound_ns)
-        if self._observer is not None:
-            self._observer(stamped)
-        self._tracker.frame(key, arrival, stamp.error_bound_ns, locked, stamp.flags)
-        if self._recorder is None or self._record_error is not None:
-            return
-        try:
-            recorded = self._recorder.write_image(stamped)
-        except RecordingError as err:
-            self._record_error = str(err)
-            return
-        if not recorded:  # the recorder's queue stayed full: no frameset may name this frame
-            self._emit(self.aligner.drop(key, f.seq, DropReason.RECORDER_OVERRUN,
-                                         rig_time_ns=base(stamped.rig_time_ns), error_ns=stamp.error_bound_ns,
-                                         arrival_ns=base(arrival)))
-            return
-        self._emit(self.aligner.push(key, stamped, seq=f.seq, rig_time_ns=base(stamped.rig_time_ns),
-                                     error_ns=stamp.error_bound_ns, arrival_ns=base(arrival),
-                                     corrupt=f.flags is not _NO_FRAME_FLAGS and bool(f.flags & FrameFlags.CORRUPT),
-                                     locked=locked))
-
-    def _event(self, event: DeviceEvent) -> None:
-        if event.kind is EventKind.DISCONNECTED:
-            rig_ns = self._rig_ns(event.device, event.host_ns)
-            self._warnings.append(f"{event.device} disconnected{f': {event.reason}' if event.reason else ''}")
-            self._record_event(event, rig_ns)
-            self._device_gone(event.device, rig_ns)
-        elif event.kind is EventKind.RECONNECTED:
-            rig_ns = self._rig_ns(event.device, event.host_ns)
-            self._warnings.append(f"{event.device} reconnected (its clock restarted)"
-                                  f"{f': {event.reason}' if event.reason else ''}")
-            self._record_event(event, rig_ns)
-            self._timebases[event.device].reset()
-            for s in self.rig.device(event.device).streams:
-                self._emit(self.aligner.set_connected(f"{event.device}/{s.name}", True, self.clocks.base_ns(rig_ns)))
-        elif event.kind is EventKind.OVERRUN:
-            self._overrun_count += event.count
-            if event.stream is not None and event.seq is not None:
-                for seq in range(event.seq, event.seq + event.count):
-                    self._emit(self.aligner.drop(f"{event.device}/{event.stream}", seq, DropReason.HOST_OVERRUN))
-            elif event.stream is not None:
-                self._tracker.overrun(f"{event.device}/{event.stream}", event.count)
-
-    def _record_event(self, event: DeviceEvent, rig_ns: int) -> None:
-        """A device's disconnect or reconnect on ``/rigsync/events`` (docs/recording.md)."""
-        if self._recorder is not None and self._record_error is None:
-            try:
-                self._recorder.write_json(EVENTS_TOPIC, {"device": event.device, "kind": event.kind.value,
-                                                         "rig_ns": rig_ns, "host_ns": event.host_ns,
-                                                         "reason": event.reason}, rig_ns)
-            except RecordingError as err:
-                self._record_error = str(err)
-
-    def _device_gone(self, device_id: str, rig_ns: int) -> None:
-        for s in self.rig.device(device_id).streams:
-            self._emit(self.aligner.set_connected(f"{device_id}/{s.name}", False, self.clocks.base_ns(rig_ns)))
-
-    def _emit(self, framesets: list[Frameset[StampedFrame]]) -> None:
-        if not framesets or self._recorder is None:
-            return
-        for fs in framesets:
-            by_group: dict[str, list[int]] = {}
-            for e in fs.members:
-                group = self._sync_group.get(e.payload.frame.key)
-                if group is not None:
-                    by_group.setdefault(group, []).append(e.ref_ns)
-            for e in fs.members:
-                # Skew within the stream's own sync group (the trigger's quality); streams aligned by
-                # timestamp only are measured against the frameset's centre.
-                group = self._sync_group.get(e.payload.frame.key)
-                refs = by_group.get(group, []) if group is not None else []
-                centre = (min(refs) + max(refs)) // 2 if len(refs) > 1 else fs.rig_time_ns
-                self._tracker.skew(e.payload.frame.key, e.ref_ns - centre)
-            try:
-                self._recorder.write_frameset(frameset_record(fs, self._align_streams, self.clocks.rig_of_base))
-            except RecordingError as err:
-                self._record_error = str(err)
-                return
-
     # --- reporting ------------------------------------------------------------------------------
 
     def _host_links(self) -> tuple[HostLink, ...]:
@@ -502,4 +349,4 @@ class CaptureSession:
         )
 
 
-__all__ = ["CaptureOptions", "CaptureResult", "CaptureSession", "PlanError"]
+__all__ = ["EVENTS_TOPIC", "CaptureOptions", "CaptureResult", "CaptureSession", "PlanError"]

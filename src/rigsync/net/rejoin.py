@@ -18,6 +18,7 @@ what the capture saw, and how the framesets name it.
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections import defaultdict
 from typing import Any, Protocol
 
@@ -27,8 +28,8 @@ from rigsync.drivers.base import EventKind
 from rigsync.net.liveness import Change, Liveness, Transition
 
 RETURN_HELLO_S = 0.5
-"""How long the capture waits for the hello of an agent back after a silence (its loop waits meanwhile; then it goes
-on, and asks again :data:`RETRY_NS` later)."""
+"""How long the hello of an agent back after a silence is waited for (on a thread of its own: the capture's loop goes
+on meanwhile; with no answer, it is asked again :data:`RETRY_NS` after the ask began)."""
 RETRY_NS = 1_000_000_000
 
 
@@ -73,24 +74,31 @@ class AgentWatch:
         """Why the agent back after a silence or a restart could not rejoin yet (tried again every second), None
         if it did."""
         self._returning: Transition | None = None  # a return not completed yet
-        self._retry_ns = 0
+        self._ask: _Ask | None = None  # its hello, asked
+        self._retry_ns = 0  # no new ask before then
 
     def watch(self, change: Transition | None, now_ns: int) -> None:
         """Report a silence, a return or a restart of the agent (``change``: the liveness's at ``now_ns``), or try
         again a return that could not complete (see the module doc)."""
         if change is not None and change.change is not Change.RETURNED:  # silent, or restarted without a silence
             self._gone(change)
-            self._returning = None
+            self._returning = self._ask = None  # (an answer still to come is of an agent gone since)
+            self._retry_ns = 0
             if change.change is Change.SILENT:
                 return
         if change is not None:
             self._returning = change
-        elif self._returning is None or now_ns < self._retry_ns or self.liveness.silent:
+        if self._returning is None or self.liveness.silent:
+            return
+        answer = self._answer(now_ns)
+        if answer is None:
             return
         change = self._returning
         host = self.link.host
         try:
-            hello = self.link.checked_hello(RETURN_HELLO_S)
+            if isinstance(answer, RigsyncError):
+                raise answer
+            hello = answer
             origin = hello.get("origin_realtime_ns")
             if origin != self.origin_realtime_ns:
                 raise RigsyncError(f"the agent of host {host} came back on another simulated timeline: its "
@@ -104,11 +112,32 @@ class AgentWatch:
         except RigsyncError as err:
             self.away = True
             self.rejoin_error = f"host {host}'s agent could not rejoin: {err}"
-            self._retry_ns = now_ns + RETRY_NS
             return
         self._returning = self.rejoin_error = None
+        self._retry_ns = 0
         reason = change.reason if same else f"host {host}'s agent restarted and rejoined ({change.reason})"
         self.link.post(EventKind.RECONNECTED, self.link.host_mono_ns(last_heard=False), reason)
+
+    def _answer(self, now_ns: int) -> dict[str, Any] | RigsyncError | None:
+        """The returning agent's hello or why it failed, asked on a thread of its own (:class:`_Ask`), so that the
+        capture's loop never waits on the network: a loop held up by a link that has just come back would read its
+        other devices' frames late (and call them late). None until an answer came; a new ask is not made before
+        :data:`RETRY_NS` after the last one began."""
+        ask = self._ask
+        if ask is None:
+            if now_ns >= self._retry_ns:
+                self._ask = _Ask(self.link)
+                self._retry_ns = now_ns + RETRY_NS
+            return None
+        if ask.answer is None:
+            return None
+        self._ask = None
+        return ask.answer
+
+    @property
+    def asking(self) -> threading.Thread | None:
+        """The thread asking a returning agent's hello, while no answer has been taken (None otherwise)."""
+        return self._ask.thread if self._ask is not None else None
 
     def _gone(self, change: Transition) -> None:
         """Silent or replaced: the devices disconnected, as of the last thing heard from the agent when silent, as
@@ -118,6 +147,24 @@ class AgentWatch:
         self.away = True
         host_ns = self.link.host_mono_ns(last_heard=change.change is Change.SILENT)
         self.link.post(EventKind.DISCONNECTED, host_ns, change.reason)
+
+
+class _Ask:
+    """One ask of an agent's hello, on a daemon thread that ends with the ask (within about :data:`RETURN_HELLO_S`);
+    :attr:`answer` is None until it is done."""
+
+    def __init__(self, link: AgentLink) -> None:
+        self.answer: dict[str, Any] | RigsyncError | None = None
+        self.thread = threading.Thread(target=self._run, args=(link,), name=f"rejoin-hello-{link.host}", daemon=True)
+        self.thread.start()
+
+    def _run(self, link: AgentLink) -> None:
+        try:
+            self.answer = link.checked_hello(RETURN_HELLO_S)
+        except RigsyncError as err:
+            self.answer = err
+        except Exception as err:  # (the session closed under it: the capture is ending)
+            self.answer = RigsyncError(f"its hello failed: {err}")
 
 
 class HeldTruth:

@@ -18,6 +18,7 @@ from rigsync.core.geometry import Pose
 from rigsync.core.ptp import PtpMode
 from rigsync.core.sync import LinkKind, SyncMethod, Topology
 from rigsync.spec import limits as lim
+from rigsync.spec._crossref import check_device, check_groups, ptp_host_names, triggered, unique, unique_serials
 from rigsync.spec._sim_table import sim_table
 from rigsync.spec._source import decode, parse_toml
 from rigsync.spec._table import Table
@@ -89,28 +90,28 @@ def loads_rig(text: str, path: str = "<rig>") -> RigSpec:
     hosts = tuple(_host(t) for t in top.tables("hosts", _HOST_KEYS))
     if not hosts:
         raise RigFileError(name, "hosts", [], "a rig needs at least one [[hosts]] entry")
-    _unique(top, "hosts", [h.name for h in hosts], "name")
+    unique(top, "hosts", [h.name for h in hosts], "name")
     agents = [h.agent for h in hosts]
     for i, agent in enumerate(agents):
         if agent is not None and agent in agents[:i]:
             raise RigFileError(name, f"hosts[{i}].agent", agent, f"also hosts[{agents.index(agent)}]'s agent endpoint",
                                "one agent endpoint per host (the address of that host)")
     triggers = tuple(_trigger(t) for t in top.tables("triggers", _TRIGGER_KEYS))
-    _unique(top, "triggers", [t.name for t in triggers], "name")
+    unique(top, "triggers", [t.name for t in triggers], "name")
 
     device_tables = top.tables("devices", _DEVICE_KEYS)
     devices = tuple(_device(t) for t in device_tables)
     if not devices:
         raise RigFileError(name, "devices", [], "a rig needs at least one [[devices]] entry")
-    _unique(top, "devices", [d.id for d in devices], "id")
+    unique(top, "devices", [d.id for d in devices], "id")
     for table, device in zip(device_tables, devices, strict=True):
-        _check_device(table, device, hosts)
-    _unique_serials(top, devices)
+        check_device(table, device, hosts)
+    unique_serials(top, devices)
 
     group_tables = top.tables("sync", _GROUP_KEYS)
     groups = tuple(_group(t) for t in group_tables)
-    _unique(top, "sync", [g.name for g in groups], "name")
-    _check_groups(group_tables, groups, devices, hosts, triggers)
+    unique(top, "sync", [g.name for g in groups], "name")
+    check_groups(group_tables, groups, devices, hosts, triggers)
     verify = VerifyConfig(_verify(top), tuple((g.name, _verify(t)) for g, t in zip(groups, group_tables, strict=True)
                                               if t.has("verify")))
 
@@ -128,32 +129,14 @@ def loads_rig(text: str, path: str = "<rig>") -> RigSpec:
             raise table.error("device", fault.device, "no such device", ids)
         if fault.host is not None and fault.host not in host_names:
             raise table.error("host", fault.host, "no such host", host_names)
-        if fault.kind is FaultKind.TRIGGER_LOSS and fault.device not in _triggered(groups):
+        if fault.kind is FaultKind.TRIGGER_LOSS and fault.device not in triggered(groups):
             raise table.error("device", fault.device, "takes no trigger: it has no sync input to lose",
-                              sorted(_triggered(groups)) or "no device takes a trigger")
-        if fault.kind is FaultKind.PTP_LOSS and fault.host not in _ptp_host_names(groups, devices):
+                              sorted(triggered(groups)) or "no device takes a trigger")
+        if fault.kind is FaultKind.PTP_LOSS and fault.host not in ptp_host_names(groups, devices):
             raise table.error("host", fault.host, "takes part in no PTP group: it has no PTP lock to lose",
-                              sorted(_ptp_host_names(groups, devices)) or "no host runs PTP")
+                              sorted(ptp_host_names(groups, devices)) or "no host runs PTP")
     return RigSpec(name=rig_name, path=path, text=text, hosts=hosts, devices=devices, sync_groups=groups,
                    triggers=triggers, faults=faults, sim=sim, description=description, verify=verify)
-
-
-def _triggered(groups: tuple[SyncGroupSpec, ...]) -> set[str]:
-    """Devices with a sync input in use: the members of hardware and Genlock groups but a group's source device."""
-    return {m.device for g in groups if g.method in (SyncMethod.HARDWARE, SyncMethod.GENLOCK)
-            for m in g.members if g.source is None or g.source.device != m.device}
-
-
-def _ptp_host_names(groups: tuple[SyncGroupSpec, ...], devices: tuple[DeviceSpec, ...]) -> set[str]:
-    names: set[str] = set()
-    for g in groups:
-        if g.method is SyncMethod.PTP:
-            names |= {d.host for d in devices if g.member(d.id) is not None}
-            if g.ptp is not None:
-                names |= set(g.ptp.hosts)
-                if g.ptp.grandmaster != "external":
-                    names.add(g.ptp.grandmaster)
-    return names
 
 
 # --- tables -------------------------------------------------------------------------------------
@@ -326,91 +309,6 @@ def _group(t: Table) -> SyncGroupSpec:
                           hosts=tuple(ptp_t.str_list("hosts", ())))
     return t.build(SyncGroupSpec, name=t.text("name"), method=method, topology=topology, members=members,
                    source=source, burst=t.integer("burst", 1), stagger_us=t.number("stagger_us", 0.0), ptp=ptp)
-
-
-# --- cross-references ---------------------------------------------------------------------------
-
-def _check_device(t: Table, device: DeviceSpec, hosts: tuple[HostSpec, ...]) -> None:
-    host = next((h for h in hosts if h.name == device.host), None)
-    if host is None:
-        raise RigFileError(t.file, t.field("host"), device.host, "not a declared host", [h.name for h in hosts],
-                           rule="HOST-DECLARED")
-    conn = device.connection
-    if conn.kind is LinkKind.GMSL:
-        card = host.capture_card(conn.bus)
-        if card is None:
-            raise t.error("connection", str(conn), f"host {host.name} declares no capture card {conn.bus}",
-                          [c.name for c in host.capture_cards] or "declare it under [[hosts.capture_cards]]")
-        if conn.port is None or not 0 <= conn.port < card.capacity:
-            raise t.error("connection", str(conn), f"{card.model} has ports 0 to {card.capacity - 1}")
-    if conn.kind is LinkKind.ETHERNET and host.nics and host.nic(conn.bus) is None:
-        raise t.error("connection", str(conn), f"host {host.name} has no interface {conn.bus}",
-                      [n.name for n in host.nics])
-
-
-def _check_groups(tables: list[Table], groups: tuple[SyncGroupSpec, ...], devices: tuple[DeviceSpec, ...],
-                  hosts: tuple[HostSpec, ...], triggers: tuple[TriggerSpec, ...]) -> None:
-    ids = [d.id for d in devices]
-    owner: dict[str, str] = {}
-    for t, group in zip(tables, groups, strict=True):
-        for i, member in enumerate(group.members):
-            where = f"members[{i}]"
-            if member.device not in ids:
-                raise RigFileError(t.file, f"{t.field(where)}.device", member.device, "no such device", ids)
-            roles = get_model(next(d for d in devices if d.id == member.device).model).sync.roles
-            if member.role is not None and member.role not in roles:
-                raise RigFileError(t.file, f"{t.field(where)}.role", member.role,
-                                   f"not a role of {next(d for d in devices if d.id == member.device).model}",
-                                   roles or "this model takes no sync role")
-            if member.device in owner:
-                raise RigFileError(t.file, f"{t.field(where)}.device", member.device,
-                                   f"already in sync group {owner[member.device]}; a device is in one group")
-            owner[member.device] = group.name
-        src = group.source
-        if src is not None and src.trigger is not None and src.trigger not in [x.name for x in triggers]:
-            raise RigFileError(t.file, t.field("source.trigger"), src.trigger, "no such [[triggers]] entry",
-                               [x.name for x in triggers] or "declare one under [[triggers]]")
-        if group.topology is Topology.CAPTURE_CARD:
-            for i, member in enumerate(group.members):
-                dev = next(d for d in devices if d.id == member.device)
-                if dev.connection.kind is not LinkKind.GMSL:
-                    raise RigFileError(t.file, f"{t.field(f'members[{i}]')}.device", member.device,
-                                       "a capture-card group holds GMSL2 cameras only",
-                                       f"{dev.model} connects over {dev.connection.kind.value}")
-            if src is not None and src.card is not None:
-                cards = {d.connection.bus for d in devices if d.id in [m.device for m in group.members]}
-                if src.card not in cards:
-                    raise RigFileError(t.file, t.field("source.card"), src.card,
-                                       "not a capture card of the group's cameras", sorted(cards))
-        elif src is not None and src.card is not None:
-            raise RigFileError(t.file, t.field("source.card"), src.card,
-                               "only capture-card groups take a card as source")
-        if group.ptp is not None and group.ptp.grandmaster != "external" and \
-                group.ptp.grandmaster not in [h.name for h in hosts]:
-            raise RigFileError(t.file, t.field("ptp.grandmaster"), group.ptp.grandmaster, "no such host",
-                               [*(h.name for h in hosts), "external"])
-        for i, extra in enumerate(group.ptp.hosts if group.ptp is not None else ()):
-            if extra not in [h.name for h in hosts]:
-                raise RigFileError(t.file, t.field(f"ptp.hosts[{i}]"), extra, "no such host", [h.name for h in hosts])
-
-
-def _unique(top: Table, table: str, names: list[str], key: str) -> None:
-    for i, n in enumerate(names):
-        if n in names[:i]:
-            raise RigFileError(top.file, f"{table}[{i}].{key}", n, f"{key} used twice",
-                               f"unique {key}s (first at {table}[{names.index(n)}])",
-                               rule="ID-UNIQUE" if table == "devices" else None)
-
-
-def _unique_serials(top: Table, devices: tuple[DeviceSpec, ...]) -> None:
-    seen: dict[tuple[str, str], int] = {}
-    for i, d in enumerate(devices):
-        key = (d.driver, d.serial)
-        if key in seen:
-            raise RigFileError(top.file, f"devices[{i}].serial", d.serial,
-                               f"serial already used by devices[{seen[key]}] ({devices[seen[key]].id}); "
-                               "devices are opened by serial", "unique serials", rule="SERIAL-UNIQUE")
-        seen[key] = i
 
 
 class _Size:
