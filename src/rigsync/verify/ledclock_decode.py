@@ -30,7 +30,7 @@ import numpy.typing as npt
 from rigsync.boards.ledclock import LedClockBoard
 from rigsync.verify.ledclock_model import LedSamples, SampleModel, counter_lit
 
-__all__ = ["Decoded", "Undecodable", "decode_frame"]
+__all__ = ["Decoded", "Undecodable", "decode_frame", "residual_at_line"]
 
 F64 = npt.NDArray[np.float64]
 
@@ -209,6 +209,21 @@ class _Fit:
         r = self._residual(x)[0]
         return float(r @ r)
 
+    def linearized(self, x: F64, rms: float) -> tuple[F64, F64]:
+        """One Gauss-Newton step from ``x`` and its covariance: the fit about ``x`` (a fit with the line time held,
+        this one's free), in ``x``'s basin of the piecewise-linear model."""
+        r, j = self._eval(x)
+        free = np.any(j != 0.0, axis=0)
+        jf = j[:, free]
+        out, cov = x.copy(), np.full((x.size, x.size), np.inf)
+        try:
+            inv = np.linalg.inv(jf.T @ jf)
+        except np.linalg.LinAlgError:
+            return out, cov
+        out[free] -= inv @ (jf.T @ r)
+        cov[np.ix_(free, free)] = inv * rms ** 2
+        return out, cov
+
     def run(self, x: F64, iterations: int = 40) -> tuple[F64, F64, float]:
         """The fitted parameters, their covariance and the residual per pixel."""
         r, j = self._eval(x)
@@ -314,11 +329,27 @@ def _coarse_cost(f: _Frame, rel: list[F64], ys: list[F64], line: float, noise: f
     return fit.cost(fit.run(x, iterations=4)[0]) / max(float(np.count_nonzero(fit.use)), 1.0)
 
 
+def residual_at_line(board: LedClockBoard, s: LedSamples, v: F64, saturated: npt.NDArray[np.bool_], init: Decoded,
+                     line_ns: float) -> float:
+    """The residual (per pixel) of the frame's fit with the line time held at ``line_ns``, started from ``init``
+    moved to it (to compare line times over a stream's frames)."""
+    f = _Frame(board, s, v, saturated, SampleModel(board, s))
+    moved = init.with_line(line_ns)
+    rows = np.array([level > 0 for level in init.levels]) if init.levels else np.ones(len(board.rows), dtype=bool)
+    fit = _Fit(f, rows, fit_line=False)
+    x = np.concatenate([[moved.start_ns % board.rows[-1].cycle_ns, moved.duration_ns, line_ns, init.dark],
+                        np.zeros(len(board.rows))])
+    return fit.run(fit.levels(x))[2]
+
+
 def decode_frame(board: LedClockBoard, s: LedSamples, v: F64, saturated: npt.NDArray[np.bool_],
-                 line_guess_ns: float | None, line_max_ns: float, init: Decoded | None = None) -> Decoded | Failed:
+                 line_guess_ns: float | None, line_max_ns: float, init: Decoded | None = None,
+                 fit_line: bool = True) -> Decoded | Failed:
     """Decode one image's samples ``v`` (``saturated``: those with a clipped pixel; see the module
     docstring). ``line_guess_ns`` None searches the rolling-shutter line time on a grid from 0 to
-    ``line_max_ns``. ``init``: a decode of the same frame to start the fine fit from (no coarse search)."""
+    ``line_max_ns``. ``init``: a decode of the same frame to start the fine fit from (no coarse search).
+    ``fit_line`` False: the line time is held at ``line_guess_ns`` (a rolling shutter's: the result is the fit
+    linearized about that solution, with the frame's own line time and its covariance with the start)."""
     a, ys, c, yc = _led_means(board, s, v)
     slow = a[-1]
     dark0 = float(np.median(slow))
@@ -352,7 +383,8 @@ def decode_frame(board: LedClockBoard, s: LedSamples, v: F64, saturated: npt.NDA
     if x[1] > board.rows[-1].cycle_ns / 2:
         return Failed(Undecodable.EXPOSURE_TOO_LONG,
                       f"exposure ~{x[1] / 1e6:.1f} ms: longer than half the slowest row's cycle")
-    rolling = line_guess_ns != 0.0
+    held = line_guess_ns != 0.0 and not fit_line
+    rolling = line_guess_ns != 0.0 and fit_line
     # The model is piecewise linear: a start that crossed an LED's edge no longer sees that LED pull it back.
     # The streak's centroid is good to a fraction of a step; the fit starts from it and from either side.
     first = _Fit(f, np.arange(len(board.rows)) >= finest, rolling)
@@ -365,6 +397,9 @@ def decode_frame(board: LedClockBoard, s: LedSamples, v: F64, saturated: npt.NDA
                        for r in range(len(board.rows))])
     fit = _Fit(f, usable | (np.arange(len(board.rows)) >= finest), rolling)
     x, cov, rms = fit.run(fit.levels(x))
+    if held:
+        rolling = True
+        x, cov = _Fit(f, fit.rows_used(), True).linearized(x, rms)
     decoded = Decoded(start_ns=float(x[0]), duration_ns=float(x[1]), line_ns=float(x[2]),
                       start_sigma_ns=float(np.sqrt(max(cov[0, 0], 0.0))), duration_sigma_ns=float(np.sqrt(cov[1, 1])),
                       rms=rms, dark=float(x[3]),
