@@ -20,6 +20,7 @@ A frame that cannot be decoded gets a reason (:class:`Undecodable`), never a gue
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from dataclasses import dataclass
 from enum import StrEnum
@@ -29,6 +30,7 @@ import numpy.typing as npt
 
 from rigsync.boards.ledclock import LedClockBoard
 from rigsync.verify.ledclock_model import LedSamples, SampleModel, counter_lit
+from rigsync.verify.ledclock_occlusion import led_misfit
 
 __all__ = ["Decoded", "Undecodable", "decode_frame", "residual_at_line"]
 
@@ -153,12 +155,19 @@ def _coarse(board: LedClockBoard, a: list[F64], ys: list[F64], line_ns: float, n
     return mid - duration / 2, duration, finest
 
 
+def _covariance(j: F64, r: F64, dof: int) -> F64:
+    """The fit's covariance from its (weighted) Jacobian and residuals."""
+    return np.asarray(np.linalg.inv(j.T @ j) * float(r @ r) / dof, dtype=np.float64)
+
+
 class _Fit:
     """Levenberg-Marquardt on (start, duration, line, dark, levels) over the samples of some rows."""
 
-    def __init__(self, f: _Frame, rows: npt.NDArray[np.bool_], fit_line: bool) -> None:
+    def __init__(self, f: _Frame, rows: npt.NDArray[np.bool_], fit_line: bool,
+                 without: npt.NDArray[np.bool_] | None = None) -> None:
+        """``without``: samples left out."""
         self.f = f
-        self.use = np.append(rows, False)[f.s.row]
+        self.use = np.append(rows, False)[f.s.row] & (True if without is None else ~without)
         self.fit_line = fit_line
         self.n_rows = len(f.board.rows)
         s = f.s
@@ -209,7 +218,7 @@ class _Fit:
         r = self._residual(x)[0]
         return float(r @ r)
 
-    def linearized(self, x: F64, rms: float) -> tuple[F64, F64]:
+    def linearized(self, x: F64) -> tuple[F64, F64]:
         """One Gauss-Newton step from ``x`` and its covariance: the fit about ``x`` (a fit with the line time held,
         this one's free), in ``x``'s basin of the piecewise-linear model."""
         r, j = self._eval(x)
@@ -217,11 +226,10 @@ class _Fit:
         jf = j[:, free]
         out, cov = x.copy(), np.full((x.size, x.size), np.inf)
         try:
-            inv = np.linalg.inv(jf.T @ jf)
+            out[free] -= np.linalg.solve(jf.T @ jf, jf.T @ r)
+            cov[np.ix_(free, free)] = _covariance(jf, r, max(int(np.count_nonzero(self.use)) - jf.shape[1], 1))
         except np.linalg.LinAlgError:
-            return out, cov
-        out[free] -= inv @ (jf.T @ r)
-        cov[np.ix_(free, free)] = inv * rms ** 2
+            pass
         return out, cov
 
     def run(self, x: F64, iterations: int = 40) -> tuple[F64, F64, float]:
@@ -257,11 +265,8 @@ class _Fit:
         free = np.any(j != 0.0, axis=0)
         jf = j[:, free]
         cov = np.full((x.size, x.size), np.inf)
-        try:
-            cov_f = np.linalg.inv(jf.T @ jf) * sigma2
-            cov[np.ix_(free, free)] = cov_f
-        except np.linalg.LinAlgError:
-            pass
+        with contextlib.suppress(np.linalg.LinAlgError):
+            cov[np.ix_(free, free)] = _covariance(jf, r, dof)
         return x, cov, float(np.sqrt(sigma2))
 
 
@@ -306,6 +311,51 @@ def _counter_count(f: _Frame, x: F64, level: float, c: F64, yc: F64) -> tuple[fl
     best, value = scores[0]
     clear = best < 1.0 and (len(scores) == 1 or scores[1][0] >= 1.0)
     return value, clear
+
+
+_KINK = 0.02
+"""A fitted streak end this close to an LED's edge (share of the finest row's step) may be held there."""
+_OFF_KINK = 0.15
+"""...and the fit is tried again from this share of a step either side."""
+
+
+def _off_kinks(fit: _Fit, x: F64, cov: F64, rms: float) -> tuple[F64, F64, float]:
+    """The fit, tried again from either side of an LED's edge where a streak end ended on one.
+
+    The model is piecewise linear in each end: at an LED's edge its derivative is the LED's on one side, so the
+    fit can stop there (every row's edges line up at the slower rows' ones) with the end a tenth of a step off and
+    a covariance that does not know it."""
+    f = fit.f
+    used = fit.rows_used()
+    finest = int(np.argmax(used))
+    step = float(f.board.rows[finest].step_ns)
+    y = float(np.mean(f.s.y[f.s.row == finest]))
+    best = (fit.cost(x), x, cov, rms)
+    for end in (0, 1):
+        at = x[0] + x[2] * y + end * x[1]
+        phase = (at % step) / step
+        if min(phase, 1.0 - phase) > _KINK:
+            continue
+        for k in (-_OFF_KINK, _OFF_KINK):
+            trial = x.copy()
+            trial[0 if end == 0 else 1] += k * step
+            if end == 0:
+                trial[1] -= k * step
+            out = fit.run(trial)
+            if (cost := fit.cost(out[0])) < best[0]:
+                best = (cost, *out)
+    return best[1], best[2], best[3]
+
+
+def _fits_without(f: _Frame, fit: _Fit, x: F64, hidden: npt.NDArray[np.bool_], noise: float) -> bool:
+    """Whether the LEDs but ``hidden`` fit one window: refitted without them, none is far from the model."""
+    rest = _Fit(f, fit.rows_used(), fit.fit_line, without=hidden)
+    y, _, _ = rest.run(x)
+    frac = f.model(float(y[0]), float(y[1]), float(y[2]))[0]
+    levels = np.where(fit.rows_used(), y[4:], 0.0)
+    others = dataclasses.replace(f.s, weight=np.where(hidden, 0.0, f.s.weight))
+    again = led_misfit(f.board, others, f.v, f.saturated, frac, float(y[3]), levels, noise)
+    return again is None
 
 
 def _starts(size: int, step: float) -> list[F64]:
@@ -396,19 +446,26 @@ def decode_frame(board: LedClockBoard, s: LedSamples, v: F64, saturated: npt.NDA
     usable = np.array([np.count_nonzero(~saturated[s.row == r]) > 0.2 * np.count_nonzero(s.row == r)
                        for r in range(len(board.rows))])
     fit = _Fit(f, usable | (np.arange(len(board.rows)) >= finest), rolling)
-    x, cov, rms = fit.run(fit.levels(x))
+    x, cov, rms = _off_kinks(fit, *fit.run(fit.levels(x)))
     if held:
         rolling = True
-        x, cov = _Fit(f, fit.rows_used(), True).linearized(x, rms)
+        x, cov = _Fit(f, fit.rows_used(), True).linearized(x)
     decoded = Decoded(start_ns=float(x[0]), duration_ns=float(x[1]), line_ns=float(x[2]),
-                      start_sigma_ns=float(np.sqrt(max(cov[0, 0], 0.0))), duration_sigma_ns=float(np.sqrt(cov[1, 1])),
+                      start_sigma_ns=float(np.sqrt(max(cov[0, 0], 0.0))),
+                      duration_sigma_ns=float(np.sqrt(max(cov[1, 1], 0.0))),
                       rms=rms, dark=float(x[3]),
                       levels=tuple(float(v) if u else 0.0 for v, u in zip(x[4:], fit.rows_used(), strict=True)),
                       line_var=float(cov[2, 2]) if rolling else 0.0,
                       start_line_cov=float(cov[0, 2]) if rolling else 0.0)
+    frac = f.model(float(x[0]), float(x[1]), float(x[2]))[0]
+    misfit = led_misfit(board, s, v, saturated, frac, float(x[3]), np.array(decoded.levels), noise)
+    if misfit is not None:  # what the fit's covariance cannot say: LEDs that no window explains
+        if misfit.hidden and _fits_without(f, fit, x, misfit.samples, noise):
+            return Failed(Undecodable.OCCLUDED, f"{misfit.detail()}: something hides part of the board")
+        return Failed(Undecodable.BAD_FIT, f"{misfit.detail()}: a streak end taken for another")
     # Judged at the stream's line time: a frame's own line time is uncertain, extrapolated to row 0.
     start_sigma = decoded.with_line(decoded.line_ns).start_sigma_ns
-    lit = f.model(float(x[0]), float(x[1]), float(x[2]))[0] > 0.05
+    lit = frac > 0.05
     if not np.isfinite(start_sigma) or start_sigma > MAX_START_SIGMA_NS:
         if np.count_nonzero(saturated & lit) > 0.5 * max(int(np.count_nonzero(lit)), 1):
             return Failed(Undecodable.SATURATED, "the lit LEDs are saturated: the streaks' ends cannot be placed")

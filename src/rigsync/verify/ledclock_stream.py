@@ -23,6 +23,7 @@ from rigsync.record.reader import RecordedImage
 from rigsync.verify.ledclock_decode import Decoded, Failed, Undecodable, decode_frame, residual_at_line
 from rigsync.verify.ledclock_find import MarkerFinder, SamplingPlan, image_plane, luminance, sampling_plan
 from rigsync.verify.ledclock_flat import flatten, led_gains
+from rigsync.verify.ledclock_occlusion import lit_gap
 
 __all__ = ["StreamDecode", "decode_stream", "joint_line", "pool_lines"]
 
@@ -219,6 +220,9 @@ def decode_stream(key: str, images: Iterable[RecordedImage], board: LedClockBoar
             continue
         plane = image_plane(image, img.encoding, channel)
         values, clipped = plan.led_values(plane, _saturation(image))
+        if (hidden := lit_gap(board, plan.samples, values, plan.gap_values(plane), plan.gap_leds)) is not None:
+            out.failed[img.seq] = Failed(Undecodable.OCCLUDED, hidden)
+            continue
         read.append((img.seq, plan, values, clipped))
         if len(detections) < _DETECTIONS:  # the plan may still change: read again with the last one
             early[img.seq] = (plane, _saturation(image))
