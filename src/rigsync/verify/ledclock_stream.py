@@ -134,6 +134,8 @@ def _best_line(board: LedClockBoard, plan: SamplingPlan, frames: list[tuple[F64,
     traded against each other), and claim it tightly, so neither the first fits' weighted mean nor their median is
     safe. The sensor has one line time: the frames' residuals summed over fits at fixed line times (each frame's
     start moved to it, then fitted) find its basin; a parabola through the best three refines it."""
+    if not frames:
+        return around_ns
     step = around_ns * _PROFILE_SPAN / _PROFILE_STEPS
     grid = around_ns + step * np.arange(-_PROFILE_STEPS, _PROFILE_STEPS + 1)
     pick = frames[:: max(len(frames) // _PROFILE_FRAMES, 1)][:_PROFILE_FRAMES]
