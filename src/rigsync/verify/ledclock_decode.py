@@ -10,7 +10,9 @@
    (LED, image row) sample: the partial brightness of each streak's first and last LED places its ends within
    a step, and rows that wrap a few times (LEDs lit k or k+1 times) add their ends too. Saturated samples are
    censored (a clipped pixel says only that the true value is at least the one seen). The start's uncertainty comes from
-   the fit's covariance.
+   the fit's covariance (the fit: :mod:`rigsync.verify.ledclock_lsq`). Every row LED is then checked against the
+   fitted window (:mod:`rigsync.verify.ledclock_occlusion`): one far from it where no end was fitted, while the
+   others fit one window without it, is hidden (``occluded``); one far from it at an end is ``bad_fit``.
 3. **Absolute**: the rows give the start modulo the slowest row's cycle; the Gray-coded counter, read against
    the fitted window (a bit that changes during the exposure shows the fraction after the change), gives the
    cycle count.
@@ -28,9 +30,11 @@ import numpy as np
 import numpy.typing as npt
 
 from rigsync.boards.ledclock import LedClockBoard
+from rigsync.verify.ledclock_lsq import Frame, WindowFit, off_kinks, starts
 from rigsync.verify.ledclock_model import LedSamples, SampleModel, counter_lit
+from rigsync.verify.ledclock_occlusion import led_misfit
 
-__all__ = ["Decoded", "Undecodable", "decode_frame"]
+__all__ = ["Decoded", "Undecodable", "decode_frame", "residual_at_line"]
 
 F64 = npt.NDArray[np.float64]
 
@@ -95,18 +99,6 @@ class Failed:
     detail: str
 
 
-@dataclass(frozen=True, slots=True)
-class _Frame:
-    """One image's samples, with what is known of the board's rows."""
-
-    board: LedClockBoard
-    s: LedSamples
-    v: F64
-    saturated: npt.NDArray[np.bool_]
-    """Samples with a clipped pixel: their true value is at least the one seen."""
-    model: SampleModel
-
-
 def _led_means(board: LedClockBoard, s: LedSamples, v: F64) -> tuple[list[F64], list[F64], F64, F64]:
     """Per board row, each LED's mean value and mean image row; and the counter's."""
     n_rows = len(board.rows)
@@ -153,110 +145,13 @@ def _coarse(board: LedClockBoard, a: list[F64], ys: list[F64], line_ns: float, n
     return mid - duration / 2, duration, finest
 
 
-class _Fit:
-    """Levenberg-Marquardt on (start, duration, line, dark, levels) over the samples of some rows."""
-
-    def __init__(self, f: _Frame, rows: npt.NDArray[np.bool_], fit_line: bool) -> None:
-        self.f = f
-        self.use = np.append(rows, False)[f.s.row]
-        self.fit_line = fit_line
-        self.n_rows = len(f.board.rows)
-        s = f.s
-        self.level_of = 4 + s.row.clip(0, self.n_rows - 1)
-        self.onehot = np.zeros((s.size, self.n_rows))
-        self.onehot[np.arange(s.size), self.level_of - 4] = 1.0
-        self.sw = np.sqrt(s.weight) * self.use  # 0 for the samples of rows not fitted
-
-    def rows_used(self) -> npt.NDArray[np.bool_]:
-        return np.isin(np.arange(self.n_rows), self.f.s.row[self.use])
-
-    def _residual(self, x: F64) -> tuple[F64, F64, F64, F64]:
-        """Weighted residuals, and the model's ``frac``, ``d0``, ``d1`` at ``x``."""
-        f = self.f
-        frac, d0, d1 = f.model(float(x[0]), float(x[1]), float(x[2]))
-        r = x[3] + x[self.level_of] * frac - f.v
-        r = np.where(f.saturated, np.minimum(r, 0.0), r)
-        return r * self.sw, frac, d0, d1
-
-    def _eval(self, x: F64) -> tuple[F64, F64]:
-        r, frac, d0, d1 = self._residual(x)
-        level = x[self.level_of]
-        jac = np.empty((frac.size, x.size))
-        jac[:, 0] = level * (d0 + d1)
-        jac[:, 1] = level * d1
-        jac[:, 2] = jac[:, 0] * self.f.s.y if self.fit_line else 0.0
-        jac[:, 3] = 1.0
-        jac[:, 4:] = self.onehot * frac[:, None]
-        # A clipped sample the model puts at or above its value pulls nowhere (it is only a lower bound).
-        over = self.f.saturated & (r >= 0.0)
-        return r, jac * np.where(over, 0.0, self.sw)[:, None]
-
-    def levels(self, x: F64) -> F64:
-        """Dark and levels by linear least squares for the window in ``x``."""
-        f, s = self.f, self.f.s
-        frac, _, _ = f.model(float(x[0]), float(x[1]), float(x[2]))
-        ok = self.use & ~f.saturated
-        a = np.empty((s.size, 1 + self.n_rows))
-        a[:, 0] = 1.0
-        a[:, 1:] = self.onehot * frac[:, None]
-        sw = np.sqrt(s.weight[ok])[:, None]
-        sol, *_ = np.linalg.lstsq(a[ok] * sw, f.v[ok] * sw[:, 0], rcond=None)
-        out = x.copy()
-        out[3:] = sol
-        return out
-
-    def cost(self, x: F64) -> float:
-        r = self._residual(x)[0]
-        return float(r @ r)
-
-    def run(self, x: F64, iterations: int = 40) -> tuple[F64, F64, float]:
-        """The fitted parameters, their covariance and the residual per pixel."""
-        r, j = self._eval(x)
-        cost = float(r @ r)
-        lam = 1e-3
-        free = np.ones(x.size, dtype=bool)
-        for _ in range(iterations):
-            free = np.any(j != 0.0, axis=0)
-            jf = j[:, free]
-            a = jf.T @ jf
-            g = jf.T @ r
-            step = np.linalg.solve(a + lam * np.diag(np.diag(a) + 1e-12), -g) if free.any() else g * 0
-            trial = x.copy()
-            trial[free] += step
-            trial[1] = max(trial[1], 1.0)
-            r2, j2 = self._eval(trial)
-            cost2 = float(r2 @ r2)
-            if cost2 <= cost:
-                done = abs(trial[0] - x[0]) < 0.5 and abs(trial[1] - x[1]) < 0.5 and cost - cost2 <= 1e-6 * cost
-                x, r, j, cost = trial, r2, j2, cost2
-                lam = max(lam / 10, 1e-9)
-                if done:
-                    break
-            else:
-                lam *= 10
-                if lam > 1e8:
-                    break
-        used = int(np.count_nonzero(self.use))
-        dof = max(used - int(np.count_nonzero(free)), 1)
-        sigma2 = cost / dof
-        free = np.any(j != 0.0, axis=0)
-        jf = j[:, free]
-        cov = np.full((x.size, x.size), np.inf)
-        try:
-            cov_f = np.linalg.inv(jf.T @ jf) * sigma2
-            cov[np.ix_(free, free)] = cov_f
-        except np.linalg.LinAlgError:
-            pass
-        return x, cov, float(np.sqrt(sigma2))
-
-
 _COUNTER_LIT_TOLERANCE = 0.3
 """How far a lit counter LED may read from the fitted level, as a fraction of it (flat field, noise)."""
 _COUNTER_DARK_TOLERANCE = 0.1
 """How far above the dark level a dark counter LED may read, as a fraction of the lit level."""
 
 
-def _counter_count(f: _Frame, x: F64, level: float, c: F64, yc: F64) -> tuple[float, bool]:
+def _counter_count(f: Frame, x: F64, level: float, c: F64, yc: F64) -> tuple[float, bool]:
     """The absolute start: the rows give it modulo the slowest cycle, the counter counts the cycles."""
     board = f.board
     cycle = float(board.rows[-1].cycle_ns)
@@ -293,32 +188,49 @@ def _counter_count(f: _Frame, x: F64, level: float, c: F64, yc: F64) -> tuple[fl
     return value, clear
 
 
-def _starts(size: int, step: float) -> list[F64]:
-    """Shifts of the start (and, opposite, of the duration) the first fit begins from."""
-    out = []
-    for k in (0.0, -0.5, 0.5):
-        shift = np.zeros(size)
-        shift[0], shift[1] = k * step, -k * step
-        out.append(shift)
-    return out
+def _fits_without(f: Frame, fit: WindowFit, x: F64, hidden: npt.NDArray[np.bool_], noise: float) -> bool:
+    """Whether the LEDs but ``hidden`` fit one window: refitted without them, none is far from the model."""
+    rest = WindowFit(f, fit.rows_used(), fit.fit_line, without=hidden)
+    y, _, _ = rest.run(x)
+    frac = f.model(float(y[0]), float(y[1]), float(y[2]))[0]
+    levels = np.where(fit.rows_used(), y[4:], 0.0)
+    others = dataclasses.replace(f.s, weight=np.where(hidden, 0.0, f.s.weight))
+    again = led_misfit(f.board, others, f.v, f.saturated, frac, float(y[3]), levels, noise)
+    return again is None
 
 
-def _coarse_cost(f: _Frame, rel: list[F64], ys: list[F64], line: float, noise: float, dark: float) -> float:
+def _coarse_cost(f: Frame, rel: list[F64], ys: list[F64], line: float, noise: float, dark: float) -> float:
     """How well the coarse window for ``line`` fits, after a few iterations (to pick a line time)."""
     coarse = _coarse(f.board, rel, ys, line, noise)
     if coarse is None:
         return np.inf
     start, duration, finest = coarse
-    fit = _Fit(f, np.arange(len(f.board.rows)) >= finest, fit_line=False)
+    fit = WindowFit(f, np.arange(len(f.board.rows)) >= finest, fit_line=False)
     x = fit.levels(np.concatenate([[start, duration, line, dark], np.zeros(len(f.board.rows))]))
     return fit.cost(fit.run(x, iterations=4)[0]) / max(float(np.count_nonzero(fit.use)), 1.0)
 
 
+def residual_at_line(board: LedClockBoard, s: LedSamples, v: F64, saturated: npt.NDArray[np.bool_], init: Decoded,
+                     line_ns: float) -> float:
+    """The residual (per pixel) of the frame's fit with the line time held at ``line_ns``, started from ``init``
+    moved to it (to compare line times over a stream's frames)."""
+    f = Frame(board, s, v, saturated, SampleModel(board, s))
+    moved = init.with_line(line_ns)
+    rows = np.array([level > 0 for level in init.levels]) if init.levels else np.ones(len(board.rows), dtype=bool)
+    fit = WindowFit(f, rows, fit_line=False)
+    x = np.concatenate([[moved.start_ns % board.rows[-1].cycle_ns, moved.duration_ns, line_ns, init.dark],
+                        np.zeros(len(board.rows))])
+    return fit.run(fit.levels(x))[2]
+
+
 def decode_frame(board: LedClockBoard, s: LedSamples, v: F64, saturated: npt.NDArray[np.bool_],
-                 line_guess_ns: float | None, line_max_ns: float, init: Decoded | None = None) -> Decoded | Failed:
+                 line_guess_ns: float | None, line_max_ns: float, init: Decoded | None = None,
+                 fit_line: bool = True) -> Decoded | Failed:
     """Decode one image's samples ``v`` (``saturated``: those with a clipped pixel; see the module
     docstring). ``line_guess_ns`` None searches the rolling-shutter line time on a grid from 0 to
-    ``line_max_ns``. ``init``: a decode of the same frame to start the fine fit from (no coarse search)."""
+    ``line_max_ns``. ``init``: a decode of the same frame to start the fine fit from (no coarse search).
+    ``fit_line`` False: the line time is held at ``line_guess_ns`` (a rolling shutter's: the result is the fit
+    linearized about that solution, with the frame's own line time and its covariance with the start)."""
     a, ys, c, yc = _led_means(board, s, v)
     slow = a[-1]
     dark0 = float(np.median(slow))
@@ -326,7 +238,7 @@ def decode_frame(board: LedClockBoard, s: LedSamples, v: F64, saturated: npt.NDA
     dev = (v[slowest] - np.median(v[slowest])) * np.sqrt(s.weight[slowest])
     noise = max(1.4826 * float(np.median(np.abs(dev))), 0.5)
     led_noise = noise / np.sqrt(max(float(np.median(s.weight)), 1.0))
-    f = _Frame(board, s, v, saturated, SampleModel(board, s))
+    f = Frame(board, s, v, saturated, SampleModel(board, s))
     rel = [x - dark0 for x in a]
     if max(float(np.max(x)) for x in rel) < 8 * led_noise:
         return Failed(Undecodable.NO_CONTRAST, "no LED is brighter than the noise")
@@ -348,32 +260,43 @@ def decode_frame(board: LedClockBoard, s: LedSamples, v: F64, saturated: npt.NDA
     if init is not None:
         start, duration = init.start_ns % board.rows[-1].cycle_ns, init.duration_ns
     x = np.concatenate([[start, duration, line_guess_ns, dark0], np.zeros(len(board.rows))])
-    x = _Fit(f, np.arange(len(board.rows)) >= finest, fit_line=False).levels(x)
+    x = WindowFit(f, np.arange(len(board.rows)) >= finest, fit_line=False).levels(x)
     if x[1] > board.rows[-1].cycle_ns / 2:
         return Failed(Undecodable.EXPOSURE_TOO_LONG,
                       f"exposure ~{x[1] / 1e6:.1f} ms: longer than half the slowest row's cycle")
-    rolling = line_guess_ns != 0.0
+    held = line_guess_ns != 0.0 and not fit_line
+    rolling = line_guess_ns != 0.0 and fit_line
     # The model is piecewise linear: a start that crossed an LED's edge no longer sees that LED pull it back.
     # The streak's centroid is good to a fraction of a step; the fit starts from it and from either side.
-    first = _Fit(f, np.arange(len(board.rows)) >= finest, rolling)
+    first = WindowFit(f, np.arange(len(board.rows)) >= finest, rolling)
     step = board.rows[finest].step_ns
     if init is None:
-        runs = [first.run(x + shift, iterations=6)[0] for shift in _starts(x.size, step)]
+        runs = [first.run(x + shift, iterations=6)[0] for shift in starts(x.size, step)]
         x = first.run(min(runs, key=first.cost))[0]
     # Every row with samples below saturation: rows that wrap while unsaturated add their ends.
     usable = np.array([np.count_nonzero(~saturated[s.row == r]) > 0.2 * np.count_nonzero(s.row == r)
                        for r in range(len(board.rows))])
-    fit = _Fit(f, usable | (np.arange(len(board.rows)) >= finest), rolling)
-    x, cov, rms = fit.run(fit.levels(x))
+    fit = WindowFit(f, usable | (np.arange(len(board.rows)) >= finest), rolling)
+    x, cov, rms = off_kinks(fit, *fit.run(fit.levels(x)))
+    if held:
+        rolling = True
+        x, cov = WindowFit(f, fit.rows_used(), True).linearized(x)
     decoded = Decoded(start_ns=float(x[0]), duration_ns=float(x[1]), line_ns=float(x[2]),
-                      start_sigma_ns=float(np.sqrt(max(cov[0, 0], 0.0))), duration_sigma_ns=float(np.sqrt(cov[1, 1])),
+                      start_sigma_ns=float(np.sqrt(max(cov[0, 0], 0.0))),
+                      duration_sigma_ns=float(np.sqrt(max(cov[1, 1], 0.0))),
                       rms=rms, dark=float(x[3]),
                       levels=tuple(float(v) if u else 0.0 for v, u in zip(x[4:], fit.rows_used(), strict=True)),
                       line_var=float(cov[2, 2]) if rolling else 0.0,
                       start_line_cov=float(cov[0, 2]) if rolling else 0.0)
+    frac = f.model(float(x[0]), float(x[1]), float(x[2]))[0]
+    misfit = led_misfit(board, s, v, saturated, frac, float(x[3]), np.array(decoded.levels), noise)
+    if misfit is not None:  # what the fit's covariance cannot say: LEDs that no window explains
+        if misfit.hidden and _fits_without(f, fit, x, misfit.samples, noise):
+            return Failed(Undecodable.OCCLUDED, f"{misfit.detail()}: something hides part of the board")
+        return Failed(Undecodable.BAD_FIT, f"{misfit.detail()}: a streak end taken for another")
     # Judged at the stream's line time: a frame's own line time is uncertain, extrapolated to row 0.
     start_sigma = decoded.with_line(decoded.line_ns).start_sigma_ns
-    lit = f.model(float(x[0]), float(x[1]), float(x[2]))[0] > 0.05
+    lit = frac > 0.05
     if not np.isfinite(start_sigma) or start_sigma > MAX_START_SIGMA_NS:
         if np.count_nonzero(saturated & lit) > 0.5 * max(int(np.count_nonzero(lit)), 1):
             return Failed(Undecodable.SATURATED, "the lit LEDs are saturated: the streaks' ends cannot be placed")

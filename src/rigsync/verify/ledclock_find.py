@@ -135,6 +135,10 @@ class SamplingPlan:
     """Centres of the markers' cells."""
     cell_white: F64
     """1 where the printed cell is white, 0 where black."""
+    gap_pixel: npt.NDArray[np.intp]
+    """The pixel halfway between each two neighbouring LEDs of a row (on the dark strip under the LEDs)."""
+    gap_leds: npt.NDArray[np.intp]
+    """(gaps, 2): the two LEDs (``LedClockBoard.layout()`` order) either side of each gap."""
 
     def led_values(self, plane: npt.NDArray[np.generic], saturation: float) -> tuple[F64, npt.NDArray[np.bool_]]:
         """Each sample's mean pixel value, and whether any of its pixels reached ``saturation`` (its true
@@ -143,6 +147,10 @@ class SamplingPlan:
         mean = np.bincount(self.group, values, minlength=self.samples.size) / self.samples.weight
         clipped = np.bincount(self.group, values >= saturation, minlength=self.samples.size) > 0
         return mean, clipped
+
+    def gap_values(self, plane: npt.NDArray[np.generic]) -> F64:
+        """Each gap's pixel value (:mod:`ledclock_occlusion`: an object in front of the LEDs lights the strip)."""
+        return plane.reshape(-1)[self.gap_pixel].astype(np.float64)
 
     def marker_score(self, plane: npt.NDArray[np.generic]) -> float:
         """Correlation of the markers' cells with their printed pattern (1: as printed, ~0: not there), read
@@ -216,7 +224,12 @@ def sampling_plan(board: LedClockBoard, homography: F64, height: int, width: int
     if np.any(ux < 0) or np.any(uy < 0) or np.any(ux > width - 1) or np.any(uy > height - 1):
         return None
     cells = np.round(uy).astype(np.intp) * width + np.round(ux).astype(np.intp)
+    left = np.flatnonzero(layout.row[:-1] == layout.row[1:])  # each LED and the next of its row
+    mid_x, mid_y = _apply(homography, (layout.x_mm[left] + layout.x_mm[left + 1]) / 2,
+                          (layout.y_mm[left] + layout.y_mm[left + 1]) / 2)
     return SamplingPlan(
         homography=homography, samples=samples, pixel=(py * width + px).astype(np.intp),
         group=(np.cumsum(first) - 1).astype(np.intp),
-        cell_pixel=cells, cell_white=white)
+        cell_pixel=cells, cell_white=white,
+        gap_pixel=(np.round(mid_y).astype(np.intp) * width + np.round(mid_x).astype(np.intp)),
+        gap_leds=np.stack([left, left + 1], axis=1).astype(np.intp))

@@ -20,9 +20,10 @@ import numpy.typing as npt
 
 from rigsync.boards.ledclock import LedClockBoard
 from rigsync.record.reader import RecordedImage
-from rigsync.verify.ledclock_decode import Decoded, Failed, Undecodable, decode_frame
+from rigsync.verify.ledclock_decode import Decoded, Failed, Undecodable, decode_frame, residual_at_line
 from rigsync.verify.ledclock_find import MarkerFinder, SamplingPlan, image_plane, luminance, sampling_plan
 from rigsync.verify.ledclock_flat import flatten, led_gains
+from rigsync.verify.ledclock_occlusion import lit_gap
 
 __all__ = ["StreamDecode", "decode_stream", "joint_line", "pool_lines"]
 
@@ -91,20 +92,63 @@ def _second_pass(out: StreamDecode, board: LedClockBoard, plan: SamplingPlan,
                  read: list[tuple[int, SamplingPlan, F64, npt.NDArray[np.bool_]]], line_ns: float,
                  line_max_ns: float) -> None:
     """Decode again the frames read with the stream's last plan, each LED's brightness flattened
-    (:mod:`ledclock_flat`) and the line time found in the first pass."""
+    (:mod:`ledclock_flat`); a rolling shutter's frames each with the line time held at the one the frames fit
+    best together (:func:`_best_line`), linearized about it (the frame's own line time, for :func:`joint_line`)."""
     mine = [(seq, v, c) for seq, p, v, c in read if p is plan]
     gains = led_gains(board, plan.samples, [(v, c, out.decoded[seq]) for seq, v, c in mine if seq in out.decoded])
     dark = float(np.median([d.dark for d in out.decoded.values()]))
+    rolling = [d.line_ns for d in out.decoded.values() if d.line_var > 0]
+    if rolling:
+        line_ns = _best_line(board, plan, [(flatten(v, c, gains, dark), c, out.decoded[seq]) for seq, v, c in mine
+                                           if seq in out.decoded and out.decoded[seq].line_var > 0],
+                             float(np.median(rolling)))
     for seq, values, clipped in mine:
         first = out.decoded.get(seq)
+        if first is not None and rolling:
+            first = first.with_line(line_ns)
         result = decode_frame(board, plan.samples, flatten(values, clipped, gains, dark), clipped,
-                              first.line_ns if first is not None else line_ns, line_max_ns, first)
+                              first.line_ns if first is not None else line_ns, line_max_ns, first,
+                              fit_line=not rolling)
         if isinstance(result, Failed):
             out.decoded.pop(seq, None)
             out.failed[seq] = result
         else:
             out.failed.pop(seq, None)
             out.decoded[seq] = result
+
+
+_PROFILE_FRAMES = 12
+"""Frames (spread over the stream) whose fits at fixed line times choose the line time the fits start from."""
+_PROFILE_SPAN = 0.05
+_PROFILE_STEPS = 12
+"""The line times tried: the first fits' median +- ``_PROFILE_SPAN`` of it, in ``_PROFILE_STEPS`` steps either
+side."""
+
+
+def _best_line(board: LedClockBoard, plan: SamplingPlan, frames: list[tuple[F64, npt.NDArray[np.bool_], Decoded]],
+               around_ns: float) -> float:
+    """The line time the frames fit best together, to start every frame's own fit from it.
+
+    A frame's own line time is poorly determined when the board spans few image rows, and the model is piecewise
+    linear: a fit with its line time free can settle in another minimum than the true one (start and line time
+    traded against each other), and claim it tightly, so neither the first fits' weighted mean nor their median is
+    safe. The sensor has one line time: the frames' residuals summed over fits at fixed line times (each frame's
+    start moved to it, then fitted) find its basin; a parabola through the best three refines it."""
+    if not frames:
+        return around_ns
+    step = around_ns * _PROFILE_SPAN / _PROFILE_STEPS
+    grid = around_ns + step * np.arange(-_PROFILE_STEPS, _PROFILE_STEPS + 1)
+    pick = frames[:: max(len(frames) // _PROFILE_FRAMES, 1)][:_PROFILE_FRAMES]
+    cost = np.zeros(grid.size)
+    for n, line in enumerate(grid):
+        cost[n] = sum(residual_at_line(board, plan.samples, v, c, d, float(line)) ** 2 for v, c, d in pick)
+    best = int(np.argmin(cost))
+    if 0 < best < grid.size - 1:
+        c0, c1, c2 = cost[best - 1:best + 2]
+        curve = c0 - 2 * c1 + c2
+        if curve > 0:
+            return float(grid[best] + step * 0.5 * (c0 - c2) / curve)
+    return float(grid[best])
 
 
 _NEIGHBOURS = 3
@@ -155,6 +199,7 @@ def decode_stream(key: str, images: Iterable[RecordedImage], board: LedClockBoar
     lines: list[tuple[float, float]] = []
     searches = 0
     read: list[tuple[int, SamplingPlan, F64, npt.NDArray[np.bool_]]] = []
+    early: dict[int, tuple[npt.NDArray[np.generic], float]] = {}
     for img in images:
         image = img.image
         out.height = image.shape[0]
@@ -175,8 +220,14 @@ def decode_stream(key: str, images: Iterable[RecordedImage], board: LedClockBoar
         if not plan.shows_board(first):
             out.failed[img.seq] = Failed(Undecodable.OCCLUDED, "the markers are not where the board was seen")
             continue
-        values, clipped = plan.led_values(image_plane(image, img.encoding, channel), _saturation(image))
+        plane = image_plane(image, img.encoding, channel)
+        values, clipped = plan.led_values(plane, _saturation(image))
+        if (hidden := lit_gap(board, plan.samples, values, plan.gap_values(plane), plan.gap_leds)) is not None:
+            out.failed[img.seq] = Failed(Undecodable.OCCLUDED, hidden)
+            continue
         read.append((img.seq, plan, values, clipped))
+        if len(detections) < _DETECTIONS:  # the plan may still change: read again with the last one
+            early[img.seq] = (plane, _saturation(image))
         result = decode_frame(board, plan.samples, values, clipped, line_guess, line_max_ns)
         if line_guess is None:
             searches += 1
@@ -192,6 +243,9 @@ def decode_stream(key: str, images: Iterable[RecordedImage], board: LedClockBoar
         elif line_guess is None:
             line_guess = 0.0
     if plan is not None and out.decoded:
+        last = plan
+        read = [(seq, last, *last.led_values(*early[seq])) if p is not last and seq in early else (seq, p, v, c)
+                for seq, p, v, c in read]
         _second_pass(out, board, plan, read, line_guess or 0.0, line_max_ns)
     _reject_inconsistent(out)
     rolling = {seq: d for seq, d in out.decoded.items() if d.line_var > 0}
