@@ -39,7 +39,7 @@ CHILD = textwrap.dedent(
     if fsize_limit:
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG instead
         resource.setrlimit(resource.RLIMIT_FSIZE, (fsize_limit, fsize_limit))
-    config = RecorderConfig(compression=compression, chunk_size_bytes=64 << 10, queue_max_bytes=1 << 20)
+    config = RecorderConfig(compression=compression, chunk_size_bytes=16 << 10, queue_max_bytes=1 << 20)
     rec = Recorder(path, config, rig_toml="", rig_path="")
     rec.add_stream("cam0", "color", Intrinsics.from_hfov(64, 48, 70.0), "rgb8")
     seq, ready = 0, False
@@ -47,7 +47,7 @@ CHILD = textwrap.dedent(
         while seq < 1_000_000:
             rec.write_image(stamped("cam0", "color", seq, pattern(seq, (48, 64, 3), "u1"), "rgb8"))
             seq += 1
-            if not ready and rec.stats.bytes_written > 400_000:
+            if not ready and rec.stats.image_bytes > 400_000:  # images on disk with their stamps
                 print("ready", flush=True)
                 ready = True
     except RecordingError as exc:
@@ -70,9 +70,11 @@ def _child(path: Path, compression: str, fsize_limit: int = 0) -> subprocess.Pop
 
 
 def _assert_prefix_of_complete_chunks(path: Path, h: SimpleNamespace, *, some: bool = True) -> int:
-    """The reader returns exactly the images of the complete chunks: seq 0..n-1, byte-exact."""
-    scan = h.scan(str(path))
-    expected = len(scan.messages.get("/cam0/color/image", []))
+    """The reader returns exactly the images of the complete chunks that recovery keeps (those whose stamps are
+    on disk): seq 0..n-1, byte-exact."""
+    images, _, stamps = h.kept_frames(h.scan(str(path)))
+    expected = len(images)
+    assert images.keys() == stamps.keys()
     with open_recording(path) as rec:
         images = list(rec.images("cam0", "color"))
         assert rec.streams[0].message_count == expected
@@ -143,7 +145,7 @@ def test_disk_full_keeps_what_was_written_and_never_blocks(
     """ENOSPC: error is set, write_image raises instead of blocking, the file ends at its last complete chunk."""
     disk = _FullDisk(monkeypatch, capacity=500_000)
     path = tmp_path / "full.mcap"
-    config = RecorderConfig(compression=Compression.NONE, chunk_size_bytes=64 << 10, queue_max_bytes=256 << 10)
+    config = RecorderConfig(compression=Compression.NONE, chunk_size_bytes=16 << 10, queue_max_bytes=256 << 10)
     rec = Recorder(path, config, rig_toml="", rig_path="")
     rec.add_stream("cam0", "color", INTR, "rgb8")
     seq = 0
@@ -238,9 +240,10 @@ def test_an_unbounded_put_waits_for_the_writer_until_give_up(tmp_path: Path, h: 
 def test_truncation_anywhere_recovers_exactly_the_complete_chunks(
     tmp_path: Path, h: SimpleNamespace, compression: str
 ) -> None:
-    """A file cut at any byte (mid-chunk, mid-index, mid-summary) yields every message of its complete chunks."""
+    """A file cut at any byte (mid-chunk, mid-index, mid-summary) yields every message of its complete chunks, but
+    the images written after the last chunk of stamps (said so in ``recovery``)."""
     full = tmp_path / "full.mcap"
-    config = RecorderConfig(compression=Compression(compression), chunk_size_bytes=20 << 10)
+    config = RecorderConfig(compression=Compression(compression), chunk_size_bytes=4 << 10)
     with Recorder(full, config, rig_toml="x = 1", rig_path="r.toml") as rec:
         rec.add_stream("cam0", "color", INTR, "rgb8")
         for seq in range(30):
@@ -249,12 +252,18 @@ def test_truncation_anywhere_recovers_exactly_the_complete_chunks(
     size = len(data)
     cut_path = tmp_path / "cut.mcap"
     cuts = {size // 3, size // 3 + 1, size // 2, size - 200, size - 9, size - 1, *range(3000, 60000, 4093)}
+    left_out = 0
     for cut in sorted(c for c in cuts if c < size):
         cut_path.write_bytes(data[:cut])
+        scan = h.scan(str(cut_path))
+        images_last = bool(scan.chunks) and all(topic.endswith("/image") for topic, _ in scan.chunks[-1])
         with open_recording(cut_path) as rec:
             assert rec.recovered and rec.rig_toml == "x = 1"
+            assert ("written after the last chunk of stamps, left out" in rec.recovery) == images_last
             has_stream = bool(rec.streams)
+            left_out += images_last
         if has_stream:
             _assert_prefix_of_complete_chunks(cut_path, h, some=cut > size // 3)
         else:
-            assert cut < 20 << 10 and not h.scan(str(cut_path)).messages
+            assert cut < 20 << 10 and not scan.messages
+    assert left_out  # some cuts fell after an image chunk that follows the last chunk of stamps

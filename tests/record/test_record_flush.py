@@ -7,6 +7,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from mcap.reader import make_reader
 
 from rigsync.core.intrinsics import Intrinsics
 from rigsync.record import Compression, Recorder, RecorderConfig, open_recording
@@ -85,23 +86,57 @@ def test_a_full_chunk_is_written_after_the_group_that_filled_it(tmp_path: Path) 
     assert writer.counters().messages == 3 and writer.flush_due_s() is None
 
 
-def test_an_image_its_camera_info_and_stamp_share_a_chunk(tmp_path: Path, h: SimpleNamespace) -> None:
-    """Every image fills a chunk on its own (1 KiB chunks), yet each chunk ends after the image's camera_info and
-    stamp: a crash keeps all three or none."""
+def test_images_are_written_before_their_camera_info_and_stamps_in_chunks_of_their_own(
+        tmp_path: Path, h: SimpleNamespace) -> None:
+    """Every image fills a chunk on its own (1 KiB chunks) that holds nothing else; its camera_info and stamp are
+    in one chunk of small messages, written after the image's: a crash keeps all three or (recovery) none."""
     path = tmp_path / "g.mcap"
     with Recorder(path, RecorderConfig(compression=Compression.NONE, chunk_size_bytes=1024), rig_toml="",
                   rig_path="") as rec:
         rec.add_stream("cam0", "color", Intrinsics.from_hfov(W, H, 70.0), "rgb8")
         for seq in range(12):
             assert rec.write_image(h.stamped("cam0", "color", seq, h.pattern(seq, SHAPE, "u1"), "rgb8"))
-    groups = h.chunk_groups(h.scan(str(path)))
-    assert len(groups) == 12
-    for seq, (images, infos, stamps) in enumerate(groups):
-        assert images == infos == stamps == {("cam0/color", seq, h.rig_time(seq))}
+    scan = h.scan(str(path))
+    images, infos, stamps = h.kept_frames(scan)
+    frames = {("cam0/color", seq, h.rig_time(seq)) for seq in range(12)}
+    assert images.keys() == infos.keys() == stamps.keys() == frames
+    assert all(images[frame] < stamps[frame] == infos[frame] for frame in frames)
+    image_chunks = [chunk for chunk in scan.chunks if any(topic.endswith("/image") for topic, _ in chunk)]
+    assert len(image_chunks) == 12 and all(len(chunk) == 1 for chunk in image_chunks)
+    assert len(scan.chunks) < 24  # the small messages of several frames share a chunk
+
+
+def test_the_small_chunk_is_written_on_its_own_limits_and_only_after_the_bulk_one(tmp_path: Path) -> None:
+    """A full bulk chunk is written alone, the small chunk stays open (its own size and age); when the small
+    chunk is due, the open bulk chunk is written just before it."""
+    clock = FakeClock(10.0)
+    writer = _writer(tmp_path, clock, chunk_size=4096)
+    writer.add_channel(2, "/cam/image", "protobuf", 0, {}, bulk=True)
+    writer.add_message(2, 1000, 1000, 0, b"i" * 5000)  # fills the bulk chunk
+    writer.add_message(1, 1000, 1000, 0, b"s" * 100)
+    writer.end_group(10.0)
+    assert writer.counters().messages == 0  # written, but its group's stamp is not: not reported
+    clock.t = 10.2
+    writer.add_message(2, 2000, 2000, 1, b"j" * 100)
+    writer.add_message(1, 2000, 2000, 1, b"t" * 100)
+    writer.end_group(10.2)
+    assert writer.flush_due_s() == 10.5  # the small chunk's, from its first group
+    clock.t = 10.5
+    writer.flush_if_due()
+    assert writer.counters().messages == 4 and writer.flush_due_s() is None
+    writer.finish()
+    with open(tmp_path / "w.mcap", "rb") as f:
+        reader = make_reader(f)
+        chunks = sorted(reader.get_summary().chunk_indexes, key=lambda c: c.chunk_start_offset)  # type: ignore[union-attr]
+        assert [sorted(c.message_index_offsets) for c in chunks] == [[2], [2], [1]]
+        assert [(c.message_start_time, c.message_end_time) for c in chunks] == [(1000, 1000), (2000, 2000),
+                                                                                 (1000, 2000)]
+        assert [m.log_time for _, _, m in reader.iter_messages(log_time_order=True)] == [1000, 1000, 2000, 2000]
 
 
 def test_an_idle_recorder_writes_its_open_chunk_when_due(tmp_path: Path, h: SimpleNamespace) -> None:
-    """With nothing more to write, the writer thread wakes up and writes the open chunk once it is due."""
+    """With nothing more to write, the writer thread wakes up and writes the open chunks once due, the image's
+    first."""
     clock = FakeClock(100.0)
     path = tmp_path / "idle.mcap"
     rec = Recorder(path, RecorderConfig(compression=Compression.NONE, flush_age_s=0.5), rig_toml="", rig_path="",
@@ -113,8 +148,9 @@ def test_an_idle_recorder_writes_its_open_chunk_when_due(tmp_path: Path, h: Simp
         clock.t += 0.01
         time.sleep(0.01)
     assert clock.t >= 100.5  # not before it was due (it was seen written after this clock time)
-    groups = h.chunk_groups(h.scan(str(path)))  # the file is still open: the chunk is complete on disk
-    assert groups == [({("cam0/color", 0, h.rig_time(0))},) * 3]
+    groups = h.chunk_groups(h.scan(str(path)))  # the file is still open: the chunks are complete on disk
+    frame = {("cam0/color", 0, h.rig_time(0))}
+    assert groups == [(frame, set(), set()), (set(), frame, frame)]
     rec.close()
     with open_recording(path) as read:
         assert not read.recovered and [i.seq for i in read.images("cam0", "color")] == [0]

@@ -18,6 +18,7 @@ from mcap.records import Channel, Chunk, Header, Message, Metadata, Schema
 from mcap.stream_reader import StreamReader, get_chunk_data_stream
 
 from rigsync.record.mcap_writer import MCAP_MAGIC
+from rigsync.record.schemas import RAW_IMAGE_SCHEMA
 
 CORRUPT = (McapError, struct.error, ValueError, KeyError, IndexError, TypeError, EOFError, OSError, MemoryError,
            OverflowError, RecursionError, zstandard.ZstdError, DecodeError, RuntimeError)
@@ -49,8 +50,8 @@ class Contents:
     counts: dict[int, int] = field(default_factory=dict)
     time_span: tuple[int, int] = (0, 0)
     recovered: bool = False
-    chunks: list[tuple[int, int]] = field(default_factory=list)
-    """Recovered: (offset, length) of every complete chunk."""
+    chunks: list[tuple[int, int, frozenset[int]]] = field(default_factory=list)
+    """Recovered: (offset, length, channel ids) of every complete chunk kept."""
     stopped: str = ""
     """Recovered: why reading stopped."""
     recovery: str = ""
@@ -130,9 +131,8 @@ def load_recovered(f: IO[bytes]) -> Contents:
     f.seek(0)
     exact = ExactReader(f, size)
     found = Contents(recovered=True, stopped="the file ends after its last complete record")
-    counts: Counter[int] = Counter()
-    start: int | None = None
-    end = 0
+    # offset, length, messages per channel, first and last log time of each complete chunk
+    kept_chunks: list[tuple[int, int, Counter[int], int | None, int | None]] = []
     kept = exact.pos
     try:
         for record in StreamReader(cast(IO[bytes], exact), emit_chunks=True, record_size_limit=None).records:
@@ -147,16 +147,28 @@ def load_recovered(f: IO[bytes]) -> Contents:
             elif isinstance(record, Chunk):
                 messages = chunk_messages(record)
                 length = chunk_length(record)
-                found.chunks.append((exact.pos - length, length))
-                for m in messages:
-                    counts[m.channel_id] += 1
-                    start = m.log_time if start is None else min(start, m.log_time)
-                    end = max(end, m.log_time)
+                times = [m.log_time for m in messages]
+                kept_chunks.append((exact.pos - length, length, Counter(m.channel_id for m in messages),
+                                    min(times, default=None), max(times, default=None)))
             kept = exact.pos
     except CORRUPT as exc:  # the first truncated or invalid record: everything before it has been taken
         found.stopped = why(exc)
+    images = {cid for cid, ch in found.channels.items()
+              if (s := found.schemas.get(ch.schema_id)) is not None and s.name == RAW_IMAGE_SCHEMA}
+    unstamped = 0
+    while kept_chunks and kept_chunks[-1][2] and kept_chunks[-1][2].keys() <= images:
+        kept = kept_chunks.pop()[0]  # images written after the last chunk of small messages: their stamps were lost
+        unstamped += 1
+    counts: Counter[int] = Counter()
+    for _, _, chunk_counts, _, _ in kept_chunks:
+        counts.update(chunk_counts)
+    found.chunks = [(offset, length, frozenset(c)) for offset, length, c, _, _ in kept_chunks]
     found.counts = dict(counts)
-    found.time_span = (start or 0, end)
+    found.time_span = (min((c[3] for c in kept_chunks if c[3] is not None), default=0),
+                       max((c[4] for c in kept_chunks if c[4] is not None), default=0))
+    if unstamped:
+        found.stopped = (f"{unstamped} chunk(s) of images written after the last chunk of stamps, left out (their "
+                         f"stamps were lost), and {found.stopped}")
     found.recovery = (f"the file was not closed properly; kept {len(found.chunks):,} complete chunk(s) "
                       f"({sum(counts.values()):,} messages), the first {kept:,} of {size:,} bytes; then "
                       f"{found.stopped}")

@@ -17,6 +17,7 @@ import json
 import os
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator
+from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import TracebackType
@@ -140,6 +141,9 @@ class Recording:
         self.metadata: dict[str, dict[str, str]] = contents.metadata
         self._contents = contents
         self._schemas, self._channels, self._counts = contents.schemas, contents.channels, contents.counts
+        self.chunks_decompressed: list[int] = []
+        """File offsets of the chunks this recording's reads have decompressed, in order (reads skip the chunks
+        without a topic they want: the images have chunks of their own)."""
         self._check_rigsync()
         rigsync_meta = self.metadata.get("rigsync", {})
         self.rig_toml: str = rigsync_meta.get("rig_toml", "")
@@ -217,17 +221,17 @@ class Recording:
             if summary is not None:
                 # One chunk at a time, in file order (mcap's iter_messages without log-time order reads every
                 # chunk before it yields a message: the whole file in memory); chunks without them skipped.
-                for index in sorted(summary.chunk_indexes, key=lambda c: c.chunk_start_offset):
-                    if index.message_index_offsets and not wanted & index.message_index_offsets.keys():
-                        continue
-                    f.seek(index.chunk_start_offset + 9)
-                    for message in chunk_messages(Chunk.read(ReadDataStream(f))):
-                        if message.channel_id in wanted:
-                            yield self._channels[message.channel_id], message
-                return
-            for offset, length in self._contents.chunks:
+                indexes = sorted(summary.chunk_indexes, key=lambda c: c.chunk_start_offset)
+                chunks: list[tuple[int, int, AbstractSet[int]]] = [
+                    (c.chunk_start_offset, c.chunk_length, c.message_index_offsets.keys()) for c in indexes]
+            else:
+                chunks = list(self._contents.chunks)
+            for offset, length, channels in chunks:
+                if channels and not wanted & channels:
+                    continue
                 f.seek(offset + 9)
-                chunk = Chunk.read(ReadDataStream(io.BytesIO(f.read(length - 9))))
+                chunk = Chunk.read(ReadDataStream(f if summary is not None else io.BytesIO(f.read(length - 9))))
+                self.chunks_decompressed.append(offset)
                 for message in chunk_messages(chunk):
                     if message.channel_id in wanted:
                         yield self._channels[message.channel_id], message
