@@ -7,15 +7,17 @@ import io
 import json
 import struct
 from collections import Counter
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
-from typing import IO, cast
+from typing import IO, Final, cast
 
+import lz4.frame
 import zstandard
 from google.protobuf.message import DecodeError  # type: ignore[import-untyped]
 from mcap.exceptions import EndOfFile, McapError
 from mcap.reader import SeekingReader
 from mcap.records import Channel, Chunk, Header, Message, Metadata, Schema
-from mcap.stream_reader import StreamReader, get_chunk_data_stream
+from mcap.stream_reader import StreamReader
 
 from rigsync.record.mcap_writer import MCAP_MAGIC
 from rigsync.record.schemas import RAW_IMAGE_SCHEMA
@@ -51,7 +53,8 @@ class Contents:
     time_span: tuple[int, int] = (0, 0)
     recovered: bool = False
     chunks: list[tuple[int, int, frozenset[int]]] = field(default_factory=list)
-    """Recovered: (offset, length, channel ids) of every complete chunk kept."""
+    """(offset, length, channel ids) of every chunk, in file order: from the chunk indexes, or (recovered) of every
+    complete chunk kept."""
     stopped: str = ""
     """Recovered: why reading stopped."""
     recovery: str = ""
@@ -83,20 +86,45 @@ class ExactReader:
         return data
 
 
-def chunk_messages(chunk: Chunk) -> list[Message]:
-    """The messages of a chunk; raises if it does not decompress to exactly its declared records."""
-    stream, length = get_chunk_data_stream(chunk)
+_RECORD: Final = struct.Struct("<BQ")  # opcode, length
+_MESSAGE: Final = struct.Struct("<HIQQ")  # channel_id, sequence, log_time, publish_time
+
+
+def _chunk_data(chunk: Chunk) -> bytes:
+    if chunk.compression == "zstd":
+        data: bytes = zstandard.decompress(chunk.data, chunk.uncompressed_size)
+        return data
+    if chunk.compression == "lz4":
+        return cast(bytes, lz4.frame.decompress(chunk.data))
+    if chunk.compression == "":
+        return chunk.data
+    raise McapError(f"unknown chunk compression {chunk.compression[:40]!r}")
+
+
+def chunk_messages(chunk: Chunk, channels: AbstractSet[int] | None = None) -> list[Message]:
+    """The messages of a chunk (only those of ``channels`` if given); raises if it does not decompress to
+    exactly its declared records."""
+    data = _chunk_data(chunk)
+    length = len(data)
     if length != chunk.uncompressed_size:
         raise McapError(f"chunk holds {length} bytes, declares {chunk.uncompressed_size}")
     messages = []
-    while stream.count < length:
-        opcode, record_length = stream.read1(), stream.read8()
-        if stream.count + record_length > length:
+    pos = 0
+    while pos < length:
+        if pos + 9 > length:
+            raise McapError("record runs past the end of its chunk")
+        opcode, record_length = _RECORD.unpack_from(data, pos)
+        pos += 9
+        end = pos + record_length
+        if end > length:
             raise McapError("record runs past the end of its chunk")
         if opcode == 0x05:
-            messages.append(Message.read(stream, record_length))
-        else:
-            stream.read(record_length)
+            if record_length < _MESSAGE.size:
+                raise McapError(f"a message record of {record_length} bytes (at least {_MESSAGE.size})")
+            channel_id, sequence, log_time, publish_time = _MESSAGE.unpack_from(data, pos)
+            if channels is None or channel_id in channels:
+                messages.append(Message(channel_id, log_time, data[pos + _MESSAGE.size : end], publish_time, sequence))
+        pos = end
     return messages
 
 
@@ -121,8 +149,11 @@ def load_indexed(f: IO[bytes]) -> Contents | None:
     except CORRUPT:
         return None
     stats = summary.statistics
+    chunks = [(c.chunk_start_offset, c.chunk_length, frozenset(c.message_index_offsets))
+              for c in sorted(summary.chunk_indexes, key=lambda c: c.chunk_start_offset)]
     return Contents(library, metadata, dict(summary.schemas), dict(summary.channels),
-                    dict(stats.channel_message_counts), (stats.message_start_time, stats.message_end_time))
+                    dict(stats.channel_message_counts), (stats.message_start_time, stats.message_end_time),
+                    chunks=chunks)
 
 
 def load_recovered(f: IO[bytes]) -> Contents:
