@@ -89,7 +89,7 @@ def test_a_full_chunk_is_written_after_the_group_that_filled_it(tmp_path: Path) 
 def test_images_are_written_before_their_camera_info_and_stamps_in_chunks_of_their_own(
         tmp_path: Path, h: SimpleNamespace) -> None:
     """Every image fills a chunk on its own (1 KiB chunks) that holds nothing else; its camera_info and stamp are
-    in one chunk of small messages, written after the image's: a crash keeps all three or (recovery) none."""
+    in the chunk of small messages written right after it: a crash keeps all three or (recovery) none."""
     path = tmp_path / "g.mcap"
     with Recorder(path, RecorderConfig(compression=Compression.NONE, chunk_size_bytes=1024), rig_toml="",
                   rig_path="") as rec:
@@ -100,38 +100,41 @@ def test_images_are_written_before_their_camera_info_and_stamps_in_chunks_of_the
     images, infos, stamps = h.kept_frames(scan)
     frames = {("cam0/color", seq, h.rig_time(seq)) for seq in range(12)}
     assert images.keys() == infos.keys() == stamps.keys() == frames
-    assert all(images[frame] < stamps[frame] == infos[frame] for frame in frames)
-    image_chunks = [chunk for chunk in scan.chunks if any(topic.endswith("/image") for topic, _ in chunk)]
-    assert len(image_chunks) == 12 and all(len(chunk) == 1 for chunk in image_chunks)
-    assert len(scan.chunks) < 24  # the small messages of several frames share a chunk
+    assert all(images[frame] + 1 == stamps[frame] == infos[frame] for frame in frames)
+    assert [len(chunk) for chunk in scan.chunks] == [1, 2] * 12
 
 
-def test_the_small_chunk_is_written_on_its_own_limits_and_only_after_the_bulk_one(tmp_path: Path) -> None:
-    """A full bulk chunk is written alone, the small chunk stays open (its own size and age); when the small
-    chunk is due, the open bulk chunk is written just before it."""
+def test_both_chunks_are_written_when_either_is_full_or_due(tmp_path: Path) -> None:
+    """A full chunk of images is written with the open chunk of small messages right after it; a due chunk of
+    small messages takes the open chunk of images with it. The chunk indexes give each its own time range and an
+    ordered read interleaves them."""
     clock = FakeClock(10.0)
     writer = _writer(tmp_path, clock, chunk_size=4096)
     writer.add_channel(2, "/cam/image", "protobuf", 0, {}, bulk=True)
-    writer.add_message(2, 1000, 1000, 0, b"i" * 5000)  # fills the bulk chunk
-    writer.add_message(1, 1000, 1000, 0, b"s" * 100)
+    writer.add_message(1, 900, 900, 0, b"s" * 100)  # a small message of its own group
     writer.end_group(10.0)
-    assert writer.counters().messages == 0  # written, but its group's stamp is not: not reported
+    writer.add_message(2, 1000, 1000, 0, b"i" * 5000)  # fills the chunk of images
+    writer.add_message(1, 1000, 1000, 0, b"t" * 100)
+    writer.end_group(10.0)
+    assert writer.counters().messages == 3 and writer.flush_due_s() is None
     clock.t = 10.2
     writer.add_message(2, 2000, 2000, 1, b"j" * 100)
-    writer.add_message(1, 2000, 2000, 1, b"t" * 100)
+    writer.add_message(1, 2000, 2000, 1, b"u" * 100)
     writer.end_group(10.2)
-    assert writer.flush_due_s() == 10.5  # the small chunk's, from its first group
-    clock.t = 10.5
+    assert writer.flush_due_s() == 10.7
+    clock.t = 10.7
     writer.flush_if_due()
-    assert writer.counters().messages == 4 and writer.flush_due_s() is None
+    assert writer.counters().messages == 5 and writer.flush_due_s() is None
     writer.finish()
     with open(tmp_path / "w.mcap", "rb") as f:
         reader = make_reader(f)
-        chunks = sorted(reader.get_summary().chunk_indexes, key=lambda c: c.chunk_start_offset)  # type: ignore[union-attr]
-        assert [sorted(c.message_index_offsets) for c in chunks] == [[2], [2], [1]]
-        assert [(c.message_start_time, c.message_end_time) for c in chunks] == [(1000, 1000), (2000, 2000),
-                                                                                 (1000, 2000)]
-        assert [m.log_time for _, _, m in reader.iter_messages(log_time_order=True)] == [1000, 1000, 2000, 2000]
+        summary = reader.get_summary()
+        assert summary is not None
+        chunks = sorted(summary.chunk_indexes, key=lambda c: c.chunk_start_offset)
+        assert [sorted(c.message_index_offsets) for c in chunks] == [[2], [1], [2], [1]]
+        assert [(c.message_start_time, c.message_end_time) for c in chunks] == [(1000, 1000), (900, 1000),
+                                                                                 (2000, 2000), (2000, 2000)]
+        assert [m.log_time for _, _, m in reader.iter_messages(log_time_order=True)] == [900, 1000, 1000, 2000, 2000]
 
 
 def test_an_idle_recorder_writes_its_open_chunk_when_due(tmp_path: Path, h: SimpleNamespace) -> None:

@@ -14,11 +14,13 @@ complete chunk, which :func:`rigsync.record.reader.open_recording` recovers.
 
 Messages of *bulk* channels (images) go to one open chunk, every other message (stamps, framesets, camera_info,
 PTP...) to a second, so that reading the small messages decompresses no image. Chunks are closed only between
-message groups (:meth:`McapChunkWriter.end_group`), each when it reaches the chunk size or is due by age
-(:meth:`McapChunkWriter.flush_due_s`), and the small chunk only right after the bulk one: every image is on disk
-before its stamp, camera_info and the framesets naming it. A crash therefore leaves, after the last small chunk,
-at most bulk chunks whose images' stamps were lost with the open small chunk; the reader's recovery drops them
-(:func:`rigsync.record._scan.load_recovered`), so an image is recovered with its stamp and camera_info or not at all.
+message groups (:meth:`McapChunkWriter.end_group`): when either reaches the chunk size or is due by age
+(:meth:`McapChunkWriter.flush_due_s`), both are written, in one write, the bulk one first. So every image is in
+the file before its stamp, camera_info and the framesets naming it, and a crash loses no more than with one open
+chunk: what the open chunks hold, at most a chunk of images and ``flush_age_s`` old. Only a write torn between
+the two chunks leaves images without their stamps; the reader's recovery leaves such trailing chunks of images
+out (:func:`rigsync.record._scan.load_recovered`), so an image is recovered with its stamp and camera_info or not
+at all. The two kinds of chunk overlap in log time; each chunk index gives its own range.
 """
 
 from __future__ import annotations
@@ -111,14 +113,8 @@ class _OpenChunk:
 
 
 class McapChunkWriter:
-    """Writes an MCAP file (chunked, indexed, summary) to a :class:`FileSink`.
-
-    Two chunks are open at once: one for the messages of *bulk* channels (images), one for every other channel
-    (stamps, framesets, camera_info, PTP, status...), so that a reader of the small messages decompresses none
-    of the images. Each is written when it reaches the chunk size or is due by age; the small chunk is never
-    written before the bulk one (the images it names are always on disk before their stamps and framesets).
-    The chunks' log-time ranges overlap; the summary's chunk indexes give each its own.
-    """
+    """Writes an MCAP file (chunked, indexed, summary) to a :class:`FileSink`; two chunks open at once, one for the
+    bulk channels' messages (images), one for the others."""
 
     def __init__(self, sink: FileSink, *, compression: str, chunk_size: int, zstd_level: int = 1,
                  flush_age_s: float | None = None, clock: Callable[[], float] = time.monotonic) -> None:
@@ -141,18 +137,13 @@ class McapChunkWriter:
         self._chunk_indexes: list[ChunkIndex] = []
         self._metadata_indexes: list[MetadataIndex] = []
         self._lock = threading.Lock()
-        # Totals of written chunks (the summary's statistics).
+        # Totals of written chunks.
         self._messages = 0
         self._payload_messages = 0
         self._payload_bytes = 0
         self._counts: dict[int, int] = {}
         self._start_time = 0
         self._end_time = 0
-        # What counters() reports: the totals when every group written so far was complete on disk.
-        self._complete = WriterCounters(0, 0, 0, 0, {})
-        self._complete_times = (0, 0)
-        self._incomplete_from: tuple[int, int] | None = None
-        """(file offset, chunk count) where the bulk chunks written ahead of their groups' small messages start."""
         self._bulk = _OpenChunk()
         self._lite = _OpenChunk()
 
@@ -162,12 +153,15 @@ class McapChunkWriter:
         return self._good_offset
 
     def counters(self) -> WriterCounters:
-        """A consistent snapshot of what has been written (safe from any thread): the messages of the groups
-        whose chunks are all on disk."""
+        """A consistent snapshot of what has been written (safe from any thread)."""
         with self._lock:
-            c = self._complete
-            return WriterCounters(c.messages, c.payload_messages, c.payload_bytes, self._good_offset,
-                                  c.channel_message_counts)
+            return WriterCounters(
+                messages=self._messages,
+                payload_messages=self._payload_messages,
+                payload_bytes=self._payload_bytes,
+                bytes_written=self._good_offset,
+                channel_message_counts=dict(self._counts),
+            )
 
     def _write(self, pieces: Sequence[Piece]) -> None:
         if self._failed is not None:
@@ -269,8 +263,8 @@ class McapChunkWriter:
         c.messages += 1
 
     def end_group(self, put_s: float) -> None:
-        """The messages added since the previous group are complete (a chunk ends only between groups); they were
-        handed over at ``put_s`` (``clock`` time). Writes a chunk that has reached the chunk size or is due."""
+        """The messages added since the previous group are complete (chunks end only between groups); they were
+        handed over at ``put_s`` (``clock`` time). Writes the chunks if one has reached the chunk size or is due."""
         bulk, lite = self._bulk, self._lite
         if bulk.messages == 0 and lite.messages == 0:
             return
@@ -280,56 +274,55 @@ class McapChunkWriter:
             for c in (bulk, lite):
                 if c.due_s is None and c.messages:
                     c.due_s = max(put_s + self._flush_age_s, self._clock() + self._flush_age_s / 2)
-        if lite.size >= self._chunk_size:
+        if bulk.size >= self._chunk_size or lite.size >= self._chunk_size:
             self.flush_chunk()
-        elif bulk.size >= self._chunk_size:
-            self._flush_bulk()
         else:
             self.flush_if_due()
 
     def flush_due_s(self) -> float | None:
-        """When (``clock`` time) an open chunk must be written even if it is not full; None: no chunk is open (or
+        """When (``clock`` time) the open chunks must be written even if not full; None: no chunk is open (or
         there is no flush age)."""
         dues = [c.due_s for c in (self._bulk, self._lite) if c.due_s is not None]
         return min(dues) if dues else None
 
     def flush_if_due(self) -> None:
-        """Write the open chunks that are due by age (the small one after the bulk one)."""
-        now = self._clock()
-        if self._lite.due_s is not None and now >= self._lite.due_s:
+        """Write the open chunks if one is due by age."""
+        due = self.flush_due_s()
+        if due is not None and self._clock() >= due:
             self.flush_chunk()
-        elif self._bulk.due_s is not None and now >= self._bulk.due_s:
-            self._flush_bulk()
 
     def flush_chunk(self) -> None:
-        """Write the open chunks (those holding a message) and their message indexes: the bulk one, then the
-        small one."""
-        self._flush_bulk()
-        self._write_chunk(self._lite)
-        self._lite = _OpenChunk()
-        self._completed()
-
-    def _flush_bulk(self) -> None:
-        if self._lite.messages == 0:
-            self._write_chunk(self._bulk)
-            self._completed()
-        elif self._bulk.messages:
-            if self._incomplete_from is None:
-                self._incomplete_from = (self._offset, len(self._chunk_indexes))
-            self._write_chunk(self._bulk)
-        self._bulk = _OpenChunk()
-
-    def _completed(self) -> None:
-        """Every group handed to the writer so far is on disk: report the totals."""
-        self._incomplete_from = None
-        self._complete_times = (self._start_time, self._end_time)
-        with self._lock:
-            self._complete = WriterCounters(self._messages, self._payload_messages, self._payload_bytes, 0,
-                                            dict(self._counts))
-
-    def _write_chunk(self, c: _OpenChunk) -> None:
-        if c.messages == 0:
+        """Write the open chunks that hold a message, each followed by its message indexes, in one write: the bulk
+        one first, so that every image is in the file before its stamp."""
+        pieces: list[Piece] = []
+        written: list[tuple[_OpenChunk, ChunkIndex]] = []
+        offset = self._offset
+        for c in (self._bulk, self._lite):
+            if c.messages:
+                chunk, index = self._chunk_records(c, offset)
+                pieces += chunk
+                written.append((c, index))
+                offset += index.chunk_length + index.message_index_length
+        if not written:
             return
+        self._bulk, self._lite = _OpenChunk(), _OpenChunk()
+        self._write(pieces)
+        with self._lock:
+            for c, index in written:
+                self._chunk_indexes.append(index)
+                if self._messages == 0:
+                    self._start_time, self._end_time = c.start, c.end
+                else:
+                    self._start_time = min(self._start_time, c.start)
+                    self._end_time = max(self._end_time, c.end)
+                self._messages += c.messages
+                self._payload_messages += c.payload_messages
+                self._payload_bytes += c.payload_bytes
+                for channel_id, entries in c.index.items():
+                    self._counts[channel_id] = self._counts.get(channel_id, 0) + len(entries)
+
+    def _chunk_records(self, c: _OpenChunk, chunk_start: int) -> tuple[list[Piece], ChunkIndex]:
+        """The records of chunk ``c`` written at ``chunk_start`` (the chunk, compressed, and its message indexes)."""
         pieces = c.pieces
         if c.small:
             pieces.append(c.small)
@@ -345,7 +338,6 @@ class McapChunkWriter:
             + name
             + _U64.pack(stored)
         )
-        chunk_start = self._offset
         chunk_length = len(head) + stored
         builder = RecordBuilder()
         offsets: dict[int, int] = {}
@@ -353,31 +345,18 @@ class McapChunkWriter:
             offsets[channel_id] = chunk_start + chunk_length + builder.count
             MessageIndex(channel_id, sorted(c.index[channel_id], key=lambda r: r[0])).write(builder)
         message_indexes = _end(builder)
-        self._write([head, *body, message_indexes])
-
-        self._chunk_indexes.append(
-            ChunkIndex(
-                message_start_time=c.start,
-                message_end_time=c.end,
-                chunk_start_offset=chunk_start,
-                chunk_length=chunk_length,
-                message_index_offsets=offsets,
-                message_index_length=len(message_indexes),
-                compression=self._compression,
-                compressed_size=stored,
-                uncompressed_size=c.size,
-            )
+        index = ChunkIndex(
+            message_start_time=c.start,
+            message_end_time=c.end,
+            chunk_start_offset=chunk_start,
+            chunk_length=chunk_length,
+            message_index_offsets=offsets,
+            message_index_length=len(message_indexes),
+            compression=self._compression,
+            compressed_size=stored,
+            uncompressed_size=c.size,
         )
-        if self._messages == 0:
-            self._start_time, self._end_time = c.start, c.end
-        else:
-            self._start_time = min(self._start_time, c.start)
-            self._end_time = max(self._end_time, c.end)
-        self._messages += c.messages
-        self._payload_messages += c.payload_messages
-        self._payload_bytes += c.payload_bytes
-        for channel_id, records in c.index.items():
-            self._counts[channel_id] = self._counts.get(channel_id, 0) + len(records)
+        return [head, *body, message_indexes], index
 
     def finish(self) -> None:
         """Write the open chunks, DataEnd, the summary (schemas, channels, statistics, indexes) and footer."""
@@ -421,22 +400,10 @@ class McapChunkWriter:
     def finish_after_error(self, end_metadata: Sequence[tuple[str, Mapping[str, str]]] = ()) -> bool:
         """After a failed write: cut the file to the last complete group and try to end it properly.
 
-        The open chunks are dropped, and so are the bulk chunks written after the last small one (their images'
-        stamps were in the open small chunk). Returns True if the summary and footer were written; otherwise the file
+        The open chunks are dropped. Returns True if the summary and footer were written; otherwise the file
         ends at its last complete record group (readable by recovery). Raises only if truncation fails.
         """
         self._bulk, self._lite = _OpenChunk(), _OpenChunk()
-        if self._incomplete_from is not None:  # bulk chunks whose groups' small messages were in the open chunk
-            self._offset, chunks = self._incomplete_from
-            del self._chunk_indexes[chunks:]
-            c = self._complete
-            self._messages, self._payload_messages = c.messages, c.payload_messages
-            self._payload_bytes = c.payload_bytes
-            self._counts = dict(c.channel_message_counts)
-            self._start_time, self._end_time = self._complete_times
-            self._incomplete_from = None
-            with self._lock:
-                self._good_offset = self._offset
         self._sink.truncate(self._good_offset)
         self._offset = self._good_offset
         self._failed = None

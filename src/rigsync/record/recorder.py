@@ -11,10 +11,9 @@ the disk takes them) and raises :class:`RecordingError`. Nothing ever blocks lon
 that is infinite, than the writer needs or until ``give_up`` says to stop waiting).
 
 Crashes: images go to chunks of their own, their camera_info and ``/rigsync/frames`` stamps to the chunks of the
-small messages, which are written only right after the images' (see :mod:`rigsync.record.mcap_writer`); a chunk
-is written when full or ``flush_age_s`` after its oldest message was handed over, so a killed process loses only
-young data: the open chunks (recovery drops the images written after the last small chunk, whose stamps were
-lost) and what is queued (bounded by ``queue_max_bytes``, and by ``queue_max_age_s`` if set).
+small messages; both open chunks are written together (the images' first) when one is full or ``flush_age_s``
+after its oldest message was handed over (see :mod:`rigsync.record.mcap_writer`), so a killed process loses only
+young data: the open chunks and what is queued (bounded by ``queue_max_bytes``, and by ``queue_max_age_s`` if set).
 """
 
 from __future__ import annotations
