@@ -8,8 +8,10 @@ import itertools
 from pathlib import Path
 
 import pytest
+from mcap.data_stream import ReadDataStream
 from mcap.reader import NonSeekingReader, SeekingReader, make_reader
-from mcap.records import ChunkIndex
+from mcap.records import Chunk, ChunkIndex, Message
+from mcap.stream_reader import breakup_chunk
 from tests.verify.rigs import TWO_HOSTS_PTP, capture
 
 from rigsync.capture import session
@@ -35,15 +37,22 @@ def _chunks(path: Path) -> tuple[list[ChunkIndex], set[int], set[int]]:
     return summary.chunk_indexes, images, frames
 
 
-def test_images_have_chunks_of_their_own(small_chunks: Path) -> None:
-    """Every chunk holds images only or no image; the stamps are in the others, and there are several of each."""
+def test_images_have_chunks_of_their_own_followed_by_their_stamps(small_chunks: Path) -> None:
+    """Every chunk holds images only or no image, and each chunk of images is followed by the chunk holding
+    exactly those images' stamps (same log times and sequences)."""
     chunks, images, frames = _chunks(small_chunks)
-    kinds = [c.message_index_offsets.keys() <= images for c in chunks]
-    assert all(c.message_index_offsets.keys() <= images or not c.message_index_offsets.keys() & images
-               for c in chunks)
-    assert kinds.count(True) >= 2 and kinds.count(False) >= 2
-    assert all(c.message_index_offsets.keys() & frames for c, image in zip(chunks, kinds, strict=True) if not image
-               and c.message_start_time != c.message_end_time)
+    contents = []
+    with open(small_chunks, "rb") as f:
+        for index in sorted(chunks, key=lambda c: c.chunk_start_offset):
+            f.seek(index.chunk_start_offset + 9)
+            contents.append([r for r in breakup_chunk(Chunk.read(ReadDataStream(f))) if isinstance(r, Message)])
+    image_chunks = [i for i, messages in enumerate(contents) if messages[0].channel_id in images]
+    assert len(image_chunks) >= 3
+    for i, messages in enumerate(contents):
+        assert all((m.channel_id in images) == (i in image_chunks) for m in messages)
+    for i in image_chunks:
+        stamps = sorted((m.log_time, m.sequence) for m in contents[i + 1] if m.channel_id in frames)
+        assert stamps == sorted((m.log_time, m.sequence) for m in contents[i])
 
 
 def test_stamps_only_verification_decompresses_no_image(small_chunks: Path) -> None:
