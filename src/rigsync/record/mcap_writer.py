@@ -7,8 +7,8 @@ with lz4/zstd the pieces are joined once and compressed (both libraries release 
 the ``mcap`` library's own record classes. No CRCs are computed (the format's CRC fields are 0, meaning "not computed").
 
 The writer is single-threaded: one thread calls everything except :meth:`McapChunkWriter.counters`. Each
-write hands the file one complete record group (a chunk with its message indexes, a metadata record...), so
-``good_offset`` is always the end of the last complete group: after a write error, :meth:`finish_after_error`
+write hands the file one complete record group (the open chunks with their message indexes, a metadata
+record...), so ``good_offset`` is always the end of the last complete group: after a write error, :meth:`finish_after_error`
 cuts the file back to it and tries to end the file properly; if that fails too, the file ends at the last
 complete chunk, which :func:`rigsync.record.reader.open_recording` recovers.
 
