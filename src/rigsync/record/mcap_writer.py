@@ -8,9 +8,9 @@ the ``mcap`` library's own record classes. No CRCs are computed (the format's CR
 
 The writer is single-threaded: one thread calls everything except :meth:`McapChunkWriter.counters`. Each
 write hands the file one complete record group (the open chunks with their message indexes, a metadata
-record...), so ``good_offset`` is always the end of the last complete group: after a write error, :meth:`finish_after_error`
-cuts the file back to it and tries to end the file properly; if that fails too, the file ends at the last
-complete chunk, which :func:`rigsync.record.reader.open_recording` recovers.
+record...), so ``good_offset`` is always the end of the last complete group: after a write error,
+:meth:`finish_after_error` cuts the file back to it and tries to end the file properly; if that fails too, the
+file ends at the last complete chunk, which :func:`rigsync.record.reader.open_recording` recovers.
 
 Messages of *bulk* channels (images) go to one open chunk, every other message (stamps, framesets, camera_info,
 PTP...) to a second, so that reading the small messages decompresses no image. Chunks are closed only between
