@@ -11,8 +11,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from mcap.records import Chunk, Header
-from mcap.stream_reader import StreamReader
+from mcap.records import Channel, Chunk, Header, Message
+from mcap.stream_reader import StreamReader, breakup_chunk
 from mcap.writer import Writer
 from tests.fuzz import mcapfuzz
 
@@ -61,15 +61,28 @@ def test_info_exits_2_naming_the_file_or_0(tmp_path: Path, sources: list[bytes],
     assert exits[0] >= 5 and exits[2] >= 5, exits
 
 
-def _chunk_ends(data: bytes) -> list[int]:
-    """End offset of every chunk record of a file, found by walking its records (independently of the reader)."""
-    ends, pos = [], 8
+def _chunk_ends(data: bytes) -> list[tuple[int, bool]]:
+    """End offset of every chunk record of a file, and whether it holds images only, found by walking its records
+    (independently of the reader)."""
+    ends, pos, topics = [], 8, {}
     stream = io.BytesIO(data)
     for record in StreamReader(stream, skip_magic=False, emit_chunks=True).records:
         pos = stream.tell()
-        if isinstance(record, Chunk):
-            ends.append(pos)
+        if isinstance(record, Channel):
+            topics[record.id] = record.topic
+        elif isinstance(record, Chunk):
+            messages = [r for r in breakup_chunk(record) if isinstance(r, Message)]
+            ends.append((pos, bool(messages) and all(topics[m.channel_id].endswith("/image") for m in messages)))
     return ends
+
+
+def _kept(ends: list[tuple[int, bool]], cut: int) -> int:
+    """How many chunks recovery keeps of a file cut at ``cut``: the complete ones up to the last that holds more
+    than images (images after it have lost their stamps)."""
+    complete = [images_only for end, images_only in ends if end <= cut]
+    while complete and complete[-1]:
+        complete.pop()
+    return len(complete)
 
 
 def test_a_cut_recording_says_how_many_chunks_it_kept(tmp_path: Path, sources: list[bytes]) -> None:
@@ -78,10 +91,10 @@ def test_a_cut_recording_says_how_many_chunks_it_kept(tmp_path: Path, sources: l
     ends = _chunk_ends(data)
     assert len(ends) >= 3
     path = tmp_path / "cut.mcap"
-    for cut in (ends[0] - 1, ends[0], ends[1] + 100, ends[-1] + 1):
+    for cut in (ends[0][0] - 1, ends[0][0], ends[1][0] + 100, ends[-1][0] + 1):
         path.write_bytes(data[:cut])
         with open_recording(path) as rec:
-            kept = sum(1 for end in ends if end <= cut)
+            kept = _kept(ends, cut)
             assert rec.recovered
             assert rec.summary().recovery.startswith(f"the file was not closed properly; kept {kept} complete "
                                                      f"chunk(s)")
@@ -94,14 +107,15 @@ def test_a_tail_of_zeros_after_the_last_chunk_is_recovered_at_once(tmp_path: Pat
     zeros nine bytes at a time, ~30 s)."""
     data = sources[1]
     ends = _chunk_ends(data)
+    end = ends[1][0]
     path = tmp_path / "zeros.mcap"
     with path.open("wb") as f:
-        f.write(data[:ends[1]])
-        f.truncate(ends[1] + (64 << 20))  # a sparse tail of zeros
+        f.write(data[:end])
+        f.truncate(end + (64 << 20))  # a sparse tail of zeros
     with open_recording(path) as rec:
-        assert rec.recovered and rec.recovery.startswith("the file was not closed properly; kept 2 complete chunk(s)")
-        assert rec.recovery.endswith(f"no MCAP record at byte {ends[1]:,} (opcode 0: zeros or garbage from there "
-                                     "on)")
+        assert rec.recovered and rec.recovery.startswith(f"the file was not closed properly; kept {_kept(ends, end)} "
+                                                         "complete chunk(s)")
+        assert rec.recovery.endswith(f"no MCAP record at byte {end:,} (opcode 0: zeros or garbage from there on)")
 
 
 def test_a_foreign_mcap_file_is_named_as_such(tmp_path: Path) -> None:
@@ -136,21 +150,27 @@ def test_files_without_a_recording_are_refused(tmp_path: Path, content: bytes, p
 
 
 def _break_first_zstd_frame(source: bytes) -> bytes:
-    """The file with the first byte of its first chunk's zstd frame (the frame's magic) flipped."""
+    """The file with the first byte of the zstd frame (the frame's magic) of its first chunk of small messages
+    (stamps, framesets: the chunks that ``rigsync info`` reads) flipped."""
     data = bytearray(source)
     stream = io.BytesIO(source)
+    topics = {}
     for record in StreamReader(stream, emit_chunks=True).records:
         assert not isinstance(record, Header) or record.library.startswith("rigsync/")
-        if isinstance(record, Chunk):
+        if isinstance(record, Channel):
+            topics[record.id] = record.topic
+        elif isinstance(record, Chunk):
             assert record.compression == "zstd"
-            data[stream.tell() - len(record.data)] ^= 0xFF
-            break
+            if any(isinstance(r, Message) and not topics[r.channel_id].endswith("/image")
+                   for r in breakup_chunk(record)):
+                data[stream.tell() - len(record.data)] ^= 0xFF
+                break
     return bytes(data)
 
 
 def test_a_damaged_chunk_in_a_complete_file_is_reported_when_read(tmp_path: Path, sources: list[bytes]) -> None:
-    """A complete file whose first chunk's zstd frame is damaged: the summary is read; the chunk, when read, is
-    a RecordingError naming the file and the compression's complaint."""
+    """A complete file whose first chunk of stamps has a damaged zstd frame: the summary is read; the chunk, when
+    read, is a RecordingError naming the file and the compression's complaint."""
     path = tmp_path / "flip.mcap"
     path.write_bytes(_break_first_zstd_frame(sources[1]))
     with open_recording(path) as rec:

@@ -105,10 +105,26 @@ def chunk_groups(scan: ChunkScan) -> list[tuple[set[tuple[str, int, int]], ...]]
     return out
 
 
+def kept_frames(scan: ChunkScan) -> tuple[dict[tuple[str, int, int], int], ...]:
+    """What recovery keeps of a frame's records: of the complete chunks up to the last that holds anything but
+    images, the index of the chunk holding each image, each camera_info and each stamp (by ``(device/stream,
+    sequence, log_time)``). Asserts that no record is in two chunks."""
+    last = max((i for i, chunk in enumerate(scan.chunks) if any(not t.endswith("/image") for t, _ in chunk)),
+               default=-1)
+    groups = chunk_groups(scan)[: last + 1]
+    found: tuple[dict[tuple[str, int, int], int], ...] = ({}, {}, {})
+    for i, group in enumerate(groups):
+        for records, where in zip(group, found, strict=True):
+            for record in records:
+                assert record not in where, f"{record} is in two chunks"
+                where[record] = i
+    return found
+
+
 @pytest.fixture
 def h() -> SimpleNamespace:
     """The helpers above (test modules here must not import conftest: their basenames are not unique)."""
     return SimpleNamespace(
         rig_time=rig_time, pattern=pattern, stamped=stamped, scan=scan_complete_chunks, period_ns=PERIOD_NS,
-        chunk_groups=chunk_groups,
+        chunk_groups=chunk_groups, kept_frames=kept_frames,
     )

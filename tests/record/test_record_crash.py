@@ -1,4 +1,4 @@
-"""What a crash or an interrupt leaves: a killed capture loses only young data, never half of a frame's records,
+"""What a crash or an interrupt leaves: a killed capture loses only young data, never part of a frame's records,
 and an interrupted close leaves the file finished or recoverable."""
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ SCHEDULING_SLACK_S = 0.5
 def test_sigkill_of_a_fast_capture_loses_only_young_frames_and_splits_none(tmp_path: Path, h: SimpleNamespace) -> None:
     """SIGKILL of a --fast capture: every image the writer had reported on disk, and every frame handed to the
     recorder more than the flush age (plus scheduling slack) before the kill, is recovered; each with its
-    camera_info and stamp, in the same chunk."""
+    camera_info and stamp, in the chunk written right after the image's."""
     out = tmp_path / "fast.mcap"
     # The capture child of the crash-loss benchmark: it prints, for every frame the recorder accepts, the
     # monotonic time, the frames handed to the recorder so far and the images its writer has on disk.
@@ -49,12 +49,13 @@ def test_sigkill_of_a_fast_capture_loses_only_young_frames_and_splits_none(tmp_p
     proc.wait(timeout=30)
     progress += [(float(t), int(n), int(d)) for t, n, d in (line.split() for line in proc.stdout.read().splitlines())]
 
-    groups = h.chunk_groups(h.scan(str(out)))
-    recovered = sum(len(images) for images, _, _ in groups)
-    for images, infos, stamps in groups:
-        assert images == infos == stamps
+    images, infos, stamps = h.kept_frames(h.scan(str(out)))
+    recovered = len(images)
+    assert images.keys() == infos.keys() == stamps.keys()
+    assert all(images[frame] + 1 == stamps[frame] == infos[frame] for frame in images)  # right after the image's
     with open_recording(out) as rec:
         assert rec.recovered and sum(s.message_count for s in rec.streams) == recovered
+        assert sum(1 for _ in rec.frames()) == recovered
     assert recovered >= max(on_disk for _, _, on_disk in progress)
     assert recovered <= progress[-1][1] + 1  # at most the frame being handed over when it died
     # Images are written in the order they were handed over: the recovered ones are the first `recovered`.

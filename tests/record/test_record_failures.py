@@ -15,6 +15,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from mcap.reader import make_reader
 
 from rigsync.core.errors import RecordingError
 from rigsync.core.intrinsics import Intrinsics
@@ -70,9 +71,11 @@ def _child(path: Path, compression: str, fsize_limit: int = 0) -> subprocess.Pop
 
 
 def _assert_prefix_of_complete_chunks(path: Path, h: SimpleNamespace, *, some: bool = True) -> int:
-    """The reader returns exactly the images of the complete chunks: seq 0..n-1, byte-exact."""
-    scan = h.scan(str(path))
-    expected = len(scan.messages.get("/cam0/color/image", []))
+    """The reader returns exactly the images of the complete chunks that recovery keeps (those whose stamps are
+    on disk): seq 0..n-1, byte-exact."""
+    images, _, stamps = h.kept_frames(h.scan(str(path)))
+    expected = len(images)
+    assert images.keys() == stamps.keys()
     with open_recording(path) as rec:
         images = list(rec.images("cam0", "color"))
         assert rec.streams[0].message_count == expected
@@ -238,7 +241,8 @@ def test_an_unbounded_put_waits_for_the_writer_until_give_up(tmp_path: Path, h: 
 def test_truncation_anywhere_recovers_exactly_the_complete_chunks(
     tmp_path: Path, h: SimpleNamespace, compression: str
 ) -> None:
-    """A file cut at any byte (mid-chunk, mid-index, mid-summary) yields every message of its complete chunks."""
+    """A file cut at any byte (mid-chunk, mid-index, mid-summary) yields every message of its complete chunks, but
+    a chunk of images whose stamps were cut off (said so in ``recovery``)."""
     full = tmp_path / "full.mcap"
     config = RecorderConfig(compression=Compression(compression), chunk_size_bytes=20 << 10)
     with Recorder(full, config, rig_toml="x = 1", rig_path="r.toml") as rec:
@@ -249,12 +253,24 @@ def test_truncation_anywhere_recovers_exactly_the_complete_chunks(
     size = len(data)
     cut_path = tmp_path / "cut.mcap"
     cuts = {size // 3, size // 3 + 1, size // 2, size - 200, size - 9, size - 1, *range(3000, 60000, 4093)}
+    with open(full, "rb") as f:
+        summary = make_reader(f).get_summary()
+    assert summary is not None
+    images = {cid for cid, ch in summary.channels.items() if ch.topic.endswith("/image")}
+    cuts |= {c.chunk_start_offset + c.chunk_length + c.message_index_length + 20 for c in summary.chunk_indexes
+             if c.message_index_offsets.keys() <= images}  # in the chunk of stamps written right after the images
+    left_out = 0
     for cut in sorted(c for c in cuts if c < size):
         cut_path.write_bytes(data[:cut])
+        scan = h.scan(str(cut_path))
+        images_last = bool(scan.chunks) and all(topic.endswith("/image") for topic, _ in scan.chunks[-1])
         with open_recording(cut_path) as rec:
             assert rec.recovered and rec.rig_toml == "x = 1"
+            assert ("written after the last chunk of stamps, left out" in rec.recovery) == images_last
             has_stream = bool(rec.streams)
+            left_out += images_last
         if has_stream:
             _assert_prefix_of_complete_chunks(cut_path, h, some=cut > size // 3)
         else:
-            assert cut < 20 << 10 and not h.scan(str(cut_path)).messages
+            assert cut < 20 << 10 and not scan.messages
+    assert left_out >= 3

@@ -7,6 +7,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from mcap.reader import make_reader
 
 from rigsync.core.intrinsics import Intrinsics
 from rigsync.record import Compression, Recorder, RecorderConfig, open_recording
@@ -85,23 +86,60 @@ def test_a_full_chunk_is_written_after_the_group_that_filled_it(tmp_path: Path) 
     assert writer.counters().messages == 3 and writer.flush_due_s() is None
 
 
-def test_an_image_its_camera_info_and_stamp_share_a_chunk(tmp_path: Path, h: SimpleNamespace) -> None:
-    """Every image fills a chunk on its own (1 KiB chunks), yet each chunk ends after the image's camera_info and
-    stamp: a crash keeps all three or none."""
+def test_images_are_written_before_their_camera_info_and_stamps_in_chunks_of_their_own(
+        tmp_path: Path, h: SimpleNamespace) -> None:
+    """Every image fills a chunk on its own (1 KiB chunks) that holds nothing else; its camera_info and stamp are
+    in the chunk of small messages written right after it: a crash keeps all three or (recovery) none."""
     path = tmp_path / "g.mcap"
     with Recorder(path, RecorderConfig(compression=Compression.NONE, chunk_size_bytes=1024), rig_toml="",
                   rig_path="") as rec:
         rec.add_stream("cam0", "color", Intrinsics.from_hfov(W, H, 70.0), "rgb8")
         for seq in range(12):
             assert rec.write_image(h.stamped("cam0", "color", seq, h.pattern(seq, SHAPE, "u1"), "rgb8"))
-    groups = h.chunk_groups(h.scan(str(path)))
-    assert len(groups) == 12
-    for seq, (images, infos, stamps) in enumerate(groups):
-        assert images == infos == stamps == {("cam0/color", seq, h.rig_time(seq))}
+    scan = h.scan(str(path))
+    images, infos, stamps = h.kept_frames(scan)
+    frames = {("cam0/color", seq, h.rig_time(seq)) for seq in range(12)}
+    assert images.keys() == infos.keys() == stamps.keys() == frames
+    assert all(images[frame] + 1 == stamps[frame] == infos[frame] for frame in frames)
+    assert [len(chunk) for chunk in scan.chunks] == [1, 2] * 12
+
+
+def test_both_chunks_are_written_when_either_is_full_or_due(tmp_path: Path) -> None:
+    """A full chunk of images is written with the open chunk of small messages right after it; a due chunk of
+    small messages takes the open chunk of images with it. The chunk indexes give each its own time range and an
+    ordered read interleaves them."""
+    clock = FakeClock(10.0)
+    writer = _writer(tmp_path, clock, chunk_size=4096)
+    writer.add_channel(2, "/cam/image", "protobuf", 0, {}, bulk=True)
+    writer.add_message(1, 900, 900, 0, b"s" * 100)  # a small message of its own group
+    writer.end_group(10.0)
+    writer.add_message(2, 1000, 1000, 0, b"i" * 5000)  # fills the chunk of images
+    writer.add_message(1, 1000, 1000, 0, b"t" * 100)
+    writer.end_group(10.0)
+    assert writer.counters().messages == 3 and writer.flush_due_s() is None
+    clock.t = 10.2
+    writer.add_message(2, 2000, 2000, 1, b"j" * 100)
+    writer.add_message(1, 2000, 2000, 1, b"u" * 100)
+    writer.end_group(10.2)
+    assert writer.flush_due_s() == 10.7
+    clock.t = 10.7
+    writer.flush_if_due()
+    assert writer.counters().messages == 5 and writer.flush_due_s() is None
+    writer.finish()
+    with open(tmp_path / "w.mcap", "rb") as f:
+        reader = make_reader(f)
+        summary = reader.get_summary()
+        assert summary is not None
+        chunks = sorted(summary.chunk_indexes, key=lambda c: c.chunk_start_offset)
+        assert [sorted(c.message_index_offsets) for c in chunks] == [[2], [1], [2], [1]]
+        assert [(c.message_start_time, c.message_end_time) for c in chunks] == [(1000, 1000), (900, 1000),
+                                                                                 (2000, 2000), (2000, 2000)]
+        assert [m.log_time for _, _, m in reader.iter_messages(log_time_order=True)] == [900, 1000, 1000, 2000, 2000]
 
 
 def test_an_idle_recorder_writes_its_open_chunk_when_due(tmp_path: Path, h: SimpleNamespace) -> None:
-    """With nothing more to write, the writer thread wakes up and writes the open chunk once it is due."""
+    """With nothing more to write, the writer thread wakes up and writes the open chunks once due, the image's
+    first."""
     clock = FakeClock(100.0)
     path = tmp_path / "idle.mcap"
     rec = Recorder(path, RecorderConfig(compression=Compression.NONE, flush_age_s=0.5), rig_toml="", rig_path="",
@@ -113,8 +151,9 @@ def test_an_idle_recorder_writes_its_open_chunk_when_due(tmp_path: Path, h: Simp
         clock.t += 0.01
         time.sleep(0.01)
     assert clock.t >= 100.5  # not before it was due (it was seen written after this clock time)
-    groups = h.chunk_groups(h.scan(str(path)))  # the file is still open: the chunk is complete on disk
-    assert groups == [({("cam0/color", 0, h.rig_time(0))},) * 3]
+    groups = h.chunk_groups(h.scan(str(path)))  # the file is still open: the chunks are complete on disk
+    frame = {("cam0/color", 0, h.rig_time(0))}
+    assert groups == [(frame, set(), set()), (set(), frame, frame)]
     rec.close()
     with open_recording(path) as read:
         assert not read.recovered and [i.seq for i in read.images("cam0", "color")] == [0]

@@ -182,6 +182,27 @@ def test_framesets_with_images_pairs_members_with_their_images(tmp_path: Path, h
     assert ("cam1", "ir") not in pairs[7][1]
 
 
+def test_a_member_whose_image_was_not_recorded_holds_back_no_frameset(tmp_path: Path, h: SimpleNamespace) -> None:
+    """A frameset naming a member whose image the recorder never got (an overrun) comes without that image, in
+    order, and the framesets after it still get theirs; 1 KiB chunks: the images are far ahead of their sets."""
+    path = tmp_path / "o.mcap"
+    with Recorder(path, RecorderConfig(compression=Compression.NONE, chunk_size_bytes=1024), rig_toml="",
+                  rig_path="") as rec:
+        rec.add_stream("cam0", "color", INTR, "rgb8")
+        for seq in range(N):
+            if seq != 5:
+                assert rec.write_image(h.stamped("cam0", "color", seq, h.pattern(seq, (H, W, 3), "u1"), "rgb8"))
+            member = FramesetMember("cam0", "color", seq, h.rig_time(seq), seq * 1000, 0, 50_000)
+            rec.write_frameset(FramesetRecord(seq, h.rig_time(seq), 0, (member,), ()))
+    with open_recording(path) as read:
+        pairs, chunks_read_at = [], {}
+        for record, images in read.framesets_with_images():
+            pairs.append((record.frameset_id, sorted((k, i.seq) for k, i in images.items())))
+            chunks_read_at[record.frameset_id] = len(read.chunks_decompressed)
+    assert pairs == [(seq, [] if seq == 5 else [(("cam0", "color"), seq)]) for seq in range(N)]
+    assert chunks_read_at[5] - chunks_read_at[0] == 5  # given once image 6 was read (its chunk), not at the end
+
+
 def test_write_image_validates_frames(tmp_path: Path, h: SimpleNamespace) -> None:
     """Unknown streams, wrong shapes/dtypes and negative times are refused with RecordingError."""
     with Recorder(tmp_path / "v.mcap", RecorderConfig(), rig_toml="", rig_path="") as rec:

@@ -10,6 +10,7 @@ from pathlib import Path
 from statistics import median
 
 import pytest
+from mcap.reader import make_reader
 
 from rigsync.capture import CaptureOptions, CaptureSession
 from rigsync.core.truth import FrameTruth
@@ -47,6 +48,7 @@ class Captured:
             session.run()
         with open_recording(out) as rec:
             measured = measure_flashes(rec)
+            self.chunks_read = list(rec.chunks_decompressed)
             self.section: Section = flash_section(measured, LIMITS)
             self.streams, self.flashes = measured.streams, measured.flashes
             self.truth = {(t.device, t.stream, t.seq): t for t in rec.truth()}
@@ -98,6 +100,18 @@ def gige(tmp_path_factory: pytest.TempPathFactory) -> Captured:
     flashes = ", ".join(f"{{ at_s = {a / 1e9}, duration_us = {d / 1000}, gain = 250 }}" for a, d in GIGE_FLASHES)
     text = text.replace("[sim]\nseed = 31\n", f"[sim]\nseed = 31\nflashes = [{flashes}]\n")
     return Captured(tmp_path_factory.mktemp("flash"), "gige", text, 1.5)
+
+
+def test_the_flash_method_reads_each_chunk_once(star: Captured) -> None:
+    """Its pass over the stamps decompresses no chunk of images; its pass over the images decompresses each chunk
+    of images once."""
+    with open(star.path, "rb") as f:
+        summary = make_reader(f).get_summary()
+    assert summary is not None
+    images = {cid for cid, ch in summary.channels.items() if ch.topic.endswith("/image")}
+    image_chunks = {c.chunk_start_offset for c in summary.chunk_indexes if c.message_index_offsets.keys() & images}
+    assert image_chunks and image_chunks <= set(star.chunks_read)
+    assert len(star.chunks_read) == len(set(star.chunks_read)) == len(summary.chunk_indexes)
 
 
 def test_rolling_shutter_rows_place_the_flash_within_one_line_time(star: Captured) -> None:

@@ -7,17 +7,20 @@ import io
 import json
 import struct
 from collections import Counter
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
-from typing import IO, cast
+from typing import IO, Final, cast
 
+import lz4.frame
 import zstandard
 from google.protobuf.message import DecodeError  # type: ignore[import-untyped]
 from mcap.exceptions import EndOfFile, McapError
 from mcap.reader import SeekingReader
 from mcap.records import Channel, Chunk, Header, Message, Metadata, Schema
-from mcap.stream_reader import StreamReader, get_chunk_data_stream
+from mcap.stream_reader import StreamReader
 
 from rigsync.record.mcap_writer import MCAP_MAGIC
+from rigsync.record.schemas import RAW_IMAGE_SCHEMA
 
 CORRUPT = (McapError, struct.error, ValueError, KeyError, IndexError, TypeError, EOFError, OSError, MemoryError,
            OverflowError, RecursionError, zstandard.ZstdError, DecodeError, RuntimeError)
@@ -49,8 +52,9 @@ class Contents:
     counts: dict[int, int] = field(default_factory=dict)
     time_span: tuple[int, int] = (0, 0)
     recovered: bool = False
-    chunks: list[tuple[int, int]] = field(default_factory=list)
-    """Recovered: (offset, length) of every complete chunk."""
+    chunks: list[tuple[int, int, frozenset[int]]] = field(default_factory=list)
+    """(offset, length, channel ids) of every chunk, in file order: from the chunk indexes, or (recovered) of every
+    complete chunk kept."""
     stopped: str = ""
     """Recovered: why reading stopped."""
     recovery: str = ""
@@ -82,20 +86,45 @@ class ExactReader:
         return data
 
 
-def chunk_messages(chunk: Chunk) -> list[Message]:
-    """The messages of a chunk; raises if it does not decompress to exactly its declared records."""
-    stream, length = get_chunk_data_stream(chunk)
+_RECORD: Final = struct.Struct("<BQ")  # opcode, length
+_MESSAGE: Final = struct.Struct("<HIQQ")  # channel_id, sequence, log_time, publish_time
+
+
+def _chunk_data(chunk: Chunk) -> bytes:
+    if chunk.compression == "zstd":
+        data: bytes = zstandard.decompress(chunk.data, chunk.uncompressed_size)
+        return data
+    if chunk.compression == "lz4":
+        return cast(bytes, lz4.frame.decompress(chunk.data))
+    if chunk.compression == "":
+        return chunk.data
+    raise McapError(f"unknown chunk compression {chunk.compression[:40]!r}")
+
+
+def chunk_messages(chunk: Chunk, channels: AbstractSet[int] | None = None) -> list[Message]:
+    """The messages of a chunk (only those of ``channels`` if given); raises if it does not decompress to
+    exactly its declared records."""
+    data = _chunk_data(chunk)
+    length = len(data)
     if length != chunk.uncompressed_size:
         raise McapError(f"chunk holds {length} bytes, declares {chunk.uncompressed_size}")
     messages = []
-    while stream.count < length:
-        opcode, record_length = stream.read1(), stream.read8()
-        if stream.count + record_length > length:
+    pos = 0
+    while pos < length:
+        if pos + 9 > length:
+            raise McapError("record runs past the end of its chunk")
+        opcode, record_length = _RECORD.unpack_from(data, pos)
+        pos += 9
+        end = pos + record_length
+        if end > length:
             raise McapError("record runs past the end of its chunk")
         if opcode == 0x05:
-            messages.append(Message.read(stream, record_length))
-        else:
-            stream.read(record_length)
+            if record_length < _MESSAGE.size:
+                raise McapError(f"a message record of {record_length} bytes (at least {_MESSAGE.size})")
+            channel_id, sequence, log_time, publish_time = _MESSAGE.unpack_from(data, pos)
+            if channels is None or channel_id in channels:
+                messages.append(Message(channel_id, log_time, data[pos + _MESSAGE.size : end], publish_time, sequence))
+        pos = end
     return messages
 
 
@@ -120,8 +149,11 @@ def load_indexed(f: IO[bytes]) -> Contents | None:
     except CORRUPT:
         return None
     stats = summary.statistics
+    chunks = [(c.chunk_start_offset, c.chunk_length, frozenset(c.message_index_offsets))
+              for c in sorted(summary.chunk_indexes, key=lambda c: c.chunk_start_offset)]
     return Contents(library, metadata, dict(summary.schemas), dict(summary.channels),
-                    dict(stats.channel_message_counts), (stats.message_start_time, stats.message_end_time))
+                    dict(stats.channel_message_counts), (stats.message_start_time, stats.message_end_time),
+                    chunks=chunks)
 
 
 def load_recovered(f: IO[bytes]) -> Contents:
@@ -130,9 +162,8 @@ def load_recovered(f: IO[bytes]) -> Contents:
     f.seek(0)
     exact = ExactReader(f, size)
     found = Contents(recovered=True, stopped="the file ends after its last complete record")
-    counts: Counter[int] = Counter()
-    start: int | None = None
-    end = 0
+    # offset, length, messages per channel, first and last log time of each complete chunk
+    kept_chunks: list[tuple[int, int, Counter[int], int | None, int | None]] = []
     kept = exact.pos
     try:
         for record in StreamReader(cast(IO[bytes], exact), emit_chunks=True, record_size_limit=None).records:
@@ -147,16 +178,28 @@ def load_recovered(f: IO[bytes]) -> Contents:
             elif isinstance(record, Chunk):
                 messages = chunk_messages(record)
                 length = chunk_length(record)
-                found.chunks.append((exact.pos - length, length))
-                for m in messages:
-                    counts[m.channel_id] += 1
-                    start = m.log_time if start is None else min(start, m.log_time)
-                    end = max(end, m.log_time)
+                times = [m.log_time for m in messages]
+                kept_chunks.append((exact.pos - length, length, Counter(m.channel_id for m in messages),
+                                    min(times, default=None), max(times, default=None)))
             kept = exact.pos
     except CORRUPT as exc:  # the first truncated or invalid record: everything before it has been taken
         found.stopped = why(exc)
+    images = {cid for cid, ch in found.channels.items()
+              if (s := found.schemas.get(ch.schema_id)) is not None and s.name == RAW_IMAGE_SCHEMA}
+    unstamped = 0
+    while kept_chunks and kept_chunks[-1][2] and kept_chunks[-1][2].keys() <= images:
+        kept = kept_chunks.pop()[0]  # images written after the last chunk of small messages: their stamps were lost
+        unstamped += 1
+    counts: Counter[int] = Counter()
+    for _, _, chunk_counts, _, _ in kept_chunks:
+        counts.update(chunk_counts)
+    found.chunks = [(offset, length, frozenset(c)) for offset, length, c, _, _ in kept_chunks]
     found.counts = dict(counts)
-    found.time_span = (start or 0, end)
+    found.time_span = (min((c[3] for c in kept_chunks if c[3] is not None), default=0),
+                       max((c[4] for c in kept_chunks if c[4] is not None), default=0))
+    if unstamped:
+        found.stopped = (f"{unstamped} chunk(s) of images written after the last chunk of stamps, left out (their "
+                         f"stamps were lost), and {found.stopped}")
     found.recovery = (f"the file was not closed properly; kept {len(found.chunks):,} complete chunk(s) "
                       f"({sum(counts.values()):,} messages), the first {kept:,} of {size:,} bytes; then "
                       f"{found.stopped}")

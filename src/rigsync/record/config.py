@@ -21,8 +21,9 @@ class RecorderConfig:
     compression: Compression = Compression.ZSTD
     zstd_level: int = 1
     chunk_size_bytes: int = 8 << 20
-    """Uncompressed bytes per chunk: a chunk is written once a group of messages (an image with its camera_info
-    and stamp) fills it, or when it is due by ``flush_age_s``."""
+    """Uncompressed bytes per chunk, for each of the two open chunks (images; every other message): both are
+    written once a group of messages (an image with its camera_info and stamp) fills either, or when either is due
+    by ``flush_age_s``."""
     queue_max_bytes: int = 256 << 20
     """Image bytes the queue may hold before ``write_image`` waits."""
     put_timeout_s: float = 0.5

@@ -7,14 +7,20 @@ with lz4/zstd the pieces are joined once and compressed (both libraries release 
 the ``mcap`` library's own record classes. No CRCs are computed (the format's CRC fields are 0, meaning "not computed").
 
 The writer is single-threaded: one thread calls everything except :meth:`McapChunkWriter.counters`. Each
-write hands the file one complete record group (a chunk with its message indexes, a metadata record...), so
-``good_offset`` is always the end of the last complete group: after a write error, :meth:`finish_after_error`
-cuts the file back to it and tries to end the file properly; if that fails too, the file ends at the last
-complete chunk, which :func:`rigsync.record.reader.open_recording` recovers.
+write hands the file one complete record group (the open chunks with their message indexes, a metadata
+record...), so ``good_offset`` is always the end of the last complete group: after a write error,
+:meth:`finish_after_error` cuts the file back to it and tries to end the file properly; if that fails too, the
+file ends at the last complete chunk, which :func:`rigsync.record.reader.open_recording` recovers.
 
-Chunks are closed only between message groups (:meth:`McapChunkWriter.end_group`): the messages of a group
-(an image, its camera_info and its stamp) always share a chunk, so a crash keeps all of them or none. A chunk
-is written when it reaches the chunk size, or when it is due by age (:meth:`McapChunkWriter.flush_due_s`).
+Messages of *bulk* channels (images) go to one open chunk, every other message (stamps, framesets, camera_info,
+PTP...) to a second, so that reading the small messages decompresses no image. Chunks are closed only between
+message groups (:meth:`McapChunkWriter.end_group`): when either reaches the chunk size or is due by age
+(:meth:`McapChunkWriter.flush_due_s`), both are written, in one write, the bulk one first. So every image is in
+the file before its stamp, camera_info and the framesets naming it, and a crash loses no more than with one open
+chunk: what the open chunks hold, at most a chunk of images and ``flush_age_s`` old. Only a write torn between
+the two chunks leaves images without their stamps; the reader's recovery leaves such trailing chunks of images
+out (:func:`rigsync.record._scan.load_recovered`), so an image is recovered with its stamp and camera_info or not
+at all. The two kinds of chunk overlap in log time; each chunk index gives its own range.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ import struct
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 import lz4.frame
@@ -89,8 +95,26 @@ def _compressor(compression: str, zstd_level: int) -> Callable[[bytes], bytes]:
     return bytes
 
 
+@dataclass(slots=True)
+class _OpenChunk:
+    """A chunk being filled: its records (small ones packed, big payloads by reference) and message indexes."""
+
+    pieces: list[Piece] = field(default_factory=list)
+    small: bytearray = field(default_factory=bytearray)
+    size: int = 0
+    index: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
+    messages: int = 0
+    payload_messages: int = 0
+    payload_bytes: int = 0
+    start: int = 0
+    end: int = 0
+    due_s: float | None = None
+    """When it is due by age (set by its first group)."""
+
+
 class McapChunkWriter:
-    """Writes an MCAP file (chunked, indexed, summary) to a :class:`FileSink`."""
+    """Writes an MCAP file (chunked, indexed, summary) to a :class:`FileSink`; two chunks open at once, one for the
+    bulk channels' messages (images), one for the others."""
 
     def __init__(self, sink: FileSink, *, compression: str, chunk_size: int, zstd_level: int = 1,
                  flush_age_s: float | None = None, clock: Callable[[], float] = time.monotonic) -> None:
@@ -109,6 +133,7 @@ class McapChunkWriter:
         self._failed: BaseException | None = None
         self._schemas: dict[int, Schema] = {}
         self._channels: dict[int, Channel] = {}
+        self._bulk_channels: set[int] = set()
         self._chunk_indexes: list[ChunkIndex] = []
         self._metadata_indexes: list[MetadataIndex] = []
         self._lock = threading.Lock()
@@ -119,17 +144,8 @@ class McapChunkWriter:
         self._counts: dict[int, int] = {}
         self._start_time = 0
         self._end_time = 0
-        # The open chunk.
-        self._pieces: list[Piece] = []
-        self._small = bytearray()
-        self._size = 0
-        self._index: dict[int, list[tuple[int, int]]] = {}
-        self._c_messages = 0
-        self._c_payload_messages = 0
-        self._c_payload_bytes = 0
-        self._c_start = 0
-        self._c_end = 0
-        self._c_due_s: float | None = None  # when the open chunk is due by age (set by its first group)
+        self._bulk = _OpenChunk()
+        self._lite = _OpenChunk()
 
     @property
     def good_offset(self) -> int:
@@ -177,8 +193,10 @@ class McapChunkWriter:
         self._schemas[schema_id] = schema
 
     def add_channel(
-        self, channel_id: int, topic: str, message_encoding: str, schema_id: int, metadata: Mapping[str, str]
+        self, channel_id: int, topic: str, message_encoding: str, schema_id: int, metadata: Mapping[str, str],
+        bulk: bool = False,
     ) -> None:
+        """``bulk``: the channel's messages go to the bulk chunk (images), not the small one."""
         channel = Channel(
             id=channel_id,
             topic=topic,
@@ -188,6 +206,8 @@ class McapChunkWriter:
         )
         self._write_record(channel)
         self._channels[channel_id] = channel
+        if bulk:
+            self._bulk_channels.add(channel_id)
 
     def add_metadata(self, name: str, data: Mapping[str, str]) -> None:
         offset = self._offset
@@ -208,126 +228,138 @@ class McapChunkWriter:
         payload: memoryview | None = None,
         trailer: bytes = b"",
     ) -> None:
-        """Add a message whose content is ``data + payload + trailer`` to the open chunk (never writes it: call
+        """Add a message whose content is ``data + payload + trailer`` to its open chunk (never writes it: call
         :meth:`end_group` once the group the message belongs to is complete).
 
         ``payload`` (1-D bytes) is kept by reference until the chunk is written: it must not change meanwhile.
         """
+        c = self._bulk if channel_id in self._bulk_channels else self._lite
         payload_len = 0 if payload is None else payload.nbytes
         length = _MESSAGE_FIXED + len(data) + payload_len + len(trailer)
-        records = self._index.get(channel_id)
+        records = c.index.get(channel_id)
         if records is None:
-            records = self._index[channel_id] = []
-        records.append((log_time, self._size))
-        small = self._small
+            records = c.index[channel_id] = []
+        records.append((log_time, c.size))
+        small = c.small
         small += _MESSAGE_HEADER.pack(Opcode.MESSAGE, length, channel_id, sequence & 0xFFFFFFFF, log_time, publish_time)
         small += data
         if payload is not None:
             if payload_len >= _BY_REFERENCE_MIN:
-                self._pieces.append(small)
-                self._pieces.append(payload)
-                self._small = small = bytearray()
+                c.pieces.append(small)
+                c.pieces.append(payload)
+                c.small = small = bytearray()
             else:
                 small += payload
-            self._c_payload_messages += 1
-            self._c_payload_bytes += payload_len
+            c.payload_messages += 1
+            c.payload_bytes += payload_len
         small += trailer
-        self._size += 9 + length
-        if self._c_messages == 0:
-            self._c_start = self._c_end = log_time
-        elif log_time < self._c_start:
-            self._c_start = log_time
-        elif log_time > self._c_end:
-            self._c_end = log_time
-        self._c_messages += 1
+        c.size += 9 + length
+        if c.messages == 0:
+            c.start = c.end = log_time
+        elif log_time < c.start:
+            c.start = log_time
+        elif log_time > c.end:
+            c.end = log_time
+        c.messages += 1
 
     def end_group(self, put_s: float) -> None:
-        """The messages added since the previous group are complete (they stay in one chunk); they were handed
-        over at ``put_s`` (``clock`` time). Writes the chunk if it has reached the chunk size or is due."""
-        if self._c_messages == 0:
+        """The messages added since the previous group are complete (chunks end only between groups); they were
+        handed over at ``put_s`` (``clock`` time). Writes the chunks if one has reached the chunk size or is due."""
+        bulk, lite = self._bulk, self._lite
+        if bulk.messages == 0 and lite.messages == 0:
             return
-        if self._c_due_s is None and self._flush_age_s is not None:
+        if self._flush_age_s is not None:
             # Due flush_age_s after its oldest message was handed over, but open at least half of that: a
             # writer catching up after a stall still writes big chunks.
-            self._c_due_s = max(put_s + self._flush_age_s, self._clock() + self._flush_age_s / 2)
-        if self._size >= self._chunk_size:
+            for c in (bulk, lite):
+                if c.due_s is None and c.messages:
+                    c.due_s = max(put_s + self._flush_age_s, self._clock() + self._flush_age_s / 2)
+        if bulk.size >= self._chunk_size or lite.size >= self._chunk_size:
             self.flush_chunk()
         else:
             self.flush_if_due()
 
     def flush_due_s(self) -> float | None:
-        """When (``clock`` time) the open chunk must be written even if it is not full; None: no chunk is open
-        (or there is no flush age)."""
-        return self._c_due_s
+        """When (``clock`` time) the open chunks must be written even if not full; None: no chunk is open (or
+        there is no flush age)."""
+        dues = [c.due_s for c in (self._bulk, self._lite) if c.due_s is not None]
+        return min(dues) if dues else None
 
     def flush_if_due(self) -> None:
-        """Write the open chunk if it is due by age."""
-        if self._c_due_s is not None and self._clock() >= self._c_due_s:
+        """Write the open chunks if one is due by age."""
+        due = self.flush_due_s()
+        if due is not None and self._clock() >= due:
             self.flush_chunk()
 
     def flush_chunk(self) -> None:
-        """Write the open chunk (if it holds any message) and its message indexes."""
-        if self._c_messages == 0:
+        """Write the open chunks that hold a message, each followed by its message indexes, in one write: the bulk
+        one first, so that every image is in the file before its stamp."""
+        pieces: list[Piece] = []
+        written: list[tuple[_OpenChunk, ChunkIndex]] = []
+        offset = self._offset
+        for c in (self._bulk, self._lite):
+            if c.messages:
+                chunk, index = self._chunk_records(c, offset)
+                pieces += chunk
+                written.append((c, index))
+                offset += index.chunk_length + index.message_index_length
+        if not written:
             return
-        pieces = self._pieces
-        if self._small:
-            pieces.append(self._small)
-        size, index = self._size, self._index
-        c_start, c_end, c_messages = self._c_start, self._c_end, self._c_messages
-        c_payload_messages, c_payload_bytes = self._c_payload_messages, self._c_payload_bytes
-        self._pieces, self._small, self._size, self._index = [], bytearray(), 0, {}
-        self._c_messages = self._c_payload_messages = self._c_payload_bytes = 0
-        self._c_due_s = None
+        self._bulk, self._lite = _OpenChunk(), _OpenChunk()
+        self._write(pieces)
+        with self._lock:
+            for c, index in written:
+                self._chunk_indexes.append(index)
+                if self._messages == 0:
+                    self._start_time, self._end_time = c.start, c.end
+                else:
+                    self._start_time = min(self._start_time, c.start)
+                    self._end_time = max(self._end_time, c.end)
+                self._messages += c.messages
+                self._payload_messages += c.payload_messages
+                self._payload_bytes += c.payload_bytes
+                for channel_id, entries in c.index.items():
+                    self._counts[channel_id] = self._counts.get(channel_id, 0) + len(entries)
 
+    def _chunk_records(self, c: _OpenChunk, chunk_start: int) -> tuple[list[Piece], ChunkIndex]:
+        """The records of chunk ``c`` written at ``chunk_start`` (the chunk, compressed, and its message indexes)."""
+        pieces = c.pieces
+        if c.small:
+            pieces.append(c.small)
         if self._compression:
             body: list[Piece] = [self._compress(b"".join(pieces))]
             stored = len(body[0])
         else:
-            body, stored = pieces, size
+            body, stored = pieces, c.size
         name = self._compression.encode()
         head = (
-            _CHUNK_HEADER.pack(Opcode.CHUNK, 8 + 8 + 8 + 4 + 4 + len(name) + 8 + stored, c_start, c_end, size, 0)
+            _CHUNK_HEADER.pack(Opcode.CHUNK, 8 + 8 + 8 + 4 + 4 + len(name) + 8 + stored, c.start, c.end, c.size, 0)
             + _U32.pack(len(name))
             + name
             + _U64.pack(stored)
         )
-        chunk_start = self._offset
         chunk_length = len(head) + stored
         builder = RecordBuilder()
         offsets: dict[int, int] = {}
-        for channel_id in sorted(index):
+        for channel_id in sorted(c.index):
             offsets[channel_id] = chunk_start + chunk_length + builder.count
-            MessageIndex(channel_id, sorted(index[channel_id], key=lambda r: r[0])).write(builder)
+            MessageIndex(channel_id, sorted(c.index[channel_id], key=lambda r: r[0])).write(builder)
         message_indexes = _end(builder)
-        self._write([head, *body, message_indexes])
-
-        self._chunk_indexes.append(
-            ChunkIndex(
-                message_start_time=c_start,
-                message_end_time=c_end,
-                chunk_start_offset=chunk_start,
-                chunk_length=chunk_length,
-                message_index_offsets=offsets,
-                message_index_length=len(message_indexes),
-                compression=self._compression,
-                compressed_size=stored,
-                uncompressed_size=size,
-            )
+        index = ChunkIndex(
+            message_start_time=c.start,
+            message_end_time=c.end,
+            chunk_start_offset=chunk_start,
+            chunk_length=chunk_length,
+            message_index_offsets=offsets,
+            message_index_length=len(message_indexes),
+            compression=self._compression,
+            compressed_size=stored,
+            uncompressed_size=c.size,
         )
-        with self._lock:
-            if self._messages == 0:
-                self._start_time, self._end_time = c_start, c_end
-            else:
-                self._start_time = min(self._start_time, c_start)
-                self._end_time = max(self._end_time, c_end)
-            self._messages += c_messages
-            self._payload_messages += c_payload_messages
-            self._payload_bytes += c_payload_bytes
-            for channel_id, records in index.items():
-                self._counts[channel_id] = self._counts.get(channel_id, 0) + len(records)
+        return [head, *body, message_indexes], index
 
     def finish(self) -> None:
-        """Write the open chunk, DataEnd, the summary (schemas, channels, statistics, indexes) and footer."""
+        """Write the open chunks, DataEnd, the summary (schemas, channels, statistics, indexes) and footer."""
         self.flush_chunk()
         end = RecordBuilder()
         DataEnd(data_section_crc=0).write(end)
@@ -368,12 +400,10 @@ class McapChunkWriter:
     def finish_after_error(self, end_metadata: Sequence[tuple[str, Mapping[str, str]]] = ()) -> bool:
         """After a failed write: cut the file to the last complete group and try to end it properly.
 
-        The open chunk is dropped. Returns True if the summary and footer were written; otherwise the file
+        The open chunks are dropped. Returns True if the summary and footer were written; otherwise the file
         ends at its last complete record group (readable by recovery). Raises only if truncation fails.
         """
-        self._pieces, self._small, self._size, self._index = [], bytearray(), 0, {}
-        self._c_messages = self._c_payload_messages = self._c_payload_bytes = 0
-        self._c_due_s = None
+        self._bulk, self._lite = _OpenChunk(), _OpenChunk()
         self._sink.truncate(self._good_offset)
         self._offset = self._good_offset
         self._failed = None

@@ -15,7 +15,7 @@ from __future__ import annotations
 import io
 import json
 import os
-from collections import Counter, deque
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,7 +30,7 @@ from mcap.reader import SeekingReader
 from mcap.records import Channel, Chunk, Message
 
 from rigsync.core.errors import RecordingError
-from rigsync.core.frameset import FramesetRecord
+from rigsync.core.frameset import FramesetMember, FramesetRecord
 from rigsync.core.intrinsics import Intrinsics
 from rigsync.core.truth import FrameTruth
 from rigsync.record import schemas as sc
@@ -140,6 +140,9 @@ class Recording:
         self.metadata: dict[str, dict[str, str]] = contents.metadata
         self._contents = contents
         self._schemas, self._channels, self._counts = contents.schemas, contents.channels, contents.counts
+        self.chunks_decompressed: list[int] = []
+        """File offsets of the chunks this recording's reads have decompressed, in order (reads skip the chunks
+        without a topic they want: the images have chunks of their own)."""
         self._check_rigsync()
         rigsync_meta = self.metadata.get("rigsync", {})
         self.rig_toml: str = rigsync_meta.get("rig_toml", "")
@@ -208,29 +211,21 @@ class Recording:
         if not wanted:
             return
         with open(self.path, "rb") as f, self._reading("a chunk"):
-            summary = None if self.recovered else SeekingReader(f).get_summary()
-            if not self.recovered and (summary is None or not summary.chunk_indexes):
+            if not self.recovered and not self._contents.chunks:  # a summary without chunk indexes
                 topic_list = sorted({self._channels[c].topic for c in wanted})
                 for _, channel, message in SeekingReader(f).iter_messages(topic_list, log_time_order=False):
                     yield channel, message
                 return
-            if summary is not None:
-                # One chunk at a time, in file order (mcap's iter_messages without log-time order reads every
-                # chunk before it yields a message: the whole file in memory); chunks without them skipped.
-                for index in sorted(summary.chunk_indexes, key=lambda c: c.chunk_start_offset):
-                    if index.message_index_offsets and not wanted & index.message_index_offsets.keys():
-                        continue
-                    f.seek(index.chunk_start_offset + 9)
-                    for message in chunk_messages(Chunk.read(ReadDataStream(f))):
-                        if message.channel_id in wanted:
-                            yield self._channels[message.channel_id], message
-                return
-            for offset, length in self._contents.chunks:
+            # One chunk at a time, in file order (mcap's iter_messages without log-time order reads every chunk
+            # before it yields a message: the whole file in memory); chunks without them skipped.
+            for offset, length, channels in self._contents.chunks:
+                if channels and not wanted & channels:
+                    continue
                 f.seek(offset + 9)
-                chunk = Chunk.read(ReadDataStream(io.BytesIO(f.read(length - 9))))
-                for message in chunk_messages(chunk):
-                    if message.channel_id in wanted:
-                        yield self._channels[message.channel_id], message
+                chunk = Chunk.read(ReadDataStream(io.BytesIO(f.read(length - 9)) if self.recovered else f))
+                self.chunks_decompressed.append(offset)
+                for message in chunk_messages(chunk, wanted):
+                    yield self._channels[message.channel_id], message
 
     def json_messages(self, topic: str) -> Iterator[tuple[int, dict[str, Any]]]:
         """``(log_time_ns, payload)`` of a JSON topic, in file order."""
@@ -319,43 +314,43 @@ class Recording:
             last[topic] = message.sequence
             yield self._decode(infos[topic], message, base[topic] + message.sequence)
 
-    def framesets_with_images(
-        self, max_pending_per_stream: int = 256
-    ) -> Iterator[tuple[FramesetRecord, dict[tuple[str, str], RecordedImage]]]:
+    def framesets_with_images(self) -> Iterator[tuple[FramesetRecord, dict[tuple[str, str], RecordedImage]]]:
         """Each frameset with its members' images, found by topic and log time (or sequence).
 
-        Streams the file once. Images are held until a frameset references them; per stream at most
-        ``max_pending_per_stream`` unreferenced images are kept (older ones are dropped), and a match drops
-        the stream's older pending images. A member whose image was not recorded is absent from the dict.
+        Reads the framesets first (their chunks hold no image), then the images in one pass. A frameset is given
+        once each member's image is found, or once its stream has a later image (the member's was not recorded:
+        it is absent from the dict); only the images of framesets not yet given are held.
         """
-        by_topic = {info.topic: info for info in self.streams}
-        by_key = {(info.device, info.stream): info for info in self.streams}
-        pending: dict[tuple[str, str], deque[Message]] = {
-            (i.device, i.stream): deque(maxlen=max_pending_per_stream) for i in self.streams
-        }
-        for channel, message in self._messages([FRAMESETS_TOPIC, *by_topic]):
-            info = by_topic.get(channel.topic)
-            if info is not None:
-                pending[(info.device, info.stream)].append(message)
-                continue
-            with self._reading(f"a {FRAMESETS_TOPIC} message"):
-                record = FramesetRecord.from_json(json.loads(message.data))
-            found: dict[tuple[str, str], RecordedImage] = {}
+        records = list(self.framesets())
+        infos = {info.topic: info for info in self.streams}
+        topic_of = {(info.device, info.stream): info.topic for info in self.streams}
+        by_time: dict[tuple[str, int], list[tuple[int, FramesetMember]]] = defaultdict(list)
+        by_seq: dict[tuple[str, int], list[tuple[int, FramesetMember]]] = defaultdict(list)
+        waiting: list[dict[str, int]] = []  # per frameset: topic -> rig time of the member not found yet
+        for i, record in enumerate(records):
+            waiting.append({})
             for member in record.members:
-                key = (member.device, member.stream)
-                queue = pending.get(key)
-                if not queue:
-                    continue
-                hit = next((m for m in queue if m.log_time == member.rig_time_ns), None)
-                if hit is None:
-                    hit = next((m for m in queue if m.sequence == member.seq % _SEQ_MOD), None)
-                if hit is None:
-                    continue
-                while queue[0] is not hit:
-                    queue.popleft()
-                queue.popleft()
-                found[key] = self._decode(by_key[key], hit, member.seq)
-            yield record, found
+                topic = topic_of.get((member.device, member.stream))
+                if topic is not None:
+                    by_time[(topic, member.rig_time_ns)].append((i, member))
+                    by_seq[(topic, member.seq % _SEQ_MOD)].append((i, member))
+                    waiting[i][topic] = member.rig_time_ns
+        found: list[dict[tuple[str, str], RecordedImage]] = [{} for _ in records]
+        latest: dict[str, int] = {}
+        given = 0
+        for channel, message in self._messages(infos):
+            topic = channel.topic
+            latest[topic] = max(latest.get(topic, message.log_time), message.log_time)
+            hits = by_time.pop((topic, message.log_time), None) or by_seq.pop((topic, message.sequence), None)
+            for i, member in hits or ():
+                if i >= given and waiting[i].pop(topic, None) is not None:
+                    found[i][(member.device, member.stream)] = self._decode(infos[topic], message, member.seq)
+            while given < len(records) and all(latest.get(t, -1) > t_ns for t, t_ns in waiting[given].items()):
+                yield records[given], found[given]
+                found[given] = {}
+                given += 1
+        for i in range(given, len(records)):
+            yield records[i], found[i]
 
     def summary(self) -> RecordingSummary:
         """Devices, streams with frame counts, frameset completeness and missing reasons, duration."""

@@ -10,9 +10,10 @@ the exception, the queue is emptied, every later ``write_*`` raises :class:`Reco
 the disk takes them) and raises :class:`RecordingError`. Nothing ever blocks longer than ``put_timeout_s`` (if
 that is infinite, than the writer needs or until ``give_up`` says to stop waiting).
 
-Crashes: an image, its camera_info and its ``/rigsync/frames`` stamp always share a chunk; a chunk is written
-when full or ``flush_age_s`` after its oldest message was handed over, so a killed process loses only young
-data: the open chunk and what is queued (bounded by ``queue_max_bytes``, and by ``queue_max_age_s`` if set).
+Crashes: images go to chunks of their own, their camera_info and ``/rigsync/frames`` stamps to the chunks of the
+small messages; both open chunks are written together (the images' first) when one is full or ``flush_age_s``
+after its oldest message was handed over (see :mod:`rigsync.record.mcap_writer`), so a killed process loses only
+young data: the open chunks and what is queued (bounded by ``queue_max_bytes``, and by ``queue_max_age_s`` if set).
 """
 
 from __future__ import annotations
@@ -91,6 +92,8 @@ class _Channel(NamedTuple):
     encoding: str
     schema_id: int
     metadata: dict[str, str]
+    bulk: bool = False
+    """Its messages go to the writer's bulk chunks (images)."""
 
 
 _Item = _Image | _Message | _Channel
@@ -205,7 +208,7 @@ class Recorder:
             meta = {"device": device, "stream": stream}
             image_meta = {**meta, "encoding": encoding, "width": str(intrinsics.width)}
             image_meta["height"] = str(intrinsics.height)
-            image = self._add_channel(f"/{frame_id}/image", "protobuf", 1, image_meta)
+            image = self._add_channel(f"/{frame_id}/image", "protobuf", 1, image_meta, bulk=True)
             info = self._add_channel(f"/{frame_id}/camera_info", "protobuf", 2, meta)
             self._protobuf_topics.update((f"/{frame_id}/image", f"/{frame_id}/camera_info"))
             self._streams[(device, stream)] = _Stream(
@@ -329,12 +332,13 @@ class Recorder:
         return channel
 
     def _add_channel(
-        self, topic: str, encoding: str, schema_id: int, metadata: dict[str, str], *, direct: bool = False
+        self, topic: str, encoding: str, schema_id: int, metadata: dict[str, str], *, direct: bool = False,
+        bulk: bool = False,
     ) -> int:
         """Allocate a channel id (caller holds the lock, or is the constructor with ``direct``)."""
         channel_id = self._next_channel
         self._next_channel += 1
-        record = _Channel(channel_id, topic, encoding, schema_id, metadata)
+        record = _Channel(channel_id, topic, encoding, schema_id, metadata, bulk)
         if direct:
             self._writer.add_channel(*record)
         else:
