@@ -38,7 +38,6 @@ def add_parser(sub: Any) -> None:
 def run_command(args: argparse.Namespace, console: Console) -> int:
     from rigsync.boards.ledclock import default_board, load_board
     from rigsync.spec import load_rig
-    from rigsync.verify.report import write_pngs, write_report
     from rigsync.verify.run import verify_recording
 
     rig = load_rig(args.rig) if args.rig is not None else None
@@ -46,10 +45,13 @@ def run_command(args: argparse.Namespace, console: Console) -> int:
     if args.ledclock is not None:
         board = default_board() if args.ledclock == DEFAULT_BOARD else load_board(args.ledclock)
     verdict = verify_recording(args.recording, rig, ledclock=board, flash=args.flash)
-    if args.report is not None:
-        write_report(verdict, args.report)
-    if args.png is not None:
-        write_pngs(verdict, args.png)
+    if args.report is not None or args.png is not None:
+        from rigsync.verify.report import write_pngs, write_report  # matplotlib: ~1 s to import, only when asked
+
+        if args.report is not None:
+            write_report(verdict, args.report)
+        if args.png is not None:
+            write_pngs(verdict, args.png)
     if args.json:
         print(json.dumps(verdict.to_json(), indent=1))
     else:
