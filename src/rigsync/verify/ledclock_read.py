@@ -90,8 +90,9 @@ def decode_streams(path: str | Path, keys: Sequence[str], board: LedClockBoard,
     if workers <= 1:
         return _decode_here(str(path), keys, board) if keys else {}
     shares = [list(keys[n::workers]) for n in range(workers)]
-    # fork: the workers need nothing re-imported (and a caller's script is not run again, as spawn would).
-    with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
+    # forkserver, not fork: a fork copies the locks other threads of the caller hold at that moment (an import,
+    # a file being read), and a worker then waits on one forever (seen once in the tests).
+    with ProcessPoolExecutor(workers, mp_context=get_context("forkserver")) as pool:
         parts = list(pool.map(_decode_here, [str(path)] * workers, shares, [board] * workers))
     merged = {k: v for part in parts for k, v in part.items()}
     return {k: merged[k] for k in keys}
