@@ -156,9 +156,10 @@ class SamplingPlan:
         """Correlation of the markers' cells with their printed pattern (1: as printed, ~0: not there), read
         in one plane of the image (only the cells' pixels are read)."""
         v = plane.reshape(-1)[self.cell_pixel].astype(np.float64)
-        if np.std(v) == 0.0:
-            return 0.0
-        return float(np.corrcoef(v, self.cell_white)[0, 1])
+        v -= v.mean()
+        white = self.cell_white - self.cell_white.mean()
+        spread = float(v @ v) * float(white @ white)
+        return float(v @ white) / np.sqrt(spread) if spread > 0.0 else 0.0
 
     def shows_board(self, plane: npt.NDArray[np.generic]) -> bool:
         return self.marker_score(plane) >= _MIN_MARKER_SCORE

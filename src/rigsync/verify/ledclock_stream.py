@@ -31,6 +31,10 @@ F64 = npt.NDArray[np.float64]
 
 _DETECTIONS = 5
 """Frames whose detected markers make the stream's homography."""
+_SEARCH_MISSES = 10
+"""Searches in a row that find no board before a stream that has not shown it yet is searched only every
+``_SEARCH_EVERY``-th frame (the marker search costs more than a decode: a camera that does not see the board)."""
+_SEARCH_EVERY = 10
 _LINE_SEARCHES = 3
 """Frames the line time is searched in before the stream is read as a global shutter."""
 
@@ -187,6 +191,33 @@ def _reject_inconsistent(out: StreamDecode) -> None:
         out.decoded.pop(seq, None)
 
 
+class _Search:
+    """Whether to search a frame for the board's markers: every frame until ``_SEARCH_MISSES`` searches in a row
+    found no board that passes the check, then every ``_SEARCH_EVERY``-th frame until one does; every frame
+    again once the stream has shown the board (a board hidden for a while is then searched for at once)."""
+
+    def __init__(self) -> None:
+        self.seen = False
+        self.misses = 0
+        self.since = 0
+
+    def now(self) -> bool:
+        return self.seen or self.misses < _SEARCH_MISSES or self.since + 1 >= _SEARCH_EVERY
+
+    def result(self, searched: bool, shown: bool) -> None:
+        """A frame was (or was not) ``searched``; the board was ``shown`` where the stream's plan puts it, or not."""
+        if shown:
+            self.seen = True
+        elif searched:
+            self.misses, self.since = self.misses + 1, 0
+        else:
+            self.since += 1
+
+    def skipped(self) -> str:
+        return (f" (not searched in this frame: the stream has not shown the board in {self.misses} searches, and "
+                f"is searched every {_SEARCH_EVERY}th frame until it does)")
+
+
 def decode_stream(key: str, images: Iterable[RecordedImage], board: LedClockBoard,
                   line_max_ns: float = 60_000.0) -> StreamDecode:
     """Every frame of one stream, decoded or with the reason it was not."""
@@ -200,25 +231,32 @@ def decode_stream(key: str, images: Iterable[RecordedImage], board: LedClockBoar
     searches = 0
     read: list[tuple[int, SamplingPlan, F64, npt.NDArray[np.bool_]]] = []
     early: dict[int, tuple[npt.NDArray[np.generic], float]] = {}
+    search = _Search()
     for img in images:
         image = img.image
         out.height = image.shape[0]
         # The markers' cells are read in the first plane (grey, luma or one colour): black and white in all.
         first = image_plane(image, img.encoding, 0)
-        if plan is None or len(detections) < _DETECTIONS or not plan.shows_board(first):
+        shown = plan is not None and plan.shows_board(first)
+        searched = False
+        if (plan is None or len(detections) < _DETECTIONS or not shown) and search.now():
+            searched = True
             found = finder.corners(luminance(image, img.encoding))
             if len(found) >= 2:
-                detections = ([*detections, found] if plan is None or plan.shows_board(first)
-                              else [found])[-_DETECTIONS:]
+                detections = [*detections, found][-_DETECTIONS:] if plan is None or shown else [found]
                 h = finder.homography(detections)
                 plan = sampling_plan(board, h, image.shape[0], image.shape[1]) if h is not None else None
                 if plan is not None and channel is None:
                     channel = _channel(plan, image, img.encoding)
+                shown = plan is not None and plan.shows_board(first)
+        search.result(searched, shown)
         if plan is None:
-            out.failed[img.seq] = Failed(Undecodable.NOT_IN_VIEW, "the board's markers were not found")
+            out.failed[img.seq] = Failed(Undecodable.NOT_IN_VIEW, "the board's markers were not found"
+                                         + ("" if searched else search.skipped()))
             continue
-        if not plan.shows_board(first):
-            out.failed[img.seq] = Failed(Undecodable.OCCLUDED, "the markers are not where the board was seen")
+        if not shown:
+            out.failed[img.seq] = Failed(Undecodable.OCCLUDED, "the markers are not where the board was seen"
+                                         + ("" if searched else search.skipped()))
             continue
         plane = image_plane(image, img.encoding, channel)
         values, clipped = plan.led_values(plane, _saturation(image))
