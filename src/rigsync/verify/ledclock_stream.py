@@ -2,12 +2,14 @@
 
 The board is searched for in each frame until markers have been found in a few (``_DETECTIONS``): the
 stream's homography is the median of those; later frames are checked against it (the markers' cells) and
-searched again only when the check fails. The rolling-shutter line time is searched on a grid in the first
-decodable frame, then carried from frame to frame. A sensor's line time does not change: frames that disagree
-with their neighbours (exposure, residual) or with the stream's line time are not decodes, the stream gets one
-line time from all its frames (:func:`joint_line`; :func:`pool_lines` for streams of one sensor mode), and every
-start is moved to it. Row 0's start is extrapolated over the rows between row 0 and the board with it: its error
-is common to every frame of the stream (:attr:`StreamDecode.row0_sigma_ns`).
+searched again only when the check fails (every frame once the stream has shown the board; before that, every
+``_SEARCH_EVERY``-th frame after ``_SEARCH_MISSES`` fruitless searches: :class:`_Search`). The rolling-shutter
+line time is searched on a grid in the first decodable frame, then carried from frame to frame. A sensor's line
+time does not change: frames that disagree with their neighbours (exposure, residual) or with the stream's line
+time are not decodes, the stream gets one line time from all its frames (:func:`joint_line`; :func:`pool_lines`
+for streams of one sensor mode), and every start is moved to it. Row 0's start is extrapolated over the rows
+between row 0 and the board with it: its error is common to every frame of the stream
+(:attr:`StreamDecode.row0_sigma_ns`).
 """
 
 from __future__ import annotations
