@@ -207,7 +207,7 @@ def _coarse_cost(f: Frame, rel: list[F64], ys: list[F64], line: float, noise: fl
     start, duration, finest = coarse
     fit = WindowFit(f, np.arange(len(f.board.rows)) >= finest, fit_line=False)
     x = fit.levels(np.concatenate([[start, duration, line, dark], np.zeros(len(f.board.rows))]))
-    return fit.cost(fit.run(x, iterations=4)[0]) / max(float(np.count_nonzero(fit.use)), 1.0)
+    return fit.cost(fit.run(x, iterations=4)[0]) / max(float(fit.used), 1.0)
 
 
 def residual_at_line(board: LedClockBoard, s: LedSamples, v: F64, saturated: npt.NDArray[np.bool_], init: Decoded,
@@ -271,8 +271,7 @@ def decode_frame(board: LedClockBoard, s: LedSamples, v: F64, saturated: npt.NDA
     first = WindowFit(f, np.arange(len(board.rows)) >= finest, rolling)
     step = board.rows[finest].step_ns
     if init is None:
-        runs = [first.run(x + shift, iterations=6)[0] for shift in starts(x.size, step)]
-        x = first.run(min(runs, key=first.cost))[0]
+        x = first.run(first.best(np.stack([x + shift for shift in starts(x.size, step)]), iterations=6))[0]
     # Every row with samples below saturation: rows that wrap while unsaturated add their ends.
     usable = np.array([np.count_nonzero(~saturated[s.row == r]) > 0.2 * np.count_nonzero(s.row == r)
                        for r in range(len(board.rows))])

@@ -73,18 +73,38 @@ class SampleModel:
         self.step, self.cycle = steps[s.row], cycles[s.row]
         self.offset = s.led.astype(np.float64) * self.step
         self.keep = np.where(counter, 0.0, 1.0 / self.step)
+        self._minus_keep = -self.keep
 
-    def _before(self, t: F64) -> tuple[F64, npt.NDArray[np.bool_]]:
-        t = np.maximum(t, 0.0)
+    def subset(self, which: npt.NDArray[np.bool_]) -> SampleModel:
+        """The model of the samples ``which`` only."""
+        out = SampleModel.__new__(SampleModel)
+        out.y, out.step, out.cycle = self.y[which], self.step[which], self.cycle[which]
+        out.offset, out.keep, out._minus_keep = self.offset[which], self.keep[which], self._minus_keep[which]
+        return out
+
+    def many(self, t0_ns: F64, duration_ns: F64, line_ns: F64) -> tuple[F64, F64, F64]:
+        """:meth:`__call__` for ``B`` windows at once (each argument of shape ``(B,)``; results ``(B, samples)``)."""
+        # Both ends of every sample's window at once: (window, start or end, sample).
+        t = np.empty((t0_ns.size, 2, self.y.size))
+        np.multiply(self.y, line_ns[:, None], out=t[:, 0])
+        t[:, 0] += t0_ns[:, None]
+        np.add(t[:, 0], duration_ns[:, None], out=t[:, 1])
+        np.maximum(t, 0.0, out=t)
         whole = np.floor(t / self.cycle)
-        phase = t - whole * self.cycle - self.offset
-        return whole * self.step + np.minimum(np.maximum(phase, 0.0), self.step), (phase >= 0) & (phase < self.step)
+        t -= whole * self.cycle
+        t -= self.offset  # the phase within the LED's step
+        on = t >= 0
+        on &= t < self.step
+        np.maximum(t, 0.0, out=t)
+        np.minimum(t, self.step, out=t)
+        whole *= self.step
+        whole += t  # lit before each end
+        return ((whole[:, 1] - whole[:, 0]) * self.keep, np.where(on[:, 0], self._minus_keep, 0.0),
+                np.where(on[:, 1], self.keep, 0.0))
 
     def __call__(self, t0_ns: float, duration_ns: float, line_ns: float) -> tuple[F64, F64, F64]:
-        start = t0_ns + self.y * line_ns
-        a, on0 = self._before(start)
-        b, on1 = self._before(start + duration_ns)
-        return (b - a) * self.keep, np.where(on0, -self.keep, 0.0), np.where(on1, self.keep, 0.0)
+        frac, d0, d1 = self.many(np.array([t0_ns]), np.array([duration_ns]), np.array([line_ns]))
+        return frac[0], d0[0], d1[0]
 
 
 def row_samples_model(board: LedClockBoard, s: LedSamples, t0_ns: float, duration_ns: float,
