@@ -40,8 +40,19 @@ class Frame:
     model: SampleModel
 
 
+_SINGULAR = 1e12
+"""``J'J`` scaled to a unit diagonal with a condition number beyond this is numerically singular (a combination of
+parameters the samples do not determine; the frames fitted well are below ~1e8, singular ones ~1e16)."""
+
+
 def _covariance(jtj: F64, cost: float, dof: int) -> F64:
-    """The fit's covariance from ``J'J`` (weighted Jacobian) and the cost (sum of squared residuals)."""
+    """The fit's covariance from ``J'J`` (weighted Jacobian) and the cost (sum of squared residuals).
+
+    Raises :class:`numpy.linalg.LinAlgError` where ``J'J`` is numerically singular: its inverse is rounding noise
+    (variances of 1e17 ns^2, of either sign), no covariance; the caller leaves it infinite."""
+    scale = np.sqrt(np.diagonal(jtj))
+    if np.linalg.cond(jtj / np.outer(scale, scale)) > _SINGULAR:
+        raise np.linalg.LinAlgError("J'J is numerically singular")
     return np.asarray(np.linalg.inv(jtj) * (cost / dof), dtype=np.float64)
 
 
