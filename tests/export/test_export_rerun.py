@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 from rich.console import Console
-from tests.verify.rigs import capture
+from tests.verify.rigs import TWO_HOSTS_PTP, capture
 
 from rigsync.core.errors import RigsyncError
 from rigsync.record import open_recording
@@ -70,13 +70,9 @@ device = "k1"
 Rows = dict[str, list[dict[str, Any]]]
 
 
-@pytest.fixture(scope="module")
-def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Rows]:
-    """A 1.5 s two-Kinect capture (colour and depth, k0 posed, k1 losing frames for 0.1 s) and its export, read
-    back with rerun's RRD reader as rows per entity (times as integer nanoseconds)."""
-    folder = tmp_path_factory.mktemp("rerun")
-    rec = capture(RIG, folder / "rec.mcap", 1.5)
-    out = folder / "out.rrd"
+def _export_and_read(rec: Path, out: Path) -> Rows:
+    """Export ``rec`` with the CLI function and read ``out`` back with rerun's RRD reader: rows per entity (times
+    as integer nanoseconds)."""
     assert export_rerun(rec, out, Console(file=io.StringIO())) == 0
     rows: Rows = defaultdict(list)
     for chunk in RrdReader(out).stream():
@@ -85,11 +81,21 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Rows
                    for name in batch.schema.names if name != "rerun.controls.RowId"}
         rows[chunk.entity_path].extend(dict(zip(columns, values, strict=True)) for values in zip(*columns.values(),
                                                                                                   strict=True))
-    return rec, out, rows
+    return rows
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Rows]:
+    """A 1.5 s two-Kinect capture (colour and depth, k0 posed, k1 losing frames for 0.1 s) and its export, read
+    back with rerun's RRD reader as rows per entity (times as integer nanoseconds)."""
+    folder = tmp_path_factory.mktemp("rerun")
+    rec = capture(RIG, folder / "rec.mcap", 1.5)
+    return rec, folder / "out.rrd", _export_and_read(rec, folder / "out.rrd")
 
 
 def test_every_image_is_logged_once_at_its_rig_time_with_its_pixels(exported: tuple[Path, Path, Rows]) -> None:
-    """Each recorded image is one row of its camera's entity at its rig time and frame counter, same pixels."""
+    """Each recorded image is one row of its camera's entity at its rig time and frame counter, same pixels, colour
+    in its channel order (the simulator's bgr8)."""
     rec, _, rows = exported
     with open_recording(rec) as recording:
         images = list(recording.images_of((s.device, s.stream) for s in recording.streams))
@@ -101,6 +107,8 @@ def test_every_image_is_logged_once_at_its_rig_time_with_its_pixels(exported: tu
         row = logged[(f"/world/{image.device}/{image.stream}", image.rig_time_ns, image.seq)]
         buffer = row["DepthImage:buffer" if image.stream == "depth" else "Image:buffer"][0]
         assert bytes(buffer) == image.image.tobytes()
+        if image.stream == "color":
+            assert image.encoding == "bgr8" and row["Image:format"][0]["color_model"] == rr.ColorModel.BGR.value
 
 
 def test_depth_is_a_depth_image_in_millimetres(exported: tuple[Path, Path, Rows]) -> None:
@@ -214,3 +222,22 @@ def test_a_rig_file_that_no_longer_loads_costs_only_the_poses(exported: tuple[Pa
     assert (done.pinholes, done.posed_devices) == (4, 0)
     assert "does not load" in done.poses_unread and "meteor" in done.poses_unread
     assert not any(chunk.entity_path == "/world/k0" for chunk in RrdReader(tmp_path / "x.rrd").stream())
+
+
+def test_ptp_bounds_and_offsets_are_plotted_per_host(tmp_path: Path) -> None:
+    """Each /rigsync/ptp/<host> sample is a point of that host's bound and offset plots (microseconds) at its rig
+    time."""
+    rec = capture(TWO_HOSTS_PTP, tmp_path / "ptp.mcap", 1.5)
+    rows = _export_and_read(rec, tmp_path / "ptp.rrd")
+    expected: dict[str, list[tuple[int, float]]] = defaultdict(list)
+    with open_recording(rec) as recording:
+        topics = [t for t in recording.json_topics() if t.startswith("/rigsync/ptp/")]
+        for topic, _, p in recording.json_messages_of(topics):
+            host = topic.removeprefix("/rigsync/ptp/")
+            expected[f"/health/ptp/{host}/bound_us"].append((p["rig_ns"], p["bound_ns"] / 1000))
+            if p["offset_ns"] is not None:
+                expected[f"/health/ptp/{host}/offset_us"].append((p["rig_ns"], p["offset_ns"] / 1000))
+    assert {"/health/ptp/gm/bound_us", "/health/ptp/b/offset_us"} <= expected.keys()
+    plotted = {e: [(r["rig_time"], r["Scalars:scalars"][0]) for r in rs] for e, rs in rows.items()
+               if e.startswith("/health/ptp/")}
+    assert plotted == {e: sorted(v) for e, v in expected.items()}
