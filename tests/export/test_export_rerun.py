@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 from rich.console import Console
-from tests.verify.rigs import TWO_HOSTS_PTP, capture
+from tests.verify.rigs import TWO_HOSTS_PTP, capture, fault
 
 from rigsync.core.errors import RigsyncError
 from rigsync.record import open_recording
@@ -59,13 +59,7 @@ method = "hardware"
 topology = "star"
 source = { device = "k0" }
 members = [{ device = "k0", role = "master" }, { device = "k1", role = "subordinate", depth_delay_us = 160 }]
-
-[[faults]]
-kind = "drop-burst"
-at_s = 0.5
-duration_s = 0.1
-device = "k1"
-"""
+""" + fault("drop-burst", 0.5, 0.1, device="k1")
 
 Rows = dict[str, list[dict[str, Any]]]
 
