@@ -235,3 +235,11 @@ def test_ptp_bounds_and_offsets_are_plotted_per_host(tmp_path: Path) -> None:
     plotted = {e: [(r["rig_time"], r["Scalars:scalars"][0]) for r in rs] for e, rs in rows.items()
                if e.startswith("/health/ptp/")}
     assert plotted == {e: sorted(v) for e, v in expected.items()}
+
+
+def test_an_output_that_cannot_be_written_is_a_clear_error(exported: tuple[Path, Path, Rows], tmp_path: Path) -> None:
+    """An output in a missing folder: a RigsyncError naming the file and why, not rerun-sdk's RuntimeError."""
+    rec, _, _ = exported
+    out = tmp_path / "no-such-folder" / "x.rrd"
+    with pytest.raises(RigsyncError, match=rf"^{out}: cannot write the Rerun file \(Failed to create file: No such"):
+        export_rerun(rec, out, Console(file=io.StringIO()))

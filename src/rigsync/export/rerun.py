@@ -177,7 +177,10 @@ def export_rerun(recording: Recording, out_path: str | os.PathLike[str]) -> Reru
     rec = rr.RecordingStream("rigsync")
     rec.set_log_time_enabled(False)
     rec.set_log_tick_enabled(False)
-    rec.save(os.fspath(out_path))
+    try:
+        rec.save(os.fspath(out_path))
+    except RuntimeError as err:  # rerun-sdk's error for a file it cannot create
+        raise RigsyncError(f"{os.fspath(out_path)}: cannot write the Rerun file ({err})") from None
     try:
         w = _Writer(rr, rec)
         pinholes, posed, unread = _static(w, recording)
