@@ -243,3 +243,44 @@ def test_an_output_that_cannot_be_written_is_a_clear_error(exported: tuple[Path,
     out = tmp_path / "no-such-folder" / "x.rrd"
     with pytest.raises(RigsyncError, match=rf"^{out}: cannot write the Rerun file \(Failed to create file: No such"):
         export_rerun(rec, out, Console(file=io.StringIO()))
+
+
+def test_every_recorded_encoding_has_its_rerun_form(tmp_path: Path) -> None:
+    """Each RawImage encoding rigsync records is logged as Rerun shows it: colour with its channel order, grey as L,
+    depth as a DepthImage in its unit, yuyv as YUY2 and uyvy as YUY2 with each byte pair swapped."""
+    from rigsync.export.rerun import _Writer
+    from rigsync.record import RecordedImage
+    from rigsync.record.schemas import PIXEL_FORMATS
+
+    colour = {"rgb8": "RGB", "bgr8": "BGR", "rgba8": "RGBA", "bgra8": "BGRA", "mono8": "L", "8UC1": "L", "mono16": "L"}
+    depth = {"16UC1": 1000.0, "32FC1": 1.0}
+    assert set(PIXEL_FORMATS) == {*colour, *depth, "yuyv", "uyvy"}
+    rng = np.random.default_rng(1)
+    images = {}
+    rec = rr.RecordingStream("test")
+    rec.set_log_time_enabled(False)
+    rec.save(tmp_path / "enc.rrd")
+    writer = _Writer(rr, rec)
+    for i, (encoding, fmt) in enumerate(PIXEL_FORMATS.items()):
+        shape = (4, 6) if fmt.channels == 1 else (4, 6, fmt.channels)
+        array = (rng.random(shape) * 200).astype(np.dtype(fmt.dtype))
+        images[f"/world/d/{encoding}"] = array
+        rig_time_ns = 1_000_000 * (i + 1)  # whole microseconds: pyarrow gives them as datetimes
+        writer.at(rig_time_ns, seq=i)
+        assert writer.image(RecordedImage("d", encoding, i, rig_time_ns, 0, array, encoding)) == (encoding in depth)
+    rec.flush()
+    rec.disconnect()
+    rows = {c.entity_path: c.to_record_batch().to_pylist()[0] for c in RrdReader(tmp_path / "enc.rrd").stream()
+            if c.entity_path.startswith("/world/")}
+    for entity, array in images.items():
+        encoding, row = entity.rsplit("/", 1)[1], rows[entity]
+        if encoding in depth:
+            assert row["DepthImage:meter"] == [depth[encoding]]
+            assert bytes(row["DepthImage:buffer"][0]) == array.tobytes()
+        elif encoding in colour:
+            assert row["Image:format"][0]["color_model"] == rr.ColorModel[colour[encoding]].value
+            assert bytes(row["Image:buffer"][0]) == array.tobytes()
+        else:
+            assert row["Image:format"][0]["pixel_format"] == rr.PixelFormat.YUY2.value
+            yuyv = array if encoding == "yuyv" else array[..., ::-1]
+            assert bytes(row["Image:buffer"][0]) == yuyv.tobytes()
