@@ -7,6 +7,7 @@ import io
 import json
 import struct
 from collections import Counter
+from collections.abc import Iterator
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import IO, Final, cast
@@ -59,6 +60,17 @@ class Contents:
     """Recovered: why reading stopped."""
     recovery: str = ""
     """Recovered: what was kept and why reading stopped, in words."""
+    file_bytes: int = 0
+    """Recovered: the file's size."""
+    kept_bytes: int = 0
+    """Recovered: the bytes kept (up to the end of the last chunk kept and its message indexes)."""
+    records_end: int = 0
+    """Recovered: the end of the last complete record (where the torn or invalid one, if any, starts)."""
+    left_out: dict[int, int] = field(default_factory=dict)
+    """Recovered: messages per channel of the complete chunks of images left out (their stamps were lost)."""
+    left_out_chunks: int = 0
+    profile: str = ""
+    """The header's profile (recovered files)."""
 
 
 class ExactReader:
@@ -101,31 +113,52 @@ def _chunk_data(chunk: Chunk) -> bytes:
     raise McapError(f"unknown chunk compression {chunk.compression[:40]!r}")
 
 
-def chunk_messages(chunk: Chunk, channels: AbstractSet[int] | None = None) -> list[Message]:
-    """The messages of a chunk (only those of ``channels`` if given); raises if it does not decompress to
-    exactly its declared records."""
-    data = _chunk_data(chunk)
+def _message_records(data: bytes) -> Iterator[tuple[int, int, int]]:
+    """``(record start, body start, body end)`` of each message record of a chunk's decompressed records."""
     length = len(data)
-    if length != chunk.uncompressed_size:
-        raise McapError(f"chunk holds {length} bytes, declares {chunk.uncompressed_size}")
-    messages = []
     pos = 0
     while pos < length:
         if pos + 9 > length:
             raise McapError("record runs past the end of its chunk")
         opcode, record_length = _RECORD.unpack_from(data, pos)
-        pos += 9
-        end = pos + record_length
+        end = pos + 9 + record_length
         if end > length:
             raise McapError("record runs past the end of its chunk")
         if opcode == 0x05:
             if record_length < _MESSAGE.size:
                 raise McapError(f"a message record of {record_length} bytes (at least {_MESSAGE.size})")
-            channel_id, sequence, log_time, publish_time = _MESSAGE.unpack_from(data, pos)
-            if channels is None or channel_id in channels:
-                messages.append(Message(channel_id, log_time, data[pos + _MESSAGE.size : end], publish_time, sequence))
+            yield pos, pos + 9, end
         pos = end
+
+
+def _chunk_records(chunk: Chunk) -> bytes:
+    data = _chunk_data(chunk)
+    if len(data) != chunk.uncompressed_size:
+        raise McapError(f"chunk holds {len(data)} bytes, declares {chunk.uncompressed_size}")
+    return data
+
+
+def chunk_messages(chunk: Chunk, channels: AbstractSet[int] | None = None) -> list[Message]:
+    """The messages of a chunk (only those of ``channels`` if given); raises if it does not decompress to
+    exactly its declared records."""
+    data = _chunk_records(chunk)
+    messages = []
+    for _, pos, end in _message_records(data):
+        channel_id, sequence, log_time, publish_time = _MESSAGE.unpack_from(data, pos)
+        if channels is None or channel_id in channels:
+            messages.append(Message(channel_id, log_time, data[pos + _MESSAGE.size : end], publish_time, sequence))
     return messages
+
+
+def chunk_index(chunk: Chunk) -> dict[int, list[tuple[int, int]]]:
+    """A chunk's message index entries: per channel, ``(log_time, offset of the record in the decompressed
+    records)`` of each message, in chunk order."""
+    data = _chunk_records(chunk)
+    index: dict[int, list[tuple[int, int]]] = {}
+    for start, pos, _ in _message_records(data):
+        channel_id, _, log_time, _ = _MESSAGE.unpack_from(data, pos)
+        index.setdefault(channel_id, []).append((log_time, start))
+    return index
 
 
 def chunk_length(chunk: Chunk) -> int:
@@ -168,7 +201,7 @@ def load_recovered(f: IO[bytes]) -> Contents:
     try:
         for record in StreamReader(cast(IO[bytes], exact), emit_chunks=True, record_size_limit=None).records:
             if isinstance(record, Header):
-                found.library = record.library
+                found.library, found.profile = record.library, record.profile
             elif isinstance(record, Schema):
                 found.schemas[record.id] = record
             elif isinstance(record, Channel):
@@ -186,10 +219,13 @@ def load_recovered(f: IO[bytes]) -> Contents:
         found.stopped = why(exc)
     images = {cid for cid, ch in found.channels.items()
               if (s := found.schemas.get(ch.schema_id)) is not None and s.name == RAW_IMAGE_SCHEMA}
-    unstamped = 0
+    found.records_end = kept
+    unstamped: Counter[int] = Counter()
     while kept_chunks and kept_chunks[-1][2] and kept_chunks[-1][2].keys() <= images:
-        kept = kept_chunks.pop()[0]  # images written after the last chunk of small messages: their stamps were lost
-        unstamped += 1
+        # images written after the last chunk of small messages: their stamps were lost
+        kept, _, chunk_counts, _, _ = kept_chunks.pop()
+        unstamped.update(chunk_counts)
+        found.left_out_chunks += 1
     counts: Counter[int] = Counter()
     for _, _, chunk_counts, _, _ in kept_chunks:
         counts.update(chunk_counts)
@@ -197,9 +233,10 @@ def load_recovered(f: IO[bytes]) -> Contents:
     found.counts = dict(counts)
     found.time_span = (min((c[3] for c in kept_chunks if c[3] is not None), default=0),
                        max((c[4] for c in kept_chunks if c[4] is not None), default=0))
+    found.file_bytes, found.kept_bytes, found.left_out = size, kept, dict(unstamped)
     if unstamped:
-        found.stopped = (f"{unstamped} chunk(s) of images written after the last chunk of stamps, left out (their "
-                         f"stamps were lost), and {found.stopped}")
+        found.stopped = (f"{found.left_out_chunks} chunk(s) of images written after the last chunk of stamps, left "
+                         f"out (their stamps were lost), and {found.stopped}")
     found.recovery = (f"the file was not closed properly; kept {len(found.chunks):,} complete chunk(s) "
                       f"({sum(counts.values()):,} messages), the first {kept:,} of {size:,} bytes; then "
                       f"{found.stopped}")

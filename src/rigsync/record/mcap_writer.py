@@ -309,17 +309,59 @@ class McapChunkWriter:
         self._write(pieces)
         with self._lock:
             for c, index in written:
-                self._chunk_indexes.append(index)
-                if self._messages == 0:
-                    self._start_time, self._end_time = c.start, c.end
-                else:
-                    self._start_time = min(self._start_time, c.start)
-                    self._end_time = max(self._end_time, c.end)
-                self._messages += c.messages
+                self._count_chunk(index, c.index)
                 self._payload_messages += c.payload_messages
                 self._payload_bytes += c.payload_bytes
-                for channel_id, entries in c.index.items():
-                    self._counts[channel_id] = self._counts.get(channel_id, 0) + len(entries)
+
+    def add_chunk(self, record: Piece, index: Mapping[int, Sequence[tuple[int, int]]]) -> None:
+        """Write a complete chunk record as it is (``record``: opcode, length and body, e.g. copied from another
+        file), with message indexes from ``index``: per channel, ``(log_time, offset in the decompressed
+        records)`` of each of its messages. The open chunks are written first."""
+        self.flush_chunk()
+        view = memoryview(record)
+        _, _, _, _, uncompressed_size, _ = _CHUNK_HEADER.unpack_from(view)
+        name_end = _CHUNK_HEADER.size + 4 + _U32.unpack_from(view, _CHUNK_HEADER.size)[0]
+        compression = bytes(view[_CHUNK_HEADER.size + 4 : name_end]).decode()
+        compressed_size = _U64.unpack_from(view, name_end)[0]
+        times = [t for entries in index.values() for t, _ in entries]
+        messages, offsets = self._message_indexes(index, self._offset + view.nbytes)
+        chunk_index = ChunkIndex(
+            message_start_time=min(times, default=0),
+            message_end_time=max(times, default=0),
+            chunk_start_offset=self._offset,
+            chunk_length=view.nbytes,
+            message_index_offsets=offsets,
+            message_index_length=len(messages),
+            compression=compression,
+            compressed_size=compressed_size,
+            uncompressed_size=uncompressed_size,
+        )
+        self._write([view, messages])
+        with self._lock:
+            self._count_chunk(chunk_index, index)
+
+    def _count_chunk(self, index: ChunkIndex, entries: Mapping[int, Sequence[tuple[int, int]]]) -> None:
+        """Add a written chunk to the chunk indexes and the statistics (holding the lock)."""
+        self._chunk_indexes.append(index)
+        if self._messages == 0:
+            self._start_time, self._end_time = index.message_start_time, index.message_end_time
+        else:
+            self._start_time = min(self._start_time, index.message_start_time)
+            self._end_time = max(self._end_time, index.message_end_time)
+        for channel_id, records in entries.items():
+            self._counts[channel_id] = self._counts.get(channel_id, 0) + len(records)
+            self._messages += len(records)
+
+    @staticmethod
+    def _message_indexes(index: Mapping[int, Sequence[tuple[int, int]]], start: int) -> tuple[bytes, dict[int, int]]:
+        """The message index records of a chunk whose messages are ``index`` (per channel, ``(log_time, offset)``),
+        written at ``start``, and the offset of each channel's."""
+        builder = RecordBuilder()
+        offsets: dict[int, int] = {}
+        for channel_id in sorted(index):
+            offsets[channel_id] = start + builder.count
+            MessageIndex(channel_id, sorted(index[channel_id], key=lambda r: r[0])).write(builder)
+        return _end(builder), offsets
 
     def _chunk_records(self, c: _OpenChunk, chunk_start: int) -> tuple[list[Piece], ChunkIndex]:
         """The records of chunk ``c`` written at ``chunk_start`` (the chunk, compressed, and its message indexes)."""
@@ -339,12 +381,7 @@ class McapChunkWriter:
             + _U64.pack(stored)
         )
         chunk_length = len(head) + stored
-        builder = RecordBuilder()
-        offsets: dict[int, int] = {}
-        for channel_id in sorted(c.index):
-            offsets[channel_id] = chunk_start + chunk_length + builder.count
-            MessageIndex(channel_id, sorted(c.index[channel_id], key=lambda r: r[0])).write(builder)
-        message_indexes = _end(builder)
+        message_indexes, offsets = self._message_indexes(c.index, chunk_start + chunk_length)
         index = ChunkIndex(
             message_start_time=c.start,
             message_end_time=c.end,
