@@ -203,3 +203,36 @@ def test_bad_input_is_an_error_naming_the_file(tmp_path: Path) -> None:
         with pytest.raises(RecordingError, match=problem) as err:
             recover(path)
         assert err.value.path == str(path)
+
+
+def test_another_writers_file_keeps_its_attachments(tmp_path: Path) -> None:
+    """A file of another MCAP writer (``mcap``'s own) cut inside its summary: its messages and its attachment are in
+    the output, with an attachment index and count."""
+    from mcap.writer import Writer
+
+    full = tmp_path / "other.mcap"
+    with open(full, "wb") as f:
+        writer = Writer(f)
+        writer.start("", "other-writer")
+        schema = writer.register_schema("s", "jsonschema", b"{}")
+        channel = writer.register_channel("/t", "json", schema)
+        for i in range(50):
+            writer.add_message(channel, log_time=i, data=b'{"i": %d}' % i, publish_time=i, sequence=i)
+        writer.add_attachment(create_time=7, log_time=8, name="calib.yaml", media_type="text/yaml", data=b"k: 1\n")
+        writer.finish()
+    _, _, summary_start = _layout(full)
+    cut = tmp_path / "cut.mcap"
+    cut.write_bytes(full.read_bytes()[: summary_start + 10])
+    report = recover(cut)
+    out = tmp_path / "cut.recovered.mcap"
+    assert report.attachments == 1 and report.kept == {"/t": 50}
+    assert _messages(out) == _messages(full)
+    _assert_indexed(out)
+    with open(out, "rb") as f:
+        reader = make_reader(f)
+        summary = reader.get_summary()
+        assert summary is not None and summary.statistics is not None
+        assert summary.statistics.attachment_count == len(summary.attachment_indexes) == 1
+        [attachment] = list(reader.iter_attachments())
+    assert (attachment.name, attachment.media_type, attachment.data) == ("calib.yaml", "text/yaml", b"k: 1\n")
+    assert (attachment.create_time, attachment.log_time) == (7, 8)

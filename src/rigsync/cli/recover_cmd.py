@@ -46,6 +46,8 @@ def run_command(args: argparse.Namespace, console: Console) -> int:
     for topic in sorted(r.kept.keys() | r.left_out.keys()):
         lost = r.left_out.get(topic, 0)
         say(f"  {topic}: {r.kept.get(topic, 0):,} kept" + (f", {lost:,} left out (stamps cut off)" if lost else ""))
+    if r.attachments:
+        say(f"  attachments: {r.attachments} kept")
     if r.torn is not None:
         t = r.torn
         say(f"  lost: a {t.kind} record at byte {t.offset:,} cut short or invalid ({t.present_bytes:,} of "

@@ -15,9 +15,10 @@ from typing import IO, Final, cast
 import lz4.frame
 import zstandard
 from google.protobuf.message import DecodeError  # type: ignore[import-untyped]
+from mcap.data_stream import ReadDataStream
 from mcap.exceptions import EndOfFile, McapError
 from mcap.reader import SeekingReader
-from mcap.records import Channel, Chunk, Header, Message, Metadata, Schema
+from mcap.records import Attachment, Channel, Chunk, Header, Message, Metadata, Schema
 from mcap.stream_reader import StreamReader
 
 from rigsync.record.mcap_writer import MCAP_MAGIC
@@ -69,6 +70,8 @@ class Contents:
     left_out: dict[int, int] = field(default_factory=dict)
     """Recovered: messages per channel of the complete chunks of images left out (their stamps were lost)."""
     left_out_chunks: int = 0
+    attachments: list[tuple[int, int]] = field(default_factory=list)
+    """Recovered: (offset, length) of every complete attachment record."""
     profile: str = ""
     """The header's profile (recovered files)."""
 
@@ -100,6 +103,7 @@ class ExactReader:
 
 _RECORD: Final = struct.Struct("<BQ")  # opcode, length
 _MESSAGE: Final = struct.Struct("<HIQQ")  # channel_id, sequence, log_time, publish_time
+_IN_CHUNK: Final = frozenset({0x03, 0x04, 0x05})  # schema, channel, message
 
 
 def _chunk_data(chunk: Chunk) -> bytes:
@@ -113,8 +117,9 @@ def _chunk_data(chunk: Chunk) -> bytes:
     raise McapError(f"unknown chunk compression {chunk.compression[:40]!r}")
 
 
-def _message_records(data: bytes) -> Iterator[tuple[int, int, int]]:
-    """``(record start, body start, body end)`` of each message record of a chunk's decompressed records."""
+def _records(data: bytes, opcodes: AbstractSet[int] = frozenset({0x05})) -> Iterator[tuple[int, int, int, int]]:
+    """``(opcode, record start, body start, body end)`` of each record of ``opcodes`` in a chunk's decompressed
+    records (messages by default)."""
     length = len(data)
     pos = 0
     while pos < length:
@@ -124,10 +129,10 @@ def _message_records(data: bytes) -> Iterator[tuple[int, int, int]]:
         end = pos + 9 + record_length
         if end > length:
             raise McapError("record runs past the end of its chunk")
-        if opcode == 0x05:
-            if record_length < _MESSAGE.size:
+        if opcode in opcodes:
+            if opcode == 0x05 and record_length < _MESSAGE.size:
                 raise McapError(f"a message record of {record_length} bytes (at least {_MESSAGE.size})")
-            yield pos, pos + 9, end
+            yield opcode, pos, pos + 9, end
         pos = end
 
 
@@ -143,7 +148,7 @@ def chunk_messages(chunk: Chunk, channels: AbstractSet[int] | None = None) -> li
     exactly its declared records."""
     data = _chunk_records(chunk)
     messages = []
-    for _, pos, end in _message_records(data):
+    for _, _, pos, end in _records(data):
         channel_id, sequence, log_time, publish_time = _MESSAGE.unpack_from(data, pos)
         if channels is None or channel_id in channels:
             messages.append(Message(channel_id, log_time, data[pos + _MESSAGE.size : end], publish_time, sequence))
@@ -155,7 +160,7 @@ def chunk_index(chunk: Chunk) -> dict[int, list[tuple[int, int]]]:
     records)`` of each message, in chunk order."""
     data = _chunk_records(chunk)
     index: dict[int, list[tuple[int, int]]] = {}
-    for start, pos, _ in _message_records(data):
+    for _, start, pos, _ in _records(data):
         channel_id, _, log_time, _ = _MESSAGE.unpack_from(data, pos)
         index.setdefault(channel_id, []).append((log_time, start))
     return index
@@ -189,6 +194,26 @@ def load_indexed(f: IO[bytes]) -> Contents | None:
                     chunks=chunks)
 
 
+def _scan_chunk(chunk: Chunk, found: Contents) -> tuple[Counter[int], list[int]]:
+    """A chunk's messages per channel and their log times; the schemas and channels it defines (other writers put
+    them in chunks) are added to ``found``."""
+    data = _chunk_records(chunk)
+    counts: Counter[int] = Counter()
+    times = []
+    for opcode, _, body, end in _records(data, _IN_CHUNK):
+        if opcode == 0x05:
+            channel_id, _, log_time, _ = _MESSAGE.unpack_from(data, body)
+            counts[channel_id] += 1
+            times.append(log_time)
+        elif opcode == 0x03:
+            schema = Schema.read(ReadDataStream(io.BytesIO(data[body:end])))
+            found.schemas.setdefault(schema.id, schema)
+        else:
+            channel = Channel.read(ReadDataStream(io.BytesIO(data[body:end])))
+            found.channels.setdefault(channel.id, channel)
+    return counts, times
+
+
 def load_recovered(f: IO[bytes]) -> Contents:
     """A file without a valid summary: every record up to the first truncated or invalid one."""
     size = f.seek(0, io.SEEK_END)
@@ -208,12 +233,16 @@ def load_recovered(f: IO[bytes]) -> Contents:
                 found.channels[record.id] = record
             elif isinstance(record, Metadata):
                 found.metadata[record.name] = dict(record.metadata)
+            elif isinstance(record, Attachment):
+                # opcode, length; log and create time, name, media type, data (each with its length), crc
+                length = 9 + 8 + 8 + 4 + len(record.name.encode()) + 4 + len(record.media_type.encode()) + 8 + len(
+                    record.data) + 4
+                found.attachments.append((exact.pos - length, length))
             elif isinstance(record, Chunk):
-                messages = chunk_messages(record)
                 length = chunk_length(record)
-                times = [m.log_time for m in messages]
-                kept_chunks.append((exact.pos - length, length, Counter(m.channel_id for m in messages),
-                                    min(times, default=None), max(times, default=None)))
+                chunk_counts, times = _scan_chunk(record, found)
+                kept_chunks.append((exact.pos - length, length, chunk_counts, min(times, default=None),
+                                    max(times, default=None)))
             kept = exact.pos
     except CORRUPT as exc:  # the first truncated or invalid record: everything before it has been taken
         found.stopped = why(exc)

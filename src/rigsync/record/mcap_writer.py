@@ -39,6 +39,8 @@ import zstandard
 from mcap.data_stream import RecordBuilder
 from mcap.opcode import Opcode
 from mcap.records import (
+    Attachment,
+    AttachmentIndex,
     Channel,
     ChunkIndex,
     DataEnd,
@@ -54,7 +56,7 @@ from mcap.records import (
 
 from rigsync.record.file_sink import FileSink, Piece
 
-_SummaryRecord = Schema | Channel | Statistics | ChunkIndex | MetadataIndex
+_SummaryRecord = Schema | Channel | Statistics | ChunkIndex | AttachmentIndex | MetadataIndex
 
 MCAP_MAGIC: Final = b"\x89MCAP0\r\n"
 COMPRESSIONS: Final = ("", "lz4", "zstd")
@@ -136,6 +138,7 @@ class McapChunkWriter:
         self._bulk_channels: set[int] = set()
         self._chunk_indexes: list[ChunkIndex] = []
         self._metadata_indexes: list[MetadataIndex] = []
+        self._attachment_indexes: list[AttachmentIndex] = []
         self._lock = threading.Lock()
         # Totals of written chunks.
         self._messages = 0
@@ -216,6 +219,16 @@ class McapChunkWriter:
         record = _end(builder)
         self._write([record])
         self._metadata_indexes.append(MetadataIndex(offset=offset, length=len(record), name=name))
+
+    def add_attachment(self, attachment: Attachment) -> None:
+        offset = self._offset
+        builder = RecordBuilder()
+        attachment.write(builder)
+        record = _end(builder)
+        self._write([record])
+        self._attachment_indexes.append(AttachmentIndex(
+            offset=offset, length=len(record), log_time=attachment.log_time, create_time=attachment.create_time,
+            data_size=len(attachment.data), name=attachment.name, media_type=attachment.media_type))
 
     def add_message(
         self,
@@ -413,7 +426,7 @@ class McapChunkWriter:
             offsets.append(SummaryOffset(opcode, summary_start + start, builder.count - start))
 
         statistics = Statistics(
-            attachment_count=0,
+            attachment_count=len(self._attachment_indexes),
             channel_count=len(self._channels),
             channel_message_counts=dict(self._counts),
             chunk_count=len(self._chunk_indexes),
@@ -427,6 +440,7 @@ class McapChunkWriter:
         group(Opcode.CHANNEL, list(self._channels.values()))
         group(Opcode.STATISTICS, [statistics])
         group(Opcode.CHUNK_INDEX, self._chunk_indexes)
+        group(Opcode.ATTACHMENT_INDEX, self._attachment_indexes)
         group(Opcode.METADATA_INDEX, self._metadata_indexes)
         summary_offset_start = summary_start + builder.count
         for offset in offsets:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import IO, Final
 
 from mcap.data_stream import ReadDataStream
-from mcap.records import Chunk
+from mcap.records import Attachment, Chunk
 
 from rigsync.core.errors import RecordingError
 from rigsync.record._scan import CORRUPT, Contents, chunk_index, load_indexed, load_recovered, why
@@ -72,6 +72,8 @@ class RecoveryReport:
     chunks_left_out: int = 0
     torn: TornRecord | None = None
     """The record cut short or invalid where reading stopped, if its opcode and length could be read."""
+    attachments: int = 0
+    """Attachments kept (rigsync writes none; another writer's are copied)."""
 
 
 def recover(source: str | os.PathLike[str], output: str | os.PathLike[str] | None = None, *,
@@ -169,6 +171,9 @@ def _write(f: IO[bytes], contents: Contents, dst: str, src: str, torn: TornRecor
                     raise RecordingError(src, f"the chunk at byte {offset:,} changed while recovering ({why(exc)})"
                                          ) from exc
                 writer.add_chunk(record, index)
+            for offset, length in contents.attachments:
+                f.seek(offset + 9)
+                writer.add_attachment(Attachment.read(ReadDataStream(io.BytesIO(f.read(length - 9)))))
             writer.add_metadata(RECOVERY_METADATA, _recovery_metadata(src, contents, torn))
             writer.finish()
             sink.fsync()
@@ -197,5 +202,5 @@ def _report(src: str, dst: str, contents: Contents, torn: TornRecord | None) -> 
         chunks_kept=len(contents.chunks), bytes_kept=contents.kept_bytes, bytes_total=contents.file_bytes,
         time_span_ns=contents.time_span, stopped=contents.stopped,
         left_out={topic.get(c, f"channel {c}"): n for c, n in contents.left_out.items()},
-        chunks_left_out=contents.left_out_chunks, torn=torn,
+        chunks_left_out=contents.left_out_chunks, torn=torn, attachments=len(contents.attachments),
     )
