@@ -137,6 +137,8 @@ def test_a_file_cut_anywhere_recovers_into_a_complete_indexed_file(
             assert report.torn.log_time_range == (mid.message_start_time, mid.message_end_time)
         if where in ("inside the summary", "inside the footer"):  # all before the summary: every message
             assert kept == _messages(full)
+            with open_recording(out) as rec, open_recording(full) as original:
+                assert rec.metadata["rigsync.stats"] == original.metadata["rigsync.stats"]
         with open_recording(out) as rec:
             assert not rec.recovered and rec.rig_toml == "x = 1"
             assert rec.metadata[RECOVERY_METADATA]["stopped"] == report.stopped
@@ -203,6 +205,18 @@ def test_bad_input_is_an_error_naming_the_file(tmp_path: Path) -> None:
         with pytest.raises(RecordingError, match=problem) as err:
             recover(path)
         assert err.value.path == str(path)
+
+
+def test_an_unwritable_output_is_an_error_naming_it(tmp_path: Path, h: SimpleNamespace) -> None:
+    """An output in a missing folder: a RecordingError naming the output, and no partial file left."""
+    full = tmp_path / "full.mcap"
+    _record(full, h, "none")
+    cut = tmp_path / "cut.mcap"
+    cut.write_bytes(full.read_bytes()[:-100])
+    out = tmp_path / "no" / "such" / "out.mcap"
+    with pytest.raises(RecordingError, match="cannot write: No such file or directory") as err:
+        recover(cut, out)
+    assert err.value.path == str(out) and not out.parent.exists()
 
 
 def test_another_writers_file_keeps_its_attachments(tmp_path: Path) -> None:

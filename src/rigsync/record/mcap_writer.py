@@ -3,8 +3,10 @@
 Message records are packed here, and an image's pixels join the chunk by reference (a memoryview, no copy):
 with compression ``none`` a finished chunk goes to the file as its pieces, by ``pwritev`` (no join, no copy);
 with lz4/zstd the pieces are joined once and compressed (both libraries release the GIL). Every other record
-(header, schema, channel, message index, chunk index, statistics, metadata, summary, footer) is serialized by
-the ``mcap`` library's own record classes. No CRCs are computed (the format's CRC fields are 0, meaning "not computed").
+(header, schema, channel, message index, chunk index, statistics, metadata, attachment, summary, footer) is
+serialized by the ``mcap`` library's own record classes. :meth:`McapChunkWriter.add_chunk` writes a chunk record
+copied from another file as it is (``rigsync recover``). No CRCs are computed (the format's CRC fields are 0,
+meaning "not computed").
 
 The writer is single-threaded: one thread calls everything except :meth:`McapChunkWriter.counters`. Each
 write hands the file one complete record group (the open chunks with their message indexes, a metadata
@@ -356,6 +358,8 @@ class McapChunkWriter:
     def _count_chunk(self, index: ChunkIndex, entries: Mapping[int, Sequence[tuple[int, int]]]) -> None:
         """Add a written chunk to the chunk indexes and the statistics (holding the lock)."""
         self._chunk_indexes.append(index)
+        if not any(entries.values()):  # no message: no time range
+            return
         if self._messages == 0:
             self._start_time, self._end_time = index.message_start_time, index.message_end_time
         else:

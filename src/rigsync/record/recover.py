@@ -5,8 +5,9 @@ What is kept is exactly what the reader's recovery keeps (:func:`rigsync.record.
 complete chunk up to the first truncated or invalid record, without the trailing chunks of images whose stamps
 were cut off. The kept chunk records are copied as they are (no decompression into memory beyond one chunk at a
 time, no recompression) by our own writer, which adds their message indexes, the chunk indexes, statistics and
-the summary; the header, schemas, channels and metadata (the rig file included) come before the first chunk, as in
-a recording, and a ``rigsync.recovery`` metadata record after the last says what was kept and lost.
+the summary. As in a recording, the header, the ``rigsync`` metadata (the rig file), schemas and channels come
+before the first chunk and any other metadata (the end metadata, if the crash spared it) after the last, with a
+``rigsync.recovery`` record saying what was kept and lost.
 """
 
 from __future__ import annotations
@@ -127,9 +128,11 @@ def _replace_with(dst: str, write: Callable[[str], object]) -> None:
     try:
         write(part)
         os.replace(part, dst)
-    except BaseException:
+    except BaseException as exc:
         if os.path.exists(part):
             os.unlink(part)
+        if isinstance(exc, OSError):
+            raise RecordingError(dst, f"cannot write: {exc.strerror or exc}") from exc
         raise
 
 
@@ -155,7 +158,8 @@ def _write(f: IO[bytes], contents: Contents, dst: str, src: str, torn: TornRecor
         try:
             writer = McapChunkWriter(sink, compression="", chunk_size=1)
             writer.start(contents.profile, contents.library or "")
-            for name, data in contents.metadata.items():
+            first = {name: data for name, data in contents.metadata.items() if name == "rigsync"}
+            for name, data in first.items():  # as a recording: the rig file first, the end metadata at the end
                 writer.add_metadata(name, data)
             for schema in contents.schemas.values():
                 writer.add_schema(schema.id, schema.name, schema.encoding, schema.data)
@@ -174,6 +178,9 @@ def _write(f: IO[bytes], contents: Contents, dst: str, src: str, torn: TornRecor
             for offset, length in contents.attachments:
                 f.seek(offset + 9)
                 writer.add_attachment(Attachment.read(ReadDataStream(io.BytesIO(f.read(length - 9)))))
+            for name, data in contents.metadata.items():
+                if name not in first:
+                    writer.add_metadata(name, data)
             writer.add_metadata(RECOVERY_METADATA, _recovery_metadata(src, contents, torn))
             writer.finish()
             sink.fsync()
