@@ -179,7 +179,7 @@ def _write(f: IO[bytes], contents: Contents, dst: str, src: str, torn: TornRecor
                 f.seek(offset + 9)
                 writer.add_attachment(Attachment.read(ReadDataStream(io.BytesIO(f.read(length - 9)))))
             for name, data in contents.metadata.items():
-                if name not in first:
+                if name not in first and name != RECOVERY_METADATA:  # (an earlier recovery's: replaced)
                     writer.add_metadata(name, data)
             writer.add_metadata(RECOVERY_METADATA, _recovery_metadata(src, contents, torn))
             writer.finish()
