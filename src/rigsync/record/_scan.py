@@ -166,6 +166,21 @@ def chunk_index(chunk: Chunk) -> dict[int, list[tuple[int, int]]]:
     return index
 
 
+_CHUNK_HEAD: Final = struct.Struct("<BQQQQII")  # opcode, length, start, end, uncompressed size, crc, name length
+
+
+def chunk_of_record(record: bytes) -> Chunk:
+    """The chunk of a whole chunk record (opcode and length included), its data a view into ``record`` (no copy)."""
+    opcode, length, start, end, uncompressed_size, crc, name_length = _CHUNK_HEAD.unpack_from(record)
+    if opcode != 0x06 or length != len(record) - 9:
+        raise McapError(f"not a chunk record of {len(record) - 9} bytes (opcode {opcode}, length {length})")
+    data_at = _CHUNK_HEAD.size + name_length + 8
+    view = memoryview(record)
+    compression = bytes(view[_CHUNK_HEAD.size : data_at - 8]).decode()
+    return Chunk(compression=compression, data=cast(bytes, view[data_at:]), message_end_time=end,
+                 message_start_time=start, uncompressed_crc=crc, uncompressed_size=uncompressed_size)
+
+
 def chunk_length(chunk: Chunk) -> int:
     return 9 + 8 + 8 + 8 + 4 + 4 + len(chunk.compression.encode()) + 8 + len(chunk.data)
 

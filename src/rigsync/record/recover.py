@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import IO, Final
 
 from mcap.data_stream import ReadDataStream
-from mcap.records import Attachment, Chunk
+from mcap.records import Attachment
 
 from rigsync.core.errors import RecordingError
-from rigsync.record._scan import CORRUPT, Contents, chunk_index, load_indexed, load_recovered, why
+from rigsync.record._scan import CORRUPT, Contents, chunk_index, chunk_of_record, load_indexed, load_recovered, why
 from rigsync.record.file_sink import FileSink
 from rigsync.record.mcap_writer import MCAP_MAGIC, McapChunkWriter
 
@@ -170,7 +170,7 @@ def _write(f: IO[bytes], contents: Contents, dst: str, src: str, torn: TornRecor
                 f.seek(offset)
                 record = f.read(length)
                 try:
-                    index = chunk_index(Chunk.read(ReadDataStream(io.BytesIO(record[9:]))))
+                    index = chunk_index(chunk_of_record(record))
                 except CORRUPT as exc:  # read once by the recovery already: the file changed meanwhile
                     raise RecordingError(src, f"the chunk at byte {offset:,} changed while recovering ({why(exc)})"
                                          ) from exc
