@@ -59,7 +59,7 @@ class RecoveryReport:
     complete: bool
     """The input was already complete (valid summary and footer)."""
     kept: dict[str, int]
-    """Messages kept per topic."""
+    """Messages kept per topic (sorted by topic)."""
     chunks_kept: int
     bytes_kept: int
     """Of the input: up to the end of the last record kept."""
@@ -118,7 +118,7 @@ def _complete(src: str, contents: Contents, output: str | os.PathLike[str] | Non
         dst = _output_path(src, output, force)
         _replace_with(dst, lambda part: shutil.copyfile(src, part))
     size = os.path.getsize(src)
-    kept = {contents.channels[c].topic: n for c, n in contents.counts.items() if c in contents.channels}
+    kept = dict(sorted((contents.channels[c].topic, n) for c, n in contents.counts.items() if c in contents.channels))
     return RecoveryReport(src, dst, True, kept, len(contents.chunks), size, size, contents.time_span)
 
 
@@ -205,9 +205,9 @@ def _report(src: str, dst: str, contents: Contents, torn: TornRecord | None) -> 
     topic = {cid: ch.topic for cid, ch in contents.channels.items()}
     return RecoveryReport(
         source=src, output=dst, complete=False,
-        kept={topic.get(c, f"channel {c}"): n for c, n in contents.counts.items()},
+        kept=dict(sorted((topic.get(c, f"channel {c}"), n) for c, n in contents.counts.items())),
         chunks_kept=len(contents.chunks), bytes_kept=contents.kept_bytes, bytes_total=contents.file_bytes,
         time_span_ns=contents.time_span, stopped=contents.stopped,
-        left_out={topic.get(c, f"channel {c}"): n for c, n in contents.left_out.items()},
+        left_out=dict(sorted((topic.get(c, f"channel {c}"), n) for c, n in contents.left_out.items())),
         chunks_left_out=contents.left_out_chunks, torn=torn, attachments=len(contents.attachments),
     )
