@@ -258,3 +258,45 @@ def test_a_stamp_beyond_ros_time_is_an_error_naming_it() -> None:
     with pytest.raises(RigsyncError, match=r"the /a/b/image message: time 2147483648000000000 ns does not fit "
                                            r"builtin_interfaces/Time \(int32 seconds"):
         ros_time(2**31 * 1_000_000_000, "the /a/b/image message")
+
+
+def _foreign(path: Path, image: bytes, frameset: bytes) -> None:
+    """A file with rigsync's metadata and topics holding the given image and frameset payloads."""
+    from mcap.writer import Writer
+
+    with path.open("wb") as f:
+        w = Writer(f)
+        w.start()
+        w.add_metadata("rigsync", {"rig_toml": "", "version": "0"})
+        image_schema = w.register_schema("foxglove.RawImage", "protobuf", b"")
+        json_schema = w.register_schema("rigsync.Frameset", "jsonschema", b"{}")
+        cam = w.register_channel("/cam/color/image", "protobuf", image_schema, {"device": "cam", "stream": "color"})
+        sets = w.register_channel("/rigsync/framesets", "json", json_schema)
+        w.add_message(cam, log_time=5, data=image, publish_time=5)
+        w.add_message(sets, log_time=6, data=frameset, publish_time=6)
+        w.finish()
+
+
+@pytest.mark.parametrize(("image", "frameset", "expected"), [
+    (dict(encoding="rgb8", step=12, data=b"\0" * 10), b'{"frameset_id": 0}', "the /cam/color/image message at log "
+     "time 5 is damaged or not rigsync's (ValueError: 10 data bytes do not hold 2 rows of step 12)"),
+    (dict(encoding="weird", step=12, data=b"\0" * 24), b"{}", "the /cam/color/image message at log time 5: image "
+     "encoding 'weird' is not supported (allowed: "),
+    (dict(encoding="mono8", step=4, data=b"\0" * 8), b'{"frameset_id": 0}', "the /rigsync/framesets message at log "
+     "time 6 is damaged or not rigsync's (missing field 'members')"),
+])
+def test_a_damaged_message_is_an_error_naming_the_file_topic_and_time(
+        tmp_path: Path, image: dict[str, Any], frameset: bytes, expected: str) -> None:
+    """An image whose bytes do not fill its rows, an unknown encoding, a frameset missing a field: an error naming the
+    file, topic, log time and what is wrong; no output is left."""
+    from foxglove_schemas_protobuf.RawImage_pb2 import RawImage
+
+    from rigsync.core.errors import RecordingError
+    from rigsync.export.ros2 import export_ros2
+
+    source = tmp_path / "foreign.mcap"
+    _foreign(source, RawImage(width=4, height=2, **image).SerializeToString(), frameset)
+    with pytest.raises(RecordingError) as caught:
+        export_ros2(source, tmp_path / "out.mcap")
+    assert str(caught.value).startswith(f"{source}: ") and expected in str(caught.value), str(caught.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["foreign.mcap"]

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from foxglove_schemas_protobuf.CameraCalibration_pb2 import CameraCalibration
 from foxglove_schemas_protobuf.RawImage_pb2 import RawImage
 from google.protobuf.message import DecodeError  # type: ignore[import-untyped]
@@ -64,13 +65,18 @@ def _header(stamp_ns: int, frame_id: str, what: str) -> dict[str, Any]:
 
 
 def _image(raw: RawImage, names: StreamNames, stamp_ns: int, what: str) -> dict[str, Any]:
-    pixel_format(raw.encoding, what)  # a known layout, or a RecordingError naming it
+    fmt = pixel_format(raw.encoding, what)  # a known layout, or a RecordingError naming it
+    step = raw.step or raw.width * fmt.channels * np.dtype(fmt.dtype).itemsize
+    if len(raw.data) < step * raw.height:
+        raise ValueError(f"{len(raw.data)} data bytes do not hold {raw.height} rows of step {step}")
     return {"header": _header(stamp_ns, names.frame_id, what), "height": raw.height, "width": raw.width,
-            "encoding": ROS_ENCODING.get(raw.encoding, raw.encoding), "is_bigendian": 0,
-            "step": raw.step or len(raw.data) // max(raw.height, 1), "data": raw.data}
+            "encoding": ROS_ENCODING.get(raw.encoding, raw.encoding), "is_bigendian": 0, "step": step,
+            "data": raw.data}
 
 
 def _camera_info(c: CameraCalibration, names: StreamNames, stamp_ns: int, what: str) -> dict[str, Any]:
+    if (len(c.K), len(c.P)) != (9, 12):
+        raise ValueError(f"K has {len(c.K)} values and P {len(c.P)} (CameraInfo needs 9 and 12)")
     return {"header": _header(stamp_ns, names.frame_id, what), "height": c.height, "width": c.width,
             "distortion_model": c.distortion_model, "d": list(c.D), "k": list(c.K),
             "r": list(c.R) if len(c.R) == 9 else list(_IDENTITY), "p": list(c.P), "binning_x": 0, "binning_y": 0,
@@ -173,8 +179,10 @@ def export_ros2(source: str | os.PathLike[str], out: str | os.PathLike[str]) -> 
                 payload = _payload(datatype, ros, message, names, f"{rec.path}: the {topic} message at log time "
                                                                   f"{message.log_time}")
             except (DecodeError, ValueError, KeyError, TypeError) as exc:
+                problem = (f"missing field {exc.args[0]!r}" if isinstance(exc, KeyError)
+                           else f"{type(exc).__name__}: {exc}")
                 raise RecordingError(rec.path, f"the {topic} message at log time {message.log_time} is damaged or "
-                                     f"not rigsync's ({type(exc).__name__}: {exc})") from exc
+                                     f"not rigsync's ({problem})") from exc
             writer.write_message(ros_topic, schemas[datatype], payload, log_time=message.log_time,
                                  publish_time=message.publish_time, sequence=message.sequence)
             counts[datatype] += 1
