@@ -168,11 +168,11 @@ def export_ros2(source: str | os.PathLike[str], out: str | os.PathLike[str]) -> 
     with open_recording(source) as rec, _replacing(out) as part, open(part, "wb") as f:
         names = stream_names((s.device, s.stream) for s in rec.streams)
         route = _routes(rec, names)
+        topics = {src: dst for src, (_, dst, _) in route.items()}
         writer = make_writer(f, chunk_size=4 << 20)
         schemas = {name: writer.register_msgdef(name, text) for name, text in msgs.DEFINITIONS.items()}
         writer.add_metadata("rigsync.source", {"path": os.fspath(source), "version": rec.version,
-                                               "rig_toml": rec.rig_toml, "topics": json.dumps(
-                                                   {src: dst for src, (_, dst, _) in route.items()})})
+                                               "rig_toml": rec.rig_toml, "topics": json.dumps(topics)})
         for topic, message in rec.raw_messages(route):
             datatype, ros_topic, ros = route[topic]
             try:
@@ -189,4 +189,4 @@ def export_ros2(source: str | os.PathLike[str], out: str | os.PathLike[str]) -> 
         writer.finish()
     return Ros2Export(path=out, images=counts[msgs.IMAGE], camera_infos=counts[msgs.CAMERA_INFO],
                       frame_stamps=counts[msgs.FRAME_STAMP], framesets=counts[msgs.FRAMESET],
-                      topics={src: dst for src, (_, dst, _) in route.items()})
+                      topics=topics)
