@@ -23,7 +23,7 @@ ALLOWED: dict[str, set[str]] = {
     "net": {"core", "timebase", "drivers", "spec", "plan", "record", "capture"},  # an agent is a host's capture
     "capture": {"core", "catalog", "spec", "plan", "timebase", "align", "drivers", "record", "ptp", "net"},
     "verify": {"core", "catalog", "spec", "plan", "record", "boards"},  # re-plans the rig the recording embeds
-    "export": {"core", "spec", "record"},  # the poses of the rig file the recording embeds
+    "export": {"core", "spec", "record"},  # a recording in other tools' formats; the rig file's poses (Rerun)
     "cli": {"core", "catalog", "spec", "plan", "timebase", "drivers", "record", "ptp", "net", "capture", "verify",
             "boards", "export"},
 }

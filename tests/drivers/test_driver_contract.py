@@ -160,11 +160,13 @@ def config_for(rig: RigSpec, device_id: str) -> DeviceConfig:
     )
 
 
-def collect(driver: Driver, device: Device, seconds: float) -> list[Frame | DeviceEvent]:
+def collect(driver: Driver, device: Device, seconds: float,
+            enough: Callable[[list[Frame | DeviceEvent]], bool] | None = None) -> list[Frame | DeviceEvent]:
+    """What the device delivers in ``seconds``, or sooner once ``enough`` holds of it."""
     clock = driver.clock()
     end = clock.now_ns() + int(seconds * 1e9)
     items: list[Frame | DeviceEvent] = []
-    while clock.now_ns() < end:
+    while clock.now_ns() < end and not (enough is not None and enough(items)):
         items += device.poll()
         nxt = device.next_ready_ns(end)
         clock.wait_until(min(nxt, end) if nxt is not None else clock.now_ns() + 5_000_000)
@@ -202,7 +204,10 @@ def test_frames_carry_device_and_host_times(setup: tuple[Driver, RigSpec]) -> No
     with driver.open(spec.serial) as device:
         device.configure(config_for(rig, spec.id))
         device.start()
-        items = collect(driver, device, 1.0)
+        # 20 frames of every stream (~0.7 s at 30 fps), waiting up to 10 s on a loaded machine
+        names = {s.name for s in spec.streams}
+        items = collect(driver, device, 10.0, lambda got: all(
+            sum(isinstance(i, Frame) and i.stream == n for i in got) >= 20 for n in names))
         device.stop()
     frames = [i for i in items if isinstance(i, Frame)]
     assert {f.stream for f in frames} == {s.name for s in spec.streams}

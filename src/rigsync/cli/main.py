@@ -53,6 +53,9 @@ def _parser() -> argparse.ArgumentParser:
     cap.add_argument("--seed", type=opt.integer(limits.SEED),
                      help="simulation seed (default: the rig file's [sim] seed)")
     cap.add_argument("--compression", choices=("zstd", "lz4", "none"), default="zstd")
+    cap.add_argument("--profile", choices=("rigsync", "ros2"), default="rigsync",
+                     help="ros2: when the capture ends, also write the recording as a ROS 2 bag, <out>.ros2.mcap "
+                          "(as `rigsync export --ros2` does)")
     cap.add_argument("--quiet", action="store_true", help="no live status, only the summary")
     cap.add_argument("--force", action="store_true", help="capture even though the plan has errors")
     cap.add_argument("--check", action=argparse.BooleanOptionalAction, default=None,
@@ -82,7 +85,7 @@ def _parser() -> argparse.ArgumentParser:
     info = sub.add_parser("info", help="devices, streams, frames, framesets, drops and duration of a recording")
     info.add_argument("recording", type=Path)
 
-    from rigsync.cli import agent_cmd, check_cmd, clock_test, merge_cmd, ptp_cmd, verify_cmd
+    from rigsync.cli import agent_cmd, check_cmd, clock_test, export_cmd, merge_cmd, ptp_cmd, recover_cmd, verify_cmd
 
     check_cmd.add_parser(sub)
     ptp_cmd.add_parser(sub)
@@ -90,18 +93,21 @@ def _parser() -> argparse.ArgumentParser:
     agent_cmd.add_parser(sub)
     merge_cmd.add_parser(sub)
     verify_cmd.add_parser(sub)
+    recover_cmd.add_parser(sub)
+    export_cmd.add_parser(sub)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     out, err_console = _console_for(sys.stdout), _console_for(sys.stderr)
-    from rigsync.cli import agent_cmd, check_cmd, clock_test, merge_cmd, ptp_cmd, verify_cmd
+    from rigsync.cli import agent_cmd, check_cmd, clock_test, export_cmd, merge_cmd, ptp_cmd, recover_cmd, verify_cmd
 
     commands = {"capture": _capture, "plan": _plan, "devices": _devices, "info": _info, "check": check_cmd.run_command,
                 "ptp": ptp_cmd.run_command, "clock-test": clock_test.run_command,
                 "agent": agent_cmd.run_command, "merge": merge_cmd.run_command,
-                "verify": verify_cmd.run_command}
+                "verify": verify_cmd.run_command, "recover": recover_cmd.run_command,
+                "export": export_cmd.run_command}
     try:
         return commands[args.command](args, out)
     except (RigsyncError, OSError) as err:
@@ -126,6 +132,10 @@ def _capture(args: argparse.Namespace, console: Console) -> int:
     _check_across_hosts(args, rig)
     out = args.out or Path(f"{_file_name(rig.name)}-{time.strftime('%Y%m%d-%H%M%S')}.mcap")
     check_out(out, args.rig, overwrite=args.overwrite)
+    if args.profile == "ros2":
+        from rigsync.cli.export_cmd import check_ros2_out, export_ros2_and_say, ros2_out_for
+
+        check_ros2_out("--profile ros2", ros2_out_for(out), out, overwrite=args.overwrite)
     options = CaptureOptions(out=out, seconds=args.seconds, fast=args.fast, seed=args.seed,
                              compression=Compression(args.compression), force=args.force, start_at=args.start_at)
     plan = build_plan(rig)
@@ -169,6 +179,8 @@ def _capture(args: argparse.Namespace, console: Console) -> int:
     console.print(result_summary(result))
     for warning in result.warnings:
         console.print(Text.assemble(("warning:", "yellow"), f" {warning}"), highlight=False)
+    if args.profile == "ros2" and out.exists():
+        export_ros2_and_say(out, ros2_out_for(out), console)
     return 1 if result.error else 0
 
 

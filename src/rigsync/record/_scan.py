@@ -7,6 +7,7 @@ import io
 import json
 import struct
 from collections import Counter
+from collections.abc import Iterator
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import IO, Final, cast
@@ -14,9 +15,10 @@ from typing import IO, Final, cast
 import lz4.frame
 import zstandard
 from google.protobuf.message import DecodeError  # type: ignore[import-untyped]
+from mcap.data_stream import ReadDataStream
 from mcap.exceptions import EndOfFile, McapError
 from mcap.reader import SeekingReader
-from mcap.records import Channel, Chunk, Header, Message, Metadata, Schema
+from mcap.records import Attachment, Channel, Chunk, Header, Message, Metadata, Schema
 from mcap.stream_reader import StreamReader
 
 from rigsync.record.mcap_writer import MCAP_MAGIC
@@ -59,6 +61,19 @@ class Contents:
     """Recovered: why reading stopped."""
     recovery: str = ""
     """Recovered: what was kept and why reading stopped, in words."""
+    file_bytes: int = 0
+    """Recovered: the file's size."""
+    kept_bytes: int = 0
+    """Recovered: the bytes kept (up to the end of the last chunk kept and its message indexes)."""
+    records_end: int = 0
+    """Recovered: the end of the last complete record (where the torn or invalid one, if any, starts)."""
+    left_out: dict[int, int] = field(default_factory=dict)
+    """Recovered: messages per channel of the complete chunks of images left out (their stamps were lost)."""
+    left_out_chunks: int = 0
+    attachments: list[tuple[int, int]] = field(default_factory=list)
+    """Recovered: (offset, length) of every complete attachment record."""
+    profile: str = ""
+    """The header's profile (recovered files)."""
 
 
 class ExactReader:
@@ -88,6 +103,7 @@ class ExactReader:
 
 _RECORD: Final = struct.Struct("<BQ")  # opcode, length
 _MESSAGE: Final = struct.Struct("<HIQQ")  # channel_id, sequence, log_time, publish_time
+_IN_CHUNK: Final = frozenset({0x03, 0x04, 0x05})  # schema, channel, message
 
 
 def _chunk_data(chunk: Chunk) -> bytes:
@@ -101,31 +117,68 @@ def _chunk_data(chunk: Chunk) -> bytes:
     raise McapError(f"unknown chunk compression {chunk.compression[:40]!r}")
 
 
-def chunk_messages(chunk: Chunk, channels: AbstractSet[int] | None = None) -> list[Message]:
-    """The messages of a chunk (only those of ``channels`` if given); raises if it does not decompress to
-    exactly its declared records."""
-    data = _chunk_data(chunk)
+def _records(data: bytes, opcodes: AbstractSet[int] = frozenset({0x05})) -> Iterator[tuple[int, int, int, int]]:
+    """``(opcode, record start, body start, body end)`` of each record of ``opcodes`` in a chunk's decompressed
+    records (messages by default)."""
     length = len(data)
-    if length != chunk.uncompressed_size:
-        raise McapError(f"chunk holds {length} bytes, declares {chunk.uncompressed_size}")
-    messages = []
     pos = 0
     while pos < length:
         if pos + 9 > length:
             raise McapError("record runs past the end of its chunk")
         opcode, record_length = _RECORD.unpack_from(data, pos)
-        pos += 9
-        end = pos + record_length
+        end = pos + 9 + record_length
         if end > length:
             raise McapError("record runs past the end of its chunk")
-        if opcode == 0x05:
-            if record_length < _MESSAGE.size:
+        if opcode in opcodes:
+            if opcode == 0x05 and record_length < _MESSAGE.size:
                 raise McapError(f"a message record of {record_length} bytes (at least {_MESSAGE.size})")
-            channel_id, sequence, log_time, publish_time = _MESSAGE.unpack_from(data, pos)
-            if channels is None or channel_id in channels:
-                messages.append(Message(channel_id, log_time, data[pos + _MESSAGE.size : end], publish_time, sequence))
+            yield opcode, pos, pos + 9, end
         pos = end
+
+
+def _chunk_records(chunk: Chunk) -> bytes:
+    data = _chunk_data(chunk)
+    if len(data) != chunk.uncompressed_size:
+        raise McapError(f"chunk holds {len(data)} bytes, declares {chunk.uncompressed_size}")
+    return data
+
+
+def chunk_messages(chunk: Chunk, channels: AbstractSet[int] | None = None) -> list[Message]:
+    """The messages of a chunk (only those of ``channels`` if given); raises if it does not decompress to
+    exactly its declared records."""
+    data = _chunk_records(chunk)
+    messages = []
+    for _, _, pos, end in _records(data):
+        channel_id, sequence, log_time, publish_time = _MESSAGE.unpack_from(data, pos)
+        if channels is None or channel_id in channels:
+            messages.append(Message(channel_id, log_time, data[pos + _MESSAGE.size : end], publish_time, sequence))
     return messages
+
+
+def chunk_index(chunk: Chunk) -> dict[int, list[tuple[int, int]]]:
+    """A chunk's message index entries: per channel, ``(log_time, offset of the record in the decompressed
+    records)`` of each message, in chunk order."""
+    data = _chunk_records(chunk)
+    index: dict[int, list[tuple[int, int]]] = {}
+    for _, start, pos, _ in _records(data):
+        channel_id, _, log_time, _ = _MESSAGE.unpack_from(data, pos)
+        index.setdefault(channel_id, []).append((log_time, start))
+    return index
+
+
+_CHUNK_HEAD: Final = struct.Struct("<BQQQQII")  # opcode, length, start, end, uncompressed size, crc, name length
+
+
+def chunk_of_record(record: bytes) -> Chunk:
+    """The chunk of a whole chunk record (opcode and length included), its data a view into ``record`` (no copy)."""
+    opcode, length, start, end, uncompressed_size, crc, name_length = _CHUNK_HEAD.unpack_from(record)
+    if opcode != 0x06 or length != len(record) - 9:
+        raise McapError(f"not a chunk record of {len(record) - 9} bytes (opcode {opcode}, length {length})")
+    data_at = _CHUNK_HEAD.size + name_length + 8
+    view = memoryview(record)
+    compression = bytes(view[_CHUNK_HEAD.size : data_at - 8]).decode()
+    return Chunk(compression=compression, data=cast(bytes, view[data_at:]), message_end_time=end,
+                 message_start_time=start, uncompressed_crc=crc, uncompressed_size=uncompressed_size)
 
 
 def chunk_length(chunk: Chunk) -> int:
@@ -156,6 +209,26 @@ def load_indexed(f: IO[bytes]) -> Contents | None:
                     chunks=chunks)
 
 
+def _scan_chunk(chunk: Chunk, found: Contents) -> tuple[Counter[int], list[int]]:
+    """A chunk's messages per channel and their log times; the schemas and channels it defines (other writers put
+    them in chunks) are added to ``found``."""
+    data = _chunk_records(chunk)
+    counts: Counter[int] = Counter()
+    times = []
+    for opcode, _, body, end in _records(data, _IN_CHUNK):
+        if opcode == 0x05:
+            channel_id, _, log_time, _ = _MESSAGE.unpack_from(data, body)
+            counts[channel_id] += 1
+            times.append(log_time)
+        elif opcode == 0x03:
+            schema = Schema.read(ReadDataStream(io.BytesIO(data[body:end])))
+            found.schemas.setdefault(schema.id, schema)
+        else:
+            channel = Channel.read(ReadDataStream(io.BytesIO(data[body:end])))
+            found.channels.setdefault(channel.id, channel)
+    return counts, times
+
+
 def load_recovered(f: IO[bytes]) -> Contents:
     """A file without a valid summary: every record up to the first truncated or invalid one."""
     size = f.seek(0, io.SEEK_END)
@@ -168,28 +241,35 @@ def load_recovered(f: IO[bytes]) -> Contents:
     try:
         for record in StreamReader(cast(IO[bytes], exact), emit_chunks=True, record_size_limit=None).records:
             if isinstance(record, Header):
-                found.library = record.library
+                found.library, found.profile = record.library, record.profile
             elif isinstance(record, Schema):
                 found.schemas[record.id] = record
             elif isinstance(record, Channel):
                 found.channels[record.id] = record
             elif isinstance(record, Metadata):
                 found.metadata[record.name] = dict(record.metadata)
+            elif isinstance(record, Attachment):
+                # opcode, length; log and create time, name, media type, data (each with its length), crc
+                length = 9 + 8 + 8 + 4 + len(record.name.encode()) + 4 + len(record.media_type.encode()) + 8 + len(
+                    record.data) + 4
+                found.attachments.append((exact.pos - length, length))
             elif isinstance(record, Chunk):
-                messages = chunk_messages(record)
                 length = chunk_length(record)
-                times = [m.log_time for m in messages]
-                kept_chunks.append((exact.pos - length, length, Counter(m.channel_id for m in messages),
-                                    min(times, default=None), max(times, default=None)))
+                chunk_counts, times = _scan_chunk(record, found)
+                kept_chunks.append((exact.pos - length, length, chunk_counts, min(times, default=None),
+                                    max(times, default=None)))
             kept = exact.pos
     except CORRUPT as exc:  # the first truncated or invalid record: everything before it has been taken
         found.stopped = why(exc)
     images = {cid for cid, ch in found.channels.items()
               if (s := found.schemas.get(ch.schema_id)) is not None and s.name == RAW_IMAGE_SCHEMA}
-    unstamped = 0
+    found.records_end = kept
+    unstamped: Counter[int] = Counter()
     while kept_chunks and kept_chunks[-1][2] and kept_chunks[-1][2].keys() <= images:
-        kept = kept_chunks.pop()[0]  # images written after the last chunk of small messages: their stamps were lost
-        unstamped += 1
+        # images written after the last chunk of small messages: their stamps were lost
+        kept, _, chunk_counts, _, _ = kept_chunks.pop()
+        unstamped.update(chunk_counts)
+        found.left_out_chunks += 1
     counts: Counter[int] = Counter()
     for _, _, chunk_counts, _, _ in kept_chunks:
         counts.update(chunk_counts)
@@ -197,9 +277,10 @@ def load_recovered(f: IO[bytes]) -> Contents:
     found.counts = dict(counts)
     found.time_span = (min((c[3] for c in kept_chunks if c[3] is not None), default=0),
                        max((c[4] for c in kept_chunks if c[4] is not None), default=0))
+    found.file_bytes, found.kept_bytes, found.left_out = size, kept, dict(unstamped)
     if unstamped:
-        found.stopped = (f"{unstamped} chunk(s) of images written after the last chunk of stamps, left out (their "
-                         f"stamps were lost), and {found.stopped}")
+        found.stopped = (f"{found.left_out_chunks} chunk(s) of images written after the last chunk of stamps, left "
+                         f"out (their stamps were lost), and {found.stopped}")
     found.recovery = (f"the file was not closed properly; kept {len(found.chunks):,} complete chunk(s) "
                       f"({sum(counts.values()):,} messages), the first {kept:,} of {size:,} bytes; then "
                       f"{found.stopped}")

@@ -3,8 +3,10 @@
 Message records are packed here, and an image's pixels join the chunk by reference (a memoryview, no copy):
 with compression ``none`` a finished chunk goes to the file as its pieces, by ``pwritev`` (no join, no copy);
 with lz4/zstd the pieces are joined once and compressed (both libraries release the GIL). Every other record
-(header, schema, channel, message index, chunk index, statistics, metadata, summary, footer) is serialized by
-the ``mcap`` library's own record classes. No CRCs are computed (the format's CRC fields are 0, meaning "not computed").
+(header, schema, channel, message index, chunk index, statistics, metadata, attachment, summary, footer) is
+serialized by the ``mcap`` library's own record classes. :meth:`McapChunkWriter.add_chunk` writes a chunk record
+copied from another file as it is (``rigsync recover``). No CRCs are computed (the format's CRC fields are 0,
+meaning "not computed").
 
 The writer is single-threaded: one thread calls everything except :meth:`McapChunkWriter.counters`. Each
 write hands the file one complete record group (the open chunks with their message indexes, a metadata
@@ -39,6 +41,8 @@ import zstandard
 from mcap.data_stream import RecordBuilder
 from mcap.opcode import Opcode
 from mcap.records import (
+    Attachment,
+    AttachmentIndex,
     Channel,
     ChunkIndex,
     DataEnd,
@@ -54,7 +58,7 @@ from mcap.records import (
 
 from rigsync.record.file_sink import FileSink, Piece
 
-_SummaryRecord = Schema | Channel | Statistics | ChunkIndex | MetadataIndex
+_SummaryRecord = Schema | Channel | Statistics | ChunkIndex | AttachmentIndex | MetadataIndex
 
 MCAP_MAGIC: Final = b"\x89MCAP0\r\n"
 COMPRESSIONS: Final = ("", "lz4", "zstd")
@@ -136,6 +140,7 @@ class McapChunkWriter:
         self._bulk_channels: set[int] = set()
         self._chunk_indexes: list[ChunkIndex] = []
         self._metadata_indexes: list[MetadataIndex] = []
+        self._attachment_indexes: list[AttachmentIndex] = []
         self._lock = threading.Lock()
         # Totals of written chunks.
         self._messages = 0
@@ -216,6 +221,16 @@ class McapChunkWriter:
         record = _end(builder)
         self._write([record])
         self._metadata_indexes.append(MetadataIndex(offset=offset, length=len(record), name=name))
+
+    def add_attachment(self, attachment: Attachment) -> None:
+        offset = self._offset
+        builder = RecordBuilder()
+        attachment.write(builder)
+        record = _end(builder)
+        self._write([record])
+        self._attachment_indexes.append(AttachmentIndex(
+            offset=offset, length=len(record), log_time=attachment.log_time, create_time=attachment.create_time,
+            data_size=len(attachment.data), name=attachment.name, media_type=attachment.media_type))
 
     def add_message(
         self,
@@ -309,17 +324,61 @@ class McapChunkWriter:
         self._write(pieces)
         with self._lock:
             for c, index in written:
-                self._chunk_indexes.append(index)
-                if self._messages == 0:
-                    self._start_time, self._end_time = c.start, c.end
-                else:
-                    self._start_time = min(self._start_time, c.start)
-                    self._end_time = max(self._end_time, c.end)
-                self._messages += c.messages
+                self._count_chunk(index, c.index)
                 self._payload_messages += c.payload_messages
                 self._payload_bytes += c.payload_bytes
-                for channel_id, entries in c.index.items():
-                    self._counts[channel_id] = self._counts.get(channel_id, 0) + len(entries)
+
+    def add_chunk(self, record: Piece, index: Mapping[int, Sequence[tuple[int, int]]]) -> None:
+        """Write a complete chunk record as it is (``record``: opcode, length and body, e.g. copied from another
+        file), with message indexes from ``index``: per channel, ``(log_time, offset in the decompressed
+        records)`` of each of its messages. The open chunks are written first."""
+        self.flush_chunk()
+        view = memoryview(record)
+        _, _, _, _, uncompressed_size, _ = _CHUNK_HEADER.unpack_from(view)
+        name_end = _CHUNK_HEADER.size + 4 + _U32.unpack_from(view, _CHUNK_HEADER.size)[0]
+        compression = bytes(view[_CHUNK_HEADER.size + 4 : name_end]).decode()
+        compressed_size = _U64.unpack_from(view, name_end)[0]
+        times = [t for entries in index.values() for t, _ in entries]
+        messages, offsets = self._message_indexes(index, self._offset + view.nbytes)
+        chunk_index = ChunkIndex(
+            message_start_time=min(times, default=0),
+            message_end_time=max(times, default=0),
+            chunk_start_offset=self._offset,
+            chunk_length=view.nbytes,
+            message_index_offsets=offsets,
+            message_index_length=len(messages),
+            compression=compression,
+            compressed_size=compressed_size,
+            uncompressed_size=uncompressed_size,
+        )
+        self._write([view, messages])
+        with self._lock:
+            self._count_chunk(chunk_index, index)
+
+    def _count_chunk(self, index: ChunkIndex, entries: Mapping[int, Sequence[tuple[int, int]]]) -> None:
+        """Add a written chunk to the chunk indexes and the statistics (holding the lock)."""
+        self._chunk_indexes.append(index)
+        if not any(entries.values()):  # no message: no time range
+            return
+        if self._messages == 0:
+            self._start_time, self._end_time = index.message_start_time, index.message_end_time
+        else:
+            self._start_time = min(self._start_time, index.message_start_time)
+            self._end_time = max(self._end_time, index.message_end_time)
+        for channel_id, records in entries.items():
+            self._counts[channel_id] = self._counts.get(channel_id, 0) + len(records)
+            self._messages += len(records)
+
+    @staticmethod
+    def _message_indexes(index: Mapping[int, Sequence[tuple[int, int]]], start: int) -> tuple[bytes, dict[int, int]]:
+        """The message index records of a chunk whose messages are ``index`` (per channel, ``(log_time, offset)``),
+        written at ``start``, and the offset of each channel's."""
+        builder = RecordBuilder()
+        offsets: dict[int, int] = {}
+        for channel_id in sorted(index):
+            offsets[channel_id] = start + builder.count
+            MessageIndex(channel_id, sorted(index[channel_id], key=lambda r: r[0])).write(builder)
+        return _end(builder), offsets
 
     def _chunk_records(self, c: _OpenChunk, chunk_start: int) -> tuple[list[Piece], ChunkIndex]:
         """The records of chunk ``c`` written at ``chunk_start`` (the chunk, compressed, and its message indexes)."""
@@ -339,12 +398,7 @@ class McapChunkWriter:
             + _U64.pack(stored)
         )
         chunk_length = len(head) + stored
-        builder = RecordBuilder()
-        offsets: dict[int, int] = {}
-        for channel_id in sorted(c.index):
-            offsets[channel_id] = chunk_start + chunk_length + builder.count
-            MessageIndex(channel_id, sorted(c.index[channel_id], key=lambda r: r[0])).write(builder)
-        message_indexes = _end(builder)
+        message_indexes, offsets = self._message_indexes(c.index, chunk_start + chunk_length)
         index = ChunkIndex(
             message_start_time=c.start,
             message_end_time=c.end,
@@ -376,7 +430,7 @@ class McapChunkWriter:
             offsets.append(SummaryOffset(opcode, summary_start + start, builder.count - start))
 
         statistics = Statistics(
-            attachment_count=0,
+            attachment_count=len(self._attachment_indexes),
             channel_count=len(self._channels),
             channel_message_counts=dict(self._counts),
             chunk_count=len(self._chunk_indexes),
@@ -390,6 +444,7 @@ class McapChunkWriter:
         group(Opcode.CHANNEL, list(self._channels.values()))
         group(Opcode.STATISTICS, [statistics])
         group(Opcode.CHUNK_INDEX, self._chunk_indexes)
+        group(Opcode.ATTACHMENT_INDEX, self._attachment_indexes)
         group(Opcode.METADATA_INDEX, self._metadata_indexes)
         summary_offset_start = summary_start + builder.count
         for offset in offsets:

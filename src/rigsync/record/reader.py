@@ -227,6 +227,11 @@ class Recording:
                 for message in chunk_messages(chunk, wanted):
                     yield self._channels[message.channel_id], message
 
+    def raw_messages(self, topics: Iterable[str]) -> Iterator[tuple[str, Message]]:
+        """``(topic, MCAP message)`` of ``topics`` in file order, one chunk in memory at a time (for exporters)."""
+        for channel, message in self._messages(topics):
+            yield channel.topic, message
+
     def json_messages(self, topic: str) -> Iterator[tuple[int, dict[str, Any]]]:
         """``(log_time_ns, payload)`` of a JSON topic, in file order."""
         for _, message in self._messages([topic]):
