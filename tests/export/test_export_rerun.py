@@ -284,3 +284,17 @@ def test_every_recorded_encoding_has_its_rerun_form(tmp_path: Path) -> None:
             assert row["Image:format"][0]["pixel_format"] == rr.PixelFormat.YUY2.value
             yuyv = array if encoding == "yuyv" else array[..., ::-1]
             assert bytes(row["Image:buffer"][0]) == yuyv.tobytes()
+
+
+def test_the_recording_itself_or_an_existing_file_is_never_replaced(exported: tuple[Path, Path, Rows]) -> None:
+    """The recording as the output is refused (even with overwrite), an existing .rrd without overwrite too,
+    each an OptionError naming --rerun and the file; nothing is written."""
+    from rigsync.core.errors import OptionError
+
+    rec, out, _ = exported
+    size, before = rec.stat().st_size, out.read_bytes()
+    with pytest.raises(OptionError, match=r"--rerun.*is the recording"):
+        export_rerun(rec, rec, Console(file=io.StringIO()), overwrite=True)
+    with pytest.raises(OptionError, match=r"--rerun.*exists.*--overwrite"):
+        export_rerun(rec, out, Console(file=io.StringIO()))
+    assert rec.stat().st_size == size and out.read_bytes() == before
