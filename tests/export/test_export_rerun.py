@@ -298,3 +298,18 @@ def test_the_recording_itself_or_an_existing_file_is_never_replaced(exported: tu
     with pytest.raises(OptionError, match=r"--rerun.*exists.*--overwrite"):
         export_rerun(rec, out, Console(file=io.StringIO()))
     assert rec.stat().st_size == size and out.read_bytes() == before
+
+
+def test_rigsync_export_rerun_writes_the_file(exported: tuple[Path, Path, Rows], tmp_path: Path) -> None:
+    """``rigsync export REC --rerun OUT.rrd`` (the command) exits 0 with the file written and says how to open it;
+    an existing output without --overwrite exits 2 naming --rerun."""
+    rec, _, _ = exported
+    out = tmp_path / "take.rrd"
+    cli = [sys.executable, "-m", "rigsync.cli.main", "export", str(rec), "--rerun", str(out)]
+    done = subprocess.run(cli, check=False, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert f"open it with: rerun {out}" in " ".join(done.stdout.split())
+    assert _rerun_cli("rrd", "verify", str(out)).returncode == 0
+    again = subprocess.run(cli, check=False, capture_output=True, text=True, timeout=120)
+    said = again.stderr + again.stdout
+    assert again.returncode == 2 and "--rerun" in said and "exists" in said, said

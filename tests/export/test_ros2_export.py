@@ -239,7 +239,8 @@ def test_bad_export_input_gets_a_clear_error(captured: Path, tmp_path: Path,
          ".mcap file name"),
         (["export", str(captured), "--ros2", str(captured), "--overwrite"], "an export never replaces it"),
         (["export", str(captured), "--ros2", str(tmp_path / "no" / "o.mcap")], "does not exist"),
-        (["export", str(captured)], "rigsync export: no output format given (allowed: --ros2 OUT.mcap)"),
+        (["export", str(captured)], "rigsync export: no output format given (allowed: --ros2 OUT.mcap, --rerun "
+         "OUT.rrd)"),
     ]
     for argv, expected in cases:
         assert _exit(argv) == 2, argv

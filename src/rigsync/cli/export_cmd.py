@@ -1,4 +1,5 @@
-"""``rigsync export REC.mcap --ros2 OUT.mcap``: a recording in another tool's format (:mod:`rigsync.export`).
+"""``rigsync export REC.mcap --ros2 OUT.mcap`` / ``--rerun OUT.rrd``: a recording in another tool's format
+(:mod:`rigsync.export`).
 
 Also the ``ros2`` profile of ``rigsync capture --profile ros2``: the capture records as usual, then exports its
 recording to ``<out>.ros2.mcap`` (:func:`ros2_out_for`).
@@ -17,11 +18,14 @@ from rigsync.core.errors import OptionError
 
 
 def add_parser(sub: Any) -> None:
-    p = sub.add_parser("export", help="write a recording in another tool's format (ROS 2 bag)")
+    p = sub.add_parser("export", help="write a recording in another tool's format (ROS 2 bag, Rerun)")
     p.add_argument("recording", type=Path, help="the rigsync recording (.mcap; a crashed one is recovered)")
     p.add_argument("--ros2", type=Path, metavar="OUT.mcap",
                    help="write a ROS 2 bag (MCAP, profile ros2: sensor_msgs Image and CameraInfo, rigsync_msgs "
                         "FrameStamp and Frameset), readable by ros2 bag and rosbags")
+    p.add_argument("--rerun", type=Path, metavar="OUT.rrd",
+                   help="write a Rerun file (images, depth images, pinholes, the rig file's poses, framesets and "
+                        "health plots on a rig_time timeline): open it with `rerun OUT.rrd`")
     p.add_argument("--overwrite", action="store_true", help="replace the output if it exists")
 
 
@@ -64,8 +68,18 @@ def export_ros2_and_say(recording: Path, out: Path, console: Console) -> None:
 
 
 def run_command(args: argparse.Namespace, console: Console) -> int:
-    if args.ros2 is None:
-        raise OptionError("rigsync export", None, "no output format given", "--ros2 OUT.mcap")
-    check_ros2_out("--ros2", args.ros2, args.recording, overwrite=args.overwrite)
-    export_ros2_and_say(args.recording, args.ros2, console)
+    if args.ros2 is None and args.rerun is None:
+        raise OptionError("rigsync export", None, "no output format given", "--ros2 OUT.mcap, --rerun OUT.rrd")
+    if args.ros2 is not None:
+        check_ros2_out("--ros2", args.ros2, args.recording, overwrite=args.overwrite)
+    if args.rerun is not None:
+        from rigsync.cli.export_rerun import check_rerun_out
+
+        check_rerun_out(args.rerun, args.recording, overwrite=args.overwrite)
+    if args.ros2 is not None:
+        export_ros2_and_say(args.recording, args.ros2, console)
+    if args.rerun is not None:
+        from rigsync.cli.export_rerun import export_rerun
+
+        export_rerun(args.recording, args.rerun, console, overwrite=args.overwrite)
     return 0
