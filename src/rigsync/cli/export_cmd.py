@@ -8,12 +8,12 @@ recording to ``<out>.ros2.mcap`` (:func:`ros2_out_for`).
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
+from rigsync.cli.outputs import refuse_output
 from rigsync.core.errors import OptionError
 
 
@@ -40,15 +40,8 @@ def check_ros2_out(option: str, out: Path, source: Path, *, overwrite: bool) -> 
                           "a name ending in .mcap (ROS 2 tools choose the storage plugin by it)")
     if not out.parent.is_dir():
         raise OptionError(option, str(out), f"its folder {out.parent} does not exist", "a file in an existing folder")
-    if not os.path.lexists(out):
-        return
-    if out.is_dir():
-        raise OptionError(option, str(out), "is a folder", "a file name, e.g. capture.ros2.mcap")
-    if source.exists() and os.path.samefile(out, source):
-        raise OptionError(option, str(out), f"is the recording {source}: an export never replaces it",
-                          "another file name")
-    if not overwrite:
-        raise OptionError(option, str(out), "exists", "a new file name, or --overwrite to replace it")
+    refuse_output(option, out, keep=source, is_keep=f"is the recording {source}: an export never replaces it",
+                  example="capture.ros2.mcap", overwrite=overwrite)
 
 
 def ros2_out_for(recording: Path) -> Path:

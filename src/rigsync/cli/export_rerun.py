@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from rich.console import Console
 
-from rigsync.core.errors import OptionError
+from rigsync.cli.outputs import refuse_output
 from rigsync.export.rerun import export_rerun as write_rrd
 from rigsync.record import open_recording
 
 
 def check_rerun_out(out_path: Path, rec_path: Path, *, overwrite: bool) -> None:
     """Refuse the recording itself as the output, a folder, or an existing file without ``overwrite``."""
-    if not os.path.lexists(out_path):
-        return
-    if out_path.is_dir():
-        raise OptionError("--rerun", str(out_path), "is a folder", "a file name, e.g. take.rrd")
-    if rec_path.exists() and os.path.samefile(out_path, rec_path):
-        raise OptionError("--rerun", str(out_path), f"is the recording {rec_path}: an export never replaces it",
-                          "another file name")
-    if not overwrite:
-        raise OptionError("--rerun", str(out_path), "exists", "a new file name, or --overwrite to replace it")
+    refuse_output("--rerun", out_path, keep=rec_path,
+                  is_keep=f"is the recording {rec_path}: an export never replaces it", example="take.rrd",
+                  overwrite=overwrite)
 
 
 def export_rerun(rec_path: Path, out_path: Path, console: Console, *, overwrite: bool = False) -> int:

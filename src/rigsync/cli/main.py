@@ -17,6 +17,7 @@ from rich.text import Text
 
 from rigsync import __version__
 from rigsync.cli import args as opt
+from rigsync.cli.outputs import refuse_output
 from rigsync.core import limits
 from rigsync.core.errors import OptionError, RigsyncError
 
@@ -255,19 +256,8 @@ def _file_name(name: str) -> str:
 def check_out(out: Path, rig: Path, *, overwrite: bool) -> None:
     """Refuse a recording path that is the rig file (by any path or link), a folder, or, unless ``overwrite``,
     an existing file. Raises :class:`OptionError` naming ``--out``."""
-    if not os.path.lexists(out):
-        return
-    if out.is_dir():
-        raise OptionError("--out", str(out), "is a folder", "a file name, e.g. capture.mcap")
-    try:
-        is_rig = os.path.samefile(out, rig)
-    except OSError:  # a dangling link, or the rig file is gone: out cannot be the rig file
-        is_rig = False
-    if is_rig:
-        raise OptionError("--out", str(out), f"is the rig file {rig}: a recording never replaces it",
-                          "another file name")
-    if not overwrite:
-        raise OptionError("--out", str(out), "exists", "a new file name, or --overwrite to replace it")
+    refuse_output("--out", out, keep=rig, is_keep=f"is the rig file {rig}: a recording never replaces it",
+                  example="capture.mcap", overwrite=overwrite)
 
 
 def _plan(args: argparse.Namespace, console: Console) -> int:
