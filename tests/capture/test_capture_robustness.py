@@ -16,6 +16,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from tests.record.schema_check import schema_problems
 
 from rigsync.capture import CaptureOptions, CaptureSession
 from rigsync.cli.main import main
@@ -72,7 +73,8 @@ def capture(text: str, out: Path, seconds: float = 3.0) -> object:
 
 def test_disconnect_and_reconnect_mid_capture(tmp_path: Path) -> None:
     """A subordinate that drops off the bus and comes back: the capture goes on, sets list it as
-    disconnected meanwhile, and after it returns its frames are matched again."""
+    disconnected meanwhile, and after it returns its frames are matched again; its disconnect and reconnect are on
+    /rigsync/events, valid against rigsync.DeviceEvent."""
     fault = '[[faults]]\ndevice = "k1"\nkind = "disconnect"\nat_s = 1.0\nduration_s = 0.5\n'
     out = tmp_path / "d.mcap"
     result = capture(TWO_KINECTS + fault, out)
@@ -80,11 +82,13 @@ def test_disconnect_and_reconnect_mid_capture(tmp_path: Path) -> None:
     with open_recording(out) as rec:
         sets = list(rec.framesets())
         truth = [t for t in rec.truth() if t.device == "k1"]  # seq numbers restart after the reconnect
+        events = [e for _, e in rec.json_messages("/rigsync/events")]
     reasons = [m.reason for fs in sets for m in fs.missing if m.device == "k1"]
     assert MissingReason.DISCONNECTED in reasons
     late = [fs for fs in sets if fs.rig_time_ns > sets[0].rig_time_ns + 2.2e9]
     assert late and all(any(m.device == "k1" for m in fs.members) for fs in late[:-1])
     assert any(not t.delivered for t in truth)
+    assert [e["kind"] for e in events] == ["disconnected", "reconnected"] and schema_problems(out) == []
 
 
 def test_a_slow_disk_costs_a_fast_capture_no_frame(tmp_path: Path, contract: SimpleNamespace,

@@ -93,13 +93,20 @@ _ERROR_BOUND: Final = _int(
 _MEMBER_RIG: Final = _int(
     "Rig clock, ns: the frame's stamp, its estimated start of exposure (first row for a rolling shutter); the "
     "frame's image on `/<device>/<stream>/image` has it as `log_time`.")
-_TIME_FLAGS: Final = _flags(_flag_names(TimeFlags), (
-    "How far the stamp can be trusted beyond its bound: `acquiring` (the device's clock mapping is still being "
-    "acquired), `slewing` (a clock step is being absorbed: a step of the reference held or slewed, or a device "
-    "mapping converging), `host_unsynced` (the host is tied to the reference by nothing), `ptp_unlocked` (the "
-    "host had no PTP lock: holdover), `ptp_warn` / `ptp_error` (the host's PTP offset was beyond its group's "
-    "levels, or - `ptp_error` - its clock, locked, did not show a registered step of the reference after the "
-    "hold)."))
+
+
+def _time_flags(what: str) -> dict[str, Any]:
+    return _flags(_flag_names(TimeFlags), (
+        f"How far {what} can be trusted beyond its bound: `acquiring` (the device's clock mapping is still being "
+        "acquired), `slewing` (a clock step is being absorbed: a step of the reference held or slewed, or a device "
+        "mapping converging), `host_unsynced` (the host is tied to the reference by nothing), `ptp_unlocked` (the "
+        "host had no PTP lock: holdover), `ptp_warn` / `ptp_error` (the host's PTP offset was beyond its group's "
+        "levels, or - `ptp_error` - its clock, locked, did not show a registered step of the reference after the "
+        "hold)."))
+
+
+_BASE: Final = ("Base timeline (the reference with the registered steps taken out: rig time is base time plus each "
+                "step's applied part), ns")
 
 FRAME_JSON_SCHEMA: Final[dict[str, Any]] = _schema(FRAME_SCHEMA, (
     "`/rigsync/frames`: one recorded frame's stamps, written with its image (every recorded frame has one, in a "
@@ -118,7 +125,7 @@ FRAME_JSON_SCHEMA: Final[dict[str, Any]] = _schema(FRAME_SCHEMA, (
         "Conditions the driver observed: `corrupt` (transport damage), `interfered` (a ToF depth frame whose "
         "laser overlapped another camera's), `after_reconnect` (the first frames after the device reconnected: "
         "its clock restarted).")),
-    "time_flags": _TIME_FLAGS,
+    "time_flags": _time_flags("the stamp"),
 })
 
 FRAMESET_JSON_SCHEMA: Final[dict[str, Any]] = _schema(FRAMESET_SCHEMA, (
@@ -209,7 +216,7 @@ PTP_JSON_SCHEMA: Final[dict[str, Any]] = _schema(PTP_SCHEMA, (
                    "message."),
     "bound_ns": _int("ns: the host's bound on |rig time - reference| at that instant."),
     "level": _LEVEL,
-    "flags": _TIME_FLAGS,
+    "flags": _time_flags("`rig_ns`"),
 })
 
 STEP_JSON_SCHEMA: Final[dict[str, Any]] = _schema(STEP_SCHEMA, (
@@ -219,13 +226,12 @@ STEP_JSON_SCHEMA: Final[dict[str, Any]] = _schema(STEP_SCHEMA, (
         "coming, e.g. a slave's servo about to step by it), `seen` (a clock's readings have taken it).")),
     "index": _int("The step's number in `schedule` (0, 1, ...)."),
     "clock": _str("The clock of the event: a host, or `<device>/<stream>` for a PTP camera."),
-    "at_base_ns": _int("Base timeline (rig time without the steps' held-back correction), ns: when."),
+    "at_base_ns": _int(f"{_BASE}: when."),
     "jump_ns": _int("ns: the jump that clock measured (reference after minus before)."),
     "rig_ns": _int("Rig clock, ns: `at_base_ns` in rig time. The `log_time` of this message."),
     "schedule": _array_of({
         "index": _int("The step's number (0, 1, ... in order)."),
-        "at_base_ns": _int("Base timeline, ns: the step's instant (the reference with the steps before it taken "
-                           "out)."),
+        "at_base_ns": _int("Base timeline, ns: the step's instant."),
         "step_ns": _int("ns: the reference after minus before."),
         "hold_ns": _int("ns: how long rig time holds its timeline after the step, before it slews."),
         "rate": _t("number", "Slew rate: ns of correction per ns of base time (0.1)."),
@@ -272,8 +278,8 @@ LEDCLOCK_JSON_SCHEMA: Final[dict[str, Any]] = _schema(LEDCLOCK_SCHEMA, (
     "center_m": _t("array", "World frame, metres: the lantern's centre (x, y, z).", items={"type": "number"},
                    minItems=3, maxItems=3),
     "faces": _t("object", (
-        "World frame, metres: each face that carries a board, by the direction it looks towards, with its "
-        "corners (top-left, top-right, bottom-right, bottom-left as printed)."),
+        "World frame, metres: each face that carries a board, keyed by the direction it looks towards (`-y`, `+x`, "
+        "`+y`, `-x`), with its corners (top-left, top-right, bottom-right, bottom-left as printed), each (x, y, z)."),
         propertyNames={"enum": list(LEDCLOCK_FACES)},
         additionalProperties={"type": "array", "items": _POINT, "minItems": 4, "maxItems": 4}),
 })
