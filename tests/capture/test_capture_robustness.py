@@ -14,6 +14,7 @@ import time
 from collections import Counter
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from tests.record.schema_check import schema_problems
@@ -438,3 +439,30 @@ def test_what_a_driver_has_to_say_is_in_the_capture_warnings_once(tmp_path: Path
     with CaptureSession(plan, options, drivers=drivers) as session:
         result = session.run()
     assert result.warnings.count("host b's world took the stop of k1 300 ms after its instant") == 1
+
+
+def test_a_driver_record_on_a_topic_without_schema_is_left_out_with_one_warning(tmp_path: Path) -> None:
+    """A driver's record (Driver.send_records_to) on a topic rigsync has no JSON schema for is not recorded (no
+    schemaless channel): the capture warns once and records the rest, every channel with its schema."""
+    rig = load_rig(EXAMPLES / "studio.toml")
+    plan = build_plan(rig)
+    drivers = open_drivers(rig, plan, fast=True)
+    sinks: list[Any] = []
+
+    def record_something() -> list[str]:  # the session asks every poll for warnings: the records come meanwhile
+        for sink in sinks:
+            sink("/rigsync/mystery", {"n": 1})
+        return []
+
+    for driver in drivers.values():
+        driver.send_records_to = sinks.append  # type: ignore[method-assign]
+        driver.take_warnings = record_something  # type: ignore[method-assign]
+    out = tmp_path / "m.mcap"
+    with CaptureSession(plan, CaptureOptions(out=out, seconds=1.0, fast=True, force=True), drivers=drivers) as s:
+        result = s.run()
+    assert sinks and result.error is None and result.frames > 0
+    warning = "a driver's records on /rigsync/mystery are not recorded: the topic has no JSON schema"
+    assert result.warnings.count(warning) == 1
+    with open_recording(out) as rec:
+        assert "/rigsync/mystery" not in rec.json_topics()
+    assert schema_problems(out) == []
