@@ -31,7 +31,7 @@ DRAFT: Final = "https://json-schema.org/draft/2020-12/schema"
 # Values of enums that live above the record layer (tests/record/test_json_schemas.py holds them to their enums).
 LINK_STATES: Final = ("up", "silent", "never", "local")  # rigsync.net.link.LinkState
 STEP_PHASES: Final = ("before", "holding", "slewing", "done")  # rigsync.timebase.steps.StepPhase
-STEP_EVENTS: Final = ("registered", "confirmed", "seen")  # rigsync.timebase.steps.StepEvent.kind
+STEP_EVENTS: Final = ("registered", "confirmed", "seen")  # the kinds rigsync.timebase.steps.RigSteps records
 EVENT_KINDS: Final = ("disconnected", "reconnected", "overrun")  # rigsync.drivers.base.EventKind
 LEDCLOCK_FACES: Final = ("-y", "+x", "+y", "-x")  # rigsync.spec.model.LEDCLOCK_FACES
 
