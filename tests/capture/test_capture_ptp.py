@@ -10,6 +10,8 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from tests.capture.frameset_times import frameset_times
+from tests.record.schema_check import schema_problems
 
 from rigsync.capture.clocktest import sim_clock_test
 from rigsync.capture.session import CaptureOptions, CaptureResult, CaptureSession
@@ -144,7 +146,8 @@ def test_a_reference_step_moves_rig_time_the_same_way_on_every_host(tmp_path: Pa
     its bound of it, the offset from the reference equal across hosts in every frameset, >= 99 % of framesets
     complete with members that truly belong together, no stamp backwards, intervals within 10 %; each host warned
     about the step exactly while it is held or slewed, then back to ok; the step recorded with every clock that
-    saw it, all within the hold."""
+    saw it, all within the hold; every frameset's rig_time_ns and spread_ns as docs/recording.md defines them
+    through the slew, every message valid against its channel's schema."""
     fault = f'\n[[faults]]\nhost = "{gm}"\nkind = "clock-step"\nat_s = 3\nstep_ms = {step_ms}\n'
     result, frames, out = capture(tmp_path, text + fault, seconds)
     with open_recording(out) as rec:
@@ -210,6 +213,9 @@ def test_a_reference_step_moves_rig_time_the_same_way_on_every_host(tmp_path: Pa
         assert any(w.startswith(f"{host}: PTP warn: reference stepped {word}") for w in result.warnings), host
         assert any(w.startswith(f"{host}: PTP back to ok") for w in result.warnings), host
     assert all(h.level is SyncLevel.OK and h.steps == 1 for h in result.status.hosts)
+    times = frameset_times(out)
+    assert times.problems == [] and times.checked == len(sets) and times.moved_by_steps > 0
+    assert schema_problems(out) == []
 
 
 def test_clock_test_curve_holds_then_decays() -> None:

@@ -14,8 +14,10 @@ import time
 from collections import Counter
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
+from tests.record.schema_check import schema_problems
 
 from rigsync.capture import CaptureOptions, CaptureSession
 from rigsync.cli.main import main
@@ -72,7 +74,8 @@ def capture(text: str, out: Path, seconds: float = 3.0) -> object:
 
 def test_disconnect_and_reconnect_mid_capture(tmp_path: Path) -> None:
     """A subordinate that drops off the bus and comes back: the capture goes on, sets list it as
-    disconnected meanwhile, and after it returns its frames are matched again."""
+    disconnected meanwhile, and after it returns its frames are matched again; its disconnect and reconnect are on
+    /rigsync/events, valid against rigsync.DeviceEvent."""
     fault = '[[faults]]\ndevice = "k1"\nkind = "disconnect"\nat_s = 1.0\nduration_s = 0.5\n'
     out = tmp_path / "d.mcap"
     result = capture(TWO_KINECTS + fault, out)
@@ -80,11 +83,13 @@ def test_disconnect_and_reconnect_mid_capture(tmp_path: Path) -> None:
     with open_recording(out) as rec:
         sets = list(rec.framesets())
         truth = [t for t in rec.truth() if t.device == "k1"]  # seq numbers restart after the reconnect
+        events = [e for _, e in rec.json_messages("/rigsync/events")]
     reasons = [m.reason for fs in sets for m in fs.missing if m.device == "k1"]
     assert MissingReason.DISCONNECTED in reasons
     late = [fs for fs in sets if fs.rig_time_ns > sets[0].rig_time_ns + 2.2e9]
     assert late and all(any(m.device == "k1" for m in fs.members) for fs in late[:-1])
     assert any(not t.delivered for t in truth)
+    assert [e["kind"] for e in events] == ["disconnected", "reconnected"] and schema_problems(out) == []
 
 
 def test_a_slow_disk_costs_a_fast_capture_no_frame(tmp_path: Path, contract: SimpleNamespace,
@@ -434,3 +439,30 @@ def test_what_a_driver_has_to_say_is_in_the_capture_warnings_once(tmp_path: Path
     with CaptureSession(plan, options, drivers=drivers) as session:
         result = session.run()
     assert result.warnings.count("host b's world took the stop of k1 300 ms after its instant") == 1
+
+
+def test_a_driver_record_on_a_topic_without_schema_is_left_out_with_one_warning(tmp_path: Path) -> None:
+    """A driver's record (Driver.send_records_to) on a topic rigsync has no JSON schema for is not recorded (no
+    schemaless channel): the capture warns once and records the rest, every channel with its schema."""
+    rig = load_rig(EXAMPLES / "studio.toml")
+    plan = build_plan(rig)
+    drivers = open_drivers(rig, plan, fast=True)
+    sinks: list[Any] = []
+
+    def record_something() -> list[str]:  # the session asks every poll for warnings: the records come meanwhile
+        for sink in sinks:
+            sink("/rigsync/mystery", {"n": 1})
+        return []
+
+    for driver in drivers.values():
+        driver.send_records_to = sinks.append  # type: ignore[method-assign]
+        driver.take_warnings = record_something  # type: ignore[method-assign]
+    out = tmp_path / "m.mcap"
+    with CaptureSession(plan, CaptureOptions(out=out, seconds=1.0, fast=True, force=True), drivers=drivers) as s:
+        result = s.run()
+    assert sinks and result.error is None and result.frames > 0
+    warning = "a driver's records on /rigsync/mystery are not recorded: the topic has no JSON schema"
+    assert result.warnings.count(warning) == 1
+    with open_recording(out) as rec:
+        assert "/rigsync/mystery" not in rec.json_topics()
+    assert schema_problems(out) == []

@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from tests.capture.frameset_times import frameset_times
+from tests.record.schema_check import schema_problems
 
 from rigsync.cli.main import main
 
@@ -74,7 +76,9 @@ def check(rec: Any, offsets: dict[tuple[str, str], int]) -> Verdict:
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
 def test_example_capture_matches_truth(path: Path, tmp_path: Path, contract: SimpleNamespace) -> None:
     """Triggered groups: every frameset holds a single trigger per group; every frameset is a set of nearest
-    frames; >= 99% of arrived frames are in a frameset; every frame is accounted for (see conftest.py)."""
+    frames; >= 99% of arrived frames are in a frameset; every frame is accounted for (see conftest.py); every
+    frameset's rig_time_ns and spread_ns are what docs/recording.md says of its members and the declared delays;
+    every channel has its schema and every JSON message validates against it."""
     out = tmp_path / f"{path.stem}.mcap"
     assert main(["capture", str(path), "--seconds", "3", "--fast", "--quiet", "--out", str(out)]) == 0
     rec = contract.read(out)
@@ -85,6 +89,10 @@ def test_example_capture_matches_truth(path: Path, tmp_path: Path, contract: Sim
     assert verdict.mixed_trigger == 0
     assert verdict.no_common_instant == 0
     assert verdict.frames_in_sets >= 0.99 * verdict.frames_arrived
+    times = frameset_times(out)
+    assert times.problems == [] and times.checked >= 0.95 * verdict.framesets
+    assert (times.moved_by_offsets > 0) == any(times.offsets.values())  # the declared delays count
+    assert schema_problems(out) == []
     rig = rec.rig
     models = {d["id"]: d["model"] for d in rig["devices"]}
     # Trigger ids come from trigger lines and PTP schedules (PTP cameras); ZEDs on PTP hosts free-run.

@@ -13,11 +13,14 @@ from pathlib import Path
 
 import pytest
 from tests.capture.conftest import held_to_truth, read_contract
+from tests.record.schema_check import channel_schemas, schema_problems
 
+from rigsync.capture import merge as merge_module
 from rigsync.capture.merge import merge_recordings, stamped_frame
 from rigsync.capture.options import CaptureOptions
 from rigsync.capture.session import CaptureSession
 from rigsync.cli.main import main
+from rigsync.core.errors import RecordingError
 from rigsync.core.frameset import DropReason
 from rigsync.core.intrinsics import Intrinsics
 from rigsync.drivers.base import DeviceEvent, EventKind
@@ -45,6 +48,7 @@ def whole(tmp_path_factory: pytest.TempPathFactory) -> Path:
                                                                         force=True)) as capture:
         assert capture.run().error is None
     assert held_to_truth(out).problems == []
+    assert schema_problems(out) == []
     return out
 
 
@@ -176,6 +180,23 @@ def test_frames_in_no_input_are_named_with_their_reason(whole: Path, tmp_path: P
     assert DropReason.DEVICE.value not in merged.stats["k1/color"]["dropped"]
     named = [(m["device"], m["stream"], m["reason"]) for fs in merged.framesets for m in fs["missing"]]
     assert sorted(named) == [("k1", "color", "dropped"), ("web", "color", "dropped")]
+    # The spill file's and the merged file's channels (the agent's events included) have their schemas.
+    assert channel_schemas(spill)["/rigsync/agent/events"] == channel_schemas(tmp_path / "merged.mcap")[
+        "/rigsync/agent/events"] == "rigsync.AgentEvent"
+    assert schema_problems(spill) + schema_problems(tmp_path / "merged.mcap") == []
+
+
+def test_a_topic_rigsync_does_not_write_is_not_merged(whole: Path, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """An input topic with no JSON schema (here: the agent's events, as if rigsync did not know them) is refused with
+    a RecordingError naming the input file and the topic, rather than copied without a schema."""
+    central = central_without(whole, tmp_path / "central.mcap", lambda s: not in_cut(s))
+    spill = spill_of(whole, tmp_path, in_spill, (DeviceEvent("k1", EventKind.OVERRUN, 0, "color", 1, 30),))
+    real = merge_module.topic_schema
+    monkeypatch.setattr(merge_module, "topic_schema", lambda t: None if t == "/rigsync/agent/events" else real(t))
+    with pytest.raises(RecordingError, match="topic /rigsync/agent/events is not one rigsync writes") as err:
+        merge_recordings(tmp_path / "merged.mcap", central, [spill])
+    assert err.value.path == str(spill)
 
 
 def _error(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 from tests.capture.conftest import account, check_stats, declared_offsets, read_contract
+from tests.record.schema_check import channel_schemas, schema_problems
 
 pytest.importorskip("zenoh")
 
@@ -109,7 +110,10 @@ def check_two_hosts_recording(out: Path, controls: list[tuple[Verb, str, int]], 
     recording is held to it by the single-host examples' checker (every exposed frame accounted for, every missing
     entry with its cause, the statistics reason by reason); every recorded frame's stamp is its true exposure
     within its error bound; at least ``min_frames`` frames per stream (half for the PTP camera); and at least
-    ``min_frames`` framesets pair a k0 and a k1 color frame, always of the same trigger."""
+    ``min_frames`` framesets pair a k0 and a k1 color frame, always of the same trigger; both hosts' PTP samples are
+    recorded, and every channel has its schema, every JSON message valid against it."""
+    assert {"/rigsync/ptp/a", "/rigsync/ptp/b"} <= set(channel_schemas(out))
+    assert schema_problems(out) == []
     rec = read_contract(out)
     truth: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for t in rec.truth:

@@ -25,6 +25,7 @@ pytest.importorskip("zenoh")
 from tests.capture.conftest import account, check_stats, declared_offsets, read_contract
 from tests.net.netns import Lan, NetnsError, open_lan, skip_reason, stop
 from tests.net.test_agent import TWO_HOSTS
+from tests.record.schema_check import channel_schemas, schema_problems
 
 from rigsync.capture.merge import MergeResult, merge_recordings
 from rigsync.drivers.sim.world import SimWorld
@@ -140,12 +141,15 @@ def merged_and_checked(tmp_path: Path, central: Path) -> MergeResult:
     """Merge the central recording with b's spill file and hold the result to its truth: no frame the world
     delivered is missing (one lost on the device is named ``not_in_any_input``), every one is recorded (in a
     frameset or named), stamps within their bounds of the true exposure; the spill file gave frames the central
-    recording lacks."""
+    recording lacks; the central recording, the spill file and the merged one: every channel with its schema (the
+    hosts' status and PTP samples among them), every JSON message valid against it."""
     spills = sorted((tmp_path / "spill").glob("two-hosts-b-*.spill.mcap"))
     assert len(spills) == 1
     merged = tmp_path / "merged.mcap"
     result = merge_recordings(merged, central, spills)
     assert result.from_spill > 0
+    assert {"/rigsync/hosts/b", "/rigsync/ptp/b"} <= set(channel_schemas(merged))
+    assert schema_problems(central) + schema_problems(spills[0]) + schema_problems(merged) == []
     rec = read_contract(merged)
     delivered = {(t["device"], t["stream"], t["seq"]) for t in rec.truth if t["delivered"]}
     missing = [(key, reason, seq) for key, reasons in result.missing.items() for reason, seqs in reasons.items()

@@ -24,6 +24,7 @@ from rigsync.core.truth import FrameTruth
 from rigsync.record import Compression, Recorder, RecorderConfig, open_recording
 from rigsync.record import schemas as sc
 from rigsync.record.file_sink import FileSink, Piece
+from rigsync.record.json_schemas import DEVICE_EVENT_SCHEMA
 from rigsync.record.mcap_writer import McapChunkWriter
 
 W, H = 40, 30
@@ -31,6 +32,7 @@ INTR = Intrinsics.from_hfov(W, H, 70.0)
 STREAMS = {("cam0", "color"): ("rgb8", (H, W, 3), "u1"), ("cam0", "depth"): ("16UC1", (H, W), "<u2"),
            ("cam1", "ir"): ("mono8", (H, W), "u1")}  # fmt: skip
 N = 24
+EVENT = {"device": "cam1", "kind": "disconnected", "rig_ns": 7, "host_ns": 5, "reason": ""}
 
 
 def _record(path: Path, h: SimpleNamespace, compression: Compression, *, drop: int | None = None) -> None:
@@ -49,7 +51,7 @@ def _record(path: Path, h: SimpleNamespace, compression: Compression, *, drop: i
                 members.append(FramesetMember(device, stream, seq, h.rig_time(seq), seq * 1000, 0, 50_000))
             rec.write_frameset(FramesetRecord(seq, h.rig_time(seq), 1234, tuple(members), tuple(missing)))
             rec.write_truth(FrameTruth("cam0", "color", seq, h.rig_time(seq) - 10, h.rig_time(seq) + 990, f"g/{seq}"))
-        rec.write_json("/rigsync/status", {"state": "done", "frames": N}, h.rig_time(N))
+        rec.write_json("/rigsync/events", EVENT, h.rig_time(N), schema=DEVICE_EVENT_SCHEMA)
         rec.close(clocks={"cam0": json.dumps({"offset_ns": 12})}, stats={"capture": json.dumps({"frames": N})})
 
 
@@ -84,7 +86,7 @@ def test_framesets_truth_json_and_metadata_round_trip(tmp_path: Path, h: SimpleN
         assert framesets[6].members[2] == FramesetMember("cam1", "ir", 6, h.rig_time(6), 6000, 0, 50_000)
         truth = list(rec.truth())
         assert truth[3] == FrameTruth("cam0", "color", 3, h.rig_time(3) - 10, h.rig_time(3) + 990, "g/3")
-        assert list(rec.json_messages("/rigsync/status")) == [(h.rig_time(N), {"state": "done", "frames": N})]
+        assert list(rec.json_messages("/rigsync/events")) == [(h.rig_time(N), EVENT)]
         assert rec.rig_toml == '[rig]\nname = "t"\n' and rec.version == rigsync.__version__
         assert rec.metadata["rigsync"]["rig_path"] == "rigs/t.toml" and rec.metadata["rigsync"]["host"] == "a"
         assert json.loads(rec.metadata["rigsync.clocks"]["cam0"]) == {"offset_ns": 12}
@@ -129,7 +131,8 @@ def test_mcap_library_readers_accept_the_file(tmp_path: Path, h: SimpleNamespace
         assert counts["/rigsync/frames"] == 3 * N  # one stamp record per image
         assert stats.message_count == sum(counts.values()) == 3 * N * 3 + 2 * N + 1
         assert stats.chunk_count == len(summary.chunk_indexes) > 1
-        assert stats.metadata_count == 3 and stats.schema_count == 5 and stats.channel_count == len(topics)
+        # the five schemas written at the start, and rigsync.DeviceEvent written with /rigsync/events
+        assert stats.metadata_count == 3 and stats.schema_count == 6 and stats.channel_count == len(topics)
         assert stats.message_start_time == h.rig_time(0) - 10 and stats.message_end_time == h.rig_time(N)
         assert {ci.compression for ci in summary.chunk_indexes} == {"" if compression == "none" else compression}
         decoded = [RawImage.FromString(m.data) for _, _, m in reader.iter_messages(["/cam0/depth/image"])]
@@ -216,7 +219,7 @@ def test_write_image_validates_frames(tmp_path: Path, h: SimpleNamespace) -> Non
         with pytest.raises(RecordingError, match="already added"):
             rec.add_stream("cam0", "color", INTR, "rgb8")
         with pytest.raises(RecordingError, match="image topic"):
-            rec.write_json("/cam0/color/image", {}, 0)
+            rec.write_json("/cam0/color/image", {}, 0, schema=DEVICE_EVENT_SCHEMA)
         # a non-contiguous (sliced) array is recorded as its pixels; big-endian depth as little-endian 16UC1
         wide = h.pattern(1, (H, 2 * W, 3), "u1")
         assert rec.write_image(h.stamped("cam0", "color", 1, wide[:, ::2], "rgb8"))

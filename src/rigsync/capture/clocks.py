@@ -13,6 +13,7 @@ from rigsync.core.ptp import HostRole, PtpMode, PtpSample, SyncLevel
 from rigsync.drivers.base import Driver, PtpSource
 from rigsync.plan.model import HostSetup, Plan
 from rigsync.ptp.status import default_state_dir, state_source
+from rigsync.record.json_schemas import PTP_SCHEMA, STEP_SCHEMA
 from rigsync.timebase.host import HostSyncStatus, HostTime, HostTimebase, HostTimebaseConfig
 from rigsync.timebase.steps import RigSteps, StepEvent, StepPolicy, StepSchedule
 
@@ -39,6 +40,8 @@ class PtpRecord:
     level: SyncLevel
     mode: PtpMode | None
 
+    schema = PTP_SCHEMA
+
     @property
     def topic(self) -> str:
         return f"/rigsync/ptp/{self.sample.host}"
@@ -59,6 +62,7 @@ class StepRecord:
     at: HostTime
 
     topic = "/rigsync/steps"
+    schema = STEP_SCHEMA
 
     def to_json(self) -> dict[str, object]:
         e = self.event

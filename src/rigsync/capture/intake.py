@@ -18,6 +18,7 @@ from rigsync.core.frame import Frame, FrameFlags, StampedFrame
 from rigsync.core.frameset import DropReason
 from rigsync.drivers.base import CaptureClock, Device, DeviceEvent, Driver, EventKind
 from rigsync.net.link import LinkStats
+from rigsync.record.json_schemas import DEVICE_EVENT_SCHEMA
 from rigsync.record.recorder import Recorder
 from rigsync.spec.model import RigSpec
 from rigsync.timebase.stamper import DeviceTimebase
@@ -68,7 +69,7 @@ class CaptureIntake:
         for record in records:
             if self._recorder is not None and self._record_error is None:
                 try:
-                    self._recorder.write_json(record.topic, record.to_json(), record.at.rig_ns)
+                    self._recorder.write_json(record.topic, record.to_json(), record.at.rig_ns, schema=record.schema)
                 except RecordingError as err:
                     self._record_error = str(err)
         now = self.clock.now_ns()
@@ -182,7 +183,7 @@ class CaptureIntake:
             try:
                 self._recorder.write_json(EVENTS_TOPIC, {"device": event.device, "kind": event.kind.value,
                                                          "rig_ns": rig_ns, "host_ns": event.host_ns,
-                                                         "reason": event.reason}, rig_ns)
+                                                         "reason": event.reason}, rig_ns, schema=DEVICE_EVENT_SCHEMA)
             except RecordingError as err:
                 self._record_error = str(err)
 

@@ -46,6 +46,7 @@ from rigsync.core.truth import FrameTruth
 from rigsync.drivers.base import EventKind
 from rigsync.plan import build_plan
 from rigsync.plan.model import Plan
+from rigsync.record.json_schemas import topic_schema
 from rigsync.record.reader import FrameStamp, RecordedImage, Recording, open_recording
 from rigsync.record.recorder import FRAMES_TOPIC, FRAMESETS_TOPIC, TRUTH_TOPIC, Recorder, RecorderConfig
 from rigsync.spec.loader import loads_rig
@@ -287,7 +288,7 @@ def _write_images(recorder: Recorder, inputs: list[_Input], chosen: dict[tuple[s
 
 def _copy_json(recorder: Recorder, inputs: list[_Input]) -> None:
     """Truth (once per frame), PTP samples (once per sample), the central recording's steps and every input's
-    other JSON topics."""
+    other JSON topics (each with its schema; a topic rigsync does not write is refused)."""
     truths: dict[tuple[str, str, int, int], FrameTruth] = {}
     for inp in inputs:
         for truth in inp.recording.truth():
@@ -304,13 +305,16 @@ def _copy_json(recorder: Recorder, inputs: list[_Input]) -> None:
         for topic in rec.json_topics():
             if topic in _SKIP_TOPICS and not (topic == STEPS_TOPIC and n == 0):
                 continue
+            schema = topic_schema(topic)
+            if schema is None:
+                raise RecordingError(rec.path, f"topic {topic} is not one rigsync writes (no JSON schema): not merged")
             for log_ns, payload in rec.json_messages(topic):
                 if topic.startswith("/rigsync/ptp/"):
                     ptp_key = (topic, int(payload.get("mono_ns", log_ns)))
                     if ptp_key in seen_ptp:
                         continue
                     seen_ptp.add(ptp_key)
-                recorder.write_json(topic, payload, log_ns)
+                recorder.write_json(topic, payload, log_ns, schema=schema)
 
 
 def _align(recorder: Recorder, aligner: Aligner[StampedFrame], streams: dict[str, AlignStream],

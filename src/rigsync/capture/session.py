@@ -31,6 +31,7 @@ from rigsync.drivers.base import CaptureClock, Device, DeviceTiming, Driver, Ptp
 from rigsync.drivers.factory import open_drivers
 from rigsync.net.link import HostLink, LinkSource, LinkStats, local_link
 from rigsync.plan.model import Plan
+from rigsync.record.json_schemas import topic_schema
 from rigsync.record.recorder import Recorder, RecorderConfig
 from rigsync.timebase.stamper import DeviceTimebase
 
@@ -177,10 +178,17 @@ class CaptureSession(CaptureIntake):
                 self._record_error = str(err)
 
     def _write_record(self, topic: str, payload: dict[str, Any]) -> None:
-        """A driver's observation (``Driver.send_records_to``), at the rig time of the current poll."""
+        """A driver's observation (``Driver.send_records_to``), at the rig time of the current poll; one on a topic
+        with no JSON schema is left out, with a warning (once per topic)."""
+        schema = topic_schema(topic)
+        if schema is None:
+            warning = f"a driver's records on {topic} are not recorded: the topic has no JSON schema"
+            if warning not in self._warnings:
+                self._warnings.append(warning)
+            return
         if self._recorder is not None and self._record_error is None:
             try:
-                self._recorder.write_json(topic, payload, self._poll_rig_ns)
+                self._recorder.write_json(topic, payload, self._poll_rig_ns, schema=schema)
             except RecordingError as err:
                 self._record_error = str(err)
 

@@ -32,6 +32,7 @@ from rigsync.core.ptp import HostRole, PtpSample
 from rigsync.core.truth import FrameTruth
 from rigsync.drivers.base import DeviceEvent, DeviceTiming
 from rigsync.plan.model import Plan
+from rigsync.record.json_schemas import AGENT_EVENT_SCHEMA
 from rigsync.record.recorder import Recorder, RecorderConfig
 from rigsync.timebase.host import HostTimebase
 from rigsync.timebase.stamper import DeviceTimebase
@@ -169,12 +170,14 @@ class SpillFile:
         return self._write(lambda r: r.write_truth(truth))
 
     def write_ptp(self, record: PtpRecord) -> bool:
-        return self._write(lambda r: r.write_json(record.topic, record.to_json(), max(record.at.rig_ns, 0)))
+        return self._write(lambda r: r.write_json(record.topic, record.to_json(), max(record.at.rig_ns, 0),
+                                                  schema=record.schema))
 
     def write_event(self, event: DeviceEvent, rig_ns: int) -> bool:
         payload = {"device": event.device, "kind": event.kind.value, "host_ns": event.host_ns,
                    "stream": event.stream, "seq": event.seq, "count": event.count}
-        return self._write(lambda r: r.write_json(SPILL_EVENTS_TOPIC, payload, max(rig_ns, 0)))
+        return self._write(lambda r: r.write_json(SPILL_EVENTS_TOPIC, payload, max(rig_ns, 0),
+                                                  schema=AGENT_EVENT_SCHEMA))
 
     def _write(self, put: Callable[[Recorder], None]) -> bool:
         recorder = self._open()

@@ -36,6 +36,7 @@ from rigsync.core.frame import FrameFlags, StampedFrame, TimeFlags
 from rigsync.core.frameset import FramesetRecord
 from rigsync.core.intrinsics import Intrinsics
 from rigsync.core.truth import FrameTruth
+from rigsync.record import json_schemas as js
 from rigsync.record import schemas as sc
 from rigsync.record._queue import ByteBoundedQueue, QueueFailedError
 from rigsync.record.config import Compression, RecorderConfig, RecorderStats
@@ -47,9 +48,10 @@ TRUTH_TOPIC = "/rigsync/sim/truth"
 FRAMES_TOPIC = "/rigsync/frames"
 HOSTS_TOPIC = "/rigsync/hosts"
 _RESERVED_METADATA = ("rig_toml", "rig_path", "version")
-_SCHEMA_IDS = {sc.RAW_IMAGE_SCHEMA: 1, sc.CAMERA_CALIBRATION_SCHEMA: 2, sc.FRAMESET_SCHEMA: 3, sc.TRUTH_SCHEMA: 4,
-               sc.FRAME_SCHEMA: 5}
-_LATER_SCHEMA_IDS = {sc.HOST_STATUS_SCHEMA: 6}
+_SCHEMA_IDS = {sc.RAW_IMAGE_SCHEMA: 1, sc.CAMERA_CALIBRATION_SCHEMA: 2, js.FRAMESET_SCHEMA: 3, js.TRUTH_SCHEMA: 4,
+               js.FRAME_SCHEMA: 5}
+_LATER_SCHEMA_IDS = {name: schema_id for schema_id, name in
+                     enumerate((name for name in js.JSON_SCHEMAS if name not in _SCHEMA_IDS), len(_SCHEMA_IDS) + 1)}
 """Schemas written with their first channel (a capture on one host writes no host status: its file has none)."""
 
 
@@ -131,7 +133,7 @@ class Recorder:
             raise RecordingError(self.path, f"metadata keys {clash} are reserved for rigsync")
         self._lock = threading.Lock()
         self._streams: dict[tuple[str, str], _Stream] = {}
-        self._json_channels: dict[str, int] = {}
+        self._json_channels: dict[str, tuple[int, int]] = {}  # topic -> (channel id, schema id)
         self._protobuf_topics: set[str] = set()
         self._later_schemas: set[str] = set()  # (the writer thread's)
         self._next_channel = 1
@@ -158,8 +160,8 @@ class Recorder:
             )
             for name, schema_id in _SCHEMA_IDS.items():
                 self._writer.add_schema(schema_id, name, *_schema(name))
-            self._add_channel(FRAMESETS_TOPIC, "json", _SCHEMA_IDS[sc.FRAMESET_SCHEMA], {}, direct=True)
-            self._frames_channel = self._add_channel(FRAMES_TOPIC, "json", _SCHEMA_IDS[sc.FRAME_SCHEMA], {},
+            self._add_channel(FRAMESETS_TOPIC, "json", _SCHEMA_IDS[js.FRAMESET_SCHEMA], {}, direct=True)
+            self._frames_channel = self._add_channel(FRAMES_TOPIC, "json", _SCHEMA_IDS[js.FRAME_SCHEMA], {},
                                                      direct=True)
         except OSError as exc:
             self._sink.close()
@@ -257,26 +259,30 @@ class Recorder:
 
     def write_frameset(self, record: FramesetRecord) -> None:
         """Queue a frameset on ``/rigsync/framesets`` at log time ``record.rig_time_ns``."""
-        channel = self._json_channel(FRAMESETS_TOPIC, _SCHEMA_IDS[sc.FRAMESET_SCHEMA])
+        channel = self._json_channel(FRAMESETS_TOPIC, js.FRAMESET_SCHEMA)
         self._put_json(channel, record.to_json(), record.rig_time_ns, record.frameset_id)
 
     def write_truth(self, truth: FrameTruth) -> None:
         """Queue simulator truth on ``/rigsync/sim/truth`` at log time ``truth.exposure_start_ns``."""
-        channel = self._json_channel(TRUTH_TOPIC, _SCHEMA_IDS[sc.TRUTH_SCHEMA])
+        channel = self._json_channel(TRUTH_TOPIC, js.TRUTH_SCHEMA)
         self._put_json(channel, truth.to_json(), truth.exposure_start_ns, truth.seq)
 
     def write_host_status(self, host: str, payload: Mapping[str, Any], log_time_ns: int) -> None:
         """Queue a host's status on ``/rigsync/hosts/<host>`` (JSON Schema ``rigsync.HostStatus``)."""
         if not _name_ok(host):
             raise RecordingError(self.path, f"host name {host!r} cannot be a topic level")
-        channel = self._json_channel(f"{HOSTS_TOPIC}/{host}", _LATER_SCHEMA_IDS[sc.HOST_STATUS_SCHEMA])
+        channel = self._json_channel(f"{HOSTS_TOPIC}/{host}", js.HOST_STATUS_SCHEMA)
         self._put_json(channel, payload, log_time_ns, 0)
 
-    def write_json(self, topic: str, payload: Mapping[str, Any], log_time_ns: int) -> None:
-        """Queue a JSON message on any other topic (schemaless channel, created on first use)."""
+    def write_json(self, topic: str, payload: Mapping[str, Any], log_time_ns: int, *, schema: str) -> None:
+        """Queue a JSON message on any other topic, whose channel (created on first use) has the JSON Schema called
+        ``schema`` (:data:`rigsync.record.json_schemas.JSON_SCHEMAS`; the payload is not validated here)."""
         if not topic.startswith("/") or topic in self._protobuf_topics:
             raise RecordingError(self.path, f"topic {topic!r} must start with '/' and not be an image topic")
-        self._put_json(self._json_channel(topic, 0), payload, log_time_ns, 0)
+        if schema not in js.JSON_SCHEMAS:
+            raise RecordingError(self.path, f"topic {topic}: JSON schema {schema!r} does not exist (allowed: "
+                                 f"{', '.join(js.JSON_SCHEMAS)})")
+        self._put_json(self._json_channel(topic, schema), payload, log_time_ns, 0)
 
     def close(self, *, clocks: Mapping[str, str] = {}, stats: Mapping[str, str] = {}) -> None:
         """Drain the queue, write ``rigsync.clocks``/``rigsync.stats`` metadata, the summary, fsync, and return
@@ -322,14 +328,17 @@ class Recorder:
             raise RecordingError(self.path, f"payload is not JSON-serializable: {exc}") from exc
         self._put(_Message(channel, log_time_ns, log_time_ns, sequence, data), 0, None)
 
-    def _json_channel(self, topic: str, schema_id: int) -> int:
-        channel = self._json_channels.get(topic)
-        if channel is None:
+    def _json_channel(self, topic: str, schema: str) -> int:
+        schema_id = _SCHEMA_IDS.get(schema) or _LATER_SCHEMA_IDS[schema]
+        found = self._json_channels.get(topic)
+        if found is None:
             with self._lock:
-                channel = self._json_channels.get(topic)
-                if channel is None:
-                    channel = self._add_channel(topic, "json", schema_id, {})
-        return channel
+                found = self._json_channels.get(topic)
+                if found is None:
+                    found = self._add_channel(topic, "json", schema_id, {}), schema_id
+        if found[1] != schema_id:
+            raise RecordingError(self.path, f"topic {topic} has JSON schema {_schema_name(found[1])}, not {schema}")
+        return found[0]
 
     def _add_channel(
         self, topic: str, encoding: str, schema_id: int, metadata: dict[str, str], *, direct: bool = False,
@@ -344,7 +353,7 @@ class Recorder:
         else:
             self._put(record, 0, None)
         if encoding == "json":
-            self._json_channels[topic] = channel_id
+            self._json_channels[topic] = channel_id, schema_id
         return channel_id
 
     def _handle(self, item: _Item) -> None:
@@ -408,13 +417,11 @@ def _schema(name: str) -> tuple[str, bytes]:
         return "protobuf", sc.raw_image_schema()
     if name == sc.CAMERA_CALIBRATION_SCHEMA:
         return "protobuf", sc.camera_calibration_schema()
-    if name == sc.FRAMESET_SCHEMA:
-        return "jsonschema", sc.json_schema_bytes(sc.FRAMESET_JSON_SCHEMA)
-    if name == sc.FRAME_SCHEMA:
-        return "jsonschema", sc.json_schema_bytes(sc.FRAME_JSON_SCHEMA)
-    if name == sc.HOST_STATUS_SCHEMA:
-        return "jsonschema", sc.json_schema_bytes(sc.HOST_STATUS_JSON_SCHEMA)
-    return "jsonschema", sc.json_schema_bytes(sc.TRUTH_JSON_SCHEMA)
+    return "jsonschema", js.json_schema_bytes(js.JSON_SCHEMAS[name])
+
+
+def _schema_name(schema_id: int) -> str:
+    return next(name for name, i in (*_SCHEMA_IDS.items(), *_LATER_SCHEMA_IDS.items()) if i == schema_id)
 
 
 __all__ = ["FRAMESETS_TOPIC", "FRAMES_TOPIC", "HOSTS_TOPIC", "TRUTH_TOPIC", "Compression", "Recorder", "RecorderConfig",

@@ -1,9 +1,10 @@
 """Schemas and message encodings of a rigsync recording.
 
 Images are ``foxglove.RawImage`` and calibrations ``foxglove.CameraCalibration`` (protobuf, schema = the
-``FileDescriptorSet`` of ``foxglove_schemas_protobuf``); framesets and simulator truth are JSON with a JSON
-Schema. The hot path never serializes the image bytes through protobuf: :func:`raw_image_pieces` returns the
-serialized fields around ``data`` and the caller writes the pixels by reference in between. The result is
+``FileDescriptorSet`` of ``foxglove_schemas_protobuf``); the JSON channels' schemas are in
+:mod:`rigsync.record.json_schemas`. The hot path never serializes the image bytes through protobuf:
+:func:`raw_image_prefix` and :func:`frame_id_suffix` return the serialized fields around ``data`` and the
+caller writes the pixels by reference in between. The result is
 byte-identical to ``RawImage.SerializeToString()`` (fields in field-number order, ``frame_id`` = 7 last).
 """
 
@@ -19,15 +20,10 @@ from foxglove_schemas_protobuf.CameraCalibration_pb2 import CameraCalibration
 from foxglove_schemas_protobuf.RawImage_pb2 import RawImage
 
 from rigsync.core.errors import RecordingError
-from rigsync.core.frameset import MissingReason
 from rigsync.core.intrinsics import Intrinsics
 
 RAW_IMAGE_SCHEMA: Final = "foxglove.RawImage"
 CAMERA_CALIBRATION_SCHEMA: Final = "foxglove.CameraCalibration"
-FRAMESET_SCHEMA: Final = "rigsync.Frameset"
-TRUTH_SCHEMA: Final = "rigsync.FrameTruth"
-FRAME_SCHEMA: Final = "rigsync.Frame"
-HOST_STATUS_SCHEMA: Final = "rigsync.HostStatus"
 
 _DATA_TAG: Final = bytes([(6 << 3) | 2])  # RawImage.data: field 6, wire type 2 (length-delimited)
 
@@ -162,143 +158,6 @@ def image_array(msg: RawImage) -> np.ndarray:
     pixels = rows[:, :row_bytes].view(dtype)
     shape = (msg.height, msg.width) if fmt.channels == 1 else (msg.height, msg.width, fmt.channels)
     return pixels.reshape(shape)
-
-
-def _obj(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "properties": properties,
-        "required": list(properties) if required is None else required,
-    }
-
-
-_INT: Final = {"type": "integer"}
-_STR: Final = {"type": "string"}
-
-FRAMESET_JSON_SCHEMA: Final[dict[str, Any]] = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "title": FRAMESET_SCHEMA,
-    "description": "A frameset: frames of all streams taken at the same moment (rig clock, nanoseconds).",
-    **_obj(
-        {
-            "frameset_id": _INT,
-            "rig_time_ns": _INT,
-            "spread_ns": _INT,
-            "members": {
-                "type": "array",
-                "items": _obj(
-                    {
-                        "device": _STR,
-                        "stream": _STR,
-                        "seq": _INT,
-                        "rig_time_ns": _INT,
-                        "device_ts_ns": _INT,
-                        "host_rx_ns": _INT,
-                        "error_bound_ns": _INT,
-                    }
-                ),
-            },
-            "missing": {
-                "type": "array",
-                "items": _obj(
-                    {
-                        "device": _STR,
-                        "stream": _STR,
-                        "reason": {
-                            "type": "string",
-                            "enum": [reason.value for reason in MissingReason],
-                        },
-                    }
-                ),
-            },
-        }
-    ),
-}
-
-FRAME_JSON_SCHEMA: Final[dict[str, Any]] = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "title": FRAME_SCHEMA,
-    "description": "One recorded frame's stamps: rig time with its error bound, device and host times, flags.",
-    **_obj(
-        {
-            "device": _STR,
-            "stream": _STR,
-            "seq": _INT,
-            "rig_time_ns": _INT,
-            "error_bound_ns": _INT,
-            "locked": {"type": "boolean"},
-            "device_ts_ns": _INT,
-            "host_rx_ns": _INT,
-            "exposure_ns": {"type": ["integer", "null"]},
-            "flags": {
-                "type": "array",
-                "items": {"type": "string", "enum": ["corrupt", "interfered", "after_reconnect"]},
-            },
-            "time_flags": {
-                "type": "array",
-                "items": {"type": "string", "enum": ["acquiring", "slewing", "host_unsynced", "ptp_unlocked",
-                                                     "ptp_warn", "ptp_error"]},
-            },
-        }
-    ),
-}
-
-TRUTH_JSON_SCHEMA: Final[dict[str, Any]] = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "title": TRUTH_SCHEMA,
-    "description": "Simulator ground truth: the true exposure window of one frame (true time, nanoseconds).",
-    **_obj(
-        {
-            "device": _STR,
-            "stream": _STR,
-            "seq": _INT,
-            "exposure_start_ns": _INT,
-            "exposure_end_ns": _INT,
-            "trigger_id": {"type": ["string", "null"]},
-            "delivered": {"type": "boolean"},
-            "lost": {"type": ["string", "null"]},
-        }
-    ),
-}
-
-
-_NUM: Final = {"type": "number"}
-_OPT_INT: Final = {"type": ["integer", "null"]}
-
-HOST_STATUS_JSON_SCHEMA: Final[dict[str, Any]] = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "title": HOST_STATUS_SCHEMA,
-    "description": "A host of a capture across hosts, about once a second: its link as the capture sees it (frames "
-                   "and bytes received, rates over the last second, the agent's send queue and counters from its "
-                   "latest heartbeat) and its PTP status.",
-    **_obj(
-        {
-            "host": _STR,
-            "state": {"type": "string", "enum": ["up", "silent", "never", "local"]},
-            "silent_s": {"type": ["number", "null"]},
-            "frames_per_s": _NUM,
-            "mb_per_s": _NUM,
-            "frames_received": _INT,
-            "bytes_received": _INT,
-            "receiving_s": _NUM,
-            "mean_frames_per_s": _NUM,
-            "mean_mb_per_s": _NUM,
-            "malformed": _INT,
-            "heartbeats": _INT,
-            "queue_depth": _OPT_INT,
-            "queue_bytes": _OPT_INT,
-            "frames_sent": _OPT_INT,
-            "frames_spilled": _OPT_INT,
-            "frames_dropped": _OPT_INT,
-            "mono_ns": _INT,
-            "ptp": {"type": ["object", "null"]},
-        }
-    ),
-}
-
-
-def json_schema_bytes(schema: dict[str, Any]) -> bytes:
-    return json.dumps(schema, separators=(",", ":")).encode()
 
 
 def encode_json(payload: Any) -> bytes:
