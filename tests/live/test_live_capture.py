@@ -18,6 +18,7 @@ from foxglove_schemas_protobuf.CameraCalibration_pb2 import CameraCalibration
 from foxglove_schemas_protobuf.RawImage_pb2 import RawImage
 from tests.capture.conftest import held_to_truth
 from tests.live.fgclient import SUBPROTOCOL, FoxgloveClient, Message
+from tests.live.rigs import DROPS, KEYS, RIG
 
 from rigsync.capture import CaptureOptions, CaptureResult, CaptureSession
 from rigsync.live import LiveFeed, LiveOptions, LiveServer
@@ -29,33 +30,6 @@ from rigsync.spec import loads_rig
 
 pytest.importorskip("foxglove", reason="the live view needs foxglove-sdk: pip install 'rigsync[live]'")
 
-RIG = """
-[sim]
-render_width = 160
-seed = 5
-
-[[hosts]]
-name = "h"
-
-[[devices]]
-id = "rs"
-model = "realsense-d435"
-serial = "RS0"
-host = "h"
-connection = "usb:c0"
-streams = [{ kind = "color", width = 640, height = 480, fps = 30, format = "rgb8" },
-           { kind = "depth", width = 640, height = 480, fps = 30, exposure_us = 8000 }]
-
-[[devices]]
-id = "cam"
-model = "uvc-webcam"
-serial = "W0"
-host = "h"
-connection = "usb:c2"
-streams = [{ kind = "color", width = 640, height = 480, fps = 30 }]
-"""
-DROPS = '\n[[faults]]\nkind = "drop-burst"\ndevice = "cam"\nat_s = 1.0\nduration_s = 0.2\n'
-KEYS = ("rs/color", "rs/depth", "cam/color")
 LIVE_FPS = 10.0
 LIVE_WIDTH = 64  # the renders are 160x120: previews 64x48
 
@@ -87,9 +61,10 @@ def _capture_live(tmp_path: Path, rig_text: str, topics: list[str], *, seconds: 
     out = tmp_path / "live.mcap"
     feed = LiveFeed(KEYS, live.fps)
     plan = build_plan(loads_rig(rig_text, "live.toml"))
-    with CaptureSession(plan, CaptureOptions(out=out, seconds=seconds, fast=fast), frame_observer=feed.frame,
-                        frameset_observer=feed.frameset) as session, \
-            LiveServer(live, feed, session.intrinsics) as server:
+    with LiveServer(live, feed) as server, \
+            CaptureSession(plan, CaptureOptions(out=out, seconds=seconds, fast=fast), frame_observer=feed.frame,
+                           frameset_observer=feed.frameset) as session:
+        server.calibrate(session.intrinsics)
         client = FoxgloveClient(server.url, timeout_s=0.5, receive_buffer=None if read else 4096)
         try:
             assert client.subprotocol == SUBPROTOCOL

@@ -35,7 +35,7 @@ def test_the_server_listens_on_loopback_only_by_default() -> None:
     client connects there."""
     pytest.importorskip("foxglove")
     assert LiveOptions().host == "127.0.0.1" and LiveOptions().loopback
-    with LiveServer(LiveOptions(port=0), LiveFeed(["a/b"], 10), {}) as server:
+    with LiveServer(LiveOptions(port=0), LiveFeed(["a/b"], 10)) as server:
         assert _listening_addresses(server.port) == {"127.0.0.1"}
         assert server.url == f"ws://127.0.0.1:{server.port}"
         client = FoxgloveClient(server.url, timeout_s=5)
@@ -50,7 +50,7 @@ def test_a_port_in_use_is_an_option_error_naming_it() -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        with pytest.raises(OptionError) as err, LiveServer(LiveOptions(port=port), LiveFeed([], 10), {}):
+        with pytest.raises(OptionError) as err, LiveServer(LiveOptions(port=port), LiveFeed([], 10)):
             pass
     assert str(err.value) == (f'--live = "127.0.0.1:{port}": ' "the port is in use (another capture's live view, or a "
                               "Foxglove bridge?) (allowed: a free port (--live :0 takes any free one) on an address "
@@ -61,7 +61,7 @@ def test_without_the_extra_the_error_names_it(monkeypatch: pytest.MonkeyPatch) -
     """foxglove-sdk missing: entering the server says which extra to install (no traceback, no server)."""
     monkeypatch.setitem(sys.modules, "foxglove", None)
     with pytest.raises(RigsyncError, match=r"pip install 'rigsync\[live\]'"), \
-            LiveServer(LiveOptions(port=0), LiveFeed([], 10), {}):
+            LiveServer(LiveOptions(port=0), LiveFeed([], 10)):
         pass
 
 

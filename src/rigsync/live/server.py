@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, Self
 
+from foxglove_schemas_protobuf.CameraCalibration_pb2 import CameraCalibration
+
 from rigsync.core.errors import OptionError, RigsyncError
 from rigsync.core.frame import StampedFrame
 from rigsync.core.intrinsics import Intrinsics
@@ -45,7 +47,7 @@ def _foxglove() -> Any:
 class _Stream:
     """One stream's two channels and its calibration at the preview's size."""
 
-    def __init__(self, fg: Any, context: Any, key: str, intrinsics: Intrinsics | None, max_width: int) -> None:
+    def __init__(self, fg: Any, context: Any, key: str) -> None:
         image_schema = fg.Schema(name=sc.RAW_IMAGE_SCHEMA, encoding="protobuf", data=sc.raw_image_schema())
         info_schema = fg.Schema(name=sc.CAMERA_CALIBRATION_SCHEMA, encoding="protobuf",
                                 data=sc.camera_calibration_schema())
@@ -53,19 +55,17 @@ class _Stream:
         self.info = fg.Channel(f"/{key}/camera_info", schema=info_schema, message_encoding="protobuf",
                                context=context)
         self.suffix = sc.frame_id_suffix(key)
-        self.calibration = (sc.camera_calibration(preview_intrinsics(intrinsics, max_width), key)
-                            if intrinsics is not None else None)
+        self.calibration: CameraCalibration | None = None
 
 
 class LiveServer:
     """Serve a capture to Foxglove while it runs: a context manager (the server listens from ``__enter__`` to
-    ``__exit__``, which sends what the feed still holds first). ``intrinsics``: each stream's
-    (``CaptureSession.intrinsics``)."""
+    ``__exit__``, which sends what the feed still holds first). It can listen before the capture opens its devices
+    (a port in use is then refused before anything is recorded); :meth:`calibrate` gives it their intrinsics."""
 
-    def __init__(self, options: LiveOptions, feed: LiveFeed, intrinsics: Mapping[str, Intrinsics]) -> None:
+    def __init__(self, options: LiveOptions, feed: LiveFeed) -> None:
         self.options = options
         self.feed = feed
-        self._intrinsics = dict(intrinsics)
         self._server: Any = None
         self._context: Any = None
         self._streams: dict[str, _Stream] = {}
@@ -104,8 +104,7 @@ class LiveServer:
                               "a free port (--live :0 takes any free one) on an address of this machine") from None
         try:
             for key in self.feed.keys:
-                stream = self._streams[key] = _Stream(fg, context, key, self._intrinsics.get(key),
-                                                      self.options.max_width)
+                stream = self._streams[key] = _Stream(fg, context, key)
                 self._channels += [stream.image, stream.info]
             json_schema = sc.json_schema_bytes
             self._framesets = fg.Channel(FRAMESETS_TOPIC, message_encoding="json", context=context, schema=fg.Schema(
@@ -119,6 +118,14 @@ class LiveServer:
             self._close()
             raise
         return self
+
+    def calibrate(self, intrinsics: Mapping[str, Intrinsics]) -> None:
+        """Each stream's intrinsics (``CaptureSession.intrinsics``): its previews come with them from now on, at
+        the preview's size."""
+        for key, stream in self._streams.items():
+            if key in intrinsics:
+                stream.calibration = sc.camera_calibration(preview_intrinsics(intrinsics[key], self.options.max_width),
+                                                           key)
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
