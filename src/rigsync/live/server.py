@@ -70,6 +70,8 @@ class LiveServer:
         self._context: Any = None
         self._streams: dict[str, _Stream] = {}
         self._channels: list[Any] = []
+        self._framesets: Any = None
+        self._status: Any = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self.error: str | None = None
