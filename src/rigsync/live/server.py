@@ -180,10 +180,9 @@ class LiveServer:
             return
         image, encoding = preview_image(f.image, f.encoding, self.options.max_width)
         rig_ns = stamped.rig_time_ns
-        data = image.tobytes()
         prefix = sc.raw_image_prefix(rig_ns, width=image.shape[1], height=image.shape[0], encoding=encoding,
-                                     step=image.strides[0], data_len=len(data))
-        stream.image.log(prefix + data + stream.suffix, log_time=rig_ns)
+                                     step=image.strides[0], data_len=image.nbytes)
+        stream.image.log(b"".join((prefix, image.data, stream.suffix)), log_time=rig_ns)  # one copy of the pixels
         self.sent += 1
         if stream.calibration is not None and stream.info.has_sinks():
             stream.info.log(sc.encode_camera_calibration(stream.calibration, rig_ns), log_time=rig_ns)
