@@ -9,6 +9,7 @@ as in bench_realtime.py: rigsync dropped no frame (no driver-queue or recorder o
 largest passing count; the ratio is with / without.
 
 Run: python bench/bench_live.py [--seconds 8] [--counts 16,20,24,28,32,36,40] [--compression lz4] [--dir DIR]
+     [--viewer-nice N]
 Needs pip install 'rigsync[live,test]' (foxglove-sdk; websocket-client for the client).
 """
 
@@ -16,6 +17,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -27,12 +30,14 @@ from rigsync.live import LiveFeed, LiveOptions, LiveServer
 from rigsync.record.recorder import Compression
 
 
-def live_capture(cameras: int, seconds: float, compression: Compression, directory: Path) -> dict[str, float]:
+def live_capture(cameras: int, seconds: float, compression: Compression, directory: Path, *,
+                 viewer_nice: int = 0) -> dict[str, float]:
     keys = [f"cam{i:02d}/{s}" for i in range(cameras) for s in ("color", "depth")]
     options = LiveOptions(port=0)
     feed = LiveFeed(keys, options.fps)
     with LiveServer(options, feed) as server:
-        watcher = subprocess.Popen([sys.executable, str(Path(__file__).with_name("_foxglove_watch.py")), server.url],
+        watcher = subprocess.Popen(["nice", "-n", str(viewer_nice), sys.executable,
+                                    str(Path(__file__).with_name("_foxglove_watch.py")), server.url],
                                    stdout=subprocess.PIPE, text=True)
         try:
             deadline = time.monotonic() + 10
@@ -59,26 +64,43 @@ def main() -> None:
     p.add_argument("--counts", default="16,20,24,28,32,36,40")
     p.add_argument("--compression", default="lz4", choices=[c.value for c in Compression])
     p.add_argument("--dir", type=Path, default=None)
+    p.add_argument("--viewer-nice", type=int, default=0,
+                   help="the viewer's niceness (19: it takes only the CPU the capture leaves, as Foxglove on the "
+                        "operator's own machine would)")
     args = p.parse_args()
     directory = args.dir or Path(tempfile.mkdtemp(prefix="rigsync-live-"))
     compression = Compression(args.compression)
     print(f"real time with and without --live: D435 RGB-D cameras at 30 fps, 320x240 renders, {args.seconds:.0f} s "
           f"each, compression {compression.value}, a client watching every stream, in {directory}")
     best = {"without": 0, "with": 0}
+    cpu_s: dict[str, list[float]] = {"without": [], "with": [], "viewer": []}
     for n in (int(x) for x in args.counts.split(",")):
         for mode in ("without", "with"):
-            r = (live_capture if mode == "with" else capture)(n, args.seconds, compression, directory)
+            before = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+            r = (live_capture(n, args.seconds, compression, directory, viewer_nice=args.viewer_nice) if mode == "with"
+                 else capture(n, args.seconds, compression, directory))
+            after = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+            own, viewer = (a.ru_utime + a.ru_stime - b.ru_utime - b.ru_stime
+                           for a, b in zip(after, before, strict=True))
+            cpu_s[mode].append(own / (n * args.seconds))
+            if mode == "with":
+                cpu_s["viewer"].append(viewer / (n * args.seconds))
             ok = r["host_overrun"] == 0 and r["recorder_overrun"] == 0 and not r["error"]
             extra = (f", previews {r['previews_per_stream_s']:.1f}/s per stream ({int(r['watched'])} streams "
                      f"watched, {int(r['replaced'])} replaced unsent)" if mode == "with" else "")
             print(f"  {n:3d} cameras {mode:>7} --live: {int(r['frames']):6d} frames, host overruns "
                   f"{int(r['host_overrun'])}, recorder overruns {int(r['recorder_overrun'])}, late {int(r['late'])}, "
-                  f"complete sets {r['complete_pct']:.1f}%{extra} -> {'PASS' if ok else 'FAIL'}")
+                  f"complete sets {r['complete_pct']:.1f}%, CPU {own / args.seconds:.2f} cores{extra} -> "
+                  f"{'PASS' if ok else 'FAIL'}")
             if ok:
                 best[mode] = n
     ratio = best["with"] / best["without"] if best["without"] else float("nan")
     print(f"  real-time capacity: {best['without']} cameras without --live, {best['with']} with -> ratio "
           f"{ratio:.2f} (target >= 0.9)")
+    without, with_live, viewer = (statistics.median(cpu_s[k]) for k in ("without", "with", "viewer"))
+    print(f"  capture process CPU per camera-second (median over counts): {1e3 * without:.1f} ms without --live, "
+          f"{1e3 * with_live:.1f} ms with -> {without / with_live:.2f} as many cameras per CPU; the viewer process "
+          f"{1e3 * viewer:.1f} ms")
 
 
 if __name__ == "__main__":

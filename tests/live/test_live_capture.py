@@ -54,8 +54,9 @@ class Live:
 
 def _capture_live(tmp_path: Path, rig_text: str, topics: list[str], *, seconds: float = 3.0, read: bool = True,
                   live: LiveOptions | None = None, fast: bool = False) -> Live:
-    """A real-time capture served live on a free loopback port, with a client subscribed to ``topics`` from before
-    the capture starts (reading everything until the final status arrived, or, ``read=False``, nothing)."""
+    """A capture (in real time, or on the virtual clock with ``fast``) served live on a free loopback port, with a
+    client subscribed to ``topics`` from before it starts (reading everything until the final status arrived, or,
+    ``read=False``, nothing at all)."""
     live = live or LiveOptions(port=0, fps=LIVE_FPS, max_width=LIVE_WIDTH)
     tmp_path.mkdir(exist_ok=True)
     out = tmp_path / "live.mcap"
