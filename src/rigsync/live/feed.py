@@ -1,10 +1,12 @@
 """The capture's side of the live view: what the capture hands over, on its own thread, without waiting.
 
 Per stream one latest-only slot: a frame is taken only while a client is subscribed to its stream, and at most one
-per ``1 / fps`` of rig time (one per slot of a grid on rig time, so a stream gets ``fps`` previews a second on
-average and never more); a frame the server has not served when the next one is taken is replaced, and counted
-(``replaced``). Framesets (while a client is subscribed to them) go into a bounded queue, the oldest dropped and
-counted when it is full; the capture's status is kept latest-only. The server's thread takes it all from there
+per period of rig time (one per slot of a grid on rig time, so a stream gets a preview per period on average and
+never more). The period is ``1 / fps``, or longer when many streams are watched: all of them together get at most
+``total_fps`` previews a second, so the live view's cost does not grow with the rig. A frame the server has not
+served when the next one is taken is replaced, and counted (``replaced``). Framesets (while a client is subscribed
+to them) go into a bounded queue, the oldest dropped and counted when it is full; the capture's status is kept
+latest-only. The server's thread takes it all from there
 (:meth:`LiveFeed.take`): nothing is copied, converted or encoded on the capture's thread.
 """
 
@@ -19,6 +21,8 @@ from rigsync.capture.status import CaptureStatus
 from rigsync.core.frame import StampedFrame
 from rigsync.core.frameset import FramesetRecord
 
+TOTAL_FPS = 120.0
+"""Previews a second over every watched stream at most (``--live-fps`` is shared out beyond)."""
 FRAMESETS_QUEUED = 256
 """Framesets waiting for the server at most (the oldest is dropped beyond)."""
 
@@ -37,14 +41,16 @@ class LiveFeed:
     are the capture's observers (:class:`~rigsync.capture.session.CaptureSession`'s ``frame_observer`` and
     ``frameset_observer``, ``run``'s ``on_status``); ``subscribe`` and ``take`` are the server's."""
 
-    def __init__(self, keys: Iterable[str], fps: float) -> None:
+    def __init__(self, keys: Iterable[str], fps: float, total_fps: float = TOTAL_FPS) -> None:
         self.keys = tuple(keys)
+        self.fps = fps
+        self.total_fps = total_fps
         self._period_ns = max(1, round(1e9 / fps))
         self._lock = threading.Lock()
         self._arrived = threading.Event()
         self._wanted: frozenset[str] = frozenset()
         self._framesets_wanted = False
-        self._last_slot: dict[str, int] = {}
+        self._next_ns: dict[str, int] = {}  # per stream: the rig time its next preview may be taken from
         self._slots: dict[str, StampedFrame] = {}
         self._framesets: deque[FramesetRecord] = deque()
         self._status: CaptureStatus | None = None
@@ -62,10 +68,11 @@ class LiveFeed:
         key = stamped.frame.key
         if key not in self._wanted or stamped.frame.image is None:
             return
-        slot = stamped.rig_time_ns // self._period_ns
-        if slot <= self._last_slot.get(key, -1):
+        rig_ns = stamped.rig_time_ns
+        if rig_ns < self._next_ns.get(key, 0):
             return
-        self._last_slot[key] = slot
+        period = self._period_ns
+        self._next_ns[key] = (rig_ns // period + 1) * period
         with self._lock:
             if key in self._slots:
                 self.replaced[key] += 1
@@ -90,6 +97,11 @@ class LiveFeed:
         self._arrived.set()
 
     @property
+    def period_ns(self) -> int:
+        """The rig time between two previews of a stream now."""
+        return self._period_ns
+
+    @property
     def watched(self) -> frozenset[str]:
         """The streams a client watches now (as the server last saw)."""
         return self._wanted
@@ -98,7 +110,9 @@ class LiveFeed:
 
     def subscribe(self, streams: Iterable[str], framesets: bool) -> None:
         """Which streams (and whether the framesets) a client watches now; the others are not taken."""
-        self._wanted = frozenset(streams)
+        wanted = frozenset(streams)
+        self._period_ns = max(1, round(1e9 / min(self.fps, self.total_fps / max(len(wanted), 1))))
+        self._wanted = wanted
         self._framesets_wanted = framesets
 
     def wait(self, timeout_s: float) -> None:
