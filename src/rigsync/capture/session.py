@@ -51,8 +51,9 @@ bus's (bench_net_e2e: p99 18 ms, max 48 ms for 320x240 RGB-D cameras over 4 agen
 class CaptureSession(CaptureIntake):
     """One capture of a planned rig. Use as a context manager, then :meth:`run`. A capture across hosts passes its
     agents' ``links`` (:func:`rigsync.net.router.remote_drivers`): the status, summary and recording then show
-    every host's link, the capture's own host's as ``local``. ``frame_observer`` sees every frame the capture records
-    (after the warm-up) and ``frameset_observer`` every frameset, on the capture's thread: they must not block."""
+    every host's link, the capture's own host's as ``local``. ``frame_observer`` sees every frame past the warm-up
+    (before it is recorded) and ``frameset_observer`` every frameset recorded, on the capture's thread: they must not
+    block."""
 
     def __init__(self, plan: Plan, options: CaptureOptions, *, drivers: dict[str, Driver] | None = None,
                  ptp_sources: dict[str, PtpSource] | None = None,

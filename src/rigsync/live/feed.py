@@ -6,8 +6,8 @@ never more). The period is ``1 / fps``, or longer when many streams are watched:
 ``total_fps`` previews a second, so the live view's cost does not grow with the rig. A frame the server has not
 served when the next one is taken is replaced, and counted (``replaced``). Framesets (while a client is subscribed
 to them) go into a bounded queue, the oldest dropped and counted when it is full; the capture's status is kept
-latest-only. The server's thread takes it all from there
-(:meth:`LiveFeed.take`): nothing is copied, converted or encoded on the capture's thread.
+latest-only. The server's thread takes it all from there (:meth:`LiveFeed.take`): nothing is copied, converted or
+encoded on the capture's thread.
 """
 
 from __future__ import annotations
