@@ -101,3 +101,18 @@ def test_the_layout_in_docs_is_the_studio_examples() -> None:
         assert all(f'{{key=="{s["label"]}"}}' in s["value"] for s in plot["paths"])
     assert panels["RawMessages!hosts"]["topicPath"] == "/rigsync/live/status.hosts"
     assert json.dumps(layout["layout"]).count('"Image!') == len(keys)  # every image panel placed in the grid
+
+
+def test_live_without_the_extra_names_it_and_records_nothing(tmp_path: Path) -> None:
+    """`capture --live` where foxglove-sdk is missing: exit 2, one line naming the extra to install, no recording."""
+    rig = tmp_path / "rig.toml"
+    rig.write_text(RIG)
+    out = tmp_path / "take.mcap"
+    code = ("import sys; sys.modules['foxglove'] = None; from rigsync.cli.main import main; "
+            f"sys.exit(main(['capture', {str(rig)!r}, '--seconds', '1', '--out', {str(out)!r}, '--live']))")
+    proc = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.replace("\n", " ").strip() == (
+        "error: the live view (--live) needs the Python module 'foxglove' (foxglove-sdk), which is not installed: "
+        "pip install 'rigsync[live]'")
+    assert not out.exists()
