@@ -97,10 +97,12 @@ def main() -> None:
     ratio = best["with"] / best["without"] if best["without"] else float("nan")
     print(f"  real-time capacity: {best['without']} cameras without --live, {best['with']} with -> ratio "
           f"{ratio:.2f} (target >= 0.9)")
-    without, with_live, viewer = (statistics.median(cpu_s[k]) for k in ("without", "with", "viewer"))
-    print(f"  capture process CPU per camera-second (median over counts): {1e3 * without:.1f} ms without --live, "
-          f"{1e3 * with_live:.1f} ms with -> {without / with_live:.2f} as many cameras per CPU; the viewer process "
-          f"{1e3 * viewer:.1f} ms")
+    counts = [int(x) for x in args.counts.split(",")]
+    extra = [n * (w - o) for n, w, o in zip(counts, cpu_s["with"], cpu_s["without"], strict=True)]
+    print(f"  the capture process's CPU with --live less without, per count: "
+          f"{', '.join(f'{n}: {e:+.2f}' for n, e in zip(counts, extra, strict=True))} cores (median "
+          f"{statistics.median(extra):+.2f}); the viewer process {statistics.median(cpu_s['viewer']) * 1e3:.1f} ms per "
+          "camera-second")
 
 
 if __name__ == "__main__":
