@@ -25,10 +25,16 @@ ENDPOINT_ALLOWED = (f"HOST:PORT, :PORT or PORT (HOST an IPv4 address, [IPv6] or 
 
 @dataclass(frozen=True)
 class LiveOptions:
+    """The live view's options, validated (an :class:`OptionError` names the command-line option)."""
+
     host: str = DEFAULT_HOST
+    """Where to listen: an address or a name (loopback by default)."""
     port: int = DEFAULT_PORT
+    """0: any free port (:attr:`LiveServer.port <rigsync.live.server.LiveServer.port>` says which)."""
     fps: float = 10.0
+    """Previews a second per stream at most (all streams together: ``feed.TOTAL_FPS``)."""
     max_width: int = 320
+    """A preview's width at most, in pixels (aspect kept)."""
 
     def __post_init__(self) -> None:
         if not self.host or any(c.isspace() or c in "/[]" for c in self.host):
