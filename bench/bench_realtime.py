@@ -18,11 +18,13 @@ import argparse
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from rigsync.capture import CaptureOptions, CaptureSession
+from rigsync.capture import CaptureOptions, CaptureSession, CaptureStatus
 from rigsync.plan import build_plan
 from rigsync.record.recorder import Compression
 from rigsync.spec import loads_rig
@@ -50,13 +52,19 @@ streams = [
     return "".join(lines)
 
 
-def capture(cameras: int, seconds: float, compression: Compression, directory: Path) -> dict[str, float]:
+def capture(cameras: int, seconds: float, compression: Compression, directory: Path, *,
+            observers: dict[str, Any] | None = None, on_open: Callable[[CaptureSession], None] | None = None,
+            on_status: Callable[[CaptureStatus], None] | None = None) -> dict[str, float]:
+    """One capture in real time; ``observers`` (the session's), ``on_open`` (called with the open session) and
+    ``on_status`` (``run``'s) let a benchmark watch it (bench_live.py)."""
     rig = loads_rig(rig_text(cameras), f"realtime-{cameras}.toml")
     out = directory / f"realtime-{cameras}.mcap"
     options = CaptureOptions(out=out, seconds=seconds, fast=False, compression=compression)
     t0 = time.perf_counter()
-    with CaptureSession(build_plan(rig), options) as session:
-        result = session.run()
+    with CaptureSession(build_plan(rig), options, **(observers or {})) as session:
+        if on_open is not None:
+            on_open(session)
+        result = session.run(on_status=on_status)
     wall = time.perf_counter() - t0
     size = out.stat().st_size
     out.unlink()

@@ -15,7 +15,7 @@ from rigsync.capture.start import StartTracker
 from rigsync.capture.status import StatusTracker
 from rigsync.core.errors import DriverError, RecordingError
 from rigsync.core.frame import Frame, FrameFlags, StampedFrame
-from rigsync.core.frameset import DropReason
+from rigsync.core.frameset import DropReason, FramesetRecord
 from rigsync.drivers.base import CaptureClock, Device, DeviceEvent, Driver, EventKind
 from rigsync.net.link import LinkStats
 from rigsync.record.json_schemas import DEVICE_EVENT_SCHEMA
@@ -47,6 +47,7 @@ class CaptureIntake:
     _align_streams: dict[str, AlignStream]
     _local_links: dict[str, LinkStats]
     _observer: Callable[[StampedFrame], None] | None
+    _frameset_observer: Callable[[FramesetRecord], None] | None
     _tracker: StatusTracker
     _recorder: Recorder | None
     _record_error: str | None
@@ -207,8 +208,11 @@ class CaptureIntake:
                 refs = by_group.get(group, []) if group is not None else []
                 centre = (min(refs) + max(refs)) // 2 if len(refs) > 1 else fs.rig_time_ns
                 self._tracker.skew(e.payload.frame.key, e.ref_ns - centre)
+            record = frameset_record(fs, self._align_streams, self.clocks.rig_of_base)
             try:
-                self._recorder.write_frameset(frameset_record(fs, self._align_streams, self.clocks.rig_of_base))
+                self._recorder.write_frameset(record)
             except RecordingError as err:
                 self._record_error = str(err)
                 return
+            if self._frameset_observer is not None:
+                self._frameset_observer(record)

@@ -26,6 +26,8 @@ from rigsync.capture.status import CaptureStatus, StatusTracker
 from rigsync.capture.streams import align_stream, device_config, device_timebase, encoding, sync_groups
 from rigsync.core.errors import DriverError, RecordingError, RigsyncError
 from rigsync.core.frame import StampedFrame
+from rigsync.core.frameset import FramesetRecord
+from rigsync.core.intrinsics import Intrinsics
 from rigsync.core.truth import FrameTruth
 from rigsync.drivers.base import CaptureClock, Device, DeviceTiming, Driver, PtpSource
 from rigsync.drivers.factory import open_drivers
@@ -50,11 +52,14 @@ bus's (bench_net_e2e: p99 18 ms, max 48 ms for 320x240 RGB-D cameras over 4 agen
 class CaptureSession(CaptureIntake):
     """One capture of a planned rig. Use as a context manager, then :meth:`run`. A capture across hosts passes its
     agents' ``links`` (:func:`rigsync.net.router.remote_drivers`): the status, summary and recording then show
-    every host's link, the capture's own host's as ``local``."""
+    every host's link, the capture's own host's as ``local``. ``frame_observer`` sees every frame past the warm-up
+    (before it is recorded) and ``frameset_observer`` every frameset recorded, on the capture's thread: they must not
+    block."""
 
     def __init__(self, plan: Plan, options: CaptureOptions, *, drivers: dict[str, Driver] | None = None,
                  ptp_sources: dict[str, PtpSource] | None = None,
                  frame_observer: Callable[[StampedFrame], None] | None = None,
+                 frameset_observer: Callable[[FramesetRecord], None] | None = None,
                  links: Sequence[LinkSource] = ()) -> None:
         if plan.errors and not options.force:
             raise PlanError(plan)
@@ -72,6 +77,9 @@ class CaptureSession(CaptureIntake):
         self.clocks = RigClocks(plan, driver, ptp_sources, state_dir=options.ptp_state_dir)
         self._host_of = {d.id: d.host for d in self.rig.devices}
         self._observer = frame_observer
+        self._frameset_observer = frameset_observer
+        self.intrinsics: dict[str, Intrinsics] = {}
+        """``<device>/<stream>`` -> the stream's intrinsics as its device reports them (once entered)."""
         self._links = {link.host: link for link in links}
         self._local_links: dict[str, LinkStats] = {
             h: local_link(h) for h in dict.fromkeys(d.host for d in self.rig.devices) if h not in self._links
@@ -133,7 +141,8 @@ class CaptureSession(CaptureIntake):
                 timing = self._timing[device_id] = device.timing()
                 self._timebases[device_id] = device_timebase(timing, self.clocks.timebases[spec.host])
                 for s in spec.streams:
-                    self._recorder.add_stream(device_id, s.name, device.intrinsics(s.name), encoding(spec, s))
+                    intrinsics = self.intrinsics[f"{device_id}/{s.name}"] = device.intrinsics(s.name)
+                    self._recorder.add_stream(device_id, s.name, intrinsics, encoding(spec, s))
         except BaseException:
             self._shutdown()
             raise
@@ -354,6 +363,7 @@ class CaptureSession(CaptureIntake):
             written_mb=(rec.bytes_written / 1e6) if rec else 0.0,
             recorder_queue_mb=(rec.queue_high_water_bytes / 1e6) if rec else 0.0,
             warnings=tuple(self._warnings[-5:]), hosts=hosts, links=self._host_links(),
+            rig_time_ns=self.clocks.rig_now(),
         )
 
 

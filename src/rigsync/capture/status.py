@@ -27,6 +27,8 @@ class StreamStatus:
     locked: bool
     time_flags: TimeFlags = TimeFlags.NONE
     """The last frame's: why its stamp is less certain (PTP unlocked or beyond its levels, slewing...)."""
+    dropped_by: dict[str, int] = field(default_factory=dict)
+    """``dropped`` by reason (:class:`~rigsync.core.frameset.DropReason` values), reasons with no drop left out."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,8 @@ class CaptureStatus:
     """Each host's tie to the rig reference (PTP state, offset, level)."""
     links: tuple[HostLink, ...] = ()
     """A capture across hosts: each host's link (the capture's own host ``local``), in the rig's host order."""
+    rig_time_ns: int | None = None
+    """When the status was taken, in rig time."""
 
 
 @dataclass
@@ -84,12 +88,16 @@ class StatusTracker:
             fps = float(len(recent))
             skews = sorted(t.skews)
             st = aligner.streams.get(key)
-            dropped = (sum(n for r, n in st.dropped.items() if r is not DropReason.WARMUP) if st else 0) + t.overruns
+            dropped_by = {r.value: n for r, n in st.dropped.items() if r is not DropReason.WARMUP and n} if st else {}
+            if t.overruns:  # overruns a driver could not tie to frames: host overruns all the same
+                overrun = DropReason.HOST_OVERRUN.value
+                dropped_by[overrun] = dropped_by.get(overrun, 0) + t.overruns
+            dropped = sum(dropped_by.values())
             out.append(StreamStatus(
                 key=key, frames=t.frames, fps=fps, dropped=dropped,
                 skew_p50_us=skews[len(skews) // 2] / 1000 if skews else None,
                 skew_p99_us=skews[min(len(skews) - 1, int(len(skews) * 0.99))] / 1000 if skews else None,
                 error_bound_us=t.error_bound_ns / 1000 if t.error_bound_ns is not None else None,
-                locked=t.locked, time_flags=t.flags,
+                locked=t.locked, time_flags=t.flags, dropped_by=dropped_by,
             ))
         return tuple(out)

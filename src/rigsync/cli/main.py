@@ -70,9 +70,11 @@ def _parser() -> argparse.ArgumentParser:
     cap.add_argument("--station", action="store_true",
                      help="capture from a machine that is none of the rig's hosts: every device comes from its "
                           "host's `rigsync agent` (reached with --connect)")
+    from rigsync.cli.live_args import add_live_args
     from rigsync.cli.net_args import add_session_args
 
     add_session_args(cap, listen=False)
+    add_live_args(cap)
 
     pl = sub.add_parser("plan", help="check a rig before it is wired: how to wire and start it, budgets, rules")
     pl.add_argument("rig", type=Path, help="rig file (TOML)")
@@ -121,6 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _capture(args: argparse.Namespace, console: Console) -> int:
     from rigsync.capture.session import CaptureOptions, CaptureSession
+    from rigsync.cli import live_args
     from rigsync.cli.stop_signals import StopOnSignals
     from rigsync.cli.view import LiveView, result_summary
     from rigsync.plan import build_plan
@@ -131,6 +134,7 @@ def _capture(args: argparse.Namespace, console: Console) -> int:
     if args.fast and args.seconds is None:
         raise OptionError("--fast", None, "runs on a virtual clock and needs --seconds")
     _check_across_hosts(args, rig)
+    live = live_args.live_options(args)
     out = args.out or Path(f"{_file_name(rig.name)}-{time.strftime('%Y%m%d-%H%M%S')}.mcap")
     check_out(out, args.rig, overwrite=args.overwrite)
     if args.profile == "ros2":
@@ -164,19 +168,29 @@ def _capture(args: argparse.Namespace, console: Console) -> int:
         os._exit(status)
 
     # SIGINT/SIGTERM: stop and finish the file; a third one abandons it (see cli/stop_signals.py).
+    feed = live_args.live_feed(live, rig)
     with StopOnSignals(out, say, abandon=abandon) as signals, ExitStack() as stack:
+        server = live_args.start_live(live, feed, rig, args.live_layout, stack, console) if live and feed else None
         drivers = _across_hosts(args, rig, plan, stack) if args.host is not None or args.station else None
-        session = stack.enter_context(CaptureSession(plan, options, drivers=drivers, links=_links(drivers)))
+        session = stack.enter_context(CaptureSession(plan, options, drivers=drivers, links=_links(drivers),
+                                                     **live_args.observers(feed)))
+        if server is not None:
+            server.calibrate(session.intrinsics)
         if args.quiet:
-            result = session.run(stop=signals.stop)
+            result = session.run(stop=signals.stop, on_status=feed.status if feed else None)
         else:
-            with Live(view.render(), console=console, refresh_per_second=8, transient=False) as live:
+            with Live(view.render(), console=console, refresh_per_second=8, transient=False) as live_status:
                 def on_status(status: object) -> None:
                     view.update(status)  # type: ignore[arg-type]
-                    live.update(view.render())
+                    live_status.update(view.render())
+                    if feed is not None:
+                        feed.status(status)  # type: ignore[arg-type]
 
                 result = session.run(on_status=on_status, stop=signals.stop)
             console.print()
+    if server is not None and server.error is not None:
+        console.print(Text.assemble(("warning:", "yellow"), f" the live view stopped serving: {server.error}"),
+                      highlight=False)
     console.print(result_summary(result))
     for warning in result.warnings:
         console.print(Text.assemble(("warning:", "yellow"), f" {warning}"), highlight=False)
