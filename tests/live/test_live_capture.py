@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import cv2
+import jsonschema
 import numpy as np
 import pytest
 from foxglove_schemas_protobuf.CameraCalibration_pb2 import CameraCalibration
@@ -22,6 +23,7 @@ from tests.live.rigs import DROPS, KEYS, RIG
 
 from rigsync.capture import CaptureOptions, CaptureResult, CaptureSession
 from rigsync.live import LiveFeed, LiveOptions, LiveServer
+from rigsync.live.health import STATUS_JSON_SCHEMA
 from rigsync.live.server import BACKLOG
 from rigsync.plan import build_plan
 from rigsync.record import schemas as sc
@@ -194,6 +196,17 @@ def test_the_status_shows_the_rigs_rate_and_the_captures_own_drop_counts(served:
     assert streams["cam/color"]["dropped"] >= 3  # the 0.2 s burst at 30 fps
     assert [h["host"] for h in last["hosts"]] == [h.host for h in served.result.status.hosts]
     assert all(m.log_time_ns == json.loads(m.payload)["rig_time_ns"] for m in served.of("/rigsync/live/status"))
+
+
+def test_every_status_holds_to_its_json_schema(served: Live) -> None:
+    """Every status served validates against the strict schema the channel advertises (no field undeclared)."""
+    validator = jsonschema.Draft202012Validator(STATUS_JSON_SCHEMA)
+    statuses = [json.loads(m.payload) for m in served.of("/rigsync/live/status")]
+    assert statuses and statuses[-1]["hosts"]
+    for status in statuses:
+        validator.validate(status)
+    with pytest.raises(jsonschema.ValidationError):
+        validator.validate({**statuses[-1], "streams": [{**statuses[-1]["streams"][0], "fsp": 30.0}]})
 
 
 def test_the_framesets_are_the_recorded_ones(served: Live) -> None:

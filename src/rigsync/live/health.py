@@ -9,6 +9,7 @@ from typing import Any, Final
 
 from rigsync.capture.status import CaptureStatus, StreamStatus
 from rigsync.core.frame import TimeFlags
+from rigsync.record import json_schemas as js
 
 STATUS_TOPIC: Final = "/rigsync/live/status"
 STATUS_SCHEMA: Final = "rigsync.LiveStatus"
@@ -16,37 +17,46 @@ STATUS_SCHEMA: Final = "rigsync.LiveStatus"
 _NUM: Final = {"type": ["number", "null"]}
 _INT: Final = {"type": "integer"}
 _COUNTS: Final = {"type": "object", "additionalProperties": {"type": "integer"}}
+_HOST_STATUS: Final = js.HOST_STATUS_JSON_SCHEMA["properties"]
+
+
+def _strict(properties: dict[str, Any], description: str = "") -> dict[str, Any]:
+    return {"type": "object", "description": description, "properties": properties, "required": list(properties),
+            "additionalProperties": False}
+
+
 STATUS_JSON_SCHEMA: Final[dict[str, Any]] = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$schema": js.DRAFT,
+    "$id": f"urn:rigsync:schema:{STATUS_SCHEMA}",
     "title": STATUS_SCHEMA,
-    "type": "object",
-    "properties": {
-        "rig_time_ns": {"type": ["integer", "null"], "description": "when the status was taken (rig time)"},
-        "elapsed_s": {"type": "number"},
-        "framesets": _INT,
-        "complete": _INT,
-        "written_mb": {"type": "number"},
-        "recorder_queue_mb": {"type": "number", "description": "the recorder queue's peak"},
-        "streams": {"type": "array", "items": {"type": "object", "properties": {
+    **_strict({
+        "rig_time_ns": {"type": ["integer", "null"], "description": "rig clock, ns: when the status was taken"},
+        "elapsed_s": {"type": "number", "description": "seconds since the capture started"},
+        "framesets": {**_INT, "description": "framesets written"},
+        "complete": {**_INT, "description": "of them, complete"},
+        "written_mb": {"type": "number", "description": "MB (10^6 bytes) the recorder wrote"},
+        "recorder_queue_mb": {"type": "number", "description": "the recorder queue's peak, MB"},
+        "streams": {"type": "array", "items": _strict({
             "key": {"type": "string", "description": "<device>/<stream>"},
-            "frames": _INT,
+            "frames": {**_INT, "description": "frames that arrived"},
             "fps": {"type": "number", "description": "frames that arrived in the last second of rig time"},
             "dropped": {"type": "integer", "description": "frames in no frameset (warm-up aside)"},
             "dropped_by": {**_COUNTS, "description": "dropped, by reason (late, corrupt, host_overrun, ...)"},
-            "skew_p50_us": {**_NUM, "description": "distance from the sync group's centre in each frameset"},
-            "skew_p99_us": _NUM,
-            "error_bound_us": {**_NUM, "description": "the last stamp's clock error bound"},
-            "locked": {"type": "boolean"},
-            "time_flags": {"type": "array", "items": {"type": "string"}},
-            "previews": _INT,
+            "skew_p50_us": {**_NUM, "description": "us: distance from the sync group's centre in each frameset"},
+            "skew_p99_us": {**_NUM, "description": "us: its 99th percentile"},
+            "error_bound_us": {**_NUM, "description": "us: the last stamp's clock error bound"},
+            "locked": {"type": "boolean", "description": "the device's clock mapping is locked"},
+            "time_flags": {"type": "array", "items": {"type": "string"}, "description": "the last stamp's flags"},
+            "previews": {**_INT, "description": "previews the live view took"},
             "previews_replaced": {"type": "integer", "description": "previews a newer one replaced unsent"},
-        }}},
-        "hosts": {"type": "array", "items": {"type": "object", "description": "a host's PTP state "
-                                                                              "(rigsync.HostStatus's ptp)"}},
-        "links": {"type": "array", "items": {"type": "object", "description": "across hosts: a host's link"}},
-        "warnings": {"type": "array", "items": {"type": "string"}},
+        })},
+        "hosts": {"type": "array", "description": "each host's PTP state (rigsync.HostStatus's ptp)",
+                  "items": {**_HOST_STATUS["ptp"], "type": "object"}},
+        "links": {"type": "array", "description": "across hosts: each host's link (rigsync.HostStatus less ptp)",
+                  "items": _strict({k: v for k, v in _HOST_STATUS.items() if k != "ptp"})},
+        "warnings": {"type": "array", "items": {"type": "string"}, "description": "the capture's warnings"},
         "framesets_dropped": {"type": "integer", "description": "framesets the live view could not send"},
-    },
+    }, "/rigsync/live/status: the capture's live health, about once a second"),
 }
 
 
