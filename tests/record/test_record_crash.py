@@ -30,7 +30,7 @@ SCHEDULING_SLACK_S = 0.5
 def test_sigkill_of_a_fast_capture_loses_only_young_frames_and_splits_none(tmp_path: Path, h: SimpleNamespace) -> None:
     """SIGKILL of a --fast capture: every image the writer had reported on disk, and every frame handed to the
     recorder more than the flush age (plus scheduling slack) before the kill, is recovered; each with its
-    camera_info and stamp, in the chunk written right after the image's."""
+    camera_info and stamp, in the image's own chunk, and the chunks in log-time order."""
     out = tmp_path / "fast.mcap"
     # The capture child of the crash-loss benchmark: it prints, for every frame the recorder accepts, the
     # monotonic time, the frames handed to the recorder so far and the images its writer has on disk.
@@ -52,7 +52,9 @@ def test_sigkill_of_a_fast_capture_loses_only_young_frames_and_splits_none(tmp_p
     images, infos, stamps = h.kept_frames(h.scan(str(out)))
     recovered = len(images)
     assert images.keys() == infos.keys() == stamps.keys()
-    assert all(images[frame] + 1 == stamps[frame] == infos[frame] for frame in images)  # right after the image's
+    assert all(images[frame] == stamps[frame] == infos[frame] for frame in images)  # in the image's chunk
+    times = [m.log_time for chunk in h.scan(str(out)).chunks for _, m in chunk]
+    assert times == sorted(times)
     with open_recording(out) as rec:
         assert rec.recovered and sum(s.message_count for s in rec.streams) == recovered
         assert sum(1 for _ in rec.frames()) == recovered

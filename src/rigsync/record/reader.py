@@ -65,7 +65,8 @@ class RecordedImage:
     rig_time_ns: int
     """Rig clock, start of exposure (the message log time)."""
     host_rx_ns: int
-    """Host clock, when the frame was received (the message publish time)."""
+    """Host monotonic clock, when the frame was received (from the frame's ``/rigsync/frames`` stamp; in a file
+    whose stamp is missing, the message publish time, which older rigsync versions set to it)."""
     image: np.ndarray
     encoding: str
 
@@ -142,7 +143,7 @@ class Recording:
         self._schemas, self._channels, self._counts = contents.schemas, contents.channels, contents.counts
         self.chunks_decompressed: list[int] = []
         """File offsets of the chunks this recording's reads have decompressed, in order (reads skip the chunks
-        without a topic they want: the images have chunks of their own)."""
+        without a topic they want)."""
         self._check_rigsync()
         rigsync_meta = self.metadata.get("rigsync", {})
         self.rig_toml: str = rigsync_meta.get("rig_toml", "")
@@ -290,7 +291,24 @@ class Recording:
         raise RecordingError(self.path, f"no image stream {device}/{stream} (streams: "
                              f"{', '.join(f'{s.device}/{s.stream}' for s in self.streams)})")  # fmt: skip
 
-    def _decode(self, info: StreamInfo, message: Message, seq: int) -> RecordedImage:
+    def _image_messages(self, topics: Iterable[str]) -> Iterator[tuple[Channel, Message, int]]:
+        """The image messages of ``topics`` in file order, each with its frame's ``host_rx_ns`` from its stamp
+        (which rigsync writes just before the image, in the same chunk; files of older versions wrote it later:
+        their images take the publish time, then their host receive time)."""
+        wanted = set(topics)
+        host_rx: dict[tuple[str, int, int], int] = {}
+        for channel, message in self._messages([*wanted, FRAMES_TOPIC]):
+            if channel.topic == FRAMES_TOPIC:
+                with self._reading(f"a {FRAMES_TOPIC} message"):
+                    p = json.loads(message.data)
+                    topic = f"/{p['device']}/{p['stream']}/image"
+                    if topic in wanted:
+                        host_rx[(topic, message.sequence, message.log_time)] = int(p["host_rx_ns"])
+                continue
+            rx = host_rx.pop((channel.topic, message.sequence, message.log_time), message.publish_time)
+            yield channel, message, rx
+
+    def _decode(self, info: StreamInfo, message: Message, seq: int, host_rx_ns: int) -> RecordedImage:
         with self._reading(f"the {info.topic} image at log time {message.log_time}"):
             raw = RawImage.FromString(message.data)
             return RecordedImage(
@@ -298,7 +316,7 @@ class Recording:
                 stream=info.stream,
                 seq=seq,
                 rig_time_ns=message.log_time,
-                host_rx_ns=message.publish_time,
+                host_rx_ns=host_rx_ns,
                 image=sc.image_array(raw),
                 encoding=raw.encoding,
             )
@@ -312,17 +330,17 @@ class Recording:
         in capture order)."""
         infos = {info.topic: info for info in (self._stream(d, s) for d, s in streams)}
         base, last = dict.fromkeys(infos, 0), dict.fromkeys(infos, -1)
-        for channel, message in self._messages(infos):
+        for channel, message, host_rx_ns in self._image_messages(infos):
             topic = channel.topic
             if message.sequence < last[topic]:
                 base[topic] += _SEQ_MOD
             last[topic] = message.sequence
-            yield self._decode(infos[topic], message, base[topic] + message.sequence)
+            yield self._decode(infos[topic], message, base[topic] + message.sequence, host_rx_ns)
 
     def framesets_with_images(self) -> Iterator[tuple[FramesetRecord, dict[tuple[str, str], RecordedImage]]]:
         """Each frameset with its members' images, found by topic and log time (or sequence).
 
-        Reads the framesets first (their chunks hold no image), then the images in one pass. A frameset is given
+        Reads the framesets first, then the images in one pass. A frameset is given
         once each member's image is found, or once its stream has a later image (the member's was not recorded:
         it is absent from the dict); only the images of framesets not yet given are held.
         """
@@ -343,13 +361,14 @@ class Recording:
         found: list[dict[tuple[str, str], RecordedImage]] = [{} for _ in records]
         latest: dict[str, int] = {}
         given = 0
-        for channel, message in self._messages(infos):
+        for channel, message, host_rx_ns in self._image_messages(infos):
             topic = channel.topic
             latest[topic] = max(latest.get(topic, message.log_time), message.log_time)
             hits = by_time.pop((topic, message.log_time), None) or by_seq.pop((topic, message.sequence), None)
             for i, member in hits or ():
                 if i >= given and waiting[i].pop(topic, None) is not None:
-                    found[i][(member.device, member.stream)] = self._decode(infos[topic], message, member.seq)
+                    found[i][(member.device, member.stream)] = self._decode(infos[topic], message, member.seq,
+                                                                            host_rx_ns)
             while given < len(records) and all(latest.get(t, -1) > t_ns for t, t_ns in waiting[given].items()):
                 yield records[given], found[given]
                 found[given] = {}
