@@ -24,6 +24,8 @@ from typing import Any
 import numpy as np
 import pytest
 from mcap.reader import make_reader
+from mcap.records import Message as McapMessage
+from mcap.stream_reader import StreamReader
 
 Key = tuple[str, str]
 
@@ -46,12 +48,20 @@ class Recording:
 
 
 def read_contract(path: Path) -> Recording:
+    """What a recording holds, read with the `mcap` library alone; asserts that a streaming reader sees no log time
+    go back in file order."""
     with path.open("rb") as f:
         reader = make_reader(f)
         meta = {m.name: m.metadata for m in reader.iter_metadata()}
         rec = Recording(rig=tomllib.loads(meta["rigsync"]["rig_toml"]))
         for key, value in meta.get("rigsync.stats", {}).items():
             rec.stats[key] = json.loads(value)
+    with path.open("rb") as f:  # the file order, as a streaming reader sees it: no log time goes back
+        times = [r.log_time for r in StreamReader(f).records if isinstance(r, McapMessage)]
+    regressions = sum(1 for a, b in zip(times, times[1:], strict=False) if b < a)
+    assert regressions == 0, f"{path}: {regressions} log-time regressions in file order"
+    with path.open("rb") as f:
+        reader = make_reader(f)
         for _, channel, message in reader.iter_messages(log_time_order=False):
             topic = channel.topic
             if topic == "/rigsync/framesets":

@@ -19,9 +19,10 @@ The buffer's images stay counted in ``queue_max_bytes``; when that is reached wh
 oldest are written early (``RecorderStats.early_releases``), so a producer waiting for room never waits on the
 watermark.
 
-Clocks: a message's log time is rig time (an image's: its start of exposure); its publish time too: an image's is
-the frame's arrival in rig time (``StampedFrame.rig_rx_ns``), a JSON message's the rig time it was made. The
-device and host-monotonic times of a frame are in its ``/rigsync/frames`` stamp.
+Clocks: a message's log time is rig time (an image's: its start of exposure); its publish time too: an image's and
+its camera_info's are the frame's arrival in rig time (``StampedFrame.rig_rx_ns``); a frameset's the rig time it
+was decided; every other message's (``/rigsync/frames`` stamps, whose topic holds every stream, PTP samples...) its
+log time. The device and host-monotonic times of a frame are in its ``/rigsync/frames`` stamp.
 
 Crashes: the open chunk is written when full or ``flush_age_s`` after its oldest message was handed over (see
 :mod:`rigsync.record.mcap_writer`); an image is in the same chunk as its stamp and camera_info. So a killed
@@ -388,7 +389,9 @@ class Recorder:
             prefix = sc.raw_image_prefix(
                 rig, width=st.width, height=st.height, encoding=st.encoding, step=n // st.height, data_len=n
             )
-            w.add_message(self._frames_channel, rig, published, item.seq, sc.encode_json(item.stamp))
+            # The stamps of every stream share a topic: published at their log time, so that the topic's two
+            # timelines agree on its order (arrivals across streams do not follow exposures).
+            w.add_message(self._frames_channel, rig, rig, item.seq, sc.encode_json(item.stamp))
             w.add_message(st.info_channel, rig, published, item.seq,
                           sc.encode_camera_calibration(st.calibration, rig))
             w.add_message(st.image_channel, rig, published, item.seq, prefix, payload=item.data, trailer=st.suffix)
