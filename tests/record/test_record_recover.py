@@ -105,7 +105,8 @@ def _expected(path: Path, h: SimpleNamespace) -> tuple[Counter[tuple[str, int, i
 def test_a_file_cut_anywhere_recovers_into_a_complete_indexed_file(
     tmp_path: Path, h: SimpleNamespace, compression: str
 ) -> None:
-    """Cut inside a chunk, between two chunks, inside the next chunk's header, inside the summary and the footer: the output opens with the seeking reader, its statistics and indexes match its messages, it holds
+    """Cut inside a chunk, between two chunks, inside the next chunk's header, inside the summary and the
+    footer: the output opens with the seeking reader, its statistics and indexes match its messages, it holds
     exactly the messages recovery keeps (byte-exact images, seq 0..n-1) and the report counts kept and lost."""
     full = tmp_path / "full.mcap"
     _record(full, h, compression)

@@ -78,7 +78,8 @@ class ReorderBuffer(Generic[T]):
         limit = self.limit_ns
         heap = self._heap
         out: list[tuple[T, int]] = []
-        while heap and limit is not None and heap[0][0] < limit:
+        while heap and ((limit is not None and heap[0][0] < limit)
+                        or (self._released_ns is not None and heap[0][0] < self._released_ns)):
             out.append(self._pop())
         return out
 
