@@ -49,6 +49,7 @@ class ByteBoundedQueue(Generic[T, C]):
         self._held_put_s: deque[float] = deque()  # put times of the items of non-zero size not taken yet
         self._high_water = 0
         self._waiting = 0  # producers waiting for room
+        self._wanted = 0  # the bytes the latest of them wants to put
         self._closing: tuple[C] | None = None
         self._failed: BaseException | None = None
 
@@ -70,6 +71,7 @@ class ByteBoundedQueue(Generic[T, C]):
             if timeout_s is not None and self._full(nbytes):
                 deadline = time.monotonic() + timeout_s
                 self._waiting += 1
+                self._wanted = nbytes
                 self._not_empty.notify()  # (a consumer holding items may release some: get_batch)
                 try:
                     while self._full(nbytes):
@@ -107,11 +109,11 @@ class ByteBoundedQueue(Generic[T, C]):
                   holding: bool = False) -> tuple[list[tuple[T, int, float]], tuple[C] | None]:
         """Wait for items or closing: all waiting items as ``(item, nbytes, put_s)``, or ``([], (payload,))``
         once closed and drained; ``([], None)`` if ``clock`` reaches ``deadline_s`` first, or, when the consumer
-        is ``holding`` items it has not released, as soon as a producer waits for room (see :meth:`waiting`).
+        is ``holding`` items it has not released, as soon as a producer waits for bytes (see :meth:`waiting`).
         An item's age counts until the consumer calls :meth:`taken`."""
         with self._lock:
             while not self._items and self._closing is None:
-                if holding and self._waiting:
+                if holding and self._short_of_bytes():
                     return [], None
                 if deadline_s is None:
                     self._not_empty.wait()
@@ -134,9 +136,12 @@ class ByteBoundedQueue(Generic[T, C]):
             self._not_full.notify_all()
 
     def waiting(self) -> bool:
-        """A producer is waiting for room."""
+        """A producer is waiting for room that only bytes released would make (not for the age bound)."""
         with self._lock:
-            return self._waiting > 0
+            return self._short_of_bytes()
+
+    def _short_of_bytes(self) -> bool:
+        return self._waiting > 0 and self._held > 0 and self._held + self._wanted > self._max
 
     def release(self, nbytes: int) -> None:
         """The consumer is done with items of ``nbytes`` (> 0) in all."""

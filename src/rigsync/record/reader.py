@@ -69,6 +69,9 @@ class RecordedImage:
     whose stamp is missing, the message publish time, which older rigsync versions set to it)."""
     image: np.ndarray
     encoding: str
+    rig_rx_ns: int | None = None
+    """Rig clock, when the frame reached its host (the message publish time); None: a file of an older rigsync,
+    whose publish time was ``host_rx_ns``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,10 +294,10 @@ class Recording:
         raise RecordingError(self.path, f"no image stream {device}/{stream} (streams: "
                              f"{', '.join(f'{s.device}/{s.stream}' for s in self.streams)})")  # fmt: skip
 
-    def _image_messages(self, topics: Iterable[str]) -> Iterator[tuple[Channel, Message, int]]:
-        """The image messages of ``topics`` in file order, each with its frame's ``host_rx_ns`` from its stamp
-        (which rigsync writes just before the image, in the same chunk; files of older versions wrote it later:
-        their images take the publish time, then their host receive time)."""
+    def _image_messages(self, topics: Iterable[str]) -> Iterator[tuple[Channel, Message, int | None]]:
+        """The image messages of ``topics`` in file order, each with its frame's ``host_rx_ns`` from its stamp,
+        which rigsync writes just before the image, in the same chunk (None: not found before the image, a file of
+        an older rigsync, which wrote it later and published the image at ``host_rx_ns``)."""
         wanted = set(topics)
         host_rx: dict[tuple[str, int, int], int] = {}
         for channel, message in self._messages([*wanted, FRAMES_TOPIC]):
@@ -305,10 +308,9 @@ class Recording:
                     if topic in wanted:
                         host_rx[(topic, message.sequence, message.log_time)] = int(p["host_rx_ns"])
                 continue
-            rx = host_rx.pop((channel.topic, message.sequence, message.log_time), message.publish_time)
-            yield channel, message, rx
+            yield channel, message, host_rx.pop((channel.topic, message.sequence, message.log_time), None)
 
-    def _decode(self, info: StreamInfo, message: Message, seq: int, host_rx_ns: int) -> RecordedImage:
+    def _decode(self, info: StreamInfo, message: Message, seq: int, host_rx_ns: int | None) -> RecordedImage:
         with self._reading(f"the {info.topic} image at log time {message.log_time}"):
             raw = RawImage.FromString(message.data)
             return RecordedImage(
@@ -316,9 +318,10 @@ class Recording:
                 stream=info.stream,
                 seq=seq,
                 rig_time_ns=message.log_time,
-                host_rx_ns=host_rx_ns,
+                host_rx_ns=message.publish_time if host_rx_ns is None else host_rx_ns,
                 image=sc.image_array(raw),
                 encoding=raw.encoding,
+                rig_rx_ns=None if host_rx_ns is None else message.publish_time,
             )
 
     def images(self, device: str, stream: str) -> Iterator[RecordedImage]:
