@@ -12,11 +12,11 @@ message found later (a bit flip, a bad compression frame) is reported when it is
 
 from __future__ import annotations
 
-import io
 import json
 import os
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import TracebackType
@@ -25,20 +25,23 @@ from typing import Any, Self
 import numpy as np
 from foxglove_schemas_protobuf.CameraCalibration_pb2 import CameraCalibration
 from foxglove_schemas_protobuf.RawImage_pb2 import RawImage
-from mcap.data_stream import ReadDataStream
 from mcap.reader import SeekingReader
-from mcap.records import Channel, Chunk, Message
+from mcap.records import Channel, Message
 
 from rigsync.core.errors import RecordingError
 from rigsync.core.frameset import FramesetMember, FramesetRecord
 from rigsync.core.intrinsics import Intrinsics
 from rigsync.core.truth import FrameTruth
 from rigsync.record import schemas as sc
-from rigsync.record._scan import CORRUPT, chunk_messages, load_indexed, load_recovered, why
+from rigsync.record._scan import CORRUPT, load_indexed, load_recovered, read_chunk_records, records_messages, why
 from rigsync.record.mcap_writer import MCAP_MAGIC
 from rigsync.record.recorder import FRAMES_TOPIC, FRAMESETS_TOPIC, TRUTH_TOPIC
 
 _SEQ_MOD = 1 << 32
+_READERS = max(1, min(4, os.cpu_count() or 1))
+"""Threads reading and decompressing chunks ahead of the one being read."""
+_READ_AHEAD = _READERS + 1
+"""Chunks read ahead (each at most about a chunk of memory, 8 MiB uncompressed by default)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,16 +223,26 @@ class Recording:
                 for _, channel, message in SeekingReader(f).iter_messages(topic_list, log_time_order=False):
                     yield channel, message
                 return
-            # One chunk at a time, in file order (mcap's iter_messages without log-time order reads every chunk
-            # before it yields a message: the whole file in memory); chunks without them skipped.
-            for offset, length, channels in self._contents.chunks:
-                if channels and not wanted & channels:
-                    continue
-                f.seek(offset + 9)
-                chunk = Chunk.read(ReadDataStream(io.BytesIO(f.read(length - 9)) if self.recovered else f))
-                self.chunks_decompressed.append(offset)
-                for message in chunk_messages(chunk, wanted):
-                    yield self._channels[message.channel_id], message
+            # In file order, a few chunks at a time (mcap's iter_messages without log-time order reads every chunk
+            # before it yields a message: the whole file in memory); chunks without them skipped. Threads read and
+            # decompress the next chunks while this one's messages are taken (zstd and lz4 release the GIL).
+            chunks = [(offset, length) for offset, length, channels in self._contents.chunks
+                      if not channels or wanted & channels]
+            ahead: deque[tuple[int, Future[bytes]]] = deque()
+            pool = ThreadPoolExecutor(_READERS)
+            try:
+                for n in range(len(chunks) + _READ_AHEAD):
+                    if n < len(chunks):
+                        ahead.append((chunks[n][0], pool.submit(read_chunk_records, f.fileno(), *chunks[n])))
+                    if n < _READ_AHEAD or not ahead:
+                        continue
+                    offset, done = ahead.popleft()
+                    data = done.result()
+                    self.chunks_decompressed.append(offset)
+                    for message in records_messages(data, wanted):
+                        yield self._channels[message.channel_id], message
+            finally:
+                pool.shutdown(wait=True, cancel_futures=True)
 
     def raw_messages(self, topics: Iterable[str]) -> Iterator[tuple[str, Message]]:
         """``(topic, MCAP message)`` of ``topics`` in file order, one chunk in memory at a time (for exporters)."""
