@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 
 from mcap.reader import make_reader
+from tests.capture.conftest import read_contract
 
 from rigsync.capture.session import CaptureOptions, CaptureSession
 from rigsync.plan import build_plan
 from rigsync.record.reader import open_recording
 from rigsync.spec import load_rig
-from tests.capture.conftest import read_contract
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 
