@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.align.test_aligner import Shot, make_rig
 
 from rigsync.align import Aligner, Frameset
-from tests.align.test_aligner import Shot, make_rig
 
 
 @settings(max_examples=25, deadline=None)
