@@ -2,9 +2,9 @@
 hold, and how long before the kill the oldest of them had been handed over (the flush age bounds it).
 
 The capture runs in a child process that prints, for every frame the recorder accepts, the monotonic time, the
-frames handed over so far and the images the writer has on disk; the parent kills it after ``--seconds`` of
-recording and reads the file back. Images are written in the order they are handed over, so the recovered
-ones are the first ``recovered`` handed.
+frames handed over so far, the images the writer has on disk and the frame (``device/stream/seq``); the parent
+kills it after ``--seconds`` of recording and reads the file back. The writer writes in log-time order, not in
+the order frames are handed over: a frame is lost if its stamp is not in the recovered file.
 
     python bench/bench_crash_loss.py examples/kinect_star.toml --seconds 4 --runs 5
 """
@@ -39,7 +39,8 @@ def child(rig: str, out: str) -> None:
         accepted = write_image(self, frame)
         if accepted:
             handed += 1
-            print(f"{time.monotonic():.6f} {handed} {self.stats.images}", flush=True)
+            f = frame.frame
+            print(f"{time.monotonic():.6f} {handed} {self.stats.images} {f.device}/{f.stream}/{f.seq}", flush=True)
         return accepted
 
     Recorder.write_image = counting  # type: ignore[method-assign]
@@ -48,20 +49,27 @@ def child(rig: str, out: str) -> None:
 
 
 def start(rig: str | os.PathLike[str], out: str | os.PathLike[str]) -> subprocess.Popen[str]:
-    """The child capture, with its progress on stdout."""
+    """The child capture, with its progress on stdout (see :func:`parse`)."""
     return subprocess.Popen([sys.executable, __file__, os.fspath(rig), "--child", os.fspath(out)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def parse(line: str) -> tuple[float, int, int]:
-    t, handed, on_disk = line.split()
-    return float(t), int(handed), int(on_disk)
+def parse(line: str) -> tuple[float, int, int, str]:
+    """``(monotonic s, frames handed over, images on disk, "device/stream/seq")`` of a line of the child's."""
+    t, handed, on_disk, frame = line.split()
+    return float(t), int(handed), int(on_disk), frame
+
+
+def recovered_frames(path: str | os.PathLike[str]) -> set[str]:
+    """``device/stream/seq`` of every frame whose stamp (and so image: they share a chunk) the file holds."""
+    from rigsync.record import open_recording
+
+    with open_recording(path) as rec:
+        return {f"{s.device}/{s.stream}/{s.seq}" for s in rec.frames()}
 
 
 def run_once(rig: str, seconds: float, out: Path) -> tuple[int, int, int, float | None]:
     """Handed over, on disk as last reported, recovered, and the age at the kill of the oldest lost frame."""
-    from rigsync.record import open_recording
-
     proc = start(rig, out)
     assert proc.stdout is not None
     progress = []
@@ -73,10 +81,9 @@ def run_once(rig: str, seconds: float, out: Path) -> tuple[int, int, int, float 
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     progress += [parse(line) for line in proc.stdout.read().splitlines()]
-    with open_recording(out) as rec:
-        recovered = sum(s.message_count for s in rec.streams)
-    lost = [t for t, handed, _ in progress if handed > recovered]
-    return progress[-1][1], progress[-1][2], recovered, (t_kill - lost[0]) if lost else None
+    kept = recovered_frames(out)
+    lost = [t for t, _, _, frame in progress if frame not in kept]
+    return progress[-1][1], progress[-1][2], len(kept), (t_kill - lost[0]) if lost else None
 
 
 def main(argv: Sequence[str] | None = None) -> int:

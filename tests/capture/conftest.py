@@ -24,6 +24,8 @@ from typing import Any
 import numpy as np
 import pytest
 from mcap.reader import make_reader
+from mcap.records import Message as McapMessage
+from mcap.stream_reader import StreamReader
 
 Key = tuple[str, str]
 
@@ -46,12 +48,26 @@ class Recording:
 
 
 def read_contract(path: Path) -> Recording:
+    """What a recording holds, read with the `mcap` library alone; asserts that a streaming reader sees log times go
+    back in file order only where the recorder counted a late message (``file_order_regressions`` in stats)."""
     with path.open("rb") as f:
         reader = make_reader(f)
         meta = {m.name: m.metadata for m in reader.iter_metadata()}
         rec = Recording(rig=tomllib.loads(meta["rigsync"]["rig_toml"]))
         for key, value in meta.get("rigsync.stats", {}).items():
             rec.stats[key] = json.loads(value)
+    with path.open("rb") as f:  # the file order, as a streaming reader sees it: no log time goes back
+        times = [r.log_time for r in StreamReader(f).records if isinstance(r, McapMessage)]
+    regressions = sum(1 for a, b in itertools.pairwise(times) if b < a)
+    late = json.loads(rec.stats["recorder"]) if isinstance(rec.stats.get("recorder"), str) else rec.stats.get(
+        "recorder", {})
+    late_messages = late.get("late_messages", 0) if isinstance(late, dict) else 0
+    # Every disorder is a late message the recorder counted (a frame past its allowance, a rig clock step).
+    assert regressions <= late_messages and (regressions == 0) == (late_messages == 0), (
+        f"{path}: {regressions} log-time regressions in file order, {late_messages} late messages counted")
+    rec.stats["file_order_regressions"] = regressions
+    with path.open("rb") as f:
+        reader = make_reader(f)
         for _, channel, message in reader.iter_messages(log_time_order=False):
             topic = channel.topic
             if topic == "/rigsync/framesets":

@@ -63,10 +63,10 @@ def central_without(whole: Path, out: Path, keep: Keep, orphaned: Keep | None = 
             intrinsics = rec.intrinsics(info.device, info.stream)
             assert intrinsics is not None
             recorder.add_stream(info.device, info.stream, intrinsics, info.encoding)
-            for image in rec.images(info.device, info.stream):
-                stamp = stamps[(image.device, image.stream, image.seq)]
-                if keep(stamp):
-                    recorder.write_image(stamped_frame(stamp, image))
+        for image in rec.images_of([(info.device, info.stream) for info in rec.streams]):  # in log-time order
+            stamp = stamps[(image.device, image.stream, image.seq)]
+            if keep(stamp):
+                recorder.write_image(stamped_frame(stamp, image))
         for truth in rec.truth():
             stamp = stamps.get((truth.device, truth.stream, truth.seq))
             lost = orphaned is not None and stamp is not None and orphaned(stamp)
@@ -84,11 +84,10 @@ def spill_of(whole: Path, folder: Path, keep: Keep, events: tuple[DeviceEvent, .
     with open_recording(whole) as rec, SpillFile(plan, "b", folder, 1_700_000_000_000_000_000,
                                                  lambda d, s: _intrinsics(rec, d, s)) as spill:
         stamps = {(s.device, s.stream, s.seq): s for s in rec.frames()}
-        for info in rec.streams:
-            for image in rec.images(info.device, info.stream):
-                stamp = stamps[(image.device, image.stream, image.seq)]
-                if keep(stamp):
-                    assert spill.write_frame(stamped_frame(stamp, image))
+        for image in rec.images_of([(info.device, info.stream) for info in rec.streams]):  # in log-time order
+            stamp = stamps[(image.device, image.stream, image.seq)]
+            if keep(stamp):
+                assert spill.write_frame(stamped_frame(stamp, image))
         for t in rec.truth() if truth else ():
             stamp = stamps.get((t.device, t.stream, t.seq))
             if stamp is not None and keep(stamp):
@@ -117,7 +116,7 @@ def test_a_central_recording_with_a_gap_and_the_agents_spill_file_merge_into_the
         whole: Path, tmp_path: Path) -> None:
     """Every frame of the whole capture is in the merged file once, with the stamps it was recorded with (central
     first, the spill file for the cut), the framesets are the capture's own, and the file passes the truth
-    checker (every exposure accounted for, statistics reason by reason)."""
+    checker (every exposure accounted for, statistics reason by reason); both files are in log-time order."""
     central = central_without(whole, tmp_path / "central.mcap", lambda s: not in_cut(s))
     spill = spill_of(whole, tmp_path, in_spill)
     result = merge_recordings(tmp_path / "merged.mcap", central, [spill])
@@ -142,6 +141,10 @@ def test_a_central_recording_with_a_gap_and_the_agents_spill_file_merge_into_the
     assert late == [("cam", "color", 0)]
     assert original.stats["cam/color"]["dropped"].get("late") == 1
     assert held_to_truth(tmp_path / "merged.mcap").problems == []
+    assert sum(merged.images.values()) == len(merged.frames)  # each frame's image, found through its stamp
+    # Both files in strict log-time order: the capture's (its watermark) and the merge's (inputs merged by time).
+    for rec in (original, merged):
+        assert rec.stats["file_order_regressions"] == 0 and rec.stats["recorder"]["late_messages"] == 0
     accounting = merged.stats["merge"]
     assert accounting["frames"] == {"central": len(original.frames) - cut, "spill": cut}
     assert [(i["role"], i["host"]) for i in accounting["inputs"]] == [("central", None), ("spill", "b")]

@@ -48,7 +48,8 @@ def _killed_capture(tmp_path: Path) -> Path:
 
 def test_recover_a_sigkilled_capture(tmp_path: Path) -> None:
     """SIGKILL mid-capture: ``recover --json`` writes BROKEN.recovered.mcap holding exactly the frames the killed
-    file's recovery keeps (per stream), each image with its stamp at its log time and a delivered truth record;
+    file's recovery keeps (per stream), each image with its stamp at its log time and a delivered truth record (but
+    for the last, whose truth the kill may have cut);
     the summary's statistics equal the report's counts; ``verify`` and ``info`` run on it; the input is unchanged."""
     broken = _killed_capture(tmp_path)
     before = broken.read_bytes()
@@ -78,7 +79,12 @@ def test_recover_a_sigkilled_capture(tmp_path: Path) -> None:
                   for i in rec.images(s.device, s.stream)}
         assert images.keys() == stamps.keys() and list(crashed.frames()) == list(stamps.values())
         assert all(stamps[k].rig_time_ns == t for k, t in images.items())
-        assert all(truth[k].delivered for k in images)
+        # Truth is a channel of its own, in log-time order with the rest: an image may have kept its truth record
+        # or, at the very end, lost it with the chunk the kill cut (its true start is after the last truth kept).
+        last_truth_ns = max(t.exposure_start_ns for t in truth.values())
+        assert all(truth[k].delivered if k in truth else stamps[k].rig_time_ns + stamps[k].error_bound_ns
+                   >= last_truth_ns for k in images)
+        assert sum(k in truth for k in images) >= len(images) - 3 * len(rec.streams)
         assert rec.rig_toml == (EXAMPLES / "kinect_star.toml").read_text()
 
     verify = _rigsync("verify", fixed, "--json", cwd=tmp_path)

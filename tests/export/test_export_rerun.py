@@ -185,8 +185,6 @@ def test_rerun_mcap_convert_reads_the_recording(exported: tuple[Path, Path, Rows
     assert done.returncode == 0, done.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="the recorder writes /rigsync/frames out of log-time order (issue 11, item 1, "
-                   "another branch): remove this mark when it lands")
 def test_rerun_mcap_check_finds_no_problem(exported: tuple[Path, Path, Rows]) -> None:
     """``rerun mcap check`` reports no structural or timeline problem on any topic of the recording."""
     rec, _, _ = exported

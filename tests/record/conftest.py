@@ -106,9 +106,10 @@ def chunk_groups(scan: ChunkScan) -> list[tuple[set[tuple[str, int, int]], ...]]
 
 
 def kept_frames(scan: ChunkScan) -> tuple[dict[tuple[str, int, int], int], ...]:
-    """What recovery keeps of a frame's records: of the complete chunks up to the last that holds anything but
-    images, the index of the chunk holding each image, each camera_info and each stamp (by ``(device/stream,
-    sequence, log_time)``). Asserts that no record is in two chunks."""
+    """What recovery keeps of a frame's records: of the complete chunks (up to the last that holds anything but
+    images: files of the old layout had chunks of images only), the index of the chunk holding each image, each
+    camera_info and each stamp (by ``(device/stream, sequence, log_time)``). Asserts that no record is in two
+    chunks."""
     last = max((i for i, chunk in enumerate(scan.chunks) if any(not t.endswith("/image") for t, _ in chunk)),
                default=-1)
     groups = chunk_groups(scan)[: last + 1]

@@ -86,10 +86,9 @@ def test_a_full_chunk_is_written_after_the_group_that_filled_it(tmp_path: Path) 
     assert writer.counters().messages == 3 and writer.flush_due_s() is None
 
 
-def test_images_are_written_before_their_camera_info_and_stamps_in_chunks_of_their_own(
-        tmp_path: Path, h: SimpleNamespace) -> None:
-    """Every image fills a chunk on its own (1 KiB chunks) that holds nothing else; its camera_info and stamp are
-    in the chunk of small messages written right after it: a crash keeps all three or (recovery) none."""
+def test_an_image_shares_its_chunk_with_its_camera_info_and_stamp(tmp_path: Path, h: SimpleNamespace) -> None:
+    """Every image fills a chunk (1 KiB chunks) that holds exactly its group: its stamp, camera_info and image; a
+    crash keeps all three or none."""
     path = tmp_path / "g.mcap"
     with Recorder(path, RecorderConfig(compression=Compression.NONE, chunk_size_bytes=1024), rig_toml="",
                   rig_path="") as rec:
@@ -100,26 +99,26 @@ def test_images_are_written_before_their_camera_info_and_stamps_in_chunks_of_the
     images, infos, stamps = h.kept_frames(scan)
     frames = {("cam0/color", seq, h.rig_time(seq)) for seq in range(12)}
     assert images.keys() == infos.keys() == stamps.keys() == frames
-    assert all(images[frame] + 1 == stamps[frame] == infos[frame] for frame in frames)
-    assert [len(chunk) for chunk in scan.chunks] == [1, 2] * 12
+    assert all(images[frame] == stamps[frame] == infos[frame] for frame in frames)
+    assert [[t for t, _ in chunk] for chunk in scan.chunks] == [
+        ["/rigsync/frames", "/cam0/color/camera_info", "/cam0/color/image"]] * 12
 
 
-def test_both_chunks_are_written_when_either_is_full_or_due(tmp_path: Path) -> None:
-    """A full chunk of images is written with the open chunk of small messages right after it; a due chunk of
-    small messages takes the open chunk of images with it. The chunk indexes give each its own time range and an
-    ordered read interleaves them."""
+def test_chunks_follow_one_another_in_log_time(tmp_path: Path) -> None:
+    """One chunk is open at a time: messages added in log-time order give chunks whose time ranges do not
+    overlap, and a reader in file order sees every log time in order."""
     clock = FakeClock(10.0)
     writer = _writer(tmp_path, clock, chunk_size=4096)
-    writer.add_channel(2, "/cam/image", "protobuf", 0, {}, bulk=True)
-    writer.add_message(1, 900, 900, 0, b"s" * 100)  # a small message of its own group
+    writer.add_channel(2, "/cam/image", "protobuf", 0, {})
+    writer.add_message(1, 900, 900, 0, b"s" * 100)
     writer.end_group(10.0)
-    writer.add_message(2, 1000, 1000, 0, b"i" * 5000)  # fills the chunk of images
     writer.add_message(1, 1000, 1000, 0, b"t" * 100)
+    writer.add_message(2, 1000, 1000, 0, b"i" * 5000)  # fills the chunk
     writer.end_group(10.0)
     assert writer.counters().messages == 3 and writer.flush_due_s() is None
     clock.t = 10.2
-    writer.add_message(2, 2000, 2000, 1, b"j" * 100)
     writer.add_message(1, 2000, 2000, 1, b"u" * 100)
+    writer.add_message(2, 2000, 2000, 1, b"j" * 100)
     writer.end_group(10.2)
     assert writer.flush_due_s() == 10.7
     clock.t = 10.7
@@ -131,21 +130,21 @@ def test_both_chunks_are_written_when_either_is_full_or_due(tmp_path: Path) -> N
         summary = reader.get_summary()
         assert summary is not None
         chunks = sorted(summary.chunk_indexes, key=lambda c: c.chunk_start_offset)
-        assert [sorted(c.message_index_offsets) for c in chunks] == [[2], [1], [2], [1]]
-        assert [(c.message_start_time, c.message_end_time) for c in chunks] == [(1000, 1000), (900, 1000),
-                                                                                 (2000, 2000), (2000, 2000)]
-        assert [m.log_time for _, _, m in reader.iter_messages(log_time_order=True)] == [900, 1000, 1000, 2000, 2000]
+        assert [sorted(c.message_index_offsets) for c in chunks] == [[1, 2], [1, 2]]
+        assert [(c.message_start_time, c.message_end_time) for c in chunks] == [(900, 1000), (2000, 2000)]
+        assert [m.log_time for _, _, m in reader.iter_messages(log_time_order=False)] == [900, 1000, 1000, 2000, 2000]
 
 
 def test_an_idle_recorder_writes_its_open_chunk_when_due(tmp_path: Path, h: SimpleNamespace) -> None:
-    """With nothing more to write, the writer thread wakes up and writes the open chunks once due, the image's
-    first."""
+    """With nothing more to write (the watermark past the image), the writer thread wakes up and writes the open
+    chunk once due."""
     clock = FakeClock(100.0)
     path = tmp_path / "idle.mcap"
     rec = Recorder(path, RecorderConfig(compression=Compression.NONE, flush_age_s=0.5), rig_toml="", rig_path="",
                    clock=clock)
     rec.add_stream("cam0", "color", Intrinsics.from_hfov(W, H, 70.0), "rgb8")
     assert rec.write_image(h.stamped("cam0", "color", 0, h.pattern(0, SHAPE, "u1"), "rgb8"))
+    rec.advance(h.rig_time(0) + 1)
     while not rec.stats.images:  # the clock moves on at about real speed; nothing else is written
         assert clock.t < 102.0, "the open chunk was never written"
         clock.t += 0.01
@@ -153,15 +152,15 @@ def test_an_idle_recorder_writes_its_open_chunk_when_due(tmp_path: Path, h: Simp
     assert clock.t >= 100.5  # not before it was due (it was seen written after this clock time)
     groups = h.chunk_groups(h.scan(str(path)))  # the file is still open: the chunks are complete on disk
     frame = {("cam0/color", 0, h.rig_time(0))}
-    assert groups == [(frame, set(), set()), (set(), frame, frame)]
+    assert groups == [(frame, frame, frame)]
     rec.close()
     with open_recording(path) as read:
         assert not read.recovered and [i.seq for i in read.images("cam0", "color")] == [0]
 
 
 def test_an_age_bounded_queue_holds_producers_back() -> None:
-    """With max_age_s, a put waits while the oldest held item is older than that (control messages never wait),
-    and goes in once the writer has released it; put times come back with the items."""
+    """With max_age_s, a put waits while the oldest item not taken by the writer is older than that (control
+    messages never wait), and goes in once the writer has taken it; put times come back with the items."""
     clock = FakeClock()
     queue: ByteBoundedQueue[str, None] = ByteBoundedQueue(1 << 30, max_age_s=0.25, clock=clock)
     assert queue.put("a", 10, 0.0)
@@ -172,8 +171,8 @@ def test_an_age_bounded_queue_holds_producers_back() -> None:
     assert queue.put("j", 0, None)
     batch, closing = queue.get_batch()
     assert batch == [("a", 10, 0.0), ("b", 10, 0.25), ("j", 0, 0.3)] and closing is None
-    assert not queue.put("c", 10, 0.0)  # taken by the writer is not written: "a" still counts
-    queue.release(10)  # "a" is written; the oldest held is "b", 0.05 s old
+    assert not queue.put("c", 10, 0.0)  # in the writer's batch, not taken yet: "a" still counts
+    queue.taken()  # "a" is taken (its bytes still held); the oldest not taken is "b", 0.05 s old
     assert queue.put("c", 10, 0.0)
     unbounded: ByteBoundedQueue[str, None] = ByteBoundedQueue(1 << 30, clock=clock)
     clock.t = 0.0

@@ -18,7 +18,10 @@ from mcap.records import ChunkIndex, MessageIndex
 from rigsync.core.errors import RecordingError
 from rigsync.core.intrinsics import Intrinsics
 from rigsync.record import Compression, Recorder, RecorderConfig, open_recording
+from rigsync.record.file_sink import FileSink
+from rigsync.record.mcap_writer import McapChunkWriter
 from rigsync.record.recover import RECOVERY_METADATA, recover
+from rigsync.record.schemas import RAW_IMAGE_SCHEMA, raw_image_schema
 
 W, H = 64, 48
 SHAPE = (H, W, 3)
@@ -102,19 +105,19 @@ def _expected(path: Path, h: SimpleNamespace) -> tuple[Counter[tuple[str, int, i
 def test_a_file_cut_anywhere_recovers_into_a_complete_indexed_file(
     tmp_path: Path, h: SimpleNamespace, compression: str
 ) -> None:
-    """Cut inside a chunk, between a chunk of images and its stamps, inside the stamps, inside the summary and the
+    """Cut inside a chunk, between two chunks, inside the next chunk's header, inside the summary and the
     footer: the output opens with the seeking reader, its statistics and indexes match its messages, it holds
     exactly the messages recovery keeps (byte-exact images, seq 0..n-1) and the report counts kept and lost."""
     full = tmp_path / "full.mcap"
     _record(full, h, compression)
     data = full.read_bytes()
     chunks, images, summary_start = _layout(full)
-    image_chunks = [c for c in chunks if c.message_index_offsets.keys() <= images]
-    mid = image_chunks[2]
-    after_images = mid.chunk_start_offset + mid.chunk_length + mid.message_index_length
+    assert all(images & c.message_index_offsets.keys() for c in chunks)  # every chunk holds images
+    mid = chunks[2]
+    after = mid.chunk_start_offset + mid.chunk_length + mid.message_index_length
     cuts = {"inside a chunk": mid.chunk_start_offset + mid.chunk_length // 2,
-            "between the images and their stamps": after_images,
-            "inside the stamps chunk": after_images + 20,
+            "between two chunks": after,
+            "inside the next chunk's header": after + 20,
             "inside the summary": summary_start + 30,
             "inside the footer": len(data) - 1}
     cut = tmp_path / "cut.mcap"
@@ -127,9 +130,7 @@ def test_a_file_cut_anywhere_recovers_into_a_complete_indexed_file(
         _assert_indexed(out)
         assert report.output == str(out) and not report.complete and report.bytes_total == offset
         assert report.kept == dict(Counter(t for t, *_ in kept.elements())), where
-        assert report.left_out == dict(left_out), where
-        assert report.chunks_left_out == (where in ("between the images and their stamps",
-                                                    "inside the stamps chunk"))
+        assert report.left_out == dict(left_out) == {} and report.chunks_left_out == 0, where
         if where == "inside a chunk":  # the torn chunk: its size and its messages' log times, from its header
             assert report.torn is not None and report.torn.kind == "chunk"
             assert report.torn.offset == mid.chunk_start_offset == report.bytes_kept
@@ -148,6 +149,35 @@ def test_a_file_cut_anywhere_recovers_into_a_complete_indexed_file(
             assert [f.seq for f in rec.frames()] == [i.seq for i in recovered]  # every image with its stamp
         with open_recording(cut) as broken:
             assert broken.recovered and [s.message_count for s in broken.streams] == [len(recovered)]
+
+
+def test_a_file_of_the_old_layout_cut_between_images_and_stamps(tmp_path: Path) -> None:
+    """A file of the old two-chunk layout (images in chunks of their own, their stamps in the chunk written after
+    it) cut between the two: the trailing chunk of images is left out, counted, and said so."""
+    path, cut = tmp_path / "old.mcap", tmp_path / "old-cut.mcap"
+    sink = FileSink(str(path))
+    w = McapChunkWriter(sink, compression="", chunk_size=1 << 20)
+    w.start("", "rigsync/0.old")
+    w.add_metadata("rigsync", {"rig_toml": "x = 1", "rig_path": "r.toml", "version": "0.old"})
+    w.add_schema(1, RAW_IMAGE_SCHEMA, "protobuf", raw_image_schema())
+    w.add_channel(1, "/cam0/color/image", "protobuf", 1, {"device": "cam0", "stream": "color"})
+    w.add_channel(2, "/rigsync/frames", "json", 0, {})
+    ends = []
+    for seq in range(2):
+        w.add_message(1, 1000 + seq, 1000 + seq, seq, b"i" * 100)
+        w.end_group(0.0)
+        w.flush_chunk()
+        ends.append(w.good_offset)
+        w.add_message(2, 1000 + seq, 1000 + seq, seq, b"{}")
+        w.end_group(0.0)
+        w.flush_chunk()
+    w.finish()
+    sink.close()
+    cut.write_bytes(path.read_bytes()[: ends[1]])  # just after the second image's chunk
+    report = recover(cut, tmp_path / "out.mcap")
+    assert report.kept == {"/cam0/color/image": 1, "/rigsync/frames": 1}
+    assert report.left_out == {"/cam0/color/image": 1} and report.chunks_left_out == 1
+    assert "1 chunk(s) of images written after the last chunk of stamps, left out" in report.stopped
 
 
 def test_a_cut_inside_the_header_or_before_any_chunk(tmp_path: Path, h: SimpleNamespace) -> None:

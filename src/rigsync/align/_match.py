@@ -240,6 +240,10 @@ class Matcher(Generic[T]):
         self._drop(s, reason, head.seq)
         self._settle.changed(head.stream)
 
+    def open_floor_ns(self) -> int:
+        """The lowest reference time of the open set's members (INF: no set open)."""
+        return self._set_lo if self._open else INF
+
     def _close(self) -> list[Entry[T]]:
         """Close the open set (``_next_ref``: the first frame left for a later one); returns its members."""
         members = self._open

@@ -104,6 +104,11 @@ class Settler(Generic[T]):
         if t.slots:
             self._resolve(t)
 
+    def floor_ns(self) -> int:
+        """The earliest time of a set held or not taken yet (INF: none)."""
+        return min(min((u.rig_time_ns for u in self._queue), default=INF),
+                   min((fs.rig_time_ns for fs in self.out), default=INF))
+
     def decided(self, frameset_id: int, rig_time_ns: int, spread_ns: int, members: tuple[Entry[T], ...],
                 missing: list[tuple[int, MissingReason | None]], decided_ns: int, joined: list[int]) -> None:
         """A set was decided. ``missing``: absent streams that may have been due (reason None: to settle);

@@ -198,6 +198,20 @@ class Aligner(Generic[T]):
         wake = min(self._m.wake, self._settle.expiry_ns)
         return wake if wake < INF else None
 
+    def floor_ns(self) -> int:
+        """A lower bound of the time (base timeline) of everything the aligner may still return or be given on
+        time, as of the last call: the sets it holds, its pending frames, and each stream's next on-time frame
+        (stamped no earlier than the last ``now`` minus the stream's lateness allowance, less a negative declared
+        offset). A frame later than its allowance can still come below it (the aligner drops it ``late``).
+        A recorder writes what is older in log-time order (``Recorder.advance``)."""
+        m = self._m
+        floor = min(self._settle.floor_ns(), m.open_floor_ns())
+        for s in self._streams:
+            if s.pending:
+                floor = min(floor, s.pending[0].ref_ns)
+            floor = min(floor, m.now - s.lateness_ns + min(s.offset_ns, 0))
+        return floor
+
     def flush(self) -> list[Frameset[T]]:
         """Decide and return everything still held (end of capture)."""
         self._m.process(final=True)

@@ -25,6 +25,8 @@ from rigsync.timebase.stamper import DeviceTimebase
 
 EVENTS_TOPIC = "/rigsync/events"
 """Devices' disconnects and reconnects, as the capture learned of them."""
+MAX_RECORD_LAG_NS = 1_000_000_000
+"""The most the recorder's watermark waits behind now for hosts' PTP samples (their largest lag seen so far)."""
 _NO_FRAME_FLAGS = FrameFlags.NONE  # testing a flag runs Python code in enum: a frame with none skips it
 
 
@@ -59,6 +61,7 @@ class CaptureIntake:
     _poll_rig_ns: int
     _poll_clock_ns: int
     _poll_base_ns: int
+    _record_lag_ns: int
 
     def _rig_ns(self, device_id: str, mono_ns: int) -> int:
         """A device's host's monotonic clock -> rig clock."""
@@ -67,6 +70,11 @@ class CaptureIntake:
     def _poll_clocks(self) -> None:
         """Read the hosts' clocks and PTP state; record the PTP samples; report level changes."""
         records = self.clocks.poll()
+        if records and self._poll_rig_ns:
+            # A host's PTP samples reach the capture some time after they were taken: the recorder's watermark
+            # stays behind the poll by the most a sample has been behind the poll before the one bringing it.
+            lag = self._poll_rig_ns - min(r.at.rig_ns for r in records)
+            self._record_lag_ns = max(self._record_lag_ns, min(lag, MAX_RECORD_LAG_NS))
         for record in records:
             if self._recorder is not None and self._record_error is None:
                 try:
@@ -117,7 +125,7 @@ class CaptureIntake:
             local.frame(f.image.nbytes if f.image is not None else 0, self._poll_clock_ns)
         stamp = self._timebases[f.device].stamp(f, self._periods[key])
         locked = stamp.locked
-        stamped = StampedFrame(f, stamp.start_ns, stamp.error_bound_ns, locked, stamp.flags)
+        stamped = StampedFrame(f, stamp.start_ns, stamp.error_bound_ns, locked, stamp.flags, rx_rig_ns)
         arrival = max(rx_rig_ns, self._poll_rig_ns)
         base = self.clocks.base_ns  # the aligner works on the base timeline (rig time without a step's hold)
         # A scheduled start records what may be exposed at or after it, to within each stamp's bound (a PTP
@@ -155,6 +163,20 @@ class CaptureIntake:
                                      corrupt=f.image is None or (f.flags is not _NO_FRAME_FLAGS
                                                                  and bool(f.flags & FrameFlags.CORRUPT)),
                                      locked=locked))
+
+    def _advance_recorder(self) -> None:
+        """Tell the recorder what it may write in log-time order: nothing older than the aligner's floor (the
+        sets it holds, its pending frames, each stream's lateness allowance behind now) will be written any more,
+        nor than the largest lag of a PTP sample seen; but a frame later than its allowance (recorded, and counted
+        late by the recorder)."""
+        if self._recorder is None or self._record_error is not None:
+            return
+        floor = self.aligner.floor_ns()
+        now = self._poll_rig_ns - self._record_lag_ns
+        try:
+            self._recorder.advance(min(self.clocks.rig_of_base(floor), now) if floor < self._poll_base_ns else now)
+        except RecordingError as err:
+            self._record_error = str(err)
 
     def _event(self, event: DeviceEvent) -> None:
         if event.kind is EventKind.DISCONNECTED:
@@ -210,7 +232,7 @@ class CaptureIntake:
                 self._tracker.skew(e.payload.frame.key, e.ref_ns - centre)
             record = frameset_record(fs, self._align_streams, self.clocks.rig_of_base)
             try:
-                self._recorder.write_frameset(record)
+                self._recorder.write_frameset(record, publish_time_ns=self._poll_rig_ns)
             except RecordingError as err:
                 self._record_error = str(err)
                 return

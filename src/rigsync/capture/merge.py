@@ -26,10 +26,12 @@ chunk). The merge:
 
 from __future__ import annotations
 
+import functools
+import heapq
 import json
 import math
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,7 +43,7 @@ from rigsync.capture.report import recording_stats
 from rigsync.capture.streams import align_stream, encoding
 from rigsync.core.errors import RecordingError, RigsyncError
 from rigsync.core.frame import ClockDomain, Frame, FrameFlags, StampedFrame, TimeFlags, TimestampSemantics
-from rigsync.core.frameset import DropReason
+from rigsync.core.frameset import DropReason, FramesetRecord
 from rigsync.core.truth import FrameTruth
 from rigsync.drivers.base import EventKind
 from rigsync.plan import build_plan
@@ -224,10 +226,14 @@ def _write(path: Path, inputs: list[_Input], plan: Plan, chosen: dict[tuple[str,
                                   None)
                 if intrinsics is not None:
                     recorder.add_stream(d.id, s.name, intrinsics, encoding(d, s))
-        written = _write_images(recorder, inputs, chosen, gated)
-        _copy_json(recorder, inputs)
+        # Every input holds each frame's image in the chunk of its stamp: the frames taken are known from the
+        # stamps, the framesets are computed before any image is read, and everything is written in one pass over
+        # the inputs, merged by log time (the recorder's reorder buffer absorbs what little disorder is left).
+        written = {key: stamped_frame(stamp, None) for key, (_, stamp) in chosen.items() if key not in gated}
+        sets: list[FramesetRecord] = []
         aligner: Aligner[StampedFrame] = Aligner(list(streams.values()))
-        result = _align(recorder, aligner, streams, written, gated, schedule, sent_nowhere)
+        result = _align(sets.append, aligner, streams, written, gated, schedule, sent_nowhere)
+        _write_in_order(recorder, inputs, chosen, gated, sets)
         counts = {"central": 0, "spill": 0}
         per_input = []
         for n, inp in enumerate(inputs):
@@ -246,16 +252,9 @@ def _write(path: Path, inputs: list[_Input], plan: Plan, chosen: dict[tuple[str,
     return result
 
 
-def _images(inputs: list[_Input]) -> Iterator[tuple[int, RecordedImage]]:
-    for n, inp in enumerate(inputs):
-        for info in inp.recording.streams:
-            for image in inp.recording.images(info.device, info.stream):
-                yield n, image
-
-
-def stamped_frame(s: FrameStamp, image: RecordedImage) -> StampedFrame:
+def stamped_frame(s: FrameStamp, image: RecordedImage | None) -> StampedFrame:
     """A recorded frame as the recorder takes it (semantics, clock domain and latency are not recorded: the
-    stamp is already made)."""
+    stamp is already made); without its image, as the aligner takes it."""
     flags = FrameFlags.NONE
     for name in s.flags:
         flags |= _FLAGS.get(name, FrameFlags.NONE)
@@ -263,32 +262,44 @@ def stamped_frame(s: FrameStamp, image: RecordedImage) -> StampedFrame:
     for name in s.time_flags:
         time_flags |= _TIME_FLAGS.get(name, TimeFlags.NONE)
     frame = Frame(s.device, s.stream, s.seq, s.device_ts_ns, s.host_rx_ns, TimestampSemantics.START_OF_EXPOSURE,
-                  ClockDomain.HOST, 0, s.exposure_ns, image.image, image.encoding, flags)
-    return StampedFrame(frame, s.rig_time_ns, s.error_bound_ns, s.locked, time_flags)
+                  ClockDomain.HOST, 0, s.exposure_ns, image.image if image is not None else None,
+                  image.encoding if image is not None else "", flags)
+    return StampedFrame(frame, s.rig_time_ns, s.error_bound_ns, s.locked, time_flags,
+                        image.rig_rx_ns if image is not None else None)
 
 
-def _write_images(recorder: Recorder, inputs: list[_Input], chosen: dict[tuple[str, str, int], tuple[int, FrameStamp]],
-                  gated: set[tuple[str, str, int]]) -> dict[tuple[str, str, int], StampedFrame]:
-    """Write each chosen frame's image once (not the warm-up ones); the stamped frames written, by key."""
-    written: dict[tuple[str, str, int], StampedFrame] = {}
+def _write_in_order(recorder: Recorder, inputs: list[_Input],
+                    chosen: dict[tuple[str, str, int], tuple[int, FrameStamp]], gated: set[tuple[str, str, int]],
+                    sets: list[FramesetRecord]) -> None:
+    """Each chosen frame's image once (not the warm-up ones), the JSON topics and the framesets, merged by log
+    time: each input's images in its file order (= log-time order), the rest sorted."""
     # An image is found by its stamp (and its seq modulo 2^32, as MCAP records it): a spill file's images are not
     # in seq order (frames the send queue refused come before the queued ones the local copy takes later), so the
     # reader's unwrapping of the 32-bit sequence cannot be trusted there.
     by_stamp = {(n, s.device, s.stream, s.seq % SEQ_MOD, s.rig_time_ns): key for key, (n, s) in chosen.items()}
-    for n, image in _images(inputs):
-        key = by_stamp.get((n, image.device, image.stream, image.seq % SEQ_MOD, image.rig_time_ns))
-        if key is None or key in written or key in gated:
-            continue
-        pick = chosen[key]
-        stamped = stamped_frame(pick[1], image)
-        recorder.write_image(stamped)
-        written[key] = stamped
-    return written
+    written: set[tuple[str, str, int]] = set()
+
+    def images(n: int, rec: Recording) -> Iterator[tuple[int, int, Callable[[], object]]]:
+        for image in rec.images_of([(i.device, i.stream) for i in rec.streams]):
+            key = by_stamp.get((n, image.device, image.stream, image.seq % SEQ_MOD, image.rig_time_ns))
+            if key is not None and key not in written and key not in gated:
+                written.add(key)
+                yield image.rig_time_ns, 0, functools.partial(recorder.write_image,
+                                                              stamped_frame(chosen[key][1], image))
+
+    others: list[tuple[int, int, Callable[[], object]]] = [
+        (log_ns, 1, functools.partial(write, *args)) for log_ns, write, args in _json_of(recorder, inputs)]
+    others += [(r.rig_time_ns, 2, functools.partial(recorder.write_frameset, r)) for r in sets]
+    others.sort(key=lambda item: (item[0], item[1]))
+    streams = [images(n, inp.recording) for n, inp in enumerate(inputs)]
+    for _, _, write in heapq.merge(*streams, others, key=lambda item: (item[0], item[1])):
+        write()
 
 
-def _copy_json(recorder: Recorder, inputs: list[_Input]) -> None:
+def _json_of(recorder: Recorder, inputs: list[_Input]) -> Iterator[tuple[int, Callable[..., object], tuple[Any, ...]]]:
     """Truth (once per frame), PTP samples (once per sample), the central recording's steps and every input's
-    other JSON topics (each with its schema; a topic rigsync does not write is refused)."""
+    other JSON topics (each with its schema; a topic rigsync does not write is refused): ``(log_ns, write, its
+    arguments)``."""
     truths: dict[tuple[str, str, int, int], FrameTruth] = {}
     for inp in inputs:
         for truth in inp.recording.truth():
@@ -298,7 +309,7 @@ def _copy_json(recorder: Recorder, inputs: list[_Input]) -> None:
             if key not in truths or (truth.delivered and not truths[key].delivered):
                 truths[key] = truth
     for truth in truths.values():
-        recorder.write_truth(truth)
+        yield truth.exposure_start_ns, recorder.write_truth, (truth,)
     seen_ptp: set[tuple[str, int]] = set()
     for n, inp in enumerate(inputs):
         rec = inp.recording
@@ -314,10 +325,10 @@ def _copy_json(recorder: Recorder, inputs: list[_Input]) -> None:
                     if ptp_key in seen_ptp:
                         continue
                     seen_ptp.add(ptp_key)
-                recorder.write_json(topic, payload, log_ns, schema=schema)
+                yield log_ns, functools.partial(recorder.write_json, schema=schema), (topic, payload, log_ns)
 
 
-def _align(recorder: Recorder, aligner: Aligner[StampedFrame], streams: dict[str, AlignStream],
+def _align(write: Callable[[FramesetRecord], None], aligner: Aligner[StampedFrame], streams: dict[str, AlignStream],
            written: dict[tuple[str, str, int], StampedFrame], gated: set[tuple[str, str, int]],
            schedule: StepSchedule, sent_nowhere: set[tuple[str, str, int]]) -> MergeResult:
     """Every frame through the capture's aligner, in order of its reference time, each on time; framesets written
@@ -347,7 +358,7 @@ def _align(recorder: Recorder, aligner: Aligner[StampedFrame], streams: dict[str
     def emit(sets: list[Any]) -> None:
         nonlocal framesets, complete
         for fs in sets:
-            recorder.write_frameset(frameset_record(fs, streams, schedule.rig_ns))
+            write(frameset_record(fs, streams, schedule.rig_ns))
             framesets += 1
             complete += not fs.missing
 

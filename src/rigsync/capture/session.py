@@ -99,6 +99,7 @@ class CaptureSession(CaptureIntake):
         # The aligner matches on the base timeline: rig time without the correction the rig's step schedule holds
         # back (the same on every host, 0 outside a step), so a slew does not stretch the streams' cadence.
         self._poll_base_ns = 0
+        self._record_lag_ns = 0  # the largest lag of a PTP sample behind the poll that brought it (rig time)
         self._gate_ns = 0  # rig time from which frames are recorded (end of warm-up, or the scheduled start)
         self._gated_frames = 0
         self._start: StartTracker | None = None
@@ -129,6 +130,7 @@ class CaptureSession(CaptureIntake):
                                   metadata={"seed": str(self.options.seed if self.options.seed is not None
                                                         else rig.sim.seed)},
                                   give_up=lambda: self._stop is not None and self._stop.is_set())
+        self._recorder.advance(0)  # the capture gives the watermarks (_advance_recorder), not the window
         try:
             for driver in self._drivers.values():
                 driver.send_truth_to(self._write_truth)
@@ -226,6 +228,7 @@ class CaptureSession(CaptureIntake):
                     break
                 self._poll_all()
                 self._emit(self.aligner.advance(self._poll_base_ns))
+                self._advance_recorder()
                 if self._recorder.error is not None or self._record_error is not None:
                     break
                 if self._links and now >= self._next_hosts_record_ns:
@@ -301,6 +304,7 @@ class CaptureSession(CaptureIntake):
             if poll:
                 self._poll_all()
                 self._emit(self.aligner.advance(self._poll_base_ns))
+                self._advance_recorder()
                 wake = min(wake, self._next_wake(now, None, horizon=wake))
             else:
                 self._poll_clocks()

@@ -118,3 +118,5 @@ class StampedFrame:
     locked: bool = field(default=True)
     """False while the device's clock mapping is still being acquired or a step is being absorbed."""
     time_flags: TimeFlags = field(default=TimeFlags.NONE)
+    rig_rx_ns: int | None = field(default=None)
+    """Rig clock, when the frame reached its host (``host_rx_ns`` mapped to rig time); None: not known."""

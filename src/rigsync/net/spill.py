@@ -77,7 +77,8 @@ class HostStamper:
 
     def stamp(self, frame: Frame) -> StampedFrame:
         s = self._devices[frame.device].stamp(frame, self._periods[frame.key])
-        return StampedFrame(frame, s.start_ns, s.error_bound_ns, s.locked, s.flags)
+        return StampedFrame(frame, s.start_ns, s.error_bound_ns, s.locked, s.flags,
+                            self.host.to_rig(frame.host_rx_ns, stamp=False).rig_ns)
 
 
 class SpillFile:

@@ -26,11 +26,13 @@ class QueueFailedError(Exception):
 
 class ByteBoundedQueue(Generic[T, C]):
     """FIFO of ``(item, nbytes)``. Producers wait (up to a timeout) while the held bytes exceed the bound, or,
-    with ``max_age_s``, while the oldest held item of non-zero size was put longer ago than that.
+    with ``max_age_s``, while the oldest item of non-zero size not taken yet was put longer ago than that.
 
-    Bytes stay counted until the consumer calls :meth:`release`, i.e. until the item is processed, so the
-    bounds cover the items waiting and the one being written. An item is always accepted when nothing is
-    held. Closing carries a payload of type ``C`` that the consumer receives once the queue is drained.
+    Bytes stay counted until the consumer calls :meth:`release`, i.e. until the item is processed (the recorder:
+    until it reaches a chunk, past its reorder buffer), so the byte bound covers the items waiting, those the
+    consumer holds and the one being written; an item's age counts until the consumer has :meth:`taken` it. An
+    item is always accepted when nothing is held. Closing carries a payload of type ``C`` that the consumer
+    receives once the queue is drained.
     Times (put times, ages, the consumer's deadline) are on ``clock`` (seconds); timeouts are waits.
     """
 
@@ -44,8 +46,10 @@ class ByteBoundedQueue(Generic[T, C]):
         self._not_full = threading.Condition(self._lock)
         self._items: deque[tuple[T, int, float]] = deque()
         self._held = 0
-        self._held_put_s: deque[float] = deque()  # put times of the held items of non-zero size, oldest first
+        self._held_put_s: deque[float] = deque()  # put times of the items of non-zero size not taken yet
         self._high_water = 0
+        self._waiting = 0  # producers waiting for room
+        self._wanted = 0  # the bytes the latest of them wants to put
         self._closing: tuple[C] | None = None
         self._failed: BaseException | None = None
 
@@ -66,12 +70,18 @@ class ByteBoundedQueue(Generic[T, C]):
             self._check()
             if timeout_s is not None and self._full(nbytes):
                 deadline = time.monotonic() + timeout_s
-                while self._full(nbytes):
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0.0 or (give_up is not None and give_up()):
-                        return False
-                    self._not_full.wait(min(remaining, GIVE_UP_CHECK_S))
-                    self._check()
+                self._waiting += 1
+                self._wanted = nbytes
+                self._not_empty.notify()  # (a consumer holding items may release some: get_batch)
+                try:
+                    while self._full(nbytes):
+                        remaining = deadline - time.monotonic()
+                        if remaining <= 0.0 or (give_up is not None and give_up()):
+                            return False
+                        self._not_full.wait(min(remaining, GIVE_UP_CHECK_S))
+                        self._check()
+                finally:
+                    self._waiting -= 1
             put_s = self._clock()
             self._items.append((item, nbytes, put_s))
             if nbytes:
@@ -86,7 +96,8 @@ class ByteBoundedQueue(Generic[T, C]):
             return False
         if self._held + nbytes > self._max:
             return True
-        return self._max_age_s is not None and self._clock() - self._held_put_s[0] > self._max_age_s
+        return (self._max_age_s is not None and bool(self._held_put_s)
+                and self._clock() - self._held_put_s[0] > self._max_age_s)
 
     def _check(self) -> None:
         if self._failed is not None:
@@ -94,11 +105,16 @@ class ByteBoundedQueue(Generic[T, C]):
         if self._closing is not None:
             raise QueueFailedError(None)
 
-    def get_batch(self, deadline_s: float | None = None) -> tuple[list[tuple[T, int, float]], tuple[C] | None]:
+    def get_batch(self, deadline_s: float | None = None, *,
+                  holding: bool = False) -> tuple[list[tuple[T, int, float]], tuple[C] | None]:
         """Wait for items or closing: all waiting items as ``(item, nbytes, put_s)``, or ``([], (payload,))``
-        once closed and drained; ``([], None)`` if ``clock`` reaches ``deadline_s`` first."""
+        once closed and drained; ``([], None)`` if ``clock`` reaches ``deadline_s`` first, or, when the consumer
+        is ``holding`` items it has not released, as soon as a producer waits for bytes (see :meth:`waiting`).
+        An item's age counts until the consumer calls :meth:`taken`."""
         with self._lock:
             while not self._items and self._closing is None:
+                if holding and self._short_of_bytes():
+                    return [], None
                 if deadline_s is None:
                     self._not_empty.wait()
                     continue
@@ -112,11 +128,25 @@ class ByteBoundedQueue(Generic[T, C]):
                 return batch, None
             return [], self._closing
 
+    def taken(self) -> None:
+        """The consumer took the oldest item of non-zero size it got from :meth:`get_batch` (into its reorder
+        buffer, or into a chunk): its age no longer counts (its bytes do, until :meth:`release`)."""
+        with self._lock:
+            self._held_put_s.popleft()
+            self._not_full.notify_all()
+
+    def waiting(self) -> bool:
+        """A producer is waiting for room that only bytes released would make (not for the age bound)."""
+        with self._lock:
+            return self._short_of_bytes()
+
+    def _short_of_bytes(self) -> bool:
+        return self._waiting > 0 and self._held > 0 and self._held + self._wanted > self._max
+
     def release(self, nbytes: int) -> None:
-        """The consumer is done with an item of ``nbytes`` (> 0), the oldest one it has not released."""
+        """The consumer is done with items of ``nbytes`` (> 0) in all."""
         with self._lock:
             self._held -= nbytes
-            self._held_put_s.popleft()
             self._not_full.notify_all()
 
     def close(self, payload: C) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import struct
 from collections import Counter
 from collections.abc import Iterator
@@ -146,7 +147,21 @@ def _chunk_records(chunk: Chunk) -> bytes:
 def chunk_messages(chunk: Chunk, channels: AbstractSet[int] | None = None) -> list[Message]:
     """The messages of a chunk (only those of ``channels`` if given); raises if it does not decompress to
     exactly its declared records."""
-    data = _chunk_records(chunk)
+    return records_messages(_chunk_records(chunk), channels)
+
+
+def read_chunk_records(fd: int, offset: int, length: int) -> bytes:
+    """The decompressed records of the chunk record at ``offset`` (``length`` bytes, opcode included) of the file
+    ``fd`` (``pread``: safe from several threads; zstd and lz4 release the GIL while they decompress)."""
+    record = os.pread(fd, length, offset)
+    if len(record) != length:
+        raise EndOfFile()
+    data = _chunk_records(chunk_of_record(record))
+    return data if isinstance(data, bytes) else bytes(data)  # (uncompressed: a view into the record)
+
+
+def records_messages(data: bytes, channels: AbstractSet[int] | None = None) -> list[Message]:
+    """The messages of a chunk's decompressed records (only those of ``channels`` if given)."""
     messages = []
     for _, _, pos, end in _records(data):
         channel_id, sequence, log_time, publish_time = _MESSAGE.unpack_from(data, pos)

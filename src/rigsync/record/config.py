@@ -21,9 +21,8 @@ class RecorderConfig:
     compression: Compression = Compression.ZSTD
     zstd_level: int = 1
     chunk_size_bytes: int = 8 << 20
-    """Uncompressed bytes per chunk, for each of the two open chunks (images; every other message): both are
-    written once a group of messages (an image with its camera_info and stamp) fills either, or when either is due
-    by ``flush_age_s``."""
+    """Uncompressed bytes per chunk: the open chunk is written once a group of messages (an image with its
+    camera_info and stamp) fills it, or when it is due by ``flush_age_s``."""
     queue_max_bytes: int = 256 << 20
     """Image bytes the queue may hold before ``write_image`` waits."""
     put_timeout_s: float = 0.5
@@ -38,6 +37,9 @@ class RecorderConfig:
     """If set, ``write_image`` also waits (up to ``put_timeout_s``) while the oldest queued image was handed
     over longer ago than this: bounds what is queued but unwritten in time, for producers that lose nothing by
     waiting (a capture on a virtual clock). None: the queue is bounded by ``queue_max_bytes`` only."""
+    reorder_window_ns: int = 500_000_000
+    """For a recorder given no watermark (:meth:`Recorder.advance`, which a capture gives): a message waits in the
+    reorder buffer until one this much newer (log time) has come, then is written in log-time order."""
 
     def __post_init__(self) -> None:
         try:
@@ -52,6 +54,7 @@ class RecorderConfig:
             ("flush_age_s", 0.0 < self.flush_age_s <= 3600.0, "must be within (0, 3600] s"),
             ("queue_max_age_s", self.queue_max_age_s is None or 0.0 < self.queue_max_age_s <= 3600.0,
              "must be None or within (0, 3600] s"),
+            ("reorder_window_ns", 0 <= self.reorder_window_ns <= 3_600_000_000_000, "must be within 0..3600 s"),
         )
         for name, ok, problem in checks:
             if not ok:
@@ -69,3 +72,8 @@ class RecorderStats:
     overruns: int
     """Frames refused because the queue stayed full for ``put_timeout_s`` (``recorder_overrun``)."""
     queue_high_water_bytes: int
+    late_messages: int = 0
+    """Messages that came after a message with a later log time was written: written out of log-time order
+    (nothing is lost), e.g. a frame later than its stream's lateness allowance."""
+    early_releases: int = 0
+    """Messages written before the watermark passed them, to make room in a full queue."""

@@ -9,20 +9,18 @@ copied from another file as it is (``rigsync recover``). No CRCs are computed (t
 meaning "not computed").
 
 The writer is single-threaded: one thread calls everything except :meth:`McapChunkWriter.counters`. Each
-write hands the file one complete record group (the open chunks with their message indexes, a metadata
+write hands the file one complete record group (the open chunk with its message indexes, a metadata
 record...), so ``good_offset`` is always the end of the last complete group: after a write error,
 :meth:`finish_after_error` cuts the file back to it and tries to end the file properly; if that fails too, the
 file ends at the last complete chunk, which :func:`rigsync.record.reader.open_recording` recovers.
 
-Messages of *bulk* channels (images) go to one open chunk, every other message (stamps, framesets, camera_info,
-PTP...) to a second, so that reading the small messages decompresses no image. Chunks are closed only between
-message groups (:meth:`McapChunkWriter.end_group`): when either reaches the chunk size or is due by age
-(:meth:`McapChunkWriter.flush_due_s`), both are written, in one write, the bulk one first. So every image is in
-the file before its stamp, camera_info and the framesets naming it, and a crash loses no more than with one open
-chunk: what the open chunks hold, at most a chunk of images and ``flush_age_s`` old. Only a write torn between
-the two chunks leaves images without their stamps; the reader's recovery leaves such trailing chunks of images
-out (:func:`rigsync.record._scan.load_recovered`), so an image is recovered with its stamp and camera_info or not
-at all. The two kinds of chunk overlap in log time; each chunk index gives its own range.
+Every message goes to one open chunk, in the order it is added: the recorder adds them in log-time order (its
+reorder buffer, :mod:`rigsync.record._reorder`), so chunks follow one another in log time, never overlapping, and
+a streaming reader sees no log time go back. The chunk is closed only between message groups
+(:meth:`McapChunkWriter.end_group`; an image with its camera_info and ``/rigsync/frames`` stamp is one group),
+when it reaches the chunk size or is due by age (:meth:`McapChunkWriter.flush_due_s`), so an image is always in
+the same chunk as its stamp and camera_info: a crash loses what the open chunk holds (at most a chunk, and
+``flush_age_s`` old), and what is in the file keeps every image with its stamp.
 """
 
 from __future__ import annotations
@@ -117,8 +115,7 @@ class _OpenChunk:
 
 
 class McapChunkWriter:
-    """Writes an MCAP file (chunked, indexed, summary) to a :class:`FileSink`; two chunks open at once, one for the
-    bulk channels' messages (images), one for the others."""
+    """Writes an MCAP file (chunked, indexed, summary) to a :class:`FileSink`, one chunk open at a time."""
 
     def __init__(self, sink: FileSink, *, compression: str, chunk_size: int, zstd_level: int = 1,
                  flush_age_s: float | None = None, clock: Callable[[], float] = time.monotonic) -> None:
@@ -137,7 +134,6 @@ class McapChunkWriter:
         self._failed: BaseException | None = None
         self._schemas: dict[int, Schema] = {}
         self._channels: dict[int, Channel] = {}
-        self._bulk_channels: set[int] = set()
         self._chunk_indexes: list[ChunkIndex] = []
         self._metadata_indexes: list[MetadataIndex] = []
         self._attachment_indexes: list[AttachmentIndex] = []
@@ -149,8 +145,7 @@ class McapChunkWriter:
         self._counts: dict[int, int] = {}
         self._start_time = 0
         self._end_time = 0
-        self._bulk = _OpenChunk()
-        self._lite = _OpenChunk()
+        self._open = _OpenChunk()
 
     @property
     def good_offset(self) -> int:
@@ -199,9 +194,7 @@ class McapChunkWriter:
 
     def add_channel(
         self, channel_id: int, topic: str, message_encoding: str, schema_id: int, metadata: Mapping[str, str],
-        bulk: bool = False,
     ) -> None:
-        """``bulk``: the channel's messages go to the bulk chunk (images), not the small one."""
         channel = Channel(
             id=channel_id,
             topic=topic,
@@ -211,8 +204,6 @@ class McapChunkWriter:
         )
         self._write_record(channel)
         self._channels[channel_id] = channel
-        if bulk:
-            self._bulk_channels.add(channel_id)
 
     def add_metadata(self, name: str, data: Mapping[str, str]) -> None:
         offset = self._offset
@@ -243,12 +234,12 @@ class McapChunkWriter:
         payload: memoryview | None = None,
         trailer: bytes = b"",
     ) -> None:
-        """Add a message whose content is ``data + payload + trailer`` to its open chunk (never writes it: call
+        """Add a message whose content is ``data + payload + trailer`` to the open chunk (never writes it: call
         :meth:`end_group` once the group the message belongs to is complete).
 
         ``payload`` (1-D bytes) is kept by reference until the chunk is written: it must not change meanwhile.
         """
-        c = self._bulk if channel_id in self._bulk_channels else self._lite
+        c = self._open
         payload_len = 0 if payload is None else payload.nbytes
         length = _MESSAGE_FIXED + len(data) + payload_len + len(trailer)
         records = c.index.get(channel_id)
@@ -278,60 +269,48 @@ class McapChunkWriter:
         c.messages += 1
 
     def end_group(self, put_s: float) -> None:
-        """The messages added since the previous group are complete (chunks end only between groups); they were
-        handed over at ``put_s`` (``clock`` time). Writes the chunks if one has reached the chunk size or is due."""
-        bulk, lite = self._bulk, self._lite
-        if bulk.messages == 0 and lite.messages == 0:
+        """The messages added since the previous group are complete (a chunk ends only between groups); they were
+        handed over at ``put_s`` (``clock`` time). Writes the chunk if it has reached the chunk size or is due."""
+        c = self._open
+        if c.messages == 0:
             return
-        if self._flush_age_s is not None:
+        if self._flush_age_s is not None and c.due_s is None:
             # Due flush_age_s after its oldest message was handed over, but open at least half of that: a
             # writer catching up after a stall still writes big chunks.
-            for c in (bulk, lite):
-                if c.due_s is None and c.messages:
-                    c.due_s = max(put_s + self._flush_age_s, self._clock() + self._flush_age_s / 2)
-        if bulk.size >= self._chunk_size or lite.size >= self._chunk_size:
+            c.due_s = max(put_s + self._flush_age_s, self._clock() + self._flush_age_s / 2)
+        if c.size >= self._chunk_size:
             self.flush_chunk()
         else:
             self.flush_if_due()
 
     def flush_due_s(self) -> float | None:
-        """When (``clock`` time) the open chunks must be written even if not full; None: no chunk is open (or
+        """When (``clock`` time) the open chunk must be written even if not full; None: no chunk is open (or
         there is no flush age)."""
-        dues = [c.due_s for c in (self._bulk, self._lite) if c.due_s is not None]
-        return min(dues) if dues else None
+        return self._open.due_s
 
     def flush_if_due(self) -> None:
-        """Write the open chunks if one is due by age."""
-        due = self.flush_due_s()
+        """Write the open chunk if it is due by age."""
+        due = self._open.due_s
         if due is not None and self._clock() >= due:
             self.flush_chunk()
 
     def flush_chunk(self) -> None:
-        """Write the open chunks that hold a message, each followed by its message indexes, in one write: the bulk
-        one first, so that every image is in the file before its stamp."""
-        pieces: list[Piece] = []
-        written: list[tuple[_OpenChunk, ChunkIndex]] = []
-        offset = self._offset
-        for c in (self._bulk, self._lite):
-            if c.messages:
-                chunk, index = self._chunk_records(c, offset)
-                pieces += chunk
-                written.append((c, index))
-                offset += index.chunk_length + index.message_index_length
-        if not written:
+        """Write the open chunk, if it holds a message, followed by its message indexes, in one write."""
+        c = self._open
+        if not c.messages:
             return
-        self._bulk, self._lite = _OpenChunk(), _OpenChunk()
+        pieces, index = self._chunk_records(c, self._offset)
+        self._open = _OpenChunk()
         self._write(pieces)
         with self._lock:
-            for c, index in written:
-                self._count_chunk(index, c.index)
-                self._payload_messages += c.payload_messages
-                self._payload_bytes += c.payload_bytes
+            self._count_chunk(index, c.index)
+            self._payload_messages += c.payload_messages
+            self._payload_bytes += c.payload_bytes
 
     def add_chunk(self, record: Piece, index: Mapping[int, Sequence[tuple[int, int]]]) -> None:
         """Write a complete chunk record as it is (``record``: opcode, length and body, e.g. copied from another
         file), with message indexes from ``index``: per channel, ``(log_time, offset in the decompressed
-        records)`` of each of its messages. The open chunks are written first."""
+        records)`` of each of its messages. The open chunk is written first."""
         self.flush_chunk()
         view = memoryview(record)
         _, _, _, _, uncompressed_size, _ = _CHUNK_HEADER.unpack_from(view)
@@ -413,7 +392,7 @@ class McapChunkWriter:
         return [head, *body, message_indexes], index
 
     def finish(self) -> None:
-        """Write the open chunks, DataEnd, the summary (schemas, channels, statistics, indexes) and footer."""
+        """Write the open chunk, DataEnd, the summary (schemas, channels, statistics, indexes) and footer."""
         self.flush_chunk()
         end = RecordBuilder()
         DataEnd(data_section_crc=0).write(end)
@@ -455,10 +434,10 @@ class McapChunkWriter:
     def finish_after_error(self, end_metadata: Sequence[tuple[str, Mapping[str, str]]] = ()) -> bool:
         """After a failed write: cut the file to the last complete group and try to end it properly.
 
-        The open chunks are dropped. Returns True if the summary and footer were written; otherwise the file
+        The open chunk is dropped. Returns True if the summary and footer were written; otherwise the file
         ends at its last complete record group (readable by recovery). Raises only if truncation fails.
         """
-        self._bulk, self._lite = _OpenChunk(), _OpenChunk()
+        self._open = _OpenChunk()
         self._sink.truncate(self._good_offset)
         self._offset = self._good_offset
         self._failed = None

@@ -12,11 +12,11 @@ message found later (a bit flip, a bad compression frame) is reported when it is
 
 from __future__ import annotations
 
-import io
 import json
 import os
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import TracebackType
@@ -25,20 +25,23 @@ from typing import Any, Self
 import numpy as np
 from foxglove_schemas_protobuf.CameraCalibration_pb2 import CameraCalibration
 from foxglove_schemas_protobuf.RawImage_pb2 import RawImage
-from mcap.data_stream import ReadDataStream
 from mcap.reader import SeekingReader
-from mcap.records import Channel, Chunk, Message
+from mcap.records import Channel, Message
 
 from rigsync.core.errors import RecordingError
 from rigsync.core.frameset import FramesetMember, FramesetRecord
 from rigsync.core.intrinsics import Intrinsics
 from rigsync.core.truth import FrameTruth
 from rigsync.record import schemas as sc
-from rigsync.record._scan import CORRUPT, chunk_messages, load_indexed, load_recovered, why
+from rigsync.record._scan import CORRUPT, load_indexed, load_recovered, read_chunk_records, records_messages, why
 from rigsync.record.mcap_writer import MCAP_MAGIC
 from rigsync.record.recorder import FRAMES_TOPIC, FRAMESETS_TOPIC, TRUTH_TOPIC
 
 _SEQ_MOD = 1 << 32
+_READERS = max(1, min(4, os.cpu_count() or 1))
+"""Threads reading and decompressing chunks ahead of the one being read."""
+_READ_AHEAD = _READERS + 1
+"""Chunks read ahead (each at most about a chunk of memory, 8 MiB uncompressed by default)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,9 +68,13 @@ class RecordedImage:
     rig_time_ns: int
     """Rig clock, start of exposure (the message log time)."""
     host_rx_ns: int
-    """Host clock, when the frame was received (the message publish time)."""
+    """Host monotonic clock, when the frame was received (from the frame's ``/rigsync/frames`` stamp; in a file
+    whose stamp is missing, the message publish time, which older rigsync versions set to it)."""
     image: np.ndarray
     encoding: str
+    rig_rx_ns: int | None = None
+    """Rig clock, when the frame reached its host (the message publish time); None: a file of an older rigsync,
+    whose publish time was ``host_rx_ns``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +149,7 @@ class Recording:
         self._schemas, self._channels, self._counts = contents.schemas, contents.channels, contents.counts
         self.chunks_decompressed: list[int] = []
         """File offsets of the chunks this recording's reads have decompressed, in order (reads skip the chunks
-        without a topic they want: the images have chunks of their own)."""
+        without a topic they want)."""
         self._check_rigsync()
         rigsync_meta = self.metadata.get("rigsync", {})
         self.rig_toml: str = rigsync_meta.get("rig_toml", "")
@@ -216,16 +223,26 @@ class Recording:
                 for _, channel, message in SeekingReader(f).iter_messages(topic_list, log_time_order=False):
                     yield channel, message
                 return
-            # One chunk at a time, in file order (mcap's iter_messages without log-time order reads every chunk
-            # before it yields a message: the whole file in memory); chunks without them skipped.
-            for offset, length, channels in self._contents.chunks:
-                if channels and not wanted & channels:
-                    continue
-                f.seek(offset + 9)
-                chunk = Chunk.read(ReadDataStream(io.BytesIO(f.read(length - 9)) if self.recovered else f))
-                self.chunks_decompressed.append(offset)
-                for message in chunk_messages(chunk, wanted):
-                    yield self._channels[message.channel_id], message
+            # In file order, a few chunks at a time (mcap's iter_messages without log-time order reads every chunk
+            # before it yields a message: the whole file in memory); chunks without them skipped. Threads read and
+            # decompress the next chunks while this one's messages are taken (zstd and lz4 release the GIL).
+            chunks = [(offset, length) for offset, length, channels in self._contents.chunks
+                      if not channels or wanted & channels]
+            ahead: deque[tuple[int, Future[bytes]]] = deque()
+            pool = ThreadPoolExecutor(_READERS)
+            try:
+                for n in range(len(chunks) + _READ_AHEAD):
+                    if n < len(chunks):
+                        ahead.append((chunks[n][0], pool.submit(read_chunk_records, f.fileno(), *chunks[n])))
+                    if n < _READ_AHEAD or not ahead:
+                        continue
+                    offset, done = ahead.popleft()
+                    data = done.result()
+                    self.chunks_decompressed.append(offset)
+                    for message in records_messages(data, wanted):
+                        yield self._channels[message.channel_id], message
+            finally:
+                pool.shutdown(wait=True, cancel_futures=True)
 
     def raw_messages(self, topics: Iterable[str]) -> Iterator[tuple[str, Message]]:
         """``(topic, MCAP message)`` of ``topics`` in file order, one chunk in memory at a time (for exporters)."""
@@ -290,7 +307,23 @@ class Recording:
         raise RecordingError(self.path, f"no image stream {device}/{stream} (streams: "
                              f"{', '.join(f'{s.device}/{s.stream}' for s in self.streams)})")  # fmt: skip
 
-    def _decode(self, info: StreamInfo, message: Message, seq: int) -> RecordedImage:
+    def _image_messages(self, topics: Iterable[str]) -> Iterator[tuple[Channel, Message, int | None]]:
+        """The image messages of ``topics`` in file order, each with its frame's ``host_rx_ns`` from its stamp,
+        which rigsync writes just before the image, in the same chunk (None: not found before the image, a file of
+        an older rigsync, which wrote it later and published the image at ``host_rx_ns``)."""
+        wanted = set(topics)
+        host_rx: dict[tuple[str, int, int], int] = {}
+        for channel, message in self._messages([*wanted, FRAMES_TOPIC]):
+            if channel.topic == FRAMES_TOPIC:
+                with self._reading(f"a {FRAMES_TOPIC} message"):
+                    p = json.loads(message.data)
+                    topic = f"/{p['device']}/{p['stream']}/image"
+                    if topic in wanted:
+                        host_rx[(topic, message.sequence, message.log_time)] = int(p["host_rx_ns"])
+                continue
+            yield channel, message, host_rx.pop((channel.topic, message.sequence, message.log_time), None)
+
+    def _decode(self, info: StreamInfo, message: Message, seq: int, host_rx_ns: int | None) -> RecordedImage:
         with self._reading(f"the {info.topic} image at log time {message.log_time}"):
             raw = RawImage.FromString(message.data)
             return RecordedImage(
@@ -298,9 +331,10 @@ class Recording:
                 stream=info.stream,
                 seq=seq,
                 rig_time_ns=message.log_time,
-                host_rx_ns=message.publish_time,
+                host_rx_ns=message.publish_time if host_rx_ns is None else host_rx_ns,
                 image=sc.image_array(raw),
                 encoding=raw.encoding,
+                rig_rx_ns=None if host_rx_ns is None else message.publish_time,
             )
 
     def images(self, device: str, stream: str) -> Iterator[RecordedImage]:
@@ -312,17 +346,17 @@ class Recording:
         in capture order)."""
         infos = {info.topic: info for info in (self._stream(d, s) for d, s in streams)}
         base, last = dict.fromkeys(infos, 0), dict.fromkeys(infos, -1)
-        for channel, message in self._messages(infos):
+        for channel, message, host_rx_ns in self._image_messages(infos):
             topic = channel.topic
             if message.sequence < last[topic]:
                 base[topic] += _SEQ_MOD
             last[topic] = message.sequence
-            yield self._decode(infos[topic], message, base[topic] + message.sequence)
+            yield self._decode(infos[topic], message, base[topic] + message.sequence, host_rx_ns)
 
     def framesets_with_images(self) -> Iterator[tuple[FramesetRecord, dict[tuple[str, str], RecordedImage]]]:
         """Each frameset with its members' images, found by topic and log time (or sequence).
 
-        Reads the framesets first (their chunks hold no image), then the images in one pass. A frameset is given
+        Reads the framesets first, then the images in one pass. A frameset is given
         once each member's image is found, or once its stream has a later image (the member's was not recorded:
         it is absent from the dict); only the images of framesets not yet given are held.
         """
@@ -343,13 +377,14 @@ class Recording:
         found: list[dict[tuple[str, str], RecordedImage]] = [{} for _ in records]
         latest: dict[str, int] = {}
         given = 0
-        for channel, message in self._messages(infos):
+        for channel, message, host_rx_ns in self._image_messages(infos):
             topic = channel.topic
             latest[topic] = max(latest.get(topic, message.log_time), message.log_time)
             hits = by_time.pop((topic, message.log_time), None) or by_seq.pop((topic, message.sequence), None)
             for i, member in hits or ():
                 if i >= given and waiting[i].pop(topic, None) is not None:
-                    found[i][(member.device, member.stream)] = self._decode(infos[topic], message, member.seq)
+                    found[i][(member.device, member.stream)] = self._decode(infos[topic], message, member.seq,
+                                                                            host_rx_ns)
             while given < len(records) and all(latest.get(t, -1) > t_ns for t, t_ns in waiting[given].items()):
                 yield records[given], found[given]
                 found[given] = {}

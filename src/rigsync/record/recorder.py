@@ -10,10 +10,24 @@ the exception, the queue is emptied, every later ``write_*`` raises :class:`Reco
 the disk takes them) and raises :class:`RecordingError`. Nothing ever blocks longer than ``put_timeout_s`` (if
 that is infinite, than the writer needs or until ``give_up`` says to stop waiting).
 
-Crashes: images go to chunks of their own, their camera_info and ``/rigsync/frames`` stamps to the chunks of the
-small messages; both open chunks are written together (the images' first) when one is full or ``flush_age_s``
-after its oldest message was handed over (see :mod:`rigsync.record.mcap_writer`), so a killed process loses only
-young data: the open chunks and what is queued (bounded by ``queue_max_bytes``, and by ``queue_max_age_s`` if set).
+Order: the writer thread passes every message through a reorder buffer (:mod:`rigsync.record._reorder`) and
+writes them in log-time order, so the file's chunks never overlap in log time and a streaming reader sees no log
+time go back. A capture says when nothing older can still come (:meth:`Recorder.advance`, from its aligner's
+lateness); without one, messages wait ``reorder_window_ns`` behind the newest log time. A message that comes after
+a newer one was written is still written (never lost), out of order, and counted (``RecorderStats.late_messages``).
+The buffer's images stay counted in ``queue_max_bytes``; when that is reached while the buffer holds images, the
+oldest are written early (``RecorderStats.early_releases``), so a producer waiting for room never waits on the
+watermark.
+
+Clocks: a message's log time is rig time (an image's: its start of exposure); its publish time too: an image's and
+its camera_info's are the frame's arrival in rig time (``StampedFrame.rig_rx_ns``); a frameset's the rig time it
+was decided; every other message's (``/rigsync/frames`` stamps, whose topic holds every stream, PTP samples...) its
+log time. The device and host-monotonic times of a frame are in its ``/rigsync/frames`` stamp.
+
+Crashes: the open chunk is written when full or ``flush_age_s`` after its oldest message was handed over (see
+:mod:`rigsync.record.mcap_writer`); an image is in the same chunk as its stamp and camera_info. So a killed
+process loses only young data: the open chunk, the reorder buffer (bounded by the watermark's lag, or the window)
+and what is queued (bounded by ``queue_max_bytes``, and by ``queue_max_age_s`` if set).
 """
 
 from __future__ import annotations
@@ -39,6 +53,7 @@ from rigsync.core.truth import FrameTruth
 from rigsync.record import json_schemas as js
 from rigsync.record import schemas as sc
 from rigsync.record._queue import ByteBoundedQueue, QueueFailedError
+from rigsync.record._reorder import ReorderBuffer
 from rigsync.record.config import Compression, RecorderConfig, RecorderStats
 from rigsync.record.file_sink import FileSink
 from rigsync.record.mcap_writer import McapChunkWriter
@@ -73,7 +88,8 @@ class _Stream:
 class _Image(NamedTuple):
     stream: _Stream
     rig_time_ns: int
-    host_rx_ns: int
+    publish_time_ns: int
+    """The frame's arrival in rig time."""
     seq: int
     data: memoryview
     stamp: dict[str, Any]
@@ -94,11 +110,14 @@ class _Channel(NamedTuple):
     encoding: str
     schema_id: int
     metadata: dict[str, str]
-    bulk: bool = False
-    """Its messages go to the writer's bulk chunks (images)."""
 
 
-_Item = _Image | _Message | _Channel
+class _Advance(NamedTuple):
+    watermark_ns: int
+    """Rig time: nothing with an earlier log time will be queued any more."""
+
+
+_Item = _Image | _Message | _Channel | _Advance
 _Closing = tuple[dict[str, str], dict[str, str]]
 
 
@@ -151,6 +170,7 @@ class Recorder:
             self._sink = FileSink(self.path)
         except OSError as exc:
             raise RecordingError(self.path, f"cannot create the recording: {exc.strerror}") from exc
+        self._buffer: ReorderBuffer[tuple[_Image | _Message, float]] = ReorderBuffer(config.reorder_window_ns)
         self._writer = McapChunkWriter(self._sink, compression=compression, chunk_size=config.chunk_size_bytes,
                                        zstd_level=config.zstd_level, flush_age_s=config.flush_age_s, clock=clock)
         try:
@@ -196,6 +216,8 @@ class Recorder:
             bytes_written=c.bytes_written,
             overruns=self._overruns,
             queue_high_water_bytes=self._queue.high_water_bytes,
+            late_messages=self._buffer.late,
+            early_releases=self._buffer.early,
         )
 
     def add_stream(self, device: str, stream: str, intrinsics: Intrinsics, encoding: str) -> None:
@@ -210,7 +232,7 @@ class Recorder:
             meta = {"device": device, "stream": stream}
             image_meta = {**meta, "encoding": encoding, "width": str(intrinsics.width)}
             image_meta["height"] = str(intrinsics.height)
-            image = self._add_channel(f"/{frame_id}/image", "protobuf", 1, image_meta, bulk=True)
+            image = self._add_channel(f"/{frame_id}/image", "protobuf", 1, image_meta)
             info = self._add_channel(f"/{frame_id}/camera_info", "protobuf", 2, meta)
             self._protobuf_topics.update((f"/{frame_id}/image", f"/{frame_id}/camera_info"))
             self._streams[(device, stream)] = _Stream(
@@ -250,17 +272,26 @@ class Recorder:
             "flags": [(flag.name or "").lower() for flag in FrameFlags if flag and flag in f.flags],
             "time_flags": [(flag.name or "").lower() for flag in TimeFlags if flag and flag in frame.time_flags],
         }
-        item = _Image(st, frame.rig_time_ns, f.host_rx_ns, f.seq, data, stamp)
+        rx = frame.rig_rx_ns if frame.rig_rx_ns is not None else frame.rig_time_ns
+        item = _Image(st, frame.rig_time_ns, max(rx, 0), f.seq, data, stamp)
         if self._put(item, data.nbytes, self.config.put_timeout_s, self._give_up):
             return True
         with self._lock:
             self._overruns += 1
         return False
 
-    def write_frameset(self, record: FramesetRecord) -> None:
-        """Queue a frameset on ``/rigsync/framesets`` at log time ``record.rig_time_ns``."""
+    def write_frameset(self, record: FramesetRecord, *, publish_time_ns: int | None = None) -> None:
+        """Queue a frameset on ``/rigsync/framesets`` at log time ``record.rig_time_ns``, published at
+        ``publish_time_ns`` (rig time it was decided; default: its log time)."""
         channel = self._json_channel(FRAMESETS_TOPIC, js.FRAMESET_SCHEMA)
-        self._put_json(channel, record.to_json(), record.rig_time_ns, record.frameset_id)
+        self._put_json(channel, record.to_json(), record.rig_time_ns, record.frameset_id, publish_time_ns)
+
+    def advance(self, watermark_ns: int) -> None:
+        """Nothing with a log time (rig time) before ``watermark_ns`` will be written any more: what the reorder
+        buffer holds before it goes to the file. Queued after everything written before (never waits). From the
+        first call on, ``reorder_window_ns`` no longer applies; a lower watermark than an earlier one changes
+        nothing."""
+        self._put(_Advance(watermark_ns), 0, None)
 
     def write_truth(self, truth: FrameTruth) -> None:
         """Queue simulator truth on ``/rigsync/sim/truth`` at log time ``truth.exposure_start_ns``."""
@@ -319,14 +350,16 @@ class Recorder:
         except QueueFailedError as exc:
             raise RecordingError(self.path, str(exc)) from exc.cause
 
-    def _put_json(self, channel: int, payload: Mapping[str, Any], log_time_ns: int, sequence: int) -> None:
+    def _put_json(self, channel: int, payload: Mapping[str, Any], log_time_ns: int, sequence: int,
+                  publish_time_ns: int | None = None) -> None:
         if log_time_ns < 0:
             raise RecordingError(self.path, f"log time {log_time_ns} ns is negative")
         try:
             data = sc.encode_json(payload)
         except (TypeError, ValueError) as exc:
             raise RecordingError(self.path, f"payload is not JSON-serializable: {exc}") from exc
-        self._put(_Message(channel, log_time_ns, log_time_ns, sequence, data), 0, None)
+        publish = log_time_ns if publish_time_ns is None else max(publish_time_ns, 0)
+        self._put(_Message(channel, log_time_ns, publish, sequence, data), 0, None)
 
     def _json_channel(self, topic: str, schema: str) -> int:
         schema_id = _SCHEMA_IDS.get(schema) or _LATER_SCHEMA_IDS[schema]
@@ -342,12 +375,11 @@ class Recorder:
 
     def _add_channel(
         self, topic: str, encoding: str, schema_id: int, metadata: dict[str, str], *, direct: bool = False,
-        bulk: bool = False,
     ) -> int:
         """Allocate a channel id (caller holds the lock, or is the constructor with ``direct``)."""
         channel_id = self._next_channel
         self._next_channel += 1
-        record = _Channel(channel_id, topic, encoding, schema_id, metadata, bulk)
+        record = _Channel(channel_id, topic, encoding, schema_id, metadata)
         if direct:
             self._writer.add_channel(*record)
         else:
@@ -356,41 +388,72 @@ class Recorder:
             self._json_channels[topic] = channel_id, schema_id
         return channel_id
 
-    def _handle(self, item: _Item) -> None:
+    def _handle(self, item: _Image | _Message) -> None:
+        """Add a message, or an image's group (its stamp, camera_info and image: one chunk holds all three or
+        none), to the open chunk."""
         w = self._writer
         if isinstance(item, _Image):
-            st, rig, host = item.stream, item.rig_time_ns, item.host_rx_ns
+            st, rig, published = item.stream, item.rig_time_ns, item.publish_time_ns
             n = item.data.nbytes
             prefix = sc.raw_image_prefix(
                 rig, width=st.width, height=st.height, encoding=st.encoding, step=n // st.height, data_len=n
             )
-            w.add_message(st.image_channel, rig, host, item.seq, prefix, payload=item.data, trailer=st.suffix)
-            w.add_message(st.info_channel, rig, host, item.seq, sc.encode_camera_calibration(st.calibration, rig))
-            w.add_message(self._frames_channel, rig, host, item.seq, sc.encode_json(item.stamp))
-        elif isinstance(item, _Message):
-            w.add_message(item.channel_id, item.log_time_ns, item.publish_time_ns, item.sequence, item.data)
+            # The stamps of every stream share a topic: published at their log time, so that the topic's two
+            # timelines agree on its order (arrivals across streams do not follow exposures).
+            w.add_message(self._frames_channel, rig, rig, item.seq, sc.encode_json(item.stamp))
+            w.add_message(st.info_channel, rig, published, item.seq,
+                          sc.encode_camera_calibration(st.calibration, rig))
+            w.add_message(st.image_channel, rig, published, item.seq, prefix, payload=item.data, trailer=st.suffix)
         else:
-            later = next((name for name, i in _LATER_SCHEMA_IDS.items() if i == item.schema_id), None)
-            if later is not None and later not in self._later_schemas:
-                self._later_schemas.add(later)
-                w.add_schema(item.schema_id, later, *_schema(later))
-            w.add_channel(*item)
+            w.add_message(item.channel_id, item.log_time_ns, item.publish_time_ns, item.sequence, item.data)
+
+    def _add(self, item: _Channel) -> None:
+        """A channel (and its schema, if it is a later one) straight to the file, before any of its messages."""
+        w = self._writer
+        later = next((name for name, i in _LATER_SCHEMA_IDS.items() if i == item.schema_id), None)
+        if later is not None and later not in self._later_schemas:
+            self._later_schemas.add(later)
+            w.add_schema(item.schema_id, later, *_schema(later))
+        w.add_channel(*item)
 
     def _end_metadata(self, clocks: dict[str, str], stats: dict[str, str]) -> list[tuple[str, dict[str, str]]]:
         return [("rigsync.clocks", clocks), ("rigsync.stats", {"recorder": json.dumps(asdict(self.stats)), **stats})]
 
+    def _write_released(self, released: list[tuple[tuple[_Image | _Message, float], int]]) -> None:
+        """Items out of the reorder buffer into the open chunk; their bytes leave the queue's bound."""
+        for (item, put_s), nbytes in released:
+            self._handle(item)
+            self._writer.end_group(put_s)
+            if nbytes:
+                self._queue.release(nbytes)
+
     def _run(self) -> None:
-        queue, writer = self._queue, self._writer
+        queue, writer, buffer = self._queue, self._writer, self._buffer
         try:
             while True:
-                batch, closing = queue.get_batch(writer.flush_due_s())
+                batch, closing = queue.get_batch(writer.flush_due_s(), holding=buffer.bytes > 0)
                 for item, nbytes, put_s in batch:
-                    self._handle(item)
-                    writer.end_group(put_s)
-                    if nbytes:
-                        queue.release(nbytes)
+                    if isinstance(item, _Advance):
+                        buffer.advance(item.watermark_ns)
+                    elif isinstance(item, _Channel):
+                        self._add(item)
+                        continue
+                    else:
+                        buffer.push(item.rig_time_ns if isinstance(item, _Image) else item.log_time_ns,
+                                    (item, put_s), nbytes)
+                        if nbytes:
+                            queue.taken()
+                    self._write_released(buffer.release())
+                while buffer.bytes and queue.waiting():
+                    # A producer waits for room the buffer holds: the oldest go early, up to an image's bytes.
+                    oldest = buffer.release_oldest()
+                    if oldest is not None:
+                        self._write_released([oldest])
+                        if oldest[1]:
+                            break
                 writer.flush_if_due()
                 if closing is not None:
+                    self._write_released(buffer.drain())
                     writer.flush_chunk()
                     for name, data in self._end_metadata(*closing[0]):
                         writer.add_metadata(name, data)
