@@ -28,7 +28,7 @@ from rigsync.core.errors import RecordingError, RigsyncError
 from rigsync.export import ros2_msgs as msgs
 from rigsync.export.ros2_names import StreamNames, stream_names
 from rigsync.record import Recording, open_recording
-from rigsync.record.recorder import FRAMES_TOPIC, FRAMESETS_TOPIC
+from rigsync.record.recorder import FRAMES_TOPIC, FRAMESETS_TOPIC, camera_info_topic
 from rigsync.record.schemas import pixel_format
 
 ROS_ENCODING = {"yuyv": "yuv422_yuy2", "uyvy": "yuv422"}
@@ -132,7 +132,7 @@ def _routes(rec: Recording, names: dict[tuple[str, str], StreamNames]) -> dict[s
     for s in rec.streams:
         ros = names[(s.device, s.stream)]
         route[s.topic] = (msgs.IMAGE, ros.image_topic, ros)
-        route[f"/{s.device}/{s.stream}/camera_info"] = (msgs.CAMERA_INFO, ros.camera_info_topic, ros)
+        route[camera_info_topic(f"{s.device}/{s.stream}")] = (msgs.CAMERA_INFO, ros.camera_info_topic, ros)
     return route
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from rigsync.core.frame import StreamKind
 from rigsync.live.health import STATUS_TOPIC
+from rigsync.record.recorder import camera_info_topic, image_topic
 from rigsync.spec.model import RigSpec
 
 DEPTH_MAX_MM = 6000
@@ -55,7 +56,7 @@ def foxglove_layout(rig: RigSpec) -> dict[str, Any]:
         for stream in device.streams:
             key = f"{device.id}/{stream.name}"
             keys.append(key)
-            mode: dict[str, Any] = {"imageTopic": f"/{key}/image", "calibrationTopic": f"/{key}/camera_info"}
+            mode: dict[str, Any] = {"imageTopic": image_topic(key), "calibrationTopic": camera_info_topic(key)}
             if stream.kind is StreamKind.DEPTH:
                 mode |= {"minValue": 0, "maxValue": DEPTH_MAX_MM}
             panel = f"Image!{len(images)}"

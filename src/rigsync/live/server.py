@@ -28,7 +28,7 @@ from rigsync.live.options import LiveOptions
 from rigsync.live.preview import preview_image, preview_intrinsics
 from rigsync.record import json_schemas as js
 from rigsync.record import schemas as sc
-from rigsync.record.recorder import FRAMESETS_TOPIC
+from rigsync.record.recorder import FRAMESETS_TOPIC, camera_info_topic, image_topic
 
 BACKLOG = 64
 """Messages queued per client at most (the SDK drops the oldest beyond): ~15 MB of 320x240 RGB previews."""
@@ -52,8 +52,8 @@ class _Stream:
         image_schema = fg.Schema(name=sc.RAW_IMAGE_SCHEMA, encoding="protobuf", data=sc.raw_image_schema())
         info_schema = fg.Schema(name=sc.CAMERA_CALIBRATION_SCHEMA, encoding="protobuf",
                                 data=sc.camera_calibration_schema())
-        self.image = fg.Channel(f"/{key}/image", schema=image_schema, message_encoding="protobuf", context=context)
-        self.info = fg.Channel(f"/{key}/camera_info", schema=info_schema, message_encoding="protobuf",
+        self.image = fg.Channel(image_topic(key), schema=image_schema, message_encoding="protobuf", context=context)
+        self.info = fg.Channel(camera_info_topic(key), schema=info_schema, message_encoding="protobuf",
                                context=context)
         self.suffix = sc.frame_id_suffix(key)
         self.calibration: CameraCalibration | None = None

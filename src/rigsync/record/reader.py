@@ -35,7 +35,7 @@ from rigsync.core.truth import FrameTruth
 from rigsync.record import schemas as sc
 from rigsync.record._scan import CORRUPT, load_indexed, load_recovered, read_chunk_records, records_messages, why
 from rigsync.record.mcap_writer import MCAP_MAGIC
-from rigsync.record.recorder import FRAMES_TOPIC, FRAMESETS_TOPIC, TRUTH_TOPIC
+from rigsync.record.recorder import FRAMES_TOPIC, FRAMESETS_TOPIC, TRUTH_TOPIC, camera_info_topic, image_topic
 
 _SEQ_MOD = 1 << 32
 _READERS = max(1, min(4, os.cpu_count() or 1))
@@ -269,7 +269,7 @@ class Recording:
 
     def intrinsics(self, device: str, stream: str) -> Intrinsics | None:
         """A stream's intrinsics, from its first ``camera_info`` message (None if it has none)."""
-        for _, message in self._messages([f"/{device}/{stream}/camera_info"]):
+        for _, message in self._messages([camera_info_topic(f"{device}/{stream}")]):
             with self._reading(f"the /{device}/{stream}/camera_info message at log time {message.log_time}"):
                 c = CameraCalibration.FromString(message.data)
                 return Intrinsics(width=c.width, height=c.height, fx=c.K[0], fy=c.K[4], cx=c.K[2], cy=c.K[5],
@@ -317,7 +317,7 @@ class Recording:
             if channel.topic == FRAMES_TOPIC:
                 with self._reading(f"a {FRAMES_TOPIC} message"):
                     p = json.loads(message.data)
-                    topic = f"/{p['device']}/{p['stream']}/image"
+                    topic = image_topic(f"{p['device']}/{p['stream']}")
                     if topic in wanted:
                         host_rx[(topic, message.sequence, message.log_time)] = int(p["host_rx_ns"])
                 continue

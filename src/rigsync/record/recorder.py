@@ -62,6 +62,17 @@ FRAMESETS_TOPIC = "/rigsync/framesets"
 TRUTH_TOPIC = "/rigsync/sim/truth"
 FRAMES_TOPIC = "/rigsync/frames"
 HOSTS_TOPIC = "/rigsync/hosts"
+
+
+def image_topic(frame_id: str) -> str:
+    """A stream's image topic; ``frame_id`` is ``<device>/<stream>``."""
+    return f"/{frame_id}/image"
+
+
+def camera_info_topic(frame_id: str) -> str:
+    """A stream's calibration topic; ``frame_id`` is ``<device>/<stream>``."""
+    return f"/{frame_id}/camera_info"
+
 _RESERVED_METADATA = ("rig_toml", "rig_path", "version")
 _SCHEMA_IDS = {sc.RAW_IMAGE_SCHEMA: 1, sc.CAMERA_CALIBRATION_SCHEMA: 2, js.FRAMESET_SCHEMA: 3, js.TRUTH_SCHEMA: 4,
                js.FRAME_SCHEMA: 5}
@@ -232,9 +243,9 @@ class Recorder:
             meta = {"device": device, "stream": stream}
             image_meta = {**meta, "encoding": encoding, "width": str(intrinsics.width)}
             image_meta["height"] = str(intrinsics.height)
-            image = self._add_channel(f"/{frame_id}/image", "protobuf", 1, image_meta)
-            info = self._add_channel(f"/{frame_id}/camera_info", "protobuf", 2, meta)
-            self._protobuf_topics.update((f"/{frame_id}/image", f"/{frame_id}/camera_info"))
+            image = self._add_channel(image_topic(frame_id), "protobuf", 1, image_meta)
+            info = self._add_channel(camera_info_topic(frame_id), "protobuf", 2, meta)
+            self._protobuf_topics.update((image_topic(frame_id), camera_info_topic(frame_id)))
             self._streams[(device, stream)] = _Stream(
                 device, stream, encoding, intrinsics.width, intrinsics.height, fmt.channels, np.dtype(fmt.dtype),
                 image, info, sc.frame_id_suffix(frame_id), sc.camera_calibration(intrinsics, frame_id),
