@@ -1,0 +1,133 @@
+"""The solution from board views: select framesets, hold some out, estimate, adjust, measure, name what is missing.
+
+Pure: takes the board views (detected already), each camera's intrinsics and line time; returns poses in the
+root camera's frame (:mod:`rigsync.calib.origin` moves them to the chosen origin). Refuses
+(:class:`CalibrationRefused`, with the reason) when no two cameras can be tied together.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+
+from rigsync.calib.bundle import adjust
+from rigsync.calib.geometry import F64
+from rigsync.calib.holdout import held_out_errors, split
+from rigsync.calib.initial import components, initial_estimate, pair_key, shared_views
+from rigsync.calib.options import MIN_VIEWS
+from rigsync.calib.select import Selection, select
+from rigsync.calib.views import FramesetViews
+from rigsync.core.calibration import CameraErrors
+from rigsync.core.errors import RigsyncError
+from rigsync.core.intrinsics import Intrinsics
+
+
+class CalibrationRefused(RigsyncError):
+    """The recording cannot be calibrated as it is: says why and what to record instead."""
+
+
+@dataclass(frozen=True, slots=True)
+class Solution:
+    """Poses of the connected cameras in the root camera's frame, and how they were reached."""
+
+    root: str
+    rig_from_camera: dict[str, F64]
+    rig_from_board: dict[int, F64]
+    """Per used frameset id."""
+    tree: tuple[tuple[str, str, int], ...]
+    used: tuple[int, ...]
+    held_out: tuple[int, ...]
+    views: dict[str, int]
+    """Used framesets in which each camera saw the board."""
+    pair_views: dict[str, int]
+    """Used framesets in which both cameras of a pair (``pair_key``) saw the board."""
+    errors: dict[str, CameraErrors]
+    """Held-out reprojection errors per camera."""
+    disconnected: dict[str, str]
+    """Cameras left out, each with the reason and what would connect it."""
+    selection: Selection
+    adjusted_rms_px: float
+    """RMS reprojection error of the bundle adjustment over the used corners."""
+    corners: int
+
+
+def solve(framesets: list[FramesetViews], cameras: list[str], intrinsics: dict[str, Intrinsics],
+          line_ns: dict[str, float], max_error_px: float,
+          positions: dict[str, F64] | None = None) -> Solution:
+    """Calibrate ``cameras`` from their board views. ``positions`` (rig file, optional) only helps name a
+    disconnected camera's nearest neighbour."""
+    selection = select(framesets, line_ns, max_error_px)
+    shared = [fs for fs in selection.kept if len(set(fs.keys())) >= 2]
+    used, held = split(shared)
+    pairs = shared_views(used)
+    groups = components(cameras, pairs)
+    main = groups[0]
+    if len(main) < 2:
+        raise CalibrationRefused(_refusal(framesets, cameras, selection))
+    views_of = _views(used)
+    weak = [k for k in main if views_of.get(k, 0) < MIN_VIEWS]
+    main = [k for k in main if k not in weak]
+    if len(main) < 2:
+        raise CalibrationRefused(_refusal(framesets, cameras, selection))
+    initial = initial_estimate(used, intrinsics, main)
+    adjusted = adjust(used, intrinsics, initial.root, initial.rig_from_camera, initial.rig_from_board)
+    errors = held_out_errors(held, adjusted.rig_from_camera, intrinsics)
+    left = [k for k in cameras if k not in main]
+    disconnected = {k: _why_disconnected(k, framesets, selection, used, main, positions) for k in left}
+    return Solution(
+        root=initial.root, rig_from_camera=adjusted.rig_from_camera, rig_from_board=adjusted.rig_from_board,
+        tree=initial.tree, used=tuple(fs.frameset_id for fs in used if fs.frameset_id in adjusted.rig_from_board),
+        held_out=tuple(fs.frameset_id for fs in held), views={k: views_of.get(k, 0) for k in main},
+        pair_views={pair_key(a, b): n for (a, b), n in sorted(pairs.items()) if a in main and b in main},
+        errors=errors, disconnected=disconnected, selection=selection, adjusted_rms_px=adjusted.rms_px,
+        corners=adjusted.corners,
+    )
+
+
+def _views(framesets: list[FramesetViews]) -> dict[str, int]:
+    out: dict[str, int] = defaultdict(int)
+    for fs in framesets:
+        for k in set(fs.keys()):
+            out[k] += 1
+    return dict(out)
+
+
+def _refusal(framesets: list[FramesetViews], cameras: list[str], selection: Selection) -> str:
+    seen = _views(framesets)
+    if not any(seen.values()):
+        return (f"no camera saw the board in any frame (cameras: {', '.join(cameras)}): record the board in "
+                "view of the cameras (and check --board names the board that was shown)")
+    counts = ", ".join(f"{k}: {seen.get(k, 0)}" for k in cameras)
+    rejected = len(selection.rejected)
+    if rejected:
+        finite = [e for _, e in selection.rejected if np.isfinite(e)]
+        worst = f"{max(finite):.2f} px" if finite else "unknown (the board's speed could not be measured)"
+        best = f"{min(finite):.2f} px" if finite else "unknown"
+        return (f"no two cameras share enough usable board views. Board views per camera: {counts}. "
+                f"{rejected} of {len(framesets)} framesets with the board were rejected because the board moved "
+                f"between their members: expected corner error from {best} to {worst}, limit "
+                f"{selection.limit_px:g} px (--max-error). Synchronize the cameras (or hold the board still "
+                f"for a moment at each position), or allow a larger error with --max-error")
+    return (f"no two cameras share {MIN_VIEWS} board views (framesets in which both saw the board). Board views "
+            f"per camera: {counts}: show the board to two cameras at once, from several positions")
+
+
+def _why_disconnected(key: str, framesets: list[FramesetViews], selection: Selection, used: list[FramesetViews],
+                      main: list[str], positions: dict[str, F64] | None) -> str:
+    seen = sum(key in fs.keys() for fs in framesets)
+    if seen == 0:
+        return f"{key} saw the board in no frame: show it the board"
+    kept = sum(key in fs.keys() for fs in selection.kept)
+    if kept == 0:
+        return (f"{key}: its {seen} board views were all in framesets rejected for timing (the board moved "
+                f"between members more than --max-error {selection.limit_px:g} px allows)")
+    near = main[0]
+    if positions and key in positions and all(k in positions for k in main):
+        near = min(main, key=lambda k: float(np.linalg.norm(positions[k] - positions[key])))
+    shared = sum(key in fs.keys() and any(k in main for k in fs.keys()) for fs in used)
+    if shared:
+        return (f"{key} shares only {shared} board views with the others (needs {MIN_VIEWS}): show the board "
+                f"to {key} and {near} at once")
+    return f"{key} shares no board view with the others: show the board to {key} and {near} at once"
