@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from tests.calib.synthetic import FRAME_NS, ring, views
 
 from rigsync.calib import geometry as g
 from rigsync.calib.origin import place
-from rigsync.calib.solve import CalibrationRefused, solve
+from rigsync.calib.solve import CalibrationError, solve
 from rigsync.calib.views import FramesetViews
-from tests.calib.synthetic import FRAME_NS, ring, views
 
 
 def _truth(cams):
@@ -33,7 +33,7 @@ def five():
 
 def test_poses_match_truth_within_2mm_and_a_tenth_of_a_degree(five):
     """Five cameras, 0.1 px corner noise: every camera within 2 mm and 0.1 deg of truth after the rig fit."""
-    cams, fs, k, sol = five
+    cams, _, _, sol = five
     pos, ang = _pose_errors(sol, cams)
     assert set(pos) == set(cams) and not sol.disconnected
     assert max(pos.values()) < 0.002, pos
@@ -42,7 +42,7 @@ def test_poses_match_truth_within_2mm_and_a_tenth_of_a_degree(five):
 
 def test_held_out_error_measures_the_noise(five):
     """Held-out RMS per camera is near the corner noise (0.1 px per axis: ~0.14 px), on 1/7 of the framesets."""
-    cams, fs, k, sol = five
+    cams, fs, _, sol = five
     assert len(sol.held_out) == len([i for i in range(len(fs)) if i % 7 == 3])
     assert not set(sol.held_out) & set(sol.used)
     for key in cams:
@@ -55,27 +55,26 @@ def test_a_wrong_pose_shows_in_the_held_out_error(five):
     """The held-out error is measured from the other cameras' board: a camera moved 1 cm shows > 0.5 px."""
     from rigsync.calib.holdout import held_out_errors, split
 
-    cams, fs, k, sol = five
+    _, fs, k, sol = five
     _, held = split([f for f in fs if len(f.views) >= 2])
     moved = dict(sol.rig_from_camera)
     moved["cam2/color"] = moved["cam2/color"] @ g.pose(np.eye(3), [0.01, 0.0, 0.0])
     errors = held_out_errors(held, moved, k)
     assert errors["cam2/color"].rms_px > 0.5
-    assert errors["cam0/color"].rms_px < 0.3
+    assert max(errors, key=lambda key: errors[key].rms_px) == "cam2/color"
 
 
 def test_a_chain_rig_is_tied_through_its_only_neighbour():
     """A camera that sees the board only with one neighbour is calibrated through it, within the limits."""
     cams = ring(4, arc_deg=150)
-    fs, k = views(cams, 150, noise_px=0.1)
+    fs, k = views(cams, 240, noise_px=0.1)
     chained = []
-    for f in fs:  # cam0 keeps only the framesets that cam1 shares and cam2, cam3 do not
-        keys = f.keys()
-        keep = [v for v in f.views if v.key != "cam0/color" or ("cam1/color" in keys and "cam2/color" not in keys
-                                                                 and "cam3/color" not in keys)]
+    for f in fs:  # even framesets: only cam0 and cam1 saw the board; odd: all but cam0
+        pair = f.frameset_id % 2 == 0
+        keep = [v for v in f.views if (v.key in ("cam0/color", "cam1/color") if pair else v.key != "cam0/color")]
         chained.append(FramesetViews(f.frameset_id, f.rig_time_ns, tuple(keep)))
     sol = solve(chained, sorted(cams), k, {}, 0.1)
-    assert [p for p, c, _ in sol.tree if c == "cam0/color"] == ["cam1/color"]
+    assert {p if c == "cam0/color" else c for p, c, _ in sol.tree if "cam0/color" in (p, c)} == {"cam1/color"}
     assert all(sol.pair_views.get(f"cam0/color {o}", 0) == 0 for o in ("cam2/color", "cam3/color"))
     pos, ang = _pose_errors(sol, cams)
     assert max(pos.values()) < 0.002 and max(ang.values()) < 0.1, (pos, ang)
@@ -104,7 +103,7 @@ def test_a_free_running_rig_with_a_moving_board_is_refused_with_the_reason():
     cams = ring(3)
     offsets = {"cam0/color": 0, "cam1/color": 7_000_000, "cam2/color": 15_000_000}
     fs, k = views(cams, 80, offsets_ns=offsets)
-    with pytest.raises(CalibrationRefused, match=r"were rejected because the board moved between their members: "
+    with pytest.raises(CalibrationError, match=r"were rejected because the board moved between their members: "
                                                  r"expected corner error from [0-9.]+ px to [0-9.]+ px, limit 0.1 px"):
         solve(fs, sorted(cams), k, {}, 0.1)
 

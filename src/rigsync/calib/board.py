@@ -78,7 +78,7 @@ def detect(board: CalibBoard, image: np.ndarray) -> tuple[np.ndarray, F64, F64]:
     gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY if image.shape[2] == 3
                                                       else cv2.COLOR_RGBA2GRAY)
     if gray.dtype != np.uint8:  # 16-bit infrared: stretched to 8 bits
-        gray = cv2.normalize(gray, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
+        gray = (gray.astype(np.float64) * (255.0 / max(float(gray.max()), 1.0))).astype(np.uint8)
     best: tuple[np.ndarray, F64, F64] = (np.zeros(0, np.int32), np.zeros((0, 3)), np.zeros((0, 2)))
     for i, face in enumerate(board.faces):
         corners, ids, _, _ = face.detector.detectBoard(gray)

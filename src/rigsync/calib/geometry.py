@@ -30,7 +30,7 @@ def rotations(rvecs: npt.ArrayLike) -> F64:
     s, c = np.sin(theta)[:, None, None], np.cos(theta)[:, None, None]
     out = np.eye(3) + s * cross + (1.0 - c) * (cross @ cross)
     out[small] = np.eye(3)
-    return out
+    return np.asarray(out, dtype=np.float64)
 
 
 def rotation_vector(rotation: npt.ArrayLike) -> F64:
@@ -127,7 +127,7 @@ def rigid_fit(src: F64, dst: F64) -> F64:
     return pose(r, cd - r @ cs)
 
 
-def axis_points(world_from_camera: F64, length_m: float = 0.1) -> F64:
+def axis_points(world_from_camera: F64, length_m: float) -> F64:
     """A camera's centre and the tips of its three axes (4, 3): what a rigid fit of camera poses matches."""
     m = np.asarray(world_from_camera)
     return np.vstack([m[:3, 3], m[:3, 3] + length_m * m[:3, :3].T])

@@ -7,7 +7,9 @@ same recording and options hold out the same framesets.
 How each camera is measured (leave the camera out): in each held-out frameset, the board's pose is fitted from
 the *other* cameras' views only (their solved poses and intrinsics fixed), then projected into the camera and
 compared with the corners it detected. The error so measures the camera's pose relative to the others, not how
-well one camera alone fits a board it saw.
+well one camera alone fits a board it saw. A camera is measured in a frameset only when the others saw at least
+:data:`MIN_SUPPORT` corners and at least as many as it did: a board fitted from a few corners seen by one camera is
+extrapolated, and its error would be the fit's, not the camera's.
 """
 
 from __future__ import annotations
@@ -27,11 +29,12 @@ from rigsync.core.intrinsics import Intrinsics
 
 HOLDOUT_EVERY = 7
 HOLDOUT_PHASE = 3
+MIN_SUPPORT = 12
 
 
 def split(framesets: list[FramesetViews]) -> tuple[list[FramesetViews], list[FramesetViews]]:
     """``(used, held_out)``: every 7th frameset seen by two cameras or more is held out."""
-    multi = sorted(fs.frameset_id for fs in framesets if len(set(fs.keys())) >= 2)
+    multi = sorted(fs.frameset_id for fs in framesets if len(set(fs.cameras())) >= 2)
     held = {fid for i, fid in enumerate(multi) if i % HOLDOUT_EVERY == HOLDOUT_PHASE}
     return ([fs for fs in framesets if fs.frameset_id not in held],
             [fs for fs in framesets if fs.frameset_id in held])
@@ -64,7 +67,10 @@ def held_out_errors(held_out: list[FramesetViews], rig_from_camera: dict[str, F6
         for view in fs.views:
             if view.key not in rig_from_camera:
                 continue
-            others = [k for k in fs.keys() if k in rig_from_camera and k != view.key]
+            others = [k for k in fs.cameras() if k in rig_from_camera and k != view.key]
+            support = sum(len(v.ids) for v in fs.views if v.key in others)
+            if support < max(MIN_SUPPORT, len(view.ids)):
+                continue
             rig_from_board = fit_board(fs, others, rig_from_camera, intrinsics)
             if rig_from_board is None:
                 continue

@@ -42,7 +42,7 @@ def shared_views(framesets: list[FramesetViews]) -> dict[tuple[str, str], int]:
     """Framesets in which both cameras of each (sorted) pair saw the board."""
     counts: dict[tuple[str, str], int] = defaultdict(int)
     for fs in framesets:
-        keys = sorted(set(fs.keys()))
+        keys = sorted(set(fs.cameras()))
         for i, a in enumerate(keys):
             for b in keys[i + 1:]:
                 counts[(a, b)] += 1
@@ -93,7 +93,7 @@ def initial_estimate(framesets: list[FramesetViews], intrinsics: dict[str, Intri
                 views_of[v.key] += 1
     relative: dict[tuple[str, str], list[F64]] = defaultdict(list)  # (a, b) -> a_from_b estimates
     for fs in framesets:
-        keys = sorted(k for k in set(fs.keys()) if k in members)
+        keys = sorted(k for k in set(fs.cameras()) if k in members)
         for i, a in enumerate(keys):
             for b in keys[i + 1:]:
                 a_b = cam_from_board[(a, fs.frameset_id)] @ g.inverse(cam_from_board[(b, fs.frameset_id)])

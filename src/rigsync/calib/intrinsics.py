@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from rigsync.calib import geometry as g
-from rigsync.calib.solve import CalibrationRefused
+from rigsync.calib.solve import CalibrationError
 from rigsync.core.intrinsics import Intrinsics
 
 MIN_SOLVE_VIEWS = 8
@@ -25,7 +25,7 @@ def solve_intrinsics(key: str, views: Sequence[tuple[np.ndarray, np.ndarray]], w
                      start: Intrinsics | None) -> Intrinsics:
     """Intrinsics with distortion from ``(board_m, pixels)`` views of one camera."""
     if len(views) < MIN_SOLVE_VIEWS:
-        raise CalibrationRefused(f"{key}: --intrinsics solve needs the board in at least {MIN_SOLVE_VIEWS} of "
+        raise CalibrationError(f"{key}: --intrinsics solve needs the board in at least {MIN_SOLVE_VIEWS} of "
                                  f"its images, it is in {len(views)}: record more views, or use the factory "
                                  "intrinsics (--intrinsics factory)")
     obj = [np.asarray(b, dtype=np.float32).reshape(-1, 1, 3) for b, _ in views]

@@ -1,8 +1,10 @@
 """The rig frame's origin: a camera's frame, or the rig file's world frame fitted to its declared camera poses.
 
-``rig-file``: the rigid transform (rotation and translation, no scale: the board fixes metres) that best maps the
-solved cameras onto the rig file's declared poses (each camera's centre and the tips of its axes 0.1 m long, a
-least-squares fit). The residual says how far the declared poses are from the solved ones after the fit: a
+``rig-file``: the rigid transform (no scale: the board fixes metres) that best maps the solved cameras onto the
+rig file's declared poses, fitted (least squares) to each camera's centre and the tips of its three axes
+:data:`AXIS_M` long. The length weighs orientation against position: a calibration knows orientations to a few
+hundredths of a degree and centres to about a millimetre, and 2 m makes 0.03 degrees weigh as much as 1 mm. The
+residual says how far the declared poses are from the solved ones after the fit: a
 measure of the rig file's accuracy, not of the calibration's.
 """
 
@@ -16,6 +18,9 @@ from rigsync.calib import geometry as g
 from rigsync.calib.geometry import F64
 from rigsync.calib.options import AUTO, RIG_FILE
 from rigsync.core.errors import OptionError
+
+AXIS_M = 2.0
+"""Length of the camera axes the rig-file fit matches (weighs orientation against position)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,8 +48,8 @@ def place(origin: str, root: str, rig_from_camera: dict[str, F64], rig_from_boar
             raise OptionError("--origin", RIG_FILE, f"the rig file declares no pose for {', '.join(missing)}",
                               "a camera key, or rig-file when every device has a pose")
         keys = sorted(rig_from_camera)
-        src = np.vstack([g.axis_points(rig_from_camera[k]) for k in keys])
-        dst = np.vstack([g.axis_points(declared[k]) for k in keys])
+        src = np.vstack([g.axis_points(rig_from_camera[k], AXIS_M) for k in keys])
+        dst = np.vstack([g.axis_points(declared[k], AXIS_M) for k in keys])
         fit = g.rigid_fit(src, dst)
         cams = {k: fit @ m for k, m in rig_from_camera.items()}
         dist = [float(np.linalg.norm(cams[k][:3, 3] - declared[k][:3, 3])) for k in keys]

@@ -15,7 +15,7 @@ from rigsync.calib.detect import detect_streams, frameset_views
 from rigsync.calib.intrinsics import solve_intrinsics
 from rigsync.calib.options import CalibOptions
 from rigsync.calib.origin import Placed, place
-from rigsync.calib.solve import CalibrationRefused, Solution, solve
+from rigsync.calib.solve import CalibrationError, Solution, solve
 from rigsync.core.calibration import CalibratedCamera, RigCalibration
 from rigsync.core.errors import OptionError, RigsyncError
 from rigsync.core.intrinsics import Intrinsics
@@ -71,7 +71,7 @@ def _keys(rec: Recording, options: CalibOptions) -> list[str]:
     images = [f"{s.device}/{s.stream}" for s in rec.streams if s.encoding not in DEPTH_ENCODINGS]
     if not options.streams:
         if not images:
-            raise CalibrationRefused(f"{rec.path}: the recording has no colour or infrared image stream")
+            raise CalibrationError(f"{rec.path}: the recording has no colour or infrared image stream")
         return images
     for key in options.streams:
         if key not in images:
@@ -93,7 +93,7 @@ def calibrate_recording(path: str | os.PathLike[str], board: BoardSpec, options:
     for key, _ in found:
         images[key] += 1
     if not found:
-        raise CalibrationRefused(f"{path}: the board ({board.name}) was found in no image of {', '.join(keys)}: "
+        raise CalibrationError(f"{path}: the board ({board.name}) was found in no image of {', '.join(keys)}: "
                                  "record it in view of the cameras, or name the board that was shown with --board")
     intrinsics: dict[str, Intrinsics] = {}
     for key in keys:
@@ -105,7 +105,7 @@ def calibrate_recording(path: str | os.PathLike[str], board: BoardSpec, options:
         elif start is not None:
             intrinsics[key] = start
         elif any(k == key for k, _ in found):
-            raise CalibrationRefused(f"{path}: {key} has no camera_info (no factory intrinsics): solve them with "
+            raise CalibrationError(f"{path}: {key} has no camera_info (no factory intrinsics): solve them with "
                                      "--intrinsics solve")
     views = frameset_views(records, found, [k for k in keys if k in intrinsics])
     positions = {k: m[:3, 3] for k, m in declared.items()}

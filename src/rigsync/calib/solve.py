@@ -2,7 +2,7 @@
 
 Pure: takes the board views (detected already), each camera's intrinsics and line time; returns poses in the
 root camera's frame (:mod:`rigsync.calib.origin` moves them to the chosen origin). Refuses
-(:class:`CalibrationRefused`, with the reason) when no two cameras can be tied together.
+(:class:`CalibrationError`, with the reason) when no two cameras can be tied together.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from rigsync.core.errors import RigsyncError
 from rigsync.core.intrinsics import Intrinsics
 
 
-class CalibrationRefused(RigsyncError):
+class CalibrationError(RigsyncError):
     """The recording cannot be calibrated as it is: says why and what to record instead."""
 
 
@@ -59,18 +59,18 @@ def solve(framesets: list[FramesetViews], cameras: list[str], intrinsics: dict[s
     """Calibrate ``cameras`` from their board views. ``positions`` (rig file, optional) only helps name a
     disconnected camera's nearest neighbour."""
     selection = select(framesets, line_ns, max_error_px)
-    shared = [fs for fs in selection.kept if len(set(fs.keys())) >= 2]
+    shared = [fs for fs in selection.kept if len(set(fs.cameras())) >= 2]
     used, held = split(shared)
     pairs = shared_views(used)
     groups = components(cameras, pairs)
     main = groups[0]
     if len(main) < 2:
-        raise CalibrationRefused(_refusal(framesets, cameras, selection))
+        raise CalibrationError(_refusal(framesets, cameras, selection))
     views_of = _views(used)
     weak = [k for k in main if views_of.get(k, 0) < MIN_VIEWS]
     main = [k for k in main if k not in weak]
     if len(main) < 2:
-        raise CalibrationRefused(_refusal(framesets, cameras, selection))
+        raise CalibrationError(_refusal(framesets, cameras, selection))
     initial = initial_estimate(used, intrinsics, main)
     adjusted = adjust(used, intrinsics, initial.root, initial.rig_from_camera, initial.rig_from_board)
     errors = held_out_errors(held, adjusted.rig_from_camera, intrinsics)
@@ -89,7 +89,7 @@ def solve(framesets: list[FramesetViews], cameras: list[str], intrinsics: dict[s
 def _views(framesets: list[FramesetViews]) -> dict[str, int]:
     out: dict[str, int] = defaultdict(int)
     for fs in framesets:
-        for k in set(fs.keys()):
+        for k in set(fs.cameras()):
             out[k] += 1
     return dict(out)
 
@@ -116,17 +116,17 @@ def _refusal(framesets: list[FramesetViews], cameras: list[str], selection: Sele
 
 def _why_disconnected(key: str, framesets: list[FramesetViews], selection: Selection, used: list[FramesetViews],
                       main: list[str], positions: dict[str, F64] | None) -> str:
-    seen = sum(key in fs.keys() for fs in framesets)
+    seen = sum(key in fs.cameras() for fs in framesets)
     if seen == 0:
         return f"{key} saw the board in no frame: show it the board"
-    kept = sum(key in fs.keys() for fs in selection.kept)
+    kept = sum(key in fs.cameras() for fs in selection.kept)
     if kept == 0:
         return (f"{key}: its {seen} board views were all in framesets rejected for timing (the board moved "
                 f"between members more than --max-error {selection.limit_px:g} px allows)")
     near = main[0]
     if positions and key in positions and all(k in positions for k in main):
         near = min(main, key=lambda k: float(np.linalg.norm(positions[k] - positions[key])))
-    shared = sum(key in fs.keys() and any(k in main for k in fs.keys()) for fs in used)
+    shared = sum(key in fs.cameras() and any(k in main for k in fs.cameras()) for fs in used)
     if shared:
         return (f"{key} shares only {shared} board views with the others (needs {MIN_VIEWS}): show the board "
                 f"to {key} and {near} at once")

@@ -46,5 +46,5 @@ class FramesetViews:
     rig_time_ns: int
     views: tuple[BoardView, ...]
 
-    def keys(self) -> tuple[str, ...]:
+    def cameras(self) -> tuple[str, ...]:
         return tuple(v.key for v in self.views)

@@ -101,8 +101,9 @@ def print_report(result: Any, console: Console) -> None:
         f"held out {len(cal.framesets_held_out)} (every 7th); bundle adjustment RMS {sol.adjusted_rms_px:.3f} px "
         f"over {sol.corners} corners"))
     if result.placed.position_residual_m is not None:
-        console.print(Text(f"rig frame fitted to the rig file's poses: residual {result.placed.position_residual_m * 1000:.1f} "
-                           f"mm RMS, {result.placed.angle_residual_deg:.2f} deg at most"))
+        mm = result.placed.position_residual_m * 1000
+        console.print(Text(f"rig frame fitted to the rig file's poses: residual {mm:.1f} mm RMS, "
+                           f"{result.placed.angle_residual_deg:.2f} deg at most"))
     if result.note:
         console.print(Text(f"note: {result.note}"))
     for key, why in sol.disconnected.items():

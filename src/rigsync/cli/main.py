@@ -88,8 +88,17 @@ def _parser() -> argparse.ArgumentParser:
     info = sub.add_parser("info", help="devices, streams, frames, framesets, drops and duration of a recording")
     info.add_argument("recording", type=Path)
 
-    from rigsync.cli import agent_cmd, check_cmd, clock_test, export_cmd, merge_cmd, ptp_cmd, recover_cmd, verify_cmd
-    from rigsync.cli import calibrate_cmd
+    from rigsync.cli import (
+        agent_cmd,
+        calibrate_cmd,
+        check_cmd,
+        clock_test,
+        export_cmd,
+        merge_cmd,
+        ptp_cmd,
+        recover_cmd,
+        verify_cmd,
+    )
 
     check_cmd.add_parser(sub)
     ptp_cmd.add_parser(sub)
@@ -106,8 +115,17 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     out, err_console = _console_for(sys.stdout), _console_for(sys.stderr)
-    from rigsync.cli import agent_cmd, check_cmd, clock_test, export_cmd, merge_cmd, ptp_cmd, recover_cmd, verify_cmd
-    from rigsync.cli import calibrate_cmd
+    from rigsync.cli import (
+        agent_cmd,
+        calibrate_cmd,
+        check_cmd,
+        clock_test,
+        export_cmd,
+        merge_cmd,
+        ptp_cmd,
+        recover_cmd,
+        verify_cmd,
+    )
 
     commands = {"capture": _capture, "plan": _plan, "devices": _devices, "info": _info, "check": check_cmd.run_command,
                 "ptp": ptp_cmd.run_command, "clock-test": clock_test.run_command,

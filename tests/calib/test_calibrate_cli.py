@@ -1,0 +1,110 @@
+"""``rigsync calibrate`` on a simulated recording of a moving board, against the rig file's true poses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from rigsync.calib import geometry as g
+from rigsync.cli.main import main
+from rigsync.core.calibration import load_calibration
+from rigsync.spec import load_rig
+
+RIG = Path(__file__).with_name("calib_three.toml")
+
+
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("calib") / "three.mcap"
+    assert main(["capture", str(RIG), "--fast", "--seconds", "4", "--out", str(out), "--quiet"]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def calibrated(recording: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("out")
+    code = main(["calibrate", str(recording), "-o", str(d / "rig-calibration.json"), "--opencv", str(d / "cv"),
+                 "--report", str(d / "report")])
+    assert code == 0
+    return d
+
+
+def test_poses_match_the_rig_file_within_2_mm(calibrated: Path) -> None:
+    """Every camera within 2 mm (and 0.25 deg) of the rig file's pose, held-out RMS under 0.5 px at 320 px wide."""
+    cal = load_calibration(calibrated / "rig-calibration.json")
+    rig = load_rig(RIG)
+    assert cal.origin == "rig-file" and len(cal.cameras) == 3 and not cal.disconnected
+    for cam in cal.cameras:
+        truth = g.camera_to_world(rig.device(cam.device).pose)
+        assert np.linalg.norm(np.array(cam.translation_m) - truth[:3, 3]) < 0.002, cam.key
+        assert g.angle_deg(np.array(cam.rotation).reshape(3, 3), truth[:3, :3]) < 0.25, cam.key
+        assert cam.held_out is not None and cam.held_out.rms_px < 0.5, cam
+        assert cam.intrinsics.width == 320
+    assert set(cal.framesets_held_out).isdisjoint(cal.framesets_used)
+    assert 0.1 <= len(cal.framesets_held_out) / (len(cal.framesets_used) + len(cal.framesets_held_out)) <= 0.2
+
+
+def test_opencv_yaml_reads_back(calibrated: Path) -> None:
+    """Each camera's OpenCV YAML reads back with cv2.FileStorage: K, distortion, size and pose as in the JSON."""
+    cal = load_calibration(calibrated / "rig-calibration.json")
+    for cam in cal.cameras:
+        fs = cv2.FileStorage(str(calibrated / "cv" / (cam.key.replace("/", "_") + ".yaml")), cv2.FILE_STORAGE_READ)
+        k = fs.getNode("camera_matrix").mat()
+        assert k[0, 0] == pytest.approx(cam.intrinsics.fx) and k[1, 2] == pytest.approx(cam.intrinsics.cy)
+        assert fs.getNode("distortion_coefficients").mat().shape == (1, 5)
+        assert int(fs.getNode("image_width").real()) == cam.intrinsics.width
+        assert np.allclose(fs.getNode("rig_from_camera_R").mat().reshape(-1), cam.rotation)
+        assert np.allclose(fs.getNode("rig_from_camera_T").mat().reshape(-1), cam.translation_m)
+        fs.release()
+
+
+def test_the_picture_has_a_frustum_per_camera(calibrated: Path) -> None:
+    """The report's PNG is written, and its figure draws one frustum per calibrated camera and the boards."""
+    from rigsync.calib.picture import figure
+
+    cal = load_calibration(calibrated / "rig-calibration.json")
+    assert cv2.imread(str(calibrated / "report" / "rig.png")) is not None
+    poses = {c.key: g.pose(np.array(c.rotation).reshape(3, 3), c.translation_m) for c in cal.cameras}
+    fig = figure(poses, {c.key: c.intrinsics for c in cal.cameras}, np.zeros((4, 3)), "t")
+    gids = [a.get_gid() for ax in fig.axes for a in ax.get_children() if a.get_gid()]
+    assert sorted(x for x in gids if x.startswith("frustum:")) == sorted(f"frustum:{c.key}" for c in cal.cameras)
+    assert "boards" in gids
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--board", "/nonexistent/board.toml"], "--board /nonexistent/board.toml: cannot read"),
+    (["--stream", "cam-9/color"], '--stream = "cam-9/color": not a colour or infrared stream'),
+    (["--intrinsics", "factory", "--max-error", "0"], "--max-error = 0.0"),
+])
+def test_bad_options_name_the_option(recording: Path, args: list[str], message: str,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """A bad board file, stream or limit: exit 2 and one line naming the option and the value, no traceback."""
+    assert main(["calibrate", str(recording), "-o", "/dev/null", *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_not_a_recording_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A file that is not a recording: exit 2 naming the file."""
+    bad = tmp_path / "x.mcap"
+    bad.write_text("hello")
+    assert main(["calibrate", str(bad)]) == 2
+    assert f"{bad}: not an MCAP file" in capsys.readouterr().err
+
+
+def test_a_recording_without_shared_views_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The static board, seen by one camera only: exit 2 with the reason (views per camera, what to do)."""
+    rig = tmp_path / "noboard.toml"
+    rig.write_text(RIG.read_text().replace('[sim.board]\nmotion = "slow"', "[sim.nothing]").split("[sim.nothing]")[0]
+                   + RIG.read_text().split("tilt_deg = 25\n")[1])
+    rec = tmp_path / "r.mcap"
+    assert main(["capture", str(rig), "--fast", "--seconds", "0.5", "--out", str(rec), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["calibrate", str(rec), "-o", str(tmp_path / "c.json")]) == 2
+    err = capsys.readouterr().err
+    assert ("no two cameras share 3 board views (framesets in which both saw the board). Board views per camera: "
+            "cam-0/color: 0, cam-1/color: 5, cam-2/color: 0: show the board to two cameras at once") in err
+    assert not (tmp_path / "c.json").exists()
