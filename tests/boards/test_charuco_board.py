@@ -46,7 +46,7 @@ def test_to_cv2_detects_the_printed_image() -> None:
     (board,) = spec.to_cv2()
     assert board.getLegacyPattern() is False
     image = board.generateImage((900, 700), marginSize=40)
-    corners, ids, _, _ = cv2.aruco.CharucoDetector(board).detectBoard(image)
+    _, ids, _, _ = cv2.aruco.CharucoDetector(board).detectBoard(image)
     assert ids is not None and len(ids) == (spec.columns - 1) * (spec.rows - 1)
     legacy = CharucoBoardSpec(**{**_fields(spec), "legacy_pattern": True}).to_cv2()[0]
     assert legacy.getLegacyPattern() is True

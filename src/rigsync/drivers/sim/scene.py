@@ -189,16 +189,21 @@ class Scene:
         """``(R, t)``, world_from_board at true time ``t_ns`` of that face's board coordinates (those of
         ``charuco_board(side).getChessboardCorners()``): ``x_world = R @ x_board + t``. A static board's is
         :meth:`board_to_world` at every time."""
+        rotation, translation = self.board_poses(np.array([t_ns], dtype=np.int64), side)
+        return rotation[0], translation[0]
+
+    def board_poses(self, t_ns: npt.NDArray[np.int64], side: BoardSide = BoardSide.FRONT) -> tuple[F64, F64]:
+        """:meth:`board_pose` at each of the true times ``t_ns`` (N,): rotations (N, 3, 3), translations (N, 3)."""
         motion = self.config.board_motion
         if motion is None:
-            return self.board_to_world(side)
+            r, t = self.board_to_world(side)
+            return np.broadcast_to(r, (len(t_ns), 3, 3)), np.broadcast_to(t, (len(t_ns), 3))
         spec = self.config.board_spec
-        rotation, translation = motion.pose(np.array([t_ns]), spec.squares_m)
-        r, t = rotation[0], translation[0]
+        rotation, translation = motion.pose(t_ns, spec.squares_m)
         if BoardSide(side) is BoardSide.BACK:
             flip, shift = spec.back_from_front()
-            return r @ flip, r @ shift + t
-        return r, t
+            return rotation @ flip, rotation @ shift + translation
+        return rotation, translation
 
     @property
     def panel_box_m(self) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
