@@ -53,8 +53,7 @@ class BoardPainter:
         m = world.config.board_margin_m
         self._margin = m
         w, h = world.board_width_m, world.board_height_m
-        cols, rows = world.config.board_squares
-        self._squares_m = (cols * world.config.board_square_m, rows * world.config.board_square_m)
+        self._squares_m = world.config.board_spec.squares_m
         self._outline = np.array([[-m, -m, 0.0], [w - m, -m, 0.0], [w - m, h - m, 0.0], [-m, h - m, 0.0]])
 
     def _rows(self, t_ns: npt.NDArray[np.int64]) -> _Rows:

@@ -9,13 +9,14 @@ every ``spin_period_s`` (so every camera around it sees both faces over time). `
 
 Board coordinates are those of ``cv2.aruco.CharucoBoard.getChessboardCorners()`` for the front face: origin at
 the top-left square corner, x right, y down (as printed), z into the board; the back face's board coordinates
-are the same for its own printed board, seen from behind (:func:`back_from_front`). Times are true time, ns.
+are the same for its own printed board, seen from behind (``CharucoBoardSpec.back_from_front``). Times are
+true time, ns.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -24,7 +25,7 @@ from rigsync.spec.model import BOARD_MOTIONS, SimBoardSpec
 
 F64 = npt.NDArray[np.float64]
 
-__all__ = ["BoardMotion", "back_from_front", "board_motion"]
+__all__ = ["BoardMotion", "board_motion"]
 
 _PERIODS_S = {"x": 9.1, "y": 7.3, "z": 5.9, "pitch": 6.7, "yaw": 8.3, "roll": 11.3}
 """Periods of each sine at speed 1 (incommensurate, so the path does not repeat within a take)."""
@@ -53,6 +54,8 @@ class BoardMotion:
     """One full turn about world Z every this many seconds (at speed 1); 0: no spin, the front stays in front."""
     speed: float = 1.0
     seed: int = 0
+    _periods_ns: dict[str, tuple[int, int]] = field(init=False, repr=False, compare=False)
+    """Per component: (period, seeded time offset), ns."""
 
     def __post_init__(self) -> None:
         if len(self.center_m) != 3 or len(self.reach_m) != 3 or min(self.reach_m) < 0:
@@ -63,11 +66,15 @@ class BoardMotion:
             raise _error("spin_period_s", self.spin_period_s, "must be >= 0 (0: no spin)")
         if not 0 < self.speed <= 20:
             raise _error("speed", self.speed, "must be in (0, 20]")
+        periods = {}
+        for index, (name, period_s) in enumerate(_PERIODS_S.items()):
+            period_ns = round(period_s * 1e9 / self.speed)
+            periods[name] = period_ns, int(np.random.default_rng([self.seed, 0xB0A2D, index]).integers(0, period_ns))
+        object.__setattr__(self, "_periods_ns", periods)
 
-    def _phase(self, t_ns: npt.ArrayLike, name: str, index: int) -> F64:
+    def _phase(self, t_ns: npt.ArrayLike, name: str) -> F64:
         """``2 pi (t / period + seeded phase)`` of one component, exact in integer ns (true times are large)."""
-        period_ns = round(_PERIODS_S[name] * 1e9 / self.speed)
-        offset_ns = int(np.random.default_rng([self.seed, 0xB0A2D, index]).integers(0, period_ns))
+        period_ns, offset_ns = self._periods_ns[name]
         t = np.asarray(t_ns, dtype=np.int64)
         return 2.0 * math.pi * ((t + offset_ns) % period_ns).astype(np.float64) / period_ns
 
@@ -75,20 +82,20 @@ class BoardMotion:
         """World position (N, 3) of the board's centre at true times ``t_ns`` (N,)."""
         cx, cy, cz = self.center_m
         rx, ry, rz = self.reach_m
-        return np.stack([cx + rx * np.sin(self._phase(t_ns, "x", 0)),
-                         cy + ry * np.sin(self._phase(t_ns, "y", 1)),
-                         cz + rz * np.sin(self._phase(t_ns, "z", 2))], axis=-1)
+        return np.stack([cx + rx * np.sin(self._phase(t_ns, "x")),
+                         cy + ry * np.sin(self._phase(t_ns, "y")),
+                         cz + rz * np.sin(self._phase(t_ns, "z"))], axis=-1)
 
     def rotation(self, t_ns: npt.ArrayLike) -> F64:
         """world_from_board rotations (N, 3, 3) of the front face at true times ``t_ns`` (N,)."""
         tilt = math.radians(self.tilt_deg)
-        pitch = tilt * np.sin(self._phase(t_ns, "pitch", 3))
-        yaw = math.radians(self.heading_deg) + tilt * np.sin(self._phase(t_ns, "yaw", 4))
+        pitch = tilt * np.sin(self._phase(t_ns, "pitch"))
+        yaw = math.radians(self.heading_deg) + tilt * np.sin(self._phase(t_ns, "yaw"))
         if self.spin_period_s > 0:
             spin_ns = round(self.spin_period_s * 1e9 / self.speed)
             t = np.asarray(t_ns, dtype=np.int64)
             yaw = yaw + 2.0 * math.pi * (t % spin_ns).astype(np.float64) / spin_ns
-        roll = math.radians(ROLL_DEG) * np.sin(self._phase(t_ns, "roll", 5))
+        roll = math.radians(ROLL_DEG) * np.sin(self._phase(t_ns, "roll"))
         rotation: F64 = _rz(yaw) @ _rx(pitch) @ _REST @ _rz(roll)
         return rotation
 
@@ -107,12 +114,6 @@ def board_motion(spec: SimBoardSpec | None, seed: int) -> BoardMotion | None:
     return BoardMotion(center_m=spec.center_m, reach_m=spec.reach_m, tilt_deg=spec.tilt_deg,
                        heading_deg=spec.heading_deg, spin_period_s=spec.spin_s, speed=BOARD_MOTIONS[spec.motion],
                        seed=seed)
-
-
-def back_from_front(width_m: float) -> tuple[F64, F64]:
-    """``(F, f)``: front board coordinates ``= F @ x_back + f`` of back board coordinates (the back face is the
-    front mirrored left-right, seen from behind; ``width_m`` is the squares area's width)."""
-    return np.diag([-1.0, 1.0, -1.0]), np.array([width_m, 0.0, 0.0])
 
 
 def _rz(a: F64) -> F64:

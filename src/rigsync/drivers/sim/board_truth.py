@@ -35,7 +35,8 @@ class BoardSighting:
     depth_m: F64
     """(N,) camera z of each corner."""
     in_view: npt.NDArray[np.bool_]
-    """(N,) in front of the camera and inside the image, at least ``margin_px`` from its edges."""
+    """(N,) in front of the camera, inside the image (at least ``margin_px`` from its edges) and not hidden by the
+    static world (the sphere is not considered)."""
     incidence_deg: float
     """Angle between the board's normal and the line of sight to its centre (0: seen face-on; 90: edge-on)."""
 
@@ -48,7 +49,7 @@ class BoardSighting:
 def board_sighting(scene: Scene, view: CameraView, exposure_start_ns: int, exposure_end_ns: int | None = None,
                    line_ns: float = 0.0, *, margin_px: float = 2.0) -> BoardSighting:
     """The board as one frame (an exposure of ``[exposure_start_ns, exposure_end_ns]``, rows ``line_ns`` apart)
-    shows it. Occlusion by the rest of the scene is not considered."""
+    shows it. A corner hidden by the static world is not in view; the sphere is ignored (it is small)."""
     end = exposure_start_ns if exposure_end_ns is None else exposure_end_ns
     k = view.intrinsics
     first = int(row_times_ns(exposure_start_ns, end, line_ns, [0])[0])
@@ -57,15 +58,17 @@ def board_sighting(scene: Scene, view: CameraView, exposure_start_ns: int, expos
     rows = np.zeros(len(objects))
     for _ in range(4 if line_ns else 1):  # each corner's row decides its time: iterate to the fixed point
         times = row_times_ns(exposure_start_ns, end, line_ns, np.clip(np.rint(rows), 0, k.height - 1))
-        world = np.empty_like(objects)
-        for i, t_ns in enumerate(times):
-            rotation, translation = scene.board_pose(int(t_ns), side)
-            world[i] = rotation @ objects[i] + translation
+        rotations, translations = scene.board_poses(times, side)
+        world = np.einsum("nij,nj->ni", rotations, objects) + translations
         pixels, depth = view.project(world)
         rows = np.nan_to_num(pixels[:, 1])
     inside = ((depth > 1e-3) & (pixels[:, 0] >= margin_px) & (pixels[:, 0] <= k.width - 1 - margin_px)
               & (pixels[:, 1] >= margin_px) & (pixels[:, 1] <= k.height - 1 - margin_px))
-    rotation, translation = scene.board_pose(first, side)
+    if inside.any():  # hidden by the static world (the timecode box, the LED clock's lantern)?
+        u = np.clip(np.rint(pixels[inside, 0]), 0, k.width - 1).astype(np.intp)
+        v = np.clip(np.rint(pixels[inside, 1]), 0, k.height - 1).astype(np.intp)
+        inside[inside] = depth[inside] < scene.raster(view).depth_m[v, u] + 1e-3
+    rotation = scene.board_pose(first, side)[0]
     centre = world.mean(axis=0)
     sight = centre - view.position_m
     cos = abs(float(rotation[:, 2] @ sight)) / max(float(np.linalg.norm(sight)), 1e-9)

@@ -26,6 +26,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from rigsync.boards.charuco import CharucoBoardSpec, sim_board
 from rigsync.core.frame import StreamKind
 from rigsync.core.geometry import Pose
 from rigsync.core.intrinsics import Intrinsics
@@ -40,7 +41,7 @@ from rigsync.drivers.sim._scene_world import (
     Raster,
     World,
 )
-from rigsync.drivers.sim.board_motion import BoardMotion, back_from_front
+from rigsync.drivers.sim.board_motion import BoardMotion
 from rigsync.drivers.sim.ledclock_render import LedPainter
 from rigsync.drivers.sim.ledclock_scene import LedClock
 from rigsync.drivers.sim.timecode import TIMECODE_BITS, TIMECODE_UNIT_NS, decode_word, gray_word
@@ -54,6 +55,8 @@ ENCODINGS: dict[StreamKind, tuple[str, ...]] = {
 }
 """Foxglove RawImage encodings each stream kind can be rendered in."""
 
+SIM_BOARD = sim_board()
+"""The board file ``boards/sim_charuco.toml``: :class:`SceneConfig`'s board defaults (one source of truth)."""
 OBJECT_RGB = (200, 35, 30)
 OBJECT_IR_ALBEDO = 170.0
 
@@ -75,13 +78,13 @@ class SceneConfig:
 
     seed: int = 0
     """Seeds the floor texture, the sphere's phase and the IR projector pattern."""
-    board_squares: tuple[int, int] = (7, 5)
-    """ChArUco squares (columns, rows)."""
-    board_square_m: float = 0.08
-    board_marker_m: float = 0.06
-    board_margin_m: float = 0.02
+    board_squares: tuple[int, int] = (SIM_BOARD.columns, SIM_BOARD.rows)
+    """ChArUco squares (columns, rows); every board default is ``boards/sim_charuco.toml``'s."""
+    board_square_m: float = SIM_BOARD.square_m
+    board_marker_m: float = SIM_BOARD.marker_m
+    board_margin_m: float = SIM_BOARD.margin_m
     """White border around the squares."""
-    board_dictionary: str = "DICT_4X4_50"
+    board_dictionary: str = SIM_BOARD.dictionary
     """``cv2.aruco`` predefined dictionary name; needs markers for both faces."""
     board_center_z_m: float = 0.92
     panel_half_width_m: float = 0.3
@@ -134,6 +137,14 @@ class SceneConfig:
         if not 1 <= self.supersample <= 4:
             raise _config_error("supersample", self.supersample, "must be 1..4")
 
+    @property
+    def board_spec(self) -> CharucoBoardSpec:
+        """The board as a board file describes it: two faces, markers ``0..n-1`` in front and ``n..2n-1`` behind."""
+        cols, rows = self.board_squares
+        return CharucoBoardSpec(columns=cols, rows=rows, square_m=self.board_square_m, marker_m=self.board_marker_m,
+                                dictionary=self.board_dictionary, margin_m=self.board_margin_m,
+                                face_first_ids=(0, (cols * rows) // 2), name=SIM_BOARD.name)
+
 
 class Scene:
     """The shared world. Create once per simulated rig; make a view and renderers per camera stream.
@@ -159,6 +170,11 @@ class Scene:
         r = c.object_orbit_radius_m
         return r * math.cos(a), r * math.sin(a), c.object_height_m + c.object_bob_m * math.sin(b)
 
+    @property
+    def board_spec(self) -> CharucoBoardSpec:
+        """The ChArUco board the scene shows, as a board file describes it (:mod:`rigsync.boards.charuco`)."""
+        return self.config.board_spec
+
     def charuco_board(self, side: BoardSide) -> Any:
         """The ``cv2.aruco.CharucoBoard`` printed on one face (for detection and calibration)."""
         return self._world.boards[1 if BoardSide(side) is BoardSide.BACK else 0]
@@ -173,17 +189,21 @@ class Scene:
         """``(R, t)``, world_from_board at true time ``t_ns`` of that face's board coordinates (those of
         ``charuco_board(side).getChessboardCorners()``): ``x_world = R @ x_board + t``. A static board's is
         :meth:`board_to_world` at every time."""
+        rotation, translation = self.board_poses(np.array([t_ns], dtype=np.int64), side)
+        return rotation[0], translation[0]
+
+    def board_poses(self, t_ns: npt.NDArray[np.int64], side: BoardSide = BoardSide.FRONT) -> tuple[F64, F64]:
+        """:meth:`board_pose` at each of the true times ``t_ns`` (N,): rotations (N, 3, 3), translations (N, 3)."""
         motion = self.config.board_motion
         if motion is None:
-            return self.board_to_world(side)
-        cols, rows = self.config.board_squares
-        width_m = cols * self.config.board_square_m
-        rotation, translation = motion.pose(np.array([t_ns]), (width_m, rows * self.config.board_square_m))
-        r, t = rotation[0], translation[0]
+            r, t = self.board_to_world(side)
+            return np.broadcast_to(r, (len(t_ns), 3, 3)), np.broadcast_to(t, (len(t_ns), 3))
+        spec = self.config.board_spec
+        rotation, translation = motion.pose(t_ns, spec.squares_m)
         if BoardSide(side) is BoardSide.BACK:
-            flip, shift = back_from_front(width_m)
-            return r @ flip, r @ shift + t
-        return r, t
+            flip, shift = spec.back_from_front()
+            return rotation @ flip, rotation @ shift + translation
+        return rotation, translation
 
     @property
     def panel_box_m(self) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
