@@ -75,7 +75,7 @@ def test_the_picture_has_a_frustum_per_camera(calibrated: Path) -> None:
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["--board", "/nonexistent/board.toml"], "--board /nonexistent/board.toml: cannot read"),
+    (["--board", "/nonexistent/board.toml"], "/nonexistent/board.toml: cannot read the board file"),
     (["--stream", "cam-9/color"], '--stream = "cam-9/color": not a colour or infrared stream'),
     (["--intrinsics", "factory", "--max-error", "0"], "--max-error = 0.0"),
 ])

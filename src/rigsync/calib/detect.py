@@ -15,7 +15,8 @@ from multiprocessing import get_context
 
 import numpy as np
 
-from rigsync.calib.board import BoardSpec, detect
+from rigsync.boards.charuco import CharucoBoardSpec
+from rigsync.calib.board import detect, faces
 from rigsync.calib.views import MIN_CORNERS, BoardView, FramesetViews
 from rigsync.core.frameset import FramesetRecord
 from rigsync.record import open_recording
@@ -28,9 +29,9 @@ def default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def _detect_here(path: str, keys: Sequence[str], spec: BoardSpec) -> dict[tuple[str, int], Found]:
+def _detect_here(path: str, keys: Sequence[str], spec: CharucoBoardSpec) -> dict[tuple[str, int], Found]:
     """Board corners in every image of ``keys`` with enough of them, by ``(key, rig_time_ns)``."""
-    board = spec.build()
+    board = faces(spec)
     found: dict[tuple[str, int], Found] = {}
     with open_recording(path) as rec:
         for img in rec.images_of([(k.split("/")[0], k.split("/")[1]) for k in keys]):
@@ -40,7 +41,7 @@ def _detect_here(path: str, keys: Sequence[str], spec: BoardSpec) -> dict[tuple[
     return found
 
 
-def detect_streams(path: str, keys: Sequence[str], spec: BoardSpec,
+def detect_streams(path: str, keys: Sequence[str], spec: CharucoBoardSpec,
                    workers: int | None = None) -> dict[tuple[str, int], Found]:
     """The board in every image of ``keys``, on ``workers`` processes (default one per core; 1: here)."""
     workers = min(workers if workers is not None else default_workers(), len(keys))

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from rigsync.boards.charuco import CharucoBoardSpec
 from rigsync.calib import geometry as g
-from rigsync.calib.board import BoardSpec
 from rigsync.calib.detect import detect_streams, frameset_views
 from rigsync.calib.intrinsics import solve_intrinsics
 from rigsync.calib.options import CalibOptions
@@ -79,7 +79,7 @@ def _keys(rec: Recording, options: CalibOptions) -> list[str]:
     return list(options.streams)
 
 
-def calibrate_recording(path: str | os.PathLike[str], board: BoardSpec, options: CalibOptions) -> CalibrationRun:
+def calibrate_recording(path: str | os.PathLike[str], board: CharucoBoardSpec, options: CalibOptions) -> CalibrationRun:
     """Calibrate the rig recorded at ``path`` with the board ``board``."""
     path = os.fspath(path)
     with open_recording(path) as rec:

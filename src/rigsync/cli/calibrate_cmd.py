@@ -46,13 +46,9 @@ def add_parser(sub: Any) -> None:
 
 
 def _board(text: str) -> Any:
-    from rigsync.calib.board import sim_board
+    from rigsync.boards.charuco import load_board, sim_board
 
-    if text == SIM_BOARD:
-        return sim_board()
-    from rigsync.calib.board_file import load_board
-
-    return load_board(text)
+    return sim_board() if text == SIM_BOARD else load_board(text)
 
 
 def run_command(args: argparse.Namespace, console: Console) -> int:
@@ -70,9 +66,10 @@ def run_command(args: argparse.Namespace, console: Console) -> int:
         for path in write_opencv(result.calibration, args.opencv):
             console.print(Text(f"wrote {path}"))
     if args.report is not None:
+        from rigsync.calib.board import faces
         from rigsync.calib.picture import figure, save_picture
 
-        centre = board.build().faces[0].corners_m.mean(axis=0)
+        centre = faces(board)[0].corners_m.mean(axis=0)
         boards = np.array([m[:3, :3] @ centre + m[:3, 3] for m in result.placed.rig_from_board.values()])
         fig = figure(result.placed.rig_from_camera, result.intrinsics, boards,
                      f"{result.calibration.recording}: origin {result.placed.origin}")
