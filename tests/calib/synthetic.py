@@ -44,8 +44,9 @@ def board_pose(t: float) -> np.ndarray:
 
 def views(cameras: dict[str, Pose], frames: int, noise_px: float = 0.1, seed: int = 0,
           offsets_ns: dict[str, int] | None = None, fov_deg: float = 70.0,
-          hold: bool = False) -> tuple[list[FramesetViews], dict[str, Intrinsics]]:
-    """``frames`` framesets of the board seen by ``cameras`` (member ``k`` exposed ``offsets_ns[k]`` late)."""
+          hold: bool = False, speed: float = 1.0) -> tuple[list[FramesetViews], dict[str, Intrinsics]]:
+    """``frames`` framesets of the board seen by ``cameras`` (member ``k`` exposed ``offsets_ns[k]`` late); ``hold``:
+    the board stands still for 10 frames at a time; ``speed`` scales its motion."""
     rng = np.random.default_rng(seed)
     k = Intrinsics.from_hfov(*SIZE, fov_deg)
     obj = board_corners()
@@ -56,7 +57,7 @@ def views(cameras: dict[str, Pose], frames: int, noise_px: float = 0.1, seed: in
         vs = []
         for key, p in cameras.items():
             dt = (offsets_ns or {}).get(key, 0)
-            t = ((f // 10) * 10 * FRAME_NS if hold else t_ns + dt) / 1e9
+            t = speed * ((f // 10) * 10 * FRAME_NS if hold else t_ns + dt) / 1e9
             cam_from_world = g.inverse(g.camera_to_world(p))
             pts = (cam_from_world @ board_pose(t) @ np.c_[obj, np.ones(len(obj))].T).T[:, :3]
             if np.any(pts[:, 2] <= 0.1):

@@ -17,7 +17,7 @@ import numpy as np
 
 from rigsync.boards.charuco import CharucoBoardSpec
 from rigsync.calib.board import detect, faces
-from rigsync.calib.views import MIN_CORNERS, BoardView, FramesetViews
+from rigsync.calib.views import BoardView, FramesetViews, spans_area
 from rigsync.core.frameset import FramesetRecord
 from rigsync.record import open_recording
 
@@ -36,7 +36,7 @@ def _detect_here(path: str, keys: Sequence[str], spec: CharucoBoardSpec) -> dict
     with open_recording(path) as rec:
         for img in rec.images_of([(k.split("/")[0], k.split("/")[1]) for k in keys]):
             ids, board_m, pixels = detect(board, np.asarray(img.image))
-            if len(ids) >= MIN_CORNERS:
+            if spans_area(board_m):
                 found[(f"{img.device}/{img.stream}", img.rig_time_ns)] = (ids, board_m, pixels)
     return found
 

@@ -9,8 +9,9 @@ off. For each view this module estimates
 where ``v`` is the fastest corner's speed between the camera's previous and next detections (frames within three
 frame intervals; unknown otherwise), ``t_set`` the mean stamp of the frameset's views, ``error_bound`` the member's
 stamp error bound, and the last term the rolling shutter's delay of the lowest row the board covers (0 for a global
-shutter). A frameset is used when every view's expected error is at most the limit; a view whose speed is unknown
-(no neighbouring detection) fails it unless it is the frameset's only view.
+shutter: a rolling-shutter view is used only while the board is slow enough for its skew not to matter). Views over
+the limit are taken out of their frameset, worst first, until every remaining view is within it; a view that lags
+and whose speed is unknown (no neighbouring detection) is taken out.
 """
 
 from __future__ import annotations
@@ -28,13 +29,14 @@ NEIGHBOUR_INTERVALS = 3.0
 
 @dataclass(frozen=True, slots=True)
 class Selection:
-    """The framesets kept and those rejected, with each one's expected corner error."""
+    """The views kept and those taken out, by frameset, with their expected corner error."""
 
     kept: tuple[FramesetViews, ...]
+    """The framesets with at least one view within the limit, holding only those views."""
     rejected: tuple[tuple[FramesetViews, float], ...]
-    """Framesets over the limit and their expected error (inf: the board's speed was unknown)."""
+    """Per frameset that lost views: those views and the worst one's expected error (inf: speed unknown)."""
     expected_px: dict[int, float]
-    """Every frameset's expected error, pixels (by frameset id)."""
+    """Every frameset's expected error before any view was taken out, pixels (by frameset id)."""
     limit_px: float
 
 
@@ -65,32 +67,43 @@ def _speed(a: BoardView, b: BoardView, max_gap_ns: float) -> float | None:
     return float(np.max(np.linalg.norm(a.pixels[ia] - b.pixels[ib], axis=1))) / dt
 
 
-def expected_error_px(fs: FramesetViews, speeds: dict[tuple[str, int], float | None],
-                      line_ns: dict[str, float]) -> float:
-    """The largest expected corner error of a frameset's views (inf when a needed speed is unknown)."""
+def view_errors_px(fs: FramesetViews, speeds: dict[tuple[str, int], float | None],
+                   line_ns: dict[str, float]) -> list[float]:
+    """Each view's expected corner error (inf when it lags and its board speed is unknown)."""
     t_set = float(np.mean([v.rig_time_ns for v in fs.views]))
-    worst = 0.0
+    out = []
     for v in fs.views:
         lag_ns = (abs(v.rig_time_ns - t_set) + v.error_bound_ns
                   + line_ns.get(v.key, 0.0) * float(np.max(v.pixels[:, 1])))
         speed = speeds.get((v.key, fs.frameset_id))
-        if speed is None:
-            if len(fs.views) > 1 or lag_ns > 0:
-                return float("inf")
-            continue
-        worst = max(worst, speed * lag_ns)
-    return worst
+        out.append(0.0 if lag_ns == 0 else float("inf") if speed is None else speed * lag_ns)
+    return out
+
+
+def expected_error_px(fs: FramesetViews, speeds: dict[tuple[str, int], float | None],
+                      line_ns: dict[str, float]) -> float:
+    """The largest expected corner error of a frameset's views."""
+    return max(view_errors_px(fs, speeds, line_ns))
 
 
 def select(framesets: list[FramesetViews], line_ns: dict[str, float], limit_px: float) -> Selection:
-    """The framesets whose expected corner error is at most ``limit_px``."""
+    """Each frameset with the views whose expected corner error is over ``limit_px`` taken out, worst first
+    (taking one out moves the set's mean stamp, so the rest are measured again)."""
     speeds = speeds_px_per_ns([v for fs in framesets for v in fs.views])
     kept, rejected, expected = [], [], {}
     for fs in framesets:
-        e = expected_error_px(fs, speeds, line_ns)
-        expected[fs.frameset_id] = e
-        if e <= limit_px:
-            kept.append(fs)
-        else:
-            rejected.append((fs, e))
+        views, dropped = list(fs.views), []
+        expected[fs.frameset_id] = expected_error_px(fs, speeds, line_ns)
+        worst = 0.0
+        while views:
+            errors = view_errors_px(FramesetViews(fs.frameset_id, fs.rig_time_ns, tuple(views)), speeds, line_ns)
+            i = int(np.argmax(errors))
+            if errors[i] <= limit_px:
+                break
+            worst = max(worst, errors[i])
+            dropped.append(views.pop(i))
+        if views:
+            kept.append(FramesetViews(fs.frameset_id, fs.rig_time_ns, tuple(views)))
+        if dropped:
+            rejected.append((FramesetViews(fs.frameset_id, fs.rig_time_ns, tuple(dropped)), worst))
     return Selection(tuple(kept), tuple(rejected), expected, limit_px)

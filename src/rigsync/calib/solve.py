@@ -100,16 +100,16 @@ def _refusal(framesets: list[FramesetViews], cameras: list[str], selection: Sele
         return (f"no camera saw the board in any frame (cameras: {', '.join(cameras)}): record the board in "
                 "view of the cameras (and check --board names the board that was shown)")
     counts = ", ".join(f"{k}: {seen.get(k, 0)}" for k in cameras)
-    rejected = len(selection.rejected)
+    rejected = sum(len(fs.views) for fs, _ in selection.rejected)
     if rejected:
         finite = [e for _, e in selection.rejected if np.isfinite(e)]
         worst = f"{max(finite):.2f} px" if finite else "unknown (the board's speed could not be measured)"
         best = f"{min(finite):.2f} px" if finite else "unknown"
         return (f"no two cameras share enough usable board views. Board views per camera: {counts}. "
-                f"{rejected} of {len(framesets)} framesets with the board were rejected because the board moved "
-                f"between their members: expected corner error from {best} to {worst}, limit "
-                f"{selection.limit_px:g} px (--max-error). Synchronize the cameras (or hold the board still "
-                f"for a moment at each position), or allow a larger error with --max-error")
+                f"{rejected} views in {len(selection.rejected)} of {len(framesets)} framesets with the board were "
+                f"rejected because the board moved between their members: expected corner error from {best} to "
+                f"{worst}, limit {selection.limit_px:g} px (--max-error). Synchronize the cameras (or hold the "
+                "board still for a moment at each position), or allow a larger error with --max-error")
     return (f"no two cameras share {MIN_VIEWS} board views (framesets in which both saw the board). Board views "
             f"per camera: {counts}: show the board to two cameras at once, from several positions")
 
@@ -121,8 +121,9 @@ def _why_disconnected(key: str, framesets: list[FramesetViews], selection: Selec
         return f"{key} saw the board in no frame: show it the board"
     kept = sum(key in fs.cameras() for fs in selection.kept)
     if kept == 0:
-        return (f"{key}: its {seen} board views were all in framesets rejected for timing (the board moved "
-                f"between members more than --max-error {selection.limit_px:g} px allows)")
+        return (f"{key}: its {seen} board views were all rejected for timing (the board moved more between "
+                f"members, or during its rolling shutter's readout, than --max-error {selection.limit_px:g} px "
+                "allows): hold the board still for a moment at each position")
     near = main[0]
     if positions and key in positions and all(k in positions for k in main):
         near = min(main, key=lambda k: float(np.linalg.norm(positions[k] - positions[key])))

@@ -11,6 +11,17 @@ F64 = npt.NDArray[np.float64]
 
 MIN_CORNERS = 6
 """A view needs this many detected corners to take part (a pose from fewer is too weak)."""
+MIN_SPREAD = 0.2
+"""... and corners that span an area: the smaller spread of their board positions at least this fraction of the
+larger (corners along one row give no pose)."""
+
+
+def spans_area(board_m: F64) -> bool:
+    """Whether a view's corners (board frame) span an area rather than lie along a line."""
+    if len(board_m) < MIN_CORNERS:
+        return False
+    s = np.linalg.svd(board_m[:, :2] - board_m[:, :2].mean(axis=0), compute_uv=False)
+    return bool(s[1] >= MIN_SPREAD * s[0])
 
 
 @dataclass(frozen=True, eq=False)

@@ -92,9 +92,11 @@ def print_report(result: Any, console: Console) -> None:
     pairs = ", ".join(f"{k.replace(' ', ' + ')}: {n}" for k, n in cal.pair_views.items())
     console.print(Text(f"board views per pair: {pairs}"))
     sel = sol.selection
+    dropped = sum(len(fs.views) for fs, _ in sel.rejected)
     console.print(Text(
-        f"framesets with the board: {len(sel.kept) + len(sel.rejected)} of {result.framesets}; rejected for timing "
-        f"(expected corner error over {sel.limit_px:g} px): {len(sel.rejected)}; used {len(cal.framesets_used)}, "
+        f"framesets with the board: {len(sel.expected_px)} of {result.framesets}; board views rejected for timing "
+        f"(expected corner error over {sel.limit_px:g} px): {dropped} in {len(sel.rejected)} framesets; used "
+        f"{len(cal.framesets_used)}, "
         f"held out {len(cal.framesets_held_out)} (every 7th); bundle adjustment RMS {sol.adjusted_rms_px:.3f} px "
         f"over {sol.corners} corners"))
     if result.placed.position_residual_m is not None:
@@ -104,4 +106,4 @@ def print_report(result: Any, console: Console) -> None:
     if result.note:
         console.print(Text(f"note: {result.note}"))
     for key, why in sol.disconnected.items():
-        console.print(Text.assemble(("not calibrated: ", "yellow"), f"{key}: {why}"))
+        console.print(Text.assemble(("not calibrated: ", "yellow"), why))
