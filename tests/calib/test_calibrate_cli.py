@@ -108,3 +108,25 @@ def test_a_recording_without_shared_views_is_refused(tmp_path: Path, capsys: pyt
     assert ("no two cameras share 3 board views (framesets in which both saw the board). Board views per camera: "
             "cam-0/color: 0, cam-1/color: 5, cam-2/color: 0: show the board to two cameras at once") in err
     assert not (tmp_path / "c.json").exists()
+
+
+def test_rolling_shutter_views_are_rejected_and_the_global_ones_calibrated(tmp_path: Path,
+                                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """Kinect star, slow board: the rolling-shutter colour views (16 ms readout) exceed 0.1 px and are left out with
+    the reason (exit 1); the global-shutter IR cameras are within 2 mm and 0.1 deg of the rig file."""
+    rig_path = Path(__file__).with_name("calib_rolling.toml")
+    rec = tmp_path / "k.mcap"
+    assert main(["capture", str(rig_path), "--fast", "--seconds", "3", "--out", str(rec), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["calibrate", str(rec), "-o", str(tmp_path / "c.json")]) == 1
+    out = capsys.readouterr().out
+    cal = load_calibration(tmp_path / "c.json")
+    assert sorted(cal.disconnected) == ["kinect-master/color", "kinect-sub1/color", "kinect-sub2/color"]
+    assert "or during its rolling shutter's readout, than --max-error 0.1 px allows" in " ".join(out.split())
+    rig = load_rig(rig_path)
+    assert sorted(c.key for c in cal.cameras) == ["kinect-master/ir", "kinect-sub1/ir", "kinect-sub2/ir"]
+    for cam in cal.cameras:
+        truth = g.camera_to_world(rig.device(cam.device).pose)
+        assert np.linalg.norm(np.array(cam.translation_m) - truth[:3, 3]) < 0.002, cam.key
+        assert g.angle_deg(np.array(cam.rotation).reshape(3, 3), truth[:3, :3]) < 0.1, cam.key
+        assert cam.held_out is not None and cam.held_out.rms_px < 0.5

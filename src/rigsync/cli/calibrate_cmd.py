@@ -105,5 +105,5 @@ def print_report(result: Any, console: Console) -> None:
                            f"{result.placed.angle_residual_deg:.2f} deg at most"))
     if result.note:
         console.print(Text(f"note: {result.note}"))
-    for key, why in sol.disconnected.items():
+    for why in sol.disconnected.values():
         console.print(Text.assemble(("not calibrated: ", "yellow"), why))
