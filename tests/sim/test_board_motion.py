@@ -3,18 +3,23 @@ rolling shutters), hides and is hidden by the rest of the scene, and is off unle
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 import pytest
 
+from rigsync.core.errors import RigFileError
 from rigsync.core.frame import StreamKind
 from rigsync.core.geometry import Pose
 from rigsync.core.intrinsics import Intrinsics
 from rigsync.drivers.sim.board_motion import BoardMotion
 from rigsync.drivers.sim.board_truth import board_face, board_sighting
 from rigsync.drivers.sim.scene import BoardSide, CameraView, Scene, SceneConfig
+from rigsync.drivers.sim.world import SimWorld
+from rigsync.plan import build_plan
+from rigsync.spec import loads_rig
 
 SMALL = Intrinsics.from_hfov(320, 240, 70.0)
 MOTION = BoardMotion(center_m=(0.0, 0.0, 0.8), reach_m=(0.15, 0.15, 0.1), seed=3)
@@ -143,3 +148,44 @@ def test_default_scene_keeps_the_upright_board() -> None:
             r, t_m = scene.board_pose(t, side)
             r0, t0 = scene.board_to_world(side)
             assert np.array_equal(r, r0) and np.array_equal(t_m, t0)
+
+
+EXAMPLE = Path(__file__).parents[2] / "examples" / "calib_three.toml"
+
+
+def _with_board(board: str) -> str:
+    """calib_three.toml with its [sim.board] table replaced by ``board`` (TOML lines under [sim], or a table)."""
+    text = EXAMPLE.read_text()
+    start = text.index("\n[sim.board]\n")
+    text = text[:start] + text[text.index("[[hosts]]"):]
+    if board.startswith("["):
+        return f"{text}\n{board}\n"
+    return text.replace("[sim]\n", f"[sim]\n{board}\n", 1)
+
+
+def test_rig_file_board_table_reaches_the_scene() -> None:
+    """[sim.board] sets the scene's board motion (wave: 4 x the speed); ``board = true`` the defaults; absent: none."""
+    table = ('[sim.board]\nmotion = "wave"\ncenter_m = [0.1, -0.5, 1.0]\nreach_m = [0.2, 0.1, 0.05]\n'
+             'tilt_deg = 30\nheading_deg = 90\nspin_s = 10')
+    cases = [(table, BoardMotion(center_m=(0.1, -0.5, 1.0), reach_m=(0.2, 0.1, 0.05), tilt_deg=30.0,
+                                 heading_deg=90.0, spin_period_s=10.0, speed=4.0, seed=120)),
+             ("board = true", BoardMotion(center_m=(0.0, 0.0, 0.9), seed=120)), ("board = false", None), ("", None)]
+    for board, motion in cases:
+        rig = loads_rig(_with_board(board), "r.toml")
+        assert SimWorld(rig, build_plan(rig)).scene.config.board_motion == motion
+
+
+@pytest.mark.parametrize(("board", "field", "allowed"), [
+    ('[sim.board]\nmotion = "fast"', "sim.board.motion", "slow, wave"),
+    ("[sim.board]\ntilt_deg = 95", "sim.board.tilt_deg", "0 to 80"),
+    ("[sim.board]\nreach_m = [0.1, -0.1, 0.1]", "sim.board.reach_m", "0 to 10"),
+    ("[sim.board]\nspeed = 2", "sim.board.speed", "motion"),
+    ('board = "yes"', "sim.board", None),
+])
+def test_bad_board_settings_name_the_field(board: str, field: str, allowed: str | None) -> None:
+    """A bad [sim.board] value is refused with the file, the field path and what is allowed."""
+    with pytest.raises(RigFileError) as err:
+        loads_rig(_with_board(board), "r.toml")
+    assert err.value.file == "r.toml" and err.value.field == field, str(err.value)
+    if allowed is not None:
+        assert allowed in (err.value.allowed or ""), str(err.value)
