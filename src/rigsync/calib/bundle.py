@@ -18,6 +18,7 @@ from scipy.sparse import csr_matrix
 
 from rigsync.calib import geometry as g
 from rigsync.calib.geometry import F64
+from rigsync.calib.uncertainty import PoseSigma, camera_sigmas
 from rigsync.calib.views import FramesetViews
 from rigsync.core.intrinsics import Intrinsics
 
@@ -88,6 +89,8 @@ class Adjusted:
     """RMS reprojection error over every corner used."""
     corners: int
     iterations: int
+    sigmas: dict[str, PoseSigma]
+    """Each camera's expected pose error after aligning the rig frames."""
 
 
 def adjust(framesets: list[FramesetViews], intrinsics: dict[str, Intrinsics], root: str,
@@ -134,4 +137,5 @@ def adjust(framesets: list[FramesetViews], intrinsics: dict[str, Intrinsics], ro
         rig_from_camera={c: g.inverse(cams[i]) for i, c in enumerate(cameras)},
         rig_from_board={fs.frameset_id: boards[j] for j, fs in enumerate(fsets)},
         rms_px=float(np.sqrt(np.mean(np.sum(res * res, axis=1)))), corners=n, iterations=int(result.njev or 0),
+        sigmas=dict(zip(cameras, camera_sigmas(result.jac, result.fun, result.x, n_cam), strict=True)),
     )

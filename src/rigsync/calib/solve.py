@@ -18,6 +18,7 @@ from rigsync.calib.holdout import held_out_errors, split
 from rigsync.calib.initial import components, initial_estimate, pair_key, shared_views
 from rigsync.calib.options import MIN_VIEWS
 from rigsync.calib.select import Selection, select
+from rigsync.calib.uncertainty import MAX_ANGLE_DEG, MAX_POSITION_M, PoseSigma
 from rigsync.calib.views import FramesetViews
 from rigsync.core.calibration import CameraErrors
 from rigsync.core.errors import RigsyncError
@@ -71,11 +72,23 @@ def solve(framesets: list[FramesetViews], cameras: list[str], intrinsics: dict[s
     main = [k for k in main if k not in weak]
     if len(main) < 2:
         raise CalibrationError(_refusal(framesets, cameras, selection))
-    initial = initial_estimate(used, intrinsics, main)
-    adjusted = adjust(used, intrinsics, initial.root, initial.rig_from_camera, initial.rig_from_board)
+    uncertain: dict[str, PoseSigma] = {}
+    while True:
+        initial = initial_estimate(used, intrinsics, main)
+        adjusted = adjust(used, intrinsics, initial.root, initial.rig_from_camera, initial.rig_from_board)
+        weak_poses = {k: s for k, s in adjusted.sigmas.items() if not s.trusted}
+        if not weak_poses:
+            break
+        worst = max(weak_poses, key=lambda k: weak_poses[k].position_m / MAX_POSITION_M
+                    + weak_poses[k].angle_deg / MAX_ANGLE_DEG)  # the rest are measured again without it
+        uncertain[worst] = weak_poses[worst]
+        main = [k for k in main if k != worst]
+        if len(main) < 2:
+            raise CalibrationError(_refusal(framesets, cameras, selection, uncertain))
     errors = held_out_errors(held, adjusted.rig_from_camera, intrinsics)
     left = [k for k in cameras if k not in main]
-    disconnected = {k: _why_disconnected(k, framesets, selection, used, main, positions) for k in left}
+    disconnected = {k: _uncertain(k, uncertain[k], views_of.get(k, 0)) if k in uncertain else
+                    _why_disconnected(k, framesets, selection, used, main, positions) for k in left}
     return Solution(
         root=initial.root, rig_from_camera=adjusted.rig_from_camera, rig_from_board=adjusted.rig_from_board,
         tree=initial.tree, used=tuple(fs.frameset_id for fs in used if fs.frameset_id in adjusted.rig_from_board),
@@ -94,8 +107,23 @@ def _views(framesets: list[FramesetViews]) -> dict[str, int]:
     return dict(out)
 
 
-def _refusal(framesets: list[FramesetViews], cameras: list[str], selection: Selection) -> str:
+def _uncertain(key: str, sigma: PoseSigma, views: int) -> str:
+    return (f"{key}: its pose is determined only to {sigma.position_m * 1000:.1f} mm and {sigma.angle_deg:.2f} deg "
+            f"(expected RMS error, from {views} usable board views; limits {MAX_POSITION_M * 1000:g} mm and "
+            f"{MAX_ANGLE_DEG:g} deg): show it the board more often together with its neighbours (slowly, or with "
+            "the cameras synchronized)")
+
+
+def _refusal(framesets: list[FramesetViews], cameras: list[str], selection: Selection,
+             uncertain: dict[str, PoseSigma] | None = None) -> str:
     seen = _views(framesets)
+    if uncertain:
+        why = "; ".join(f"{k}: {s.position_m * 1000:.1f} mm, {s.angle_deg:.2f} deg" for k, s in uncertain.items())
+        rejected = sum(len(fs.views) for fs, _ in selection.rejected)
+        return (f"the usable board views do not determine the poses within {MAX_POSITION_M * 1000:g} mm and "
+                f"{MAX_ANGLE_DEG:g} deg (expected RMS error: {why}). {rejected} board views were rejected for "
+                f"timing (expected corner error over {selection.limit_px:g} px, --max-error): synchronize the "
+                "cameras, or move the board slowly (or hold it still at each position), and record longer")
     if not any(seen.values()):
         return (f"no camera saw the board in any frame (cameras: {', '.join(cameras)}): record the board in "
                 "view of the cameras (and check --board names the board that was shown)")
