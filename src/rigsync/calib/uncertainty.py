@@ -3,9 +3,9 @@
 The covariance of the unknowns is ``s^2 (J^T J)^-1`` at the solution (``J`` the robust loss's Jacobian, ``s^2``
 the residuals' variance per degree of freedom). Its cameras' block is sampled; each sampled rig is aligned onto the
 solved one (the ``rig-file`` fit of :mod:`rigsync.calib.origin`) and each camera's centre and orientation compared:
-the RMS over the samples is the camera's expected error after aligning the rig frames. A camera whose expected (RMS) position or
-orientation error exceeds :data:`MAX_POSITION_M` or :data:`MAX_ANGLE_DEG` is not calibrated well enough to be
-trusted: :mod:`rigsync.calib.solve` leaves it out, saying so, rather than write a pose
+the RMS over the samples is the camera's expected error after aligning the rig frames. A camera whose expected
+(RMS) position or orientation error exceeds :data:`MAX_POSITION_M` or :data:`MAX_ANGLE_DEG` is not calibrated well
+enough to be trusted: :mod:`rigsync.calib.solve` leaves it out, saying so, rather than write a pose
 that may be wrong by more than the limits.
 """
 

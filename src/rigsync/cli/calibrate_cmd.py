@@ -1,8 +1,9 @@
 """``rigsync calibrate REC.mcap``: every camera's pose in one rig frame from a board shown to the rig.
 
 Exit codes: 0 every colour/infrared camera calibrated; 1 calibrated, but some cameras are not (named, with what
-would connect them); 2 bad input (not a recording, an unknown board file or stream, a bad option) or refused (no
-board seen, no two cameras tied by usable board views: the reason is printed).
+would connect them), or a camera's held-out reprojection error exceeds 0.5 px (named: its pose is suspect); 2 bad
+input (not a recording, an unknown board file or stream, a bad option) or refused (no board seen, no two cameras
+tied by usable board views, poses not determined within the limits: the reason is printed).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from rigsync.cli.aligned import table
 from rigsync.cli.plain import row
 
 SIM_BOARD = "sim"
+MAX_HELD_OUT_PX = 0.5
+"""A camera whose held-out RMS exceeds this is reported as suspect (exit 1)."""
 
 
 def add_parser(sub: Any) -> None:
@@ -75,7 +78,13 @@ def run_command(args: argparse.Namespace, console: Console) -> int:
                      f"{result.calibration.recording}: origin {result.placed.origin}")
         save_picture(fig, args.report / "rig.png")
         console.print(Text(f"wrote {args.report / 'rig.png'}"))
-    return 1 if result.calibration.disconnected else 0
+    suspect = [(c.key, c.held_out.rms_px) for c in result.calibration.cameras
+               if c.held_out is not None and c.held_out.rms_px > MAX_HELD_OUT_PX]
+    for key, rms in suspect:
+        console.print(Text.assemble(("suspect: ", "yellow"), f"{key}: held-out reprojection error {rms:.2f} px RMS "
+                                    f"(over {MAX_HELD_OUT_PX} px): its pose may be off by more than its expected "
+                                    "error; show it the board more, in full view"))
+    return 1 if result.calibration.disconnected or suspect else 0
 
 
 def print_report(result: Any, console: Console) -> None:
