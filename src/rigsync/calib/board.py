@@ -27,8 +27,22 @@ class Face:
     corners_m: F64
 
 
+@dataclass(frozen=True, eq=False)
+class Detector:
+    """The board's marker detector (one pass per image, every face's markers) and its faces."""
+
+    markers: Any
+    faces: tuple[Face, ...]
+
+
+def detector(spec: CharucoBoardSpec) -> Detector:
+    """The board's detector (built where it is used: cv2 objects do not cross processes)."""
+    dictionary = cv2.aruco.getPredefinedDictionary(getattr(cv2.aruco, spec.dictionary))
+    return Detector(cv2.aruco.ArucoDetector(dictionary), faces(spec))
+
+
 def faces(spec: CharucoBoardSpec) -> tuple[Face, ...]:
-    """The board's faces with their detectors (built here: cv2 objects do not cross processes)."""
+    """The board's faces with their ChArUco detectors and corners in the board frame."""
     flip, shift = spec.back_from_front()
     out = []
     for i, board in enumerate(spec.to_cv2()):
@@ -39,18 +53,21 @@ def faces(spec: CharucoBoardSpec) -> tuple[Face, ...]:
     return tuple(out)
 
 
-def detect(board: tuple[Face, ...], image: np.ndarray) -> tuple[np.ndarray, F64, F64]:
+def detect(board: Detector, image: np.ndarray) -> tuple[np.ndarray, F64, F64]:
     """``(ids, board_m, pixels)`` of the corners found in an image (the face with most corners; the ids of a
-    later face follow the first's)."""
+    later face follow the first's). The markers are found once, then each face's corners interpolated from them."""
     gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY if image.shape[2] == 3
                                                       else cv2.COLOR_RGBA2GRAY)
     if gray.dtype != np.uint8:  # 16-bit infrared: stretched to 8 bits
         gray = (gray.astype(np.float64) * (255.0 / max(float(gray.max()), 1.0))).astype(np.uint8)
     best: tuple[np.ndarray, F64, F64] = (np.zeros(0, np.int32), np.zeros((0, 3)), np.zeros((0, 2)))
-    for i, face in enumerate(board):
-        corners, ids, _, _ = face.detector.detectBoard(gray)
+    marker_corners, marker_ids, _ = board.markers.detectMarkers(gray)
+    if marker_ids is None:
+        return best
+    for i, face in enumerate(board.faces):
+        corners, ids, _, _ = face.detector.detectBoard(gray, markerCorners=marker_corners, markerIds=marker_ids)
         if ids is not None and len(ids) > len(best[0]):
             ids = ids.reshape(-1).astype(np.int32)
-            offset = i * len(board[0].corners_m)
+            offset = i * len(board.faces[0].corners_m)
             best = (ids + offset, face.corners_m[ids], np.asarray(corners, dtype=np.float64).reshape(-1, 2))
     return best

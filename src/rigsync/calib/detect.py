@@ -16,7 +16,7 @@ from multiprocessing import get_context
 import numpy as np
 
 from rigsync.boards.charuco import CharucoBoardSpec
-from rigsync.calib.board import detect, faces
+from rigsync.calib.board import detect, detector
 from rigsync.calib.views import BoardView, FramesetViews, spans_area
 from rigsync.core.frameset import FramesetRecord
 from rigsync.record import open_recording
@@ -31,7 +31,7 @@ def default_workers() -> int:
 
 def _detect_here(path: str, keys: Sequence[str], spec: CharucoBoardSpec) -> dict[tuple[str, int], Found]:
     """Board corners in every image of ``keys`` with enough of them, by ``(key, rig_time_ns)``."""
-    board = faces(spec)
+    board = detector(spec)
     found: dict[tuple[str, int], Found] = {}
     with open_recording(path) as rec:
         for img in rec.images_of([(k.split("/")[0], k.split("/")[1]) for k in keys]):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,10 @@ class CalibrationRun:
     """Images per camera in which the board was detected."""
     framesets: int
     """Framesets in the recording."""
+    detect_s: float = 0.0
+    """Wall time of the detection (for the benchmark)."""
+    solve_s: float = 0.0
+    """Wall time of the solve: selection, estimate, adjustment, covariance, held-out errors, origin."""
     note: str = ""
     """What could not be used (a rig file that does not load: no rolling-shutter line times, no declared poses)."""
 
@@ -88,7 +93,9 @@ def calibrate_recording(path: str | os.PathLike[str], board: CharucoBoardSpec, o
         factory = {k: rec.intrinsics(*k.split("/")) for k in keys}
         sizes = {f"{s.device}/{s.stream}": (s.width, s.height) for s in rec.streams}
         lines, declared, note = _rig_facts(rec, keys)
+    started = time.perf_counter()
     found = detect_streams(path, keys, board, options.workers)
+    detected = time.perf_counter()
     images: dict[str, int] = defaultdict(int)
     for key, _ in found:
         images[key] += 1
@@ -111,6 +118,7 @@ def calibrate_recording(path: str | os.PathLike[str], board: CharucoBoardSpec, o
     positions = {k: m[:3, 3] for k, m in declared.items()}
     solution = solve(views, keys, intrinsics, lines, options.max_error_px, positions)
     placed = place(options.origin, solution.root, solution.rig_from_camera, solution.rig_from_board, declared)
+    solved = time.perf_counter()
     cameras = tuple(
         CalibratedCamera(
             key=key, intrinsics=intrinsics[key], rotation=g.as_tuple(m[:3, :3]), translation_m=(
@@ -125,4 +133,5 @@ def calibrate_recording(path: str | os.PathLike[str], board: CharucoBoardSpec, o
         framesets_used=solution.used, framesets_held_out=solution.held_out, pair_views=solution.pair_views,
         disconnected=tuple(solution.disconnected),
     )
-    return CalibrationRun(calibration, solution, placed, intrinsics, dict(images), len(records), note)
+    return CalibrationRun(calibration, solution, placed, intrinsics, dict(images), len(records), detected - started,
+                          solved - detected, note)
