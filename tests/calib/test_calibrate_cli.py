@@ -88,6 +88,16 @@ def test_bad_options_name_the_option(recording: Path, args: list[str], message: 
     assert message in err and "Traceback" not in err
 
 
+def test_solved_intrinsics_too_uncertain_are_refused(recording: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--intrinsics solve on a short take: each principal point's uncertainty (0.3-0.9 deg here, as large as the
+    poses' actual error with them) is over 0.1 deg, so the calibration is refused, saying so, not written wrong."""
+    assert main(["calibrate", str(recording), "-o", "/dev/null", "--intrinsics", "solve"]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    for cam in ("cam-a/color", "cam-b/color", "cam-c/color"):
+        assert f"{cam}: its solved principal point is known only to" in err
+    assert "use the factory intrinsics (--intrinsics factory)" in err
+
+
 def test_not_a_recording_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A file that is not a recording: exit 2 naming the file."""
     bad = tmp_path / "x.mcap"

@@ -156,3 +156,38 @@ def test_the_lagging_view_is_taken_out_and_the_rest_kept():
     assert [fs.cameras() for fs in sel.kept] == [("a/c", "b/c")] * 3
     assert [fs.cameras() for fs, _ in sel.rejected] == [("c/c",)] * 3
     assert all(e == pytest.approx(100.0 * 0.020) for _, e in sel.rejected)  # 20 ms from the mean of the three
+
+
+def test_solved_intrinsics_recover_the_true_camera():
+    """--intrinsics solve from one camera's board views (0.1 px noise): focal length within 2%, and the principal
+    point's error within three times the uncertainty the solve states."""
+    from rigsync.calib.intrinsics import solve_intrinsics
+
+    cams = ring(3, radius_m=1.1, arc_deg=60)  # near: the board fills much of the image, seen at many tilts
+    fs, k = views(cams, 150, noise_px=0.1)
+    own = [(v.board_m, v.pixels) for f in fs for v in f.views if v.key == "cam1/color"][::3]
+    got, pp_deg = solve_intrinsics("cam1/color", own, 320, 240, None)
+    truth = k["cam1/color"]
+    assert abs(got.fx / truth.fx - 1) < 0.02 and abs(got.fy / truth.fy - 1) < 0.02, (got, truth)
+    # the principal point's stated uncertainty covers its error (within 3 sigma), and is not needlessly loose
+    err_deg = np.degrees(max(abs(got.cx - truth.cx) / got.fx, abs(got.cy - truth.cy) / got.fy))
+    assert err_deg < 3 * pp_deg < 3.0, (err_deg, pp_deg)
+    assert got.distortion_model == "plumb_bob" and len(got.distortion) == 5
+    with pytest.raises(CalibrationError, match="needs the board in at least 8 of its images, it is in 3"):
+        solve_intrinsics("cam1/color", own[:3], 320, 240, None)
+
+
+def test_a_camera_origin_makes_that_camera_the_identity(five):
+    """--origin CAMERA: that camera's pose is the identity, the others keep their relative poses."""
+    cams, _, _, sol = five
+    placed = place("cam2/color", sol.root, sol.rig_from_camera, sol.rig_from_board, {})
+    assert placed.origin == "cam2/color" and np.allclose(placed.rig_from_camera["cam2/color"], np.eye(4))
+    rel = g.inverse(sol.rig_from_camera["cam2/color"]) @ sol.rig_from_camera["cam0/color"]
+    assert np.allclose(placed.rig_from_camera["cam0/color"], rel)
+    from rigsync.core.errors import OptionError
+
+    with pytest.raises(OptionError, match='--origin = "cam9/color": not a calibrated camera'):
+        place("cam9/color", sol.root, sol.rig_from_camera, sol.rig_from_board, {})
+    with pytest.raises(OptionError, match="the rig file declares no pose for cam0/color"):
+        place("rig-file", sol.root, sol.rig_from_camera, sol.rig_from_board, {})
+    assert cams

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +17,7 @@ from rigsync.calib.intrinsics import solve_intrinsics
 from rigsync.calib.options import CalibOptions
 from rigsync.calib.origin import Placed, place
 from rigsync.calib.solve import CalibrationError, Solution, solve
+from rigsync.calib.uncertainty import MAX_ANGLE_DEG
 from rigsync.core.calibration import CalibratedCamera, RigCalibration
 from rigsync.core.errors import OptionError, RigsyncError
 from rigsync.core.intrinsics import Intrinsics
@@ -103,20 +104,31 @@ def calibrate_recording(path: str | os.PathLike[str], board: CharucoBoardSpec, o
         raise CalibrationError(f"{path}: the board ({board.name}) was found in no image of {', '.join(keys)}: "
                                  "record it in view of the cameras, or name the board that was shown with --board")
     intrinsics: dict[str, Intrinsics] = {}
+    weak: dict[str, str] = {}
     for key in keys:
         start = factory[key]
         if options.intrinsics == "solve":
             own = [(b, p) for (k, _), (_, b, p) in sorted(found.items(), key=lambda kv: kv[0][1]) if k == key]
             if own:
-                intrinsics[key] = solve_intrinsics(key, own, *sizes[key], start)
+                intrinsics[key], pp_deg = solve_intrinsics(key, own, *sizes[key], start)
+                if pp_deg > MAX_ANGLE_DEG:
+                    weak[key] = (f"{key}: its solved principal point is known only to {pp_deg:.2f} deg (1 sigma; "
+                                 f"limit {MAX_ANGLE_DEG:g} deg): show it the board at more tilts and across the "
+                                 "whole image, or use the factory intrinsics (--intrinsics factory)")
         elif start is not None:
             intrinsics[key] = start
         elif any(k == key for k, _ in found):
             raise CalibrationError(f"{path}: {key} has no camera_info (no factory intrinsics): solve them with "
                                      "--intrinsics solve")
-    views = frameset_views(records, found, [k for k in keys if k in intrinsics])
+    usable = [k for k in keys if k in intrinsics and k not in weak]
+    views = frameset_views(records, found, usable)
     positions = {k: m[:3, 3] for k, m in declared.items()}
-    solution = solve(views, keys, intrinsics, lines, options.max_error_px, positions)
+    try:
+        solution = solve(views, usable, intrinsics, lines, options.max_error_px, positions)
+    except CalibrationError as err:
+        raise CalibrationError("; ".join([*weak.values(), str(err)])) from None
+    solution = replace(solution, disconnected=weak | solution.disconnected |
+                       {k: f"{k} has no intrinsics" for k in keys if k not in intrinsics and k not in weak})
     placed = place(options.origin, solution.root, solution.rig_from_camera, solution.rig_from_board, declared)
     solved = time.perf_counter()
     cameras = tuple(

@@ -59,6 +59,9 @@ def solve(framesets: list[FramesetViews], cameras: list[str], intrinsics: dict[s
           positions: dict[str, F64] | None = None) -> Solution:
     """Calibrate ``cameras`` from their board views. ``positions`` (rig file, optional) only helps name a
     disconnected camera's nearest neighbour."""
+    if len(cameras) < 2:
+        raise CalibrationError("a rig calibration needs two cameras or more; calibratable: "
+                               f"{', '.join(cameras) or 'none'}")
     selection = select(framesets, line_ns, max_error_px)
     shared = [fs for fs in selection.kept if len(set(fs.cameras())) >= 2]
     used, held = split(shared)
