@@ -79,6 +79,7 @@ def test_the_picture_has_a_frustum_per_camera(calibrated: Path) -> None:
     (["--board", "/nonexistent/board.toml"], "/nonexistent/board.toml: cannot read the board file"),
     (["--stream", "cam-z/color"], '--stream = "cam-z/color": not a colour or infrared stream'),
     (["--intrinsics", "factory", "--max-error", "0"], "--max-error = 0.0"),
+    (["--origin", "cam-z/color"], '--origin = "cam-z/color": not a camera of the recording (allowed: rig-file, auto, '),
 ])
 def test_bad_options_name_the_option(recording: Path, args: list[str], message: str,
                                      capsys: pytest.CaptureFixture[str]) -> None:

@@ -14,7 +14,7 @@ from rigsync.boards.charuco import CharucoBoardSpec
 from rigsync.calib import geometry as g
 from rigsync.calib.detect import detect_streams, frameset_views
 from rigsync.calib.intrinsics import solve_intrinsics
-from rigsync.calib.options import CalibOptions
+from rigsync.calib.options import AUTO, RIG_FILE, CalibOptions
 from rigsync.calib.origin import Placed, place
 from rigsync.calib.solve import CalibrationError, Solution, solve
 from rigsync.calib.uncertainty import MAX_ANGLE_DEG
@@ -90,6 +90,8 @@ def calibrate_recording(path: str | os.PathLike[str], board: CharucoBoardSpec, o
     path = os.fspath(path)
     with open_recording(path) as rec:
         keys = _keys(rec, options)
+        if options.origin not in (AUTO, RIG_FILE, *keys):
+            raise OptionError("--origin", options.origin, "not a camera of the recording", [RIG_FILE, AUTO, *keys])
         records = list(rec.framesets())
         factory = {k: rec.intrinsics(*k.split("/")) for k in keys}
         sizes = {f"{s.device}/{s.stream}": (s.width, s.height) for s in rec.streams}
