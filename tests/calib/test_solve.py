@@ -191,3 +191,20 @@ def test_a_camera_origin_makes_that_camera_the_identity(five):
     with pytest.raises(OptionError, match="the rig file declares no pose for cam0/color"):
         place("rig-file", sol.root, sol.rig_from_camera, sol.rig_from_board, {})
     assert cams
+
+
+def test_a_camera_left_out_takes_the_cameras_only_tied_through_it():
+    """cam0 and cam1 keep two framesets each: both are left out as sharing too few views, named with whom to pair
+    them, and the rest calibrated."""
+    cams = ring(4, arc_deg=150)
+    fs, k = views(cams, 120, noise_px=0.1)
+    cut = []
+    for f in fs:  # cam1 keeps two framesets, only with cam0; cam0 keeps nothing else
+        keep = [v for v in f.views if v.key not in ("cam0/color", "cam1/color")
+                or (f.frameset_id in (10, 11) and v.key in ("cam0/color", "cam1/color"))]
+        cut.append(FramesetViews(f.frameset_id, f.rig_time_ns, tuple(keep)))
+    sol = solve(cut, sorted(cams), k, {}, 0.1)
+    assert set(sol.rig_from_camera) == {"cam2/color", "cam3/color"}
+    for key in ("cam0/color", "cam1/color"):
+        assert sol.disconnected[key].startswith(f"{key} shares only "), sol.disconnected
+        assert "with the others (needs 3): show the board to" in sol.disconnected[key]

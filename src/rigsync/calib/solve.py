@@ -71,8 +71,7 @@ def solve(framesets: list[FramesetViews], cameras: list[str], intrinsics: dict[s
     if len(main) < 2:
         raise CalibrationError(_refusal(framesets, cameras, selection))
     views_of = _views(used)
-    weak = [k for k in main if views_of.get(k, 0) < MIN_VIEWS]
-    main = [k for k in main if k not in weak]
+    main = _connected([k for k in main if views_of.get(k, 0) >= MIN_VIEWS], pairs)
     if len(main) < 2:
         raise CalibrationError(_refusal(framesets, cameras, selection))
     uncertain: dict[str, PoseSigma] = {}
@@ -85,7 +84,7 @@ def solve(framesets: list[FramesetViews], cameras: list[str], intrinsics: dict[s
         worst = max(weak_poses, key=lambda k: weak_poses[k].position_m / MAX_POSITION_M
                     + weak_poses[k].angle_deg / MAX_ANGLE_DEG)  # the rest are measured again without it
         uncertain[worst] = weak_poses[worst]
-        main = [k for k in main if k != worst]
+        main = _connected([k for k in main if k != worst], pairs)
         if len(main) < 2:
             raise CalibrationError(_refusal(framesets, cameras, selection, uncertain))
     errors = held_out_errors(held, adjusted.rig_from_camera, intrinsics)
@@ -100,6 +99,14 @@ def solve(framesets: list[FramesetViews], cameras: list[str], intrinsics: dict[s
         errors=errors, disconnected=disconnected, selection=selection, adjusted_rms_px=adjusted.rms_px,
         corners=adjusted.corners,
     )
+
+
+def _connected(keys: list[str], pairs: dict[tuple[str, str], int]) -> list[str]:
+    """The largest connected set among ``keys`` (a camera taken out may have been the only link)."""
+    if not keys:
+        return []
+    inside = {p: n for p, n in pairs.items() if p[0] in keys and p[1] in keys}
+    return components(keys, inside)[0]
 
 
 def _views(framesets: list[FramesetViews]) -> dict[str, int]:
@@ -160,6 +167,7 @@ def _why_disconnected(key: str, framesets: list[FramesetViews], selection: Selec
         near = min(main, key=lambda k: float(np.linalg.norm(positions[k] - positions[key])))
     shared = sum(key in fs.cameras() and any(k in main for k in fs.cameras()) for fs in used)
     if shared:
-        return (f"{key} shares only {shared} board views with the others (needs {MIN_VIEWS}): show the board "
+        return (f"{key} shares only {shared} board view{'s' if shared != 1 else ''} with the others (needs "
+                f"{MIN_VIEWS}): show the board "
                 f"to {key} and {near} at once")
     return f"{key} shares no board view with the others: show the board to {key} and {near} at once"
