@@ -10,6 +10,10 @@ The capture benchmark needs ~1920 renders per second (32 RGB-D cameras at 30 fps
 everything else, so a colour or depth render must stay well under 0.3 ms. The baseline is ``numpy.copy`` of
 an array of the rendered image's shape and dtype, measured in the same run: the floor any render pays, since
 each render returns a fresh image. Times cycle through a full orbit, so the sphere is sometimes in view.
+
+The ``+board`` cases render a scene with the hand-held calibration board (``[sim.board]``) moving 0.8 m in
+front of the camera (it covers about a fifth of the image); ``x plain`` is their time against the same
+encoding of the static scene, measured in the same run.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from rigsync.boards.ledclock import default_board
 from rigsync.core.frame import StreamKind
 from rigsync.core.geometry import Pose
 from rigsync.core.intrinsics import Intrinsics
+from rigsync.drivers.sim.board_motion import BoardMotion
 from rigsync.drivers.sim.ledclock_scene import LedClock
 from rigsync.drivers.sim.scene import Scene, SceneConfig, ViewRenderer
 from rigsync.spec.model import LEDCLOCK_FACES
@@ -57,6 +62,7 @@ def main() -> None:
     scene = Scene(SceneConfig(seed=0))
     lantern = Scene(SceneConfig(seed=0), LedClock(default_board(), (0.0, 0.0, 0.49), LEDCLOCK_FACES, 0,
                                                   10**11, 2e-5))
+    board = Scene(SceneConfig(seed=0, board_motion=BoardMotion(center_m=(0.0, -0.8, 1.0), seed=0)))
     view = scene.view(Pose((0.0, -2.0, 1.2), (0.0, 0.0, 1.0)), Intrinsics.from_hfov(args.width, args.height, 70.0))
     step_ns = scene.config.object_orbit_period_ns // 997  # sweeps the orbit, never repeating a frame exactly
     rolling = 16_000_000 / args.height
@@ -70,6 +76,10 @@ def main() -> None:
         ("rgb8 +ledclock", StreamKind.COLOR, False, {}),
         ("rgb8 +ledclock rs", StreamKind.COLOR, False, {}),
         ("mono8 +ledclock", StreamKind.IR, False, {}),
+        ("rgb8 +board", StreamKind.COLOR, False, {}),
+        ("rgb8 +board rs", StreamKind.COLOR, False, {}),
+        ("16UC1 +board", StreamKind.DEPTH, False, {}),
+        ("mono8 +board", StreamKind.IR, False, {}),
     ]
     print(f"{args.width}x{args.height}, {args.seconds:.1f} s per case, numpy {np.__version__}")
     print(f"{'case':<18} {'renders/s':>10} {'us/render':>10} {'copies/s':>10} {'us/copy':>8} {'x copy':>7}"
@@ -77,8 +87,9 @@ def main() -> None:
     plain: dict[str, float] = {}
     for name, kind, dots, flags in cases:
         encoding = name.split()[0]
-        led = "+ledclock" in name
-        renderer = (lantern if led else scene).renderer(view, kind, encoding, ir_dots=dots)
+        led = "+ledclock" in name or "+board" in name
+        world = lantern if "+ledclock" in name else board if "+board" in name else scene
+        renderer = world.renderer(view, kind, encoding, ir_dots=dots)
         rng = np.random.default_rng(0) if flags else None
         image = renderer.render(0)
         line_ns = rolling if name.endswith(" rs") else 0.0
