@@ -157,6 +157,7 @@ class Scene:
         self.config = config if config is not None else SceneConfig()
         self.ledclock = ledclock
         self._world = World(self.config, ledclock)
+        self._board_spec = self.config.board_spec
         phases = np.random.default_rng([self.config.seed, 0x0B1]).random(2)
         self._orbit_phase_ns = int(phases[0] * self.config.object_orbit_period_ns)
         self._bob_phase_ns = int(phases[1] * self.config.object_bob_period_ns)
@@ -173,7 +174,7 @@ class Scene:
     @property
     def board_spec(self) -> CharucoBoardSpec:
         """The ChArUco board the scene shows, as a board file describes it (:mod:`rigsync.boards.charuco`)."""
-        return self.config.board_spec
+        return self._board_spec
 
     def charuco_board(self, side: BoardSide) -> Any:
         """The ``cv2.aruco.CharucoBoard`` printed on one face (for detection and calibration)."""
@@ -198,7 +199,7 @@ class Scene:
         if motion is None:
             r, t = self.board_to_world(side)
             return np.broadcast_to(r, (len(t_ns), 3, 3)), np.broadcast_to(t, (len(t_ns), 3))
-        spec = self.config.board_spec
+        spec = self._board_spec
         rotation, translation = motion.pose(t_ns, spec.squares_m)
         if BoardSide(side) is BoardSide.BACK:
             flip, shift = spec.back_from_front()
