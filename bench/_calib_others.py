@@ -54,7 +54,7 @@ def spanning_tree(framesets: list[FramesetViews], keys: list[str]) -> tuple[str,
                     shared[(a, b)] += 1
                     shared[(b, a)] += 1
     root = max(keys, key=lambda k: (views[k], k))
-    tree, edges = {root}, []
+    tree, edges = {root}, list[tuple[str, str]]()
     while True:
         best = max(((n, a, b) for (a, b), n in shared.items() if a in tree and b not in tree), default=None)
         if best is None:
@@ -114,7 +114,9 @@ def multical_board_yaml(spec: CharucoBoardSpec) -> str:
 
 def parse_multical(calibration: dict[str, Any], keys: dict[str, str]) -> tuple[dict[str, F64], dict[str, Intrinsics]]:
     """``(rig_from_camera, intrinsics)`` by rigsync key from multical's ``calibration.json`` (``keys``: its
-    camera name -> rigsync key). Its ``camera_poses`` are ``camera_from_rig`` (the first camera: identity)."""
+    camera name -> rigsync key). Its ``camera_poses`` are the master camera (identity) and ``<name>_to_<master>``:
+    ``camera_from_master``."""
+    master = next(n for n in calibration["camera_poses"] if "_to_" not in n)
     poses, intrinsics = {}, {}
     for name, key in keys.items():
         cam = calibration["cameras"][name]
@@ -122,7 +124,14 @@ def parse_multical(calibration: dict[str, Any], keys: dict[str, str]) -> tuple[d
         intrinsics[key] = Intrinsics(width=int(cam["image_size"][0]), height=int(cam["image_size"][1]),
                                      fx=float(k[0, 0]), fy=float(k[1, 1]), cx=float(k[0, 2]), cy=float(k[1, 2]),
                                      distortion=tuple(float(d) for d in dist[:5]))
-        pose = calibration["camera_poses"].get(name)
+        pose = calibration["camera_poses"].get(name if name == master else f"{name}_to_{master}")
         if pose is not None:
             poses[key] = g.inverse(g.pose(pose["R"], np.asarray(pose["T"], dtype=np.float64).reshape(3)))
     return poses, intrinsics
+
+
+def multical_cameras(intrinsics: dict[str, Intrinsics]) -> dict[str, Any]:
+    """A multical calibration file with only ``cameras`` (by multical name): the intrinsics it starts from."""
+    return {"cameras": {name: {"model": "standard", "image_size": [k.width, k.height],
+                               "K": g.camera_matrix(k).tolist(), "dist": [list(g.distortion(k))]}
+                        for name, k in intrinsics.items()}}
