@@ -129,8 +129,8 @@ def calibrate_recording(path: str | os.PathLike[str], board: CharucoBoardSpec, o
         solution = solve(views, usable, intrinsics, lines, options.max_error_px, positions)
     except CalibrationError as err:
         raise CalibrationError("; ".join([*weak.values(), str(err)])) from None
-    solution = replace(solution, disconnected=weak | solution.disconnected |
-                       {k: f"{k} saw the board in no image: show it the board" for k in keys if k not in intrinsics and k not in weak})
+    unseen = {k: f"{k} saw the board in no image: show it the board" for k in keys if k not in intrinsics}
+    solution = replace(solution, disconnected=weak | solution.disconnected | unseen)
     placed = place(options.origin, solution.root, solution.rig_from_camera, solution.rig_from_board, declared)
     solved = time.perf_counter()
     cameras = tuple(
