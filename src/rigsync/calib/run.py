@@ -104,7 +104,7 @@ def calibrate_recording(path: str | os.PathLike[str], board: CharucoBoardSpec, o
         images[key] += 1
     if not found:
         raise CalibrationError(f"{path}: the board ({board.name}) was found in no image of {', '.join(keys)}: "
-                                 "record it in view of the cameras, or name the board that was shown with --board")
+                               "record it in view of the cameras, or name the board that was shown with --board")
     intrinsics: dict[str, Intrinsics] = {}
     weak: dict[str, str] = {}
     for key in keys:
@@ -121,7 +121,7 @@ def calibrate_recording(path: str | os.PathLike[str], board: CharucoBoardSpec, o
             intrinsics[key] = start
         elif any(k == key for k, _ in found):
             raise CalibrationError(f"{path}: {key} has no camera_info (no factory intrinsics): solve them with "
-                                     "--intrinsics solve")
+                                   "--intrinsics solve")
     usable = [k for k in keys if k in intrinsics and k not in weak]
     views = frameset_views(records, found, usable)
     positions = {k: m[:3, 3] for k, m in declared.items()}
@@ -129,8 +129,8 @@ def calibrate_recording(path: str | os.PathLike[str], board: CharucoBoardSpec, o
         solution = solve(views, usable, intrinsics, lines, options.max_error_px, positions)
     except CalibrationError as err:
         raise CalibrationError("; ".join([*weak.values(), str(err)])) from None
-    solution = replace(solution, disconnected=weak | solution.disconnected |
-                       {k: f"{k} has no intrinsics" for k in keys if k not in intrinsics and k not in weak})
+    unseen = {k: f"{k} saw the board in no image: show it the board" for k in keys if k not in intrinsics}
+    solution = replace(solution, disconnected=weak | solution.disconnected | unseen)
     placed = place(options.origin, solution.root, solution.rig_from_camera, solution.rig_from_board, declared)
     solved = time.perf_counter()
     cameras = tuple(
