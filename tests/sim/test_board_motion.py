@@ -66,11 +66,12 @@ def test_detected_corners_match_truth_global_shutter_320(scene: Scene) -> None:
 
 
 def test_detected_corners_match_truth_to_hundredths_at_high_resolution(scene: Scene) -> None:
-    """At 1280x960 (the geometry without the detector's small-image noise) corners lie within 0.1 px RMS."""
-    view = scene.view(Pose((-0.2, -1.1, 1.0), (0.0, 0.0, 0.8)), Intrinsics.from_hfov(1280, 960, 70.0))
+    """At 1280x960 (the geometry without the detector's small-image noise) corners lie within 0.1 px RMS, half
+    of them within 0.06 px."""
+    view = scene.view(Pose((0.0, -1.2, 0.8), (0.0, 0.0, 0.8)), Intrinsics.from_hfov(1280, 960, 70.0))
     renderer = scene.renderer(view, StreamKind.COLOR, "rgb8")
-    errors = np.concatenate([_errors(scene, view, renderer.render(t), t, t, 0.0)[1] for t in TIMES_NS[:3]])
-    assert float(np.sqrt(np.mean(errors**2))) < 0.1
+    errors = np.concatenate([_errors(scene, view, renderer.render(t), t, t, 0.0)[1] for t in TIMES_NS])
+    assert float(np.sqrt(np.mean(errors**2))) < 0.1 and float(np.median(errors)) < 0.06
 
 
 def test_back_face_seen_from_behind_in_ir(scene: Scene) -> None:
