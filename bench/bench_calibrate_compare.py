@@ -97,7 +97,8 @@ def _multical(exe: str, images: Path, cams: list[str], keys: list[str], fixed: b
     return poses, intrinsics, "factory intrinsics fixed" if fixed else "intrinsics its own"
 
 
-def compare(rig: str, seconds: float, multical: str | None, tmp: Path, repeat: int) -> list[Result]:
+def compare(rig: str, seconds: float, multical: str | None, tmp: Path, repeat: int,
+            max_error_px: float) -> list[Result]:
     """Every method on one take of ``rig``, ``repeat`` times interleaved (time: the median)."""
     from rigsync.boards.charuco import sim_board
     from rigsync.calib import geometry as g
@@ -123,7 +124,7 @@ def compare(rig: str, seconds: float, multical: str | None, tmp: Path, repeat: i
     views = frameset_views(records, detect_streams(str(rec), keys, board), keys)
 
     def rigsync() -> Solved:
-        run = calibrate_recording(rec, board, CalibOptions())
+        run = calibrate_recording(rec, board, CalibOptions(max_error_px=max_error_px))
         held.update(run.calibration.framesets_held_out)
         return run.solution.rig_from_camera, run.intrinsics, ""
 
@@ -180,6 +181,7 @@ def main() -> None:
     ap.add_argument("--rigs", nargs="*", default=["calib_three", "calib_nine"])
     ap.add_argument("--multical", help="the multical executable (e.g. a Python 3.10 venv's); omitted: not run")
     ap.add_argument("--repeat", type=int, default=3, help="runs of each method, interleaved (time: median)")
+    ap.add_argument("--max-error", type=float, default=0.1, help="rigsync calibrate's --max-error (px)")
     ap.add_argument("--keep", type=Path, help="keep the recordings and multical's folders in this directory")
     args = ap.parse_args()
     print(f"load average before: {os.getloadavg()[0]:.2f}")
@@ -190,7 +192,7 @@ def main() -> None:
         work = args.keep or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         for rig in args.rigs:
-            for r in compare(rig, args.seconds, args.multical, work, args.repeat):
+            for r in compare(rig, args.seconds, args.multical, work, args.repeat, args.max_error):
                 if not r.cameras:
                     print(f"| {rig} | {r.method} | 0 | - | - | - | {r.time_s:.2f} | {r.note}", flush=True)
                     continue
