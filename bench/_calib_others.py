@@ -114,9 +114,9 @@ def multical_board_yaml(spec: CharucoBoardSpec) -> str:
 
 def parse_multical(calibration: dict[str, Any], keys: dict[str, str]) -> tuple[dict[str, F64], dict[str, Intrinsics]]:
     """``(rig_from_camera, intrinsics)`` by rigsync key from multical's ``calibration.json`` (``keys``: its
-    camera name -> rigsync key). Its ``camera_poses`` are the master camera (identity) and ``<name>_to_<master>``:
-    ``camera_from_master``."""
-    master = next(n for n in calibration["camera_poses"] if "_to_" not in n)
+    camera name -> rigsync key). Its ``camera_poses`` are the master camera (identity; absent when multical could
+    not place it) and ``<name>_to_<master>``: ``camera_from_master``."""
+    master = next(n if "_to_" not in n else n.split("_to_")[1] for n in calibration["camera_poses"])
     poses, intrinsics = {}, {}
     for name, key in keys.items():
         cam = calibration["cameras"][name]
