@@ -3,10 +3,8 @@ after one rigid fit, against synthetic truth."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
+import runpy
 from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 import pytest
@@ -14,19 +12,8 @@ from tests.calib.synthetic import ring, views
 
 from rigsync.calib import geometry as g
 
-BENCH = Path(__file__).parents[2] / "bench"
-
-
-def _load(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-others = _load("_calib_others")
+OTHERS = runpy.run_path(str(Path(__file__).parents[2] / "bench" / "_calib_others.py"))
+"""bench/_calib_others.py's names (the bench folder is not a package)."""
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +25,7 @@ def four():
 def test_the_chain_recovers_noise_free_poses_exactly(four):
     """Noise-free corners: the chained stereoCalibrate poses match truth within a micrometre and 1e-4 degrees."""
     truth, fs, k = four
-    chain = others.opencv_chain(fs, sorted(truth), k)
+    chain = OTHERS["opencv_chain"](fs, sorted(truth), k)
     root = next(key for key, m in chain.items() if np.allclose(m, np.eye(4)))
     assert set(chain) == set(truth)
     for key, m in chain.items():
@@ -50,7 +37,7 @@ def test_the_chain_recovers_noise_free_poses_exactly(four):
 def test_the_spanning_tree_reaches_every_camera_once_from_the_root(four):
     """The tree has one edge per camera but the root, each child entered once, parents already in the tree."""
     truth, fs, _ = four
-    root, edges = others.spanning_tree(fs, sorted(truth))
+    root, edges = OTHERS["spanning_tree"](fs, sorted(truth))
     seen = {root}
     for parent, child in edges:
         assert parent in seen and child not in seen
@@ -63,9 +50,9 @@ def test_pose_errors_ignore_the_rig_frame_and_measure_a_moved_camera(four):
     truth, _, _ = four
     other_frame = g.pose(g.rotations([[0.3, -0.2, 1.1]])[0], [0.5, -1.0, 2.0])
     moved = {k: other_frame @ m for k, m in truth.items()}
-    mm, deg = others.pose_errors(moved, truth)
+    mm, deg = OTHERS["pose_errors"](moved, truth)
     assert max(mm) < 1e-9 and max(deg) < 1e-5  # arccos near 1: 1e-6 deg is its resolution
     key = sorted(truth)[1]
     moved[key] = moved[key] @ g.pose(np.eye(3), [0.004, 0.0, 0.0])
-    mm, _ = others.pose_errors(moved, truth)
+    mm, _ = OTHERS["pose_errors"](moved, truth)
     assert 2.0 < mm[1] < 4.0 + 1e-9 and max(mm[:1] + mm[2:]) < mm[1]
