@@ -83,14 +83,14 @@ def write_calibrated(recording: Recording, out: Path, cameras: ExportCameras) ->
         topics = {c.topic: cid for cid, c in summary.channels.items()}
         messages = updated = 0
         for topic, message in recording.raw_messages(topics):
-            data = message.data
+            payload = message.data
             if topic in infos:
-                data = _recalibrated(data, infos[topic])
+                payload = _recalibrated(payload, infos[topic])
                 updated += 1
-            w.add_message(channel_ids[message.channel_id], message.log_time, data, message.publish_time,
+            w.add_message(channel_ids[message.channel_id], message.log_time, payload, message.publish_time,
                           message.sequence)
             messages += 1
-        w.finish()
+        w.finish()  # type: ignore[no-untyped-call]
     return CalibratedExport(out, messages, len(cameras.cameras), updated)
 
 

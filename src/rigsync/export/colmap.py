@@ -18,7 +18,6 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-
 from rigsync.export.cameras import ExportCamera, ExportCameras, distortion_k1_k6_p1_p2, quaternion_wxyz
 from rigsync.export.frames import FolderExport, frameset_row
 from rigsync.export.images import frameset_folder, image_name, write_json, write_png

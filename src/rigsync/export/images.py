@@ -14,7 +14,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from rigsync.core.errors import OptionError, RigsyncError
+from rigsync.core.errors import RigsyncError
 from rigsync.record import RecordedImage
 
 _TO_BGR = {"rgb8": cv2.COLOR_RGB2BGR, "rgba8": cv2.COLOR_RGBA2BGRA, "yuyv": cv2.COLOR_YUV2BGR_YUYV,
@@ -43,17 +43,6 @@ def image_name(device: str, stream: str) -> str:
 
 def frameset_folder(frameset_id: int) -> str:
     return f"{frameset_id:06d}"
-
-
-def make_output_folder(option: str, out: Path, *, overwrite: bool) -> None:
-    """Create ``out`` (given as ``option``); refuse an existing non-empty folder unless ``overwrite``, and a file."""
-    if out.exists() and not out.is_dir():
-        raise OptionError(option, str(out), "is a file", "a folder name (it is created)")
-    if out.is_dir() and any(out.iterdir()) and not overwrite:
-        raise OptionError(option, str(out), "exists and is not empty", "a new folder, or --overwrite to write into it")
-    if not out.parent.is_dir():
-        raise OptionError(option, str(out), f"its parent folder {out.parent} does not exist", "a folder to create")
-    out.mkdir(exist_ok=True)
 
 
 def write_json(path: Path, data: Any) -> None:
