@@ -3,13 +3,15 @@ moment: the recording the 3D exports are tested on, and the simulator's true cam
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 
 import numpy as np
+from scipy.spatial.transform import Rotation
 from tests.verify.rigs import capture, fault
 
-from rigsync.core.calibration import CalibratedCamera, RigCalibration
+from rigsync.core.calibration import RigCalibration
 from rigsync.drivers.sim._scene_geometry import CameraView
 from rigsync.record import Recording
 from rigsync.spec import loads_rig
@@ -67,14 +69,9 @@ def true_view(recording: Recording, device: str, stream: str) -> CameraView:
 
 
 def rotated(calibration: RigCalibration, device: str, degrees: float) -> RigCalibration:
-    """``calibration`` with every camera of ``device`` turned by ``degrees`` about its own x axis (a bad pose)."""
-    a = math.radians(degrees)
-    turn = np.array([[1.0, 0.0, 0.0], [0.0, math.cos(a), -math.sin(a)], [0.0, math.sin(a), math.cos(a)]])
-    cams = []
-    for c in calibration.cameras:
-        if c.device == device:
-            r = np.asarray(c.rotation).reshape(3, 3) @ turn
-            c = CalibratedCamera(key=c.key, intrinsics=c.intrinsics, rotation=tuple(float(v) for v in r.ravel()),
-                                 translation_m=c.translation_m, intrinsics_source=c.intrinsics_source)
-        cams.append(c)
-    return RigCalibration(cameras=tuple(cams), origin=calibration.origin)
+    """``calibration`` with every camera of ``device`` turned by ``degrees`` about its own (1, 1, 0) axis (a bad
+    pose: tilted and panned)."""
+    turn = Rotation.from_rotvec(np.array([1.0, 1.0, 0.0]) / math.sqrt(2.0) * math.radians(degrees)).as_matrix()
+    cams = tuple(dataclasses.replace(c, rotation=tuple((np.reshape(c.rotation, (3, 3)) @ turn).ravel().tolist()))
+                 if c.device == device else c for c in calibration.cameras)
+    return RigCalibration(cameras=cams, origin=calibration.origin)

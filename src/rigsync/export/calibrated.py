@@ -1,7 +1,7 @@
 """``rigsync export REC.mcap --calibrated OUT.mcap``: the recording with its calibration, for Foxglove and Rerun.
 
 The copy holds every schema, channel, metadata record and message of the source unchanged (same log and publish
-times, sequences, file order = log-time order), except:
+times, sequences), written in log-time order (an ordered read of the source), except:
 
 * a ``/tf`` channel (``foxglove.FrameTransform``, protobuf) with one transform per camera at the recording's
   first log time: parent ``rig``, child the camera's ``frame_id`` ``<device>/<stream>`` (what its images and
@@ -56,18 +56,17 @@ def frame_transform(cam: ExportCamera, log_time_ns: int) -> FrameTransform:
 
 def write_calibrated(recording: Recording, out: Path, cameras: ExportCameras) -> CalibratedExport:
     """Write ``recording`` with ``cameras``' poses and calibrated intrinsics to ``out``."""
-    with open(recording.path, "rb") as f:
-        reader = make_reader(f)
-        profile, summary = reader.get_header().profile, reader.get_summary()
-    if summary is None:
-        raise RigsyncError(f"{recording.path}: has no summary (not closed properly): run `rigsync recover "
-                           f"{recording.path}` first and export the recovered file")
-    calibrated = {c.key: c for c in cameras.calibration.cameras}
+    calibrated = {c.key for c in cameras.calibration.cameras}
     infos = {f"/{cam.key}/camera_info": cam for cam in cameras.cameras.values() if cam.key in calibrated}
-    first_ns = summary.statistics.message_start_time if summary.statistics else 0
-    with open(out, "wb") as f:
+    with open(recording.path, "rb") as src, open(out, "wb") as f:
+        reader = make_reader(src)
+        summary = reader.get_summary()
+        if summary is None:
+            raise RigsyncError(f"{recording.path}: has no summary (not closed properly): run `rigsync recover "
+                               f"{recording.path}` first and export the recovered file")
+        first_ns = summary.statistics.message_start_time if summary.statistics else 0
         w = Writer(f)
-        w.start(profile=profile, library="rigsync export --calibrated")
+        w.start(profile=reader.get_header().profile, library="rigsync export --calibrated")
         for name, data in recording.metadata.items():
             w.add_metadata(name, data)
         w.add_metadata(CALIBRATION_METADATA, {"poses": cameras.source,
@@ -80,12 +79,12 @@ def write_calibrated(recording: Recording, out: Path, cameras: ExportCameras) ->
         tf = w.register_channel(TF_TOPIC, "protobuf", tf_schema)
         for cam in cameras.cameras.values():
             w.add_message(tf, first_ns, frame_transform(cam, first_ns).SerializeToString(), first_ns)
-        topics = {c.topic: cid for cid, c in summary.channels.items()}
         messages = updated = 0
-        for topic, message in recording.raw_messages(topics):
+        # Ordered reads merge the source's overlapping image and stamp chunks (one of each in memory at a time).
+        for _, channel, message in reader.iter_messages(log_time_order=True):
             payload = message.data
-            if topic in infos:
-                payload = _recalibrated(payload, infos[topic])
+            if channel.topic in infos:
+                payload = _recalibrated(payload, infos[channel.topic])
                 updated += 1
             w.add_message(channel_ids[message.channel_id], message.log_time, payload, message.publish_time,
                           message.sequence)
