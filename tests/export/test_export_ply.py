@@ -7,13 +7,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from tests.export.rig3d import rotated
 
 from rigsync.cli.main import main
+from rigsync.core.intrinsics import Intrinsics
 from rigsync.export.cameras import rig_file_calibration
-from rigsync.export.ply import PALETTE
+from rigsync.export.ply import PALETTE, project
 from rigsync.record import open_recording
 
 plyfile = pytest.importorskip("plyfile", reason="plyfile is not installed (pip install 'rigsync[test]')")
@@ -72,3 +74,19 @@ def test_a_camera_off_by_one_degree_shows(rig3d: Path, tmp_path: Path) -> None:
         assert np.median(np.abs(cams["k1/depth"]["floor_z"])) > 0.01
         offset = abs(np.median(cams["k1/depth"]["board_y"]) - np.median(cams["k0/depth"]["board_y"]))
         assert offset > 0.005, offset
+
+
+@pytest.mark.parametrize(("model", "distortion"), [
+    ("plumb_bob", (0.0, 0.0, 0.0, 0.0, 0.0)),
+    ("plumb_bob", (0.12, -0.3, 0.002, -0.001, 0.05)),
+    ("rational_polynomial", (0.5, -0.02, 0.001, 0.002, 0.01, 0.4, 0.03, 0.002)),
+])
+def test_projection_is_opencvs(model: str, distortion: tuple[float, ...]) -> None:
+    """The colour lookup's projection equals cv2.projectPoints for plumb_bob and rational_polynomial."""
+    k = Intrinsics(width=640, height=480, fx=500.0, fy=510.0, cx=319.5, cy=241.0, distortion_model=model,
+                   distortion=distortion)
+    rng = np.random.default_rng(3)
+    points = np.c_[rng.uniform(-1, 1, (200, 2)), rng.uniform(1.0, 4.0, 200)]
+    matrix = np.array([[k.fx, 0, k.cx], [0, k.fy, k.cy], [0, 0, 1]])
+    expected, _ = cv2.projectPoints(points, np.zeros(3), np.zeros(3), matrix, np.array(distortion))
+    np.testing.assert_allclose(project(points, k), expected.reshape(-1, 2), atol=1e-9)

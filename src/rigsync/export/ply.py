@@ -18,7 +18,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from rigsync.export.cameras import F64, ExportCamera, ExportCameras
+from rigsync.core.intrinsics import Intrinsics
+from rigsync.export.cameras import F64, ExportCamera, ExportCameras, distortion_k1_k6_p1_p2
 from rigsync.export.frames import FolderExport, frameset_row
 from rigsync.export.images import frameset_folder, png_pixels, write_json
 from rigsync.export.rerun import DEPTH_METER
@@ -54,6 +55,20 @@ def back_project(depth: RecordedImage, cam: ExportCamera, rays: F64) -> F64:
     return points_cam @ cam.rig_from_camera[:3, :3].T + cam.rig_from_camera[:3, 3]
 
 
+def project(points_cam: F64, k: Intrinsics) -> F64:
+    """Pixels (N, 2) of camera-frame points in front of the camera: OpenCV's model (``plumb_bob`` or
+    ``rational_polynomial``; ``cv2.projectPoints``'s result, without its Jacobians' cost)."""
+    x, y = points_cam[:, 0] / points_cam[:, 2], points_cam[:, 1] / points_cam[:, 2]
+    if any(k.distortion):
+        d = distortion_k1_k6_p1_p2(k, "")
+        r2 = x * x + y * y
+        radial = ((1 + r2 * (d["k1"] + r2 * (d["k2"] + r2 * d["k3"])))
+                  / (1 + r2 * (d["k4"] + r2 * (d["k5"] + r2 * d["k6"]))))
+        x, y = (x * radial + 2 * d["p1"] * x * y + d["p2"] * (r2 + 2 * x * x),
+                y * radial + d["p1"] * (r2 + 2 * y * y) + 2 * d["p2"] * x * y)
+    return np.stack([k.fx * x + k.cx, k.fy * y + k.cy], axis=1)
+
+
 def colour_of(points: F64, image: RecordedImage, cam: ExportCamera, fallback: np.ndarray) -> np.ndarray:
     """RGB (N, 3) of rig-frame ``points`` seen in colour ``image`` of camera ``cam``; ``fallback`` outside it."""
     k = cam.intrinsics
@@ -63,9 +78,7 @@ def colour_of(points: F64, image: RecordedImage, cam: ExportCamera, fallback: np
     front = in_cam[:, 2] > 1e-6
     if not front.any():
         return rgb
-    matrix = np.array([[k.fx, 0.0, k.cx], [0.0, k.fy, k.cy], [0.0, 0.0, 1.0]])
-    uv, _ = cv2.projectPoints(in_cam[front], np.zeros(3), np.zeros(3), matrix, np.asarray(k.distortion))
-    u, v = np.rint(uv.reshape(-1, 2)).astype(np.int64).T
+    u, v = np.rint(project(in_cam[front], k)).astype(np.int64).T
     inside = (u >= 0) & (u < image.image.shape[1]) & (v >= 0) & (v < image.image.shape[0])
     bgr = png_pixels(image)
     if bgr.ndim == 2:
