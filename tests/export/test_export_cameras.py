@@ -72,7 +72,8 @@ def test_a_colour_camera_missing_from_the_calibration_is_refused(rig3d: Path, tm
         _only(rig_file_calibration(rec), "k0/color").save(path)
         with pytest.raises(OptionError) as err:
             export_cameras(rec, path, picture_streams(rec))
-    assert str(err.value).startswith(f'--calibration = "{path}": the recorded camera k1/color is not in it')
+    assert str(err.value).startswith(f"--calibration = \"{path}\": the recorded camera k1/color is not in it and a "
+                                     "colour camera takes no other stream's pose")
     assert "calibrated: k0/color" in str(err.value)
 
 

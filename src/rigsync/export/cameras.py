@@ -58,10 +58,6 @@ class ExportCamera:
     def stream(self) -> str:
         return self.key.split("/")[1]
 
-    @property
-    def is_depth(self) -> bool:
-        return self.stream == "depth"
-
 
 @dataclass(frozen=True, slots=True)
 class ExportCameras:
@@ -114,7 +110,7 @@ def rig_file_calibration(recording: Recording) -> RigCalibration:
 
 
 def _place(recording: Recording, calibration: RigCalibration, device: str, stream: str,
-           where: str) -> ExportCamera:
+           where: str | None) -> ExportCamera:
     keys = {c.key for c in calibration.cameras}
     key = f"{device}/{stream}"
     if key in keys:
@@ -124,10 +120,11 @@ def _place(recording: Recording, calibration: RigCalibration, device: str, strea
     k = recording.intrinsics(device, stream)
     if pose_of is None or k is None:
         why = "is disconnected in it" if key in calibration.disconnected else "is not in it"
-        lacks = "a camera_info" if pose_of is not None else "a pose"
-        raise OptionError("--calibration", where, f"the recorded camera {key} {why} and the recording gives no "
-                          f"other {lacks} for it", f"a calibration of every exported camera "
-                          f"(calibrated: {', '.join(sorted(keys))})")
+        borrow = ("its recorded camera_info is missing" if pose_of is not None else
+                  f"no stream of {device} it could take the pose of is either ({', '.join(FRAME_OF.get(stream, ()))})"
+                  if stream in FRAME_OF else "a colour camera takes no other stream's pose")
+        raise OptionError("--calibration", where, f"the recorded camera {key} {why} and {borrow}",
+                          f"a calibration of every exported camera (calibrated: {', '.join(sorted(keys))})")
     return ExportCamera(key, k, matrix(calibration.camera(pose_of)), pose_of, "factory")
 
 
@@ -135,7 +132,8 @@ def export_cameras(recording: Recording, calibration_path: str | os.PathLike[str
                    streams: Iterable[tuple[str, str]]) -> ExportCameras:
     """Place ``streams`` of ``recording`` by the calibration file (or, without one, the rig file's poses)."""
     if calibration_path is None:
-        calibration, source, where = rig_file_calibration(recording), "the rig file's declared poses", "(none)"
+        calibration, source = rig_file_calibration(recording), "the rig file's declared poses"
+        where = None
     else:
         calibration, source = load_calibration(calibration_path), os.fspath(calibration_path)
         where = source

@@ -29,6 +29,7 @@ class FolderExport:
     path: Path
     framesets: int
     images: int
+    """Images written (``--ply``: points written)."""
     seconds: float
     """Wall time the export took."""
 
