@@ -80,7 +80,7 @@ def write_calibrated(recording: Recording, out: Path, cameras: ExportCameras) ->
         for cam in cameras.cameras.values():
             w.add_message(tf, first_ns, frame_transform(cam, first_ns).SerializeToString(), first_ns)
         messages = updated = 0
-        # Ordered reads merge the source's overlapping image and stamp chunks (one of each in memory at a time).
+        # An ordered read: a rigsync recording's file order; any overlapping chunks merged (mcap reads ahead by index).
         for _, channel, message in reader.iter_messages(log_time_order=True):
             payload = message.data
             if channel.topic in infos:

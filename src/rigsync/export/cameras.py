@@ -50,14 +50,6 @@ class ExportCamera:
     """The calibrated stream whose pose this is (``key`` itself, or one of :data:`FRAME_OF`)."""
     intrinsics_source: str
 
-    @property
-    def device(self) -> str:
-        return self.key.split("/")[0]
-
-    @property
-    def stream(self) -> str:
-        return self.key.split("/")[1]
-
 
 @dataclass(frozen=True, slots=True)
 class ExportCameras:
