@@ -72,7 +72,7 @@ def _ply_cameras(recording: Recording, args: argparse.Namespace) -> tuple[Export
     for device in {d for d, _ in depth}:
         try:
             cameras.cameras.update(_cameras(recording, args, [(device, "color")]).cameras)
-        except (OptionError, KeyError):
+        except OptionError:
             continue  # no colour camera to take colours from: the per-camera colour
     return cameras, depth
 

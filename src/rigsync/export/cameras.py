@@ -141,7 +141,7 @@ def depth_streams(recording: Recording) -> list[tuple[str, str]]:
 def picture_streams(recording: Recording) -> list[tuple[str, str]]:
     """The streams a photogrammetry or radiance-field tool takes: 8-bit colour or grey, not depth, not 16-bit IR."""
     return [(s.device, s.stream) for s in recording.streams
-            if s.encoding not in DEPTH_METER and s.encoding not in ("mono16",)]
+            if s.encoding not in DEPTH_METER and s.encoding != "mono16"]
 
 
 def quaternion_wxyz(rotation: F64) -> tuple[float, float, float, float]:
