@@ -23,10 +23,11 @@ ALLOWED: dict[str, set[str]] = {
     "net": {"core", "timebase", "drivers", "spec", "plan", "record", "capture"},  # an agent is a host's capture
     "capture": {"core", "catalog", "spec", "plan", "timebase", "align", "drivers", "record", "ptp", "net"},
     "verify": {"core", "catalog", "spec", "plan", "record", "boards"},  # re-plans the rig the recording embeds
+    "calib": {"core", "catalog", "spec", "record", "boards"},  # board views; the rig file's poses and shutters
     "export": {"core", "spec", "record"},  # a recording in other tools' formats; the rig file's poses (Rerun)
     "live": {"core", "spec", "capture", "record"},  # a capture served to Foxglove as it runs; its layout for a rig
     "cli": {"core", "catalog", "spec", "plan", "timebase", "drivers", "record", "ptp", "net", "capture", "verify",
-            "boards", "export", "live"},
+            "boards", "export", "live", "calib"},
 }
 
 

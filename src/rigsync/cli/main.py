@@ -89,6 +89,7 @@ def _parser() -> argparse.ArgumentParser:
     info.add_argument("recording", type=Path)
 
     from rigsync.cli import agent_cmd, check_cmd, clock_test, export_cmd, merge_cmd, ptp_cmd, recover_cmd, verify_cmd
+    from rigsync.cli import calibrate_cmd as calibrate
 
     check_cmd.add_parser(sub)
     ptp_cmd.add_parser(sub)
@@ -98,6 +99,7 @@ def _parser() -> argparse.ArgumentParser:
     verify_cmd.add_parser(sub)
     recover_cmd.add_parser(sub)
     export_cmd.add_parser(sub)
+    calibrate.add_parser(sub)
     return p
 
 
@@ -105,12 +107,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     out, err_console = _console_for(sys.stdout), _console_for(sys.stderr)
     from rigsync.cli import agent_cmd, check_cmd, clock_test, export_cmd, merge_cmd, ptp_cmd, recover_cmd, verify_cmd
+    from rigsync.cli import calibrate_cmd as calibrate
 
     commands = {"capture": _capture, "plan": _plan, "devices": _devices, "info": _info, "check": check_cmd.run_command,
                 "ptp": ptp_cmd.run_command, "clock-test": clock_test.run_command,
                 "agent": agent_cmd.run_command, "merge": merge_cmd.run_command,
                 "verify": verify_cmd.run_command, "recover": recover_cmd.run_command,
-                "export": export_cmd.run_command}
+                "export": export_cmd.run_command, "calibrate": calibrate.run_command}
     try:
         return commands[args.command](args, out)
     except (RigsyncError, OSError) as err:

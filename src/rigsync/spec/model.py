@@ -289,6 +289,40 @@ class LedClockSimSpec:
         lim.LEDCLOCK_NOISE.check("noise", self.noise)
 
 
+BOARD_MOTIONS = {"slow": 1.0, "wave": 4.0}
+"""``[sim.board] motion``: how fast the hand-held board moves (a factor on every period of its path)."""
+
+
+@dataclass(frozen=True)
+class SimBoardSpec:
+    """The hand-held calibration board (``[sim.board]``): the ChArUco board, no longer upright at the centre,
+    carried along a smooth seeded path and tilted (:mod:`rigsync.drivers.sim.board_motion`)."""
+
+    motion: str = "slow"
+    """``slow`` (a sweep, ~0.3 m/s) or ``wave`` (four times faster: real motion between unsynchronized frames)."""
+    center_m: tuple[float, float, float] = (0.0, 0.0, 0.9)
+    """World point the board's centre moves around, metres."""
+    reach_m: tuple[float, float, float] = (0.45, 0.3, 0.25)
+    """How far it goes from ``center_m`` along world X, Y and Z, metres."""
+    tilt_deg: float = 40.0
+    """Tilt forward/back and turn left/right, each up to this many degrees."""
+    heading_deg: float = 0.0
+    """Where the front face looks on average, degrees counter-clockwise from -Y seen from above."""
+    spin_s: float = 0.0
+    """One full turn about the vertical every this many seconds (at ``slow``), so that cameras all around see
+    both faces; 0: no spin."""
+
+    def __post_init__(self) -> None:
+        require(self.motion in BOARD_MOTIONS, "motion", self.motion, "unknown motion", BOARD_MOTIONS)
+        for c in self.center_m:
+            lim.BOARD_CENTER_M.check("center_m", c)
+        for r in self.reach_m:
+            lim.BOARD_REACH_M.check("reach_m", r)
+        lim.BOARD_TILT_DEG.check("tilt_deg", self.tilt_deg)
+        lim.BOARD_HEADING_DEG.check("heading_deg", self.heading_deg)
+        lim.BOARD_SPIN_S.check("spin_s", self.spin_s)
+
+
 @dataclass(frozen=True)
 class SimFlashSpec:
     """A flash (a photo flash, an LED blink) lighting the whole simulated scene: every colour and IR camera
@@ -319,6 +353,9 @@ class SimSpec:
     """Flashes every camera sees (none by default)."""
     ledclock: LedClockSimSpec | None = None
     """The LED clock in the scene (``[sim.ledclock]``, or ``ledclock = true`` for the defaults); None: none."""
+    board: SimBoardSpec | None = None
+    """The hand-held calibration board (``[sim.board]``, or ``board = true`` for the defaults); None: the board
+    stands still, upright at the centre."""
 
     def __post_init__(self) -> None:
         lim.SEED.check("seed", self.seed)

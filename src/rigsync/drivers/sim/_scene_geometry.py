@@ -9,6 +9,7 @@ the optical axis, as depth cameras report it), not the range along the ray.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -146,14 +147,17 @@ class Hits:
     t: F64
 
 
-def cast(rects: list[Rect], origin: F64, d: tuple[F64, F64, F64]) -> Hits:
-    """Nearest front-facing rect hit along each ray ``origin + depth * d`` (d as from ``ray_directions``)."""
+def cast(rects: Sequence[Rect | None], origin: F64, d: tuple[F64, F64, F64]) -> Hits:
+    """Nearest front-facing rect hit along each ray ``origin + depth * d`` (d as from ``ray_directions``); a
+    None in ``rects`` is skipped (its index is never reported)."""
     dx, dy, dz = d
     best = np.full(dx.shape, np.inf)
     index = np.full(dx.shape, -1, dtype=np.int8)
     s_out = np.zeros(dx.shape)
     t_out = np.zeros(dx.shape)
     for i, rect in enumerate(rects):
+        if rect is None:
+            continue
         n = rect.normal
         rel = origin - rect.origin
         height = float(n @ rel)

@@ -121,14 +121,12 @@ class World:
             self._lantern[len(self.rects)] = board
             self.rects.append(rect)
         self._shades = [_shade(r.normal) for r in self.rects]
-        self.dictionary = cv2.aruco.getPredefinedDictionary(getattr(cv2.aruco, config.board_dictionary))
-        n_markers = (cols * rows) // 2
-        self.boards = (
-            cv2.aruco.CharucoBoard((cols, rows), sq, config.board_marker_m, self.dictionary, np.arange(n_markers)),
-            cv2.aruco.CharucoBoard(
-                (cols, rows), sq, config.board_marker_m, self.dictionary, np.arange(n_markers, 2 * n_markers)
-            ),
-        )
+        # What rays hit: every rect, but the upright board when the board is hand-held (it moves instead).
+        self._solid: list[Rect | None] = [
+            None if i in (BOARD_FRONT, BOARD_BACK) and config.board_motion is not None else r
+            for i, r in enumerate(self.rects)]
+        front, back = config.board_spec.to_cv2()
+        self.boards = (front, back)
         self._board_mips = (self._board_pyramid(self.boards[0]), self._board_pyramid(self.boards[1]))
         self._floor = _floor_texture(config.seed)
         self.cell_w_m = (2 * hw - 2 * PANEL_BORDER_M) / PANEL_COLS
@@ -151,6 +149,11 @@ class World:
                 return levels
             half = (tex.shape[1] // 2, tex.shape[0] // 2)
             tex = np.asarray(cv2.resize(tex, half, interpolation=cv2.INTER_AREA), dtype=np.float32)
+
+    def board_texture(self, back: bool, level: int) -> tuple[float, F32]:
+        """(texels per metre, image) of one face's printed board at mip ``level`` (clamped to the coarsest)."""
+        mips = self._board_mips[1 if back else 0]
+        return mips[min(level, len(mips) - 1)]
 
     def board_to_world(self, back: bool) -> tuple[F64, F64]:
         """``(R, t)`` with ``x_world = R @ x_board + t`` for OpenCV board coordinates of one face.
@@ -242,7 +245,10 @@ class World:
         """Finest board texture level not much finer than the samples that will read it (limits aliasing)."""
         centre = self.rects[BOARD_FRONT].point(self.board_width_m / 2, self.board_height_m / 2)
         distance = max(float(np.linalg.norm(view.position_m - centre)), 1e-3)
-        needed = view.intrinsics.fx * samples_per_pixel / distance  # samples per metre on the board
+        return self.board_level(view.intrinsics.fx * samples_per_pixel / distance)
+
+    def board_level(self, needed: float) -> int:
+        """Finest board texture level with at most ``needed`` texels per metre (samples per metre on the board)."""
         mips = self._board_mips[0]
         level = 0
         while level + 1 < len(mips) and mips[level + 1][0] >= needed:
@@ -263,14 +269,14 @@ class World:
         for ov in offsets:
             for ou in offsets:
                 d = view.ray_directions(ou, ov)
-                rgb, ir = self._shade_pass(cast(self.rects, origin, d), d, level)
+                rgb, ir = self._shade_pass(cast(self._solid, origin, d), d, level)
                 acc_rgb += rgb
                 acc_ir += ir
         n = float(ss * ss)
         rgb8 = np.clip(np.rint(acc_rgb / n), 0, 255).astype(np.uint8)
         ir8 = np.clip(np.rint(acc_ir / n), 0, 255).astype(np.uint8)
 
-        centre = cast(self.rects, origin, view.ray_directions())
+        centre = cast(self._solid, origin, view.ray_directions())
         depth = centre.depth_m.copy()
         depth[depth > self.config.max_depth_m] = np.inf
         valid = np.isfinite(depth)

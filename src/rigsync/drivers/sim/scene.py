@@ -26,10 +26,12 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from rigsync.boards.charuco import CharucoBoardSpec, sim_board
 from rigsync.core.frame import StreamKind
 from rigsync.core.geometry import Pose
 from rigsync.core.intrinsics import Intrinsics
 from rigsync.drivers.sim import _scene_effects as effects
+from rigsync.drivers.sim._board_paint import BoardPainter
 from rigsync.drivers.sim._scene_geometry import F64, CameraView, sphere_bbox
 from rigsync.drivers.sim._scene_world import (
     CELL_OFF_LEVEL,
@@ -39,6 +41,7 @@ from rigsync.drivers.sim._scene_world import (
     Raster,
     World,
 )
+from rigsync.drivers.sim.board_motion import BoardMotion
 from rigsync.drivers.sim.ledclock_render import LedPainter
 from rigsync.drivers.sim.ledclock_scene import LedClock
 from rigsync.drivers.sim.timecode import TIMECODE_BITS, TIMECODE_UNIT_NS, decode_word, gray_word
@@ -52,6 +55,8 @@ ENCODINGS: dict[StreamKind, tuple[str, ...]] = {
 }
 """Foxglove RawImage encodings each stream kind can be rendered in."""
 
+SIM_BOARD = sim_board()
+"""The board file ``boards/sim_charuco.toml``: :class:`SceneConfig`'s board defaults (one source of truth)."""
 OBJECT_RGB = (200, 35, 30)
 OBJECT_IR_ALBEDO = 170.0
 
@@ -73,13 +78,13 @@ class SceneConfig:
 
     seed: int = 0
     """Seeds the floor texture, the sphere's phase and the IR projector pattern."""
-    board_squares: tuple[int, int] = (7, 5)
-    """ChArUco squares (columns, rows)."""
-    board_square_m: float = 0.08
-    board_marker_m: float = 0.06
-    board_margin_m: float = 0.02
+    board_squares: tuple[int, int] = (SIM_BOARD.columns, SIM_BOARD.rows)
+    """ChArUco squares (columns, rows); every board default is ``boards/sim_charuco.toml``'s."""
+    board_square_m: float = SIM_BOARD.square_m
+    board_marker_m: float = SIM_BOARD.marker_m
+    board_margin_m: float = SIM_BOARD.margin_m
     """White border around the squares."""
-    board_dictionary: str = "DICT_4X4_50"
+    board_dictionary: str = SIM_BOARD.dictionary
     """``cv2.aruco`` predefined dictionary name; needs markers for both faces."""
     board_center_z_m: float = 0.92
     panel_half_width_m: float = 0.3
@@ -98,6 +103,9 @@ class SceneConfig:
     """Depth cameras report no return (0) beyond this range."""
     supersample: int = 2
     """Colour and IR backgrounds average supersample**2 rays per pixel."""
+    board_motion: BoardMotion | None = None
+    """None: the board stands still, upright at the centre; else it is hand-held and moves so (it replaces the
+    upright board: one board in the scene)."""
 
     def __post_init__(self) -> None:
         if self.seed < 0:
@@ -129,6 +137,14 @@ class SceneConfig:
         if not 1 <= self.supersample <= 4:
             raise _config_error("supersample", self.supersample, "must be 1..4")
 
+    @property
+    def board_spec(self) -> CharucoBoardSpec:
+        """The board as a board file describes it: two faces, markers ``0..n-1`` in front and ``n..2n-1`` behind."""
+        cols, rows = self.board_squares
+        return CharucoBoardSpec(columns=cols, rows=rows, square_m=self.board_square_m, marker_m=self.board_marker_m,
+                                dictionary=self.board_dictionary, margin_m=self.board_margin_m,
+                                face_first_ids=(0, (cols * rows) // 2), name=SIM_BOARD.name)
+
 
 class Scene:
     """The shared world. Create once per simulated rig; make a view and renderers per camera stream.
@@ -154,14 +170,40 @@ class Scene:
         r = c.object_orbit_radius_m
         return r * math.cos(a), r * math.sin(a), c.object_height_m + c.object_bob_m * math.sin(b)
 
+    @property
+    def board_spec(self) -> CharucoBoardSpec:
+        """The ChArUco board the scene shows, as a board file describes it (:mod:`rigsync.boards.charuco`)."""
+        return self.config.board_spec
+
     def charuco_board(self, side: BoardSide) -> Any:
         """The ``cv2.aruco.CharucoBoard`` printed on one face (for detection and calibration)."""
         return self._world.boards[1 if BoardSide(side) is BoardSide.BACK else 0]
 
     def board_to_world(self, side: BoardSide) -> tuple[F64, F64]:
         """``(R, t)``: ``x_world = R @ x_board + t`` for that face's board coordinates (OpenCV convention:
-        origin at the top-left square corner, x right, y down as printed, z into the board)."""
+        origin at the top-left square corner, x right, y down as printed, z into the board). The upright
+        board's; a hand-held board moves: see :meth:`board_pose`."""
         return self._world.board_to_world(BoardSide(side) is BoardSide.BACK)
+
+    def board_pose(self, t_ns: int, side: BoardSide = BoardSide.FRONT) -> tuple[F64, F64]:
+        """``(R, t)``, world_from_board at true time ``t_ns`` of that face's board coordinates (those of
+        ``charuco_board(side).getChessboardCorners()``): ``x_world = R @ x_board + t``. A static board's is
+        :meth:`board_to_world` at every time."""
+        rotation, translation = self.board_poses(np.array([t_ns], dtype=np.int64), side)
+        return rotation[0], translation[0]
+
+    def board_poses(self, t_ns: npt.NDArray[np.int64], side: BoardSide = BoardSide.FRONT) -> tuple[F64, F64]:
+        """:meth:`board_pose` at each of the true times ``t_ns`` (N,): rotations (N, 3, 3), translations (N, 3)."""
+        motion = self.config.board_motion
+        if motion is None:
+            r, t = self.board_to_world(side)
+            return np.broadcast_to(r, (len(t_ns), 3, 3)), np.broadcast_to(t, (len(t_ns), 3))
+        spec = self.config.board_spec
+        rotation, translation = motion.pose(t_ns, spec.squares_m)
+        if BoardSide(side) is BoardSide.BACK:
+            flip, shift = spec.back_from_front()
+            return rotation @ flip, rotation @ shift + translation
+        return rotation, translation
 
     @property
     def panel_box_m(self) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
@@ -272,6 +314,10 @@ class ViewRenderer:
         self._cell_levels = np.asarray(levels or (0, 0), dtype=self._base.dtype)
         fills = [tuple(fill[c] for c in channels) for fill in (effects.GREEN_RGB, effects.PURPLE_RGB)]
         self._corrupt_fill = [(*f, 255) for f in fills] if stride == 4 else fills
+        self.board: BoardPainter | None = None
+        if scene.config.board_motion is not None:
+            self.board = BoardPainter(scene._world, scene.config.board_motion, view, kind, scale=self._scale,
+                                      dots=self._dots, max_depth_m=scene.config.max_depth_m)
         self.leds: LedPainter | None = None
         if scene.ledclock is not None and raster.leds is not None and kind is not StreamKind.DEPTH:
             seed = [scene.config.seed, 0x1ED, camera]
@@ -296,7 +342,8 @@ class ViewRenderer:
     ) -> npt.NDArray[Any]:
         """A new image of the scene for an exposure starting at true time ``exposure_start_ns``.
 
-        The sphere is drawn where it is at ``exposure_start_ns`` and the panel shows
+        The sphere is drawn where it is at ``exposure_start_ns``, a hand-held board where it is at the middle of
+        each row's exposure (:mod:`rigsync.drivers.sim._board_paint`), and the panel shows
         ``timecode.encode(exposure_start_ns)`` (it latches at the start of exposure). The LED clock's LEDs (if
         the scene has one) are integrated over ``[exposure_start_ns, exposure_end_ns]`` (None: the start, an
         empty window), row ``y`` of a rolling shutter ``y * line_ns`` later (0: a global shutter).
@@ -314,7 +361,11 @@ class ViewRenderer:
         if self.leds is not None:
             end = exposure_start_ns if exposure_end_ns is None else exposure_end_ns
             self.leds.paint(img, exposure_start_ns, end, line_ns)
-        self._paint_object(img, exposure_start_ns)
+        depth = self._static_depth
+        if self.board is not None:
+            end = exposure_start_ns if exposure_end_ns is None else exposure_end_ns
+            depth = self.board.paint(img, depth, exposure_start_ns, end, line_ns)
+        self._paint_object(img, exposure_start_ns, depth)
         if rng is not None:
             if interfered and self.kind is not StreamKind.COLOR:
                 if self._pool is None:
@@ -325,8 +376,8 @@ class ViewRenderer:
                 effects.corrupt(img, fill, rng)
         return img
 
-    def _paint_object(self, img: npt.NDArray[Any], t_ns: int) -> None:
-        """Ray-trace the sphere inside its bounding box, depth-tested against the static world."""
+    def _paint_object(self, img: npt.NDArray[Any], t_ns: int, depth_m: npt.NDArray[np.float32]) -> None:
+        """Ray-trace the sphere inside its bounding box, depth-tested against ``depth_m`` (the rest of the scene)."""
         px, py, pz = self.scene.object_position_m(t_ns)
         r00, r01, r02, r10, r11, r12, r20, r21, r22 = self._rot
         x = r00 * px + r01 * py + r02 * pz + self._trans[0]
@@ -341,7 +392,7 @@ class ViewRenderer:
         disc = b * b - a * (x * x + y * y + z * z - r * r)
         mask = disc > 0.0
         lam = (b - np.sqrt(np.maximum(disc, 0.0))) / a  # camera z of the near intersection
-        mask &= lam < self._static_depth[v0:v1, u0:u1]
+        mask &= lam < depth_m[v0:v1, u0:u1]
         mask8 = mask.view(np.uint8)
         sub = img[v0:v1, u0:u1]  # a view: cv2.copyTo below writes through it into img
         if self.kind is StreamKind.DEPTH:

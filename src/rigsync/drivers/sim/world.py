@@ -44,6 +44,7 @@ from rigsync.drivers.sim._model import (
     overloads,
 )
 from rigsync.drivers.sim._world_events import SDK_QUEUE_FRAMES, WorldEvents
+from rigsync.drivers.sim.board_motion import board_motion
 from rigsync.drivers.sim.exposure import LightModel
 from rigsync.drivers.sim.hosts import Reference, SimHost, host_clock_spec
 from rigsync.drivers.sim.interference import LaserRegistry
@@ -78,7 +79,7 @@ class SimWorld(WorldEvents):
         self.plan = plan
         self.seed = rig.sim.seed if seed is None else seed
         rng = np.random.default_rng([self.seed, 0xC0C0])
-        config = SceneConfig(seed=self.seed)
+        config = SceneConfig(seed=self.seed, board_motion=board_motion(rig.sim.board, self.seed))
         ledclock = None
         if rig.sim.ledclock is not None:
             bottom = charuco_bottom_z_m(config.board_center_z_m, config.board_squares[1], config.board_square_m,

@@ -1,0 +1,109 @@
+"""Which framesets the solution may use: those whose timing keeps the board's corners where one board pose puts them.
+
+One board pose per frameset assumes every member saw the board at the same moment. A member exposed ``dt`` away
+from the others, while the board moves at ``v`` pixels per second in its image, sees the corners up to ``v * dt``
+off. For each view this module estimates
+
+    expected_error_px = v * (|t_member - t_set| + error_bound + line_time * lowest_corner_row)
+
+where ``v`` is the fastest corner's speed between the camera's previous and next detections (frames within three
+frame intervals; unknown otherwise), ``t_set`` the mean stamp of the frameset's views, ``error_bound`` the member's
+stamp error bound, and the last term the rolling shutter's delay of the lowest row the board covers (0 for a global
+shutter: a rolling-shutter view is used only while the board is slow enough for its skew not to matter). Views over
+the limit are taken out of their frameset, worst first, until every remaining view is within it; a view that lags
+and whose speed is unknown (no neighbouring detection) is taken out.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+
+from rigsync.calib.views import BoardView, FramesetViews
+
+NEIGHBOUR_INTERVALS = 3.0
+"""A detection counts as a neighbour for the board's speed when it is at most this many frame intervals away."""
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """The views kept and those taken out, by frameset, with their expected corner error."""
+
+    kept: tuple[FramesetViews, ...]
+    """The framesets with at least one view within the limit, holding only those views."""
+    rejected: tuple[tuple[FramesetViews, float], ...]
+    """Per frameset that lost views: those views and the worst one's expected error (inf: speed unknown)."""
+    expected_px: dict[int, float]
+    """Every frameset's expected error before any view was taken out, pixels (by frameset id)."""
+    limit_px: float
+
+
+def speeds_px_per_ns(views: list[BoardView]) -> dict[tuple[str, int], float | None]:
+    """Each view's fastest corner speed (pixels per nanosecond) from its camera's neighbouring detections."""
+    by_key: dict[str, list[BoardView]] = defaultdict(list)
+    for v in views:
+        by_key[v.key].append(v)
+    out: dict[tuple[str, int], float | None] = {}
+    for key, seq in by_key.items():
+        seq.sort(key=lambda v: v.rig_time_ns)
+        gaps = np.diff([v.rig_time_ns for v in seq])
+        interval = float(np.median(gaps)) if len(gaps) else 0.0
+        for i, v in enumerate(seq):
+            speeds = [s for j in (i - 1, i + 1) if 0 <= j < len(seq)
+                      if (s := _speed(v, seq[j], NEIGHBOUR_INTERVALS * interval)) is not None]
+            out[(key, v.frameset_id)] = max(speeds) if speeds else None
+    return out
+
+
+def _speed(a: BoardView, b: BoardView, max_gap_ns: float) -> float | None:
+    dt = abs(b.rig_time_ns - a.rig_time_ns)
+    if dt == 0 or dt > max_gap_ns:
+        return None
+    common, ia, ib = np.intersect1d(a.ids, b.ids, return_indices=True)
+    if len(common) == 0:
+        return None
+    return float(np.max(np.linalg.norm(a.pixels[ia] - b.pixels[ib], axis=1))) / dt
+
+
+def view_errors_px(fs: FramesetViews, speeds: dict[tuple[str, int], float | None],
+                   line_ns: dict[str, float]) -> list[float]:
+    """Each view's expected corner error (inf when it lags and its board speed is unknown)."""
+    t_set = float(np.mean([v.rig_time_ns for v in fs.views]))
+    out = []
+    for v in fs.views:
+        lag_ns = (abs(v.rig_time_ns - t_set) + v.error_bound_ns
+                  + line_ns.get(v.key, 0.0) * float(np.max(v.pixels[:, 1])))
+        speed = speeds.get((v.key, fs.frameset_id))
+        out.append(0.0 if lag_ns == 0 else float("inf") if speed is None else speed * lag_ns)
+    return out
+
+
+def expected_error_px(fs: FramesetViews, speeds: dict[tuple[str, int], float | None],
+                      line_ns: dict[str, float]) -> float:
+    """The largest expected corner error of a frameset's views."""
+    return max(view_errors_px(fs, speeds, line_ns))
+
+
+def select(framesets: list[FramesetViews], line_ns: dict[str, float], limit_px: float) -> Selection:
+    """Each frameset with the views whose expected corner error is over ``limit_px`` taken out, worst first
+    (taking one out moves the set's mean stamp, so the rest are measured again)."""
+    speeds = speeds_px_per_ns([v for fs in framesets for v in fs.views])
+    kept, rejected, expected = [], [], {}
+    for fs in framesets:
+        views, dropped = list(fs.views), []
+        expected[fs.frameset_id] = expected_error_px(fs, speeds, line_ns)
+        worst = 0.0
+        while views:
+            errors = view_errors_px(FramesetViews(fs.frameset_id, fs.rig_time_ns, tuple(views)), speeds, line_ns)
+            i = int(np.argmax(errors))
+            if errors[i] <= limit_px:
+                break
+            worst = max(worst, errors[i])
+            dropped.append(views.pop(i))
+        if views:
+            kept.append(FramesetViews(fs.frameset_id, fs.rig_time_ns, tuple(views)))
+        if dropped:
+            rejected.append((FramesetViews(fs.frameset_id, fs.rig_time_ns, tuple(dropped)), worst))
+    return Selection(tuple(kept), tuple(rejected), expected, limit_px)

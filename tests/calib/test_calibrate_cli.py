@@ -1,0 +1,144 @@
+"""``rigsync calibrate`` on a simulated recording of a moving board, against the rig file's true poses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from rigsync.calib import geometry as g
+from rigsync.cli.main import main
+from rigsync.core.calibration import load_calibration
+from rigsync.spec import load_rig
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+RIG = EXAMPLES / "calib_three.toml"
+
+
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("calib") / "three.mcap"
+    assert main(["capture", str(RIG), "--fast", "--seconds", "5", "--out", str(out), "--quiet"]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def calibrated(recording: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("out")
+    code = main(["calibrate", str(recording), "-o", str(d / "rig-calibration.json"), "--opencv", str(d / "cv"),
+                 "--report", str(d / "report")])
+    assert code == 0
+    return d
+
+
+def test_poses_match_the_rig_file_within_2_mm(calibrated: Path) -> None:
+    """Every camera within 2 mm (and 0.25 deg) of the rig file's pose, held-out RMS under 0.5 px at 320 px wide."""
+    cal = load_calibration(calibrated / "rig-calibration.json")
+    rig = load_rig(RIG)
+    assert cal.origin == "rig-file" and len(cal.cameras) == 3 and not cal.disconnected
+    for cam in cal.cameras:
+        truth = g.camera_to_world(rig.device(cam.device).pose)
+        assert np.linalg.norm(np.array(cam.translation_m) - truth[:3, 3]) < 0.002, cam.key
+        assert g.angle_deg(np.array(cam.rotation).reshape(3, 3), truth[:3, :3]) < 0.25, cam.key
+        assert cam.held_out is not None and cam.held_out.rms_px < 0.5, cam
+        assert cam.intrinsics.width == 320
+    assert set(cal.framesets_held_out).isdisjoint(cal.framesets_used)
+    assert 0.1 <= len(cal.framesets_held_out) / (len(cal.framesets_used) + len(cal.framesets_held_out)) <= 0.2
+
+
+def test_opencv_yaml_reads_back(calibrated: Path) -> None:
+    """Each camera's OpenCV YAML reads back with cv2.FileStorage: K, distortion, size and pose as in the JSON."""
+    cal = load_calibration(calibrated / "rig-calibration.json")
+    for cam in cal.cameras:
+        fs = cv2.FileStorage(str(calibrated / "cv" / (cam.key.replace("/", "_") + ".yaml")), cv2.FILE_STORAGE_READ)
+        k = fs.getNode("camera_matrix").mat()
+        assert k[0, 0] == pytest.approx(cam.intrinsics.fx) and k[1, 2] == pytest.approx(cam.intrinsics.cy)
+        assert fs.getNode("distortion_coefficients").mat().shape == (1, 5)
+        assert int(fs.getNode("image_width").real()) == cam.intrinsics.width
+        assert np.allclose(fs.getNode("rig_from_camera_R").mat().reshape(-1), cam.rotation)
+        assert np.allclose(fs.getNode("rig_from_camera_T").mat().reshape(-1), cam.translation_m)
+        fs.release()
+
+
+def test_the_picture_has_a_frustum_per_camera(calibrated: Path) -> None:
+    """The report's PNG is written, and its figure draws one frustum per calibrated camera and the boards."""
+    from rigsync.calib.picture import figure
+
+    cal = load_calibration(calibrated / "rig-calibration.json")
+    assert cv2.imread(str(calibrated / "report" / "rig.png")) is not None
+    poses = {c.key: g.pose(np.array(c.rotation).reshape(3, 3), c.translation_m) for c in cal.cameras}
+    fig = figure(poses, {c.key: c.intrinsics for c in cal.cameras}, np.zeros((4, 3)), "t")
+    gids = [a.get_gid() for ax in fig.axes for a in ax.get_children() if a.get_gid()]
+    assert sorted(x for x in gids if x.startswith("frustum:")) == sorted(f"frustum:{c.key}" for c in cal.cameras)
+    assert "boards" in gids
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--board", "/nonexistent/board.toml"], "/nonexistent/board.toml: cannot read the board file"),
+    (["--stream", "cam-z/color"], '--stream = "cam-z/color": not a colour or infrared stream'),
+    (["--intrinsics", "factory", "--max-error", "0"], "--max-error = 0.0"),
+    (["--origin", "cam-z/color"], '--origin = "cam-z/color": not a camera of the recording (allowed: rig-file, auto, '),
+])
+def test_bad_options_name_the_option(recording: Path, args: list[str], message: str,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """A bad board file, stream or limit: exit 2 and one line naming the option and the value, no traceback."""
+    assert main(["calibrate", str(recording), "-o", "/dev/null", *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_solved_intrinsics_too_uncertain_are_refused(recording: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--intrinsics solve on a short take: each principal point's uncertainty (0.3-0.9 deg here, as large as the
+    poses' actual error with them) is over 0.1 deg, so the calibration is refused, saying so, not written wrong."""
+    assert main(["calibrate", str(recording), "-o", "/dev/null", "--intrinsics", "solve"]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    for cam in ("cam-a/color", "cam-b/color", "cam-c/color"):
+        assert f"{cam}: its solved principal point is known only to" in err
+    assert "use the factory intrinsics (--intrinsics factory)" in err
+
+
+def test_not_a_recording_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A file that is not a recording: exit 2 naming the file."""
+    bad = tmp_path / "x.mcap"
+    bad.write_text("hello")
+    assert main(["calibrate", str(bad)]) == 2
+    assert f"{bad}: not an MCAP file" in capsys.readouterr().err
+
+
+def test_a_free_running_rig_with_a_waved_board_is_refused_with_the_reason(tmp_path: Path,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """calib_freerun (unsynchronized cameras, fast board): exit 2, the views rejected for timing and the poses'
+    expected errors stated; no calibration file written."""
+    rec = tmp_path / "f.mcap"
+    assert main(["capture", str(EXAMPLES / "calib_freerun.toml"), "--fast", "--seconds", "5", "--out", str(rec),
+                 "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["calibrate", str(rec), "-o", str(tmp_path / "c.json")]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert err.startswith("error: the usable board views do not determine the poses within 2 mm and 0.1 deg")
+    assert "board views were rejected for timing (expected corner error over 0.1 px, --max-error)" in err
+    assert not (tmp_path / "c.json").exists()
+
+
+def test_rolling_shutter_views_are_rejected_and_the_global_ones_calibrated(tmp_path: Path,
+                                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """Kinect star, slow board: the rolling-shutter colour views (16 ms readout) exceed 0.1 px and are left out with
+    the reason (exit 1); the global-shutter IR cameras are within 2 mm and 0.1 deg of the rig file."""
+    rig_path = Path(__file__).with_name("calib_rolling.toml")
+    rec = tmp_path / "k.mcap"
+    assert main(["capture", str(rig_path), "--fast", "--seconds", "3", "--out", str(rec), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["calibrate", str(rec), "-o", str(tmp_path / "c.json")]) == 1
+    out = capsys.readouterr().out
+    cal = load_calibration(tmp_path / "c.json")
+    assert sorted(cal.disconnected) == ["kinect-master/color", "kinect-sub1/color", "kinect-sub2/color"]
+    assert "or during its rolling shutter's readout, than --max-error 0.1 px allows" in " ".join(out.split())
+    rig = load_rig(rig_path)
+    assert sorted(c.key for c in cal.cameras) == ["kinect-master/ir", "kinect-sub1/ir", "kinect-sub2/ir"]
+    for cam in cal.cameras:
+        truth = g.camera_to_world(rig.device(cam.device).pose)
+        assert np.linalg.norm(np.array(cam.translation_m) - truth[:3, 3]) < 0.002, cam.key
+        assert g.angle_deg(np.array(cam.rotation).reshape(3, 3), truth[:3, :3]) < 0.1, cam.key
+        assert cam.held_out is not None and cam.held_out.rms_px < 0.5
