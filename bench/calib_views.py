@@ -40,11 +40,13 @@ def board_views(rig_path: Path, seconds: float, out: Path) -> BoardViewCounts:
 
 
 def table(counts: BoardViewCounts) -> str:
-    """Markdown: framesets with the full board per camera, then per pair."""
+    """Markdown: framesets with the full board per camera, then per pair, then pairs sharing part of it."""
     lines = [f"{counts.framesets} framesets", "", "| camera | full board |", "| --- | --- |"]
     lines += [f"| {d}/{s} | {n} |" for (d, s), n in sorted(counts.cameras.items())]
     lines += ["", "| pair | full board in both |", "| --- | --- |"]
     lines += [f"| {a[0]} + {b[0]} | {n} |" for (a, b), n in sorted(counts.pairs.items())]
+    lines += ["", "| pair | both see 8+ corners |", "| --- | --- |"]
+    lines += [f"| {a[0]} + {b[0]} | {n} |" for (a, b), n in sorted(counts.shared.items())]
     return "\n".join(lines)
 
 

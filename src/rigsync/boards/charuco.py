@@ -19,6 +19,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from rigsync.boards._file import read_board_file
 from rigsync.core.errors import MISSING, FieldError, RigFileError
 from rigsync.spec._check import require
 from rigsync.spec._table import Table
@@ -138,11 +139,7 @@ def loads_board(text: str, path: str = "<board>") -> CharucoBoardSpec:
 
 def load_board(path: str | Path) -> CharucoBoardSpec:
     """Read a board file. Raises :class:`~rigsync.core.errors.RigFileError` naming the file and field."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise RigFileError(str(path), "", None, f"cannot read the board file: {exc.strerror or exc}") from None
-    return loads_board(text, str(path))
+    return loads_board(read_board_file(path), str(path))
 
 
 def sim_board() -> CharucoBoardSpec:

@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from rigsync.boards._file import read_board_file
 from rigsync.core.errors import MISSING, RigFileError
 from rigsync.spec._table import Table
 
@@ -347,11 +348,7 @@ def loads_board(text: str, path: str = "<board>") -> LedClockBoard:
 
 def load_board(path: str | Path) -> LedClockBoard:
     """Read a board file. Raises :class:`~rigsync.core.errors.RigFileError` naming the file and field."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise RigFileError(str(path), "", None, f"cannot read the board file: {exc.strerror or exc}") from None
-    return loads_board(text, str(path))
+    return loads_board(read_board_file(path), str(path))
 
 
 def default_board() -> LedClockBoard:

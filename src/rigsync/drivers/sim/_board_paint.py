@@ -3,7 +3,8 @@
 Per frame, the board is ray-cast inside its projected bounding box only: every row ``y`` sees the board where it
 is at the middle of that row's exposure, ``exposure_start_ns + round(y * line_ns) + (end - start) // 2`` (a
 global shutter: ``line_ns = 0``, one pose), an instantaneous snapshot (no motion blur). Colour and IR average
-``supersample**2`` rays per pixel (the board's edges blend with what is behind); depth uses the pixel centre.
+``supersample**2`` rays per pixel (the board's edges blend with what is behind); depth uses the pixel centre
+(the nearest board sample of the pixel, for the sphere's depth test in colour and IR).
 Each ray hits the board only if it is nearer than the static world; the returned depth lets the sphere be
 depth-tested against the board too.
 """
@@ -80,98 +81,121 @@ class BoardPainter:
     def paint(self, img: npt.NDArray[Any], static_depth_m: F32, exposure_start_ns: int, exposure_end_ns: int,
               line_ns: float) -> F32:
         """Paint the board into ``img`` in place; returns the frame's depth (static world and board, camera z)."""
-        box = self._box(exposure_start_ns, exposure_end_ns, line_ns)
-        u0, u1, v0, v1 = box
+        u0, u1, v0, v1 = self._box(exposure_start_ns, exposure_end_ns, line_ns)
         if u0 >= u1 or v0 >= v1:
             return static_depth_m
-        ss = self._ss
+        k, ss = self._k, self._ss
         cam = self._rows(row_times_ns(exposure_start_ns, exposure_end_ns, line_ns, np.arange(v0, v1)))
-        rot, org = cam.rotation, cam.origin
-        n = rot[:, :, 2]  # board z (into the board) in camera coordinates, per row
-        num = np.einsum("ij,ij->i", n, org)[:, None]  # > 0: the camera sees the front face
-        front = num > 0.0
-        world_normal = np.where(front, -1.0, 1.0) * (self.view.rotation.T @ n.T).T  # visible face, outward
-        shade = (0.7 + 0.3 * np.maximum(0.0, world_normal @ LIGHT_DIR))[:, None]
+        # Every sample ray (ss x ss per pixel) at once: sub-rows share their row's board pose.
+        offsets = (np.arange(ss) + 0.5) / ss - 0.5
+        ys = ((np.arange(v0, v1)[:, None] + offsets).ravel() - k.cy) / k.fy  # (h * ss,)
+        xs = (((np.arange(u0, u1)[:, None] + offsets).ravel() - k.cx) / k.fx).astype(np.float32)[None, :]
+        rot, org = np.repeat(cam.rotation, ss, axis=0), np.repeat(cam.origin, ss, axis=0)
+        normal = rot[:, :, 2]  # board z (into the board) in camera coordinates, per sub-row
+        num = np.einsum("ij,ij->i", normal, org)  # > 0: the camera sees the front face
+
+        def along(axis: F64) -> tuple[F32, F32]:
+            """``axis . (x, y, 1)`` per sample as (slope over x (H, 1), value at x = 0 (H, 1)), float32."""
+            return (axis[:, 0:1].astype(np.float32), (axis[:, 1] * ys + axis[:, 2])[:, None].astype(np.float32))
+
+        nx, n0 = along(normal)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lam = num[:, None].astype(np.float32) / (nx * xs + n0)  # sample depth (camera z) on the board's plane
+        margin = self._margin
+        sx, s0 = along(rot[:, :, 0])
+        tx, t0 = along(rot[:, :, 1])
+        s = lam * (sx * xs + s0) - (np.einsum("ij,ij->i", rot[:, :, 0], org) - margin)[:, None].astype(np.float32)
+        t = lam * (tx * xs + t0) - (np.einsum("ij,ij->i", rot[:, :, 1], org) - margin)[:, None].astype(np.float32)
         static = static_depth_m[v0:v1, u0:u1]
-        width_m = self.world.board_width_m
-        level = self._level(float(np.linalg.norm(org[len(org) // 2])))
-        scale, tex_front = self.world.board_texture(False, level)
-        tex_back = self.world.board_texture(True, level)[1]
-        centre_lam, _, _, centre_hit = self._cast(num, n, org, rot, box, (0.0, 0.0), static)
-        acc = np.zeros(static.shape, np.float32)
-        hits = np.zeros(static.shape, np.float32)
-        offsets = [(i + 0.5) / ss - 0.5 for i in range(ss)] if self.kind is not StreamKind.DEPTH else []
-        for ov in offsets:
-            for ou in offsets:
-                lam, s, t, hit = self._cast(num, n, org, rot, box, (ou, ov), static)
-                s_tex = np.where(front, s, width_m - s)
-                grey = np.where(front, _remap(tex_front, s_tex, t, scale), _remap(tex_back, s_tex, t, scale))
-                if self.kind is StreamKind.COLOR:
-                    value = grey * shade
-                else:
-                    with np.errstate(divide="ignore"):
-                        value = grey * np.minimum(1.0, IR_FULL_RANGE_M**2 / self._range2(lam, box))
-                acc += np.where(hit, value, 0.0).astype(np.float32)
-                hits += hit
+        behind = np.repeat(np.repeat(static, ss, axis=0), ss, axis=1) if ss > 1 else static
+        width_m, height_m = self.world.board_width_m, self.world.board_height_m
+        hit = (lam > 0) & (lam < behind) & (s >= 0) & (s <= width_m) & (t >= 0) & (t <= height_m)
+        if not hit.any():
+            return static_depth_m
+        board_lam = _blocks(np.where(hit, lam, np.float32(np.inf)), ss, np.minimum)
         depth = static_depth_m.copy()
-        depth[v0:v1, u0:u1] = np.where(centre_hit, centre_lam, static)
+        np.minimum(static, board_lam, out=depth[v0:v1, u0:u1])
         sub = img[v0:v1, u0:u1]
         if self.kind is StreamKind.DEPTH:
-            ok = centre_hit & (centre_lam <= self._max_depth_m)
-            sub[ok] = np.rint(centre_lam[ok] * 1000.0).astype(np.uint16)
+            ok = np.isfinite(board_lam) & (board_lam <= self._max_depth_m)
+            sub[ok] = np.rint(board_lam[ok] * 1000.0).astype(np.uint16)
             return depth
-        cover = hits / np.float32(ss * ss)
-        board = acc / np.float32(ss * ss)
+        mid = len(cam.origin) // 2
+        centre = cam.origin[mid] + cam.rotation[mid] @ np.array([*self._squares_m, 0.0]) / 2
+        value = self._grey(num, s, t, lam, xs, ys, rot, float(np.linalg.norm(centre)))
+        n = np.float32(ss * ss)
+        value = _blocks(np.where(hit, value, np.float32(0.0)), ss, np.add) / n
+        cover = _blocks(hit.astype(np.float32), ss, np.add) / n
         if self._dots is not None:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                falloff = np.where(centre_hit, np.minimum(1.0, IR_FULL_RANGE_M**2 / self._range2(centre_lam, box)),
-                                   0.0)
-            board += (self._dots[v0:v1, u0:u1] * falloff * cover).astype(np.float32)
-        board *= np.float32(self._scale)
+            near = np.where(np.isfinite(board_lam), board_lam, np.float32(0.0))
+            value += self._dots[v0:v1, u0:u1] * self._falloff(near, self._rays_centre(u0, u1, v0, v1)) * cover
+        value *= np.float32(self._scale)
+        top = np.iinfo(sub.dtype).max
         if sub.ndim == 3:
-            painted = 3
-            old = sub[:, :, :painted].astype(np.float32)
-            new = old * (1.0 - cover)[:, :, None] + board[:, :, None]
-            sub[:, :, :painted] = np.clip(np.rint(new), 0, np.iinfo(sub.dtype).max).astype(sub.dtype)
+            old = sub[:, :, :3].astype(np.float32)
+            sub[:, :, :3] = np.clip(np.rint(old * (1.0 - cover)[:, :, None] + value[:, :, None]), 0, top).astype(
+                sub.dtype)
         else:
-            new = sub.astype(np.float32) * (1.0 - cover) + board
-            sub[:] = np.clip(np.rint(new), 0, np.iinfo(sub.dtype).max).astype(sub.dtype)
+            sub[:] = np.clip(np.rint(sub.astype(np.float32) * (1.0 - cover) + value), 0, top).astype(sub.dtype)
         return depth
 
-    def _cast(self, num: F64, n: F64, org: F64, rot: F64, box: tuple[int, int, int, int],
-              offset: tuple[float, float], static: F32) -> tuple[F64, F64, F64, npt.NDArray[np.bool_]]:
-        """Per ray of the box (pixel + sub-pixel ``offset``): board depth, local ``(s, t)`` (metres from the
-        printed image's top-left corner, front face), and whether the ray sees the board before the static world."""
-        x, y = self._rays(box, offset)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            lam = num / (n[:, 0:1] * x + n[:, 1:2] * y + n[:, 2:3])
-        px, py, pz = lam * x - org[:, 0:1], lam * y - org[:, 1:2], lam - org[:, 2:3]
-        s = rot[:, 0, 0:1] * px + rot[:, 1, 0:1] * py + rot[:, 2, 0:1] * pz + self._margin
-        t = rot[:, 0, 1:2] * px + rot[:, 1, 1:2] * py + rot[:, 2, 1:2] * pz + self._margin
-        hit = ((lam > 0) & (lam < static) & (s >= 0) & (s <= self.world.board_width_m) & (t >= 0)
-               & (t <= self.world.board_height_m))
-        return lam, s, t, hit
+    def _grey(self, num: F64, s: F32, t: F32, lam: F32, xs: F32, ys: F64, rot: F64, distance_m: float) -> F32:
+        """Colour (shaded grey) or IR (reflectance times falloff) of the board at every sample, 0..255; the texture
+        level is chosen for the board's centre ``distance_m`` away."""
+        front = num > 0.0
+        width_m = np.float32(self.world.board_width_m)
+        level = self._level(distance_m)
+        scale, tex_front = self.world.board_texture(False, level)
+        tex_back = self.world.board_texture(True, level)[1]
+        if front.all():
+            grey = _remap(tex_front, s, t, scale)
+        elif not front.any():
+            grey = _remap(tex_back, width_m - s, t, scale)
+        else:
+            grey = np.where(front[:, None], _remap(tex_front, s, t, scale), _remap(tex_back, width_m - s, t, scale))
+        if self.kind is StreamKind.COLOR:
+            outward = np.where(front, -1.0, 1.0)[:, None] * (rot[:, :, 2] @ self.view.rotation)  # world normal
+            shade = 0.7 + 0.3 * np.maximum(0.0, outward @ LIGHT_DIR)
+            shaded: F32 = grey * shade[:, None].astype(np.float32)
+            return shaded
+        return grey * self._falloff(lam, (xs, ys[:, None].astype(np.float32)))
 
-    def _rays(self, box: tuple[int, int, int, int], offset: tuple[float, float]) -> tuple[F64, F64]:
-        """Camera-frame ray directions (z = 1) of the box's pixels: x (1, w) and y (h, 1)."""
-        k, (u0, u1, v0, v1) = self._k, box
-        x = ((np.arange(u0, u1, dtype=np.float64) + offset[0] - k.cx) / k.fx)[None, :]
-        y = ((np.arange(v0, v1, dtype=np.float64) + offset[1] - k.cy) / k.fy)[:, None]
+    def _rays_centre(self, u0: int, u1: int, v0: int, v1: int) -> tuple[F32, F32]:
+        """Pixel-centre ray directions (z = 1) of the box: x (1, w), y (h, 1)."""
+        k = self._k
+        x = ((np.arange(u0, u1) - k.cx) / k.fx).astype(np.float32)[None, :]
+        y = ((np.arange(v0, v1) - k.cy) / k.fy).astype(np.float32)[:, None]
         return x, y
 
-    def _range2(self, lam: F64, box: tuple[int, int, int, int]) -> F64:
-        """Squared range (m^2) along the pixel-centre rays of the box at depths ``lam``."""
-        x, y = self._rays(box, (0.0, 0.0))
-        return lam * lam * (x * x + y * y + 1.0)
+    @staticmethod
+    def _falloff(lam: F32, rays: tuple[F32, F32]) -> F32:
+        """IR illumination falloff at depth ``lam`` along rays ``(x, y, 1)``: full up to IR_FULL_RANGE_M."""
+        x, y = rays
+        range2 = lam * lam * (x * x + y * y + np.float32(1.0))
+        with np.errstate(divide="ignore"):
+            out: F32 = np.minimum(np.float32(1.0), np.float32(IR_FULL_RANGE_M**2) / range2)
+        return out
 
     def _level(self, distance_m: float) -> int:
         return self.world.board_level(self._k.fx * self._ss / max(distance_m, 1e-3))
 
 
-def _remap(tex: F32, s: F64, t: F64, texels_per_m: float) -> F32:
+def _blocks(a: F32, ss: int, op: np.ufunc) -> F32:
+    """``op`` (np.add, np.minimum) over each ``ss`` x ``ss`` block of ``a``: one value per pixel."""
+    if ss == 1:
+        return a
+    out = a[0::ss, 0::ss].copy()
+    for i in range(ss):
+        for j in range(ss):
+            if i or j:
+                op(out, a[i::ss, j::ss], out=out)
+    return out
+
+
+def _remap(tex: F32, s: F32, t: F32, texels_per_m: float) -> F32:
     """Bilinear lookup of the board texture at local coordinates (metres), 2-D maps."""
-    mx = (s * texels_per_m - 0.5).astype(np.float32)
-    my = (t * texels_per_m - 0.5).astype(np.float32)
+    mx = s * np.float32(texels_per_m) - np.float32(0.5)
+    my = t * np.float32(texels_per_m) - np.float32(0.5)
     mx[~np.isfinite(mx)] = -1.0
     my[~np.isfinite(my)] = -1.0
     out = cv2.remap(tex, mx, my, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)

@@ -125,8 +125,7 @@ class World:
         self._solid: list[Rect | None] = [
             None if i in (BOARD_FRONT, BOARD_BACK) and config.board_motion is not None else r
             for i, r in enumerate(self.rects)]
-        front, back = config.board_spec.to_cv2()
-        self.boards = (front, back)
+        self.boards = config.board_spec.to_cv2()  # (front, back)
         self._board_mips = (self._board_pyramid(self.boards[0]), self._board_pyramid(self.boards[1]))
         self._floor = _floor_texture(config.seed)
         self.cell_w_m = (2 * hw - 2 * PANEL_BORDER_M) / PANEL_COLS

@@ -117,12 +117,16 @@ def board_motion(spec: SimBoardSpec | None, seed: int) -> BoardMotion | None:
 
 
 def _rz(a: F64) -> F64:
+    """Rotations (N, 3, 3) by angles ``a`` (N,) about z."""
     c, s = np.cos(a), np.sin(a)
-    z, o = np.zeros_like(a), np.ones_like(a)
-    return np.stack([np.stack([c, -s, z], -1), np.stack([s, c, z], -1), np.stack([z, z, o], -1)], -2)
+    out = np.zeros((*np.shape(a), 3, 3))
+    out[..., 0, 0], out[..., 0, 1], out[..., 1, 0], out[..., 1, 1], out[..., 2, 2] = c, -s, s, c, 1.0
+    return out
 
 
 def _rx(a: F64) -> F64:
+    """Rotations (N, 3, 3) by angles ``a`` (N,) about x."""
     c, s = np.cos(a), np.sin(a)
-    z, o = np.zeros_like(a), np.ones_like(a)
-    return np.stack([np.stack([o, z, z], -1), np.stack([z, c, -s], -1), np.stack([z, s, c], -1)], -2)
+    out = np.zeros((*np.shape(a), 3, 3))
+    out[..., 0, 0], out[..., 1, 1], out[..., 1, 2], out[..., 2, 1], out[..., 2, 2] = 1.0, c, -s, s, c
+    return out

@@ -157,6 +157,7 @@ class Scene:
         self.config = config if config is not None else SceneConfig()
         self.ledclock = ledclock
         self._world = World(self.config, ledclock)
+        self._board_spec = self.config.board_spec
         phases = np.random.default_rng([self.config.seed, 0x0B1]).random(2)
         self._orbit_phase_ns = int(phases[0] * self.config.object_orbit_period_ns)
         self._bob_phase_ns = int(phases[1] * self.config.object_bob_period_ns)
@@ -173,7 +174,7 @@ class Scene:
     @property
     def board_spec(self) -> CharucoBoardSpec:
         """The ChArUco board the scene shows, as a board file describes it (:mod:`rigsync.boards.charuco`)."""
-        return self.config.board_spec
+        return self._board_spec
 
     def charuco_board(self, side: BoardSide) -> Any:
         """The ``cv2.aruco.CharucoBoard`` printed on one face (for detection and calibration)."""
@@ -198,7 +199,7 @@ class Scene:
         if motion is None:
             r, t = self.board_to_world(side)
             return np.broadcast_to(r, (len(t_ns), 3, 3)), np.broadcast_to(t, (len(t_ns), 3))
-        spec = self.config.board_spec
+        spec = self._board_spec
         rotation, translation = motion.pose(t_ns, spec.squares_m)
         if BoardSide(side) is BoardSide.BACK:
             flip, shift = spec.back_from_front()
@@ -358,12 +359,11 @@ class ViewRenderer:
             word = gray_word(exposure_start_ns).to_bytes(TIMECODE_BITS // 8, "big")
             bits = np.unpackbits(np.frombuffer(word, dtype=np.uint8))
             img.reshape(-1)[self._cell_idx] = self._cell_levels[bits][self._cell_bit]
+        end = exposure_start_ns if exposure_end_ns is None else exposure_end_ns
         if self.leds is not None:
-            end = exposure_start_ns if exposure_end_ns is None else exposure_end_ns
             self.leds.paint(img, exposure_start_ns, end, line_ns)
         depth = self._static_depth
         if self.board is not None:
-            end = exposure_start_ns if exposure_end_ns is None else exposure_end_ns
             depth = self.board.paint(img, depth, exposure_start_ns, end, line_ns)
         self._paint_object(img, exposure_start_ns, depth)
         if rng is not None:
@@ -426,7 +426,8 @@ def read_timecode(image: npt.NDArray[Any], renderer: ViewRenderer) -> int | None
     the visible panel face that appears largest (the best facing, nearest one) it samples, for each of the
     32 cells, the pixel whose centre is nearest the cell's centre. If any cell reads ambiguously (neither
     clearly lit nor clearly dark: hidden by the sphere, a green transport band...) it tries the next visible
-    face. Returns None when no face is visible and readable (depth streams never show the panel). A torn
+    face. Returns None when no face is visible and readable (depth streams never show the panel). A hand-held
+    board passing in front of the panel can hide it too: only read frames in which it does not. A torn
     frame can still read wrong: trust frames not flagged corrupt. Use :func:`timecode.unwrap_ns` to lift
     the result to full time.
     """
