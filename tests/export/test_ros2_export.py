@@ -240,7 +240,7 @@ def test_bad_export_input_gets_a_clear_error(captured: Path, tmp_path: Path,
         (["export", str(captured), "--ros2", str(captured), "--overwrite"], "an export never replaces it"),
         (["export", str(captured), "--ros2", str(tmp_path / "no" / "o.mcap")], "does not exist"),
         (["export", str(captured)], "rigsync export: no output format given (allowed: --ros2 OUT.mcap, --rerun "
-         "OUT.rrd)"),
+         "OUT.rrd, --frames/--nerfstudio/--colmap/--ply DIR, --calibrated OUT.mcap)"),
     ]
     for argv, expected in cases:
         assert _exit(argv) == 2, argv

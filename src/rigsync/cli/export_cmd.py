@@ -13,12 +13,14 @@ from typing import Any
 
 from rich.console import Console
 
+from rigsync.cli import export_folders
 from rigsync.cli.outputs import refuse_output
 from rigsync.core.errors import OptionError
 
 
 def add_parser(sub: Any) -> None:
-    p = sub.add_parser("export", help="write a recording in another tool's format (ROS 2 bag, Rerun)")
+    p = sub.add_parser("export", help="write a recording in another tool's format (ROS 2 bag, Rerun, frames, "
+                                      "nerfstudio, COLMAP, fused PLY, calibrated MCAP)")
     p.add_argument("recording", type=Path, help="the rigsync recording (.mcap; a crashed one is recovered)")
     p.add_argument("--ros2", type=Path, metavar="OUT.mcap",
                    help="write a ROS 2 bag (MCAP, profile ros2: sensor_msgs Image and CameraInfo, rigsync_msgs "
@@ -27,6 +29,7 @@ def add_parser(sub: Any) -> None:
                    help="write a Rerun file (images, depth images, pinholes, the rig file's poses, framesets and "
                         "health plots on a rig_time timeline): open it with `rerun OUT.rrd`")
     p.add_argument("--overwrite", action="store_true", help="replace the output if it exists")
+    export_folders.add_arguments(p)
 
 
 def check_ros2_out(option: str, out: Path, source: Path, *, overwrite: bool) -> None:
@@ -61,8 +64,11 @@ def export_ros2_and_say(recording: Path, out: Path, console: Console) -> None:
 
 
 def run_command(args: argparse.Namespace, console: Console) -> int:
-    if args.ros2 is None and args.rerun is None:
-        raise OptionError("rigsync export", None, "no output format given", "--ros2 OUT.mcap, --rerun OUT.rrd")
+    if args.ros2 is None and args.rerun is None and not export_folders.wanted(args):
+        raise OptionError("rigsync export", None, "no output format given",
+                          "--ros2 OUT.mcap, --rerun OUT.rrd, --frames/--nerfstudio/--colmap/--ply DIR, "
+                          "--calibrated OUT.mcap")
+    selection = export_folders.check(args)
     if args.ros2 is not None:
         check_ros2_out("--ros2", args.ros2, args.recording, overwrite=args.overwrite)
     if args.rerun is not None:
@@ -75,4 +81,6 @@ def run_command(args: argparse.Namespace, console: Console) -> int:
         from rigsync.cli.export_rerun import export_rerun
 
         export_rerun(args.recording, args.rerun, console, overwrite=args.overwrite)
+    if selection is not None:
+        export_folders.run(args, selection, console)
     return 0
