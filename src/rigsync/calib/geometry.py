@@ -13,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rigsync.core.geometry import Pose
+from rigsync.core.geometry import camera_to_world as world_from_camera
 from rigsync.core.intrinsics import Intrinsics
 
 F64 = npt.NDArray[np.float64]
@@ -106,15 +107,8 @@ def project(points_cam: F64, k: F64, dist: F64) -> F64:
 
 
 def camera_to_world(p: Pose) -> F64:
-    """``world_from_camera`` (4x4) of a rig file's pose: a camera at ``position_m`` looking at ``look_at_m`` with
-    ``up`` up, OpenCV camera frame."""
-    position = np.asarray(p.position_m, dtype=np.float64)
-    forward = np.asarray(p.look_at_m, dtype=np.float64) - position
-    forward /= np.linalg.norm(forward)
-    right = np.cross(forward, np.asarray(p.up, dtype=np.float64))
-    right /= np.linalg.norm(right)
-    down = np.cross(forward, right)
-    return pose(np.stack([right, down, forward], axis=1), position)
+    """``world_from_camera`` (4x4) of a rig file's pose (:func:`rigsync.core.geometry.camera_to_world`)."""
+    return pose(*world_from_camera(p))
 
 
 def rigid_fit(src: F64, dst: F64) -> F64:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 Vec3 = tuple[float, float, float]
 
 
@@ -50,3 +52,15 @@ def default_pose(index: int, count: int) -> Pose:
     """A ring of radius 2.5 m at 1.4 m height looking at the centre, for devices without a pose."""
     angle = 2.0 * math.pi * index / max(count, 1)
     return Pose((2.5 * math.cos(angle), 2.5 * math.sin(angle), 1.4), (0.0, 0.0, 1.0))
+
+
+def camera_to_world(pose: Pose) -> tuple[np.ndarray, np.ndarray]:
+    """``(rotation 3x3, translation)`` taking OpenCV camera coordinates (x right, y down, z forward) to the world,
+    for a camera at ``pose.position_m`` looking at ``pose.look_at_m`` with ``pose.up`` up."""
+    position = np.asarray(pose.position_m, dtype=np.float64)
+    forward = np.asarray(pose.look_at_m, dtype=np.float64) - position
+    forward /= np.linalg.norm(forward)
+    right = np.cross(forward, np.asarray(pose.up, dtype=np.float64))
+    right /= np.linalg.norm(right)
+    down = np.cross(forward, right)
+    return np.stack([right, down, forward], axis=1), position

@@ -23,9 +23,9 @@ import numpy.typing as npt
 
 from rigsync.core.calibration import CalibratedCamera, RigCalibration, load_calibration
 from rigsync.core.errors import OptionError, RigsyncError
-from rigsync.core.geometry import default_pose
+from rigsync.core.geometry import camera_to_world, default_pose
 from rigsync.core.intrinsics import Intrinsics
-from rigsync.export.rerun import DEPTH_METER, camera_to_world
+from rigsync.export.rerun import DEPTH_METER
 from rigsync.record import Recording
 
 F64 = npt.NDArray[np.float64]

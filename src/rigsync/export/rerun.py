@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from rigsync.core.errors import RigsyncError
-from rigsync.core.geometry import Pose
+from rigsync.core.geometry import Pose, camera_to_world
 from rigsync.record import FRAMES_TOPIC, FRAMESETS_TOPIC, RecordedImage, Recording
 
 DEPTH_METER: dict[str, float] = {"16UC1": 1000.0, "32FC1": 1.0}
@@ -58,18 +58,6 @@ def _rerun() -> Any:
         raise RigsyncError("the Rerun export needs the Python module 'rerun' (rerun-sdk), which is not installed: "
                            "pip install 'rigsync[rerun]'") from None
     return rerun
-
-
-def camera_to_world(pose: Pose) -> tuple[np.ndarray, np.ndarray]:
-    """``(rotation 3x3, translation)`` taking OpenCV camera coordinates (x right, y down, z forward) to the world,
-    for a camera at ``pose.position_m`` looking at ``pose.look_at_m`` with ``pose.up`` up."""
-    position = np.asarray(pose.position_m, dtype=np.float64)
-    forward = np.asarray(pose.look_at_m, dtype=np.float64) - position
-    forward /= np.linalg.norm(forward)
-    right = np.cross(forward, np.asarray(pose.up, dtype=np.float64))
-    right /= np.linalg.norm(right)
-    down = np.cross(forward, right)
-    return np.stack([right, down, forward], axis=1), position
 
 
 def _rig_poses(recording: Recording) -> tuple[dict[str, Pose], str]:
