@@ -11,10 +11,16 @@ import pytest
 from rigsync.calib import geometry as g
 from rigsync.cli.main import main
 from rigsync.core.calibration import load_calibration
-from rigsync.spec import load_rig
+from rigsync.spec import RigSpec, load_rig
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 RIG = EXAMPLES / "calib_three.toml"
+
+
+def _true_pose(rig: RigSpec, device: str) -> np.ndarray:
+    pose = rig.device(device).pose
+    assert pose is not None, device
+    return g.camera_to_world(pose)
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +35,7 @@ def calibrated(recording: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
     d = tmp_path_factory.mktemp("out")
     code = main(["calibrate", str(recording), "-o", str(d / "rig-calibration.json"), "--opencv", str(d / "cv"),
                  "--report", str(d / "report")])
-    assert code in (0, 1)  # 1: a camera's held-out error over 0.5 px (see test_held_out_rms_under_half_a_pixel)
+    assert code in (0, 1)  # 1: a camera suspect (see test_held_out_rms_under_half_a_pixel)
     (d / "exit-code").write_text(str(code))
     return d
 
@@ -40,16 +46,13 @@ def test_poses_match_the_rig_file_within_2_mm(calibrated: Path) -> None:
     rig = load_rig(RIG)
     assert cal.origin == "rig-file" and len(cal.cameras) == 3 and not cal.disconnected
     for cam in cal.cameras:
-        truth = g.camera_to_world(rig.device(cam.device).pose)
+        truth = _true_pose(rig, cam.device)
         assert np.linalg.norm(np.array(cam.translation_m) - truth[:3, 3]) < 0.002, cam.key
         assert g.angle_deg(np.array(cam.rotation).reshape(3, 3), truth[:3, :3]) < 0.25, cam.key
         assert cam.held_out is not None and cam.held_out.points > 50, cam
         assert cam.intrinsics.width == 320
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12, open: since the hand-held board is rendered in float32 (708b010), "
-                   "cam-a's held-out RMS on calib_three is 0.59 px (p95 1.25 px; 0.45 px before), over the 0.5 px "
-                   "target, so calibrate exits 1 calling it suspect; its pose is still within 0.4 mm / 0.02 deg")
 def test_held_out_rms_under_half_a_pixel(calibrated: Path) -> None:
     """Every camera's held-out reprojection RMS is under 0.5 px (the issue's target at 320 px), so calibrate exits 0."""
     cal = load_calibration(calibrated / "rig-calibration.json")
@@ -100,14 +103,24 @@ def test_bad_options_name_the_option(recording: Path, args: list[str], message: 
     assert message in err and "Traceback" not in err
 
 
-def test_solved_intrinsics_too_uncertain_are_refused(recording: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """--intrinsics solve on a short take: each principal point's uncertainty (0.3-0.9 deg here, as large as the
-    poses' actual error with them) is over 0.1 deg, so the calibration is refused, saying so, not written wrong."""
-    assert main(["calibrate", str(recording), "-o", "/dev/null", "--intrinsics", "solve"]) == 2
-    err = " ".join(capsys.readouterr().err.split())
-    for cam in ("cam-a/color", "cam-b/color", "cam-c/color"):
-        assert f"{cam}: its solved principal point is known only to" in err
-    assert "use the factory intrinsics (--intrinsics factory)" in err
+def test_solved_intrinsics_too_uncertain_are_left_out(recording: Path, tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """--intrinsics solve on a short take: cam-c, which saw the board least, has its principal point known only to
+    ~0.16 deg (1 sigma, over 0.1 deg): left out, saying so (exit 1); cam-a and cam-b, solved, within 2 mm and
+    0.1 deg of the rig file."""
+    out = tmp_path / "c.json"
+    assert main(["calibrate", str(recording), "-o", str(out), "--intrinsics", "solve"]) == 1
+    text = " ".join(capsys.readouterr().out.split())
+    assert "cam-c/color: its solved principal point is known only to" in text
+    assert "use the factory intrinsics (--intrinsics factory)" in text
+    cal = load_calibration(out)
+    assert sorted(c.key for c in cal.cameras) == ["cam-a/color", "cam-b/color"]
+    rig = load_rig(RIG)
+    for cam in cal.cameras:
+        truth = _true_pose(rig, cam.device)
+        assert cam.intrinsics_source == "solved"
+        assert np.linalg.norm(np.array(cam.translation_m) - truth[:3, 3]) < 0.002, cam.key
+        assert g.angle_deg(np.array(cam.rotation).reshape(3, 3), truth[:3, :3]) < 0.1, cam.key
 
 
 def test_not_a_recording_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -118,19 +131,27 @@ def test_not_a_recording_is_refused(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert f"{bad}: not an MCAP file" in capsys.readouterr().err
 
 
-def test_a_free_running_rig_with_a_waved_board_is_refused_with_the_reason(tmp_path: Path,
+def test_a_free_running_rig_with_a_waved_board_keeps_only_what_it_can_trust(tmp_path: Path,
                                                                          capsys: pytest.CaptureFixture[str]) -> None:
-    """calib_freerun (unsynchronized cameras, fast board): exit 2, the views rejected for timing and the poses'
-    expected errors stated; no calibration file written."""
+    """calib_freerun (unsynchronized cameras, fast board), 5 s: most views rejected for timing, stated; the two
+    cameras still sharing enough views within 2 mm and 0.1 deg of the rig file, the other two left out with the
+    reason (exit 1)."""
     rec = tmp_path / "f.mcap"
-    assert main(["capture", str(EXAMPLES / "calib_freerun.toml"), "--fast", "--seconds", "5", "--out", str(rec),
-                 "--quiet"]) == 0
+    rig_path = EXAMPLES / "calib_freerun.toml"
+    assert main(["capture", str(rig_path), "--fast", "--seconds", "5", "--out", str(rec), "--quiet"]) == 0
     capsys.readouterr()
-    assert main(["calibrate", str(rec), "-o", str(tmp_path / "c.json")]) == 2
-    err = " ".join(capsys.readouterr().err.split())
-    assert err.startswith("error: the usable board views do not determine the poses within 2 mm and 0.1 deg")
-    assert "board views were rejected for timing (expected corner error over 0.1 px, --max-error)" in err
-    assert not (tmp_path / "c.json").exists()
+    assert main(["calibrate", str(rec), "-o", str(tmp_path / "c.json")]) == 1
+    out = " ".join(capsys.readouterr().out.split())
+    assert "board views rejected for timing (expected corner error over 0.1 px):" in out
+    cal = load_calibration(tmp_path / "c.json")
+    assert len(cal.cameras) == 2 and len(cal.disconnected) == 2
+    for key in cal.disconnected:
+        assert f"not calibrated: {key}" in out
+    rig = load_rig(rig_path)
+    for cam in cal.cameras:
+        truth = _true_pose(rig, cam.device)
+        assert np.linalg.norm(np.array(cam.translation_m) - truth[:3, 3]) < 0.002, cam.key
+        assert g.angle_deg(np.array(cam.rotation).reshape(3, 3), truth[:3, :3]) < 0.1, cam.key
 
 
 def test_rolling_shutter_views_are_rejected_and_the_global_ones_calibrated(tmp_path: Path,
@@ -149,7 +170,7 @@ def test_rolling_shutter_views_are_rejected_and_the_global_ones_calibrated(tmp_p
     rig = load_rig(rig_path)
     assert sorted(c.key for c in cal.cameras) == ["kinect-master/ir", "kinect-sub1/ir", "kinect-sub2/ir"]
     for cam in cal.cameras:
-        truth = g.camera_to_world(rig.device(cam.device).pose)
+        truth = _true_pose(rig, cam.device)
         assert np.linalg.norm(np.array(cam.translation_m) - truth[:3, 3]) < 0.002, cam.key
         assert g.angle_deg(np.array(cam.rotation).reshape(3, 3), truth[:3, :3]) < 0.1, cam.key
         assert cam.held_out is not None and cam.held_out.rms_px < 0.5
