@@ -29,7 +29,9 @@ def _rig() -> RigCalibration:
                          held_out=CameraErrors(0.21, 0.4, 350))
     b = CalibratedCamera("k1/color", k, ROT_Z, (1.5, -0.25, 0.125), intrinsics_source="solved", views=31)
     return RigCalibration((a, b), origin="k0/color", board="sim", recording="take.mcap", framesets_used=(1, 2, 5),
-                          framesets_held_out=(3,), pair_views={"k0/color k1/color": 28})
+                          framesets_held_out=(3,), pair_views={"k0/color k1/color": 28},
+                          disconnected={"k2/color": "k2/color shares no board view with the others: show the board "
+                                                    "to k2/color and k1/color at once"})
 
 
 def test_a_calibration_round_trips_through_its_file(tmp_path: Path) -> None:
@@ -56,6 +58,10 @@ def test_a_calibration_round_trips_through_its_file(tmp_path: Path) -> None:
      "intrinsics_source = 'guess': allowed: factory, solved, rig-file"),
     (lambda d: d.update(origin="k9/color"), "cal.json: origin = 'k9/color': 'rig-file' or one of the cameras: "
                                             "k0/color, k1/color"),
+    (lambda d: d.update(disconnected=["k2/color"]),
+     "cal.json: disconnected = ['k2/color']: an object of camera key -> the reason it was left out"),
+    (lambda d: d.update(disconnected={"k0/color": "seen"}),
+     "cal.json: disconnected = ['k0/color']: only cameras that are not calibrated"),
     (lambda d: d["cameras"][1].update(key="k0/color"),
      "cameras = ['k0/color', 'k0/color']: each <device>/<stream> once"),
 ])

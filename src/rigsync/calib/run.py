@@ -145,7 +145,7 @@ def calibrate_recording(path: str | os.PathLike[str], board: CharucoBoardSpec, o
     calibration = RigCalibration(
         cameras=cameras, origin=placed.origin, board=board.name, recording=Path(path).name,
         framesets_used=solution.used, framesets_held_out=solution.held_out, pair_views=solution.pair_views,
-        disconnected=tuple(solution.disconnected),
+        disconnected=dict(solution.disconnected),
     )
     return CalibrationRun(calibration, solution, placed, intrinsics, dict(images), len(records), detected - started,
                           solved - detected, note)

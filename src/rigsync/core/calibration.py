@@ -108,8 +108,9 @@ class RigCalibration:
     framesets_held_out: tuple[int, ...] = ()
     pair_views: Mapping[str, int] = field(default_factory=dict)
     """Framesets in which both cameras of a pair saw the board, keyed ``<key a> <key b>``."""
-    disconnected: tuple[str, ...] = ()
-    """Cameras the solution could not tie to the rest (not in ``cameras``)."""
+    disconnected: Mapping[str, str] = field(default_factory=dict)
+    """Cameras left out of the solution (not in ``cameras``), each with the reason and what would bring it in
+    (``"cam-c/color": "cam-c/color shares only 2 board views with the others (needs 8): show the board to ..."``)."""
 
     def __post_init__(self) -> None:
         keys = [c.key for c in self.cameras]
@@ -117,6 +118,8 @@ class RigCalibration:
             raise _bad("RigCalibration", "cameras", keys, "each <device>/<stream> once")
         if self.origin != "rig-file" and self.origin not in keys:
             raise _bad("RigCalibration", "origin", self.origin, f"'rig-file' or one of the cameras: {', '.join(keys)}")
+        if both := sorted(set(keys) & set(self.disconnected)):
+            raise _bad("RigCalibration", "disconnected", both, "only cameras that are not calibrated")
 
     def camera(self, key: str) -> CalibratedCamera:
         for c in self.cameras:
@@ -129,7 +132,7 @@ class RigCalibration:
             "format": FORMAT, "version": VERSION, "units": "m", "origin": self.origin, "board": self.board,
             "recording": self.recording, "framesets_used": list(self.framesets_used),
             "framesets_held_out": list(self.framesets_held_out), "pair_views": dict(self.pair_views),
-            "disconnected": list(self.disconnected),
+            "disconnected": dict(self.disconnected),
             "cameras": [_camera_json(c) for c in self.cameras],
         }
 
@@ -160,7 +163,7 @@ class RigCalibration:
                 framesets_used=tuple(int(v) for v in data.get("framesets_used", ())),
                 framesets_held_out=tuple(int(v) for v in data.get("framesets_held_out", ())),
                 pair_views={str(k): int(v) for k, v in dict(data.get("pair_views", {})).items()},
-                disconnected=tuple(str(v) for v in data.get("disconnected", ())),
+                disconnected=_left_out(data.get("disconnected", {}), where),
             )
         except CalibrationFileError as exc:
             msg = str(exc).removeprefix("RigCalibration: ")
@@ -180,6 +183,12 @@ def load_calibration(path: str | os.PathLike[str]) -> RigCalibration:
     except json.JSONDecodeError as exc:
         raise CalibrationFileError(f"{where}: not JSON: {exc}") from None
     return RigCalibration.from_json(data, where)
+
+
+def _left_out(v: Any, where: str) -> dict[str, str]:
+    if not isinstance(v, dict) or not all(isinstance(r, str) for r in v.values()):
+        raise _bad(where, "disconnected", v, "an object of camera key -> the reason it was left out")
+    return {str(k): r for k, r in v.items()}
 
 
 def _camera_json(c: CalibratedCamera) -> dict[str, Any]:
