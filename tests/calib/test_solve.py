@@ -166,7 +166,8 @@ def test_solved_intrinsics_recover_the_true_camera():
     cams = ring(3, radius_m=1.1, arc_deg=60)  # near: the board fills much of the image, seen at many tilts
     fs, k = views(cams, 150, noise_px=0.1)
     own = [(v.board_m, v.pixels) for f in fs for v in f.views if v.key == "cam1/color"][::3]
-    got, pp_deg = solve_intrinsics("cam1/color", own, 320, 240, None)
+    solved = solve_intrinsics("cam1/color", own, 320, 240)
+    got, pp_deg = solved.intrinsics, solved.angle_deg
     truth = k["cam1/color"]
     assert abs(got.fx / truth.fx - 1) < 0.02 and abs(got.fy / truth.fy - 1) < 0.02, (got, truth)
     # the principal point's stated uncertainty covers its error (within 3 sigma), and is not needlessly loose
@@ -174,7 +175,7 @@ def test_solved_intrinsics_recover_the_true_camera():
     assert err_deg < 3 * pp_deg < 3.0, (err_deg, pp_deg)
     assert got.distortion_model == "plumb_bob" and len(got.distortion) == 5
     with pytest.raises(CalibrationError, match="needs the board in at least 8 of its images, it is in 3"):
-        solve_intrinsics("cam1/color", own[:3], 320, 240, None)
+        solve_intrinsics("cam1/color", own[:3], 320, 240)
 
 
 def test_a_camera_origin_makes_that_camera_the_identity(five):

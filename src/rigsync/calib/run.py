@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -13,11 +13,10 @@ import numpy as np
 from rigsync.boards.charuco import CharucoBoardSpec
 from rigsync.calib import geometry as g
 from rigsync.calib.detect import detect_streams, frameset_views
-from rigsync.calib.intrinsics import solve_intrinsics
+from rigsync.calib.intrinsics import SolvedIntrinsics, solve_intrinsics
 from rigsync.calib.options import AUTO, RIG_FILE, CalibOptions
 from rigsync.calib.origin import Placed, place
 from rigsync.calib.solve import CalibrationError, Solution, solve
-from rigsync.calib.uncertainty import MAX_ANGLE_DEG
 from rigsync.core.calibration import CalibratedCamera, RigCalibration
 from rigsync.core.errors import OptionError, RigsyncError
 from rigsync.core.intrinsics import Intrinsics
@@ -43,6 +42,8 @@ class CalibrationRun:
     """Wall time of the detection (for the benchmark)."""
     solve_s: float = 0.0
     """Wall time of the solve: selection, estimate, adjustment, covariance, held-out errors, origin."""
+    solved: dict[str, SolvedIntrinsics] = field(default_factory=dict)
+    """``--intrinsics solve``: each camera's solve (what it held, its uncertainty)."""
     note: str = ""
     """What could not be used (a rig file that does not load: no rolling-shutter line times, no declared poses)."""
 
@@ -107,16 +108,16 @@ def calibrate_recording(path: str | os.PathLike[str], board: CharucoBoardSpec, o
                                "record it in view of the cameras, or name the board that was shown with --board")
     intrinsics: dict[str, Intrinsics] = {}
     weak: dict[str, str] = {}
+    solved: dict[str, SolvedIntrinsics] = {}
     for key in keys:
         start = factory[key]
         if options.intrinsics == "solve":
             own = [(b, p) for (k, _), (_, b, p) in sorted(found.items(), key=lambda kv: kv[0][1]) if k == key]
             if own:
-                intrinsics[key], pp_deg = solve_intrinsics(key, own, *sizes[key], start)
-                if pp_deg > MAX_ANGLE_DEG:
-                    weak[key] = (f"{key}: its solved principal point is known only to {pp_deg:.2f} deg (1 sigma; "
-                                 f"limit {MAX_ANGLE_DEG:g} deg): show it the board at more tilts and across the "
-                                 "whole image, or use the factory intrinsics (--intrinsics factory)")
+                solved[key] = solve_intrinsics(key, own, *sizes[key])
+                intrinsics[key] = solved[key].intrinsics
+                if (why := solved[key].problem(key)) is not None:
+                    weak[key] = why
         elif start is not None:
             intrinsics[key] = start
         elif any(k == key for k, _ in found):
@@ -132,7 +133,7 @@ def calibrate_recording(path: str | os.PathLike[str], board: CharucoBoardSpec, o
     unseen = {k: f"{k} saw the board in no image: show it the board" for k in keys if k not in intrinsics}
     solution = replace(solution, disconnected=weak | solution.disconnected | unseen)
     placed = place(options.origin, solution.root, solution.rig_from_camera, solution.rig_from_board, declared)
-    solved = time.perf_counter()
+    finished = time.perf_counter()
     cameras = tuple(
         CalibratedCamera(
             key=key, intrinsics=intrinsics[key], rotation=g.as_tuple(m[:3, :3]), translation_m=(
@@ -148,4 +149,4 @@ def calibrate_recording(path: str | os.PathLike[str], board: CharucoBoardSpec, o
         disconnected=dict(solution.disconnected),
     )
     return CalibrationRun(calibration, solution, placed, intrinsics, dict(images), len(records), detected - started,
-                          solved - detected, note)
+                          finished - detected, solved, note)

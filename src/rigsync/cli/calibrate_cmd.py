@@ -112,6 +112,14 @@ def print_report(result: Any, console: Console) -> None:
         mm = result.placed.position_residual_m * 1000
         console.print(Text(f"rig frame fitted to the rig file's poses: residual {mm:.1f} mm RMS, "
                            f"{result.placed.angle_residual_deg:.2f} deg at most"))
+    for key, si in result.solved.items():
+        k = si.intrinsics
+        console.print(Text(
+            f"intrinsics solved for {key}: fx {k.fx:.2f} fy {k.fy:.2f} cx {k.cx:.2f} cy {k.cy:.2f} distortion "
+            f"{', '.join(f'{d:.4f}' for d in k.distortion)}, RMS {si.rms_px:.3f} px over {si.views} images "
+            f"({si.rejected} left out as outliers, {si.steep} as too steep); held: {', '.join(si.fixed)}; "
+            f"their uncertainty moves the pose by "
+            f"{si.position_m * 1000:.1f} mm, {si.angle_deg:.3f} deg (1 sigma)"))
     if result.note:
         console.print(Text(f"note: {result.note}"))
     for why in sol.disconnected.values():
