@@ -15,6 +15,7 @@ extrapolated, and its error would be the fit's, not the camera's.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import least_squares
@@ -23,6 +24,7 @@ from rigsync.calib import geometry as g
 from rigsync.calib.bundle import Corners, reproject
 from rigsync.calib.geometry import F64
 from rigsync.calib.initial import view_pose
+from rigsync.calib.motion import CORNER_NOISE_PX, BoardTrack, frameset_times, moving
 from rigsync.calib.views import FramesetViews
 from rigsync.core.calibration import CameraErrors
 from rigsync.core.intrinsics import Intrinsics
@@ -40,28 +42,65 @@ def split(framesets: list[FramesetViews]) -> tuple[list[FramesetViews], list[Fra
             [fs for fs in framesets if fs.frameset_id in held])
 
 
+@dataclass(frozen=True, eq=False)
+class BoardFit:
+    """A held-out frameset's board fitted from some cameras: pose at ``time_ns``, and velocity (zero: still)."""
+
+    rig_from_board: F64
+    time_ns: float
+    """After the track's origin (0 without a track)."""
+    velocity: F64
+    centre: F64
+
+    def project(self, corners: Corners, camera_from_rig: F64) -> F64:
+        """(N, 2) the board's corners projected into one camera, each at its own time."""
+        n = len(corners.camera)
+        dt = (corners.time_ns - self.time_ns) / 1e9
+        return reproject(corners, camera_from_rig[None], self.rig_from_board[None], np.tile(self.velocity, (n, 1)),
+                         dt, self.centre)
+
+
 def fit_board(fs: FramesetViews, cameras: list[str], rig_from_camera: dict[str, F64],
-              intrinsics: dict[str, Intrinsics]) -> F64 | None:
-    """``rig_from_board`` of a frameset from the views of ``cameras`` (poses fixed); None if none saw it."""
+              intrinsics: dict[str, Intrinsics], line_ns: dict[str, float] | None = None,
+              track: BoardTrack | None = None) -> BoardFit | None:
+    """The board of a frameset from the views of ``cameras`` (poses fixed); None if none saw it. With ``track``
+    (the adjustment's board) and the frameset's corners spread in time, its velocity too, as the adjustment
+    models it (:mod:`rigsync.calib.motion`): tied to the velocity the adjusted neighbouring framesets say."""
     seen = [v for v in fs.views if v.key in cameras]
     if not seen:
         return None
     best = max(seen, key=lambda v: len(v.ids))
     x0 = g.pose_vector(rig_from_camera[best.key] @ view_pose(best, intrinsics[best.key]))
     keys = sorted({v.key for v in seen})
-    corners = Corners.gather([FramesetViews(fs.frameset_id, fs.rig_time_ns, tuple(seen))], keys, intrinsics)
+    origin = track.origin_ns if track is not None else fs.rig_time_ns
+    corners = Corners.gather([FramesetViews(fs.frameset_id, fs.rig_time_ns, tuple(seen))], keys, intrinsics,
+                             line_ns, origin)
     cams = np.stack([g.inverse(rig_from_camera[k]) for k in keys])
+    t_ref = float(np.mean(corners.time_ns))
+    dt = (corners.time_ns - t_ref) / 1e9
+    centre = track.centre if track is not None else np.mean(corners.board_m, axis=0)
+    if track is None or not moving(frameset_times(fs, line_ns or {}, origin)):
+        def still(x: F64) -> F64:
+            return (reproject(corners, cams, g.pose_from_vector(x)[None]) - corners.pixels).reshape(-1)
+
+        result = least_squares(still, x0, method="lm")
+        return BoardFit(g.pose_from_vector(result.x), t_ref, np.zeros(6), centre)
+    v_prior, sigma = track.prior(t_ref)
 
     def residuals(x: F64) -> F64:
-        return (reproject(corners, cams, g.pose_from_vector(x)[None]) - corners.pixels).reshape(-1)
+        vel = np.tile(x[6:], (len(dt), 1))
+        fit = reproject(corners, cams, g.pose_from_vector(x[:6])[None], vel, dt, centre) - corners.pixels
+        return np.concatenate([fit.reshape(-1), (x[6:] - v_prior) / sigma * CORNER_NOISE_PX])
 
-    result = least_squares(residuals, x0, method="lm")
-    return g.pose_from_vector(result.x)
+    result = least_squares(residuals, np.concatenate([x0, v_prior]), method="lm")
+    return BoardFit(g.pose_from_vector(result.x[:6]), t_ref, result.x[6:], centre)
 
 
 def held_out_errors(held_out: list[FramesetViews], rig_from_camera: dict[str, F64],
-                    intrinsics: dict[str, Intrinsics]) -> dict[str, CameraErrors]:
-    """Each solved camera's reprojection error on the held-out framesets (cameras measured nowhere: absent)."""
+                    intrinsics: dict[str, Intrinsics], line_ns: dict[str, float] | None = None,
+                    track: BoardTrack | None = None) -> dict[str, CameraErrors]:
+    """Each solved camera's reprojection error on the held-out framesets (cameras measured nowhere: absent).
+    With ``track``, the board moves within a frameset as in the adjustment."""
     errors: dict[str, list[F64]] = defaultdict(list)
     for fs in held_out:
         for view in fs.views:
@@ -71,12 +110,13 @@ def held_out_errors(held_out: list[FramesetViews], rig_from_camera: dict[str, F6
             support = sum(len(v.ids) for v in fs.views if v.key in others)
             if support < max(MIN_SUPPORT, len(view.ids)):
                 continue
-            rig_from_board = fit_board(fs, others, rig_from_camera, intrinsics)
-            if rig_from_board is None:
+            board = fit_board(fs, others, rig_from_camera, intrinsics, line_ns, track)
+            if board is None:
                 continue
             one = FramesetViews(fs.frameset_id, fs.rig_time_ns, (view,))
-            corners = Corners.gather([one], [view.key], intrinsics)
-            projected = reproject(corners, g.inverse(rig_from_camera[view.key])[None], rig_from_board[None])
+            origin = track.origin_ns if track is not None else fs.rig_time_ns
+            corners = Corners.gather([one], [view.key], intrinsics, line_ns, origin)
+            projected = board.project(corners, g.inverse(rig_from_camera[view.key]))
             errors[view.key].append(np.linalg.norm(projected - corners.pixels, axis=1))
     out = {}
     for key, parts in errors.items():

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rigsync.calib.motion import corner_times_ns, frameset_times, moving
 from rigsync.calib.views import BoardView, FramesetViews
 
 NEIGHBOUR_INTERVALS = 3.0
@@ -67,9 +68,59 @@ def _speed(a: BoardView, b: BoardView, max_gap_ns: float) -> float | None:
     return float(np.max(np.linalg.norm(a.pixels[ia] - b.pixels[ib], axis=1))) / dt
 
 
+def accels_px_per_ns2(views: list[BoardView]) -> dict[tuple[str, int], float | None]:
+    """Each view's fastest corner acceleration (pixels per ns^2) from three consecutive detections of its camera
+    (centred on it, else the two before or after it), frames within three frame intervals."""
+    by_key: dict[str, list[BoardView]] = defaultdict(list)
+    for v in views:
+        by_key[v.key].append(v)
+    out: dict[tuple[str, int], float | None] = {}
+    for key, seq in by_key.items():
+        seq.sort(key=lambda v: v.rig_time_ns)
+        gaps = np.diff([v.rig_time_ns for v in seq])
+        interval = float(np.median(gaps)) if len(gaps) else 0.0
+        for i, v in enumerate(seq):
+            found = None
+            for a, b, c in ((i - 1, i, i + 1), (i - 2, i - 1, i), (i, i + 1, i + 2)):
+                if a >= 0 and c < len(seq):
+                    found = _accel(seq[a], seq[b], seq[c], NEIGHBOUR_INTERVALS * interval)
+                    if found is not None:
+                        break
+            out[(key, v.frameset_id)] = found
+    return out
+
+
+def _accel(a: BoardView, b: BoardView, c: BoardView, max_gap_ns: float) -> float | None:
+    t0, t1, t2 = a.rig_time_ns, b.rig_time_ns, c.rig_time_ns
+    if not (0 < t1 - t0 <= max_gap_ns and 0 < t2 - t1 <= max_gap_ns):
+        return None
+    ab, ia, ib = np.intersect1d(a.ids, b.ids, return_indices=True)
+    _, iab, ic = np.intersect1d(ab, c.ids, return_indices=True)
+    if len(ic) == 0:
+        return None
+    pa, pb, pc = a.pixels[ia[iab]], b.pixels[ib[iab]], c.pixels[ic]
+    acc = 2.0 * ((pc - pb) / (t2 - t1) - (pb - pa) / (t1 - t0)) / (t2 - t0)
+    return float(np.max(np.linalg.norm(acc, axis=1)))
+
+
 def view_errors_px(fs: FramesetViews, speeds: dict[tuple[str, int], float | None],
-                   line_ns: dict[str, float]) -> list[float]:
-    """Each view's expected corner error (inf when it lags and its board speed is unknown)."""
+                   line_ns: dict[str, float],
+                   accels: dict[tuple[str, int], float | None] | None = None) -> list[float]:
+    """Each view's expected corner error from what the adjustment does not model (inf: a term's speed or
+    acceleration unknown). A frameset whose board motion is modelled (:func:`rigsync.calib.motion.moving`):
+    ``speed * error_bound + accel * spread^2 / 2``; one that is not: ``speed * (lag + error_bound + line time *
+    lowest row)``."""
+    times = frameset_times(fs, line_ns)
+    if accels is not None and moving(times):
+        t_ref = float(np.mean(times))
+        out = []
+        for v in fs.views:
+            spread = float(np.max(np.abs(corner_times_ns(v, line_ns.get(v.key, 0.0), fs.rig_time_ns) - t_ref)))
+            speed, accel = speeds.get((v.key, fs.frameset_id)), accels.get((v.key, fs.frameset_id))
+            stamp = 0.0 if v.error_bound_ns == 0 else float("inf") if speed is None else speed * v.error_bound_ns
+            motion = 0.0 if spread == 0 else float("inf") if accel is None else 0.5 * accel * spread * spread
+            out.append(stamp + motion)
+        return out
     t_set = float(np.mean([v.rig_time_ns for v in fs.views]))
     out = []
     for v in fs.views:
@@ -81,22 +132,28 @@ def view_errors_px(fs: FramesetViews, speeds: dict[tuple[str, int], float | None
 
 
 def expected_error_px(fs: FramesetViews, speeds: dict[tuple[str, int], float | None],
-                      line_ns: dict[str, float]) -> float:
+                      line_ns: dict[str, float],
+                      accels: dict[tuple[str, int], float | None] | None = None) -> float:
     """The largest expected corner error of a frameset's views."""
-    return max(view_errors_px(fs, speeds, line_ns))
+    return max(view_errors_px(fs, speeds, line_ns, accels))
 
 
-def select(framesets: list[FramesetViews], line_ns: dict[str, float], limit_px: float) -> Selection:
+def select(framesets: list[FramesetViews], line_ns: dict[str, float], limit_px: float,
+           motion: bool = True) -> Selection:
     """Each frameset with the views whose expected corner error is over ``limit_px`` taken out, worst first
-    (taking one out moves the set's mean stamp, so the rest are measured again)."""
-    speeds = speeds_px_per_ns([v for fs in framesets for v in fs.views])
+    (taking one out moves the set's reference time, so the rest are measured again). ``motion`` False: as if the
+    adjustment modelled no motion (every frameset one instant)."""
+    every = [v for fs in framesets for v in fs.views]
+    speeds = speeds_px_per_ns(every)
+    accels = accels_px_per_ns2(every) if motion else None
     kept, rejected, expected = [], [], {}
     for fs in framesets:
         views, dropped = list(fs.views), []
-        expected[fs.frameset_id] = expected_error_px(fs, speeds, line_ns)
+        expected[fs.frameset_id] = expected_error_px(fs, speeds, line_ns, accels)
         worst = 0.0
         while views:
-            errors = view_errors_px(FramesetViews(fs.frameset_id, fs.rig_time_ns, tuple(views)), speeds, line_ns)
+            errors = view_errors_px(FramesetViews(fs.frameset_id, fs.rig_time_ns, tuple(views)), speeds, line_ns,
+                                    accels)
             i = int(np.argmax(errors))
             if errors[i] <= limit_px:
                 break

@@ -52,17 +52,20 @@ class Solution:
     adjusted_rms_px: float
     """RMS reprojection error of the bundle adjustment over the used corners."""
     corners: int
+    moving: int = 0
+    """Used framesets whose board motion was modelled (:mod:`rigsync.calib.motion`)."""
 
 
 def solve(framesets: list[FramesetViews], cameras: list[str], intrinsics: dict[str, Intrinsics],
           line_ns: dict[str, float], max_error_px: float,
-          positions: dict[str, F64] | None = None) -> Solution:
+          positions: dict[str, F64] | None = None, motion: bool = True) -> Solution:
     """Calibrate ``cameras`` from their board views. ``positions`` (rig file, optional) only helps name a
-    disconnected camera's nearest neighbour."""
+    disconnected camera's nearest neighbour. ``motion`` False: one board pose per frameset, no motion modelled
+    (for comparison)."""
     if len(cameras) < 2:
         raise CalibrationError("a rig calibration needs two cameras or more; calibratable: "
                                f"{', '.join(cameras) or 'none'}")
-    selection = select(framesets, line_ns, max_error_px)
+    selection = select(framesets, line_ns, max_error_px, motion)
     shared = [fs for fs in selection.kept if len(set(fs.cameras())) >= 2]
     used, held = split(shared)
     pairs = shared_views(used)
@@ -77,7 +80,8 @@ def solve(framesets: list[FramesetViews], cameras: list[str], intrinsics: dict[s
     uncertain: dict[str, PoseSigma] = {}
     while True:
         initial = initial_estimate(used, intrinsics, main)
-        adjusted = adjust(used, intrinsics, initial.root, initial.rig_from_camera, initial.rig_from_board)
+        adjusted = adjust(used, intrinsics, initial.root, initial.rig_from_camera, initial.rig_from_board,
+                          line_ns, motion)
         weak_poses = {k: s for k, s in adjusted.sigmas.items() if not s.trusted}
         if not weak_poses:
             break
@@ -87,7 +91,7 @@ def solve(framesets: list[FramesetViews], cameras: list[str], intrinsics: dict[s
         main = _connected([k for k in main if k != worst], pairs)
         if len(main) < 2:
             raise CalibrationError(_refusal(framesets, cameras, selection, uncertain))
-    errors = held_out_errors(held, adjusted.rig_from_camera, intrinsics)
+    errors = held_out_errors(held, adjusted.rig_from_camera, intrinsics, line_ns, adjusted.track if motion else None)
     left = [k for k in cameras if k not in main]
     disconnected = {k: _uncertain(k, uncertain[k], views_of.get(k, 0)) if k in uncertain else
                     _why_disconnected(k, framesets, selection, used, main, positions) for k in left}
@@ -97,7 +101,7 @@ def solve(framesets: list[FramesetViews], cameras: list[str], intrinsics: dict[s
         held_out=tuple(fs.frameset_id for fs in held), views={k: views_of.get(k, 0) for k in main},
         pair_views={pair_key(a, b): n for (a, b), n in sorted(pairs.items()) if a in main and b in main},
         errors=errors, disconnected=disconnected, selection=selection, adjusted_rms_px=adjusted.rms_px,
-        corners=adjusted.corners,
+        corners=adjusted.corners, moving=adjusted.moving,
     )
 
 
