@@ -1,10 +1,14 @@
-"""One bundle adjustment over every camera pose and every frameset's board pose.
+"""One bundle adjustment over every camera pose, every frameset's board pose and, where it moves, its velocity.
 
-Unknowns: each camera's ``camera_from_rig`` (6 numbers; the root camera's is fixed to the identity: it fixes the
-frame) and each frameset's ``rig_from_board`` (6 numbers). Residuals: every detected corner's reprojection error
-(x and y, pixels) through the camera's intrinsics (held fixed: factory, or solved per camera beforehand). Solved by
-``scipy.optimize.least_squares`` (trust region reflective) with the Jacobian's sparsity given (a corner depends on
-one camera and one board pose only) and a robust loss (``soft_l1``, 1 px scale: a bad detection pulls less).
+Unknowns, in this order: each camera's ``camera_from_rig`` (6 numbers; the root camera's is fixed to the identity:
+it fixes the frame; these first ``6 * n_cam`` columns are what :func:`rigsync.calib.uncertainty.camera_sigmas`
+reads), each frameset's ``rig_from_board`` at its reference time (6 numbers), then each moving frameset's board
+velocity (6 numbers: :mod:`rigsync.calib.motion`; a frameset whose corners share one instant has none).
+Residuals: every detected corner's reprojection error (x and y, pixels) through the camera's intrinsics (held
+fixed: factory, or solved per camera beforehand), the board placed where it is at the corner's own time; and each
+velocity's smoothness prior (6 rows). Solved by ``scipy.optimize.least_squares`` (trust region reflective) with the
+Jacobian built here, sparse (a corner depends on one camera, one board pose and at most one velocity) and a robust
+loss (``soft_l1``, 1 px scale: a bad detection pulls less).
 """
 
 from __future__ import annotations

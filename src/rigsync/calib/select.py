@@ -1,17 +1,22 @@
-"""Which framesets the solution may use: those whose timing keeps the board's corners where one board pose puts them.
+"""Which views the solution may use: those whose timing error, as far as the adjustment does not model it, is small.
 
-One board pose per frameset assumes every member saw the board at the same moment. A member exposed ``dt`` away
-from the others, while the board moves at ``v`` pixels per second in its image, sees the corners up to ``v * dt``
-off. For each view this module estimates
+Each corner's time is known from its member's stamp, exposure and row (:mod:`rigsync.calib.motion`). A frameset
+whose corners' times spread (members exposed apart, rolling-shutter rows) has the board's motion modelled in the
+adjustment, a constant velocity about a reference time; what that leaves out is counted per view::
+
+    expected_error_px = v * error_bound + a * dt^2 / 2
+
+``v`` and ``a`` the fastest corner's speed and acceleration in the camera's image from its neighbouring detections
+(frames within three frame intervals; unknown otherwise), ``error_bound`` the member's stamp error bound (the stamp
+decides the corner's time in the model), ``dt`` the view's farthest corner from the frameset's reference time (the
+mean of its corners' times): the second-order term a constant velocity does not follow. A frameset whose corners
+share one instant (up to stamp jitter) is one board pose, and its views expect, as without the model,
 
     expected_error_px = v * (|t_member - t_set| + error_bound + line_time * lowest_corner_row)
 
-where ``v`` is the fastest corner's speed between the camera's previous and next detections (frames within three
-frame intervals; unknown otherwise), ``t_set`` the mean stamp of the frameset's views, ``error_bound`` the member's
-stamp error bound, and the last term the rolling shutter's delay of the lowest row the board covers (0 for a global
-shutter: a rolling-shutter view is used only while the board is slow enough for its skew not to matter). Views over
-the limit are taken out of their frameset, worst first, until every remaining view is within it; a view that lags
-and whose speed is unknown (no neighbouring detection) is taken out.
+(``t_set`` the mean stamp of the frameset's views). Views over the limit are taken out of their frameset, worst
+first, until every remaining view is within it; a view with a non-zero term whose speed or acceleration is unknown
+(no neighbouring detection) is taken out.
 """
 
 from __future__ import annotations

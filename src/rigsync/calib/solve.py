@@ -145,7 +145,8 @@ def _refusal(framesets: list[FramesetViews], cameras: list[str], selection: Sele
     rejected = sum(len(fs.views) for fs, _ in selection.rejected)
     if rejected:
         finite = [e for _, e in selection.rejected if np.isfinite(e)]
-        worst = f"{max(finite):.2f} px" if finite else "unknown (the board's speed could not be measured)"
+        worst = (f"{max(finite):.2f} px" if finite
+                 else "unknown (the board's speed or acceleration could not be measured)")
         best = f"{min(finite):.2f} px" if finite else "unknown"
         return (f"no two cameras share enough usable board views. Board views per camera: {counts}. "
                 f"{rejected} views in {len(selection.rejected)} of {len(framesets)} framesets with the board were "
@@ -163,9 +164,10 @@ def _why_disconnected(key: str, framesets: list[FramesetViews], selection: Selec
         return f"{key} saw the board in no frame: show it the board"
     kept = sum(key in fs.cameras() for fs in selection.kept)
     if kept == 0:
-        return (f"{key}: its {seen} board views were all rejected for timing (the board moved more between "
-                f"members, or during its rolling shutter's readout, than --max-error {selection.limit_px:g} px "
-                "allows): hold the board still for a moment at each position")
+        return (f"{key}: its {seen} board views were all rejected for timing (what the motion model leaves out, "
+                "the board's speed times the stamps' error bound or its acceleration within the frameset, is more "
+                f"than --max-error {selection.limit_px:g} px allows): synchronize the cameras, move the board more "
+                "smoothly, or hold it still for a moment at each position")
     near = main[0]
     if positions and key in positions and all(k in positions for k in main):
         near = min(main, key=lambda k: float(np.linalg.norm(positions[k] - positions[key])))
