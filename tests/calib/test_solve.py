@@ -167,7 +167,7 @@ def test_a_free_running_rig_calibrates_from_the_moments_the_board_is_still():
     calibrate within 2 mm and 0.1 deg."""
     cams = ring(3)
     offsets = {"cam0/color": 0, "cam1/color": 7_000_000, "cam2/color": 15_000_000}
-    fs, k = views(cams, 200, offsets_ns=offsets, hold=True, noise_px=0.05)
+    fs, k = views(cams, 120, offsets_ns=offsets, hold=True, noise_px=0.05)
     sol = solve(fs, sorted(cams), k, {}, 0.1)
     assert sol.selection.rejected and sol.selection.kept
     assert all(e > 0.1 for _, e in sol.selection.rejected)

@@ -6,10 +6,13 @@ same recording and options hold out the same framesets.
 
 How each camera is measured (leave the camera out): in each held-out frameset, the board's pose is fitted from
 the *other* cameras' views only (their solved poses and intrinsics fixed), then projected into the camera and
-compared with the corners it detected. The error so measures the camera's pose relative to the others, not how
-well one camera alone fits a board it saw. A camera is measured in a frameset only when the others saw at least
-:data:`MIN_SUPPORT` corners and at least as many as it did: a board fitted from a few corners seen by one camera is
-extrapolated, and its error would be the fit's, not the camera's.
+compared with the corners it detected. The board moves within the frameset as in the adjustment
+(:mod:`rigsync.calib.motion`): each corner is projected at its own time, and where the frameset's corners spread in
+time the fit has the board's velocity too, tied (the same prior) to the difference of the adjusted framesets around
+it; without that a rolling-shutter camera would show its readout skew as error. The error so measures the
+camera's pose relative to the others, not how well one camera alone fits a board it saw. A camera is measured in
+a frameset only when the others saw at least :data:`MIN_SUPPORT` corners and at least as many as it did: a board
+fitted from a few corners seen by one camera is extrapolated, and its error would be the fit's, not the camera's.
 """
 
 from __future__ import annotations
