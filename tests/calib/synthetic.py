@@ -44,33 +44,41 @@ def board_pose(t: float) -> np.ndarray:
 
 def views(cameras: dict[str, Pose], frames: int, noise_px: float = 0.1, seed: int = 0,
           offsets_ns: dict[str, int] | None = None, fov_deg: float = 70.0,
-          hold: bool = False, speed: float = 1.0) -> tuple[list[FramesetViews], dict[str, Intrinsics]]:
+          hold: bool = False, speed: float = 1.0, line_ns: float = 0.0,
+          exposure_ns: int = 0) -> tuple[list[FramesetViews], dict[str, Intrinsics]]:
     """``frames`` framesets of the board seen by ``cameras`` (member ``k`` exposed ``offsets_ns[k]`` late); ``hold``:
-    the board stands still for 10 frames at a time; ``speed`` scales its motion."""
+    the board stands still for 10 frames at a time; ``speed`` scales its motion. ``line_ns`` > 0: a rolling
+    shutter, each corner seen where the board is at the middle of its row's exposure (``exposure_ns`` long, the
+    stamp its row 0's start), as the simulator renders it."""
     rng = np.random.default_rng(seed)
     k = Intrinsics.from_hfov(*SIZE, fov_deg)
     obj = board_corners()
     ids = np.arange(len(obj), dtype=np.int32)
+    kk = np.tile([k.fx, k.fy, k.cx, k.cy], (len(obj), 1))
     out = []
     for f in range(frames):
         t_ns = f * FRAME_NS
         vs = []
         for key, p in cameras.items():
             dt = (offsets_ns or {}).get(key, 0)
-            t = speed * ((f // 10) * 10 * FRAME_NS if hold else t_ns + dt) / 1e9
             cam_from_world = g.inverse(g.camera_to_world(p))
-            pts = (cam_from_world @ board_pose(t) @ np.c_[obj, np.ones(len(obj))].T).T[:, :3]
+            rows = np.zeros(len(obj))
+            for _ in range(4 if line_ns else 1):  # each corner's row decides its time: iterate to the fixed point
+                when_ns = (f // 10) * 10 * FRAME_NS if hold else t_ns + dt + exposure_ns / 2 + line_ns * rows
+                poses = [cam_from_world @ board_pose(speed * w / 1e9) for w in np.broadcast_to(when_ns, len(obj))]
+                pts = np.array([(m @ np.r_[o, 1.0])[:3] for m, o in zip(poses, obj, strict=True)])
+                if np.any(pts[:, 2] <= 0.1):
+                    break
+                px = g.project(pts, kk, np.zeros((len(obj), 5)))
+                rows = px[:, 1]
             if np.any(pts[:, 2] <= 0.1):
                 continue
-            n = len(pts)
-            px = g.project(pts, np.tile([k.fx, k.fy, k.cx, k.cy], (n, 1)), np.zeros((n, 5)))
-            normal = (cam_from_world @ board_pose(t))[:3, 2]
-            facing = float(normal @ (-(cam_from_world @ board_pose(t))[:3, 3]))
+            normal, origin = poses[0][:3, 2], poses[0][:3, 3]
             inside = (px[:, 0] >= 0) & (px[:, 0] < SIZE[0]) & (px[:, 1] >= 0) & (px[:, 1] < SIZE[1])
-            if facing >= 0 or inside.sum() < 6:
+            if float(normal @ -origin) >= 0 or inside.sum() < 6:
                 continue
             px = px + rng.normal(0.0, noise_px, px.shape)
-            vs.append(BoardView(key, f, t_ns + dt, ids[inside], obj[inside], px[inside]))
+            vs.append(BoardView(key, f, t_ns + dt, ids[inside], obj[inside], px[inside], exposure_ns=exposure_ns))
         if vs:
             out.append(FramesetViews(f, t_ns, tuple(vs)))
     return out, {key: k for key in cameras}

@@ -138,46 +138,80 @@ def test_not_a_recording_is_refused(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert f"{bad}: not an MCAP file" in capsys.readouterr().err
 
 
-def test_a_free_running_rig_with_a_waved_board_keeps_only_what_it_can_trust(tmp_path: Path,
-                                                                         capsys: pytest.CaptureFixture[str]) -> None:
-    """calib_freerun (unsynchronized cameras, fast board), 5 s: most views rejected for timing, stated; the two
-    cameras still sharing enough views within 2 mm and 0.1 deg of the rig file, the other two left out with the
-    reason (exit 1)."""
-    rec = tmp_path / "f.mcap"
+def _within_limits(cal_path: Path, rig_path: Path) -> dict[str, tuple[float, float, float]]:
+    """Every written camera's (position error m, angle error deg, held-out RMS px or nan: not measured) against the
+    rig file."""
+    cal, rig = load_calibration(cal_path), load_rig(rig_path)
+    out = {}
+    for cam in cal.cameras:
+        truth = g.camera_to_world(rig.device(cam.device).pose)
+        out[cam.key] = (float(np.linalg.norm(np.array(cam.translation_m) - truth[:3, 3])),
+                        g.angle_deg(np.array(cam.rotation).reshape(3, 3), truth[:3, :3]),
+                        float("nan") if cam.held_out is None else cam.held_out.rms_px)
+    return out
+
+
+def test_a_free_running_rig_with_a_waved_board_is_calibrated(tmp_path: Path, capsys: pytest.CaptureFixture[str]
+                                                             ) -> None:
+    """calib_freerun (unsynchronized cameras up to 25 ms apart, a fast board): the board's motion within each
+    frameset is modelled, so every camera is within 2 mm and 0.1 deg of the rig file, held-out RMS under 0.5 px,
+    exit 0 (it was refused before the motion model)."""
     rig_path = EXAMPLES / "calib_freerun.toml"
+    rec = tmp_path / "f.mcap"
     assert main(["capture", str(rig_path), "--fast", "--seconds", "5", "--out", str(rec), "--quiet"]) == 0
     capsys.readouterr()
-    assert main(["calibrate", str(rec), "-o", str(tmp_path / "c.json")]) == 1
-    out = " ".join(capsys.readouterr().out.split())
-    assert "board views rejected for timing (expected corner error over 0.1 px):" in out
-    cal = load_calibration(tmp_path / "c.json")
-    assert len(cal.cameras) == 2 and len(cal.disconnected) == 2
-    for key in cal.disconnected:
-        assert f"not calibrated: {key}" in out
-    rig = load_rig(rig_path)
-    for cam in cal.cameras:
-        truth = _true_pose(rig, cam.device)
-        assert np.linalg.norm(np.array(cam.translation_m) - truth[:3, 3]) < 0.002, cam.key
-        assert g.angle_deg(np.array(cam.rotation).reshape(3, 3), truth[:3, :3]) < 0.1, cam.key
+    assert main(["calibrate", str(rec), "-o", str(tmp_path / "c.json")]) == 0
+    errors = _within_limits(tmp_path / "c.json", rig_path)
+    assert sorted(errors) == ["cam-a/color", "cam-b/color", "cam-c/color", "cam-d/color"]
+    for key, (pos, ang, rms) in errors.items():
+        assert pos < 0.002 and ang < 0.1 and rms < 0.5, (key, pos, ang, rms)
 
 
-def test_rolling_shutter_views_are_rejected_and_the_global_ones_calibrated(tmp_path: Path,
-                                                                           capsys: pytest.CaptureFixture[str]) -> None:
-    """Kinect star, slow board: the rolling-shutter colour views (16 ms readout) exceed 0.1 px and are left out with
-    the reason (exit 1); the global-shutter IR cameras are within 2 mm and 0.1 deg of the rig file."""
+def test_rolling_shutter_views_are_modelled_and_weak_poses_left_out(tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """Kinect star, 3 s: the rolling-shutter colour views are not rejected for their readout (modelled), and the
+    colour cameras that saw the board with the others are written within 2 mm and 0.1 deg with the IR cameras;
+    kinect-sub2/color, whose one shared view the motion model cannot account for (the stamps' error bound at the
+    start of the take), is left out naming that reason (exit 1). kinect-master/color saw the board with another
+    camera in no held-out frameset: its held-out error is not measured, and the report says so."""
     rig_path = Path(__file__).with_name("calib_rolling.toml")
     rec = tmp_path / "k.mcap"
     assert main(["capture", str(rig_path), "--fast", "--seconds", "3", "--out", str(rec), "--quiet"]) == 0
     capsys.readouterr()
     assert main(["calibrate", str(rec), "-o", str(tmp_path / "c.json")]) == 1
-    out = capsys.readouterr().out
+    out = " ".join(capsys.readouterr().out.split())
     cal = load_calibration(tmp_path / "c.json")
-    assert sorted(cal.disconnected) == ["kinect-master/color", "kinect-sub1/color", "kinect-sub2/color"]
-    assert "or during its rolling shutter's readout, than --max-error 0.1 px allows" in " ".join(out.split())
-    rig = load_rig(rig_path)
-    assert sorted(c.key for c in cal.cameras) == ["kinect-master/ir", "kinect-sub1/ir", "kinect-sub2/ir"]
-    for cam in cal.cameras:
-        truth = _true_pose(rig, cam.device)
-        assert np.linalg.norm(np.array(cam.translation_m) - truth[:3, 3]) < 0.002, cam.key
-        assert g.angle_deg(np.array(cam.rotation).reshape(3, 3), truth[:3, :3]) < 0.1, cam.key
-        assert cam.held_out is not None and cam.held_out.rms_px < 0.5
+    assert list(cal.disconnected) == ["kinect-sub2/color"]
+    assert cal.disconnected["kinect-sub2/color"].startswith(
+        "kinect-sub2/color: its 1 board views were all rejected for timing (what the motion model leaves out")
+    assert f"not calibrated: {cal.disconnected['kinect-sub2/color']}" in out
+    errors = _within_limits(tmp_path / "c.json", rig_path)
+    assert sorted(errors) == ["kinect-master/color", "kinect-master/ir", "kinect-sub1/color", "kinect-sub1/ir",
+                              "kinect-sub2/ir"]
+    assert np.isnan(errors["kinect-master/color"][2])
+    for key, (pos, ang, rms) in errors.items():
+        assert pos < 0.002 and ang < 0.1 and (rms < 0.5 or key == "kinect-master/color"), (key, pos, ang, rms)
+    assert {c.held_out.method for c in cal.cameras if c.held_out is not None} == {"leave-camera-out"}
+    assert "held-out error not measured for kinect-master/color: seen with another camera in no held-out" in out
+
+
+@pytest.fixture(scope="module")
+def nine(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
+    d = tmp_path_factory.mktemp("nine")
+    rec = d / "nine.mcap"
+    assert main(["capture", str(EXAMPLES / "calib_nine.toml"), "--fast", "--seconds", "5", "--out", str(rec),
+                 "--quiet"]) == 0
+    return d / "c.json", main(["calibrate", str(rec), "-o", str(d / "c.json")])
+
+
+@pytest.mark.slow
+def test_nine_rolling_shutter_cameras_calibrate_within_the_limits(nine: tuple[Path, int]) -> None:
+    """calib_nine (nine Kinect colour cameras, 16 ms rolling-shutter readout, a turning board), defaults: every
+    camera within 2 mm and 0.1 deg of the rig file and held-out RMS under 0.5 px, exit 0 (refused before the
+    motion model: its readout skew is 0.33-1.34 px)."""
+    cal_path, code = nine
+    assert code == 0
+    errors = _within_limits(cal_path, EXAMPLES / "calib_nine.toml")
+    assert sorted(errors) == [f"k{i}/color" for i in range(9)]
+    for key, (pos, ang, rms) in errors.items():
+        assert pos < 0.002 and ang < 0.1 and rms < 0.5, (key, pos, ang, rms)

@@ -26,7 +26,7 @@ ROT_Z = (C, -S, 0.0, S, C, 0.0, 0.0, 0.0, 1.0)
 def _rig() -> RigCalibration:
     k = Intrinsics(320, 240, 250.5, 251.0, 159.5, 119.25, distortion=(0.01, -0.02, 0.0, 0.001, 0.003))
     a = CalibratedCamera("k0/color", k, (1.0, 0, 0, 0, 1.0, 0, 0, 0, 1.0), (0.0, 0.0, 0.0), views=40,
-                         held_out=CameraErrors(0.21, 0.4, 350))
+                         held_out=CameraErrors(0.21, 0.4, 350, "joint"))
     b = CalibratedCamera("k1/color", k, ROT_Z, (1.5, -0.25, 0.125), intrinsics_source="solved", views=31)
     return RigCalibration((a, b), origin="k0/color", board="sim", recording="take.mcap", framesets_used=(1, 2, 5),
                           framesets_held_out=(3,), pair_views={"k0/color k1/color": 28},
@@ -58,6 +58,8 @@ def test_a_calibration_round_trips_through_its_file(tmp_path: Path) -> None:
      "intrinsics_source = 'guess': allowed: factory, solved, rig-file"),
     (lambda d: d.update(origin="k9/color"), "cal.json: origin = 'k9/color': 'rig-file' or one of the cameras: "
                                             "k0/color, k1/color"),
+    (lambda d: d["cameras"][0]["held_out"].update(method="guess"),
+     "cal.json: cameras[0]: CameraErrors: method = 'guess': one of leave-camera-out, joint"),
     (lambda d: d.update(disconnected=["k2/color"]),
      "cal.json: disconnected = ['k2/color']: an object of camera key -> the reason it was left out"),
     (lambda d: d.update(disconnected={"k0/color": "seen"}),

@@ -17,6 +17,7 @@ from rigsync.calib.intrinsics import SolvedIntrinsics, solve_intrinsics
 from rigsync.calib.options import AUTO, RIG_FILE, CalibOptions
 from rigsync.calib.origin import Placed, place
 from rigsync.calib.solve import CalibrationError, Solution, solve
+from rigsync.calib.views import with_exposures
 from rigsync.core.calibration import CalibratedCamera, RigCalibration
 from rigsync.core.errors import OptionError, RigsyncError
 from rigsync.core.intrinsics import Intrinsics
@@ -97,6 +98,7 @@ def calibrate_recording(path: str | os.PathLike[str], board: CharucoBoardSpec, o
         factory = {k: rec.intrinsics(*k.split("/")) for k in keys}
         sizes = {f"{s.device}/{s.stream}": (s.width, s.height) for s in rec.streams}
         lines, declared, note = _rig_facts(rec, keys)
+        exposures = {(f"{f.device}/{f.stream}", f.rig_time_ns): int(f.exposure_ns or 0) for f in rec.frames()}
     started = time.perf_counter()
     found = detect_streams(path, keys, board, options.workers)
     detected = time.perf_counter()
@@ -124,7 +126,7 @@ def calibrate_recording(path: str | os.PathLike[str], board: CharucoBoardSpec, o
             raise CalibrationError(f"{path}: {key} has no camera_info (no factory intrinsics): solve them with "
                                    "--intrinsics solve")
     usable = [k for k in keys if k in intrinsics and k not in weak]
-    views = frameset_views(records, found, usable)
+    views = with_exposures(frameset_views(records, found, usable), exposures)
     positions = {k: m[:3, 3] for k, m in declared.items()}
     try:
         solution = solve(views, usable, intrinsics, lines, options.max_error_px, positions)

@@ -52,17 +52,20 @@ class Solution:
     adjusted_rms_px: float
     """RMS reprojection error of the bundle adjustment over the used corners."""
     corners: int
+    moving: int = 0
+    """Used framesets whose board motion was modelled (:mod:`rigsync.calib.motion`)."""
 
 
 def solve(framesets: list[FramesetViews], cameras: list[str], intrinsics: dict[str, Intrinsics],
           line_ns: dict[str, float], max_error_px: float,
-          positions: dict[str, F64] | None = None) -> Solution:
+          positions: dict[str, F64] | None = None, motion: bool = True) -> Solution:
     """Calibrate ``cameras`` from their board views. ``positions`` (rig file, optional) only helps name a
-    disconnected camera's nearest neighbour."""
+    disconnected camera's nearest neighbour. ``motion`` False: one board pose per frameset, no motion modelled
+    (for comparison)."""
     if len(cameras) < 2:
         raise CalibrationError("a rig calibration needs two cameras or more; calibratable: "
                                f"{', '.join(cameras) or 'none'}")
-    selection = select(framesets, line_ns, max_error_px)
+    selection = select(framesets, line_ns, max_error_px, motion)
     shared = [fs for fs in selection.kept if len(set(fs.cameras())) >= 2]
     used, held = split(shared)
     pairs = shared_views(used)
@@ -77,7 +80,8 @@ def solve(framesets: list[FramesetViews], cameras: list[str], intrinsics: dict[s
     uncertain: dict[str, PoseSigma] = {}
     while True:
         initial = initial_estimate(used, intrinsics, main)
-        adjusted = adjust(used, intrinsics, initial.root, initial.rig_from_camera, initial.rig_from_board)
+        adjusted = adjust(used, intrinsics, initial.root, initial.rig_from_camera, initial.rig_from_board,
+                          line_ns, motion)
         weak_poses = {k: s for k, s in adjusted.sigmas.items() if not s.trusted}
         if not weak_poses:
             break
@@ -87,7 +91,7 @@ def solve(framesets: list[FramesetViews], cameras: list[str], intrinsics: dict[s
         main = _connected([k for k in main if k != worst], pairs)
         if len(main) < 2:
             raise CalibrationError(_refusal(framesets, cameras, selection, uncertain))
-    errors = held_out_errors(held, adjusted.rig_from_camera, intrinsics)
+    errors = held_out_errors(held, adjusted.rig_from_camera, intrinsics, line_ns, adjusted.track if motion else None)
     left = [k for k in cameras if k not in main]
     disconnected = {k: _uncertain(k, uncertain[k], views_of.get(k, 0)) if k in uncertain else
                     _why_disconnected(k, framesets, selection, used, main, positions) for k in left}
@@ -97,7 +101,7 @@ def solve(framesets: list[FramesetViews], cameras: list[str], intrinsics: dict[s
         held_out=tuple(fs.frameset_id for fs in held), views={k: views_of.get(k, 0) for k in main},
         pair_views={pair_key(a, b): n for (a, b), n in sorted(pairs.items()) if a in main and b in main},
         errors=errors, disconnected=disconnected, selection=selection, adjusted_rms_px=adjusted.rms_px,
-        corners=adjusted.corners,
+        corners=adjusted.corners, moving=adjusted.moving,
     )
 
 
@@ -141,7 +145,8 @@ def _refusal(framesets: list[FramesetViews], cameras: list[str], selection: Sele
     rejected = sum(len(fs.views) for fs, _ in selection.rejected)
     if rejected:
         finite = [e for _, e in selection.rejected if np.isfinite(e)]
-        worst = f"{max(finite):.2f} px" if finite else "unknown (the board's speed could not be measured)"
+        worst = (f"{max(finite):.2f} px" if finite
+                 else "unknown (the board's speed or acceleration could not be measured)")
         best = f"{min(finite):.2f} px" if finite else "unknown"
         return (f"no two cameras share enough usable board views. Board views per camera: {counts}. "
                 f"{rejected} views in {len(selection.rejected)} of {len(framesets)} framesets with the board were "
@@ -159,9 +164,10 @@ def _why_disconnected(key: str, framesets: list[FramesetViews], selection: Selec
         return f"{key} saw the board in no frame: show it the board"
     kept = sum(key in fs.cameras() for fs in selection.kept)
     if kept == 0:
-        return (f"{key}: its {seen} board views were all rejected for timing (the board moved more between "
-                f"members, or during its rolling shutter's readout, than --max-error {selection.limit_px:g} px "
-                "allows): hold the board still for a moment at each position")
+        return (f"{key}: its {seen} board views were all rejected for timing (what the motion model leaves out, "
+                "the board's speed times the stamps' error bound or its acceleration within the frameset, is more "
+                f"than --max-error {selection.limit_px:g} px allows): synchronize the cameras, move the board more "
+                "smoothly, or hold it still for a moment at each position")
     near = main[0]
     if positions and key in positions and all(k in positions for k in main):
         near = min(main, key=lambda k: float(np.linalg.norm(positions[k] - positions[key])))

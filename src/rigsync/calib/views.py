@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -41,6 +41,8 @@ class BoardView:
     """The detected corners, (N, 2), pixels."""
     error_bound_ns: int = 0
     """The member's stamp error bound (``/rigsync/framesets``)."""
+    exposure_ns: int = 0
+    """The member's exposure (``/rigsync/frames``; 0: not known): its corners were seen at mid-exposure."""
 
     def __post_init__(self) -> None:
         n = len(self.ids)
@@ -59,3 +61,9 @@ class FramesetViews:
 
     def cameras(self) -> tuple[str, ...]:
         return tuple(v.key for v in self.views)
+
+
+def with_exposures(framesets: list[FramesetViews], exposure_ns: dict[tuple[str, int], int]) -> list[FramesetViews]:
+    """The views with each member's exposure, by ``(key, rig_time_ns)`` (views not found keep 0)."""
+    return [FramesetViews(fs.frameset_id, fs.rig_time_ns, tuple(
+        replace(v, exposure_ns=exposure_ns.get((v.key, v.rig_time_ns), 0)) for v in fs.views)) for fs in framesets]

@@ -95,7 +95,8 @@ def print_report(result: Any, console: Console) -> None:
     for cam in cal.cameras:
         e = cam.held_out
         row(out, cam.key, str(result.images.get(cam.key, 0)), str(cam.views),
-            "-" if e is None else f"{e.rms_px:.3f}", "-" if e is None else f"{e.p95_px:.3f}",
+            "-" if e is None else f"{e.rms_px:.3f}{' (joint)' if e.method == 'joint' else ''}",
+            "-" if e is None else f"{e.p95_px:.3f}",
             "0" if e is None else str(e.points))
     console.print(out)
     pairs = ", ".join(f"{k.replace(' ', ' + ')}: {n}" for k, n in cal.pair_views.items())
@@ -108,6 +109,13 @@ def print_report(result: Any, console: Console) -> None:
         f"{len(cal.framesets_used)}, "
         f"held out {len(cal.framesets_held_out)} (every 7th); bundle adjustment RMS {sol.adjusted_rms_px:.3f} px "
         f"over {sol.corners} corners"))
+    if joint := [c.key for c in cal.cameras if c.held_out is not None and c.held_out.method == "joint"]:
+        console.print(Text(f"(joint): {', '.join(joint)} never had enough of the board from the others in a "
+                           "held-out frameset to be measured left out of the board's fit; measured with the board "
+                           "fitted from every camera, itself included (a weaker test)"))
+    if unmeasured := [c.key for c in cal.cameras if c.held_out is None]:
+        console.print(Text(f"held-out error not measured for {', '.join(unmeasured)}: seen with another camera in "
+                           "no held-out frameset (record longer)"))
     if result.placed.position_residual_m is not None:
         mm = result.placed.position_residual_m * 1000
         console.print(Text(f"rig frame fitted to the rig file's poses: residual {mm:.1f} mm RMS, "

@@ -34,6 +34,9 @@ def _bad(where: str, field_name: str, value: object, allowed: str) -> Calibratio
     return CalibrationFileError(f"{where}: {field_name} = {value!r}: {allowed}")
 
 
+HELD_OUT_METHODS = ("leave-camera-out", "joint")
+
+
 @dataclass(frozen=True, slots=True)
 class CameraErrors:
     """Reprojection errors of one camera, pixels, on the framesets they were measured on."""
@@ -42,6 +45,14 @@ class CameraErrors:
     p95_px: float
     points: int
     """Board corners the errors were measured on."""
+    method: str = "leave-camera-out"
+    """``leave-camera-out``: the board fitted from the other cameras only, projected into this one (measures the
+    pose against the others); ``joint``: the board fitted from every camera that saw it, this one included (the
+    usual test-set error; for a camera that never had enough support from the others)."""
+
+    def __post_init__(self) -> None:
+        if self.method not in HELD_OUT_METHODS:
+            raise _bad("CameraErrors", "method", self.method, f"one of {', '.join(HELD_OUT_METHODS)}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,7 +210,8 @@ def _camera_json(c: CalibratedCamera) -> dict[str, Any]:
         "intrinsics_source": c.intrinsics_source, "rotation": list(c.rotation),
         "translation_m": list(c.translation_m), "views": c.views,
         "held_out": None if c.held_out is None else
-        {"rms_px": c.held_out.rms_px, "p95_px": c.held_out.p95_px, "points": c.held_out.points},
+        {"rms_px": c.held_out.rms_px, "p95_px": c.held_out.p95_px, "points": c.held_out.points,
+         "method": c.held_out.method},
     }
 
 
@@ -222,7 +234,8 @@ def _camera_from_json(d: Any, where: str) -> CalibratedCamera:
             intrinsics_source=str(d.get("intrinsics_source", "factory")),
             views=int(d.get("views", 0)),
             held_out=None if held is None else CameraErrors(float(held["rms_px"]), float(held["p95_px"]),
-                                                           int(held["points"])),
+                                                           int(held["points"]),
+                                                           str(held.get("method", "leave-camera-out"))),
         )
     except CalibrationFileError as exc:
         raise CalibrationFileError(f"{where}: {exc}") from None
