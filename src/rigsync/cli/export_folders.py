@@ -97,6 +97,9 @@ def check(args: argparse.Namespace) -> Selection | None:
     if args.calibrated is not None:
         if args.calibrated.suffix != ".mcap":
             raise OptionError("--calibrated", str(args.calibrated), "is not a .mcap file name", "e.g. take.cal.mcap")
+        if not args.calibrated.parent.is_dir():
+            raise OptionError("--calibrated", str(args.calibrated), f"its folder {args.calibrated.parent} does not "
+                              "exist", "a file in an existing folder")
         refuse_output("--calibrated", args.calibrated, keep=args.recording,
                       is_keep=f"is the recording {args.recording}: an export never replaces it",
                       example="take.cal.mcap", overwrite=args.overwrite)
@@ -109,28 +112,58 @@ def check(args: argparse.Namespace) -> Selection | None:
 
 
 def run(args: argparse.Namespace, selection: Selection, console: Console) -> None:
-    """Write each format asked for (after :func:`check`)."""
+    """Write each format asked for (after :func:`check`). Every camera each format needs is placed and checked,
+    and the selection checked to keep a frameset, before any folder or file is made."""
+    from rigsync.export.selection import check_selects_some
     from rigsync.record import open_recording
 
     outs = {name: getattr(args, name) for name in FOLDER_FORMATS if getattr(args, name) is not None}
     with open_recording(args.recording) as recording:
+        placed = {name: _placed(recording, name, args) for name in outs}
+        if outs:
+            check_selects_some(recording, selection)
+        calibrated = (None if args.calibrated is None else
+                      _cameras(recording, args, [(s.device, s.stream) for s in recording.streams]))
         for name, out in outs.items():
             out.mkdir(exist_ok=True)
-            _export_folder(recording, name, out, args, selection, console)
-        if args.calibrated is not None:
+            _export_folder(recording, name, out, selection, placed[name], console)
+        if calibrated is not None:
             from rigsync.export.calibrated import write_calibrated
 
-            cameras = _cameras(recording, args, [(s.device, s.stream) for s in recording.streams])
-            done = write_calibrated(recording, args.calibrated, cameras)
+            done = write_calibrated(recording, args.calibrated, calibrated)
             console.print(f"{done.path}: the recording with {done.transforms} camera transforms on /tf and "
                           f"{done.camera_infos_updated} camera_info messages recalibrated", highlight=False)
-            _say_cameras(cameras, console)
+            _say_cameras(calibrated, console)
 
 
-def _export_folder(recording: Recording, name: str, out: Path, args: argparse.Namespace, selection: Selection,
+Placed = tuple["ExportCameras | None", list[tuple[str, str]]]
+
+
+def _placed(recording: Recording, name: str, args: argparse.Namespace) -> Placed:
+    """The cameras format ``name`` writes, placed, their intrinsics checked to be expressible in it (and, for
+    ``ply``, the depth streams)."""
+    if name == "frames":
+        return None, []
+    if name == "ply":
+        return _ply_cameras(recording, args)
+    from rigsync.export.cameras import picture_streams
+    from rigsync.export.colmap import camera_line
+    from rigsync.export.nerfstudio import frame_intrinsics
+
+    cameras = _cameras(recording, args, picture_streams(recording))
+    for cam in cameras.cameras.values():  # raises for distortion the format cannot hold
+        if name == "nerfstudio":
+            frame_intrinsics(cam)
+        else:
+            camera_line(1, cam)
+    return cameras, []
+
+
+def _export_folder(recording: Recording, name: str, out: Path, selection: Selection, placed: Placed,
                    console: Console) -> None:
     done: FolderExport
-    if name == "frames":
+    cameras, depth = placed
+    if cameras is None:
         from rigsync.export.frames import export_frames
 
         done = export_frames(recording, out, selection)
@@ -140,15 +173,12 @@ def _export_folder(recording: Recording, name: str, out: Path, args: argparse.Na
     if name == "ply":
         from rigsync.export.ply import export_ply
 
-        cameras, depth = _ply_cameras(recording, args)
         done = export_ply(recording, out, cameras, selection, depth)
         console.print(f"{out}: {done.framesets} fused point clouds (PLY), {done.images} points", highlight=False)
     else:
-        from rigsync.export.cameras import picture_streams
         from rigsync.export.colmap import export_colmap
         from rigsync.export.nerfstudio import export_nerfstudio
 
-        cameras = _cameras(recording, args, picture_streams(recording))
         write = export_nerfstudio if name == "nerfstudio" else export_colmap
         done = write(recording, out, cameras, selection)
         what = "transforms.json" if name == "nerfstudio" else "a COLMAP model each"

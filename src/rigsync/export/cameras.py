@@ -105,11 +105,12 @@ def _place(recording: Recording, calibration: RigCalibration, device: str, strea
            where: str | None) -> ExportCamera:
     keys = {c.key for c in calibration.cameras}
     key = f"{device}/{stream}"
+    k = recording.intrinsics(device, stream)
     if key in keys:
         cam = calibration.camera(key)
+        _check_size(cam.intrinsics, k, key, where)
         return ExportCamera(key, cam.intrinsics, matrix(cam), key, cam.intrinsics_source)
     pose_of = next((f"{device}/{s}" for s in FRAME_OF.get(stream, ()) if f"{device}/{s}" in keys), None)
-    k = recording.intrinsics(device, stream)
     if pose_of is None or k is None:
         why = "is disconnected in it" if key in calibration.disconnected else "is not in it"
         borrow = ("its recorded camera_info is missing" if pose_of is not None else
@@ -118,6 +119,16 @@ def _place(recording: Recording, calibration: RigCalibration, device: str, strea
         raise OptionError("--calibration", where, f"the recorded camera {key} {why} and {borrow}",
                           f"a calibration of every exported camera (calibrated: {', '.join(sorted(keys))})")
     return ExportCamera(key, k, matrix(calibration.camera(pose_of)), pose_of, "factory")
+
+
+def _check_size(calibrated: Intrinsics, recorded: Intrinsics | None, key: str, where: str | None) -> None:
+    """Refuse intrinsics for another image size than the recording's (a calibration of another rig set-up: its
+    focal lengths and centre would be silently wrong for these images)."""
+    if recorded is None or (calibrated.width, calibrated.height) == (recorded.width, recorded.height):
+        return
+    raise OptionError("--calibration", where, f"{key} is calibrated for {calibrated.width}x{calibrated.height} "
+                      f"images but recorded at {recorded.width}x{recorded.height} (a calibration of another set-up)",
+                      "a calibration of this rig at the recorded image size")
 
 
 def export_cameras(recording: Recording, calibration_path: str | os.PathLike[str] | None,
