@@ -36,6 +36,7 @@ def test_frames_hold_the_recorded_pixels_and_stamps(rig3d: Path, tmp_path: Path)
         assert row["spread_ns"] == record.spread_ns and row["rig_time_ns"] == record.rig_time_ns
         for (device, stream), image in images.items():
             png = cv2.imread(str(folder / f"{device}_{stream}.png"), cv2.IMREAD_UNCHANGED)
+            assert png is not None
             expected = image.image if image.encoding != "rgb8" else image.image[..., ::-1]
             assert png.dtype == expected.dtype and png.shape == expected.shape
             np.testing.assert_array_equal(png, expected)

@@ -55,3 +55,17 @@ def test_ply_of_a_recording_without_depth_writes_no_other_format(tmp_path: Path,
     assert main(["export", str(take), "--frames", str(tmp_path / "f"), "--ply", str(tmp_path / "p")]) == 2
     assert "--ply" in capsys.readouterr().err
     assert not (tmp_path / "f").exists() and not (tmp_path / "p").exists()
+
+
+def test_calibrated_copy_of_a_crashed_recording_is_refused_first(rig3d: Path, tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """A recording cut short (no summary) is refused by --calibrated with the fix (rigsync recover), no traceback,
+    before --frames writes anything (the other exports read it recovered)."""
+    data = rig3d.read_bytes()
+    cut = tmp_path / "cut.mcap"
+    cut.write_bytes(data[: len(data) * 2 // 3])
+    out = tmp_path / "cut.cal.mcap"
+    code = main(["export", str(cut), "--frames", str(tmp_path / "f"), "--calibrated", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and f"rigsync recover {cut}" in err and "Traceback" not in err, err
+    assert not (tmp_path / "f").exists() and not out.exists()

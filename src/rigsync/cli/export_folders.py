@@ -119,6 +119,10 @@ def run(args: argparse.Namespace, selection: Selection, console: Console) -> Non
 
     outs = {name: getattr(args, name) for name in FOLDER_FORMATS if getattr(args, name) is not None}
     with open_recording(args.recording) as recording:
+        if args.calibrated is not None:
+            from rigsync.export.calibrated import check_source
+
+            check_source(recording)
         placed = {name: _placed(recording, name, args) for name in outs}
         if outs:
             check_selects_some(recording, selection)
