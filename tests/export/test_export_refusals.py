@@ -29,6 +29,7 @@ def _calibration(rig3d: Path, path: Path, *, drop: str = "", width_of: str = "")
     (["--frames", "{out}", "--time", "50.."], '--time = "50..": selects no frameset: '),
     (["--frames", "{tmp}/no/such/folder", "--calibrated", "{tmp}/no/such/out.mcap"],
      '--calibrated = "{tmp}/no/such/out.mcap": its folder {tmp}/no/such does not exist'),
+    (["--frames", "{out}", "--colmap", "{out}"], '--colmap = "{out}": is also the --frames folder'),
     (["--frames", "{out}", "--nerfstudio", "{out2}", "--calibration", "{lacking}"],
      "the recorded camera k1/color is not in it"),
     (["--frames", "{out}", "--colmap", "{out2}", "--calibration", "{wide}"],

@@ -106,8 +106,13 @@ def check(args: argparse.Namespace) -> Selection | None:
     if args.calibration is not None and not args.calibration.is_file():
         raise OptionError("--calibration", str(args.calibration), "no such file",
                           "a rig-calibration.json written by rigsync calibrate")
+    taken: dict[Path, str] = {}
     for name, out in outs.items():
         check_output_folder(f"--{name}", out, overwrite=args.overwrite)
+        other = taken.setdefault(out.resolve(), name)
+        if other != name:
+            raise OptionError(f"--{name}", str(out), f"is also the --{other} folder (each writes its own index.json "
+                              "and frameset folders)", "a folder of its own for each format")
     return selection if outs or args.calibrated is not None else None
 
 
