@@ -30,6 +30,7 @@ def _calibration(rig3d: Path, path: Path, *, drop: str = "", width_of: str = "")
     (["--frames", "{tmp}/no/such/folder", "--calibrated", "{tmp}/no/such/out.mcap"],
      '--calibrated = "{tmp}/no/such/out.mcap": its folder {tmp}/no/such does not exist'),
     (["--frames", "{out}", "--colmap", "{out}"], '--colmap = "{out}": is also the --frames folder'),
+    (["--ply", "{out}.mcap", "--calibrated", "{out}.mcap"], '--calibrated = "{out}.mcap": is also the --ply folder'),
     (["--frames", "{out}", "--nerfstudio", "{out2}", "--calibration", "{lacking}"],
      "the recorded camera k1/color is not in it"),
     (["--frames", "{out}", "--colmap", "{out2}", "--calibration", "{wide}"],
@@ -44,7 +45,7 @@ def test_refused_before_anything_is_written(rig3d: Path, tmp_path: Path, capsys:
     assert main(["export", str(rig3d), *(a.format(**names) for a in argv)]) == 2
     err = capsys.readouterr().err
     assert message.format(**names) in err and "allowed:" in err and "Traceback" not in err
-    assert not (tmp_path / "out").exists() and not (tmp_path / "out2").exists()
+    assert not any((tmp_path / name).exists() for name in ("out", "out2", "out.mcap"))
 
 
 def test_ply_of_a_recording_without_depth_writes_no_other_format(tmp_path: Path,

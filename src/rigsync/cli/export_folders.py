@@ -113,6 +113,9 @@ def check(args: argparse.Namespace) -> Selection | None:
         if other != name:
             raise OptionError(f"--{name}", str(out), f"is also the --{other} folder (each writes its own index.json "
                               "and frameset folders)", "a folder of its own for each format")
+    if args.calibrated is not None and args.calibrated.resolve() in taken:
+        raise OptionError("--calibrated", str(args.calibrated), f"is also the --{taken[args.calibrated.resolve()]} "
+                          "folder", "a file name of its own, e.g. take.cal.mcap")
     return selection if outs or args.calibrated is not None else None
 
 
