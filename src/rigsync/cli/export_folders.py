@@ -50,11 +50,12 @@ def _selection(args: argparse.Namespace) -> Selection:
     return Selection(every=args.every, start_s=start_s, end_s=end_s, complete_only=args.complete_only)
 
 
-def _cameras(recording: Recording, args: argparse.Namespace, streams: list[tuple[str, str]]) -> ExportCameras:
+def _cameras(recording: Recording, args: argparse.Namespace, streams: list[tuple[str, str]],
+             optional: list[tuple[str, str]] | None = None) -> ExportCameras:
     from rigsync.export.cameras import export_cameras
 
     try:
-        return export_cameras(recording, args.calibration, streams)
+        return export_cameras(recording, args.calibration, streams, optional or [])
     except CalibrationFileError as err:
         raise OptionError("--calibration", str(args.calibration), str(err),
                           "a rig-calibration.json written by rigsync calibrate") from None
@@ -68,13 +69,9 @@ def _ply_cameras(recording: Recording, args: argparse.Namespace) -> tuple[Export
     if not depth:
         raise OptionError("--ply", str(args.ply), f"the recording {recording.path} has no depth stream",
                           "a recording with depth (16UC1 or 32FC1)")
-    cameras = _cameras(recording, args, depth)
-    for device in {d for d, _ in depth}:
-        try:
-            cameras.cameras.update(_cameras(recording, args, [(device, "color")]).cameras)
-        except OptionError:
-            continue  # no colour camera to take colours from: the per-camera colour
-    return cameras, depth
+    recorded = {(s.device, s.stream) for s in recording.streams}
+    colour = sorted({(d, "color") for d, _ in depth} & recorded)  # a depth camera without one: its palette colour
+    return _cameras(recording, args, depth, colour), depth
 
 
 def check_output_folder(option: str, out: Path, *, overwrite: bool) -> None:
@@ -135,7 +132,10 @@ def run(args: argparse.Namespace, selection: Selection, console: Console) -> Non
         if outs:
             check_selects_some(recording, selection)
         calibrated = (None if args.calibrated is None else
-                      _cameras(recording, args, [(s.device, s.stream) for s in recording.streams]))
+                      _cameras(recording, args, [], [(s.device, s.stream) for s in recording.streams]))
+        if calibrated is not None and not calibrated.cameras:
+            raise OptionError("--calibration", str(args.calibration), "places none of the recorded cameras "
+                              f"({', '.join(calibrated.unplaced)})", "a calibration of this rig")
         for name, out in outs.items():
             out.mkdir(exist_ok=True)
             _export_folder(recording, name, out, selection, placed[name], console)
