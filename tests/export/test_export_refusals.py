@@ -71,3 +71,19 @@ def test_calibrated_copy_of_a_crashed_recording_is_refused_first(rig3d: Path, tm
     err = capsys.readouterr().err
     assert code == 2 and f"rigsync recover {cut}" in err and "Traceback" not in err, err
     assert not (tmp_path / "f").exists() and not out.exists()
+
+
+def test_complete_only_keeping_no_frameset_is_refused(rig3d: Path, tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """--complete-only over a --time range where every frameset misses a member (the rig's drop burst) is an
+    error naming --complete-only, not an empty export."""
+    with open_recording(rig3d) as rec:
+        records = list(rec.framesets())
+    t0 = records[0].rig_time_ns
+    loose = next(r for r in records if r.missing)
+    at_s = f"{(loose.rig_time_ns - t0) / 1e9:.9f}"
+    assert main(["export", str(rig3d), "--frames", str(tmp_path / "f"), "--time", f"{at_s}..{at_s}",
+                 "--complete-only"]) == 2
+    err = capsys.readouterr().err
+    assert "--complete-only: keeps no frameset: each of the 1 selected has a missing member" in err, err
+    assert not (tmp_path / "f").exists()
