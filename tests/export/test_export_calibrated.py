@@ -96,3 +96,22 @@ def test_rerun_converts_it(calibrated: tuple[Path, RigCalibration], tmp_path: Pa
                           capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "take.rrd").stat().st_size > 0
+
+
+def test_a_camera_the_calibration_left_out_keeps_its_camera_info(rig3d: Path, tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """rigsync calibrate leaves out cameras it cannot pin down: --calibrated still writes the others' transforms,
+    the left-out camera gets none and keeps its recorded camera_info, and the export says it was not placed."""
+    with open_recording(rig3d) as rec:
+        cal = rig_file_calibration(rec)
+    RigCalibration(cameras=tuple(c for c in cal.cameras if c.key != "k1/color"), origin="rig-file").save(
+        tmp_path / "cal.json")
+    out = tmp_path / "take.cal.mcap"
+    assert main(["export", str(rig3d), "--calibrated", str(out), "--calibration", str(tmp_path / "cal.json")]) == 0
+    assert "k1/color: not placed: the recorded camera k1/color is not in it" in capsys.readouterr().out
+    copy = _messages(out)
+    children = sorted(FrameTransform.FromString(m[5]).child_frame_id for m in copy if m[0] == "/tf")
+    assert children == sorted(c.key for c in cal.cameras if c.key != "k1/color")
+    source = {m[:5]: m[5] for m in _messages(rig3d) if m[0] == "/k1/color/camera_info"}
+    kept = {m[:5]: m[5] for m in copy if m[0] == "/k1/color/camera_info"}
+    assert kept == source and len(kept) > 0

@@ -36,6 +36,7 @@ def test_frames_hold_the_recorded_pixels_and_stamps(rig3d: Path, tmp_path: Path)
         assert row["spread_ns"] == record.spread_ns and row["rig_time_ns"] == record.rig_time_ns
         for (device, stream), image in images.items():
             png = cv2.imread(str(folder / f"{device}_{stream}.png"), cv2.IMREAD_UNCHANGED)
+            assert png is not None
             expected = image.image if image.encoding != "rgb8" else image.image[..., ::-1]
             assert png.dtype == expected.dtype and png.shape == expected.shape
             np.testing.assert_array_equal(png, expected)
@@ -90,3 +91,30 @@ def test_bad_options_name_the_option_and_value(rig3d: Path, tmp_path: Path, caps
     err = capsys.readouterr().err
     assert message.format(**names) in err and "allowed:" in err and "Traceback" not in err
     assert not (tmp_path / "out").exists()
+
+
+def test_depth_png_is_millimetres_of_the_true_scene(rig3d: Path, tmp_path: Path) -> None:
+    """A depth PNG's value / 1000 is the z-depth in metres the simulator's true camera has to the floor (z = 0)
+    where it sees the floor: within 2 mm (the recording's 1 mm steps), whatever the recorder's unit table says;
+    index.json says the unit."""
+    from tests.export.rig3d import true_view
+
+    out = tmp_path / "frames"
+    assert main(["export", str(rig3d), "--frames", str(out), "--every", "10"]) == 0
+    index = json.loads((out / "index.json").read_text())
+    assert index["depth_png"] == {"dtype": "uint16", "unit": "mm", "no_depth": 0}
+    with open_recording(rig3d) as rec:
+        view = true_view(rec, "k0", "depth")
+    k = view.intrinsics
+    u, v = np.meshgrid(np.arange(k.width, dtype=np.float64), np.arange(k.height, dtype=np.float64))
+    rays_cam = np.stack([(u - k.cx) / k.fx, (v - k.cy) / k.fy, np.ones_like(u)], axis=-1)  # z = 1
+    rays_world = rays_cam @ view.rotation  # R^T r for every pixel
+    centre = -view.rotation.T @ view.translation
+    with np.errstate(divide="ignore"):
+        floor_z = np.where(rays_world[..., 2] < -1e-6, -centre[2] / rays_world[..., 2], np.inf)
+    png = cv2.imread(str(out / index["framesets"][0]["folder"] / "k0_depth.png"), cv2.IMREAD_UNCHANGED)
+    assert png is not None and png.dtype == np.uint16
+    metres = png.astype(np.float64) / 1000.0
+    floor = np.isfinite(floor_z) & (np.abs(metres - floor_z) < 0.05 * floor_z)  # not hidden by the box or board
+    assert floor.sum() > 0.2 * floor.size
+    assert np.percentile(np.abs(metres - floor_z)[floor], 95) < 0.002

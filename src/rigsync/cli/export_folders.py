@@ -50,11 +50,12 @@ def _selection(args: argparse.Namespace) -> Selection:
     return Selection(every=args.every, start_s=start_s, end_s=end_s, complete_only=args.complete_only)
 
 
-def _cameras(recording: Recording, args: argparse.Namespace, streams: list[tuple[str, str]]) -> ExportCameras:
+def _cameras(recording: Recording, args: argparse.Namespace, streams: list[tuple[str, str]],
+             optional: list[tuple[str, str]] | None = None) -> ExportCameras:
     from rigsync.export.cameras import export_cameras
 
     try:
-        return export_cameras(recording, args.calibration, streams)
+        return export_cameras(recording, args.calibration, streams, optional or [])
     except CalibrationFileError as err:
         raise OptionError("--calibration", str(args.calibration), str(err),
                           "a rig-calibration.json written by rigsync calibrate") from None
@@ -68,13 +69,9 @@ def _ply_cameras(recording: Recording, args: argparse.Namespace) -> tuple[Export
     if not depth:
         raise OptionError("--ply", str(args.ply), f"the recording {recording.path} has no depth stream",
                           "a recording with depth (16UC1 or 32FC1)")
-    cameras = _cameras(recording, args, depth)
-    for device in {d for d, _ in depth}:
-        try:
-            cameras.cameras.update(_cameras(recording, args, [(device, "color")]).cameras)
-        except OptionError:
-            continue  # no colour camera to take colours from: the per-camera colour
-    return cameras, depth
+    recorded = {(s.device, s.stream) for s in recording.streams}
+    colour = sorted({(d, "color") for d, _ in depth} & recorded)  # a depth camera without one: its palette colour
+    return _cameras(recording, args, depth, colour), depth
 
 
 def check_output_folder(option: str, out: Path, *, overwrite: bool) -> None:
@@ -97,40 +94,88 @@ def check(args: argparse.Namespace) -> Selection | None:
     if args.calibrated is not None:
         if args.calibrated.suffix != ".mcap":
             raise OptionError("--calibrated", str(args.calibrated), "is not a .mcap file name", "e.g. take.cal.mcap")
+        if not args.calibrated.parent.is_dir():
+            raise OptionError("--calibrated", str(args.calibrated), f"its folder {args.calibrated.parent} does not "
+                              "exist", "a file in an existing folder")
         refuse_output("--calibrated", args.calibrated, keep=args.recording,
                       is_keep=f"is the recording {args.recording}: an export never replaces it",
                       example="take.cal.mcap", overwrite=args.overwrite)
     if args.calibration is not None and not args.calibration.is_file():
         raise OptionError("--calibration", str(args.calibration), "no such file",
                           "a rig-calibration.json written by rigsync calibrate")
+    taken: dict[Path, str] = {}
     for name, out in outs.items():
         check_output_folder(f"--{name}", out, overwrite=args.overwrite)
+        other = taken.setdefault(out.resolve(), name)
+        if other != name:
+            raise OptionError(f"--{name}", str(out), f"is also the --{other} folder (each writes its own index.json "
+                              "and frameset folders)", "a folder of its own for each format")
+    if args.calibrated is not None and args.calibrated.resolve() in taken:
+        raise OptionError("--calibrated", str(args.calibrated), f"is also the --{taken[args.calibrated.resolve()]} "
+                          "folder", "a file name of its own, e.g. take.cal.mcap")
     return selection if outs or args.calibrated is not None else None
 
 
 def run(args: argparse.Namespace, selection: Selection, console: Console) -> None:
-    """Write each format asked for (after :func:`check`)."""
+    """Write each format asked for (after :func:`check`). Every camera each format needs is placed and checked,
+    and the selection checked to keep a frameset, before any folder or file is made."""
+    from rigsync.export.selection import check_selects_some
     from rigsync.record import open_recording
 
     outs = {name: getattr(args, name) for name in FOLDER_FORMATS if getattr(args, name) is not None}
     with open_recording(args.recording) as recording:
+        if args.calibrated is not None:
+            from rigsync.export.calibrated import check_source
+
+            check_source(recording)
+        placed = {name: _placed(recording, name, args) for name in outs}
+        if outs:
+            check_selects_some(recording, selection)
+        calibrated = (None if args.calibrated is None else
+                      _cameras(recording, args, [], [(s.device, s.stream) for s in recording.streams]))
+        if calibrated is not None and not calibrated.cameras:
+            raise OptionError("--calibration", str(args.calibration), "places none of the recorded cameras "
+                              f"({', '.join(calibrated.unplaced)})", "a calibration of this rig")
         for name, out in outs.items():
             out.mkdir(exist_ok=True)
-            _export_folder(recording, name, out, args, selection, console)
-        if args.calibrated is not None:
+            _export_folder(recording, name, out, selection, placed[name], console)
+        if calibrated is not None:
             from rigsync.export.calibrated import write_calibrated
 
-            cameras = _cameras(recording, args, [(s.device, s.stream) for s in recording.streams])
-            done = write_calibrated(recording, args.calibrated, cameras)
+            done = write_calibrated(recording, args.calibrated, calibrated)
             console.print(f"{done.path}: the recording with {done.transforms} camera transforms on /tf and "
                           f"{done.camera_infos_updated} camera_info messages recalibrated", highlight=False)
-            _say_cameras(cameras, console)
+            _say_cameras(calibrated, console)
 
 
-def _export_folder(recording: Recording, name: str, out: Path, args: argparse.Namespace, selection: Selection,
+Placed = tuple["ExportCameras | None", list[tuple[str, str]]]
+
+
+def _placed(recording: Recording, name: str, args: argparse.Namespace) -> Placed:
+    """The cameras format ``name`` writes, placed, their intrinsics checked to be expressible in it (and, for
+    ``ply``, the depth streams)."""
+    if name == "frames":
+        return None, []
+    if name == "ply":
+        return _ply_cameras(recording, args)
+    from rigsync.export.cameras import picture_streams
+    from rigsync.export.colmap import camera_line
+    from rigsync.export.nerfstudio import frame_intrinsics
+
+    cameras = _cameras(recording, args, picture_streams(recording))
+    for cam in cameras.cameras.values():  # raises for distortion the format cannot hold
+        if name == "nerfstudio":
+            frame_intrinsics(cam)
+        else:
+            camera_line(1, cam)
+    return cameras, []
+
+
+def _export_folder(recording: Recording, name: str, out: Path, selection: Selection, placed: Placed,
                    console: Console) -> None:
     done: FolderExport
-    if name == "frames":
+    cameras, depth = placed
+    if cameras is None:
         from rigsync.export.frames import export_frames
 
         done = export_frames(recording, out, selection)
@@ -140,15 +185,12 @@ def _export_folder(recording: Recording, name: str, out: Path, args: argparse.Na
     if name == "ply":
         from rigsync.export.ply import export_ply
 
-        cameras, depth = _ply_cameras(recording, args)
         done = export_ply(recording, out, cameras, selection, depth)
         console.print(f"{out}: {done.framesets} fused point clouds (PLY), {done.images} points", highlight=False)
     else:
-        from rigsync.export.cameras import picture_streams
         from rigsync.export.colmap import export_colmap
         from rigsync.export.nerfstudio import export_nerfstudio
 
-        cameras = _cameras(recording, args, picture_streams(recording))
         write = export_nerfstudio if name == "nerfstudio" else export_colmap
         done = write(recording, out, cameras, selection)
         what = "transforms.json" if name == "nerfstudio" else "a COLMAP model each"

@@ -54,8 +54,17 @@ def frame_transform(cam: ExportCamera, log_time_ns: int) -> FrameTransform:
     return t
 
 
+def check_source(recording: Recording) -> None:
+    """Refuse a recording that was not closed properly (the copy is made from its index): :class:`RigsyncError`
+    saying to recover it first. Called before anything is written."""
+    if recording.recovered:
+        raise RigsyncError(f"{recording.path}: was not closed properly (no summary), so --calibrated cannot copy it: "
+                           f"run `rigsync recover {recording.path}` first and export the recovered file")
+
+
 def write_calibrated(recording: Recording, out: Path, cameras: ExportCameras) -> CalibratedExport:
     """Write ``recording`` with ``cameras``' poses and calibrated intrinsics to ``out``."""
+    check_source(recording)
     calibrated = {c.key for c in cameras.calibration.cameras}
     infos = {f"/{cam.key}/camera_info": cam for cam in cameras.cameras.values() if cam.key in calibrated}
     with open(recording.path, "rb") as src, open(out, "wb") as f:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 import numpy as np
@@ -59,13 +59,16 @@ class ExportCameras:
     source: str
     """``the rig file's declared poses`` or the calibration file's path."""
     cameras: dict[tuple[str, str], ExportCamera]
+    unplaced: dict[str, str] = field(default_factory=dict)
+    """Streams an export could leave out (``--calibrated``, ``--ply``'s colour) that it could not place: why."""
 
     def describe(self) -> list[str]:
-        """One line per camera: where its pose and intrinsics come from."""
+        """One line per camera: where its pose and intrinsics come from, or why it was not placed."""
         lines = [f"poses: {self.source} (rig frame origin: {self.calibration.origin})"]
         for cam in self.cameras.values():
             borrowed = "" if cam.pose_of == cam.key else f" (the pose of {cam.pose_of}, same device)"
             lines.append(f"  {cam.key}: pose{borrowed}, intrinsics {cam.intrinsics_source}")
+        lines.extend(f"  {key}: not placed: {why}" for key, why in self.unplaced.items())
         return lines
 
 
@@ -105,11 +108,12 @@ def _place(recording: Recording, calibration: RigCalibration, device: str, strea
            where: str | None) -> ExportCamera:
     keys = {c.key for c in calibration.cameras}
     key = f"{device}/{stream}"
+    k = recording.intrinsics(device, stream)
     if key in keys:
         cam = calibration.camera(key)
+        _check_size(cam.intrinsics, k, key, where)
         return ExportCamera(key, cam.intrinsics, matrix(cam), key, cam.intrinsics_source)
     pose_of = next((f"{device}/{s}" for s in FRAME_OF.get(stream, ()) if f"{device}/{s}" in keys), None)
-    k = recording.intrinsics(device, stream)
     if pose_of is None or k is None:
         why = "is disconnected in it" if key in calibration.disconnected else "is not in it"
         borrow = ("its recorded camera_info is missing" if pose_of is not None else
@@ -120,9 +124,24 @@ def _place(recording: Recording, calibration: RigCalibration, device: str, strea
     return ExportCamera(key, k, matrix(calibration.camera(pose_of)), pose_of, "factory")
 
 
+class OtherImagesError(OptionError):
+    """``--calibration`` holds a camera calibrated for another image size than the recording's."""
+
+
+def _check_size(calibrated: Intrinsics, recorded: Intrinsics | None, key: str, where: str | None) -> None:
+    """Refuse intrinsics for another image size than the recording's (a calibration of another rig set-up: its
+    focal lengths and centre would be silently wrong for these images)."""
+    if recorded is None or (calibrated.width, calibrated.height) == (recorded.width, recorded.height):
+        return
+    raise OtherImagesError("--calibration", where, f"{key} is calibrated for {calibrated.width}x{calibrated.height} "
+                      f"images but recorded at {recorded.width}x{recorded.height} (a calibration of another set-up)",
+                      "a calibration of this rig at the recorded image size")
+
+
 def export_cameras(recording: Recording, calibration_path: str | os.PathLike[str] | None,
-                   streams: Iterable[tuple[str, str]]) -> ExportCameras:
-    """Place ``streams`` of ``recording`` by the calibration file (or, without one, the rig file's poses)."""
+                   streams: Iterable[tuple[str, str]], optional: Iterable[tuple[str, str]] = ()) -> ExportCameras:
+    """Place ``streams`` of ``recording`` by the calibration file (or, without one, the rig file's poses), and those
+    of ``optional`` that can be (the others in :attr:`ExportCameras.unplaced`, with why)."""
     if calibration_path is None:
         calibration, source = rig_file_calibration(recording), "the rig file's declared poses"
         where = None
@@ -130,7 +149,17 @@ def export_cameras(recording: Recording, calibration_path: str | os.PathLike[str
         calibration, source = load_calibration(calibration_path), os.fspath(calibration_path)
         where = source
     cameras = {(d, s): _place(recording, calibration, d, s, where) for d, s in streams}
-    return ExportCameras(calibration, source, cameras)
+    unplaced = {}
+    for d, s in optional:
+        if (d, s) in cameras:
+            continue
+        try:
+            cameras[(d, s)] = _place(recording, calibration, d, s, where)
+        except OtherImagesError:
+            raise  # a calibration for other images is wrong, not a camera to leave out
+        except OptionError as err:
+            unplaced[f"{d}/{s}"] = err.problem
+    return ExportCameras(calibration, source, cameras, unplaced)
 
 
 def depth_streams(recording: Recording) -> list[tuple[str, str]]:

@@ -20,6 +20,8 @@ from rigsync.export.selection import Images, Selection, selected
 from rigsync.record import Recording
 
 FORMAT = "rigsync.frames"
+DEPTH_PNG = {"dtype": "uint16", "unit": "mm", "no_depth": 0}
+"""What a depth image's PNG holds (also in ``index.json``, so the folder says its own unit)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,5 +66,5 @@ def export_frames(recording: Recording, out: Path, selection: Selection) -> Fold
         write_json(folder / "stamps.json", stamps(record, images))
         rows.append(frameset_row(record, images))
     write_json(out / "index.json", {"format": FORMAT, "version": 1, "recording": recording.path,
-                                    "selection": selection.to_json(), "framesets": rows})
+                                    "depth_png": DEPTH_PNG, "selection": selection.to_json(), "framesets": rows})
     return FolderExport(out, len(rows), written, time.perf_counter() - t0)

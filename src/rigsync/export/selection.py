@@ -61,6 +61,29 @@ def parse_time_range(text: str) -> tuple[float | None, float | None]:
     return ends[0], ends[1]
 
 
+def check_selects_some(recording: Recording, selection: Selection) -> None:
+    """Refuse a selection that keeps no frameset of ``recording`` (an empty export would look like a written one):
+    :class:`OptionError` naming ``--time`` (with the recording's span) or ``--complete-only``. Reads the frameset
+    records only; a complete frameset whose image was not recorded is counted here and left out later."""
+    records = list(recording.framesets())
+    if not records:
+        raise OptionError("rigsync export", str(recording.path), "the recording has no frameset",
+                          "a recording with framesets (rigsync info shows them)")
+    t0 = records[0].rig_time_ns
+    lo = None if selection.start_s is None else t0 + round(selection.start_s * 1e9)
+    hi = None if selection.end_s is None else t0 + round(selection.end_s * 1e9)
+    in_time = [r for r in records if (lo is None or r.rig_time_ns >= lo) and (hi is None or r.rig_time_ns <= hi)]
+    if not in_time:
+        span = (records[-1].rig_time_ns - t0) / 1e9
+        ends = ("" if e is None else f"{e:g}" for e in (selection.start_s, selection.end_s))
+        raise OptionError("--time", "..".join(ends),
+                          f"selects no frameset: {recording.path}'s framesets are from 0 to {span:.3f} s",
+                          f"a range meeting 0..{span:.3f}")
+    if selection.complete_only and all(r.missing for r in in_time):
+        raise OptionError("--complete-only", None, f"keeps no frameset: each of the {len(in_time)} selected has a "
+                          f"missing member", "leave it out, or a --time range with complete framesets")
+
+
 def selected(recording: Recording, selection: Selection) -> Iterator[tuple[FramesetRecord, Images]]:
     """The framesets ``selection`` keeps, in order, each with the images of its members that were recorded."""
     first = next(recording.framesets(), None)
