@@ -46,16 +46,23 @@ class Selection:
     limit_px: float
 
 
-def speeds_px_per_ns(views: list[BoardView]) -> dict[tuple[str, int], float | None]:
-    """Each view's fastest corner speed (pixels per nanosecond) from its camera's neighbouring detections."""
+def _by_camera(views: list[BoardView]) -> list[tuple[str, list[BoardView], float]]:
+    """Per camera: its views in time order and its median frame interval (ns; 0 with one view)."""
     by_key: dict[str, list[BoardView]] = defaultdict(list)
     for v in views:
         by_key[v.key].append(v)
-    out: dict[tuple[str, int], float | None] = {}
+    out = []
     for key, seq in by_key.items():
         seq.sort(key=lambda v: v.rig_time_ns)
         gaps = np.diff([v.rig_time_ns for v in seq])
-        interval = float(np.median(gaps)) if len(gaps) else 0.0
+        out.append((key, seq, float(np.median(gaps)) if len(gaps) else 0.0))
+    return out
+
+
+def speeds_px_per_ns(views: list[BoardView]) -> dict[tuple[str, int], float | None]:
+    """Each view's fastest corner speed (pixels per nanosecond) from its camera's neighbouring detections."""
+    out: dict[tuple[str, int], float | None] = {}
+    for key, seq, interval in _by_camera(views):
         for i, v in enumerate(seq):
             speeds = [s for j in (i - 1, i + 1) if 0 <= j < len(seq)
                       if (s := _speed(v, seq[j], NEIGHBOUR_INTERVALS * interval)) is not None]
@@ -76,14 +83,8 @@ def _speed(a: BoardView, b: BoardView, max_gap_ns: float) -> float | None:
 def accels_px_per_ns2(views: list[BoardView]) -> dict[tuple[str, int], float | None]:
     """Each view's fastest corner acceleration (pixels per ns^2) from three consecutive detections of its camera
     (centred on it, else the two before or after it), frames within three frame intervals."""
-    by_key: dict[str, list[BoardView]] = defaultdict(list)
-    for v in views:
-        by_key[v.key].append(v)
     out: dict[tuple[str, int], float | None] = {}
-    for key, seq in by_key.items():
-        seq.sort(key=lambda v: v.rig_time_ns)
-        gaps = np.diff([v.rig_time_ns for v in seq])
-        interval = float(np.median(gaps)) if len(gaps) else 0.0
+    for key, seq, interval in _by_camera(views):
         for i, v in enumerate(seq):
             found = None
             for a, b, c in ((i - 1, i, i + 1), (i - 2, i - 1, i), (i, i + 1, i + 2)):
