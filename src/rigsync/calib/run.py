@@ -93,7 +93,7 @@ def calibrate_recording(path: str | os.PathLike[str], board: CharucoBoardSpec, o
         if options.origin not in (AUTO, RIG_FILE, *keys):
             raise OptionError("--origin", options.origin, "not a camera of the recording", [RIG_FILE, AUTO, *keys])
         records = list(rec.framesets())
-        factory = {k: rec.intrinsics(*k.split("/")) for k in keys}
+        factory = rec.intrinsics_of(keys)
         sizes = {f"{s.device}/{s.stream}": (s.width, s.height) for s in rec.streams}
         lines, declared, note = _rig_facts(rec, keys)
     started = time.perf_counter()
