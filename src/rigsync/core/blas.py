@@ -45,7 +45,8 @@ def _pool(path: str) -> tuple[Callable[[], int], Callable[[int], None]] | None:
 
 @contextmanager
 def one_blas_thread() -> Iterator[None]:
-    """OpenBLAS on one thread inside the block (each library's count restored after)."""
+    """OpenBLAS on one thread inside the block (each library's count restored after). The setting is the
+    process's: numerical work in other threads meanwhile runs on one thread too."""
     pools = _pools()
     before = [get() for get, _ in pools]
     for _, put in pools:
