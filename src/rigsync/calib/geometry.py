@@ -7,6 +7,7 @@ the plumb-bob distortion ``(k1, k2, p1, p2, k3)`` as ``cv2.projectPoints`` does.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -20,18 +21,41 @@ F64 = npt.NDArray[np.float64]
 
 
 def rotations(rvecs: npt.ArrayLike) -> F64:
-    """(N, 3) rotation vectors to (N, 3, 3) rotation matrices (Rodrigues)."""
+    """(N, 3) rotation vectors to (N, 3, 3) rotation matrices (Rodrigues: ``cos I + sin [k]x + (1 - cos) k k^T``,
+    ``k`` the unit axis; elementwise, without matrix products: it runs once per residual evaluation)."""
     r = np.asarray(rvecs, dtype=np.float64).reshape(-1, 3)
-    theta = np.linalg.norm(r, axis=1)
+    if len(r) == 1:
+        return _rotation(*r[0].tolist())[None]
+    theta = np.sqrt(np.einsum("ij,ij->i", r, r))
     small = theta < 1e-12
     k = r / np.where(small, 1.0, theta)[:, None]
+    s, c = np.sin(theta), np.cos(theta)
+    s[small], c[small] = 0.0, 1.0  # the identity
     kx, ky, kz = k[:, 0], k[:, 1], k[:, 2]
-    zero = np.zeros_like(kx)
-    cross = np.stack([zero, -kz, ky, kz, zero, -kx, -ky, kx, zero], axis=1).reshape(-1, 3, 3)
-    s, c = np.sin(theta)[:, None, None], np.cos(theta)[:, None, None]
-    out = np.eye(3) + s * cross + (1.0 - c) * (cross @ cross)
-    out[small] = np.eye(3)
+    out = ((1.0 - c)[:, None, None] * (k[:, :, None] * k[:, None, :]))
+    out[:, 0, 0] += c
+    out[:, 1, 1] += c
+    out[:, 2, 2] += c
+    out[:, 0, 1] -= s * kz
+    out[:, 0, 2] += s * ky
+    out[:, 1, 0] += s * kz
+    out[:, 1, 2] -= s * kx
+    out[:, 2, 0] -= s * ky
+    out[:, 2, 1] += s * kx
     return np.asarray(out, dtype=np.float64)
+
+
+def _rotation(x: float, y: float, z: float) -> F64:
+    """One rotation vector's matrix, as :func:`rotations` (scalar arithmetic: a tenth of the numpy calls' time)."""
+    theta = math.sqrt(x * x + y * y + z * z)
+    if theta < 1e-12:
+        return np.eye(3)
+    kx, ky, kz = x / theta, y / theta, z / theta
+    s, c = math.sin(theta), math.cos(theta)
+    v = 1.0 - c
+    return np.array([[c + v * kx * kx, v * kx * ky - s * kz, v * kx * kz + s * ky],
+                     [v * ky * kx + s * kz, c + v * ky * ky, v * ky * kz - s * kx],
+                     [v * kz * kx - s * ky, v * kz * ky + s * kx, c + v * kz * kz]])
 
 
 def rotation_vector(rotation: npt.ArrayLike) -> F64:
@@ -53,7 +77,10 @@ def pose(rotation: npt.ArrayLike, translation: npt.ArrayLike) -> F64:
 def pose_from_vector(v: npt.ArrayLike) -> F64:
     """A 4x4 pose from ``(rvec, tvec)`` (6 numbers)."""
     a = np.asarray(v, dtype=np.float64).reshape(6)
-    return pose(rotations(a[:3])[0], a[3:])
+    m = np.eye(4)
+    m[:3, :3] = rotations(a[:3])[0]
+    m[:3, 3] = a[3:]
+    return m
 
 
 def pose_vector(m: npt.ArrayLike) -> F64:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from rigsync.calib.options import AUTO, RIG_FILE, CalibOptions
 from rigsync.calib.origin import Placed, place
 from rigsync.calib.solve import CalibrationError, Solution, solve
 from rigsync.calib.views import with_exposures
+from rigsync.core.blas import one_blas_thread
 from rigsync.core.calibration import CalibratedCamera, RigCalibration
 from rigsync.core.errors import OptionError, RigsyncError
 from rigsync.core.intrinsics import Intrinsics
@@ -40,7 +42,7 @@ class CalibrationRun:
     framesets: int
     """Framesets in the recording."""
     detect_s: float = 0.0
-    """Wall time of the detection (for the benchmark)."""
+    """Wall time of the detection (for the benchmark; the framesets are read meanwhile)."""
     solve_s: float = 0.0
     """Wall time of the solve: selection, estimate, adjustment, covariance, held-out errors, origin."""
     solved: dict[str, SolvedIntrinsics] = field(default_factory=dict)
@@ -94,13 +96,17 @@ def calibrate_recording(path: str | os.PathLike[str], board: CharucoBoardSpec, o
         keys = _keys(rec, options)
         if options.origin not in (AUTO, RIG_FILE, *keys):
             raise OptionError("--origin", options.origin, "not a camera of the recording", [RIG_FILE, AUTO, *keys])
-        records = list(rec.framesets())
-        factory = {k: rec.intrinsics(*k.split("/")) for k in keys}
+        factory = rec.intrinsics_of(keys)
         sizes = {f"{s.device}/{s.stream}": (s.width, s.height) for s in rec.streams}
         lines, declared, note = _rig_facts(rec, keys)
-        exposures = {(f"{f.device}/{f.stream}", f.rig_time_ns): int(f.exposure_ns or 0) for f in rec.frames()}
-    started = time.perf_counter()
-    found = detect_streams(path, keys, board, options.workers)
+        started = time.perf_counter()
+        # the detection's worker processes run while this one reads the framesets and the frames' exposures
+        # (passes over the whole file; the workers seldom share the images evenly: one idles at the end)
+        with ThreadPoolExecutor(1) as pool:
+            detecting = pool.submit(detect_streams, path, keys, board, options.workers)
+            records = list(rec.framesets())
+            exposures = {(f"{f.device}/{f.stream}", f.rig_time_ns): int(f.exposure_ns or 0) for f in rec.frames()}
+            found = detecting.result()
     detected = time.perf_counter()
     images: dict[str, int] = defaultdict(int)
     for key, _ in found:
@@ -129,7 +135,8 @@ def calibrate_recording(path: str | os.PathLike[str], board: CharucoBoardSpec, o
     views = with_exposures(frameset_views(records, found, usable), exposures)
     positions = {k: m[:3, 3] for k, m in declared.items()}
     try:
-        solution = solve(views, usable, intrinsics, lines, options.max_error_px, positions)
+        with one_blas_thread():  # the sparse solve's many vector products: faster on one thread
+            solution = solve(views, usable, intrinsics, lines, options.max_error_px, positions)
     except CalibrationError as err:
         raise CalibrationError("; ".join([*weak.values(), str(err)])) from None
     unseen = {k: f"{k} saw the board in no image: show it the board" for k in keys if k not in intrinsics}

@@ -269,12 +269,27 @@ class Recording:
 
     def intrinsics(self, device: str, stream: str) -> Intrinsics | None:
         """A stream's intrinsics, from its first ``camera_info`` message (None if it has none)."""
-        for _, message in self._messages([camera_info_topic(f"{device}/{stream}")]):
-            with self._reading(f"the /{device}/{stream}/camera_info message at log time {message.log_time}"):
+        return self.intrinsics_of([f"{device}/{stream}"])[f"{device}/{stream}"]
+
+    def intrinsics_of(self, keys: Iterable[str]) -> dict[str, Intrinsics | None]:
+        """Each ``device/stream``'s intrinsics, from its first ``camera_info`` message (None if it has none), in one
+        pass that stops once every stream's is read (camera_info recurs in every chunk: one pass per stream read
+        ahead a few chunks each)."""
+        topics = {camera_info_topic(k): k for k in keys}
+        out: dict[str, Intrinsics | None] = dict.fromkeys(topics.values())
+        left = set(topics)
+        for channel, message in self._messages(topics):
+            if channel.topic not in left:
+                continue
+            with self._reading(f"the {channel.topic} message at log time {message.log_time}"):
                 c = CameraCalibration.FromString(message.data)
-                return Intrinsics(width=c.width, height=c.height, fx=c.K[0], fy=c.K[4], cx=c.K[2], cy=c.K[5],
-                                  distortion_model=c.distortion_model, distortion=tuple(c.D))
-        return None
+                out[topics[channel.topic]] = Intrinsics(
+                    width=c.width, height=c.height, fx=c.K[0], fy=c.K[4], cx=c.K[2], cy=c.K[5],
+                    distortion_model=c.distortion_model, distortion=tuple(c.D))
+            left.discard(channel.topic)
+            if not left:
+                break
+        return out
 
     def framesets(self) -> Iterator[FramesetRecord]:
         for _, payload in self.json_messages(FRAMESETS_TOPIC):
