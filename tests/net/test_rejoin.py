@@ -89,12 +89,13 @@ def seconds_after(text: str, reason: str) -> float:
 
 
 def test_a_killed_agent_is_reported_disconnected_and_rejoins_when_started_again(tmp_path: Path) -> None:
-    """Agent b killed (SIGKILL) 1.5 s into a capture and started again 0.5 s later: each of b's devices has one
-    DISCONNECTED event naming host b and its silence (1.0-2.0 s, the timeout plus a poll), then one RECONNECTED
-    after the restart; host a's k0 never misses a frame its world delivered; b's frames resume (restarted counters)
-    with stamps true to their exposures, the first flagged after_reconnect; the whole recording is held to its truth
-    channel (every frame b's old agent had but never sent is lost ``disconnected``, and so named); every frameset
-    between b's last frame before the kill and its first after the restart lists each b stream ``disconnected``."""
+    """Agent b killed (SIGKILL) 1.5 s into a capture and started again once its devices are reported away: each of
+    b's devices has one DISCONNECTED event naming host b and its silence (1.0-2.0 s, the timeout plus a poll), then
+    one RECONNECTED after the restart; host a's k0 never misses a frame its world delivered; b's frames resume
+    (restarted counters) with stamps true to their exposures, the first flagged after_reconnect; the whole recording
+    is held to its truth channel (every frame b's old agent had but never sent is lost ``disconnected``, and so
+    named); every frameset between b's last frame before the kill and its first after the restart lists each b
+    stream ``disconnected``."""
     rig = load_rig(TWO_HOSTS)
     plan = build_plan(rig)
     origin = time.clock_gettime_ns(time.CLOCK_REALTIME)
@@ -114,13 +115,15 @@ def test_a_killed_agent_is_reported_disconnected_and_rejoins_when_started_again(
                 resumed[key] = resumed.get(key, 0) + 1
 
         def kill_and_restart() -> None:
-            """Kill b 1.5 s into the capture, start it again 0.5 s later, stop the capture once each of b's streams
-            has 10 frames after the rejoin (a bounded wait on what the capture received: 60 s)."""
+            """Kill b 1.5 s into the capture, start it again once its devices are reported away, stop the capture
+            once each of b's streams has 10 frames after the rejoin (bounded waits on what the capture saw)."""
             try:
                 started.wait()
                 time.sleep(1.5)
                 os.kill(procs[0].pid, signal.SIGKILL)
-                time.sleep(0.5)
+                away_by = time.monotonic() + 10  # b's devices reported away first (timeout 1 s plus a poll), so the
+                while not remote.away and time.monotonic() < away_by:  # restart is seen after a silence, not as one
+                    time.sleep(0.05)
                 procs.append(start_agent(TWO_HOSTS, "b", origin, listen))
                 deadline = time.monotonic() + 60
                 while len(resumed) < len(b_streams) or min(resumed.values()) < 10:
