@@ -30,15 +30,35 @@ class Stream:
 DEPTH = Stream(rs.stream.depth, 0, rs.format.z16, 2, "Stereo Module")
 COLOR = Stream(rs.stream.color, 0, rs.format.rgb8, 3, "RGB Camera")
 W, H, FPS = 848, 480, 30
+DEPTH_UNITS_RANGE = (0.000001, 0.01)
+"""A D400's ``depth_units`` range in metres (librealsense's advanced-mode depth_scale_option: firmware min/max, step
+0.000001, default 0.001)."""
+
+
+def option_range(lo: float, hi: float, step: float, default: float) -> Any:
+    """An ``rs.option_range`` built field by field: pyrealsense2 2.59.1's 4-argument constructor stores its step
+    argument as the default and its default argument as the step (``option_range(1, 2, 3, 4)`` has step 4,
+    default 3)."""
+    r = rs.option_range()
+    r.min, r.max, r.step, r.default = lo, hi, step, default
+    return r
 
 
 class SoftD435:
     """A software device that says it is a D435: a Stereo Module (depth) and an RGB Camera (colour) with the
-    options the driver sets, each set explicitly after ``add_option`` (it would read 1.0 otherwise)."""
+    options the driver sets, each set explicitly after ``add_option`` (it would read 1.0 otherwise).
+
+    ``depth_units`` (metres per z16 value; None: no such option) is the Stereo Module's, writable over
+    ``depth_units_range`` or, with None, read-only (a camera without advanced mode). The writable option's step is
+    0 here: a software sensor's option checks a value against its step in float32 (``fmod``) and refuses 0.001
+    with the camera's step of 0.000001, which a real D400's depth_scale_option does not (it checks only the
+    range)."""
 
     def __init__(self, serial: str, *, sync_mode: int = 0, name: str = "Intel RealSense D435",
                  metadata: tuple[Any, ...] = (rs.frame_metadata_value.sensor_timestamp,
-                                              rs.frame_metadata_value.frame_timestamp)) -> None:
+                                              rs.frame_metadata_value.frame_timestamp),
+                 depth_units: float | None = 0.001,
+                 depth_units_range: tuple[float, float] | None = DEPTH_UNITS_RANGE) -> None:
         self.dev = rs.software_device()
         self.metadata = metadata
         for field, value in ((rs.camera_info.name, name), (rs.camera_info.serial_number, serial),
@@ -66,9 +86,17 @@ class SoftD435:
                 self.sensors[sensor_name].set_option(option, value)
             self.sensors[sensor_name].add_option(rs.option.global_time_enabled, rs.option_range(0, 1, 1, 1), True)
             self.sensors[sensor_name].set_option(rs.option.global_time_enabled, 1)
+        stereo = self.sensors["Stereo Module"]
+        if depth_units is None:
+            pass
+        elif depth_units_range is None:
+            stereo.add_read_only_option(rs.option.depth_units, depth_units)
+        else:
+            stereo.add_option(rs.option.depth_units, option_range(*depth_units_range, 0.0, depth_units), True)
 
-    def inject(self, s: Stream, i: int) -> None:
-        """Frame ``i`` (counter i + 1) of a stream, stamped ``sensor_ts_us(i)`` / ``frame_ts_us(i)``."""
+    def inject(self, s: Stream, i: int, pixels: np.ndarray | None = None) -> None:
+        """Frame ``i`` (counter i + 1) of a stream, stamped ``sensor_ts_us(i)`` / ``frame_ts_us(i)``; its pixels
+        ``pixels`` (H x W) or all ``i % 200``."""
         sensor = self.sensors[s.sensor]
         md = rs.frame_metadata_value
         values = {md.frame_counter: i + 1, md.sensor_timestamp: sensor_ts_us(i) % (1 << 32),
@@ -79,7 +107,7 @@ class SoftD435:
                 sensor.set_metadata(key, value)
         f = rs.software_video_frame()
         shape = (H, W) if s.bpp == 2 else (H, W, 3)
-        f.pixels = np.full(shape, i % 200, np.uint16 if s.bpp == 2 else np.uint8)
+        f.pixels = pixels if pixels is not None else np.full(shape, i % 200, np.uint16 if s.bpp == 2 else np.uint8)
         f.stride, f.bpp = W * s.bpp, s.bpp
         f.timestamp = frame_ts_us(i) / 1000.0
         f.domain = rs.timestamp_domain.hardware_clock
@@ -98,9 +126,10 @@ def frame_ts_us(i: int) -> int:
 
 
 def record(path: Path, serial: str, frames: int, *, sync_mode: int = 0, pace_s: float = 0.0,
-           **kwargs: Any) -> Path:
+           depth_pixels: np.ndarray | None = None, **kwargs: Any) -> Path:
     """A ``.db3`` of a SoftD435 streaming depth and colour (``frames`` of each), made by ``rs.recorder``; frames
-    ``pace_s`` apart in host time (playback in real time replays that pace)."""
+    ``pace_s`` apart in host time (playback in real time replays that pace); every depth frame ``depth_pixels``
+    if given."""
     cam = SoftD435(serial, sync_mode=sync_mode, **kwargs)
     recorder = rs.recorder(str(path), cam.dev)
     sensors = list(cam.sensors.values())
@@ -109,7 +138,7 @@ def record(path: Path, serial: str, frames: int, *, sync_mode: int = 0, pace_s: 
     for sensor in sensors:
         sensor.start(lambda f: None)
     for i in range(frames):
-        cam.inject(DEPTH, i)
+        cam.inject(DEPTH, i, depth_pixels)
         cam.inject(COLOR, i)
         if pace_s:
             time.sleep(pace_s)

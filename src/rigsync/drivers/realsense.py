@@ -7,6 +7,10 @@ them) into a bounded queue that ``poll()`` empties. Settings are applied only wh
 BEFORE streaming (seeds/004, section 5), manual exposure, and global time off (rigsync maps the device clock
 itself). A recording's options are what was recorded: they are read back and must match the plan.
 
+Depth is recorded in millimetres: the depth sensor's ``depth_units`` is set to 0.001 where it can be; where it
+cannot (read-only, out of range, a recording), each depth frame is converted from the unit it carries
+(``_realsense_depth``). A depth sensor without ``depth_units`` is refused (its values' unit is unknown).
+
 The driver holds the SDK context its live cameras come from and watches it (``set_devices_changed_callback``): a
 camera that disappears is a DISCONNECTED event (its sensors stopped); when a camera of that serial is added again
 it is opened, configured from the plan (read back) and restarted if it was streaming: RECONNECTED, its counters
@@ -31,6 +35,7 @@ from rigsync.catalog.realsense import CLOCK, MODELS
 from rigsync.core.errors import DriverError
 from rigsync.core.frame import ClockDomain, Frame, StreamKind
 from rigsync.core.intrinsics import Intrinsics
+from rigsync.drivers._realsense_depth import MM_UM, DepthUnit, settable_to_mm, unit_text, unit_um
 from rigsync.drivers._realsense_frames import US_NS
 from rigsync.drivers._realsense_options import GLOBAL_TIME, wanted_options
 from rigsync.drivers._realsense_receiver import MetadataKeys, SensorReceiver, StreamReceiver
@@ -64,6 +69,7 @@ _FORMATS = {"z16": rs.format.z16, "y8": rs.format.y8, "rgb8": rs.format.rgb8, "b
             "yuyv": rs.format.yuyv}
 _MD = rs.frame_metadata_value
 SYNC_MODE = rs.option.inter_cam_sync_mode
+DEPTH_UNITS = rs.option.depth_units
 
 
 def _info(dev: Any, field: Any) -> str:
@@ -114,6 +120,7 @@ class RealSenseDevice(Device):
         self._watch = watch
         self._config: DeviceConfig | None = None
         self._routes: dict[tuple[Any, int], _Route] = {}
+        self._depth_unit: DepthUnit | None = None
         self._running: list[Any] = []
         self._queue = FrameQueue(queue_frames)
         self._readout_ns = 0
@@ -150,6 +157,8 @@ class RealSenseDevice(Device):
             profile = self._profile(stream, index, s.pixel_format, s.width, s.height, s.fps)
             routes[(stream, index)] = _Route(s.name, fmt.encoding if fmt is not None else "rgb8", profile)
         self._apply_options(config)
+        depth = routes.get((rs.stream.depth, 0))
+        self._depth_unit = self._depth_units(depth.profile) if depth is not None else None
         self._routes = routes
         self._config = config
         self._readout_ns = round(model.readout_us * US_NS) if model.vendor is Vendor.INTEL else 0
@@ -192,12 +201,53 @@ class RealSenseDevice(Device):
                 raise self._error(f"{want.sensor} {want.option} {what} as {got:g}, the plan wants {value:g}",
                                   "record the camera with the plan's settings" if recorded else None)
 
+    def _sensor_of(self, profile: Any) -> Any:
+        return next(s for s in self._dev.query_sensors()
+                    if any(p.unique_id() == profile.unique_id() for p in s.get_stream_profiles()))
+
+    def _depth_units(self, profile: Any) -> DepthUnit:
+        """``depth_units`` of the sensor streaming ``profile`` set to 0.001 (1 mm) where the sensor allows it, and
+        the unit read back (``get_depth_scale``); where it cannot be set, the unit its frames are converted from."""
+        sensor = self._sensor_of(profile)
+        name = _info(sensor, rs.camera_info.name)
+        if not sensor.supports(DEPTH_UNITS):
+            raise self._error(f"{name} has no option depth_units: the unit of its depth values is unknown",
+                              "a D400 camera (librealsense reports depth_units on every D400 depth sensor)")
+        if self._playback is not None:
+            reason = "recorded so (a recording cannot be written)"
+        else:
+            r = sensor.get_option_range(DEPTH_UNITS)
+            reason = settable_to_mm(sensor.is_option_read_only(DEPTH_UNITS), r.min, r.max)
+        if not reason:
+            try:
+                sensor.set_option(DEPTH_UNITS, MM_UM / 1e6)
+            except RuntimeError as err:
+                reason = f"the camera refused depth_units = 0.001 ({err})"
+        um = unit_um(sensor.as_depth_sensor().get_depth_scale())
+        if um <= 0:
+            raise self._error(f"{name} reports depth_units = {unit_text(um)}: the unit of its depth values is unknown",
+                              "a D400 camera (depth_units 0.000001 to 0.01 m)")
+        if not reason and um != MM_UM:
+            reason = f"read back as {unit_text(um)} after setting 0.001"
+        return DepthUnit(um, reason)
+
     def readback(self) -> dict[str, str]:
-        """The inter-cam sync mode as the device reports it (a recording: as recorded), for ``rigsync check``."""
+        """The inter-cam sync mode and the depth sensor's ``depth_units`` as the device reports them now (a
+        recording: as recorded), for ``rigsync check``; a depth unit other than 0.001 says why and that depth is
+        converted to mm, one that changed since configure says both."""
+        found: dict[str, str] = {}
         for sensor in self._dev.query_sensors():
             if sensor.supports(SYNC_MODE):
-                return {SYNC_MODE.name: f"{sensor.get_option(SYNC_MODE):g}"}
-        return {}
+                found[SYNC_MODE.name] = f"{sensor.get_option(SYNC_MODE):g}"
+                break
+        depth = self._routes.get((rs.stream.depth, 0))
+        if depth is not None and self._depth_unit is not None:
+            now = unit_um(self._sensor_of(depth.profile).as_depth_sensor().get_depth_scale())
+            configured = self._depth_unit
+            found[DEPTH_UNITS.name] = configured.readback() if now == configured.um else (
+                f"{unit_text(now)} (configured as {unit_text(configured.um)}; depth converted to mm on the host from "
+                "each frame's own unit)")
+        return found
 
     def settings(self) -> dict[str, dict[str, float]]:
         """Every option of every sensor as the device reports it now (a recording: as recorded)."""
@@ -234,7 +284,9 @@ class RealSenseDevice(Device):
             for sensor, routes in by_sensor.values():
                 sensor.open([r.profile for r in routes.values()])
                 receivers = {key: StreamReceiver(self._config.device_id, r.stream, r.encoding, self._queue,
-                                                 self._readout_ns, keys, after_reconnect=after_reconnect)
+                                                 self._readout_ns, keys, after_reconnect=after_reconnect,
+                                                 depth_um=self._depth_unit.um if key == (rs.stream.depth, 0)
+                                                 and self._depth_unit is not None else None)
                              for key, r in routes.items()}
                 started.append((sensor, next(iter(receivers.values())) if len(receivers) == 1
                                 else SensorReceiver(receivers)))
