@@ -23,8 +23,9 @@ from typing import Any
 
 import numpy as np
 import pytest
-from mcap.reader import make_reader
+from mcap.records import Channel as McapChannel
 from mcap.records import Message as McapMessage
+from mcap.records import Metadata as McapMetadata
 from mcap.stream_reader import StreamReader
 
 Key = tuple[str, str]
@@ -49,15 +50,36 @@ class Recording:
 
 def read_contract(path: Path) -> Recording:
     """What a recording holds, read with the `mcap` library alone; asserts that a streaming reader sees log times go
-    back in file order only where the recorder counted a late message (``file_order_regressions`` in stats)."""
+    back in file order only where the recorder counted a late message (``file_order_regressions`` in stats).
+
+    One streaming pass over the file (a recording's images are most of its bytes: each pass decompresses them all):
+    the messages in file order, the metadata records as they come."""
+    meta: dict[str, dict[str, str]] = {}
+    topics: dict[int, str] = {}
+    times: list[int] = []  # log times in file order, as a streaming reader sees them
+    framesets, frames, truth = [], [], []
+    images: dict[str, int] = defaultdict(int)
     with path.open("rb") as f:
-        reader = make_reader(f)
-        meta = {m.name: m.metadata for m in reader.iter_metadata()}
-        rec = Recording(rig=tomllib.loads(meta["rigsync"]["rig_toml"]))
-        for key, value in meta.get("rigsync.stats", {}).items():
-            rec.stats[key] = json.loads(value)
-    with path.open("rb") as f:  # the file order, as a streaming reader sees it: no log time goes back
-        times = [r.log_time for r in StreamReader(f).records if isinstance(r, McapMessage)]
+        for r in StreamReader(f).records:
+            if isinstance(r, McapChannel):
+                topics[r.id] = r.topic
+            elif isinstance(r, McapMessage):
+                times.append(r.log_time)
+                topic = topics[r.channel_id]
+                if topic == "/rigsync/framesets":
+                    framesets.append(json.loads(r.data))
+                elif topic == "/rigsync/frames":
+                    frames.append(json.loads(r.data))
+                elif topic == "/rigsync/sim/truth":
+                    truth.append(json.loads(r.data))
+                elif topic.endswith("/image"):
+                    images[topic] += 1
+            elif isinstance(r, McapMetadata):
+                meta[r.name] = r.metadata
+    rec = Recording(rig=tomllib.loads(meta["rigsync"]["rig_toml"]), framesets=framesets, frames=frames, truth=truth,
+                    images=images)
+    for key, value in meta.get("rigsync.stats", {}).items():
+        rec.stats[key] = json.loads(value)
     regressions = sum(1 for a, b in itertools.pairwise(times) if b < a)
     late = json.loads(rec.stats["recorder"]) if isinstance(rec.stats.get("recorder"), str) else rec.stats.get(
         "recorder", {})
@@ -66,18 +88,6 @@ def read_contract(path: Path) -> Recording:
     assert regressions <= late_messages and (regressions == 0) == (late_messages == 0), (
         f"{path}: {regressions} log-time regressions in file order, {late_messages} late messages counted")
     rec.stats["file_order_regressions"] = regressions
-    with path.open("rb") as f:
-        reader = make_reader(f)
-        for _, channel, message in reader.iter_messages(log_time_order=False):
-            topic = channel.topic
-            if topic == "/rigsync/framesets":
-                rec.framesets.append(json.loads(message.data))
-            elif topic == "/rigsync/frames":
-                rec.frames.append(json.loads(message.data))
-            elif topic == "/rigsync/sim/truth":
-                rec.truth.append(json.loads(message.data))
-            elif topic.endswith("/image"):
-                rec.images[topic] += 1
     return rec
 
 
@@ -344,17 +354,23 @@ def check_stats(rec: Any, ledger: Ledger) -> list[str]:
 
 
 
-def held_to_truth(path: Path) -> Ledger:
-    """Read a recording and account for every frame of its truth; the ledger lists every problem found."""
-    rec = read_contract(path)
+def ledger_of(rec: Recording) -> Ledger:
+    """Account for every frame of a recording's truth (as read by :func:`read_contract`) and hold its statistics
+    to it; the ledger lists every problem found."""
     ledger = account(rec, declared_offsets(rec.rig))
     ledger.problems += check_stats(rec, ledger)
     return ledger
 
 
+def held_to_truth(path: Path) -> Ledger:
+    """Read a recording and account for every frame of its truth; the ledger lists every problem found."""
+    return ledger_of(read_contract(path))
+
+
 @pytest.fixture
 def contract() -> SimpleNamespace:
     """The independent reader: ``read(path)``, ``offsets(rig)``; ``account(rec, offsets)`` and
-    ``check_stats(rec, ledger)`` hold a recording against its truth, ``held_to_truth(path)`` does all."""
+    ``check_stats(rec, ledger)`` hold a recording against its truth, ``ledger(rec)`` does both, and
+    ``held_to_truth(path)`` all (reading the file)."""
     return SimpleNamespace(read=read_contract, offsets=declared_offsets, account=account, check_stats=check_stats,
-                           held_to_truth=held_to_truth)
+                           ledger=ledger_of, held_to_truth=held_to_truth)

@@ -83,7 +83,7 @@ def test_example_capture_matches_truth(path: Path, tmp_path: Path, contract: Sim
     assert main(["capture", str(path), "--seconds", "3", "--fast", "--quiet", "--out", str(out)]) == 0
     rec = contract.read(out)
     verdict = check(rec, contract.offsets(rec.rig))
-    ledger = contract.held_to_truth(out)
+    ledger = contract.ledger(rec)
     assert not ledger.problems, "\n".join(ledger.problems[:20])
     assert verdict.framesets > 60
     assert verdict.mixed_trigger == 0

@@ -78,7 +78,7 @@ def test_sixty_four_cameras_match_from_the_first_set_while_their_clocks_lock(
     rec = contract.read(out)
     bounds = [f["error_bound_ns"] for f in rec.frames if not f["locked"]]
     assert max(bounds) > INFLATED_NS  # the recording did start while the bounds were inflated
-    ledger = contract.held_to_truth(out)
+    ledger = contract.ledger(rec)
     assert not ledger.problems, "\n".join(ledger.problems[:20])
     reasons = Counter(m["reason"] for fs in rec.framesets for m in fs["missing"])
     assert reasons["unmatched"] == 0

@@ -51,6 +51,36 @@ def _face(board: LedClockBoard) -> npt.NDArray[np.uint8]:
     return face
 
 
+_LED_PIXELS: dict[tuple[LedClockBoard, bytes, int, int], npt.NDArray[np.int64]] = {}
+
+
+def _led_pixels(board: LedClockBoard, scene: Scene) -> npt.NDArray[np.int64]:
+    """Per pixel (flat), the LED whose disc holds the pixel's centre, else -1 (read-only: cached per board and
+    view, as every frame of a view shares it)."""
+    key = (board, scene.homography.tobytes(), scene.height, scene.width)
+    cached = _LED_PIXELS.get(key)
+    if cached is not None:
+        return cached
+    inv = np.linalg.inv(scene.homography)
+    gy, gx = np.mgrid[0:scene.height, 0:scene.width]
+    p = inv @ np.stack([gx.ravel(), gy.ravel(), np.ones(gx.size)])
+    fx, fy = p[0] / p[2], p[1] / p[2]
+    r = board.led_diameter_mm / 2
+    which = np.full(gx.size, -1)
+    first = 0
+    lines: list[LedRow | GrayCounter] = [*board.rows, board.counter]
+    for line in lines:
+        n = line.leds if isinstance(line, LedRow) else line.bits
+        near = np.flatnonzero(np.abs(fy - line.y_mm) <= r)
+        i = np.clip(np.round((fx[near] - line.x_mm) / line.pitch_mm), 0, n - 1).astype(int)
+        inside = np.hypot(fx[near] - line.x_mm - i * line.pitch_mm, fy[near] - line.y_mm) <= r
+        which[near[inside]] = first + i[inside]
+        first += n
+    which.setflags(write=False)
+    _LED_PIXELS[key] = which
+    return which
+
+
 def render(board: LedClockBoard, scene: Scene, start_ns: int, duration_ns: int, line_ns: float,
            rng: np.random.Generator, *, occlude: bool = False) -> npt.NDArray[np.uint8]:
     """The image of one exposure: row ``y`` of the image sees board time
@@ -67,29 +97,18 @@ def render(board: LedClockBoard, scene: Scene, start_ns: int, duration_ns: int, 
     norm = np.array([r.step_ns for r in board.rows] + [duration_ns], dtype=np.float64)[layout.row]
     gains = np.array([*(scene.level * g for g in scene.row_gain), scene.counter_level])[layout.row]
     light = gains * lit / norm  # what each LED adds in each image row's window
-    inv = np.linalg.inv(scene.homography)
-    gy, gx = np.mgrid[0:scene.height, 0:scene.width]
-    p = inv @ np.stack([gx.ravel(), gy.ravel(), np.ones(gx.size)])
-    fx, fy = p[0] / p[2], p[1] / p[2]
-    r = board.led_diameter_mm / 2
-    which = np.full(gx.size, -1)
-    first = 0
-    lines: list[LedRow | GrayCounter] = [*board.rows, board.counter]
-    for line in lines:
-        n = line.leds if isinstance(line, LedRow) else line.bits
-        near = np.flatnonzero(np.abs(fy - line.y_mm) <= r)
-        i = np.clip(np.round((fx[near] - line.x_mm) / line.pitch_mm), 0, n - 1).astype(int)
-        inside = np.hypot(fx[near] - line.x_mm - i * line.pitch_mm, fy[near] - line.y_mm) <= r
-        which[near[inside]] = first + i[inside]
-        first += n
+    which = _led_pixels(board, scene)
     img.ravel()[which >= 0] = scene.dark
     if scene.blur_px > 0:
         img = np.asarray(cv2.GaussianBlur(img, (0, 0), scene.blur_px), dtype=np.float64)
     # The lens blurs where an LED's light lands; each pixel integrates it over its own row's window.
-    which = which.reshape(scene.height, scene.width)
     pad = 4
+    lit_pix = np.flatnonzero(which >= 0)
+    lit_pix = lit_pix[np.argsort(which[lit_pix], kind="stable")]  # grouped by LED
+    bounds = np.searchsorted(which[lit_pix], np.arange(layout.x_mm.size + 1))
+    which = which.reshape(scene.height, scene.width)
     for j in range(layout.x_mm.size):
-        ys_j, xs_j = np.nonzero(which == j)
+        ys_j, xs_j = np.divmod(lit_pix[bounds[j]:bounds[j + 1]], scene.width)
         if ys_j.size == 0:
             continue
         y0, y1 = max(ys_j.min() - pad, 0), min(ys_j.max() + pad + 1, scene.height)

@@ -147,9 +147,41 @@ class Hits:
     t: F64
 
 
-def cast(rects: Sequence[Rect | None], origin: F64, d: tuple[F64, F64, F64]) -> Hits:
+Window = tuple[int, int, int, int]
+"""Pixel rows ``v0:v1`` and columns ``u0:u1`` of an image, as ``(v0, v1, u0, u1)``."""
+
+WINDOW_MARGIN_PX = 2
+"""Pixels added on every side of a rect's projected bounds (far more than rounding can move a hit)."""
+WINDOW_MIN_DEPTH_M = 0.01
+"""A rect with a corner nearer the camera plane than this is cast against every pixel (no window)."""
+
+
+def rect_window(view: CameraView, rect: Rect, offset_u: float = 0.0, offset_v: float = 0.0) -> Window | None:
+    """The pixels whose rays (``view.ray_directions(offset_u, offset_v)``) can hit ``rect``, or None when every
+    pixel may (a corner of the rect near or behind the camera plane).
+
+    The rect lies wholly in front of the camera, so its image is the convex hull of its projected corners: a ray
+    outside their bounds (plus :data:`WINDOW_MARGIN_PX`) misses it. An empty window means no ray hits it."""
+    corners = np.stack([rect.origin, rect.point(rect.width_m, 0.0), rect.point(0.0, rect.height_m),
+                        rect.point(rect.width_m, rect.height_m)])
+    uv, z = view.project(corners)
+    if float(z.min()) < WINDOW_MIN_DEPTH_M:
+        return None
+    k = view.intrinsics
+    u0 = max(0, math.floor(float(uv[:, 0].min()) - offset_u) - WINDOW_MARGIN_PX)
+    u1 = min(k.width, math.ceil(float(uv[:, 0].max()) - offset_u) + WINDOW_MARGIN_PX + 1)
+    v0 = max(0, math.floor(float(uv[:, 1].min()) - offset_v) - WINDOW_MARGIN_PX)
+    v1 = min(k.height, math.ceil(float(uv[:, 1].max()) - offset_v) + WINDOW_MARGIN_PX + 1)
+    return v0, max(v0, v1), u0, max(u0, u1)
+
+
+def cast(rects: Sequence[Rect | None], origin: F64, d: tuple[F64, F64, F64],
+         windows: Sequence[Window | None] | None = None) -> Hits:
     """Nearest front-facing rect hit along each ray ``origin + depth * d`` (d as from ``ray_directions``); a
-    None in ``rects`` is skipped (its index is never reported)."""
+    None in ``rects`` is skipped (its index is never reported).
+
+    ``windows`` (HxW rays only), one per rect: the only pixels whose rays can hit it (:func:`rect_window`; None:
+    any). A pure speed-up: the hits are the same, bit for bit, as without windows."""
     dx, dy, dz = d
     best = np.full(dx.shape, np.inf)
     index = np.full(dx.shape, -1, dtype=np.int8)
@@ -163,17 +195,31 @@ def cast(rects: Sequence[Rect | None], origin: F64, d: tuple[F64, F64, F64]) -> 
         height = float(n @ rel)
         if height <= 0.0:  # camera behind (or on) the face: never seen
             continue
-        denom = n[0] * dx + n[1] * dy + n[2] * dz
-        with np.errstate(divide="ignore", invalid="ignore"):  # inf x 0 (a ray along the face): nan, no hit
-            lam = np.where(denom < -1e-12, -height / denom, np.inf)
-            s = float(rect.right @ rel) + lam * (rect.right[0] * dx + rect.right[1] * dy + rect.right[2] * dz)
-            t = float(rect.down @ rel) + lam * (rect.down[0] * dx + rect.down[1] * dy + rect.down[2] * dz)
-        hit = (lam < best) & (s >= 0.0) & (s <= rect.width_m) & (t >= 0.0) & (t <= rect.height_m)
-        best[hit] = lam[hit]
-        index[hit] = i
-        s_out[hit] = s[hit]
-        t_out[hit] = t[hit]
+        window = windows[i] if windows is not None else None
+        if window is None:
+            _cast_one(i, rect, n, rel, height, dx, dy, dz, best, index, s_out, t_out)
+            continue
+        v0, v1, u0, u1 = window
+        if v0 >= v1 or u0 >= u1:
+            continue
+        w = np.s_[v0:v1, u0:u1]  # views: the hits are written through to the full arrays
+        _cast_one(i, rect, n, rel, height, dx[w], dy[w], dz[w], best[w], index[w], s_out[w], t_out[w])
     return Hits(best, index, s_out, t_out)
+
+
+def _cast_one(i: int, rect: Rect, n: F64, rel: F64, height: float, dx: F64, dy: F64, dz: F64, best: F64,
+              index: npt.NDArray[np.int8], s_out: F64, t_out: F64) -> None:
+    """One rect against a set of rays: where it is hit nearer than ``best``, the hit goes into the outputs."""
+    denom = n[0] * dx + n[1] * dy + n[2] * dz
+    with np.errstate(divide="ignore", invalid="ignore"):  # inf x 0 (a ray along the face): nan, no hit
+        lam = np.where(denom < -1e-12, -height / denom, np.inf)
+        s = float(rect.right @ rel) + lam * (rect.right[0] * dx + rect.right[1] * dy + rect.right[2] * dz)
+        t = float(rect.down @ rel) + lam * (rect.down[0] * dx + rect.down[1] * dy + rect.down[2] * dz)
+    hit = (lam < best) & (s >= 0.0) & (s <= rect.width_m) & (t >= 0.0) & (t <= rect.height_m)
+    best[hit] = lam[hit]
+    index[hit] = i
+    s_out[hit] = s[hit]
+    t_out[hit] = t[hit]
 
 
 def sphere_bbox(view: CameraView, center_cam: tuple[float, float, float], radius: float) -> tuple[int, int, int, int]:

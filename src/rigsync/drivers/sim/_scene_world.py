@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rigsync.drivers.sim import ledclock_scene
-from rigsync.drivers.sim._scene_geometry import F64, CameraView, Hits, Rect, cast
+from rigsync.drivers.sim._scene_geometry import F64, CameraView, Hits, Rect, Window, cast, rect_window
 from rigsync.drivers.sim.ledclock_render import LedFootprint, footprint
 from rigsync.drivers.sim.timecode import TIMECODE_BITS
 
@@ -268,14 +268,14 @@ class World:
         for ov in offsets:
             for ou in offsets:
                 d = view.ray_directions(ou, ov)
-                rgb, ir = self._shade_pass(cast(self._solid, origin, d), d, level)
+                rgb, ir = self._shade_pass(cast(self._solid, origin, d, self._windows(view, ou, ov)), d, level)
                 acc_rgb += rgb
                 acc_ir += ir
         n = float(ss * ss)
         rgb8 = np.clip(np.rint(acc_rgb / n), 0, 255).astype(np.uint8)
         ir8 = np.clip(np.rint(acc_ir / n), 0, 255).astype(np.uint8)
 
-        centre = cast(self._solid, origin, view.ray_directions())
+        centre = cast(self._solid, origin, view.ray_directions(), self._windows(view, 0.0, 0.0))
         depth = centre.depth_m.copy()
         depth[depth > self.config.max_depth_m] = np.inf
         valid = np.isfinite(depth)
@@ -295,6 +295,10 @@ class World:
             face_samples=samples,
             leds=leds,
         )
+
+    def _windows(self, view: CameraView, offset_u: float, offset_v: float) -> list[Window | None]:
+        """Per solid rect, the only pixels its rays can hit (cast skips the rest)."""
+        return [None if r is None else rect_window(view, r, offset_u, offset_v) for r in self._solid]
 
     def _cells(
         self, centre: Hits
