@@ -1,8 +1,10 @@
-"""``rigsync check RIG``: the preflight (capture/preflight.py) as a pass/fail table with a fix per failure."""
+"""``rigsync check RIG [--host H]``: the devices (capture/preflight.py) and, with ``--host``, the host's real
+set-up against the plan's (rigsync.hostcheck), as pass/fail tables with a fix per failure, or ``--json``."""
 
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,38 +17,95 @@ from rigsync.cli.plain import row, styled
 from rigsync.core import limits
 
 if TYPE_CHECKING:
+    from rigsync.capture.preflight import CheckRow
+    from rigsync.hostcheck.finding import Finding
     from rigsync.plan.model import Plan
 
 
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("check", help="before a take: every device there, its sync settings read back, its frames "
-                                     "arriving (exit 1 on a failure)")
+                                     "arriving; with --host, this host's set-up against the plan (exit 1 on a "
+                                     "failure)")
     p.add_argument("rig", type=Path, help="rig file (TOML)")
     p.add_argument("--seconds", type=opt.number(limits.CHECK_SECONDS), default=1.0,
                    help="how long the devices stream for the frame check (default 1)")
+    p.add_argument("--host", default=None, help="also check this machine as the rig's host H: kernel USB memory, "
+                   "USB links, PTP, network interfaces, GPU, disk (docs/hosts.md)")
+    p.add_argument("--out", type=Path, default=Path("."), help="where the take will be recorded (the disk check; "
+                   "default: the current directory)")
+    p.add_argument("--duration", type=opt.number(limits.CAPTURE_SECONDS), default=600.0,
+                   help="the planned take's length in seconds (the disk check; default 600)")
+    p.add_argument("--no-devices", action="store_true", help="skip the device part (only the host's set-up)")
+    p.add_argument("--json", action="store_true", help="print the findings as JSON (for automation)")
 
 
 def run_command(args: argparse.Namespace, console: Console) -> int:
     from rigsync.plan import build_plan
     from rigsync.spec import load_rig
 
-    failed, out = check_table(build_plan(load_rig(args.rig)), args.seconds)
-    console.print(out)
+    plan = build_plan(load_rig(args.rig))
+    findings = host_findings(plan, args.host, str(args.out), args.duration) if args.host is not None else []
+    rows = [] if args.no_devices else device_rows(plan, args.seconds)
+    failed = any(not r.ok for r in rows) or any(f.status == "fail" for f in findings)
+    if args.json:
+        console.print_json(json.dumps({
+            "rig": plan.rig.name, "ok": not failed,
+            "hosts": [f.to_json() for f in findings],
+            "devices": [{"device": r.device, "check": r.check, "ok": r.ok, "seen": r.detail, "fix": r.fix}
+                        for r in rows],
+        }))
+        return 1 if failed else 0
+    if findings:
+        console.print(host_table(findings))
+    if rows:
+        console.print(device_table(plan, rows))
     return 1 if failed else 0
 
 
-def check_table(plan: Plan, seconds: float = 1.0) -> tuple[list[str], Table | AlignedTable]:
-    """Run the check; (devices that failed a check, in plan order; the table of every row)."""
+def host_findings(plan: Plan, host: str, out_dir: str, duration_s: float) -> list[Finding]:
+    """This machine, as the rig's ``host``."""
+    from rigsync.hostcheck.probe import LocalProbe
+    from rigsync.hostcheck.run import check_host
+
+    return check_host(plan, host, LocalProbe(), out_dir=out_dir, seconds=duration_s)
+
+
+def host_table(findings: list[Finding]) -> Table | AlignedTable:
+    from rigsync.hostcheck.finding import Status
+
+    colours = {Status.PASS: ("pass", "green"), Status.WARN: ("warn", "yellow"), Status.FAIL: ("FAIL", "red bold"),
+               Status.SKIP: ("skip", "dim")}
+    hosts = ", ".join(dict.fromkeys(f.host for f in findings))
+    bad = sum(f.status is Status.FAIL for f in findings)
+    warned = sum(f.status is Status.WARN for f in findings)
+    out = table(f"host {hosts}: {len(findings) - bad - warned} passed, {warned} warnings, {bad} failed",
+                ("item", "on", "result", "what was seen", "the plan needs", "fix (docs/hosts.md)"),
+                len(findings) > LONG_OUTPUT_ROWS)
+    for f in findings:
+        row(out, f.item, f.subject or f.host, styled(*colours[f.status]), f.seen, f.wanted,
+            f"{f.fix} ({f.doc})" if f.fix else "")
+    return out
+
+
+def device_rows(plan: Plan, seconds: float = 1.0) -> list[CheckRow]:
     from rigsync.capture.preflight import run_check
     from rigsync.drivers.factory import open_drivers
 
     drivers = open_drivers(plan.rig, plan, fast=True)  # the simulator checks on its virtual clock
-    rows = run_check(plan, drivers, seconds=seconds)
-    failed = list(dict.fromkeys(r.device for r in rows if not r.ok))
+    return run_check(plan, drivers, seconds=seconds)
+
+
+def device_table(plan: Plan, rows: list[CheckRow]) -> Table | AlignedTable:
     bad = sum(not r.ok for r in rows)
     out = table(f"check of {plan.rig.name}: {len(rows) - bad} passed, {bad} failed",
                 ("device", "check", "result", "what was seen", "fix"), len(rows) > LONG_OUTPUT_ROWS)
     for r in rows:
         row(out, r.device, r.check, styled("pass", "green") if r.ok else styled("FAIL", "red bold"), r.detail,
             r.fix)
-    return failed, out
+    return out
+
+
+def check_table(plan: Plan, seconds: float = 1.0) -> tuple[list[str], Table | AlignedTable]:
+    """Run the device check; (devices that failed a check, in plan order; the table of every row)."""
+    rows = device_rows(plan, seconds)
+    return list(dict.fromkeys(r.device for r in rows if not r.ok)), device_table(plan, rows)
