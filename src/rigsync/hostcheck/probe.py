@@ -66,19 +66,34 @@ class Probe(Protocol):
         None: the directory cannot be written."""
 
 
+NETNS_PATHS = ("/sys/class/net",)
+"""Files that show the reader's network namespace: sysfs lists the interfaces of the namespace it was mounted in,
+so inside ``netns`` they are read by a command run there (``ip netns exec`` mounts that namespace's sysfs)."""
+
+
 class LocalProbe:
-    """This machine (commands optionally inside network namespace ``netns``)."""
+    """This machine (commands, and the files of :data:`NETNS_PATHS`, optionally inside network namespace
+    ``netns``)."""
 
     def __init__(self, netns: str | None = None) -> None:
         self.netns = netns
 
+    def _in_netns(self, path: str) -> bool:
+        return self.netns is not None and any(path == p or path.startswith(p + "/") for p in NETNS_PATHS)
+
     def read(self, path: str) -> str | None:
+        if self._in_netns(path):
+            ran = self.run(["cat", path])
+            return ran.stdout if ran is not None and ran.ok else None
         try:
             return Path(path).read_text(encoding="utf-8", errors="replace")
         except OSError:
             return None
 
     def listdir(self, path: str) -> list[str] | None:
+        if self._in_netns(path):
+            ran = self.run(["ls", "-1", path])
+            return sorted(ran.stdout.split()) if ran is not None and ran.ok else None
         try:
             return sorted(os.listdir(path))
         except OSError:
@@ -86,7 +101,10 @@ class LocalProbe:
 
     def readlink(self, path: str) -> str | None:
         p = Path(path)
-        return str(p.resolve()) if p.is_symlink() else None
+        try:  # a link the caller may not follow (/proc/1/ns/net of another user's process) reads as none
+            return str(p.resolve()) if p.is_symlink() else None
+        except OSError:
+            return None
 
     def run(self, argv: Sequence[str]) -> Ran | None:
         if shutil.which(argv[0]) is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from rigsync.hostcheck import usbfs
+from rigsync.hostcheck import ptp_daemons, ptp_link, ptp_ntp, ptp_offset, usbfs
 from rigsync.hostcheck.context import HostContext
 from rigsync.hostcheck.finding import Finding, Status
 from rigsync.hostcheck.probe import Probe
@@ -17,6 +17,12 @@ Check = Callable[[HostContext], list[Finding]]
 
 CHECKS: tuple[tuple[str, Check], ...] = (
     ("usbfs-memory", usbfs.check),
+    ("ptp-interface", ptp_link.check_interface),
+    ("ptp-timestamping", ptp_link.check_timestamping),
+    ("ptp4l", ptp_daemons.check_ptp4l),
+    ("phc2sys", ptp_daemons.check_phc2sys),
+    ("ntp", ptp_ntp.check),
+    ("ptp-offset", ptp_offset.check),
 )
 """(name, check) in docs order. Each returns its findings (none: nothing on this host concerns it)."""
 
