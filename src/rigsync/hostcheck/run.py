@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from rigsync.hostcheck import ptp_daemons, ptp_link, ptp_ntp, ptp_offset, usbfs
+from rigsync.hostcheck import nic_mtu, nic_ring, nic_rmem, nic_speed, ptp_daemons, ptp_link, ptp_ntp, ptp_offset, usbfs
 from rigsync.hostcheck.context import HostContext
 from rigsync.hostcheck.finding import Finding, Status
 from rigsync.hostcheck.probe import Probe
@@ -23,6 +23,10 @@ CHECKS: tuple[tuple[str, Check], ...] = (
     ("phc2sys", ptp_daemons.check_phc2sys),
     ("ntp", ptp_ntp.check),
     ("ptp-offset", ptp_offset.check),
+    ("nic-mtu", nic_mtu.check),
+    ("nic-rmem", nic_rmem.check),
+    ("nic-ring", nic_ring.check),
+    ("nic-speed", nic_speed.check),
 )
 """(name, check) in docs order. Each returns its findings (none: nothing on this host concerns it)."""
 
