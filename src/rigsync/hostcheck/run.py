@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from rigsync.hostcheck import usbfs
+from rigsync.hostcheck import disk, gmsl, gpu, usb, usbfs
 from rigsync.hostcheck.context import HostContext
 from rigsync.hostcheck.finding import Finding, Status
 from rigsync.hostcheck.probe import Probe
@@ -17,6 +17,10 @@ Check = Callable[[HostContext], list[Finding]]
 
 CHECKS: tuple[tuple[str, Check], ...] = (
     ("usbfs-memory", usbfs.check),
+    ("usb-topology", usb.check),
+    ("gmsl2", gmsl.check),
+    ("gpu-memory", gpu.check),
+    ("disk", disk.check),
 )
 """(name, check) in docs order. Each returns its findings (none: nothing on this host concerns it)."""
 
