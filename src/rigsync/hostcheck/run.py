@@ -5,7 +5,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from rigsync.hostcheck import nic_mtu, nic_ring, nic_rmem, nic_speed, ptp_daemons, ptp_link, ptp_ntp, ptp_offset, usbfs
+from rigsync.hostcheck import (
+    disk,
+    gmsl,
+    gpu,
+    nic_mtu,
+    nic_ring,
+    nic_rmem,
+    nic_speed,
+    ptp_daemons,
+    ptp_link,
+    ptp_ntp,
+    ptp_offset,
+    usb,
+    usbfs,
+)
 from rigsync.hostcheck.context import HostContext
 from rigsync.hostcheck.finding import Finding, Status
 from rigsync.hostcheck.probe import Probe
@@ -17,6 +31,7 @@ Check = Callable[[HostContext], list[Finding]]
 
 CHECKS: tuple[tuple[str, Check], ...] = (
     ("usbfs-memory", usbfs.check),
+    ("usb-topology", usb.check),
     ("ptp-interface", ptp_link.check_interface),
     ("ptp-timestamping", ptp_link.check_timestamping),
     ("ptp4l", ptp_daemons.check_ptp4l),
@@ -27,6 +42,9 @@ CHECKS: tuple[tuple[str, Check], ...] = (
     ("nic-rmem", nic_rmem.check),
     ("nic-ring", nic_ring.check),
     ("nic-speed", nic_speed.check),
+    ("gmsl2", gmsl.check),
+    ("gpu-memory", gpu.check),
+    ("disk", disk.check),
 )
 """(name, check) in docs order. Each returns its findings (none: nothing on this host concerns it)."""
 
