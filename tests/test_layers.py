@@ -24,7 +24,7 @@ ALLOWED: dict[str, set[str]] = {
     "capture": {"core", "catalog", "spec", "plan", "timebase", "align", "drivers", "record", "ptp", "net"},
     "verify": {"core", "catalog", "spec", "plan", "record", "boards"},  # re-plans the rig the recording embeds
     "calib": {"core", "catalog", "spec", "record", "boards"},  # board views; the rig file's poses and shutters
-    "hostcheck": {"core", "catalog", "spec", "plan", "ptp"},  # a host's real set-up against the plan's; PTP state
+    "hostcheck": {"core", "catalog", "spec", "plan", "ptp", "record"},  # real set-up vs plan; PTP state; bytes recorded
     "export": {"core", "spec", "record"},  # a recording in other tools' formats; the rig file's poses (Rerun)
     "live": {"core", "spec", "capture", "record"},  # a capture served to Foxglove as it runs; its layout for a rig
     "cli": {"core", "catalog", "spec", "plan", "timebase", "drivers", "record", "ptp", "net", "capture", "verify",
