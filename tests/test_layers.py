@@ -20,7 +20,8 @@ ALLOWED: dict[str, set[str]] = {
     "record": {"core"},
     "ptp": {"core", "timebase"},
     "drivers": {"core", "catalog", "spec", "plan", "boards"},  # a driver opens the device the plan configured
-    "net": {"core", "timebase", "drivers", "spec", "plan", "record", "capture"},  # an agent is a host's capture
+    # an agent is a host's capture; it checks its own host's set-up when the capture asks (the check query)
+    "net": {"core", "timebase", "drivers", "spec", "plan", "record", "capture", "hostcheck"},
     "capture": {"core", "catalog", "spec", "plan", "timebase", "align", "drivers", "record", "ptp", "net"},
     "verify": {"core", "catalog", "spec", "plan", "record", "boards"},  # re-plans the rig the recording embeds
     "calib": {"core", "catalog", "spec", "record", "boards"},  # board views; the rig file's poses and shutters

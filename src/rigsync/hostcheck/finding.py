@@ -48,3 +48,24 @@ class Finding:
     def to_json(self) -> dict[str, Any]:
         return {"host": self.host, "item": self.item, "subject": self.subject, "status": self.status.value,
                 "seen": self.seen, "wanted": self.wanted, "fix": self.fix, "doc": self.doc}
+
+    @classmethod
+    def from_json(cls, data: object) -> Finding:
+        """The finding :meth:`to_json` wrote (an agent's reply to a check query); ``ValueError`` naming the field
+        and the value when it is not one."""
+        if not isinstance(data, dict):
+            raise ValueError(f"a finding must be a JSON object, not {type(data).__name__}")
+        fields = {}
+        for name in ("host", "item", "subject", "status", "seen", "wanted", "fix", "doc"):
+            value = data.get(name)
+            if not isinstance(value, str):
+                raise ValueError(f"finding field {name!r} = {value!r}: must be a string")
+            fields[name] = value
+        if fields["status"] not in set(Status):
+            raise ValueError(f"finding field 'status' = {fields['status']!r}: not one of "
+                             f"{', '.join(s.value for s in Status)}")
+        doc = fields.pop("doc")
+        if not doc.startswith(DOC):
+            raise ValueError(f"finding field 'doc' = {doc!r}: must be {DOC} or a section of it ({DOC}#...)")
+        return cls(fields["host"], fields["item"], Status(fields["status"]), fields["seen"], fields["wanted"],
+                   fields["fix"], fields["subject"], doc[len(DOC):])
