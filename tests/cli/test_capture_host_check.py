@@ -68,7 +68,7 @@ def test_a_host_warning_is_said_and_the_capture_goes_on(tmp_path: Path, capsys: 
                                                        usbfs: list[str | None]) -> None:
     """usbfs memory not readable (usbcore not loaded): a warning line with what was seen, what the plan needs and
     the fix; the take is recorded. With 48 MB: no warning, recorded."""
-    status, out, err, take = _capture(tmp_path, capsys, "--check")
+    status, out, _err, take = _capture(tmp_path, capsys, "--check")
     assert status == 0 and take.exists()
     said = " ".join(out.split())
     assert (f"warning: host capture-1 usbfs-memory: {PATH} not readable (usbcore not loaded?); the plan needs >= 48 "
