@@ -21,8 +21,8 @@ FIX = f"sudo sh -c 'echo 48 > {PATH}'"
 
 @pytest.fixture
 def usbfs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
-    """This machine as one whose usbfs memory is ``usbfs[0]`` (None: the file is not there); counts the reads of
-    the machine in ``usbfs[1:]``."""
+    """This machine as one whose usbfs memory is ``usbfs[0]`` (None: the file is not there) and whose disk has room
+    and speed for the take; counts the reads of the machine in ``usbfs[1:]``."""
     state: list[str | None] = [None]
 
     def probe() -> RecordedProbe:
@@ -31,6 +31,7 @@ def usbfs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
             (root / "fs" / PATH.lstrip("/")).parent.mkdir(parents=True)
             (root / "fs" / PATH.lstrip("/")).write_text(state[0])
         root.mkdir(exist_ok=True)
+        (root / "disk.json").write_text('{"/": {"total_bytes": 4e12, "free_bytes": 2e12, "write_seconds_per_gb": 0.2}}')
         state.append("read")
         return RecordedProbe(root)
 
@@ -54,7 +55,7 @@ def test_a_failing_host_finding_refuses_the_capture_and_no_check_captures_anyway
     usbfs[0] = "16\n"
     status, out, err, take = _capture(tmp_path, capsys, "--check")
     assert status == 2 and not take.exists()
-    assert "host capture-1: 0 passed, 0 warnings, 1 failed" in out
+    assert "host capture-1: 2 passed, 0 warnings, 1 failed, 3 skipped" in out  # disk; usbfs; the simulated Kinects
     assert "usbfs-memory" in out and "FAIL" in out and "sudo sh -c 'echo 48 >" in out
     assert err == (f"error: {STAR}: host capture-1's set-up failed (usbfs-memory): nothing was recorded (fix what "
                    "the table says, or capture anyway with --no-check)")
@@ -73,7 +74,7 @@ def test_a_host_warning_is_said_and_the_capture_goes_on(tmp_path: Path, capsys: 
     said = " ".join(out.split())
     assert (f"warning: host capture-1 usbfs-memory: {PATH} not readable (usbcore not loaded?); the plan needs >= 48 "
             f"MB (or 0: unlimited) for 3 device(s) (fix: {FIX} (now, until reboot); ") in said
-    assert "sudo update-grub and reboot; docs/hosts.md#usb-memory)" in said
+    assert "sudo update-grub and reboot; docs/hosts.md#usbfs-memory)" in said
     usbfs[0] = "48\n"
     status, out, _err, take = _capture(tmp_path, capsys, "--check")
     assert status == 0 and take.exists() and "warning: host" not in " ".join(out.split())
@@ -94,9 +95,14 @@ def test_check_json_holds_the_hosts_findings_and_fails_on_one(capsys: pytest.Cap
     assert main(["check", STAR, "--host", "capture-1", "--no-devices", "--json"]) == 1
     report = json.loads(capsys.readouterr().out)
     assert report["ok"] is False and report["devices"] == []
-    [finding] = report["hosts"]
-    assert (finding["host"], finding["item"], finding["status"]) == ("capture-1", "usbfs-memory", "fail")
-    assert finding["fix"].startswith(FIX)
+    statuses = [(f["host"], f["item"], f["subject"], f["status"]) for f in report["hosts"]]
+    assert statuses == [("capture-1", "usbfs-memory", "", "fail"),
+                        *[("capture-1", "usb-camera", d, "skip") for d in ("kinect-master", "kinect-sub1",
+                                                                             "kinect-sub2")],
+                        ("capture-1", "disk-space", str(Path.cwd()), "pass"),
+                        ("capture-1", "disk-write", str(Path.cwd()), "pass")]
+    assert report["hosts"][0]["fix"].startswith(FIX)
+    assert report["hosts"][0]["doc"] == "docs/hosts.md#usbfs-memory"
 
 
 @pytest.mark.parametrize(("argv", "message"), [

@@ -9,12 +9,26 @@ from pathlib import Path
 import pytest
 
 from rigsync.hostcheck.probe import RecordedProbe
+from rigsync.plan import build_plan
+from rigsync.plan.model import Plan
+from rigsync.spec import loads_rig
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 """Outputs recorded on real machines (each file says where it came from)."""
 
 MakeHost = Callable[..., RecordedProbe]
+
+
+def real_plan(text: str, driver: str, name: str = "<rig>") -> Plan:
+    """The plan of rig-file ``text`` with every device given ``driver`` (the examples simulate their cameras; a host
+    check looks for real ones)."""
+    return build_plan(loads_rig(text.replace("[[devices]]\n", f'[[devices]]\ndriver = "{driver}"\n'), name))
+
+
+def real_example(name: str, driver: str) -> Plan:
+    """An example rig (``examples/<name>``) whose cameras are real ones of ``driver``."""
+    return real_plan((EXAMPLES / name).read_text(encoding="utf-8"), driver, name)
 
 
 @pytest.fixture

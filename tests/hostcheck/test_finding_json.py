@@ -11,7 +11,7 @@ from rigsync.hostcheck.finding import Finding, Status
 
 FINDINGS = [
     Finding("b", "usbfs-memory", Status.FAIL, "8 MB (/sys/...)", ">= 16 MB", "sudo sh -c 'echo 32 > ...'",
-            anchor="#usb-memory"),
+            anchor="#usbfs-memory"),
     Finding("b", "nic-mtu", Status.PASS, "9000 (ip link)", ">= 9000", subject="eth1", anchor="#gige-nics"),
     Finding("gm", "disk-space", Status.SKIP, "no take planned", "-"),
     Finding("kin-2", "ptp-ntp", Status.WARN, "chronyd active", "off on a slave", "sudo systemctl disable --now "

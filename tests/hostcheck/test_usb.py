@@ -15,18 +15,19 @@ from rigsync.hostcheck.run import check_host
 from rigsync.hostcheck.usbsysfs import controller_of, scan
 from rigsync.plan import build_plan
 from rigsync.plan.model import Plan
-from rigsync.spec import load_rig, loads_rig
+from rigsync.spec import load_rig
 
-from .conftest import EXAMPLES, MakeHost
+from .conftest import EXAMPLES, MakeHost, real_example, real_plan
 from .usbtree import sysfs, usb_host
 
-STAR = build_plan(load_rig(EXAMPLES / "kinect_star.toml"))  # kinect-master mb0, kinect-sub1 pcie0, kinect-sub2 pcie1
-ZEDS = build_plan(load_rig(EXAMPLES / "zed2i_usb_three.toml"))
-GENLOCK = build_plan(load_rig(EXAMPLES / "realsense_genlock.toml"))  # 4 x D435: rs-master 49 MB/s, the others 98
+STAR = real_example("kinect_star.toml", "kinect")  # kinect-master mb0, kinect-sub1 pcie0, kinect-sub2 pcie1
+ZEDS = real_example("zed2i_usb_three.toml", "zed")
+GENLOCK = real_example("realsense_genlock.toml", "realsense")  # 4 x D435: rs-master 49 MB/s, the others 98
 
 
 def one_camera(model: str, serial: str, streams: str, platform: str = "x86_64") -> Plan:
-    return build_plan(loads_rig(f"""
+    driver = "zed" if model.startswith("zed") else "realsense"
+    return real_plan(f"""
 [rig]
 name = "one"
 [[hosts]]
@@ -40,7 +41,7 @@ serial = "{serial}"
 host = "h"
 connection = "usb:mb0"
 streams = [{streams}]
-"""))
+""", driver)
 
 
 ZED_STREAMS = ('{ kind = "color", width = 1280, height = 720, fps = 30 }, '
@@ -199,3 +200,10 @@ def test_live_this_machine_a_camera_not_present_fails_not_found() -> None:
     sub1 = got[("usb-camera", "kinect-sub1")]
     assert sub1.status is Status.FAIL and sub1.seen.startswith("not found: ")
     assert ("no USB bus" in sub1.seen) is (not Path("/sys/bus/usb/devices").is_dir())
+
+
+def test_simulated_cameras_are_skipped_saying_so(make_host: MakeHost) -> None:
+    """The example as it is (its cameras simulated): one skip per camera, the bus not read (no controller item)."""
+    got = usb(build_plan(load_rig(EXAMPLES / "kinect_star.toml")), "capture-1", make_host())
+    assert statuses(got) == {("usb-camera", d): Status.SKIP for d in ("kinect-master", "kinect-sub1", "kinect-sub2")}
+    assert got[("usb-camera", "kinect-sub1")].seen == 'simulated (driver = "sim"): no camera on the bus to look for'

@@ -56,7 +56,10 @@ def agent_process(spill_dir: Path) -> Iterator[tuple[subprocess.Popen[str], str]
 
 
 def _lines(findings: list[Finding]) -> list[tuple[str, ...]]:
-    return [(f.host, f.item, f.subject, f.status.value, f.wanted) for f in findings]
+    """What must be the same whoever runs the check on this machine: the disk's write speed is measured each time
+    (its status follows the machine's load), so only its item, subject and need are compared."""
+    return [(f.host, f.item, f.subject, "measured" if f.item == "disk-write" else f.status.value, f.wanted)
+            for f in findings]
 
 
 def test_the_agent_answers_with_this_machines_findings_and_a_silent_or_killed_agent_is_named_at_once(

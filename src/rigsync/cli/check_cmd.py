@@ -141,9 +141,10 @@ def host_table(findings: list[Finding]) -> Table | AlignedTable:
     colours = {Status.PASS: ("pass", "green"), Status.WARN: ("warn", "yellow"), Status.FAIL: ("FAIL", "red bold"),
                Status.SKIP: ("skip", "dim")}
     hosts = ", ".join(dict.fromkeys(f.host for f in findings))
-    bad = sum(f.status is Status.FAIL for f in findings)
-    warned = sum(f.status is Status.WARN for f in findings)
-    out = table(f"host {hosts}: {len(findings) - bad - warned} passed, {warned} warnings, {bad} failed",
+    counts = {s: sum(f.status is s for f in findings) for s in Status}
+    skipped = f", {counts[Status.SKIP]} skipped" if counts[Status.SKIP] else ""
+    out = table(f"host {hosts}: {counts[Status.PASS]} passed, {counts[Status.WARN]} warnings, "
+                f"{counts[Status.FAIL]} failed{skipped}",
                 ("item", "on", "result", "what was seen", "the plan needs", "fix (docs/hosts.md)"),
                 len(findings) > LONG_OUTPUT_ROWS)
     for f in findings:

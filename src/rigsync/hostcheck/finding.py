@@ -35,7 +35,7 @@ class Finding:
     subject: str = ""
     """What the item is about: an interface, a device, a directory (empty: the host)."""
     anchor: str = ""
-    """The section of :data:`DOC` that explains the item (``#usb-memory``)."""
+    """The section of :data:`DOC` that explains the item (``#usbfs-memory``)."""
 
     def __post_init__(self) -> None:
         if self.status in (Status.WARN, Status.FAIL) and not self.fix:

@@ -2,7 +2,7 @@
 ``connection = "eth:<nic>"``), the packet size they stream with, the largest frame a stream socket must hold, and
 the data each interface carries (the plan's ``nic`` budgets).
 
-Sources (docs/hosts/gige-nic.md says which item uses which):
+Sources (docs/hosts.md, "GigE Vision network interfaces", says which item uses which):
 
 - seeds/003 (Emergent eCapture Pro, PTP frame sync) describes the cameras' synchronization only; it says nothing
   of MTU, socket buffers, NIC rings or interrupt coalescing. Emergent's camera manual ("Hardware Installation",

@@ -19,7 +19,7 @@ from rigsync.hostcheck.nic_gige import GigeNic, gige_nics
 from rigsync.hostcheck.nic_read import read_link
 
 ITEM = "nic-mtu"
-ANCHOR = "#gige-nic-mtu"
+ANCHOR = "#nic-mtu"
 
 
 def set_mtu_command(name: str, mtu: int) -> str:

@@ -19,7 +19,7 @@ from rigsync.hostcheck.nic_gige import GigeNic, gige_nics
 from rigsync.hostcheck.nic_read import ethtool_argv, first_line, parse_rings, read_link
 
 ITEM = "nic-ring"
-ANCHOR = "#gige-nic-ring"
+ANCHOR = "#nic-ring"
 
 
 def _one(ctx: HostContext, nic: GigeNic) -> Finding:

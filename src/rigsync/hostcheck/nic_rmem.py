@@ -21,7 +21,7 @@ from rigsync.hostcheck.finding import Finding, Status
 from rigsync.hostcheck.nic_gige import ARAVIS_SOCKET_OVERHEAD_BYTES, frame_bytes, gige_nics
 
 ITEM = "nic-rmem"
-ANCHOR = "#gige-nic-rmem"
+ANCHOR = "#nic-rmem"
 DOCUMENTED_RMEM_BYTES = 16 * 1024 * 1024
 """net.core.rmem_max / rmem_default for GigE Vision on Linux (MATRIX VISION / Balluff, see the module docstring)."""
 RMEM_MAX = "/proc/sys/net/core/rmem_max"

@@ -12,7 +12,7 @@ from rigsync.hostcheck.nic_read import read_link, read_speed
 from rigsync.plan.budgets import NIC_USABLE
 
 ITEM = "nic-speed"
-ANCHOR = "#gige-nic-speed"
+ANCHOR = "#nic-speed"
 DOWN = frozenset({"DOWN", "LOWERLAYERDOWN", "NOTPRESENT"})
 """``operstate`` values of a link that carries nothing (RFC 2863; UNKNOWN is what some drivers always report)."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -51,13 +52,13 @@ CHECKS: tuple[tuple[str, Check], ...] = (
 
 def check_host(plan: Plan, host: str, probe: Probe, *, out_dir: str = ".", seconds: float = 600.0
                ) -> list[Finding]:
-    """Every finding for ``host`` of ``plan``, read through ``probe``. A check that fails unexpectedly becomes a
-    warning naming the item (the others still run)."""
+    """Every finding for ``host`` of ``plan``, read through ``probe`` (``out_dir`` made absolute). A check that
+    fails unexpectedly becomes a warning naming the item (the others still run)."""
     if host not in plan.index.hosts:
         from rigsync.core.errors import OptionError
 
         raise OptionError("--host", host, "not a host of the rig", sorted(plan.index.hosts))
-    ctx = HostContext(plan, host, probe, out_dir=out_dir, seconds=seconds)
+    ctx = HostContext(plan, host, probe, out_dir=os.path.abspath(out_dir), seconds=seconds)
     out: list[Finding] = []
     for name, check in CHECKS:
         try:

@@ -163,12 +163,18 @@ def _sharing(ctx: HostContext, located: list[Located]) -> list[Finding]:
 
 
 def check(ctx: HostContext) -> list[Finding]:
-    devices = tuple(d for d in ctx.devices if d.connection.kind is LinkKind.USB and d.file is None)
+    """Each real USB camera on the bus, its link and its controller; a simulated one (``driver = "sim"``) is
+    skipped, said so: no camera stands behind it."""
+    usb = [d for d in ctx.devices if d.connection.kind is LinkKind.USB and d.file is None]
+    out: list[Finding] = [
+        ctx.finding("usb-camera", Status.SKIP, 'simulated (driver = "sim"): no camera on the bus to look for',
+                    f"{d.model} serial {d.serial} on USB", subject=d.id, anchor=ANCHOR)
+        for d in usb if d.driver == "sim"]
+    devices = tuple(d for d in usb if d.driver != "sim")
     if not devices:
-        return []
+        return out
     bus = scan(ctx.probe)
     located = locate(devices, bus or [])
-    out: list[Finding] = []
     for loc in located:
         out.append(_present(ctx, loc, bus))
         link = _link(ctx, loc)

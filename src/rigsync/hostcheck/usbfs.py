@@ -9,7 +9,7 @@ from rigsync.hostcheck.finding import Finding, Status
 from rigsync.plan.budgets import USBFS_DEFAULT_MB
 
 PATH = "/sys/module/usbcore/parameters/usbfs_memory_mb"
-ANCHOR = "#usb-memory"
+ANCHOR = "#usbfs-memory"
 
 
 def need_mb(ctx: HostContext) -> int:
