@@ -5,7 +5,9 @@ process: the take's length and the agent's spill folder reach the checks, a bad 
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -122,3 +124,35 @@ def test_the_take_length_and_the_spill_folder_reach_the_agents_checks(tmp_path: 
                                                   r"seconds above 0"):
                 remote.query(Verb.CHECK, {"seconds": bad})
         assert remote.check_host(2.0)[0].seen.endswith("for 2 s")
+
+
+def test_check_all_hosts_reads_each_host_on_its_own_machine(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """``rigsync check RIG --host a --all-hosts --connect EP``: host a's findings read here, then host b's as its
+    agent (another process) read them, each host's own items (a's PTP grandmaster, b's GigE NIC) in one JSON
+    report, exit 1 (no ptp4l runs on this machine); as tables, one per host, each with its counts."""
+    from rigsync.cli.main import main
+
+    monkeypatch.setattr(LocalProbe, "timed_write", lambda self, path, nbytes: nbytes / 10e9)  # here: 10 GB/s
+    with agent_process(tmp_path) as (_, endpoint):
+        argv = ["check", str(TWO_HOSTS), "--host", "a", "--all-hosts", "--connect", endpoint, "--no-devices",
+                "--out", str(tmp_path), "--duration", "10"]
+        assert main([*argv, "--json"]) == 1
+        report = json.loads(capsys.readouterr().out)
+        got = [Finding.from_json(f) for f in report["hosts"]]
+        here = check_host(PLAN, "a", LocalProbe(), out_dir=str(tmp_path), seconds=10.0)
+        assert [f.status for f in here if f.item == "disk-write"] == [Status.PASS]
+        there = check_host(PLAN, "b", LocalProbe(), out_dir=str(tmp_path), seconds=10.0)
+        assert _lines(got) == _lines(here) + _lines(there)
+        assert report["ok"] is False and {f.host for f in got if f.status is Status.FAIL} == {"a", "b"}
+        assert main(argv) == 1
+        out = " ".join(capsys.readouterr().out.split())
+        c = {s: sum(f.host == "a" and f.status is s for f in here) for s in Status}
+        assert (f"host a: {c[Status.PASS]} passed, {c[Status.WARN]} warnings, {c[Status.FAIL]} failed, "
+                f"{c[Status.SKIP]} skipped") in out
+        m = re.search(r"host b: (\d+) passed, (\d+) warnings, (\d+) failed, (\d+) skipped", out)
+        assert m is not None and out.index("host a:") < m.start()
+        c = {s: sum(f.status is s for f in there if f.item != "disk-write") for s in Status}  # b's disk: measured
+        shown = dict(zip((Status.PASS, Status.WARN, Status.FAIL, Status.SKIP), map(int, m.groups()), strict=True))
+        assert sum(shown.values()) == len(there) and shown[Status.SKIP] == c[Status.SKIP]
+        assert sum(shown[s] - c[s] for s in (Status.PASS, Status.WARN, Status.FAIL)) == 1
