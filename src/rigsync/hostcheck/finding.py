@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
+
+from rigsync.core.status import Status  # ``skip``: not applicable on this host, or cannot be read here (said why)
+
+__all__ = ["DOC", "Finding", "Status"]
 
 DOC = "docs/hosts.md"
 """Where each item is explained ("Prepare the hosts"); a finding links to its section."""
-
-
-class Status(StrEnum):
-    PASS = "pass"
-    WARN = "warn"
-    FAIL = "fail"
-    SKIP = "skip"
-    """Not applicable on this host, or cannot be read here (said why in ``seen``)."""
 
 
 @dataclass(frozen=True, slots=True)
