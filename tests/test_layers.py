@@ -20,14 +20,16 @@ ALLOWED: dict[str, set[str]] = {
     "record": {"core"},
     "ptp": {"core", "timebase"},
     "drivers": {"core", "catalog", "spec", "plan", "boards"},  # a driver opens the device the plan configured
-    "net": {"core", "timebase", "drivers", "spec", "plan", "record", "capture"},  # an agent is a host's capture
+    # an agent is a host's capture; it checks its own host's set-up when the capture asks (the check query)
+    "net": {"core", "timebase", "drivers", "spec", "plan", "record", "capture", "hostcheck"},
     "capture": {"core", "catalog", "spec", "plan", "timebase", "align", "drivers", "record", "ptp", "net"},
     "verify": {"core", "catalog", "spec", "plan", "record", "boards"},  # re-plans the rig the recording embeds
     "calib": {"core", "catalog", "spec", "record", "boards"},  # board views; the rig file's poses and shutters
+    "hostcheck": {"core", "catalog", "spec", "plan", "ptp", "record"},  # real set-up vs plan; PTP state; bytes recorded
     "export": {"core", "spec", "record"},  # a recording in other tools' formats; the rig file's poses (Rerun)
     "live": {"core", "spec", "capture", "record"},  # a capture served to Foxglove as it runs; its layout for a rig
     "cli": {"core", "catalog", "spec", "plan", "timebase", "drivers", "record", "ptp", "net", "capture", "verify",
-            "boards", "export", "live", "calib"},
+            "boards", "export", "live", "calib", "hostcheck"},
 }
 
 

@@ -122,3 +122,32 @@ def test_an_agent_on_another_timeline_is_refused_naming_its_host(tmp_path: Path,
                           "--seconds", "1", "--out", str(tmp_path / "x.mcap"), "--quiet", "--force"], capsys)
     assert message.startswith(f"error: the agent of host b simulates on another timeline: its origin is {origin} ns, "
                               f"this capture's {origin + 1}")
+
+
+def test_a_checked_capture_across_hosts_is_refused_by_each_hosts_failing_set_up(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """``capture --host a --connect ... --check``: host a checked here, host b by its agent on its own machine,
+    before anything is recorded; each host's failing items (the PTP daemons no one started here, b's GigE NIC as
+    this machine has it) named in one error, their tables printed, nothing recorded."""
+    from rigsync.hostcheck.finding import Status
+    from rigsync.hostcheck.probe import LocalProbe
+    from rigsync.hostcheck.run import check_host
+    from rigsync.plan import build_plan
+    from rigsync.spec import load_rig
+
+    monkeypatch.setattr(LocalProbe, "timed_write", lambda self, path, nbytes: nbytes / 10e9)  # host a: 10 GB/s
+    plan = build_plan(load_rig(TWO_HOSTS))
+    failing = {h: [f.item for f in check_host(plan, h, LocalProbe(), out_dir=str(tmp_path), seconds=2.0)
+                   if f.status is Status.FAIL and f.item != "disk-write"] for h in ("a", "b")}
+    assert "ptp4l" in failing["a"] and "ptp4l" in failing["b"]
+    out = tmp_path / "two.mcap"
+    with agent(TWO_HOSTS, "b") as endpoint:
+        status = main(["capture", str(TWO_HOSTS), "--host", "a", "--connect", endpoint, "--check", "--seconds", "2",
+                       "--out", str(out), "--quiet", "--force"])
+    said = capsys.readouterr()
+    err = " ".join(said.err.split())
+    assert status == 2 and not out.exists()
+    assert f"host a's set-up failed ({', '.join(failing['a'])})" in err
+    assert re.search(rf"host b's set-up failed \({', '.join(failing['b'])}(, disk-write)?\): nothing was recorded",
+                     err), err
+    assert "host a:" in said.out and "host b:" in said.out

@@ -22,13 +22,12 @@ from rigsync.core import limits
 from rigsync.core.errors import OptionError, RigsyncError
 
 if TYPE_CHECKING:
+    from rigsync.cli.capture_check import CaptureCheck
     from rigsync.drivers.base import Driver
     from rigsync.net.remote import RemoteDriver
     from rigsync.plan.model import Plan
     from rigsync.spec.model import RigSpec
 
-CONNECT_TIMEOUT_MS = 5_000
-"""A capture across hosts fails when it has reached none of its --connect endpoints within this time."""
 
 
 def _console_for(stream: object) -> Console:
@@ -152,14 +151,10 @@ def _capture(args: argparse.Namespace, console: Console) -> int:
         console.print(Text.assemble((diagnostic.severity.value, colour), f" {diagnostic.rule} "
                                     f"[{', '.join(diagnostic.devices)}]: {diagnostic.message} (fix: {diagnostic.fix})"),
                       highlight=False)
-    if args.check or (args.check is None and any(d.driver != "sim" for d in rig.devices)):
-        from rigsync.cli.check_cmd import check_table
-
-        failed, table = check_table(plan)
-        if failed:
-            console.print(table)
-            raise RigsyncError(f"{args.rig}: the check failed for {', '.join(failed)}: nothing was recorded "
-                               "(fix what the table says, or capture anyway with --no-check)")
+    check = _start_check(args, rig, plan, out)
+    across = args.host is not None or args.station
+    if check is not None and not across:
+        check.decide(console)
     view = LiveView(args.seconds)
 
     def say(line: str) -> None:
@@ -174,7 +169,10 @@ def _capture(args: argparse.Namespace, console: Console) -> int:
     feed = live_args.live_feed(live, rig)
     with StopOnSignals(out, say, abandon=abandon) as signals, ExitStack() as stack:
         server = live_args.start_live(live, feed, rig, args.live_layout, stack, console) if live and feed else None
-        drivers = _across_hosts(args, rig, plan, stack) if args.host is not None or args.station else None
+        drivers = _across_hosts(args, rig, plan, stack) if across else None
+        if check is not None and across:  # the agents' hosts too, then one decision for every part
+            check.add_agents(_links(drivers))
+            check.decide(console)
         session = stack.enter_context(CaptureSession(plan, options, drivers=drivers, links=_links(drivers),
                                                      **live_args.observers(feed)))
         if server is not None:
@@ -200,6 +198,19 @@ def _capture(args: argparse.Namespace, console: Console) -> int:
     if args.profile == "ros2" and out.exists():
         export_ros2_and_say(out, ros2_out_for(out), console)
     return 1 if result.error else 0
+
+
+def _start_check(args: argparse.Namespace, rig: RigSpec, plan: Plan, out: Path) -> CaptureCheck | None:
+    """The check before the capture (``--check``; by default when the rig has a real device: the simulator's faults
+    are what it is asked to simulate): the devices and this machine's host - ``--host H`` across hosts, none for a
+    ``--station``, else the rig's primary host (the one whose clock the capture runs on). None: no check."""
+    if not (args.check or (args.check is None and any(d.driver != "sim" for d in rig.devices))):
+        return None
+    from rigsync.cli.capture_check import start_check
+    from rigsync.cli.check_cmd import TAKE_SECONDS
+
+    local = None if args.station else args.host if args.host is not None else rig.primary_host.name
+    return start_check(plan, args.rig, local, out.parent, args.seconds or TAKE_SECONDS)
 
 
 def _check_across_hosts(args: argparse.Namespace, rig: RigSpec) -> None:
@@ -232,27 +243,13 @@ def _check_across_hosts(args: argparse.Namespace, rig: RigSpec) -> None:
 
 def _across_hosts(args: argparse.Namespace, rig: RigSpec, plan: Plan, stack: ExitStack) -> dict[str, Driver]:
     """The capture's drivers across hosts: a Zenoh session to the agents (closed last) and their devices."""
-    from rigsync.cli.net_args import require_net, session_options
+    from rigsync.cli.net_args import reach_agents, require_net
 
     require_net()
-    from rigsync.net.discovery import agent_hosts, find_agents
+    from rigsync.net.discovery import agent_hosts
     from rigsync.net.router import open_capture_drivers
-    from rigsync.net.zenoh_session import SessionOpenError, open_session
 
-    options = session_options(args, args.host or "station", rig=rig, require_connect_ms=CONNECT_TIMEOUT_MS)
-    others = agent_hosts(rig, args.host)
-    where = f"host {args.host}" if args.host is not None else "the station"
-    try:
-        session = stack.enter_context(open_session(options))
-    except SessionOpenError as err:
-        tls = " (with --tls: do both sides use files of one `rigsync agent RIG --init-certs` folder?)" if args.tls \
-            else ""
-        raise RigsyncError(f"the capture on {where} cannot reach the agents of host(s) {', '.join(others)} "
-                           f"at {', '.join(options.connect)} within {CONNECT_TIMEOUT_MS / 1000:g} s{tls}: {err}"
-                           ) from None
-    how = " and ".join([*([f"at {', '.join(options.connect)}"] if options.connect else []),
-                        *([f"by scouting on {args.discover}"] if args.discover else [])])
-    find_agents(session, rig, others, how=how)
+    session = reach_agents(args, rig, args.host, agent_hosts(rig, args.host), stack)
     return open_capture_drivers(rig, plan, session, args.host, origin_realtime_ns=args.origin)
 
 

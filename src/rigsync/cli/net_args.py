@@ -7,20 +7,25 @@ from __future__ import annotations
 import argparse
 import importlib
 import time
+from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rigsync.core.errors import FieldError, OptionError, RigsyncError
 
 if TYPE_CHECKING:
-    from rigsync.net.zenoh_session import SessionOptions, TlsFiles
+    from rigsync.net.zenoh_session import Session, SessionOptions, TlsFiles
     from rigsync.spec.model import RigSpec
 
 ENDPOINT = "tcp/ADDR:PORT"
+CONNECT_TIMEOUT_MS = 5_000
+"""A command across hosts fails when it has reached none of its --connect endpoints within this time."""
 
 
-def add_session_args(p: argparse.ArgumentParser, *, listen: bool) -> None:
-    """The network options on ``p`` (``--listen`` only for the agent: the capture connects to its agents)."""
+def add_session_args(p: argparse.ArgumentParser, *, listen: bool, origin: bool = True) -> None:
+    """The network options on ``p`` (``--listen`` only for the agent: the capture connects to its agents;
+    ``--origin`` for the commands that simulate)."""
     if listen:
         p.add_argument("--listen", action="append", default=[], metavar=ENDPOINT,
                        help="a Zenoh endpoint to accept the capture's (and other agents') links on (repeatable; "
@@ -34,6 +39,8 @@ def add_session_args(p: argparse.ArgumentParser, *, listen: bool) -> None:
     p.add_argument("--tls", type=Path, metavar="DIR",
                    help="mutual TLS with this host's files from `rigsync agent RIG --init-certs --out DIR`: "
                         "DIR/ca.pem, DIR/<host>.pem, DIR/<host>-key.pem (every endpoint then tls/...)")
+    if not origin:
+        return
     p.add_argument("--origin", type=int, metavar="NS",
                    help="simulator: the CLOCK_REALTIME instant (ns) where the rig's shared timeline starts, the same "
                         "in every agent and the capture (agent default: when it starts; capture default: its "
@@ -64,10 +71,11 @@ def tls_files(folder: Path, host: str) -> TlsFiles:
 
 
 def session_options(args: argparse.Namespace, host: str, *, rig: RigSpec | None = None,
-                    require_connect_ms: int | None = None) -> SessionOptions:
+                    require_connect_ms: int | None = None, peers: Sequence[str] | None = None) -> SessionOptions:
     """The session options of ``host`` from the command line; a bad endpoint names ``--listen`` or ``--connect``.
     With ``rig``, endpoints not given come from its file (:mod:`rigsync.net.discovery`): an agent listens on its
-    host's ``agent`` endpoint, a capture connects to the other hosts'."""
+    host's ``agent`` endpoint, a capture connects to the other hosts' (``peers``: the hosts whose agents it
+    reaches, default those with devices)."""
     from rigsync.net.discovery import agent_listen, capture_connect
     from rigsync.net.zenoh_session import Scouting, SessionOptions
 
@@ -77,7 +85,7 @@ def session_options(args: argparse.Namespace, host: str, *, rig: RigSpec | None 
     if rig is not None and agent and not listen:
         listen = agent_listen(rig, host, tls=tls is not None)
     if rig is not None and not agent and not connect:
-        connect = capture_connect(rig, host, tls=tls is not None)
+        connect = capture_connect(rig, host, tls=tls is not None, peers=peers)
     try:
         scouting = Scouting(args.discover) if args.discover is not None else None
     except FieldError as err:
@@ -118,3 +126,29 @@ def require_net(module: str = "rigsync.net.zenoh_session") -> None:
         importlib.import_module(module)
     except ImportError as err:
         raise RigsyncError(str(err)) from None
+
+
+def reach_agents(args: argparse.Namespace, rig: RigSpec, local_host: str | None, hosts: Sequence[str],
+                 stack: ExitStack, *, what: str = "capture") -> Session:
+    """A Zenoh session (closed with ``stack``) on which the agent of every host in ``hosts`` has answered: the
+    ``what`` (capture or check) runs on ``local_host`` (None: a station). Fails, naming the hosts and how they
+    were looked for, when no endpoint is reached within :data:`CONNECT_TIMEOUT_MS` or an agent does not answer."""
+    require_net()
+    from rigsync.net.discovery import find_agents
+    from rigsync.net.zenoh_session import SessionOpenError, open_session
+
+    options = session_options(args, local_host or "station", rig=rig, require_connect_ms=CONNECT_TIMEOUT_MS,
+                              peers=hosts)
+    where = f"host {local_host}" if local_host is not None else "the station"
+    try:
+        session = stack.enter_context(open_session(options))
+    except SessionOpenError as err:
+        tls = " (with --tls: do both sides use files of one `rigsync agent RIG --init-certs` folder?)" if args.tls \
+            else ""
+        raise RigsyncError(f"the {what} on {where} cannot reach the agents of host(s) {', '.join(hosts)} "
+                           f"at {', '.join(options.connect)} within {CONNECT_TIMEOUT_MS / 1000:g} s{tls}: {err}"
+                           ) from None
+    how = " and ".join([*([f"at {', '.join(options.connect)}"] if options.connect else []),
+                        *([f"by scouting on {args.discover}"] if args.discover else [])])
+    find_agents(session, rig, hosts, how=how)
+    return session

@@ -14,7 +14,12 @@ answered by one :class:`~rigsync.net.messages.Reply` (``ok``, or the error text)
 - ``start`` / ``stop`` ``{device, at_ns?}``: with ``at_ns``, a simulator agent starts or stops the device at that
   true time of the shared timeline - any device of the rig, its own or another host's, since every process's world
   must know every start to stay the one world (a hardware trigger on host a drives a camera on host b). Another
-  host's device at a past instant is learned as of then (a restarted agent told what happened before it).
+  host's device at a past instant is learned as of then (a restarted agent told what happened before it);
+- ``check`` ``{seconds}``: this host's set-up against the plan's, read on this machine
+  (:func:`rigsync.hostcheck.run.check_host` with a :class:`~rigsync.hostcheck.probe.LocalProbe`; the disk measured
+  is the spill folder's, for a take of ``seconds``); replies ``{findings}``, each a
+  :meth:`~rigsync.hostcheck.finding.Finding.to_json`. It touches no device, so it is answered outside the device
+  lock, from a thread of its own (a command it runs may take seconds).
 
 A poll thread reads the devices every ``poll_s`` and queues each frame for its frame key, events for ``@events``,
 PTP samples for ``@ptp`` (the host's linuxptp readings, when they are its PTP: see
@@ -53,6 +58,8 @@ from rigsync.core.truth import FrameTruth
 from rigsync.drivers.base import Device, Driver, PtpSource
 from rigsync.drivers.factory import open_drivers
 from rigsync.drivers.sim.driver import SimDriver
+from rigsync.hostcheck.probe import LocalProbe
+from rigsync.hostcheck.run import check_host
 from rigsync.net import wire
 from rigsync.net.keys import Channel, RigKeys, Verb, channel_key, control_selector, parse_key
 from rigsync.net.messages import Heartbeat, Reply, Request
@@ -214,11 +221,27 @@ class Agent:
             if not isinstance(request, Request) or request.verb is not verb:
                 raise AgentError(f"not a {verb} request")
             request_id = request.request_id
+            if request.verb is Verb.CHECK:  # the host, not the devices: answered from a thread of its own, so
+                seconds = _check_seconds(request.body)  # Zenoh's callback thread is not held for the check's
+                threading.Thread(target=self._answer_check, args=(query, request_id, seconds),  # commands
+                                 name=f"rigsync-check-{self.host}", daemon=True).start()
+                return
             with self._lock:
                 body = self._handle(request)
             reply = Reply(verb, request_id, True, body=body)
         except (RigsyncError, ValueError, KeyError, TypeError) as err:
             reply = Reply(verb, request_id, False, error=f"agent {self.host}: {err}")
+        query.reply(query.key_expr, wire.encode(reply))
+
+    def _answer_check(self, query: Query, request_id: int, seconds: float) -> None:
+        """Reply to a check query with this host's findings (:func:`rigsync.hostcheck.run.check_host` on this
+        machine; the disk measured is the spill folder's, where this host writes), or the error saying why not."""
+        try:
+            findings = check_host(self.plan, self.host, LocalProbe(), out_dir=str(self.spill_dir or "."),
+                                  seconds=seconds)
+            reply = Reply(Verb.CHECK, request_id, True, body={"findings": [f.to_json() for f in findings]})
+        except Exception as err:  # (a thread's end: any error is the reply, or the capture waits for nothing)
+            reply = Reply(Verb.CHECK, request_id, False, error=f"agent {self.host}: check: {type(err).__name__}: {err}")
         query.reply(query.key_expr, wire.encode(reply))
 
     def _handle(self, request: Request) -> dict[str, Any]:
@@ -341,6 +364,15 @@ class Agent:
             AGENT_VERSION, self.rig_hash, self.plan_hash, self.host, seq, realtime_ns, monotonic_ns,
             queue_depth=out.queue.depth, queue_bytes=out.queue.nbytes, frames_sent=out.frames_sent,
             frames_spilled=out.frames_spilled, frames_dropped=out.frames_dropped)))
+
+
+def _check_seconds(body: dict[str, Any]) -> float:
+    """A check query's planned take length (``seconds``, > 0: the disk check's need)."""
+    seconds = body.get("seconds")
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 < seconds < float("inf"):
+        raise AgentError(f"check: seconds = {seconds!r}: must be a number of seconds above 0 (the planned take's "
+                         "length)")
+    return float(seconds)
 
 
 def _timing_json(device: Device) -> dict[str, Any]:

@@ -66,10 +66,12 @@ def agent_listen(rig: RigSpec, host: str, *, tls: bool) -> tuple[str, ...]:
     return () if endpoint is None else (endpoint,)
 
 
-def capture_connect(rig: RigSpec, capture_host: str, *, tls: bool) -> tuple[str, ...]:
+def capture_connect(rig: RigSpec, capture_host: str, *, tls: bool, peers: Sequence[str] | None = None
+                    ) -> tuple[str, ...]:
     """Where a capture on ``capture_host`` connects when not told: the rig-file endpoints of the other hosts'
-    agents (hosts without one are left to scouting)."""
-    endpoints = (rig_endpoint(rig, h, tls=tls) for h in agent_hosts(rig, capture_host))
+    agents (``peers``, default :func:`agent_hosts`; hosts without one are left to scouting)."""
+    hosts = agent_hosts(rig, capture_host) if peers is None else peers
+    endpoints = (rig_endpoint(rig, h, tls=tls) for h in hosts)
     return tuple(dict.fromkeys(e for e in endpoints if e is not None))
 
 

@@ -10,7 +10,7 @@ Every key lives under one rig prefix, ``rigsync/<rig>/<host>/...``:
 ``rigsync/<rig>/<host>/@heartbeat``                    the agent's heartbeats
 ``rigsync/<rig>/<host>/@status``                       the agent's status
 ``rigsync/<rig>/<host>/@truth``                        the simulated truth of the host's frames (simulator only)
-``rigsync/<rig>/<host>/@control/<verb>``               queryables: configure, arm, start, stop, hello
+``rigsync/<rig>/<host>/@control/<verb>``               queryables: configure, arm, start, stop, hello, check
 =====================================================  ===========================================================
 
 ``@ptp`` carries the PTP samples the capture maps the host's clock with: linuxptp's (``rigsync agent --ptp-state``)
@@ -97,6 +97,9 @@ class Verb(StrEnum):
     ARM = "arm"
     START = "start"
     STOP = "stop"
+    CHECK = "check"
+    """The host's set-up against the plan (:mod:`rigsync.hostcheck`), asked before a capture or by ``rigsync
+    check --all-hosts``; touches no device."""
 
 
 def encode_name(name: str) -> str:

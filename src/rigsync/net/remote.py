@@ -18,7 +18,7 @@ import itertools
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import partial
 from typing import Any
 
@@ -39,6 +39,7 @@ from rigsync.drivers.base import (
     PtpSource,
     SystemClock,
 )
+from rigsync.hostcheck.finding import Finding
 from rigsync.net import wire
 from rigsync.net.agent import plan_hash, rig_hash, rig_keys
 from rigsync.net.keys import Channel, Verb, channel_selector, control_key, frames_selector
@@ -47,11 +48,14 @@ from rigsync.net.linuxptp import linuxptp_record
 from rigsync.net.liveness import SILENCE_TIMEOUT_NS, Liveness
 from rigsync.net.messages import FrameMessage, Heartbeat, Reply, Request
 from rigsync.net.rejoin import AgentWatch, HeldTruth
-from rigsync.net.zenoh_session import Sample, Session, control_get
+from rigsync.net.zenoh_session import Sample, Session, control_get, replies_watched
 from rigsync.plan.model import Plan
 from rigsync.spec.model import RigSpec
 
 QUERY_TIMEOUT_S = 5.0
+CHECK_TIMEOUT_S = 60.0
+"""How long a host check on an agent may take: its commands (each cut at 5 s), the disk's timed write. A silent
+agent is given up at once (its heartbeats stop), not after this."""
 
 
 _CHANNEL_KINDS: dict[Channel, type] = {Channel.EVENTS: DeviceEvent, Channel.PTP: PtpSample,
@@ -143,8 +147,13 @@ class RemoteDriver(Driver):
             raise DriverError(self.name, serial, f"host {self.host}'s agent is silent (no heartbeat for "
                               f"{self._watch.liveness.silent_for_s(time.monotonic_ns()):.1f} s): {verb} not sent")
         request = Request(verb, next(self._ids), body or {})
-        replies = control_get(self._session, control_key(self.rig.name, self.host, verb), wire.encode(request),
-                              timeout_s or self._timeout_s)
+        timeout_s = timeout_s or self._timeout_s
+        sent_s = time.monotonic()
+        handler = control_get(self._session, control_key(self.rig.name, self.host, verb), wire.encode(request),
+                              timeout_s)
+        replies: Iterable[Any] = handler
+        if verb is Verb.CHECK:  # a long query: given up at once if the agent falls silent meanwhile
+            replies = replies_watched(handler, partial(self._still_heard, verb, serial))
         for answer in replies:
             if answer.ok is None:
                 continue
@@ -161,8 +170,34 @@ class RemoteDriver(Driver):
             raise AgentRefusedError(f"no agent of host {self.host} answered within {self._timeout_s:g} s on "
                                f"{control_key(self.rig.name, self.host, verb)} (is `rigsync agent --host "
                                f"{self.host}` running and connected?)")
-        raise DriverError(self.name, serial, f"host {self.host}'s agent did not answer {verb} within "
-                          f"{self._timeout_s:g} s")
+        waited_s = time.monotonic() - sent_s
+        if waited_s < 0.9 * timeout_s:  # Zenoh ends a query at once when no queryable is left to answer it
+            raise DriverError(self.name, serial, f"host {self.host}'s agent did not answer {verb}: it is gone (the "
+                              f"query ended after {waited_s:.1f} s with no reply: the agent stopped, or its link "
+                              "closed)")
+        raise DriverError(self.name, serial, f"host {self.host}'s agent did not answer {verb} within {timeout_s:g} s")
+
+    def _still_heard(self, verb: Verb, serial: str | None) -> None:
+        """:class:`DriverError` naming the host if its agent has fallen silent while a query waits for it."""
+        if self.silent:
+            raise DriverError(self.name, serial, f"host {self.host}'s agent fell silent (no heartbeat for "
+                              f"{self._watch.liveness.silent_for_s(time.monotonic_ns()):.1f} s) while answering "
+                              f"{verb}: is it still running, and its link up?")
+
+    def check_host(self, seconds: float) -> list[Finding]:
+        """The host's set-up against the plan, as its agent reads it on its own machine (the ``check`` query,
+        :mod:`rigsync.hostcheck`), for a take of ``seconds``; :class:`DriverError` naming the host when the agent
+        is silent, does not answer within :data:`CHECK_TIMEOUT_S`, or replies something that is not findings."""
+        body = self.query(Verb.CHECK, {"seconds": seconds}, timeout_s=CHECK_TIMEOUT_S)
+        try:
+            findings = [Finding.from_json(f) for f in body["findings"]]
+        except (KeyError, TypeError, ValueError) as err:
+            raise DriverError(self.name, None, f"host {self.host}'s check reply is not findings: {err}") from None
+        strays = sorted({f.host for f in findings} - {self.host})
+        if strays:
+            raise DriverError(self.name, None, f"host {self.host}'s check reply has findings of host(s) "
+                              f"{', '.join(strays)}")
+        return findings
 
     def _decode(self, sample: Sample) -> Any:
         try:

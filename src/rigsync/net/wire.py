@@ -126,7 +126,8 @@ EVENT_KINDS = _Codes("event kind", {EventKind.DISCONNECTED: 1, EventKind.RECONNE
 PORT_STATES = _Codes("port state", {s: i for i, s in enumerate((
     PortState.INITIALIZING, PortState.FAULTY, PortState.DISABLED, PortState.LISTENING, PortState.PRE_MASTER,
     PortState.MASTER, PortState.PASSIVE, PortState.UNCALIBRATED, PortState.SLAVE, PortState.GRAND_MASTER), 1)})
-VERBS = _Codes("verb", {Verb.HELLO: 1, Verb.CONFIGURE: 2, Verb.ARM: 3, Verb.START: 4, Verb.STOP: 5})
+VERBS = _Codes("verb", {Verb.HELLO: 1, Verb.CONFIGURE: 2, Verb.ARM: 3, Verb.START: 4, Verb.STOP: 5,
+                                Verb.CHECK: 6})
 LOST = _Codes("lost", {"dropped": 1, "disconnected": 2})  # FrameTruth.lost (0: None, delivered)
 DTYPES = _Codes("dtype", {np.dtype(t): i for i, t in enumerate(
     ("<u1", "<i1", "<u2", "<i2", "<u4", "<i4", "<f4", "<f8"), 1)})

@@ -33,7 +33,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -228,3 +229,19 @@ def control_get(session: zenoh.Session, key: str, payload: bytes, timeout_s: flo
     hold up the capture's control of its agents."""
     return session.get(key, payload=payload, timeout=timeout_s, priority=zenoh.Priority.INTERACTIVE_HIGH,
                        express=True)
+
+
+def replies_watched(replies: zenoh.Handler[zenoh.Reply], watch: Callable[[], None], poll_s: float = 0.02
+                    ) -> Iterator[zenoh.Reply]:
+    """A query's replies as they come, until every queryable has answered or the query's timeout; ``watch`` is
+    called every ``poll_s`` while none has come, and may raise to give up at once (an agent gone silent)."""
+    while True:
+        try:
+            answer = replies.try_recv()
+        except zenoh.ZError:  # "channel is empty and closed": every reply is in, or the timeout passed
+            return
+        if answer is None:
+            watch()
+            time.sleep(poll_s)
+            continue
+        yield answer

@@ -12,6 +12,8 @@ from rigsync.spec.model import DeviceSpec, RigSpec
 
 USBFS_DEFAULT_MB = 16
 """Linux allocates usbfs 16 MB by default: "typically enough to support a single Azure Kinect DK" (seeds/001)."""
+NIC_USABLE = 0.9
+"""The share of a NIC's line rate the plan lets its cameras use."""
 
 
 def device_link_mb_s(device: DeviceSpec) -> float:
@@ -34,7 +36,7 @@ def compute(rig: RigSpec, idx: RigIndex) -> tuple[Budget, ...]:
                           tuple(d.id for d in devs)))
     for (host, name), devs in nic.items():
         n = idx.hosts[host].nic(name)
-        nic_capacity = n.speed_gbps * 1e9 / 8 / 1e6 * 0.9 if n is not None else None  # ~90% of the line rate
+        nic_capacity = n.speed_gbps * 1e9 / 8 / 1e6 * NIC_USABLE if n is not None else None
         out.append(Budget("nic", host, name, sum(device_link_mb_s(d) for d in devs), nic_capacity, "MB/s",
                           tuple(d.id for d in devs)))
     for (host, name), devs in card.items():

@@ -27,6 +27,13 @@ _FLAG = re.compile(r"SOF_TIMESTAMPING_([A-Z_]+)")
 SOFTWARE_FLAGS = frozenset({"SOFTWARE", "TX_SOFTWARE", "RX_SOFTWARE"})
 HARDWARE_FLAGS = frozenset({"RAW_HARDWARE", "TX_HARDWARE", "RX_HARDWARE"})
 SYS_NET = Path("/sys/class/net")
+WIRELESS_ENTRIES = frozenset({"wireless", "phy80211"})
+"""Entries of ``/sys/class/net/<if>`` that only a Wi-Fi interface has."""
+
+
+def command(name: str) -> list[str]:
+    """The command whose output :func:`parse` reads (run here, in a namespace, or through a host probe)."""
+    return ["ethtool", "-T", name]
 
 
 @dataclass(frozen=True)
@@ -57,7 +64,7 @@ class InterfaceCaps:
 
     @property
     def one_step(self) -> bool:
-        return "onestep-sync" in self.tx_modes
+        return bool({"onestep-sync", "one-step-sync"} & self.tx_modes)  # ethtool 5 / 6 spellings
 
     def advice(self) -> str:
         if self.wireless:
@@ -119,7 +126,12 @@ def interfaces(root: Path = SYS_NET) -> list[str]:
 
 
 def is_wireless(name: str, root: Path = SYS_NET) -> bool:
-    return (root / name / "wireless").exists() or (root / name / "phy80211").exists()
+    return any((root / name / entry).exists() for entry in WIRELESS_ENTRIES)
+
+
+def wireless_in(entries: list[str] | None) -> bool:
+    """Whether a listing of ``/sys/class/net/<if>`` is a Wi-Fi interface's."""
+    return bool(WIRELESS_ENTRIES.intersection(entries or ()))
 
 
 def check(names: list[str] | None = None, *, netns: str | None = None) -> list[InterfaceCaps]:
@@ -133,7 +145,8 @@ def check(names: list[str] | None = None, *, netns: str | None = None) -> list[I
         names = _netns_interfaces(netns) if netns else interfaces()
     out = []
     for name in names:
-        proc = subprocess.run([*prefix, ethtool, "-T", name], capture_output=True, text=True, timeout=10, check=False)
+        proc = subprocess.run([*prefix, ethtool, *command(name)[1:]], capture_output=True, text=True, timeout=10,
+                              check=False)
         if proc.returncode != 0:
             raise RigsyncError(f"ethtool -T {name}: {proc.stderr.strip() or 'failed'} (the interfaces here: "
                                f"{', '.join(_netns_interfaces(netns) if netns else interfaces()) or 'none'})")

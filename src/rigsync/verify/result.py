@@ -8,19 +8,13 @@ recording's start.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
+from rigsync.core.status import (
+    Status,  # ``skip``: the recording holds nothing to measure it on (said why in ``detail``)
+)
+
 __all__ = ["Check", "Plot", "Section", "Series", "Status", "Verdict"]
-
-
-class Status(StrEnum):
-    """A check's outcome. ``skip``: the recording holds nothing to measure it on (said why in ``detail``)."""
-
-    PASS = "pass"
-    WARN = "warn"
-    FAIL = "fail"
-    SKIP = "skip"
 
 
 @dataclass(frozen=True, slots=True)
