@@ -133,3 +133,11 @@ def read_feature(serial: str, name: str) -> str:
     value = str(camera.get_string(name))
     del camera
     return value
+
+
+def read_integer(serial: str, name: str) -> int:
+    """An integer feature as a second client reads it."""
+    camera = Aravis.Camera.new(f"Aravis-Fake-{serial}")
+    value = int(camera.get_integer(name))
+    del camera
+    return value

@@ -9,9 +9,11 @@ from collections.abc import Iterator
 
 import pytest
 from tests.drivers.gige_fakes import (
+    Aravis,
     fake_gige_cameras,
     loopback_aliases,
     read_feature,
+    read_integer,
     spawn_camera,
     stop_camera,
     wait_discovered,
@@ -38,11 +40,12 @@ def fake_cameras() -> Iterator[dict[str, str]]:
 
 
 def config(serial: str, *, fps: float = 100.0, role: str = "standalone", exposure_us: int | None = None,
-           width: int = 64, height: int = 48) -> DeviceConfig:
+           width: int = 64, height: int = 48, packet_size: int | None = None) -> DeviceConfig:
     return DeviceConfig(
         device_id="cam", serial=serial, model="gige-ptp-area-scan",
         streams=(StreamConfig("color", StreamKind.COLOR, width, height, fps, "mono8", exposure_us),),
-        sync=SyncConfig("g" if role != "standalone" else None, None, role, "", 0, 0, 1, ()))
+        sync=SyncConfig("g" if role != "standalone" else None, None, role, "", 0, 0, 1, ()),
+        packet_size=packet_size)
 
 
 def frames_for(device: GigeDevice, until: float, past_seq: int | None = None) -> list[Frame | DeviceEvent]:
@@ -147,6 +150,37 @@ def test_frame_ids_unwrap_across_the_16_bit_wrap(fake_cameras: dict[str, str]) -
         assert 0 < f.host_rx_ns - (f.device_ts_ns - realtime_minus_monotonic) < 100_000_000
         assert f.image is not None and f.image.shape == (48, 64) and f.encoding == "mono8"
         assert f.flags is FrameFlags.NONE and f.domain is ClockDomain.DEVICE
+
+
+@pytest.mark.parametrize(("packet_size", "per_frame"), [(576, 8), (9000, 3)])
+def test_the_rig_files_packet_size_is_what_the_camera_streams_with(fake_cameras: dict[str, str], packet_size: int,
+                                                                   per_frame: int) -> None:
+    """``packet_size`` reaches the camera's GevSCPSPacketSize (read back, and by a second client), Aravis keeps it
+    (no test-packet adjustment), and the camera streams with it: a 64x48 mono8 frame (3072 bytes) takes a leader,
+    a trailer and ceil(3072 / (size - 36 header bytes)) data packets - 8 at 576, 3 at 9000 (the fake's default
+    1400 would give 5). Without packet_size the camera's own size and Aravis's adjustment are left alone."""
+    default = Aravis.GvPacketSizeAdjustment.ON_FAILURE_ONCE
+    try:
+        with GigeDriver().open(CLEAN) as device:
+            device.configure(config(CLEAN))
+            assert "GevSCPSPacketSize" not in device.readback()
+            assert device._cam.get_device().get_property("packet-size-adjustment") == default
+            device.configure(config(CLEAN, fps=200.0, packet_size=packet_size))
+            readback = device.readback()["GevSCPSPacketSize"]
+            assert device.settings()["GevSCPSPacketSize"] == readback == str(packet_size)
+            assert device._cam.get_device().get_property("packet-size-adjustment") == \
+                Aravis.GvPacketSizeAdjustment.NEVER
+            device.start()
+            frames = [i for i in frames_for(device, 0.5) if isinstance(i, Frame)]
+            device.stop()
+            stats = device.stream_statistics
+        assert read_integer(CLEAN, "GevSCPSPacketSize") == packet_size
+    finally:
+        write_features(CLEAN, GevSCPSPacketSize=1400)  # the fake's own, for the tests that follow
+    assert len(frames) > 20 and all(f.flags is FrameFlags.NONE and f.image is not None for f in frames)
+    assert stats["n_missing_packets"] == 0 and stats["n_failures"] == 0
+    # A frame whose packets were still arriving at stop() is received in part and not completed.
+    assert 0 <= stats["n_received_packets"] - per_frame * stats["n_completed_buffers"] < per_frame
 
 
 def test_missing_packets_flag_frames_corrupt_not_dropped(fake_cameras: dict[str, str]) -> None:

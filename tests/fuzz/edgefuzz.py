@@ -75,8 +75,8 @@ def _faults(data: dict[str, Any]) -> Iterator[tuple[str, list[dict[str, Any]]]]:
            [{"device": d["id"], "kind": "disconnect", "at_s": 0.0, "duration_s": dur.hi} for d in data["devices"]])
 
 
-_INTEGERS = {"seed", "render_width", "gpu_memory_mb", "burst", "domain", "log_sync_interval", "offset_warn_ns",
-             "offset_error_ns"}
+_INTEGERS = {"seed", "packet_size", "render_width", "gpu_memory_mb", "burst", "domain", "log_sync_interval",
+             "offset_warn_ns", "offset_error_ns"}
 
 
 def _place(data: dict[str, Any], key: str) -> dict[str, Any] | None:

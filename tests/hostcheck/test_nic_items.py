@@ -77,13 +77,49 @@ def test_mtu_against_the_cameras_9000_byte_packets(make_host: MakeHost, two_cams
                                                    status: Status) -> None:
     """MTU >= the packet size passes; below it fails with ip link set + systemd-networkd's MTUBytes=."""
     f = _item(two_cams, _host(make_host, link=_ip_link(mtu)), "nic-mtu")
-    assert (f.status, f.subject, f.seen) == (status, IF, f"MTU {mtu} (ip -j -d link show dev {IF})")
-    assert "cam-0, cam-1" in f.wanted and "MTU >= 9000" in f.wanted
+    seen = f"MTU {mtu} (ip -j -d link show dev {IF})"
+    assert f.wanted == ("MTU >= 9000 for the GVSP packets of cam-0 9000 (assumed), cam-1 9000 (assumed) (bytes: "
+                        "20 IP + 8 UDP + 8 GVSP header + image)")
     if status is Status.PASS:
-        assert f.fix == ""
+        assert (f.status, f.subject, f.seen, f.fix) == (status, IF, seen, "")
     else:
-        assert f.fix.startswith(f"sudo ip link set dev {IF} mtu 9000 (now, until reboot); to keep it: "
-                                f"MTUBytes=9000 in the [Link] section of {IF}'s .network file")
+        assert (f.status, f.subject) == (status, IF)
+        assert f.seen == f"{seen} drops the packets of cam-0 9000 (assumed), cam-1 9000 (assumed)"
+        assert f.fix == (f"sudo ip link set dev {IF} mtu 9000 (now, until reboot); to keep it: "
+                         f"MTUBytes=9000 in the [Link] section of {IF}'s .network file in /etc/systemd/network "
+                         "(systemd-networkd; no NetworkManager or netplan found here); every switch between the "
+                         f"cameras and {IF} needs jumbo frames too. Or set packet_size = {mtu} (or less) on cam-0, "
+                         "cam-1 in the rig file (more packets per frame)")
+
+
+@pytest.mark.parametrize(("sizes", "mtu", "status", "over"), [
+    ((1500, 1500), 1500, Status.PASS, ""),
+    ((1500, 1400), 1500, Status.PASS, ""),
+    ((1500, None), 1500, Status.FAIL, "cam-1 9000 (assumed)"),
+    ((4000, 1500), 3000, Status.FAIL, "cam-0 4000"),
+    ((4000, 1500), 1000, Status.FAIL, "cam-0 4000, cam-1 1500"),
+])
+def test_each_cameras_packet_size_against_the_mtu(make_host: MakeHost, tmp_path: Path,
+                                                  sizes: tuple[int | None, int | None], mtu: int, status: Status,
+                                                  over: str) -> None:
+    """The rig file's packet_size per camera: the largest sets the MTU needed; a failure names each camera whose
+    packets the interface drops, and the fix offers both ways (raise the MTU, or lower those cameras' size)."""
+    plan = gige_rig(tmp_path / "sizes.toml", IF, cameras=2, width=1920, height=1200, fps=30, pixel_format="mono8",
+                    packet_sizes=sizes)
+    f = _item(plan, _host(make_host, link=_ip_link(mtu)), "nic-mtu")
+    need = max(s or 9000 for s in sizes)
+    shown = ", ".join(f"cam-{i} {s}" if s else f"cam-{i} 9000 (assumed)" for i, s in enumerate(sizes))
+    assert f.wanted == (f"MTU >= {need} for the GVSP packets of {shown} (bytes: 20 IP + 8 UDP + 8 GVSP header + "
+                        "image)")
+    assert f.status is status
+    if status is Status.PASS:
+        assert (f.seen, f.fix) == (f"MTU {mtu} (ip -j -d link show dev {IF})", "")
+        return
+    assert f.seen == f"MTU {mtu} (ip -j -d link show dev {IF}) drops the packets of {over}"
+    assert f.fix.startswith(f"sudo ip link set dev {IF} mtu {need} (now, until reboot)")
+    ids = ", ".join(part.split(" ")[0] for part in over.split(", "))
+    assert f.fix.endswith(f"Or set packet_size = {mtu} (or less) on {ids} in the rig file (more packets per "
+                          "frame)")
 
 
 def test_mtu_fix_persists_with_the_hosts_network_configuration(make_host: MakeHost, two_cams: Plan) -> None:
@@ -99,9 +135,12 @@ def test_mtu_fix_persists_with_the_hosts_network_configuration(make_host: MakeHo
 def test_a_nic_without_jumbo_frames_fails_naming_its_limit(make_host: MakeHost, two_cams: Plan) -> None:
     """max_mtu 1500: raising the MTU cannot work, the fix says to change NIC or the cameras' packet size."""
     f = _item(two_cams, _host(make_host, link=_ip_link(1500, max_mtu=1500)), "nic-mtu")
-    assert f.status is Status.FAIL and "the driver takes at most 1500" in f.seen
-    assert f.fix == ("use a NIC that takes jumbo frames (9000), or stream smaller packets: set the cameras' "
-                     f"GevSCPSPacketSize to at most 1500 and sudo ip link set dev {IF} mtu 1500")
+    assert f.status is Status.FAIL
+    assert f.seen == (f"MTU 1500 (ip -j -d link show dev {IF}) drops the packets of cam-0 9000 (assumed), cam-1 "
+                      "9000 (assumed); the driver takes at most 1500")
+    assert f.fix == ("use a NIC that takes jumbo frames (9000), or stream smaller packets: set packet_size = 1500 "
+                     f"(or less) on cam-0, cam-1 in the rig file (more packets per frame) and sudo ip link set dev "
+                     f"{IF} mtu 1500")
 
 
 def test_a_missing_interface_fails_and_the_others_skip(make_host: MakeHost, two_cams: Plan) -> None:
@@ -117,7 +156,8 @@ def test_without_iproute2_the_mtu_is_read_from_sysfs(make_host: MakeHost, two_ca
     """No ``ip``: /sys/class/net/<if>/mtu; unreadable: a warning."""
     probe = make_host(files={f"/sys/class/net/{IF}/mtu": "1500\n", f"/sys/class/net/{IF}/operstate": "up\n"})
     f = _item(two_cams, probe, "nic-mtu")
-    assert (f.status, f.seen) == (Status.FAIL, f"MTU 1500 (/sys/class/net/{IF}/mtu)")
+    assert (f.status, f.seen) == (Status.FAIL, f"MTU 1500 (/sys/class/net/{IF}/mtu) drops the packets of cam-0 "
+                                                "9000 (assumed), cam-1 9000 (assumed)")
     assert _item(two_cams, make_host(), "nic-mtu").status is Status.WARN
 
 

@@ -55,13 +55,15 @@ def veth() -> Iterator[tuple[str, str]]:
 def test_mtu_1500_fails_with_the_exact_fix_and_passes_once_it_is_applied(veth: tuple[str, str],
                                                                           tmp_path: Path) -> None:
     """A GigE camera needing 9000 on a 1500 veth: nic-mtu fails with ``sudo ip link set dev <if> mtu 9000``; run
-    in the namespace, that command makes the same check pass. Ring (veth has none) skips, speed (10000) passes."""
+    in the namespace, that command makes the same check pass; a camera set to 1500-byte packets passes on 1500.
+    Ring (veth has none) skips, speed (10000) passes."""
     ns, ifname = veth
     plan = gige_rig(tmp_path / "live.toml", ifname, cameras=1, width=1920, height=1200, fps=30, pixel_format="mono8")
     probe = LocalProbe(netns=ns)
     found = {f.item: f for f in check_host(plan, HOST, probe)}
     mtu = found["nic-mtu"]
-    assert (mtu.status, mtu.subject, mtu.seen) == (Status.FAIL, ifname, f"MTU 1500 (ip -j -d link show dev {ifname})")
+    assert (mtu.status, mtu.subject, mtu.seen) == (Status.FAIL, ifname, f"MTU 1500 (ip -j -d link show dev {ifname}) "
+                                                   "drops the packets of cam-0 9000 (assumed)")
     command = mtu.fix.split(" (now, until reboot); to keep it: ")[0]
     assert command == f"sudo ip link set dev {ifname} mtu 9000"
     if shutil.which("ethtool") is not None:  # read in the namespace too
@@ -69,6 +71,11 @@ def test_mtu_1500_fails_with_the_exact_fix_and_passes_once_it_is_applied(veth: t
         assert (speed.status, speed.seen) == (Status.PASS, f"10000 Mb/s (ethtool {ifname})")
         assert ring.status is Status.SKIP
         assert ring.seen.startswith(f"netlink error: Operation not supported (ethtool -g {ifname})")
+
+    small = gige_rig(tmp_path / "small.toml", ifname, cameras=1, width=1920, height=1200, fps=30,
+                     pixel_format="mono8", packet_sizes=(1500,))
+    [fits] = [f for f in check_host(small, HOST, probe) if f.item == "nic-mtu"]  # the same 1500 link: 1500 fits
+    assert (fits.status, fits.seen, fits.fix) == (Status.PASS, f"MTU 1500 (ip -j -d link show dev {ifname})", "")
 
     assert subprocess.run(["ip", "netns", "exec", ns, *command.split()[1:]], check=False).returncode == 0
     [mtu] = [f for f in check_host(plan, HOST, probe) if f.item == "nic-mtu"]

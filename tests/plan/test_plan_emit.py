@@ -290,6 +290,16 @@ def test_genicam_features_for_ptp_frame_sync() -> None:
         assert "only while stopped" in text and "gate time" in text
 
 
+def test_genicam_lists_the_packet_size_the_rig_file_sets() -> None:
+    """A camera with ``packet_size`` gets its ``GevSCPSPacketSize`` line, after the frame rate; the others none."""
+    text = (EXAMPLES / "gige_ptp_four.toml").read_text()
+    text = text.replace('connection = "eth:enp1s0f0"', 'connection = "eth:enp1s0f0"\npacket_size = 8192', 1)
+    out = genicam.files(build_plan(loads_rig(text, "gige_ptp_four.toml")))
+    lines = [line for line in out["cam-0.genicam.txt"].splitlines() if line and not line.startswith("#")]
+    assert lines[-2:] == ["AcquisitionFrameRate = 60", "GevSCPSPacketSize = 8192"]
+    assert "GevSCPSPacketSize" not in out["cam-1.genicam.txt"]
+
+
 # --- PTP -----------------------------------------------------------------------------------------------------
 
 TWO_HOSTS = """

@@ -343,3 +343,29 @@ def test_a_hosts_agent_endpoint_loads_and_a_bad_one_is_named() -> None:
     err = error(with_agent + second)
     assert str(err) == ('rig.toml: hosts[1].agent = "tls/10.0.0.2:7447": also hosts[0]\'s agent endpoint '
                         "(allowed: one agent endpoint per host (the address of that host))")
+
+
+GIGE_DEVICE = """
+[[devices]]
+id = "g0"
+model = "gige-ptp-area-scan"
+serial = "EVT-1"
+host = "h1"
+connection = "eth:eth0"
+streams = [{ kind = "color", width = 1920, height = 1200, fps = 30, format = "mono8" }]
+"""
+
+
+def test_a_gige_cameras_packet_size_loads_and_other_cameras_refuse_it() -> None:
+    """``packet_size`` on a GigE Vision camera is kept (None where left out); on any other camera, or out of range
+    or not an integer, it is refused at its field with what is allowed."""
+    rig = loads_rig(BASE + GIGE_DEVICE + "packet_size = 1500\n", "rig.toml")
+    assert rig.device("g0").packet_size == 1500 and rig.device("k0").packet_size is None
+    assert loads_rig(BASE + GIGE_DEVICE, "rig.toml").device("g0").packet_size is None
+    err = error(BASE.replace('connection = "usb:mb0"\n', 'connection = "usb:mb0"\npacket_size = 1500\n', 1))
+    assert str(err) == ("rig.toml: devices[0].packet_size = 1500: azure-kinect-dk is no GigE Vision camera: only "
+                        "those stream GVSP packets (allowed: leave packet_size out)")
+    err = error(BASE + GIGE_DEVICE + "packet_size = 575\n")
+    assert str(err) == ("rig.toml: devices[2].packet_size = 575: out of range (allowed: 576 to 16,384 bytes)")
+    err = error(BASE + GIGE_DEVICE + "packet_size = 1500.5\n")
+    assert err.field == "devices[2].packet_size" and "expected an integer" in err.problem

@@ -118,8 +118,8 @@ max_stamp_error_us = 100
 """
 
 
-INTEGERS = {"seed", "render_width", "gpu_memory_mb", "burst", "domain", "log_sync_interval", "offset_warn_ns",
-            "offset_error_ns"}
+INTEGERS = {"seed", "packet_size", "render_width", "gpu_memory_mb", "burst", "domain", "log_sync_interval",
+            "offset_warn_ns", "offset_error_ns"}
 """Fields read as integers (the others are numbers: an integer there is a number too)."""
 
 
@@ -128,6 +128,8 @@ def _path(key: str) -> tuple[tuple[str | int, ...], str]:
     parts = key.split(".")
     if key == "faults.step_ms":
         return ("faults", 1, "step_ms"), "faults[1].step_ms"
+    if key == "devices.packet_size":  # GigE Vision cameras only: g0
+        return ("devices", 1, "packet_size"), "devices[1].packet_size"
     if key.startswith("sync.ptp."):
         return ("sync", 1, "ptp", parts[-1]), f"sync[1].ptp.{parts[-1]}"
     path: list[str | int] = []

@@ -61,6 +61,7 @@ def device_config(plan: Plan, spec: DeviceSpec) -> DeviceConfig:
                       for s in spec.streams),
         sync=SyncConfig(dp.group, dp.method, dp.role.value, dp.vendor_role, dp.delay_ns, dp.depth_delay_ns,
                         dp.burst, dp.synced_streams, dp.trigger_out, ptp_step_mode(plan, spec.id)),
+        packet_size=spec.packet_size,
     )
 
 

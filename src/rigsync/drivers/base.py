@@ -75,6 +75,8 @@ class DeviceConfig:
     model: str
     streams: tuple[StreamConfig, ...]
     sync: SyncConfig
+    packet_size: int | None = None
+    """GigE Vision: the stream packet size to set (``GevSCPSPacketSize``, bytes); None: the camera's own."""
 
 
 @dataclass(frozen=True)

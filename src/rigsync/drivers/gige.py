@@ -39,6 +39,7 @@ from rigsync.drivers.base import (
 from rigsync.drivers.gige_config import (
     OUTPUT_LINE,
     OUTPUT_LINE_SETTINGS,
+    PACKET_SIZE,
     CameraFeatures,
     Configured,
     Start,
@@ -142,7 +143,8 @@ class GigeDevice(Device):
         (``PtpStatus=Slave``, ``TriggerSource=Line0``, ``LineSource=ExposureActive``) are judged on them; with
         ``acquisition`` (``free-run``, ``triggered``, ``ptp-frame-sync`` or ``ptp-timestamps``) and, for a PTP
         camera, ``start`` (``gate``, ``action`` or ``none``). A camera that drives an output line (a master, or a
-        plan's ``trigger_out``) reports ``LineSelector``, ``LineMode`` and ``LineSource`` of :data:`OUTPUT_LINE`."""
+        plan's ``trigger_out``) reports ``LineSelector``, ``LineMode`` and ``LineSource`` of :data:`OUTPUT_LINE`;
+        one whose rig file sets ``packet_size``, ``GevSCPSPacketSize``."""
         if self._config is None or self._configured is None:
             return {}
         out: dict[str, str] = {}
@@ -152,6 +154,8 @@ class GigeDevice(Device):
             if ptp.offset_from_master_ns is not None:
                 out["PtpOffsetFromMaster"] = str(ptp.offset_from_master_ns)
         out |= read_acquisition(self._features, self._configured)
+        if self._config.packet_size is not None:
+            out[PACKET_SIZE] = self._features.read(PACKET_SIZE)
         if self._config.sync.role == Role.MASTER.value or self._config.sync.trigger_out:
             self._features.set("LineSelector", OUTPUT_LINE)
             out |= {name: self._features.read(name) for name in OUTPUT_LINE_SETTINGS}

@@ -3,7 +3,9 @@ written for the plan's role, and what it reads back.
 
 Features are set by their GenICam SFNC names; where a vendor (Emergent's eSDK, older SFNC revisions) names one
 differently, :data:`FEATURE_NAMES` lists the alternatives and the first one the camera implements is used. Each
-value is read back after writing; a value the camera did not keep is refused.
+value is read back after writing; a value the camera did not keep is refused. The stream packet size
+(``GevSCPSPacketSize``) is set only where the rig file gives ``packet_size``; else the camera keeps its own and
+Aravis adjusts it at stream start.
 
 How a camera acquires (:class:`Acquisition`, reported by ``readback()``):
 
@@ -52,6 +54,9 @@ ACTION_FEATURES = ("ActionDeviceKey", "ActionGroupKey", "ActionGroupMask")
 """SFNC Action Control: the keys an ACTION_CMD must match (group key and mask per ``ActionSelector``)."""
 ACTION_SIGNAL = 1
 """The action signal rigsync uses: ``ActionSelector`` 1, ``TriggerSource`` Action1."""
+
+PACKET_SIZE = "GevSCPSPacketSize"
+"""The stream channel's packet size (GigE Vision bootstrap register, bytes with IP + UDP + GVSP headers)."""
 
 PIXEL_FORMATS = {"mono8": "Mono8", "bayer_rggb8": "BayerRG8", "rgb8": "RGB8"}
 """Rig-file pixel format -> PFNC name (as in the plan's ``.genicam.txt``)."""
@@ -201,6 +206,9 @@ def configure_camera(features: CameraFeatures, config: DeviceConfig, rig_name: s
                   "choose a size the camera supports") from None
     settings["Width"], settings["Height"] = (str(v) for v in features.camera.get_region()[2:])
     settings["PixelFormat"] = features.set("PixelFormat", fmt)
+    if config.packet_size is not None:
+        settings |= _configure_packet_size(features, config.packet_size)
+        wanted[PACKET_SIZE] = str(config.packet_size)
     if stream.exposure_us is not None:
         settings |= features.set_concept("exposure", float(stream.exposure_us))
     settings |= features.set_concept("frame_rate", float(stream.fps))  # last: after the format (seeds/003)
@@ -235,6 +243,17 @@ def _configure_output_line(features: CameraFeatures) -> dict[str, str]:
         raise err(features.serial, "the plan has this camera drive an output line but it has no "
                   f"{', '.join(missing)}", "use a camera with a digital output, or another sync method")
     return {name: features.set(name, value) for name, value in OUTPUT_LINE_SETTINGS.items()}
+
+
+def _configure_packet_size(features: CameraFeatures, size: int) -> dict[str, str]:
+    """The rig file's ``packet_size`` as the camera's stream packet size, kept by Aravis at stream start (no test
+    packet adjustment: a size the network cannot carry shows as lost frames and in ``rigsync check``'s nic-mtu,
+    not as a silently smaller size)."""
+    if not features.has(PACKET_SIZE):
+        raise err(features.serial, f"the rig file sets packet_size = {size} but the camera has no {PACKET_SIZE}",
+                  "leave packet_size out of the rig file for this camera")
+    features.camera.gv_set_packet_size_adjustment(Aravis.GvPacketSizeAdjustment.NEVER)
+    return {PACKET_SIZE: features.set(PACKET_SIZE, size)}
 
 
 def _check_read_back(features: CameraFeatures, settings: dict[str, str], wanted: dict[str, str], fps: float) -> None:

@@ -18,6 +18,7 @@ Sources (docs/hosts.md, "GigE Vision network interfaces", says which item uses w
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rigsync.catalog import get_model
@@ -27,10 +28,11 @@ from rigsync.hostcheck.context import HostContext
 from rigsync.spec.model import DeviceSpec
 
 GEV_PACKET_BYTES = 9000
-"""The stream packet size (``GevSCPSPacketSize``) a GigE Vision camera of the catalog streams with: jumbo frames,
-as 10 GigE area-scan cameras are run (sources above). Assumption: rigsync does not set the camera's packet size;
-Aravis keeps the camera's own one when a test packet of that size reaches the host, else looks for the largest
-that does (``packet-size-adjustment`` default ``on-failure-once``, arvgvdevice.c)."""
+"""The stream packet size (``GevSCPSPacketSize``) assumed for a GigE Vision camera whose rig file leaves
+``packet_size`` out: jumbo frames, as 10 GigE area-scan cameras are run (sources above). rigsync's GigE driver then
+leaves the camera's own size; Aravis keeps it when a test packet of that size reaches the host, else looks for the
+largest that does (``packet-size-adjustment`` default ``on-failure-once``, arvgvdevice.c). With ``packet_size``
+the driver sets the camera's ``GevSCPSPacketSize`` to it."""
 
 IP_HEADER_BYTES = 20
 UDP_HEADER_BYTES = 8
@@ -60,12 +62,17 @@ class GigeNic:
         return self.packet_bytes
 
     @property
-    def payload_bytes(self) -> int:
-        return self.packet_bytes - IP_HEADER_BYTES - UDP_HEADER_BYTES - GVSP_HEADER_BYTES
-
-    @property
     def ids(self) -> str:
         return ", ".join(d.id for d in self.devices)
+
+    def over(self, mtu: int) -> list[DeviceSpec]:
+        """Its cameras whose packets an interface of ``mtu`` drops."""
+        return [d for d in self.devices if packet_bytes(d) > mtu]
+
+    def sizes(self, devices: Sequence[DeviceSpec] | None = None) -> str:
+        """Each camera's packet size, saying which are the assumed default: ``cam-a 9000 (assumed), cam-b 1500``."""
+        return ", ".join(f"{d.id} {packet_bytes(d)}{'' if d.packet_size else ' (assumed)'}"
+                         for d in (self.devices if devices is None else devices))
 
 
 def is_gige(device: DeviceSpec) -> bool:
@@ -73,8 +80,8 @@ def is_gige(device: DeviceSpec) -> bool:
 
 
 def packet_bytes(device: DeviceSpec) -> int:
-    """The stream packet size the camera uses (see :data:`GEV_PACKET_BYTES`)."""
-    return GEV_PACKET_BYTES
+    """The stream packet size the camera uses: its rig file's ``packet_size``, else :data:`GEV_PACKET_BYTES`."""
+    return device.packet_size or GEV_PACKET_BYTES
 
 
 def frame_bytes(device: DeviceSpec) -> int:

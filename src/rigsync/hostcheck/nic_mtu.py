@@ -15,7 +15,7 @@ from __future__ import annotations
 from rigsync.hostcheck import nic_persist
 from rigsync.hostcheck.context import HostContext
 from rigsync.hostcheck.finding import Finding, Status
-from rigsync.hostcheck.nic_gige import GigeNic, gige_nics
+from rigsync.hostcheck.nic_gige import GVSP_HEADER_BYTES, IP_HEADER_BYTES, UDP_HEADER_BYTES, GigeNic, gige_nics
 from rigsync.hostcheck.nic_read import read_link
 
 ITEM = "nic-mtu"
@@ -28,8 +28,8 @@ def set_mtu_command(name: str, mtu: int) -> str:
 
 def _one(ctx: HostContext, nic: GigeNic) -> Finding:
     need = nic.mtu_need
-    wanted = (f"MTU >= {need} for {nic.ids} ({nic.packet_bytes}-byte GVSP packets: 20 IP + 8 UDP + 8 GVSP "
-              f"header + {nic.payload_bytes} image bytes)")
+    wanted = (f"MTU >= {need} for the GVSP packets of {nic.sizes()} (bytes: {IP_HEADER_BYTES} IP + "
+              f"{UDP_HEADER_BYTES} UDP + {GVSP_HEADER_BYTES} GVSP header + image)")
     read = read_link(ctx.probe, nic.name)
     if read.link is None:
         if read.missing:
@@ -41,17 +41,24 @@ def _one(ctx: HostContext, nic: GigeNic) -> Finding:
                            f"ip link show dev {nic.name} (install iproute2 if ip is missing)", subject=nic.name,
                            anchor=ANCHOR)
     link = read.link
-    seen = f"MTU {link.mtu} ({read.source})"
     if link.mtu >= need:
-        return ctx.finding(ITEM, Status.PASS, seen, wanted, subject=nic.name, anchor=ANCHOR)
+        return ctx.finding(ITEM, Status.PASS, f"MTU {link.mtu} ({read.source})", wanted, subject=nic.name,
+                           anchor=ANCHOR)
+    over = nic.over(link.mtu)
+    seen = f"MTU {link.mtu} ({read.source}) drops the packets of {nic.sizes(over)}"
+
+    def smaller(size: int) -> str:
+        return (f"set packet_size = {size} (or less) on {', '.join(d.id for d in over)} in the rig file (more "
+                "packets per frame)")
+
     if link.max_mtu is not None and link.max_mtu < need:
         return ctx.finding(ITEM, Status.FAIL, f"{seen}; the driver takes at most {link.max_mtu}", wanted,
-                           f"use a NIC that takes jumbo frames ({need}), or stream smaller packets: set the "
-                           f"cameras' GevSCPSPacketSize to at most {link.max_mtu} and "
-                           f"{set_mtu_command(nic.name, link.max_mtu)}", subject=nic.name, anchor=ANCHOR)
+                           f"use a NIC that takes jumbo frames ({need}), or stream smaller packets: "
+                           f"{smaller(link.max_mtu)} and {set_mtu_command(nic.name, link.max_mtu)}",
+                           subject=nic.name, anchor=ANCHOR)
     fix = (f"{set_mtu_command(nic.name, need)} (now, until reboot); to keep it: "
            f"{nic_persist.mtu(ctx.probe, nic.name, need)}; every switch between the cameras and {nic.name} needs "
-           f"jumbo frames too")
+           f"jumbo frames too. Or {smaller(link.mtu)}")
     return ctx.finding(ITEM, Status.FAIL, seen, wanted, fix, subject=nic.name, anchor=ANCHOR)
 
 

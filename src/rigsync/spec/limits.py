@@ -40,6 +40,9 @@ POSITION_M = Limits(-10_000, 10_000, "m")
 UP = Limits(-10_000, 10_000)
 CLOCK_START_S = Limits(0, 1e9, "s")
 DROP_RATE = Limits(0, 1, hi_open=True)
+PACKET_SIZE = Limits(576, 16_384, "bytes")
+"""GigE Vision ``GevSCPSPacketSize``: from the least IPv4 datagram every host takes (RFC 791) to the largest jumbo
+frames NICs take."""
 # [[sync]]
 DELAY_US = Limits(0, 1_000_000, "us")
 STAGGER_US = Limits(0, 1_000_000, "us")
@@ -84,6 +87,7 @@ FIELDS: dict[str, Limits] = {
     "triggers.pulse_width_us": PULSE_WIDTH_US,
     "triggers.drive_ma": DRIVE_MA,
     "triggers.drift_ppm": DRIFT_PPM,
+    "devices.packet_size": PACKET_SIZE,
     "devices.pose.position": POSITION_M,
     "devices.pose.look_at": POSITION_M,
     "devices.pose.up": UP,

@@ -11,7 +11,7 @@ import math
 from pathlib import Path
 
 from rigsync.catalog import get_model, model_keys
-from rigsync.catalog.base import CameraModel
+from rigsync.catalog.base import CameraModel, Vendor
 from rigsync.core.errors import RigFileError
 from rigsync.core.frame import StreamKind
 from rigsync.core.geometry import Pose
@@ -186,7 +186,8 @@ def _trigger(t: Table) -> TriggerSpec:
                    drift_ppm=t.number("drift_ppm", 0.0))
 
 
-_DEVICE_KEYS = ("id", "model", "serial", "host", "connection", "driver", "file", "pose", "streams", "sim")
+_DEVICE_KEYS = ("id", "model", "serial", "host", "connection", "driver", "file", "pose", "streams", "sim",
+                "packet_size")
 _STREAM_KEYS = ("name", "kind", "width", "height", "fps", "format", "exposure", "exposure_us")
 
 
@@ -207,9 +208,13 @@ def _device(t: Table) -> DeviceSpec:
     if connection.kind is not model.link:
         raise t.error("connection", connection_text, f"{model.key} connects over {model.link.value}",
                       _CONNECTION_FORMS[model.link])
-    return t.build(DeviceSpec, id=t.text("id"), model=model.key, serial=t.text("serial"), host=t.text("host"),
-                   connection=connection, streams=streams, driver=t.text("driver", "sim"), pose=pose, sim=sim,
-                   file=t.text("file", None))
+    device = t.build(DeviceSpec, id=t.text("id"), model=model.key, serial=t.text("serial"), host=t.text("host"),
+                     connection=connection, streams=streams, driver=t.text("driver", "sim"), pose=pose, sim=sim,
+                     file=t.text("file", None), packet_size=t.integer("packet_size", None))
+    if device.packet_size is not None and model.vendor is not Vendor.GIGE_VISION:
+        raise t.error("packet_size", device.packet_size, f"{model.key} is no GigE Vision camera: only those stream "
+                      "GVSP packets", "leave packet_size out")
+    return device
 
 
 def _pose(t: Table) -> Pose:

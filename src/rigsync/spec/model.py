@@ -232,6 +232,9 @@ class DeviceSpec:
     file: str | None = None
     """A recording that stands in for the camera (RealSense ``.db3``/``.bag``, a video file for a webcam),
     relative to the rig file."""
+    packet_size: int | None = None
+    """A GigE Vision camera's stream packet size, bytes (``GevSCPSPacketSize``: IP, UDP and GVSP headers included);
+    None: the camera's own (the host check assumes jumbo frames, 9000)."""
 
     def __post_init__(self) -> None:
         require(name_ok(self.id), "id", self.id, "not a valid device id", NAME_RULE)
@@ -244,6 +247,7 @@ class DeviceSpec:
             suffixes = RECORDING_SUFFIXES[self.driver]
             require(self.file.lower().endswith(suffixes), "file", self.file,
                     f"not a recording the {self.driver} driver plays", [f"a path ending in {s}" for s in suffixes])
+        lim.PACKET_SIZE.check("packet_size", self.packet_size)
         require(len(self.streams) > 0, "streams", [], "a device needs at least one stream")
         names = [s.name for s in self.streams]
         for i, n in enumerate(names):

@@ -81,6 +81,9 @@ def features(plan: Plan, device_id: str) -> list[Line]:
     """The features of one camera, in the order to set them (acquisition, image format, then rate)."""
     spec, dp = plan.spec(device_id), plan.device(device_id)
     lines = _acquisition(plan, dp) + _image(spec)
+    if spec.packet_size is not None:
+        lines.append(("GevSCPSPacketSize", str(spec.packet_size),
+                      "bytes per stream packet (IP + UDP + GVSP headers included): at most the NIC's MTU"))
     if dp.trigger_out:
         lines += [("LineSelector", "Line1", "the output line wired to the next camera (model-specific)"),
                   ("LineMode", "Output", ""), ("LineSource", "ExposureActive", "")]
